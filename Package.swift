@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Gatehouse: Foundation plus system C libraries only (OpenSSL 3, libxml2, SQLite 3, zlib). No Swift package
+// dependencies. Each target is a layer; imports only point down (see README "Architecture").
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Gatehouse",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gatehouse", targets: ["gatehouse"]),
+    ],
+    targets: [
+        // C layer: system libraries (modulemap + shim.h) and one small C shim of our own.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CShims"),
+
+        .target(name: "GatehouseCore", swiftSettings: strict),
+        .target(name: "Crypto", dependencies: ["GatehouseCore", "COpenSSL"], swiftSettings: strict),
+        .target(name: "Compression", dependencies: ["GatehouseCore", "CZlib"], swiftSettings: strict),
+        .target(name: "XML", dependencies: ["GatehouseCore", "CLibXML2"], swiftSettings: strict),
+        .target(name: "HTTP", dependencies: ["GatehouseCore"], swiftSettings: strict),
+        .target(name: "Server", dependencies: ["HTTP", "GatehouseCore", "CShims", "COpenSSL"], swiftSettings: strict),
+        .target(name: "Web", dependencies: ["HTTP", "GatehouseCore", "Crypto"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite"], swiftSettings: strict),
+        .target(name: "App", dependencies: ["Server", "Web", "Store", "Crypto", "HTTP", "GatehouseCore"],
+                swiftSettings: strict),
+        .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "GatehouseCore"], swiftSettings: strict),
+
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "App", "Web", "HTTP", "GatehouseCore"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
+        .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
+    ]
+)

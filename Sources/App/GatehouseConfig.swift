@@ -1,0 +1,94 @@
+import Foundation
+import HTTP
+import Server
+
+/// Every option of `gatehouse serve`, with its default. Read from one JSON file (`config/gatehouse.json`; the
+/// keys are documented in `config/README.md`), then overridden by command-line flags. Secrets may come from
+/// environment variables instead of the file.
+public struct GatehouseConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var eventLoops = 0
+    public var accessLog = true
+    public var dataDirectory = "./data"
+    public var limits = HTTPLimits()
+    public var headerTimeout = 10.0
+    public var bodyTimeout = 30.0
+    public var idleTimeout = 75.0
+    public var writeTimeout = 30.0
+    public var maxConnections = 10_000
+    public var shutdownGrace = 30.0
+    public var tlsCertificateFile: String?
+    public var tlsPrivateKeyFile: String?
+    public var storeSynchronous = "FULL"
+    public var storeReaders = 4
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// Parses a config file's bytes. Unknown keys and out-of-range values stop start-up with a message.
+    public static func parse(_ data: Data) throws -> GatehouseConfig {
+        let any: Any
+        do { any = try JSONSerialization.jsonObject(with: data) } catch {
+            throw ConfigError("the file is not valid JSON (\(error.localizedDescription))")
+        }
+        guard let root = any as? [String: Any] else { throw ConfigError("the file must hold a JSON object") }
+        var c = GatehouseConfig()
+        var r = ConfigReader(root)
+
+        var server = try r.section("server")
+        c.host = try server.string("host", default: c.host) ?? c.host
+        c.port = try server.int("port", default: c.port, range: 0...65535)
+        c.eventLoops = try server.int("eventLoops", default: 0, range: 0...256)
+        c.accessLog = try server.bool("accessLog", default: true)
+        c.maxConnections = try server.int("maxConnections", default: c.maxConnections, range: 1...1_000_000)
+        c.shutdownGrace = try server.double("shutdownGraceSeconds", default: c.shutdownGrace, range: 0...3600)
+        try server.finish()
+
+        var http = try r.section("http")
+        c.limits.maxRequestLineBytes = try http.int("maxRequestLineBytes", default: c.limits.maxRequestLineBytes, range: 64...1 << 20)
+        c.limits.maxHeaderBytes = try http.int("maxHeaderBytes", default: c.limits.maxHeaderBytes, range: 256...1 << 22)
+        c.limits.maxHeaderCount = try http.int("maxHeaderCount", default: c.limits.maxHeaderCount, range: 1...10_000)
+        c.limits.maxBodyBytes = try http.int("maxBodyBytes", default: c.limits.maxBodyBytes, range: 0...1 << 30)
+        c.headerTimeout = try http.double("headerTimeoutSeconds", default: c.headerTimeout, range: 0.1...3600)
+        c.bodyTimeout = try http.double("bodyTimeoutSeconds", default: c.bodyTimeout, range: 0.1...3600)
+        c.idleTimeout = try http.double("idleTimeoutSeconds", default: c.idleTimeout, range: 0.1...86400)
+        c.writeTimeout = try http.double("writeTimeoutSeconds", default: c.writeTimeout, range: 0.1...3600)
+        try http.finish()
+
+        var tls = try r.section("tls")
+        c.tlsCertificateFile = try tls.string("certificateFile", default: nil)
+        c.tlsPrivateKeyFile = try tls.string("privateKeyFile", default: nil)
+        try tls.finish()
+        if (c.tlsCertificateFile == nil) != (c.tlsPrivateKeyFile == nil) {
+            throw ConfigError("tls.certificateFile and tls.privateKeyFile must be given together")
+        }
+
+        c.dataDirectory = try r.string("dataDirectory", default: c.dataDirectory) ?? c.dataDirectory
+        var store = try r.section("store")
+        c.storeSynchronous = try store.oneOf("synchronous", default: "FULL", ["FULL", "NORMAL"])
+        c.storeReaders = try store.int("readers", default: 4, range: 1...64)
+        try store.finish()
+
+        var log = try r.section("log")
+        c.logLevel = try log.oneOf("level", default: "info", ["debug", "info", "warning", "error"])
+        try log.finish()
+        try r.finish()
+        return c
+    }
+
+    public static func load(path: String) throws -> GatehouseConfig {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read \(path)") }
+        do { return try parse(data) } catch let e as ConfigError {
+            throw ConfigError("\(path): \(e.description.dropFirst("configuration: ".count))")
+        }
+    }
+
+    public var serverConfiguration: ServerConfiguration {
+        ServerConfiguration(host: host, port: port, eventLoops: eventLoops, limits: limits, headerTimeout: headerTimeout,
+                            bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, writeTimeout: writeTimeout,
+                            maxConnections: maxConnections, shutdownGrace: shutdownGrace,
+                            tls: tlsCertificateFile.flatMap { cert in tlsPrivateKeyFile.map { TLSConfiguration(certificateChainFile: cert, privateKeyFile: $0) } },
+                            accessLog: accessLog)
+    }
+}

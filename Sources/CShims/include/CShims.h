@@ -1,0 +1,46 @@
+#ifndef GATEHOUSE_CSHIMS_H
+#define GATEHOUSE_CSHIMS_H
+#include <stdint.h>
+#include <sys/types.h>
+
+/* struct epoll_event is packed on x86_64; Swift cannot lay it out reliably, so we reach it through here. */
+typedef struct gh_epoll_ready { int32_t fd; uint32_t events; } gh_epoll_ready;
+
+int gh_epoll_create(void);
+int gh_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+/* Waits and copies up to `max` ready (fd, events) pairs into `out`. Returns count, or -1 with errno. */
+int gh_epoll_wait(int epfd, gh_epoll_ready *out, int max, int timeout_ms);
+
+uint32_t gh_EPOLLIN(void);
+uint32_t gh_EPOLLOUT(void);
+uint32_t gh_EPOLLERR(void);
+uint32_t gh_EPOLLHUP(void);
+uint32_t gh_EPOLLRDHUP(void);
+uint32_t gh_EPOLLET(void);
+int gh_EPOLL_CTL_ADD(void);
+int gh_EPOLL_CTL_MOD(void);
+int gh_EPOLL_CTL_DEL(void);
+
+int gh_eventfd(void);
+int gh_listen_tcp(const char *host, int port, int backlog, int reuseport);
+int gh_accept(int fd);
+int gh_set_nodelay(int fd);
+int gh_local_port(int fd);
+/* Writes the peer address (IPv4/IPv6 text) into buf; returns 0 on success. */
+int gh_peer_address(int fd, char *buf, int buflen);
+ssize_t gh_read(int fd, void *buf, size_t n);
+ssize_t gh_write(int fd, const void *buf, size_t n);
+ssize_t gh_send(int fd, const void *buf, size_t n);
+int gh_close(int fd);
+int gh_errno(void);
+int gh_EAGAIN(void);
+int gh_EINTR(void);
+/* Installs SIGTERM/SIGINT handlers that write to an eventfd (async-signal-safe), ignores SIGPIPE, and
+   returns that eventfd (blocking), or -1. Whichever thread takes the signal, the fd becomes readable. */
+int gh_install_shutdown_signals(void);
+/* Blocks until the fd from gh_install_shutdown_signals is readable; returns the last signal number. */
+int gh_wait_shutdown_signal(int efd);
+void gh_ignore_sigpipe(void);
+int gh_shutdown_write(int fd);
+uint32_t gh_EPOLLEXCLUSIVE(void);
+#endif

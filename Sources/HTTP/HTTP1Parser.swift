@@ -1,0 +1,399 @@
+/// A strict, incremental HTTP/1.1 request parser: bytes in, complete requests out. No sockets, no clock.
+///
+/// Strictness (RFC 9112), each answered with an error and then a closed connection:
+/// - request line `token SP target SP HTTP/1.x`, CRLF line endings only (a bare LF or CR is refused);
+/// - header names must be tokens with the colon right after; values must be free of control characters;
+/// - obsolete line folding, `Content-Length` with `Transfer-Encoding`, more than one `Content-Length`,
+///   a non-decimal length, and any transfer coding other than a lone `chunked` are refused;
+/// - limits fire as soon as they are crossed: 414 for the request line, 431 for header bytes or count,
+///   413 for the body (before it is read when `Content-Length` announces it).
+public struct HTTP1Parser: Sendable {
+    public enum Event: Sendable {
+        /// A complete request (head and body).
+        case request(Request)
+        /// The head asked for `Expect: 100-continue` and the body has not arrived yet: send `100 Continue`.
+        case sendContinue
+        /// Feed more bytes.
+        case needMore
+    }
+
+    private struct Head: Sendable {
+        var method: String
+        var target: String
+        var minor: Int
+        var headers: HTTPHeaders
+        var keepAlive: Bool
+        var expectContinue: Bool
+    }
+
+    private enum ChunkPhase: Sendable { case size, data(Int), dataEnd, trailers(Int) }
+
+    private enum State: Sendable {
+        case head
+        case fixedBody(Head, Int)
+        case chunked(Head, ChunkPhase, [UInt8])
+        case failed(HTTPParseError)
+    }
+
+    public let limits: HTTPLimits
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var scan = HeadScan()
+    private var state: State = .head
+    private var continueSent = false
+
+    public init(limits: HTTPLimits = .default) {
+        self.limits = limits
+        buffer.reserveCapacity(4096)
+    }
+
+    /// Bytes received but not yet consumed by a request.
+    public var bufferedCount: Int { buffer.count - readIndex }
+
+    /// Whether the parser is between requests with nothing buffered (used for idle vs. slow-header timeouts).
+    public var isIdle: Bool {
+        if case .head = state { return bufferedCount == 0 }
+        return false
+    }
+
+    /// Whether the parser is reading a body (used for the body timeout).
+    public var isReadingBody: Bool {
+        switch state {
+        case .fixedBody, .chunked: return true
+        case .head, .failed: return false
+        }
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if readIndex > 0 && readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            scan = HeadScan()
+            readIndex = 0
+        } else if readIndex > 65536 && readIndex > buffer.count / 2 {
+            buffer.removeSubrange(0..<readIndex)
+            scan = HeadScan()
+            readIndex = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Returns the next event. After an error, every call returns the same error.
+    public mutating func next() throws(HTTPParseError) -> Event {
+        switch state {
+        case .failed(let e):
+            throw e
+        case .head:
+            do {
+                guard let head = try parseHead() else { return .needMore }
+                return try startBody(head)
+            } catch {
+                state = .failed(error)
+                throw error
+            }
+        case .fixedBody(let head, let length):
+            if bufferedCount >= length {
+                let body = Array(buffer[readIndex..<(readIndex + length)])
+                readIndex += length
+                return finish(head, body)
+            }
+            if head.expectContinue && !continueSent { continueSent = true; return .sendContinue }
+            return .needMore
+        case .chunked(let head, let phase, let body):
+            do {
+                return try parseChunked(head, phase, body)
+            } catch {
+                state = .failed(error)
+                throw error
+            }
+        }
+    }
+
+    private mutating func finish(_ head: Head, _ body: [UInt8]) -> Event {
+        state = .head
+        continueSent = false
+        scan = HeadScan()
+        return .request(Request(method: head.method, target: head.target, versionMinor: head.minor, headers: head.headers,
+                                body: body, keepAlive: head.keepAlive))
+    }
+
+    // MARK: - Head
+
+    private mutating func parseHead() throws(HTTPParseError) -> Head? {
+        // Tolerate empty lines before a request line (RFC 9112 §2.2), a few at most.
+        var skipped = 0
+        while bufferedCount >= 2 && buffer[readIndex] == 13 && buffer[readIndex + 1] == 10 && skipped < 4 {
+            readIndex += 2
+            skipped += 1
+        }
+        let found: (lineEnd: Int, headEnd: Int)?
+        found = try buffer.withUnsafeBufferPointer { (buf: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (Int, Int)? in
+            try Self.findHeadEnd(buf, from: readIndex, scan: &scan, limits: limits)
+        }
+        guard let (requestLineEnd, headEnd) = found else { return nil }
+        let head = try buffer.withUnsafeBufferPointer { (buf: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Head in
+            try Self.parseHeadBytes(buf, start: readIndex, requestLineEnd: requestLineEnd, headEnd: headEnd, limits: limits)
+        }
+        readIndex = headEnd
+        return head
+    }
+
+    /// Where the search for the end of a head stopped, so a head arriving in pieces is scanned once
+    /// (a client sending one byte at a time costs linear, not quadratic, work).
+    struct HeadScan: Sendable {
+        var position = -1
+        var lineStart = -1
+        var requestLineEnd = -1
+    }
+
+    /// Finds the end of the request line and of the head (index just past the blank line).
+    private static func findHeadEnd(_ buf: UnsafeBufferPointer<UInt8>, from start: Int, scan: inout HeadScan,
+                                    limits: HTTPLimits) throws(HTTPParseError) -> (Int, Int)? {
+        if scan.position < start {
+            scan = HeadScan(position: start, lineStart: start, requestLineEnd: -1)
+        }
+        var i = scan.position
+        let end = buf.count
+        while i < end {
+            if buf[i] == 10 {
+                if i == start || buf[i - 1] != 13 { throw .bareLineFeed }
+                if scan.requestLineEnd < 0 {
+                    scan.requestLineEnd = i - 1
+                    if scan.requestLineEnd - start > limits.maxRequestLineBytes { throw .targetTooLong }
+                } else if i - 1 == scan.lineStart {
+                    let result = (scan.requestLineEnd, i + 1)
+                    scan = HeadScan()
+                    return result
+                }
+                scan.lineStart = i + 1
+            }
+            i += 1
+            if scan.requestLineEnd < 0 {
+                if i - start > limits.maxRequestLineBytes + 2 { throw .targetTooLong }
+            } else if i - scan.requestLineEnd > limits.maxHeaderBytes + 4 {
+                throw .headersTooLarge
+            }
+        }
+        scan.position = end
+        return nil
+    }
+
+    private static func parseHeadBytes(_ buf: UnsafeBufferPointer<UInt8>, start: Int, requestLineEnd: Int, headEnd: Int,
+                                       limits: HTTPLimits) throws(HTTPParseError) -> Head {
+        // Request line: method SP target SP version
+        var sp1 = -1, sp2 = -1
+        for i in start..<requestLineEnd {
+            let c = buf[i]
+            if c == 32 {
+                if sp1 < 0 { sp1 = i } else if sp2 < 0 { sp2 = i } else { throw .malformedRequestLine }
+            } else if c < 0x21 || c == 0x7F {
+                throw .malformedRequestLine
+            }
+        }
+        guard sp1 > start, sp2 > sp1 + 1, sp2 < requestLineEnd - 1 else { throw .malformedRequestLine }
+        for i in start..<sp1 where !isTokenChar(buf[i]) { throw .malformedRequestLine }
+        if sp1 - start > 32 { throw .malformedRequestLine }
+        for i in (sp1 + 1)..<sp2 where buf[i] >= 0x80 { throw .malformedRequestLine }
+        let minor = try parseVersion(buf, sp2 + 1, requestLineEnd)
+        let method = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<sp1]), as: UTF8.self)
+        var target = String(decoding: UnsafeBufferPointer(rebasing: buf[(sp1 + 1)..<sp2]), as: UTF8.self)
+        target = try normalizeTarget(target, method: method)
+
+        // Header fields
+        var headers = HTTPHeaders()
+        var lineStart = requestLineEnd + 2
+        let fieldsEnd = headEnd - 2
+        var count = 0
+        while lineStart < fieldsEnd {
+            var lineEnd = lineStart
+            while buf[lineEnd] != 13 || buf[lineEnd + 1] != 10 {
+                if buf[lineEnd] == 13 { throw .badHeaderValue }   // bare CR
+                lineEnd += 1
+            }
+            let first = buf[lineStart]
+            if first == 32 || first == 9 { throw .obsoleteFolding }
+            count += 1
+            if count > limits.maxHeaderCount { throw .headersTooLarge }
+            var colon = lineStart
+            while colon < lineEnd && buf[colon] != 58 {
+                if !isTokenChar(buf[colon]) { throw .badHeaderName }
+                colon += 1
+            }
+            guard colon < lineEnd, colon > lineStart else { throw .badHeaderName }
+            var vs = colon + 1, ve = lineEnd
+            while vs < ve && (buf[vs] == 32 || buf[vs] == 9) { vs += 1 }
+            while ve > vs && (buf[ve - 1] == 32 || buf[ve - 1] == 9) { ve -= 1 }
+            for i in vs..<ve {
+                let c = buf[i]
+                if (c < 0x20 && c != 9) || c == 0x7F { throw .badHeaderValue }
+            }
+            headers.add(String(decoding: UnsafeBufferPointer(rebasing: buf[lineStart..<colon]), as: UTF8.self),
+                        String(decoding: UnsafeBufferPointer(rebasing: buf[vs..<ve]), as: UTF8.self))
+            lineStart = lineEnd + 2
+        }
+
+        if minor == 1 {
+            var hosts = 0
+            for f in headers where HTTPHeaders.sameName(f.name, "host") { hosts += 1 }
+            if hosts != 1 { throw .missingHost }
+        }
+        let keepAlive: Bool
+        if headers.hasToken("connection", "close") {
+            keepAlive = false
+        } else if minor == 0 {
+            keepAlive = headers.hasToken("connection", "keep-alive")
+        } else {
+            keepAlive = true
+        }
+        var expectContinue = false
+        if let expect = headers["expect"] {
+            guard HTTPHeaders.sameName(expect, "100-continue") else { throw .unsupportedExpectation }
+            expectContinue = minor == 1
+        }
+        return Head(method: method, target: target, minor: minor, headers: headers, keepAlive: keepAlive,
+                    expectContinue: expectContinue)
+    }
+
+    private static func parseVersion(_ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) throws(HTTPParseError) -> Int {
+        // "HTTP/" DIGIT "." DIGIT
+        let prefix: [UInt8] = Array("HTTP/".utf8)
+        guard e - s == 8 else { throw .malformedRequestLine }
+        for k in 0..<5 where buf[s + k] != prefix[k] { throw .malformedRequestLine }
+        let major = buf[s + 5], dot = buf[s + 6], minor = buf[s + 7]
+        guard dot == 46, (48...57).contains(major), (48...57).contains(minor) else { throw .malformedRequestLine }
+        guard major == 49 else { throw .unsupportedVersion }
+        guard minor == 48 || minor == 49 else { throw .unsupportedVersion }
+        return Int(minor - 48)
+    }
+
+    /// Accepts origin-form (`/path?q`), asterisk-form for OPTIONS, and absolute-form (reduced to origin-form).
+    private static func normalizeTarget(_ t: String, method: String) throws(HTTPParseError) -> String {
+        if t.hasPrefix("/") { return t }
+        if t == "*" && method == "OPTIONS" { return t }
+        for scheme in ["http://", "https://"] where t.lowercased().hasPrefix(scheme) {
+            let rest = t.dropFirst(scheme.count)
+            guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+            let path = String(rest[slash...])
+            return path.hasPrefix("?") ? "/" + path : path
+        }
+        throw .malformedRequestLine
+    }
+
+    @inline(__always) static func isTokenChar(_ c: UInt8) -> Bool {
+        // tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+        switch c {
+        case 48...57, 65...90, 97...122: return true
+        case 33, 35, 36, 37, 38, 39, 42, 43, 45, 46, 94, 95, 96, 124, 126: return true
+        default: return false
+        }
+    }
+
+    // MARK: - Body framing
+
+    private mutating func startBody(_ head: Head) throws(HTTPParseError) -> Event {
+        let lengths = head.headers.values("content-length")
+        let codings = head.headers.values("transfer-encoding")
+        if !lengths.isEmpty && !codings.isEmpty { throw .lengthAndTransferEncoding }
+        if !codings.isEmpty {
+            guard head.minor == 1, codings.count == 1,
+                  HTTPHeaders.sameName(String(Substring(codings[0]).trimmingSpaces()), "chunked") else {
+                throw .unsupportedTransferEncoding
+            }
+            state = .chunked(head, .size, [])
+            return try next()
+        }
+        if lengths.count > 1 { throw .duplicateContentLength }
+        if let raw = lengths.first {
+            guard !raw.isEmpty, raw.utf8.count <= 18, raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                  let n = Int(raw) else { throw .invalidContentLength }
+            if n > limits.maxBodyBytes { throw .bodyTooLarge }
+            if n > 0 {
+                state = .fixedBody(head, n)
+                return try next()
+            }
+        }
+        return finish(head, [])
+    }
+
+    private mutating func parseChunked(_ head: Head, _ startPhase: ChunkPhase, _ startBody: [UInt8]) throws(HTTPParseError) -> Event {
+        var phase = startPhase
+        var body = startBody
+        defer { if case .chunked = state { state = .chunked(head, phase, body) } }
+        while true {
+            switch phase {
+            case .size:
+                guard let lineEnd = findCRLF(maxLength: 1024) else {
+                    if bufferedCount > 1024 { throw .badChunk }
+                    return waitForBody(head)
+                }
+                var size = 0, digits = 0, i = readIndex
+                while i < lineEnd, let v = hexValue(buffer[i]) {
+                    size = size * 16 + v
+                    digits += 1
+                    if digits > 15 { throw .badChunk }
+                    i += 1
+                }
+                guard digits > 0 else { throw .badChunk }
+                if i < lineEnd {   // chunk extensions: ";name=value" — validated for control characters, ignored
+                    guard buffer[i] == 59 || buffer[i] == 32 || buffer[i] == 9 else { throw .badChunk }
+                    for j in i..<lineEnd where buffer[j] < 0x20 && buffer[j] != 9 { throw .badChunk }
+                }
+                readIndex = lineEnd + 2
+                if body.count + size > limits.maxBodyBytes { throw .bodyTooLarge }
+                phase = size == 0 ? .trailers(0) : .data(size)
+            case .data(let remaining):
+                let take = min(remaining, bufferedCount)
+                if take == 0 { return waitForBody(head) }
+                body.append(contentsOf: buffer[readIndex..<(readIndex + take)])
+                readIndex += take
+                phase = remaining - take == 0 ? .dataEnd : .data(remaining - take)
+            case .dataEnd:
+                if bufferedCount < 2 { return waitForBody(head) }
+                guard buffer[readIndex] == 13, buffer[readIndex + 1] == 10 else { throw .badChunk }
+                readIndex += 2
+                phase = .size
+            case .trailers(let used):
+                guard let lineEnd = findCRLF(maxLength: limits.maxHeaderBytes) else {
+                    if bufferedCount + used > limits.maxHeaderBytes { throw .headersTooLarge }
+                    return waitForBody(head)
+                }
+                let length = lineEnd - readIndex
+                readIndex = lineEnd + 2
+                if length == 0 {
+                    phase = .size
+                    return finish(head, body)
+                }
+                // Trailer fields are discarded (never merged into headers), but must be well-formed.
+                if used + length > limits.maxHeaderBytes { throw .headersTooLarge }
+                phase = .trailers(used + length + 2)
+            }
+        }
+    }
+
+    private mutating func waitForBody(_ head: Head) -> Event {
+        if head.expectContinue && !continueSent { continueSent = true; return .sendContinue }
+        return .needMore
+    }
+
+    private func findCRLF(maxLength: Int) -> Int? {
+        var i = readIndex
+        let end = min(buffer.count, readIndex + maxLength + 2)
+        while i + 1 < end {
+            if buffer[i] == 13 && buffer[i + 1] == 10 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private func hexValue(_ c: UInt8) -> Int? {
+        switch c {
+        case 48...57: return Int(c - 48)
+        case 65...70: return Int(c - 55)
+        case 97...102: return Int(c - 87)
+        default: return nil
+        }
+    }
+}

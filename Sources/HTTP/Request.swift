@@ -1,0 +1,42 @@
+/// A parsed HTTP/1.x request with its whole body.
+///
+/// The body is collected before a handler runs (bounded by `HTTPLimits.maxBodyBytes`), which keeps handlers
+/// simple and makes "413 before any work" automatic.
+public struct Request: Sendable {
+    public var method: String
+    /// The raw request-target as sent (origin-form: path plus optional query).
+    public var target: String
+    public var versionMinor: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// Assigned by the server (or the in-memory client); echoed as `X-Request-Id`.
+    public var id: String
+    /// The client's address as the socket saw it ("memory" in tests).
+    public var remoteAddress: String
+    /// Whether the connection may stay open after this request (HTTP/1.1 default, `Connection: close`, 1.0 rules).
+    public var keepAlive: Bool
+
+    public init(method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = [:], body: [UInt8] = [],
+                id: String = "", remoteAddress: String = "memory", keepAlive: Bool = true) {
+        self.method = method
+        self.target = target
+        self.versionMinor = versionMinor
+        self.headers = headers
+        self.body = body
+        self.id = id
+        self.remoteAddress = remoteAddress
+        self.keepAlive = keepAlive
+    }
+
+    /// The path part of the target (before `?`), still percent-encoded.
+    public var path: Substring {
+        if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[..<q] }
+        return target[...]
+    }
+
+    /// The raw query string after `?`, or nil.
+    public var query: Substring? {
+        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return target[target.index(after: q)...]
+    }
+}

@@ -1,0 +1,74 @@
+import Glibc
+
+/// Writes a response head and body as HTTP/1.1 bytes.
+///
+/// `Content-Length` is always computed here (handlers never set it), and `Connection: close` is added when the
+/// connection will close, so framing can never disagree with the body.
+public enum ResponseSerializer {
+    public static func serialize(_ response: Response, keepAlive: Bool, date: String, requestID: String?,
+                                 headOnly: Bool = false, into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 160 + response.body.count)
+        appendASCII("HTTP/1.1 ", &out)
+        appendInt(response.status, &out)
+        out.append(32)
+        appendASCII(HTTPStatus.reason(response.status), &out)
+        appendASCII("\r\nDate: ", &out)
+        appendASCII(date, &out)
+        let noBody = response.status == 204 || response.status == 304 || (100..<200).contains(response.status)
+        if !noBody {
+            appendASCII("\r\nContent-Length: ", &out)
+            appendInt(response.body.count, &out)
+        }
+        if let requestID {
+            appendASCII("\r\nX-Request-Id: ", &out)
+            appendASCII(requestID, &out)
+        }
+        for f in response.headers.fields {
+            if HTTPHeaders.sameName(f.name, "content-length") || HTTPHeaders.sameName(f.name, "connection")
+                || HTTPHeaders.sameName(f.name, "transfer-encoding") { continue }
+            appendASCII("\r\n", &out)
+            appendSanitized(f.name, &out)
+            appendASCII(": ", &out)
+            appendSanitized(f.value, &out)
+        }
+        if !keepAlive { appendASCII("\r\nConnection: close", &out) }
+        appendASCII("\r\n\r\n", &out)
+        if !noBody && !headOnly { out.append(contentsOf: response.body) }
+    }
+
+    public static func continueBytes() -> [UInt8] { Array("HTTP/1.1 100 Continue\r\n\r\n".utf8) }
+
+    @inline(__always) static func appendASCII(_ s: String, _ out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    /// Header text from handlers cannot inject lines: CR, LF and NUL become spaces.
+    @inline(__always) static func appendSanitized(_ s: String, _ out: inout [UInt8]) {
+        for c in s.utf8 { out.append(c == 13 || c == 10 || c == 0 ? 32 : c) }
+    }
+
+    @inline(__always) static func appendInt(_ v: Int, _ out: inout [UInt8]) {
+        if v == 0 { out.append(48); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = v, count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            while n > 0 && count < 20 { d[count] = UInt8(48 + n % 10); n /= 10; count += 1 }
+            while count > 0 { count -= 1; out.append(d[count]) }
+        }
+    }
+}
+
+/// IMF-fixdate (RFC 9110 §5.6.7) for the `Date` header.
+public enum HTTPDate {
+    public static func format(epochSeconds: Int) -> String {
+        var t = time_t(epochSeconds)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(days[Int(tmv.tm_wday)]), \(two(tmv.tm_mday)) \(months[Int(tmv.tm_mon)]) \(tmv.tm_year + 1900) \(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec)) GMT"
+    }
+}

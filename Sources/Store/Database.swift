@@ -1,0 +1,109 @@
+import Foundation
+import Synchronization
+import GatehouseCore
+
+/// One SQLite database: a single writer connection plus a pool of WAL readers, so reads never wait on a write.
+///
+/// - `write { db in }` runs on the writer's own thread inside `BEGIN IMMEDIATE`; it commits when the closure
+///   returns and rolls back when it throws. With `synchronous=FULL` (the default) a write that returned has
+///   reached the disk.
+/// - `read { db in }` runs on a reader connection inside a deferred transaction, so everything it reads comes
+///   from one snapshot even while the writer commits.
+/// - `readNow` runs a read on the caller's thread: only for short indexed lookups on hot paths (a WAL reader
+///   never waits for the writer).
+///
+/// Blocking SQLite work never runs on an event loop through `read`/`write`: they hop to dedicated threads.
+public final class Database: Sendable {
+    public struct Options: Sendable {
+        public var readers: Int
+        /// `FULL` survives power loss; `NORMAL` survives a process crash (kill -9) but not power loss.
+        public var synchronous: String
+        public init(readers: Int = 4, synchronous: String = "FULL") {
+            self.readers = readers
+            self.synchronous = synchronous
+        }
+    }
+
+    public let path: String
+    private let writer: Mutex<SQLiteConnectionBox>
+    private let writeQueue: DispatchQueue
+    private let readQueue: DispatchQueue
+    private let idleReaders: Mutex<[SQLiteConnectionBox]>
+    private let options: Options
+    /// Migrations applied by this open (for tests and start-up logs).
+    public let appliedMigrations: [Int]
+
+    public init(path: String, migrations: [Migration], options: Options = Options()) throws {
+        self.path = path
+        self.options = options
+        let w = try SQLiteConnection(path: path, readOnly: false)
+        try w.execute("PRAGMA journal_mode=WAL")
+        try w.execute("PRAGMA synchronous=\(options.synchronous == "NORMAL" ? "NORMAL" : "FULL")")
+        try w.execute("PRAGMA foreign_keys=ON")
+        try w.execute("PRAGMA temp_store=MEMORY")
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        appliedMigrations = try Migrator.migrate(w, migrations, now: stamp)
+        writer = Mutex(SQLiteConnectionBox(w))
+        writeQueue = DispatchQueue(label: "gatehouse.store.writer")
+        readQueue = DispatchQueue(label: "gatehouse.store.readers", attributes: .concurrent)
+        var readers: [SQLiteConnectionBox] = []
+        for _ in 0..<max(1, options.readers) { readers.append(SQLiteConnectionBox(try Database.openReader(path))) }
+        idleReaders = Mutex(readers)
+    }
+
+    private static func openReader(_ path: String) throws -> SQLiteConnection {
+        let r = try SQLiteConnection(path: path, readOnly: true)
+        try r.execute("PRAGMA foreign_keys=ON")
+        return r
+    }
+
+    /// Runs `body` in a write transaction on the writer thread.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            writeQueue.async {
+                c.resume(with: Result { try self.writeNow(body) })
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction on the calling thread (tools, tests, start-up). Blocks.
+    public func writeNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try writer.withLock { box in
+            let db = box.connection
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                let result = try body(db)
+                try db.execute("COMMIT")
+                return result
+            } catch {
+                if db.isInTransaction { try? db.execute("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` in a read transaction (one snapshot) on a reader thread.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            readQueue.async {
+                c.resume(with: Result { try self.readNow(body) })
+            }
+        }
+    }
+
+    /// Runs `body` in a read transaction on the calling thread. For short indexed reads only.
+    public func readNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        let box = try idleReaders.withLock { $0.popLast() } ?? SQLiteConnectionBox(Database.openReader(path))
+        defer { idleReaders.withLock { if $0.count < max(1, options.readers) * 4 { $0.append(box) } } }
+        let db = box.connection
+        try db.execute("BEGIN")
+        defer { try? db.execute("COMMIT") }
+        return try body(db)
+    }
+}
+
+/// Moves a connection between threads under a lock or through the idle pool; never used by two threads at once.
+final class SQLiteConnectionBox: @unchecked Sendable {
+    let connection: SQLiteConnection
+    init(_ c: SQLiteConnection) { connection = c }
+}

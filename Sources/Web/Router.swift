@@ -1,0 +1,197 @@
+import GatehouseCore
+import HTTP
+
+public typealias Handler = @Sendable (RequestContext) async throws -> Response
+/// A handler that runs on the event loop without a task: it must be pure and quick (health checks).
+public typealias ImmediateHandler = @Sendable (RequestContext) -> Response
+
+/// Middleware wraps handlers: `(context, next) -> response`.
+public protocol Middleware: Sendable {
+    func handle(_ context: RequestContext, next: Handler) async throws -> Response
+}
+
+/// Collects routes and middleware, then `build()` freezes them into a `Router`. Clashing routes (the same
+/// method and pattern twice, or two parameter names at one position) fail the build.
+public final class RouterBuilder {
+    struct Entry {
+        var method: String
+        var pattern: String
+        var handler: Handler?
+        var immediate: ImmediateHandler?
+    }
+
+    var entries: [Entry] = []
+    var middleware: [any Middleware] = []
+    public var logger: Logger
+
+    public init(logger: Logger = Logger(label: "http")) { self.logger = logger }
+
+    public func use(_ m: any Middleware) { middleware.append(m) }
+
+    public func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        entries.append(Entry(method: method, pattern: pattern, handler: handler))
+    }
+
+    public func get(_ p: String, _ h: @escaping Handler) { on("GET", p, h) }
+    public func post(_ p: String, _ h: @escaping Handler) { on("POST", p, h) }
+    public func put(_ p: String, _ h: @escaping Handler) { on("PUT", p, h) }
+    public func patch(_ p: String, _ h: @escaping Handler) { on("PATCH", p, h) }
+    public func delete(_ p: String, _ h: @escaping Handler) { on("DELETE", p, h) }
+
+    /// A route answered on the event loop with no task and no middleware: only for handlers that cannot block.
+    public func immediate(_ method: String, _ pattern: String, _ handler: @escaping ImmediateHandler) {
+        entries.append(Entry(method: method, pattern: pattern, immediate: handler))
+    }
+
+    public func build() throws -> Router {
+        var root = Router.Node()
+        for e in entries {
+            let segments = try Router.split(pattern: e.pattern)
+            try root.insert(segments[...], method: e.method, route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate))
+        }
+        return Router(root: root, middleware: middleware, logger: logger)
+    }
+}
+
+public struct RouteConflict: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// A frozen routing table and middleware chain; the application's `HTTPResponder`.
+///
+/// 404 when no pattern matches the path; 405 with `Allow` when a pattern matches but not the method (`HEAD`
+/// is served by `GET`). Every error becomes DESIGN.md's JSON error shape; anything that is not a
+/// `GatehouseError` is logged with its detail and answered with a plain 500.
+public struct Router: HTTPResponder {
+    struct Route: Sendable {
+        let pattern: String
+        let handler: Handler?
+        let immediate: ImmediateHandler?
+    }
+
+    enum Segment: Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    struct Node: Sendable {
+        var literals: [String: Node] = [:]
+        var parameterName: String?
+        var parameter: [Node] = []          // zero or one child (an array keeps the struct recursive)
+        var routes: [String: Route] = [:]   // by method
+
+        mutating func insert(_ segs: ArraySlice<Segment>, method: String, route: Route) throws {
+            guard let first = segs.first else {
+                if routes[method] != nil { throw RouteConflict(description: "\(method) \(route.pattern) is registered twice") }
+                routes[method] = route
+                return
+            }
+            switch first {
+            case .literal(let s):
+                var child = literals[s] ?? Node()
+                try child.insert(segs.dropFirst(), method: method, route: route)
+                literals[s] = child
+            case .parameter(let name):
+                if let existing = parameterName, existing != name {
+                    throw RouteConflict(description: "\(route.pattern): parameter :\(name) clashes with :\(existing)")
+                }
+                parameterName = name
+                var child = parameter.first ?? Node()
+                try child.insert(segs.dropFirst(), method: method, route: route)
+                parameter = [child]
+            }
+        }
+    }
+
+    let root: Node
+    let middleware: [any Middleware]
+    let logger: Logger
+
+    static func split(pattern: String) throws -> [Segment] {
+        guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }
+        if pattern == "/" { return [] }
+        return pattern.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.hasPrefix(":") ? .parameter(String($0.dropFirst())) : .literal(String($0))
+        }
+    }
+
+    /// Finds the node for a path; literal segments win over parameters, with backtracking.
+    func match(_ path: Substring) -> (Node, [String: String])? {
+        guard path.hasPrefix("/") else { return nil }
+        let segs = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        var params: [String: String] = [:]
+        func walk(_ node: Node, _ i: Int) -> Node? {
+            if i == segs.count { return node }
+            let seg = segs[i]
+            if let lit = node.literals[String(seg)], let found = walk(lit, i + 1) { return found }
+            if let name = node.parameterName, let child = node.parameter.first, !seg.isEmpty {
+                params[name] = FormDecoding.percentDecode(seg, plusIsSpace: false)
+                if let found = walk(child, i + 1) { return found }
+                params[name] = nil
+            }
+            return nil
+        }
+        guard let node = walk(root, 0) else { return nil }
+        return (node, params)
+    }
+
+    func lookup(_ request: Request) -> Result<(Route, [String: String]), GatehouseError> {
+        guard let (node, params) = match(request.path), !node.routes.isEmpty else {
+            return .failure(GatehouseError(.notFound, status: 404, "No such resource."))
+        }
+        if let r = node.routes[request.method] ?? (request.method == "HEAD" ? node.routes["GET"] : nil) {
+            return .success((r, params))
+        }
+        var allowed = Set(node.routes.keys)
+        if allowed.contains("GET") { allowed.insert("HEAD") }
+        let allow = allowed.sorted().joined(separator: ", ")
+        return .failure(GatehouseError(.methodNotAllowed, status: 405, "\(request.method) is not allowed here; use \(allow).",
+                                       headers: [("Allow", allow)]))
+    }
+
+    public func respondImmediately(to request: Request) -> Response? {
+        guard case .success(let (route, params)) = lookup(request), let immediate = route.immediate else { return nil }
+        var r = immediate(RequestContext(request: request, route: route.pattern, parameters: params))
+        r.headers.add(ResponseLogging.routeHeader, route.pattern)
+        return r
+    }
+
+    public func respond(to request: Request) async -> Response {
+        switch lookup(request) {
+        case .failure(let e):
+            return Response.error(e)
+        case .success(let (route, params)):
+            let context = RequestContext(request: request, route: route.pattern, parameters: params)
+            var response: Response
+            if let immediate = route.immediate {
+                response = immediate(context)
+            } else if let handler = route.handler {
+                response = await run(context, handler)
+            } else {
+                response = Response.error(.notFound())
+            }
+            response.headers.add(ResponseLogging.routeHeader, route.pattern)
+            return response
+        }
+    }
+
+    private func run(_ context: RequestContext, _ handler: @escaping Handler) async -> Response {
+        var next: Handler = handler
+        for m in middleware.reversed() {
+            let inner = next
+            next = { ctx in try await m.handle(ctx, next: inner) }
+        }
+        do {
+            return try await next(context)
+        } catch let e as GatehouseError {
+            if e.status >= 500 {
+                logger.error("request failed", ["request.id": .string(context.request.id), "error.code": .string(e.code.slug),
+                                                "error.detail": .string(e.detail ?? "")])
+            }
+            return Response.error(e)
+        } catch {
+            logger.error("unhandled error", ["request.id": .string(context.request.id), "error.detail": .string(String(describing: error))])
+            return Response.error(.internalError(detail: nil))
+        }
+    }
+}

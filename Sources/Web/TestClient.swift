@@ -1,0 +1,34 @@
+import GatehouseCore
+import HTTP
+
+/// Drives any `HTTPResponder` in memory, without sockets: the fast way to test handlers. The socket tests run
+/// the same requests through the real server.
+public struct TestClient: Sendable {
+    public let responder: any HTTPResponder
+    public var defaultHeaders: HTTPHeaders
+
+    public init(_ responder: any HTTPResponder, defaultHeaders: HTTPHeaders = ["Host": "test"]) {
+        self.responder = responder
+        self.defaultHeaders = defaultHeaders
+    }
+
+    public func send(_ method: String, _ target: String, headers: HTTPHeaders = [:], body: [UInt8] = []) async -> Response {
+        var all = defaultHeaders
+        for f in headers { all.set(f.name, f.value) }
+        let request = Request(method: method, target: target, headers: all, body: body, id: "test-\(UInt32.random(in: 0...UInt32.max))")
+        if let r = responder.respondImmediately(to: request) { return strip(r) }
+        return strip(await responder.respond(to: request))
+    }
+
+    public func send(_ method: String, _ target: String, json: String, headers: HTTPHeaders = [:]) async -> Response {
+        var h = headers
+        h.set("Content-Type", "application/json")
+        return await send(method, target, headers: h, body: Array(json.utf8))
+    }
+
+    private func strip(_ r: Response) -> Response {
+        var r = r
+        r.headers.remove(ResponseLogging.routeHeader)
+        return r
+    }
+}
