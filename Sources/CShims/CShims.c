@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <stdio.h>
+#include <sched.h>
 
 int gh_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 int gh_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
@@ -108,3 +109,9 @@ int gh_wait_shutdown_signal(int efd) {
 void gh_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 int gh_shutdown_write(int fd) { return shutdown(fd, SHUT_WR); }
 uint32_t gh_EPOLLEXCLUSIVE(void) { return EPOLLEXCLUSIVE; }
+int gh_cpu_count(void) {
+    cpu_set_t set; CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}

@@ -94,8 +94,28 @@ public final class LogSink: Sendable {
                     off += n
                 }
             }
-        case .memory: memoryLines.withLock { $0.append(line) }
+        case .memory:
+            memoryLines.withLock { lines in
+                for l in line.split(separator: "\n") { lines.append(String(l)) }
+            }
         case .discard: break
+        }
+    }
+
+    /// Writes pre-formatted JSON lines (the server's batched access log).
+    public func write(bytes: [UInt8]) {
+        switch target {
+        case .fd(let fd):
+            bytes.withUnsafeBytes { buf in
+                var off = 0
+                while off < buf.count {
+                    guard let base = buf.baseAddress else { break }
+                    let n = Glibc.write(fd, base + off, buf.count - off)
+                    if n <= 0 { break }
+                    off += n
+                }
+            }
+        case .memory, .discard: write(String(decoding: bytes, as: UTF8.self))
         }
     }
 

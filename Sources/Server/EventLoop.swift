@@ -33,6 +33,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private var runningJobs: [UnownedJob] = []
     private var scratch: UnsafeMutableRawBufferPointer
     private var logBuffer: [UInt8] = []
+    private var accessLine = AccessLogLine()
     private var now: UInt64 = Monotonic.millis()
     private var dateSecond = -1
     private var dateText = ""
@@ -156,7 +157,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             wakePending.store(false, ordering: .releasing)
             return
         }
-        if fd == core.listenFD {
+        if listening && fd == core.listenFD {
             acceptConnections()
             return
         }
@@ -498,17 +499,14 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private func logRequest(_ request: Request, status: Int, bytes: Int, started: UInt64, route: String?) {
         guard core.configuration.accessLog else { return }
         let micros = (Monotonic.nanos() &- started) / 1000
-        let path = route ?? String(request.path.prefix(128))
-        let line = "{\"time\":\"\(Logger.timestamp())\",\"level\":\"info\",\"msg\":\"request\",\"request.id\":\"\(request.id)\""
-            + ",\"http.method\":\(JSONText.quote(String(request.method.prefix(16)))),\"http.route\":\(JSONText.quote(path))"
-            + ",\"http.status\":\(status),\"http.response_bytes\":\(bytes),\"duration_us\":\(micros),\"net.peer\":\"\(request.remoteAddress)\"}\n"
-        logBuffer.append(contentsOf: line.utf8)
+        accessLine.append(to: &logBuffer, request: request, route: route ?? String(request.path.prefix(128)),
+                          status: status, bytes: bytes, micros: micros)
         if logBuffer.count > 64 * 1024 { flushLog() }
     }
 
     private func flushLog() {
         guard !logBuffer.isEmpty else { return }
-        core.logSink.write(String(decoding: logBuffer, as: UTF8.self))
+        core.logSink.write(bytes: logBuffer)
         logBuffer.removeAll(keepingCapacity: true)
     }
 }

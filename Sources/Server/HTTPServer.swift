@@ -66,7 +66,7 @@ public final class HTTPServer: Sendable {
         guard fd >= 0 else { throw SystemError.last("listen on \(configuration.host):\(configuration.port)") }
         let port = Int(gh_local_port(fd))
         let core = ServerCore(configuration: configuration, responder: responder, listenFD: fd, tlsContext: tls, logSink: logSink)
-        let count = configuration.eventLoops > 0 ? configuration.eventLoops : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let count = configuration.eventLoops > 0 ? configuration.eventLoops : Int(gh_cpu_count())
         var loops: [EventLoop] = []
         for i in 0..<count { loops.append(try EventLoop(index: i, core: core)) }
         var threads: [Thread] = []
@@ -101,7 +101,17 @@ public final class HTTPServer: Sendable {
             return (s.loops, s.finished, s.core)
         }
         guard let core else { return }
-        for loop in loops { loop.execute { loop.beginDraining() } }
+        // Every loop stops watching the listening socket; then it is closed, so new connections are refused
+        // at once (an open listener would let the kernel complete handshakes nobody will serve).
+        let drained = DispatchSemaphore(value: 0)
+        for loop in loops {
+            loop.execute {
+                loop.beginDraining()
+                drained.signal()
+            }
+        }
+        for _ in loops { drained.wait() }
+        _ = gh_close(core.listenFD)
         let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
         while Date() < deadline {
             if loops.allSatisfy({ $0.openCount.load(ordering: .relaxed) == 0 }) { break }
@@ -109,7 +119,6 @@ public final class HTTPServer: Sendable {
         }
         for loop in loops { loop.requestStop() }
         for done in finished { done.wait() }
-        _ = gh_close(core.listenFD)
     }
 
     /// Blocks until SIGTERM or SIGINT, then shuts down gracefully. Returns the signal number.

@@ -43,4 +43,6 @@ int gh_wait_shutdown_signal(int efd);
 void gh_ignore_sigpipe(void);
 int gh_shutdown_write(int fd);
 uint32_t gh_EPOLLEXCLUSIVE(void);
+/* CPUs this process may run on (respects taskset/cgroups affinity). */
+int gh_cpu_count(void);
 #endif

@@ -1,0 +1,43 @@
+import HTTP
+import Testing
+
+@Suite("Forms, cookies, serializer")
+struct CodecTests {
+    @Test func formDecoding() {
+        let pairs = FormDecoding.pairs("a=1&b=hello+world&c=%E2%9C%93&d&e=%zz&a=2")
+        #expect(pairs.map { "\($0.0)=\($0.1)" } == ["a=1", "b=hello world", "c=✓", "d=", "e=%zz", "a=2"])
+    }
+
+    @Test func formPairsAreCapped() {
+        let many = (0..<5000).map { "k\($0)=v" }.joined(separator: "&")
+        #expect(FormDecoding.pairs(many).count == 1000)
+    }
+
+    @Test func cookieParsing() {
+        let c = Cookies.parse(["Cookie": "a=1; b=\"two\"; a=ignored;  c=3"])
+        #expect(c == ["a": "1", "b": "two", "c": "3"])
+    }
+
+    @Test func setCookieAttributes() {
+        let c = SetCookie(name: "gh_session", value: "abc", maxAge: 3600, secure: true, sameSite: .lax)
+        #expect(c.headerValue == "gh_session=abc; Path=/; Max-Age=3600; Secure; HttpOnly; SameSite=Lax")
+        #expect(SetCookie.expire("x").headerValue.contains("Max-Age=0"))
+    }
+
+    @Test func serializerComputesLengthAndStripsInjectedLines() {
+        var out: [UInt8] = []
+        let r = Response(status: 200, headers: ["X-Evil": "a\r\nSet-Cookie: pwned=1", "Content-Length": "999"], body: Array("hello".utf8))
+        ResponseSerializer.serialize(r, keepAlive: false, date: "D", requestID: "r1", into: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.contains("Content-Length: 5\r\n"))
+        #expect(!text.contains("999"))
+        #expect(!text.contains("\r\nSet-Cookie"))
+        #expect(text.contains("Connection: close\r\n"))
+        #expect(text.hasSuffix("\r\n\r\nhello"))
+    }
+
+    @Test func httpDate() {
+        #expect(HTTPDate.format(epochSeconds: 784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+    }
+}
