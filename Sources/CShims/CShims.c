@@ -14,6 +14,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <sched.h>
+#include <pthread.h>
 
 int gh_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 int gh_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
@@ -99,6 +100,10 @@ int gh_install_shutdown_signals(void) {
     struct sigaction sa; memset(&sa, 0, sizeof sa);
     sa.sa_handler = gh_on_shutdown_signal; sigemptyset(&sa.sa_mask); sa.sa_flags = SA_RESTART;
     sigaction(SIGTERM, &sa, NULL); sigaction(SIGINT, &sa, NULL);
+    /* A parent may have spawned us with these blocked (test runners do); unblock them in this thread so the
+       handler can run. Threads started later inherit this mask. */
+    sigset_t set; sigemptyset(&set); sigaddset(&set, SIGTERM); sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     return gh_shutdown_fd;
 }
 int gh_wait_shutdown_signal(int efd) {

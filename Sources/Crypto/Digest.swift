@@ -1,0 +1,82 @@
+internal import COpenSSL
+
+/// SHA-2 digests over OpenSSL's EVP interface.
+public enum Digest: String, Sendable, CaseIterable {
+    case sha1 = "SHA1", sha256 = "SHA256", sha384 = "SHA384", sha512 = "SHA512"
+
+    var md: OpaquePointer? {
+        switch self {
+        case .sha1: return EVP_sha1()
+        case .sha256: return EVP_sha256()
+        case .sha384: return EVP_sha384()
+        case .sha512: return EVP_sha512()
+        }
+    }
+
+    public var byteCount: Int {
+        switch self {
+        case .sha1: return 20
+        case .sha256: return 32
+        case .sha384: return 48
+        case .sha512: return 64
+        }
+    }
+
+    public func hash(_ data: some Collection<UInt8>) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var len: UInt32 = 0
+        let bytes = Array(data)
+        _ = bytes.withUnsafeBytes { input in
+            out.withUnsafeMutableBytes { o in
+                EVP_Digest(input.baseAddress, input.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len, md, nil)
+            }
+        }
+        return Array(out.prefix(Int(len)))
+    }
+
+    public func hash(_ s: String) -> [UInt8] { hash(Array(s.utf8)) }
+}
+
+/// HMAC over OpenSSL. Verification compares in constant time.
+public enum HMAC {
+    public static func authenticate(_ message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var len: UInt32 = 0
+        let msg = Array(message)
+        key.withUnsafeBytes { k in
+            msg.withUnsafeBytes { m in
+                out.withUnsafeMutableBytes { o in
+                    _ = COpenSSL.HMAC(digest.md, k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self), m.count,
+                                      o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len)
+                }
+            }
+        }
+        return Array(out.prefix(Int(len)))
+    }
+
+    public static func isValid(_ mac: [UInt8], for message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256) -> Bool {
+        ConstantTime.equals(mac, authenticate(message, key: key, digest: digest))
+    }
+}
+
+/// Comparison of secrets whose time does not depend on where they differ.
+public enum ConstantTime {
+    public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Lower-case hex, for digests in logs and ids.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(count * 2)
+        for b in self {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// The real `gatehouse` binary as a user runs it.
+@Suite("gatehouse CLI")
+struct CLITests {
+    static var binary: String {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("gatehouse").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return TLSTests.root.appendingPathComponent(".build/debug/gatehouse").path
+    }
+
+    static func run(_ args: [String]) -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        do { try p.run() } catch { return (-1, "", "\(error)") }
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func helpAndVersion() {
+        let (rc, out, _) = Self.run(["--help"])
+        #expect(rc == 0 && out.contains("gatehouse serve"))
+        let (rc2, out2, _) = Self.run(["serve", "--help"])
+        #expect(rc2 == 0 && out2.contains("--data-dir"))
+        let (rc3, out3, _) = Self.run(["version"])
+        #expect(rc3 == 0 && out3.hasPrefix("gatehouse "))
+    }
+
+    @Test func badInvocationsExplainThemselves() throws {
+        let (rc, _, err) = Self.run(["frobnicate"])
+        #expect(rc == 2 && err.contains("unknown command"))
+        let (rc2, _, err2) = Self.run(["serve", "--port", "http"])
+        #expect(rc2 == 2 && err2.contains("--port"))
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("gh-bad-\(UUID().uuidString).json").path
+        try Data(#"{"server":{"port":-1}}"#.utf8).write(to: URL(fileURLWithPath: bad))
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let (rc3, _, err3) = Self.run(["serve", "--config", bad])
+        #expect(rc3 == 2 && err3.contains("server.port"))
+    }
+
+    @Test func serveSaysWhereItListensAndStopsCleanlyOnSIGTERM() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = ["serve", "--port", "0", "--data-dir", dir]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        var line = ""
+        while !line.contains("\n") {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line += String(decoding: d, as: UTF8.self)
+        }
+        #expect(line.contains("listening on http://127.0.0.1:"))
+        let afterHost = line.components(separatedBy: "127.0.0.1:").dropFirst().first ?? ""
+        let port = Int(afterHost.prefix { $0.isNumber }) ?? 0
+        try #require(port > 0, "no port in \(line)")
+        let s = try RawSocket(port: port)
+        s.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(s.readResponses(1).first?.body == "ok")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit)
+        #expect(p.terminationStatus == 0)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import App
+import Web
+
+@Suite("Configuration and the composed app")
+struct AppTests {
+    @Test func defaultsWithoutAFile() throws {
+        let c = try GatehouseConfig.parse(Data("{}".utf8))
+        #expect(c.port == 8080)
+        #expect(c.host == "127.0.0.1")
+        #expect(c.dataDirectory == "./data")
+    }
+
+    @Test func theShippedConfigFileParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let c = try GatehouseConfig.load(path: root.appendingPathComponent("config/gatehouse.json").path)
+        #expect(c.port == 8080)
+        for example in ["config/gatehouse.tls.example.json", "config/gatehouse.production.example.json"] {
+            _ = try GatehouseConfig.load(path: root.appendingPathComponent(example).path)
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"server":{"port":70000}}"#, "server.port"),
+        (#"{"server":{"port":"80"}}"#, "server.port"),
+        (#"{"server":{"prot":80}}"#, "server.prot"),
+        (#"{"http":{"maxBodyBytes":true}}"#, "http.maxBodyBytes"),
+        (#"{"store":{"synchronous":"OFF"}}"#, "store.synchronous"),
+        (#"{"tls":{"certificateFile":"a.pem"}}"#, "tls.certificateFile"),
+        (#"{"unknown":1}"#, "unknown"),
+        (#"[1]"#, "JSON object"),
+        (#"{"#, "not valid JSON"),
+    ])
+    func badConfigurationNamesTheOption(_ json: String, _ mention: String) {
+        do {
+            _ = try GatehouseConfig.parse(Data(json.utf8))
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect("\(error)".contains(mention), "\(error)")
+        }
+    }
+
+    @Test func healthAndReadiness() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-app-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var c = GatehouseConfig()
+        c.dataDirectory = dir
+        let app = try GatehouseApp(config: c, logSink: .discard)
+        let client = TestClient(app.router)
+        #expect(await client.send("GET", "/healthz").bodyText == "ok")
+        #expect(await client.send("GET", "/readyz").status == 200)
+        #expect(FileManager.default.fileExists(atPath: dir + "/gateway.db"))
+    }
+}
