@@ -29,7 +29,9 @@ let package = Package(
         .target(name: "Server", dependencies: ["HTTP", "GatehouseCore", "CShims", "COpenSSL"], swiftSettings: strict),
         .target(name: "Web", dependencies: ["HTTP", "GatehouseCore", "Crypto"], swiftSettings: strict),
         .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite"], swiftSettings: strict),
-        .target(name: "App", dependencies: ["Server", "Web", "Store", "Crypto", "HTTP", "GatehouseCore"],
+        .target(name: "TenantDomain", dependencies: ["GatehouseCore"], swiftSettings: strict),
+        .target(name: "Tenant", dependencies: ["TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
+        .target(name: "App", dependencies: ["Server", "Web", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain"],
                 swiftSettings: strict),
         .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "GatehouseCore"], swiftSettings: strict),
 
@@ -37,6 +39,8 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "Web", "HTTP", "GatehouseCore"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
+        .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
+        .testTarget(name: "TenantTests", dependencies: ["Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
     ]
 )

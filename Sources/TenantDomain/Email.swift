@@ -1,0 +1,83 @@
+/// Email addresses as Gatehouse treats them: compared case-insensitively, validated by a pragmatic subset of
+/// RFC 5321/5322 (what mail systems actually deliver to), at most 254 characters.
+public enum Email {
+    public static func normalize(_ s: String) -> String { s.lowercased() }
+
+    public static func isValid(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count >= 3, u.count <= 254, let at = u.lastIndex(of: UInt8(ascii: "@")), at > 0, at < u.count - 1 else { return false }
+        let local = u[..<at], domain = u[(at + 1)...]
+        guard local.count <= 64 else { return false }
+        let localOK: (UInt8) -> Bool = { c in
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || Array("!#$%&'*+-/=?^_`{|}~.".utf8).contains(c)
+        }
+        guard local.allSatisfy(localOK), local.first != UInt8(ascii: "."), local.last != UInt8(ascii: "."),
+              !zip(local, local.dropFirst()).contains(where: { $0 == 46 && $1 == 46 }) else { return false }
+        let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { return false }
+        for label in labels {
+            guard (1...63).contains(label.count), label.first != 45, label.last != 45,
+                  label.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 }) else { return false }
+        }
+        if let tld = labels.last, tld.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return false }
+        return true
+    }
+}
+
+/// Turns what an admin pasted (a JSON list, or text from a spreadsheet separated by newlines, tabs, spaces,
+/// commas or semicolons, with `Name <addr>` forms) into addresses: deduplicated case-insensitively in first-seen
+/// order, invalid ones reported as typed.
+public enum InviteAddressParser {
+    public struct Parsed: Sendable, Equatable {
+        public var valid: [String] = []
+        public var invalid: [String] = []
+        public var duplicates: [String] = []
+    }
+
+    public static func parse(text: String) -> Parsed {
+        var tokens: [String] = []
+        var current = ""
+        var inAngle = false
+        for ch in text {
+            if ch == "<" { inAngle = true; current = ""; continue }
+            if ch == ">" && inAngle { inAngle = false; tokens.append(current); current = ""; continue }
+            if !inAngle && (ch == "\n" || ch == "\r" || ch == "\t" || ch == " " || ch == "," || ch == ";" || ch == "\r\n") {
+                if !current.isEmpty { tokens.append(current) }
+                current = ""
+            } else {
+                current.append(ch)
+            }
+        }
+        if !current.isEmpty { tokens.append(current) }
+        // "Ada Lovelace <ada@x>" leaves "Ada" and "Lovelace" as tokens: words without "@" next to an angle
+        // address are display names, not addresses. Quotes around addresses are trimmed.
+        let hadAngles = text.contains("<") && text.contains(">")
+        let cleaned = tokens.map { $0.trimmingCharacters(in: "\"'") }.filter { !$0.isEmpty && !(hadAngles && !$0.contains("@")) }
+        return parse(list: cleaned)
+    }
+
+    public static func parse(list: [String]) -> Parsed {
+        var out = Parsed()
+        var seen = Set<String>()
+        for raw in list {
+            let s = raw.trimmingCharacters(in: " \t\r\n")
+            if s.isEmpty { continue }
+            guard Email.isValid(s) else { out.invalid.append(s); continue }
+            let key = Email.normalize(s)
+            if seen.contains(key) { out.duplicates.append(s); continue }
+            seen.insert(key)
+            out.valid.append(key)
+        }
+        return out
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s.removeFirst() }
+        while let l = s.last, chars.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

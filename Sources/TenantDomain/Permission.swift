@@ -1,0 +1,67 @@
+/// One permission of DESIGN.md's matrix. Raw values are the wire names.
+public enum Permission: String, Sendable, CaseIterable, Codable, Comparable {
+    case orgView = "org.view"
+    case membersView = "members.view"
+    case orgRename = "org.rename"
+    case orgDelete = "org.delete"
+    case orgTransfer = "org.transfer"
+    case membersInvite = "members.invite"
+    case membersEdit = "members.edit"
+    case membersRemove = "members.remove"
+    case appsCreate = "apps.create"
+    case appsGrant = "apps.grant"
+    case apikeysCreate = "apikeys.create"
+    case ssoManage = "sso.manage"
+    case rolesManage = "roles.manage"
+    case auditView = "audit.view"
+    case dataEdit = "data.edit"
+
+    public static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
+}
+
+public typealias PermissionSet = Set<Permission>
+
+/// A role: built-in (owner, admin, manager, member, viewer) or custom to one org. A member may hold several;
+/// their effective permissions are the union.
+public struct Role: Sendable, Hashable, Codable {
+    public let id: String
+    public var name: String
+    public var permissions: PermissionSet
+    public let builtIn: Bool
+
+    public init(id: String, name: String, permissions: PermissionSet, builtIn: Bool) {
+        self.id = id
+        self.name = name
+        self.permissions = permissions
+        self.builtIn = builtIn
+    }
+
+    static let viewing: PermissionSet = [.orgView, .membersView]
+    static let managing: PermissionSet = [.membersInvite, .membersEdit, .membersRemove, .appsCreate, .appsGrant]
+
+    public static let owner = Role(id: "owner", name: "Owner", permissions: Set(Permission.allCases), builtIn: true)
+    public static let admin = Role(id: "admin", name: "Admin",
+                                   permissions: Set(Permission.allCases).subtracting([.orgDelete, .orgTransfer]), builtIn: true)
+    public static let manager = Role(id: "manager", name: "Manager", permissions: viewing.union(managing).union([.dataEdit]), builtIn: true)
+    public static let member = Role(id: "member", name: "Member", permissions: viewing.union([.dataEdit]), builtIn: true)
+    public static let viewer = Role(id: "viewer", name: "Viewer", permissions: viewing, builtIn: true)
+
+    public static let builtIns: [Role] = [owner, admin, manager, member, viewer]
+
+    public static func builtIn(_ id: String) -> Role? { builtIns.first { $0.id == id } }
+}
+
+/// The roles an org knows: built-ins plus its custom roles.
+public struct RoleCatalog: Sendable {
+    public let custom: [Role]
+    public init(custom: [Role]) { self.custom = custom }
+
+    public func role(_ id: String) -> Role? { Role.builtIn(id) ?? custom.first { $0.id == id } }
+
+    public var all: [Role] { Role.builtIns + custom }
+
+    /// The union of the permissions of `roleIDs` (unknown ids contribute nothing).
+    public func permissions(of roleIDs: [String]) -> PermissionSet {
+        roleIDs.reduce(into: PermissionSet()) { acc, id in acc.formUnion(role(id)?.permissions ?? []) }
+    }
+}

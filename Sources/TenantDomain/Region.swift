@@ -1,0 +1,48 @@
+import GatehouseCore
+
+/// Where an org's data lives. Fixed at creation and encoded in the org id, so routing needs no lookup.
+public enum Region: String, Sendable, CaseIterable, Codable {
+    case us, eu, apac
+}
+
+/// `org_<region>_<random>`: the region is readable from the id alone.
+public struct OrgID: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let raw: String
+    public let region: Region
+
+    public init?(_ raw: String) {
+        let parts = raw.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "org", let region = Region(rawValue: String(parts[1])),
+              (8...40).contains(parts[2].count), parts[2].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) }) else { return nil }
+        self.raw = raw
+        self.region = region
+    }
+
+    public static func make(in region: Region, random: String) -> OrgID? { OrgID("org_\(region.rawValue)_\(random)") }
+
+    public var description: String { raw }
+
+    public init(from decoder: any Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let id = OrgID(s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an org id"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(raw)
+    }
+}
+
+/// Lower-case alphanumeric random ids (`inv_…`, `app_…`) from a caller-supplied random source.
+public enum IDs {
+    public static func random(_ bytes: [UInt8], length: Int = 20) -> String {
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(length)
+        for b in bytes.prefix(length) { out.append(alphabet[Int(b) % 36]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
