@@ -2,6 +2,8 @@ import Foundation
 import GatehouseCore
 import HTTP
 import Store
+import Tenant
+import TenantDomain
 import Web
 
 /// The composition root: opens the stores in the data directory and builds the router.
@@ -10,11 +12,15 @@ public final class GatehouseApp: Sendable {
     public let config: GatehouseConfig
     public let router: Router
     public let gatewayStore: Database
+    public let regions: RegionDirectory
     public let logger: Logger
 
     public static let version = "0.1.0"
 
-    public init(config: GatehouseConfig, logSink: LogSink = .standardError) throws {
+    /// - Parameter callers: who is calling the region API. Until the gateway's sessions land, the default
+    ///   refuses every caller with 401 (no request reaches tenant data unauthenticated).
+    public init(config: GatehouseConfig, logSink: LogSink = .standardError, clock: any WallClock = SystemClock(),
+                callers: CallerProvider? = nil) throws {
         self.config = config
         let level: Logger.Level = ["debug": .debug, "warning": .warning, "error": .error][config.logLevel] ?? .info
         logger = Logger(label: "gatehouse", sink: logSink, minimum: level)
@@ -22,8 +28,21 @@ public final class GatehouseApp: Sendable {
         let options = Database.Options(readers: config.storeReaders, synchronous: config.storeSynchronous)
         gatewayStore = try Database(path: config.dataDirectory + "/gateway.db", migrations: GatewaySchema.migrations, options: options)
 
+        let tokens = try InviteTokens.loadOrCreate(directory: config.dataDirectory + "/keys")
+        var settings = RegionSettings()
+        settings.publicBaseURL = config.publicBaseURL
+        var services: [RegionService] = []
+        for region in Region.allCases {
+            let db = try RegionService.openDatabase(path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
+            services.append(RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings))
+        }
+        regions = RegionDirectory(services)
+
         let builder = RouterBuilder(logger: logger)
-        HealthRoutes.register(on: builder, stores: [("gateway", gatewayStore)])
+        HealthRoutes.register(on: builder, stores: [("gateway", gatewayStore)] + services.map { ($0.region.rawValue, $0.db) })
+        RegionRoutes.register(on: builder, directory: regions, callers: callers ?? { _ in
+            throw GatehouseError.unauthenticated("Sign in first: the gateway's sessions and API keys establish who you are.")
+        })
         router = try builder.build()
     }
 }

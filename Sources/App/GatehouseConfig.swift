@@ -23,6 +23,8 @@ public struct GatehouseConfig: Sendable {
     public var storeSynchronous = "FULL"
     public var storeReaders = 4
     public var logLevel = "info"
+    /// The address people reach Gatehouse at; invite links are built on it.
+    public var publicBaseURL = "http://127.0.0.1:8080"
 
     public init() {}
 
@@ -65,6 +67,10 @@ public struct GatehouseConfig: Sendable {
         }
 
         c.dataDirectory = try r.string("dataDirectory", default: c.dataDirectory) ?? c.dataDirectory
+        c.publicBaseURL = try r.string("publicBaseURL", default: c.publicBaseURL) ?? c.publicBaseURL
+        guard c.publicBaseURL.hasPrefix("http://") || c.publicBaseURL.hasPrefix("https://"), !c.publicBaseURL.hasSuffix("/") else {
+            throw ConfigError("publicBaseURL must start with http:// or https:// and not end with /")
+        }
         var store = try r.section("store")
         c.storeSynchronous = try store.oneOf("synchronous", default: "FULL", ["FULL", "NORMAL"])
         c.storeReaders = try store.int("readers", default: 4, range: 1...64)

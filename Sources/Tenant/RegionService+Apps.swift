@@ -1,0 +1,149 @@
+import Foundation
+import Crypto
+import GatehouseCore
+import Store
+import TenantDomain
+
+extension RegionService {
+    public func listApps(_ caller: Caller, org: String) async throws -> [AppView] {
+        try await db.read { conn in
+            _ = try self.access(conn, org, caller, requiring: .orgView)
+            return try conn.query("""
+                SELECT a.id, a.name, a.created_at, (SELECT count(*) FROM app_grants g WHERE g.org_id = a.org_id AND g.app_id = a.id) AS n
+                FROM apps a WHERE a.org_id = ? ORDER BY a.name, a.id
+                """, [org]).map {
+                AppView(id: $0.string("id") ?? "", name: $0.string("name") ?? "", createdAt: Self.date($0.int("created_at") ?? 0), memberCount: $0.int("n"))
+            }
+        }
+    }
+
+    public func createApp(_ caller: Caller, org: String, name: String) async throws -> AppView {
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(name.count) else { throw GatehouseError.validation("`name` must be 1–100 characters.") }
+        let now = nowSeconds, id = randomID("app_")
+        return try await db.write { conn in
+            _ = try self.access(conn, org, caller, requiring: .appsCreate)
+            try conn.run("INSERT INTO apps (org_id, id, name, created_at) VALUES (?, ?, ?, ?)", [org, id, name, now])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "app.created", target: id, ["name": name])
+            return AppView(id: id, name: name, createdAt: Self.date(now), memberCount: 0)
+        }
+    }
+
+    public func grantApp(_ caller: Caller, org: String, app: String, member: String, role: AppRole) async throws {
+        let now = nowSeconds
+        try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            guard try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, app]) != nil else { throw GatehouseError.notFound("No such app.") }
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
+            try Rules.changeAppAccess(a.actor, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
+            try self.grant(conn, org: org, app: app, member: m, role: role, at: now, actor: caller.accountID)
+        }
+    }
+
+    public func revokeApp(_ caller: Caller, org: String, app: String, member: String) async throws {
+        let now = nowSeconds
+        try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
+            try Rules.changeAppAccess(a.actor, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
+            guard try conn.first("SELECT 1 FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid]) != nil else {
+                throw GatehouseError.notFound("That member has no access to that app.")
+            }
+            try self.revoke(conn, org: org, app: app, member: m, at: now, actor: caller.accountID)
+        }
+    }
+
+    func grant(_ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, role: AppRole, at: Int, actor: String) throws {
+        try conn.run("""
+            INSERT INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (org_id, app_id, member_rowid) DO UPDATE SET role = excluded.role
+            """, [org, app, m.rowid, role.rawValue, at])
+        try MemberRows.recountApps(conn, rowid: m.rowid)
+        try audit(conn, org: org, at: at, actor: actor, action: "app.granted", target: m.accountID, ["app": app, "role": role.rawValue])
+    }
+
+    /// Rule 6: revoking an app kills the member's keys scoped to it.
+    func revoke(_ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, at: Int, actor: String) throws {
+        try conn.run("DELETE FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid])
+        try MemberRows.recountApps(conn, rowid: m.rowid)
+        try MemberRows.revokeKeys(conn, orgID: org, accountID: m.accountID, app: app, at: at, reason: "app_revoked")
+        try audit(conn, org: org, at: at, actor: actor, action: "app.revoked", target: m.accountID, ["app": app])
+    }
+
+    // MARK: - API keys
+
+    /// Creates a key for the caller (optionally scoped to an app they can use). The secret is returned once;
+    /// only its SHA-256 is stored (the secret is 256 random bits, so a fast hash is enough).
+    public func createAPIKey(_ caller: Caller, org: String, request: APIKeyRequest) async throws -> APIKeyView {
+        let name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(name.count) else { throw GatehouseError.validation("`name` must be 1–100 characters.") }
+        let now = nowSeconds, id = randomID("key_")
+        let secret = Base64URL.encode(SecureRandom.bytes(32))
+        let token = "ghk_\(id)_\(secret)"
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller, requiring: .apikeysCreate)
+            if let app = request.app {
+                guard try conn.first("SELECT 1 FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, a.actorRowID]) != nil else {
+                    throw GatehouseError.validation("You have no access to app `\(app)`, so a key cannot be scoped to it.")
+                }
+            }
+            try conn.run("INSERT INTO api_keys (id, org_id, account_id, app_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [id, org, caller.accountID, request.app, name, Digest.sha256.hash(secret), now])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "apikey.created", target: id, ["name": name, "app": request.app ?? ""])
+            return APIKeyView(id: id, name: name, memberID: caller.accountID, app: request.app, createdAt: Self.date(now),
+                              revokedAt: nil, revokedReason: nil, secret: token)
+        }
+    }
+
+    /// Keys of the org: admins with `apikeys.create` see all; others see their own.
+    public func listAPIKeys(_ caller: Caller, org: String) async throws -> [APIKeyView] {
+        try await db.read { conn in
+            let a = try self.access(conn, org, caller)
+            let all = a.actor.permissions.contains(.apikeysCreate)
+            let rows = try conn.query("SELECT id, name, account_id, app_id, created_at, revoked_at, revoked_reason FROM api_keys WHERE org_id = ? AND (? OR account_id = ?) ORDER BY created_at DESC, id",
+                                      [org, all, caller.accountID])
+            return rows.map {
+                APIKeyView(id: $0.string("id") ?? "", name: $0.string("name") ?? "", memberID: $0.string("account_id") ?? "", app: $0.string("app_id"),
+                           createdAt: Self.date($0.int("created_at") ?? 0), revokedAt: $0.int("revoked_at").map(Self.date),
+                           revokedReason: $0.string("revoked_reason"), secret: nil)
+            }
+        }
+    }
+
+    public func revokeAPIKey(_ caller: Caller, org: String, key: String) async throws {
+        let now = nowSeconds
+        try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            guard let row = try conn.first("SELECT account_id FROM api_keys WHERE org_id = ? AND id = ?", [org, key]) else { throw GatehouseError.notFound("No such key.") }
+            let own = row.string("account_id") == caller.accountID
+            guard own || a.actor.permissions.contains(.apikeysCreate) else { throw Refusal.missing(.apikeysCreate).error }
+            try conn.run("UPDATE api_keys SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL", [now, key])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "apikey.revoked", target: key)
+        }
+    }
+
+    /// What the gateway calls with a bearer token: the key's org and member, if the key is live, the member
+    /// still belongs to the org, and (for an app-scoped key) still has the app.
+    public func authenticateAPIKey(_ token: String) async throws -> (org: String, accountID: String, app: String?)? {
+        let parts = token.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
+        guard token.utf8.count < 200, parts.count == 3, parts[0] == "ghk" else { return nil }
+        // The key id itself contains "_" ("key_…"): split the last part again at its first "_".
+        let rest = parts[2]
+        guard let sep = rest.firstIndex(of: "_") else { return nil }
+        let id = "\(parts[1])_\(rest[..<sep])"
+        let secret = String(rest[rest.index(after: sep)...])
+        return try await db.read { conn in
+            guard let row = try conn.first("""
+                SELECT k.org_id, k.account_id, k.app_id, k.secret_hash, k.revoked_at,
+                       (SELECT rowid FROM members m WHERE m.org_id = k.org_id AND m.account_id = k.account_id) AS member_rowid
+                FROM api_keys k WHERE k.id = ?
+                """, [id]) else { return nil }
+            guard ConstantTime.equals(row.blob("secret_hash") ?? [], Digest.sha256.hash(secret)),
+                  row.int("revoked_at") == nil, let rowid = row.int("member_rowid") else { return nil }
+            if let app = row.string("app_id") {
+                guard try conn.first("SELECT 1 FROM app_grants WHERE app_id = ? AND member_rowid = ?", [app, rowid]) != nil else { return nil }
+            }
+            return (row.string("org_id") ?? "", row.string("account_id") ?? "", row.string("app_id"))
+        }
+    }
+}

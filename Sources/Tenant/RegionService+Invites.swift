@@ -1,0 +1,303 @@
+import Foundation
+import GatehouseCore
+import Store
+import TenantDomain
+
+extension RegionService {
+    static let inviteColumns = "id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps, inviter_id, inviter_name, status, version, created_at, expires_at"
+
+    func inviteView(_ s: Statement, now: Date) -> InviteView {
+        InviteView(id: s.string(0), orgID: s.string(1), email: s.string(2), roles: Self.decodeList(s.string(3)), ssoOnly: s.int(4) != 0,
+                   firstName: s.string(5), lastName: s.string(6), userVariables: Self.decodeMap(s.string(7)),
+                   startingPage: StartingPage(rawValue: s.string(8)) ?? .studio, apps: Self.decodeGrants(s.string(9)),
+                   inviterID: s.string(10), inviterName: s.string(11),
+                   status: InviteStatus.effective(stored: s.string(12), expiresAt: Self.date(s.int(15)), now: now),
+                   version: s.int(13), createdAt: Self.date(s.int(14)), expiresAt: Self.date(s.int(15)))
+    }
+
+    func loadInvite(_ conn: SQLiteConnection, id: String, now: Date) throws -> InviteView? {
+        var out: InviteView?
+        try conn.forEach("SELECT \(Self.inviteColumns) FROM invites WHERE id = ?", [id]) { out = inviteView($0, now: now) }
+        return out
+    }
+
+    public func link(for invite: InviteView) -> InviteLink {
+        let token = tokens.issue(inviteID: invite.id, orgID: invite.orgID, region: region, version: invite.version,
+                                 expiresAt: Int(invite.expiresAt.timeIntervalSince1970))
+        return InviteLink(token: token, url: settings.publicBaseURL + "/invite/" + token, expiresAt: invite.expiresAt)
+    }
+
+    // MARK: - Create
+
+    /// Invites many addresses at once. Each address gets its own outcome; invalid addresses, existing members
+    /// and addresses with a live pending invite are reported without failing the others. Invites, their audit
+    /// events and their mail (outbox) are written in one transaction.
+    public func createInvites(_ caller: Caller, org: String, request: InviteRequest) async throws -> InviteBatchResult {
+        let parsed: InviteAddressParser.Parsed
+        switch request.emails {
+        case .list(let l):
+            guard l.count <= settings.maxInvitesPerRequest else { throw tooMany() }
+            parsed = InviteAddressParser.parse(list: l)
+        case .text(let t):
+            guard t.utf8.count <= settings.maxInvitesPerRequest * 256 else { throw tooMany() }
+            parsed = InviteAddressParser.parse(text: t)
+        }
+        guard parsed.valid.count + parsed.invalid.count <= settings.maxInvitesPerRequest else { throw tooMany() }
+        guard !parsed.valid.isEmpty || !parsed.invalid.isEmpty else { throw GatehouseError.validation("Give at least one email address.") }
+        if request.roles.isEmpty { throw Refusal.noRoles.error }
+        if let vars = request.userVariables, let r = UserVariables.validate(vars) { throw r.error }
+        for n in [request.firstName, request.lastName].compactMap({ $0 }) where n.count > 100 {
+            throw GatehouseError.validation("Names must be at most 100 characters.")
+        }
+        if (request.firstName != nil || request.lastName != nil) && parsed.valid.count > 1 {
+            throw GatehouseError.validation("First and last name can be given only when inviting one address.")
+        }
+        let apps = request.apps ?? []
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        let expires = nowS + Int(settings.inviteTTL)
+        let ids = parsed.valid.map { _ in randomID("inv_") }
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            let roles = try self.resolveRoles(request.roles, a.catalog)
+            try Rules.invite(a.actor, roles: roles).orThrow()
+            if !apps.isEmpty {
+                try Rules.requires(.appsGrant, a.actor).orThrow()
+                for g in apps where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, g.app]) == nil {
+                    throw GatehouseError.validation("Unknown app `\(g.app)`.")
+                }
+            }
+            let emailsJSON = Self.encodeList(parsed.valid)
+            var members = Set<String>(), pending = Set<String>()
+            try conn.forEach("SELECT email FROM members WHERE org_id = ? AND email IN (SELECT value FROM json_each(?))", [org, emailsJSON]) { members.insert($0.string(0)) }
+            try conn.forEach("SELECT email FROM invites WHERE org_id = ? AND status = 'pending' AND expires_at > ? AND email IN (SELECT value FROM json_each(?))",
+                             [org, nowS, emailsJSON]) { pending.insert($0.string(0)) }
+            var results: [InviteOutcome] = []
+            results.reserveCapacity(parsed.valid.count + parsed.invalid.count)
+            let rolesJSON = Self.encodeList(roles.map(\.id)), varsJSON = Self.encodeMap(request.userVariables ?? [:])
+            let appsJSON = Self.encodeGrants(apps), page = (request.startingPage ?? .studio).rawValue
+            let inviterName = caller.displayName.isEmpty ? caller.email : caller.displayName
+            var invited = 0
+            for (i, email) in parsed.valid.enumerated() {
+                if members.contains(email) { results.append(InviteOutcome(email: email, result: "already_member", inviteID: nil)); continue }
+                if pending.contains(email) { results.append(InviteOutcome(email: email, result: "already_invited", inviteID: nil)); continue }
+                let id = ids[i]
+                try conn.run("""
+                    INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps,
+                                         inviter_id, inviter_name, status, version, created_at, expires_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?)
+                    """, [id, org, email, rolesJSON, request.ssoOnly ?? false, request.firstName ?? "", request.lastName ?? "", varsJSON, page, appsJSON,
+                          caller.accountID, inviterName, nowS, expires, nowS])
+                try self.enqueueMail(conn, org: org, kind: "invite", to: email,
+                                     payload: ["invite": id, "version": "1", "org": a.name, "inviter": inviterName, "roles": roles.map(\.name).joined(separator: ", ")],
+                                     at: nowS)
+                try self.audit(conn, org: org, at: nowS, actor: caller.accountID, action: "invite.created", target: email,
+                               ["invite": id, "roles": roles.map(\.id).joined(separator: ",")])
+                results.append(InviteOutcome(email: email, result: "invited", inviteID: id))
+                invited += 1
+            }
+            for bad in parsed.invalid { results.append(InviteOutcome(email: bad, result: "invalid", inviteID: nil)) }
+            for dup in parsed.duplicates { results.append(InviteOutcome(email: dup, result: "duplicate", inviteID: nil)) }
+            return InviteBatchResult(invited: invited, results: results)
+        }
+    }
+
+    private func tooMany() -> GatehouseError {
+        GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxInvitesPerRequest) addresses in one request.")
+    }
+
+    // MARK: - List, resend, revoke, link
+
+    public func listInvites(_ caller: Caller, org: String, status: String?, cursor: String?, limit: Int = 50) async throws -> InvitePage {
+        if let status, InviteStatus(rawValue: status) == nil { throw GatehouseError.validation("`status` must be pending, joined, expired or revoked.") }
+        guard (1...settings.maxPageSize).contains(limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
+        var after: (Int, String)?
+        if let cursor {
+            guard let d = Base64URL.decode(cursor), let s = String(bytes: d, encoding: .utf8), let bar = s.firstIndex(of: "|"),
+                  let t = Int(s[..<bar]) else { throw GatehouseError.badRequest("The cursor is not valid; start again from the first page.") }
+            after = (t, String(s[s.index(after: bar)...]))
+        }
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        let start = after
+        return try await db.read { conn in
+            _ = try self.access(conn, org, caller, requiring: .membersView)
+            var cond = ["org_id = ?"]
+            var b: [any SQLBindable] = [org]
+            switch status {
+            case "pending": cond.append("status = 'pending' AND expires_at > ?"); b.append(nowS)
+            case "expired": cond.append("status = 'pending' AND expires_at <= ?"); b.append(nowS)
+            case "joined": cond.append("status = 'joined'")
+            case "revoked": cond.append("status = 'revoked'")
+            default: break
+            }
+            if let start { cond.append("(created_at, id) < (?, ?)"); b.append(start.0); b.append(start.1) }
+            var out: [InviteView] = []
+            try conn.forEach("SELECT \(Self.inviteColumns) FROM invites WHERE \(cond.joined(separator: " AND ")) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)", b) {
+                out.append(self.inviteView($0, now: now))
+            }
+            var next: String?
+            if out.count > limit {
+                out.removeLast()
+                if let last = out.last { next = Base64URL.encode(Array("\(Int(last.createdAt.timeIntervalSince1970))|\(last.id)".utf8)) }
+            }
+            return InvitePage(invites: out, nextCursor: next)
+        }
+    }
+
+    /// Loads an invite of `org` that the caller may manage: `members.invite` and the grant ceiling over its roles.
+    func manageableInvite(_ conn: SQLiteConnection, _ caller: Caller, org: String, invite: String, now: Date) throws -> (OrgAccess, InviteView) {
+        let a = try access(conn, org, caller, requiring: .membersInvite)
+        guard let inv = try loadInvite(conn, id: invite, now: now), inv.orgID == org else { throw GatehouseError.notFound("No such invite.") }
+        try Rules.grantCeiling(a.actor, roles: inv.roles.compactMap { a.catalog.role($0) }).orThrow()
+        return (a, inv)
+    }
+
+    /// A new expiry and a new version: links sent before stop working.
+    public func resendInvite(_ caller: Caller, org: String, invite: String) async throws -> InviteView {
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        return try await db.write { conn in
+            let (a, inv) = try self.manageableInvite(conn, caller, org: org, invite: invite, now: now)
+            guard inv.status == .pending || inv.status == .expired else {
+                throw GatehouseError(.init("invite_not_pending"), status: 409, "Only pending or expired invites can be resent; this one is \(inv.status.rawValue).")
+            }
+            try conn.run("UPDATE invites SET version = version + 1, expires_at = ?, updated_at = ? WHERE id = ?", [nowS + Int(self.settings.inviteTTL), nowS, invite])
+            try self.enqueueMail(conn, org: org, kind: "invite_resent", to: inv.email,
+                                 payload: ["invite": invite, "version": String(inv.version + 1), "org": a.name, "inviter": inv.inviterName], at: nowS)
+            try self.audit(conn, org: org, at: nowS, actor: caller.accountID, action: "invite.resent", target: inv.email, ["invite": invite, "version": String(inv.version + 1)])
+            guard let updated = try self.loadInvite(conn, id: invite, now: now) else { throw GatehouseError.notFound() }
+            return updated
+        }
+    }
+
+    public func revokeInvite(_ caller: Caller, org: String, invite: String) async throws {
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        try await db.write { conn in
+            let (_, inv) = try self.manageableInvite(conn, caller, org: org, invite: invite, now: now)
+            guard inv.status == .pending || inv.status == .expired else {
+                throw GatehouseError(.init("invite_not_pending"), status: 409, "This invite is already \(inv.status.rawValue).")
+            }
+            try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, invite])
+            try self.audit(conn, org: org, at: nowS, actor: caller.accountID, action: "invite.revoked", target: inv.email, ["invite": invite])
+        }
+    }
+
+    /// "Copy invite link": the token of the invite's current version, derived again (never stored).
+    public func inviteLink(_ caller: Caller, org: String, invite: String) async throws -> InviteLink {
+        let now = clock.now()
+        let inv = try await db.read { conn in try self.manageableInvite(conn, caller, org: org, invite: invite, now: now).1 }
+        guard inv.status == .pending else {
+            throw GatehouseError(.init("invite_\(inv.status.rawValue)"), status: 410, inv.status == .expired
+                                 ? "This invite has expired; resend it to get a new link." : "This invite is \(inv.status.rawValue); there is no link to copy.")
+        }
+        return link(for: inv)
+    }
+
+    // MARK: - The invitee's side (called by the gateway)
+
+    /// Why a verified token no longer opens its invite.
+    static func stateRefusal(_ inv: InviteView, claims: InviteTokenClaims) -> GatehouseError? {
+        if inv.version != claims.version {
+            return GatehouseError(.init("invite_superseded"), status: 410, "A newer invitation was sent for this address; use the link in the latest email.")
+        }
+        switch inv.status {
+        case .pending: return nil
+        case .expired: return GatehouseError(.init("invite_expired"), status: 410, "This invitation has expired. Ask the person who invited you to resend it.")
+        case .revoked: return GatehouseError(.init("invite_revoked"), status: 410, "This invitation was withdrawn. Ask the organization for a new one.")
+        case .joined: return GatehouseError(.init("invite_used"), status: 410, "This invitation has already been used. Sign in to reach the organization.")
+        }
+    }
+
+    func verifiedClaims(_ token: String) throws -> InviteTokenClaims {
+        switch tokens.verify(token, now: clock.now()) {
+        case .success(let c):
+            guard c.region == region else { throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.") }
+            return c
+        case .failure(.expired):
+            throw GatehouseError(.init("invite_expired"), status: 410, "This invitation has expired. Ask the person who invited you to resend it.")
+        case .failure:
+            throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+        }
+    }
+
+    /// The invite behind a token, with its org's name, for the "Join Acme as Manager?" page.
+    public func inviteForToken(_ token: String) async throws -> (invite: InviteView, orgName: String) {
+        let claims = try verifiedClaims(token)
+        let now = clock.now()
+        return try await db.read { conn in
+            guard let inv = try self.loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
+                  let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [inv.orgID]) else {
+                throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+            }
+            if let e = Self.stateRefusal(inv, claims: claims) { throw e }
+            if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+            return (inv, org.string("name") ?? "")
+        }
+    }
+
+    /// Accepts an invite for a verified account: checks MAC, expiry, status, version and email (rule 8), then
+    /// creates the membership with everything the invite carried and marks the invite joined — once, even when
+    /// two accepts race (the second finds it joined).
+    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
+        let claims = try verifiedClaims(request.token)
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        return try await db.write { conn in
+            guard let inv = try self.loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
+                  let org = try conn.first("SELECT status FROM orgs WHERE id = ?", [inv.orgID]) else {
+                throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+            }
+            if let e = Self.stateRefusal(inv, claims: claims) { throw e }
+            if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+            try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: request.email).orThrow()
+            if try conn.first("SELECT 1 FROM members WHERE org_id = ? AND account_id = ?", [inv.orgID, request.accountID]) != nil {
+                throw GatehouseError(.init("already_member"), status: 409, "You are already a member of this organization.")
+            }
+            let first = inv.firstName.isEmpty ? (request.firstName ?? "") : inv.firstName
+            let last = inv.lastName.isEmpty ? (request.lastName ?? "") : inv.lastName
+            let rowid = try MemberRows.insert(conn, .init(orgID: inv.orgID, accountID: request.accountID, email: inv.email, firstName: first, lastName: last,
+                                                          roles: inv.roles, userVariables: inv.userVariables, startingPage: inv.startingPage,
+                                                          ssoOnly: inv.ssoOnly, joinedAt: nowS))
+            for g in inv.apps where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [inv.orgID, g.app]) != nil {
+                try conn.run("INSERT OR REPLACE INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?, ?, ?)",
+                             [inv.orgID, g.app, rowid, g.role.rawValue, nowS])
+            }
+            try MemberRows.recountApps(conn, rowid: rowid)
+            try conn.run("UPDATE members SET last_active = ? WHERE rowid = ?", [nowS, rowid])
+            try conn.run("UPDATE invites SET status = 'joined', joined_account_id = ?, updated_at = ? WHERE id = ?", [request.accountID, nowS, inv.id])
+            try self.audit(conn, org: inv.orgID, at: nowS, actor: request.accountID, action: "invite.accepted", target: inv.email,
+                           ["invite": inv.id, "roles": inv.roles.joined(separator: ",")])
+            guard let m = try MemberRows.load(conn, orgID: inv.orgID, accountID: request.accountID) else { throw GatehouseError.internalError(detail: "member vanished") }
+            return AcceptInviteResult(orgID: inv.orgID, member: MemberRows.view(m, apps: try MemberRows.grants(conn, rowids: [rowid])[rowid] ?? []),
+                                      startingPage: inv.startingPage)
+        }
+    }
+
+    /// Declining marks the invite revoked, for a verified account whose email matches.
+    public func declineInvite(inviteID: String, accountID: String, email: String) async throws {
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        try await db.write { conn in
+            guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else { throw GatehouseError.notFound("No such invite.") }
+            try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: email).orThrow()
+            guard inv.status == .pending else { throw GatehouseError(.init("invite_not_pending"), status: 409, "This invite is \(inv.status.rawValue).") }
+            try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, inviteID])
+            try self.audit(conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.declined", target: inv.email, ["invite": inviteID])
+        }
+    }
+
+    /// Live pending invites for an address in this region (the gateway shows them as notifications).
+    public func pendingInvites(email: String) async throws -> [(invite: InviteView, orgName: String)] {
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        return try await db.read { conn in
+            var out: [(InviteView, String)] = []
+            let cols = Self.inviteColumns.split(separator: ",").map { "i." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+            try conn.forEach("SELECT \(cols), o.name FROM invites i JOIN orgs o ON o.id = i.org_id WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ? AND o.status = 'active' ORDER BY i.created_at DESC",
+                             [Email.normalize(email), nowS]) { out.append((self.inviteView($0, now: now), $0.string(16))) }
+            return out
+        }
+    }
+}

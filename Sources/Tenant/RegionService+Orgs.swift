@@ -1,0 +1,133 @@
+import Foundation
+import Crypto
+import GatehouseCore
+import Store
+import TenantDomain
+
+extension RegionService {
+    public func org(_ caller: Caller, org: String) async throws -> OrgView {
+        try await db.read { conn in
+            let a = try self.access(conn, org, caller, requiring: .orgView)
+            return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
+        }
+    }
+
+    /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
+    public func orgNow(_ caller: Caller, org: String) throws -> OrgView {
+        try db.readNow { conn in
+            let a = try self.access(conn, org, caller, requiring: .orgView)
+            return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
+        }
+    }
+
+    static func validOrgName(_ name: String) throws -> String {
+        let n = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(n.count), !n.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw GatehouseError.validation("The organization name must be 1–100 characters.")
+        }
+        return n
+    }
+
+    public func renameOrg(_ caller: Caller, org: String, name: String) async throws -> OrgView {
+        let name = try Self.validOrgName(name)
+        let now = nowSeconds
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller, requiring: .orgRename)
+            try conn.run("UPDATE orgs SET name = ? WHERE id = ?", [name, org])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "org.renamed", target: org, ["before": a.name, "after": name])
+            return OrgView(id: org, name: name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
+        }
+    }
+
+    // MARK: - Region admins
+
+    /// Provisions an org in this region and invites its first owner (rule 5: the person it is created for
+    /// becomes its owner, through an invite).
+    public func provisionOrg(_ caller: Caller, region: String, request: ProvisionRequest) async throws -> ProvisionResult {
+        try requireRegionAdmin(caller, region)
+        let name = try Self.validOrgName(request.name)
+        let owner = Email.normalize(request.ownerEmail.trimmingCharacters(in: .whitespaces))
+        guard Email.isValid(owner) else { throw GatehouseError.validation("`ownerEmail` is not a valid email address.") }
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        guard let orgID = OrgID.make(in: self.region, random: IDs.random(SecureRandom.bytes(16), length: 16)) else { throw GatehouseError.internalError(detail: "org id") }
+        let inviteID = randomID("inv_")
+        let inviterName = caller.displayName.isEmpty ? caller.email : caller.displayName
+        return try await db.write { conn in
+            try conn.run("INSERT INTO orgs (id, name, status, created_at) VALUES (?, ?, 'active', ?)", [orgID.raw, name, nowS])
+            try conn.run("""
+                INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps,
+                                     inviter_id, inviter_name, status, version, created_at, expires_at, updated_at)
+                VALUES (?, ?, ?, '["owner"]', 0, ?, ?, '{}', 'console', '[]', ?, ?, 'pending', 1, ?, ?, ?)
+                """, [inviteID, orgID.raw, owner, request.ownerFirstName ?? "", request.ownerLastName ?? "", caller.accountID, inviterName,
+                      nowS, nowS + Int(self.settings.inviteTTL), nowS])
+            try self.enqueueMail(conn, org: orgID.raw, kind: "invite", to: owner,
+                                 payload: ["invite": inviteID, "version": "1", "org": name, "inviter": inviterName, "roles": "Owner"], at: nowS)
+            try self.audit(conn, org: orgID.raw, at: nowS, actor: caller.accountID, action: "org.provisioned", target: orgID.raw, ["name": name, "owner": owner])
+            guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else { throw GatehouseError.internalError(detail: "invite vanished") }
+            return ProvisionResult(org: OrgView(id: orgID.raw, name: name, region: self.region, status: "active", createdAt: now, memberCount: 0), ownerInvite: inv)
+        }
+    }
+
+    public func listOrgs(_ caller: Caller, region: String, cursor: String?, limit: Int = 50) async throws -> OrgPage {
+        try requireRegionAdmin(caller, region)
+        guard (1...settings.maxPageSize).contains(limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
+        var after: String?
+        if let cursor {
+            guard let d = Base64URL.decode(cursor), let s = String(bytes: d, encoding: .utf8), OrgID(s) != nil else {
+                throw GatehouseError.badRequest("The cursor is not valid; start again from the first page.")
+            }
+            after = s
+        }
+        let start = after ?? ""
+        return try await db.read { conn in
+            var out: [OrgView] = []
+            try conn.forEach("""
+                SELECT o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id)
+                FROM orgs o WHERE o.id > ? ORDER BY o.id LIMIT \(limit + 1)
+                """, [start]) {
+                out.append(OrgView(id: $0.string(0), name: $0.string(1), region: self.region, status: $0.string(2), createdAt: Self.date($0.int(3)), memberCount: $0.int(4)))
+            }
+            var next: String?
+            if out.count > limit {
+                out.removeLast()
+                next = out.last.map { Base64URL.encode(Array($0.id.utf8)) }
+            }
+            return OrgPage(orgs: out, nextCursor: next)
+        }
+    }
+
+    /// A suspended org refuses every call but region admin calls.
+    public func setOrgStatus(_ caller: Caller, region: String, org: String, suspended: Bool) async throws -> OrgView {
+        try requireRegionAdmin(caller, region)
+        let now = nowSeconds
+        return try await db.write { conn in
+            guard OrgID(org)?.region == self.region, let row = try conn.first("SELECT name, created_at FROM orgs WHERE id = ?", [org]) else {
+                throw GatehouseError.notFound("No such organization in this region.")
+            }
+            try conn.run("UPDATE orgs SET status = ? WHERE id = ?", [suspended ? "suspended" : "active", org])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: suspended ? "org.suspended" : "org.reactivated", target: org)
+            return OrgView(id: org, name: row.string("name") ?? "", region: self.region, status: suspended ? "suspended" : "active",
+                           createdAt: Self.date(row.int("created_at") ?? 0), memberCount: nil)
+        }
+    }
+
+    /// Deletes an org and all its data; the caller types the org's name to confirm.
+    public func deleteOrg(_ caller: Caller, region: String, org: String, confirmName: String) async throws {
+        try requireRegionAdmin(caller, region)
+        try await db.write { conn in
+            guard OrgID(org)?.region == self.region, let row = try conn.first("SELECT name FROM orgs WHERE id = ?", [org]) else {
+                throw GatehouseError.notFound("No such organization in this region.")
+            }
+            guard row.string("name") == confirmName else {
+                throw GatehouseError.validation("Type the organization's name exactly to confirm deletion.")
+            }
+            try conn.run("DELETE FROM member_tri WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
+            try conn.run("DELETE FROM member_chars WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
+            try conn.run("DELETE FROM member_roles WHERE org_id = ?", [org])
+            try conn.run("DELETE FROM audit_events WHERE org_id = ?", [org])
+            try conn.run("DELETE FROM outbox WHERE org_id = ?", [org])
+            try conn.run("DELETE FROM orgs WHERE id = ?", [org])
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import GatehouseCore
+import Store
+import TenantDomain
+
+extension RegionService {
+    public func listRoles(_ caller: Caller, org: String) async throws -> [RoleView] {
+        try await db.read { conn in
+            let a = try self.access(conn, org, caller, requiring: .orgView)
+            var counts: [String: Int] = [:]
+            try conn.forEach("SELECT role_id, count(*) FROM member_roles WHERE org_id = ? GROUP BY role_id", [org]) { counts[$0.string(0)] = $0.int(1) }
+            return a.catalog.all.map { RoleView(id: $0.id, name: $0.name, permissions: $0.permissions.sorted(), builtIn: $0.builtIn, memberCount: counts[$0.id] ?? 0) }
+        }
+    }
+
+    func validRoleRequest(_ r: RoleRequest) throws -> (String, PermissionSet) {
+        let name = r.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...60).contains(name.count) else { throw GatehouseError.validation("`name` must be 1–60 characters.") }
+        guard !r.permissions.isEmpty else { throw GatehouseError.validation("Pick at least one permission.") }
+        return (name, Set(r.permissions))
+    }
+
+    public func createRole(_ caller: Caller, org: String, request: RoleRequest) async throws -> RoleView {
+        let (name, perms) = try validRoleRequest(request)
+        var slug = String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
+        while slug.contains("--") { slug = slug.replacingOccurrences(of: "--", with: "-") }
+        slug = slug.trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        let id = "custom-" + (slug.isEmpty ? "role" : String(slug.prefix(40)))
+        let now = nowSeconds
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            try Rules.defineRole(a.actor, permissions: perms).orThrow()
+            if a.catalog.all.contains(where: { $0.id == id || $0.name.lowercased() == name.lowercased() }) {
+                throw GatehouseError.conflict("A role called \(name) already exists.")
+            }
+            try conn.run("INSERT INTO custom_roles (org_id, id, name, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
+                         [org, id, name, Self.encodeList(perms.sorted().map(\.rawValue)), now])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.created", target: id,
+                           ["name": name, "permissions": perms.sorted().map(\.rawValue).joined(separator: ",")])
+            return RoleView(id: id, name: name, permissions: perms.sorted(), builtIn: false, memberCount: 0)
+        }
+    }
+
+    public func updateRole(_ caller: Caller, org: String, role: String, request: RoleRequest) async throws -> RoleView {
+        let (name, perms) = try validRoleRequest(request)
+        let now = nowSeconds
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            guard let existing = a.catalog.role(role) else { throw GatehouseError.notFound("No such role.") }
+            guard !existing.builtIn else { throw GatehouseError.conflict("Built-in roles cannot be changed; create a custom role instead.") }
+            // Both the old and the new permission sets must be within the actor's reach.
+            try Rules.defineRole(a.actor, permissions: perms.union(existing.permissions)).orThrow()
+            try conn.run("UPDATE custom_roles SET name = ?, permissions = ? WHERE org_id = ? AND id = ?",
+                         [name, Self.encodeList(perms.sorted().map(\.rawValue)), org, role])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.updated", target: role,
+                           ["permissions.before": existing.permissions.sorted().map(\.rawValue).joined(separator: ","),
+                            "permissions.after": perms.sorted().map(\.rawValue).joined(separator: ",")])
+            let n = try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = ?", [org, role])?.int(0) ?? 0
+            return RoleView(id: role, name: name, permissions: perms.sorted(), builtIn: false, memberCount: n)
+        }
+    }
+
+    /// A role in use (by members or pending invites) cannot be deleted; the refusal says how many hold it.
+    public func deleteRole(_ caller: Caller, org: String, role: String) async throws {
+        let now = nowSeconds
+        try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            guard let existing = a.catalog.role(role) else { throw GatehouseError.notFound("No such role.") }
+            guard !existing.builtIn else { throw GatehouseError.conflict("Built-in roles cannot be deleted.") }
+            try Rules.defineRole(a.actor, permissions: existing.permissions).orThrow()
+            let members = try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = ?", [org, role])?.int(0) ?? 0
+            let invites = try conn.first("SELECT count(*) FROM invites, json_each(invites.roles) j WHERE org_id = ? AND status = 'pending' AND j.value = ?", [org, role])?.int(0) ?? 0
+            if members + invites > 0 {
+                throw GatehouseError(.init("role_in_use"), status: 409,
+                                     "\(existing.name) is held by \(members) member(s) and \(invites) pending invite(s); give them another role first.")
+            }
+            try conn.run("DELETE FROM custom_roles WHERE org_id = ? AND id = ?", [org, role])
+            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.deleted", target: role, ["name": existing.name])
+        }
+    }
+
+    // MARK: - Audit log
+
+    public struct AuditQuery: Sendable {
+        public var action: String?
+        public var actor: String?
+        public var target: String?
+        public var cursor: String?
+        public var limit = 50
+        public init() {}
+    }
+
+    public func auditEvents(_ caller: Caller, org: String, query q: AuditQuery) async throws -> AuditPage {
+        guard (1...settings.maxPageSize).contains(q.limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
+        let before: Int?
+        if let c = q.cursor {
+            guard let d = Base64URL.decode(c), let n = Int(String(decoding: d, as: UTF8.self)) else { throw GatehouseError.badRequest("The cursor is not valid.") }
+            before = n
+        } else { before = nil }
+        return try await db.read { conn in
+            _ = try self.access(conn, org, caller, requiring: .auditView)
+            var events = try self.auditRows(conn, org: org, q, before: before, limit: q.limit + 1)
+            var next: String?
+            if events.count > q.limit {
+                events.removeLast()
+                next = events.last.map { Base64URL.encode(Array(String($0.id).utf8)) }
+            }
+            return AuditPage(events: events, nextCursor: next)
+        }
+    }
+
+    /// Every matching event as JSON lines, newest first.
+    public func exportAudit(_ caller: Caller, org: String, query q: AuditQuery) async throws -> [UInt8] {
+        try await db.read { conn in
+            _ = try self.access(conn, org, caller, requiring: .auditView)
+            let enc = JSONEncoder()
+            enc.outputFormatting = .sortedKeys
+            enc.dateEncodingStrategy = .iso8601
+            var out: [UInt8] = []
+            for e in try self.auditRows(conn, org: org, q, before: nil, limit: 1_000_000) {
+                out.append(contentsOf: try enc.encode(e))
+                out.append(10)
+            }
+            return out
+        }
+    }
+
+    func auditRows(_ conn: SQLiteConnection, org: String, _ q: AuditQuery, before: Int?, limit: Int) throws -> [AuditEventView] {
+        var cond = ["org_id = ?"]
+        var b: [any SQLBindable] = [org]
+        if let before { cond.append("id < ?"); b.append(before) }
+        if let a = q.action { cond.append("action = ?"); b.append(a) }
+        if let a = q.actor { cond.append("actor = ?"); b.append(a) }
+        if let t = q.target { cond.append("target = ?"); b.append(t) }
+        var out: [AuditEventView] = []
+        try conn.forEach("SELECT id, at, actor, action, target, summary FROM audit_events WHERE \(cond.joined(separator: " AND ")) ORDER BY id DESC LIMIT \(limit)", b) {
+            out.append(AuditEventView(id: $0.int(0), at: Self.date($0.int(1)), actor: $0.string(2), action: $0.string(3), target: $0.string(4),
+                                      summary: Self.decodeMap($0.string(5))))
+        }
+        return out
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Crypto
+import GatehouseCore
+import Store
+import TenantDomain
+
+/// Settings of a region tenant.
+public struct RegionSettings: Sendable {
+    /// How long an invite link stays valid (72 h by default).
+    public var inviteTTL: TimeInterval = 72 * 3600
+    /// Base of the links in invite mail and "copy link": `<base>/invite/<token>`.
+    public var publicBaseURL = "http://127.0.0.1:8080"
+    /// Most addresses in one invite request, and most members in one bulk change.
+    public var maxInvitesPerRequest = 10_000
+    public var maxBulkMembers = 10_000
+    public var maxPageSize = 200
+    public init() {}
+}
+
+/// One region's tenant service: every org of the region, in the region's own SQLite database.
+///
+/// Each write runs in one `BEGIN IMMEDIATE` transaction on the store's writer thread: the rows are read, the
+/// rules (`Rules`, pure functions) decide, the change and its audit event (and outbox mail) are written, and
+/// the transaction commits — or nothing at all happens.
+public final class RegionService: Sendable {
+    public let region: Region
+    public let db: Database
+    let clock: any WallClock
+    public let tokens: InviteTokens
+    public let settings: RegionSettings
+
+    public init(region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens, settings: RegionSettings = RegionSettings()) {
+        self.region = region
+        self.db = db
+        self.clock = clock
+        self.tokens = tokens
+        self.settings = settings
+    }
+
+    public static func openDatabase(path: String, options: Database.Options = Database.Options()) throws -> Database {
+        try Database(path: path, migrations: RegionSchema.migrations, options: options)
+    }
+
+    var nowSeconds: Int { Int(clock.now().timeIntervalSince1970) }
+
+    func randomID(_ prefix: String) -> String { prefix + IDs.random(SecureRandom.bytes(20)) }
+}
+
+// MARK: - Access
+
+/// An org as the caller may act on it: the org row, the caller as a rules actor, and the org's roles.
+struct OrgAccess {
+    let orgID: String
+    let name: String
+    let status: String
+    let createdAt: Int
+    let actor: Rules.Actor
+    let actorRowID: Int64
+    let catalog: RoleCatalog
+}
+
+extension RegionService {
+    /// Resolves the org for a member caller. Unknown org, an org of another region, and an org the caller is not
+    /// a member of all answer the same 404 (rule 10: existence does not leak). A suspended org refuses.
+    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller) throws -> OrgAccess {
+        guard let id = OrgID(orgID), id.region == region,
+              let org = try conn.first("SELECT name, status, created_at FROM orgs WHERE id = ?", [orgID]),
+              let me = try conn.first("SELECT rowid, roles FROM members WHERE org_id = ? AND account_id = ?", [orgID, caller.accountID])
+        else { throw Refusal.notFound.error }
+        if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+        let catalog = try loadCatalog(conn, orgID)
+        let perms = catalog.permissions(of: Self.decodeList(me.string("roles") ?? "[]"))
+        return OrgAccess(orgID: orgID, name: org.string("name") ?? "", status: org.string("status") ?? "", createdAt: org.int("created_at") ?? 0,
+                         actor: Rules.Actor(accountID: caller.accountID, permissions: perms),
+                         actorRowID: Int64(me.int("rowid") ?? 0), catalog: catalog)
+    }
+
+    /// Like `access`, and the caller must hold `permission` (403 when they are a member without it).
+    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, requiring permission: Permission) throws -> OrgAccess {
+        let a = try access(conn, orgID, caller)
+        try Rules.requires(permission, a.actor).orThrow()
+        return a
+    }
+
+    /// Region admin operations: the caller must be a region admin of this region, else 403 (no org facts given).
+    func requireRegionAdmin(_ caller: Caller, _ region: String) throws {
+        guard let r = Region(rawValue: region) else { throw GatehouseError.notFound("No such region.") }
+        guard caller.regionAdminOf == r, r == self.region else {
+            throw GatehouseError.forbidden("Only an admin of the \(r.rawValue) region can do that.")
+        }
+    }
+
+    func loadCatalog(_ conn: SQLiteConnection, _ orgID: String) throws -> RoleCatalog {
+        let rows = try conn.query("SELECT id, name, permissions FROM custom_roles WHERE org_id = ? ORDER BY id", [orgID])
+        return RoleCatalog(custom: rows.map {
+            Role(id: $0.string("id") ?? "", name: $0.string("name") ?? "",
+                 permissions: Set(Self.decodeList($0.string("permissions") ?? "[]").compactMap(Permission.init(rawValue:))), builtIn: false)
+        })
+    }
+
+    /// Resolves role ids against the catalog; unknown ids are a 422 naming them.
+    func resolveRoles(_ ids: [String], _ catalog: RoleCatalog) throws -> [Role] {
+        var out: [Role] = []
+        var seen = Set<String>()
+        for id in ids where !seen.contains(id) {
+            seen.insert(id)
+            guard let r = catalog.role(id) else { throw GatehouseError.validation("Unknown role `\(id)`.") }
+            out.append(r)
+        }
+        return out
+    }
+
+    func ownerCount(_ conn: SQLiteConnection, _ orgID: String) throws -> Int {
+        try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = 'owner'", [orgID])?.int(0) ?? 0
+    }
+
+    // MARK: JSON helpers for list columns
+
+    static func encodeList(_ l: [String]) -> String {
+        (try? String(decoding: JSONEncoder().encode(l), as: UTF8.self)) ?? "[]"
+    }
+    static func decodeList(_ s: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(s.utf8))) ?? []
+    }
+    static func encodeMap(_ m: [String: String]) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return (try? String(decoding: e.encode(m), as: UTF8.self)) ?? "{}"
+    }
+    static func decodeMap(_ s: String) -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(s.utf8))) ?? [:]
+    }
+    static func encodeGrants(_ g: [AppGrant]) -> String {
+        (try? String(decoding: JSONEncoder().encode(g), as: UTF8.self)) ?? "[]"
+    }
+    static func decodeGrants(_ s: String) -> [AppGrant] {
+        (try? JSONDecoder().decode([AppGrant].self, from: Data(s.utf8))) ?? []
+    }
+
+    static func date(_ seconds: Int) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
+}
+
+// MARK: - Audit
+
+extension RegionService {
+    /// Appends an audit event in the caller's transaction: it commits or rolls back with the change it records.
+    func audit(_ conn: SQLiteConnection, org: String, at: Int, actor: String, action: String, target: String, _ summary: [String: String] = [:]) throws {
+        try conn.run("INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?, ?, ?, ?)",
+                     [org, at, actor, action, target, Self.encodeMap(summary)])
+    }
+
+    /// Queues a mail in the caller's transaction (the sender delivers it after commit, with retries).
+    func enqueueMail(_ conn: SQLiteConnection, org: String, kind: String, to: String, payload: [String: String], at: Int) throws {
+        try conn.run("INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     [org, kind, to, Self.encodeMap(payload), at, at])
+    }
+}

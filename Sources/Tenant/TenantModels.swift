@@ -1,0 +1,268 @@
+import Foundation
+import TenantDomain
+
+// The JSON shapes of the region API. Requests decode strictly (wrong types are 422 with the field named);
+// responses encode with sorted keys. Times are Unix seconds in rows and ISO 8601 on the wire.
+
+public struct OrgView: Codable, Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let region: Region
+    public let status: String
+    public let createdAt: Date
+    public var memberCount: Int?
+}
+
+public struct MemberView: Codable, Sendable, Equatable {
+    public let id: String
+    public let email: String
+    public let firstName: String
+    public let lastName: String
+    public let roles: [String]
+    public let userVariables: [String: String]
+    public let startingPage: StartingPage
+    public let ssoOnly: Bool
+    public let apps: [AppGrant]
+    public let appCount: Int
+    public let joinedAt: Date
+    public let lastActive: Date?
+}
+
+public struct MemberPage: Codable, Sendable {
+    public let members: [MemberView]
+    public let nextCursor: String?
+}
+
+public struct MemberPatch: Codable, Sendable {
+    public init(roles: [String]? = nil, userVariables: [String: String]? = nil, startingPage: StartingPage? = nil,
+                firstName: String? = nil, lastName: String? = nil, ssoOnly: Bool? = nil) {
+        self.roles = roles; self.userVariables = userVariables; self.startingPage = startingPage
+        self.firstName = firstName; self.lastName = lastName; self.ssoOnly = ssoOnly
+    }
+
+    public var roles: [String]?
+    public var userVariables: [String: String]?
+    public var startingPage: StartingPage?
+    public var firstName: String?
+    public var lastName: String?
+    public var ssoOnly: Bool?
+}
+
+public struct BulkRequest: Codable, Sendable {
+    public init(action: Action, members: [String], roles: [String]? = nil, app: String? = nil, appRole: AppRole? = nil) {
+        self.action = action; self.members = members; self.roles = roles; self.app = app; self.appRole = appRole
+    }
+
+    public enum Action: String, Codable, Sendable { case changeRoles = "change_roles", remove, grantApp = "grant_app", revokeApp = "revoke_app" }
+    public var action: Action
+    public var members: [String]
+    public var roles: [String]?
+    public var app: String?
+    public var appRole: AppRole?
+}
+
+public struct BulkRefusal: Codable, Sendable, Equatable {
+    public let member: String
+    public let code: String
+    public let message: String
+}
+
+public struct BulkResult: Codable, Sendable {
+    public let applied: Bool
+    public let count: Int
+    public let refusals: [BulkRefusal]
+}
+
+public struct MemberSelection: Codable, Sendable {
+    public var members: [String]
+}
+
+/// `emails` is either a JSON list of strings or one string pasted from a spreadsheet.
+public struct InviteRequest: Codable, Sendable {
+    public init(emails: Emails, roles: [String], ssoOnly: Bool? = nil, firstName: String? = nil, lastName: String? = nil,
+                userVariables: [String: String]? = nil, startingPage: StartingPage? = nil, apps: [AppGrant]? = nil) {
+        self.emails = emails; self.roles = roles; self.ssoOnly = ssoOnly; self.firstName = firstName; self.lastName = lastName
+        self.userVariables = userVariables; self.startingPage = startingPage; self.apps = apps
+    }
+
+    public enum Emails: Codable, Sendable {
+        case list([String])
+        case text(String)
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let l = try? c.decode([String].self) { self = .list(l); return }
+            if let s = try? c.decode(String.self) { self = .text(s); return }
+            throw DecodingError.typeMismatch([String].self, .init(codingPath: decoder.codingPath, debugDescription: "a list of addresses or a text"))
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .list(let l): try c.encode(l)
+            case .text(let t): try c.encode(t)
+            }
+        }
+    }
+    public var emails: Emails
+    public var roles: [String]
+    public var ssoOnly: Bool?
+    public var firstName: String?
+    public var lastName: String?
+    public var userVariables: [String: String]?
+    public var startingPage: StartingPage?
+    public var apps: [AppGrant]?
+}
+
+public struct InviteView: Codable, Sendable, Equatable {
+    public let id: String
+    public let orgID: String
+    public let email: String
+    public let roles: [String]
+    public let ssoOnly: Bool
+    public let firstName: String
+    public let lastName: String
+    public let userVariables: [String: String]
+    public let startingPage: StartingPage
+    public let apps: [AppGrant]
+    public let inviterID: String
+    public let inviterName: String
+    public let status: InviteStatus
+    public let version: Int
+    public let createdAt: Date
+    public let expiresAt: Date
+}
+
+public struct InviteOutcome: Codable, Sendable, Equatable {
+    public let email: String
+    /// `invited`, `invalid`, `already_member`, `already_invited`, `duplicate`
+    public let result: String
+    public let inviteID: String?
+}
+
+public struct InviteBatchResult: Codable, Sendable {
+    public let invited: Int
+    public let results: [InviteOutcome]
+}
+
+public struct InvitePage: Codable, Sendable {
+    public let invites: [InviteView]
+    public let nextCursor: String?
+}
+
+public struct InviteLink: Codable, Sendable {
+    public let token: String
+    public let url: String
+    public let expiresAt: Date
+}
+
+public struct AcceptInviteRequest: Codable, Sendable {
+    public init(token: String, accountID: String, email: String, firstName: String? = nil, lastName: String? = nil) {
+        self.token = token; self.accountID = accountID; self.email = email; self.firstName = firstName; self.lastName = lastName
+    }
+
+    public var token: String
+    public var accountID: String
+    public var email: String
+    public var firstName: String?
+    public var lastName: String?
+}
+
+public struct AcceptInviteResult: Codable, Sendable {
+    public let orgID: String
+    public let member: MemberView
+    public let startingPage: StartingPage
+}
+
+public struct RoleView: Codable, Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let permissions: [Permission]
+    public let builtIn: Bool
+    public var memberCount: Int?
+}
+
+public struct RoleRequest: Codable, Sendable {
+    public init(name: String, permissions: [Permission]) { self.name = name; self.permissions = permissions }
+
+    public var name: String
+    public var permissions: [Permission]
+}
+
+public struct AppView: Codable, Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let createdAt: Date
+    public var memberCount: Int?
+}
+
+public struct AppRequest: Codable, Sendable { public var name: String }
+
+public struct GrantRequest: Codable, Sendable {
+    public var member: String
+    public var role: AppRole
+}
+
+public struct APIKeyRequest: Codable, Sendable {
+    public init(name: String, app: String? = nil) { self.name = name; self.app = app }
+
+    public var name: String
+    public var app: String?
+}
+
+public struct APIKeyView: Codable, Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let memberID: String
+    public let app: String?
+    public let createdAt: Date
+    public let revokedAt: Date?
+    public let revokedReason: String?
+    /// Only in the answer to create; never stored.
+    public var secret: String?
+}
+
+public struct AuditEventView: Codable, Sendable, Equatable {
+    public let id: Int
+    public let at: Date
+    public let actor: String
+    public let action: String
+    public let target: String
+    public let summary: [String: String]
+}
+
+public struct AuditPage: Codable, Sendable {
+    public let events: [AuditEventView]
+    public let nextCursor: String?
+}
+
+public struct PermissionsView: Codable, Sendable {
+    public let member: String
+    public let roles: [String]
+    public let permissions: [Permission]
+    /// "View as": each action the console offers and whether this member may do it.
+    public let allowed: [String: Bool]
+}
+
+public struct RenameRequest: Codable, Sendable { public var name: String }
+
+public struct ProvisionRequest: Codable, Sendable {
+    public init(name: String, ownerEmail: String, ownerFirstName: String? = nil, ownerLastName: String? = nil) {
+        self.name = name; self.ownerEmail = ownerEmail; self.ownerFirstName = ownerFirstName; self.ownerLastName = ownerLastName
+    }
+
+    public var name: String
+    public var ownerEmail: String
+    public var ownerFirstName: String?
+    public var ownerLastName: String?
+}
+
+public struct ProvisionResult: Codable, Sendable {
+    public let org: OrgView
+    public let ownerInvite: InviteView
+}
+
+public struct OrgPage: Codable, Sendable {
+    public let orgs: [OrgView]
+    public let nextCursor: String?
+}
+
+public struct DeleteOrgRequest: Codable, Sendable { public var confirmName: String }

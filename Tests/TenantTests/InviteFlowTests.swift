@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+import GatehouseCore
+import Tenant
+import TenantDomain
+
+@Suite("Invites: create, accept, expire, resend, race")
+struct InviteFlowTests {
+    @Test func provisionMakesTheCreatorOwner() async throws {
+        let f = try TenantFixture()
+        let org = try await f.makeOrg("Acme")
+        #expect(OrgID(org)?.region == .eu)
+        let info = await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)")
+        #expect(info.status == 200)
+        #expect((info.json as? [String: Any])?["name"] as? String == "Acme")
+        let me = try await f.service(.eu).member(TenantFixture.caller("owner"), org: org, member: "owner")
+        #expect(me.roles == ["owner"])
+    }
+
+    @Test func pastedListInvitesEachValidAddressAndReportsTheRest() async throws {
+        let f = try TenantFixture()
+        let org = try await f.makeOrg("Acme")
+        try await f.add([("existing", "member")], to: org)
+        let body = #"{"emails": "ann@example.com\tBOB@example.com; ann@example.com, not-an-email\nexisting@example.com", "roles": ["manager"], "userVariables": {"Team": "blue"}, "startingPage": "portal"}"#
+        let r = await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites", body)
+        #expect(r.status == 201)
+        let results = ((r.json as? [String: Any])?["results"] as? [[String: Any]]) ?? []
+        let byEmail = Dictionary(results.map { ($0["email"] as? String ?? "", $0["result"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+        #expect(byEmail["ann@example.com"] == "invited")
+        #expect(byEmail["bob@example.com"] == "invited")
+        #expect(byEmail["not-an-email"] == "invalid")
+        #expect(byEmail["existing@example.com"] == "already_member")
+        #expect(results.contains { $0["result"] as? String == "duplicate" })
+        // Again: both are now pending.
+        let again = await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites", #"{"emails": ["ann@example.com"], "roles": ["member"]}"#)
+        #expect(again.status == 200)
+        #expect(((again.json as? [String: Any])?["results"] as? [[String: Any]])?.first?["result"] as? String == "already_invited")
+        // Mail was queued with the invites, in the same transaction.
+        let outbox = try f.service(.eu).db.readNow { try $0.query("SELECT recipient, kind FROM outbox WHERE kind = 'invite' ORDER BY id") }
+        #expect(outbox.compactMap { $0.string("recipient") }.suffix(2) == ["ann@example.com", "bob@example.com"])
+    }
+
+    @Test func acceptCreatesTheMembershipTheInviteDescribes() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await f.makeOrg("Acme")
+        let app = try await s.createApp(TenantFixture.caller("owner"), org: org, name: "Studio")
+        let batch = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(
+            emails: .list(["Cara@Example.com"]), roles: ["manager"], ssoOnly: true, firstName: "Cara", lastName: "Doe",
+            userVariables: ["Region": "north", "region": "lower"], startingPage: .agentConsole, apps: [AppGrant(app: app.id, role: .editor)]))
+        let invite = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first { $0.email == "cara@example.com" })
+        #expect(batch.invited == 1)
+        let token = s.link(for: invite).token
+        // Rule 8: another account cannot take it.
+        await #expect(throws: GatehouseError(.init("invite_email_mismatch"), status: 403, "")) {
+            _ = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "eve", email: "eve@example.com"))
+        }
+        let result = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "cara", email: "CARA@example.com"))
+        let m = result.member
+        #expect(m.roles == ["manager"])
+        #expect(m.ssoOnly)
+        #expect(m.firstName == "Cara" && m.lastName == "Doe")
+        #expect(m.userVariables == ["Region": "north", "region": "lower"])
+        #expect(m.startingPage == .agentConsole)
+        #expect(m.apps == [AppGrant(app: app.id, role: .editor)])
+        #expect(result.startingPage == .agentConsole)
+        await #expect(throws: GatehouseError(.init("invite_used"), status: 410, "")) {
+            _ = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "cara", email: "cara@example.com"))
+        }
+        let joined = try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "joined", cursor: nil)
+        #expect(joined.invites.contains { $0.email == "cara@example.com" })
+    }
+
+    @Test func concurrentAcceptsJoinExactlyOnce() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await f.makeOrg("Acme")
+        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["race@example.com"]), roles: ["member"]))
+        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first)
+        let token = s.link(for: inv).token
+        let successes = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<12 {
+                group.addTask {
+                    (try? await s.acceptInvite(AcceptInviteRequest(token: token, accountID: i % 2 == 0 ? "racer" : "racer", email: "race@example.com"))) != nil
+                }
+            }
+            var n = 0
+            for await ok in group where ok { n += 1 }
+            return n
+        }
+        #expect(successes == 1)
+        let count = try s.db.readNow { try $0.first("SELECT count(*) FROM members WHERE org_id = ? AND account_id = 'racer'", [org])?.int(0) }
+        #expect(count == 1)
+    }
+
+    @Test func invitesExpireByTheClock() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await f.makeOrg("Acme")
+        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["late@example.com"]), roles: ["viewer"]))
+        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first)
+        let token = s.link(for: inv).token
+        f.clock.advance(by: 71 * 3600)
+        #expect(try await s.inviteForToken(token).invite.status == .pending)
+        f.clock.advance(by: 2 * 3600)
+        #expect(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "expired", cursor: nil).invites.map(\.email) == ["late@example.com"])
+        #expect(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.isEmpty)
+        await #expect(throws: GatehouseError(.init("invite_expired"), status: 410, "")) {
+            _ = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "late", email: "late@example.com"))
+        }
+        // An expired address can be invited again.
+        let again = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["late@example.com"]), roles: ["viewer"]))
+        #expect(again.invited == 1)
+    }
+
+    @Test func resendKillsOlderLinks() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await f.makeOrg("Acme")
+        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["re@example.com"]), roles: ["member"]))
+        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: nil, cursor: nil).invites.first { $0.email == "re@example.com" })
+        let old = s.link(for: inv).token
+        f.clock.advance(by: 3600)
+        let resent = await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites/\(inv.id)/resend")
+        #expect(resent.status == 200)
+        #expect((resent.json as? [String: Any])?["version"] as? Int == 2)
+        await #expect(throws: GatehouseError(.init("invite_superseded"), status: 410, "")) { _ = try await s.inviteForToken(old) }
+        let link = await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)/invites/\(inv.id)/link")
+        let newToken = try #require((link.json as? [String: Any])?["token"] as? String)
+        #expect(newToken != old)
+        #expect(((link.json as? [String: Any])?["url"] as? String)?.hasSuffix("/invite/" + newToken) == true)
+        _ = try await s.acceptInvite(AcceptInviteRequest(token: newToken, accountID: "re", email: "re@example.com"))
+    }
+
+    @Test func revokedInvitesCannotBeAccepted() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await f.makeOrg("Acme")
+        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["gone@example.com"]), roles: ["member"]))
+        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first)
+        #expect(await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites/\(inv.id)/revoke").status == 204)
+        await #expect(throws: GatehouseError(.init("invite_revoked"), status: 410, "")) {
+            _ = try await s.acceptInvite(AcceptInviteRequest(token: s.link(for: inv).token, accountID: "gone", email: "gone@example.com"))
+        }
+        #expect(await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)/invites/\(inv.id)/link").status == 410)
+    }
+
+    @Test func pendingInvitesForAnAddressAcrossOrgs() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let a = try await f.makeOrg("Acme"), b = try await f.makeOrg("Globex", owner: "boss")
+        _ = try await s.createInvites(TenantFixture.caller("owner"), org: a, request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["member"]))
+        _ = try await s.createInvites(TenantFixture.caller("boss"), org: b, request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["viewer"]))
+        let pending = try await s.pendingInvites(email: "PAT@example.com")
+        #expect(Set(pending.map(\.orgName)) == ["Acme", "Globex"])
+        try await s.declineInvite(inviteID: pending[0].invite.id, accountID: "pat", email: "pat@example.com")
+        #expect(try await s.pendingInvites(email: "pat@example.com").count == 1)
+    }
+}
+
+@Suite("Invite tokens")
+struct InviteTokenTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let k1 = InviteTokens.Key(id: "k1", secret: Array(repeating: 7, count: 32))
+    let k2 = InviteTokens.Key(id: "k2", secret: Array(repeating: 9, count: 32))
+
+    @Test func roundTripAndTampering() throws {
+        let t = InviteTokens(active: k1)
+        let token = t.issue(inviteID: "inv_1", orgID: "org_eu_abcdefgh", region: .eu, version: 3, expiresAt: 1_800_000_100)
+        #expect(token.hasPrefix("gh1."))
+        let claims = try t.verify(token, now: now).get()
+        #expect(claims.inviteID == "inv_1" && claims.version == 3 && claims.region == .eu)
+        var parts = token.split(separator: ".").map(String.init)
+        // Change the payload (version 3 → 4) and keep the MAC: refused.
+        let forged = String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self).replacingOccurrences(of: "\"v\":3", with: "\"v\":4")
+        parts[1] = Base64URL.encode(Array(forged.utf8))
+        #expect(t.verify(parts.joined(separator: "."), now: now) == .failure(.badSignature))
+        #expect(t.verify(token + "x", now: now) == .failure(.malformed))
+        #expect(t.verify("gh1..", now: now) == .failure(.malformed))
+        #expect(t.verify(String(repeating: "a", count: 5000), now: now) == .failure(.malformed))
+        #expect(t.verify(token, now: now.addingTimeInterval(100)) == .failure(.expired))
+        #expect(InviteTokens(active: k2).verify(token, now: now) == .failure(.unknownKey))
+    }
+
+    @Test func rotationKeepsOldTokensValid() throws {
+        let old = InviteTokens(active: k1).issue(inviteID: "i", orgID: "org_us_abcdefgh", region: .us, version: 1, expiresAt: 1_800_000_100)
+        let rotated = InviteTokens(active: k2, others: [k1])
+        #expect((try? rotated.verify(old, now: now).get()) != nil)
+        let fresh = rotated.issue(inviteID: "i", orgID: "org_us_abcdefgh", region: .us, version: 1, expiresAt: 1_800_000_100)
+        #expect((try? rotated.verify(fresh, now: now).get())?.keyID == "k2")
+        let sameIDOtherSecret = InviteTokens(active: InviteTokens.Key(id: "k2", secret: Array(repeating: 1, count: 32)))
+        #expect(sameIDOtherSecret.verify(fresh, now: now) == .failure(.badSignature))
+    }
+
+    @Test func keysAreGeneratedOnceIntoTheDataDirectory() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = try InviteTokens.loadOrCreate(directory: dir)
+        let b = try InviteTokens.loadOrCreate(directory: dir)
+        let token = a.issue(inviteID: "i", orgID: "org_eu_abcdefgh", region: .eu, version: 1, expiresAt: Int(Date().timeIntervalSince1970) + 60)
+        #expect((try? b.verify(token, now: Date()).get()) != nil)
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/invite-keys.json")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+}
