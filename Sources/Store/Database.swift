@@ -82,6 +82,11 @@ public final class Database: Sendable {
         }
     }
 
+    /// Copies the write-ahead log into the main file and truncates it (backups, tests that read the file).
+    public func checkpoint() throws {
+        try writer.withLock { try $0.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     /// Runs `body` in a read transaction (one snapshot) on a reader thread.
     public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
