@@ -35,6 +35,9 @@ let package = Package(
                 swiftSettings: strict),
         .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "GatehouseCore"], swiftSettings: strict),
 
+        .executableTarget(name: "TenantBench", dependencies: ["Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+                          path: "Tests/Benchmarks/TenantBench"),
+
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "Web", "HTTP", "GatehouseCore"]),

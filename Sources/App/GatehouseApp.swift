@@ -27,6 +27,7 @@ public final class GatehouseApp: Sendable {
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let options = Database.Options(readers: config.storeReaders, synchronous: config.storeSynchronous)
         gatewayStore = try Database(path: config.dataDirectory + "/gateway.db", migrations: GatewaySchema.migrations, options: options)
+        gatewayStore.startCheckpointing()
 
         let tokens = try InviteTokens.loadOrCreate(directory: config.dataDirectory + "/keys")
         var settings = RegionSettings()
@@ -34,6 +35,7 @@ public final class GatehouseApp: Sendable {
         var services: [RegionService] = []
         for region in Region.allCases {
             let db = try RegionService.openDatabase(path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
+            db.startCheckpointing()
             services.append(RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings))
         }
         regions = RegionDirectory(services)

@@ -1,6 +1,8 @@
 /// Minimal JSON string quoting used on hot paths (logs, error bodies) where JSONEncoder would be too slow.
 public enum JSONText {
     public static func quote(_ s: String) -> String {
+        // Fast path: nothing to escape (the common case for ids, emails and names).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

@@ -41,6 +41,15 @@ public final class Statement {
         }
     }
 
+    /// Binds and runs a statement that returns no rows, then resets it for the next use (hot loops keep the
+    /// `Statement` instead of looking it up by its text each time).
+    public func execute(_ values: [any SQLBindable]) throws {
+        sqlite3_reset(stmt)
+        try bind(values)
+        while try step() {}
+        sqlite3_reset(stmt)
+    }
+
     /// Advances; true when a row is available.
     public func step() throws -> Bool {
         let rc = sqlite3_step(stmt)

@@ -63,12 +63,16 @@ struct MemberSearch {
             bindings.append(after.r)
         }
         let needle = term.map { $0.lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
+        var source = "members m"
+        var sourceBindings: [any SQLBindable] = []
         if let needle {
             let (table, match) = Self.ftsQuery(needle)
             let candidates = try conn.first("SELECT count(*) FROM (SELECT rowid FROM \(table) WHERE \(table) MATCH ? LIMIT \(Self.rareLimit + 1))", [match])?.int(0) ?? 0
             if candidates <= Self.rareLimit {
-                conditions.append("m.rowid IN (SELECT rowid FROM \(table) WHERE \(table) MATCH ?)")
-                bindings.append(match)
+                // Few candidates: start from them. CROSS JOIN fixes the loop order, so SQLite looks each
+                // candidate up by rowid and sorts the handful, instead of walking the sort index.
+                source = "(SELECT rowid AS cand FROM \(table) WHERE \(table) MATCH ?) c CROSS JOIN members m ON m.rowid = c.cand"
+                sourceBindings = [match]
             }
             conditions.append("instr(m.search_text, ?) > 0")
             bindings.append(needle)
@@ -78,7 +82,8 @@ struct MemberSearch {
             bindings.append(orgID)
             bindings.append(role)
         }
-        let sql = "SELECT \(MemberRows.columns) FROM members m WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(sortColumn) \(dir), m.rowid \(dir) LIMIT \(limit + 1)"
+        bindings = sourceBindings + bindings
+        let sql = "SELECT \(MemberRows.columns) FROM \(source) WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(sortColumn) \(dir), m.rowid \(dir) LIMIT \(limit + 1)"
         var rows: [MemberRows.Loaded] = []
         try conn.forEach(sql, bindings) { rows.append(MemberRows.read($0)) }
         var next: String?

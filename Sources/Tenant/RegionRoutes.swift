@@ -76,7 +76,7 @@ public enum RegionRoutes {
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
             let result = try await s.createInvites(caller, org: id, request: try ctx.decode(InviteRequest.self))
-            return try .json(result, status: result.invited > 0 ? 201 : 200)
+            return Response(status: result.invited > 0 ? 201 : 200, headers: ["Content-Type": "application/json"], body: result.jsonBytes)
         }
         b.get("/api/v1/orgs/:org/invites") { ctx in
             let (s, id) = try org(ctx)

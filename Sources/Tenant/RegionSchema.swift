@@ -6,7 +6,8 @@ import Store
 /// Member search: `member_tri` is an FTS5 trigram index over "first last email" (lower-cased), which finds
 /// any substring of three or more characters; `member_chars` indexes the same text one character per token
 /// (hex-coded so punctuation such as `@` and `.` are tokens too) and answers one- and two-character terms
-/// as phrase queries. Both are keyed by the member's rowid.
+/// as phrase queries. Both are keyed by the member's rowid. The sort indexes carry `search_text` so that a
+/// search for a common term walks only the index, reading a table row just for the members it returns.
 enum RegionSchema {
     static let migrations: [Migration] = [
         Migration(1, "orgs, roles, members, apps, invites, keys, audit, outbox", sql: """
@@ -45,9 +46,9 @@ enum RegionSchema {
                 UNIQUE (org_id, account_id),
                 UNIQUE (org_id, email)
             ) STRICT;
-            CREATE INDEX members_by_last_active ON members (org_id, last_active, rowid);
-            CREATE INDEX members_by_name ON members (org_id, name_key, rowid);
-            CREATE INDEX members_by_apps ON members (org_id, app_count, rowid);
+            CREATE INDEX members_by_last_active ON members (org_id, last_active, rowid, search_text);
+            CREATE INDEX members_by_name ON members (org_id, name_key, rowid, search_text);
+            CREATE INDEX members_by_apps ON members (org_id, app_count, rowid, search_text);
             CREATE INDEX members_by_account ON members (account_id);
 
             CREATE TABLE member_roles (
@@ -101,8 +102,7 @@ enum RegionSchema {
                 joined_account_id TEXT
             ) STRICT;
             CREATE INDEX invites_by_org ON invites (org_id, created_at, id);
-            CREATE INDEX invites_by_email ON invites (email, status);
-            CREATE INDEX invites_by_org_email ON invites (org_id, email, status);
+            CREATE INDEX invites_by_email ON invites (email, org_id, status);
 
             CREATE TABLE api_keys (
                 id TEXT PRIMARY KEY,

@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import GatehouseCore
 import Store
 import TenantDomain
@@ -56,7 +57,8 @@ extension RegionService {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         let expires = nowS + Int(settings.inviteTTL)
-        let ids = parsed.valid.map { _ in randomID("inv_") }
+        let randomness = SecureRandom.bytes(20 * parsed.valid.count)
+        let ids = (0..<parsed.valid.count).map { "inv_" + IDs.random(Array(randomness[($0 * 20)..<($0 * 20 + 20)])) }
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
             let roles = try self.resolveRoles(request.roles, a.catalog)
@@ -78,21 +80,25 @@ extension RegionService {
             let appsJSON = Self.encodeGrants(apps), page = (request.startingPage ?? .studio).rawValue
             let inviterName = caller.displayName.isEmpty ? caller.email : caller.displayName
             var invited = 0
+            // Prepared once for the loop: a 10,000-address request runs these 30,000 times.
+            let insertInvite = try conn.prepare("""
+                INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps,
+                                     inviter_id, inviter_name, status, version, created_at, expires_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?)
+                """)
+            let insertMail = try conn.prepare("INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?, 'invite', ?, ?, ?, ?)")
+            let insertAudit = try conn.prepare("INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?, 'invite.created', ?, ?)")
+            let roleNames = JSONText.quote(roles.map(\.name).joined(separator: ", "))
+            let roleIDs = JSONText.quote(roles.map(\.id).joined(separator: ","))
+            let mailTail = ",\"inviter\":\(JSONText.quote(inviterName)),\"org\":\(JSONText.quote(a.name)),\"roles\":\(roleNames),\"version\":\"1\"}"
             for (i, email) in parsed.valid.enumerated() {
                 if members.contains(email) { results.append(InviteOutcome(email: email, result: "already_member", inviteID: nil)); continue }
                 if pending.contains(email) { results.append(InviteOutcome(email: email, result: "already_invited", inviteID: nil)); continue }
                 let id = ids[i]
-                try conn.run("""
-                    INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps,
-                                         inviter_id, inviter_name, status, version, created_at, expires_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?)
-                    """, [id, org, email, rolesJSON, request.ssoOnly ?? false, request.firstName ?? "", request.lastName ?? "", varsJSON, page, appsJSON,
-                          caller.accountID, inviterName, nowS, expires, nowS])
-                try self.enqueueMail(conn, org: org, kind: "invite", to: email,
-                                     payload: ["invite": id, "version": "1", "org": a.name, "inviter": inviterName, "roles": roles.map(\.name).joined(separator: ", ")],
-                                     at: nowS)
-                try self.audit(conn, org: org, at: nowS, actor: caller.accountID, action: "invite.created", target: email,
-                               ["invite": id, "roles": roles.map(\.id).joined(separator: ",")])
+                try insertInvite.execute([id, org, email, rolesJSON, request.ssoOnly ?? false, request.firstName ?? "", request.lastName ?? "", varsJSON,
+                                          page, appsJSON, caller.accountID, inviterName, nowS, expires, nowS])
+                try insertMail.execute([org, email, "{\"invite\":\"\(id)\"" + mailTail, nowS, nowS])
+                try insertAudit.execute([org, nowS, caller.accountID, email, "{\"invite\":\"\(id)\",\"roles\":\(roleIDs)}"])
                 results.append(InviteOutcome(email: email, result: "invited", inviteID: id))
                 invited += 1
             }

@@ -207,3 +207,43 @@ extension RegionService {
         }
     }
 }
+
+// MARK: - Import
+
+/// A member brought in by an operator's import (migration from another system), not through an invite.
+public struct ImportedMember: Sendable {
+    public var accountID: String
+    public var email: String
+    public var firstName: String
+    public var lastName: String
+    public var roles: [String]
+    public var lastActive: Int
+    public var appCount: Int
+    public init(accountID: String, email: String, firstName: String, lastName: String, roles: [String], lastActive: Int, appCount: Int) {
+        self.accountID = accountID
+        self.email = email
+        self.firstName = firstName
+        self.lastName = lastName
+        self.roles = roles
+        self.lastActive = lastActive
+        self.appCount = appCount
+    }
+}
+
+extension RegionService {
+    /// Imports members in one transaction, with their search index entries.
+    /// - Warning: an operator tool: it applies no member rules (no grant ceiling, no invite). Never expose it to org users.
+    public func importMembers(org: String, _ members: [ImportedMember]) async throws {
+        let now = nowSeconds
+        try await db.write { conn in
+            guard try conn.first("SELECT 1 FROM orgs WHERE id = ?", [org]) != nil else { throw GatehouseError.notFound("No such organization.") }
+            for m in members {
+                let rowid = try MemberRows.insert(conn, .init(orgID: org, accountID: m.accountID, email: Email.normalize(m.email), firstName: m.firstName,
+                                                              lastName: m.lastName, roles: m.roles, userVariables: [:], startingPage: .studio,
+                                                              ssoOnly: false, joinedAt: now))
+                try conn.run("UPDATE members SET last_active = ?, app_count = ? WHERE rowid = ?", [m.lastActive, m.appCount, rowid])
+            }
+            try self.audit(conn, org: org, at: now, actor: "operator", action: "members.imported", target: org, ["count": String(members.count)])
+        }
+    }
+}

@@ -115,26 +115,29 @@ extension RegionService {
     }
 
     // MARK: JSON helpers for list columns
+    // Hand-written for flat lists and maps of strings: these run for every row written and read, where
+    // JSONEncoder/JSONDecoder would dominate the cost of a 10,000-invite request or a members page.
 
     static func encodeList(_ l: [String]) -> String {
-        (try? String(decoding: JSONEncoder().encode(l), as: UTF8.self)) ?? "[]"
+        "[" + l.map(JSONText.quote).joined(separator: ",") + "]"
     }
     static func decodeList(_ s: String) -> [String] {
-        (try? JSONDecoder().decode([String].self, from: Data(s.utf8))) ?? []
+        if s == "[]" { return [] }
+        return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String] ?? []
     }
     static func encodeMap(_ m: [String: String]) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = .sortedKeys
-        return (try? String(decoding: e.encode(m), as: UTF8.self)) ?? "{}"
+        "{" + m.sorted { $0.key < $1.key }.map { JSONText.quote($0.key) + ":" + JSONText.quote($0.value) }.joined(separator: ",") + "}"
     }
     static func decodeMap(_ s: String) -> [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(s.utf8))) ?? [:]
+        if s == "{}" { return [:] }
+        return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: String] ?? [:]
     }
     static func encodeGrants(_ g: [AppGrant]) -> String {
-        (try? String(decoding: JSONEncoder().encode(g), as: UTF8.self)) ?? "[]"
+        "[" + g.map { "{\"app\":\(JSONText.quote($0.app)),\"role\":\"\($0.role.rawValue)\"}" }.joined(separator: ",") + "]"
     }
     static func decodeGrants(_ s: String) -> [AppGrant] {
-        (try? JSONDecoder().decode([AppGrant].self, from: Data(s.utf8))) ?? []
+        if s == "[]" { return [] }
+        return (try? JSONDecoder().decode([AppGrant].self, from: Data(s.utf8))) ?? []
     }
 
     static func date(_ seconds: Int) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }

@@ -1,6 +1,16 @@
 /// Email addresses as Gatehouse treats them: compared case-insensitively, validated by a pragmatic subset of
 /// RFC 5321/5322 (what mail systems actually deliver to), at most 254 characters.
 public enum Email {
+    /// Characters allowed in the local part (RFC 5322 atext plus dot), as a lookup table.
+    private static let localChars: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(c)] = true }
+        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { table[Int(c)] = true }
+        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { table[Int(c)] = true }
+        for c in "!#$%&'*+-/=?^_`{|}~.".utf8 { table[Int(c)] = true }
+        return table
+    }()
+
     public static func normalize(_ s: String) -> String { s.lowercased() }
 
     public static func isValid(_ s: String) -> Bool {
@@ -8,10 +18,7 @@ public enum Email {
         guard u.count >= 3, u.count <= 254, let at = u.lastIndex(of: UInt8(ascii: "@")), at > 0, at < u.count - 1 else { return false }
         let local = u[..<at], domain = u[(at + 1)...]
         guard local.count <= 64 else { return false }
-        let localOK: (UInt8) -> Bool = { c in
-            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || Array("!#$%&'*+-/=?^_`{|}~.".utf8).contains(c)
-        }
-        guard local.allSatisfy(localOK), local.first != UInt8(ascii: "."), local.last != UInt8(ascii: "."),
+        guard local.allSatisfy({ localChars[Int($0)] }), local.first != UInt8(ascii: "."), local.last != UInt8(ascii: "."),
               !zip(local, local.dropFirst()).contains(where: { $0 == 46 && $1 == 46 }) else { return false }
         let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
