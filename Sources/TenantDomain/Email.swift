@@ -81,6 +81,8 @@ public enum InviteAddressParser {
 
 extension String {
     func trimmingCharacters(in set: String) -> String {
+        // Most addresses have nothing to trim: answer without allocating.
+        guard let f = first, let l = last, set.contains(f) || set.contains(l) else { return self }
         let chars = Set(set)
         var s = Substring(self)
         while let f = s.first, chars.contains(f) { s.removeFirst() }

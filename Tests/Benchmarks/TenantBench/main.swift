@@ -141,8 +141,9 @@ for (label, term) in [("no search", ""), ("common (\"son\")", "son"), ("1 char (
         return "/api/v1/orgs/\(org)/members?sort=last_active&order=desc\(q)&cursor=\(cursors[i % cursors.count])"
     })
 }
+worstPage1 = max(worstPage1, await measure("page 1 sorted by name (no search)") { "/api/v1/orgs/\(org)/members?sort=name" })
+worstPage1 = max(worstPage1, await measure("page 1 sorted by number of apps, with \"son\"") { "/api/v1/orgs/\(org)/members?sort=apps&order=desc&q=son" })
 var j = 0
-worstLater = max(worstLater, await measure("sorted by name, page 500 by cursor", runs: 1) { "/api/v1/orgs/\(org)/members?sort=name" })
 
 print("member lookup:")
 let lookup = await measure("GET /members/:id", runs: 500) {
