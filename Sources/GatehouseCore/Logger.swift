@@ -85,15 +85,7 @@ public final class LogSink: Sendable {
         switch target {
         case .fd(let fd):
             var l = line
-            l.withUTF8 { buf in
-                var off = 0
-                while off < buf.count {
-                    guard let base = buf.baseAddress else { break }
-                    let n = Glibc.write(fd, base + off, buf.count - off)
-                    if n <= 0 { break }
-                    off += n
-                }
-            }
+            l.withUTF8 { LogSink.writeAll(fd, UnsafeRawBufferPointer($0)) }
         case .memory:
             memoryLines.withLock { lines in
                 for l in line.split(separator: "\n") { lines.append(String(l)) }
@@ -106,16 +98,18 @@ public final class LogSink: Sendable {
     public func write(bytes: [UInt8]) {
         switch target {
         case .fd(let fd):
-            bytes.withUnsafeBytes { buf in
-                var off = 0
-                while off < buf.count {
-                    guard let base = buf.baseAddress else { break }
-                    let n = Glibc.write(fd, base + off, buf.count - off)
-                    if n <= 0 { break }
-                    off += n
-                }
-            }
+            bytes.withUnsafeBytes { LogSink.writeAll(fd, $0) }
         case .memory, .discard: write(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) {
+        var off = 0
+        while off < buf.count {
+            guard let base = buf.baseAddress else { break }
+            let n = Glibc.write(fd, base + off, buf.count - off)
+            if n <= 0 { break }
+            off += n
         }
     }
 

@@ -228,19 +228,22 @@ extension RegionService {
         }
     }
 
+    /// The invite a verified token opens, with its org's name, or the reason it no longer opens.
+    func openInvite(_ conn: SQLiteConnection, _ claims: InviteTokenClaims, now: Date) throws -> (InviteView, String) {
+        guard let inv = try loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
+              let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [inv.orgID]) else {
+            throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+        }
+        if let e = Self.stateRefusal(inv, claims: claims) { throw e }
+        if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+        return (inv, org.string("name") ?? "")
+    }
+
     /// The invite behind a token, with its org's name, for the "Join Acme as Manager?" page.
     public func inviteForToken(_ token: String) async throws -> (invite: InviteView, orgName: String) {
         let claims = try verifiedClaims(token)
         let now = clock.now()
-        return try await db.read { conn in
-            guard let inv = try self.loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
-                  let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [inv.orgID]) else {
-                throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
-            }
-            if let e = Self.stateRefusal(inv, claims: claims) { throw e }
-            if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
-            return (inv, org.string("name") ?? "")
-        }
+        return try await db.read { conn in try self.openInvite(conn, claims, now: now) }
     }
 
     /// Accepts an invite for a verified account: checks MAC, expiry, status, version and email (rule 8), then
@@ -251,12 +254,7 @@ extension RegionService {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.write { conn in
-            guard let inv = try self.loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
-                  let org = try conn.first("SELECT status FROM orgs WHERE id = ?", [inv.orgID]) else {
-                throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
-            }
-            if let e = Self.stateRefusal(inv, claims: claims) { throw e }
-            if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+            let (inv, _) = try self.openInvite(conn, claims, now: now)
             try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: request.email).orThrow()
             if try conn.first("SELECT 1 FROM members WHERE org_id = ? AND account_id = ?", [inv.orgID, request.accountID]) != nil {
                 throw GatehouseError(.init("already_member"), status: 409, "You are already a member of this organization.")

@@ -18,7 +18,8 @@ func percentile(_ xs: [Double], _ p: Double) -> Double {
 
 let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-bench-\(UUID().uuidString)").path
 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(atPath: dir) }
+// Removed explicitly before every exit (top-level `defer` does not run on `exit`).
+func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
 let tokens = try InviteTokens.loadOrCreate(directory: dir + "/keys")
 let db = try RegionService.openDatabase(path: dir + "/eu.db", options: .init(readers: 4, synchronous: ProcessInfo.processInfo.environment["BENCH_SYNC"] ?? "FULL"))
 db.startCheckpointing()
@@ -66,6 +67,7 @@ if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "invites" {
         _ = try await service.createInvites(owner, org: org, request: InviteRequest(emails: .list(emails), roles: ["member"]))
         print(String(format: "  service call only: %.0f ms", ms(clock.now - t)))
     }
+    cleanUp()
     exit(0)
 }
 
@@ -152,3 +154,4 @@ let lookup = await measure("GET /members/:id", runs: 500) {
 }
 print(String(format: "SUMMARY invite10k_ms=%.0f page1_worst_p50_ms=%.2f later_pages_worst_p50_ms=%.2f lookup_p50_ms=%.3f",
              percentile(inviteTimes, 0.5), worstPage1, worstLater, lookup))
+cleanUp()
