@@ -31,9 +31,10 @@ let package = Package(
         .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite"], swiftSettings: strict),
         .target(name: "TenantDomain", dependencies: ["GatehouseCore"], swiftSettings: strict),
         .target(name: "Tenant", dependencies: ["TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
-        .target(name: "App", dependencies: ["Server", "Web", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain"],
+        .target(name: "Gateway", dependencies: ["Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
+        .target(name: "App", dependencies: ["Server", "Web", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain", "Gateway"],
                 swiftSettings: strict),
-        .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "GatehouseCore"], swiftSettings: strict),
+        .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "GatehouseCore", "TenantDomain"], swiftSettings: strict),
 
         .executableTarget(name: "TenantBench", dependencies: ["Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
                           path: "Tests/Benchmarks/TenantBench"),
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
         .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
         .testTarget(name: "TenantTests", dependencies: ["Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "App", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
     ]
 )

@@ -2,6 +2,8 @@ import Foundation
 import GatehouseCore
 import HTTP
 import Store
+import Gateway
+import Crypto
 import Tenant
 import TenantDomain
 import Web
@@ -13,12 +15,12 @@ public final class GatehouseApp: Sendable {
     public let router: Router
     public let gatewayStore: Database
     public let regions: RegionDirectory
+    public let gateway: GatewayService
     public let logger: Logger
 
     public static let version = "0.1.0"
 
-    /// - Parameter callers: who is calling the region API. Until the gateway's sessions land, the default
-    ///   refuses every caller with 401 (no request reaches tenant data unauthenticated).
+    /// - Parameter callers: who is calling the region API; by default the gateway's sessions and API keys.
     public init(config: GatehouseConfig, logSink: LogSink = .standardError, clock: any WallClock = SystemClock(),
                 callers: CallerProvider? = nil) throws {
         self.config = config
@@ -40,11 +42,21 @@ public final class GatehouseApp: Sendable {
         }
         regions = RegionDirectory(services)
 
+        var gatewaySettings = GatewaySettings()
+        gatewaySettings.publicBaseURL = config.publicBaseURL
+        gatewaySettings.secureCookies = config.publicBaseURL.hasPrefix("https://")
+        var policy = Sessions.Policy()
+        policy.idleTimeout = config.sessionIdleTimeout
+        policy.absoluteTimeout = config.sessionAbsoluteTimeout
+        let gateway = GatewayService(db: gatewayStore, regions: regions, tokens: tokens, clock: clock,
+                                     hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: config.scryptR, p: config.scryptP)),
+                                     settings: gatewaySettings, sessionPolicy: policy)
+        self.gateway = gateway
+
         let builder = RouterBuilder(logger: logger)
         HealthRoutes.register(on: builder, stores: [("gateway", gatewayStore)] + services.map { ($0.region.rawValue, $0.db) })
-        RegionRoutes.register(on: builder, directory: regions, callers: callers ?? { _ in
-            throw GatehouseError.unauthenticated("Sign in first: the gateway's sessions and API keys establish who you are.")
-        })
+        GatewayRoutes.register(on: builder, gateway: gateway)
+        RegionRoutes.register(on: builder, directory: regions, callers: callers ?? { try await gateway.caller($0) })
         router = try builder.build()
     }
 }

@@ -25,6 +25,11 @@ public struct GatehouseConfig: Sendable {
     public var logLevel = "info"
     /// The address people reach Gatehouse at; invite links are built on it.
     public var publicBaseURL = "http://127.0.0.1:8080"
+    public var scryptLogN = 15
+    public var scryptR = 8
+    public var scryptP = 1
+    public var sessionIdleTimeout = 12 * 3600.0
+    public var sessionAbsoluteTimeout = 7 * 86400.0
 
     public init() {}
 
@@ -75,6 +80,17 @@ public struct GatehouseConfig: Sendable {
         c.storeSynchronous = try store.oneOf("synchronous", default: "FULL", ["FULL", "NORMAL"])
         c.storeReaders = try store.int("readers", default: 4, range: 1...64)
         try store.finish()
+
+        var pw = try r.section("passwords")
+        c.scryptLogN = try pw.int("scryptLogN", default: c.scryptLogN, range: 10...20)
+        c.scryptR = try pw.int("scryptR", default: c.scryptR, range: 1...32)
+        c.scryptP = try pw.int("scryptP", default: c.scryptP, range: 1...16)
+        try pw.finish()
+
+        var sessions = try r.section("sessions")
+        c.sessionIdleTimeout = try sessions.double("idleTimeoutSeconds", default: c.sessionIdleTimeout, range: 60...31_536_000)
+        c.sessionAbsoluteTimeout = try sessions.double("absoluteTimeoutSeconds", default: c.sessionAbsoluteTimeout, range: 60...31_536_000)
+        try sessions.finish()
 
         var log = try r.section("log")
         c.logLevel = try log.oneOf("level", default: "info", ["debug", "info", "warning", "error"])

@@ -10,12 +10,20 @@ public struct Caller: Sendable, Equatable {
     public let displayName: String
     /// Set for platform operators bound to one region.
     public let regionAdminOf: Region?
+    /// How the caller proved who they are: `password`, `saml:<org>`, `oidc:<provider>`, `apikey`, `bootstrap`.
+    /// An SSO-only membership answers only to `saml:<that org>` (rule 9).
+    public let authMethod: String
+    /// For API keys: the one org the key belongs to; every other org is unknown to it.
+    public let scopeOrg: String?
 
-    public init(accountID: String, email: String, displayName: String = "", regionAdminOf: Region? = nil) {
+    public init(accountID: String, email: String, displayName: String = "", regionAdminOf: Region? = nil,
+                authMethod: String = "password", scopeOrg: String? = nil) {
         self.accountID = accountID
         self.email = email
         self.displayName = displayName
         self.regionAdminOf = regionAdminOf
+        self.authMethod = authMethod
+        self.scopeOrg = scopeOrg
     }
 }
 
@@ -32,10 +40,10 @@ public enum UnverifiedTestCaller {
         let p = raw.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard p.count >= 2, !p[0].isEmpty else { throw GatehouseError.unauthenticated() }
         return Caller(accountID: p[0], email: p[1], displayName: p.count > 2 ? p[2] : "",
-                      regionAdminOf: p.count > 3 ? Region(rawValue: p[3]) : nil)
+                      regionAdminOf: p.count > 3 ? Region(rawValue: p[3]) : nil, authMethod: p.count > 4 && !p[4].isEmpty ? p[4] : "password")
     }
 
     public static func value(_ c: Caller) -> String {
-        "\(c.accountID)|\(c.email)|\(c.displayName)|\(c.regionAdminOf?.rawValue ?? "")"
+        "\(c.accountID)|\(c.email)|\(c.displayName)|\(c.regionAdminOf?.rawValue ?? "")|\(c.authMethod)"
     }
 }

@@ -77,9 +77,11 @@ extension RegionService {
     public func createAPIKey(_ caller: Caller, org: String, request: APIKeyRequest) async throws -> APIKeyView {
         let name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(name.count) else { throw GatehouseError.validation("`name` must be 1–100 characters.") }
-        let now = nowSeconds, id = randomID("key_")
+        let now = nowSeconds, random = IDs.random(SecureRandom.bytes(20))
+        let id = "key_" + random
         let secret = Base64URL.encode(SecureRandom.bytes(32))
-        let token = "ghk_\(id)_\(secret)"
+        // `ghk_<region>_<random>_<secret>`: the region in the token lets the gateway route it without a lookup.
+        let token = "ghk_\(region.rawValue)_\(random)_\(secret)"
         return try await db.write { conn in
             let a = try self.access(conn, org, caller, requiring: .apikeysCreate)
             if let app = request.app {
@@ -125,13 +127,12 @@ extension RegionService {
     /// What the gateway calls with a bearer token: the key's org and member, if the key is live, the member
     /// still belongs to the org, and (for an app-scoped key) still has the app.
     public func authenticateAPIKey(_ token: String) async throws -> (org: String, accountID: String, app: String?)? {
-        let parts = token.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
-        guard token.utf8.count < 200, parts.count == 3, parts[0] == "ghk" else { return nil }
-        // The key id itself contains "_" ("key_…"): split the last part again at its first "_".
-        let rest = parts[2]
-        guard let sep = rest.firstIndex(of: "_") else { return nil }
-        let id = "\(parts[1])_\(rest[..<sep])"
-        let secret = String(rest[rest.index(after: sep)...])
+        // The secret is base64url and may itself contain "_": split off only the first three fields.
+        let parts = token.split(separator: "_", maxSplits: 3, omittingEmptySubsequences: false)
+        guard token.utf8.count < 200, parts.count == 4, parts[0] == "ghk", parts[1] == region.rawValue,
+              parts[2].count == 20, parts[2].allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+        let id = "key_\(parts[2])"
+        let secret = String(parts[3])
         return try await db.read { conn in
             guard let row = try conn.first("""
                 SELECT k.org_id, k.account_id, k.app_id, k.secret_hash, k.revoked_at,

@@ -20,6 +20,22 @@ extension RegionService {
         }
     }
 
+    /// Every membership of an account in this region, with its org (for `/api/v1/me` and the org picker).
+    public func memberships(accountID: String) async throws -> [MembershipSummary] {
+        try await db.read { conn in
+            var out: [MembershipSummary] = []
+            try conn.forEach("""
+                SELECT o.id, o.name, o.status, m.roles, m.sso_only, m.starting_page FROM members m JOIN orgs o ON o.id = m.org_id
+                WHERE m.account_id = ? ORDER BY o.name
+                """, [accountID]) {
+                out.append(MembershipSummary(orgID: $0.string(0), orgName: $0.string(1), region: self.region, status: $0.string(2),
+                                             roles: Self.decodeList($0.string(3)), ssoOnly: $0.int(4) != 0,
+                                             startingPage: StartingPage(rawValue: $0.string(5)) ?? .studio))
+            }
+            return out
+        }
+    }
+
     static func validOrgName(_ name: String) throws -> String {
         let n = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(n.count), !n.unicodeScalars.contains(where: { $0.value < 0x20 }) else {

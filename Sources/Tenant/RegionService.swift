@@ -63,11 +63,13 @@ extension RegionService {
     /// Resolves the org for a member caller. Unknown org, an org of another region, and an org the caller is not
     /// a member of all answer the same 404 (rule 10: existence does not leak). A suspended org refuses.
     func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller) throws -> OrgAccess {
-        guard let id = OrgID(orgID), id.region == region,
+        guard let id = OrgID(orgID), id.region == region, caller.scopeOrg == nil || caller.scopeOrg == orgID,
               let org = try conn.first("SELECT name, status, created_at FROM orgs WHERE id = ?", [orgID]),
-              let me = try conn.first("SELECT rowid, roles FROM members WHERE org_id = ? AND account_id = ?", [orgID, caller.accountID])
+              let me = try conn.first("SELECT rowid, roles, sso_only FROM members WHERE org_id = ? AND account_id = ?", [orgID, caller.accountID])
         else { throw Refusal.notFound.error }
         if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+        // Rule 9: an SSO-only membership is reachable only with a session this org's SSO made.
+        if me.bool("sso_only") && caller.authMethod != "saml:\(orgID)" { throw Refusal.ssoRequired(orgID).error }
         let catalog = try loadCatalog(conn, orgID)
         let perms = catalog.permissions(of: Self.decodeList(me.string("roles") ?? "[]"))
         return OrgAccess(orgID: orgID, name: org.string("name") ?? "", status: org.string("status") ?? "", createdAt: org.int("created_at") ?? 0,

@@ -282,3 +282,26 @@ public struct OrgPage: Codable, Sendable {
 }
 
 public struct DeleteOrgRequest: Codable, Sendable { public var confirmName: String }
+
+public struct MembershipSummary: Codable, Sendable, Equatable {
+    public let orgID: String
+    public let orgName: String
+    public let region: Region
+    public let status: String
+    public let roles: [String]
+    public let ssoOnly: Bool
+    public let startingPage: StartingPage
+}
+
+public struct PendingInviteSummary: Codable, Sendable, Equatable {
+    public let inviteID: String
+    public let orgID: String
+    public let orgName: String
+    public let roles: [String]
+    public let inviterName: String
+    public let expiresAt: Date
+    public init(inviteID: String, orgID: String, orgName: String, roles: [String], inviterName: String, expiresAt: Date) {
+        self.inviteID = inviteID; self.orgID = orgID; self.orgName = orgName; self.roles = roles
+        self.inviterName = inviterName; self.expiresAt = expiresAt
+    }
+}

@@ -2,6 +2,18 @@ import Foundation
 import App
 import GatehouseCore
 import Server
+import TenantDomain
+import Synchronization
+
+/// Carries a result from a task to the blocked main thread of a one-shot command.
+final class ResultBox: Sendable {
+    private let value = Mutex<Result<String, any Error>?>(nil)
+    func set(_ r: Result<String, any Error>) { value.withLock { $0 = r } }
+    func get() throws -> String {
+        guard let r = value.withLock({ $0 }) else { throw ConfigError("no result") }
+        return try r.get()
+    }
+}
 
 enum CLI {
     static let usage = """
@@ -10,6 +22,8 @@ enum CLI {
         Usage:
           gatehouse serve [--host H] [--port N] [--data-dir DIR] [--config FILE]
                                   run the gateway and all three regions in one process
+          gatehouse admin bootstrap --region us|eu|apac --email E [--data-dir DIR] [--config FILE]
+                                  make E a region admin and print a one-time link to set their password
           gatehouse version       print the version
           gatehouse help | --help show this help (also: gatehouse <command> --help)
 
@@ -41,6 +55,8 @@ enum CLI {
         case "version", "--version":
             print("gatehouse \(GatehouseApp.version)")
             return 0
+        case "admin":
+            return admin(rest)
         case "serve":
             if rest.contains("--help") || rest.contains("-h") {
                 print(serveUsage)
@@ -80,6 +96,57 @@ enum CLI {
             i += 1
         }
         return out
+    }
+
+    static let adminUsage = """
+        gatehouse admin bootstrap — create the first region admin
+
+          gatehouse admin bootstrap --region us|eu|apac --email E [--data-dir DIR] [--config FILE]
+
+        Makes E (creating the account if needed) an admin of that region and prints a one-time link, valid for
+        24 hours, where they choose a password: POST {"token": "…", "password": "…"} to /api/v1/auth/bootstrap.
+        """
+
+    static func loadConfig(_ f: [String: String]) throws -> GatehouseConfig {
+        var c: GatehouseConfig
+        if let path = f["config"] {
+            c = try GatehouseConfig.load(path: path)
+        } else if FileManager.default.fileExists(atPath: "config/gatehouse.json") {
+            c = try GatehouseConfig.load(path: "config/gatehouse.json")
+        } else {
+            c = GatehouseConfig()
+        }
+        if let d = f["data-dir"] { c.dataDirectory = d }
+        return c
+    }
+
+    static func admin(_ args: [String]) -> Int32 {
+        guard args.first == "bootstrap", !args.contains("--help") else {
+            print(adminUsage)
+            return args.contains("--help") ? 0 : 2
+        }
+        do {
+            let f = try flags(Array(args.dropFirst()), allowed: ["region", "email", "data-dir", "config"])
+            guard let r = f["region"], let region = Region(rawValue: r) else { throw ConfigError("--region must be us, eu or apac") }
+            guard let email = f["email"] else { throw ConfigError("--email is required") }
+            let config = try loadConfig(f)
+            let app = try GatehouseApp(config: config, logSink: .discard)
+            let box = ResultBox()
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                do { box.set(.success(try await app.gateway.bootstrapRegionAdmin(email: email, region: region))) } catch { box.set(.failure(error)) }
+                done.signal()
+            }
+            done.wait()
+            let token = try box.get()
+            print("\(email) is an admin of region \(region.rawValue).")
+            print("One-time link (24 h): \(config.publicBaseURL)/bootstrap/\(token)")
+            print("Or: curl -X POST \(config.publicBaseURL)/api/v1/auth/bootstrap -H 'Content-Type: application/json' -d '{\"token\":\"\(token)\",\"password\":\"…\"}'")
+            return 0
+        } catch {
+            fail("\(error)")
+            return 2
+        }
     }
 
     static func serve(_ args: [String]) -> Int32 {

@@ -111,7 +111,8 @@ struct MemberAPITests {
         #expect(try await s.authenticateAPIKey(g)?.accountID == "adam")
         #expect(try await s.authenticateAPIKey(sc)?.app == app.id)
         #expect(try await s.authenticateAPIKey(g + "x") == nil)
-        #expect(try await s.authenticateAPIKey("ghk_key_nope_secret") == nil)
+        #expect(try await s.authenticateAPIKey("ghk_eu_nope_secret") == nil)
+        #expect(try await f.service(.us).authenticateAPIKey(g) == nil, "a key answers only in its own region")
         // The secret is not stored: only its hash.
         let stored = try s.db.readNow { try $0.query("SELECT * FROM api_keys") }
         #expect(!stored.contains { row in row.values.contains { "\($0)".contains(g.split(separator: "_").last ?? "zzz") } })

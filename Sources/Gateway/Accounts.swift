@@ -1,0 +1,120 @@
+import Foundation
+import Crypto
+import GatehouseCore
+import Store
+import TenantDomain
+
+/// A person, global to the deployment; memberships live in the regions.
+public struct Account: Sendable, Codable, Equatable {
+    public let id: String
+    public let email: String
+    public var firstName: String
+    public var lastName: String
+    public let hasPassword: Bool
+
+    public var displayName: String {
+        let n = "\(firstName) \(lastName)".trimmingCharacters(in: .whitespaces)
+        return n.isEmpty ? email : n
+    }
+}
+
+/// Accounts in the gateway store: unique email (case-insensitive, stored lower-cased), scrypt password hashes
+/// with their parameters, hashing off the event loops.
+public final class Accounts: Sendable {
+    let db: Database
+    let hasher: PasswordHasher
+    let clock: any WallClock
+    public static let minimumPasswordLength = 10
+    public static let maximumPasswordLength = 1024
+
+    public init(db: Database, hasher: PasswordHasher, clock: any WallClock) {
+        self.db = db
+        self.hasher = hasher
+        self.clock = clock
+    }
+
+    static let columns = "id, email, first_name, last_name, password_hash IS NOT NULL"
+
+    static func account(_ s: Statement) -> Account {
+        Account(id: s.string(0), email: s.string(1), firstName: s.string(2), lastName: s.string(3), hasPassword: s.int(4) != 0)
+    }
+
+    public func find(email: String) throws -> Account? {
+        try db.readNow { conn in
+            var out: Account?
+            try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE email = ?", [Email.normalize(email)]) { out = Self.account($0) }
+            return out
+        }
+    }
+
+    public func find(id: String) throws -> Account? {
+        try db.readNow { conn in
+            var out: Account?
+            try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE id = ?", [id]) { out = Self.account($0) }
+            return out
+        }
+    }
+
+    public static func validatePassword(_ p: String) throws {
+        guard p.count >= minimumPasswordLength else {
+            throw GatehouseError(.init("weak_password"), status: 422, "Choose a password of at least \(minimumPasswordLength) characters.")
+        }
+        guard p.utf8.count <= maximumPasswordLength else {
+            throw GatehouseError(.init("weak_password"), status: 422, "That password is too long.")
+        }
+    }
+
+    /// Creates an account; `password` nil makes an account that signs in only by SSO (or a bootstrap link).
+    public func create(email: String, firstName: String, lastName: String, password: String?) async throws -> Account {
+        let email = Email.normalize(email.trimmingCharacters(in: .whitespaces))
+        guard Email.isValid(email) else { throw GatehouseError.validation("That email address is not valid.") }
+        for n in [firstName, lastName] where n.count > 100 { throw GatehouseError.validation("Names must be at most 100 characters.") }
+        var hash: String?
+        if let password {
+            try Self.validatePassword(password)
+            guard let h = await hasher.hash(password) else { throw GatehouseError.internalError(detail: "scrypt failed") }
+            hash = h
+        }
+        let id = "acc_" + IDs.random(SecureRandom.bytes(20))
+        let now = Int(clock.now().timeIntervalSince1970)
+        let passwordHash = hash
+        return try await db.write { conn in
+            if try conn.first("SELECT 1 FROM accounts WHERE email = ?", [email]) != nil {
+                throw GatehouseError(.init("account_exists"), status: 409, "An account with that email already exists; sign in instead.")
+            }
+            try conn.run("INSERT INTO accounts (id, email, first_name, last_name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [id, email, firstName, lastName, passwordHash, now, passwordHash == nil ? nil : now])
+            return Account(id: id, email: email, firstName: firstName, lastName: lastName, hasPassword: passwordHash != nil)
+        }
+    }
+
+    /// The account if `password` is right. An unknown email costs the same time as a wrong password, and both
+    /// answer nil: the caller cannot tell them apart.
+    public func authenticate(email: String, password: String) async throws -> Account? {
+        guard password.utf8.count <= Self.maximumPasswordLength else { return nil }
+        let row = try db.readNow { conn in
+            try conn.first("SELECT id, password_hash FROM accounts WHERE email = ?", [Email.normalize(email)])
+        }
+        guard let id = row?.string("id"), let hash = row?.string("password_hash") else {
+            await hasher.verifyDummy(password)
+            return nil
+        }
+        guard await hasher.verify(password, against: hash) else { return nil }
+        return try find(id: id)
+    }
+
+    public func setPassword(accountID: String, password: String) async throws {
+        try Self.validatePassword(password)
+        guard let h = await hasher.hash(password) else { throw GatehouseError.internalError(detail: "scrypt failed") }
+        let now = Int(clock.now().timeIntervalSince1970)
+        try await db.write { conn in
+            try conn.run("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?", [h, now, accountID])
+        }
+    }
+
+    public func regionAdminOf(accountID: String) throws -> Region? {
+        try db.readNow { conn in
+            try conn.first("SELECT region FROM region_admins WHERE account_id = ? ORDER BY region LIMIT 1", [accountID])?.string(0).flatMap(Region.init(rawValue:))
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import Tenant
+import TenantDomain
+import Web
+
+/// The gateway's own JSON API: sign-in, sessions, `/api/v1/me`, and the invite link (preview, accept with
+/// sign-up, decline). The region API is registered beside it with `GatewayService.caller` as its caller.
+public enum GatewayRoutes {
+    public static func register(on b: RouterBuilder, gateway g: GatewayService) {
+        b.post("/api/v1/auth/login") { ctx in
+            let req = try ctx.decode(LoginRequest.self)
+            let email = Email.normalize(req.email)
+            if let wait = g.limiter.attempt([("login:" + email, g.settings.loginPerAccount), ("login:" + g.clientKey(ctx), g.settings.loginPerAddress)]) {
+                throw RateLimiter.refusal(wait)
+            }
+            // One answer for an unknown email and a wrong password (and the same time: see Accounts.authenticate).
+            guard let account = try await g.accounts.authenticate(email: email, password: req.password) else {
+                throw GatehouseError(.init("invalid_credentials"), status: 401, "That email and password do not match an account.")
+            }
+            // Rotation: a login always gets a new session id; an old cookie presented with it is ended.
+            if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
+            let (token, _) = try await g.sessions.create(accountID: account.id, method: "password")
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+            r.setCookie(g.sessionCookie(token))
+            return r
+        }
+
+        b.post("/api/v1/auth/logout") { ctx in
+            _ = try await g.caller(ctx)   // CSRF-checked: another site cannot sign you out either
+            if let token = g.sessionToken(ctx) { try await g.sessions.revoke(token) }
+            var r = Response(status: 204)
+            r.setCookie(SetCookie.expire(Sessions.cookieName, secure: g.settings.secureCookies))
+            return r
+        }
+
+        b.post("/api/v1/auth/logout-everywhere") { ctx in
+            let caller = try await g.caller(ctx)
+            try await g.sessions.revokeAll(accountID: caller.accountID)
+            var r = Response(status: 204)
+            r.setCookie(SetCookie.expire(Sessions.cookieName, secure: g.settings.secureCookies))
+            return r
+        }
+
+        b.post("/api/v1/auth/password") { ctx in
+            let caller = try await g.caller(ctx)
+            guard caller.authMethod != "apikey" else { throw GatehouseError.forbidden("API keys cannot change passwords.") }
+            let req = try ctx.decode(PasswordChangeRequest.self)
+            if let wait = g.limiter.attempt([("login:" + caller.email, g.settings.loginPerAccount)]) { throw RateLimiter.refusal(wait) }
+            guard try await g.accounts.authenticate(email: caller.email, password: req.currentPassword) != nil else {
+                throw GatehouseError(.init("invalid_credentials"), status: 401, "The current password is not right.")
+            }
+            try await g.accounts.setPassword(accountID: caller.accountID, password: req.newPassword)
+            // Every session of the account ends; this browser gets a fresh one.
+            try await g.sessions.revokeAll(accountID: caller.accountID)
+            let (token, _) = try await g.sessions.create(accountID: caller.accountID, method: "password")
+            guard let account = try g.accounts.find(id: caller.accountID) else { throw GatehouseError.unauthenticated() }
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+            r.setCookie(g.sessionCookie(token))
+            return r
+        }
+
+        b.get("/api/v1/me") { ctx in
+            let caller = try await g.caller(ctx)
+            guard let account = try g.accounts.find(id: caller.accountID) else { throw GatehouseError.unauthenticated() }
+            var memberships: [MembershipSummary] = []
+            var pending: [PendingInviteSummary] = []
+            var down: [Region] = []
+            for region in Region.allCases {
+                guard let s = g.regions.services[region] else { continue }
+                do {
+                    memberships += try await s.memberships(accountID: account.id)
+                    pending += try await s.pendingInvites(email: account.email).map {
+                        PendingInviteSummary(inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
+                                             inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt)
+                    }
+                } catch {
+                    down.append(region)
+                }
+            }
+            let csrf = g.sessionToken(ctx).map { g.sessions.csrfToken(for: $0) }
+            return try .json(MeAnswer(account: account, authMethod: caller.authMethod, regionAdminOf: caller.regionAdminOf,
+                                      memberships: memberships.sorted { $0.orgName < $1.orgName }, pendingInvites: pending,
+                                      csrfToken: caller.authMethod == "apikey" ? nil : csrf, unavailableRegions: down))
+        }
+
+        // The invite link.
+        b.get("/api/v1/invites/:token") { ctx in
+            let token = try ctx.parameter("token")
+            let claims = try g.verifyInviteToken(token)
+            let (invite, orgName) = try await g.region(for: claims).inviteForToken(token)
+            let roleNames = invite.roles.map { Role.builtIn($0)?.name ?? $0 }
+            return try .json(InvitePreview(inviteID: invite.id, orgID: invite.orgID, orgName: orgName, email: invite.email, roles: invite.roles,
+                                           roleNames: roleNames, inviterName: invite.inviterName, ssoOnly: invite.ssoOnly,
+                                           firstName: invite.firstName, lastName: invite.lastName, expiresAt: invite.expiresAt,
+                                           accountExists: try g.accounts.find(email: invite.email) != nil))
+        }
+
+        b.post("/api/v1/invites/:token/accept") { ctx in
+            let token = try ctx.parameter("token")
+            let claims = try g.verifyInviteToken(token)
+            if let wait = g.limiter.attempt([("accept:" + claims.inviteID, g.settings.acceptPerInvite), ("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                throw RateLimiter.refusal(wait)
+            }
+            let region = try g.region(for: claims)
+            let (invite, _) = try await region.inviteForToken(token)
+            let body = ctx.request.body.isEmpty ? AcceptRequest() : try ctx.decode(AcceptRequest.self)
+            var newSession: String?
+            let caller: Caller
+            if g.sessionToken(ctx) != nil || ctx.request.headers["authorization"] != nil {
+                caller = try await g.caller(ctx)
+            } else if try g.accounts.find(email: invite.email) != nil {
+                throw GatehouseError(.init("login_required"), status: 401, "You already have an account for \(invite.email): sign in, then open the link again.")
+            } else {
+                // Sign-up through the link: the link proves the address (rule 8), so the email is the invite's.
+                if invite.ssoOnly { throw Refusal.ssoRequired(invite.orgID).error }
+                guard let password = body.password else {
+                    throw GatehouseError.validation("Choose a password (at least \(Accounts.minimumPasswordLength) characters) to create your account.")
+                }
+                let account = try await g.accounts.create(email: invite.email, firstName: body.firstName ?? invite.firstName,
+                                                          lastName: body.lastName ?? invite.lastName, password: password)
+                let (t, _) = try await g.sessions.create(accountID: account.id, method: "password")
+                newSession = t
+                caller = Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: "password")
+            }
+            guard caller.authMethod != "apikey" else { throw GatehouseError.forbidden("Invitations are accepted by people, not API keys.") }
+            if invite.ssoOnly && caller.authMethod != "saml:\(invite.orgID)" { throw Refusal.ssoRequired(invite.orgID).error }
+            let account = try g.accounts.find(id: caller.accountID)
+            let result = try await region.acceptInvite(AcceptInviteRequest(token: token, accountID: caller.accountID, email: caller.email,
+                                                                           firstName: account?.firstName, lastName: account?.lastName))
+            var r = try Response.json(AcceptAnswer(orgID: result.orgID, redirect: g.settings.destination(result.startingPage),
+                                                   csrfToken: newSession.map { g.sessions.csrfToken(for: $0) }))
+            if let newSession { r.setCookie(g.sessionCookie(newSession)) }
+            return r
+        }
+
+        b.post("/api/v1/invites/:token/decline") { ctx in
+            let token = try ctx.parameter("token")
+            let claims = try g.verifyInviteToken(token)
+            let caller = try await g.caller(ctx)
+            try await g.region(for: claims).declineInvite(inviteID: claims.inviteID, accountID: caller.accountID, email: caller.email)
+            return Response(status: 204)
+        }
+
+        b.post("/api/v1/auth/bootstrap") { ctx in
+            let req = try ctx.decode(BootstrapRequest.self)
+            if let wait = g.limiter.attempt([("bootstrap:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) { throw RateLimiter.refusal(wait) }
+            let account = try await g.redeemBootstrap(token: req.token, password: req.password)
+            let (token, _) = try await g.sessions.create(accountID: account.id, method: "password")
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+            r.setCookie(g.sessionCookie(token))
+            return r
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Store
+
+/// The gateway store's schema: accounts (global people), sessions (hashed ids), region admins and their
+/// one-time bootstrap links.
+public enum GatewaySchema {
+    public static let migrations: [Migration] = [
+        Migration(1, "instance", sql: """
+            CREATE TABLE instance (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            ) STRICT;
+            """),
+        Migration(2, "accounts, sessions, region admins", sql: """
+            CREATE TABLE accounts (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                first_name TEXT NOT NULL DEFAULT '',
+                last_name TEXT NOT NULL DEFAULT '',
+                password_hash TEXT,
+                created_at INTEGER NOT NULL,
+                password_changed_at INTEGER
+            ) STRICT;
+
+            CREATE TABLE sessions (
+                id_hash BLOB PRIMARY KEY,
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                method TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                last_seen INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX sessions_by_account ON sessions (account_id);
+
+            CREATE TABLE region_admins (
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                region TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (account_id, region)
+            ) STRICT;
+
+            CREATE TABLE bootstrap_tokens (
+                token_hash BLOB PRIMARY KEY,
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                region TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                used_at INTEGER
+            ) STRICT;
+            """),
+    ]
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Crypto
+import GatehouseCore
+import HTTP
+import Store
+import Tenant
+import TenantDomain
+import Web
+
+/// The gateway: accounts, sessions, API keys, invite links, and who the caller is for the region API.
+public final class GatewayService: Sendable {
+    public let accounts: Accounts
+    public let sessions: Sessions
+    public let regions: RegionDirectory
+    public let tokens: InviteTokens
+    public let limiter: RateLimiter
+    public let settings: GatewaySettings
+    let db: Database
+    let clock: any WallClock
+
+    public init(db: Database, regions: RegionDirectory, tokens: InviteTokens, clock: any WallClock = SystemClock(),
+                hasher: PasswordHasher = PasswordHasher(), settings: GatewaySettings = GatewaySettings(), sessionPolicy: Sessions.Policy = Sessions.Policy()) {
+        self.db = db
+        self.clock = clock
+        self.regions = regions
+        self.tokens = tokens
+        self.settings = settings
+        accounts = Accounts(db: db, hasher: hasher, clock: clock)
+        sessions = Sessions(db: db, clock: clock, policy: sessionPolicy)
+        limiter = RateLimiter(clock: clock)
+    }
+
+    /// The session token from the request's cookie, if any.
+    func sessionToken(_ ctx: RequestContext) -> String? { ctx.cookies[Sessions.cookieName] }
+
+    /// Who is calling: a bearer API key, or a session cookie (then unsafe methods need the CSRF header, so
+    /// another site cannot make the browser act). Anything else is 401.
+    public func caller(_ ctx: RequestContext) async throws -> Caller {
+        if let auth = ctx.request.headers["authorization"] {
+            guard auth.hasPrefix("Bearer "), let key = Optional(String(auth.dropFirst(7))), key.hasPrefix("ghk_") else {
+                throw GatehouseError.unauthenticated("Use `Authorization: Bearer <API key>`.")
+            }
+            let region = key.split(separator: "_").dropFirst().first.map(String.init) ?? ""
+            guard let service = try? regions.service(forRegion: region), let found = try await service.authenticateAPIKey(key),
+                  let account = try accounts.find(id: found.accountID) else {
+                throw GatehouseError.unauthenticated("That API key is not valid (it may have been revoked).")
+            }
+            return Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: "apikey", scopeOrg: found.org)
+        }
+        guard let token = sessionToken(ctx), let session = try sessions.validate(token), let account = try accounts.find(id: session.accountID) else {
+            throw GatehouseError.unauthenticated()
+        }
+        if !["GET", "HEAD", "OPTIONS"].contains(ctx.request.method) {
+            guard let presented = ctx.request.headers["x-csrf-token"], sessions.checkCSRF(presented, sessionToken: token) else {
+                throw GatehouseError(.init("csrf_failed"), status: 403, "Missing or wrong X-CSRF-Token header (GET /api/v1/me returns the token).")
+            }
+        }
+        return Caller(accountID: account.id, email: account.email, displayName: account.displayName,
+                      regionAdminOf: try accounts.regionAdminOf(accountID: account.id), authMethod: session.method)
+    }
+
+    func sessionCookie(_ token: String) -> SetCookie {
+        SetCookie(name: Sessions.cookieName, value: token, path: "/", maxAge: Int(sessions.policy.absoluteTimeout),
+                  httpOnly: true, secure: settings.secureCookies, sameSite: .lax)
+    }
+
+    func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }
+
+    // MARK: - Invite tokens at the gateway
+
+    /// MAC and expiry are checked here, with no region call: a forged or expired link never reaches a store.
+    public func verifyInviteToken(_ token: String) throws -> InviteTokenClaims {
+        switch tokens.verify(token, now: clock.now()) {
+        case .success(let c): return c
+        case .failure(.expired):
+            throw GatehouseError(.init("invite_expired"), status: 410, "This invitation has expired. Ask the person who invited you to resend it.")
+        case .failure:
+            throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid. Check that you copied all of it.")
+        }
+    }
+
+    func region(for claims: InviteTokenClaims) throws -> RegionService {
+        guard let s = regions.services[claims.region] else { throw GatehouseError(.unavailable, status: 503, "That region is not reachable right now.") }
+        return s
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import App
+import GatehouseCore
+import Gateway
+import HTTP
+import Tenant
+import TenantDomain
+import Web
+
+/// The whole app in memory (gateway + three regions) with a manual clock and cheap scrypt parameters.
+final class GatewayFixture: @unchecked Sendable {
+    let dir: String
+    let clock = ManualClock(Date())
+    let app: GatehouseApp
+    let client: TestClient
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-gw-\(UUID().uuidString)").path
+        var c = GatehouseConfig()
+        c.dataDirectory = dir
+        c.scryptLogN = 10
+        c.storeSynchronous = "NORMAL"
+        app = try GatehouseApp(config: c, logSink: .discard, clock: clock)
+        client = TestClient(app.router)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    func browser(_ address: String = "10.0.0.1") -> Browser { Browser(client: client, address: address) }
+}
+
+/// A cookie-keeping client, like a browser plus the console's script (which sends the CSRF header).
+final class Browser: @unchecked Sendable {
+    let client: TestClient
+    let address: String
+    var cookie: String?
+    var csrf: String?
+    var bearer: String?
+
+    init(client: TestClient, address: String) {
+        self.client = client
+        self.address = address
+    }
+
+    @discardableResult
+    func call(_ method: String, _ path: String, _ json: String? = nil, csrf sendCSRF: Bool = true) async -> (status: Int, body: String, json: [String: Any], headers: HTTPHeaders) {
+        var h: HTTPHeaders = [:]
+        if let cookie { h.set("Cookie", "\(Sessions.cookieName)=\(cookie)") }
+        if let csrf, sendCSRF { h.set("X-CSRF-Token", csrf) }
+        if let bearer { h.set("Authorization", "Bearer \(bearer)") }
+        var req = Request(method: method, target: path, headers: ["Host": "test"], body: Array((json ?? "").utf8), id: "t", remoteAddress: address)
+        for f in h { req.headers.set(f.name, f.value) }
+        if json != nil { req.headers.set("Content-Type", "application/json") }
+        let r = await client.responder.respond(to: req)
+        for v in r.headers.values("Set-Cookie") where v.hasPrefix(Sessions.cookieName + "=") {
+            let value = String(v.dropFirst(Sessions.cookieName.count + 1).prefix { $0 != ";" })
+            cookie = value.isEmpty ? nil : value
+        }
+        let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
+        if let t = obj["csrfToken"] as? String { csrf = t }
+        return (r.status, r.bodyText, obj, r.headers)
+    }
+}
