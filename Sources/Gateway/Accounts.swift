@@ -13,8 +13,12 @@ public struct Account: Sendable, Codable, Equatable {
     public let hasPassword: Bool
 
     public var displayName: String {
-        let n = "\(firstName) \(lastName)".trimmingCharacters(in: .whitespaces)
-        return n.isEmpty ? email : n
+        switch (firstName.isEmpty, lastName.isEmpty) {
+        case (true, true): return email
+        case (false, true): return firstName
+        case (true, false): return lastName
+        case (false, false): return firstName + " " + lastName
+        }
     }
 }
 

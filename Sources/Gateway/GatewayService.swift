@@ -31,7 +31,7 @@ public final class GatewayService: Sendable {
     }
 
     /// The session token from the request's cookie, if any.
-    func sessionToken(_ ctx: RequestContext) -> String? { ctx.cookies[Sessions.cookieName] }
+    func sessionToken(_ ctx: RequestContext) -> String? { Cookies.value(named: Sessions.cookieName, in: ctx.request.headers) }
 
     /// Who is calling: a bearer API key, or a session cookie (then unsafe methods need the CSRF header, so
     /// another site cannot make the browser act). Anything else is 401.
@@ -47,7 +47,7 @@ public final class GatewayService: Sendable {
             }
             return Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: "apikey", scopeOrg: found.org)
         }
-        guard let token = sessionToken(ctx), let session = try sessions.validate(token), let account = try accounts.find(id: session.accountID) else {
+        guard let token = sessionToken(ctx), let (session, account, regionAdmin) = try sessions.validateWithAccount(token) else {
             throw GatehouseError.unauthenticated()
         }
         if !["GET", "HEAD", "OPTIONS"].contains(ctx.request.method) {
@@ -56,7 +56,7 @@ public final class GatewayService: Sendable {
             }
         }
         return Caller(accountID: account.id, email: account.email, displayName: account.displayName,
-                      regionAdminOf: try accounts.regionAdminOf(accountID: account.id), authMethod: session.method)
+                      regionAdminOf: regionAdmin, authMethod: session.method)
     }
 
     func sessionCookie(_ token: String) -> SetCookie {

@@ -1,7 +1,9 @@
 import Foundation
+import Synchronization
 import Crypto
 import GatehouseCore
 import Store
+import TenantDomain
 
 /// A signed-in browser or client: an opaque 256-bit id in an `HttpOnly; SameSite=Lax` cookie, stored only as
 /// its SHA-256. Idle and absolute timeouts; rotated at login (a new id every time); all of an account's
@@ -20,6 +22,10 @@ public final class Sessions: Sendable {
         public var absoluteTimeout: TimeInterval = 7 * 86400
         /// `last_seen` is written at most this often per session (reads stay reads).
         public var touchInterval: TimeInterval = 60
+        /// A validated session is remembered in this process for this long, so a busy client does not cost a
+        /// store read per request. Revocation in this process (logout, password change) clears it at once;
+        /// another gateway process sharing the store sees a revocation within this time. 0 turns it off.
+        public var cacheSeconds: TimeInterval = 2
         public init() {}
     }
 
@@ -27,6 +33,9 @@ public final class Sessions: Sendable {
     let db: Database
     let clock: any WallClock
     public let policy: Policy
+    private struct Cached { let session: Session; let account: Account; let region: Region?; let lastSeen: Int; let at: TimeInterval }
+    private let cache = Mutex<[[UInt8]: Cached]>([:])
+
     /// Key for CSRF tokens (HMAC of the session id): per process start, so tokens die with the process too.
     private let csrfKey: Redacted<[UInt8]>
 
@@ -66,13 +75,53 @@ public final class Sessions: Sendable {
         return Session(accountID: row.string("account_id") ?? "", method: row.string("method") ?? "", createdAt: row.int("created_at") ?? 0, expiresAt: expires)
     }
 
+    /// The session, its account and the account's region (if a region admin), in one indexed read: this is
+    /// the check every cookie-authenticated request makes.
+    public func validateWithAccount(_ token: String) throws -> (Session, Account, Region?)? {
+        guard (40...50).contains(token.utf8.count) else { return nil }
+        let nowExact = clock.now().timeIntervalSince1970
+        let now = Int(nowExact)
+        let hash = Self.digest(token)
+        if policy.cacheSeconds > 0, let c = cache.withLock({ $0[hash] }), nowExact - c.at < policy.cacheSeconds {
+            guard now < c.session.expiresAt, now < c.lastSeen + Int(policy.idleTimeout) else { return nil }
+            return (c.session, c.account, c.region)
+        }
+        let found: (Session, Account, Region?, Int)? = try db.readNow { conn in
+            var out: (Session, Account, Region?, Int)?
+            try conn.forEach("""
+                SELECT s.account_id, s.method, s.created_at, s.last_seen, s.expires_at, a.email, a.first_name, a.last_name,
+                       a.password_hash IS NOT NULL, (SELECT region FROM region_admins r WHERE r.account_id = a.id ORDER BY region LIMIT 1)
+                FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?
+                """, [hash]) { st in
+                out = (Session(accountID: st.string(0), method: st.string(1), createdAt: st.int(2), expiresAt: st.int(4)),
+                       Account(id: st.string(0), email: st.string(5), firstName: st.string(6), lastName: st.string(7), hasPassword: st.int(8) != 0),
+                       st.optionalString(9).flatMap(Region.init(rawValue:)), st.int(3))
+            }
+            return out
+        }
+        guard let (session, account, region, lastSeen) = found, now < session.expiresAt, now < lastSeen + Int(policy.idleTimeout) else { return nil }
+        if policy.cacheSeconds > 0 {
+            cache.withLock { c in
+                if c.count > 100_000 { c.removeAll() }
+                c[hash] = Cached(session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact)
+            }
+        }
+        if now - lastSeen >= Int(policy.touchInterval) {
+            let db = self.db
+            Task.detached { try? await db.write { try $0.run("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [now, hash]) } }
+        }
+        return (session, account, region)
+    }
+
     public func revoke(_ token: String) async throws {
         let hash = Self.digest(token)
+        cache.withLock { _ = $0.removeValue(forKey: hash) }
         try await db.write { try $0.run("DELETE FROM sessions WHERE id_hash = ?", [hash]) }
     }
 
     /// Ends every session of the account (password change, "sign out everywhere").
     public func revokeAll(accountID: String) async throws {
+        cache.withLock { c in c = c.filter { $0.value.session.accountID != accountID } }
         try await db.write { try $0.run("DELETE FROM sessions WHERE account_id = ?", [accountID]) }
     }
 

@@ -1,5 +1,24 @@
 /// Cookie header parsing and `Set-Cookie` building (RFC 6265).
 public enum Cookies {
+    /// The value of one cookie, found by scanning (no dictionary of every cookie): the session check runs this
+    /// on every authenticated request.
+    public static func value(named name: String, in headers: HTTPHeaders) -> String? {
+        for header in headers.values("cookie") {
+            var rest = Substring(header)
+            while !rest.isEmpty {
+                let end = rest.firstIndex(of: ";") ?? rest.endIndex
+                let pair = rest[..<end].trimmingSpaces()
+                if pair.hasPrefix(name), pair.dropFirst(name.count).first == "=" {
+                    var value = pair.dropFirst(name.count + 1)
+                    if value.count >= 2 && value.first == "\"" && value.last == "\"" { value = value.dropFirst().dropLast() }
+                    return String(value)
+                }
+                rest = end == rest.endIndex ? "" : rest[rest.index(after: end)...]
+            }
+        }
+        return nil
+    }
+
     /// Parses `Cookie: a=1; b=2`. The first occurrence of a name wins (browsers send the most specific first).
     public static func parse(_ headers: HTTPHeaders) -> [String: String] {
         var out: [String: String] = [:]

@@ -130,8 +130,9 @@ public final class Database: Sendable {
         let box = try idleReaders.withLock { $0.popLast() } ?? SQLiteConnectionBox(Database.openReader(path))
         defer { idleReaders.withLock { if $0.count < max(1, options.readers) * 4 { $0.append(box) } } }
         let db = box.connection
-        try db.execute("BEGIN")
-        defer { try? db.execute("COMMIT") }
+        // Prepared (and cached) rather than sqlite3_exec: this runs on hot paths, several times per request.
+        try db.run("BEGIN")
+        defer { _ = try? db.run("COMMIT") }
         return try body(db)
     }
 }

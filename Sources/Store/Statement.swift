@@ -5,6 +5,8 @@ public final class Statement {
     let stmt: OpaquePointer
     unowned let connection: SQLiteConnection
     let sql: String
+    /// Column names, read once per prepared statement (rows share the array instead of allocating names each).
+    private(set) lazy var names: [String] = (0..<columnCount).map(columnName)
 
     init(_ stmt: OpaquePointer, connection: SQLiteConnection, sql: String) {
         self.stmt = stmt
@@ -94,13 +96,10 @@ public final class Statement {
     public func columnName(_ i: Int) -> String { String(cString: sqlite3_column_name(stmt, Int32(i))) }
 
     func row() -> Row {
+        let n = columnCount
         var values: [SQLValue] = []
-        var names: [String] = []
-        values.reserveCapacity(columnCount)
-        for i in 0..<columnCount {
-            values.append(value(i))
-            names.append(columnName(i))
-        }
+        values.reserveCapacity(n)
+        for i in 0..<n { values.append(value(i)) }
         return Row(names: names, values: values)
     }
 }

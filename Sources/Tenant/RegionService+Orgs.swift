@@ -7,7 +7,7 @@ import TenantDomain
 extension RegionService {
     public func org(_ caller: Caller, org: String) async throws -> OrgView {
         try await db.read { conn in
-            let a = try self.access(conn, org, caller, requiring: .orgView)
+            let a = try self.access(conn, org, caller, requiring: .orgView, fullCatalog: false)
             return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
         }
     }
@@ -15,7 +15,7 @@ extension RegionService {
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
     public func orgNow(_ caller: Caller, org: String) throws -> OrgView {
         try db.readNow { conn in
-            let a = try self.access(conn, org, caller, requiring: .orgView)
+            let a = try self.access(conn, org, caller, requiring: .orgView, fullCatalog: false)
             return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
         }
     }
@@ -81,7 +81,8 @@ extension RegionService {
                                  payload: ["invite": inviteID, "version": "1", "org": name, "inviter": inviterName, "roles": "Owner"], at: nowS)
             try self.audit(conn, org: orgID.raw, at: nowS, actor: caller.accountID, action: "org.provisioned", target: orgID.raw, ["name": name, "owner": owner])
             guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else { throw GatehouseError.internalError(detail: "invite vanished") }
-            return ProvisionResult(org: OrgView(id: orgID.raw, name: name, region: self.region, status: "active", createdAt: now, memberCount: 0), ownerInvite: inv)
+            return ProvisionResult(org: OrgView(id: orgID.raw, name: name, region: self.region, status: "active", createdAt: now, memberCount: 0),
+                                   ownerInvite: inv, ownerInviteURL: self.link(for: inv).url)
         }
     }
 

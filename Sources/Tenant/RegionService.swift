@@ -62,24 +62,32 @@ struct OrgAccess {
 extension RegionService {
     /// Resolves the org for a member caller. Unknown org, an org of another region, and an org the caller is not
     /// a member of all answer the same 404 (rule 10: existence does not leak). A suspended org refuses.
-    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller) throws -> OrgAccess {
-        guard let id = OrgID(orgID), id.region == region, caller.scopeOrg == nil || caller.scopeOrg == orgID,
-              let org = try conn.first("SELECT name, status, created_at FROM orgs WHERE id = ?", [orgID]),
-              let me = try conn.first("SELECT rowid, roles, sso_only FROM members WHERE org_id = ? AND account_id = ?", [orgID, caller.accountID])
-        else { throw Refusal.notFound.error }
-        if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+    /// - Parameter fullCatalog: false when only the caller's own permissions matter (then custom roles are read
+    ///   only if the caller holds one); true whenever other members' or requested roles will be resolved.
+    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, fullCatalog: Bool = true) throws -> OrgAccess {
+        guard let id = OrgID(orgID), id.region == region, caller.scopeOrg == nil || caller.scopeOrg == orgID else { throw Refusal.notFound.error }
+        var found: (name: String, status: String, created: Int, rowid: Int64, roles: String, ssoOnly: Bool)?
+        try conn.forEach("""
+            SELECT o.name, o.status, o.created_at, m.rowid, m.roles, m.sso_only FROM orgs o JOIN members m ON m.org_id = o.id
+            WHERE o.id = ? AND m.account_id = ?
+            """, [orgID, caller.accountID]) { s in
+            found = (s.string(0), s.string(1), s.int(2), s.int64(3), s.string(4), s.int(5) != 0)
+        }
+        guard let org = found else { throw Refusal.notFound.error }
+        if org.status == "suspended" { throw Refusal.orgSuspended.error }
         // Rule 9: an SSO-only membership is reachable only with a session this org's SSO made.
-        if me.bool("sso_only") && caller.authMethod != "saml:\(orgID)" { throw Refusal.ssoRequired(orgID).error }
-        let catalog = try loadCatalog(conn, orgID)
-        let perms = catalog.permissions(of: Self.decodeList(me.string("roles") ?? "[]"))
-        return OrgAccess(orgID: orgID, name: org.string("name") ?? "", status: org.string("status") ?? "", createdAt: org.int("created_at") ?? 0,
-                         actor: Rules.Actor(accountID: caller.accountID, permissions: perms),
-                         actorRowID: Int64(me.int("rowid") ?? 0), catalog: catalog)
+        if org.ssoOnly && caller.authMethod != "saml:\(orgID)" { throw Refusal.ssoRequired(orgID).error }
+        let roles = Self.decodeList(org.roles)
+        // Custom roles are read only when needed: most requests come from members holding built-in roles.
+        let catalog = !fullCatalog && roles.allSatisfy({ Role.builtIn($0) != nil }) ? RoleCatalog(custom: []) : try loadCatalog(conn, orgID)
+        return OrgAccess(orgID: orgID, name: org.name, status: org.status, createdAt: org.created,
+                         actor: Rules.Actor(accountID: caller.accountID, permissions: catalog.permissions(of: roles)),
+                         actorRowID: org.rowid, catalog: catalog)
     }
 
     /// Like `access`, and the caller must hold `permission` (403 when they are a member without it).
-    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, requiring permission: Permission) throws -> OrgAccess {
-        let a = try access(conn, orgID, caller)
+    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, requiring permission: Permission, fullCatalog: Bool = true) throws -> OrgAccess {
+        let a = try access(conn, orgID, caller, fullCatalog: fullCatalog)
         try Rules.requires(permission, a.actor).orThrow()
         return a
     }
@@ -125,6 +133,17 @@ extension RegionService {
     }
     static func decodeList(_ s: String) -> [String] {
         if s == "[]" { return [] }
+        // Fast path for what this code writes: ["a","b"] with no escapes (role ids, app ids).
+        let u = s.utf8
+        if u.first == UInt8(ascii: "["), u.last == UInt8(ascii: "]"), !u.contains(UInt8(ascii: "\\")) {
+            var out: [String] = []
+            var ok = true
+            for part in s.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false) {
+                guard part.count >= 2, part.first == "\"", part.last == "\"" else { ok = false; break }
+                out.append(String(part.dropFirst().dropLast()))
+            }
+            if ok { return out }
+        }
         return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String] ?? []
     }
     static func encodeMap(_ m: [String: String]) -> String {

@@ -12,6 +12,26 @@ public struct OrgView: Codable, Sendable, Equatable {
     public let status: String
     public let createdAt: Date
     public var memberCount: Int?
+
+    /// The JSON JSONEncoder writes (sorted keys, ISO 8601), built directly: `GET /api/v1/orgs/:org` is the
+    /// hottest authenticated read.
+    public var jsonBytes: [UInt8] {
+        var s = "{\"createdAt\":\"" + ISO8601Cache.string(createdAt) + "\",\"id\":" + JSONText.quote(id)
+        if let memberCount { s += ",\"memberCount\":\(memberCount)" }
+        s += ",\"name\":" + JSONText.quote(name) + ",\"region\":\"" + region.rawValue + "\",\"status\":" + JSONText.quote(status) + "}"
+        return Array(s.utf8)
+    }
+}
+
+/// ISO 8601 (UTC, seconds) without a formatter allocation per call.
+enum ISO8601Cache {
+    static func string(_ d: Date) -> String {
+        var t = time_t(d.timeIntervalSince1970.rounded(.down))
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))Z"
+    }
 }
 
 public struct MemberView: Codable, Sendable, Equatable {
@@ -274,6 +294,8 @@ public struct ProvisionRequest: Codable, Sendable {
 public struct ProvisionResult: Codable, Sendable {
     public let org: OrgView
     public let ownerInvite: InviteView
+    /// The owner's invite link, for the region admin to pass on if the mail does not arrive.
+    public let ownerInviteURL: String
 }
 
 public struct OrgPage: Codable, Sendable {

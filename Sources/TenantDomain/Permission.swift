@@ -62,6 +62,7 @@ public struct RoleCatalog: Sendable {
 
     /// The union of the permissions of `roleIDs` (unknown ids contribute nothing).
     public func permissions(of roleIDs: [String]) -> PermissionSet {
-        roleIDs.reduce(into: PermissionSet()) { acc, id in acc.formUnion(role(id)?.permissions ?? []) }
+        if roleIDs.count == 1 { return role(roleIDs[0])?.permissions ?? [] }
+        return roleIDs.reduce(into: PermissionSet()) { acc, id in acc.formUnion(role(id)?.permissions ?? []) }
     }
 }

@@ -11,9 +11,11 @@ public struct OrgID: Sendable, Hashable, Codable, CustomStringConvertible {
     public let region: Region
 
     public init?(_ raw: String) {
-        let parts = raw.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "org", let region = Region(rawValue: String(parts[1])),
-              (8...40).contains(parts[2].count), parts[2].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) }) else { return nil }
+        let u = Array(raw.utf8)
+        guard u.count >= 14, u.count <= 50, u[0] == 111, u[1] == 114, u[2] == 103, u[3] == 95 else { return nil }   // "org_"
+        guard let sep = u[4...].firstIndex(of: 95), let region = Region(rawValue: String(decoding: u[4..<sep], as: UTF8.self)) else { return nil }
+        let rest = u[(sep + 1)...]
+        guard (8...40).contains(rest.count), rest.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) }) else { return nil }
         self.raw = raw
         self.region = region
     }

@@ -49,7 +49,12 @@ public final class RouterBuilder {
             let segments = try Router.split(pattern: e.pattern)
             try root.insert(segments[...], method: e.method, route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate))
         }
-        return Router(root: root, middleware: middleware, logger: logger)
+        var immediate: [String: [String: Router.Route]] = [:]
+        for e in entries where e.immediate != nil {
+            guard !e.pattern.contains(":") else { throw RouteConflict(description: "immediate route \(e.pattern) must be a fixed path") }
+            immediate[e.pattern, default: [:]][e.method] = Router.Route(pattern: e.pattern, handler: nil, immediate: e.immediate)
+        }
+        return Router(root: root, middleware: middleware, logger: logger, immediateRoutes: immediate)
     }
 }
 
@@ -106,6 +111,9 @@ public struct Router: HTTPResponder {
     let root: Node
     let middleware: [any Middleware]
     let logger: Logger
+    /// Fixed paths answered on the event loop, found with one dictionary lookup (no trie walk) so that
+    /// asking "is this immediate?" costs every other request almost nothing.
+    let immediateRoutes: [String: [String: Route]]
 
     static func split(pattern: String) throws -> [Segment] {
         guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }
@@ -118,21 +126,22 @@ public struct Router: HTTPResponder {
     /// Finds the node for a path; literal segments win over parameters, with backtracking.
     func match(_ path: Substring) -> (Node, [String: String])? {
         guard path.hasPrefix("/") else { return nil }
-        let segs = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        let segs = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         var params: [String: String] = [:]
-        func walk(_ node: Node, _ i: Int) -> Node? {
-            if i == segs.count { return node }
-            let seg = segs[i]
-            if let lit = node.literals[String(seg)], let found = walk(lit, i + 1) { return found }
-            if let name = node.parameterName, let child = node.parameter.first, !seg.isEmpty {
-                params[name] = FormDecoding.percentDecode(seg, plusIsSpace: false)
-                if let found = walk(child, i + 1) { return found }
-                params[name] = nil
-            }
-            return nil
-        }
-        guard let node = walk(root, 0) else { return nil }
+        guard let node = Self.walk(root, segs, 0, &params) else { return nil }
         return (node, params)
+    }
+
+    private static func walk(_ node: Node, _ segs: [String], _ i: Int, _ params: inout [String: String]) -> Node? {
+        if i == segs.count { return node }
+        let seg = segs[i]
+        if let lit = node.literals[seg], let found = walk(lit, segs, i + 1, &params) { return found }
+        if let name = node.parameterName, let child = node.parameter.first, !seg.isEmpty {
+            params[name] = seg.utf8.contains(37) ? FormDecoding.percentDecode(seg, plusIsSpace: false) : seg
+            if let found = walk(child, segs, i + 1, &params) { return found }
+            params[name] = nil
+        }
+        return nil
     }
 
     func lookup(_ request: Request) -> Result<(Route, [String: String]), GatehouseError> {
@@ -150,8 +159,10 @@ public struct Router: HTTPResponder {
     }
 
     public func respondImmediately(to request: Request) -> Response? {
-        guard case .success(let (route, params)) = lookup(request), let immediate = route.immediate else { return nil }
-        var r = immediate(RequestContext(request: request, route: route.pattern, parameters: params))
+        guard !immediateRoutes.isEmpty, let byMethod = immediateRoutes[String(request.path)],
+              let route = byMethod[request.method] ?? (request.method == "HEAD" ? byMethod["GET"] : nil),
+              let immediate = route.immediate else { return nil }
+        var r = immediate(RequestContext(request: request, route: route.pattern, parameters: [:]))
         r.headers.add(ResponseLogging.routeHeader, route.pattern)
         return r
     }

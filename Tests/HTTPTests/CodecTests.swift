@@ -18,6 +18,13 @@ struct CodecTests {
         #expect(c == ["a": "1", "b": "two", "c": "3"])
     }
 
+    @Test func singleCookieLookup() {
+        let h: HTTPHeaders = ["Cookie": "gh_sessionx=no; gh_session=abc; other=1"]
+        #expect(Cookies.value(named: "gh_session", in: h) == "abc")
+        #expect(Cookies.value(named: "missing", in: h) == nil)
+        #expect(Cookies.value(named: "other", in: h) == "1")
+    }
+
     @Test func setCookieAttributes() {
         let c = SetCookie(name: "gh_session", value: "abc", maxAge: 3600, secure: true, sameSite: .lax)
         #expect(c.headerValue == "gh_session=abc; Path=/; Max-Age=3600; Secure; HttpOnly; SameSite=Lax")
