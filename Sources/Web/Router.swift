@@ -49,6 +49,7 @@ public final class RouterBuilder {
             let segments = try Router.split(pattern: e.pattern)
             try root.insert(segments[...], method: e.method, route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate))
         }
+        root.freeze()
         var immediate: [String: [String: Router.Route]] = [:]
         for e in entries where e.immediate != nil {
             guard !e.pattern.contains(":") else { throw RouteConflict(description: "immediate route \(e.pattern) must be a fixed path") }
@@ -81,6 +82,9 @@ public struct Router: HTTPResponder {
 
     struct Node: Sendable {
         var literals: [String: Node] = [:]
+        /// The same children as a list, for matching without allocating a String per path segment (nodes have
+        /// few children, so comparing bytes beats hashing). Filled by `freeze()`.
+        var literalList: [(name: String, node: Node)] = []
         var parameterName: String?
         var parameter: [Node] = []          // zero or one child (an array keeps the struct recursive)
         var routes: [String: Route] = [:]   // by method
@@ -106,6 +110,12 @@ public struct Router: HTTPResponder {
                 parameter = [child]
             }
         }
+
+        mutating func freeze() {
+            for key in literals.keys { literals[key]?.freeze() }
+            if !parameter.isEmpty { parameter[0].freeze() }
+            literalList = literals.sorted { $0.key < $1.key }.map { (name: $0.key, node: $0.value) }
+        }
     }
 
     let root: Node
@@ -126,18 +136,21 @@ public struct Router: HTTPResponder {
     /// Finds the node for a path; literal segments win over parameters, with backtracking.
     func match(_ path: Substring) -> (Node, [String: String])? {
         guard path.hasPrefix("/") else { return nil }
-        let segs = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let segs = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         var params: [String: String] = [:]
         guard let node = Self.walk(root, segs, 0, &params) else { return nil }
         return (node, params)
     }
 
-    private static func walk(_ node: Node, _ segs: [String], _ i: Int, _ params: inout [String: String]) -> Node? {
+    private static func walk(_ node: Node, _ segs: [Substring], _ i: Int, _ params: inout [String: String]) -> Node? {
         if i == segs.count { return node }
         let seg = segs[i]
-        if let lit = node.literals[seg], let found = walk(lit, segs, i + 1, &params) { return found }
+        for child in node.literalList where child.name.utf8.elementsEqual(seg.utf8) {
+            if let found = walk(child.node, segs, i + 1, &params) { return found }
+            break
+        }
         if let name = node.parameterName, let child = node.parameter.first, !seg.isEmpty {
-            params[name] = seg.utf8.contains(37) ? FormDecoding.percentDecode(seg, plusIsSpace: false) : seg
+            params[name] = seg.utf8.contains(37) ? FormDecoding.percentDecode(seg, plusIsSpace: false) : String(seg)
             if let found = walk(child, segs, i + 1, &params) { return found }
             params[name] = nil
         }
