@@ -9,6 +9,7 @@ import Web
 /// sign-up, decline). The region API is registered beside it with `GatewayService.caller` as its caller.
 public enum GatewayRoutes {
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
+        BootstrapPage.register(on: b, gateway: g)
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)
             let email = Email.normalize(req.email)

@@ -94,6 +94,29 @@ struct GatewayFlowTests {
         #expect(blocked.status == 403 && blocked.body.contains("sso_required"))
     }
 
+    @Test func bootstrapLinkPageWorksWithoutJavaScript() async throws {
+        let f = try GatewayFixture()
+        let token = try await f.app.gateway.bootstrapRegionAdmin(email: "root@x.test", region: .apac)
+        let page = await f.client.send("GET", "/bootstrap/\(token)")
+        #expect(page.status == 200)
+        #expect(page.bodyText.contains("<form method=\"post\" action=\"/bootstrap/\(token)\">"))
+        #expect(page.bodyText.contains("<label for=\"password\">"))
+        #expect(page.headers["Content-Security-Policy"]?.contains("default-src 'none'") == true)
+        let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded"]
+        let weak = await f.client.send("POST", "/bootstrap/\(token)", headers: form, body: Array("password=short".utf8))
+        #expect(weak.status == 422 && weak.bodyText.contains("at least"))
+        let ok = await f.client.send("POST", "/bootstrap/\(token)", headers: form, body: Array("password=a+long+enough+pass".utf8))
+        #expect(ok.status == 200 && ok.bodyText.contains("root@x.test"))
+        #expect(ok.headers["Set-Cookie"]?.hasPrefix("gh_session=") == true)
+        let again = await f.client.send("POST", "/bootstrap/\(token)", headers: form, body: Array("password=another+long+pass".utf8))
+        #expect(again.status == 410)
+        let evil = await f.client.send("GET", "/bootstrap/%3Cscript%3E")
+        #expect(!evil.bodyText.contains("<script>"))
+        let login = await f.browser().call("POST", "/api/v1/auth/login", #"{"email":"root@x.test","password":"a long enough pass"}"#)
+        #expect(login.status == 200)
+        #expect(((await f.browser().call("GET", "/api/v1/me")).status) == 401)
+    }
+
     @Test func loginAnswersTheSameForUnknownEmailAndWrongPasswordAndRateLimits() async throws {
         let f = try GatewayFixture()
         _ = try await f.app.gateway.accounts.create(email: "ann@x.test", firstName: "Ann", lastName: "", password: "ann-password-1")
