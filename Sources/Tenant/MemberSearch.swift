@@ -13,10 +13,15 @@ import TenantDomain
 /// narrows and never decides.
 struct MemberSearch {
     enum Sort: String { case name, apps, lastActive = "last_active" }
+    enum ActivityStatus: String { case active, inactive, never }
+    static let activeWindow = 30 * 86400
 
     var orgID: String
     var term: String?
     var role: String?
+    /// Activity status: `active` (seen in the last 30 days), `inactive` (seen before that), `never` (never seen).
+    var status: ActivityStatus?
+    var now = 0
     var sort: Sort = .name
     var descending = false
     var limit = 50
@@ -76,6 +81,12 @@ struct MemberSearch {
             }
             conditions.append("instr(m.search_text, ?) > 0")
             bindings.append(needle)
+        }
+        switch status {
+        case .active: conditions.append("m.last_active >= ?"); bindings.append(now - Self.activeWindow)
+        case .inactive: conditions.append("m.last_active > 0 AND m.last_active < ?"); bindings.append(now - Self.activeWindow)
+        case .never: conditions.append("m.last_active = 0")
+        case nil: break
         }
         if let role {
             conditions.append("m.rowid IN (SELECT member_rowid FROM member_roles WHERE org_id = ? AND role_id = ?)")

@@ -37,6 +37,7 @@ public enum RegionRoutes {
             var q = RegionService.MemberListQuery()
             q.search = ctx.query("q")
             q.role = ctx.query("role")
+            q.status = ctx.query("status")
             q.sort = ctx.query("sort") ?? "name"
             q.order = ctx.query("order") ?? "asc"
             q.cursor = ctx.query("cursor")

@@ -7,6 +7,8 @@ extension RegionService {
     public struct MemberListQuery: Sendable {
         public var search: String?
         public var role: String?
+        /// `active` (seen in the last 30 days), `inactive`, or `never`.
+        public var status: String?
         public var sort = "name"
         public var order = "asc"
         public var cursor: String?
@@ -20,10 +22,16 @@ extension RegionService {
         guard (1...settings.maxPageSize).contains(q.limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
         if let s = q.search, s.count > 100 { throw GatehouseError.validation("`q` must be at most 100 characters.") }
         let cursor = try q.cursor.map(MemberSearch.decodeCursor)
+        if let raw = q.status, MemberSearch.ActivityStatus(rawValue: raw) == nil {
+            throw GatehouseError.validation("`status` must be active, inactive or never.")
+        }
+        let status = q.status.flatMap(MemberSearch.ActivityStatus.init(rawValue:))
+        let now = nowSeconds
         return try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .membersView)
             if let role = q.role, a.catalog.role(role) == nil { throw GatehouseError.validation("Unknown role `\(role)`.") }
-            let search = MemberSearch(orgID: org, term: q.search, role: q.role, sort: sort, descending: q.order == "desc", limit: q.limit, after: cursor)
+            let search = MemberSearch(orgID: org, term: q.search, role: q.role, status: status, now: now, sort: sort,
+                                      descending: q.order == "desc", limit: q.limit, after: cursor)
             let (rows, next) = try search.run(conn)
             let grants = try MemberRows.grants(conn, rowids: rows.map(\.rowid))
             return MemberPage(members: rows.map { MemberRows.view($0, apps: grants[$0.rowid] ?? []) }, nextCursor: next)

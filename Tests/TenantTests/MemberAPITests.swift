@@ -222,6 +222,18 @@ struct MemberAPITests {
                 }
             }
         }
+        // Activity status: everyone joined within the last hour (active); the owner too (joining counts).
+        var st = RegionService.MemberListQuery()
+        st.status = "active"; st.limit = 200
+        #expect(try await s.listMembers(Self.owner, org: org, query: st).members.count == 11)
+        f.clock.advance(by: 31 * 86400)
+        #expect(try await s.listMembers(Self.owner, org: org, query: st).members.isEmpty)
+        st.status = "inactive"
+        #expect(try await s.listMembers(Self.owner, org: org, query: st).members.count == 11)
+        st.status = "never"
+        #expect(try await s.listMembers(Self.owner, org: org, query: st).members.isEmpty)
+        st.status = "dormant"
+        await #expect(throws: GatehouseError.self) { _ = try await s.listMembers(Self.owner, org: org, query: st) }
         var q = RegionService.MemberListQuery()
         q.role = "viewer"; q.limit = 200
         #expect(try await s.listMembers(Self.owner, org: org, query: q).members.count == 5)
