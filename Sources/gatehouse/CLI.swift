@@ -154,20 +154,12 @@ enum CLI {
         let config: GatehouseConfig
         do {
             let f = try flags(args, allowed: ["host", "port", "data-dir", "config"])
-            var c: GatehouseConfig
-            if let path = f["config"] {
-                c = try GatehouseConfig.load(path: path)
-            } else if FileManager.default.fileExists(atPath: "config/gatehouse.json") {
-                c = try GatehouseConfig.load(path: "config/gatehouse.json")
-            } else {
-                c = GatehouseConfig()
-            }
+            var c = try loadConfig(f)
             if let h = f["host"] { c.host = h }
             if let p = f["port"] {
                 guard let n = Int(p), (0...65535).contains(n) else { throw ConfigError("--port must be 0–65535") }
                 c.port = n
             }
-            if let d = f["data-dir"] { c.dataDirectory = d }
             config = c
         } catch {
             fail("\(error)")
