@@ -38,7 +38,9 @@ public final class GatehouseApp: Sendable {
         for region in Region.allCases {
             let db = try RegionService.openDatabase(path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
             db.startCheckpointing()
-            services.append(RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings))
+            let service = RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings)
+            service.activity.startFlushing()
+            services.append(service)
         }
         regions = RegionDirectory(services)
 

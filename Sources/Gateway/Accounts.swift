@@ -115,10 +115,4 @@ public final class Accounts: Sendable {
             try conn.run("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?", [h, now, accountID])
         }
     }
-
-    public func regionAdminOf(accountID: String) throws -> Region? {
-        try db.readNow { conn in
-            try conn.first("SELECT region FROM region_admins WHERE account_id = ? ORDER BY region LIMIT 1", [accountID])?.string(0).flatMap(Region.init(rawValue:))
-        }
-    }
 }

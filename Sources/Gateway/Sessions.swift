@@ -60,21 +60,6 @@ public final class Sessions: Sendable {
         return (token, session)
     }
 
-    /// The live session for `token`, or nil (unknown, idle too long, or past its absolute end).
-    public func validate(_ token: String) throws -> Session? {
-        guard (40...50).contains(token.utf8.count) else { return nil }
-        let now = Int(clock.now().timeIntervalSince1970)
-        let hash = Self.digest(token)
-        guard let row = try db.readNow({ try $0.first("SELECT account_id, method, created_at, last_seen, expires_at FROM sessions WHERE id_hash = ?", [hash]) }),
-              let lastSeen = row.int("last_seen"), let expires = row.int("expires_at") else { return nil }
-        guard now < expires, now < lastSeen + Int(policy.idleTimeout) else { return nil }
-        if now - lastSeen >= Int(policy.touchInterval) {
-            let db = self.db
-            Task.detached { try? await db.write { try $0.run("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [now, hash]) } }
-        }
-        return Session(accountID: row.string("account_id") ?? "", method: row.string("method") ?? "", createdAt: row.int("created_at") ?? 0, expiresAt: expires)
-    }
-
     /// The session, its account and the account's region (if a region admin), in one indexed read: this is
     /// the check every cookie-authenticated request makes.
     public func validateWithAccount(_ token: String) throws -> (Session, Account, Region?)? {

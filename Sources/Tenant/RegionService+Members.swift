@@ -206,14 +206,6 @@ extension RegionService {
             return out.joined(separator: "\n")
         }
     }
-
-    /// Records activity (the gateway calls this when a member uses the org); at most one write a minute per member.
-    public func touch(org: String, accountID: String) async throws {
-        let now = nowSeconds
-        try await db.write { conn in
-            try conn.run("UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ? AND last_active < ?", [now, org, accountID, now - 60])
-        }
-    }
 }
 
 // MARK: - Import

@@ -5,13 +5,6 @@ import Store
 import TenantDomain
 
 extension RegionService {
-    public func org(_ caller: Caller, org: String) async throws -> OrgView {
-        try await db.read { conn in
-            let a = try self.access(conn, org, caller, requiring: .orgView, fullCatalog: false)
-            return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
-        }
-    }
-
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
     public func orgNow(_ caller: Caller, org: String) throws -> OrgView {
         try db.readNow { conn in

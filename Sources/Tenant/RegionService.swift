@@ -28,10 +28,13 @@ public final class RegionService: Sendable {
     let clock: any WallClock
     public let tokens: InviteTokens
     public let settings: RegionSettings
+    /// Members' last use of their org, written in batches (see `ActivityRecorder`).
+    public let activity: ActivityRecorder
 
     public init(region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens, settings: RegionSettings = RegionSettings()) {
         self.region = region
         self.db = db
+        self.activity = ActivityRecorder(db: db)
         self.clock = clock
         self.tokens = tokens
         self.settings = settings
@@ -77,6 +80,7 @@ extension RegionService {
         if org.status == "suspended" { throw Refusal.orgSuspended.error }
         // Rule 9: an SSO-only membership is reachable only with a session this org's SSO made.
         if org.ssoOnly && caller.authMethod != "saml:\(orgID)" { throw Refusal.ssoRequired(orgID).error }
+        activity.note(org: orgID, account: caller.accountID, at: Int(clock.now().timeIntervalSince1970))
         let roles = Self.decodeList(org.roles)
         // Custom roles are read only when needed: most requests come from members holding built-in roles.
         let catalog = !fullCatalog && roles.allSatisfy({ Role.builtIn($0) != nil }) ? RoleCatalog(custom: []) : try loadCatalog(conn, orgID)

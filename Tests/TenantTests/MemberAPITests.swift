@@ -149,6 +149,25 @@ struct MemberAPITests {
         #expect((roles.json as? [[String: Any]])?.map { $0["id"] as? String ?? "" } == ["owner", "admin", "manager", "member", "viewer"])
     }
 
+    @Test func lastActiveFollowsUseInBatches() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await Self.acme(f)
+        try s.activity.flush()
+        let before = try await s.member(Self.owner, org: org, member: "vic").lastActive
+        f.clock.advance(by: 3600)
+        #expect(await f.call(TenantFixture.caller("vic"), "GET", "/api/v1/orgs/\(org)").status == 200)
+        #expect(try await s.member(Self.owner, org: org, member: "vic").lastActive == before, "not written per request")
+        #expect(try s.activity.flush() >= 1)
+        let after = try #require(try await s.member(Self.owner, org: org, member: "vic").lastActive)
+        #expect(after == f.clock.now())
+        // Sorting by last active now puts vic ahead of mel, who has not been back since joining.
+        var q = RegionService.MemberListQuery()
+        q.sort = "last_active"; q.order = "desc"; q.limit = 50
+        let order = try await s.listMembers(Self.owner, org: org, query: q).members.map(\.id)
+        #expect((order.firstIndex(of: "vic") ?? 99) < (order.firstIndex(of: "mel") ?? -1))
+    }
+
     @Test func permissionsAndViewAs() async throws {
         let f = try TenantFixture()
         let org = try await Self.acme(f)

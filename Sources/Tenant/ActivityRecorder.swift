@@ -1,0 +1,48 @@
+import Foundation
+import Synchronization
+import Store
+
+/// Remembers when members last used their org and writes it in batches, so "last active" stays current
+/// without turning every read into a write. Noting is a dictionary update under a lock; `flush` writes all
+/// pending times in one transaction (every 15 s in a running server, and on demand in tests). At most one
+/// flush interval of activity can be lost in a crash: last-active is a hint, not an acknowledged write.
+public final class ActivityRecorder: Sendable {
+    private struct Key: Hashable { let org: String; let account: String }
+    private let pending = Mutex<[Key: Int]>([:])
+    private let db: Database
+
+    init(db: Database) { self.db = db }
+
+    func note(org: String, account: String, at: Int) {
+        pending.withLock { p in
+            if p.count < 200_000 { p[Key(org: org, account: account), default: 0] = max(p[Key(org: org, account: account)] ?? 0, at) }
+        }
+    }
+
+    /// Writes the pending times; returns how many members were updated.
+    @discardableResult
+    public func flush() throws -> Int {
+        let batch = pending.withLock { p -> [Key: Int] in
+            let taken = p
+            p.removeAll(keepingCapacity: true)
+            return taken
+        }
+        guard !batch.isEmpty else { return 0 }
+        return try db.writeNow { conn in
+            let update = try conn.prepare("UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ? AND last_active < ?")
+            for (k, t) in batch { try update.execute([t, k.org, k.account, t]) }
+            return batch.count
+        }
+    }
+
+    public func startFlushing(every interval: Double = 15) {
+        let thread = Thread { [weak self] in
+            while let recorder = self {
+                Thread.sleep(forTimeInterval: interval)
+                _ = try? recorder.flush()
+            }
+        }
+        thread.name = "gatehouse-activity"
+        thread.start()
+    }
+}
