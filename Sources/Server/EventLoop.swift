@@ -320,7 +320,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             do {
                 event = try conn.parser.next()
             } catch {
-                respondWithError(conn, status: error.status, code: error.code, message: error.message, route: "parse_error")
+                respondWithError(conn, status: error.status, code: error.code, message: error.message)
                 return
             }
             switch event {
@@ -381,7 +381,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         if !conn.closed && !conn.hasPendingOutput && !conn.closeAfterFlush { process(conn) }
     }
 
-    private func respondWithError(_ conn: Connection, status: Int, code: String, message: String, route: String) {
+    private func respondWithError(_ conn: Connection, status: Int, code: String, message: String) {
         let body = Array("{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}".utf8)
         let response = Response(status: status, headers: ["Content-Type": "application/json"], body: body, closeConnection: true)
         var request = Request(method: "-", target: "-", headers: [:], keepAlive: false)
@@ -470,7 +470,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             case .requestTimeout:
                 conn.parser = HTTP1Parser(limits: core.configuration.limits)
                 respondWithError(conn, status: 408, code: "request_timeout",
-                                 message: "The request took too long to arrive.", route: "timeout")
+                                 message: "The request took too long to arrive.")
             }
         }
     }

@@ -14,8 +14,9 @@ public final class ActivityRecorder: Sendable {
     init(db: Database) { self.db = db }
 
     func note(org: String, account: String, at: Int) {
+        let key = Key(org: org, account: account)
         pending.withLock { p in
-            if p.count < 200_000 { p[Key(org: org, account: account), default: 0] = max(p[Key(org: org, account: account)] ?? 0, at) }
+            if p.count < 200_000 || p[key] != nil { p[key] = max(p[key] ?? 0, at) }
         }
     }
 

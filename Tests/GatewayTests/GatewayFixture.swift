@@ -28,6 +28,13 @@ final class GatewayFixture: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     func browser(_ address: String = "10.0.0.1") -> Browser { Browser(client: client, address: address) }
+
+    /// An EU region admin (`ops@x.test`), made through the bootstrap path, as a caller of the region services.
+    func euRegionAdmin() async throws -> Caller {
+        _ = try await app.gateway.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)
+        let account = try #require(try app.gateway.accounts.find(email: "ops@x.test"))
+        return Caller(accountID: account.id, email: account.email, regionAdminOf: .eu)
+    }
 }
 
 /// A cookie-keeping client, like a browser plus the console's script (which sends the CSRF header).

@@ -174,8 +174,7 @@ struct GatewayFlowTests {
         let f = try GatewayFixture()
         let g = f.app.gateway
         let eu = try #require(f.app.regions.services[.eu])
-        _ = try await g.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)
-        let ops = Caller(accountID: try #require(try g.accounts.find(email: "ops@x.test")).id, email: "ops@x.test", regionAdminOf: .eu)
+        let ops = try await f.euRegionAdmin()
         let p = try await eu.provisionOrg(ops, region: "eu", request: ProvisionRequest(name: "Acme", ownerEmail: "amy@x.test"))
         let token = eu.link(for: p.ownerInvite).token
         let b = f.browser()
@@ -196,10 +195,8 @@ struct GatewayFlowTests {
 
     @Test func apiKeysAreBoundToTheirOrg() async throws {
         let f = try GatewayFixture()
-        let g = f.app.gateway
         let eu = try #require(f.app.regions.services[.eu])
-        _ = try await g.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)
-        let ops = Caller(accountID: try #require(try g.accounts.find(email: "ops@x.test")).id, email: "ops@x.test", regionAdminOf: .eu)
+        let ops = try await f.euRegionAdmin()
         var orgs: [String] = []
         let amy = f.browser()
         for name in ["One", "Two"] {
