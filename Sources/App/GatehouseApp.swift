@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import HTTP
+import Mail
 import Store
 import Gateway
 import Crypto
@@ -8,57 +9,130 @@ import Tenant
 import TenantDomain
 import Web
 
-/// The composition root: opens the stores in the data directory and builds the router.
+/// The composition root: opens the stores in the data directory and builds the router for one of three roles.
 /// `gatehouse serve` hands `router` to the HTTP server; tests drive it in memory.
+///
+/// - `allInOne`: the gateway and the three regions in one process (regions reached in-process).
+/// - `gateway`: the gateway alone, reaching each region at its configured URL with a signed identity.
+/// - `region(r)`: one region's API and its outbox sender, answering only gateway-signed requests.
 public final class GatehouseApp: Sendable {
+    public enum Role: Sendable, Equatable {
+        case allInOne, gateway
+        case region(Region)
+    }
+
     public let config: GatehouseConfig
+    public let role: Role
     public let router: Router
-    public let gatewayStore: Database
+    /// Regions served by this process, with their services (empty for a gateway-only process).
     public let regions: RegionDirectory
-    public let gateway: GatewayService
+    /// Every region as the gateway reaches it (empty for a region-only process).
+    public let tenants: RegionTenants
+    /// Nil in a region-only process.
+    public let gatewayService: GatewayService?
+    public let senders: [OutboxSender]
     public let logger: Logger
 
     public static let version = "0.1.0"
 
-    /// - Parameter callers: who is calling the region API; by default the gateway's sessions and API keys.
-    public init(config: GatehouseConfig, logSink: LogSink = .standardError, clock: any WallClock = SystemClock(),
-                callers: CallerProvider? = nil) throws {
+    /// The gateway's store (accounts, sessions) in a process that has a gateway.
+    public var gatewayStore: Database { gateway.db }
+
+    /// The gateway of a process that has one.
+    public var gateway: GatewayService {
+        guard let g = gatewayService else { preconditionFailure("this process runs no gateway") }
+        return g
+    }
+
+    public init(config: GatehouseConfig, role: Role = .allInOne, logSink: LogSink = .standardError, clock: any WallClock = SystemClock(),
+                startBackground: Bool = true) throws {
         self.config = config
+        self.role = role
         let level: Logger.Level = ["debug": .debug, "warning": .warning, "error": .error][config.logLevel] ?? .info
-        logger = Logger(label: "gatehouse", sink: logSink, minimum: level)
+        let logger = Logger(label: "gatehouse", sink: logSink, minimum: level)
+        self.logger = logger
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let options = Database.Options(readers: config.storeReaders, synchronous: config.storeSynchronous)
-        gatewayStore = try Database(path: config.dataDirectory + "/gateway.db", migrations: GatewaySchema.migrations, options: options)
-        gatewayStore.startCheckpointing()
+        let tokens = try InviteTokens.loadOrCreate(directory: config.keysPath)
+        let forwardingKeys = try KeyRing.loadOrCreate(path: config.keysPath + "/forwarding-keys.json")
+        let builder = RouterBuilder(logger: logger)
+        var stores: [(String, Database)] = []
 
-        let tokens = try InviteTokens.loadOrCreate(directory: config.dataDirectory + "/keys")
+        // Regions held by this process.
+        let localRegions: [Region]
+        switch role {
+        case .allInOne: localRegions = Region.allCases
+        case .gateway: localRegions = []
+        case .region(let r): localRegions = [r]
+        }
         var settings = RegionSettings()
         settings.publicBaseURL = config.publicBaseURL
         var services: [RegionService] = []
-        for region in Region.allCases {
+        var local: [Region: LocalRegionTenant] = [:]
+        var senders: [OutboxSender] = []
+        let transport = try Self.mailTransport(config, logger: logger)
+        for region in localRegions {
             let db = try RegionService.openDatabase(path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
-            db.startCheckpointing()
             let service = RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings)
-            service.activity.startFlushing()
             services.append(service)
+            local[region] = try LocalRegionTenant(service: service, logger: logger)
+            stores.append((region.rawValue, db))
+            if let transport { senders.append(OutboxSender(service: service, transport: transport, settings: config.mail.outbox, logger: logger)) }
+            if startBackground {
+                db.startCheckpointing()
+                service.activity.startFlushing()
+            }
         }
         regions = RegionDirectory(services)
+        self.senders = senders
+        if startBackground { for s in senders { s.start() } }
 
-        var gatewaySettings = GatewaySettings()
-        gatewaySettings.publicBaseURL = config.publicBaseURL
-        gatewaySettings.secureCookies = config.publicBaseURL.hasPrefix("https://")
-        var policy = Sessions.Policy()
-        policy.idleTimeout = config.sessionIdleTimeout
-        policy.absoluteTimeout = config.sessionAbsoluteTimeout
-        let gateway = GatewayService(db: gatewayStore, regions: regions, tokens: tokens, clock: clock,
-                                     hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: config.scryptR, p: config.scryptP)),
-                                     settings: gatewaySettings, sessionPolicy: policy)
-        self.gateway = gateway
-
-        let builder = RouterBuilder(logger: logger)
-        HealthRoutes.register(on: builder, stores: [("gateway", gatewayStore)] + services.map { ($0.region.rawValue, $0.db) })
-        GatewayRoutes.register(on: builder, gateway: gateway)
-        RegionRoutes.register(on: builder, directory: regions, callers: callers ?? { try await gateway.caller($0) })
+        // The gateway, with every region local or remote.
+        if role == .allInOne || role == .gateway {
+            var tenants: [any RegionTenant] = []
+            for region in Region.allCases {
+                if let l = local[region] {
+                    tenants.append(l)
+                } else if let url = config.regionURLs[region] {
+                    tenants.append(try RemoteRegionTenant(region: region, baseURL: url, keys: forwardingKeys, clock: clock, caFile: config.regionCAFile))
+                }
+            }
+            self.tenants = RegionTenants(tenants)
+            let gatewayStore = try Database(path: config.dataDirectory + "/gateway.db", migrations: GatewaySchema.migrations, options: options)
+            if startBackground { gatewayStore.startCheckpointing() }
+            stores.insert(("gateway", gatewayStore), at: 0)
+            var gatewaySettings = GatewaySettings()
+            gatewaySettings.publicBaseURL = config.publicBaseURL
+            gatewaySettings.secureCookies = config.publicBaseURL.hasPrefix("https://")
+            gatewaySettings.destinations = config.destinations
+            var policy = Sessions.Policy()
+            policy.idleTimeout = config.sessionIdleTimeout
+            policy.absoluteTimeout = config.sessionAbsoluteTimeout
+            let gateway = GatewayService(db: gatewayStore, regions: self.tenants, tokens: tokens, clock: clock,
+                                         hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: config.scryptR, p: config.scryptP)),
+                                         settings: gatewaySettings, sessionPolicy: policy)
+            gatewayService = gateway
+            GatewayRoutes.register(on: builder, gateway: gateway)
+            ForwardRoutes.register(on: builder, gateway: gateway)
+        } else {
+            tenants = RegionTenants([])
+            gatewayService = nil
+            let verifier = ForwardedIdentityVerifier(keys: forwardingKeys, clock: clock)
+            RegionRoutes.register(on: builder, directory: regions, callers: verifier.provider)
+            for tenant in local.values { RegionInternalRoutes.register(on: builder, tenant: tenant, callers: verifier.provider) }
+        }
+        HealthRoutes.register(on: builder, stores: stores)
         router = try builder.build()
+    }
+
+    static func mailTransport(_ config: GatehouseConfig, logger: Logger) throws -> (any MailTransport)? {
+        switch config.mail.transport {
+        case "off": return nil
+        case "smtp":
+            guard let smtp = config.mail.smtp else { throw ConfigError("mail.smtp.host is required when mail.transport is smtp") }
+            return SMTPTransport(settings: smtp)
+        default:
+            return DevMailTransport(directory: config.mail.directory ?? config.dataDirectory + "/mail", logger: logger)
+        }
     }
 }

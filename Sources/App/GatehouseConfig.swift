@@ -1,6 +1,8 @@
 import Foundation
+import Gateway
 import HTTP
 import Server
+import TenantDomain
 
 /// Every option of `gatehouse serve`, with its default. Read from one JSON file (`config/gatehouse.json`; the
 /// keys are documented in `config/README.md`), then overridden by command-line flags. Secrets may come from
@@ -30,6 +32,18 @@ public struct GatehouseConfig: Sendable {
     public var scryptP = 1
     public var sessionIdleTimeout = 12 * 3600.0
     public var sessionAbsoluteTimeout = 7 * 86400.0
+    /// Signing keys (invite tokens, gateway → region identity). Shared by the gateway and the regions when they
+    /// run as separate processes. Default: `<dataDirectory>/keys`.
+    public var keysDirectory: String?
+    /// For `gatehouse gateway`: where each region's server listens (`http://host:port`).
+    public var regionURLs: [Region: String] = [:]
+    /// CA bundle for `https://` region URLs.
+    public var regionCAFile: String?
+    /// Where each starting page lives (absolute URLs or paths), for the redirect after joining.
+    public var destinations: [StartingPage: String] = GatewaySettings().destinations
+    public var mail = MailConfig()
+
+    public var keysPath: String { keysDirectory ?? dataDirectory + "/keys" }
 
     public init() {}
 
@@ -91,6 +105,24 @@ public struct GatehouseConfig: Sendable {
         c.sessionIdleTimeout = try sessions.double("idleTimeoutSeconds", default: c.sessionIdleTimeout, range: 60...31_536_000)
         c.sessionAbsoluteTimeout = try sessions.double("absoluteTimeoutSeconds", default: c.sessionAbsoluteTimeout, range: 60...31_536_000)
         try sessions.finish()
+
+        c.keysDirectory = try r.string("keysDirectory", default: nil)
+        var regions = try r.section("regions")
+        for region in Region.allCases {
+            guard let url = try regions.string(region.rawValue, default: nil) else { continue }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ConfigError("regions.\(region.rawValue) must be an http:// or https:// URL") }
+            c.regionURLs[region] = url
+        }
+        c.regionCAFile = try regions.string("caFile", default: nil)
+        try regions.finish()
+
+        var dest = try r.section("destinations")
+        for page in StartingPage.allCases {
+            if let d = try dest.string(page.rawValue, default: nil) { c.destinations[page] = d }
+        }
+        try dest.finish()
+
+        c.mail = try MailConfig.parse(try r.section("mail"))
 
         var log = try r.section("log")
         c.logLevel = try log.oneOf("level", default: "info", ["debug", "info", "warning", "error"])

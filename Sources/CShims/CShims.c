@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sched.h>
 #include <pthread.h>
+#include <poll.h>
+#include <sys/time.h>
 
 int gh_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 int gh_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
@@ -119,4 +121,47 @@ int gh_cpu_count(void) {
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
     int n = CPU_COUNT(&set);
     return n > 0 ? n : 1;
+}
+
+int gh_connect_tcp(const char *host, int port, int connect_timeout_ms, int io_timeout_ms) {
+    struct addrinfo hints, *res = NULL, *ai;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC; hints.ai_socktype = SOCK_STREAM; hints.ai_flags = AI_NUMERICSERV;
+    char portbuf[16]; snprintf(portbuf, sizeof portbuf, "%d", port);
+    if (getaddrinfo(host, portbuf, &hints, &res) != 0 || !res) { errno = EHOSTUNREACH; return -1; }
+    int last = ECONNREFUSED;
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) { last = errno; continue; }
+        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc < 0 && errno == EINPROGRESS) {
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
+            int n; do { n = poll(&p, 1, connect_timeout_ms); } while (n < 0 && errno == EINTR);
+            if (n == 0) { close(fd); last = ETIMEDOUT; continue; }
+            int err = 0; socklen_t len = sizeof err;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            if (n < 0 || err != 0) { close(fd); last = err ? err : errno; continue; }
+        } else if (rc < 0) { last = errno; close(fd); continue; }
+        int flags = fcntl(fd, F_GETFL, 0);
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+        struct timeval tv = { .tv_sec = io_timeout_ms / 1000, .tv_usec = (io_timeout_ms % 1000) * 1000 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        freeaddrinfo(res);
+        return fd;
+    }
+    freeaddrinfo(res);
+    errno = last;
+    return -1;
+}
+int gh_readable_now(int fd) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int n = poll(&p, 1, 0);
+    if (n < 0) return -1;
+    if (n == 0) return 0;
+    if (p.revents & (POLLHUP | POLLERR)) return -1;
+    char c; ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r > 0 ? 1 : -1;
 }

@@ -69,13 +69,10 @@ public enum GatewayRoutes {
             var pending: [PendingInviteSummary] = []
             var down: [Region] = []
             for region in Region.allCases {
-                guard let s = g.regions.services[region] else { continue }
+                guard let t = g.regions[region] else { continue }
                 do {
-                    memberships += try await s.memberships(accountID: account.id)
-                    pending += try await s.pendingInvites(email: account.email).map {
-                        PendingInviteSummary(inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
-                                             inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt)
-                    }
+                    memberships += try await t.memberships(accountID: account.id)
+                    pending += try await t.pendingInvites(email: account.email)
                 } catch {
                     down.append(region)
                 }
@@ -90,7 +87,8 @@ public enum GatewayRoutes {
         b.get("/api/v1/invites/:token") { ctx in
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
-            let (invite, orgName) = try await g.region(for: claims).inviteForToken(token)
+            let found = try await g.region(for: claims).inviteForToken(token)
+            let (invite, orgName) = (found.invite, found.orgName)
             let roleNames = invite.roles.map { Role.builtIn($0)?.name ?? $0 }
             return try .json(InvitePreview(inviteID: invite.id, orgID: invite.orgID, orgName: orgName, email: invite.email, roles: invite.roles,
                                            roleNames: roleNames, inviterName: invite.inviterName, ssoOnly: invite.ssoOnly,
@@ -105,7 +103,7 @@ public enum GatewayRoutes {
                 throw RateLimiter.refusal(wait)
             }
             let region = try g.region(for: claims)
-            let (invite, _) = try await region.inviteForToken(token)
+            let invite = try await region.inviteForToken(token).invite
             let body = ctx.request.body.isEmpty ? AcceptRequest() : try ctx.decode(AcceptRequest.self)
             var newSession: String?
             let caller: Caller
@@ -140,7 +138,7 @@ public enum GatewayRoutes {
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
             let caller = try await g.caller(ctx)
-            try await g.region(for: claims).declineInvite(inviteID: claims.inviteID, accountID: caller.accountID, email: caller.email)
+            try await g.region(for: claims).declineInvite(DeclineInviteRequest(inviteID: claims.inviteID, accountID: caller.accountID, email: caller.email))
             return Response(status: 204)
         }
 

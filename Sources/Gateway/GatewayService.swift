@@ -11,14 +11,14 @@ import Web
 public final class GatewayService: Sendable {
     public let accounts: Accounts
     public let sessions: Sessions
-    public let regions: RegionDirectory
+    public let regions: RegionTenants
     public let tokens: InviteTokens
     public let limiter: RateLimiter
     public let settings: GatewaySettings
-    let db: Database
+    public let db: Database
     let clock: any WallClock
 
-    public init(db: Database, regions: RegionDirectory, tokens: InviteTokens, clock: any WallClock = SystemClock(),
+    public init(db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
                 hasher: PasswordHasher = PasswordHasher(), settings: GatewaySettings = GatewaySettings(), sessionPolicy: Sessions.Policy = Sessions.Policy()) {
         self.db = db
         self.clock = clock
@@ -41,7 +41,7 @@ public final class GatewayService: Sendable {
                 throw GatehouseError.unauthenticated("Use `Authorization: Bearer <API key>`.")
             }
             let region = key.split(separator: "_").dropFirst().first.map(String.init) ?? ""
-            guard let service = try? regions.service(forRegion: region), let found = try await service.authenticateAPIKey(key),
+            guard let tenant = try? regions.tenant(forRegion: region), let found = try await tenant.authenticateAPIKey(key),
                   let account = try accounts.find(id: found.accountID) else {
                 throw GatehouseError.unauthenticated("That API key is not valid (it may have been revoked).")
             }
@@ -79,8 +79,8 @@ public final class GatewayService: Sendable {
         }
     }
 
-    func region(for claims: InviteTokenClaims) throws -> RegionService {
-        guard let s = regions.services[claims.region] else { throw GatehouseError(.unavailable, status: 503, "That region is not reachable right now.") }
-        return s
+    func region(for claims: InviteTokenClaims) throws -> any RegionTenant {
+        guard let t = regions[claims.region] else { throw GatehouseError(.init("region_unavailable"), status: 503, "That region is not reachable right now.") }
+        return t
     }
 }

@@ -47,3 +47,9 @@ public enum UnverifiedTestCaller {
         "\(c.accountID)|\(c.email)|\(c.displayName)|\(c.regionAdminOf?.rawValue ?? "")|\(c.authMethod)"
     }
 }
+
+extension Caller: Codable {
+    enum CodingKeys: String, CodingKey {
+        case accountID = "a", email = "e", displayName = "n", regionAdminOf = "r", authMethod = "m", scopeOrg = "o"
+    }
+}

@@ -141,5 +141,9 @@ enum RegionSchema {
             ) STRICT;
             CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
             """),
+        Migration(2, "outbox delivery state", sql: """
+            ALTER TABLE outbox ADD COLUMN last_error TEXT;
+            ALTER TABLE outbox ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
+            """),
     ]
 }

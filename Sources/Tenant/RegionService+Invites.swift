@@ -254,7 +254,7 @@ extension RegionService {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.write { conn in
-            let (inv, _) = try self.openInvite(conn, claims, now: now)
+            let (inv, orgName) = try self.openInvite(conn, claims, now: now)
             try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: request.email).orThrow()
             if try conn.first("SELECT 1 FROM members WHERE org_id = ? AND account_id = ?", [inv.orgID, request.accountID]) != nil {
                 throw GatehouseError(.init("already_member"), status: 409, "You are already a member of this organization.")
@@ -271,6 +271,8 @@ extension RegionService {
             try MemberRows.recountApps(conn, rowid: rowid)
             try conn.run("UPDATE members SET last_active = ? WHERE rowid = ?", [nowS, rowid])
             try conn.run("UPDATE invites SET status = 'joined', joined_account_id = ?, updated_at = ? WHERE id = ?", [request.accountID, nowS, inv.id])
+            try self.enqueueMail(conn, org: inv.orgID, kind: "added", to: inv.email,
+                                 payload: ["org": orgName, "roles": inv.roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")], at: nowS)
             try self.audit(conn, org: inv.orgID, at: nowS, actor: request.accountID, action: "invite.accepted", target: inv.email,
                            ["invite": inv.id, "roles": inv.roles.joined(separator: ",")])
             guard let m = try MemberRows.load(conn, orgID: inv.orgID, accountID: request.accountID) else { throw GatehouseError.internalError(detail: "member vanished") }

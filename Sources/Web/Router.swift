@@ -37,6 +37,8 @@ public final class RouterBuilder {
     public func put(_ p: String, _ h: @escaping Handler) { on("PUT", p, h) }
     public func patch(_ p: String, _ h: @escaping Handler) { on("PATCH", p, h) }
     public func delete(_ p: String, _ h: @escaping Handler) { on("DELETE", p, h) }
+    /// Every method: for forwarding, where the destination decides what a method means.
+    public func any(_ p: String, _ h: @escaping Handler) { on("*", p, h) }
 
     /// A route answered on the event loop with no task and no middleware: only for handlers that cannot block.
     public func immediate(_ method: String, _ pattern: String, _ handler: @escaping ImmediateHandler) {
@@ -78,6 +80,8 @@ public struct Router: HTTPResponder {
     enum Segment: Equatable {
         case literal(String)
         case parameter(String)
+        /// `*` as the last segment: the rest of the path, zero or more segments.
+        case rest
     }
 
     struct Node: Sendable {
@@ -87,6 +91,7 @@ public struct Router: HTTPResponder {
         var literalList: [(name: String, node: Node)] = []
         var parameterName: String?
         var parameter: [Node] = []          // zero or one child (an array keeps the struct recursive)
+        var rest: [Node] = []               // zero or one: the node of a trailing `*`
         var routes: [String: Route] = [:]   // by method
 
         mutating func insert(_ segs: ArraySlice<Segment>, method: String, route: Route) throws {
@@ -108,12 +113,18 @@ public struct Router: HTTPResponder {
                 var child = parameter.first ?? Node()
                 try child.insert(segs.dropFirst(), method: method, route: route)
                 parameter = [child]
+            case .rest:
+                guard segs.count == 1 else { throw RouteConflict(description: "\(route.pattern): * must be the last segment") }
+                var child = rest.first ?? Node()
+                try child.insert(segs.dropFirst(), method: method, route: route)
+                rest = [child]
             }
         }
 
         mutating func freeze() {
             for key in literals.keys { literals[key]?.freeze() }
             if !parameter.isEmpty { parameter[0].freeze() }
+            if !rest.isEmpty { rest[0].freeze() }
             literalList = literals.sorted { $0.key < $1.key }.map { (name: $0.key, node: $0.value) }
         }
     }
@@ -129,7 +140,7 @@ public struct Router: HTTPResponder {
         guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }
         if pattern == "/" { return [] }
         return pattern.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
-            $0.hasPrefix(":") ? .parameter(String($0.dropFirst())) : .literal(String($0))
+            $0 == "*" ? .rest : $0.hasPrefix(":") ? .parameter(String($0.dropFirst())) : .literal(String($0))
         }
     }
 
@@ -143,7 +154,7 @@ public struct Router: HTTPResponder {
     }
 
     private static func walk(_ node: Node, _ segs: [Substring], _ i: Int, _ params: inout [String: String]) -> Node? {
-        if i == segs.count { return node }
+        if i == segs.count { return node.routes.isEmpty ? node.rest.first ?? node : node }
         let seg = segs[i]
         for child in node.literalList where child.name.utf8.elementsEqual(seg.utf8) {
             if let found = walk(child.node, segs, i + 1, &params) { return found }
@@ -154,14 +165,14 @@ public struct Router: HTTPResponder {
             if let found = walk(child, segs, i + 1, &params) { return found }
             params[name] = nil
         }
-        return nil
+        return node.rest.first
     }
 
     func lookup(_ request: Request) -> Result<(Route, [String: String]), GatehouseError> {
         guard let (node, params) = match(request.path), !node.routes.isEmpty else {
             return .failure(GatehouseError(.notFound, status: 404, "No such resource."))
         }
-        if let r = node.routes[request.method] ?? (request.method == "HEAD" ? node.routes["GET"] : nil) {
+        if let r = node.routes[request.method] ?? node.routes["*"] ?? (request.method == "HEAD" ? node.routes["GET"] : nil) {
             return .success((r, params))
         }
         var allowed = Set(node.routes.keys)

@@ -20,8 +20,12 @@ enum CLI {
         gatehouse — multi-tenant organization server with an SSO-ready auth gateway
 
         Usage:
-          gatehouse serve [--host H] [--port N] [--data-dir DIR] [--config FILE]
+          gatehouse serve [--host H] [--port N] [--data-dir DIR] [--keys-dir DIR] [--config FILE]
                                   run the gateway and all three regions in one process
+          gatehouse gateway [--us URL] [--eu URL] [--apac URL] [same options as serve]
+                                  run the gateway alone; regions are reached at their URLs (or config "regions")
+          gatehouse region --region us|eu|apac [same options as serve]
+                                  run one region alone; it answers only gateway-signed requests
           gatehouse admin bootstrap --region us|eu|apac --email E [--data-dir DIR] [--config FILE]
                                   make E a region admin and print a one-time link to set their password
           gatehouse version       print the version
@@ -38,6 +42,11 @@ enum CLI {
           --port N         listen port (default 8080; 0 picks a free port)
           --data-dir DIR   where the SQLite databases live (default ./data)
           --config FILE    JSON configuration (default config/gatehouse.json when it exists)
+
+          --keys-dir DIR   signing keys, shared by a gateway and its regions (default DATA/keys)
+
+        Split deployment: `gatehouse region --region eu --port 9102` per region, then
+        `gatehouse gateway --eu http://127.0.0.1:9102 …`, all with the same --keys-dir.
 
         Stops gracefully on SIGTERM or SIGINT: stops accepting, finishes in-flight requests, exits 0.
         """
@@ -57,12 +66,12 @@ enum CLI {
             return 0
         case "admin":
             return admin(rest)
-        case "serve":
+        case "serve", "gateway", "region":
             if rest.contains("--help") || rest.contains("-h") {
                 print(serveUsage)
                 return 0
             }
-            return serve(rest)
+            return serve(rest, command: command)
         default:
             fail("unknown command '\(command)'. Run `gatehouse --help`.")
             return 2
@@ -117,6 +126,7 @@ enum CLI {
             c = GatehouseConfig()
         }
         if let d = f["data-dir"] { c.dataDirectory = d }
+        if let d = f["keys-dir"] { c.keysDirectory = d }
         return c
     }
 
@@ -126,11 +136,11 @@ enum CLI {
             return args.contains("--help") ? 0 : 2
         }
         do {
-            let f = try flags(Array(args.dropFirst()), allowed: ["region", "email", "data-dir", "config"])
+            let f = try flags(Array(args.dropFirst()), allowed: ["region", "email", "data-dir", "keys-dir", "config"])
             guard let r = f["region"], let region = Region(rawValue: r) else { throw ConfigError("--region must be us, eu or apac") }
             guard let email = f["email"] else { throw ConfigError("--email is required") }
             let config = try loadConfig(f)
-            let app = try GatehouseApp(config: config, logSink: .discard)
+            let app = try GatehouseApp(config: config, role: .gateway, logSink: .discard, startBackground: false)
             let box = ResultBox()
             let done = DispatchSemaphore(value: 0)
             Task {
@@ -149,12 +159,32 @@ enum CLI {
         }
     }
 
-    static func serve(_ args: [String]) -> Int32 {
+    static func serve(_ args: [String], command: String) -> Int32 {
         HTTPServer.installSignalHandlers()
         let config: GatehouseConfig
+        let role: GatehouseApp.Role
         do {
-            let f = try flags(args, allowed: ["host", "port", "data-dir", "config"])
+            var allowed: Set<String> = ["host", "port", "data-dir", "keys-dir", "config"]
+            if command == "gateway" { allowed.formUnion(Region.allCases.map(\.rawValue)) }
+            if command == "region" { allowed.insert("region") }
+            let f = try flags(args, allowed: allowed)
             var c = try loadConfig(f)
+            switch command {
+            case "gateway":
+                role = .gateway
+                for r in Region.allCases {
+                    if let url = f[r.rawValue] {
+                        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ConfigError("--\(r.rawValue) must be an http(s) URL") }
+                        c.regionURLs[r] = url
+                    }
+                }
+                guard !c.regionURLs.isEmpty else { throw ConfigError("gatehouse gateway needs at least one region URL (--us/--eu/--apac or config \"regions\")") }
+            case "region":
+                guard let r = f["region"].flatMap(Region.init(rawValue:)) else { throw ConfigError("--region must be us, eu or apac") }
+                role = .region(r)
+            default:
+                role = .allInOne
+            }
             if let h = f["host"] { c.host = h }
             if let p = f["port"] {
                 guard let n = Int(p), (0...65535).contains(n) else { throw ConfigError("--port must be 0–65535") }
@@ -167,7 +197,7 @@ enum CLI {
         }
         let app: GatehouseApp
         do {
-            app = try GatehouseApp(config: config)
+            app = try GatehouseApp(config: config, role: role)
         } catch {
             fail("cannot start: \(error)")
             return 1
@@ -182,12 +212,19 @@ enum CLI {
         }
         let scheme = config.tlsCertificateFile == nil ? "http" : "https"
         let shownHost = config.host.contains(":") ? "[\(config.host)]" : config.host
-        print("gatehouse \(GatehouseApp.version) listening on \(scheme)://\(shownHost):\(port) (data: \(config.dataDirectory))")
+        let what: String
+        switch role {
+        case .allInOne: what = "gateway + regions"
+        case .gateway: what = "gateway"
+        case .region(let r): what = "region \(r.rawValue)"
+        }
+        print("gatehouse \(GatehouseApp.version) (\(what)) listening on \(scheme)://\(shownHost):\(port) (data: \(config.dataDirectory))")
         fflush(nil)
         app.logger.info("listening", ["net.host": .string(config.host), "net.port": .int(port), "data.directory": .string(config.dataDirectory)])
         let signal = HTTPServer.waitForShutdownSignal()
         app.logger.info("shutting down", ["signal": .int(Int(signal))])
         server.shutdown()
+        for sender in app.senders { sender.stop() }
         app.logger.info("stopped")
         return 0
     }

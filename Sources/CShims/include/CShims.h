@@ -45,4 +45,9 @@ int gh_shutdown_write(int fd);
 uint32_t gh_EPOLLEXCLUSIVE(void);
 /* CPUs this process may run on (respects taskset/cgroups affinity). */
 int gh_cpu_count(void);
+/* Client side: a blocking TCP connection to host:port, with a connect timeout and read/write timeouts of
+   `io_timeout_ms` (SO_RCVTIMEO/SO_SNDTIMEO). Returns the fd, or -1 with errno (ETIMEDOUT, ECONNREFUSED…). */
+int gh_connect_tcp(const char *host, int port, int connect_timeout_ms, int io_timeout_ms);
+/* Bytes that can be read without blocking right now (0 on a closed or idle socket), or -1. */
+int gh_readable_now(int fd);
 #endif

@@ -1,0 +1,102 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import Net
+import Tenant
+import TenantDomain
+import Web
+
+/// A region in another process (`gatehouse region --region eu`), reached over HTTP with every request signed
+/// by `ForwardedIdentity`. A region that cannot be reached makes its own calls fail with 503
+/// `region_unavailable`; the other regions are untouched.
+public final class RemoteRegionTenant: RegionTenant {
+    public let region: Region
+    let client: HTTPClient
+    let keys: KeyRing
+    let clock: any WallClock
+
+    public init(region: Region, baseURL: String, keys: KeyRing, clock: any WallClock = SystemClock(), caFile: String? = nil) throws {
+        self.region = region
+        self.keys = keys
+        self.clock = clock
+        client = try HTTPClient(baseURL: baseURL, caFile: caFile)
+    }
+
+    var unavailable: GatehouseError {
+        GatehouseError(.init("region_unavailable"), status: 503,
+                       "The \(region.rawValue.uppercased()) region cannot be reached right now; organizations in other regions are not affected. Try again in a moment.",
+                       headers: [("Retry-After", "5")])
+    }
+
+    /// Response headers worth passing back to the client.
+    static let relayedHeaders: Set<String> = ["content-type", "content-disposition", "allow", "retry-after", "location", "cache-control"]
+
+    func send(method: String, target: String, contentType: String?, body: [UInt8], caller: Caller, requestID: String) async throws -> HTTPClientResponse {
+        var headers: [(String, String)] = [(ForwardedIdentity.header, ForwardedIdentity.sign(method: method, target: target, body: body, caller: caller,
+                                                                                               keys: keys, now: clock.now()))]
+        if let contentType { headers.append(("Content-Type", contentType)) }
+        if !requestID.isEmpty { headers.append(("X-Request-Id", requestID)) }
+        do {
+            return try await client.send(method: method, target: target, headers: headers, body: body)
+        } catch is NetError {
+            throw unavailable
+        }
+    }
+
+    public func forward(_ request: Request, caller: Caller) async throws -> Response {
+        let r = try await send(method: request.method, target: request.target, contentType: request.headers["content-type"], body: request.body,
+                               caller: caller, requestID: request.id)
+        var response = Response(status: r.status, body: r.body)
+        for (n, v) in r.headers where Self.relayedHeaders.contains(n) { response.headers.add(n, v) }
+        return response
+    }
+
+    /// A typed internal call: JSON in, JSON out; a region's error answer is rethrown as the same error.
+    func call<In: Encodable, Out: Decodable>(_ path: String, _ body: In, as: Out.Type) async throws -> Out {
+        let bytes = Array(try JSONCoding.encoder().encode(body))
+        let r = try await send(method: "POST", target: path, contentType: "application/json", body: bytes,
+                               caller: RegionInternalRoutes.gatewayCaller, requestID: "")
+        guard (200..<300).contains(r.status) else { throw Self.error(from: r) }
+        if Out.self == Empty.self, let e = Empty() as? Out { return e }
+        do { return try JSONCoding.decoder().decode(Out.self, from: Data(r.body)) } catch {
+            throw GatehouseError(.init("region_unavailable"), status: 502, "The region answered something unexpected.")
+        }
+    }
+
+    struct Empty: Codable {}
+    struct ErrorBody: Decodable {
+        struct Inner: Decodable { let code: String; let message: String }
+        let error: Inner
+    }
+
+    static func error(from r: HTTPClientResponse) -> GatehouseError {
+        guard let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(r.body)) else {
+            return GatehouseError(.init("region_unavailable"), status: 502, "The region answered with status \(r.status).")
+        }
+        return GatehouseError(.init(e.error.code), status: r.status, e.error.message)
+    }
+
+    public func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
+        try await call("/internal/v1/apikeys/authenticate", ["key": key], as: RegionInternalRoutes.OptionalValue<APIKeyIdentity>.self).value
+    }
+
+    public func inviteForToken(_ token: String) async throws -> InviteWithOrg {
+        try await call("/internal/v1/invites/lookup", ["token": token], as: InviteWithOrg.self)
+    }
+
+    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
+        try await call("/internal/v1/invites/accept", request, as: AcceptInviteResult.self)
+    }
+
+    public func declineInvite(_ request: DeclineInviteRequest) async throws {
+        _ = try await call("/internal/v1/invites/decline", request, as: Empty.self)
+    }
+
+    public func memberships(accountID: String) async throws -> [MembershipSummary] {
+        try await call("/internal/v1/memberships", ["accountID": accountID], as: [MembershipSummary].self)
+    }
+
+    public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
+        try await call("/internal/v1/pending-invites", ["email": email], as: [PendingInviteSummary].self)
+    }
+}

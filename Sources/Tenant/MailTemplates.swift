@@ -1,0 +1,67 @@
+import Foundation
+import Mail
+
+/// The words of Gatehouse's mail, per outbox kind: `invite` (including an org's first owner), `invite_resent`,
+/// and `added` (after someone joined). Each has a text and an HTML part; every value from users is
+/// HTML-escaped in the HTML part.
+enum MailTemplates {
+    struct Content {
+        var subject: String
+        var text: String
+        var html: String
+    }
+
+    static func invite(org: String, inviter: String, roles: String, link: String, expires: Date, reminder: Bool) -> Content {
+        let expiry = expires.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC"
+        let subject = reminder ? "Reminder: \(inviter) invited you to join \(org)" : "\(inviter) invited you to join \(org)"
+        let text = """
+            \(inviter) invited you to join \(org) on Gatehouse as \(roles).
+
+            Accept the invitation:
+            \(link)
+
+            The link works until \(expiry) and only for this email address.\(reminder ? " Earlier links for this invitation no longer work." : "")
+            If you did not expect this, ignore this message.
+            """
+        let html = page("""
+            <p><strong>\(esc(inviter))</strong> invited you to join <strong>\(esc(org))</strong> on Gatehouse as \(esc(roles)).</p>
+            <p><a href="\(esc(link))" style="display:inline-block;padding:10px 18px;background:#1f4fd1;color:#fff;border-radius:6px;text-decoration:none">Accept the invitation</a></p>
+            <p style="color:#555">Or paste this link into your browser: \(esc(link))</p>
+            <p style="color:#555">The link works until \(esc(expiry)) and only for this email address.\(reminder ? " Earlier links for this invitation no longer work." : "")
+            If you did not expect this, ignore this message.</p>
+            """)
+        return Content(subject: subject, text: text, html: html)
+    }
+
+    static func added(org: String, roles: String, link: String) -> Content {
+        let text = """
+            You are now a member of \(org) on Gatehouse, as \(roles).
+
+            Sign in: \(link)
+            """
+        let html = page("""
+            <p>You are now a member of <strong>\(esc(org))</strong> on Gatehouse, as \(esc(roles)).</p>
+            <p><a href="\(esc(link))">Sign in</a></p>
+            """)
+        return Content(subject: "You were added to \(org)", text: text, html: html)
+    }
+
+    static func page(_ body: String) -> String {
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;font-size:15px;color:#111;max-width:560px\">\(body)</body></html>"
+    }
+
+    static func esc(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Crypto
+import GatehouseCore
+import Synchronization
+import TenantDomain
+import Mail
+import Store
+
+/// Where mail comes from and how hard to retry.
+public struct OutboxSettings: Sendable {
+    public var from = "gatehouse@localhost"
+    public var fromName = "Gatehouse"
+    /// First retry after this many seconds, doubling per attempt up to `retryMax`.
+    public var retryBase: TimeInterval = 30
+    public var retryMax: TimeInterval = 3600
+    /// How often the sender looks for due mail.
+    public var pollInterval: TimeInterval = 2
+    public var batch = 50
+    public init() {}
+}
+
+/// Delivers the region's outbox. The outbox row is written in the same transaction as the invite, so mail is
+/// never lost to a crash; the sender reads due rows, renders them (the invite link is derived again from the
+/// invite's current version: it is never stored), hands them to the transport, and marks each sent — or
+/// schedules a retry with exponential backoff. Delivery is at-least-once: a crash between sending and marking
+/// can repeat a mail, never drop one. Mail for an invite that was revoked, used or superseded meanwhile is
+/// dropped (the link in it would not work).
+public final class OutboxSender: Sendable {
+    let service: RegionService
+    let transport: any MailTransport
+    let settings: OutboxSettings
+    let logger: Logger
+    private let running = Mutex<Bool>(false)
+
+    public init(service: RegionService, transport: any MailTransport, settings: OutboxSettings, logger: Logger) {
+        self.service = service
+        self.transport = transport
+        self.settings = settings
+        self.logger = logger
+    }
+
+    struct Due {
+        let id: Int64
+        let org: String
+        let kind: String
+        let to: String
+        let payload: [String: String]
+        let attempts: Int
+    }
+
+    /// One pass over due mail; returns how many were delivered. Blocking: call it from the sender's thread.
+    @discardableResult
+    public func deliverDue() -> Int {
+        let now = service.clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        let due: [Due]
+        do {
+            due = try service.db.readNow { conn in
+                var rows: [Due] = []
+                try conn.forEach("SELECT id, org_id, kind, recipient, payload, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+                                 [nowS, settings.batch]) {
+                    rows.append(Due(id: $0.int64(0), org: $0.string(1), kind: $0.string(2), to: $0.string(3),
+                                    payload: RegionService.decodeMap($0.string(4)), attempts: Int($0.int64(5))))
+                }
+                return rows
+            }
+        } catch {
+            logger.error("outbox read failed", ["error.detail": .string(String(describing: error))])
+            return 0
+        }
+        var sent = 0
+        for mail in due {
+            do {
+                guard let message = try compose(mail, now: now) else {
+                    try mark(mail, sentAt: nowS, error: "dropped: the invite is no longer open", gaveUp: true)
+                    continue
+                }
+                let rendered = MIMEMessage.render(message, date: now, messageID: "\(mail.id).\(IDs.random(SecureRandom.bytes(12), length: 16))@gatehouse",
+                                                  boundary: "gh-" + IDs.random(SecureRandom.bytes(12), length: 24))
+                try transport.deliver(message, rendered: rendered)
+                try mark(mail, sentAt: nowS, error: nil, gaveUp: false)
+                sent += 1
+                logger.info("mail sent", ["mail.id": .int(Int(mail.id)), "mail.kind": .string(mail.kind), "org.id": .string(mail.org)])
+            } catch let e as MailError where e.permanent {
+                try? mark(mail, sentAt: nowS, error: e.message, gaveUp: true)
+                logger.warning("mail refused for good", ["mail.id": .int(Int(mail.id)), "error.detail": .string(e.message)])
+            } catch {
+                let delay = min(settings.retryMax, settings.retryBase * pow(2, Double(min(mail.attempts, 20))))
+                _ = try? service.db.writeNow { conn in
+                    try conn.run("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                                 [nowS + Int(delay.rounded(.up)), String(describing: error), mail.id])
+                }
+                logger.warning("mail delivery failed; will retry", ["mail.id": .int(Int(mail.id)), "mail.attempts": .int(mail.attempts + 1),
+                                                                      "retry.seconds": .int(Int(delay)), "error.detail": .string(String(describing: error))])
+            }
+        }
+        return sent
+    }
+
+    func mark(_ mail: Due, sentAt: Int, error: String?, gaveUp: Bool) throws {
+        _ = try service.db.writeNow { conn in
+            try conn.run("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = ?, gave_up = ? WHERE id = ?",
+                         [sentAt, error, gaveUp ? 1 : 0, mail.id])
+        }
+    }
+
+    /// The message for an outbox row, or nil when its invite no longer opens with the version it was for.
+    func compose(_ mail: Due, now: Date) throws -> MailMessage? {
+        let p = mail.payload
+        let org = p["org"] ?? "your organization"
+        let content: MailTemplates.Content
+        var link: String?
+        switch mail.kind {
+        case "invite", "invite_resent":
+            guard let inviteID = p["invite"], let version = Int(p["version"] ?? "") else { return nil }
+            guard let inv = try service.db.readNow({ conn in try service.loadInvite(conn, id: inviteID, now: now) }),
+                  inv.status == .pending, inv.version == version else { return nil }
+            let url = service.link(for: inv).url
+            link = url
+            content = MailTemplates.invite(org: org, inviter: p["inviter"] ?? inv.inviterName, roles: p["roles"] ?? inv.roles.joined(separator: ", "),
+                                           link: url, expires: inv.expiresAt, reminder: mail.kind == "invite_resent")
+        case "added":
+            let url = service.settings.publicBaseURL + "/"
+            link = url
+            content = MailTemplates.added(org: org, roles: p["roles"] ?? "member", link: url)
+        default:
+            throw MailError(permanent: true, "unknown mail kind \(mail.kind)")
+        }
+        return MailMessage(from: settings.from, fromName: settings.fromName, to: mail.to, subject: content.subject,
+                           text: content.text, html: content.html, link: link)
+    }
+
+    /// Starts the sender's own thread (it blocks on the network; never on an event loop).
+    public func start() {
+        guard running.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        let thread = Thread { [weak self] in
+            while let sender = self, sender.running.withLock({ $0 }) {
+                sender.deliverDue()
+                Thread.sleep(forTimeInterval: sender.settings.pollInterval)
+            }
+        }
+        thread.name = "gatehouse-outbox-\(service.region.rawValue)"
+        thread.start()
+    }
+
+    public func stop() { running.withLock { $0 = false } }
+}
