@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
         .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
         .testTarget(name: "TenantTests", dependencies: ["Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "App", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "App", "Server", "Net", "Mail", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
     ]
 )

@@ -4,28 +4,65 @@ import App
 import GatehouseCore
 import Gateway
 import HTTP
+import Server
 import Tenant
 import TenantDomain
 import Web
 
-/// The whole app in memory (gateway + three regions) with a manual clock and cheap scrypt parameters.
+/// The whole app with a manual clock and cheap scrypt parameters: gateway + three regions in memory, or
+/// (`split`) a gateway-only app in memory whose regions are region-only apps behind real HTTP servers on
+/// loopback, reached through signed forwarding — the four-process layout inside one test process.
 final class GatewayFixture: @unchecked Sendable {
     let dir: String
     let clock = ManualClock(Date())
     let app: GatehouseApp
     let client: TestClient
+    var regionApps: [Region: GatehouseApp] = [:]
+    var regionServers: [Region: HTTPServer] = [:]
 
-    init() throws {
+    init(split: Bool = false) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-gw-\(UUID().uuidString)").path
         var c = GatehouseConfig()
         c.dataDirectory = dir
         c.scryptLogN = 10
         c.storeSynchronous = "NORMAL"
-        app = try GatehouseApp(config: c, logSink: .discard, clock: clock)
+        c.mail.transport = "off"
+        if split {
+            c.keysDirectory = dir + "/keys"
+            for region in Region.allCases {
+                var rc = c
+                rc.dataDirectory = dir + "/region-" + region.rawValue
+                let regionApp = try GatehouseApp(config: rc, role: .region(region), logSink: .discard, clock: clock)
+                let server = HTTPServer(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1, accessLog: false),
+                                        responder: regionApp.router, logSink: .discard)
+                c.regionURLs[region] = "http://127.0.0.1:\(try server.start())"
+                regionApps[region] = regionApp
+                regionServers[region] = server
+            }
+            c.dataDirectory = dir + "/gateway"
+            app = try GatehouseApp(config: c, role: .gateway, logSink: .discard, clock: clock)
+        } else {
+            app = try GatehouseApp(config: c, logSink: .discard, clock: clock)
+        }
         client = TestClient(app.router)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    /// The service of a region, wherever it runs.
+    func service(_ region: Region) throws -> RegionService {
+        if let s = regionApps[region]?.regions.services[region] ?? app.regions.services[region] { return s }
+        throw GatehouseError.notFound("no region \(region)")
+    }
+
+    /// Stops a region's server (split mode): its orgs become unreachable.
+    func stopRegion(_ region: Region) {
+        regionServers[region]?.shutdown()
+        regionServers[region] = nil
+    }
+
+    deinit {
+        for s in regionServers.values { s.shutdown() }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
 
     func browser(_ address: String = "10.0.0.1") -> Browser { Browser(client: client, address: address) }
 

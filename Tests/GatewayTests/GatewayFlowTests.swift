@@ -11,8 +11,8 @@ struct GatewayFlowTests {
     /// Region admin bootstrap → provision in EU → owner signs up through the link → owner invites three people
     /// with roles, variables and starting pages → each signs up through their link → a manager is refused an
     /// admin grant → a removed member's API key dies → an old link after a resend fails → SSO-only holds.
-    @Test func theStory() async throws {
-        let f = try GatewayFixture()
+    @Test(arguments: [false, true]) func theStory(split: Bool) async throws {
+        let f = try GatewayFixture(split: split)
         let g = f.app.gateway
         // Region admin.
         let bootstrap = try await g.bootstrapRegionAdmin(email: "ops@gatehouse.test", region: .eu)
@@ -23,7 +23,7 @@ struct GatewayFlowTests {
         #expect(provisioned.status == 201)
         let org = try #require((provisioned.json["org"] as? [String: Any])?["id"] as? String)
         // The mail would carry this link; the outbox has the row (delivery arrives with the mail sender).
-        let eu = try #require(f.app.regions.services[.eu])
+        let eu = try f.service(.eu)
         let ownerInvite = try #require(try await eu.pendingInvites(email: "olga@acme.test").first?.invite)
         let ownerLink = eu.link(for: ownerInvite).token
         #expect(try eu.db.readNow { try $0.first("SELECT count(*) FROM outbox WHERE recipient = 'olga@acme.test'")?.int(0) } == 1)
@@ -173,7 +173,7 @@ struct GatewayFlowTests {
     @Test func forgedExpiredAndForeignInviteLinks() async throws {
         let f = try GatewayFixture()
         let g = f.app.gateway
-        let eu = try #require(f.app.regions.services[.eu])
+        let eu = try f.service(.eu)
         let ops = try await f.euRegionAdmin()
         let p = try await eu.provisionOrg(ops, region: "eu", request: ProvisionRequest(name: "Acme", ownerEmail: "amy@x.test"))
         let token = eu.link(for: p.ownerInvite).token
@@ -195,7 +195,7 @@ struct GatewayFlowTests {
 
     @Test func apiKeysAreBoundToTheirOrg() async throws {
         let f = try GatewayFixture()
-        let eu = try #require(f.app.regions.services[.eu])
+        let eu = try f.service(.eu)
         let ops = try await f.euRegionAdmin()
         var orgs: [String] = []
         let amy = f.browser()
