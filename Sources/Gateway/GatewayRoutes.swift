@@ -10,6 +10,8 @@ import Web
 public enum GatewayRoutes {
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
         BootstrapPage.register(on: b, gateway: g)
+        AccountPages.register(on: b, gateway: g)
+        InvitePages.register(on: b, gateway: g)
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)
             let email = Email.normalize(req.email)
@@ -65,21 +67,11 @@ public enum GatewayRoutes {
         b.get("/api/v1/me") { ctx in
             let caller = try await g.caller(ctx)
             guard let account = try g.accounts.find(id: caller.accountID) else { throw GatehouseError.unauthenticated() }
-            var memberships: [MembershipSummary] = []
-            var pending: [PendingInviteSummary] = []
-            var down: [Region] = []
-            for region in Region.allCases {
-                guard let t = g.regions[region] else { continue }
-                do {
-                    memberships += try await t.memberships(accountID: account.id)
-                    pending += try await t.pendingInvites(email: account.email)
-                } catch {
-                    down.append(region)
-                }
-            }
+            let (memberships, found, down) = await g.overview(account)
+            let pending = found.map { var p = $0; p.token = nil; return p }
             let csrf = g.sessionToken(ctx).map { g.sessions.csrfToken(for: $0) }
             return try .json(MeAnswer(account: account, authMethod: caller.authMethod, regionAdminOf: caller.regionAdminOf,
-                                      memberships: memberships.sorted { $0.orgName < $1.orgName }, pendingInvites: pending,
+                                      memberships: memberships, pendingInvites: pending,
                                       csrfToken: caller.authMethod == "apikey" ? nil : csrf, unavailableRegions: down))
         }
 

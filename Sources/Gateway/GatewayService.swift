@@ -66,6 +66,24 @@ public final class GatewayService: Sendable {
 
     func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }
 
+    /// An account's memberships (sorted by org name) and pending invites across every region, and the regions
+    /// that could not be asked (their part is missing; the rest still answers).
+    public func overview(_ account: Account) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
+        var memberships: [MembershipSummary] = []
+        var pending: [PendingInviteSummary] = []
+        var down: [Region] = []
+        for region in Region.allCases {
+            guard let t = regions[region] else { continue }
+            do {
+                memberships += try await t.memberships(accountID: account.id)
+                pending += try await t.pendingInvites(email: account.email)
+            } catch {
+                down.append(region)
+            }
+        }
+        return (memberships.sorted { $0.orgName.lowercased() < $1.orgName.lowercased() }, pending, down)
+    }
+
     // MARK: - Invite tokens at the gateway
 
     /// MAC and expiry are checked here, with no region call: a forged or expired link never reaches a store.

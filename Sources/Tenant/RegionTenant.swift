@@ -90,7 +90,7 @@ public final class LocalRegionTenant: RegionTenant {
     public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
         try await service.pendingInvites(email: email).map {
             PendingInviteSummary(inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
-                                 inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt)
+                                 inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt, token: service.link(for: $0.invite).token)
         }
     }
 }

@@ -322,8 +322,11 @@ public struct PendingInviteSummary: Codable, Sendable, Equatable {
     public let roles: [String]
     public let inviterName: String
     public let expiresAt: Date
-    public init(inviteID: String, orgID: String, orgName: String, roles: [String], inviterName: String, expiresAt: Date) {
+    /// The invite's current link token, for the signed-in invitee's own accept and decline buttons (the
+    /// gateway leaves it out of `/api/v1/me`).
+    public var token: String?
+    public init(inviteID: String, orgID: String, orgName: String, roles: [String], inviterName: String, expiresAt: Date, token: String? = nil) {
         self.inviteID = inviteID; self.orgID = orgID; self.orgName = orgName; self.roles = roles
-        self.inviterName = inviterName; self.expiresAt = expiresAt
+        self.inviterName = inviterName; self.expiresAt = expiresAt; self.token = token
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import Tenant
+import TenantDomain
+import Web
+
+/// Sign-in, sign-out, the home page (org picker and pending invites as notifications) and the org switcher.
+enum AccountPages {
+    static let currentOrgCookie = "gh_org"
+
+    static func viewer(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, memberships: [MembershipSummary]) -> HTMLPage.Viewer {
+        HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: memberships,
+                        currentOrg: Cookies.value(named: currentOrgCookie, in: ctx.request.headers))
+    }
+
+    static func loginForm(csrf: String, email: String = "", next: String, error: String? = nil) -> String {
+        (error.map { "<p class=\"error\" role=\"alert\" id=\"login-error\">\(HTMLPage.escape($0))</p>" } ?? "") + """
+            <form method="post" action="/login">
+            <input type="hidden" name="csrf" value="\(HTMLPage.escape(csrf))"><input type="hidden" name="next" value="\(HTMLPage.escape(next))">
+            <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="\(HTMLPage.escape(email))"\(error != nil ? " aria-describedby=\"login-error\"" : "")>
+            <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+            <div class="actions"><button type="submit">Sign in</button></div></form>
+            """
+    }
+
+    static func register(on b: RouterBuilder, gateway g: GatewayService) {
+        b.get("/assets/gatehouse.css") { _ in
+            Response(status: 200, headers: ["Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600",
+                                            "X-Content-Type-Options": "nosniff"], body: Array(HTMLPage.stylesheet.utf8))
+        }
+
+        b.get("/login") { ctx in
+            let next = BrowserSession.safeNext(ctx.query("next"))
+            if try BrowserSession.current(g, ctx) != nil { return .redirect(to: next) }
+            let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
+            var r = HTMLPage.render(title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: ctx.query("email") ?? "", next: next))
+            if let cookie { r.setCookie(cookie) }
+            return r
+        }
+
+        b.post("/login") { ctx in
+            let form = try ctx.formPairs()
+            let next = BrowserSession.safeNext(form.value("next"))
+            let email = Email.normalize(form.value("email") ?? "")
+            let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.render(title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: email, next: next,
+                                                                                    error: "This form expired. Please sign in again."), status: 403)
+            }
+            if let wait = g.limiter.attempt([("login:" + email, g.settings.loginPerAccount), ("login:" + g.clientKey(ctx), g.settings.loginPerAddress)]) {
+                var r = HTMLPage.render(title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: email, next: next,
+                                                                                     error: "Too many attempts. Try again in \(wait) seconds."), status: 429)
+                r.headers.add("Retry-After", String(wait))
+                return r
+            }
+            guard let account = try await g.accounts.authenticate(email: email, password: form.value("password") ?? "") else {
+                return HTMLPage.render(title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: email, next: next,
+                                                                                    error: "That email and password do not match an account."), status: 401)
+            }
+            if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
+            let (token, _) = try await g.sessions.create(accountID: account.id, method: "password")
+            var r = Response.redirect(to: next)
+            r.setCookie(g.sessionCookie(token))
+            return r
+        }
+
+        b.post("/logout") { ctx in
+            let form = try ctx.formPairs()
+            guard BrowserSession.checkForm(g, ctx, form) else { return .redirect(to: "/") }
+            if let token = g.sessionToken(ctx) { try await g.sessions.revoke(token) }
+            var r = Response.redirect(to: "/login")
+            r.setCookie(SetCookie.expire(Sessions.cookieName, secure: g.settings.secureCookies))
+            r.setCookie(SetCookie.expire(currentOrgCookie, secure: g.settings.secureCookies))
+            return r
+        }
+
+        // Home: the org picker and pending invitations.
+        b.get("/") { ctx in
+            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
+            let (memberships, pending, down) = await g.overview(s.account)
+            let viewer = viewer(g, ctx, s, memberships: memberships)
+            var body = ""
+            if !down.isEmpty {
+                body += "<p class=\"notice\" role=\"status\">Organizations in \(down.map { $0.rawValue.uppercased() }.joined(separator: ", ")) cannot be reached right now; they will be back shortly.</p>"
+            }
+            if !pending.isEmpty {
+                body += "<h2>Invitations</h2><ul class=\"cards\" id=\"invitations\">"
+                for p in pending {
+                    guard let token = p.token else { continue }
+                    let t = HTMLPage.escape(token)
+                    body += "<li><span><strong>\(HTMLPage.escape(p.orgName))</strong> as \(HTMLPage.escape(HTMLPage.roleNames(p.roles)))"
+                    body += "<br><span class=\"meta\">Invited by \(HTMLPage.escape(p.inviterName))</span></span><span class=\"actions\">"
+                    body += "<form method=\"post\" action=\"/invite/\(t)/accept\"><input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(s.csrf))\"><button type=\"submit\">Accept</button></form>"
+                    body += "<form method=\"post\" action=\"/invite/\(t)/decline\"><input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(s.csrf))\"><button class=\"secondary\" type=\"submit\">Decline</button></form></span></li>"
+                }
+                body += "</ul>"
+            }
+            body += "<h2>Your organizations</h2>"
+            if memberships.isEmpty {
+                body += "<p>You are not a member of any organization yet. When someone invites you, the invitation appears here.</p>"
+            } else {
+                body += "<ul class=\"cards\" id=\"orgs\">"
+                for m in memberships {
+                    body += "<li><span><strong>\(HTMLPage.escape(m.orgName))</strong><br><span class=\"meta\">\(m.region.rawValue.uppercased()) · \(HTMLPage.escape(HTMLPage.roleNames(m.roles)))\(m.ssoOnly ? " · SSO only" : "")</span></span>"
+                    body += "<form method=\"post\" action=\"/switch\"><input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(s.csrf))\"><input type=\"hidden\" name=\"org\" value=\"\(HTMLPage.escape(m.orgID))\"><button type=\"submit\">Open</button></form></li>"
+                }
+                body += "</ul>"
+            }
+            return HTMLPage.render(title: "Welcome, \(s.account.displayName)", viewer: viewer, body: body)
+        }
+
+        // Switch org: remember it and go to the membership's starting page. An SSO-only membership needs a
+        // session made by that org's SSO: a password session is sent to the org's SSO sign-in instead.
+        b.post("/switch") { ctx in
+            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
+            let form = try ctx.formPairs()
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.notice("Try again", "This form expired. Go back and try again.", action: ("Home", "/"), status: 403)
+            }
+            let orgID = form.value("org") ?? ""
+            guard let tenant = try? g.regions.tenant(forOrg: orgID) else {
+                return HTMLPage.notice("Not found", "That organization does not exist or you are not a member.", action: ("Home", "/"), status: 404)
+            }
+            let memberships: [MembershipSummary]
+            do { memberships = try await tenant.memberships(accountID: s.account.id) } catch let e as GatehouseError {
+                return HTMLPage.notice("Not available", e.message, action: ("Home", "/"), status: e.status)
+            }
+            guard let m = memberships.first(where: { $0.orgID == orgID }) else {
+                return HTMLPage.notice("Not found", "That organization does not exist or you are not a member.", action: ("Home", "/"), status: 404)
+            }
+            if m.ssoOnly && s.session.method != "saml:\(orgID)" {
+                return .redirect(to: "/sso/\(orgID)/login?next=" + (FormDecoding.percentEncode("/")))
+            }
+            var r = Response.redirect(to: g.settings.destination(m.startingPage))
+            r.setCookie(SetCookie(name: currentOrgCookie, value: orgID, path: "/", maxAge: Int(g.sessions.policy.absoluteTimeout),
+                                  httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+            return r
+        }
+    }
+}

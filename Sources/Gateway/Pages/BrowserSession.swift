@@ -1,0 +1,54 @@
+import Foundation
+import Crypto
+import GatehouseCore
+import HTTP
+import Tenant
+import Web
+
+/// The browser side of sessions for pages: who is signed in, and CSRF tokens for forms.
+///
+/// Signed-in forms carry the session's CSRF token (an HMAC of the session id). Forms shown before sign-in
+/// (login, sign-up through an invite) carry the HMAC of a random pre-session cookie instead, so a login form
+/// posted from another site fails too (login CSRF).
+struct BrowserSession {
+    static let preSessionCookie = "gh_pre"
+
+    let account: Account
+    let session: Session
+    let token: String
+    let csrf: String
+
+    static func current(_ g: GatewayService, _ ctx: RequestContext) throws -> BrowserSession? {
+        guard let token = g.sessionToken(ctx), let (session, account, _) = try g.sessions.validateWithAccount(token) else { return nil }
+        return BrowserSession(account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token))
+    }
+
+    /// The pre-session CSRF token for a form, and the cookie to set when the browser has none yet.
+    static func preSessionToken(_ g: GatewayService, _ ctx: RequestContext) -> (csrf: String, cookie: SetCookie?) {
+        if let v = Cookies.value(named: preSessionCookie, in: ctx.request.headers), v.utf8.count == 32 {
+            return (g.sessions.csrfToken(for: v), nil)
+        }
+        let v = Base64URL.encode(SecureRandom.bytes(24))
+        return (g.sessions.csrfToken(for: v), SetCookie(name: preSessionCookie, value: v, path: "/", maxAge: 3600, httpOnly: true,
+                                                        secure: g.settings.secureCookies, sameSite: .strict))
+    }
+
+    /// Checks a form's `csrf` field against the session (when signed in) or the pre-session cookie.
+    static func checkForm(_ g: GatewayService, _ ctx: RequestContext, _ form: [(String, String)]) -> Bool {
+        guard let presented = form.first(where: { $0.0 == "csrf" })?.1 else { return false }
+        if let token = g.sessionToken(ctx), g.sessions.checkCSRF(presented, sessionToken: token) { return true }
+        if let pre = Cookies.value(named: preSessionCookie, in: ctx.request.headers), g.sessions.checkCSRF(presented, sessionToken: pre) { return true }
+        return false
+    }
+
+    /// A local path to continue to after sign-in; anything else (another origin, `//host`, a scheme) becomes `/`.
+    static func safeNext(_ raw: String?) -> String {
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/\\"), raw.utf8.count < 2048,
+              !raw.contains(where: { $0.isNewline || $0 == "\\" }) else { return "/" }
+        return raw
+    }
+}
+
+extension Array where Element == (String, String) {
+    func value(_ name: String) -> String? { first { $0.0 == name }?.1 }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import Tenant
+import TenantDomain
+import Web
+
+/// The path a browser follows from an invite email: `/invite/<token>`. The gateway checks the token's MAC and
+/// expiry itself (a forged or expired link never reaches a region), then shows "Join <org> as <roles>?":
+/// sign-up (email fixed to the invited address) or sign-in first, then a last confirmation that joins.
+enum InvitePages {
+    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
+
+    /// The page for a link that does not open its invite, saying what to do.
+    static func linkProblem(_ e: GatehouseError, viewer: HTMLPage.Viewer? = nil) -> Response {
+        let title: String
+        switch e.code.slug {
+        case "invite_expired": title = "This invitation has expired"
+        case "invite_used": title = "This invitation was already used"
+        case "invite_superseded": title = "There is a newer invitation"
+        case "invite_revoked": title = "This invitation was withdrawn"
+        case "invite_invalid": title = "This link is not valid"
+        case "region_unavailable": title = "Try again shortly"
+        case "org_suspended": title = "This organization is suspended"
+        default: title = "This invitation cannot be opened"
+        }
+        let action = e.code.slug == "invite_used" ? ("Sign in", "/login") : ("Go to Gatehouse", "/")
+        return HTMLPage.notice(title, e.message, action: action, status: e.status, viewer: viewer)
+    }
+
+    struct Opened {
+        let claims: InviteTokenClaims
+        let tenant: any RegionTenant
+        let invite: InviteView
+        let orgName: String
+    }
+
+    static func open(_ g: GatewayService, _ token: String) async throws -> Opened {
+        let claims = try g.verifyInviteToken(token)
+        let tenant = try g.region(for: claims)
+        let found = try await tenant.inviteForToken(token)
+        return Opened(claims: claims, tenant: tenant, invite: found.invite, orgName: found.orgName)
+    }
+
+    static func summary(_ o: Opened) -> String {
+        "<p><strong>\(esc(o.invite.inviterName))</strong> invited <strong>\(esc(o.invite.email))</strong> to join <strong>\(esc(o.orgName))</strong> as <strong>\(esc(HTMLPage.roleNames(o.invite.roles)))</strong>.</p>"
+    }
+
+    static func signupForm(_ o: Opened, token: String, csrf: String, first: String? = nil, last: String? = nil, error: String? = nil) -> String {
+        let t = esc(token)
+        return summary(o) + (error.map { "<p class=\"error\" role=\"alert\" id=\"signup-error\">\(esc($0))</p>" } ?? "") + """
+            <h2>Create your account</h2>
+            <form method="post" action="/invite/\(t)/signup"><input type="hidden" name="csrf" value="\(esc(csrf))">
+            <label for="email">Email</label><input id="email" type="email" value="\(esc(o.invite.email))" readonly aria-readonly="true">
+            <label for="first">First name</label><input id="first" name="firstName" type="text" autocomplete="given-name" value="\(esc(first ?? o.invite.firstName))">
+            <label for="last">Last name</label><input id="last" name="lastName" type="text" autocomplete="family-name" value="\(esc(last ?? o.invite.lastName))">
+            <label for="password">Password (at least \(Accounts.minimumPasswordLength) characters)</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(Accounts.minimumPasswordLength)"\(error != nil ? " aria-describedby=\"signup-error\"" : "")>
+            <div class="actions"><button type="submit">Create account</button></div></form>
+            """
+    }
+
+    static func confirmForm(_ o: Opened, token: String, csrf: String) -> String {
+        let t = esc(token), c = esc(csrf)
+        return summary(o) + """
+            <div class="actions">
+            <form method="post" action="/invite/\(t)/accept"><input type="hidden" name="csrf" value="\(c)"><button type="submit">Join \(esc(o.orgName))</button></form>
+            <form method="post" action="/invite/\(t)/decline"><input type="hidden" name="csrf" value="\(c)"><button class="secondary" type="submit">Decline</button></form>
+            </div>
+            """
+    }
+
+    static func ssoFirst(_ o: Opened, token: String) -> String {
+        summary(o) + """
+            <p>\(esc(o.orgName)) signs its people in with single sign-on. Continue with your company account; you will come back here to confirm.</p>
+            <div class="actions"><a class="button" href="/sso/\(esc(o.invite.orgID))/login?next=\(esc(FormDecoding.percentEncode("/invite/" + token)))">Continue with SSO</a></div>
+            """
+    }
+
+    static func register(on b: RouterBuilder, gateway g: GatewayService) {
+        b.get("/invite/:token") { ctx in
+            let token = try ctx.parameter("token")
+            let session = try BrowserSession.current(g, ctx)
+            let o: Opened
+            do { o = try await open(g, token) } catch let e as GatehouseError { return linkProblem(e) }
+            let title = "Join \(o.orgName) as \(HTMLPage.roleNames(o.invite.roles))?"
+            if let s = session {
+                let viewer = HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: [], currentOrg: nil)
+                guard Email.normalize(s.account.email) == Email.normalize(o.invite.email) else {
+                    return HTMLPage.render(title: "This invitation is for someone else", viewer: viewer, body: summary(o) + """
+                        <p class="error" role="alert">You are signed in as \(esc(s.account.email)). Only \(esc(o.invite.email)) can accept this invitation:
+                        sign out, then open the link again.</p>
+                        """, status: 403)
+                }
+                if o.invite.ssoOnly && s.session.method != "saml:\(o.invite.orgID)" {
+                    return HTMLPage.render(title: title, viewer: viewer, body: ssoFirst(o, token: token))
+                }
+                return HTMLPage.render(title: title, viewer: viewer, body: confirmForm(o, token: token, csrf: s.csrf))
+            }
+            if o.invite.ssoOnly { return HTMLPage.render(title: title, viewer: nil, body: ssoFirst(o, token: token)) }
+            if try g.accounts.find(email: o.invite.email) != nil {
+                let next = "/invite/" + token
+                return HTMLPage.render(title: title, viewer: nil, body: summary(o) + """
+                    <p>You already have an account for \(esc(o.invite.email)). Sign in, and you will come back here to confirm.</p>
+                    <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode(next)))&amp;email=\(esc(FormDecoding.percentEncode(o.invite.email)))">Sign in to continue</a></div>
+                    """)
+            }
+            let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
+            var r = HTMLPage.render(title: title, viewer: nil, body: signupForm(o, token: token, csrf: csrf))
+            if let cookie { r.setCookie(cookie) }
+            return r
+        }
+
+        // Sign-up through the link: the link proves the address, so the account's email is the invite's. The new
+        // session comes back to the confirmation: joining is a separate, last decision.
+        b.post("/invite/:token/signup") { ctx in
+            let token = try ctx.parameter("token")
+            let form = try ctx.formPairs()
+            let o: Opened
+            do { o = try await open(g, token) } catch let e as GatehouseError { return linkProblem(e) }
+            let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.render(title: "Try again", viewer: nil, body: signupForm(o, token: token, csrf: csrf, error: "This form expired. Please try again."), status: 403)
+            }
+            if let wait = g.limiter.attempt([("accept:" + o.claims.inviteID, g.settings.acceptPerInvite), ("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                var r = HTMLPage.notice("Slow down", "Too many attempts. Try again in \(wait) seconds.", status: 429)
+                r.headers.add("Retry-After", String(wait))
+                return r
+            }
+            if o.invite.ssoOnly { return HTMLPage.render(title: "Continue with SSO", viewer: nil, body: ssoFirst(o, token: token), status: 403) }
+            if try g.accounts.find(email: o.invite.email) != nil { return .redirect(to: "/invite/" + token) }
+            let first = form.value("firstName") ?? "", last = form.value("lastName") ?? ""
+            let account: Account
+            do {
+                account = try await g.accounts.create(email: o.invite.email, firstName: first, lastName: last, password: form.value("password") ?? "")
+            } catch let e as GatehouseError where e.status == 422 || e.code.slug == "weak_password" {
+                return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message), status: 422)
+            }
+            let (session, _) = try await g.sessions.create(accountID: account.id, method: "password")
+            var r = Response.redirect(to: "/invite/" + token)
+            r.setCookie(g.sessionCookie(session))
+            return r
+        }
+
+        b.post("/invite/:token/accept") { ctx in
+            let token = try ctx.parameter("token")
+            let form = try ctx.formPairs()
+            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
+            let viewer = HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: [], currentOrg: nil)
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.notice("Try again", "This form expired. Open the invitation again.", action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
+            }
+            if let wait = g.limiter.attempt([("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                var r = HTMLPage.notice("Slow down", "Too many attempts. Try again in \(wait) seconds.", status: 429, viewer: viewer)
+                r.headers.add("Retry-After", String(wait))
+                return r
+            }
+            do {
+                let o = try await open(g, token)
+                if o.invite.ssoOnly && s.session.method != "saml:\(o.invite.orgID)" { return .redirect(to: "/invite/" + token) }
+                let result = try await o.tenant.acceptInvite(AcceptInviteRequest(token: token, accountID: s.account.id, email: s.account.email,
+                                                                                 firstName: s.account.firstName, lastName: s.account.lastName))
+                var r = Response.redirect(to: g.settings.destination(result.startingPage))
+                r.setCookie(SetCookie(name: AccountPages.currentOrgCookie, value: result.orgID, path: "/", maxAge: Int(g.sessions.policy.absoluteTimeout),
+                                      httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+                return r
+            } catch let e as GatehouseError {
+                if e.code.slug == "invite_email_mismatch" || e.status == 403 {
+                    return HTMLPage.notice("This invitation is for someone else", e.message, action: ("Home", "/"), status: 403, viewer: viewer)
+                }
+                if e.code.slug == "already_member" { return HTMLPage.notice("You are already a member", e.message, action: ("Home", "/"), status: 409, viewer: viewer) }
+                return linkProblem(e, viewer: viewer)
+            }
+        }
+
+        b.post("/invite/:token/decline") { ctx in
+            let token = try ctx.parameter("token")
+            let form = try ctx.formPairs()
+            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
+            let viewer = HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: [], currentOrg: nil)
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.notice("Try again", "This form expired. Open the invitation again.", action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
+            }
+            do {
+                let o = try await open(g, token)
+                try await o.tenant.declineInvite(DeclineInviteRequest(inviteID: o.invite.id, accountID: s.account.id, email: s.account.email))
+                return HTMLPage.notice("Invitation declined", "You declined the invitation to \(o.orgName).", action: ("Home", "/"), status: 200, viewer: viewer)
+            } catch let e as GatehouseError {
+                return linkProblem(e, viewer: viewer)
+            }
+        }
+    }
+}
