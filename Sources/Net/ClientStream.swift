@@ -1,4 +1,5 @@
 import CShims
+import Glibc
 internal import COpenSSL
 import GatehouseCore
 
@@ -54,14 +55,24 @@ public final class ClientStream {
         SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nil)
         guard let s = SSL_new(c) else { throw NetError("tls_failed", "SSL_new failed") }
         ssl = s
-        _ = gh_SSL_set_tlsext_host_name(s, serverName)
-        _ = SSL_set1_host(s, serverName)
+        if Self.isIPAddress(serverName) {
+            // An address is checked against the certificate's IP SANs (a host-name check would never match).
+            _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), serverName)
+        } else {
+            _ = gh_SSL_set_tlsext_host_name(s, serverName)
+            _ = SSL_set1_host(s, serverName)
+        }
         SSL_set_fd(s, fd)
         guard SSL_connect(s) == 1 else {
             let verify = SSL_get_verify_result(s)
             ERR_clear_error()
             throw NetError("tls_failed", verify != 0 ? "certificate of \(serverName) not trusted (verify error \(verify))" : "TLS handshake with \(serverName) failed")
         }
+    }
+
+    static func isIPAddress(_ s: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
     }
 
     public func write(_ bytes: [UInt8]) throws {
