@@ -3,17 +3,23 @@ public enum Cookies {
     /// The value of one cookie, found by scanning (no dictionary of every cookie): the session check runs this
     /// on every authenticated request.
     public static func value(named name: String, in headers: HTTPHeaders) -> String? {
-        for header in headers.values("cookie") {
-            var rest = Substring(header)
-            while !rest.isEmpty {
-                let end = rest.firstIndex(of: ";") ?? rest.endIndex
-                let pair = rest[..<end].trimmingSpaces()
-                if pair.hasPrefix(name), pair.dropFirst(name.count).first == "=" {
-                    var value = pair.dropFirst(name.count + 1)
-                    if value.count >= 2 && value.first == "\"" && value.last == "\"" { value = value.dropFirst().dropLast() }
-                    return String(value)
+        let wanted = Array(name.utf8)
+        for f in headers.fields where f.name.utf8.count == 6 && HTTPHeaders.sameName(f.name, "cookie") {
+            // Bytes, not Characters: this runs on every authenticated request.
+            let bytes = Array(f.value.utf8)
+            var i = 0
+            while i < bytes.count {
+                while i < bytes.count && (bytes[i] == 32 || bytes[i] == 9) { i += 1 }
+                var end = i
+                while end < bytes.count && bytes[end] != 59 { end += 1 }        // ';'
+                let nameEnd = i + wanted.count
+                if nameEnd < end, bytes[nameEnd] == 61, bytes[i..<nameEnd].elementsEqual(wanted) {  // '='
+                    var vs = nameEnd + 1, ve = end
+                    while ve > vs && (bytes[ve - 1] == 32 || bytes[ve - 1] == 9) { ve -= 1 }
+                    if ve - vs >= 2 && bytes[vs] == 34 && bytes[ve - 1] == 34 { vs += 1; ve -= 1 }
+                    return String(decoding: bytes[vs..<ve], as: UTF8.self)
                 }
-                rest = end == rest.endIndex ? "" : rest[rest.index(after: end)...]
+                i = end + 1
             }
         }
         return nil

@@ -126,10 +126,13 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in a read transaction on the calling thread. For short indexed reads only.
-    public func readNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    /// - Parameter singleStatement: `body` runs exactly one statement, which is its own consistent snapshot,
+    ///   so the explicit BEGIN/COMMIT is skipped.
+    public func readNow<T>(singleStatement: Bool = false, _ body: (SQLiteConnection) throws -> T) throws -> T {
         let box = try idleReaders.withLock { $0.popLast() } ?? SQLiteConnectionBox(Database.openReader(path))
         defer { idleReaders.withLock { if $0.count < max(1, options.readers) * 4 { $0.append(box) } } }
         let db = box.connection
+        if singleStatement { return try body(db) }
         // Prepared (and cached) rather than sqlite3_exec: this runs on hot paths, several times per request.
         try db.run("BEGIN")
         defer { _ = try? db.run("COMMIT") }

@@ -7,7 +7,10 @@ import TenantDomain
 extension RegionService {
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
     public func orgNow(_ caller: Caller, org: String) throws -> OrgView {
-        try db.readNow { conn in
+        // No explicit transaction: `access` is one SELECT, plus one for the org's custom roles when the caller
+        // holds one. A role changed between the two can only make a custom role unknown (refused), never grant
+        // more than either version did, and this view shows only the org's own fields.
+        try db.readNow(singleStatement: true) { conn in
             let a = try self.access(conn, org, caller, requiring: .orgView, fullCatalog: false)
             return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
         }

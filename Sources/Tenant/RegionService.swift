@@ -140,11 +140,17 @@ extension RegionService {
         // Fast path for what this code writes: ["a","b"] with no escapes (role ids, app ids).
         let u = s.utf8
         if u.first == UInt8(ascii: "["), u.last == UInt8(ascii: "]"), !u.contains(UInt8(ascii: "\\")) {
+            // Bytes, not Characters: this runs for the caller's roles on every org request.
+            let b = Array(u)
             var out: [String] = []
             var ok = true
-            for part in s.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false) {
-                guard part.count >= 2, part.first == "\"", part.last == "\"" else { ok = false; break }
-                out.append(String(part.dropFirst().dropLast()))
+            var i = 1
+            while i < b.count - 1 {
+                var end = i
+                while end < b.count - 1 && b[end] != UInt8(ascii: ",") { end += 1 }
+                guard end - i >= 2, b[i] == UInt8(ascii: "\""), b[end - 1] == UInt8(ascii: "\"") else { ok = false; break }
+                out.append(String(decoding: b[(i + 1)..<(end - 1)], as: UTF8.self))
+                i = end + 1
             }
             if ok { return out }
         }

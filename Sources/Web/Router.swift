@@ -88,7 +88,7 @@ public struct Router: HTTPResponder {
         var literals: [String: Node] = [:]
         /// The same children as a list, for matching without allocating a String per path segment (nodes have
         /// few children, so comparing bytes beats hashing). Filled by `freeze()`.
-        var literalList: [(name: String, node: Node)] = []
+        var literalList: [(name: [UInt8], node: Node)] = []
         var parameterName: String?
         var parameter: [Node] = []          // zero or one child (an array keeps the struct recursive)
         var rest: [Node] = []               // zero or one: the node of a trailing `*`
@@ -125,7 +125,7 @@ public struct Router: HTTPResponder {
             for key in literals.keys { literals[key]?.freeze() }
             if !parameter.isEmpty { parameter[0].freeze() }
             if !rest.isEmpty { rest[0].freeze() }
-            literalList = literals.sorted { $0.key < $1.key }.map { (name: $0.key, node: $0.value) }
+            literalList = literals.sorted { $0.key < $1.key }.map { (name: Array($0.key.utf8), node: $0.value) }
         }
     }
 
@@ -144,25 +144,34 @@ public struct Router: HTTPResponder {
         }
     }
 
-    /// Finds the node for a path; literal segments win over parameters, with backtracking.
+    /// Finds the node for a path; literal segments win over parameters, with backtracking. Works on the path's
+    /// bytes in place: no array of segments, no String per segment (only for parameters).
     func match(_ path: Substring) -> (Node, [String: String])? {
-        guard path.hasPrefix("/") else { return nil }
-        let segs = path == "/" ? [] : path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard path.utf8.first == UInt8(ascii: "/") else { return nil }
         var params: [String: String] = [:]
-        guard let node = Self.walk(root, segs, 0, &params) else { return nil }
+        let walkBytes = { (buf: UnsafeBufferPointer<UInt8>) -> Node? in
+            Self.walk(root, buf, buf.count == 1 ? nil : 1, &params)
+        }
+        let found = path.utf8.withContiguousStorageIfAvailable(walkBytes) ?? Array(path.utf8).withUnsafeBufferPointer(walkBytes)
+        guard let node = found else { return nil }
         return (node, params)
     }
 
-    private static func walk(_ node: Node, _ segs: [Substring], _ i: Int, _ params: inout [String: String]) -> Node? {
-        if i == segs.count { return node.routes.isEmpty ? node.rest.first ?? node : node }
-        let seg = segs[i]
-        for child in node.literalList where child.name.utf8.elementsEqual(seg.utf8) {
-            if let found = walk(child.node, segs, i + 1, &params) { return found }
+    /// `start` is where the next segment begins, or nil when the path has no segments left.
+    private static func walk(_ node: Node, _ buf: UnsafeBufferPointer<UInt8>, _ start: Int?, _ params: inout [String: String]) -> Node? {
+        guard let start else { return node.routes.isEmpty ? node.rest.first ?? node : node }
+        var end = start
+        while end < buf.count && buf[end] != UInt8(ascii: "/") { end += 1 }
+        let next: Int? = end < buf.count ? end + 1 : nil
+        let seg = UnsafeBufferPointer(rebasing: buf[start..<end])
+        for child in node.literalList where child.name.count == seg.count && child.name.elementsEqual(seg) {
+            if let found = walk(child.node, buf, next, &params) { return found }
             break
         }
         if let name = node.parameterName, let child = node.parameter.first, !seg.isEmpty {
-            params[name] = seg.utf8.contains(37) ? FormDecoding.percentDecode(seg, plusIsSpace: false) : String(seg)
-            if let found = walk(child, segs, i + 1, &params) { return found }
+            let raw = String(decoding: seg, as: UTF8.self)
+            params[name] = seg.contains(37) ? FormDecoding.percentDecode(raw[...], plusIsSpace: false) : raw
+            if let found = walk(child, buf, next, &params) { return found }
             params[name] = nil
         }
         return node.rest.first
