@@ -29,6 +29,11 @@ struct AppTests {
         (#"{"store":{"synchronous":"OFF"}}"#, "store.synchronous"),
         (#"{"tls":{"certificateFile":"a.pem"}}"#, "tls.certificateFile"),
         (#"{"unknown":1}"#, "unknown"),
+        (#"{"mail":{"transport":"smtp"}}"#, "mail.smtp.host"),
+        (#"{"mail":{"smtp":{"port":25}}}"#, "mail.smtp.host"),
+        (#"{"mail":{"smtp":{"host":"h","security":"ssl"}}}"#, "mail.smtp.security"),
+        (#"{"regions":{"eu":"ftp://x"}}"#, "regions.eu"),
+        (#"{"destinations":{"studyo":"/s"}}"#, "destinations.studyo"),
         (#"[1]"#, "JSON object"),
         (#"{"#, "not valid JSON"),
     ])
