@@ -23,4 +23,15 @@ public enum JSONText {
         out += "\""
         return out
     }
+
+    /// Appends `s` as a JSON string literal to a byte buffer (no intermediate String when nothing needs escaping).
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
+            out.append(0x22)
+            out.append(contentsOf: s.utf8)
+            out.append(0x22)
+        } else {
+            out.append(contentsOf: quote(s).utf8)
+        }
+    }
 }

@@ -16,10 +16,21 @@ public struct OrgView: Codable, Sendable, Equatable {
     /// The JSON JSONEncoder writes (sorted keys, ISO 8601), built directly: `GET /api/v1/orgs/:org` is the
     /// hottest authenticated read.
     public var jsonBytes: [UInt8] {
-        var s = "{\"createdAt\":\"" + ISO8601Cache.string(createdAt) + "\",\"id\":" + JSONText.quote(id)
-        if let memberCount { s += ",\"memberCount\":\(memberCount)" }
-        s += ",\"name\":" + JSONText.quote(name) + ",\"region\":\"" + region.rawValue + "\",\"status\":" + JSONText.quote(status) + "}"
-        return Array(s.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + name.utf8.count)
+        out.append(contentsOf: #"{"createdAt":""#.utf8)
+        ISO8601Cache.append(createdAt, to: &out)
+        out.append(contentsOf: #"","id":"#.utf8)
+        JSONText.appendQuoted(id, to: &out)
+        if let memberCount { out.append(contentsOf: ",\"memberCount\":\(memberCount)".utf8) }
+        out.append(contentsOf: #","name":"#.utf8)
+        JSONText.appendQuoted(name, to: &out)
+        out.append(contentsOf: #","region":""#.utf8)
+        out.append(contentsOf: region.rawValue.utf8)
+        out.append(contentsOf: #"","status":"#.utf8)
+        JSONText.appendQuoted(status, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 }
 
@@ -31,6 +42,21 @@ enum ISO8601Cache {
         gmtime_r(&t, &tmv)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))Z"
+    }
+
+    /// The same text appended as bytes (years 0–9999).
+    static func append(_ d: Date, to out: inout [UInt8]) {
+        var t = time_t(d.timeIntervalSince1970.rounded(.down))
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func digits(_ v: Int32, _ n: Int) {
+            var div: Int32 = 1
+            for _ in 1..<n { div *= 10 }
+            var v = v
+            while div > 0 { out.append(UInt8(48 + (v / div) % 10)); v %= div; div /= 10 }
+        }
+        digits(tmv.tm_year + 1900, 4); out.append(45); digits(tmv.tm_mon + 1, 2); out.append(45); digits(tmv.tm_mday, 2)
+        out.append(84); digits(tmv.tm_hour, 2); out.append(58); digits(tmv.tm_min, 2); out.append(58); digits(tmv.tm_sec, 2); out.append(90)
     }
 }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import GatehouseCore
-import Tenant
+@testable import Tenant
+import Web
 import TenantDomain
 
 @Suite("Invites: create, accept, expire, resend, race")
@@ -201,5 +202,20 @@ struct InviteTokenTests {
         #expect((try? b.verify(token, now: Date()).get()) != nil)
         let mode = try FileManager.default.attributesOfItem(atPath: dir + "/invite-keys.json")[.posixPermissions] as? Int
         #expect(mode == 0o600)
+    }
+}
+
+@Suite("Hand-built JSON matches JSONEncoder")
+struct HandBuiltJSONTests {
+    @Test(arguments: ["Acme", "Ac\"me \\ <x>", "Ünïcode\u{2028}line", "tab\there"])
+    func orgViewBytesEqualTheEncoder(_ name: String) throws {
+        for date in [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_800_000_123.9), Date(timeIntervalSince1970: 4_102_444_799)] {
+            for count in [nil, 0, 12345] as [Int?] {
+                let v = OrgView(id: "org_eu_abcdefgh", name: name, region: .eu, status: "active", createdAt: date, memberCount: count)
+                let viaEncoder = try JSONSerialization.jsonObject(with: try JSONCoding.encoder().encode(v)) as? NSDictionary
+                let viaBytes = try JSONSerialization.jsonObject(with: Data(v.jsonBytes)) as? NSDictionary
+                #expect(viaEncoder == viaBytes, "\(name) \(date)")
+            }
+        }
     }
 }
