@@ -69,18 +69,33 @@ public final class GatewayService: Sendable {
     /// An account's memberships (sorted by org name) and pending invites across every region, and the regions
     /// that could not be asked (their part is missing; the rest still answers).
     public func overview(_ account: Account) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
+        // All regions at once: a slow or unreachable region costs its own timeout, not the sum of them.
+        typealias Part = (region: Region, memberships: [MembershipSummary], pending: [PendingInviteSummary])?
+        let tenants = Region.allCases.compactMap { regions[$0] }
         var memberships: [MembershipSummary] = []
         var pending: [PendingInviteSummary] = []
         var down: [Region] = []
-        for region in Region.allCases {
-            guard let t = regions[region] else { continue }
-            do {
-                memberships += try await t.memberships(accountID: account.id)
-                pending += try await t.pendingInvites(email: account.email)
-            } catch {
-                down.append(region)
+        await withTaskGroup(of: (Region, Part).self) { group in
+            for t in tenants {
+                group.addTask {
+                    do {
+                        return (t.region, (t.region, try await t.memberships(accountID: account.id), try await t.pendingInvites(email: account.email)))
+                    } catch {
+                        return (t.region, nil)
+                    }
+                }
+            }
+            for await (region, part) in group {
+                if let part {
+                    memberships += part.memberships
+                    pending += part.pending
+                } else {
+                    down.append(region)
+                }
             }
         }
+        down.sort { $0.rawValue < $1.rawValue }
+        pending.sort { ($0.orgName.lowercased(), $0.inviteID) < ($1.orgName.lowercased(), $1.inviteID) }
         return (memberships.sorted { $0.orgName.lowercased() < $1.orgName.lowercased() }, pending, down)
     }
 
