@@ -54,7 +54,8 @@ public final class GatehouseApp: Sendable {
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let options = Database.Options(readers: config.storeReaders, synchronous: config.storeSynchronous)
         let tokens = try InviteTokens.loadOrCreate(directory: config.keysPath)
-        let forwardingKeys = try KeyRing.loadOrCreate(path: config.keysPath + "/forwarding-keys.json")
+        // Only a split deployment signs gateway → region requests.
+        let forwardingKeysPath = config.keysPath + "/forwarding-keys.json"
         let builder = RouterBuilder(logger: logger)
         var stores: [(String, Database)] = []
 
@@ -90,10 +91,11 @@ public final class GatehouseApp: Sendable {
         // The gateway, with every region local or remote.
         if role == .allInOne || role == .gateway {
             var tenants: [any RegionTenant] = []
+            let forwardingKeys = role == .gateway ? try KeyRing.loadOrCreate(path: forwardingKeysPath) : nil
             for region in Region.allCases {
                 if let l = local[region] {
                     tenants.append(l)
-                } else if let url = config.regionURLs[region] {
+                } else if let url = config.regionURLs[region], let forwardingKeys {
                     tenants.append(try RemoteRegionTenant(region: region, baseURL: url, keys: forwardingKeys, clock: clock, caFile: config.regionCAFile))
                 }
             }
@@ -117,7 +119,7 @@ public final class GatehouseApp: Sendable {
         } else {
             tenants = RegionTenants([])
             gatewayService = nil
-            let verifier = ForwardedIdentityVerifier(keys: forwardingKeys, clock: clock)
+            let verifier = ForwardedIdentityVerifier(keys: try KeyRing.loadOrCreate(path: forwardingKeysPath), clock: clock)
             RegionRoutes.register(on: builder, directory: regions, callers: verifier.provider)
             for tenant in local.values { RegionInternalRoutes.register(on: builder, tenant: tenant, callers: verifier.provider) }
         }

@@ -6,35 +6,10 @@ import Web
 /// The page behind a region admin's one-time link: choose a password, then you are signed in. Works without
 /// JavaScript; the token in the path is the only credential (it is spent on success).
 enum BootstrapPage {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { HTMLText.escape(s) }
 
     static func page(title: String, body: String, status: Int = 200) -> Response {
-        let html = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title)) · Gatehouse</title>
-            <style>body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
-            label{display:block;margin:.75rem 0 .25rem;font-weight:600}input{width:100%;padding:.5rem;font:inherit;border:1px solid #57606a;border-radius:6px}
-            button{margin-top:1rem;padding:.55rem 1rem;font:inherit;background:#0b57d0;color:#fff;border:0;border-radius:6px}
-            :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}.error{color:#b3261e}</style></head>
-            <body><main><h1>\(escape(title))</h1>\(body)</main></body></html>
-            """
-        return Response(status: status, headers: ["Content-Type": "text/html; charset=utf-8",
-                                                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-                                                  "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"],
-                        body: Array(html.utf8))
+        HTMLPage.render(title: title, viewer: nil, body: body, status: status)
     }
 
     static func form(_ token: String, error: String? = nil) -> String {
@@ -54,7 +29,7 @@ enum BootstrapPage {
         b.post("/bootstrap/:token") { ctx in
             let token = try ctx.parameter("token")
             if let wait = g.limiter.attempt([("bootstrap:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
-                return page(title: "Slow down", body: "<p>Too many attempts. Try again in \(wait) seconds.</p>", status: 429)
+                return HTMLPage.slowDown(wait)
             }
             let password = try ctx.formPairs().first { $0.0 == "password" }?.1 ?? ""
             do {

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import Mail
 
 /// The words of Gatehouse's mail, per outbox kind: `invite` (including an org's first owner), `invite_resent`,
@@ -50,18 +51,5 @@ enum MailTemplates {
         "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;font-size:15px;color:#111;max-width:560px\">\(body)</body></html>"
     }
 
-    static func esc(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func esc(_ s: String) -> String { HTMLText.escape(s) }
 }

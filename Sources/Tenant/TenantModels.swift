@@ -37,14 +37,12 @@ public struct OrgView: Codable, Sendable, Equatable {
 /// ISO 8601 (UTC, seconds) without a formatter allocation per call.
 enum ISO8601Cache {
     static func string(_ d: Date) -> String {
-        var t = time_t(d.timeIntervalSince1970.rounded(.down))
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))Z"
+        var out: [UInt8] = []
+        append(d, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// The same text appended as bytes (years 0–9999).
+    /// `2026-11-23T12:00:00Z` appended as bytes (years 0–9999).
     static func append(_ d: Date, to out: inout [UInt8]) {
         var t = time_t(d.timeIntervalSince1970.rounded(.down))
         var tmv = tm()

@@ -10,8 +10,7 @@ enum AccountPages {
     static let currentOrgCookie = "gh_org"
 
     static func viewer(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, memberships: [MembershipSummary]) -> HTMLPage.Viewer {
-        HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: memberships,
-                        currentOrg: Cookies.value(named: currentOrgCookie, in: ctx.request.headers))
+        s.viewer(memberships: memberships, currentOrg: Cookies.value(named: currentOrgCookie, in: ctx.request.headers))
     }
 
     static func loginForm(csrf: String, email: String = "", next: String, error: String? = nil) -> String {
@@ -133,8 +132,7 @@ enum AccountPages {
                 return .redirect(to: "/sso/\(orgID)/login?next=" + (FormDecoding.percentEncode("/")))
             }
             var r = Response.redirect(to: g.settings.destination(m.startingPage))
-            r.setCookie(SetCookie(name: currentOrgCookie, value: orgID, path: "/", maxAge: Int(g.sessions.policy.absoluteTimeout),
-                                  httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+            r.setCookie(BrowserSession.currentOrgCookie(g, org: orgID))
             return r
         }
     }

@@ -23,6 +23,17 @@ struct BrowserSession {
         return BrowserSession(account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token))
     }
 
+    /// The header's view of this person, without the org switcher's memberships unless given.
+    func viewer(memberships: [MembershipSummary] = [], currentOrg: String? = nil) -> HTMLPage.Viewer {
+        HTMLPage.Viewer(name: account.displayName, email: account.email, csrf: csrf, memberships: memberships, currentOrg: currentOrg)
+    }
+
+    /// Remembers the org a person is working in (set on switching and on joining).
+    static func currentOrgCookie(_ g: GatewayService, org: String) -> SetCookie {
+        SetCookie(name: AccountPages.currentOrgCookie, value: org, path: "/", maxAge: Int(g.sessions.policy.absoluteTimeout),
+                  httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax)
+    }
+
     /// The pre-session CSRF token for a form, and the cookie to set when the browser has none yet.
     static func preSessionToken(_ g: GatewayService, _ ctx: RequestContext) -> (csrf: String, cookie: SetCookie?) {
         if let v = Cookies.value(named: preSessionCookie, in: ctx.request.headers), v.utf8.count == 32 {

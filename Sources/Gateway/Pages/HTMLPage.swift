@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import HTTP
 import Tenant
 import TenantDomain
@@ -12,21 +13,7 @@ public enum HTMLPage {
         ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
     ]
 
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    public static func escape(_ s: String) -> String { HTMLText.escape(s) }
 
     /// What the header shows for a signed-in person: who they are and the org switcher.
     public struct Viewer: Sendable {
@@ -71,6 +58,13 @@ public enum HTMLPage {
         var body = "<p class=\"notice\">\(escape(message))</p>"
         if let action { body += "<p><a class=\"button\" href=\"\(escape(action.href))\">\(escape(action.label))</a></p>" }
         return render(title: title, viewer: viewer, body: body, status: status)
+    }
+
+    /// 429 with `Retry-After`, as a page.
+    public static func slowDown(_ wait: Int, viewer: Viewer? = nil) -> Response {
+        var r = notice("Slow down", "Too many attempts. Try again in \(wait) seconds.", status: 429, viewer: viewer)
+        r.headers.add("Retry-After", String(wait))
+        return r
     }
 
     public static let stylesheet = """

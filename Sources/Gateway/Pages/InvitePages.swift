@@ -85,7 +85,7 @@ enum InvitePages {
             do { o = try await open(g, token) } catch let e as GatehouseError { return linkProblem(e) }
             let title = "Join \(o.orgName) as \(HTMLPage.roleNames(o.invite.roles))?"
             if let s = session {
-                let viewer = HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: [], currentOrg: nil)
+                let viewer = s.viewer()
                 guard Email.normalize(s.account.email) == Email.normalize(o.invite.email) else {
                     return HTMLPage.render(title: "This invitation is for someone else", viewer: viewer, body: summary(o) + """
                         <p class="error" role="alert">You are signed in as \(esc(s.account.email)). Only \(esc(o.invite.email)) can accept this invitation:
@@ -123,9 +123,7 @@ enum InvitePages {
                 return HTMLPage.render(title: "Try again", viewer: nil, body: signupForm(o, token: token, csrf: csrf, error: "This form expired. Please try again."), status: 403)
             }
             if let wait = g.limiter.attempt([("accept:" + o.claims.inviteID, g.settings.acceptPerInvite), ("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
-                var r = HTMLPage.notice("Slow down", "Too many attempts. Try again in \(wait) seconds.", status: 429)
-                r.headers.add("Retry-After", String(wait))
-                return r
+                return HTMLPage.slowDown(wait)
             }
             if o.invite.ssoOnly { return HTMLPage.render(title: "Continue with SSO", viewer: nil, body: ssoFirst(o, token: token), status: 403) }
             if try g.accounts.find(email: o.invite.email) != nil { return .redirect(to: "/invite/" + token) }
@@ -146,14 +144,12 @@ enum InvitePages {
             let token = try ctx.parameter("token")
             let form = try ctx.formPairs()
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
-            let viewer = HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: [], currentOrg: nil)
+            let viewer = s.viewer()
             guard BrowserSession.checkForm(g, ctx, form) else {
                 return HTMLPage.notice("Try again", "This form expired. Open the invitation again.", action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
             }
             if let wait = g.limiter.attempt([("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
-                var r = HTMLPage.notice("Slow down", "Too many attempts. Try again in \(wait) seconds.", status: 429, viewer: viewer)
-                r.headers.add("Retry-After", String(wait))
-                return r
+                return HTMLPage.slowDown(wait, viewer: viewer)
             }
             do {
                 let o = try await open(g, token)
@@ -161,8 +157,7 @@ enum InvitePages {
                 let result = try await o.tenant.acceptInvite(AcceptInviteRequest(token: token, accountID: s.account.id, email: s.account.email,
                                                                                  firstName: s.account.firstName, lastName: s.account.lastName))
                 var r = Response.redirect(to: g.settings.destination(result.startingPage))
-                r.setCookie(SetCookie(name: AccountPages.currentOrgCookie, value: result.orgID, path: "/", maxAge: Int(g.sessions.policy.absoluteTimeout),
-                                      httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+                r.setCookie(BrowserSession.currentOrgCookie(g, org: result.orgID))
                 return r
             } catch let e as GatehouseError {
                 if e.code.slug == "invite_email_mismatch" || e.status == 403 {
@@ -177,7 +172,7 @@ enum InvitePages {
             let token = try ctx.parameter("token")
             let form = try ctx.formPairs()
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
-            let viewer = HTMLPage.Viewer(name: s.account.displayName, email: s.account.email, csrf: s.csrf, memberships: [], currentOrg: nil)
+            let viewer = s.viewer()
             guard BrowserSession.checkForm(g, ctx, form) else {
                 return HTMLPage.notice("Try again", "This form expired. Open the invitation again.", action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
             }
