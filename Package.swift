@@ -24,7 +24,8 @@ let package = Package(
         .target(name: "GatehouseCore", swiftSettings: strict),
         .target(name: "Crypto", dependencies: ["GatehouseCore", "COpenSSL"], swiftSettings: strict),
         .target(name: "Compression", dependencies: ["GatehouseCore", "CZlib"], swiftSettings: strict),
-        .target(name: "XML", dependencies: ["GatehouseCore", "CLibXML2"], swiftSettings: strict),
+        .target(name: "XML", dependencies: ["GatehouseCore", "Crypto", "CLibXML2"], swiftSettings: strict),
+        .target(name: "SAML", dependencies: ["XML", "Crypto", "Compression", "GatehouseCore"], swiftSettings: strict),
         .target(name: "HTTP", dependencies: ["GatehouseCore"], swiftSettings: strict),
         .target(name: "Server", dependencies: ["HTTP", "GatehouseCore", "CShims", "COpenSSL"], swiftSettings: strict),
         .target(name: "Web", dependencies: ["HTTP", "GatehouseCore", "Crypto"], swiftSettings: strict),
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "Gateway", dependencies: ["Tenant", "Net", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
         .target(name: "App", dependencies: ["Server", "Web", "Mail", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain", "Gateway"],
                 swiftSettings: strict),
-        .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "GatehouseCore", "TenantDomain"], swiftSettings: strict),
+        .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"], swiftSettings: strict),
 
         .executableTarget(name: "TenantBench", dependencies: ["Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
                           path: "Tests/Benchmarks/TenantBench"),

@@ -11,4 +11,6 @@
 #include <libxml/c14n.h>
 #include <libxml/xpath.h>
 #include <libxml/xmlsave.h>
+#include <libxml/xmlIO.h>
+static inline void gh_xmlFree(void *p) { xmlFree(p); }
 #endif

@@ -14,6 +14,8 @@
 #include <openssl/ec.h>
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>
+#include <openssl/ecdsa.h>
+#include <openssl/bn.h>
 
 /* Macros Swift cannot import, wrapped as functions. */
 static inline long gh_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int v) { return SSL_CTX_set_min_proto_version(ctx, v); }
@@ -26,4 +28,6 @@ static inline unsigned long gh_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SS
 static inline unsigned long gh_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION; }
 static inline long gh_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void) { return SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS; }
 static inline long gh_SSL_set_tlsext_host_name(SSL *s, const char *name) { return SSL_set_tlsext_host_name(s, name); }
+static inline int gh_EVP_PKEY_RSA(void) { return EVP_PKEY_RSA; }
+static inline int gh_EVP_PKEY_EC(void) { return EVP_PKEY_EC; }
 #endif

@@ -28,6 +28,8 @@ enum CLI {
                                   run one region alone; it answers only gateway-signed requests
           gatehouse admin bootstrap --region us|eu|apac --email E [--data-dir DIR] [--config FILE]
                                   make E a region admin and print a one-time link to set their password
+          gatehouse saml verify --idp-cert PEM --audience ID --acs URL [...] <response.xml | ->
+                                  check a SAML Response offline (gatehouse saml verify --help)
           gatehouse version       print the version
           gatehouse help | --help show this help (also: gatehouse <command> --help)
 
@@ -66,6 +68,8 @@ enum CLI {
             return 0
         case "admin":
             return admin(rest)
+        case "saml":
+            return SAMLVerifyCommand.run(rest)
         case "serve", "gateway", "region":
             if rest.contains("--help") || rest.contains("-h") {
                 print(serveUsage)
