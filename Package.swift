@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite"], swiftSettings: strict),
         .target(name: "TenantDomain", dependencies: ["GatehouseCore"], swiftSettings: strict),
         .target(name: "Tenant", dependencies: ["TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
-        .target(name: "Gateway", dependencies: ["Tenant", "Net", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
+        .target(name: "Gateway", dependencies: ["Tenant", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
         .target(name: "App", dependencies: ["Server", "Web", "Mail", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain", "Gateway"],
                 swiftSettings: strict),
         .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"], swiftSettings: strict),

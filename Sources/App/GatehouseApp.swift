@@ -107,6 +107,17 @@ public final class GatehouseApp: Sendable {
             gatewaySettings.publicBaseURL = config.publicBaseURL
             gatewaySettings.secureCookies = config.publicBaseURL.hasPrefix("https://")
             gatewaySettings.destinations = config.destinations
+            if let keyFile = config.samlSPKeyFile, let certFile = config.samlSPCertFile {
+                guard let keyPEM = try? String(contentsOfFile: keyFile, encoding: .utf8), let certPEM = try? String(contentsOfFile: certFile, encoding: .utf8) else {
+                    throw ConfigError("cannot read saml.spKeyFile or saml.spCertFile")
+                }
+                do {
+                    gatewaySettings.samlSigningKey = try PrivateKey(pem: keyPEM)
+                    gatewaySettings.samlSigningCertificate = try Certificate(text: certPEM)
+                } catch {
+                    throw ConfigError("saml SP key or certificate: \(error.reason)")
+                }
+            }
             var policy = Sessions.Policy()
             policy.idleTimeout = config.sessionIdleTimeout
             policy.absoluteTimeout = config.sessionAbsoluteTimeout

@@ -39,6 +39,9 @@ public struct GatehouseConfig: Sendable {
     public var regionURLs: [Region: String] = [:]
     /// CA bundle for `https://` region URLs.
     public var regionCAFile: String?
+    /// PEM files of the SP key and certificate that sign AuthnRequests (orgs that turn on signed requests).
+    public var samlSPKeyFile: String?
+    public var samlSPCertFile: String?
     /// Where each starting page lives (absolute URLs or paths), for the redirect after joining.
     public var destinations: [StartingPage: String] = GatewaySettings().destinations
     public var mail = MailConfig()
@@ -123,6 +126,12 @@ public struct GatehouseConfig: Sendable {
         try dest.finish()
 
         c.mail = try MailConfig.parse(try r.section("mail"))
+
+        var saml = try r.section("saml")
+        c.samlSPKeyFile = try saml.string("spKeyFile", default: nil)
+        c.samlSPCertFile = try saml.string("spCertFile", default: nil)
+        guard (c.samlSPKeyFile == nil) == (c.samlSPCertFile == nil) else { throw ConfigError("saml.spKeyFile and saml.spCertFile go together") }
+        try saml.finish()
 
         var log = try r.section("log")
         c.logLevel = try log.oneOf("level", default: "info", ["debug", "info", "warning", "error"])

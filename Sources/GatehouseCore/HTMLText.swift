@@ -1,5 +1,5 @@
-/// Escaping for text placed in HTML (element content and quoted attribute values), shared by the pages and
-/// the HTML part of mail.
+/// Escaping for text placed in HTML (element content and quoted attribute values), shared by the pages, the
+/// HTML part of mail, and the XML Gatehouse writes (SAML metadata and requests; `&#39;` is valid XML too).
 public enum HTMLText {
     public static func escape(_ s: String) -> String {
         var out = ""

@@ -12,6 +12,7 @@ public enum GatewayRoutes {
         BootstrapPage.register(on: b, gateway: g)
         AccountPages.register(on: b, gateway: g)
         InvitePages.register(on: b, gateway: g)
+        SSORoutes.register(on: b, gateway: g)
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)
             let email = Email.normalize(req.email)

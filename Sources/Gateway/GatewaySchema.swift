@@ -46,5 +46,30 @@ public enum GatewaySchema {
                 used_at INTEGER
             ) STRICT;
             """),
+        Migration(3, "saml", sql: """
+            CREATE TABLE saml_settings (
+                org_id TEXT PRIMARY KEY,
+                settings TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                updated_by TEXT NOT NULL
+            ) STRICT;
+
+            CREATE TABLE saml_requests (
+                id TEXT PRIMARY KEY,
+                org_id TEXT NOT NULL,
+                next TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                answered_at INTEGER
+            ) STRICT;
+            CREATE INDEX saml_requests_by_expiry ON saml_requests (expires_at);
+
+            CREATE TABLE saml_seen_assertions (
+                org_id TEXT NOT NULL,
+                assertion_id TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (org_id, assertion_id)
+            ) STRICT;
+            CREATE INDEX saml_seen_by_expiry ON saml_seen_assertions (expires_at);
+            """),
     ]
 }

@@ -2,6 +2,7 @@ import Foundation
 import Crypto
 import GatehouseCore
 import HTTP
+import SAML
 import Store
 import Tenant
 import TenantDomain
@@ -16,6 +17,7 @@ public final class GatewayService: Sendable {
     public let limiter: RateLimiter
     public let settings: GatewaySettings
     public let db: Database
+    public let sso: SSOStore
     let clock: any WallClock
 
     public init(db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
@@ -28,6 +30,7 @@ public final class GatewayService: Sendable {
         accounts = Accounts(db: db, hasher: hasher, clock: clock)
         sessions = Sessions(db: db, clock: clock, policy: sessionPolicy)
         limiter = RateLimiter(clock: clock)
+        sso = SSOStore(db: db, clock: clock)
     }
 
     /// The session token from the request's cookie, if any.
@@ -62,6 +65,12 @@ public final class GatewayService: Sendable {
     func sessionCookie(_ token: String) -> SetCookie {
         SetCookie(name: Sessions.cookieName, value: token, path: "/", maxAge: Int(sessions.policy.absoluteTimeout),
                   httpOnly: true, secure: settings.secureCookies, sameSite: .lax)
+    }
+
+    /// An org's Service Provider: stable URLs under the public base, the SP key when the org signs requests.
+    public func serviceProvider(org: String, signRequests: Bool = false) -> ServiceProvider {
+        ServiceProvider(baseURL: settings.publicBaseURL, orgID: org, signingKey: signRequests ? settings.samlSigningKey : nil,
+                        signingCertificate: settings.samlSigningCertificate)
     }
 
     func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }

@@ -1,3 +1,4 @@
+import Crypto
 import TenantDomain
 
 /// How the gateway presents itself.
@@ -13,6 +14,9 @@ public struct GatewaySettings: Sendable {
     /// Sign-up and invite acceptance: per invite and per client address.
     public var acceptPerInvite = RateLimiter.Limit(count: 10, window: 300)
     public var acceptPerAddress = RateLimiter.Limit(count: 30, window: 300)
+    /// The SP key and certificate that sign AuthnRequests for orgs that ask for signed requests.
+    public var samlSigningKey: PrivateKey?
+    public var samlSigningCertificate: Certificate?
     public init() {}
 
     public func destination(_ page: StartingPage) -> String { destinations[page] ?? "/" }

@@ -99,4 +99,12 @@ public final class RemoteRegionTenant: RegionTenant {
     public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
         try await call("/internal/v1/pending-invites", ["email": email], as: [PendingInviteSummary].self)
     }
+
+    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
+        try await call("/internal/v1/sso/sign-in", request, as: SSOSignInResult.self)
+    }
+
+    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
+        try await call("/internal/v1/orgs/standing", RegionInternalRoutes.StandingBody(orgID: orgID, caller: caller), as: OrgStanding.self)
+    }
 }

@@ -259,26 +259,33 @@ extension RegionService {
             if try conn.first("SELECT 1 FROM members WHERE org_id = ? AND account_id = ?", [inv.orgID, request.accountID]) != nil {
                 throw GatehouseError(.init("already_member"), status: 409, "You are already a member of this organization.")
             }
-            let first = inv.firstName.isEmpty ? (request.firstName ?? "") : inv.firstName
-            let last = inv.lastName.isEmpty ? (request.lastName ?? "") : inv.lastName
-            let rowid = try MemberRows.insert(conn, .init(orgID: inv.orgID, accountID: request.accountID, email: inv.email, firstName: first, lastName: last,
-                                                          roles: inv.roles, userVariables: inv.userVariables, startingPage: inv.startingPage,
-                                                          ssoOnly: inv.ssoOnly, joinedAt: nowS))
-            for g in inv.apps where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [inv.orgID, g.app]) != nil {
-                try conn.run("INSERT OR REPLACE INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?, ?, ?)",
-                             [inv.orgID, g.app, rowid, g.role.rawValue, nowS])
-            }
-            try MemberRows.recountApps(conn, rowid: rowid)
-            try conn.run("UPDATE members SET last_active = ? WHERE rowid = ?", [nowS, rowid])
-            try conn.run("UPDATE invites SET status = 'joined', joined_account_id = ?, updated_at = ? WHERE id = ?", [request.accountID, nowS, inv.id])
-            try self.enqueueMail(conn, org: inv.orgID, kind: "added", to: inv.email,
-                                 payload: ["org": orgName, "roles": inv.roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")], at: nowS)
-            try self.audit(conn, org: inv.orgID, at: nowS, actor: request.accountID, action: "invite.accepted", target: inv.email,
-                           ["invite": inv.id, "roles": inv.roles.joined(separator: ",")])
-            guard let m = try MemberRows.load(conn, orgID: inv.orgID, accountID: request.accountID) else { throw GatehouseError.internalError(detail: "member vanished") }
-            return AcceptInviteResult(orgID: inv.orgID, member: MemberRows.view(m, apps: try MemberRows.grants(conn, rowids: [rowid])[rowid] ?? []),
-                                      startingPage: inv.startingPage)
+            return try self.join(conn, inv, orgName: orgName, accountID: request.accountID, firstName: request.firstName, lastName: request.lastName, at: nowS)
         }
+    }
+
+    /// Makes the invite's person a member (roles, variables, starting page, SSO-only, app grants), marks the
+    /// invite joined, queues the "you were added" mail and audits it. Shared by invite links and SSO sign-in.
+    func join(_ conn: SQLiteConnection, _ inv: InviteView, orgName: String, accountID: String, firstName: String?, lastName: String?,
+              at nowS: Int, via: String = "link") throws -> AcceptInviteResult {
+        let first = inv.firstName.isEmpty ? (firstName ?? "") : inv.firstName
+        let last = inv.lastName.isEmpty ? (lastName ?? "") : inv.lastName
+        let rowid = try MemberRows.insert(conn, .init(orgID: inv.orgID, accountID: accountID, email: inv.email, firstName: first, lastName: last,
+                                                      roles: inv.roles, userVariables: inv.userVariables, startingPage: inv.startingPage,
+                                                      ssoOnly: inv.ssoOnly, joinedAt: nowS))
+        for g in inv.apps where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [inv.orgID, g.app]) != nil {
+            try conn.run("INSERT OR REPLACE INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?, ?, ?)",
+                         [inv.orgID, g.app, rowid, g.role.rawValue, nowS])
+        }
+        try MemberRows.recountApps(conn, rowid: rowid)
+        try conn.run("UPDATE members SET last_active = ? WHERE rowid = ?", [nowS, rowid])
+        try conn.run("UPDATE invites SET status = 'joined', joined_account_id = ?, updated_at = ? WHERE id = ?", [accountID, nowS, inv.id])
+        try enqueueMail(conn, org: inv.orgID, kind: "added", to: inv.email,
+                        payload: ["org": orgName, "roles": inv.roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")], at: nowS)
+        try audit(conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.accepted", target: inv.email,
+                  ["invite": inv.id, "roles": inv.roles.joined(separator: ","), "via": via])
+        guard let m = try MemberRows.load(conn, orgID: inv.orgID, accountID: accountID) else { throw GatehouseError.internalError(detail: "member vanished") }
+        return AcceptInviteResult(orgID: inv.orgID, member: MemberRows.view(m, apps: try MemberRows.grants(conn, rowids: [rowid])[rowid] ?? []),
+                                  startingPage: inv.startingPage)
     }
 
     /// Declining marks the invite revoked, for a verified account whose email matches.

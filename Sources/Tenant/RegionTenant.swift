@@ -18,6 +18,10 @@ public protocol RegionTenant: Sendable {
     func declineInvite(_ request: DeclineInviteRequest) async throws
     func memberships(accountID: String) async throws -> [MembershipSummary]
     func pendingInvites(email: String) async throws -> [PendingInviteSummary]
+    /// After a verified SAML login: an existing member, an invite accepted by SSO, or JIT provisioning.
+    func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult
+    /// The caller's permissions in an org (gateway-side settings such as SSO need `sso.manage`).
+    func standing(orgID: String, caller: Caller) async throws -> OrgStanding
 }
 
 /// A live API key: whose it is and the one org it opens.
@@ -87,6 +91,10 @@ public final class LocalRegionTenant: RegionTenant {
 
     public func memberships(accountID: String) async throws -> [MembershipSummary] { try await service.memberships(accountID: accountID) }
 
+    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult { try await service.ssoSignIn(request) }
+
+    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding { try await service.standing(orgID: orgID, caller: caller) }
+
     public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
         try await service.pendingInvites(email: email).map {
             PendingInviteSummary(inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
@@ -104,6 +112,11 @@ public enum RegionInternalRoutes {
     struct TokenBody: Codable { let token: String }
     struct AccountBody: Codable { let accountID: String }
     struct EmailBody: Codable { let email: String }
+    public struct StandingBody: Codable {
+        public let orgID: String
+        public let caller: Caller
+        public init(orgID: String, caller: Caller) { self.orgID = orgID; self.caller = caller }
+    }
     public struct OptionalValue<T: Codable>: Codable { public let value: T? }
 
     public static func register(on b: RouterBuilder, tenant: LocalRegionTenant, callers: @escaping CallerProvider) {
@@ -131,6 +144,15 @@ public enum RegionInternalRoutes {
         b.post("/internal/v1/memberships") { ctx in
             try await gateway(ctx)
             return try .json(try await tenant.memberships(accountID: try ctx.decode(AccountBody.self).accountID))
+        }
+        b.post("/internal/v1/sso/sign-in") { ctx in
+            try await gateway(ctx)
+            return try .json(try await tenant.ssoSignIn(try ctx.decode(SSOSignInRequest.self)))
+        }
+        b.post("/internal/v1/orgs/standing") { ctx in
+            try await gateway(ctx)
+            let body = try ctx.decode(StandingBody.self)
+            return try .json(try await tenant.standing(orgID: body.orgID, caller: body.caller))
         }
         b.post("/internal/v1/pending-invites") { ctx in
             try await gateway(ctx)

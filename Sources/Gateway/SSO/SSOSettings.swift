@@ -1,0 +1,170 @@
+import Foundation
+import GatehouseCore
+import SAML
+import Store
+
+/// An org's SAML settings: its identity provider and how a verified login becomes a session.
+public struct SSOSettings: Codable, Sendable, Equatable {
+    public struct JIT: Codable, Sendable, Equatable {
+        public var enabled: Bool
+        public var defaultRole: String
+        public init(enabled: Bool = false, defaultRole: String = "member") { self.enabled = enabled; self.defaultRole = defaultRole }
+    }
+
+    /// Which IdP attributes carry the email and names, and which become user variables (attribute → variable).
+    public struct Attributes: Codable, Sendable, Equatable {
+        /// nil: the NameID is the email.
+        public var email: String?
+        public var firstName: String
+        public var lastName: String
+        public var variables: [String: String]
+        public init(email: String? = nil, firstName: String = "givenName", lastName: String = "sn", variables: [String: String] = [:]) {
+            self.email = email; self.firstName = firstName; self.lastName = lastName; self.variables = variables
+        }
+    }
+
+    public var idp: IdPDescriptor
+    public var allowIdPInitiated: Bool
+    public var allowSHA1: Bool
+    public var signRequests: Bool
+    public var jit: JIT
+    public var attributes: Attributes
+
+    public init(idp: IdPDescriptor, allowIdPInitiated: Bool = false, allowSHA1: Bool = false, signRequests: Bool = false,
+                jit: JIT = JIT(), attributes: Attributes = Attributes()) {
+        self.idp = idp; self.allowIdPInitiated = allowIdPInitiated; self.allowSHA1 = allowSHA1; self.signRequests = signRequests
+        self.jit = jit; self.attributes = attributes
+    }
+}
+
+/// The body of `PUT /api/v1/orgs/:org/sso`: metadata XML or IdP fields, plus options. Fields left out keep
+/// their current value.
+public struct SSOSettingsUpdate: Codable, Sendable {
+    public var metadataXML: String?
+    public var idpEntityID: String?
+    public var ssoURL: String?
+    public var certificates: [String]?
+    public var allowIdPInitiated: Bool?
+    public var allowSHA1: Bool?
+    public var signRequests: Bool?
+    public var jit: SSOSettings.JIT?
+    public var attributes: SSOSettings.Attributes?
+
+    public init(metadataXML: String? = nil, idpEntityID: String? = nil, ssoURL: String? = nil, certificates: [String]? = nil,
+                allowIdPInitiated: Bool? = nil, allowSHA1: Bool? = nil, signRequests: Bool? = nil, jit: SSOSettings.JIT? = nil,
+                attributes: SSOSettings.Attributes? = nil) {
+        self.metadataXML = metadataXML; self.idpEntityID = idpEntityID; self.ssoURL = ssoURL; self.certificates = certificates
+        self.allowIdPInitiated = allowIdPInitiated; self.allowSHA1 = allowSHA1; self.signRequests = signRequests; self.jit = jit
+        self.attributes = attributes
+    }
+
+    /// The settings after this update, every field checked.
+    func applied(to current: SSOSettings?) throws -> SSOSettings {
+        var idp: IdPDescriptor
+        do {
+            if let xml = metadataXML {
+                idp = try IdPMetadata.parse(Array(xml.utf8))
+            } else if let current {
+                idp = current.idp
+            } else {
+                guard let e = idpEntityID, let u = ssoURL, let c = certificates else {
+                    throw GatehouseError.validation("Give the IdP's metadata (metadataXML), or idpEntityID, ssoURL and certificates.")
+                }
+                idp = IdPDescriptor(entityID: e, ssoURL: u, certificates: c)
+            }
+            if let e = idpEntityID { idp.entityID = e }
+            if let u = ssoURL { idp.ssoURL = u }
+            if let c = certificates { idp.certificates = c }
+            idp = try idp.validated()
+        } catch let r as SAMLRefusal {
+            throw GatehouseError(.init(r.code), status: 422, r.reason)
+        }
+        var s = current ?? SSOSettings(idp: idp)
+        s.idp = idp
+        if let v = allowIdPInitiated { s.allowIdPInitiated = v }
+        if let v = allowSHA1 { s.allowSHA1 = v }
+        if let v = signRequests { s.signRequests = v }
+        if let v = jit {
+            guard !v.defaultRole.isEmpty, v.defaultRole != "owner", v.defaultRole.utf8.count <= 64 else {
+                throw GatehouseError.validation("The JIT default role must be an existing role other than owner.")
+            }
+            s.jit = v
+        }
+        if let v = attributes {
+            guard v.variables.count <= 50, ([v.firstName, v.lastName] + (v.email.map { [$0] } ?? []) + Array(v.variables.keys) + Array(v.variables.values)).allSatisfy({ $0.utf8.count <= 256 }) else {
+                throw GatehouseError.validation("Attribute mapping: at most 50 variables, names of at most 256 bytes.")
+            }
+            s.attributes = v
+        }
+        return s
+    }
+}
+
+/// SAML state in the gateway store: settings per org, the AuthnRequests in flight (10 minutes), and the
+/// assertion ids already used (kept until they expire).
+public final class SSOStore: Sendable {
+    let db: Database
+    let clock: any WallClock
+    public static let requestLifetime = 600
+
+    public init(db: Database, clock: any WallClock) {
+        self.db = db
+        self.clock = clock
+    }
+
+    var nowS: Int { Int(clock.now().timeIntervalSince1970) }
+
+    public func settings(org: String) throws -> SSOSettings? {
+        try db.readNow { conn in
+            guard let text = try conn.first("SELECT settings FROM saml_settings WHERE org_id = ?", [org])?.string("settings") else { return nil }
+            return try JSONDecoder().decode(SSOSettings.self, from: Data(text.utf8))
+        }
+    }
+
+    public func save(_ s: SSOSettings, org: String, by accountID: String) async throws {
+        let text = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
+        let now = nowS
+        try await db.write { conn in
+            try conn.run("INSERT OR REPLACE INTO saml_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)", [org, text, now, accountID])
+        }
+    }
+
+    public func delete(org: String) async throws {
+        try await db.write { conn in try conn.run("DELETE FROM saml_settings WHERE org_id = ?", [org]) }
+    }
+
+    public func rememberRequest(id: String, org: String, next: String) async throws {
+        let now = nowS
+        try await db.write { conn in
+            try conn.run("DELETE FROM saml_requests WHERE expires_at <= ?", [now])
+            try conn.run("INSERT INTO saml_requests (id, org_id, next, expires_at) VALUES (?, ?, ?, ?)", [id, org, next, now + Self.requestLifetime])
+        }
+    }
+
+    /// The `next` of a live request this SP sent for `org`, or nil.
+    public func pendingRequest(id: String, org: String) throws -> String? {
+        let now = nowS
+        return try db.readNow { conn in
+            try conn.first("SELECT next FROM saml_requests WHERE id = ? AND org_id = ? AND expires_at > ?", [id, org, now])?.string("next")
+        }
+    }
+
+    public enum Consumption: Sendable, Equatable { case accepted, replayed, requestAlreadyAnswered }
+
+    /// Records the assertion as used and marks the request it answered, in one transaction. An assertion id
+    /// seen before is a replay; a second answer to one request is refused too (each request opens one session).
+    public func consume(assertionID: String, org: String, until: Date, requestID: String?) async throws -> Consumption {
+        let now = nowS
+        let expires = Int(until.timeIntervalSince1970) + 1
+        return try await db.write { conn in
+            try conn.run("DELETE FROM saml_seen_assertions WHERE expires_at <= ?", [now])
+            if try conn.first("SELECT 1 FROM saml_seen_assertions WHERE org_id = ? AND assertion_id = ?", [org, assertionID]) != nil { return .replayed }
+            if let requestID, try conn.first("SELECT 1 FROM saml_requests WHERE id = ? AND answered_at IS NOT NULL", [requestID]) != nil {
+                return .requestAlreadyAnswered
+            }
+            try conn.run("INSERT INTO saml_seen_assertions (org_id, assertion_id, expires_at) VALUES (?, ?, ?)", [org, assertionID, max(expires, now + 1)])
+            if let requestID { try conn.run("UPDATE saml_requests SET answered_at = ? WHERE id = ?", [now, requestID]) }
+            return .accepted
+        }
+    }
+}
