@@ -42,13 +42,15 @@ let package = Package(
         .executableTarget(name: "TenantBench", dependencies: ["Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
                           path: "Tests/Benchmarks/TenantBench"),
 
+        .executableTarget(name: "SAMLBench", dependencies: ["SAML", "Crypto"], path: "Tests/Benchmarks/SAMLBench"),
+
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "App", "Web", "HTTP", "GatehouseCore"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
         .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
         .testTarget(name: "TenantTests", dependencies: ["Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "App", "Server", "Net", "Mail", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
     ]
 )

@@ -17,7 +17,11 @@ public struct XMLElement: Equatable {
 
     public var namespaceURI: String? { node.pointee.ns?.pointee.href.map { String(cString: $0) } }
 
-    public func isNamed(_ name: String, in ns: String) -> Bool { localName == name && namespaceURI == ns }
+    /// Compares bytes in place: no strings are made (this runs for every element of every walk).
+    public func isNamed(_ name: String, in ns: String) -> Bool {
+        guard let n = node.pointee.name, XMLElement.equals(n, name), let href = node.pointee.ns?.pointee.href else { return false }
+        return XMLElement.equals(href, ns)
+    }
 
     /// An attribute with no namespace (SAML and XML-DSig attributes are unqualified).
     public func attribute(_ name: String) -> String? {
@@ -38,12 +42,11 @@ public struct XMLElement: Equatable {
     }
 
     static func equals(_ c: UnsafePointer<UInt8>, _ s: String) -> Bool {
-        var i = 0
-        for b in s.utf8 {
-            if c[i] != b { return false }
-            i += 1
+        var s = s
+        return s.withUTF8 { b in
+            for i in 0..<b.count where c[i] != b[i] { return false }
+            return c[b.count] == 0
         }
-        return c[i] == 0
     }
 
     public var parent: XMLElement? {

@@ -162,8 +162,8 @@ public enum XMLSignature {
 
     static func base64(_ e: XMLElement) -> [UInt8]? {
         guard e.children.isEmpty else { return nil }
-        let compact = e.text.filter { !($0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t") }
-        return Data(base64Encoded: compact).map { Array($0) }
+        let compact = Array(e.text.utf8).filter { !($0 == 32 || $0 == 10 || $0 == 13 || $0 == 9) }
+        return Data(base64Encoded: Data(compact)).map { Array($0) }
     }
 
     // MARK: - Signing
