@@ -68,12 +68,16 @@ def main():
     port, idp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     cfg = f"{work}/config.json"
-    json.dump({"publicBaseURL": base, "passwords": {"scryptLogN": 10}, "log": {"level": "info"},
+    # The SP key that signs AuthnRequests (made now, test-only, never committed).
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{work}/sp.key", "-out", f"{work}/sp.crt",
+                    "-days", "2", "-subj", "/CN=gatehouse interop SP"], check=True, capture_output=True)
+    json.dump({"publicBaseURL": base, "saml": {"spKeyFile": f"{work}/sp.key", "spCertFile": f"{work}/sp.crt"}, "passwords": {"scryptLogN": 10}, "log": {"level": "info"},
                "mail": {"transport": "smtp", "from": "gatehouse@acme.test", "pollSeconds": 0.1,
                         "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "starttls", "username": SMTP_USER, "password": SMTP_PASS,
                                  "caFile": f"{certdir}/cert.pem", "timeoutSeconds": 5}}}, open(cfg, "w"))
     procs = Procs()
     idp_state = f"{work}/idp"
+    stop_later = [dict(os.environ, IDP_STATE_DIR=idp_state)]
     t0 = time.time()
     try:
         data = f"{work}/data"
@@ -155,6 +159,31 @@ def main():
         assert (member["firstName"], member["lastName"]) == ("Zoë", "O'Brien & Søn <QA>"), member
         print("zoe: names intact")
 
+        # Signed AuthnRequests: a second org whose IdP (another SimpleSAMLphp) refuses unsigned requests.
+        org2 = ops.api("POST", "/api/v1/regions/eu/orgs", {"name": "Beta Signed", "ownerEmail": "olga@acme.test"}, expect=201).json()["org"]["id"]
+        token = mailbox.link("olga@acme.test", 3).split("/invite/")[1]
+        olga.api("POST", f"/api/v1/invites/{token}/accept", {}, expect=200)
+        sp2 = olga.api("GET", f"/api/v1/orgs/{org2}/sso", expect=200).json()["sp"]
+        idp2_state = f"{work}/idp2"
+        env2 = dict(os.environ, IDP_STATE_DIR=idp2_state, IDP_PORT=str(free_port()))
+        started = subprocess.run([os.path.join(idp_dir, "start.sh"), "--sp-entity-id", sp2["entityID"], "--sp-acs-url", sp2["acsURL"],
+                                  "--sp-cert", f"{work}/sp.crt"], capture_output=True, text=True, env=env2, timeout=600)
+        stop_later.append(env2)
+        assert started.returncode == 0, started.stderr[-3000:]
+        idp2 = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
+        assert idp2["SP_SIGNED_AUTHNREQUESTS_REQUIRED"] == "yes", idp2
+        olga.api("PUT", f"/api/v1/orgs/{org2}/sso", {"metadataXML": open(idp2["IDP_METADATA_FILE"]).read(), "signRequests": True,
+                                                     "jit": {"enabled": True, "defaultRole": "viewer"}}, expect=200)
+        assert 'AuthnRequestsSigned="true"' in requests.get(sp2["metadataURL"]).text
+        report, _ = probe(idp_dir, f"{base}/sso/{org2}/login?next=/", "alice@example.com", work, ["--expect-text", "Beta Signed"])
+        assert report["authn_request"]["query_signature"], report["authn_request"]
+        # Proof that this IdP checks: the same login with unsigned requests is turned away by it.
+        olga.api("PUT", f"/api/v1/orgs/{org2}/sso", {"signRequests": False}, expect=200)
+        r = subprocess.run([sys.executable, os.path.join(idp_dir, "sp_probe.py"), f"{base}/sso/{org2}/login?next=/", "--user", "bob@example.com", "--json"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and "gh_session" not in r.stdout, r.stdout[-2000:]
+        print("signed AuthnRequests accepted by an IdP that requires them (unsigned ones refused by it)")
+
         if not a.no_browser:
             shot = os.path.join(a.artifacts, "saml-after-login.png")
             r = subprocess.run([sys.executable, os.path.join(idp_dir, "browser_probe.py"), login, "--user", "admin@example.com",
@@ -171,7 +200,8 @@ def main():
         raise
     finally:
         procs.stop_all()
-        subprocess.run([os.path.join(idp_dir, "stop.sh")], env=dict(os.environ, IDP_STATE_DIR=idp_state), capture_output=True)
+        for env in stop_later:
+            subprocess.run([os.path.join(idp_dir, "stop.sh")], env=env, capture_output=True)
         try:
             smtp.stop()
         except Exception:
