@@ -54,6 +54,15 @@ struct SSOTests {
         let metadata = await f.client.send("GET", "/sso/\(org)/metadata")
         #expect(metadata.status == 200 && metadata.bodyText.contains("entityID=\"http://127.0.0.1:8080/sso/\(org)/metadata\""))
         _ = k
+        // Home realm discovery: an email domain or the org id leads to the org's SSO login.
+        #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"domains":["Example.COM"]}"#).status == 200)
+        #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"domains":["not a domain"]}"#).status == 422)
+        let b = FormBrowser(f.client)
+        #expect(await b.go("GET", "/sso/start?who=alice%40example.com&next=%2Fconsole").location == "/sso/\(org)/login?next=%2Fconsole")
+        #expect(await b.go("GET", "/sso/start?who=\(org)").location == "/sso/\(org)/login?next=%2F")
+        let unknown = await b.go("GET", "/sso/start?who=zed%40nowhere.test")
+        #expect(unknown.status == 404 && unknown.body.contains("No organization uses single sign-on for that email domain"))
+        #expect((await b.go("GET", "/login")).body.contains("Continue with SSO"))
     }
 
     @Test func loginCreatesAnSSOSessionOnceAndRefusesReplays() async throws {

@@ -20,7 +20,19 @@ enum AccountPages {
             <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="\(HTMLPage.escape(email))"\(error != nil ? " aria-describedby=\"login-error\"" : "")>
             <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
             <div class="actions"><button type="submit">Sign in</button></div></form>
-            """
+            """ + ssoForm(next: next)
+    }
+
+    /// "Sign in with SSO": a work email (its domain finds the org) or an organization ID.
+    static func ssoForm(next: String, who: String = "", error: String? = nil) -> String {
+        """
+        <h2>Sign in with single sign-on</h2>
+        <form method="get" action="/sso/start"><input type="hidden" name="next" value="\(HTMLPage.escape(next))">
+        <label for="sso-who">Work email or organization ID</label>
+        <input id="sso-who" name="who" required value="\(HTMLPage.escape(who))"\(error != nil ? " aria-describedby=\"sso-error\" aria-invalid=\"true\"" : "")>
+        """ + (error.map { "<p class=\"error\" role=\"alert\" id=\"sso-error\">\(HTMLPage.escape($0))</p>" } ?? "") + """
+        <div class="actions"><button type="submit" class="secondary">Continue with SSO</button></div></form>
+        """
     }
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {

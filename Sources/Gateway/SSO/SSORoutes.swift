@@ -22,6 +22,27 @@ enum SSORoutes {
                             body: Array(sp.metadataXML().utf8))
         }
 
+        b.get("/sso/start") { ctx in
+            let next = BrowserSession.safeNext(ctx.query("next"))
+            let who = (ctx.query("who") ?? "").trimmingCharacters(in: .whitespaces)
+            var org: String?
+            if let at = who.lastIndex(of: "@") {
+                org = try g.sso.org(forDomain: String(who[who.index(after: at)...]))
+            } else if OrgID(who) != nil, try g.sso.settings(org: who) != nil {
+                org = who
+            }
+            guard let org else {
+                let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
+                let message = who.contains("@") ? "No organization uses single sign-on for that email domain. Sign in with your password instead."
+                                                : "No organization with that ID uses single sign-on."
+                var r = HTMLPage.render(title: "Sign in", viewer: nil, body: AccountPages.loginForm(csrf: csrf, next: next)
+                    .replacingOccurrences(of: AccountPages.ssoForm(next: next), with: AccountPages.ssoForm(next: next, who: who, error: message)), status: 404)
+                if let cookie { r.setCookie(cookie) }
+                return r
+            }
+            return .redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(next), status: 302)
+        }
+
         b.get("/sso/:org/login") { ctx in
             let org = try ctx.parameter("org")
             guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }

@@ -2,6 +2,7 @@ import Foundation
 import GatehouseCore
 import SAML
 import Store
+import TenantDomain
 
 /// An org's SAML settings: its identity provider and how a verified login becomes a session.
 public struct SSOSettings: Codable, Sendable, Equatable {
@@ -29,6 +30,8 @@ public struct SSOSettings: Codable, Sendable, Equatable {
     public var signRequests: Bool
     public var jit: JIT
     public var attributes: Attributes
+    /// Email domains whose people are sent to this org's IdP from "Sign in with SSO" (home realm discovery).
+    public var domains: [String]?
 
     public init(idp: IdPDescriptor, allowIdPInitiated: Bool = false, allowSHA1: Bool = false, signRequests: Bool = false,
                 jit: JIT = JIT(), attributes: Attributes = Attributes()) {
@@ -49,6 +52,7 @@ public struct SSOSettingsUpdate: Codable, Sendable {
     public var signRequests: Bool?
     public var jit: SSOSettings.JIT?
     public var attributes: SSOSettings.Attributes?
+    public var domains: [String]?
 
     public init(metadataXML: String? = nil, idpEntityID: String? = nil, ssoURL: String? = nil, certificates: [String]? = nil,
                 allowIdPInitiated: Bool? = nil, allowSHA1: Bool? = nil, signRequests: Bool? = nil, jit: SSOSettings.JIT? = nil,
@@ -90,6 +94,13 @@ public struct SSOSettingsUpdate: Codable, Sendable {
             }
             s.jit = v
         }
+        if let v = domains {
+            let cleaned = v.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+            guard cleaned.count <= 20, cleaned.allSatisfy({ Email.isValid("x@" + $0) }) else {
+                throw GatehouseError.validation("Domains must be at most 20 plain email domains (example.com).")
+            }
+            s.domains = cleaned
+        }
         if let v = attributes {
             guard v.variables.count <= 50, ([v.firstName, v.lastName] + (v.email.map { [$0] } ?? []) + Array(v.variables.keys) + Array(v.variables.values)).allSatisfy({ $0.utf8.count <= 256 }) else {
                 throw GatehouseError.validation("Attribute mapping: at most 50 variables, names of at most 256 bytes.")
@@ -126,6 +137,19 @@ public final class SSOStore: Sendable {
         let now = nowS
         try await db.write { conn in
             try conn.run("INSERT OR REPLACE INTO saml_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)", [org, text, now, accountID])
+        }
+    }
+
+    /// The org whose SSO claims this email domain (the first configured, if several do).
+    public func org(forDomain domain: String) throws -> String? {
+        let wanted = domain.lowercased()
+        return try db.readNow { conn in
+            var found: String?
+            try conn.forEach("SELECT org_id, settings FROM saml_settings ORDER BY updated_at") { row in
+                guard found == nil, let s = try? JSONDecoder().decode(SSOSettings.self, from: Data(row.string(1).utf8)) else { return }
+                if s.domains?.contains(wanted) == true { found = row.string(0) }
+            }
+            return found
         }
     }
 
