@@ -123,4 +123,11 @@ public final class Accounts: Sendable {
             try conn.run("DELETE FROM accounts WHERE id = ? AND password_hash IS NULL", [id])
         }
     }
+
+    public func setNames(accountID: String, firstName: String, lastName: String) async throws {
+        for n in [firstName, lastName] where n.count > 100 { throw GatehouseError.validation("Names must be at most 100 characters.") }
+        try await db.write { conn in
+            try conn.run("UPDATE accounts SET first_name = ?, last_name = ? WHERE id = ?", [firstName, lastName, accountID])
+        }
+    }
 }

@@ -13,6 +13,11 @@ public enum GatewayRoutes {
         AccountPages.register(on: b, gateway: g)
         InvitePages.register(on: b, gateway: g)
         SSORoutes.register(on: b, gateway: g)
+        MembersPage.register(on: b, gateway: g)
+        InvitesPage.register(on: b, gateway: g)
+        OrgPages.register(on: b, gateway: g)
+        AccountPage.register(on: b, gateway: g)
+        RegionConsole.register(on: b, gateway: g)
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)
             let email = Email.normalize(req.email)

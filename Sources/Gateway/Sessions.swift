@@ -118,4 +118,18 @@ public final class Sessions: Sendable {
         guard let mac = Base64URL.decode(presented) else { return false }
         return HMAC.isValid(Array(mac), for: Array(sessionToken.utf8), key: csrfKey.value)
     }
+
+    /// An account's live sessions, newest first, for the account page (`current` marks this browser's).
+    public func list(accountID: String, current token: String?) throws -> [(method: String, createdAt: Int, lastSeen: Int, current: Bool)] {
+        let now = Int(clock.now().timeIntervalSince1970)
+        let mine = token.map { Self.digest($0) }
+        return try db.readNow { conn in
+            var out: [(String, Int, Int, Bool)] = []
+            try conn.forEach("SELECT id_hash, method, created_at, last_seen FROM sessions WHERE account_id = ? AND expires_at > ? ORDER BY last_seen DESC LIMIT 50",
+                             [accountID, now]) { row in
+                out.append((row.string(1), row.int(2), row.int(3), mine.map { row.blob(0) == $0 } ?? false))
+            }
+            return out
+        }
+    }
 }

@@ -41,6 +41,11 @@ enum AccountPages {
                                             "X-Content-Type-Options": "nosniff"], body: Array(HTMLPage.stylesheet.utf8))
         }
 
+        b.get("/assets/gatehouse.js") { _ in
+            Response(status: 200, headers: ["Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=3600",
+                                            "X-Content-Type-Options": "nosniff"], body: Array(HTMLPage.script.utf8))
+        }
+
         b.get("/login") { ctx in
             let next = BrowserSession.safeNext(ctx.query("next"))
             if try BrowserSession.current(g, ctx) != nil { return .redirect(to: next) }

@@ -3,6 +3,7 @@ import Crypto
 import GatehouseCore
 import HTTP
 import Tenant
+import TenantDomain
 import Web
 
 /// The browser side of sessions for pages: who is signed in, and CSRF tokens for forms.
@@ -17,15 +18,22 @@ struct BrowserSession {
     let session: Session
     let token: String
     let csrf: String
+    let regionAdmin: Region?
 
     static func current(_ g: GatewayService, _ ctx: RequestContext) throws -> BrowserSession? {
-        guard let token = g.sessionToken(ctx), let (session, account, _) = try g.sessions.validateWithAccount(token) else { return nil }
-        return BrowserSession(account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token))
+        guard let token = g.sessionToken(ctx), let (session, account, regionAdmin) = try g.sessions.validateWithAccount(token) else { return nil }
+        return BrowserSession(account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token), regionAdmin: regionAdmin)
+    }
+
+    /// The caller the region sees for this browser (the form's CSRF token is checked by the page).
+    var caller: Caller {
+        Caller(accountID: account.id, email: account.email, displayName: account.displayName, regionAdminOf: regionAdmin, authMethod: session.method)
     }
 
     /// The header's view of this person, without the org switcher's memberships unless given.
     func viewer(memberships: [MembershipSummary] = [], currentOrg: String? = nil) -> HTMLPage.Viewer {
-        HTMLPage.Viewer(name: account.displayName, email: account.email, csrf: csrf, memberships: memberships, currentOrg: currentOrg)
+        HTMLPage.Viewer(name: account.displayName, email: account.email, csrf: csrf, memberships: memberships, currentOrg: currentOrg,
+                        regionAdmin: regionAdmin?.rawValue)
     }
 
     /// Remembers the org a person is working in (set on switching and on joining).

@@ -1,0 +1,93 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import SAML
+import Tenant
+import Web
+
+/// The account page: names, password (ends every other session), sessions with "sign out everywhere".
+enum AccountPage {
+    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
+
+    static func register(on b: RouterBuilder, gateway g: GatewayService) {
+        b.get("/account") { ctx in
+            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Faccount") }
+            return try await page(g, ctx, s, errors: [:])
+        }
+        b.post("/account/:action") { ctx in
+            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Faccount") }
+            let form = try ctx.formPairs()
+            guard BrowserSession.checkForm(g, ctx, form) else { return try await page(g, ctx, s, errors: ["form": "This form expired. Try again."], status: 403) }
+            switch try ctx.parameter("action") {
+            case "names":
+                do { try await g.accounts.setNames(accountID: s.account.id, firstName: (form.value("firstName") ?? "").trimmingCharacters(in: .whitespaces),
+                                                   lastName: (form.value("lastName") ?? "").trimmingCharacters(in: .whitespaces)) } catch let e as GatehouseError {
+                    return try await page(g, ctx, s, errors: ["names": e.message], status: e.status)
+                }
+                return flashRedirect(g, "Name saved.")
+            case "password":
+                if let wait = g.limiter.attempt([("login:" + s.account.email, g.settings.loginPerAccount)]) { return HTMLPage.slowDown(wait, viewer: s.viewer()) }
+                if s.account.hasPassword {
+                    guard try await g.accounts.authenticate(email: s.account.email, password: form.value("currentPassword") ?? "") != nil else {
+                        return try await page(g, ctx, s, errors: ["password": "The current password is not right."], status: 401)
+                    }
+                }
+                do { try await g.accounts.setPassword(accountID: s.account.id, password: form.value("newPassword") ?? "") } catch let e as GatehouseError {
+                    return try await page(g, ctx, s, errors: ["password": e.message], status: e.status)
+                }
+                try await g.sessions.revokeAll(accountID: s.account.id)
+                let (token, _) = try await g.sessions.create(accountID: s.account.id, method: "password")
+                var r = flashRedirect(g, "Password changed. Every other session was signed out.")
+                r.setCookie(g.sessionCookie(token))
+                return r
+            case "sign-out-everywhere":
+                try await g.sessions.revokeAll(accountID: s.account.id)
+                var r = Response.redirect(to: "/login")
+                r.setCookie(SetCookie.expire(Sessions.cookieName, secure: g.settings.secureCookies))
+                return r
+            default:
+                return .redirect(to: "/account")
+            }
+        }
+    }
+
+    static func flashRedirect(_ g: GatewayService, _ message: String) -> Response {
+        var r = Response.redirect(to: "/account")
+        r.setCookie(SetCookie(name: Console.flashCookie, value: Base64URL.encode(Array(message.utf8)), path: "/", maxAge: 60,
+                              httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+        return r
+    }
+
+    static func page(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, errors: [String: String], status: Int = 200) async throws -> Response {
+        let memberships = await g.overview(s.account).memberships
+        let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(esc(s.csrf))\">"
+        var h = ""
+        if let v = Cookies.value(named: Console.flashCookie, in: ctx.request.headers), let bytes = Base64URL.decode(v) {
+            h += "<p class=\"flash\" role=\"status\">\(esc(String(decoding: bytes.prefix(500), as: UTF8.self)))</p>"
+        }
+        if let e = errors["form"] { h += "<p class=\"error\" role=\"alert\">\(esc(e))</p>" }
+        h += "<h2>Your name</h2><form method=\"post\" action=\"/account/names\">\(csrf)<p class=\"meta\">\(esc(s.account.email))</p><div class=\"grid2\">"
+        h += "<div><label for=\"acc-first\">First name</label><input id=\"acc-first\" name=\"firstName\" type=\"text\" value=\"\(esc(s.account.firstName))\"></div>"
+        h += "<div><label for=\"acc-last\">Last name</label><input id=\"acc-last\" name=\"lastName\" type=\"text\" value=\"\(esc(s.account.lastName))\"></div></div>"
+        if let e = errors["names"] { h += "<p class=\"field-error\" role=\"alert\">\(esc(e))</p>" }
+        h += "<div class=\"actions\"><button type=\"submit\">Save name</button></div></form>"
+        h += "<h2>Password</h2><form method=\"post\" action=\"/account/password\">\(csrf)"
+        if s.account.hasPassword {
+            h += "<label for=\"acc-current\">Current password</label><input id=\"acc-current\" name=\"currentPassword\" type=\"password\" autocomplete=\"current-password\" required>"
+        } else {
+            h += "<p class=\"meta\">You sign in with single sign-on; you can add a password too.</p>"
+        }
+        h += "<label for=\"acc-new\">New password (at least \(Accounts.minimumPasswordLength) characters)</label><input id=\"acc-new\" name=\"newPassword\" type=\"password\" autocomplete=\"new-password\" required minlength=\"\(Accounts.minimumPasswordLength)\"\(errors["password"] != nil ? " aria-describedby=\"pw-error\" aria-invalid=\"true\"" : "")>"
+        if let e = errors["password"] { h += "<p class=\"field-error\" role=\"alert\" id=\"pw-error\">\(esc(e))</p>" }
+        h += "<div class=\"actions\"><button type=\"submit\">Change password</button></div></form>"
+        h += "<h2>Sessions</h2><div class=\"table-wrap\"><table id=\"sessions\"><thead><tr><th scope=\"col\">Signed in with</th><th scope=\"col\">Started (UTC)</th><th scope=\"col\">Last seen (UTC)</th></tr></thead><tbody>"
+        for x in try g.sessions.list(accountID: s.account.id, current: s.token) {
+            h += "<tr><td>\(esc(x.method == "password" ? "Password" : x.method.hasPrefix("saml:") ? "Single sign-on" : x.method))\(x.current ? " <span class=\"badge joined\">This browser</span>" : "")</td>"
+            h += "<td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.createdAt))))</td><td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.lastSeen))))</td></tr>"
+        }
+        h += "</tbody></table></div><form method=\"post\" action=\"/account/sign-out-everywhere\">\(csrf)<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Sign out everywhere</button></div></form>"
+        var r = HTMLPage.render(title: "Your account", viewer: s.viewer(memberships: memberships, currentOrg: Cookies.value(named: AccountPages.currentOrgCookie, in: ctx.request.headers)), body: h, status: status)
+        if errors.isEmpty && Cookies.value(named: Console.flashCookie, in: ctx.request.headers) != nil { r.setCookie(SetCookie.expire(Console.flashCookie, secure: g.settings.secureCookies)) }
+        return r
+    }
+}

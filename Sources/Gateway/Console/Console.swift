@@ -1,0 +1,148 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import Tenant
+import TenantDomain
+import Web
+
+/// What every console page knows: who is looking, which org, what they may do there, and how to ask the
+/// org's region (through the same `RegionTenant` as the API, so every rule is the region's).
+struct Console {
+    let g: GatewayService
+    let ctx: RequestContext
+    let session: BrowserSession
+    let org: String
+    let orgName: String
+    let tenant: any RegionTenant
+    let permissions: Set<String>
+    let memberships: [MembershipSummary]
+
+    static let flashCookie = "gh_flash"
+
+    /// The console for `org`, or the response to send instead (sign in, SSO, not found).
+    static func open(_ g: GatewayService, _ ctx: RequestContext) async throws -> Result<Console, ConsoleExit> {
+        guard let s = try BrowserSession.current(g, ctx) else {
+            return .failure(ConsoleExit(.redirect(to: "/login?next=" + FormDecoding.percentEncode(ctx.request.target))))
+        }
+        let org = try ctx.parameter("org")
+        guard let tenant = try? g.regions.tenant(forOrg: org) else { return .failure(ConsoleExit(notFound(s))) }
+        do {
+            let standing = try await tenant.standing(orgID: org, caller: s.caller)
+            let memberships = (try? await tenant.memberships(accountID: s.account.id)) ?? []
+            let others = await g.overview(s.account).memberships
+            return .success(Console(g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
+                                    permissions: Set(standing.permissions), memberships: others.isEmpty ? memberships : others))
+        } catch let e as GatehouseError {
+            if e.code.slug == "sso_required" { return .failure(ConsoleExit(.redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(ctx.request.target)))) }
+            if e.status == 404 { return .failure(ConsoleExit(notFound(s))) }
+            return .failure(ConsoleExit(HTMLPage.notice("Not available", e.message, action: ("Home", "/"), status: e.status, viewer: s.viewer())))
+        }
+    }
+
+    static func notFound(_ s: BrowserSession) -> Response {
+        HTMLPage.notice("Not found", "That organization does not exist or you are not a member of it.", action: ("Home", "/"), status: 404, viewer: s.viewer())
+    }
+
+    func may(_ p: Permission) -> Bool { permissions.contains(p.rawValue) }
+
+    var viewer: HTMLPage.Viewer { session.viewer(memberships: memberships, currentOrg: org) }
+    var csrf: String { session.csrf }
+    var csrfField: String { "<input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(csrf))\">" }
+    var base: String { "/console/\(org)" }
+
+    // MARK: - Region calls
+
+    /// Sends a region-API request as this person and returns status and body.
+    func call(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Response {
+        var headers: HTTPHeaders = ["Host": "gatehouse"]
+        var bytes: [UInt8] = []
+        if let body {
+            bytes = Array(try JSONCoding.encoder().encode(body))
+            headers.set("Content-Type", "application/json")
+        }
+        let request = Request(method: method, target: "/api/v1/orgs/\(org)" + path, headers: headers, body: bytes,
+                              id: ctx.request.id, remoteAddress: ctx.request.remoteAddress)
+        return try await tenant.forward(request, caller: session.caller)
+    }
+
+    /// A typed GET; a refusal becomes `ConsoleRefusal` with the region's message.
+    func get<T: Decodable>(_ path: String, as: T.Type) async throws -> T {
+        let r = try await call("GET", path)
+        guard r.status == 200 else { throw ConsoleRefusal(r) }
+        return try JSONCoding.decode(T.self, from: r.body)
+    }
+
+    // MARK: - Rendering
+
+    /// The console layout: org heading, the tabs this person may use, a flash message, the page.
+    func render(_ title: String, tab: String, body: String, status: Int = 200, banner: String? = nil) -> Response {
+        var tabs: [(String, String, Bool)] = [("members", "Members", may(.membersView)), ("invites", "Invites", may(.membersView)),
+                                              ("apps", "Apps", may(.orgView)), ("roles", "Roles", may(.orgView)),
+                                              ("apikeys", "API keys", may(.apikeysCreate)), ("sso", "SSO", may(.ssoManage)),
+                                              ("audit", "Audit log", may(.auditView)), ("settings", "Settings", may(.orgView))]
+        tabs = tabs.filter { $0.2 }
+        var html = "<div class=\"console-head\"><p class=\"meta\">\(HTMLPage.escape(orgName)) · <code>\(HTMLPage.escape(org))</code></p>"
+        html += "<nav class=\"tabs\" aria-label=\"Console\">" + tabs.map { key, label, _ in
+            "<a href=\"\(base)/\(key)\"\(key == tab ? " aria-current=\"page\"" : "")>\(label)</a>"
+        }.joined() + "</nav></div>"
+        if let banner { html += "<p class=\"banner\" role=\"status\">\(banner)</p>" }
+        if let flash = flashMessage { html += "<p class=\"flash\" role=\"status\">\(HTMLPage.escape(flash))</p>" }
+        var r = HTMLPage.render(title: title, viewer: viewer, body: html + body, status: status, wide: true)
+        if flashMessage != nil { r.setCookie(SetCookie.expire(Self.flashCookie, secure: g.settings.secureCookies)) }
+        return r
+    }
+
+    var flashMessage: String? {
+        guard let v = Cookies.value(named: Self.flashCookie, in: ctx.request.headers), let bytes = Base64URL.decode(v) else { return nil }
+        return String(decoding: bytes.prefix(500), as: UTF8.self)
+    }
+
+    /// A redirect that shows `message` once on the next page (after a form, the browser lands on a GET).
+    func redirect(_ path: String, flash message: String) -> Response {
+        var r = Response.redirect(to: path)
+        r.setCookie(SetCookie(name: Self.flashCookie, value: Base64URL.encode(Array(message.utf8)), path: "/", maxAge: 60,
+                              httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+        return r
+    }
+
+    /// The form's CSRF check; the page to show when it fails.
+    func checkForm(_ form: [(String, String)]) -> Response? {
+        BrowserSession.checkForm(g, ctx, form) ? nil : render("Try again", tab: "", body: "<p class=\"error\">This form expired. Go back, reload and try again.</p>", status: 403)
+    }
+}
+
+/// A response that ends a console request early (sign in, not found).
+struct ConsoleExit: Error {
+    let response: Response
+    init(_ r: Response) { response = r }
+}
+
+/// A region refusal, with its message for the page.
+struct ConsoleRefusal: Error {
+    let status: Int
+    let code: String
+    let message: String
+    init(_ r: Response) {
+        status = r.status
+        let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
+        let e = obj?["error"] as? [String: Any]
+        code = e?["code"] as? String ?? "error"
+        message = e?["message"] as? String ?? "The request was refused."
+    }
+}
+
+extension RouterBuilder {
+    /// A console page: opens the console (session, org, permissions) and turns refusals into pages.
+    func console(_ method: String, _ path: String, _ handler: @escaping @Sendable (Console) async throws -> Response, gateway g: GatewayService) {
+        let wrapped: @Sendable (RequestContext) async throws -> Response = { ctx in
+            switch try await Console.open(g, ctx) {
+            case .failure(let exit): return exit.response
+            case .success(let c):
+                do { return try await handler(c) } catch let r as ConsoleRefusal {
+                    return c.render("Not allowed", tab: "", body: "<p class=\"error\" role=\"alert\">\(HTMLPage.escape(r.message))</p><p><a href=\"\(c.base)/members\">Back to the console</a></p>", status: r.status)
+                }
+            }
+        }
+        if method == "GET" { get(path, wrapped) } else { post(path, wrapped) }
+    }
+}

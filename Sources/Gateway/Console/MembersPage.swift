@@ -1,0 +1,274 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import Tenant
+import TenantDomain
+import Web
+
+/// Members: search, filter, sort, pages, selection with bulk actions (confirmed by a page that names who and
+/// what), copy emails, the edit panel, and "view as".
+enum MembersPage {
+    static let dateFormat: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "d MMM yyyy"
+        return f
+    }()
+
+    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
+
+    static func register(on b: RouterBuilder, gateway g: GatewayService) {
+        b.get("/console") { ctx in
+            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fconsole") }
+            if let org = Cookies.value(named: AccountPages.currentOrgCookie, in: ctx.request.headers), OrgID(org) != nil {
+                return .redirect(to: "/console/\(org)/members")
+            }
+            let orgs = await g.overview(s.account).memberships
+            if let first = orgs.first { return .redirect(to: "/console/\(first.orgID)/members") }
+            return HTMLPage.notice("No organization yet", "You are not a member of any organization yet.", action: ("Home", "/"), status: 200, viewer: s.viewer())
+        }
+        b.console("GET", "/console/:org", { c in .redirect(to: "\(c.base)/members") }, gateway: g)
+        b.console("GET", "/console/:org/members", { c in try await list(c, viewAs: nil) }, gateway: g)
+        b.console("GET", "/console/:org/view-as/:member", { c in
+            let member = try c.ctx.parameter("member")
+            return try await list(c, viewAs: member)
+        }, gateway: g)
+        b.console("POST", "/console/:org/members/bulk", { c in try await bulk(c) }, gateway: g)
+        b.console("GET", "/console/:org/members/:member", { c in try await edit(c, error: nil) }, gateway: g)
+        b.console("POST", "/console/:org/members/:member", { c in try await save(c) }, gateway: g)
+    }
+
+    // MARK: - List
+
+    static func list(_ c: Console, viewAs: String?) async throws -> Response {
+        // "View as": the same page with that member's permissions, read-only, bannered.
+        var perms = c.permissions
+        var banner: String?
+        if let viewAs {
+            let p = try await c.get("/members/\(FormDecoding.percentEncode(viewAs))/permissions", as: PermissionsView.self)
+            let who = try await c.get("/members/\(FormDecoding.percentEncode(viewAs))", as: MemberView.self)
+            perms = Set(p.permissions.map(\.rawValue))
+            banner = "Viewing as \(esc(name(who))) (\(esc(HTMLPage.roleNames(who.roles)))) — read-only. <a href=\"\(c.base)/members\">Stop viewing as</a>"
+        }
+        let q = c.ctx.query("q") ?? ""
+        let role = c.ctx.query("role") ?? ""
+        let status = c.ctx.query("status") ?? ""
+        let sort = ["name", "apps", "last_active"].contains(c.ctx.query("sort") ?? "") ? c.ctx.query("sort")! : "name"
+        let order = c.ctx.query("order") == "desc" ? "desc" : "asc"
+        var query = "?limit=50&sort=\(sort)&order=\(order)"
+        if !q.isEmpty { query += "&q=" + FormDecoding.percentEncode(q) }
+        if !role.isEmpty { query += "&role=" + FormDecoding.percentEncode(role) }
+        if !status.isEmpty { query += "&status=" + FormDecoding.percentEncode(status) }
+        if let cursor = c.ctx.query("cursor") { query += "&cursor=" + FormDecoding.percentEncode(cursor) }
+        let page = try await c.get("/members" + query, as: MemberPage.self)
+        let roles = try await c.get("/roles", as: [RoleView].self)
+        let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
+        let readOnly = viewAs != nil
+        let canEdit = !readOnly && perms.contains(Permission.membersEdit.rawValue)
+        let canRemove = !readOnly && perms.contains(Permission.membersRemove.rawValue)
+        let canGrant = !readOnly && perms.contains(Permission.appsGrant.rawValue)
+        let selectable = !readOnly
+
+        let here = viewAs.map { "\(c.base)/view-as/\(esc($0))" } ?? "\(c.base)/members"
+        var h = "<form class=\"filters\" method=\"get\" action=\"\(here)\" role=\"search\">"
+        h += "<div><label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"\(esc(q))\" placeholder=\"Name or email\"></div>"
+        h += "<div><label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option value=\"\">Any role</option>"
+        for r in roles { h += "<option value=\"\(esc(r.id))\"\(r.id == role ? " selected" : "")>\(esc(r.name))</option>" }
+        h += "</select></div><div><label for=\"status\">Activity</label><select id=\"status\" name=\"status\">"
+        for (v, l) in [("", "Anyone"), ("active", "Active (30 days)"), ("inactive", "Inactive"), ("never", "Never signed in")] {
+            h += "<option value=\"\(v)\"\(v == status ? " selected" : "")>\(l)</option>"
+        }
+        h += "</select></div><div><label for=\"sort\">Sort by</label><select id=\"sort\" name=\"sort\">"
+        for (v, l) in [("name", "Name"), ("apps", "Number of apps"), ("last_active", "Last active")] {
+            h += "<option value=\"\(v)\"\(v == sort ? " selected" : "")>\(l)</option>"
+        }
+        h += "</select></div><div><label for=\"order\">Order</label><select id=\"order\" name=\"order\">"
+        h += "<option value=\"asc\"\(order == "asc" ? " selected" : "")>Ascending</option><option value=\"desc\"\(order == "desc" ? " selected" : "")>Descending</option></select></div>"
+        h += "<div><button type=\"submit\">Apply</button></div></form>"
+
+        if page.members.isEmpty {
+            h += "<p class=\"empty\">" + (q.isEmpty && role.isEmpty && status.isEmpty ? "No members yet. Invite people from the Invites tab." : "No members match these filters.") + "</p>"
+            return c.render("Members", tab: "members", body: h, banner: banner)
+        }
+        if selectable { h += "<form method=\"post\" action=\"\(c.base)/members/bulk\" id=\"members-form\">\(c.csrfField)" }
+        h += "<div class=\"table-wrap\"><table id=\"members\"><caption class=\"meta\">\(page.members.count) shown\(page.nextCursor != nil ? ", more on the next page" : "")</caption><thead><tr>"
+        if selectable { h += "<th class=\"check\"><input type=\"checkbox\" data-select-all=\"member\" aria-label=\"Select all on this page\" hidden></th>" }
+        h += "<th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\" class=\"opt\">Apps</th><th scope=\"col\" class=\"opt\">Last active</th>"
+        if !readOnly { h += "<th scope=\"col\"><span class=\"meta\">Actions</span></th>" }
+        h += "</tr></thead><tbody>"
+        for m in page.members {
+            h += "<tr>"
+            if selectable {
+                h += "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(esc(m.id))\" id=\"sel-\(esc(m.id))\" aria-label=\"Select \(esc(name(m)))\"></td>"
+            }
+            h += "<td>\(esc(name(m)))\(m.ssoOnly ? " <span class=\"badge\">SSO only</span>" : "")</td><td>\(esc(m.email))</td>"
+            h += "<td>\(esc(HTMLPage.roleNames(m.roles)))</td><td class=\"opt\">\(m.appCount)</td>"
+            h += "<td class=\"opt\">\(m.lastActive.map { dateFormat.string(from: $0) } ?? "Never")</td>"
+            if !readOnly {
+                h += "<td><a href=\"\(c.base)/members/\(esc(m.id))\">\(canEdit ? "Edit" : "View")</a>"
+                if c.may(.membersView) { h += " · <a href=\"\(c.base)/view-as/\(esc(m.id))\">View as</a>" }
+                h += "</td>"
+            }
+            h += "</tr>"
+        }
+        h += "</tbody></table></div>"
+        if selectable {
+            h += "<div class=\"bulk\" aria-label=\"With the selected members\"><div><label for=\"bulk-action\">With selected</label><select id=\"bulk-action\" name=\"action\">"
+            h += "<option value=\"copy_emails\">Copy emails</option>"
+            if canEdit { h += "<option value=\"change_roles\">Change role</option>" }
+            if canGrant && !apps.isEmpty { h += "<option value=\"grant_app\">Grant app</option><option value=\"revoke_app\">Revoke app</option>" }
+            if canRemove { h += "<option value=\"remove\">Remove from organization</option>" }
+            h += "</select></div>"
+            if canEdit {
+                h += "<div><label for=\"bulk-role\">New role</label><select id=\"bulk-role\" name=\"role\">"
+                for r in roles where r.id != "owner" { h += "<option value=\"\(esc(r.id))\">\(esc(r.name))</option>" }
+                h += "</select></div>"
+            }
+            if canGrant && !apps.isEmpty {
+                h += "<div><label for=\"bulk-app\">App</label><select id=\"bulk-app\" name=\"app\">"
+                for a in apps { h += "<option value=\"\(esc(a.id))\">\(esc(a.name))</option>" }
+                h += "</select></div><div><label for=\"bulk-app-role\">App role</label><select id=\"bulk-app-role\" name=\"appRole\">"
+                for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\">\(r.rawValue.capitalized)</option>" }
+                h += "</select></div>"
+            }
+            h += "<div><button type=\"submit\">Continue…</button></div></div></form>"
+        }
+        h += "<nav class=\"pager\" aria-label=\"Pages\">"
+        if c.ctx.query("cursor") != nil { h += "<a href=\"\(here)\(query.replacingOccurrences(of: "&cursor=" + FormDecoding.percentEncode(c.ctx.query("cursor") ?? ""), with: ""))\">First page</a>" }
+        if let next = page.nextCursor {
+            var nq = query
+            if let cur = c.ctx.query("cursor") { nq = nq.replacingOccurrences(of: "&cursor=" + FormDecoding.percentEncode(cur), with: "") }
+            h += "<a href=\"\(here)\(nq)&cursor=\(FormDecoding.percentEncode(next))\" rel=\"next\">Next page</a>"
+        }
+        h += "</nav>"
+        return c.render("Members", tab: "members", body: h, banner: banner)
+    }
+
+    static func name(_ m: MemberView) -> String {
+        let n = [m.firstName, m.lastName].filter { !$0.isEmpty }.joined(separator: " ")
+        return n.isEmpty ? m.email : n
+    }
+
+    // MARK: - Bulk actions: confirm, then apply
+
+    static func bulk(_ c: Console) async throws -> Response {
+        let form = try c.ctx.formPairs()
+        if let refused = c.checkForm(form) { return refused }
+        let ids = form.filter { $0.0 == "member" }.map(\.1)
+        let action = form.value("action") ?? ""
+        guard !ids.isEmpty else { return c.redirect("\(c.base)/members", flash: "Select at least one member first.") }
+        guard ids.count <= 500 else { return c.redirect("\(c.base)/members", flash: "Select at most 500 members at once.") }
+        var people: [MemberView] = []
+        for id in ids { people.append(try await c.get("/members/\(FormDecoding.percentEncode(id))", as: MemberView.self)) }
+        let names = people.map { "\(name($0)) (\($0.email))" }
+        if action == "copy_emails" {
+            let emails = people.map(\.email).joined(separator: "\n")
+            let body = "<p>\(people.count) email address\(people.count == 1 ? "" : "es"):</p><label for=\"emails\">Emails</label><textarea id=\"emails\" rows=\"\(min(12, people.count + 1))\" readonly>\(esc(emails))</textarea>"
+                + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(esc(emails))\" hidden>Copy to clipboard</button><a class=\"button secondary\" href=\"\(c.base)/members\">Back to members</a></div>"
+            return c.render("Copy emails", tab: "members", body: body)
+        }
+        let roles = try await c.get("/roles", as: [RoleView].self)
+        let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
+        let what: String
+        var request: BulkRequest
+        switch action {
+        case "change_roles":
+            guard let role = form.value("role"), let r = roles.first(where: { $0.id == role }) else { return c.redirect("\(c.base)/members", flash: "Choose a role.") }
+            what = "Change the role of these \(ids.count) to \(r.name)"
+            request = BulkRequest(action: .changeRoles, members: ids, roles: [role])
+        case "grant_app", "revoke_app":
+            guard let app = form.value("app"), let a = apps.first(where: { $0.id == app }) else { return c.redirect("\(c.base)/members", flash: "Choose an app.") }
+            let appRole = AppRole(rawValue: form.value("appRole") ?? "") ?? .viewer
+            what = action == "grant_app" ? "Give these \(ids.count) access to \(a.name) as \(appRole.rawValue)" : "Take away access to \(a.name) from these \(ids.count)"
+            request = BulkRequest(action: action == "grant_app" ? .grantApp : .revokeApp, members: ids, app: app, appRole: appRole)
+        case "remove":
+            what = "Remove these \(ids.count) from \(c.orgName)"
+            request = BulkRequest(action: .remove, members: ids)
+        default:
+            return c.redirect("\(c.base)/members", flash: "Choose an action.")
+        }
+        if form.value("confirm") != "yes" {
+            var body = "<p><strong>\(esc(what))?</strong></p><ul id=\"confirm-list\">" + names.map { "<li>\(esc($0))</li>" }.joined() + "</ul>"
+            body += "<form method=\"post\" action=\"\(c.base)/members/bulk\">\(c.csrfField)<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
+            for (k, v) in form where k != "csrf" && k != "confirm" { body += "<input type=\"hidden\" name=\"\(esc(k))\" value=\"\(esc(v))\">" }
+            body += "<div class=\"actions\"><button type=\"submit\"\(action == "remove" ? " class=\"danger\"" : "")>Yes, \(esc(what.prefix(1).lowercased() + what.dropFirst()))</button><a class=\"button secondary\" href=\"\(c.base)/members\">Cancel</a></div></form>"
+            return c.render("Confirm", tab: "members", body: body)
+        }
+        let r = try await c.call("POST", "/members/bulk", body: request)
+        if r.status == 200 { return c.redirect("\(c.base)/members", flash: "Done: \(what.prefix(1).lowercased() + what.dropFirst()).") }
+        if r.status == 409, let result = try? JSONCoding.decode(BulkResult.self, from: r.body) {
+            let byID = Dictionary(people.map { ($0.id, name($0)) }, uniquingKeysWith: { a, _ in a })
+            var body = "<p class=\"error\" role=\"alert\">Nothing was changed: \(result.refusals.count) of the selected cannot be changed this way.</p><ul>"
+            for refusal in result.refusals { body += "<li><strong>\(esc(byID[refusal.member] ?? refusal.member))</strong>: \(esc(refusal.message))</li>" }
+            body += "</ul><p><a href=\"\(c.base)/members\">Back to members</a></p>"
+            return c.render("Nothing changed", tab: "members", body: body, status: 409)
+        }
+        throw ConsoleRefusal(r)
+    }
+
+    // MARK: - Edit panel
+
+    static func edit(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
+        let id = try c.ctx.parameter("member")
+        let m = try await c.get("/members/\(FormDecoding.percentEncode(id))", as: MemberView.self)
+        let roles = try await c.get("/roles", as: [RoleView].self)
+        let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
+        let canEdit = c.may(.membersEdit)
+        let dis = canEdit ? "" : " disabled"
+        var h = "<p><a href=\"\(c.base)/members\">← Members</a></p><section class=\"panel\" aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">\(esc(name(m)))</h2>"
+        h += "<p class=\"meta\">\(esc(m.email)) · joined \(dateFormat.string(from: m.joinedAt))</p>"
+        if let error { h += "<p class=\"error\" role=\"alert\" id=\"form-error\">\(esc(error))</p>" }
+        h += "<form method=\"post\" action=\"\(c.base)/members/\(esc(m.id))\">\(c.csrfField)<div class=\"grid2\">"
+        h += "<div><label for=\"firstName\">First name</label><input id=\"firstName\" name=\"firstName\" type=\"text\" value=\"\(esc(m.firstName))\"\(dis)></div>"
+        h += "<div><label for=\"lastName\">Last name</label><input id=\"lastName\" name=\"lastName\" type=\"text\" value=\"\(esc(m.lastName))\"\(dis)></div></div>"
+        h += "<fieldset><legend>Roles</legend>"
+        for r in roles {
+            h += "<label><input type=\"checkbox\" name=\"roles\" value=\"\(esc(r.id))\"\(m.roles.contains(r.id) ? " checked" : "")\(dis)> \(esc(r.name))</label>"
+        }
+        h += "</fieldset><fieldset><legend>User variables</legend><div class=\"kv\">"
+        var rows = m.userVariables.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        if canEdit { rows += [("", ""), ("", "")] }
+        for (i, (k, v)) in rows.enumerated() {
+            h += "<div><label for=\"var-key-\(i)\">Name</label><input id=\"var-key-\(i)\" name=\"varKey\" type=\"text\" value=\"\(esc(k))\"\(dis)></div>"
+            h += "<div><label for=\"var-value-\(i)\">Value</label><input id=\"var-value-\(i)\" name=\"varValue\" type=\"text\" value=\"\(esc(v))\"\(dis)></div>"
+        }
+        h += "</div></fieldset><div class=\"grid2\"><div><label for=\"startingPage\">Starting page</label><select id=\"startingPage\" name=\"startingPage\"\(dis)>"
+        for p in StartingPage.allCases { h += "<option value=\"\(p.rawValue)\"\(p == m.startingPage ? " selected" : "")>\(startingPageName(p))</option>" }
+        h += "</select></div><div><label for=\"ssoOnly\">Sign-in</label><label class=\"inline\"><input id=\"ssoOnly\" type=\"checkbox\" name=\"ssoOnly\" value=\"1\"\(m.ssoOnly ? " checked" : "")\(dis)> SSO only</label></div></div>"
+        if canEdit { h += "<div class=\"actions\"><button type=\"submit\">Save changes</button></div>" }
+        h += "</form><h3>Apps</h3>"
+        let appNames = Dictionary(apps.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        if m.apps.isEmpty { h += "<p class=\"empty\">No app access.</p>" } else {
+            h += "<ul>" + m.apps.map { "<li>\(esc(appNames[$0.app] ?? $0.app)) — \($0.role.rawValue)</li>" }.joined() + "</ul>"
+        }
+        h += "</section>"
+        return c.render(name(m), tab: "members", body: h, status: status)
+    }
+
+    static func startingPageName(_ p: StartingPage) -> String {
+        switch p {
+        case .studio: return "Studio"
+        case .console: return "Console"
+        case .portal: return "Portal"
+        case .agentConsole: return "Agent Console"
+        }
+    }
+
+    static func save(_ c: Console) async throws -> Response {
+        let form = try c.ctx.formPairs()
+        if let refused = c.checkForm(form) { return refused }
+        let id = try c.ctx.parameter("member")
+        let keys = form.filter { $0.0 == "varKey" }.map { $0.1.trimmingCharacters(in: .whitespaces) }
+        let values = form.filter { $0.0 == "varValue" }.map(\.1)
+        var vars: [String: String] = [:]
+        for (i, k) in keys.enumerated() where !k.isEmpty { vars[k] = i < values.count ? values[i] : "" }
+        let roles = form.filter { $0.0 == "roles" }.map(\.1)
+        guard !roles.isEmpty else { return try await edit(c, error: "Choose at least one role.", status: 422) }
+        let patch = MemberPatch(roles: roles, userVariables: vars, startingPage: StartingPage(rawValue: form.value("startingPage") ?? ""),
+                                firstName: form.value("firstName"), lastName: form.value("lastName"), ssoOnly: form.value("ssoOnly") == "1")
+        let r = try await c.call("PATCH", "/members/\(FormDecoding.percentEncode(id))", body: patch)
+        guard r.status == 200 else { return try await edit(c, error: ConsoleRefusal(r).message, status: r.status) }
+        return c.redirect("\(c.base)/members/\(FormDecoding.percentEncode(id))", flash: "Saved.")
+    }
+}
