@@ -39,7 +39,7 @@ enum InvitesPage {
         if c.may(.membersInvite) {
             let roles = try await c.get("/roles", as: [RoleView].self)
             let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
-            h += "<details class=\"panel\"\(error != nil || invites.invites.isEmpty ? " open" : "")><summary><strong>Invite people</strong></summary>"
+            h += "<details class=\"panel\" open><summary><strong>Invite people</strong></summary>"
             h += "<form method=\"post\" action=\"\(c.base)/invites\" id=\"invite-form\">\(c.csrfField)"
             h += "<label for=\"emails\">Email addresses</label><textarea id=\"emails\" name=\"emails\" rows=\"4\" required aria-describedby=\"emails-help\(error != nil ? " emails-error" : "")\">\(esc(values["emails"] ?? ""))</textarea>"
             h += "<p class=\"meta\" id=\"emails-help\">Paste a list: one per line, or separated by commas or semicolons. \"Name &lt;email&gt;\" works too.</p>"

@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""The console in a real browser: headless Chromium (Debian chromium + chromium-driver) driven by selenium,
+against the real `gatehouse serve` binary and a real SMTP server (aiosmtpd) for the invite mails.
+
+region admin provisions orgs in the region console (and deletes one with a typed confirmation) -> the owner
+signs up through her mailed link -> owner invites by pasting three addresses -> each invitee follows their
+link, signs up, confirms -> owner filters, sorts, bulk-changes roles (the confirmation names who and what),
+removes one -> a manager tries what a manager may not -> a person in two orgs switches org -> "view as" ->
+account page. Screenshots of the key pages at 1280 px and 375 px go to the artifacts directory.
+
+    python3 Tests/Browser/console_story.py --binary .build/debug/gatehouse [--artifacts DIR]
+"""
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "E2E"))
+os.environ.setdefault("SE_OFFLINE", "true")
+import requests  # noqa: E402
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from story import Client, Mailbox, Procs, SMTPServer, SMTP_PASS, SMTP_USER, free_port, make_cert  # noqa: E402
+
+
+class Browser:
+    def __init__(self, base, artifacts):
+        self.base, self.artifacts, self.shots = base, artifacts, []
+        chromium = shutil.which("chromium") or "/usr/lib/chromium/chromium"
+        driver = shutil.which("chromedriver") or "/usr/lib/chromium/chromedriver"
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = chromium
+        for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900",
+                    "--no-first-run", "--disable-extensions", "--disable-background-networking", "--password-store=basic"]:
+            opts.add_argument(arg)
+        self.d = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
+        self.d.implicitly_wait(3)
+
+    def go(self, path):
+        self.d.get(self.base + path if path.startswith("/") else path)
+
+    def fill(self, field_id, value):
+        el = self.d.find_element(By.ID, field_id)
+        el.clear()
+        el.send_keys(value)
+
+    def click(self, text, tag="button"):
+        """Clicks the visible button (or link) with that text and waits for the next page to load."""
+        matches = [el for el in self.d.find_elements(By.TAG_NAME, tag) if el.is_displayed() and el.text.strip() == text]
+        assert matches, f"no visible {tag} '{text}' on {self.d.current_url}: {self.text()[:1500]}"
+        self.submit(matches[0])
+
+    def submit(self, element):
+        # A marker on the old page's window: gone once the browser has navigated to the next page.
+        self.d.execute_script("window.__ghOldPage = true")
+        element.click()
+        WebDriverWait(self.d, 10).until(
+            lambda d: d.execute_script("return window.__ghOldPage !== true && document.readyState === 'complete'"))
+
+    def text(self):
+        return self.d.find_element(By.TAG_NAME, "body").text
+
+    def h1(self):
+        return self.d.find_element(By.TAG_NAME, "h1").text
+
+    def expect(self, *needles):
+        t = self.text()
+        for n in needles:
+            assert n in t, f"'{n}' not on {self.d.current_url}:\n{t[:3000]}"
+
+    def shot(self, name):
+        """Screenshots at 1280 px and 375 px wide (full page height), and no horizontal overflow at 375."""
+        for width in (1280, 375):
+            self.d.set_window_size(width, 900)
+            height = self.d.execute_script("return Math.max(document.body.scrollHeight, 600)")
+            self.d.set_window_size(width, min(height + 120, 4000))
+            path = os.path.join(self.artifacts, f"{name}-{width}.png")
+            self.d.save_screenshot(path)
+            self.shots.append(path)
+            if width == 375:
+                overflow = self.d.execute_script(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert overflow <= 1, f"{name}: the page is {overflow}px wider than a 375px screen"
+        self.d.set_window_size(1280, 900)
+
+    def sign_out(self):
+        self.d.delete_all_cookies()
+
+    def sign_in(self, email, password):
+        self.sign_out()
+        self.go("/login")
+        self.fill("email", email)
+        self.fill("password", password)
+        self.click("Sign in")
+        assert "/login" not in self.d.current_url, self.text()[:1000]
+
+    def member_ids(self):
+        ids = {}
+        for row in self.d.find_elements(By.CSS_SELECTOR, "table#members tbody tr"):
+            href = [a.get_attribute("href") for a in row.find_elements(By.TAG_NAME, "a") if "/members/" in a.get_attribute("href")][0]
+            ids[row.find_elements(By.TAG_NAME, "td")[2].text] = href.rsplit("/", 1)[1]
+        return ids
+
+    def rows(self, table="members"):
+        return [r.text for r in self.d.find_elements(By.CSS_SELECTOR, f"table#{table} tbody tr")]
+
+
+def sign_up_through_link(b, link, first, last, password):
+    b.sign_out()
+    b.go(link)
+    b.expect("Join ")
+    b.fill("first", first)
+    b.fill("last", last)
+    b.fill("password", password)
+    b.click("Create account")
+    b.expect("Join ")
+    b.submit([el for el in b.d.find_elements(By.TAG_NAME, "button") if el.text.startswith("Join ")][0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--artifacts", default=os.path.join(ROOT, ".build", "test-artifacts", "console"))
+    a = ap.parse_args()
+    os.makedirs(a.artifacts, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="gh-browser-")
+    certdir = f"{work}/certs"
+    os.makedirs(certdir)
+    make_cert(certdir)
+    mailbox = Mailbox()
+    smtp_port = free_port()
+    smtp = SMTPServer(smtp_port, mailbox, certdir, [])
+    smtp.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cfg = f"{work}/config.json"
+    json.dump({"publicBaseURL": base, "passwords": {"scryptLogN": 10}, "log": {"level": "warning"},
+               "mail": {"transport": "smtp", "from": "gatehouse@acme.test", "pollSeconds": 0.1,
+                        "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "starttls", "username": SMTP_USER, "password": SMTP_PASS,
+                                 "caFile": f"{certdir}/cert.pem", "timeoutSeconds": 5}}}, open(cfg, "w"))
+    procs = Procs()
+    b = None
+    t0 = time.time()
+    try:
+        data = f"{work}/data"
+        procs.start("serve", [a.binary, "serve", "--port", str(port), "--data-dir", data, "--config", cfg], port, f"{work}/serve.log")
+        out = subprocess.run([a.binary, "admin", "bootstrap", "--region", "eu", "--email", "ops@gatehouse.test", "--data-dir", data, "--config", cfg],
+                             check=True, capture_output=True, text=True).stdout
+        b = Browser(base, a.artifacts)
+
+        # Region admin: the one-time link, then the region console.
+        b.go(re.search(r"(/bootstrap/\S+)", out).group(1))
+        b.fill("password", "operator-pass-1")
+        b.click("Set password and sign in")
+        b.go("/region/eu")
+        for name, owner in [("Acme", "olga@acme.test"), ("Beta", "mia@acme.test"), ("Temp", "tim@acme.test")]:
+            b.fill("org-name", name)
+            b.fill("owner-email", owner)
+            b.click("Provision")
+            b.expect("Organization created")
+        assert len(b.rows("region-orgs")) == 3
+        # Delete with typed confirmation: a wrong name is refused, the right one deletes.
+        temp_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Temp")][0]
+        b.submit(temp_row.find_element(By.XPATH, ".//button[text()='Delete…']"))
+        b.fill("confirm-name", "Tmp")
+        b.click("Delete organization")
+        b.expect("Type the organization's name exactly")
+        temp_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Temp")][0]
+        b.submit(temp_row.find_element(By.XPATH, ".//button[text()='Delete…']"))
+        b.fill("confirm-name", "Temp")
+        b.click("Delete organization")
+        b.expect("Organization deleted")
+        assert not any(r.startswith("Temp") for r in b.rows("region-orgs"))
+        beta_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Beta")][0]
+        b.submit(beta_row.find_element(By.XPATH, ".//button[text()='Suspend']"))
+        b.expect("Organization suspended")
+        beta_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Beta")][0]
+        b.submit(beta_row.find_element(By.XPATH, ".//button[text()='Reactivate']"))
+        b.expect("Organization reactivated")
+        b.shot("region-console")
+
+        # The owner signs up through her mailed link and lands in the console.
+        olga_link = mailbox.link("olga@acme.test")
+        b.sign_out()
+        b.go(olga_link)
+        b.expect("Join Acme as Owner?")
+        b.shot("invite-join")
+        sign_up_through_link(b, olga_link, "Olga", "Owner", "olga-secret-pass")
+        assert "/console/" in b.d.current_url, b.d.current_url
+        org = b.d.current_url.split("/console/")[1].split("/")[0]
+
+        # Invite by pasting three addresses.
+        b.go(f"/console/{org}/invites")
+        b.fill("emails", "Mia Manager <mia@acme.test>, max@acme.test\nvik@acme.test; oops@")
+        roles = Select(b.d.find_element(By.ID, "invite-roles"))
+        roles.deselect_all()
+        roles.select_by_visible_text("Manager")
+        b.shot("invite-form")
+        b.click("Send invites")
+        b.expect("3 of 4 invited", "Not a valid email address")
+        b.shot("invite-results")
+        b.go(f"/console/{org}/invites")
+        assert sum("Pending" in r for r in b.rows("invites")) == 3, b.rows("invites")
+        b.shot("invites")
+
+        # Each follows their link, signs up, confirms.
+        for name, last in [("mia", "Manager"), ("max", "Mustermann"), ("vik", "Viewer")]:
+            link = mailbox.link(f"{name}@acme.test", 2 if name == "mia" else 1)
+            sign_up_through_link(b, link, name.capitalize(), last, f"{name}-password-long")
+            assert "/studio" in b.d.current_url or "Acme" in b.text(), b.d.current_url
+
+        # Owner: filter, sort, bulk-change roles, remove one.
+        b.sign_in("olga@acme.test", "olga-secret-pass")
+        b.go(f"/console/{org}/members")
+        Select(b.d.find_element(By.ID, "role")).select_by_visible_text("Manager")
+        Select(b.d.find_element(By.ID, "order")).select_by_visible_text("Descending")
+        b.click("Apply")
+        rows = b.rows()
+        assert len(rows) == 3 and [r.split()[0] for r in rows] == ["Vik", "Mia", "Max"], rows
+        ids = b.member_ids()
+        for email in ["max@acme.test", "vik@acme.test"]:
+            b.d.find_element(By.ID, f"sel-{ids[email]}").click()
+        Select(b.d.find_element(By.ID, "bulk-action")).select_by_visible_text("Change role")
+        Select(b.d.find_element(By.ID, "bulk-role")).select_by_visible_text("Member")
+        b.click("Continue…")
+        b.expect("Change the role of these 2 to Member?", "Max Mustermann (max@acme.test)", "Vik Viewer (vik@acme.test)")
+        b.shot("bulk-confirm")
+        b.click("Yes, change the role of these 2 to Member")
+        b.expect("Done: change the role of these 2 to Member.")
+        b.go(f"/console/{org}/members?role=member")
+        assert len(b.rows()) == 2, b.rows()
+        b.go(f"/console/{org}/members")
+        # Select-all (progressive JavaScript) selects every row; then narrow to vik and remove.
+        b.d.find_element(By.CSS_SELECTOR, "input[data-select-all]").click()
+        assert all(c.is_selected() for c in b.d.find_elements(By.CSS_SELECTOR, "input[name=member]"))
+        b.d.find_element(By.CSS_SELECTOR, "input[data-select-all]").click()
+        b.d.find_element(By.ID, f"sel-{ids['vik@acme.test']}").click()
+        Select(b.d.find_element(By.ID, "bulk-action")).select_by_visible_text("Remove from organization")
+        b.click("Continue…")
+        b.expect("Remove these 1 from Acme?", "Vik Viewer")
+        b.click("Yes, remove these 1 from Acme")
+        b.expect("Done: remove these 1 from Acme.")
+        assert not any("vik@acme.test" in r for r in b.rows()), b.rows()
+        b.shot("members")
+        b.go(f"/console/{org}/members/{ids['max@acme.test']}")
+        b.shot("member-edit")
+
+        # "View as" Max: read-only, bannered, with his permissions (no selection, no invite form).
+        b.go(f"/console/{org}/view-as/{ids['max@acme.test']}")
+        b.expect("Viewing as Max Mustermann", "read-only")
+        assert not b.d.find_elements(By.CSS_SELECTOR, "input[name=member]")
+        b.shot("view-as")
+
+        # A manager tries what a manager may not: making someone admin, renaming the org.
+        b.sign_in("mia@acme.test", "mia-password-long")
+        b.go(f"/console/{org}/members/{ids['max@acme.test']}")
+        b.d.find_element(By.CSS_SELECTOR, "input[name=roles][value=admin]").click()
+        b.click("Save changes")
+        err = b.d.find_element(By.ID, "form-error").text
+        assert "roles whose permissions you have yourself" in err, err
+        b.shot("manager-refused")
+        b.go(f"/console/{org}/settings")
+        b.expect("Only owners and admins can rename")
+        assert not b.d.find_elements(By.XPATH, "//button[text()='Save name']")
+
+        # Mia is in two orgs: she accepts Beta from her notifications, then switches with the header switcher.
+        b.go("/")
+        b.expect("Invitations", "Beta")
+        b.shot("home")
+        inv = [li for li in b.d.find_elements(By.CSS_SELECTOR, "#invitations li") if "Beta" in li.text][0]
+        b.submit(inv.find_element(By.XPATH, ".//button[text()='Accept']"))
+        b.go("/")
+        Select(b.d.find_element(By.ID, "org-switch")).select_by_visible_text([o.text for o in b.d.find_elements(By.CSS_SELECTOR, "#org-switch option") if o.text.startswith("Beta")][0])
+        b.click("Switch")
+        b.go("/console")
+        b.expect("Beta")
+        assert "Acme ·" not in b.d.find_element(By.CSS_SELECTOR, ".console-head").text
+        Select(b.d.find_element(By.ID, "org-switch")).select_by_visible_text([o.text for o in b.d.find_elements(By.CSS_SELECTOR, "#org-switch option") if o.text.startswith("Acme")][0])
+        b.click("Switch")
+        b.go("/console")
+        assert b.d.find_element(By.CSS_SELECTOR, ".console-head").text.startswith("Acme"), b.text()[:500]
+
+        # Account page.
+        b.go("/account")
+        b.expect("Sessions", "This browser")
+        b.shot("account")
+        b.sign_out()
+        b.go("/login")
+        b.shot("login")
+        print(f"browser story passed in {time.time() - t0:.1f} s; {len(b.shots)} screenshots in {a.artifacts}")
+    except Exception:
+        if b:
+            try:
+                b.d.save_screenshot(os.path.join(a.artifacts, "failure.png"))
+                print("failed at", b.d.current_url, file=sys.stderr)
+            except Exception:
+                pass
+        log = f"{work}/serve.log"
+        if os.path.exists(log):
+            print(open(log).read()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        if b:
+            b.d.quit()
+        procs.stop_all()
+        try:
+            smtp.stop()
+        except Exception:
+            pass
+
+
+if __name__ == "__main__":
+    main()
