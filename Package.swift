@@ -42,6 +42,8 @@ let package = Package(
         .executableTarget(name: "TenantBench", dependencies: ["Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
                           path: "Tests/Benchmarks/TenantBench"),
 
+        .executableTarget(name: "ConsoleBench", dependencies: ["App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+                          path: "Tests/Benchmarks/ConsoleBench"),
         .executableTarget(name: "SAMLBench", dependencies: ["SAML", "Crypto"], path: "Tests/Benchmarks/SAMLBench"),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),

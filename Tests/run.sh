@@ -2,7 +2,8 @@
 # The whole test suite: builds everything (debug), runs the Swift tests (unit, in-memory HTTP, real sockets,
 # TLS, the CLI binary, the split layout over loopback), then the end-to-end story against the real binary and
 # a real SMTP server (aiosmtpd), all-in-one and as four processes; the SAML attack corpus through
-# `gatehouse saml verify` (signatures made by xmlsec1 and signxml); SAML interop with SimpleSAMLphp.
+# `gatehouse saml verify` (signatures made by xmlsec1 and signxml); SAML interop with SimpleSAMLphp; the console
+# story in headless Chromium (screenshots under .build/test-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
@@ -11,3 +12,4 @@ bin="$(swift build --show-bin-path)/gatehouse"
 python3 Tests/E2E/story.py --binary "$bin"
 python3 Tests/SAML/corpus.py --binary "$bin"
 python3 Tests/Interop/saml_interop.py --binary "$bin"
+python3 Tests/Browser/console_story.py --binary "$bin"

@@ -99,7 +99,7 @@ class Browser:
         ids = {}
         for row in self.d.find_elements(By.CSS_SELECTOR, "table#members tbody tr"):
             href = [a.get_attribute("href") for a in row.find_elements(By.TAG_NAME, "a") if "/members/" in a.get_attribute("href")][0]
-            ids[row.find_elements(By.TAG_NAME, "td")[2].text] = href.rsplit("/", 1)[1]
+            ids[row.find_elements(By.TAG_NAME, "td")[2].get_attribute("textContent")] = href.rsplit("/", 1)[1]
         return ids
 
     def rows(self, table="members"):
@@ -224,10 +224,10 @@ def main():
         Select(b.d.find_element(By.ID, "bulk-action")).select_by_visible_text("Change role")
         Select(b.d.find_element(By.ID, "bulk-role")).select_by_visible_text("Member")
         b.click("Continue…")
-        b.expect("Change the role of these 2 to Member?", "Max Mustermann (max@acme.test)", "Vik Viewer (vik@acme.test)")
+        b.expect("Change the role of 2 members to Member?", "Max Mustermann (max@acme.test)", "Vik Viewer (vik@acme.test)")
         b.shot("bulk-confirm")
-        b.click("Yes, change the role of these 2 to Member")
-        b.expect("Done: change the role of these 2 to Member.")
+        b.click("Yes, change the role of 2 members to Member")
+        b.expect("Done: change the role of 2 members to Member.")
         b.go(f"/console/{org}/members?role=member")
         assert len(b.rows()) == 2, b.rows()
         b.go(f"/console/{org}/members")
@@ -238,9 +238,9 @@ def main():
         b.d.find_element(By.ID, f"sel-{ids['vik@acme.test']}").click()
         Select(b.d.find_element(By.ID, "bulk-action")).select_by_visible_text("Remove from organization")
         b.click("Continue…")
-        b.expect("Remove these 1 from Acme?", "Vik Viewer")
-        b.click("Yes, remove these 1 from Acme")
-        b.expect("Done: remove these 1 from Acme.")
+        b.expect("Remove 1 member from Acme?", "Vik Viewer")
+        b.click("Yes, remove 1 member from Acme")
+        b.expect("Done: remove 1 member from Acme.")
         assert not any("vik@acme.test" in r for r in b.rows()), b.rows()
         b.shot("members")
         b.go(f"/console/{org}/members/{ids['max@acme.test']}")

@@ -94,7 +94,7 @@ enum MembersPage {
         if selectable { h += "<form method=\"post\" action=\"\(c.base)/members/bulk\" id=\"members-form\">\(c.csrfField)" }
         h += "<div class=\"table-wrap\"><table id=\"members\"><caption class=\"meta\">\(page.members.count) shown\(page.nextCursor != nil ? ", more on the next page" : "")</caption><thead><tr>"
         if selectable { h += "<th class=\"check\"><input type=\"checkbox\" data-select-all=\"member\" aria-label=\"Select all on this page\" hidden></th>" }
-        h += "<th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\" class=\"opt\">Apps</th><th scope=\"col\" class=\"opt\">Last active</th>"
+        h += "<th scope=\"col\">Name</th><th scope=\"col\" class=\"opt\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\" class=\"opt\">Apps</th><th scope=\"col\" class=\"opt\">Last active</th>"
         if !readOnly { h += "<th scope=\"col\"><span class=\"meta\">Actions</span></th>" }
         h += "</tr></thead><tbody>"
         for m in page.members {
@@ -102,7 +102,7 @@ enum MembersPage {
             if selectable {
                 h += "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(esc(m.id))\" id=\"sel-\(esc(m.id))\" aria-label=\"Select \(esc(name(m)))\"></td>"
             }
-            h += "<td>\(esc(name(m)))\(m.ssoOnly ? " <span class=\"badge\">SSO only</span>" : "")</td><td>\(esc(m.email))</td>"
+            h += "<td>\(esc(name(m)))\(m.ssoOnly ? " <span class=\"badge\">SSO only</span>" : "")<span class=\"meta m-only\">\(esc(m.email))</span></td><td class=\"opt\">\(esc(m.email))</td>"
             h += "<td>\(esc(HTMLPage.roleNames(m.roles)))</td><td class=\"opt\">\(m.appCount)</td>"
             h += "<td class=\"opt\">\(m.lastActive.map { dateFormat.string(from: $0) } ?? "Never")</td>"
             if !readOnly {
@@ -162,6 +162,7 @@ enum MembersPage {
         var people: [MemberView] = []
         for id in ids { people.append(try await c.get("/members/\(FormDecoding.percentEncode(id))", as: MemberView.self)) }
         let names = people.map { "\(name($0)) (\($0.email))" }
+        let count = ids.count == 1 ? "1 member" : "\(ids.count) members"
         if action == "copy_emails" {
             let emails = people.map(\.email).joined(separator: "\n")
             let body = "<p>\(people.count) email address\(people.count == 1 ? "" : "es"):</p><label for=\"emails\">Emails</label><textarea id=\"emails\" rows=\"\(min(12, people.count + 1))\" readonly>\(esc(emails))</textarea>"
@@ -175,15 +176,15 @@ enum MembersPage {
         switch action {
         case "change_roles":
             guard let role = form.value("role"), let r = roles.first(where: { $0.id == role }) else { return c.redirect("\(c.base)/members", flash: "Choose a role.") }
-            what = "Change the role of these \(ids.count) to \(r.name)"
+            what = "Change the role of \(count) to \(r.name)"
             request = BulkRequest(action: .changeRoles, members: ids, roles: [role])
         case "grant_app", "revoke_app":
             guard let app = form.value("app"), let a = apps.first(where: { $0.id == app }) else { return c.redirect("\(c.base)/members", flash: "Choose an app.") }
             let appRole = AppRole(rawValue: form.value("appRole") ?? "") ?? .viewer
-            what = action == "grant_app" ? "Give these \(ids.count) access to \(a.name) as \(appRole.rawValue)" : "Take away access to \(a.name) from these \(ids.count)"
+            what = action == "grant_app" ? "Give \(count) access to \(a.name) as \(appRole.rawValue)" : "Take away access to \(a.name) from \(count)"
             request = BulkRequest(action: action == "grant_app" ? .grantApp : .revokeApp, members: ids, app: app, appRole: appRole)
         case "remove":
-            what = "Remove these \(ids.count) from \(c.orgName)"
+            what = "Remove \(count) from \(c.orgName)"
             request = BulkRequest(action: .remove, members: ids)
         default:
             return c.redirect("\(c.base)/members", flash: "Choose an action.")
