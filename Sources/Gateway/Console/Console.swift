@@ -75,7 +75,9 @@ struct Console {
     // MARK: - Rendering
 
     /// The console layout: org heading, the tabs this person may use, a flash message, the page.
-    func render(_ title: String, tab: String, body: String, status: Int = 200, banner: String? = nil) -> Response {
+    /// `seenAs`: the permissions whose tabs to show ("view as" shows the viewed member's).
+    func render(_ title: String, tab: String, body: String, status: Int = 200, banner: String? = nil, seenAs: Set<String>? = nil) -> Response {
+        let may: (Permission) -> Bool = { (seenAs ?? self.permissions).contains($0.rawValue) }
         var tabs: [(String, String, Bool)] = [("members", "Members", may(.membersView)), ("invites", "Invites", may(.membersView)),
                                               ("apps", "Apps", may(.orgView)), ("roles", "Roles", may(.orgView)),
                                               ("apikeys", "API keys", may(.apikeysCreate)), ("sso", "SSO", may(.ssoManage)),

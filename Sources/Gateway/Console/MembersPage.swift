@@ -89,7 +89,7 @@ enum MembersPage {
 
         if page.members.isEmpty {
             h += "<p class=\"empty\">" + (q.isEmpty && role.isEmpty && status.isEmpty ? "No members yet. Invite people from the Invites tab." : "No members match these filters.") + "</p>"
-            return c.render("Members", tab: "members", body: h, banner: banner)
+            return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
         }
         if selectable { h += "<form method=\"post\" action=\"\(c.base)/members/bulk\" id=\"members-form\">\(c.csrfField)" }
         h += "<div class=\"table-wrap\"><table id=\"members\"><caption class=\"meta\">\(page.members.count) shown\(page.nextCursor != nil ? ", more on the next page" : "")</caption><thead><tr>"
@@ -142,7 +142,7 @@ enum MembersPage {
             h += "<a href=\"\(here)\(nq)&cursor=\(FormDecoding.percentEncode(next))\" rel=\"next\">Next page</a>"
         }
         h += "</nav>"
-        return c.render("Members", tab: "members", body: h, banner: banner)
+        return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
     }
 
     static func name(_ m: MemberView) -> String {
