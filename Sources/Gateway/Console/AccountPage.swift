@@ -53,18 +53,14 @@ enum AccountPage {
 
     static func flashRedirect(_ g: GatewayService, _ message: String) -> Response {
         var r = Response.redirect(to: "/account")
-        r.setCookie(SetCookie(name: Console.flashCookie, value: Base64URL.encode(Array(message.utf8)), path: "/", maxAge: 60,
-                              httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+        r.setCookie(Flash.set(g, message))
         return r
     }
 
     static func page(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, errors: [String: String], status: Int = 200) async throws -> Response {
         let memberships = await g.overview(s.account).memberships
         let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(esc(s.csrf))\">"
-        var h = ""
-        if let v = Cookies.value(named: Console.flashCookie, in: ctx.request.headers), let bytes = Base64URL.decode(v) {
-            h += "<p class=\"flash\" role=\"status\">\(esc(String(decoding: bytes.prefix(500), as: UTF8.self)))</p>"
-        }
+        var h = Flash.html(ctx.request.headers)
         if let e = errors["form"] { h += "<p class=\"error\" role=\"alert\">\(esc(e))</p>" }
         h += "<h2>Your name</h2><form method=\"post\" action=\"/account/names\">\(csrf)<p class=\"meta\">\(esc(s.account.email))</p><div class=\"grid2\">"
         h += "<div><label for=\"acc-first\">First name</label><input id=\"acc-first\" name=\"firstName\" type=\"text\" value=\"\(esc(s.account.firstName))\"></div>"
@@ -87,7 +83,7 @@ enum AccountPage {
         }
         h += "</tbody></table></div><form method=\"post\" action=\"/account/sign-out-everywhere\">\(csrf)<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Sign out everywhere</button></div></form>"
         var r = HTMLPage.render(title: "Your account", viewer: s.viewer(memberships: memberships, currentOrg: Cookies.value(named: AccountPages.currentOrgCookie, in: ctx.request.headers)), body: h, status: status)
-        if errors.isEmpty && Cookies.value(named: Console.flashCookie, in: ctx.request.headers) != nil { r.setCookie(SetCookie.expire(Console.flashCookie, secure: g.settings.secureCookies)) }
+        if errors.isEmpty && Flash.read(ctx.request.headers) != nil { r.setCookie(Flash.clear(g)) }
         return r
     }
 }

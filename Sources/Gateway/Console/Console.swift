@@ -17,8 +17,6 @@ struct Console {
     let permissions: Set<String>
     let memberships: [MembershipSummary]
 
-    static let flashCookie = "gh_flash"
-
     /// The console for `org`, or the response to send instead (sign in, SSO, not found).
     static func open(_ g: GatewayService, _ ctx: RequestContext) async throws -> Result<Console, ConsoleExit> {
         guard let s = try BrowserSession.current(g, ctx) else {
@@ -88,22 +86,16 @@ struct Console {
             "<a href=\"\(base)/\(key)\"\(key == tab ? " aria-current=\"page\"" : "")>\(label)</a>"
         }.joined() + "</nav></div>"
         if let banner { html += "<p class=\"banner\" role=\"status\">\(banner)</p>" }
-        if let flash = flashMessage { html += "<p class=\"flash\" role=\"status\">\(HTMLPage.escape(flash))</p>" }
+        html += Flash.html(ctx.request.headers)
         var r = HTMLPage.render(title: title, viewer: viewer, body: html + body, status: status, wide: true)
-        if flashMessage != nil { r.setCookie(SetCookie.expire(Self.flashCookie, secure: g.settings.secureCookies)) }
+        if Flash.read(ctx.request.headers) != nil { r.setCookie(Flash.clear(g)) }
         return r
-    }
-
-    var flashMessage: String? {
-        guard let v = Cookies.value(named: Self.flashCookie, in: ctx.request.headers), let bytes = Base64URL.decode(v) else { return nil }
-        return String(decoding: bytes.prefix(500), as: UTF8.self)
     }
 
     /// A redirect that shows `message` once on the next page (after a form, the browser lands on a GET).
     func redirect(_ path: String, flash message: String) -> Response {
         var r = Response.redirect(to: path)
-        r.setCookie(SetCookie(name: Self.flashCookie, value: Base64URL.encode(Array(message.utf8)), path: "/", maxAge: 60,
-                              httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+        r.setCookie(Flash.set(g, message))
         return r
     }
 
@@ -124,6 +116,12 @@ struct ConsoleRefusal: Error {
     let status: Int
     let code: String
     let message: String
+    init(status: Int, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
     init(_ r: Response) {
         status = r.status
         let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]

@@ -150,7 +150,7 @@ enum OrgPages {
     }
 
     static func sso(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
-        guard c.may(.ssoManage) else { throw ConsoleRefusal(Response(status: 403, headers: ["Content-Type": "application/json"], body: Array(#"{"error":{"code":"forbidden","message":"Managing single sign-on needs the sso.manage permission."}}"#.utf8))) }
+        guard c.may(.ssoManage) else { throw ConsoleRefusal(status: 403, code: "forbidden", message: "Managing single sign-on needs the sso.manage permission.") }
         let current = try c.g.sso.settings(org: c.org)
         let sp = c.g.serviceProvider(org: c.org)
         let roles = try await c.get("/roles", as: [RoleView].self)

@@ -65,8 +65,7 @@ enum RegionConsole {
             }
             guard (200..<300).contains(r.status) else { return try await page(g, ctx, s, region: region, error: ConsoleRefusal(r).message, status: r.status) }
             var resp = Response.redirect(to: "/region/\(region)")
-            resp.setCookie(SetCookie(name: Console.flashCookie, value: Base64URL.encode(Array(done.utf8)), path: "/", maxAge: 60, httpOnly: true,
-                                     secure: g.settings.secureCookies, sameSite: .lax))
+            resp.setCookie(Flash.set(g, done))
             return resp
         }
     }
@@ -77,10 +76,7 @@ enum RegionConsole {
             return HTMLPage.notice("Not allowed", ConsoleRefusal(r).message, action: ("Home", "/"), status: r.status == 200 ? 500 : r.status, viewer: s.viewer())
         }
         let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(esc(s.csrf))\">"
-        var h = ""
-        if let v = Cookies.value(named: Console.flashCookie, in: ctx.request.headers), let bytes = Base64URL.decode(v) {
-            h += "<p class=\"flash\" role=\"status\">\(esc(String(decoding: bytes.prefix(500), as: UTF8.self)))</p>"
-        }
+        var h = Flash.html(ctx.request.headers)
         if let error { h += "<p class=\"error\" role=\"alert\">\(esc(error))</p>" }
         h += "<form method=\"post\" action=\"/region/\(esc(region))/provision\" class=\"panel\">\(csrf)<h2>Provision an organization</h2><div class=\"grid2\">"
         h += "<div><label for=\"org-name\">Name</label><input id=\"org-name\" name=\"name\" type=\"text\" required></div>"
@@ -99,7 +95,7 @@ enum RegionConsole {
             h += "</tbody></table></div>"
         }
         var resp = HTMLPage.render(title: "Region \(region.uppercased())", viewer: s.viewer(), body: h, status: status, wide: true)
-        if error == nil && Cookies.value(named: Console.flashCookie, in: ctx.request.headers) != nil { resp.setCookie(SetCookie.expire(Console.flashCookie, secure: g.settings.secureCookies)) }
+        if error == nil && Flash.read(ctx.request.headers) != nil { resp.setCookie(Flash.clear(g)) }
         return resp
     }
 }

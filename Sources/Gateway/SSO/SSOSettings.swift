@@ -135,7 +135,7 @@ public final class SSOStore: Sendable {
     public func save(_ s: SSOSettings, org: String, by accountID: String) async throws {
         let text = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
         let now = nowS
-        try await db.write { conn in
+        _ = try await db.write { conn in
             try conn.run("INSERT OR REPLACE INTO saml_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)", [org, text, now, accountID])
         }
     }
@@ -154,7 +154,7 @@ public final class SSOStore: Sendable {
     }
 
     public func delete(org: String) async throws {
-        try await db.write { conn in try conn.run("DELETE FROM saml_settings WHERE org_id = ?", [org]) }
+        _ = try await db.write { conn in try conn.run("DELETE FROM saml_settings WHERE org_id = ?", [org]) }
     }
 
     public func rememberRequest(id: String, org: String, next: String) async throws {
