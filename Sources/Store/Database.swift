@@ -77,6 +77,11 @@ public final class Database: Sendable {
         }
     }
 
+    /// Counts this process's committed write transactions. A cache of read results tagged with the value seen
+    /// before reading is current while the value has not moved (a store has one writing process).
+    private let commits = Atomic<UInt64>(0)
+    public var writeGeneration: UInt64 { commits.load(ordering: .acquiring) }
+
     /// Runs `body` in a write transaction on the calling thread (tools, tests, start-up). Blocks.
     public func writeNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try writer.withLock { box in
@@ -85,6 +90,7 @@ public final class Database: Sendable {
             do {
                 let result = try body(db)
                 try db.execute("COMMIT")
+                commits.add(1, ordering: .releasing)
                 return result
             } catch {
                 if db.isInTransaction { try? db.execute("ROLLBACK") }

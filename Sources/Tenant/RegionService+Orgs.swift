@@ -10,10 +10,25 @@ extension RegionService {
         // No explicit transaction: `access` is one SELECT, plus one for the org's custom roles when the caller
         // holds one. A role changed between the two can only make a custom role unknown (refused), never grant
         // more than either version did, and this view shows only the org's own fields.
-        try db.readNow(singleStatement: true) { conn in
-            let a = try self.access(conn, org, caller, requiring: .orgView, fullCatalog: false)
+        guard let id = OrgID(org), id.region == region, caller.scopeOrg == nil || caller.scopeOrg == org else { throw Refusal.notFound.error }
+        let generation = db.writeGeneration
+        if let cached = accessRows.lookup(org, caller.accountID, generation: generation),
+           let a = try? evaluateOrNeedsStore(cached, org, caller) {
+            try Rules.requires(.orgView, a.actor).orThrow()
+            return OrgView(id: a.orgID, name: a.name, region: region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
+        }
+        return try db.readNow(singleStatement: true) { conn in
+            let row = try self.memberRow(conn, org, caller.accountID)
+            self.accessRows.store(row, org, caller.accountID, generation: generation)
+            let a = try self.evaluate(row, conn, org, caller, fullCatalog: false)
+            try Rules.requires(.orgView, a.actor).orThrow()
             return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
         }
+    }
+
+    /// `evaluate` without a store: nil when the member holds a custom role (then the store is read).
+    private func evaluateOrNeedsStore(_ row: MemberAccessRow?, _ org: String, _ caller: Caller) throws -> OrgAccess? {
+        do { return try evaluate(row, nil, org, caller, fullCatalog: false) } catch is AccessRowCache.NeedsStore { return nil }
     }
 
     /// Every membership of an account in this region, with its org (for `/api/v1/me` and the org picker).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Crypto
 import GatehouseCore
 import Store
@@ -30,6 +31,8 @@ public final class RegionService: Sendable {
     public let settings: RegionSettings
     /// Members' last use of their org, written in batches (see `ActivityRecorder`).
     public let activity: ActivityRecorder
+    /// Membership rows for `orgNow`, current until the next committed write (see `AccessRowCache`).
+    let accessRows = AccessRowCache()
 
     public init(region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens, settings: RegionSettings = RegionSettings()) {
         self.region = region
@@ -52,6 +55,40 @@ public final class RegionService: Sendable {
 // MARK: - Access
 
 /// An org as the caller may act on it: the org row, the caller as a rules actor, and the org's roles.
+/// The row behind every org access check.
+struct MemberAccessRow: Sendable {
+    let name: String
+    let status: String
+    let created: Int
+    let rowid: Int64
+    let roles: String
+    let ssoOnly: Bool
+}
+
+/// Membership rows (and "not a member" answers) for the hottest read, tagged with the store's write
+/// generation read before the row was: any committed write in this region makes every entry stale at once,
+/// so a removal, a role change or a suspension is seen by the very next request.
+final class AccessRowCache: Sendable {
+    struct NeedsStore: Error {}
+    private struct Key: Hashable { let org: String; let account: String }
+    private let entries = Mutex<(generation: UInt64, rows: [Key: MemberAccessRow?])>((0, [:]))
+
+    func lookup(_ org: String, _ account: String, generation: UInt64) -> MemberAccessRow?? {
+        entries.withLock { e in e.generation == generation ? e.rows[Key(org: org, account: account)] : nil }
+    }
+
+    func store(_ row: MemberAccessRow?, _ org: String, _ account: String, generation: UInt64) {
+        entries.withLock { e in
+            if e.generation != generation {
+                guard generation > e.generation else { return }
+                e = (generation, [:])
+            }
+            if e.rows.count >= 50_000 { e.rows.removeAll(keepingCapacity: true) }
+            e.rows[Key(org: org, account: account)] = .some(row)
+        }
+    }
+}
+
 struct OrgAccess {
     let orgID: String
     let name: String
@@ -69,13 +106,23 @@ extension RegionService {
     ///   only if the caller holds one); true whenever other members' or requested roles will be resolved.
     func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, fullCatalog: Bool = true) throws -> OrgAccess {
         guard let id = OrgID(orgID), id.region == region, caller.scopeOrg == nil || caller.scopeOrg == orgID else { throw Refusal.notFound.error }
-        var found: (name: String, status: String, created: Int, rowid: Int64, roles: String, ssoOnly: Bool)?
+        return try evaluate(try memberRow(conn, orgID, caller.accountID), conn, orgID, caller, fullCatalog: fullCatalog)
+    }
+
+    /// The caller's membership row in the org (nil: not a member, or no such org).
+    func memberRow(_ conn: SQLiteConnection, _ orgID: String, _ accountID: String) throws -> MemberAccessRow? {
+        var found: MemberAccessRow?
         try conn.forEach("""
             SELECT o.name, o.status, o.created_at, m.rowid, m.roles, m.sso_only FROM orgs o JOIN members m ON m.org_id = o.id
             WHERE o.id = ? AND m.account_id = ?
-            """, [orgID, caller.accountID]) { s in
-            found = (s.string(0), s.string(1), s.int(2), s.int64(3), s.string(4), s.int(5) != 0)
+            """, [orgID, accountID]) { s in
+            found = MemberAccessRow(name: s.string(0), status: s.string(1), created: s.int(2), rowid: s.int64(3), roles: s.string(4), ssoOnly: s.int(5) != 0)
         }
+        return found
+    }
+
+    /// The checks every org request makes, on a membership row. `conn` is needed only to read custom roles.
+    func evaluate(_ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: String, _ caller: Caller, fullCatalog: Bool) throws -> OrgAccess {
         guard let org = found else { throw Refusal.notFound.error }
         if org.status == "suspended" { throw Refusal.orgSuspended.error }
         // Rule 9: an SSO-only membership is reachable only with a session this org's SSO made.
@@ -83,7 +130,14 @@ extension RegionService {
         activity.note(org: orgID, account: caller.accountID, at: Int(clock.now().timeIntervalSince1970))
         let roles = Self.decodeList(org.roles)
         // Custom roles are read only when needed: most requests come from members holding built-in roles.
-        let catalog = !fullCatalog && roles.allSatisfy({ Role.builtIn($0) != nil }) ? RoleCatalog(custom: []) : try loadCatalog(conn, orgID)
+        let catalog: RoleCatalog
+        if !fullCatalog && roles.allSatisfy({ Role.builtIn($0) != nil }) {
+            catalog = RoleCatalog(custom: [])
+        } else if let conn {
+            catalog = try loadCatalog(conn, orgID)
+        } else {
+            throw AccessRowCache.NeedsStore()
+        }
         return OrgAccess(orgID: orgID, name: org.name, status: org.status, createdAt: org.created,
                          actor: Rules.Actor(accountID: caller.accountID, permissions: catalog.permissions(of: roles)),
                          actorRowID: org.rowid, catalog: catalog)

@@ -5,6 +5,11 @@ public typealias Handler = @Sendable (RequestContext) async throws -> Response
 /// A handler that runs on the event loop without a task: it must be pure and quick (health checks).
 public typealias ImmediateHandler = @Sendable (RequestContext) -> Response
 
+/// A synchronous first attempt at a route, on the event loop with no task: it answers when everything it
+/// needs is at hand without waiting (e.g. a session read and an in-process region read), or returns nil and
+/// the route's async handler runs as usual.
+public typealias FastHandler = @Sendable (RequestContext) -> Response?
+
 /// Middleware wraps handlers: `(context, next) -> response`.
 public protocol Middleware: Sendable {
     func handle(_ context: RequestContext, next: Handler) async throws -> Response
@@ -18,6 +23,7 @@ public final class RouterBuilder {
         var pattern: String
         var handler: Handler?
         var immediate: ImmediateHandler?
+        var fast: FastHandler?
     }
 
     var entries: [Entry] = []
@@ -45,11 +51,22 @@ public final class RouterBuilder {
         entries.append(Entry(method: method, pattern: pattern, immediate: handler))
     }
 
+    /// A route with a synchronous fast path tried on the event loop first (see `FastHandler`); no middleware
+    /// runs on the fast path, so only routers without middleware should use it.
+    public func fast(_ method: String, _ pattern: String, fast: @escaping FastHandler, _ handler: @escaping Handler) {
+        entries.append(Entry(method: method, pattern: pattern, handler: handler, fast: fast))
+    }
+
     public func build() throws -> Router {
         var root = Router.Node()
+        var fastPrefixes: [String] = []
         for e in entries {
             let segments = try Router.split(pattern: e.pattern)
-            try root.insert(segments[...], method: e.method, route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate))
+            try root.insert(segments[...], method: e.method, route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate, fast: e.fast))
+            if e.fast != nil {
+                guard middleware.isEmpty else { throw RouteConflict(description: "fast route \(e.pattern) in a router with middleware") }
+                fastPrefixes.append(String(e.pattern.prefix { $0 != ":" && $0 != "*" }))
+            }
         }
         root.freeze()
         var immediate: [String: [String: Router.Route]] = [:]
@@ -57,7 +74,7 @@ public final class RouterBuilder {
             guard !e.pattern.contains(":") else { throw RouteConflict(description: "immediate route \(e.pattern) must be a fixed path") }
             immediate[e.pattern, default: [:]][e.method] = Router.Route(pattern: e.pattern, handler: nil, immediate: e.immediate)
         }
-        return Router(root: root, middleware: middleware, logger: logger, immediateRoutes: immediate)
+        return Router(root: root, middleware: middleware, logger: logger, immediateRoutes: immediate, fastPrefixes: fastPrefixes)
     }
 }
 
@@ -75,6 +92,7 @@ public struct Router: HTTPResponder {
         let pattern: String
         let handler: Handler?
         let immediate: ImmediateHandler?
+        var fast: FastHandler? = nil
     }
 
     enum Segment: Equatable {
@@ -135,6 +153,8 @@ public struct Router: HTTPResponder {
     /// Fixed paths answered on the event loop, found with one dictionary lookup (no trie walk) so that
     /// asking "is this immediate?" costs every other request almost nothing.
     let immediateRoutes: [String: [String: Route]]
+    /// The literal beginnings of routes with a fast path: other requests skip the extra lookup entirely.
+    var fastPrefixes: [String] = []
 
     static func split(pattern: String) throws -> [Segment] {
         guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }
@@ -192,6 +212,12 @@ public struct Router: HTTPResponder {
     }
 
     public func respondImmediately(to request: Request) -> Response? {
+        if !fastPrefixes.isEmpty, request.method == "GET", fastPrefixes.contains(where: { request.path.hasPrefix($0) }),
+           case .success(let (route, params)) = lookup(request), let fast = route.fast,
+           var r = fast(RequestContext(request: request, route: route.pattern, parameters: params)) {
+            r.headers.add(ResponseLogging.routeHeader, route.pattern)
+            return r
+        }
         guard !immediateRoutes.isEmpty, let byMethod = immediateRoutes[String(request.path)],
               let route = byMethod[request.method] ?? (request.method == "HEAD" ? byMethod["GET"] : nil),
               let immediate = route.immediate else { return nil }
