@@ -60,20 +60,22 @@ public enum SAMLResponseValidator {
         return Array(data)
     }
 
-    /// The InResponseTo of a Response, read before validation so the ACS can find the request it answers.
-    public static func peekInResponseTo(_ xml: [UInt8]) -> String? {
-        guard let doc = try? XMLDocument(parsing: xml, limits: limits) else { return nil }
-        return doc.root?.attribute("InResponseTo")
-    }
 
     static let limits = XMLLimits(maxBytes: maxResponseBytes, maxDepth: 32, maxNodes: 5000)
 
     public static func validate(_ xml: [UInt8], _ e: SAMLExpectations) throws(SAMLRefusal) -> SAMLLogin {
+        try validate(xml) { _ in e }
+    }
+
+    /// Validates with expectations that depend on the Response's InResponseTo (the ACS looks up the request
+    /// it answers), parsing the document once.
+    public static func validate(_ xml: [UInt8], expectations: (_ inResponseTo: String?) throws(SAMLRefusal) -> SAMLExpectations) throws(SAMLRefusal) -> SAMLLogin {
         let doc: XMLDocument
         do { doc = try XMLDocument(parsing: xml, limits: limits) } catch { throw SAMLRefusal("xml_refused", "the response is not acceptable XML: \(error.reason)") }
         guard let response = doc.root, response.isNamed("Response", in: SAMLNames.protocol_) else {
             throw SAMLRefusal("not_a_response", "the document is not a samlp:Response")
         }
+        let e = try expectations(response.attribute("InResponseTo"))
         guard response.attribute("Version") == "2.0" else { throw SAMLRefusal("not_a_response", "the response is not SAML 2.0") }
         guard let responseID = response.attribute("ID"), !responseID.isEmpty else { throw SAMLRefusal("not_a_response", "the response has no ID") }
         if let dup = doc.duplicateIDs.first { throw SAMLRefusal("duplicate_id", "the ID \(dup) occurs more than once") }

@@ -9,6 +9,8 @@ public struct ServiceProvider: Sendable {
     public let entityID: String
     public let acsURL: String
     public let metadataURL: String
+    /// Where a browser starts an SP-initiated sign-in for this org.
+    public let loginURL: String
     /// Signs AuthnRequests (HTTP-Redirect query signature) when set.
     public let signingKey: PrivateKey?
     public let signingCertificate: Certificate?
@@ -18,6 +20,7 @@ public struct ServiceProvider: Sendable {
         entityID = "\(base)/sso/\(orgID)/metadata"
         metadataURL = entityID
         acsURL = "\(base)/sso/\(orgID)/acs"
+        loginURL = "\(base)/sso/\(orgID)/login"
         self.signingKey = signingKey
         self.signingCertificate = signingCertificate
     }

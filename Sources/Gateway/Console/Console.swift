@@ -26,10 +26,8 @@ struct Console {
         guard let tenant = try? g.regions.tenant(forOrg: org) else { return .failure(ConsoleExit(notFound(s))) }
         do {
             let standing = try await tenant.standing(orgID: org, caller: s.caller)
-            let memberships = (try? await tenant.memberships(accountID: s.account.id)) ?? []
-            let others = await g.overview(s.account).memberships
             return .success(Console(g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
-                                    permissions: Set(standing.permissions), memberships: others.isEmpty ? memberships : others))
+                                    permissions: Set(standing.permissions), memberships: await g.overview(s.account).memberships))
         } catch let e as GatehouseError {
             if e.code.slug == "sso_required" { return .failure(ConsoleExit(.redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(ctx.request.target)))) }
             if e.status == 404 { return .failure(ConsoleExit(notFound(s))) }

@@ -72,14 +72,23 @@ enum SSORoutes {
             var requestID: String?
             do {
                 let xml = try SAMLResponseValidator.decode(Array(posted.utf8))
-                if let irt = SAMLResponseValidator.peekInResponseTo(xml), let n = try g.sso.pendingRequest(id: irt, org: org) {
-                    requestID = irt
-                    next = n
+                // One parse: the validator hands over the Response's InResponseTo, and the request it answers (if
+                // this SP sent it and it is still live) decides what is expected.
+                login = try SAMLResponseValidator.validate(xml) { irt throws(SAMLRefusal) in
+                    if let irt {
+                        let found: String?
+                        do { found = try g.sso.pendingRequest(id: irt, org: org) } catch {
+                            throw SAMLRefusal("unavailable", "sign-in is briefly unavailable; try again")
+                        }
+                        if let found {
+                            requestID = irt
+                            next = found
+                        }
+                    }
+                    return SAMLExpectations(certificates: settings.idp.parsedCertificates(), idpEntityID: settings.idp.entityID, audience: sp.entityID,
+                                            acsURL: sp.acsURL, inResponseTo: requestID, allowIdPInitiated: settings.allowIdPInitiated,
+                                            allowSHA1: settings.allowSHA1, now: g.clock.now())
                 }
-                let e = SAMLExpectations(certificates: settings.idp.parsedCertificates(), idpEntityID: settings.idp.entityID, audience: sp.entityID,
-                                         acsURL: sp.acsURL, inResponseTo: requestID, allowIdPInitiated: settings.allowIdPInitiated,
-                                         allowSHA1: settings.allowSHA1, now: g.clock.now())
-                login = try SAMLResponseValidator.validate(xml, e)
                 switch try await g.sso.consume(assertionID: login.assertionID, org: org, until: login.validUntil, requestID: requestID) {
                 case .accepted: break
                 case .replayed: throw SAMLRefusal("replayed", "this sign-in response was already used")
@@ -106,8 +115,12 @@ enum SSORoutes {
             var created: Account?
             var account = try g.accounts.find(email: email)
             if account == nil {
-                account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
-                created = account
+                do {
+                    account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
+                    created = account
+                } catch let e as GatehouseError where e.code.slug == "account_exists" {
+                    account = try g.accounts.find(email: email)   // a concurrent sign-in made it first
+                }
             }
             guard let account else { throw GatehouseError.internalError(detail: "account missing") }
             let result: SSOSignInResult
@@ -187,6 +200,6 @@ struct SSOView: Codable {
     init(org: String, settings: SSOSettings?, sp: ServiceProvider) {
         configured = settings != nil
         self.settings = settings
-        self.sp = SP(entityID: sp.entityID, acsURL: sp.acsURL, metadataURL: sp.metadataURL, loginURL: sp.metadataURL.replacingOccurrences(of: "/metadata", with: "/login"))
+        self.sp = SP(entityID: sp.entityID, acsURL: sp.acsURL, metadataURL: sp.metadataURL, loginURL: sp.loginURL)
     }
 }
