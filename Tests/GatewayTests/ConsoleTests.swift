@@ -145,4 +145,33 @@ struct ConsoleTests {
         #expect(await b.go("POST", "/account/sign-out-everywhere", form: [("csrf", b.csrf)]).status == 303)
         #expect(b.cookies[Sessions.cookieName] == nil)
     }
+
+    @Test func panelGrantsAppsRolesCanBeDeletedAndInvitedPeopleAreFilterable() async throws {
+        let (f, org, browsers, ids) = try await Self.orgWithEveryRole()
+        let owner = try #require(browsers["owner"])
+        let member = try #require(ids["member"])
+        _ = await owner.go("GET", "/console/\(org)/apps")
+        #expect(await owner.go("POST", "/console/\(org)/apps", form: [("csrf", owner.csrf), ("name", "Studio One")]).status == 303)
+        // Grant from the member's panel, then revoke.
+        let panel = await owner.go("GET", "/console/\(org)/members/\(member)")
+        let app = try #require(panel.body.components(separatedBy: "id=\"grant-app\" name=\"app\"><option value=\"").dropFirst().first?.components(separatedBy: "\"").first)
+        #expect(await owner.go("POST", "/console/\(org)/members/\(member)/apps", form: [("csrf", owner.csrf), ("app", app), ("appRole", "editor")]).status == 303)
+        #expect(try await f.service(.eu).member(Caller(accountID: try #require(try f.app.gateway.accounts.find(email: "olga@acme.test")?.id), email: "olga@acme.test"),
+                                                org: org, member: member).apps == [AppGrant(app: app, role: .editor)])
+        #expect((await owner.go("GET", "/console/\(org)/members/\(member)")).body.contains("Studio One — Editor"))
+        #expect(await owner.go("POST", "/console/\(org)/members/\(member)/apps", form: [("csrf", owner.csrf), ("app", app), ("appRole", "none")]).status == 303)
+        #expect((await owner.go("GET", "/console/\(org)/members/\(member)")).body.contains("No app access."))
+        // A custom role: created, refused deletion while in use is reported, deleted when unused.
+        _ = await owner.go("GET", "/console/\(org)/roles")
+        #expect(await owner.go("POST", "/console/\(org)/roles", form: [("csrf", owner.csrf), ("name", "Auditor"), ("permissions", "audit.view"), ("permissions", "org.view")]).status == 303)
+        let roles = await owner.go("GET", "/console/\(org)/roles")
+        #expect(roles.body.contains("Auditor") && roles.body.contains("audit.view"))
+        let roleID = try #require(roles.body.components(separatedBy: "/roles/").dropFirst().first?.components(separatedBy: "/delete").first)
+        #expect(await owner.go("POST", "/console/\(org)/roles/\(roleID)/delete", form: [("csrf", owner.csrf)]).status == 303)
+        #expect(!(await owner.go("GET", "/console/\(org)/roles")).body.contains("Auditor"))
+        // People invited but not joined: the invitation filter lists them.
+        let pending = await owner.go("GET", "/console/\(org)/members?invitation=pending")
+        #expect(pending.body.contains("placeholder@acme.test") && pending.body.contains("badge pending"))
+        #expect(!(await owner.go("GET", "/console/\(org)/members")).body.contains("placeholder@acme.test"))
+    }
 }

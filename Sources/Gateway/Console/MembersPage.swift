@@ -18,6 +18,8 @@ enum MembersPage {
 
     static func esc(_ s: String) -> String { HTMLPage.escape(s) }
 
+    struct GrantBody: Encodable { let member: String; let role: AppRole }
+
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/console") { ctx in
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fconsole") }
@@ -37,6 +39,20 @@ enum MembersPage {
         b.console("POST", "/console/:org/members/bulk", { c in try await bulk(c) }, gateway: g)
         b.console("GET", "/console/:org/members/:member", { c in try await edit(c, error: nil) }, gateway: g)
         b.console("POST", "/console/:org/members/:member", { c in try await save(c) }, gateway: g)
+        b.console("POST", "/console/:org/members/:member/apps", { c in
+            let form = try c.ctx.formPairs()
+            if let refused = c.checkForm(form) { return refused }
+            let member = try c.ctx.parameter("member")
+            let app = FormDecoding.percentEncode(form.value("app") ?? "")
+            let r: Response
+            if let role = AppRole(rawValue: form.value("appRole") ?? "") {
+                r = try await c.call("POST", "/apps/\(app)/grants", body: GrantBody(member: member, role: role))
+            } else {
+                r = try await c.call("DELETE", "/apps/\(app)/grants/\(FormDecoding.percentEncode(member))")
+            }
+            guard r.status == 204 else { return try await edit(c, error: ConsoleRefusal(r).message, status: r.status) }
+            return c.redirect("\(c.base)/members/\(FormDecoding.percentEncode(member))", flash: "App access updated.")
+        }, gateway: g)
     }
 
     // MARK: - List
@@ -52,6 +68,7 @@ enum MembersPage {
             banner = "Viewing as \(esc(name(who))) (\(esc(HTMLPage.roleNames(who.roles)))) — read-only. <a href=\"\(c.base)/members\">Stop viewing as</a>"
         }
         let q = c.ctx.query("q") ?? ""
+        let invitation = ["pending", "expired", "revoked"].contains(c.ctx.query("invitation") ?? "") ? c.ctx.query("invitation")! : ""
         let role = c.ctx.query("role") ?? ""
         let status = c.ctx.query("status") ?? ""
         let sort = ["name", "apps", "last_active"].contains(c.ctx.query("sort") ?? "") ? c.ctx.query("sort")! : "name"
@@ -79,6 +96,10 @@ enum MembersPage {
         for (v, l) in [("", "Anyone"), ("active", "Active (30 days)"), ("inactive", "Inactive"), ("never", "Never signed in")] {
             h += "<option value=\"\(v)\"\(v == status ? " selected" : "")>\(l)</option>"
         }
+        h += "</select></div><div><label for=\"invitation\">Invitation</label><select id=\"invitation\" name=\"invitation\">"
+        for (v, l) in [("", "Joined"), ("pending", "Invited, pending"), ("expired", "Invite expired"), ("revoked", "Invite revoked")] {
+            h += "<option value=\"\(v)\"\(v == invitation ? " selected" : "")>\(l)</option>"
+        }
         h += "</select></div><div><label for=\"sort\">Sort by</label><select id=\"sort\" name=\"sort\">"
         for (v, l) in [("name", "Name"), ("apps", "Number of apps"), ("last_active", "Last active")] {
             h += "<option value=\"\(v)\"\(v == sort ? " selected" : "")>\(l)</option>"
@@ -87,6 +108,23 @@ enum MembersPage {
         h += "<option value=\"asc\"\(order == "asc" ? " selected" : "")>Ascending</option><option value=\"desc\"\(order == "desc" ? " selected" : "")>Descending</option></select></div>"
         h += "<div><button type=\"submit\">Apply</button></div></form>"
 
+        if !invitation.isEmpty {
+            // People invited but not (yet) members: the invites with that status, matching the search and role.
+            let invites = try await c.get("/invites?limit=200&status=\(invitation)", as: InvitePage.self).invites.filter { i in
+                (q.isEmpty || i.email.localizedCaseInsensitiveContains(q) || "\(i.firstName) \(i.lastName)".localizedCaseInsensitiveContains(q))
+                    && (role.isEmpty || i.roles.contains(role))
+            }
+            if invites.isEmpty {
+                h += "<p class=\"empty\">Nobody with this invitation status.</p>"
+            } else {
+                h += "<div class=\"table-wrap\"><table id=\"invited\"><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"opt\">Invited by</th></tr></thead><tbody>"
+                for i in invites {
+                    h += "<tr><td>\(esc(i.email))</td><td>\(esc(HTMLPage.roleNames(i.roles)))</td><td><span class=\"badge \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td class=\"opt\">\(esc(i.inviterName))</td></tr>"
+                }
+                h += "</tbody></table></div><p><a href=\"\(c.base)/invites?status=\(invitation)\">Resend or revoke on the Invites tab</a></p>"
+            }
+            return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
+        }
         if page.members.isEmpty {
             h += "<p class=\"empty\">" + (q.isEmpty && role.isEmpty && status.isEmpty ? "No members yet. Invite people from the Invites tab." : "No members match these filters.") + "</p>"
             return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
@@ -240,8 +278,24 @@ enum MembersPage {
         if canEdit { h += "<div class=\"actions\"><button type=\"submit\">Save changes</button></div>" }
         h += "</form><h3>Apps</h3>"
         let appNames = Dictionary(apps.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let canGrant = c.may(.appsGrant)
         if m.apps.isEmpty { h += "<p class=\"empty\">No app access.</p>" } else {
-            h += "<ul>" + m.apps.map { "<li>\(esc(appNames[$0.app] ?? $0.app)) — \($0.role.rawValue)</li>" }.joined() + "</ul>"
+            h += "<ul id=\"member-apps\">"
+            for grant in m.apps {
+                h += "<li>\(esc(appNames[grant.app] ?? grant.app)) — \(grant.role.rawValue.capitalized)"
+                if canGrant {
+                    h += " <form class=\"inline-form\" method=\"post\" action=\"\(c.base)/members/\(esc(m.id))/apps\">\(c.csrfField)<input type=\"hidden\" name=\"app\" value=\"\(esc(grant.app))\"><input type=\"hidden\" name=\"appRole\" value=\"none\"><button type=\"submit\" class=\"link\">Revoke</button></form>"
+                }
+                h += "</li>"
+            }
+            h += "</ul>"
+        }
+        if canGrant && !apps.isEmpty {
+            h += "<form class=\"bulk\" method=\"post\" action=\"\(c.base)/members/\(esc(m.id))/apps\">\(c.csrfField)<div><label for=\"grant-app\">App</label><select id=\"grant-app\" name=\"app\">"
+            for a in apps { h += "<option value=\"\(esc(a.id))\">\(esc(a.name))</option>" }
+            h += "</select></div><div><label for=\"grant-role\">App role</label><select id=\"grant-role\" name=\"appRole\">"
+            for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\"\(r == .viewer ? " selected" : "")>\(r.rawValue.capitalized)</option>" }
+            h += "</select></div><div><button type=\"submit\" class=\"secondary\">Grant access</button></div></form>"
         }
         h += "</section>"
         return c.render(name(m), tab: "members", body: h, status: status)

@@ -41,9 +41,13 @@ enum OrgPages {
 
         b.console("GET", "/console/:org/roles", { c in
             let roles = try await c.get("/roles", as: [RoleView].self)
-            var h = "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Permissions</th><th scope=\"col\">Members</th></tr></thead><tbody>"
+            var h = "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
             for r in roles {
-                h += "<tr><td>\(esc(r.name))\(r.builtIn ? "" : " <span class=\"badge\">Custom</span>")</td><td class=\"meta\">\(esc(r.permissions.map(\.rawValue).joined(separator: ", ")))</td><td>\(r.memberCount ?? 0)</td></tr>"
+                h += "<tr><td>\(esc(r.name))\(r.builtIn ? "" : " <span class=\"badge\">Custom</span>")</td><td class=\"meta\">\(esc(r.permissions.map(\.rawValue).joined(separator: ", ")))</td><td>\(r.memberCount ?? 0)</td><td>"
+                if !r.builtIn && c.may(.rolesManage) {
+                    h += "<form method=\"post\" action=\"\(c.base)/roles/\(esc(r.id))/delete\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Delete</button></form>"
+                }
+                h += "</td></tr>"
             }
             h += "</tbody></table></div>"
             if c.may(.rolesManage) {
@@ -60,6 +64,13 @@ enum OrgPages {
             let perms = form.filter { $0.0 == "permissions" }.compactMap { Permission(rawValue: $0.1) }
             let r = try await c.call("POST", "/roles", body: RoleRequest(name: form.value("name") ?? "", permissions: perms))
             return c.redirect("\(c.base)/roles", flash: r.status == 201 ? "Role created." : ConsoleRefusal(r).message)
+        }, gateway: g)
+
+        b.console("POST", "/console/:org/roles/:role/delete", { c in
+            let form = try c.ctx.formPairs()
+            if let refused = c.checkForm(form) { return refused }
+            let r = try await c.call("DELETE", "/roles/\(FormDecoding.percentEncode(try c.ctx.parameter("role")))")
+            return c.redirect("\(c.base)/roles", flash: r.status == 204 ? "Role deleted." : ConsoleRefusal(r).message)
         }, gateway: g)
 
         b.console("GET", "/console/:org/apikeys", { c in try await apiKeys(c, secret: nil) }, gateway: g)

@@ -109,7 +109,7 @@ public enum HTMLPage {
         textarea{font:inherit;width:100%;padding:.45rem .55rem;border:1px solid var(--muted);border-radius:6px}
         fieldset{border:1px solid var(--line);border-radius:6px;margin:.8rem 0}legend{font-weight:600}
         fieldset label{display:inline-flex;gap:.3rem;font-weight:400;margin:.2rem .8rem .2rem 0}
-        .field-error{color:var(--bad);font-size:.9rem;margin:.2rem 0 0}.m-only{display:none}
+        .field-error{color:var(--bad);font-size:.9rem;margin:.2rem 0 0}.m-only{display:none}.inline-form{display:inline;margin:0}
         @media (max-width:640px){.grid2,.kv{grid-template-columns:1fr}th.opt,td.opt{display:none}
         .switcher{order:5;width:100%}.switcher select{flex:1;min-width:0;width:100%}.kv code{overflow-wrap:anywhere}.m-only{display:block}}
         @media (max-width:480px){main{margin:0;border-radius:0;border-left:0;border-right:0}}
