@@ -24,7 +24,7 @@ public struct IdPDescriptor: Sendable, Equatable, Codable {
         let entity = entityID.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !entity.isEmpty, entity.utf8.count <= 1024 else { throw SAMLRefusal("invalid_idp", "the IdP entity id is missing or too long") }
         guard let url = URL(string: ssoURL), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http", url.host != nil,
-              ssoURL.utf8.count <= 2048, !ssoURL.contains("?") || true else {
+              ssoURL.utf8.count <= 2048 else {
             throw SAMLRefusal("invalid_idp", "the IdP sign-in URL must be an http(s) URL")
         }
         guard ssoBinding == SAMLNames.redirectBinding else {
