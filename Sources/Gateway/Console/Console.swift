@@ -50,15 +50,7 @@ struct Console {
 
     /// Sends a region-API request as this person and returns status and body.
     func call(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Response {
-        var headers: HTTPHeaders = ["Host": "gatehouse"]
-        var bytes: [UInt8] = []
-        if let body {
-            bytes = Array(try JSONCoding.encoder().encode(body))
-            headers.set("Content-Type", "application/json")
-        }
-        let request = Request(method: method, target: "/api/v1/orgs/\(org)" + path, headers: headers, body: bytes,
-                              id: ctx.request.id, remoteAddress: ctx.request.remoteAddress)
-        return try await tenant.forward(request, caller: session.caller)
+        try await ConsoleForms.forward(tenant, method, "/api/v1/orgs/\(org)" + path, body: body, ctx: ctx, caller: session.caller)
     }
 
     /// A typed GET; a refusal becomes `ConsoleRefusal` with the region's message.

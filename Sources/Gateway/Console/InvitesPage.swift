@@ -102,10 +102,7 @@ enum InvitesPage {
         guard !emails.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             return try await page(c, error: "Enter at least one email address.", values: [:], status: 422)
         }
-        let keys = form.filter { $0.0 == "varKey" }.map { $0.1.trimmingCharacters(in: .whitespaces) }
-        let values = form.filter { $0.0 == "varValue" }.map(\.1)
-        var vars: [String: String] = [:]
-        for (i, k) in keys.enumerated() where !k.isEmpty { vars[k] = i < values.count ? values[i] : "" }
+        let vars = ConsoleForms.variables(form)
         var apps: [AppGrant] = []
         if let app = form.value("app"), !app.isEmpty { apps.append(AppGrant(app: app, role: AppRole(rawValue: form.value("appRole") ?? "") ?? .viewer)) }
         let first = form.value("firstName") ?? "", last = form.value("lastName") ?? ""

@@ -314,10 +314,7 @@ enum MembersPage {
         let form = try c.ctx.formPairs()
         if let refused = c.checkForm(form) { return refused }
         let id = try c.ctx.parameter("member")
-        let keys = form.filter { $0.0 == "varKey" }.map { $0.1.trimmingCharacters(in: .whitespaces) }
-        let values = form.filter { $0.0 == "varValue" }.map(\.1)
-        var vars: [String: String] = [:]
-        for (i, k) in keys.enumerated() where !k.isEmpty { vars[k] = i < values.count ? values[i] : "" }
+        let vars = ConsoleForms.variables(form)
         let roles = form.filter { $0.0 == "roles" }.map(\.1)
         guard !roles.isEmpty else { return try await edit(c, error: "Choose at least one role.", status: 422) }
         let patch = MemberPatch(roles: roles, userVariables: vars, startingPage: StartingPage(rawValue: form.value("startingPage") ?? ""),

@@ -14,12 +14,8 @@ enum RegionConsole {
     struct DeleteBody: Encodable { let confirmName: String }
 
     static func call(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, _ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Response {
-        let tenant = try g.regions.tenant(forRegion: region)
-        var headers: HTTPHeaders = ["Host": "gatehouse"]
-        var bytes: [UInt8] = []
-        if let body { bytes = Array(try JSONCoding.encoder().encode(body)); headers.set("Content-Type", "application/json") }
-        return try await tenant.forward(Request(method: method, target: "/api/v1/regions/\(region)" + path, headers: headers, body: bytes,
-                                                id: ctx.request.id, remoteAddress: ctx.request.remoteAddress), caller: s.caller)
+        try await ConsoleForms.forward(try g.regions.tenant(forRegion: region), method, "/api/v1/regions/\(region)" + path, body: body,
+                                       ctx: ctx, caller: s.caller)
     }
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
