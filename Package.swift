@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TenantDomain", dependencies: ["GatehouseCore"], swiftSettings: strict),
         .target(name: "Tenant", dependencies: ["TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
         .target(name: "Gateway", dependencies: ["Tenant", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
-        .target(name: "App", dependencies: ["Server", "Web", "Mail", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain", "Gateway"],
+        .target(name: "App", dependencies: ["Server", "Web", "Mail", "Net", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain", "Gateway"],
                 swiftSettings: strict),
         .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"], swiftSettings: strict),
 

@@ -2,6 +2,7 @@ import Foundation
 import GatehouseCore
 import HTTP
 import Mail
+import Net
 import Store
 import Gateway
 import Crypto
@@ -107,6 +108,7 @@ public final class GatehouseApp: Sendable {
             gatewaySettings.publicBaseURL = config.publicBaseURL
             gatewaySettings.secureCookies = config.publicBaseURL.hasPrefix("https://")
             gatewaySettings.destinations = config.destinations
+            if let d = config.ssoDNSResolver.flatMap(DNSResolver.parse) { gatewaySettings.dnsResolver = d }
             if let keyFile = config.samlSPKeyFile, let certFile = config.samlSPCertFile {
                 guard let keyPEM = try? String(contentsOfFile: keyFile, encoding: .utf8), let certPEM = try? String(contentsOfFile: certFile, encoding: .utf8) else {
                     throw ConfigError("cannot read saml.spKeyFile or saml.spCertFile")

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import HTTP
+import Net
 import Server
 import TenantDomain
 
@@ -42,6 +43,8 @@ public struct GatehouseConfig: Sendable {
     /// PEM files of the SP key and certificate that sign AuthnRequests (orgs that turn on signed requests).
     public var samlSPKeyFile: String?
     public var samlSPCertFile: String?
+    /// The DNS server (`host` or `host:port`, IPv4) asked to verify SSO email domains; nil: the system's.
+    public var ssoDNSResolver: String?
     /// Where each starting page lives (absolute URLs or paths), for the redirect after joining.
     public var destinations: [StartingPage: String] = GatewaySettings().destinations
     public var mail = MailConfig()
@@ -132,6 +135,11 @@ public struct GatehouseConfig: Sendable {
         c.samlSPCertFile = try saml.string("spCertFile", default: nil)
         guard (c.samlSPKeyFile == nil) == (c.samlSPCertFile == nil) else { throw ConfigError("saml.spKeyFile and saml.spCertFile go together") }
         try saml.finish()
+
+        var sso = try r.section("sso")
+        c.ssoDNSResolver = try sso.string("dnsResolver", default: nil)
+        if let d = c.ssoDNSResolver, DNSResolver.parse(d) == nil { throw ConfigError("sso.dnsResolver must be an IPv4 address, optionally with :port") }
+        try sso.finish()
 
         var log = try r.section("log")
         c.logLevel = try log.oneOf("level", default: "info", ["debug", "info", "warning", "error"])

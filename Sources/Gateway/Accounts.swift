@@ -72,7 +72,7 @@ public final class Accounts: Sendable {
     public func create(email: String, firstName: String, lastName: String, password: String?) async throws -> Account {
         let email = Email.normalize(email.trimmingCharacters(in: .whitespaces))
         guard Email.isValid(email) else { throw GatehouseError.validation("That email address is not valid.") }
-        for n in [firstName, lastName] where n.count > 100 { throw GatehouseError.validation("Names must be at most 100 characters.") }
+        try PersonName.validate(firstName, lastName)
         var hash: String?
         if let password {
             try Self.validatePassword(password)
@@ -125,7 +125,7 @@ public final class Accounts: Sendable {
     }
 
     public func setNames(accountID: String, firstName: String, lastName: String) async throws {
-        for n in [firstName, lastName] where n.count > 100 { throw GatehouseError.validation("Names must be at most 100 characters.") }
+        try PersonName.validate(firstName, lastName)
         try await db.write { conn in
             try conn.run("UPDATE accounts SET first_name = ?, last_name = ? WHERE id = ?", [firstName, lastName, accountID])
         }

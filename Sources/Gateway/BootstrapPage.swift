@@ -34,7 +34,7 @@ enum BootstrapPage {
             let password = try ctx.formPairs().first { $0.0 == "password" }?.1 ?? ""
             do {
                 let account = try await g.redeemBootstrap(token: token, password: password)
-                let (session, _) = try await g.sessions.create(accountID: account.id, method: "password")
+                let (session, _) = try await g.sessions.create(accountID: account.id, method: .password)
                 var r = page(title: "You are signed in", body: "<p>Signed in as \(escape(account.email)). You can manage your region now.</p>")
                 r.setCookie(g.sessionCookie(session))
                 return r

@@ -21,6 +21,8 @@ public struct MeAnswer: Codable, Sendable {
     public let account: Account
     public let authMethod: String
     public let regionAdminOf: Region?
+    /// Set when this authentication opens one org only (an SSO session, an API key).
+    public let scopeOrg: String?
     public let memberships: [MembershipSummary]
     public let pendingInvites: [PendingInviteSummary]
     public let csrfToken: String?
@@ -40,12 +42,15 @@ public struct InvitePreview: Codable, Sendable {
     public let firstName: String
     public let lastName: String
     public let expiresAt: Date
-    /// Whether the invited address already has an account (sign in) or not (sign up through the link).
-    public let accountExists: Bool
+    /// Whether the invited address already has an account (sign in) or not (sign up through the link). Told
+    /// only to the proven invitee (a mailed link, or signed in as that address); nil for a copied link.
+    public let accountExists: Bool?
 }
 
 public struct AcceptRequest: Codable, Sendable {
     public var password: String?
+    /// The code mailed by `POST /api/v1/invites/:token/code`, when signing up through a copied link.
+    public var code: String?
     public var firstName: String?
     public var lastName: String?
 }

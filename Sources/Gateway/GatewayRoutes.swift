@@ -20,18 +20,17 @@ public enum GatewayRoutes {
         RegionConsole.register(on: b, gateway: g)
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)
-            let email = Email.normalize(req.email)
-            if let wait = g.limiter.attempt([("login:" + email, g.settings.loginPerAccount), ("login:" + g.clientKey(ctx), g.settings.loginPerAddress)]) {
-                throw RateLimiter.refusal(wait)
-            }
             // One answer for an unknown email and a wrong password (and the same time: see Accounts.authenticate).
-            guard let account = try await g.accounts.authenticate(email: email, password: req.password) else {
-                throw GatehouseError(.init("invalid_credentials"), status: 401, "That email and password do not match an account.")
+            let account: Account
+            switch try await g.checkPassword(email: req.email, password: req.password, client: g.clientKey(ctx)) {
+            case .ok(let a): account = a
+            case .wait(let wait): throw RateLimiter.refusal(wait)
+            case .wrong: throw GatehouseError(.init("invalid_credentials"), status: 401, "That email and password do not match an account.")
             }
             // Rotation: a login always gets a new session id; an old cookie presented with it is ended.
             if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
-            let (token, _) = try await g.sessions.create(accountID: account.id, method: "password")
-            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+            let (token, _) = try await g.sessions.create(accountID: account.id, method: .password)
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token))).noStore()
             r.setCookie(g.sessionCookie(token))
             return r
         }
@@ -46,6 +45,7 @@ public enum GatewayRoutes {
 
         b.post("/api/v1/auth/logout-everywhere") { ctx in
             let caller = try await g.caller(ctx)
+            try g.requireAccountWide(caller)
             try await g.sessions.revokeAll(accountID: caller.accountID)
             var r = Response(status: 204)
             r.setCookie(SetCookie.expire(Sessions.cookieName, secure: g.settings.secureCookies))
@@ -54,44 +54,48 @@ public enum GatewayRoutes {
 
         b.post("/api/v1/auth/password") { ctx in
             let caller = try await g.caller(ctx)
-            guard caller.authMethod != "apikey" else { throw GatehouseError.forbidden("API keys cannot change passwords.") }
+            try g.requireAccountWide(caller)
             let req = try ctx.decode(PasswordChangeRequest.self)
-            if let wait = g.limiter.attempt([("login:" + caller.email, g.settings.loginPerAccount)]) { throw RateLimiter.refusal(wait) }
-            guard try await g.accounts.authenticate(email: caller.email, password: req.currentPassword) != nil else {
-                throw GatehouseError(.init("invalid_credentials"), status: 401, "The current password is not right.")
+            switch try await g.checkPassword(email: caller.email, password: req.currentPassword, client: g.clientKey(ctx)) {
+            case .ok: break
+            case .wait(let wait): throw RateLimiter.refusal(wait)
+            case .wrong: throw GatehouseError(.init("invalid_credentials"), status: 401, "The current password is not right.")
             }
             try await g.accounts.setPassword(accountID: caller.accountID, password: req.newPassword)
             // Every session of the account ends; this browser gets a fresh one.
             try await g.sessions.revokeAll(accountID: caller.accountID)
-            let (token, _) = try await g.sessions.create(accountID: caller.accountID, method: "password")
+            let (token, _) = try await g.sessions.create(accountID: caller.accountID, method: .password)
             guard let account = try g.accounts.find(id: caller.accountID) else { throw GatehouseError.unauthenticated() }
-            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token))).noStore()
             r.setCookie(g.sessionCookie(token))
             return r
         }
 
+        // The caller's account and orgs. A caller scoped to one org (SSO session, API key) sees that org only.
         b.get("/api/v1/me") { ctx in
             let caller = try await g.caller(ctx)
             guard let account = try g.accounts.find(id: caller.accountID) else { throw GatehouseError.unauthenticated() }
-            let (memberships, found, down) = await g.overview(account)
+            let (memberships, found, down) = await g.overview(caller)
             let pending = found.map { var p = $0; p.token = nil; return p }
             let csrf = g.sessionToken(ctx).map { g.sessions.csrfToken(for: $0) }
-            return try .json(MeAnswer(account: account, authMethod: caller.authMethod, regionAdminOf: caller.regionAdminOf,
-                                      memberships: memberships, pendingInvites: pending,
-                                      csrfToken: caller.authMethod == "apikey" ? nil : csrf, unavailableRegions: down))
+            return try Response.json(MeAnswer(account: account, authMethod: caller.authMethod.wire, regionAdminOf: caller.regionAdminOf,
+                                              scopeOrg: caller.scopeOrg, memberships: memberships, pendingInvites: pending,
+                                              csrfToken: caller.authMethod == .apiKey ? nil : csrf, unavailableRegions: down)).noStore()
         }
 
         // The invite link.
         b.get("/api/v1/invites/:token") { ctx in
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
+            let viewer = try g.sessionToken(ctx).flatMap { try g.sessions.validateWithAccount($0) }?.1
             let found = try await g.region(for: claims).inviteForToken(token)
             let (invite, orgName) = (found.invite, found.orgName)
             let roleNames = invite.roles.map { Role.builtIn($0)?.name ?? $0 }
             return try .json(InvitePreview(inviteID: invite.id, orgID: invite.orgID, orgName: orgName, email: invite.email, roles: invite.roles,
                                            roleNames: roleNames, inviterName: invite.inviterName, ssoOnly: invite.ssoOnly,
                                            firstName: invite.firstName, lastName: invite.lastName, expiresAt: invite.expiresAt,
-                                           accountExists: try g.accounts.find(email: invite.email) != nil))
+                                           accountExists: claims.emailProven || viewer.map { Email.normalize($0.email) == invite.email } == true
+                                               ? try g.accounts.find(email: invite.email) != nil : nil))
         }
 
         b.post("/api/v1/invites/:token/accept") { ctx in
@@ -107,36 +111,53 @@ public enum GatewayRoutes {
             let caller: Caller
             if g.sessionToken(ctx) != nil || ctx.request.headers["authorization"] != nil {
                 caller = try await g.caller(ctx)
-            } else if try g.accounts.find(email: invite.email) != nil {
-                throw GatehouseError(.init("login_required"), status: 401, "You already have an account for \(invite.email): sign in, then open the link again.")
             } else {
-                // Sign-up through the link: the link proves the address (rule 8), so the email is the invite's.
+                // Sign-up through the link (rule 8): only a mailed link (or a code mailed to the address) proves
+                // the address; a copied link does not. Whether the address has an account is told only then.
+                try g.requireEmailProof(claims, code: body.code, client: g.clientKey(ctx))
+                if try g.accounts.find(email: invite.email) != nil {
+                    throw GatehouseError(.init("login_required"), status: 401, "You already have an account for \(invite.email): sign in, then open the link again.")
+                }
                 if invite.ssoOnly { throw Refusal.ssoRequired(invite.orgID).error }
                 guard let password = body.password else {
                     throw GatehouseError.validation("Choose a password (at least \(Accounts.minimumPasswordLength) characters) to create your account.")
                 }
                 let account = try await g.accounts.create(email: invite.email, firstName: body.firstName ?? invite.firstName,
                                                           lastName: body.lastName ?? invite.lastName, password: password)
-                let (t, _) = try await g.sessions.create(accountID: account.id, method: "password")
+                let (t, _) = try await g.sessions.create(accountID: account.id, method: .password)
                 newSession = t
-                caller = Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: "password")
+                caller = Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .password)
             }
-            guard caller.authMethod != "apikey" else { throw GatehouseError.forbidden("Invitations are accepted by people, not API keys.") }
-            if invite.ssoOnly && caller.authMethod != "saml:\(invite.orgID)" { throw Refusal.ssoRequired(invite.orgID).error }
+            guard caller.authMethod != .apiKey else { throw GatehouseError.forbidden("Invitations are accepted by people, not API keys.") }
+            try g.reachesInvite(caller.authMethod, invite).orThrow()
             let account = try g.accounts.find(id: caller.accountID)
             let result = try await region.acceptInvite(AcceptInviteRequest(token: token, accountID: caller.accountID, email: caller.email,
                                                                            firstName: account?.firstName, lastName: account?.lastName))
             var r = try Response.json(AcceptAnswer(orgID: result.orgID, redirect: g.settings.destination(result.startingPage),
-                                                   csrfToken: newSession.map { g.sessions.csrfToken(for: $0) }))
+                                                   csrfToken: newSession.map { g.sessions.csrfToken(for: $0) })).noStore()
             if let newSession { r.setCookie(g.sessionCookie(newSession)) }
             return r
+        }
+
+        // A code to the invited address, for sign-up through a copied link. Same answer whatever the address.
+        b.post("/api/v1/invites/:token/code") { ctx in
+            let token = try ctx.parameter("token")
+            let claims = try g.verifyInviteToken(token)
+            if let wait = g.limiter.attempt([("code:" + claims.inviteID, g.settings.codesPerInvite), ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                throw RateLimiter.refusal(wait)
+            }
+            try await g.region(for: claims).sendInviteCode(token: token)
+            return Response(status: 202)
         }
 
         b.post("/api/v1/invites/:token/decline") { ctx in
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
             let caller = try await g.caller(ctx)
-            try await g.region(for: claims).declineInvite(DeclineInviteRequest(inviteID: claims.inviteID, accountID: caller.accountID, email: caller.email))
+            guard caller.authMethod != .apiKey else { throw GatehouseError.forbidden("Invitations are declined by people, not API keys.") }
+            let region = try g.region(for: claims)
+            try g.reachesInvite(caller.authMethod, try await region.inviteForToken(token).invite, declining: true).orThrow()
+            try await region.declineInvite(DeclineInviteRequest(token: token, accountID: caller.accountID, email: caller.email))
             return Response(status: 204)
         }
 
@@ -144,8 +165,8 @@ public enum GatewayRoutes {
             let req = try ctx.decode(BootstrapRequest.self)
             if let wait = g.limiter.attempt([("bootstrap:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) { throw RateLimiter.refusal(wait) }
             let account = try await g.redeemBootstrap(token: req.token, password: req.password)
-            let (token, _) = try await g.sessions.create(accountID: account.id, method: "password")
-            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+            let (token, _) = try await g.sessions.create(accountID: account.id, method: .password)
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token))).noStore()
             r.setCookie(g.sessionCookie(token))
             return r
         }

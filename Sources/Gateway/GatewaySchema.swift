@@ -71,5 +71,37 @@ public enum GatewaySchema {
             ) STRICT;
             CREATE INDEX saml_seen_by_expiry ON saml_seen_assertions (expires_at);
             """),
+        // An org's IdP is trusted for that org only: which accounts it may sign in (links, made while the person
+        // proves the account) and which email domains it owns (claims, proven by a DNS TXT record).
+        Migration(4, "sso trust: account links, domain claims, pending links", sql: """
+            CREATE TABLE sso_links (
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                org_id TEXT NOT NULL,
+                via TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (account_id, org_id)
+            ) STRICT;
+            CREATE INDEX sso_links_by_org ON sso_links (org_id);
+
+            CREATE TABLE sso_domains (
+                domain TEXT NOT NULL,
+                org_id TEXT NOT NULL,
+                token TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                verified_at INTEGER,
+                PRIMARY KEY (domain, org_id)
+            ) STRICT;
+            CREATE UNIQUE INDEX sso_domains_one_owner ON sso_domains (domain) WHERE verified_at IS NOT NULL;
+            CREATE INDEX sso_domains_by_org ON sso_domains (org_id);
+
+            CREATE TABLE sso_pending_links (
+                id_hash BLOB PRIMARY KEY,
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                org_id TEXT NOT NULL,
+                next TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX sso_pending_links_by_expiry ON sso_pending_links (expires_at);
+            """),
     ]
 }

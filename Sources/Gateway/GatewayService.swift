@@ -2,6 +2,7 @@ import Foundation
 import Crypto
 import GatehouseCore
 import HTTP
+import Net
 import SAML
 import Store
 import Tenant
@@ -18,6 +19,9 @@ public final class GatewayService: Sendable {
     public let settings: GatewaySettings
     public let db: Database
     public let sso: SSOStore
+    public let trust: SSOTrust
+    /// DNS lookups for domain verification, off the event loops.
+    let dnsPool = BlockingPool(label: "gatehouse-dns", width: 4)
     let clock: any WallClock
 
     public init(db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
@@ -31,6 +35,36 @@ public final class GatewayService: Sendable {
         sessions = Sessions(db: db, clock: clock, policy: sessionPolicy)
         limiter = RateLimiter(clock: clock)
         sso = SSOStore(db: db, clock: clock)
+        trust = SSOTrust(db: db, clock: clock)
+    }
+
+    /// Saves an org's SSO settings for `caller` (API and console alike): every field checked, the JIT default
+    /// role within the caller's grant ceiling and never owner-level (asked of the region, which knows the
+    /// roles), and the listed email domains kept as claims that route nothing until proven by DNS.
+    public func saveSSOSettings(_ update: SSOSettingsUpdate, org: String, caller: Caller) async throws -> SSOSettings {
+        let tenant = try regions.tenant(forOrg: org)
+        let standing = try await tenant.standing(orgID: org, caller: caller)
+        guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
+            throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
+        }
+        let current = try sso.settings(org: org)
+        var settings = try update.applied(to: current)
+        if settings.jit != current?.jit || current == nil, !standing.jitAssignableRoles.contains(settings.jit.defaultRole) {
+            throw GatehouseError(.init("role_above_you"), status: 403,
+                                 "The JIT default role must be a role you may give yourself, and never owner-level (\(settings.jit.defaultRole) is not).")
+        }
+        if settings.signRequests && self.settings.samlSigningKey == nil {
+            throw GatehouseError(.init("no_sp_key"), status: 422, "Signed requests need an SP key: set saml.spKeyFile and saml.spCertFile in the configuration.")
+        }
+        if let wanted = update.domains {
+            let normalized = try Set(wanted.map(SSOTrust.normalizeDomain))
+            guard normalized.count <= 20 else { throw GatehouseError.validation("An organization can claim at most 20 domains.") }
+            for old in try trust.claims(org: org) where !normalized.contains(old.domain) { try await trust.unclaim(old.domain, org: org) }
+            for d in normalized.sorted() { try await trust.claim(d, org: org) }
+        }
+        settings.domains = nil   // claims live in SSOTrust; the settings no longer route anything by domain
+        try await sso.save(settings, org: org, by: caller.accountID)
+        return settings
     }
 
     /// The session token from the request's cookie, if any.
@@ -48,7 +82,8 @@ public final class GatewayService: Sendable {
                   let account = try accounts.find(id: found.accountID) else {
                 throw GatehouseError.unauthenticated("That API key is not valid (it may have been revoked).")
             }
-            return Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: "apikey", scopeOrg: found.org)
+            return Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .apiKey,
+                          scopeOrg: found.org, scopeApp: found.app)
         }
         guard let token = sessionToken(ctx), let (session, account, regionAdmin) = try sessions.validateWithAccount(token) else {
             throw GatehouseError.unauthenticated()
@@ -58,8 +93,7 @@ public final class GatewayService: Sendable {
                 throw GatehouseError(.init("csrf_failed"), status: 403, "Missing or wrong X-CSRF-Token header (GET /api/v1/me returns the token).")
             }
         }
-        return Caller(accountID: account.id, email: account.email, displayName: account.displayName,
-                      regionAdminOf: regionAdmin, authMethod: session.method)
+        return Caller(session: session, account: account, regionAdmin: regionAdmin)
     }
 
     func sessionCookie(_ token: String) -> SetCookie {
@@ -75,12 +109,46 @@ public final class GatewayService: Sendable {
 
     func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }
 
+    public enum PasswordCheck: Sendable {
+        case ok(Account)
+        case wrong
+        case wait(Int)
+    }
+
+    /// Every password check (sign-in, password change, linking an SSO identity) goes through here: the limits
+    /// count failures only, per (account, client) with growing delays and per client address.
+    public func checkPassword(email: String, password: String, client: String) async throws -> PasswordCheck {
+        let email = Email.normalize(email)
+        let pair = "pw:" + email + "|" + client, address = "pw:" + client
+        if let wait = limiter.delay(pair, settings.loginBackoff) ?? limiter.peek([(address, settings.loginPerAddress)]) {
+            return .wait(wait)
+        }
+        guard let account = try await accounts.authenticate(email: email, password: password) else {
+            limiter.fail(pair, settings.loginBackoff)
+            _ = limiter.attempt([(address, settings.loginPerAddress)])
+            return .wrong
+        }
+        limiter.reset(pair)
+        return .ok(account)
+    }
+
+    /// Account-wide actions (password, every session, the whole overview) need a caller that proved the account
+    /// itself: not an API key, not a session an org's IdP made.
+    public func requireAccountWide(_ caller: Caller) throws {
+        guard caller.mayActAccountWide else { throw Refusal.accountProofRequired.error }
+    }
+
     /// An account's memberships (sorted by org name) and pending invites across every region, and the regions
     /// that could not be asked (their part is missing; the rest still answers).
-    public func overview(_ account: Account) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
+    ///
+    /// A caller scoped to one org (an SSO session, an API key) sees that org only: its IdP vouches for nothing
+    /// else, so the account's other orgs and invitations stay out of its view.
+    public func overview(_ caller: Caller) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
+        let scope = caller.scopeOrg
+        let tenants = scope.flatMap { try? regions.tenant(forOrg: $0) }.map { [$0] } ?? Region.allCases.compactMap { regions[$0] }
+        let account = (id: caller.accountID, email: caller.email)
         // All regions at once: a slow or unreachable region costs its own timeout, not the sum of them.
         typealias Part = (region: Region, memberships: [MembershipSummary], pending: [PendingInviteSummary])?
-        let tenants = Region.allCases.compactMap { regions[$0] }
         var memberships: [MembershipSummary] = []
         var pending: [PendingInviteSummary] = []
         var down: [Region] = []
@@ -103,6 +171,10 @@ public final class GatewayService: Sendable {
                 }
             }
         }
+        if let scope {
+            memberships = memberships.filter { $0.orgID == scope }
+            pending = pending.filter { $0.orgID == scope }
+        }
         down.sort { $0.rawValue < $1.rawValue }
         pending.sort { ($0.orgName.lowercased(), $0.inviteID) < ($1.orgName.lowercased(), $1.inviteID) }
         return (memberships.sorted { $0.orgName.lowercased() < $1.orgName.lowercased() }, pending, down)
@@ -119,6 +191,30 @@ public final class GatewayService: Sendable {
         case .failure:
             throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid. Check that you copied all of it.")
         }
+    }
+
+    /// Sign-up through an invite link needs proof of the address: the mailed link's proof, or the mailed code.
+    /// Wrong codes slow down per invite, so six digits cannot be guessed.
+    func requireEmailProof(_ claims: InviteTokenClaims, code: String?, client: String) throws {
+        if claims.emailProven { return }
+        let key = "code:" + claims.inviteID
+        if let wait = limiter.delay(key, settings.codeBackoff) { throw RateLimiter.refusal(wait) }
+        guard let code, !code.isEmpty else {
+            throw GatehouseError(.init("email_unproven"), status: 403,
+                                 "This link was copied, not opened from the invitation email, so it does not prove your address. "
+                                    + "Ask for a code (POST /api/v1/invites/<token>/code) and send it as `code`, or open the link in the email.")
+        }
+        guard tokens.checkCode(code, claims: claims, now: clock.now()) else {
+            limiter.fail(key, settings.codeBackoff)
+            throw GatehouseError(.init("wrong_code"), status: 403, "That code is not right, or it has expired. Ask for a new one.")
+        }
+    }
+
+    /// Whether `method` may accept an invitation into `invite`'s org: the same reach as opening the org (an SSO
+    /// session of another org may not; an SSO-only invite needs the org's own SSO). Declining needs no SSO:
+    /// saying no to an org is the invitee's own business, but still not another org's IdP's.
+    func reachesInvite(_ method: AuthMethod, _ invite: InviteView, declining: Bool = false) -> Decision {
+        Rules.reach(method, org: invite.orgID, ssoOnly: invite.ssoOnly && !declining)
     }
 
     func region(for claims: InviteTokenClaims) throws -> any RegionTenant {

@@ -37,6 +37,62 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// The wait for any of `keys` already over its limit, without counting an attempt (failures are counted
+    /// with `attempt` only when they happen, so successful sign-ins never lock anyone out).
+    public func peek(_ keys: [(String, Limit)]) -> Int? {
+        let now = clock.now().timeIntervalSince1970
+        return windows.withLock { w in
+            var wait: Int?
+            for (key, limit) in keys {
+                guard let win = w[key], now - win.start < limit.window, win.used >= limit.count else { continue }
+                wait = max(wait ?? 0, Int((win.start + limit.window - now).rounded(.up)))
+            }
+            return wait
+        }
+    }
+
+    // MARK: Growing delays
+
+    /// Failures of one key with a delay that doubles after the free ones: 1 s, 2 s, 4 s … up to `cap`. Used
+    /// per (account, client): a person's own browser recovers in seconds, an attacker elsewhere cannot lock
+    /// them out, and guessing from one place slows down exponentially.
+    public struct Backoff: Sendable {
+        public var free: Int
+        public var cap: TimeInterval
+        /// Failures are forgotten after this long without one.
+        public var forget: TimeInterval
+        public init(free: Int = 5, cap: TimeInterval = 900, forget: TimeInterval = 900) {
+            self.free = free
+            self.cap = cap
+            self.forget = forget
+        }
+    }
+    private struct Failures { var count: Int; var last: TimeInterval; var until: TimeInterval }
+    private let failures = Mutex<[String: Failures]>([:])
+
+    /// Seconds to wait before `key` may try again, or nil.
+    public func delay(_ key: String, _ policy: Backoff) -> Int? {
+        let now = clock.now().timeIntervalSince1970
+        return failures.withLock { f in
+            guard let e = f[key], now - e.last < policy.forget, e.until > now else { return nil }
+            return Int((e.until - now).rounded(.up))
+        }
+    }
+
+    public func fail(_ key: String, _ policy: Backoff) {
+        let now = clock.now().timeIntervalSince1970
+        failures.withLock { f in
+            if f.count > 100_000 { f = f.filter { now - $0.value.last < policy.forget } }
+            var e = f[key].flatMap { now - $0.last < policy.forget ? $0 : nil } ?? Failures(count: 0, last: now, until: 0)
+            e.count += 1
+            e.last = now
+            if e.count > policy.free { e.until = now + min(policy.cap, pow(2, Double(e.count - policy.free - 1))) }
+            f[key] = e
+        }
+    }
+
+    public func reset(_ key: String) { _ = failures.withLock { $0.removeValue(forKey: key) } }
+
     public static func refusal(_ seconds: Int) -> GatehouseError {
         GatehouseError(.rateLimited, status: 429, "Too many attempts. Try again in \(seconds) seconds.", headers: [("Retry-After", String(seconds))])
     }

@@ -92,6 +92,10 @@ public final class RemoteRegionTenant: RegionTenant {
         _ = try await call("/internal/v1/invites/decline", request, as: Empty.self)
     }
 
+    public func sendInviteCode(token: String) async throws {
+        _ = try await call("/internal/v1/invites/code", ["token": token], as: Empty.self)
+    }
+
     public func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await call("/internal/v1/memberships", ["accountID": accountID], as: [MembershipSummary].self)
     }

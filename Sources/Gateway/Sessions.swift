@@ -3,6 +3,7 @@ import Synchronization
 import Crypto
 import GatehouseCore
 import Store
+import Tenant
 import TenantDomain
 
 /// A signed-in browser or client: an opaque 256-bit id in an `HttpOnly; SameSite=Lax` cookie, stored only as
@@ -10,10 +11,19 @@ import TenantDomain
 /// sessions end when its password changes.
 public struct Session: Sendable, Equatable {
     public let accountID: String
-    /// `password`, `saml:<org>`, `oidc:<provider>`, `bootstrap`.
-    public let method: String
+    public let method: AuthMethod
     public let createdAt: Int
     public let expiresAt: Int
+}
+
+extension Caller {
+    /// The caller a browser session stands for. The only place a session becomes a caller, so its scope is
+    /// decided once: an SSO session opens its own org only and never carries region-admin rights (see
+    /// `Caller.init` and `Rules.reach`).
+    public init(session: Session, account: Account, regionAdmin: Region?) {
+        self.init(accountID: account.id, email: account.email, displayName: account.displayName, regionAdminOf: regionAdmin,
+                  authMethod: session.method)
+    }
 }
 
 public final class Sessions: Sendable {
@@ -49,13 +59,13 @@ public final class Sessions: Sendable {
     static func digest(_ token: String) -> [UInt8] { Digest.sha256.hash(token) }
 
     /// Starts a session and returns its token (for the cookie). The token is never stored.
-    public func create(accountID: String, method: String) async throws -> (token: String, session: Session) {
+    public func create(accountID: String, method: AuthMethod) async throws -> (token: String, session: Session) {
         let token = Base64URL.encode(SecureRandom.bytes(32))
         let now = Int(clock.now().timeIntervalSince1970)
         let session = Session(accountID: accountID, method: method, createdAt: now, expiresAt: now + Int(policy.absoluteTimeout))
         try await db.write { conn in
             try conn.run("INSERT INTO sessions (id_hash, account_id, method, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                         [Self.digest(token), accountID, method, now, now, session.expiresAt])
+                         [Self.digest(token), accountID, method.wire, now, now, session.expiresAt])
         }
         return (token, session)
     }
@@ -78,7 +88,8 @@ public final class Sessions: Sendable {
                        a.password_hash IS NOT NULL, (SELECT region FROM region_admins r WHERE r.account_id = a.id ORDER BY region LIMIT 1)
                 FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?
                 """, [hash]) { st in
-                out = (Session(accountID: st.string(0), method: st.string(1), createdAt: st.int(2), expiresAt: st.int(4)),
+                guard let method = AuthMethod(wire: st.string(1)) else { return }
+                out = (Session(accountID: st.string(0), method: method, createdAt: st.int(2), expiresAt: st.int(4)),
                        Account(id: st.string(0), email: st.string(5), firstName: st.string(6), lastName: st.string(7), hasPassword: st.int(8) != 0),
                        st.optionalString(9).flatMap(Region.init(rawValue:)), st.int(3))
             }

@@ -10,21 +10,35 @@ public struct Caller: Sendable, Equatable {
     public let displayName: String
     /// Set for platform operators bound to one region.
     public let regionAdminOf: Region?
-    /// How the caller proved who they are: `password`, `saml:<org>`, `oidc:<provider>`, `apikey`, `bootstrap`.
-    /// An SSO-only membership answers only to `saml:<that org>` (rule 9).
-    public let authMethod: String
+    /// How the caller proved who they are; `Rules.reach` decides from it which orgs it opens (rule 9, and an
+    /// org's IdP vouching for that org only).
+    public let authMethod: AuthMethod
     /// For API keys: the one org the key belongs to; every other org is unknown to it.
     public let scopeOrg: String?
+    /// For app-scoped API keys: the one app; the key acts with read access to the org and nothing else.
+    public let scopeApp: String?
 
     public init(accountID: String, email: String, displayName: String = "", regionAdminOf: Region? = nil,
-                authMethod: String = "password", scopeOrg: String? = nil) {
+                authMethod: AuthMethod = .password, scopeOrg: String? = nil, scopeApp: String? = nil) {
         self.accountID = accountID
         self.email = email
         self.displayName = displayName
-        self.regionAdminOf = regionAdminOf
+        // Region-admin rights attach only to an authentication that proves the account itself.
+        self.regionAdminOf = authMethod.provesAccount ? regionAdminOf : nil
         self.authMethod = authMethod
-        self.scopeOrg = scopeOrg
+        self.scopeOrg = scopeOrg ?? authMethod.ssoOrg
+        self.scopeApp = scopeApp
     }
+
+    /// How this caller is named in invitations and their mail: the display name made safe (no line breaks or
+    /// control characters, at most 100 characters), else the email.
+    public var inviterName: String {
+        let n = PersonName.sanitized(displayName)
+        return n.isEmpty ? email : n
+    }
+
+    /// Whether this caller may act on the whole account (password, sessions, every org's memberships).
+    public var mayActAccountWide: Bool { authMethod.provesAccount && scopeOrg == nil }
 }
 
 /// Establishes the caller for a request, or throws 401.
@@ -40,16 +54,28 @@ public enum UnverifiedTestCaller {
         let p = raw.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard p.count >= 2, !p[0].isEmpty else { throw GatehouseError.unauthenticated() }
         return Caller(accountID: p[0], email: p[1], displayName: p.count > 2 ? p[2] : "",
-                      regionAdminOf: p.count > 3 ? Region(rawValue: p[3]) : nil, authMethod: p.count > 4 && !p[4].isEmpty ? p[4] : "password")
+                      regionAdminOf: p.count > 3 ? Region(rawValue: p[3]) : nil,
+                      authMethod: p.count > 4 ? AuthMethod(wire: p[4]) ?? .password : .password)
     }
 
     public static func value(_ c: Caller) -> String {
-        "\(c.accountID)|\(c.email)|\(c.displayName)|\(c.regionAdminOf?.rawValue ?? "")|\(c.authMethod)"
+        "\(c.accountID)|\(c.email)|\(c.displayName)|\(c.regionAdminOf?.rawValue ?? "")|\(c.authMethod.wire)"
     }
 }
 
 extension Caller: Codable {
     enum CodingKeys: String, CodingKey {
-        case accountID = "a", email = "e", displayName = "n", regionAdminOf = "r", authMethod = "m", scopeOrg = "o"
+        case accountID = "a", email = "e", displayName = "n", regionAdminOf = "r", authMethod = "m", scopeOrg = "o", scopeApp = "p"
+    }
+
+    /// Decoded through the initializer, so a forwarded caller obeys the same invariants as a local one.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(accountID: try c.decode(String.self, forKey: .accountID), email: try c.decode(String.self, forKey: .email),
+                  displayName: try c.decode(String.self, forKey: .displayName),
+                  regionAdminOf: try c.decodeIfPresent(Region.self, forKey: .regionAdminOf),
+                  authMethod: try c.decode(AuthMethod.self, forKey: .authMethod),
+                  scopeOrg: try c.decodeIfPresent(String.self, forKey: .scopeOrg),
+                  scopeApp: try c.decodeIfPresent(String.self, forKey: .scopeApp))
     }
 }

@@ -11,6 +11,9 @@ public struct InviteTokenClaims: Sendable, Codable, Equatable {
     public let version: Int
     public let expiresAt: Int
     public let keyID: String
+    /// True when the token came with its mail proof (`<token>.<proof>`): the link was opened from the
+    /// invitation email, so whoever holds it can read that mailbox. Never part of the signed claims.
+    public internal(set) var emailProven = false
 
     enum CodingKeys: String, CodingKey {
         case inviteID = "i", orgID = "o", region = "r", version = "v", expiresAt = "e", keyID = "k"
@@ -46,11 +49,12 @@ public struct InviteTokens: Sendable {
         return signed + "." + Base64URL.encode(mac)
     }
 
-    /// Checks shape, key, MAC (constant time) and expiry against `now`, in that order, and only then trusts the claims.
+    /// Checks shape, key, MAC (constant time) and expiry against `now`, in that order, and only then trusts the
+    /// claims. A fourth part is the mail proof; when present it must be right, and `emailProven` says so.
     public func verify(_ token: String, now: Date) -> Result<InviteTokenClaims, Failure> {
         guard token.utf8.count <= 1024 else { return .failure(.malformed) }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "gh1", let payloadBytes = Base64URL.decode(parts[1]),
+        guard parts.count == 3 || parts.count == 4, parts[0] == "gh1", let payloadBytes = Base64URL.decode(parts[1]),
               let mac = Base64URL.decode(parts[2]), mac.count == 32 else { return .failure(.malformed) }
         // The key id must be read before the MAC can be checked; the payload is bounded and parsed strictly.
         guard let unverified = try? JSONDecoder().decode(InviteTokenClaims.self, from: payloadBytes) else { return .failure(.malformed) }
@@ -58,7 +62,70 @@ public struct InviteTokens: Sendable {
         let signed = Array(("gh1." + parts[1]).utf8)
         guard HMAC.isValid(Array(mac), for: signed, key: key.secret.value) else { return .failure(.badSignature) }
         guard Int(now.timeIntervalSince1970) < unverified.expiresAt else { return .failure(.expired) }
-        return .success(unverified)
+        var claims = unverified
+        if parts.count == 4 {
+            let link = parts[0...2].joined(separator: ".")
+            guard let proof = Base64URL.decode(parts[3]), proof.count == 32,
+                  HMAC.isValid(Array(proof), for: Array((Self.proofLabel + link).utf8), key: key.secret.value) else {
+                return .failure(.badSignature)
+            }
+            claims.emailProven = true
+        }
+        return .success(claims)
+    }
+
+    // MARK: Proof of the address
+    //
+    // "Copy link" hands an inviter the same token the mail carries, so the bare token cannot prove that its
+    // holder reads the invited mailbox (rule 8). Mail carries `<token>.<proof>`, an HMAC only the mail has;
+    // a copied link can still sign in an existing account, but creating an account through it first needs a
+    // code mailed to the address.
+
+    static let proofLabel = "gatehouse invite mail proof\n"
+    static let codeLabel = "gatehouse invite email code\n"
+    /// A mailed code is valid in the 10-minute slot it was made in and the next.
+    public static let codeSlot = 600
+
+    /// The link as mailed: the token and its proof.
+    public func mailed(_ token: String) -> String {
+        guard let key = ring.key(Self.keyID(of: token) ?? "") else { return token }
+        return token + "." + Base64URL.encode(HMAC.authenticate(Array((Self.proofLabel + token).utf8), key: key.secret.value))
+    }
+
+    /// The link without its proof (what "copy link" shows, and the form every stored or logged copy takes).
+    public static func bare(_ token: String) -> String {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 ? parts[0...2].joined(separator: ".") : token
+    }
+
+    static func keyID(of token: String) -> String? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let payload = Base64URL.decode(parts[1]),
+              let c = try? JSONDecoder().decode(InviteTokenClaims.self, from: payload) else { return nil }
+        return c.keyID
+    }
+
+    /// The 6-digit code mailed to the invited address for the given slot (`codeSlot` seconds each).
+    /// Made with the active key, whichever key signed the link: the mail and the check are minutes apart.
+    public func code(inviteID: String, version: Int, slot: Int) -> String {
+        let mac = HMAC.authenticate(Array("\(Self.codeLabel)\(inviteID)\n\(version)\n\(slot)".utf8), key: ring.active.secret.value)
+        let n = (UInt32(mac[0]) << 24 | UInt32(mac[1]) << 16 | UInt32(mac[2]) << 8 | UInt32(mac[3])) % 1_000_000
+        let digits = String(n)
+        return String(repeating: "0", count: 6 - digits.count) + digits
+    }
+
+    public static func slot(_ now: Date) -> Int { Int(now.timeIntervalSince1970) / codeSlot }
+
+    /// Whether `code` is this invite's code for the current slot or the one before (compared in constant time).
+    public func checkCode(_ code: String, claims: InviteTokenClaims, now: Date) -> Bool {
+        let presented = Array(code.trimmingCharacters(in: .whitespaces).utf8)
+        guard presented.count == 6 else { return false }
+        let s = Self.slot(now)
+        var ok = false
+        for slot in [s, s - 1] {
+            if ConstantTime.equals(Array(self.code(inviteID: claims.inviteID, version: claims.version, slot: slot).utf8), presented) { ok = true }
+        }
+        return ok
     }
 
     /// Keys from `dir/invite-keys.json` (see `KeyRing`), created with a fresh random key on first start.

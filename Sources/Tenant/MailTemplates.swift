@@ -12,7 +12,10 @@ enum MailTemplates {
         var html: String
     }
 
-    static func invite(org: String, inviter: String, roles: String, link: String, expires: Date, reminder: Bool) -> Content {
+    /// The inviter is named with their verified email beside the name (a name is whatever its owner typed), and
+    /// names are never turned into links.
+    static func invite(org: String, inviter name: String, inviterEmail: String, roles: String, link: String, expires: Date, reminder: Bool) -> Content {
+        let inviter = inviterEmail.isEmpty || inviterEmail == name ? name : "\(name) (\(inviterEmail))"
         let expiry = expires.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC"
         let subject = reminder ? "Reminder: \(inviter) invited you to join \(org)" : "\(inviter) invited you to join \(org)"
         let text = """
@@ -32,6 +35,22 @@ enum MailTemplates {
             If you did not expect this, ignore this message.</p>
             """)
         return Content(subject: subject, text: text, html: html)
+    }
+
+    static func inviteCode(org: String, code: String) -> Content {
+        let text = """
+            Your code to create your Gatehouse account and join \(org) is:
+
+            \(code)
+
+            It works for about 10 minutes. If you did not ask for it, ignore this message.
+            """
+        let html = page("""
+            <p>Your code to create your Gatehouse account and join <strong>\(esc(org))</strong> is:</p>
+            <p style="font-size:24px;letter-spacing:4px"><strong>\(esc(code))</strong></p>
+            <p style="color:#555">It works for about 10 minutes. If you did not ask for it, ignore this message.</p>
+            """)
+        return Content(subject: "Your code to join \(org)", text: text, html: html)
     }
 
     static func added(org: String, roles: String, link: String) -> Content {

@@ -115,10 +115,15 @@ public final class OutboxSender: Sendable {
             guard let inviteID = p["invite"], let version = Int(p["version"] ?? "") else { return nil }
             guard let inv = try service.db.readNow({ conn in try service.loadInvite(conn, id: inviteID, now: now) }),
                   inv.status == .pending, inv.version == version else { return nil }
-            let url = service.link(for: inv).url
+            let url = service.mailLink(for: inv)
             link = url
-            content = MailTemplates.invite(org: org, inviter: p["inviter"] ?? inv.inviterName, roles: p["roles"] ?? inv.roles.joined(separator: ", "),
+            content = MailTemplates.invite(org: org, inviter: PersonName.sanitized(p["inviter"] ?? inv.inviterName), inviterEmail: p["inviterEmail"] ?? "", roles: p["roles"] ?? inv.roles.joined(separator: ", "),
                                            link: url, expires: inv.expiresAt, reminder: mail.kind == "invite_resent")
+        case "invite_code":
+            guard let inviteID = p["invite"], let version = Int(p["version"] ?? ""), let slot = Int(p["slot"] ?? "") else { return nil }
+            guard let inv = try service.db.readNow({ conn in try service.loadInvite(conn, id: inviteID, now: now) }),
+                  inv.status == .pending, inv.version == version else { return nil }
+            content = MailTemplates.inviteCode(org: org, code: service.tokens.code(inviteID: inviteID, version: version, slot: slot))
         case "added":
             let url = service.settings.publicBaseURL + "/"
             link = url

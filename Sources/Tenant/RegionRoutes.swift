@@ -152,7 +152,7 @@ public enum RegionRoutes {
         b.post("/api/v1/orgs/:org/apikeys") { ctx in
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
-            return try .json(try await s.createAPIKey(caller, org: id, request: try ctx.decode(APIKeyRequest.self)), status: 201)
+            return try .json(try await s.createAPIKey(caller, org: id, request: try ctx.decode(APIKeyRequest.self)), status: 201).noStore()
         }
         b.delete("/api/v1/orgs/:org/apikeys/:key") { ctx in
             let (s, id) = try org(ctx)

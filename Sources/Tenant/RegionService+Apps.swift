@@ -35,7 +35,7 @@ extension RegionService {
             let a = try self.access(conn, org, caller)
             guard try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, app]) != nil else { throw GatehouseError.notFound("No such app.") }
             guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
-            try Rules.changeAppAccess(a.actor, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
+            try Rules.changeAppAccess(a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
             try self.grant(conn, org: org, app: app, member: m, role: role, at: now, actor: caller.accountID)
         }
     }
@@ -45,7 +45,7 @@ extension RegionService {
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
             guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
-            try Rules.changeAppAccess(a.actor, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
+            try Rules.changeAppAccess(a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
             guard try conn.first("SELECT 1 FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid]) != nil else {
                 throw GatehouseError.notFound("That member has no access to that app.")
             }
@@ -117,8 +117,14 @@ extension RegionService {
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
             guard let row = try conn.first("SELECT account_id FROM api_keys WHERE org_id = ? AND id = ?", [org, key]) else { throw GatehouseError.notFound("No such key.") }
-            let own = row.string("account_id") == caller.accountID
-            guard own || a.actor.permissions.contains(.apikeysCreate) else { throw Refusal.missing(.apikeysCreate).error }
+            let holder = row.string("account_id") ?? ""
+            let own = holder == caller.accountID
+            if !own {
+                // Another member's key: `apikeys.create`, and rule 2 (an admin cannot revoke an owner's keys).
+                try Rules.requires(.apikeysCreate, a.actor).orThrow()
+                let target = try MemberRows.load(conn, orgID: org, accountID: holder)
+                try Rules.rankProtection(a.actor, target: a.catalog.permissions(of: target?.roles ?? [])).orThrow()
+            }
             try conn.run("UPDATE api_keys SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL", [now, key])
             try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "apikey.revoked", target: key)
         }

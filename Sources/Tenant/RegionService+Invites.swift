@@ -22,6 +22,27 @@ extension RegionService {
         return out
     }
 
+    /// The link as the invitation mail carries it: with the proof that whoever opens it reads the mailbox.
+    /// Only mail gets this form; every link shown to an inviter or region admin is `link(for:)`.
+    func mailLink(for invite: InviteView) -> String {
+        settings.publicBaseURL + "/invite/" + tokens.mailed(link(for: invite).token)
+    }
+
+    /// Mails the invited address a code that proves it, for sign-up through a copied link. The token must still
+    /// open a pending invite (same checks as accepting).
+    public func sendInviteCode(token: String) async throws {
+        let claims = try verifiedClaims(token)
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        try await db.write { conn in
+            let (inv, orgName) = try self.openInvite(conn, claims, now: now)
+            try self.enqueueMail(conn, org: inv.orgID, kind: "invite_code", to: inv.email,
+                                 payload: ["invite": inv.id, "version": String(inv.version), "org": orgName,
+                                           "slot": String(InviteTokens.slot(now))], at: nowS)
+        }
+    }
+
+    /// The link an inviter may see and copy ("copy link"): it opens the invite, but proves no address.
     public func link(for invite: InviteView) -> InviteLink {
         let token = tokens.issue(inviteID: invite.id, orgID: invite.orgID, region: region, version: invite.version,
                                  expiresAt: Int(invite.expiresAt.timeIntervalSince1970))
@@ -47,9 +68,7 @@ extension RegionService {
         guard !parsed.valid.isEmpty || !parsed.invalid.isEmpty else { throw GatehouseError.validation("Give at least one email address.") }
         if request.roles.isEmpty { throw Refusal.noRoles.error }
         if let vars = request.userVariables, let r = UserVariables.validate(vars) { throw r.error }
-        for n in [request.firstName, request.lastName].compactMap({ $0 }) where n.count > 100 {
-            throw GatehouseError.validation("Names must be at most 100 characters.")
-        }
+        try PersonName.validate(request.firstName, request.lastName)
         if (request.firstName != nil || request.lastName != nil) && parsed.valid.count > 1 {
             throw GatehouseError.validation("First and last name can be given only when inviting one address.")
         }
@@ -78,7 +97,7 @@ extension RegionService {
             results.reserveCapacity(parsed.valid.count + parsed.invalid.count)
             let rolesJSON = Self.encodeList(roles.map(\.id)), varsJSON = Self.encodeMap(request.userVariables ?? [:])
             let appsJSON = Self.encodeGrants(apps), page = (request.startingPage ?? .studio).rawValue
-            let inviterName = caller.displayName.isEmpty ? caller.email : caller.displayName
+            let inviterName = caller.inviterName
             var invited = 0
             // Prepared once for the loop: a 10,000-address request runs these 30,000 times.
             let insertInvite = try conn.prepare("""
@@ -90,7 +109,7 @@ extension RegionService {
             let insertAudit = try conn.prepare("INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?, 'invite.created', ?, ?)")
             let roleNames = JSONText.quote(roles.map(\.name).joined(separator: ", "))
             let roleIDs = JSONText.quote(roles.map(\.id).joined(separator: ","))
-            let mailTail = ",\"inviter\":\(JSONText.quote(inviterName)),\"org\":\(JSONText.quote(a.name)),\"roles\":\(roleNames),\"version\":\"1\"}"
+            let mailTail = ",\"inviter\":\(JSONText.quote(inviterName)),\"inviterEmail\":\(JSONText.quote(caller.email)),\"org\":\(JSONText.quote(a.name)),\"roles\":\(roleNames),\"version\":\"1\"}"
             for (i, email) in parsed.valid.enumerated() {
                 if members.contains(email) { results.append(InviteOutcome(email: email, result: "already_member", inviteID: nil)); continue }
                 if pending.contains(email) { results.append(InviteOutcome(email: email, result: "already_invited", inviteID: nil)); continue }
@@ -170,7 +189,9 @@ extension RegionService {
             }
             try conn.run("UPDATE invites SET version = version + 1, expires_at = ?, updated_at = ? WHERE id = ?", [nowS + Int(self.settings.inviteTTL), nowS, invite])
             try self.enqueueMail(conn, org: org, kind: "invite_resent", to: inv.email,
-                                 payload: ["invite": invite, "version": String(inv.version + 1), "org": a.name, "inviter": inv.inviterName], at: nowS)
+                                 payload: ["invite": invite, "version": String(inv.version + 1), "org": a.name, "inviter": inv.inviterName,
+                                           "inviterEmail": try conn.first("SELECT email FROM members WHERE org_id = ? AND account_id = ?",
+                                                                          [org, inv.inviterID])?.string("email") ?? ""], at: nowS)
             try self.audit(conn, org: org, at: nowS, actor: caller.accountID, action: "invite.resent", target: inv.email, ["invite": invite, "version": String(inv.version + 1)])
             guard let updated = try self.loadInvite(conn, id: invite, now: now) else { throw GatehouseError.notFound() }
             return updated
@@ -288,14 +309,17 @@ extension RegionService {
                                   startingPage: inv.startingPage)
     }
 
-    /// Declining marks the invite revoked, for a verified account whose email matches.
-    public func declineInvite(inviteID: String, accountID: String, email: String) async throws {
+    /// Declining marks the invite declined, for a verified account whose email matches, through a link that
+    /// still opens the invite: the token's MAC, expiry, status and version are checked exactly as for accepting,
+    /// so a link superseded by a resend can decline nothing.
+    public func declineInvite(token: String, accountID: String, email: String) async throws {
+        let claims = try verifiedClaims(token)
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         try await db.write { conn in
-            guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else { throw GatehouseError.notFound("No such invite.") }
+            let (inv, _) = try self.openInvite(conn, claims, now: now)
+            let inviteID = inv.id
             try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: email).orThrow()
-            guard inv.status == .pending else { throw GatehouseError(.init("invite_not_pending"), status: 409, "This invite is \(inv.status.rawValue).") }
             try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, inviteID])
             try self.audit(conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.declined", target: inv.email, ["invite": inviteID])
         }

@@ -59,9 +59,7 @@ extension RegionService {
 
     public func updateMember(_ caller: Caller, org: String, member: String, patch: MemberPatch) async throws -> MemberView {
         if let vars = patch.userVariables, let r = UserVariables.validate(vars) { throw r.error }
-        for n in [patch.firstName, patch.lastName].compactMap({ $0 }) where n.count > 100 {
-            throw GatehouseError.validation("Names must be at most 100 characters.")
-        }
+        try PersonName.validate(patch.firstName, patch.lastName)
         let now = nowSeconds
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -171,7 +169,7 @@ extension RegionService {
                                                   targetIsOwner: m.roles.contains("owner"), ownersBefore: owners)
                     if decision.isAllowed && m.roles.contains("owner") { owners -= 1 }
                 case .grantApp, .revokeApp:
-                    decision = Rules.changeAppAccess(a.actor, targetPermissions: targetPerms)
+                    decision = Rules.changeAppAccess(a.actor, targetAccountID: m.accountID, targetPermissions: targetPerms)
                 }
                 if let r = decision.refusal { refusals.append(BulkRefusal(member: m.accountID, code: r.code, message: r.message)) }
             }

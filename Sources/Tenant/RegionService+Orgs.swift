@@ -10,7 +10,7 @@ extension RegionService {
         // No explicit transaction: `access` is one SELECT, plus one for the org's custom roles when the caller
         // holds one. A role changed between the two can only make a custom role unknown (refused), never grant
         // more than either version did, and this view shows only the org's own fields.
-        guard let id = OrgID(org), id.region == region, caller.scopeOrg == nil || caller.scopeOrg == org else { throw Refusal.notFound.error }
+        try checkScope(org, caller)
         let generation = db.writeGeneration
         if let cached = accessRows.lookup(org, caller.accountID, generation: generation),
            let a = try? evaluateOrNeedsStore(cached, org, caller) {
@@ -79,7 +79,7 @@ extension RegionService {
         let nowS = Int(now.timeIntervalSince1970)
         guard let orgID = OrgID.make(in: self.region, random: IDs.random(SecureRandom.bytes(16), length: 16)) else { throw GatehouseError.internalError(detail: "org id") }
         let inviteID = randomID("inv_")
-        let inviterName = caller.displayName.isEmpty ? caller.email : caller.displayName
+        let inviterName = caller.inviterName
         return try await db.write { conn in
             try conn.run("INSERT INTO orgs (id, name, status, created_at) VALUES (?, ?, 'active', ?)", [orgID.raw, name, nowS])
             try conn.run("""
@@ -89,7 +89,8 @@ extension RegionService {
                 """, [inviteID, orgID.raw, owner, request.ownerFirstName ?? "", request.ownerLastName ?? "", caller.accountID, inviterName,
                       nowS, nowS + Int(self.settings.inviteTTL), nowS])
             try self.enqueueMail(conn, org: orgID.raw, kind: "invite", to: owner,
-                                 payload: ["invite": inviteID, "version": "1", "org": name, "inviter": inviterName, "roles": "Owner"], at: nowS)
+                                 payload: ["invite": inviteID, "version": "1", "org": name, "inviter": inviterName, "inviterEmail": caller.email,
+                                           "roles": "Owner"], at: nowS)
             try self.audit(conn, org: orgID.raw, at: nowS, actor: caller.accountID, action: "org.provisioned", target: orgID.raw, ["name": name, "owner": owner])
             guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else { throw GatehouseError.internalError(detail: "invite vanished") }
             return ProvisionResult(org: OrgView(id: orgID.raw, name: name, region: self.region, status: "active", createdAt: now, memberCount: 0),

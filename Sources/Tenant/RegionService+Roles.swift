@@ -20,6 +20,13 @@ extension RegionService {
         return (name, Set(r.permissions))
     }
 
+    /// One check for create and rename: no other role (built-in names included, any case) has this name or id.
+    static func checkRoleName(_ name: String, id: String, in catalog: RoleCatalog, except: String?) throws {
+        if catalog.all.contains(where: { $0.id != except && ($0.id == id || $0.name.lowercased() == name.lowercased()) }) {
+            throw GatehouseError.conflict("A role called \(name) already exists.")
+        }
+    }
+
     public func createRole(_ caller: Caller, org: String, request: RoleRequest) async throws -> RoleView {
         let (name, perms) = try validRoleRequest(request)
         var slug = String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
@@ -30,9 +37,7 @@ extension RegionService {
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
             try Rules.defineRole(a.actor, permissions: perms).orThrow()
-            if a.catalog.all.contains(where: { $0.id == id || $0.name.lowercased() == name.lowercased() }) {
-                throw GatehouseError.conflict("A role called \(name) already exists.")
-            }
+            try Self.checkRoleName(name, id: id, in: a.catalog, except: nil)
             try conn.run("INSERT INTO custom_roles (org_id, id, name, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
                          [org, id, name, Self.encodeList(perms.sorted().map(\.rawValue)), now])
             try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.created", target: id,
@@ -50,6 +55,7 @@ extension RegionService {
             guard !existing.builtIn else { throw GatehouseError.conflict("Built-in roles cannot be changed; create a custom role instead.") }
             // Both the old and the new permission sets must be within the actor's reach.
             try Rules.defineRole(a.actor, permissions: perms.union(existing.permissions)).orThrow()
+            try Self.checkRoleName(name, id: role, in: a.catalog, except: role)
             try conn.run("UPDATE custom_roles SET name = ?, permissions = ? WHERE org_id = ? AND id = ?",
                          [name, Self.encodeList(perms.sorted().map(\.rawValue)), org, role])
             try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.updated", target: role,

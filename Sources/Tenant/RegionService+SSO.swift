@@ -33,6 +33,9 @@ public struct OrgStanding: Codable, Sendable, Equatable {
     public let orgID: String
     public let orgName: String
     public let permissions: [String]
+    /// Roles this caller may let sign-in through the org's IdP assign (`Rules.jitRole`: grant ceiling, never
+    /// owner-level): the JIT default role must be one of them when the caller saves it.
+    public let jitAssignableRoles: [String]
 }
 
 extension RegionService {
@@ -63,7 +66,7 @@ extension RegionService {
                                      "You signed in as \(request.email), who is not a member of \(orgName). Ask an administrator of \(orgName) to invite you.")
             }
             let catalog = try self.loadCatalog(conn, request.orgID)
-            guard catalog.role(role) != nil, role != "owner" else {
+            guard let jit = catalog.role(role), !Rules.isOwnerLevel(jit) else {
                 throw GatehouseError(.init("sso_misconfigured"), status: 409, "Automatic provisioning for \(orgName) names a role that does not exist; ask an administrator to fix the SSO settings.")
             }
             var vars = request.userVariables
@@ -83,7 +86,8 @@ extension RegionService {
     public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await db.read { conn in
             let a = try self.access(conn, orgID, caller)
-            return OrgStanding(orgID: orgID, orgName: a.name, permissions: a.actor.permissions.map(\.rawValue).sorted())
+            return OrgStanding(orgID: orgID, orgName: a.name, permissions: a.actor.permissions.map(\.rawValue).sorted(),
+                               jitAssignableRoles: a.catalog.all.filter { Rules.jitRole(a.actor, role: $0).isAllowed }.map(\.id))
         }
     }
 }

@@ -105,9 +105,20 @@ extension RegionService {
     /// - Parameter fullCatalog: false when only the caller's own permissions matter (then custom roles are read
     ///   only if the caller holds one); true whenever other members' or requested roles will be resolved.
     func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, fullCatalog: Bool = true) throws -> OrgAccess {
-        guard let id = OrgID(orgID), id.region == region, caller.scopeOrg == nil || caller.scopeOrg == orgID else { throw Refusal.notFound.error }
+        try checkScope(orgID, caller)
         return try evaluate(try memberRow(conn, orgID, caller.accountID), conn, orgID, caller, fullCatalog: fullCatalog)
     }
+
+    /// Before any row is read: the org must be of this region; an SSO session answers only for its own org (as
+    /// if signed out elsewhere, whether or not the org exists); an API key knows its own org only (404).
+    func checkScope(_ orgID: String, _ caller: Caller) throws {
+        guard let id = OrgID(orgID), id.region == region else { throw Refusal.notFound.error }
+        if let home = caller.authMethod.ssoOrg, home != orgID { throw Refusal.orgSignInRequired(orgID).error }
+        guard caller.scopeOrg == nil || caller.scopeOrg == orgID else { throw Refusal.notFound.error }
+    }
+
+    /// What an app-scoped API key may do in its org: read it, and nothing that changes members, roles or keys.
+    static let appKeyCeiling: PermissionSet = [.orgView, .membersView, .dataEdit]
 
     /// The caller's membership row in the org (nil: not a member, or no such org).
     func memberRow(_ conn: SQLiteConnection, _ orgID: String, _ accountID: String) throws -> MemberAccessRow? {
@@ -125,8 +136,8 @@ extension RegionService {
     func evaluate(_ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: String, _ caller: Caller, fullCatalog: Bool) throws -> OrgAccess {
         guard let org = found else { throw Refusal.notFound.error }
         if org.status == "suspended" { throw Refusal.orgSuspended.error }
-        // Rule 9: an SSO-only membership is reachable only with a session this org's SSO made.
-        if org.ssoOnly && caller.authMethod != "saml:\(orgID)" { throw Refusal.ssoRequired(orgID).error }
+        // Rule 9 and the IdP's reach: an SSO-only membership opens only to a session this org's SSO made.
+        try Rules.reach(caller.authMethod, org: orgID, ssoOnly: org.ssoOnly).orThrow()
         activity.note(org: orgID, account: caller.accountID, at: Int(clock.now().timeIntervalSince1970))
         let roles = Self.decodeList(org.roles)
         // Custom roles are read only when needed: most requests come from members holding built-in roles.
@@ -138,8 +149,10 @@ extension RegionService {
         } else {
             throw AccessRowCache.NeedsStore()
         }
+        var permissions = catalog.permissions(of: roles)
+        if caller.scopeApp != nil { permissions = permissions.intersection(Self.appKeyCeiling) }
         return OrgAccess(orgID: orgID, name: org.name, status: org.status, createdAt: org.created,
-                         actor: Rules.Actor(accountID: caller.accountID, permissions: catalog.permissions(of: roles)),
+                         actor: Rules.Actor(accountID: caller.accountID, permissions: permissions),
                          actorRowID: org.rowid, catalog: catalog)
     }
 

@@ -16,6 +16,8 @@ public protocol RegionTenant: Sendable {
     func inviteForToken(_ token: String) async throws -> InviteWithOrg
     func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult
     func declineInvite(_ request: DeclineInviteRequest) async throws
+    /// Mails the invited address a code that proves it (sign-up through a copied link).
+    func sendInviteCode(token: String) async throws
     func memberships(accountID: String) async throws -> [MembershipSummary]
     func pendingInvites(email: String) async throws -> [PendingInviteSummary]
     /// After a verified SAML login: an existing member, an invite accepted by SSO, or JIT provisioning.
@@ -36,12 +38,14 @@ public struct InviteWithOrg: Codable, Sendable {
     public let orgName: String
 }
 
+/// Declining goes by the link's token, not the invite id: the region checks the token's version, so only a
+/// link that still opens the invite can decline it.
 public struct DeclineInviteRequest: Codable, Sendable {
-    public var inviteID: String
+    public var token: String
     public var accountID: String
     public var email: String
-    public init(inviteID: String, accountID: String, email: String) {
-        self.inviteID = inviteID; self.accountID = accountID; self.email = email
+    public init(token: String, accountID: String, email: String) {
+        self.token = token; self.accountID = accountID; self.email = email
     }
 }
 
@@ -86,10 +90,12 @@ public final class LocalRegionTenant: RegionTenant {
     public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult { try await service.acceptInvite(request) }
 
     public func declineInvite(_ request: DeclineInviteRequest) async throws {
-        try await service.declineInvite(inviteID: request.inviteID, accountID: request.accountID, email: request.email)
+        try await service.declineInvite(token: request.token, accountID: request.accountID, email: request.email)
     }
 
     public func memberships(accountID: String) async throws -> [MembershipSummary] { try await service.memberships(accountID: accountID) }
+
+    public func sendInviteCode(token: String) async throws { try await service.sendInviteCode(token: token) }
 
     public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult { try await service.ssoSignIn(request) }
 
@@ -106,7 +112,7 @@ public final class LocalRegionTenant: RegionTenant {
 /// The typed calls of `RegionTenant` as JSON endpoints of a region process, under `/internal/v1`. Only the
 /// gateway can call them: every request must carry a valid gateway signature made as the gateway itself.
 public enum RegionInternalRoutes {
-    public static let gatewayCaller = Caller(accountID: "gateway", email: "gateway@internal", authMethod: "gateway")
+    public static let gatewayCaller = Caller(accountID: "gateway", email: "gateway@internal", authMethod: .gateway)
 
     struct KeyBody: Codable { let key: String }
     struct TokenBody: Codable { let token: String }
@@ -122,7 +128,7 @@ public enum RegionInternalRoutes {
     public static func register(on b: RouterBuilder, tenant: LocalRegionTenant, callers: @escaping CallerProvider) {
         @Sendable func gateway(_ ctx: RequestContext) async throws {
             let c = try await callers(ctx)
-            guard c.authMethod == "gateway", c.accountID == "gateway" else { throw GatehouseError.forbidden("Only the gateway may call this.") }
+            guard c.authMethod == .gateway, c.accountID == "gateway" else { throw GatehouseError.forbidden("Only the gateway may call this.") }
         }
         b.post("/internal/v1/apikeys/authenticate") { ctx in
             try await gateway(ctx)
@@ -139,6 +145,11 @@ public enum RegionInternalRoutes {
         b.post("/internal/v1/invites/decline") { ctx in
             try await gateway(ctx)
             try await tenant.declineInvite(try ctx.decode(DeclineInviteRequest.self))
+            return Response(status: 204)
+        }
+        b.post("/internal/v1/invites/code") { ctx in
+            try await gateway(ctx)
+            try await tenant.sendInviteCode(token: try ctx.decode(TokenBody.self).token)
             return Response(status: 204)
         }
         b.post("/internal/v1/memberships") { ctx in

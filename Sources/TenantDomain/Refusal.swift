@@ -49,6 +49,7 @@ extension Refusal {
     public static let wrongEmail = Refusal("invite_email_mismatch", "This invitation was sent to another email address. Sign in with that address to accept it.")
     public static let orgSuspended = Refusal("org_suspended", "This organization is suspended. Contact your administrator.")
     public static let notFound = Refusal("not_found", "No such organization, or you are not a member of it.", status: 404)
+    public static let jitOwnerLevel = Refusal("jit_role_owner_level", "Sign-in through an identity provider may never give an owner-level role.", status: 422)
     public static let noRoles = Refusal("roles_required", "Give at least one role.", status: 422)
     public static func ssoRequired(_ org: String) -> Refusal {
         Refusal("sso_required", "This organization requires you to sign in with its single sign-on (/sso/\(org)/login).")

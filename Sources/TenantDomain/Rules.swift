@@ -71,9 +71,11 @@ public enum Rules {
              alwaysAnOwner(ownersAfter: targetIsOwner ? ownersBefore - 1 : ownersBefore))
     }
 
-    /// Granting or revoking an app for a member: rank protection (a manager cannot touch an admin's access).
-    public static func changeAppAccess(_ actor: Actor, targetPermissions: PermissionSet) -> Decision {
-        .all(requires(.appsGrant, actor), rankProtection(actor, target: targetPermissions))
+    /// Granting or revoking an app for a member: rule 3 (nobody grants themselves access, or a higher app
+    /// role) and rank protection (a manager cannot touch an admin's access).
+    public static func changeAppAccess(_ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet) -> Decision {
+        .all(requires(.appsGrant, actor), notYourself(actor, targetAccountID: targetAccountID),
+             rankProtection(actor, target: targetPermissions))
     }
 
     /// Inviting with `roles`: the invite permission and the grant ceiling.
@@ -86,6 +88,17 @@ public enum Rules {
     public static func defineRole(_ actor: Actor, permissions: PermissionSet) -> Decision {
         .all(requires(.rolesManage, actor),
              permissions.isSubset(of: actor.permissions) ? .allow : .refuse(.roleAboveYou))
+    }
+
+    /// A role that sign-in through the org's IdP may give on its own (JIT default, attribute mappings): within
+    /// the saver's grant ceiling (rule 1), and never owner-level (deleting or handing over the org).
+    public static func jitRole(_ actor: Actor, role: Role) -> Decision {
+        if isOwnerLevel(role) { return .refuse(.jitOwnerLevel) }
+        return grantCeiling(actor, roles: [role])
+    }
+
+    public static func isOwnerLevel(_ role: Role) -> Bool {
+        role.id == "owner" || role.permissions.contains(.orgDelete) || role.permissions.contains(.orgTransfer)
     }
 
     /// What a member would be allowed to do ("view as"): each action with its decision against a peer

@@ -73,6 +73,14 @@ extension Response {
         return Response(status: status, headers: ["Content-Type": "application/json"], body: Array(data))
     }
 
+    /// The same response, never stored by a browser or proxy: for answers that carry a secret (a CSRF token,
+    /// a new API key, an account's overview).
+    public func noStore() -> Response {
+        var r = self
+        r.headers.set("Cache-Control", "no-store")
+        return r
+    }
+
     /// DESIGN.md's error shape: `{"error": {"code": "…", "message": "…"}}`.
     public static func error(_ e: GatehouseError) -> Response {
         let body = "{\"error\":{\"code\":\(JSONText.quote(e.code.slug)),\"message\":\(JSONText.quote(e.message))}}"

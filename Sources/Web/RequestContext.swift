@@ -48,7 +48,9 @@ public struct RequestContext: Sendable {
 
     /// Decodes a JSON body. Refuses a body that is not declared as JSON (415) before reading it.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        if let ct = request.headers["content-type"], !ct.lowercased().hasPrefix("application/json") {
+        // The media type exactly (parameters such as charset allowed): `application/jsonp` is not JSON.
+        if let ct = request.headers["content-type"],
+           ct.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased() != "application/json" {
             throw GatehouseError(.unsupportedMediaType, status: 415, "Send the body as application/json.")
         }
         return try JSONCoding.decode(T.self, from: request.body)

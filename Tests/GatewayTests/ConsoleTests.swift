@@ -21,7 +21,7 @@ struct ConsoleTests {
         for role in ["admin", "manager", "member", "viewer"] {
             let email = "\(role)@acme.test"
             #expect(await olga.call("POST", "/api/v1/orgs/\(org)/invites", "{\"emails\":[\"\(email)\"],\"roles\":[\"\(role)\"]}").status == 201)
-            let token = eu.link(for: try #require(try await eu.pendingInvites(email: email).first?.invite)).token
+            let token = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: email).first?.invite))
             let person = f.browser("10.6.0.\(ids.count + 1)")
             let joined = await person.call("POST", "/api/v1/invites/\(token)/accept", "{\"password\":\"\(role)-password-long\"}")
             #expect(joined.status == 200, "\(joined.body)")
@@ -102,7 +102,7 @@ struct ConsoleTests {
         let r = await anonymous.go("GET", "/console/\(org)/members")
         #expect(r.status == 303 && r.location?.hasPrefix("/login?next=") == true)
         _ = try await f.app.gateway.accounts.create(email: "eve@evil.test", firstName: "Eve", lastName: "", password: "eve-password-long")
-        let (token, _) = try await f.app.gateway.sessions.create(accountID: try #require(try f.app.gateway.accounts.find(email: "eve@evil.test")?.id), method: "password")
+        let (token, _) = try await f.app.gateway.sessions.create(accountID: try #require(try f.app.gateway.accounts.find(email: "eve@evil.test")?.id), method: .password)
         let eve = FormBrowser(f.client)
         eve.cookies[Sessions.cookieName] = token
         #expect(await eve.go("GET", "/console/\(org)/members").status == 404)

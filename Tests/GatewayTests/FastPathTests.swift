@@ -16,12 +16,12 @@ struct FastPathTests {
         let eu = try f.service(.eu)
         // An SSO-only member signed in with a password (made directly: the pages would not let her in).
         let ssoAccount = try await f.app.gateway.accounts.create(email: "sso@acme.test", firstName: "S", lastName: "O", password: "sso-password-long")
-        let token = eu.link(for: try #require(try await eu.pendingInvites(email: "sso@acme.test").first?.invite)).token
+        let token = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: "sso@acme.test").first?.invite))
         _ = try await eu.acceptInvite(AcceptInviteRequest(token: token, accountID: ssoAccount.id, email: ssoAccount.email))
-        let (ssoPassword, _) = try await f.app.gateway.sessions.create(accountID: ssoAccount.id, method: "password")
-        let (ssoSAML, _) = try await f.app.gateway.sessions.create(accountID: ssoAccount.id, method: "saml:\(org)")
+        let (ssoPassword, _) = try await f.app.gateway.sessions.create(accountID: ssoAccount.id, method: .password)
+        let (ssoSAML, _) = try await f.app.gateway.sessions.create(accountID: ssoAccount.id, method: .saml(org: org))
         let stranger = try await f.app.gateway.accounts.create(email: "eve@evil.test", firstName: "", lastName: "", password: nil)
-        let (strangerSession, _) = try await f.app.gateway.sessions.create(accountID: stranger.id, method: "password")
+        let (strangerSession, _) = try await f.app.gateway.sessions.create(accountID: stranger.id, method: .password)
         let key = await olga.call("POST", "/api/v1/orgs/\(org)/apikeys", #"{"name":"k"}"#).json["secret"] as? String
 
         let cases: [(String, String, HTTPHeaders, Bool)] = [

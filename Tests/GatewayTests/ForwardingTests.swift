@@ -11,7 +11,7 @@ import TenantDomain
 @Suite("Forwarding: signed identity, remote regions, a region down")
 struct ForwardingTests {
     static let keys = KeyRing(active: .init(id: "k1", secret: Array(repeating: 7, count: 32)), others: [.init(id: "k0", secret: Array(repeating: 3, count: 32))])
-    static let ann = Caller(accountID: "acc_ann", email: "ann@x.test", displayName: "Ann", authMethod: "password")
+    static let ann = Caller(accountID: "acc_ann", email: "ann@x.test", displayName: "Ann", authMethod: .password)
 
     enum Tamper: String, CaseIterable, Sendable {
         case none, missing, malformed, unknownKey, otherKeyMAC, method, target, body, identity, staleOld, staleFuture, replayed

@@ -19,6 +19,8 @@ final class GatewayFixture: @unchecked Sendable {
     let client: TestClient
     var regionApps: [Region: GatehouseApp] = [:]
     var regionServers: [Region: HTTPServer] = [:]
+    /// The DNS server domain verification asks (TXT records set by the test).
+    let dns: TestDNS
 
     init(split: Bool = false) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-gw-\(UUID().uuidString)").path
@@ -27,6 +29,8 @@ final class GatewayFixture: @unchecked Sendable {
         c.scryptLogN = 10
         c.storeSynchronous = "NORMAL"
         c.mail.transport = "off"
+        dns = try TestDNS()
+        c.ssoDNSResolver = dns.address
         if split {
             c.keysDirectory = dir + "/keys"
             for region in Region.allCases {
@@ -65,6 +69,15 @@ final class GatewayFixture: @unchecked Sendable {
     }
 
     func browser(_ address: String = "10.0.0.1") -> Browser { Browser(client: client, address: address) }
+
+    /// Claims `domain` for `org` as `admin` and proves it through the test DNS server, as an org admin would.
+    func verifyDomain(_ domain: String, org: String, admin: Browser) async throws {
+        let claim = await admin.call("POST", "/api/v1/orgs/\(org)/sso/domains", "{\"domain\":\"\(domain)\"}")
+        #expect(claim.status == 201, "\(claim.body)")
+        dns.setTXT(try #require(claim.json["recordName"] as? String), [try #require(claim.json["recordValue"] as? String)])
+        let verified = await admin.call("POST", "/api/v1/orgs/\(org)/sso/domains/\(domain)/verify")
+        #expect(verified.status == 200 && verified.json["verified"] as? Bool == true, "\(verified.body)")
+    }
 
     /// An EU region admin (`ops@x.test`), made through the bootstrap path, as a caller of the region services.
     func euRegionAdmin() async throws -> Caller {
@@ -105,4 +118,10 @@ final class Browser: @unchecked Sendable {
         if let t = obj["csrfToken"] as? String { csrf = t }
         return (r.status, r.bodyText, obj, r.headers)
     }
+}
+
+extension RegionService {
+    /// The invite token as the invitation mail carries it (with the proof of the address), for tests that
+    /// follow the link from the mail. `link(for:).token` is the copied link, which proves nothing.
+    func mailedToken(for invite: InviteView) -> String { tokens.mailed(link(for: invite).token) }
 }

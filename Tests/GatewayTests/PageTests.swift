@@ -50,12 +50,12 @@ struct PageTests {
         let p = await ops.call("POST", "/api/v1/regions/eu/orgs", #"{"name":"Acme <EU>","ownerEmail":"olga@acme.test"}"#)
         let org = try #require((p.json["org"] as? [String: Any])?["id"] as? String)
         let eu = try f.service(.eu)
-        let ownerToken = eu.link(for: try #require(try await eu.pendingInvites(email: "olga@acme.test").first?.invite)).token
+        let ownerToken = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: "olga@acme.test").first?.invite))
         let olga = f.browser("10.8.0.2")
         #expect(await olga.call("POST", "/api/v1/invites/\(ownerToken)/accept", #"{"password":"olga-secret-pass","firstName":"Olga","lastName":"Owner"}"#).status == 200)
         let inv = await olga.call("POST", "/api/v1/orgs/\(org)/invites", "{\"emails\":[\"\(email)\"],\"roles\":\(roles),\"ssoOnly\":\(ssoOnly),\"firstName\":\"Mia\",\"startingPage\":\"\(page)\"}")
         #expect(inv.status == 201, "\(inv.body)")
-        let token = eu.link(for: try #require(try await eu.pendingInvites(email: email).first?.invite)).token
+        let token = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: email).first?.invite))
         return (org, olga, token)
     }
 
@@ -173,7 +173,7 @@ struct PageTests {
         let (org, olga, _) = try await Self.orgWithInvite(f, email: "kim@acme.test")
         // Make Olga's own membership SSO-only is not allowed for the last owner path; use a second member.
         let eu = try f.service(.eu)
-        let kimToken = eu.link(for: try #require(try await eu.pendingInvites(email: "kim@acme.test").first?.invite)).token
+        let kimToken = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: "kim@acme.test").first?.invite))
         let kim = f.browser("10.8.0.9")
         #expect(await kim.call("POST", "/api/v1/invites/\(kimToken)/accept", #"{"password":"kim-password-1"}"#).status == 200)
         let kimID = try #require(try f.app.gateway.accounts.find(email: "kim@acme.test")).id

@@ -154,7 +154,7 @@ struct InviteFlowTests {
         _ = try await s.createInvites(TenantFixture.caller("boss"), org: b, request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["viewer"]))
         let pending = try await s.pendingInvites(email: "PAT@example.com")
         #expect(Set(pending.map(\.orgName)) == ["Acme", "Globex"])
-        try await s.declineInvite(inviteID: pending[0].invite.id, accountID: "pat", email: "pat@example.com")
+        try await s.declineInvite(token: s.link(for: pending[0].invite).token, accountID: "pat", email: "pat@example.com")
         #expect(try await s.pendingInvites(email: "pat@example.com").count == 1)
     }
 }

@@ -3,6 +3,7 @@ import GatehouseCore
 import HTTP
 import SAML
 import Tenant
+import TenantDomain
 import Web
 
 /// The account page: names, password (ends every other session), sessions with "sign out everywhere".
@@ -18,7 +19,12 @@ enum AccountPage {
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Faccount") }
             let form = try ctx.formPairs()
             guard BrowserSession.checkForm(g, ctx, form) else { return try await page(g, ctx, s, errors: ["form": "This form expired. Try again."], status: 403) }
-            switch try ctx.parameter("action") {
+            // Names are the person's own business in any session; the password and "everywhere" are account-wide.
+            let action = try ctx.parameter("action")
+            if action != "names" && !s.caller.mayActAccountWide {
+                return try await page(g, ctx, s, errors: ["form": Refusal.accountProofRequired.message], status: 403)
+            }
+            switch action {
             case "names":
                 do { try await g.accounts.setNames(accountID: s.account.id, firstName: (form.value("firstName") ?? "").trimmingCharacters(in: .whitespaces),
                                                    lastName: (form.value("lastName") ?? "").trimmingCharacters(in: .whitespaces)) } catch let e as GatehouseError {
@@ -26,17 +32,18 @@ enum AccountPage {
                 }
                 return flashRedirect(g, "Name saved.")
             case "password":
-                if let wait = g.limiter.attempt([("login:" + s.account.email, g.settings.loginPerAccount)]) { return HTMLPage.slowDown(wait, viewer: s.viewer()) }
                 if s.account.hasPassword {
-                    guard try await g.accounts.authenticate(email: s.account.email, password: form.value("currentPassword") ?? "") != nil else {
-                        return try await page(g, ctx, s, errors: ["password": "The current password is not right."], status: 401)
+                    switch try await g.checkPassword(email: s.account.email, password: form.value("currentPassword") ?? "", client: g.clientKey(ctx)) {
+                    case .ok: break
+                    case .wait(let wait): return HTMLPage.slowDown(wait, viewer: s.viewer())
+                    case .wrong: return try await page(g, ctx, s, errors: ["password": "The current password is not right."], status: 401)
                     }
                 }
                 do { try await g.accounts.setPassword(accountID: s.account.id, password: form.value("newPassword") ?? "") } catch let e as GatehouseError {
                     return try await page(g, ctx, s, errors: ["password": e.message], status: e.status)
                 }
                 try await g.sessions.revokeAll(accountID: s.account.id)
-                let (token, _) = try await g.sessions.create(accountID: s.account.id, method: "password")
+                let (token, _) = try await g.sessions.create(accountID: s.account.id, method: .password)
                 var r = flashRedirect(g, "Password changed. Every other session was signed out.")
                 r.setCookie(g.sessionCookie(token))
                 return r
@@ -58,7 +65,7 @@ enum AccountPage {
     }
 
     static func page(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, errors: [String: String], status: Int = 200) async throws -> Response {
-        let memberships = await g.overview(s.account).memberships
+        let memberships = await g.overview(s.caller).memberships
         let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(esc(s.csrf))\">"
         var h = Flash.html(ctx.request.headers)
         if let e = errors["form"] { h += "<p class=\"error\" role=\"alert\">\(esc(e))</p>" }
@@ -67,6 +74,12 @@ enum AccountPage {
         h += "<div><label for=\"acc-last\">Last name</label><input id=\"acc-last\" name=\"lastName\" type=\"text\" value=\"\(esc(s.account.lastName))\"></div></div>"
         if let e = errors["names"] { h += "<p class=\"field-error\" role=\"alert\">\(esc(e))</p>" }
         h += "<div class=\"actions\"><button type=\"submit\">Save name</button></div></form>"
+        guard s.caller.mayActAccountWide else {
+            h += "<h2>Password and sessions</h2><p class=\"meta\">You signed in through your organization's single sign-on, which is good for that "
+            h += "organization only. To change your password or your other sessions, <a href=\"/login?next=%2Faccount\">sign in with your password</a>.</p>"
+            let r = HTMLPage.render(title: "Your account", viewer: s.viewer(memberships: memberships), body: h, status: status)
+            return r
+        }
         h += "<h2>Password</h2><form method=\"post\" action=\"/account/password\">\(csrf)"
         if s.account.hasPassword {
             h += "<label for=\"acc-current\">Current password</label><input id=\"acc-current\" name=\"currentPassword\" type=\"password\" autocomplete=\"current-password\" required>"
@@ -78,7 +91,7 @@ enum AccountPage {
         h += "<div class=\"actions\"><button type=\"submit\">Change password</button></div></form>"
         h += "<h2>Sessions</h2><div class=\"table-wrap\"><table id=\"sessions\"><thead><tr><th scope=\"col\">Signed in with</th><th scope=\"col\">Started (UTC)</th><th scope=\"col\">Last seen (UTC)</th></tr></thead><tbody>"
         for x in try g.sessions.list(accountID: s.account.id, current: s.token) {
-            h += "<tr><td>\(esc(x.method == "password" ? "Password" : x.method.hasPrefix("saml:") ? "Single sign-on" : x.method))\(x.current ? " <span class=\"badge joined\">This browser</span>" : "")</td>"
+            h += "<tr><td>\(esc(x.method == "password" ? "Password" : AuthMethod(wire: x.method)?.ssoOrg != nil ? "Single sign-on" : x.method))\(x.current ? " <span class=\"badge joined\">This browser</span>" : "")</td>"
             h += "<td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.createdAt))))</td><td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.lastSeen))))</td></tr>"
         }
         h += "</tbody></table></div><form method=\"post\" action=\"/account/sign-out-everywhere\">\(csrf)<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Sign out everywhere</button></div></form>"

@@ -27,7 +27,7 @@ struct Console {
         do {
             let standing = try await tenant.standing(orgID: org, caller: s.caller)
             return .success(Console(g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
-                                    permissions: Set(standing.permissions), memberships: await g.overview(s.account).memberships))
+                                    permissions: Set(standing.permissions), memberships: await g.overview(s.caller).memberships))
         } catch let e as GatehouseError {
             if e.code.slug == "sso_required" { return .failure(ConsoleExit(.redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(ctx.request.target)))) }
             if e.status == 404 { return .failure(ConsoleExit(notFound(s))) }

@@ -26,7 +26,7 @@ enum MembersPage {
             if let org = Cookies.value(named: AccountPages.currentOrgCookie, in: ctx.request.headers), OrgID(org) != nil {
                 return .redirect(to: "/console/\(org)/members")
             }
-            let orgs = await g.overview(s.account).memberships
+            let orgs = await g.overview(s.caller).memberships
             if let first = orgs.first { return .redirect(to: "/console/\(first.orgID)/members") }
             return HTMLPage.notice("No organization yet", "You are not a member of any organization yet.", action: ("Home", "/"), status: 200, viewer: s.viewer())
         }

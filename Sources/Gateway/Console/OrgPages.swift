@@ -123,8 +123,7 @@ enum OrgPages {
             do {
                 let current = try c.g.sso.settings(org: c.org)
                 guard current != nil || update.metadataXML != nil else { return try await sso(c, error: "Upload the identity provider's metadata first.", status: 422) }
-                let next = try update.applied(to: current)
-                try await c.g.sso.save(next, org: c.org, by: c.session.account.id)
+                _ = try await c.g.saveSSOSettings(update, org: c.org, caller: c.session.caller)
             } catch let e as GatehouseError {
                 return try await sso(c, error: e.message, status: e.status)
             }
@@ -180,7 +179,11 @@ enum OrgPages {
         h += "<label for=\"jit-role\">Default role for JIT members</label><select id=\"jit-role\" name=\"jitRole\">"
         for r in roles where r.id != "owner" { h += "<option value=\"\(esc(r.id))\"\((current?.jit.defaultRole ?? "member") == r.id ? " selected" : "")>\(esc(r.name))</option>" }
         h += "</select><label class=\"inline\"><input type=\"checkbox\" name=\"idpInitiated\" value=\"1\"\(current?.allowIdPInitiated == true ? " checked" : "")> Allow IdP-initiated sign-in</label>"
-        h += "<label for=\"domains\">Email domains for \"Sign in with SSO\"</label><input id=\"domains\" name=\"domains\" type=\"text\" value=\"\(esc((current?.domains ?? []).joined(separator: ", ")))\" placeholder=\"example.com\">"
+        let claims = try c.g.trust.claims(org: c.org)
+        h += "<label for=\"domains\">Email domains for \"Sign in with SSO\" and JIT (each proven by a DNS record)</label><input id=\"domains\" name=\"domains\" type=\"text\" value=\"\(esc(claims.map(\.domain).joined(separator: ", ")))\" placeholder=\"acme.com\">"
+        for d in claims {
+            h += "<p class=\"meta\"><strong>\(esc(d.domain))</strong>: \(d.verified ? "<span class=\"badge joined\">Verified</span>" : "<span class=\"badge pending\">Not verified</span> publish TXT <code>\(esc(d.recordName))</code> = <code>\(esc(d.recordValue))</code>, then verify it through the API (POST /api/v1/orgs/\(esc(c.org))/sso/domains/\(esc(d.domain))/verify).")</p>"
+        }
         h += "<div class=\"actions\"><button type=\"submit\">Save SSO settings</button></div></form>"
         return c.render("Single sign-on", tab: "sso", body: h, status: status)
     }

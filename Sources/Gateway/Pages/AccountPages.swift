@@ -64,18 +64,20 @@ enum AccountPages {
                 return HTMLPage.render(title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: email, next: next,
                                                                                     error: "This form expired. Please sign in again."), status: 403)
             }
-            if let wait = g.limiter.attempt([("login:" + email, g.settings.loginPerAccount), ("login:" + g.clientKey(ctx), g.settings.loginPerAddress)]) {
+            let account: Account
+            switch try await g.checkPassword(email: email, password: form.value("password") ?? "", client: g.clientKey(ctx)) {
+            case .ok(let a): account = a
+            case .wait(let wait):
                 var r = HTMLPage.render(title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: email, next: next,
                                                                                      error: "Too many attempts. Try again in \(wait) seconds."), status: 429)
                 r.headers.add("Retry-After", String(wait))
                 return r
-            }
-            guard let account = try await g.accounts.authenticate(email: email, password: form.value("password") ?? "") else {
+            case .wrong:
                 return HTMLPage.render(title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: email, next: next,
                                                                                     error: "That email and password do not match an account."), status: 401)
             }
             if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
-            let (token, _) = try await g.sessions.create(accountID: account.id, method: "password")
+            let (token, _) = try await g.sessions.create(accountID: account.id, method: .password)
             var r = Response.redirect(to: next)
             r.setCookie(g.sessionCookie(token))
             return r
@@ -94,7 +96,7 @@ enum AccountPages {
         // Home: the org picker and pending invitations.
         b.get("/") { ctx in
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
-            let (memberships, pending, down) = await g.overview(s.account)
+            let (memberships, pending, down) = await g.overview(s.caller)
             let viewer = viewer(g, ctx, s, memberships: memberships)
             var body = ""
             if !down.isEmpty {
@@ -145,7 +147,7 @@ enum AccountPages {
             guard let m = memberships.first(where: { $0.orgID == orgID }) else {
                 return HTMLPage.notice("Not found", "That organization does not exist or you are not a member.", action: ("Home", "/"), status: 404)
             }
-            if m.ssoOnly && s.session.method != "saml:\(orgID)" {
+            if !Rules.reach(s.session.method, org: orgID, ssoOnly: m.ssoOnly).isAllowed {
                 return .redirect(to: "/sso/\(orgID)/login?next=" + (FormDecoding.percentEncode("/")))
             }
             var r = Response.redirect(to: g.settings.destination(m.startingPage))

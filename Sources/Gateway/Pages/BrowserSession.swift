@@ -22,12 +22,15 @@ struct BrowserSession {
 
     static func current(_ g: GatewayService, _ ctx: RequestContext) throws -> BrowserSession? {
         guard let token = g.sessionToken(ctx), let (session, account, regionAdmin) = try g.sessions.validateWithAccount(token) else { return nil }
-        return BrowserSession(account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token), regionAdmin: regionAdmin)
+        // Region-admin rights follow the caller's rules: none for a session an org's IdP made.
+        let caller = Caller(session: session, account: account, regionAdmin: regionAdmin)
+        return BrowserSession(account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token),
+                              regionAdmin: caller.regionAdminOf)
     }
 
     /// The caller the region sees for this browser (the form's CSRF token is checked by the page).
     var caller: Caller {
-        Caller(accountID: account.id, email: account.email, displayName: account.displayName, regionAdminOf: regionAdmin, authMethod: session.method)
+        Caller(session: session, account: account, regionAdmin: regionAdmin)
     }
 
     /// The header's view of this person, without the org switcher's memberships unless given.
@@ -60,11 +63,25 @@ struct BrowserSession {
         return false
     }
 
-    /// A local path to continue to after sign-in; anything else (another origin, `//host`, a scheme) becomes `/`.
+    /// A local path to continue to after sign-in; anything else becomes `/`.
+    ///
+    /// Accepted only when every byte is a printable ASCII character of a URI path, query or fragment (RFC 3986)
+    /// and it starts with one `/`: no control characters or whitespace anywhere (browsers drop a TAB or newline,
+    /// so `/\t/evil.host` would become `//evil.host`), no backslash (read as `/`), no second leading slash.
     static func safeNext(_ raw: String?) -> String {
-        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/\\"), raw.utf8.count < 2048,
-              !raw.contains(where: { $0.isNewline || $0 == "\\" }) else { return "/" }
+        guard let raw else { return "/" }
+        let u = Array(raw.utf8)
+        guard u.count < 2048, u.first == UInt8(ascii: "/"), u.count == 1 || u[1] != UInt8(ascii: "/"),
+              u.allSatisfy(isPathByte) else { return "/" }
         return raw
+    }
+
+    /// unreserved / sub-delims / ":" "@" "/" "?" "#" "%" — nothing else.
+    private static func isPathByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
+        default: return Array("-._~!$&'()*+,;=:@/?#%".utf8).contains(b)
+        }
     }
 }
 

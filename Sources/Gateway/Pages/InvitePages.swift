@@ -46,12 +46,19 @@ enum InvitePages {
         "<p><strong>\(esc(o.invite.inviterName))</strong> invited <strong>\(esc(o.invite.email))</strong> to join <strong>\(esc(o.orgName))</strong> as <strong>\(esc(HTMLPage.roleNames(o.invite.roles)))</strong>.</p>"
     }
 
-    static func signupForm(_ o: Opened, token: String, csrf: String, first: String? = nil, last: String? = nil, error: String? = nil) -> String {
+    static func signupForm(_ o: Opened, token: String, csrf: String, first: String? = nil, last: String? = nil, error: String? = nil,
+                           notice: String? = nil) -> String {
         let t = esc(token)
-        return summary(o) + (error.map { "<p class=\"error\" role=\"alert\" id=\"signup-error\">\(esc($0))</p>" } ?? "") + """
+        // A copied link proves no address: the form then asks for the code mailed to it.
+        let codeField = o.claims.emailProven ? "" : """
+            <label for="code">Code from the email we sent to \(esc(o.invite.email))</label>
+            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9]{6}" maxlength="6">
+            """
+        return summary(o) + (notice.map { "<p class=\"notice\" role=\"status\">\(esc($0))</p>" } ?? "")
+            + (error.map { "<p class=\"error\" role=\"alert\" id=\"signup-error\">\(esc($0))</p>" } ?? "") + """
             <h2>Create your account</h2>
             <form method="post" action="/invite/\(t)/signup"><input type="hidden" name="csrf" value="\(esc(csrf))">
-            <label for="email">Email</label><input id="email" type="email" value="\(esc(o.invite.email))" readonly aria-readonly="true">
+            <label for="email">Email</label><input id="email" type="email" value="\(esc(o.invite.email))" readonly aria-readonly="true">\(codeField)
             <label for="first">First name</label><input id="first" name="firstName" type="text" autocomplete="given-name" value="\(esc(first ?? o.invite.firstName))">
             <label for="last">Last name</label><input id="last" name="lastName" type="text" autocomplete="family-name" value="\(esc(last ?? o.invite.lastName))">
             <label for="password">Password (at least \(Accounts.minimumPasswordLength) characters)</label>
@@ -67,6 +74,20 @@ enum InvitePages {
             <form method="post" action="/invite/\(t)/accept"><input type="hidden" name="csrf" value="\(c)"><button type="submit">Join \(esc(o.orgName))</button></form>
             <form method="post" action="/invite/\(t)/decline"><input type="hidden" name="csrf" value="\(c)"><button class="secondary" type="submit">Decline</button></form>
             </div>
+            """
+    }
+
+    /// A copied link, not signed in: sign in, or prove the address with a mailed code before creating an account.
+    /// Whether the address has an account is not told here (the holder of a copied link may be the inviter).
+    static func unprovenChoice(_ o: Opened, token: String, csrf: String) -> String {
+        let next = "/invite/" + token
+        return summary(o) + """
+            <p>Already have a Gatehouse account for \(esc(o.invite.email))? Sign in, and you will come back here to confirm.</p>
+            <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode(next)))&amp;email=\(esc(FormDecoding.percentEncode(o.invite.email)))">Sign in to continue</a></div>
+            <h2>New to Gatehouse?</h2>
+            <p>This link was not opened from the invitation email, so first confirm the address: we will email a code to \(esc(o.invite.email)).</p>
+            <form method="post" action="/invite/\(esc(token))/code"><input type="hidden" name="csrf" value="\(esc(csrf))">
+            <div class="actions"><button type="submit" class="secondary">Email me a code</button></div></form>
             """
     }
 
@@ -92,12 +113,25 @@ enum InvitePages {
                         sign out, then open the link again.</p>
                         """, status: 403)
                 }
-                if o.invite.ssoOnly && s.session.method != "saml:\(o.invite.orgID)" {
+                switch g.reachesInvite(s.session.method, o.invite) {
+                case .allow: break
+                case .refuse(let r) where r.code == "sso_required":
                     return HTMLPage.render(title: title, viewer: viewer, body: ssoFirst(o, token: token))
+                case .refuse(let r):
+                    return HTMLPage.render(title: title, viewer: viewer, body: summary(o) + """
+                        <p class="error" role="alert">\(esc(r.message))</p>
+                        <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode("/invite/" + token)))">Sign in with your password</a></div>
+                        """, status: r.status)
                 }
                 return HTMLPage.render(title: title, viewer: viewer, body: confirmForm(o, token: token, csrf: s.csrf))
             }
             if o.invite.ssoOnly { return HTMLPage.render(title: title, viewer: nil, body: ssoFirst(o, token: token)) }
+            if !o.claims.emailProven {
+                let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
+                var r = HTMLPage.render(title: title, viewer: nil, body: unprovenChoice(o, token: token, csrf: csrf))
+                if let cookie { r.setCookie(cookie) }
+                return r
+            }
             if try g.accounts.find(email: o.invite.email) != nil {
                 let next = "/invite/" + token
                 return HTMLPage.render(title: title, viewer: nil, body: summary(o) + """
@@ -126,18 +160,45 @@ enum InvitePages {
                 return HTMLPage.slowDown(wait)
             }
             if o.invite.ssoOnly { return HTMLPage.render(title: "Continue with SSO", viewer: nil, body: ssoFirst(o, token: token), status: 403) }
-            if try g.accounts.find(email: o.invite.email) != nil { return .redirect(to: "/invite/" + token) }
             let first = form.value("firstName") ?? "", last = form.value("lastName") ?? ""
+            do { try g.requireEmailProof(o.claims, code: form.value("code"), client: g.clientKey(ctx)) } catch let e as GatehouseError {
+                return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message),
+                                       status: e.status)
+            }
+            if try g.accounts.find(email: o.invite.email) != nil {
+                let next = "/invite/" + token
+                return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: summary(o) + """
+                    <p>You already have an account for \(esc(o.invite.email)). Sign in, and you will come back here to confirm.</p>
+                    <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode(next)))&amp;email=\(esc(FormDecoding.percentEncode(o.invite.email)))">Sign in to continue</a></div>
+                    """)
+            }
             let account: Account
             do {
                 account = try await g.accounts.create(email: o.invite.email, firstName: first, lastName: last, password: form.value("password") ?? "")
             } catch let e as GatehouseError where e.status == 422 || e.code.slug == "weak_password" {
                 return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message), status: 422)
             }
-            let (session, _) = try await g.sessions.create(accountID: account.id, method: "password")
+            let (session, _) = try await g.sessions.create(accountID: account.id, method: .password)
             var r = Response.redirect(to: "/invite/" + token)
             r.setCookie(g.sessionCookie(session))
             return r
+        }
+
+        b.post("/invite/:token/code") { ctx in
+            let token = try ctx.parameter("token")
+            let form = try ctx.formPairs()
+            let o: Opened
+            do { o = try await open(g, token) } catch let e as GatehouseError { return linkProblem(e) }
+            let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.render(title: "Try again", viewer: nil, body: unprovenChoice(o, token: token, csrf: csrf), status: 403)
+            }
+            if let wait = g.limiter.attempt([("code:" + o.claims.inviteID, g.settings.codesPerInvite), ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                return HTMLPage.slowDown(wait)
+            }
+            do { try await o.tenant.sendInviteCode(token: token) } catch let e as GatehouseError { return linkProblem(e) }
+            return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil,
+                                   body: signupForm(o, token: token, csrf: csrf, notice: "We sent a code to \(o.invite.email). It works for about 10 minutes."))
         }
 
         b.post("/invite/:token/accept") { ctx in
@@ -153,7 +214,7 @@ enum InvitePages {
             }
             do {
                 let o = try await open(g, token)
-                if o.invite.ssoOnly && s.session.method != "saml:\(o.invite.orgID)" { return .redirect(to: "/invite/" + token) }
+                guard g.reachesInvite(s.session.method, o.invite).isAllowed else { return .redirect(to: "/invite/" + token) }
                 let result = try await o.tenant.acceptInvite(AcceptInviteRequest(token: token, accountID: s.account.id, email: s.account.email,
                                                                                  firstName: s.account.firstName, lastName: s.account.lastName))
                 var r = Response.redirect(to: g.settings.destination(result.startingPage))
@@ -178,7 +239,8 @@ enum InvitePages {
             }
             do {
                 let o = try await open(g, token)
-                try await o.tenant.declineInvite(DeclineInviteRequest(inviteID: o.invite.id, accountID: s.account.id, email: s.account.email))
+                try g.reachesInvite(s.session.method, o.invite, declining: true).orThrow()
+                try await o.tenant.declineInvite(DeclineInviteRequest(token: token, accountID: s.account.id, email: s.account.email))
                 return HTMLPage.notice("Invitation declined", "You declined the invitation to \(o.orgName).", action: ("Home", "/"), status: 200, viewer: viewer)
             } catch let e as GatehouseError {
                 return linkProblem(e, viewer: viewer)

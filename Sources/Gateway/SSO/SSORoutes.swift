@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import HTTP
+import Net
 import SAML
 import Tenant
 import TenantDomain
@@ -27,7 +28,8 @@ enum SSORoutes {
             let who = (ctx.query("who") ?? "").trimmingCharacters(in: .whitespaces)
             var org: String?
             if let at = who.lastIndex(of: "@") {
-                org = try g.sso.org(forDomain: String(who[who.index(after: at)...]))
+                // Only a domain the org has proven by DNS routes sign-ins to its IdP.
+                org = try g.trust.verifiedOrg(forDomain: String(who[who.index(after: at)...]))
             } else if OrgID(who) != nil, try g.sso.settings(org: who) != nil {
                 org = who
             }
@@ -46,10 +48,14 @@ enum SSORoutes {
         b.get("/sso/:org/login") { ctx in
             let org = try ctx.parameter("org")
             guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }
+            // Anonymous, and each start writes a row: limited per address, capped per org (SSOStore), pruned.
+            if let wait = g.limiter.attempt([("sso-start:" + g.clientKey(ctx), g.settings.ssoStartsPerAddress)]) { return HTMLPage.slowDown(wait) }
             let next = BrowserSession.safeNext(ctx.query("next"))
             let sp = g.serviceProvider(org: org, signRequests: settings.signRequests)
             let id = ServiceProvider.newRequestID()
-            try await g.sso.rememberRequest(id: id, org: org, next: next)
+            do { try await g.sso.rememberRequest(id: id, org: org, next: next) } catch let e as GatehouseError where e.status == 429 {
+                return HTMLPage.slowDown(60)
+            }
             let url = try sp.redirectURL(idpSSOURL: settings.idp.ssoURL, requestID: id, relayState: next, now: g.clock.now())
             var r = Response.redirect(to: url, status: 302)
             r.headers.add("Cache-Control", "no-store")
@@ -106,41 +112,89 @@ enum SSORoutes {
             guard Email.isValid(email) else {
                 return HTMLPage.notice("Sign-in failed", "Your identity provider did not give an email address Gatehouse can use.", status: 403)
             }
-            let first = String((login.attributes[mapping.firstName]?.first ?? "").prefix(100))
-            let last = String((login.attributes[mapping.lastName]?.first ?? "").prefix(100))
+            let first = PersonName.sanitized(login.attributes[mapping.firstName]?.first ?? "")
+            let last = PersonName.sanitized(login.attributes[mapping.lastName]?.first ?? "")
             var variables: [String: String] = [:]
             for (attribute, variable) in mapping.variables {
                 if let values = login.attributes[attribute], !values.isEmpty { variables[variable] = String(values.joined(separator: ",").prefix(1024)) }
             }
+            // The IdP is org X's word, trusted for X only (SECURITY.md): it may sign in an existing account only
+            // when the account is linked to X's IdP or the email's domain is proven by X; it may create an account
+            // only for a pending invite of X or (JIT) an address in X's proven domains.
+            let domainProven = try g.trust.emailDomainVerified(email, org: org)
+            let jitRole = settings.jit.enabled && domainProven ? settings.jit.defaultRole : nil
             var created: Account?
             var account = try g.accounts.find(email: email)
+            if let existing = account, !domainProven, try !g.trust.isLinked(accountID: existing.id, org: org) {
+                // This browser already proved the account with its password: that is the proof the link needs.
+                if let token = g.sessionToken(ctx), let (s, a, _) = try g.sessions.validateWithAccount(token), a.id == existing.id,
+                   s.method.provesAccount {
+                    try await g.trust.link(accountID: existing.id, org: org, via: "session")
+                } else {
+                    logger.info("saml sign-in needs an account link", ["org": .string(org), "account": .string(existing.id)])
+                    let pending = try await g.trust.rememberPendingLink(accountID: existing.id, org: org, next: next ?? "/")
+                    var r = Response.redirect(to: "/sso/\(org)/link")
+                    r.setCookie(SetCookie(name: SSORoutes.pendingLinkCookie, value: pending, path: "/sso/\(org)/", maxAge: SSOTrust.pendingLinkLifetime,
+                                          httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+                    return r
+                }
+            }
             if account == nil {
                 do {
                     account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
                     created = account
                 } catch let e as GatehouseError where e.code.slug == "account_exists" {
                     account = try g.accounts.find(email: email)   // a concurrent sign-in made it first
+                    guard let a = account, try g.trust.isLinked(accountID: a.id, org: org) || domainProven else {
+                        return HTMLPage.notice("Try again", "Your sign-in crossed another one. Start again.", action: ("Try again", "/sso/\(org)/login"), status: 409)
+                    }
                 }
             }
             guard let account else { throw GatehouseError.internalError(detail: "account missing") }
-            let result: SSOSignInResult
-            do {
-                let tenant = try g.regions.tenant(forOrg: org)
-                result = try await tenant.ssoSignIn(SSOSignInRequest(orgID: org, accountID: account.id, email: email, firstName: first, lastName: last,
-                                                                     userVariables: variables, jitRole: settings.jit.enabled ? settings.jit.defaultRole : nil))
-            } catch let e as GatehouseError {
-                if let created { try? await g.accounts.deleteUnusedSSOAccount(id: created.id) }
-                logger.info("saml sign-in refused by region", ["org": .string(org), "error.code": .string(e.code.slug)])
-                return HTMLPage.notice("You cannot sign in here", e.message, status: e.status)
+            return try await finishSignIn(g, ctx, org: org, account: account, created: created, email: email, first: first, last: last,
+                                          variables: variables, jitRole: jitRole, next: next)
+        }
+
+        // Linking an existing account to the org's IdP: the person proves the account with its password, once.
+        b.get("/sso/:org/link") { ctx in
+            let org = try ctx.parameter("org")
+            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org), let account = try g.accounts.find(id: pending.accountID) else {
+                return linkExpired(org)
             }
-            if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
-            let (token, _) = try await g.sessions.create(accountID: account.id, method: "saml:\(org)")
-            logger.info("saml sign-in", ["org": .string(org), "account": .string(account.id), "outcome": .string(result.outcome)])
-            var target = next ?? g.settings.destination(result.startingPage)
-            if result.outcome == "invite_accepted" && target.hasPrefix("/invite/") { target = g.settings.destination(result.startingPage) }
-            var r = Response.redirect(to: target)
-            r.setCookie(g.sessionCookie(token))
-            r.setCookie(BrowserSession.currentOrgCookie(g, org: org))
+            let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
+            var r = HTMLPage.render(title: "Link your account", viewer: nil, body: linkForm(org: org, account: account, csrf: csrf, error: nil))
+            r.headers.add("Cache-Control", "no-store")
+            if let cookie { r.setCookie(cookie) }
+            return r
+        }
+
+        b.post("/sso/:org/link") { ctx in
+            let org = try ctx.parameter("org")
+            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org), let pending = try pendingLink(g, ctx, org: org),
+                  let account = try g.accounts.find(id: pending.accountID) else { return linkExpired(org) }
+            let form = try ctx.formPairs()
+            let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.render(title: "Link your account", viewer: nil,
+                                       body: linkForm(org: org, account: account, csrf: csrf, error: "This form expired. Please try again."), status: 403)
+            }
+            guard account.hasPassword else { return linkExpired(org) }
+            switch try await g.checkPassword(email: account.email, password: form.value("password") ?? "", client: g.clientKey(ctx)) {
+            case .ok: break
+            case .wait(let wait): return HTMLPage.slowDown(wait)
+            case .wrong:
+                return HTMLPage.render(title: "Link your account", viewer: nil,
+                                       body: linkForm(org: org, account: account, csrf: csrf, error: "That password is not right."), status: 401)
+            }
+            try await g.trust.link(accountID: account.id, org: org, via: "password")
+            if let token = Cookies.value(named: pendingLinkCookie, in: ctx.request.headers) { try await g.trust.forgetPendingLink(token) }
+            logger.info("sso account linked", ["org": .string(org), "account": .string(account.id)])
+            let domainProven = try g.trust.emailDomainVerified(account.email, org: org)
+            var r = try await finishSignIn(g, ctx, org: org, account: account, created: nil, email: account.email, first: account.firstName,
+                                           last: account.lastName, variables: [:],
+                                           jitRole: settings.jit.enabled && domainProven ? settings.jit.defaultRole : nil, next: pending.next)
+            r.setCookie(SetCookie(name: pendingLinkCookie, value: "", path: "/sso/\(org)/", maxAge: 0, httpOnly: true, secure: g.settings.secureCookies,
+                                  sameSite: .lax))
             return r
         }
 
@@ -152,23 +206,46 @@ enum SSORoutes {
             return caller
         }
 
+        // Domain claims: proven by a DNS TXT record before they route sign-ins or allow JIT.
+        b.get("/api/v1/orgs/:org/sso/domains") { ctx in
+            let org = try ctx.parameter("org")
+            _ = try await requireManager(ctx, org)
+            return try .json(try g.trust.claims(org: org))
+        }
+        b.post("/api/v1/orgs/:org/sso/domains") { ctx in
+            let org = try ctx.parameter("org")
+            _ = try await requireManager(ctx, org)
+            struct Body: Codable { let domain: String }
+            return try .json(try await g.trust.claim(try ctx.decode(Body.self).domain, org: org), status: 201)
+        }
+        b.post("/api/v1/orgs/:org/sso/domains/:domain/verify") { ctx in
+            let org = try ctx.parameter("org")
+            let caller = try await requireManager(ctx, org)
+            if let wait = g.limiter.attempt([("dns:" + org, g.settings.domainChecksPerOrg)]) { throw RateLimiter.refusal(wait) }
+            let claim = try await g.trust.verify(try ctx.parameter("domain"), org: org, resolver: g.settings.dnsResolver, pool: g.dnsPool)
+            logger.info("sso domain verified", ["org": .string(org), "by": .string(caller.accountID), "domain": .string(claim.domain)])
+            return try .json(claim)
+        }
+        b.delete("/api/v1/orgs/:org/sso/domains/:domain") { ctx in
+            let org = try ctx.parameter("org")
+            _ = try await requireManager(ctx, org)
+            try await g.trust.unclaim(try ctx.parameter("domain"), org: org)
+            return Response(status: 204)
+        }
+
         b.get("/api/v1/orgs/:org/sso") { ctx in
             let org = try ctx.parameter("org")
             _ = try await requireManager(ctx, org)
-            return try .json(SSOView(org: org, settings: try g.sso.settings(org: org), sp: g.serviceProvider(org: org)))
+            return try .json(SSOView(org: org, settings: try g.sso.settings(org: org), sp: g.serviceProvider(org: org),
+                                     domains: try g.trust.claims(org: org)))
         }
 
         b.put("/api/v1/orgs/:org/sso") { ctx in
             let org = try ctx.parameter("org")
-            let caller = try await requireManager(ctx, org)
-            let update = try ctx.decode(SSOSettingsUpdate.self)
-            let settings = try update.applied(to: try g.sso.settings(org: org))
-            if settings.signRequests && g.settings.samlSigningKey == nil {
-                throw GatehouseError(.init("no_sp_key"), status: 422, "Signed requests need an SP key: set saml.spKeyFile and saml.spCertFile in the configuration.")
-            }
-            try await g.sso.save(settings, org: org, by: caller.accountID)
+            let caller = try await g.caller(ctx)
+            let settings = try await g.saveSSOSettings(try ctx.decode(SSOSettingsUpdate.self), org: org, caller: caller)
             logger.info("sso settings saved", ["org": .string(org), "by": .string(caller.accountID), "idp": .string(settings.idp.entityID)])
-            return try .json(SSOView(org: org, settings: settings, sp: g.serviceProvider(org: org)))
+            return try .json(SSOView(org: org, settings: settings, sp: g.serviceProvider(org: org), domains: try g.trust.claims(org: org)))
         }
 
         b.delete("/api/v1/orgs/:org/sso") { ctx in
@@ -177,6 +254,68 @@ enum SSORoutes {
             try await g.sso.delete(org: org)
             return Response(status: 204)
         }
+    }
+
+    static let pendingLinkCookie = "gh_sso_link"
+
+    static func pendingLink(_ g: GatewayService, _ ctx: RequestContext, org: String) throws -> (accountID: String, next: String)? {
+        guard let token = Cookies.value(named: pendingLinkCookie, in: ctx.request.headers) else { return nil }
+        return try g.trust.pendingLink(token, org: org)
+    }
+
+    static func linkExpired(_ org: String) -> Response {
+        HTMLPage.notice("Sign in again", "This sign-in has expired or was already used. Start again from your identity provider.",
+                        action: ("Sign in with SSO", "/sso/\(org)/login"), status: 410)
+    }
+
+    /// The page that explains the link and asks for the account's password (the proof). An account without a
+    /// password cannot be linked by another org's IdP: it says so, and how to get in.
+    static func linkForm(org: String, account: Account, csrf: String, error: String?) -> String {
+        let e = HTMLPage.escape
+        var h = """
+            <p>Your organization's identity provider signed you in as <strong>\(e(account.email))</strong>. A Gatehouse account with that
+            address already exists, and this is the first time this organization's single sign-on is used for it.</p>
+            <p>To link them, prove the account is yours once. After that, this single sign-on opens this organization (and only it) for you.</p>
+            """
+        guard account.hasPassword else {
+            return h + """
+                <p class="error" role="alert">That account has no password, so it cannot be linked here. Sign in the way you usually do,
+                or ask an administrator of this organization to verify your email domain.</p>
+                """
+        }
+        if let error { h += "<p class=\"error\" role=\"alert\" id=\"link-error\">\(e(error))</p>" }
+        h += """
+            <form method="post" action="/sso/\(e(org))/link"><input type="hidden" name="csrf" value="\(e(csrf))">
+            <label for="email">Email</label><input id="email" type="email" value="\(e(account.email))" readonly aria-readonly="true">
+            <label for="password">Your Gatehouse password</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required\(error != nil ? " aria-describedby=\"link-error\"" : "")>
+            <div class="actions"><button type="submit">Link and continue</button></div></form>
+            """
+        return h
+    }
+
+    /// The end of every accepted SSO sign-in: the region lets the account in (member, invite, or JIT), an
+    /// account made by this IdP is linked to it, and the browser gets a session good for this org only.
+    static func finishSignIn(_ g: GatewayService, _ ctx: RequestContext, org: String, account: Account, created: Account?, email: String,
+                             first: String, last: String, variables: [String: String], jitRole: String?, next: String?) async throws -> Response {
+        let result: SSOSignInResult
+        do {
+            let tenant = try g.regions.tenant(forOrg: org)
+            result = try await tenant.ssoSignIn(SSOSignInRequest(orgID: org, accountID: account.id, email: email, firstName: first, lastName: last,
+                                                                 userVariables: variables, jitRole: jitRole))
+        } catch let e as GatehouseError {
+            if let created { try? await g.accounts.deleteUnusedSSOAccount(id: created.id) }
+            return HTMLPage.notice("You cannot sign in here", e.message, status: e.status)
+        }
+        if created != nil { try await g.trust.link(accountID: account.id, org: org, via: "created") }
+        if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
+        let (token, _) = try await g.sessions.create(accountID: account.id, method: .saml(org: org))
+        var target = next ?? g.settings.destination(result.startingPage)
+        if result.outcome == "invite_accepted" && target.hasPrefix("/invite/") { target = g.settings.destination(result.startingPage) }
+        var r = Response.redirect(to: target)
+        r.setCookie(g.sessionCookie(token))
+        r.setCookie(BrowserSession.currentOrgCookie(g, org: org))
+        return r
     }
 
     static func notConfigured() -> Response {
@@ -196,10 +335,13 @@ struct SSOView: Codable {
     let configured: Bool
     let settings: SSOSettings?
     let sp: SP
+    /// The org's email domain claims, each with the DNS record that proves it.
+    let domains: [DomainClaim]
 
-    init(org: String, settings: SSOSettings?, sp: ServiceProvider) {
+    init(org: String, settings: SSOSettings?, sp: ServiceProvider, domains: [DomainClaim]) {
         configured = settings != nil
         self.settings = settings
+        self.domains = domains
         self.sp = SP(entityID: sp.entityID, acsURL: sp.acsURL, metadataURL: sp.metadataURL, loginURL: sp.loginURL)
     }
 }

@@ -30,7 +30,7 @@ public struct SSOSettings: Codable, Sendable, Equatable {
     public var signRequests: Bool
     public var jit: JIT
     public var attributes: Attributes
-    /// Email domains whose people are sent to this org's IdP from "Sign in with SSO" (home realm discovery).
+    /// No longer used for routing (claims live in `SSOTrust`, proven by DNS); kept so older rows still decode.
     public var domains: [String]?
 
     public init(idp: IdPDescriptor, allowIdPInitiated: Bool = false, allowSHA1: Bool = false, signRequests: Bool = false,
@@ -52,6 +52,7 @@ public struct SSOSettingsUpdate: Codable, Sendable {
     public var signRequests: Bool?
     public var jit: SSOSettings.JIT?
     public var attributes: SSOSettings.Attributes?
+    /// Email domains the org claims (each proven by DNS before it routes sign-ins; see `SSOTrust`).
     public var domains: [String]?
 
     public init(metadataXML: String? = nil, idpEntityID: String? = nil, ssoURL: String? = nil, certificates: [String]? = nil,
@@ -94,13 +95,6 @@ public struct SSOSettingsUpdate: Codable, Sendable {
             }
             s.jit = v
         }
-        if let v = domains {
-            let cleaned = v.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-            guard cleaned.count <= 20, cleaned.allSatisfy({ Email.isValid("x@" + $0) }) else {
-                throw GatehouseError.validation("Domains must be at most 20 plain email domains (example.com).")
-            }
-            s.domains = cleaned
-        }
         if let v = attributes {
             guard v.variables.count <= 50, ([v.firstName, v.lastName] + (v.email.map { [$0] } ?? []) + Array(v.variables.keys) + Array(v.variables.values)).allSatisfy({ $0.utf8.count <= 256 }) else {
                 throw GatehouseError.validation("Attribute mapping: at most 50 variables, names of at most 256 bytes.")
@@ -140,27 +134,23 @@ public final class SSOStore: Sendable {
         }
     }
 
-    /// The org whose SSO claims this email domain (the first configured, if several do).
-    public func org(forDomain domain: String) throws -> String? {
-        let wanted = domain.lowercased()
-        return try db.readNow { conn in
-            var found: String?
-            try conn.forEach("SELECT org_id, settings FROM saml_settings ORDER BY updated_at") { row in
-                guard found == nil, let s = try? JSONDecoder().decode(SSOSettings.self, from: Data(row.string(1).utf8)) else { return }
-                if s.domains?.contains(wanted) == true { found = row.string(0) }
-            }
-            return found
-        }
-    }
-
     public func delete(org: String) async throws {
         _ = try await db.write { conn in try conn.run("DELETE FROM saml_settings WHERE org_id = ?", [org]) }
     }
+
+    /// Most AuthnRequests in flight for one org: sign-in starts are anonymous, so their rows are capped (and
+    /// rate-limited per address at the route) and expired ones pruned on every insert.
+    public static let maxPendingRequests = 5_000
 
     public func rememberRequest(id: String, org: String, next: String) async throws {
         let now = nowS
         try await db.write { conn in
             try conn.run("DELETE FROM saml_requests WHERE expires_at <= ?", [now])
+            let (pending) = try conn.first("SELECT count(*) FROM saml_requests WHERE org_id = ?", [org])?.int(0) ?? 0
+            if pending >= Self.maxPendingRequests {
+                throw GatehouseError(.rateLimited, status: 429, "Too many sign-ins are in progress for this organization; try again in a few minutes.",
+                                     headers: [("Retry-After", "60")])
+            }
             try conn.run("INSERT INTO saml_requests (id, org_id, next, expires_at) VALUES (?, ?, ?, ?)", [id, org, next, now + Self.requestLifetime])
         }
     }

@@ -1,0 +1,34 @@
+import Foundation
+import GatehouseCore
+
+/// First and last names, as people and identity providers give them. They travel into mail sent from
+/// Gatehouse's own address ("Olga invited you"), so a name may not carry line breaks, control characters or
+/// direction overrides (which could forge extra lines or reorder a link in a mail client), and is at most
+/// `maxLength` characters.
+public enum PersonName {
+    public static let maxLength = 100
+
+    /// nil when acceptable, else the reason.
+    public static func problem(_ name: String) -> String? {
+        if name.count > maxLength { return "Names must be at most \(maxLength) characters." }
+        if name.unicodeScalars.contains(where: isForbidden) { return "Names cannot contain line breaks or control characters." }
+        return nil
+    }
+
+    public static func validate(_ names: String?...) throws {
+        for n in names.compactMap({ $0 }) { if let p = problem(n) { throw GatehouseError.validation(p) } }
+    }
+
+    /// What an identity provider sent, made acceptable: forbidden characters become spaces, then trimmed and cut.
+    public static func sanitized(_ name: String) -> String {
+        let cleaned = String(String.UnicodeScalarView(name.unicodeScalars.map { isForbidden($0) ? " " : $0 }))
+        return String(cleaned.trimmingCharacters(in: .whitespaces).prefix(maxLength))
+    }
+
+    static func isForbidden(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return (0x202A...0x202E).contains(s.value) || (0x2066...0x2069).contains(s.value) || s.value == 0x200E || s.value == 0x200F
+        }
+    }
+}
