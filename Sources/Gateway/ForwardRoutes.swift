@@ -10,12 +10,6 @@ import Web
 /// process or another. The region decides everything else (permissions, rules, 404 for what the caller
 /// may not see).
 public enum ForwardRoutes {
-    /// `/api/v1/regions/<r>/orgs/<org>` → the org id.
-    static func deletedOrg(_ path: String) -> String? {
-        let p = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard p.count == 7, p[1] == "api", p[2] == "v1", p[3] == "regions", p[5] == "orgs", OrgID(String(p[6])) != nil else { return nil }
-        return String(p[6])
-    }
 
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
         // The hottest read: with a session cookie and the org's region in this process, it is answered on the
@@ -36,30 +30,25 @@ public enum ForwardRoutes {
         }) { ctx in
             let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
             let caller = try await g.caller(ctx)
-            return try await tenant.forward(ctx.request, caller: caller)
+            return try await g.forward(ctx.request, to: tenant, caller: caller)
         }
         // Every other method on the org itself (PATCH renames it): the same forward.
         for method in ["PATCH", "PUT", "POST", "DELETE"] {
             b.on(method, "/api/v1/orgs/:org") { ctx in
                 let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
                 let caller = try await g.caller(ctx)
-                return try await tenant.forward(ctx.request, caller: caller)
+                return try await g.forward(ctx.request, to: tenant, caller: caller)
             }
         }
         b.any("/api/v1/orgs/:org/*") { ctx in
             let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
             let caller = try await g.caller(ctx)
-            return try await tenant.forward(ctx.request, caller: caller)
+            return try await g.forward(ctx.request, to: tenant, caller: caller)
         }
         b.any("/api/v1/regions/:region/*") { ctx in
             let tenant = try g.regions.tenant(forRegion: try ctx.parameter("region"))
             let caller = try await g.caller(ctx)
-            let response = try await tenant.forward(ctx.request, caller: caller)
-            // A deleted org takes its gateway-side SSO state with it (settings, domain claims, links, requests).
-            if ctx.request.method == "DELETE", (200..<300).contains(response.status), let org = deletedOrg(String(ctx.request.path)) {
-                try await g.trust.purge(org: org)
-            }
-            return response
+            return try await g.forward(ctx.request, to: tenant, caller: caller)
         }
     }
 }

@@ -132,6 +132,24 @@ public final class GatewayService: Sendable {
         return .ok(account)
     }
 
+    /// Every region-API request the gateway sends (API forward and console alike) goes through here, so what
+    /// the gateway keeps about an org follows the region's answer: a deleted org takes its SSO settings,
+    /// domain claims, links and requests with it.
+    public func forward(_ request: Request, to tenant: any RegionTenant, caller: Caller) async throws -> Response {
+        let response = try await tenant.forward(request, caller: caller)
+        if request.method == "DELETE", (200..<300).contains(response.status), let org = Self.deletedOrg(String(request.path)) {
+            try await trust.purge(org: org)
+        }
+        return response
+    }
+
+    /// `/api/v1/regions/<r>/orgs/<org>` → the org id.
+    static func deletedOrg(_ path: String) -> String? {
+        let p = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard p.count == 7, p[1] == "api", p[2] == "v1", p[3] == "regions", p[5] == "orgs", OrgID(String(p[6])) != nil else { return nil }
+        return String(p[6])
+    }
+
     /// Account-wide actions (password, every session, the whole overview) need a caller that proved the account
     /// itself: not an API key, not a session an org's IdP made.
     public func requireAccountWide(_ caller: Caller) throws {

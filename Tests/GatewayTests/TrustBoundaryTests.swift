@@ -307,6 +307,16 @@ struct TrustBoundaryTests {
         #expect(await w.victor.call("DELETE", "/api/v1/regions/eu/orgs/\(w.acme)", #"{"confirmName":"Acme"}"#).status == 204)
         #expect(await FormBrowser(w.f.client).go("GET", "/sso/\(w.acme)/login").status == 404)
         #expect(try w.f.app.gateway.trust.verifiedOrg(forDomain: "acme.test") == nil)
+        // The same through the region console's typed confirmation.
+        #expect(await w.victor.call("PUT", "/api/v1/orgs/\(w.victorsOrg)/sso", """
+            {"idpEntityID":"https://v.test","ssoURL":"https://v.test/sso","certificates":["\(w.idpKey.certificate.base64)"]}
+            """).status == 200)
+        let page = FormBrowser(w.f.client)
+        page.cookies[Sessions.cookieName] = w.victor.cookie
+        _ = await page.go("GET", "/region/eu")
+        let deleted = await page.go("POST", "/region/eu/delete", form: [("csrf", page.csrf), ("org", w.victorsOrg), ("confirmName", "Victor Inc")])
+        #expect(deleted.status == 303, "\(deleted.body)")
+        #expect(await FormBrowser(w.f.client).go("GET", "/sso/\(w.victorsOrg)/login").status == 404)
     }
 
     @Test func aCustomRoleCannotTakeABuiltInName() async throws {

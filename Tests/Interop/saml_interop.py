@@ -19,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "E2E"))
 import requests  # noqa: E402
 from story import Client, Mailbox, Procs, SMTPServer, SMTP_PASS, SMTP_USER, csrf_of, free_port, make_cert  # noqa: E402
+from dnstools import free_udp_port, prove_domain  # noqa: E402
 
 
 def interop_dir():
@@ -71,7 +72,8 @@ def main():
     # The SP key that signs AuthnRequests (made now, test-only, never committed).
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{work}/sp.key", "-out", f"{work}/sp.crt",
                     "-days", "2", "-subj", "/CN=gatehouse interop SP"], check=True, capture_output=True)
-    json.dump({"publicBaseURL": base, "saml": {"spKeyFile": f"{work}/sp.key", "spCertFile": f"{work}/sp.crt"}, "passwords": {"scryptLogN": 10}, "log": {"level": "info"},
+    dns_port = free_udp_port()
+    json.dump({"publicBaseURL": base, "sso": {"dnsResolver": f"127.0.0.1:{dns_port}"}, "saml": {"spKeyFile": f"{work}/sp.key", "spCertFile": f"{work}/sp.crt"}, "passwords": {"scryptLogN": 10}, "log": {"level": "info"},
                "mail": {"transport": "smtp", "from": "gatehouse@acme.test", "pollSeconds": 0.1,
                         "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "starttls", "username": SMTP_USER, "password": SMTP_PASS,
                                  "caFile": f"{certdir}/cert.pem", "timeoutSeconds": 5}}}, open(cfg, "w"))
@@ -117,6 +119,8 @@ def main():
             "attributes": {"firstName": "givenName", "lastName": "sn", "variables": {"groups": "groups", "uid": "uid"}}}, expect=200).json()
         assert settings["settings"]["idp"]["entityID"] == idp["IDP_ENTITY_ID"], settings
         olga.api("POST", f"/api/v1/orgs/{org}/invites", {"emails": "bob@example.com", "roles": ["manager"], "ssoOnly": True}, expect=201)
+        # JIT creates accounts only in a domain the org has proven: example.com, by a TXT record dnsmasq serves.
+        prove_domain(olga, org, "example.com", dns_port, f"{work}/dnsmasq.log")
 
         login = f"{base}/sso/{org}/login?next=/"
         # alice: JIT provisioning with names and mapped attributes.
@@ -175,7 +179,10 @@ def main():
         olga.api("PUT", f"/api/v1/orgs/{org2}/sso", {"metadataXML": open(idp2["IDP_METADATA_FILE"]).read(), "signRequests": True,
                                                      "jit": {"enabled": True, "defaultRole": "viewer"}}, expect=200)
         assert 'AuthnRequestsSigned="true"' in requests.get(sp2["metadataURL"]).text
-        report, _ = probe(idp_dir, f"{base}/sso/{org2}/login?next=/", "alice@example.com", work, ["--expect-text", "Beta Signed"])
+        # Beta's IdP is trusted for Beta only: it signs in a newcomer Beta invited (alice's account, made by Acme's
+        # IdP and linked to it, would be sent to link her account first).
+        olga.api("POST", f"/api/v1/orgs/{org2}/invites", {"emails": "admin@example.com", "roles": ["viewer"]}, expect=201)
+        report, _ = probe(idp_dir, f"{base}/sso/{org2}/login?next=/", "admin@example.com", work, ["--expect-text", "Beta Signed"])
         assert report["authn_request"]["query_signature"], report["authn_request"]
         # Proof that this IdP checks: the same login with unsigned requests is turned away by it.
         olga.api("PUT", f"/api/v1/orgs/{org2}/sso", {"signRequests": False}, expect=200)

@@ -18,27 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "Tests", "E2E"))
 os.environ.setdefault("SE_OFFLINE", "true")
 import requests  # noqa: E402
 from story import Client, Procs, free_port  # noqa: E402
-
-
-def free_udp_port():
-    import socket
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def dnsmasq(port, records, log):
-    """dnsmasq answering only from its command line: no /etc/hosts, no upstream, loopback only."""
-    binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-    args = [binary, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
-            "--listen-address=127.0.0.1", f"--port={port}", "--user=root", "--pid-file=", "--log-facility=-"]
-    args += [f"--txt-record={name},{value}" for name, value in records]
-    p = subprocess.Popen(args, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    time.sleep(0.5)
-    assert p.poll() is None, open(log).read()
-    return p
+from dnstools import dnsmasq, free_udp_port  # noqa: E402
 
 
 def self_signed_cert(work):

@@ -50,7 +50,7 @@ struct Console {
 
     /// Sends a region-API request as this person and returns status and body.
     func call(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Response {
-        try await ConsoleForms.forward(tenant, method, "/api/v1/orgs/\(org)" + path, body: body, ctx: ctx, caller: session.caller)
+        try await ConsoleForms.forward(g, tenant, method, "/api/v1/orgs/\(org)" + path, body: body, ctx: ctx, caller: session.caller)
     }
 
     /// A typed GET; a refusal becomes `ConsoleRefusal` with the region's message.

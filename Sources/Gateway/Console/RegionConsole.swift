@@ -14,7 +14,7 @@ enum RegionConsole {
     struct DeleteBody: Encodable { let confirmName: String }
 
     static func call(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, _ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Response {
-        try await ConsoleForms.forward(try g.regions.tenant(forRegion: region), method, "/api/v1/regions/\(region)" + path, body: body,
+        try await ConsoleForms.forward(g, try g.regions.tenant(forRegion: region), method, "/api/v1/regions/\(region)" + path, body: body,
                                        ctx: ctx, caller: s.caller)
     }
 
