@@ -99,6 +99,7 @@ public enum GatewaySchema {
                 account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
                 org_id TEXT NOT NULL,
                 next TEXT NOT NULL,
+                nonce TEXT NOT NULL,
                 expires_at INTEGER NOT NULL
             ) STRICT;
             CREATE INDEX sso_pending_links_by_expiry ON sso_pending_links (expires_at);

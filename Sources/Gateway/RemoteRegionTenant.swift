@@ -96,6 +96,10 @@ public final class RemoteRegionTenant: RegionTenant {
         _ = try await call("/internal/v1/invites/code", ["token": token], as: Empty.self)
     }
 
+    public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
+        _ = try await call("/internal/v1/sso/link-code", RegionInternalRoutes.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
+    }
+
     public func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await call("/internal/v1/memberships", ["accountID": accountID], as: [MembershipSummary].self)
     }

@@ -105,27 +105,35 @@ public struct InviteTokens: Sendable {
         return c.keyID
     }
 
-    /// The 6-digit code mailed to the invited address for the given slot (`codeSlot` seconds each).
-    /// Made with the active key, whichever key signed the link: the mail and the check are minutes apart.
-    public func code(inviteID: String, version: Int, slot: Int) -> String {
-        let mac = HMAC.authenticate(Array("\(Self.codeLabel)\(inviteID)\n\(version)\n\(slot)".utf8), key: ring.active.secret.value)
+    /// A 6-digit code for `subject` (what it proves: an invite and version, a pending SSO link) in the given slot
+    /// (`codeSlot` seconds each), made with the active key: the mail and the check are minutes apart, and the
+    /// gateway and the region that mails it share the ring.
+    public func code(subject: String, slot: Int) -> String {
+        let mac = HMAC.authenticate(Array("\(Self.codeLabel)\(subject)\n\(slot)".utf8), key: ring.active.secret.value)
         let n = (UInt32(mac[0]) << 24 | UInt32(mac[1]) << 16 | UInt32(mac[2]) << 8 | UInt32(mac[3])) % 1_000_000
         let digits = String(n)
         return String(repeating: "0", count: 6 - digits.count) + digits
     }
 
+    /// The code that proves the invited address of an invite (this version only: a resend changes it).
+    public func code(inviteID: String, version: Int, slot: Int) -> String {
+        code(subject: "invite\n\(inviteID)\n\(version)", slot: slot)
+    }
+
     public static func slot(_ now: Date) -> Int { Int(now.timeIntervalSince1970) / codeSlot }
 
-    /// Whether `code` is this invite's code for the current slot or the one before (compared in constant time).
-    public func checkCode(_ code: String, claims: InviteTokenClaims, now: Date) -> Bool {
+    /// Whether `code` is the code for `subject` in the current slot or the one before (constant-time compare).
+    public func checkCode(_ code: String, subject: String, now: Date) -> Bool {
         let presented = Array(code.trimmingCharacters(in: .whitespaces).utf8)
         guard presented.count == 6 else { return false }
         let s = Self.slot(now)
         var ok = false
-        for slot in [s, s - 1] {
-            if ConstantTime.equals(Array(self.code(inviteID: claims.inviteID, version: claims.version, slot: slot).utf8), presented) { ok = true }
-        }
+        for slot in [s, s - 1] where ConstantTime.equals(Array(self.code(subject: subject, slot: slot).utf8), presented) { ok = true }
         return ok
+    }
+
+    public func checkCode(_ code: String, claims: InviteTokenClaims, now: Date) -> Bool {
+        checkCode(code, subject: "invite\n\(claims.inviteID)\n\(claims.version)", now: now)
     }
 
     /// Keys from `dir/invite-keys.json` (see `KeyRing`), created with a fresh random key on first start.

@@ -53,6 +53,24 @@ enum MailTemplates {
         return Content(subject: "Your code to join \(org)", text: text, html: html)
     }
 
+    static func ssoLinkCode(org: String, code: String) -> Content {
+        let text = """
+            Your code to link your Gatehouse account to \(org)'s single sign-on is:
+
+            \(code)
+
+            It works for about 10 minutes. If you did not just sign in through \(org), ignore this message: without
+            the code nothing is linked.
+            """
+        let html = page("""
+            <p>Your code to link your Gatehouse account to <strong>\(esc(org))</strong>'s single sign-on is:</p>
+            <p style="font-size:24px;letter-spacing:4px"><strong>\(esc(code))</strong></p>
+            <p style="color:#555">It works for about 10 minutes. If you did not just sign in through \(esc(org)), ignore this message:
+            without the code nothing is linked.</p>
+            """)
+        return Content(subject: "Your code to link your account to \(org)", text: text, html: html)
+    }
+
     static func added(org: String, roles: String, link: String) -> Content {
         let text = """
             You are now a member of \(org) on Gatehouse, as \(roles).

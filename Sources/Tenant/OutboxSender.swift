@@ -124,6 +124,9 @@ public final class OutboxSender: Sendable {
             guard let inv = try service.db.readNow({ conn in try service.loadInvite(conn, id: inviteID, now: now) }),
                   inv.status == .pending, inv.version == version else { return nil }
             content = MailTemplates.inviteCode(org: org, code: service.tokens.code(inviteID: inviteID, version: version, slot: slot))
+        case "sso_link_code":
+            guard let subject = p["subject"], let slot = Int(p["slot"] ?? "") else { return nil }
+            content = MailTemplates.ssoLinkCode(org: org, code: service.tokens.code(subject: subject, slot: slot))
         case "added":
             let url = service.settings.publicBaseURL + "/"
             link = url

@@ -42,6 +42,19 @@ extension RegionService {
         }
     }
 
+    /// Mails `email` the code that proves the address for linking it to `orgID`'s identity provider. Only the
+    /// gateway calls this (internal route); the code itself is derived from the shared key ring at send time.
+    public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
+        guard let id = OrgID(orgID), id.region == region, Email.isValid(email), subject.utf8.count <= 200 else { throw Refusal.notFound.error }
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        try await db.write { conn in
+            guard let org = try conn.first("SELECT name FROM orgs WHERE id = ? AND status = 'active'", [orgID]) else { throw Refusal.notFound.error }
+            try self.enqueueMail(conn, org: orgID, kind: "sso_link_code", to: Email.normalize(email),
+                                 payload: ["org": org.string("name") ?? "", "subject": subject, "slot": String(InviteTokens.slot(now))], at: nowS)
+        }
+    }
+
     /// The link an inviter may see and copy ("copy link"): it opens the invite, but proves no address.
     public func link(for invite: InviteView) -> InviteLink {
         let token = tokens.issue(inviteID: invite.id, orgID: invite.orgID, region: region, version: invite.version,

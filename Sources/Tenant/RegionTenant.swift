@@ -18,6 +18,8 @@ public protocol RegionTenant: Sendable {
     func declineInvite(_ request: DeclineInviteRequest) async throws
     /// Mails the invited address a code that proves it (sign-up through a copied link).
     func sendInviteCode(token: String) async throws
+    /// Mails the code that proves an address for linking its account to the org's IdP.
+    func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws
     func memberships(accountID: String) async throws -> [MembershipSummary]
     func pendingInvites(email: String) async throws -> [PendingInviteSummary]
     /// After a verified SAML login: an existing member, an invite accepted by SSO, or JIT provisioning.
@@ -97,6 +99,10 @@ public final class LocalRegionTenant: RegionTenant {
 
     public func sendInviteCode(token: String) async throws { try await service.sendInviteCode(token: token) }
 
+    public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
+        try await service.sendSSOLinkCode(orgID: orgID, email: email, subject: subject)
+    }
+
     public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult { try await service.ssoSignIn(request) }
 
     public func standing(orgID: String, caller: Caller) async throws -> OrgStanding { try await service.standing(orgID: orgID, caller: caller) }
@@ -118,6 +124,10 @@ public enum RegionInternalRoutes {
     struct TokenBody: Codable { let token: String }
     struct AccountBody: Codable { let accountID: String }
     struct EmailBody: Codable { let email: String }
+    public struct LinkCodeBody: Codable {
+        public let orgID: String, email: String, subject: String
+        public init(orgID: String, email: String, subject: String) { self.orgID = orgID; self.email = email; self.subject = subject }
+    }
     public struct StandingBody: Codable {
         public let orgID: String
         public let caller: Caller
@@ -150,6 +160,12 @@ public enum RegionInternalRoutes {
         b.post("/internal/v1/invites/code") { ctx in
             try await gateway(ctx)
             try await tenant.sendInviteCode(token: try ctx.decode(TokenBody.self).token)
+            return Response(status: 204)
+        }
+        b.post("/internal/v1/sso/link-code") { ctx in
+            try await gateway(ctx)
+            let body = try ctx.decode(LinkCodeBody.self)
+            try await tenant.sendSSOLinkCode(orgID: body.orgID, email: body.email, subject: body.subject)
             return Response(status: 204)
         }
         b.post("/internal/v1/memberships") { ctx in

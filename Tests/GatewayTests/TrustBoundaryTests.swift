@@ -105,6 +105,27 @@ struct TrustBoundaryTests {
         #expect(viaSession.status == 303 && viaSession.location != "/sso/\(w2.acme)/link")
     }
 
+    @Test func anAccountWithoutAPasswordLinksByACodeMailedToIt() async throws {
+        let w = try await Self.world()
+        _ = try await w.f.app.gateway.accounts.create(email: "pat@ext.test", firstName: "Pat", lastName: "", password: nil)
+        let (b, r) = try await Self.assert(w, "pat@ext.test")
+        #expect(r.location == "/sso/\(w.acme)/link" && b.cookies[Sessions.cookieName] == nil)
+        let page = await b.go("GET", "/sso/\(w.acme)/link")
+        #expect(page.body.contains("Email me a code") && !page.body.contains("name=\"password\""))
+        let sent = await b.go("POST", "/sso/\(w.acme)/link/code", form: [("csrf", b.csrf)])
+        #expect(sent.status == 200 && sent.body.contains("We sent a code to pat@ext.test"))
+        let transport = CapturingTransport()
+        _ = OutboxSender(service: try w.f.service(.eu), transport: transport, settings: OutboxSettings(), logger: Logger(label: "test")).deliverDue()
+        let mail = try #require(transport.sent.withLock { $0 }.first { $0.to == "pat@ext.test" })
+        let code = try #require(mail.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 6 && Int($0) != nil })
+        let wrong = await b.go("POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("code", code == "000000" ? "111111" : "000000")])
+        #expect(wrong.status == 401 && b.cookies[Sessions.cookieName] == nil)
+        let ok = await b.go("POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("code", code)])
+        #expect(ok.status == 403 && ok.body.contains("not a member"), "linked, then refused by the region: Pat is not a member of Acme")
+        let patID = try #require(try w.f.app.gateway.accounts.find(email: "pat@ext.test")?.id)
+        #expect(try w.f.app.gateway.trust.isLinked(accountID: patID, org: w.acme))
+    }
+
     @Test func anSSOSessionOpensItsOwnOrgOnlyAndNothingAccountWide() async throws {
         let w = try await Self.world()
         // Victor links for real, then uses Acme's SSO session.

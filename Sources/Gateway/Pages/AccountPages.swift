@@ -147,8 +147,10 @@ enum AccountPages {
             guard let m = memberships.first(where: { $0.orgID == orgID }) else {
                 return HTMLPage.notice("Not found", "That organization does not exist or you are not a member.", action: ("Home", "/"), status: 404)
             }
-            if !Rules.reach(s.session.method, org: orgID, ssoOnly: m.ssoOnly).isAllowed {
-                return .redirect(to: "/sso/\(orgID)/login?next=" + (FormDecoding.percentEncode("/")))
+            switch Rules.reach(s.session.method, org: orgID, ssoOnly: m.ssoOnly) {
+            case .allow: break
+            case .refuse(let r) where r.code == "sso_required": return .redirect(to: "/sso/\(orgID)/login?next=" + FormDecoding.percentEncode("/"))
+            case .refuse: return .redirect(to: "/login?next=" + FormDecoding.percentEncode("/"))
             }
             var r = Response.redirect(to: g.settings.destination(m.startingPage))
             r.setCookie(BrowserSession.currentOrgCookie(g, org: orgID))

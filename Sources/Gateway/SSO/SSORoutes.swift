@@ -178,15 +178,32 @@ enum SSORoutes {
                 return HTMLPage.render(title: "Link your account", viewer: nil,
                                        body: linkForm(org: org, account: account, csrf: csrf, error: "This form expired. Please try again."), status: 403)
             }
-            guard account.hasPassword else { return linkExpired(org) }
-            switch try await g.checkPassword(email: account.email, password: form.value("password") ?? "", client: g.clientKey(ctx)) {
-            case .ok: break
-            case .wait(let wait): return HTMLPage.slowDown(wait)
-            case .wrong:
-                return HTMLPage.render(title: "Link your account", viewer: nil,
-                                       body: linkForm(org: org, account: account, csrf: csrf, error: "That password is not right."), status: 401)
+            // The proof: the code mailed to the address, or the account's password.
+            let via: String
+            if let code = form.value("code"), !code.isEmpty {
+                let failures = "linkcode:" + pending.codeSubject
+                if let wait = g.limiter.delay(failures, g.settings.codeBackoff) { return HTMLPage.slowDown(wait) }
+                guard g.tokens.checkCode(code, subject: pending.codeSubject, now: g.clock.now()) else {
+                    g.limiter.fail(failures, g.settings.codeBackoff)
+                    return HTMLPage.render(title: "Link your account", viewer: nil, body: linkForm(org: org, account: account, csrf: csrf,
+                                           error: "That code is not right, or it has expired. Ask for a new one.", codeSent: true), status: 401)
+                }
+                via = "mailed_code"
+            } else {
+                guard account.hasPassword else {
+                    return HTMLPage.render(title: "Link your account", viewer: nil,
+                                           body: linkForm(org: org, account: account, csrf: csrf, error: "Enter the code we emailed you."), status: 422)
+                }
+                switch try await g.checkPassword(email: account.email, password: form.value("password") ?? "", client: g.clientKey(ctx)) {
+                case .ok: break
+                case .wait(let wait): return HTMLPage.slowDown(wait)
+                case .wrong:
+                    return HTMLPage.render(title: "Link your account", viewer: nil,
+                                           body: linkForm(org: org, account: account, csrf: csrf, error: "That password is not right."), status: 401)
+                }
+                via = "password"
             }
-            try await g.trust.link(accountID: account.id, org: org, via: "password")
+            try await g.trust.link(accountID: account.id, org: org, via: via)
             if let token = Cookies.value(named: pendingLinkCookie, in: ctx.request.headers) { try await g.trust.forgetPendingLink(token) }
             logger.info("sso account linked", ["org": .string(org), "account": .string(account.id)])
             let domainProven = try g.trust.emailDomainVerified(account.email, org: org)
@@ -196,6 +213,26 @@ enum SSORoutes {
             r.setCookie(SetCookie(name: pendingLinkCookie, value: "", path: "/sso/\(org)/", maxAge: 0, httpOnly: true, secure: g.settings.secureCookies,
                                   sameSite: .lax))
             return r
+        }
+
+        // A code to the account's address, the other proof for the link (the only one without a password).
+        b.post("/sso/:org/link/code") { ctx in
+            let org = try ctx.parameter("org")
+            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org), let account = try g.accounts.find(id: pending.accountID) else {
+                return linkExpired(org)
+            }
+            let form = try ctx.formPairs()
+            let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return HTMLPage.render(title: "Link your account", viewer: nil,
+                                       body: linkForm(org: org, account: account, csrf: csrf, error: "This form expired. Please try again."), status: 403)
+            }
+            if let wait = g.limiter.attempt([("linkcode-send:" + pending.codeSubject, g.settings.codesPerInvite),
+                                             ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                return HTMLPage.slowDown(wait)
+            }
+            try await g.regions.tenant(forOrg: org).sendSSOLinkCode(orgID: org, email: account.email, subject: pending.codeSubject)
+            return HTMLPage.render(title: "Link your account", viewer: nil, body: linkForm(org: org, account: account, csrf: csrf, error: nil, codeSent: true))
         }
 
         // Settings API.
@@ -258,7 +295,7 @@ enum SSORoutes {
 
     static let pendingLinkCookie = "gh_sso_link"
 
-    static func pendingLink(_ g: GatewayService, _ ctx: RequestContext, org: String) throws -> (accountID: String, next: String)? {
+    static func pendingLink(_ g: GatewayService, _ ctx: RequestContext, org: String) throws -> SSOTrust.PendingLink? {
         guard let token = Cookies.value(named: pendingLinkCookie, in: ctx.request.headers) else { return nil }
         return try g.trust.pendingLink(token, org: org)
     }
@@ -268,29 +305,41 @@ enum SSORoutes {
                         action: ("Sign in with SSO", "/sso/\(org)/login"), status: 410)
     }
 
-    /// The page that explains the link and asks for the account's password (the proof). An account without a
-    /// password cannot be linked by another org's IdP: it says so, and how to get in.
-    static func linkForm(org: String, account: Account, csrf: String, error: String?) -> String {
+    /// The page that explains the link and asks for the proof: the account's password, or a code mailed to it.
+    static func linkForm(org: String, account: Account, csrf: String, error: String?, codeSent: Bool = false) -> String {
         let e = HTMLPage.escape
         var h = """
             <p>Your organization's identity provider signed you in as <strong>\(e(account.email))</strong>. A Gatehouse account with that
             address already exists, and this is the first time this organization's single sign-on is used for it.</p>
             <p>To link them, prove the account is yours once. After that, this single sign-on opens this organization (and only it) for you.</p>
             """
-        guard account.hasPassword else {
-            return h + """
-                <p class="error" role="alert">That account has no password, so it cannot be linked here. Sign in the way you usually do,
-                or ask an administrator of this organization to verify your email domain.</p>
+        if let error { h += "<p class=\"error\" role=\"alert\" id=\"link-error\">\(e(error))</p>" }
+        if codeSent {
+            h += "<p class=\"notice\" role=\"status\">We sent a code to \(e(account.email)). It works for about 10 minutes.</p>"
+        }
+        let describedBy = error != nil ? " aria-describedby=\"link-error\"" : ""
+        if codeSent {
+            h += """
+                <form method="post" action="/sso/\(e(org))/link"><input type="hidden" name="csrf" value="\(e(csrf))">
+                <label for="code">Code from the email</label>
+                <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required\(describedBy)>
+                <div class="actions"><button type="submit">Link and continue</button></div></form>
                 """
         }
-        if let error { h += "<p class=\"error\" role=\"alert\" id=\"link-error\">\(e(error))</p>" }
-        h += """
-            <form method="post" action="/sso/\(e(org))/link"><input type="hidden" name="csrf" value="\(e(csrf))">
-            <label for="email">Email</label><input id="email" type="email" value="\(e(account.email))" readonly aria-readonly="true">
-            <label for="password">Your Gatehouse password</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required\(error != nil ? " aria-describedby=\"link-error\"" : "")>
-            <div class="actions"><button type="submit">Link and continue</button></div></form>
-            """
+        if account.hasPassword {
+            h += """
+                <form method="post" action="/sso/\(e(org))/link"><input type="hidden" name="csrf" value="\(e(csrf))">
+                <label for="password">Your Gatehouse password</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required\(codeSent ? "" : describedBy)>
+                <div class="actions"><button type="submit">Link and continue</button></div></form>
+                """
+        }
+        if !codeSent {
+            h += """
+                <form method="post" action="/sso/\(e(org))/link/code"><input type="hidden" name="csrf" value="\(e(csrf))">
+                <div class="actions"><button type="submit"\(account.hasPassword ? " class=\"secondary\"" : "")>\(account.hasPassword ? "Email me a code instead" : "Email me a code")</button></div></form>
+                """
+        }
         return h
     }
 

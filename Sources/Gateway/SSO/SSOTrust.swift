@@ -61,23 +61,33 @@ public final class SSOTrust: Sendable {
     /// Remembers a sign-in that needs the person to prove the account, behind a random browser-held id.
     public func rememberPendingLink(accountID: String, org: String, next: String) async throws -> String {
         let token = Base64URL.encode(SecureRandom.bytes(32))
+        let nonce = IDs.random(SecureRandom.bytes(16))
         let now = nowS
         try await db.write { conn in
             try conn.run("DELETE FROM sso_pending_links WHERE expires_at <= ?", [now])
             try conn.run("DELETE FROM sso_pending_links WHERE account_id = ? AND org_id = ?", [accountID, org])
-            try conn.run("INSERT INTO sso_pending_links (id_hash, account_id, org_id, next, expires_at) VALUES (?, ?, ?, ?, ?)",
-                         [Digest.sha256.hash(token), accountID, org, next, now + Self.pendingLinkLifetime])
+            try conn.run("INSERT INTO sso_pending_links (id_hash, account_id, org_id, next, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         [Digest.sha256.hash(token), accountID, org, next, nonce, now + Self.pendingLinkLifetime])
         }
         return token
     }
 
-    public func pendingLink(_ token: String, org: String) throws -> (accountID: String, next: String)? {
+    /// A sign-in waiting for its link: whose account, where to go after, and what a mailed code proves
+    /// (`codeSubject`, for `InviteTokens.code(subject:slot:)`).
+    public struct PendingLink: Sendable {
+        public let accountID: String
+        public let next: String
+        public let codeSubject: String
+    }
+
+    public func pendingLink(_ token: String, org: String) throws -> PendingLink? {
         guard token.utf8.count == 43 else { return nil }
         let now = nowS
         return try db.readNow { conn in
-            guard let row = try conn.first("SELECT account_id, next FROM sso_pending_links WHERE id_hash = ? AND org_id = ? AND expires_at > ?",
+            guard let row = try conn.first("SELECT account_id, next, nonce FROM sso_pending_links WHERE id_hash = ? AND org_id = ? AND expires_at > ?",
                                            [Digest.sha256.hash(token), org, now]) else { return nil }
-            return (row.string("account_id") ?? "", row.string("next") ?? "/")
+            return PendingLink(accountID: row.string("account_id") ?? "", next: row.string("next") ?? "/",
+                               codeSubject: "sso-link\n" + org + "\n" + (row.string("nonce") ?? ""))
         }
     }
 
