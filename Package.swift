@@ -37,22 +37,24 @@ let package = Package(
         .target(name: "Gateway", dependencies: ["Tenant", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
         .target(name: "App", dependencies: ["Server", "Web", "Mail", "Net", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain", "Gateway"],
                 swiftSettings: strict),
+        // Test support (never linked into the server): the in-memory client, the header-trusting caller, one spawner.
+        .target(name: "GatehouseTesting", dependencies: ["Web", "HTTP", "Tenant", "TenantDomain", "GatehouseCore"], swiftSettings: strict),
         .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"], swiftSettings: strict),
 
-        .executableTarget(name: "TenantBench", dependencies: ["Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+        .executableTarget(name: "TenantBench", dependencies: ["GatehouseTesting", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
                           path: "Tests/Benchmarks/TenantBench"),
 
-        .executableTarget(name: "ConsoleBench", dependencies: ["App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+        .executableTarget(name: "ConsoleBench", dependencies: ["GatehouseTesting", "App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
                           path: "Tests/Benchmarks/ConsoleBench"),
         .executableTarget(name: "SAMLBench", dependencies: ["SAML", "Crypto"], path: "Tests/Benchmarks/SAMLBench"),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),
-        .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "App", "Web", "HTTP", "GatehouseCore"]),
+        .testTarget(name: "WebTests", dependencies: ["GatehouseTesting", "Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
+        .testTarget(name: "ServerTests", dependencies: ["GatehouseTesting", "Server", "App", "Web", "HTTP", "GatehouseCore"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
         .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
-        .testTarget(name: "TenantTests", dependencies: ["Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
+        .testTarget(name: "TenantTests", dependencies: ["GatehouseTesting", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["GatehouseTesting", "Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
     ]
 )

@@ -1,3 +1,4 @@
+import GatehouseTesting
 import Foundation
 import Testing
 @testable import Mail
@@ -35,7 +36,7 @@ struct MailTests {
         let inPipe = Pipe(), outPipe = Pipe()
         p.standardInput = inPipe
         p.standardOutput = outPipe
-        try p.run()
+        try Spawn.start(p)
         inPipe.fileHandleForWriting.write(Data(input.utf8))
         try inPipe.fileHandleForWriting.close()
         let out = outPipe.fileHandleForReading.readDataToEndOfFile()

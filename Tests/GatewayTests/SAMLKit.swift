@@ -1,3 +1,4 @@
+import GatehouseTesting
 import Foundation
 import Crypto
 import SAML
@@ -26,7 +27,7 @@ enum SAMLKit {
         p.arguments = args
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try Spawn.start(p)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw SAMLRefusal("tool_failed", "\(args.joined(separator: " ")) failed") }
     }

@@ -1,3 +1,4 @@
+import GatehouseTesting
 import Foundation
 import Testing
 import Compression
@@ -45,7 +46,7 @@ struct SAMLLibraryTests {
                            node.hasSuffix("Response") ? "/*/*[local-name()='Signature']" : "/*/*/*[local-name()='Signature']", path]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
-            try p.run()
+            try Spawn.start(p)
             p.waitUntilExit()
             #expect(p.terminationStatus == 0, "xmlsec1 refused our \(kind) signature on \(node)")
         }

@@ -1,3 +1,4 @@
+import GatehouseTesting
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ struct CLITests {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        do { try p.run() } catch { return (-1, "", "\(error)") }
+        do { try Spawn.start(p) } catch { return (-1, "", "\(error)") }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
@@ -53,7 +54,7 @@ struct CLITests {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try Spawn.start(p)
         defer { if p.isRunning { p.terminate() } }
         var line = ""
         while !line.contains("\n") {

@@ -1,3 +1,4 @@
+import GatehouseTesting
 import Foundation
 import Testing
 import Server
@@ -14,7 +15,7 @@ struct TLSTests {
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
-        do { try p.run() } catch { return (-1, "\(error)") }
+        do { try Spawn.start(p) } catch { return (-1, "\(error)") }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))

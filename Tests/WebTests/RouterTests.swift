@@ -1,3 +1,4 @@
+import GatehouseTesting
 import Foundation
 import Testing
 import GatehouseCore

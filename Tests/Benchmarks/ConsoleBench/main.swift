@@ -2,6 +2,7 @@
 // whole all-in-one app in memory (session cookie → console → region through RegionTenant → HTML), release
 // build. Prints p50/p95 of 200 requests for the default page and for a search.
 //   swift run -c release ConsoleBench
+import GatehouseTesting
 import Foundation
 import App
 import GatehouseCore

@@ -1,3 +1,4 @@
+import GatehouseTesting
 import Foundation
 import GatehouseCore
 import HTTP
