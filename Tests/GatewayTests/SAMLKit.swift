@@ -22,14 +22,7 @@ enum SAMLKit {
     }()
 
     static func run(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try Spawn.start(p)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw SAMLRefusal("tool_failed", "\(args.joined(separator: " ")) failed") }
+        guard try Subprocess.run(args).status == 0 else { throw SAMLRefusal("tool_failed", "\(args.joined(separator: " ")) failed") }
     }
 
     static let lock = NSLock()

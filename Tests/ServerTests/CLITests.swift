@@ -12,16 +12,10 @@ struct CLITests {
     }
 
     static func run(_ args: [String]) -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try Spawn.start(p) } catch { return (-1, "", "\(error)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        do {
+            let r = try Subprocess.run([binary] + args)
+            return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
+        } catch { return (-1, "", "\(error)") }
     }
 
     @Test func helpAndVersion() {
@@ -48,17 +42,10 @@ struct CLITests {
     @Test func serveSaysWhereItListensAndStopsCleanlyOnSIGTERM() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cli-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["serve", "--port", "0", "--data-dir", dir]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try Spawn.start(p)
-        defer { if p.isRunning { p.terminate() } }
+        let p = try Subprocess([Self.binary, "serve", "--port", "0", "--data-dir", dir], discardStderr: true)
         var line = ""
         while !line.contains("\n") {
-            let d = out.fileHandleForReading.availableData
+            let d = p.readSome()
             if d.isEmpty { break }
             line += String(decoding: d, as: UTF8.self)
         }
@@ -69,9 +56,7 @@ struct CLITests {
         let s = try RawSocket(port: port)
         s.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(s.readResponses(1).first?.body == "ok")
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .exit)
-        #expect(p.terminationStatus == 0)
+        p.signal(SIGTERM)
+        #expect(p.wait() == 0, "exits 0 on SIGTERM (not killed by it)")
     }
 }

@@ -9,16 +9,10 @@ struct TLSTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func run(_ tool: String, _ args: [String]) -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [tool] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try Spawn.start(p) } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        do {
+            let r = try Subprocess.run([tool] + args, mergeStderr: true)
+            return (r.status, String(decoding: r.stdout, as: UTF8.self))
+        } catch { return (-1, "\(error)") }
     }
 
     @Test func servesTLS12And13AndRefusesOlder() throws {
