@@ -6,16 +6,15 @@ import Web
 /// The page behind a region admin's one-time link: choose a password, then you are signed in. Works without
 /// JavaScript; the token in the path is the only credential (it is spent on success).
 enum BootstrapPage {
-    static func escape(_ s: String) -> String { HTMLText.escape(s) }
-
-    static func page(title: String, body: String, status: Int = 200) -> Response {
+    static func page(title: String, body: HTML, status: Int = 200) -> Response {
         HTMLPage.render(title: title, viewer: nil, body: body, status: status)
     }
 
-    static func form(_ token: String, error: String? = nil) -> String {
-        (error.map { "<p class=\"error\" role=\"alert\">\(escape($0))</p>" } ?? "") + """
+    static func form(_ token: String, error: String? = nil) -> HTML {
+        let alert: HTML = error.map { "<p class=\"error\" role=\"alert\">\($0)</p>" } ?? ""
+        return alert + """
             <p>Choose the password for your region admin account.</p>
-            <form method="post" action="/bootstrap/\(escape(token))">
+            <form method="post" action="/bootstrap/\(token)">
             <label for="password">New password (at least \(Accounts.minimumPasswordLength) characters)</label>
             <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(Accounts.minimumPasswordLength)">
             <button type="submit">Set password and sign in</button></form>
@@ -35,12 +34,12 @@ enum BootstrapPage {
             do {
                 let account = try await g.redeemBootstrap(token: token, password: password)
                 let (session, _) = try await g.sessions.create(accountID: account.id, method: .password)
-                var r = page(title: "You are signed in", body: "<p>Signed in as \(escape(account.email)). You can manage your region now.</p>")
+                var r = page(title: "You are signed in", body: "<p>Signed in as \(account.email). You can manage your region now.</p>")
                 r.setCookie(g.sessionCookie(session))
                 return r
             } catch let e as GatehouseError {
                 if e.code.slug == "weak_password" { return page(title: "Set your password", body: form(token, error: e.message), status: 422) }
-                return page(title: "This link does not work", body: "<p>\(escape(e.message))</p>", status: e.status)
+                return page(title: "This link does not work", body: "<p>\(e.message)</p>", status: e.status)
             }
         }
     }

@@ -25,37 +25,40 @@ public struct ServiceProvider: Sendable {
         self.signingCertificate = signingCertificate
     }
 
+    /// Built as escape-by-default markup (`HTML` escapes what XML needs escaped too: `&#39;` is valid XML).
     public func metadataXML() -> String {
-        let signing = signingCertificate.map {
+        let signing: HTML = signingCertificate.map {
             """
             <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>\($0.base64)</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
             """
         } ?? ""
-        return """
+        let xml: HTML = """
             <?xml version="1.0" encoding="UTF-8"?>
-            <md:EntityDescriptor xmlns:md="\(SAMLNames.metadata)" entityID="\(HTMLText.escape(entityID))">
-            <md:SPSSODescriptor AuthnRequestsSigned="\(signingKey != nil)" WantAssertionsSigned="true" protocolSupportEnumeration="\(SAMLNames.protocol_)">
+            <md:EntityDescriptor xmlns:md="\(SAMLNames.metadata)" entityID="\(entityID)">
+            <md:SPSSODescriptor AuthnRequestsSigned="\(signingKey != nil ? "true" : "false")" WantAssertionsSigned="true" protocolSupportEnumeration="\(SAMLNames.protocol_)">
             \(signing)<md:NameIDFormat>\(SAMLNames.emailFormat)</md:NameIDFormat>
             <md:NameIDFormat>\(SAMLNames.persistentFormat)</md:NameIDFormat>
             <md:NameIDFormat>\(SAMLNames.unspecifiedFormat)</md:NameIDFormat>
-            <md:AssertionConsumerService Binding="\(SAMLNames.postBinding)" Location="\(HTMLText.escape(acsURL))" index="0" isDefault="true"/>
+            <md:AssertionConsumerService Binding="\(SAMLNames.postBinding)" Location="\(acsURL)" index="0" isDefault="true"/>
             </md:SPSSODescriptor>
             </md:EntityDescriptor>
 
             """
+        return xml.text
     }
 
     /// A new AuthnRequest ID: `_` + 160 random bits in hex (an NCName).
     public static func newRequestID() -> String { "_" + SecureRandom.bytes(20).hexString }
 
     public func authnRequestXML(id: String, destination: String, now: Date) -> String {
-        """
+        let xml: HTML = """
         <samlp:AuthnRequest xmlns:samlp="\(SAMLNames.protocol_)" xmlns:saml="\(SAMLNames.assertion)" ID="\(id)" Version="2.0" \
-        IssueInstant="\(SAMLTime.format(now))" Destination="\(HTMLText.escape(destination))" \
-        AssertionConsumerServiceURL="\(HTMLText.escape(acsURL))" ProtocolBinding="\(SAMLNames.postBinding)">\
-        <saml:Issuer>\(HTMLText.escape(entityID))</saml:Issuer>\
+        IssueInstant="\(SAMLTime.format(now))" Destination="\(destination)" \
+        AssertionConsumerServiceURL="\(acsURL)" ProtocolBinding="\(SAMLNames.postBinding)">\
+        <saml:Issuer>\(entityID)</saml:Issuer>\
         <samlp:NameIDPolicy Format="\(SAMLNames.unspecifiedFormat)" AllowCreate="true"/></samlp:AuthnRequest>
         """
+        return xml.text
     }
 
     /// The IdP URL to redirect the browser to (HTTP-Redirect binding: DEFLATE, base64, URL-encoding, then the

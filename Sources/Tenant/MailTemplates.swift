@@ -28,10 +28,10 @@ enum MailTemplates {
             If you did not expect this, ignore this message.
             """
         let html = page("""
-            <p><strong>\(esc(inviter))</strong> invited you to join <strong>\(esc(org))</strong> on Gatehouse as \(esc(roles)).</p>
-            <p><a href="\(esc(link))" style="display:inline-block;padding:10px 18px;background:#1f4fd1;color:#fff;border-radius:6px;text-decoration:none">Accept the invitation</a></p>
-            <p style="color:#555">Or paste this link into your browser: \(esc(link))</p>
-            <p style="color:#555">The link works until \(esc(expiry)) and only for this email address.\(reminder ? " Earlier links for this invitation no longer work." : "")
+            <p><strong>\(inviter)</strong> invited you to join <strong>\(org)</strong> on Gatehouse as \(roles).</p>
+            <p><a href="\(link)" style="display:inline-block;padding:10px 18px;background:#1f4fd1;color:#fff;border-radius:6px;text-decoration:none">Accept the invitation</a></p>
+            <p style="color:#555">Or paste this link into your browser: \(link)</p>
+            <p style="color:#555">The link works until \(expiry) and only for this email address.\(reminder ? " Earlier links for this invitation no longer work." : "")
             If you did not expect this, ignore this message.</p>
             """)
         return Content(subject: subject, text: text, html: html)
@@ -46,8 +46,8 @@ enum MailTemplates {
             It works for about 10 minutes. If you did not ask for it, ignore this message.
             """
         let html = page("""
-            <p>Your code to create your Gatehouse account and join <strong>\(esc(org))</strong> is:</p>
-            <p style="font-size:24px;letter-spacing:4px"><strong>\(esc(code))</strong></p>
+            <p>Your code to create your Gatehouse account and join <strong>\(org)</strong> is:</p>
+            <p style="font-size:24px;letter-spacing:4px"><strong>\(code)</strong></p>
             <p style="color:#555">It works for about 10 minutes. If you did not ask for it, ignore this message.</p>
             """)
         return Content(subject: "Your code to join \(org)", text: text, html: html)
@@ -63,9 +63,9 @@ enum MailTemplates {
             the code nothing is linked.
             """
         let html = page("""
-            <p>Your code to link your Gatehouse account to <strong>\(esc(org))</strong>'s single sign-on is:</p>
-            <p style="font-size:24px;letter-spacing:4px"><strong>\(esc(code))</strong></p>
-            <p style="color:#555">It works for about 10 minutes. If you did not just sign in through \(esc(org)), ignore this message:
+            <p>Your code to link your Gatehouse account to <strong>\(org)</strong>'s single sign-on is:</p>
+            <p style="font-size:24px;letter-spacing:4px"><strong>\(code)</strong></p>
+            <p style="color:#555">It works for about 10 minutes. If you did not just sign in through \(org), ignore this message:
             without the code nothing is linked.</p>
             """)
         return Content(subject: "Your code to link your account to \(org)", text: text, html: html)
@@ -78,15 +78,14 @@ enum MailTemplates {
             Sign in: \(link)
             """
         let html = page("""
-            <p>You are now a member of <strong>\(esc(org))</strong> on Gatehouse, as \(esc(roles)).</p>
-            <p><a href="\(esc(link))">Sign in</a></p>
+            <p>You are now a member of <strong>\(org)</strong> on Gatehouse, as \(roles).</p>
+            <p><a href="\(link)">Sign in</a></p>
             """)
         return Content(subject: "You were added to \(org)", text: text, html: html)
     }
 
-    static func page(_ body: String) -> String {
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;font-size:15px;color:#111;max-width:560px\">\(body)</body></html>"
+    static func page(_ body: HTML) -> String {
+        let html: HTML = "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;font-size:15px;color:#111;max-width:560px\">\(body)</body></html>"
+        return html.text
     }
-
-    static func esc(_ s: String) -> String { HTMLText.escape(s) }
 }

@@ -115,6 +115,7 @@ final class Browser: @unchecked Sendable {
             let value = String(v.dropFirst(Sessions.cookieName.count + 1).prefix { $0 != ";" })
             cookie = value.isEmpty ? nil : value
         }
+        if r.headers["Content-Type"]?.hasPrefix("text/html") == true { PageTests.expectNoEscapedMarkup(r.bodyText, path) }
         let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
         if let t = obj["csrfToken"] as? String { csrf = t }
         return (r.status, r.bodyText, obj, r.headers)

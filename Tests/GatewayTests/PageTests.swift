@@ -32,6 +32,7 @@ final class FormBrowser: @unchecked Sendable {
             if value.isEmpty || v.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
         }
         let body = r.bodyText
+        PageTests.expectNoEscapedMarkup(body, path)
         if let range = body.range(of: "name=\"csrf\" value=\"") {
             lastCSRF = String(body[range.upperBound...].prefix { $0 != "\"" })
         }
@@ -43,6 +44,15 @@ final class FormBrowser: @unchecked Sendable {
 
 @Suite("Pages: invite link, sign-up, confirmation, sign-in, org switcher")
 struct PageTests {
+    /// Markup of our own that reached a page as escaped text: a value built as `String` and interpolated into
+    /// `HTML` (escaped, as it should be) when it was meant to be markup. Checked on every page the tests load.
+    static let ownMarkupEscaped = ["&lt;span", "&lt;a ", "&lt;input", "&lt;form", "&lt;option", "&lt;button", "&lt;p ", "&lt;/p&gt;",
+                                   "&lt;td", "&lt;li", "&lt;strong", "&lt;code", "&lt;br", "&lt;div", "&lt;label", "=&quot;"]
+
+    static func expectNoEscapedMarkup(_ body: String, _ path: String) {
+        for needle in ownMarkupEscaped { #expect(!body.contains(needle), "escaped markup \(needle) on \(path)") }
+    }
+
     /// An EU org with an owner (API) and an invite for `email`; returns the org id, owner and invite token.
     static func orgWithInvite(_ f: GatewayFixture, email: String, roles: String = #"["manager"]"#, ssoOnly: Bool = false, page: String = "portal") async throws -> (String, Browser, String) {
         let bootstrap = try await f.app.gateway.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)

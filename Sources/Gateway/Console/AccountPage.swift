@@ -8,7 +8,6 @@ import Web
 
 /// The account page: names, password (ends every other session), sessions with "sign out everywhere".
 enum AccountPage {
-    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/account") { ctx in
@@ -66,13 +65,13 @@ enum AccountPage {
 
     static func page(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, errors: [String: String], status: Int = 200) async throws -> Response {
         let memberships = await g.overview(s.caller).memberships
-        let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(esc(s.csrf))\">"
-        var h = Flash.html(ctx.request.headers)
-        if let e = errors["form"] { h += "<p class=\"error\" role=\"alert\">\(esc(e))</p>" }
-        h += "<h2>Your name</h2><form method=\"post\" action=\"/account/names\">\(csrf)<p class=\"meta\">\(esc(s.account.email))</p><div class=\"grid2\">"
-        h += "<div><label for=\"acc-first\">First name</label><input id=\"acc-first\" name=\"firstName\" type=\"text\" value=\"\(esc(s.account.firstName))\"></div>"
-        h += "<div><label for=\"acc-last\">Last name</label><input id=\"acc-last\" name=\"lastName\" type=\"text\" value=\"\(esc(s.account.lastName))\"></div></div>"
-        if let e = errors["names"] { h += "<p class=\"field-error\" role=\"alert\">\(esc(e))</p>" }
+        let csrf: HTML = "<input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\">"
+        var h: HTML = Flash.html(ctx.request.headers)
+        if let e = errors["form"] { h += "<p class=\"error\" role=\"alert\">\(e)</p>" }
+        h += "<h2>Your name</h2><form method=\"post\" action=\"/account/names\">\(csrf)<p class=\"meta\">\(s.account.email)</p><div class=\"grid2\">"
+        h += "<div><label for=\"acc-first\">First name</label><input id=\"acc-first\" name=\"firstName\" type=\"text\" value=\"\(s.account.firstName)\"></div>"
+        h += "<div><label for=\"acc-last\">Last name</label><input id=\"acc-last\" name=\"lastName\" type=\"text\" value=\"\(s.account.lastName)\"></div></div>"
+        if let e = errors["names"] { h += "<p class=\"field-error\" role=\"alert\">\(e)</p>" }
         h += "<div class=\"actions\"><button type=\"submit\">Save name</button></div></form>"
         guard s.caller.mayActAccountWide else {
             h += "<h2>Password and sessions</h2><p class=\"meta\">You signed in through your organization's single sign-on, which is good for that "
@@ -86,12 +85,12 @@ enum AccountPage {
         } else {
             h += "<p class=\"meta\">You sign in with single sign-on; you can add a password too.</p>"
         }
-        h += "<label for=\"acc-new\">New password (at least \(Accounts.minimumPasswordLength) characters)</label><input id=\"acc-new\" name=\"newPassword\" type=\"password\" autocomplete=\"new-password\" required minlength=\"\(Accounts.minimumPasswordLength)\"\(errors["password"] != nil ? " aria-describedby=\"pw-error\" aria-invalid=\"true\"" : "")>"
-        if let e = errors["password"] { h += "<p class=\"field-error\" role=\"alert\" id=\"pw-error\">\(esc(e))</p>" }
+        h += "<label for=\"acc-new\">New password (at least \(Accounts.minimumPasswordLength) characters)</label><input id=\"acc-new\" name=\"newPassword\" type=\"password\" autocomplete=\"new-password\" required minlength=\"\(Accounts.minimumPasswordLength)\"\(if: errors["password"] != nil, " aria-describedby=\"pw-error\" aria-invalid=\"true\"")>"
+        if let e = errors["password"] { h += "<p class=\"field-error\" role=\"alert\" id=\"pw-error\">\(e)</p>" }
         h += "<div class=\"actions\"><button type=\"submit\">Change password</button></div></form>"
         h += "<h2>Sessions</h2><div class=\"table-wrap\"><table id=\"sessions\"><thead><tr><th scope=\"col\">Signed in with</th><th scope=\"col\">Started (UTC)</th><th scope=\"col\">Last seen (UTC)</th></tr></thead><tbody>"
         for x in try g.sessions.list(accountID: s.account.id, current: s.token) {
-            h += "<tr><td>\(esc(x.method == "password" ? "Password" : AuthMethod(wire: x.method)?.ssoOrg != nil ? "Single sign-on" : x.method))\(x.current ? " <span class=\"badge joined\">This browser</span>" : "")</td>"
+            h += "<tr><td>\(x.method == "password" ? "Password" : AuthMethod(wire: x.method)?.ssoOrg != nil ? "Single sign-on" : x.method)\(if: x.current, " <span class=\"badge joined\">This browser</span>")</td>"
             h += "<td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.createdAt))))</td><td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.lastSeen))))</td></tr>"
         }
         h += "</tbody></table></div><form method=\"post\" action=\"/account/sign-out-everywhere\">\(csrf)<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Sign out everywhere</button></div></form>"

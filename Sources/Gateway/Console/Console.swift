@@ -43,7 +43,7 @@ struct Console {
 
     var viewer: HTMLPage.Viewer { session.viewer(memberships: memberships, currentOrg: org) }
     var csrf: String { session.csrf }
-    var csrfField: String { "<input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(csrf))\">" }
+    var csrfField: HTML { "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">" }
     var base: String { "/console/\(org)" }
 
     // MARK: - Region calls
@@ -64,17 +64,16 @@ struct Console {
 
     /// The console layout: org heading, the tabs this person may use, a flash message, the page.
     /// `seenAs`: the permissions whose tabs to show ("view as" shows the viewed member's).
-    func render(_ title: String, tab: String, body: String, status: Int = 200, banner: String? = nil, seenAs: Set<String>? = nil) -> Response {
+    func render(_ title: String, tab: String, body: HTML, status: Int = 200, banner: HTML? = nil, seenAs: Set<String>? = nil) -> Response {
         let may: (Permission) -> Bool = { (seenAs ?? self.permissions).contains($0.rawValue) }
         var tabs: [(String, String, Bool)] = [("members", "Members", may(.membersView)), ("invites", "Invites", may(.membersView)),
                                               ("apps", "Apps", may(.orgView)), ("roles", "Roles", may(.orgView)),
                                               ("apikeys", "API keys", may(.apikeysCreate)), ("sso", "SSO", may(.ssoManage)),
                                               ("audit", "Audit log", may(.auditView)), ("settings", "Settings", may(.orgView))]
         tabs = tabs.filter { $0.2 }
-        var html = "<div class=\"console-head\"><p class=\"meta\">\(HTMLPage.escape(orgName)) · <code>\(HTMLPage.escape(org))</code></p>"
-        html += "<nav class=\"tabs\" aria-label=\"Console\">" + tabs.map { key, label, _ in
-            "<a href=\"\(base)/\(key)\"\(key == tab ? " aria-current=\"page\"" : "")>\(label)</a>"
-        }.joined() + "</nav></div>"
+        let links: [HTML] = tabs.map { key, label, _ in "<a href=\"\(base)/\(key)\"\(if: key == tab, " aria-current=\"page\"")>\(label)</a>" }
+        var html: HTML = "<div class=\"console-head\"><p class=\"meta\">\(orgName) · <code>\(org)</code></p>"
+        html += "<nav class=\"tabs\" aria-label=\"Console\">\(links)</nav></div>"
         if let banner { html += "<p class=\"banner\" role=\"status\">\(banner)</p>" }
         html += Flash.html(ctx.request.headers)
         var r = HTMLPage.render(title: title, viewer: viewer, body: html + body, status: status, wide: true)
@@ -129,10 +128,10 @@ extension RouterBuilder {
             case .failure(let exit): return exit.response
             case .success(let c):
                 do { return try await handler(c) } catch let r as ConsoleRefusal {
-                    return c.render("Not allowed", tab: "", body: "<p class=\"error\" role=\"alert\">\(HTMLPage.escape(r.message))</p><p><a href=\"\(c.base)/members\">Back to the console</a></p>", status: r.status)
+                    return c.render("Not allowed", tab: "", body: "<p class=\"error\" role=\"alert\">\(r.message)</p><p><a href=\"\(c.base)/members\">Back to the console</a></p>", status: r.status)
                 }
             }
         }
-        if method == "GET" { get(path, wrapped) } else { post(path, wrapped) }
+        on(method, path, wrapped)
     }
 }

@@ -18,7 +18,7 @@ enum Flash {
     static func clear(_ g: GatewayService) -> SetCookie { SetCookie.expire(cookieName, secure: g.settings.secureCookies) }
 
     /// The message as a status paragraph, or "".
-    static func html(_ headers: HTTPHeaders) -> String {
-        read(headers).map { "<p class=\"flash\" role=\"status\">\(HTMLText.escape($0))</p>" } ?? ""
+    static func html(_ headers: HTTPHeaders) -> HTML {
+        read(headers).map { "<p class=\"flash\" role=\"status\">\($0)</p>" } ?? ""
     }
 }

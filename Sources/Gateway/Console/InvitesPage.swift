@@ -8,7 +8,6 @@ import Web
 /// Invites: "Invite people" (pasted lists, roles, SSO-only, names, user variables, starting page, apps) with
 /// per-address results, and the invite table with status badges, resend, copy link and revoke.
 enum InvitesPage {
-    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.console("GET", "/console/:org/invites", { c in try await page(c, error: nil, values: [:]) }, gateway: g)
@@ -16,8 +15,8 @@ enum InvitesPage {
         b.console("GET", "/console/:org/invites/:invite/link", { c in
             let id = try c.ctx.parameter("invite")
             let link = try await c.get("/invites/\(FormDecoding.percentEncode(id))/link", as: InviteLink.self)
-            let body = "<label for=\"link\">Invite link (valid until \(MembersPage.dateFormat.string(from: link.expiresAt)))</label><input id=\"link\" type=\"text\" readonly value=\"\(esc(link.url))\">"
-                + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(esc(link.url))\" hidden>Copy link</button><a class=\"button secondary\" href=\"\(c.base)/invites\">Back to invites</a></div>"
+            let body: HTML = "<label for=\"link\">Invite link (valid until \(MembersPage.dateFormat.string(from: link.expiresAt)))</label><input id=\"link\" type=\"text\" readonly value=\"\(link.url)\">"
+                + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(link.url)\" hidden>Copy link</button><a class=\"button secondary\" href=\"\(c.base)/invites\">Back to invites</a></div>"
             return c.render("Invite link", tab: "invites", body: body)
         }, gateway: g)
         b.console("POST", "/console/:org/invites/:invite/:action", { c in
@@ -35,17 +34,17 @@ enum InvitesPage {
     static func page(_ c: Console, error: String?, values: [String: String], status: Int = 200) async throws -> Response {
         let filter = ["pending", "joined", "expired", "revoked"].contains(c.ctx.query("status") ?? "") ? c.ctx.query("status") : nil
         let invites = try await c.get("/invites?limit=100" + (filter.map { "&status=\($0)" } ?? ""), as: InvitePage.self)
-        var h = ""
+        var h: HTML = ""
         if c.may(.membersInvite) {
             let roles = try await c.get("/roles", as: [RoleView].self)
             let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
             h += "<details class=\"panel\" open><summary><strong>Invite people</strong></summary>"
             h += "<form method=\"post\" action=\"\(c.base)/invites\" id=\"invite-form\">\(c.csrfField)"
-            h += "<label for=\"emails\">Email addresses</label><textarea id=\"emails\" name=\"emails\" rows=\"4\" required aria-describedby=\"emails-help\(error != nil ? " emails-error" : "")\">\(esc(values["emails"] ?? ""))</textarea>"
+            h += "<label for=\"emails\">Email addresses</label><textarea id=\"emails\" name=\"emails\" rows=\"4\" required aria-describedby=\"emails-help\(error != nil ? " emails-error" : "")\">\(values["emails"] ?? "")</textarea>"
             h += "<p class=\"meta\" id=\"emails-help\">Paste a list: one per line, or separated by commas or semicolons. \"Name &lt;email&gt;\" works too.</p>"
-            if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"emails-error\">\(esc(error))</p>" }
+            if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"emails-error\">\(error)</p>" }
             h += "<div class=\"grid2\"><div><label for=\"invite-roles\">Roles</label><select id=\"invite-roles\" name=\"roles\" multiple size=\"\(min(6, roles.count))\" required>"
-            for r in roles { h += "<option value=\"\(esc(r.id))\"\(r.id == (values["role"] ?? "member") ? " selected" : "")>\(esc(r.name))</option>" }
+            for r in roles { h += "<option value=\"\(r.id)\"\(r.id == (values["role"] ?? "member") ? " selected" : "")>\(r.name)</option>" }
             h += "</select></div><div><label for=\"invite-start\">Starting page</label><select id=\"invite-start\" name=\"startingPage\">"
             for p in StartingPage.allCases { h += "<option value=\"\(p.rawValue)\"\(p == .studio ? " selected" : "")>\(MembersPage.startingPageName(p))</option>" }
             h += "</select><label class=\"inline\"><input type=\"checkbox\" name=\"ssoOnly\" value=\"1\"> SSO only (they must sign in through the organization's SSO)</label></div></div>"
@@ -58,7 +57,7 @@ enum InvitesPage {
             h += "</div></fieldset>"
             if !apps.isEmpty {
                 h += "<div class=\"grid2\"><div><label for=\"invite-app\">App access (optional)</label><select id=\"invite-app\" name=\"app\"><option value=\"\">None</option>"
-                for a in apps { h += "<option value=\"\(esc(a.id))\">\(esc(a.name))</option>" }
+                for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
                 h += "</select></div><div><label for=\"invite-app-role\">App role</label><select id=\"invite-app-role\" name=\"appRole\">"
                 for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\"\(r == .viewer ? " selected" : "")>\(r.rawValue.capitalized)</option>" }
                 h += "</select></div></div>"
@@ -75,15 +74,15 @@ enum InvitesPage {
         } else {
             h += "<div class=\"table-wrap\"><table id=\"invites\"><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"opt\">Invited by</th><th scope=\"col\" class=\"opt\">Expires</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
             for i in invites.invites {
-                h += "<tr><td>\(esc(i.email))\(i.ssoOnly ? " <span class=\"badge\">SSO only</span>" : "")</td><td>\(esc(HTMLPage.roleNames(i.roles)))</td>"
-                h += "<td><span class=\"badge \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td class=\"opt\">\(esc(i.inviterName))</td>"
+                h += "<tr><td>\(i.email)\(if: i.ssoOnly, " <span class=\"badge\">SSO only</span>")</td><td>\(HTMLPage.roleNames(i.roles))</td>"
+                h += "<td><span class=\"badge \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td class=\"opt\">\(i.inviterName)</td>"
                 h += "<td class=\"opt\">\(MembersPage.dateFormat.string(from: i.expiresAt))</td><td class=\"actions\">"
                 if c.may(.membersInvite) && (i.status == .pending || i.status == .expired) {
-                    h += "<form method=\"post\" action=\"\(c.base)/invites/\(esc(i.id))/resend\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Resend</button></form>"
+                    h += "<form method=\"post\" action=\"\(c.base)/invites/\(i.id)/resend\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Resend</button></form>"
                 }
                 if c.may(.membersInvite) && i.status == .pending {
-                    h += "<a class=\"button secondary\" href=\"\(c.base)/invites/\(esc(i.id))/link\">Copy link</a>"
-                    h += "<form method=\"post\" action=\"\(c.base)/invites/\(esc(i.id))/revoke\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Revoke</button></form>"
+                    h += "<a class=\"button secondary\" href=\"\(c.base)/invites/\(i.id)/link\">Copy link</a>"
+                    h += "<form method=\"post\" action=\"\(c.base)/invites/\(i.id)/revoke\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Revoke</button></form>"
                 }
                 h += "</td></tr>"
             }
@@ -114,9 +113,9 @@ enum InvitesPage {
         guard r.status == 200 || r.status == 201, let result = try? JSONCoding.decode(InviteBatchResult.self, from: r.body) else {
             return try await page(c, error: ConsoleRefusal(r).message, values: ["emails": emails], status: r.status)
         }
-        var h = "<p>\(result.invited) of \(result.results.count) invited.</p><div class=\"table-wrap\"><table id=\"invite-results\"><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Result</th></tr></thead><tbody>"
+        var h: HTML = "<p>\(result.invited) of \(result.results.count) invited.</p><div class=\"table-wrap\"><table id=\"invite-results\"><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Result</th></tr></thead><tbody>"
         for o in result.results {
-            h += "<tr><td>\(esc(o.email))</td><td>\(o.result == "invited" ? "<span class=\"badge joined\">Invited</span>" : esc(outcomeText[o.result] ?? o.result))</td></tr>"
+            h += "<tr><td>\(o.email)</td><td>\(o.result == "invited" ? "<span class=\"badge joined\">Invited</span>" : HTML("\(outcomeText[o.result] ?? o.result)"))</td></tr>"
         }
         h += "</tbody></table></div><div class=\"actions\"><a class=\"button\" href=\"\(c.base)/invites\">Back to invites</a></div>"
         return c.render("Invite results", tab: "invites", body: h, status: 200)

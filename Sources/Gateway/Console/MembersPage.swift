@@ -16,7 +16,6 @@ enum MembersPage {
         return f
     }()
 
-    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
 
     struct GrantBody: Encodable { let member: String; let role: AppRole }
 
@@ -60,12 +59,12 @@ enum MembersPage {
     static func list(_ c: Console, viewAs: String?) async throws -> Response {
         // "View as": the same page with that member's permissions, read-only, bannered.
         var perms = c.permissions
-        var banner: String?
+        var banner: HTML?
         if let viewAs {
             let p = try await c.get("/members/\(FormDecoding.percentEncode(viewAs))/permissions", as: PermissionsView.self)
             let who = try await c.get("/members/\(FormDecoding.percentEncode(viewAs))", as: MemberView.self)
             perms = Set(p.permissions.map(\.rawValue))
-            banner = "Viewing as \(esc(name(who))) (\(esc(HTMLPage.roleNames(who.roles)))) — read-only. <a href=\"\(c.base)/members\">Stop viewing as</a>"
+            banner = "Viewing as \(name(who)) (\(HTMLPage.roleNames(who.roles))) — read-only. <a href=\"\(c.base)/members\">Stop viewing as</a>"
         }
         let q = c.ctx.query("q") ?? ""
         let invitation = ["pending", "expired", "revoked"].contains(c.ctx.query("invitation") ?? "") ? c.ctx.query("invitation")! : ""
@@ -87,11 +86,11 @@ enum MembersPage {
         let canGrant = !readOnly && perms.contains(Permission.appsGrant.rawValue)
         let selectable = !readOnly
 
-        let here = viewAs.map { "\(c.base)/view-as/\(esc($0))" } ?? "\(c.base)/members"
-        var h = "<form class=\"filters\" method=\"get\" action=\"\(here)\" role=\"search\">"
-        h += "<div><label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"\(esc(q))\" placeholder=\"Name or email\"></div>"
+        let here = viewAs.map { "\(c.base)/view-as/\($0)" } ?? "\(c.base)/members"
+        var h: HTML = "<form class=\"filters\" method=\"get\" action=\"\(here)\" role=\"search\">"
+        h += "<div><label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"\(q)\" placeholder=\"Name or email\"></div>"
         h += "<div><label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option value=\"\">Any role</option>"
-        for r in roles { h += "<option value=\"\(esc(r.id))\"\(r.id == role ? " selected" : "")>\(esc(r.name))</option>" }
+        for r in roles { h += "<option value=\"\(r.id)\"\(r.id == role ? " selected" : "")>\(r.name)</option>" }
         h += "</select></div><div><label for=\"status\">Activity</label><select id=\"status\" name=\"status\">"
         for (v, l) in [("", "Anyone"), ("active", "Active (30 days)"), ("inactive", "Inactive"), ("never", "Never signed in")] {
             h += "<option value=\"\(v)\"\(v == status ? " selected" : "")>\(l)</option>"
@@ -119,14 +118,14 @@ enum MembersPage {
             } else {
                 h += "<div class=\"table-wrap\"><table id=\"invited\"><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"opt\">Invited by</th></tr></thead><tbody>"
                 for i in invites {
-                    h += "<tr><td>\(esc(i.email))</td><td>\(esc(HTMLPage.roleNames(i.roles)))</td><td><span class=\"badge \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td class=\"opt\">\(esc(i.inviterName))</td></tr>"
+                    h += "<tr><td>\(i.email)</td><td>\(HTMLPage.roleNames(i.roles))</td><td><span class=\"badge \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td class=\"opt\">\(i.inviterName)</td></tr>"
                 }
                 h += "</tbody></table></div><p><a href=\"\(c.base)/invites?status=\(invitation)\">Resend or revoke on the Invites tab</a></p>"
             }
             return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
         }
         if page.members.isEmpty {
-            h += "<p class=\"empty\">" + (q.isEmpty && role.isEmpty && status.isEmpty ? "No members yet. Invite people from the Invites tab." : "No members match these filters.") + "</p>"
+            h += "<p class=\"empty\">\(q.isEmpty && role.isEmpty && status.isEmpty ? "No members yet. Invite people from the Invites tab." : "No members match these filters.")</p>"
             return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
         }
         if selectable { h += "<form method=\"post\" action=\"\(c.base)/members/bulk\" id=\"members-form\">\(c.csrfField)" }
@@ -138,14 +137,14 @@ enum MembersPage {
         for m in page.members {
             h += "<tr>"
             if selectable {
-                h += "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(esc(m.id))\" id=\"sel-\(esc(m.id))\" aria-label=\"Select \(esc(name(m)))\"></td>"
+                h += "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(m.id)\" id=\"sel-\(m.id)\" aria-label=\"Select \(name(m))\"></td>"
             }
-            h += "<td>\(esc(name(m)))\(m.ssoOnly ? " <span class=\"badge\">SSO only</span>" : "")<span class=\"meta m-only\">\(esc(m.email))</span></td><td class=\"opt\">\(esc(m.email))</td>"
-            h += "<td>\(esc(HTMLPage.roleNames(m.roles)))</td><td class=\"opt\">\(m.appCount)</td>"
+            h += "<td>\(name(m))\(if: m.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta m-only\">\(m.email)</span></td><td class=\"opt\">\(m.email)</td>"
+            h += "<td>\(HTMLPage.roleNames(m.roles))</td><td class=\"opt\">\(m.appCount)</td>"
             h += "<td class=\"opt\">\(m.lastActive.map { dateFormat.string(from: $0) } ?? "Never")</td>"
             if !readOnly {
-                h += "<td><a href=\"\(c.base)/members/\(esc(m.id))\">\(canEdit ? "Edit" : "View")</a>"
-                if c.may(.membersView) { h += " · <a href=\"\(c.base)/view-as/\(esc(m.id))\">View as</a>" }
+                h += "<td><a href=\"\(c.base)/members/\(m.id)\">\(canEdit ? "Edit" : "View")</a>"
+                if c.may(.membersView) { h += " · <a href=\"\(c.base)/view-as/\(m.id)\">View as</a>" }
                 h += "</td>"
             }
             h += "</tr>"
@@ -160,12 +159,12 @@ enum MembersPage {
             h += "</select></div>"
             if canEdit {
                 h += "<div><label for=\"bulk-role\">New role</label><select id=\"bulk-role\" name=\"role\">"
-                for r in roles where r.id != "owner" { h += "<option value=\"\(esc(r.id))\">\(esc(r.name))</option>" }
+                for r in roles where r.id != "owner" { h += "<option value=\"\(r.id)\">\(r.name)</option>" }
                 h += "</select></div>"
             }
             if canGrant && !apps.isEmpty {
                 h += "<div><label for=\"bulk-app\">App</label><select id=\"bulk-app\" name=\"app\">"
-                for a in apps { h += "<option value=\"\(esc(a.id))\">\(esc(a.name))</option>" }
+                for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
                 h += "</select></div><div><label for=\"bulk-app-role\">App role</label><select id=\"bulk-app-role\" name=\"appRole\">"
                 for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\">\(r.rawValue.capitalized)</option>" }
                 h += "</select></div>"
@@ -203,8 +202,8 @@ enum MembersPage {
         let count = ids.count == 1 ? "1 member" : "\(ids.count) members"
         if action == "copy_emails" {
             let emails = people.map(\.email).joined(separator: "\n")
-            let body = "<p>\(people.count) email address\(people.count == 1 ? "" : "es"):</p><label for=\"emails\">Emails</label><textarea id=\"emails\" rows=\"\(min(12, people.count + 1))\" readonly>\(esc(emails))</textarea>"
-                + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(esc(emails))\" hidden>Copy to clipboard</button><a class=\"button secondary\" href=\"\(c.base)/members\">Back to members</a></div>"
+            let body: HTML = "<p>\(people.count) email address\(people.count == 1 ? "" : "es"):</p><label for=\"emails\">Emails</label><textarea id=\"emails\" rows=\"\(min(12, people.count + 1))\" readonly>\(emails)</textarea>"
+                + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(emails)\" hidden>Copy to clipboard</button><a class=\"button secondary\" href=\"\(c.base)/members\">Back to members</a></div>"
             return c.render("Copy emails", tab: "members", body: body)
         }
         let roles = try await c.get("/roles", as: [RoleView].self)
@@ -228,18 +227,18 @@ enum MembersPage {
             return c.redirect("\(c.base)/members", flash: "Choose an action.")
         }
         if form.value("confirm") != "yes" {
-            var body = "<p><strong>\(esc(what))?</strong></p><ul id=\"confirm-list\">" + names.map { "<li>\(esc($0))</li>" }.joined() + "</ul>"
+            var body: HTML = "<p><strong>\(what)?</strong></p><ul id=\"confirm-list\">" + names.map { "<li>\($0)</li>" }.joined() + "</ul>"
             body += "<form method=\"post\" action=\"\(c.base)/members/bulk\">\(c.csrfField)<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
-            for (k, v) in form where k != "csrf" && k != "confirm" { body += "<input type=\"hidden\" name=\"\(esc(k))\" value=\"\(esc(v))\">" }
-            body += "<div class=\"actions\"><button type=\"submit\"\(action == "remove" ? " class=\"danger\"" : "")>Yes, \(esc(what.prefix(1).lowercased() + what.dropFirst()))</button><a class=\"button secondary\" href=\"\(c.base)/members\">Cancel</a></div></form>"
+            for (k, v) in form where k != "csrf" && k != "confirm" { body += "<input type=\"hidden\" name=\"\(k)\" value=\"\(v)\">" }
+            body += "<div class=\"actions\"><button type=\"submit\"\(if: action == "remove", " class=\"danger\"")>Yes, \(what.prefix(1).lowercased() + what.dropFirst())</button><a class=\"button secondary\" href=\"\(c.base)/members\">Cancel</a></div></form>"
             return c.render("Confirm", tab: "members", body: body)
         }
         let r = try await c.call("POST", "/members/bulk", body: request)
         if r.status == 200 { return c.redirect("\(c.base)/members", flash: "Done: \(what.prefix(1).lowercased() + what.dropFirst()).") }
         if r.status == 409, let result = try? JSONCoding.decode(BulkResult.self, from: r.body) {
             let byID = Dictionary(people.map { ($0.id, name($0)) }, uniquingKeysWith: { a, _ in a })
-            var body = "<p class=\"error\" role=\"alert\">Nothing was changed: \(result.refusals.count) of the selected cannot be changed this way.</p><ul>"
-            for refusal in result.refusals { body += "<li><strong>\(esc(byID[refusal.member] ?? refusal.member))</strong>: \(esc(refusal.message))</li>" }
+            var body: HTML = "<p class=\"error\" role=\"alert\">Nothing was changed: \(result.refusals.count) of the selected cannot be changed this way.</p><ul>"
+            for refusal in result.refusals { body += "<li><strong>\(byID[refusal.member] ?? refusal.member)</strong>: \(refusal.message)</li>" }
             body += "</ul><p><a href=\"\(c.base)/members\">Back to members</a></p>"
             return c.render("Nothing changed", tab: "members", body: body, status: 409)
         }
@@ -255,22 +254,22 @@ enum MembersPage {
         let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
         let canEdit = c.may(.membersEdit)
         let dis = canEdit ? "" : " disabled"
-        var h = "<p><a href=\"\(c.base)/members\">← Members</a></p><section class=\"panel\" aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">\(esc(name(m)))</h2>"
-        h += "<p class=\"meta\">\(esc(m.email)) · joined \(dateFormat.string(from: m.joinedAt))</p>"
-        if let error { h += "<p class=\"error\" role=\"alert\" id=\"form-error\">\(esc(error))</p>" }
-        h += "<form method=\"post\" action=\"\(c.base)/members/\(esc(m.id))\">\(c.csrfField)<div class=\"grid2\">"
-        h += "<div><label for=\"firstName\">First name</label><input id=\"firstName\" name=\"firstName\" type=\"text\" value=\"\(esc(m.firstName))\"\(dis)></div>"
-        h += "<div><label for=\"lastName\">Last name</label><input id=\"lastName\" name=\"lastName\" type=\"text\" value=\"\(esc(m.lastName))\"\(dis)></div></div>"
+        var h: HTML = "<p><a href=\"\(c.base)/members\">← Members</a></p><section class=\"panel\" aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">\(name(m))</h2>"
+        h += "<p class=\"meta\">\(m.email) · joined \(dateFormat.string(from: m.joinedAt))</p>"
+        if let error { h += "<p class=\"error\" role=\"alert\" id=\"form-error\">\(error)</p>" }
+        h += "<form method=\"post\" action=\"\(c.base)/members/\(m.id)\">\(c.csrfField)<div class=\"grid2\">"
+        h += "<div><label for=\"firstName\">First name</label><input id=\"firstName\" name=\"firstName\" type=\"text\" value=\"\(m.firstName)\"\(dis)></div>"
+        h += "<div><label for=\"lastName\">Last name</label><input id=\"lastName\" name=\"lastName\" type=\"text\" value=\"\(m.lastName)\"\(dis)></div></div>"
         h += "<fieldset><legend>Roles</legend>"
         for r in roles {
-            h += "<label><input type=\"checkbox\" name=\"roles\" value=\"\(esc(r.id))\"\(m.roles.contains(r.id) ? " checked" : "")\(dis)> \(esc(r.name))</label>"
+            h += "<label><input type=\"checkbox\" name=\"roles\" value=\"\(r.id)\"\(m.roles.contains(r.id) ? " checked" : "")\(dis)> \(r.name)</label>"
         }
         h += "</fieldset><fieldset><legend>User variables</legend><div class=\"kv\">"
         var rows = m.userVariables.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if canEdit { rows += [("", ""), ("", "")] }
         for (i, (k, v)) in rows.enumerated() {
-            h += "<div><label for=\"var-key-\(i)\">Name</label><input id=\"var-key-\(i)\" name=\"varKey\" type=\"text\" value=\"\(esc(k))\"\(dis)></div>"
-            h += "<div><label for=\"var-value-\(i)\">Value</label><input id=\"var-value-\(i)\" name=\"varValue\" type=\"text\" value=\"\(esc(v))\"\(dis)></div>"
+            h += "<div><label for=\"var-key-\(i)\">Name</label><input id=\"var-key-\(i)\" name=\"varKey\" type=\"text\" value=\"\(k)\"\(dis)></div>"
+            h += "<div><label for=\"var-value-\(i)\">Value</label><input id=\"var-value-\(i)\" name=\"varValue\" type=\"text\" value=\"\(v)\"\(dis)></div>"
         }
         h += "</div></fieldset><div class=\"grid2\"><div><label for=\"startingPage\">Starting page</label><select id=\"startingPage\" name=\"startingPage\"\(dis)>"
         for p in StartingPage.allCases { h += "<option value=\"\(p.rawValue)\"\(p == m.startingPage ? " selected" : "")>\(startingPageName(p))</option>" }
@@ -282,17 +281,17 @@ enum MembersPage {
         if m.apps.isEmpty { h += "<p class=\"empty\">No app access.</p>" } else {
             h += "<ul id=\"member-apps\">"
             for grant in m.apps {
-                h += "<li>\(esc(appNames[grant.app] ?? grant.app)) — \(grant.role.rawValue.capitalized)"
+                h += "<li>\(appNames[grant.app] ?? grant.app) — \(grant.role.rawValue.capitalized)"
                 if canGrant {
-                    h += " <form class=\"inline-form\" method=\"post\" action=\"\(c.base)/members/\(esc(m.id))/apps\">\(c.csrfField)<input type=\"hidden\" name=\"app\" value=\"\(esc(grant.app))\"><input type=\"hidden\" name=\"appRole\" value=\"none\"><button type=\"submit\" class=\"link\">Revoke</button></form>"
+                    h += " <form class=\"inline-form\" method=\"post\" action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<input type=\"hidden\" name=\"app\" value=\"\(grant.app)\"><input type=\"hidden\" name=\"appRole\" value=\"none\"><button type=\"submit\" class=\"link\">Revoke</button></form>"
                 }
                 h += "</li>"
             }
             h += "</ul>"
         }
         if canGrant && !apps.isEmpty {
-            h += "<form class=\"bulk\" method=\"post\" action=\"\(c.base)/members/\(esc(m.id))/apps\">\(c.csrfField)<div><label for=\"grant-app\">App</label><select id=\"grant-app\" name=\"app\">"
-            for a in apps { h += "<option value=\"\(esc(a.id))\">\(esc(a.name))</option>" }
+            h += "<form class=\"bulk\" method=\"post\" action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<div><label for=\"grant-app\">App</label><select id=\"grant-app\" name=\"app\">"
+            for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
             h += "</select></div><div><label for=\"grant-role\">App role</label><select id=\"grant-role\" name=\"appRole\">"
             for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\"\(r == .viewer ? " selected" : "")>\(r.rawValue.capitalized)</option>" }
             h += "</select></div><div><button type=\"submit\" class=\"secondary\">Grant access</button></div></form>"

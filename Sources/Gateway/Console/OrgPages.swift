@@ -9,7 +9,6 @@ import Web
 /// The smaller console tabs: settings (org id, rename), apps, roles (custom roles with a permission
 /// checklist), API keys (secret shown once), SSO settings, and the audit log with filters.
 enum OrgPages {
-    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
 
     struct NameBody: Encodable { let name: String }
 
@@ -25,8 +24,9 @@ enum OrgPages {
 
         b.console("GET", "/console/:org/apps", { c in
             let apps = try await c.get("/apps", as: [AppView].self)
-            var h = apps.isEmpty ? "<p class=\"empty\">No apps yet.</p>" : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th scope=\"col\">Members with access</th></tr></thead><tbody>"
-                + apps.map { "<tr><td>\(esc($0.name))</td><td>\($0.memberCount ?? 0)</td></tr>" }.joined() + "</tbody></table></div>"
+            let rows: [HTML] = apps.map { "<tr><td>\($0.name)</td><td>\($0.memberCount ?? 0)</td></tr>" }
+            var h: HTML = apps.isEmpty ? "<p class=\"empty\">No apps yet.</p>"
+                : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th scope=\"col\">Members with access</th></tr></thead><tbody>\(rows)</tbody></table></div>"
             if c.may(.appsCreate) {
                 h += "<form method=\"post\" action=\"\(c.base)/apps\" class=\"panel\">\(c.csrfField)<label for=\"app-name\">New app</label><input id=\"app-name\" name=\"name\" type=\"text\" required><div class=\"actions\"><button type=\"submit\">Create app</button></div></form>"
             }
@@ -41,11 +41,11 @@ enum OrgPages {
 
         b.console("GET", "/console/:org/roles", { c in
             let roles = try await c.get("/roles", as: [RoleView].self)
-            var h = "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
+            var h: HTML = "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
             for r in roles {
-                h += "<tr><td>\(esc(r.name))\(r.builtIn ? "" : " <span class=\"badge\">Custom</span>")</td><td class=\"meta\">\(esc(r.permissions.map(\.rawValue).joined(separator: ", ")))</td><td>\(r.memberCount ?? 0)</td><td>"
+                h += "<tr><td>\(r.name)\(r.builtIn ? "" as HTML : " <span class=\"badge\">Custom</span>")</td><td class=\"meta\">\(r.permissions.map(\.rawValue).joined(separator: ", "))</td><td>\(r.memberCount ?? 0)</td><td>"
                 if !r.builtIn && c.may(.rolesManage) {
-                    h += "<form method=\"post\" action=\"\(c.base)/roles/\(esc(r.id))/delete\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Delete</button></form>"
+                    h += "<form method=\"post\" action=\"\(c.base)/roles/\(r.id)/delete\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Delete</button></form>"
                 }
                 h += "</td></tr>"
             }
@@ -96,17 +96,17 @@ enum OrgPages {
             if !action.isEmpty { q += "&action=" + FormDecoding.percentEncode(action) }
             if !actor.isEmpty { q += "&actor=" + FormDecoding.percentEncode(actor) }
             let page = try await c.get("/audit" + q, as: AuditPage.self)
-            var h = "<form class=\"filters\" method=\"get\" action=\"\(c.base)/audit\"><div><label for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\" type=\"text\" value=\"\(esc(action))\" placeholder=\"e.g. member.removed\"></div>"
-            h += "<div><label for=\"audit-actor\">Actor (account id)</label><input id=\"audit-actor\" name=\"actor\" type=\"text\" value=\"\(esc(actor))\"></div><div><button type=\"submit\" class=\"secondary\">Filter</button></div></form>"
+            var h: HTML = "<form class=\"filters\" method=\"get\" action=\"\(c.base)/audit\"><div><label for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\" type=\"text\" value=\"\(action)\" placeholder=\"e.g. member.removed\"></div>"
+            h += "<div><label for=\"audit-actor\">Actor (account id)</label><input id=\"audit-actor\" name=\"actor\" type=\"text\" value=\"\(actor)\"></div><div><button type=\"submit\" class=\"secondary\">Filter</button></div></form>"
             if page.events.isEmpty { h += "<p class=\"empty\">No events match.</p>" } else {
                 h += "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Action</th><th scope=\"col\">Target</th><th scope=\"col\" class=\"opt\">Actor</th><th scope=\"col\" class=\"opt\">Details</th></tr></thead><tbody>"
                 for e in page.events {
-                    h += "<tr><td>\(SAMLTime.format(e.at))</td><td><code>\(esc(e.action))</code></td><td>\(esc(e.target))</td><td class=\"opt meta\">\(esc(e.actor))</td>"
-                    h += "<td class=\"opt meta\">\(esc(e.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))</td></tr>"
+                    h += "<tr><td>\(SAMLTime.format(e.at))</td><td><code>\(e.action)</code></td><td>\(e.target)</td><td class=\"opt meta\">\(e.actor)</td>"
+                    h += "<td class=\"opt meta\">\(e.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))</td></tr>"
                 }
                 h += "</tbody></table></div>"
             }
-            h += "<p><a href=\"/api/v1/orgs/\(esc(c.org))/audit/export\">Export as JSON lines</a></p>"
+            h += "<p><a href=\"/api/v1/orgs/\(c.org)/audit/export\">Export as JSON lines</a></p>"
             return c.render("Audit log", tab: "audit", body: h)
         }, gateway: g)
 
@@ -132,28 +132,28 @@ enum OrgPages {
     }
 
     static func settings(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
-        var h = "<label for=\"org-id\">Organization ID</label><div class=\"actions\"><input id=\"org-id\" type=\"text\" readonly value=\"\(esc(c.org))\"><button type=\"button\" class=\"secondary\" data-copy=\"\(esc(c.org))\" hidden>Copy</button></div>"
+        var h: HTML = "<label for=\"org-id\">Organization ID</label><div class=\"actions\"><input id=\"org-id\" type=\"text\" readonly value=\"\(c.org)\"><button type=\"button\" class=\"secondary\" data-copy=\"\(c.org)\" hidden>Copy</button></div>"
         if c.may(.orgRename) {
             h += "<form method=\"post\" action=\"\(c.base)/settings\">\(c.csrfField)<label for=\"org-name\">Display name</label>"
-            h += "<input id=\"org-name\" name=\"name\" type=\"text\" required value=\"\(esc(c.orgName))\"\(error != nil ? " aria-describedby=\"name-error\" aria-invalid=\"true\"" : "")>"
-            if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"name-error\">\(esc(error))</p>" }
+            h += "<input id=\"org-name\" name=\"name\" type=\"text\" required value=\"\(c.orgName)\"\(if: error != nil, " aria-describedby=\"name-error\" aria-invalid=\"true\"")>"
+            if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"name-error\">\(error)</p>" }
             h += "<div class=\"actions\"><button type=\"submit\">Save name</button></div></form>"
         } else {
-            h += "<label for=\"org-name\">Display name</label><input id=\"org-name\" type=\"text\" readonly value=\"\(esc(c.orgName))\"><p class=\"meta\">Only owners and admins can rename the organization.</p>"
+            h += "<label for=\"org-name\">Display name</label><input id=\"org-name\" type=\"text\" readonly value=\"\(c.orgName)\"><p class=\"meta\">Only owners and admins can rename the organization.</p>"
         }
         return c.render("Settings", tab: "settings", body: h, status: status)
     }
 
     static func apiKeys(_ c: Console, secret: String?) async throws -> Response {
         let keys = try await c.get("/apikeys", as: [APIKeyView].self)
-        var h = ""
+        var h: HTML = ""
         if let secret {
-            h += "<div class=\"flash\" role=\"status\"><p><strong>Copy this key now: it is shown only once.</strong></p><input id=\"new-key\" type=\"text\" readonly value=\"\(esc(secret))\" aria-label=\"New API key\"><div class=\"actions\"><button type=\"button\" data-copy=\"\(esc(secret))\" hidden>Copy key</button></div></div>"
+            h += "<div class=\"flash\" role=\"status\"><p><strong>Copy this key now: it is shown only once.</strong></p><input id=\"new-key\" type=\"text\" readonly value=\"\(secret)\" aria-label=\"New API key\"><div class=\"actions\"><button type=\"button\" data-copy=\"\(secret)\" hidden>Copy key</button></div></div>"
         }
         h += keys.isEmpty ? "<p class=\"empty\">No API keys.</p>" : "<div class=\"table-wrap\"><table id=\"apikeys\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Created</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
             + keys.map { k in
-                "<tr><td>\(esc(k.name))</td><td>\(MembersPage.dateFormat.string(from: k.createdAt))</td><td>\(k.revokedAt == nil ? "<span class=\"badge joined\">Active</span>" : "<span class=\"badge revoked\">Revoked</span>")</td><td>"
-                    + (k.revokedAt == nil ? "<form method=\"post\" action=\"\(c.base)/apikeys/\(esc(k.id))/revoke\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Revoke</button></form>" : "") + "</td></tr>"
+                "<tr><td>\(k.name)</td><td>\(MembersPage.dateFormat.string(from: k.createdAt))</td><td>\(k.revokedAt == nil ? "<span class=\"badge joined\">Active</span>" as HTML : "<span class=\"badge revoked\">Revoked</span>")</td><td>"
+                    + (k.revokedAt == nil ? "<form method=\"post\" action=\"\(c.base)/apikeys/\(k.id)/revoke\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Revoke</button></form>" : "") + "</td></tr>"
             }.joined() + "</tbody></table></div>"
         h += "<form method=\"post\" action=\"\(c.base)/apikeys\" class=\"panel\">\(c.csrfField)<label for=\"key-name\">New key name</label><input id=\"key-name\" name=\"name\" type=\"text\" required><div class=\"actions\"><button type=\"submit\">Create key</button></div></form>"
         return c.render("API keys", tab: "apikeys", body: h)
@@ -164,25 +164,25 @@ enum OrgPages {
         let current = try c.g.sso.settings(org: c.org)
         let sp = c.g.serviceProvider(org: c.org)
         let roles = try await c.get("/roles", as: [RoleView].self)
-        var h = "<h2>This service (give these to your identity provider)</h2><div class=\"kv\"><span>Entity ID</span><code>\(esc(sp.entityID))</code><span>ACS URL (HTTP-POST)</span><code>\(esc(sp.acsURL))</code></div>"
-        h += "<p><a href=\"\(esc("/sso/\(c.org)/metadata"))\">Download SP metadata</a>\(current != nil ? " · <a href=\"/sso/\(esc(c.org))/login?next=%2Fconsole\">Test sign-in</a>" : "")</p>"
+        var h: HTML = "<h2>This service (give these to your identity provider)</h2><div class=\"kv\"><span>Entity ID</span><code>\(sp.entityID)</code><span>ACS URL (HTTP-POST)</span><code>\(sp.acsURL)</code></div>"
+        h += "<p><a href=\"\("/sso/\(c.org)/metadata")\">Download SP metadata</a>\(if: current != nil, " · <a href=\"/sso/\(c.org)/login?next=%2Fconsole\">Test sign-in</a>")</p>"
         h += "<h2>Identity provider</h2>"
         if let s = current {
-            h += "<div class=\"kv\"><span>Entity ID</span><code>\(esc(s.idp.entityID))</code><span>Sign-in URL</span><code>\(esc(s.idp.ssoURL))</code><span>Certificates</span><span>\(s.idp.certificates.count)</span></div>"
+            h += "<div class=\"kv\"><span>Entity ID</span><code>\(s.idp.entityID)</code><span>Sign-in URL</span><code>\(s.idp.ssoURL)</code><span>Certificates</span><span>\(s.idp.certificates.count)</span></div>"
         } else {
             h += "<p class=\"empty\">Not configured yet.</p>"
         }
         h += "<form method=\"post\" action=\"\(c.base)/sso\" class=\"panel\">\(c.csrfField)<label for=\"metadata\">IdP metadata XML\(current != nil ? " (leave empty to keep)" : "")</label>"
-        h += "<textarea id=\"metadata\" name=\"metadataXML\" rows=\"6\"\(error != nil ? " aria-describedby=\"sso-error\" aria-invalid=\"true\"" : "")></textarea>"
-        if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"sso-error\">\(esc(error))</p>" }
+        h += "<textarea id=\"metadata\" name=\"metadataXML\" rows=\"6\"\(if: error != nil, " aria-describedby=\"sso-error\" aria-invalid=\"true\"")></textarea>"
+        if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"sso-error\">\(error)</p>" }
         h += "<label class=\"inline\"><input type=\"checkbox\" name=\"jit\" value=\"1\"\(current?.jit.enabled == true ? " checked" : "")> Create members on first sign-in (JIT)</label>"
         h += "<label for=\"jit-role\">Default role for JIT members</label><select id=\"jit-role\" name=\"jitRole\">"
-        for r in roles where r.id != "owner" { h += "<option value=\"\(esc(r.id))\"\((current?.jit.defaultRole ?? "member") == r.id ? " selected" : "")>\(esc(r.name))</option>" }
+        for r in roles where r.id != "owner" { h += "<option value=\"\(r.id)\"\((current?.jit.defaultRole ?? "member") == r.id ? " selected" : "")>\(r.name)</option>" }
         h += "</select><label class=\"inline\"><input type=\"checkbox\" name=\"idpInitiated\" value=\"1\"\(current?.allowIdPInitiated == true ? " checked" : "")> Allow IdP-initiated sign-in</label>"
         let claims = try c.g.trust.claims(org: c.org)
-        h += "<label for=\"domains\">Email domains for \"Sign in with SSO\" and JIT (each proven by a DNS record)</label><input id=\"domains\" name=\"domains\" type=\"text\" value=\"\(esc(claims.map(\.domain).joined(separator: ", ")))\" placeholder=\"acme.com\">"
+        h += "<label for=\"domains\">Email domains for \"Sign in with SSO\" and JIT (each proven by a DNS record)</label><input id=\"domains\" name=\"domains\" type=\"text\" value=\"\(claims.map(\.domain).joined(separator: ", "))\" placeholder=\"acme.com\">"
         for d in claims {
-            h += "<p class=\"meta\"><strong>\(esc(d.domain))</strong>: \(d.verified ? "<span class=\"badge joined\">Verified</span>" : "<span class=\"badge pending\">Not verified</span> publish TXT <code>\(esc(d.recordName))</code> = <code>\(esc(d.recordValue))</code>, then verify it through the API (POST /api/v1/orgs/\(esc(c.org))/sso/domains/\(esc(d.domain))/verify).")</p>"
+            h += "<p class=\"meta\"><strong>\(d.domain)</strong>: \(d.verified ? "<span class=\"badge joined\">Verified</span>" as HTML : "<span class=\"badge pending\">Not verified</span> publish TXT <code>\(d.recordName)</code> = <code>\(d.recordValue)</code>, then verify it through the API (POST /api/v1/orgs/\(c.org)/sso/domains/\(d.domain)/verify).")</p>"
         }
         h += "<div class=\"actions\"><button type=\"submit\">Save SSO settings</button></div></form>"
         return c.render("Single sign-on", tab: "sso", body: h, status: status)

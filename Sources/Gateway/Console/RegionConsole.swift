@@ -8,7 +8,6 @@ import Web
 /// The region admin console: the region's orgs with member counts and status, provision (name + first owner
 /// email), suspend/reactivate, and delete with a typed confirmation.
 enum RegionConsole {
-    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
 
     struct ProvisionBody: Encodable { let name: String; let ownerEmail: String }
     struct DeleteBody: Encodable { let confirmName: String }
@@ -48,10 +47,10 @@ enum RegionConsole {
             case "delete":
                 guard OrgID(org) != nil else { return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404) }
                 if form.value("confirmName") == nil {
-                    let body = "<p>Deleting an organization removes its members, invites, apps and keys. This cannot be undone.</p>"
-                        + "<form method=\"post\" action=\"/region/\(esc(region))/delete\"><input type=\"hidden\" name=\"csrf\" value=\"\(esc(s.csrf))\"><input type=\"hidden\" name=\"org\" value=\"\(esc(org))\">"
+                    let body: HTML = "<p>Deleting an organization removes its members, invites, apps and keys. This cannot be undone.</p>"
+                        + "<form method=\"post\" action=\"/region/\(region)/delete\"><input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\"><input type=\"hidden\" name=\"org\" value=\"\(org)\">"
                         + "<label for=\"confirm-name\">Type the organization's name to confirm</label><input id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\">"
-                        + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization</button><a class=\"button secondary\" href=\"/region/\(esc(region))\">Cancel</a></div></form>"
+                        + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization</button><a class=\"button secondary\" href=\"/region/\(region)\">Cancel</a></div></form>"
                     return HTMLPage.render(title: "Delete \(org)?", viewer: s.viewer(), body: body, wide: true)
                 }
                 r = try await call(g, ctx, s, region: region, "DELETE", "/orgs/\(org)", body: DeleteBody(confirmName: form.value("confirmName") ?? ""))
@@ -71,22 +70,22 @@ enum RegionConsole {
         guard r.status == 200, let orgs = try? JSONCoding.decode(OrgPage.self, from: r.body) else {
             return HTMLPage.notice("Not allowed", ConsoleRefusal(r).message, action: ("Home", "/"), status: r.status == 200 ? 500 : r.status, viewer: s.viewer())
         }
-        let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(esc(s.csrf))\">"
-        var h = Flash.html(ctx.request.headers)
-        if let error { h += "<p class=\"error\" role=\"alert\">\(esc(error))</p>" }
-        h += "<form method=\"post\" action=\"/region/\(esc(region))/provision\" class=\"panel\">\(csrf)<h2>Provision an organization</h2><div class=\"grid2\">"
+        let csrf: HTML = "<input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\">"
+        var h: HTML = Flash.html(ctx.request.headers)
+        if let error { h += "<p class=\"error\" role=\"alert\">\(error)</p>" }
+        h += "<form method=\"post\" action=\"/region/\(region)/provision\" class=\"panel\">\(csrf)<h2>Provision an organization</h2><div class=\"grid2\">"
         h += "<div><label for=\"org-name\">Name</label><input id=\"org-name\" name=\"name\" type=\"text\" required></div>"
         h += "<div><label for=\"owner-email\">First owner's email</label><input id=\"owner-email\" name=\"ownerEmail\" type=\"email\" required></div></div>"
         h += "<div class=\"actions\"><button type=\"submit\">Provision</button></div></form><h2>Organizations</h2>"
         if orgs.orgs.isEmpty { h += "<p class=\"empty\">No organizations in this region yet.</p>" } else {
             h += "<div class=\"table-wrap\"><table id=\"region-orgs\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\" class=\"opt\">ID</th><th scope=\"col\">Members</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
             for o in orgs.orgs {
-                let hidden = "\(csrf)<input type=\"hidden\" name=\"org\" value=\"\(esc(o.id))\">"
-                h += "<tr><td>\(esc(o.name))</td><td class=\"opt\"><code>\(esc(o.id))</code></td><td>\(o.memberCount ?? 0)</td>"
-                h += "<td><span class=\"badge \(o.status == "active" ? "joined" : "revoked")\">\(esc(o.status.capitalized))</span></td><td class=\"actions\">"
+                let hidden: HTML = "\(csrf)<input type=\"hidden\" name=\"org\" value=\"\(o.id)\">"
+                h += "<tr><td>\(o.name)</td><td class=\"opt\"><code>\(o.id)</code></td><td>\(o.memberCount ?? 0)</td>"
+                h += "<td><span class=\"badge \(o.status == "active" ? "joined" : "revoked")\">\(o.status.capitalized)</span></td><td class=\"actions\">"
                 let toggle = o.status == "active" ? "suspend" : "reactivate"
-                h += "<form method=\"post\" action=\"/region/\(esc(region))/\(toggle)\">\(hidden)<button type=\"submit\" class=\"secondary\">\(toggle.capitalized)</button></form>"
-                h += "<form method=\"post\" action=\"/region/\(esc(region))/delete\">\(hidden)<button type=\"submit\" class=\"secondary\">Delete…</button></form></td></tr>"
+                h += "<form method=\"post\" action=\"/region/\(region)/\(toggle)\">\(hidden)<button type=\"submit\" class=\"secondary\">\(toggle.capitalized)</button></form>"
+                h += "<form method=\"post\" action=\"/region/\(region)/delete\">\(hidden)<button type=\"submit\" class=\"secondary\">Delete…</button></form></td></tr>"
             }
             h += "</tbody></table></div>"
         }

@@ -13,24 +13,26 @@ enum AccountPages {
         s.viewer(memberships: memberships, currentOrg: Cookies.value(named: currentOrgCookie, in: ctx.request.headers))
     }
 
-    static func loginForm(csrf: String, email: String = "", next: String, error: String? = nil) -> String {
-        (error.map { "<p class=\"error\" role=\"alert\" id=\"login-error\">\(HTMLPage.escape($0))</p>" } ?? "") + """
+    static func loginForm(csrf: String, email: String = "", next: String, error: String? = nil, ssoWho: String = "", ssoError: String? = nil) -> HTML {
+        let alert: HTML = error.map { "<p class=\"error\" role=\"alert\" id=\"login-error\">\($0)</p>" } ?? ""
+        return alert + """
             <form method="post" action="/login">
-            <input type="hidden" name="csrf" value="\(HTMLPage.escape(csrf))"><input type="hidden" name="next" value="\(HTMLPage.escape(next))">
-            <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="\(HTMLPage.escape(email))"\(error != nil ? " aria-describedby=\"login-error\"" : "")>
+            <input type="hidden" name="csrf" value="\(csrf)"><input type="hidden" name="next" value="\(next)">
+            <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="\(email)"\(if: error != nil, " aria-describedby=\"login-error\"")>
             <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
             <div class="actions"><button type="submit">Sign in</button></div></form>
-            """ + ssoForm(next: next)
+            """ + ssoForm(next: next, who: ssoWho, error: ssoError)
     }
 
     /// "Sign in with SSO": a work email (its domain finds the org) or an organization ID.
-    static func ssoForm(next: String, who: String = "", error: String? = nil) -> String {
-        """
+    static func ssoForm(next: String, who: String = "", error: String? = nil) -> HTML {
+        let alert: HTML = error.map { "<p class=\"error\" role=\"alert\" id=\"sso-error\">\($0)</p>" } ?? ""
+        return """
         <h2>Sign in with single sign-on</h2>
-        <form method="get" action="/sso/start"><input type="hidden" name="next" value="\(HTMLPage.escape(next))">
+        <form method="get" action="/sso/start"><input type="hidden" name="next" value="\(next)">
         <label for="sso-who">Work email or organization ID</label>
-        <input id="sso-who" name="who" required value="\(HTMLPage.escape(who))"\(error != nil ? " aria-describedby=\"sso-error\" aria-invalid=\"true\"" : "")>
-        """ + (error.map { "<p class=\"error\" role=\"alert\" id=\"sso-error\">\(HTMLPage.escape($0))</p>" } ?? "") + """
+        <input id="sso-who" name="who" required value="\(who)"\(if: error != nil, " aria-describedby=\"sso-error\" aria-invalid=\"true\"")>
+        """ + alert + """
         <div class="actions"><button type="submit" class="secondary">Continue with SSO</button></div></form>
         """
     }
@@ -98,7 +100,7 @@ enum AccountPages {
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
             let (memberships, pending, down) = await g.overview(s.caller)
             let viewer = viewer(g, ctx, s, memberships: memberships)
-            var body = ""
+            var body: HTML = ""
             if !down.isEmpty {
                 body += "<p class=\"notice\" role=\"status\">Organizations in \(down.map { $0.rawValue.uppercased() }.joined(separator: ", ")) cannot be reached right now; they will be back shortly.</p>"
             }
@@ -106,11 +108,11 @@ enum AccountPages {
                 body += "<h2>Invitations</h2><ul class=\"cards\" id=\"invitations\">"
                 for p in pending {
                     guard let token = p.token else { continue }
-                    let t = HTMLPage.escape(token)
-                    body += "<li><span><strong>\(HTMLPage.escape(p.orgName))</strong> as \(HTMLPage.escape(HTMLPage.roleNames(p.roles)))"
-                    body += "<br><span class=\"meta\">Invited by \(HTMLPage.escape(p.inviterName))</span></span><span class=\"actions\">"
-                    body += "<form method=\"post\" action=\"/invite/\(t)/accept\"><input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(s.csrf))\"><button type=\"submit\">Accept</button></form>"
-                    body += "<form method=\"post\" action=\"/invite/\(t)/decline\"><input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(s.csrf))\"><button class=\"secondary\" type=\"submit\">Decline</button></form></span></li>"
+                    let t = token
+                    body += "<li><span><strong>\(p.orgName)</strong> as \(HTMLPage.roleNames(p.roles))"
+                    body += "<br><span class=\"meta\">Invited by \(p.inviterName)</span></span><span class=\"actions\">"
+                    body += "<form method=\"post\" action=\"/invite/\(t)/accept\"><input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\"><button type=\"submit\">Accept</button></form>"
+                    body += "<form method=\"post\" action=\"/invite/\(t)/decline\"><input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\"><button class=\"secondary\" type=\"submit\">Decline</button></form></span></li>"
                 }
                 body += "</ul>"
             }
@@ -120,8 +122,8 @@ enum AccountPages {
             } else {
                 body += "<ul class=\"cards\" id=\"orgs\">"
                 for m in memberships {
-                    body += "<li><span><strong>\(HTMLPage.escape(m.orgName))</strong><br><span class=\"meta\">\(m.region.rawValue.uppercased()) · \(HTMLPage.escape(HTMLPage.roleNames(m.roles)))\(m.ssoOnly ? " · SSO only" : "")</span></span>"
-                    body += "<form method=\"post\" action=\"/switch\"><input type=\"hidden\" name=\"csrf\" value=\"\(HTMLPage.escape(s.csrf))\"><input type=\"hidden\" name=\"org\" value=\"\(HTMLPage.escape(m.orgID))\"><button type=\"submit\">Open</button></form></li>"
+                    body += "<li><span><strong>\(m.orgName)</strong><br><span class=\"meta\">\(m.region.rawValue.uppercased()) · \(HTMLPage.roleNames(m.roles))\(m.ssoOnly ? " · SSO only" : "")</span></span>"
+                    body += "<form method=\"post\" action=\"/switch\"><input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\"><input type=\"hidden\" name=\"org\" value=\"\(m.orgID)\"><button type=\"submit\">Open</button></form></li>"
                 }
                 body += "</ul>"
             }

@@ -13,8 +13,6 @@ public enum HTMLPage {
         ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
     ]
 
-    public static func escape(_ s: String) -> String { HTMLText.escape(s) }
-
     /// What the header shows for a signed-in person: who they are and the org switcher.
     public struct Viewer: Sendable {
         public var name: String
@@ -25,31 +23,31 @@ public enum HTMLPage {
         public var regionAdmin: String?
     }
 
-    public static func render(title: String, viewer: Viewer?, body: String, status: Int = 200, wide: Bool = false) -> Response {
-        var header = "<header class=\"top\"><a class=\"brand\" href=\"/\">Gatehouse</a>"
+    public static func render(title: String, viewer: Viewer?, body: HTML, status: Int = 200, wide: Bool = false) -> Response {
+        var header: HTML = "<header class=\"top\"><a class=\"brand\" href=\"/\">Gatehouse</a>"
         if let v = viewer {
             if v.memberships.count > 1 || (v.memberships.count == 1 && v.currentOrg == nil) {
-                header += "<form class=\"switcher\" method=\"post\" action=\"/switch\"><input type=\"hidden\" name=\"csrf\" value=\"\(escape(v.csrf))\">"
+                header += "<form class=\"switcher\" method=\"post\" action=\"/switch\"><input type=\"hidden\" name=\"csrf\" value=\"\(v.csrf)\">"
                 header += "<label for=\"org-switch\">Organization</label><select id=\"org-switch\" name=\"org\">"
                 for m in v.memberships {
                     let selected = m.orgID == v.currentOrg ? " selected" : ""
-                    header += "<option value=\"\(escape(m.orgID))\"\(selected)>\(escape(m.orgName)) · \(m.region.rawValue.uppercased()) · \(escape(roleNames(m.roles)))</option>"
+                    header += "<option value=\"\(m.orgID)\"\(selected)>\(m.orgName) · \(m.region.rawValue.uppercased()) · \(roleNames(m.roles))</option>"
                 }
                 header += "</select><button type=\"submit\">Switch</button></form>"
             }
             header += "<nav class=\"links\" aria-label=\"Main\"><a href=\"/console\">Console</a>"
-            if let r = v.regionAdmin { header += "<a href=\"/region/\(escape(r))\">Region \(escape(r.uppercased()))</a>" }
+            if let r = v.regionAdmin { header += "<a href=\"/region/\(r)\">Region \(r.uppercased())</a>" }
             header += "<a href=\"/account\">Account</a></nav>"
-            header += "<span class=\"who\">\(escape(v.name))</span><form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"\(escape(v.csrf))\"><button class=\"link\" type=\"submit\">Sign out</button></form>"
+            header += "<span class=\"who\">\(v.name)</span><form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"\(v.csrf)\"><button class=\"link\" type=\"submit\">Sign out</button></form>"
         }
         header += "</header>"
-        let html = """
+        let html: HTML = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title)) · Gatehouse</title><link rel="stylesheet" href="/assets/gatehouse.css">
+            <title>\(title) · Gatehouse</title><link rel="stylesheet" href="/assets/gatehouse.css">
             <script src="/assets/gatehouse.js" defer></script></head>
-            <body>\(header)<main\(wide ? " class=\"wide\"" : "")><h1>\(escape(title))</h1>\(body)</main></body></html>
+            <body>\(header)<main\(if: wide, " class=\"wide\"")><h1>\(title)</h1>\(body)</main></body></html>
             """
-        var r = Response(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: Array(html.utf8))
+        var r = Response(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: Array(html.text.utf8))
         for (k, v) in securityHeaders { r.headers.add(k, v) }
         return r
     }
@@ -60,8 +58,8 @@ public enum HTMLPage {
 
     /// A message with one way forward.
     public static func notice(_ title: String, _ message: String, action: (label: String, href: String)? = nil, status: Int, viewer: Viewer? = nil) -> Response {
-        var body = "<p class=\"notice\">\(escape(message))</p>"
-        if let action { body += "<p><a class=\"button\" href=\"\(escape(action.href))\">\(escape(action.label))</a></p>" }
+        var body: HTML = "<p class=\"notice\">\(message)</p>"
+        if let action { body += "<p><a class=\"button\" href=\"\(action.href)\">\(action.label)</a></p>" }
         return render(title: title, viewer: viewer, body: body, status: status)
     }
 

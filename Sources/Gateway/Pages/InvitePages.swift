@@ -9,7 +9,6 @@ import Web
 /// expiry itself (a forged or expired link never reaches a region), then shows "Join <org> as <roles>?":
 /// sign-up (email fixed to the invited address) or sign-in first, then a last confirmation that joins.
 enum InvitePages {
-    static func esc(_ s: String) -> String { HTMLPage.escape(s) }
 
     /// The page for a link that does not open its invite, saying what to do.
     static func linkProblem(_ e: GatehouseError, viewer: HTMLPage.Viewer? = nil) -> Response {
@@ -42,36 +41,37 @@ enum InvitePages {
         return Opened(claims: claims, tenant: tenant, invite: found.invite, orgName: found.orgName)
     }
 
-    static func summary(_ o: Opened) -> String {
-        "<p><strong>\(esc(o.invite.inviterName))</strong> invited <strong>\(esc(o.invite.email))</strong> to join <strong>\(esc(o.orgName))</strong> as <strong>\(esc(HTMLPage.roleNames(o.invite.roles)))</strong>.</p>"
+    static func summary(_ o: Opened) -> HTML {
+        "<p><strong>\(o.invite.inviterName)</strong> invited <strong>\(o.invite.email)</strong> to join <strong>\(o.orgName)</strong> as <strong>\(HTMLPage.roleNames(o.invite.roles))</strong>.</p>"
     }
 
     static func signupForm(_ o: Opened, token: String, csrf: String, first: String? = nil, last: String? = nil, error: String? = nil,
-                           notice: String? = nil) -> String {
-        let t = esc(token)
+                           notice: String? = nil) -> HTML {
+        let t = token
         // A copied link proves no address: the form then asks for the code mailed to it.
-        let codeField = o.claims.emailProven ? "" : """
-            <label for="code">Code from the email we sent to \(esc(o.invite.email))</label>
+        let codeField: HTML = o.claims.emailProven ? "" : """
+            <label for="code">Code from the email we sent to \(o.invite.email)</label>
             <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9]{6}" maxlength="6">
             """
-        return summary(o) + (notice.map { "<p class=\"notice\" role=\"status\">\(esc($0))</p>" } ?? "")
-            + (error.map { "<p class=\"error\" role=\"alert\" id=\"signup-error\">\(esc($0))</p>" } ?? "") + """
+        let status: HTML = notice.map { "<p class=\"notice\" role=\"status\">\($0)</p>" } ?? ""
+        let alert: HTML = error.map { "<p class=\"error\" role=\"alert\" id=\"signup-error\">\($0)</p>" } ?? ""
+        return summary(o) + status + alert + """
             <h2>Create your account</h2>
-            <form method="post" action="/invite/\(t)/signup"><input type="hidden" name="csrf" value="\(esc(csrf))">
-            <label for="email">Email</label><input id="email" type="email" value="\(esc(o.invite.email))" readonly aria-readonly="true">\(codeField)
-            <label for="first">First name</label><input id="first" name="firstName" type="text" autocomplete="given-name" value="\(esc(first ?? o.invite.firstName))">
-            <label for="last">Last name</label><input id="last" name="lastName" type="text" autocomplete="family-name" value="\(esc(last ?? o.invite.lastName))">
+            <form method="post" action="/invite/\(t)/signup"><input type="hidden" name="csrf" value="\(csrf)">
+            <label for="email">Email</label><input id="email" type="email" value="\(o.invite.email)" readonly aria-readonly="true">\(codeField)
+            <label for="first">First name</label><input id="first" name="firstName" type="text" autocomplete="given-name" value="\(first ?? o.invite.firstName)">
+            <label for="last">Last name</label><input id="last" name="lastName" type="text" autocomplete="family-name" value="\(last ?? o.invite.lastName)">
             <label for="password">Password (at least \(Accounts.minimumPasswordLength) characters)</label>
-            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(Accounts.minimumPasswordLength)"\(error != nil ? " aria-describedby=\"signup-error\"" : "")>
+            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(Accounts.minimumPasswordLength)"\(if: error != nil, " aria-describedby=\"signup-error\"")>
             <div class="actions"><button type="submit">Create account</button></div></form>
             """
     }
 
-    static func confirmForm(_ o: Opened, token: String, csrf: String) -> String {
-        let t = esc(token), c = esc(csrf)
+    static func confirmForm(_ o: Opened, token: String, csrf: String) -> HTML {
+        let t = token, c = csrf
         return summary(o) + """
             <div class="actions">
-            <form method="post" action="/invite/\(t)/accept"><input type="hidden" name="csrf" value="\(c)"><button type="submit">Join \(esc(o.orgName))</button></form>
+            <form method="post" action="/invite/\(t)/accept"><input type="hidden" name="csrf" value="\(c)"><button type="submit">Join \(o.orgName)</button></form>
             <form method="post" action="/invite/\(t)/decline"><input type="hidden" name="csrf" value="\(c)"><button class="secondary" type="submit">Decline</button></form>
             </div>
             """
@@ -79,22 +79,22 @@ enum InvitePages {
 
     /// A copied link, not signed in: sign in, or prove the address with a mailed code before creating an account.
     /// Whether the address has an account is not told here (the holder of a copied link may be the inviter).
-    static func unprovenChoice(_ o: Opened, token: String, csrf: String) -> String {
+    static func unprovenChoice(_ o: Opened, token: String, csrf: String) -> HTML {
         let next = "/invite/" + token
         return summary(o) + """
-            <p>Already have a Gatehouse account for \(esc(o.invite.email))? Sign in, and you will come back here to confirm.</p>
-            <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode(next)))&amp;email=\(esc(FormDecoding.percentEncode(o.invite.email)))">Sign in to continue</a></div>
+            <p>Already have a Gatehouse account for \(o.invite.email)? Sign in, and you will come back here to confirm.</p>
+            <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode(next))&amp;email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
             <h2>New to Gatehouse?</h2>
-            <p>This link was not opened from the invitation email, so first confirm the address: we will email a code to \(esc(o.invite.email)).</p>
-            <form method="post" action="/invite/\(esc(token))/code"><input type="hidden" name="csrf" value="\(esc(csrf))">
+            <p>This link was not opened from the invitation email, so first confirm the address: we will email a code to \(o.invite.email).</p>
+            <form method="post" action="/invite/\(token)/code"><input type="hidden" name="csrf" value="\(csrf)">
             <div class="actions"><button type="submit" class="secondary">Email me a code</button></div></form>
             """
     }
 
-    static func ssoFirst(_ o: Opened, token: String) -> String {
+    static func ssoFirst(_ o: Opened, token: String) -> HTML {
         summary(o) + """
-            <p>\(esc(o.orgName)) signs its people in with single sign-on. Continue with your company account; you will come back here to confirm.</p>
-            <div class="actions"><a class="button" href="/sso/\(esc(o.invite.orgID))/login?next=\(esc(FormDecoding.percentEncode("/invite/" + token)))">Continue with SSO</a></div>
+            <p>\(o.orgName) signs its people in with single sign-on. Continue with your company account; you will come back here to confirm.</p>
+            <div class="actions"><a class="button" href="/sso/\(o.invite.orgID)/login?next=\(FormDecoding.percentEncode("/invite/" + token))">Continue with SSO</a></div>
             """
     }
 
@@ -109,7 +109,7 @@ enum InvitePages {
                 let viewer = s.viewer()
                 guard Email.normalize(s.account.email) == Email.normalize(o.invite.email) else {
                     return HTMLPage.render(title: "This invitation is for someone else", viewer: viewer, body: summary(o) + """
-                        <p class="error" role="alert">You are signed in as \(esc(s.account.email)). Only \(esc(o.invite.email)) can accept this invitation:
+                        <p class="error" role="alert">You are signed in as \(s.account.email). Only \(o.invite.email) can accept this invitation:
                         sign out, then open the link again.</p>
                         """, status: 403)
                 }
@@ -119,8 +119,8 @@ enum InvitePages {
                     return HTMLPage.render(title: title, viewer: viewer, body: ssoFirst(o, token: token))
                 case .refuse(let r):
                     return HTMLPage.render(title: title, viewer: viewer, body: summary(o) + """
-                        <p class="error" role="alert">\(esc(r.message))</p>
-                        <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode("/invite/" + token)))">Sign in with your password</a></div>
+                        <p class="error" role="alert">\(r.message)</p>
+                        <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode("/invite/" + token))">Sign in with your password</a></div>
                         """, status: r.status)
                 }
                 return HTMLPage.render(title: title, viewer: viewer, body: confirmForm(o, token: token, csrf: s.csrf))
@@ -135,8 +135,8 @@ enum InvitePages {
             if try g.accounts.find(email: o.invite.email) != nil {
                 let next = "/invite/" + token
                 return HTMLPage.render(title: title, viewer: nil, body: summary(o) + """
-                    <p>You already have an account for \(esc(o.invite.email)). Sign in, and you will come back here to confirm.</p>
-                    <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode(next)))&amp;email=\(esc(FormDecoding.percentEncode(o.invite.email)))">Sign in to continue</a></div>
+                    <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to confirm.</p>
+                    <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode(next))&amp;email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
                     """)
             }
             let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
@@ -168,8 +168,8 @@ enum InvitePages {
             if try g.accounts.find(email: o.invite.email) != nil {
                 let next = "/invite/" + token
                 return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: summary(o) + """
-                    <p>You already have an account for \(esc(o.invite.email)). Sign in, and you will come back here to confirm.</p>
-                    <div class="actions"><a class="button" href="/login?next=\(esc(FormDecoding.percentEncode(next)))&amp;email=\(esc(FormDecoding.percentEncode(o.invite.email)))">Sign in to continue</a></div>
+                    <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to confirm.</p>
+                    <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode(next))&amp;email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
                     """)
             }
             let account: Account

@@ -37,8 +37,8 @@ enum SSORoutes {
                 let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
                 let message = who.contains("@") ? "No organization uses single sign-on for that email domain. Sign in with your password instead."
                                                 : "No organization with that ID uses single sign-on."
-                var r = HTMLPage.render(title: "Sign in", viewer: nil, body: AccountPages.loginForm(csrf: csrf, next: next)
-                    .replacingOccurrences(of: AccountPages.ssoForm(next: next), with: AccountPages.ssoForm(next: next, who: who, error: message)), status: 404)
+                var r = HTMLPage.render(title: "Sign in", viewer: nil, body: AccountPages.loginForm(csrf: csrf, next: next, ssoWho: who, ssoError: message),
+                                        status: 404)
                 if let cookie { r.setCookie(cookie) }
                 return r
             }
@@ -306,21 +306,20 @@ enum SSORoutes {
     }
 
     /// The page that explains the link and asks for the proof: the account's password, or a code mailed to it.
-    static func linkForm(org: String, account: Account, csrf: String, error: String?, codeSent: Bool = false) -> String {
-        let e = HTMLPage.escape
-        var h = """
-            <p>Your organization's identity provider signed you in as <strong>\(e(account.email))</strong>. A Gatehouse account with that
+    static func linkForm(org: String, account: Account, csrf: String, error: String?, codeSent: Bool = false) -> HTML {
+        var h: HTML = """
+            <p>Your organization's identity provider signed you in as <strong>\(account.email)</strong>. A Gatehouse account with that
             address already exists, and this is the first time this organization's single sign-on is used for it.</p>
             <p>To link them, prove the account is yours once. After that, this single sign-on opens this organization (and only it) for you.</p>
             """
-        if let error { h += "<p class=\"error\" role=\"alert\" id=\"link-error\">\(e(error))</p>" }
+        if let error { h += "<p class=\"error\" role=\"alert\" id=\"link-error\">\(error)</p>" }
         if codeSent {
-            h += "<p class=\"notice\" role=\"status\">We sent a code to \(e(account.email)). It works for about 10 minutes.</p>"
+            h += "<p class=\"notice\" role=\"status\">We sent a code to \(account.email). It works for about 10 minutes.</p>"
         }
-        let describedBy = error != nil ? " aria-describedby=\"link-error\"" : ""
+        let describedBy: HTML = error != nil ? " aria-describedby=\"link-error\"" : ""
         if codeSent {
             h += """
-                <form method="post" action="/sso/\(e(org))/link"><input type="hidden" name="csrf" value="\(e(csrf))">
+                <form method="post" action="/sso/\(org)/link"><input type="hidden" name="csrf" value="\(csrf)">
                 <label for="code">Code from the email</label>
                 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required\(describedBy)>
                 <div class="actions"><button type="submit">Link and continue</button></div></form>
@@ -328,16 +327,16 @@ enum SSORoutes {
         }
         if account.hasPassword {
             h += """
-                <form method="post" action="/sso/\(e(org))/link"><input type="hidden" name="csrf" value="\(e(csrf))">
+                <form method="post" action="/sso/\(org)/link"><input type="hidden" name="csrf" value="\(csrf)">
                 <label for="password">Your Gatehouse password</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required\(codeSent ? "" : describedBy)>
+                <input id="password" name="password" type="password" autocomplete="current-password" required\(codeSent ? "" : describedBy as HTML)>
                 <div class="actions"><button type="submit">Link and continue</button></div></form>
                 """
         }
         if !codeSent {
             h += """
-                <form method="post" action="/sso/\(e(org))/link/code"><input type="hidden" name="csrf" value="\(e(csrf))">
-                <div class="actions"><button type="submit"\(account.hasPassword ? " class=\"secondary\"" : "")>\(account.hasPassword ? "Email me a code instead" : "Email me a code")</button></div></form>
+                <form method="post" action="/sso/\(org)/link/code"><input type="hidden" name="csrf" value="\(csrf)">
+                <div class="actions"><button type="submit"\(if: account.hasPassword, " class=\"secondary\"")>\(account.hasPassword ? "Email me a code instead" : "Email me a code")</button></div></form>
                 """
         }
         return h
