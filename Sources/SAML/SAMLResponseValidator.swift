@@ -6,8 +6,9 @@ import XML
 /// and ACS URL, the AuthnRequest it answers (if any), and the time.
 public struct SAMLExpectations: Sendable {
     public var certificates: [Certificate]
-    /// nil skips the Issuer comparison (CLI without `--idp-entity-id`); the ACS always sets it.
-    public var idpEntityID: String?
+    /// Which Issuer the Response and assertion must name. Spelled out: `.anyIssuer` only where a person checks a
+    /// Response by hand (`gatehouse saml verify` without `--idp-entity-id`); the ACS always names the org's IdP.
+    public var issuer: IssuerCheck
     public var audience: String
     public var acsURL: String
     /// The ID of the AuthnRequest this SP sent and this Response must answer; nil means IdP-initiated.
@@ -17,10 +18,15 @@ public struct SAMLExpectations: Sendable {
     public var now: Date
     public var maxSkew: TimeInterval
 
-    public init(certificates: [Certificate], idpEntityID: String?, audience: String, acsURL: String, inResponseTo: String?,
+    public enum IssuerCheck: Sendable, Equatable {
+        case exactly(String)
+        case anyIssuer
+    }
+
+    public init(certificates: [Certificate], issuer: IssuerCheck, audience: String, acsURL: String, inResponseTo: String?,
                 allowIdPInitiated: Bool, allowSHA1: Bool = false, now: Date, maxSkew: TimeInterval = 120) {
         self.certificates = certificates
-        self.idpEntityID = idpEntityID
+        self.issuer = issuer
         self.audience = audience
         self.acsURL = acsURL
         self.inResponseTo = inResponseTo
@@ -233,7 +239,7 @@ public enum SAMLResponseValidator {
             return
         }
         if let f = element.attribute("Format"), f != SAMLNames.entityFormat { throw SAMLRefusal("wrong_issuer", "the Issuer format is not entity") }
-        if let expected = e.idpEntityID, element.text.trimmed != expected {
+        if case .exactly(let expected) = e.issuer, element.text.trimmed != expected {
             throw SAMLRefusal("wrong_issuer", "the response was issued by \(element.text.trimmed), not the configured identity provider")
         }
     }

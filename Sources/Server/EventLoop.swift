@@ -185,7 +185,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             if fd < 0 { return }
             if core.openConnections.add(1, ordering: .relaxed).newValue > core.configuration.maxConnections {
                 core.openConnections.subtract(1, ordering: .relaxed)
-                let busy = Array("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 83\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{\"error\":{\"code\":\"unavailable\",\"message\":\"Too many connections; try again shortly.\"}}".utf8)
+                // Through the serializer like every answer, so the framing can never disagree with the body.
+                var busy: [UInt8] = []
+                var response = Self.errorResponse(status: 503, code: "unavailable", message: "Too many connections; try again shortly.")
+                response.headers.add("Retry-After", "1")
+                ResponseSerializer.serialize(response, keepAlive: false, date: currentDate(), requestID: nil, into: &busy)
                 _ = busy.withUnsafeBytes { gh_send(fd, $0.baseAddress, $0.count) }
                 _ = gh_close(fd)
                 continue
@@ -381,9 +385,14 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         if !conn.closed && !conn.hasPendingOutput && !conn.closeAfterFlush { process(conn) }
     }
 
-    private func respondWithError(_ conn: Connection, status: Int, code: String, message: String) {
+    /// DESIGN.md's error shape for answers the server gives before any handler runs (parse errors, limits, busy).
+    static func errorResponse(status: Int, code: String, message: String) -> Response {
         let body = Array("{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}".utf8)
-        let response = Response(status: status, headers: ["Content-Type": "application/json"], body: body, closeConnection: true)
+        return Response(status: status, headers: ["Content-Type": "application/json"], body: body, closeConnection: true)
+    }
+
+    private func respondWithError(_ conn: Connection, status: Int, code: String, message: String) {
+        let response = Self.errorResponse(status: status, code: code, message: message)
         var request = Request(method: "-", target: "-", headers: [:], keepAlive: false)
         requestCounter &+= 1
         request.id = requestPrefix + String(requestCounter, radix: 36)

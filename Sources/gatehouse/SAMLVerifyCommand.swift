@@ -78,7 +78,7 @@ enum SAMLVerifyCommand {
         }
         guard let raw else { return refuse("cannot read \(input)") }
         guard raw.count <= SAMLResponseValidator.maxResponseBytes * 2 else { return refuse("the response is larger than \(SAMLResponseValidator.maxResponseBytes) bytes") }
-        let expectations = SAMLExpectations(certificates: certificates, idpEntityID: idpEntityID, audience: audience, acsURL: acs,
+        let expectations = SAMLExpectations(certificates: certificates, issuer: idpEntityID.map { .exactly($0) } ?? .anyIssuer, audience: audience, acsURL: acs,
                                             inResponseTo: inResponseTo, allowIdPInitiated: inResponseTo == nil, allowSHA1: allowSHA1, now: now)
         do {
             let xml = try SAMLResponseValidator.decode(Array(raw))

@@ -18,6 +18,8 @@ final class GatewayFixture: @unchecked Sendable {
     let clock = ManualClock(Date())
     let app: GatehouseApp
     let client: TestClient
+    /// Every log line of the app (in memory), for checks on what is logged and what is not.
+    let log = LogSink.memory()
     var regionApps: [Region: GatehouseApp] = [:]
     var regionServers: [Region: HTTPServer] = [:]
     /// The DNS server domain verification asks (TXT records set by the test).
@@ -45,9 +47,9 @@ final class GatewayFixture: @unchecked Sendable {
                 regionServers[region] = server
             }
             c.dataDirectory = dir + "/gateway"
-            app = try GatehouseApp(config: c, role: .gateway, logSink: .discard, clock: clock)
+            app = try GatehouseApp(config: c, role: .gateway, logSink: log, clock: clock)
         } else {
-            app = try GatehouseApp(config: c, logSink: .discard, clock: clock)
+            app = try GatehouseApp(config: c, logSink: log, clock: clock)
         }
         client = TestClient(app.router)
     }

@@ -44,7 +44,7 @@ struct SAMLLibraryTests {
                                         node.hasSuffix("Response") ? "/*/*[local-name()='Signature']" : "/*/*/*[local-name()='Signature']", path])
             #expect(r.status == 0, "xmlsec1 refused our \(kind) signature on \(node)")
         }
-        let e = SAMLExpectations(certificates: [k.certificate], idpEntityID: SAMLKit.idp, audience: "sp", acsURL: "https://sp.test/acs",
+        let e = SAMLExpectations(certificates: [k.certificate], issuer: .exactly(SAMLKit.idp), audience: "sp", acsURL: "https://sp.test/acs",
                                  inResponseTo: nil, allowIdPInitiated: true, now: now)
         #expect(try SAMLResponseValidator.validate(signed, e).nameID == "alice@example.com")
     }
@@ -55,7 +55,7 @@ struct SAMLLibraryTests {
         let issued = Date(timeIntervalSince1970: 1_800_000_000)
         let signed = try SAMLKit.sign(SAMLKit.response(audience: "sp", acs: "https://sp.test/acs", now: issued, lifetime: 300), with: k)
         func check(_ offset: TimeInterval, skew: TimeInterval = 120) -> String {
-            let e = SAMLExpectations(certificates: [k.certificate], idpEntityID: SAMLKit.idp, audience: "sp", acsURL: "https://sp.test/acs",
+            let e = SAMLExpectations(certificates: [k.certificate], issuer: .exactly(SAMLKit.idp), audience: "sp", acsURL: "https://sp.test/acs",
                                      inResponseTo: nil, allowIdPInitiated: true, now: issued.addingTimeInterval(offset), maxSkew: skew)
             do { return try SAMLResponseValidator.validate(signed, e).nameID } catch { return error.code }
         }
@@ -73,7 +73,7 @@ struct SAMLLibraryTests {
         let now = Date()
         func verdict(_ signer: SAMLKit.KeyPair, pinned: [SAMLKit.KeyPair]) throws -> String {
             let signed = try SAMLKit.sign(SAMLKit.response(audience: "sp", acs: "https://sp.test/acs", now: now), with: signer)
-            let e = SAMLExpectations(certificates: pinned.map(\.certificate), idpEntityID: nil, audience: "sp", acsURL: "https://sp.test/acs",
+            let e = SAMLExpectations(certificates: pinned.map(\.certificate), issuer: .anyIssuer, audience: "sp", acsURL: "https://sp.test/acs",
                                      inResponseTo: nil, allowIdPInitiated: true, now: now)
             do { return try SAMLResponseValidator.validate(signed, e).nameID } catch { return error.code }
         }
@@ -86,7 +86,7 @@ struct SAMLLibraryTests {
         let k = try SAMLKit.makeKeys("rsa")
         let now = Date()
         let signed = try SAMLKit.sign(SAMLKit.response(audience: "sp", acs: "https://sp.test/acs", now: now), with: k)
-        let e = SAMLExpectations(certificates: [k.certificate], idpEntityID: nil, audience: "sp", acsURL: "https://sp.test/acs",
+        let e = SAMLExpectations(certificates: [k.certificate], issuer: .anyIssuer, audience: "sp", acsURL: "https://sp.test/acs",
                                  inResponseTo: nil, allowIdPInitiated: false, now: now)
         #expect(throws: SAMLRefusal("idp_initiated_refused", "IdP-initiated sign-in is not enabled for this organization")) {
             try SAMLResponseValidator.validate(signed, e)

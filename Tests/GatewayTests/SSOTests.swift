@@ -37,6 +37,15 @@ struct SSOTests {
         return try #require(xml.components(separatedBy: "ID=\"").dropFirst().first?.components(separatedBy: "\"").first)
     }
 
+    /// A refused Response: the browser sees a generic page with a reference; the precise reason is in the log only.
+    static func expectRefused(_ f: GatewayFixture, _ r: (status: Int, body: String, location: String?, headers: HTTPHeaders), _ reason: String,
+                              sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status == 403 && r.body.contains("not accepted") && r.body.contains("reference"), sourceLocation: sourceLocation)
+        #expect(!r.body.contains(reason), "the reason is not shown to the browser", sourceLocation: sourceLocation)
+        #expect(f.log.lines.contains { $0.contains("saml response refused") && $0.contains(reason) }, "logged: \(reason)",
+                sourceLocation: sourceLocation)
+    }
+
     static func post(_ b: FormBrowser, org: String, _ signed: [UInt8], relay: String = "") async -> (status: Int, body: String, location: String?, headers: HTTPHeaders) {
         await b.go("POST", "/sso/\(org)/acs", form: [("SAMLResponse", Data(signed).base64EncodedString()), ("RelayState", relay)])
     }
@@ -88,7 +97,7 @@ struct SSOTests {
         // The same response again, even from another browser: refused, no session.
         let other = FormBrowser(f.client)
         let replay = await Self.post(other, org: org, signed)
-        #expect(replay.status == 403 && replay.body.contains("already used"))
+        Self.expectRefused(f, replay, "already used")
         #expect(other.cookies[Sessions.cookieName] == nil)
     }
 
@@ -125,15 +134,15 @@ struct SSOTests {
         let late = try SAMLKit.sign(SAMLKit.response(inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now(), lifetime: 60), with: k)
         f.clock.advance(by: 60 + 121)
         let r1 = await Self.post(b, org: org, late)
-        #expect(r1.status == 403 && r1.body.contains("expired"))
+        Self.expectRefused(f, r1, "expired")
         // A request older than 10 minutes is forgotten: its answer is unsolicited.
         let id2 = try await Self.startLogin(b, org: org)
         f.clock.advance(by: 601)
         let r2 = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(inResponseTo: id2, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k))
-        #expect(r2.status == 403 && r2.body.contains("never sent"))
+        Self.expectRefused(f, r2, "never sent")
         // IdP-initiated is off by default.
         let r3 = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k))
-        #expect(r3.status == 403 && r3.body.contains("IdP-initiated"))
+        Self.expectRefused(f, r3, "IdP-initiated")
         // Wrong ACS in the response: refused.
         let id3 = try await Self.startLogin(b, org: org)
         let r4 = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(inResponseTo: id3, audience: sp.entityID, acs: "https://evil.test/acs", now: f.clock.now()), with: k))

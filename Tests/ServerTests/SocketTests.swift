@@ -140,6 +140,15 @@ struct SocketTests {
         let (text, closed) = c.readAll()
         #expect(text.hasPrefix("HTTP/1.1 503"))
         #expect(closed)
+        // Framed by the serializer: the declared length is the body's, and the body is the JSON error shape.
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let head = parts[0], body = parts.dropFirst().joined(separator: "\r\n\r\n")
+        let length = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+        #expect(length == body.utf8.count, "Content-Length \(length ?? -1) for a \(body.utf8.count)-byte body")
+        #expect(head.contains("\r\nRetry-After: 1") && head.contains("\r\nDate: "))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        #expect((json["error"] as? [String: Any])?["code"] as? String == "unavailable")
     }
 
     @Test func largeResponsesAreWrittenCompletely() throws {

@@ -91,7 +91,7 @@ enum SSORoutes {
                             next = found
                         }
                     }
-                    return SAMLExpectations(certificates: settings.idp.parsedCertificates(), idpEntityID: settings.idp.entityID, audience: sp.entityID,
+                    return SAMLExpectations(certificates: settings.idp.parsedCertificates(), issuer: .exactly(settings.idp.entityID), audience: sp.entityID,
                                             acsURL: sp.acsURL, inResponseTo: requestID, allowIdPInitiated: settings.allowIdPInitiated,
                                             allowSHA1: settings.allowSHA1, now: g.clock.now())
                 }
@@ -101,9 +101,12 @@ enum SSORoutes {
                 case .requestAlreadyAnswered: throw SAMLRefusal("replayed", "this sign-in request was already answered")
                 }
             } catch let r as SAMLRefusal {
-                logger.warning("saml response refused", ["org": .string(org), "saml.refusal": .string(r.code), "reason": .string(r.reason)])
-                return HTMLPage.notice("Sign-in failed", "Your identity provider's answer was not accepted: \(r.reason).",
-                                       action: ("Try again", "/sso/\(org)/login"), status: 403)
+                // The precise reason helps an attacker probe the checks: it goes to the log, under a reference the
+                // person can give their administrator (`gatehouse saml verify` prints it too).
+                logger.warning("saml response refused", ["org": .string(org), "saml.refusal": .string(r.code), "reason": .string(r.reason),
+                                                         "reference": .string(ctx.request.id)])
+                return HTMLPage.notice("Sign-in failed", "Your identity provider's answer was not accepted. If this keeps happening, give your "
+                                           + "administrator this reference: \(ctx.request.id).", action: ("Try again", "/sso/\(org)/login"), status: 403)
             }
             if next == nil, let relay = form.value("RelayState"), !relay.isEmpty { next = BrowserSession.safeNext(relay) }
 
