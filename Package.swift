@@ -4,14 +4,14 @@ import PackageDescription
 // Gatehouse: Foundation plus system C libraries only (OpenSSL 3, libxml2, SQLite 3, zlib). No Swift package
 // dependencies. Each target is a layer; imports only point down (see README "Architecture").
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
     name: "Gatehouse",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "gatehouse", targets: ["gatehouse"]),
+        .executable(name: "gatehouse", targets: ["gatehouse"])
     ],
     targets: [
         // C layer: system libraries (modulemap + shim.h) and one small C shim of our own.
@@ -33,28 +33,57 @@ let package = Package(
         .target(name: "Mail", dependencies: ["Net", "GatehouseCore"], swiftSettings: strict),
         .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite"], swiftSettings: strict),
         .target(name: "TenantDomain", dependencies: ["GatehouseCore"], swiftSettings: strict),
-        .target(name: "Tenant", dependencies: ["TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
-        .target(name: "Gateway", dependencies: ["Tenant", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"], swiftSettings: strict),
-        .target(name: "App", dependencies: ["Server", "Web", "Mail", "Net", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain", "Gateway"],
-                swiftSettings: strict),
+        .target(
+            name: "Tenant", dependencies: ["TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"],
+            swiftSettings: strict),
+        .target(
+            name: "Gateway",
+            dependencies: ["Tenant", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"],
+            swiftSettings: strict),
+        .target(
+            name: "App",
+            dependencies: [
+                "Server", "Web", "Mail", "Net", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain",
+                "Gateway",
+            ],
+            swiftSettings: strict),
         // Test support (never linked into the server): the in-memory client, the header-trusting caller, one spawner.
-        .target(name: "GatehouseTesting", dependencies: ["Web", "HTTP", "Tenant", "TenantDomain", "GatehouseCore"], swiftSettings: strict),
-        .executableTarget(name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"], swiftSettings: strict),
+        .target(
+            name: "GatehouseTesting", dependencies: ["Web", "HTTP", "Tenant", "TenantDomain", "GatehouseCore"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"],
+            swiftSettings: strict),
 
-        .executableTarget(name: "TenantBench", dependencies: ["GatehouseTesting", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
-                          path: "Tests/Benchmarks/TenantBench"),
+        .executableTarget(
+            name: "TenantBench",
+            dependencies: ["GatehouseTesting", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+            path: "Tests/Benchmarks/TenantBench"),
 
-        .executableTarget(name: "ConsoleBench", dependencies: ["GatehouseTesting", "App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
-                          path: "Tests/Benchmarks/ConsoleBench"),
+        .executableTarget(
+            name: "ConsoleBench",
+            dependencies: ["GatehouseTesting", "App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+            path: "Tests/Benchmarks/ConsoleBench"),
         .executableTarget(name: "SAMLBench", dependencies: ["SAML", "Crypto"], path: "Tests/Benchmarks/SAMLBench"),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),
-        .testTarget(name: "WebTests", dependencies: ["GatehouseTesting", "Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
-        .testTarget(name: "ServerTests", dependencies: ["GatehouseTesting", "Server", "App", "Web", "HTTP", "GatehouseCore"]),
+        .testTarget(
+            name: "WebTests", dependencies: ["GatehouseTesting", "Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
+        .testTarget(
+            name: "ServerTests", dependencies: ["GatehouseTesting", "Server", "App", "Web", "HTTP", "GatehouseCore"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
         .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
-        .testTarget(name: "TenantTests", dependencies: ["GatehouseTesting", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["GatehouseTesting", "Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"]),
+        .testTarget(
+            name: "TenantTests",
+            dependencies: [
+                "GatehouseTesting", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
+            ]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "GatehouseTesting", "Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant",
+                "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
+            ]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
     ]
 )

@@ -21,7 +21,8 @@ struct ConfigReader {
         seen.insert(key)
         guard let raw = object[key] else { return d }
         guard let n = raw as? NSNumber, !ConfigReader.isBoolean(n), n.doubleValue == n.doubleValue.rounded(),
-              range.contains(n.intValue) else {
+            range.contains(n.intValue)
+        else {
             throw ConfigError("\(name(key)) must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return n.intValue
@@ -39,7 +40,9 @@ struct ConfigReader {
     mutating func bool(_ key: String, default d: Bool) throws -> Bool {
         seen.insert(key)
         guard let raw = object[key] else { return d }
-        guard let n = raw as? NSNumber, ConfigReader.isBoolean(n) else { throw ConfigError("\(name(key)) must be true or false") }
+        guard let n = raw as? NSNumber, ConfigReader.isBoolean(n) else {
+            throw ConfigError("\(name(key)) must be true or false")
+        }
         return n.boolValue
     }
 
@@ -52,7 +55,9 @@ struct ConfigReader {
 
     mutating func oneOf(_ key: String, default d: String, _ allowed: [String]) throws -> String {
         let v = try string(key, default: d) ?? d
-        guard allowed.contains(v) else { throw ConfigError("\(name(key)) must be one of \(allowed.joined(separator: ", "))") }
+        guard allowed.contains(v) else {
+            throw ConfigError("\(name(key)) must be one of \(allowed.joined(separator: ", "))")
+        }
         return v
     }
 

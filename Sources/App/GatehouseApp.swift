@@ -1,11 +1,11 @@
+import Crypto
 import Foundation
 import GatehouseCore
+import Gateway
 import HTTP
 import Mail
 import Net
 import Store
-import Gateway
-import Crypto
 import Tenant
 import TenantDomain
 import Web
@@ -45,8 +45,11 @@ public final class GatehouseApp: Sendable {
         return g
     }
 
-    public init(config: GatehouseConfig, role: Role = .allInOne, logSink: LogSink = .standardError, clock: any WallClock = SystemClock(),
-                startBackground: Bool = true) throws {
+    public init(
+        config: GatehouseConfig, role: Role = .allInOne, logSink: LogSink = .standardError,
+        clock: any WallClock = SystemClock(),
+        startBackground: Bool = true
+    ) throws {
         self.config = config
         self.role = role
         let level: Logger.Level = ["debug": .debug, "warning": .warning, "error": .error][config.logLevel] ?? .info
@@ -74,12 +77,16 @@ public final class GatehouseApp: Sendable {
         var senders: [OutboxSender] = []
         let transport = try Self.mailTransport(config, logger: logger)
         for region in localRegions {
-            let db = try RegionService.openDatabase(path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
+            let db = try RegionService.openDatabase(
+                path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
             let service = RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings)
             services.append(service)
             local[region] = try LocalRegionTenant(service: service, logger: logger)
             stores.append((region.rawValue, db))
-            if let transport { senders.append(OutboxSender(service: service, transport: transport, settings: config.mail.outbox, logger: logger)) }
+            if let transport {
+                senders.append(
+                    OutboxSender(service: service, transport: transport, settings: config.mail.outbox, logger: logger))
+            }
             if startBackground {
                 db.startCheckpointing()
                 service.activity.startFlushing()
@@ -97,11 +104,15 @@ public final class GatehouseApp: Sendable {
                 if let l = local[region] {
                     tenants.append(l)
                 } else if let url = config.regionURLs[region], let forwardingKeys {
-                    tenants.append(try RemoteRegionTenant(region: region, baseURL: url, keys: forwardingKeys, clock: clock, caFile: config.regionCAFile))
+                    tenants.append(
+                        try RemoteRegionTenant(
+                            region: region, baseURL: url, keys: forwardingKeys, clock: clock,
+                            caFile: config.regionCAFile))
                 }
             }
             self.tenants = RegionTenants(tenants)
-            let gatewayStore = try Database(path: config.dataDirectory + "/gateway.db", migrations: GatewaySchema.migrations, options: options)
+            let gatewayStore = try Database(
+                path: config.dataDirectory + "/gateway.db", migrations: GatewaySchema.migrations, options: options)
             if startBackground { gatewayStore.startCheckpointing() }
             stores.insert(("gateway", gatewayStore), at: 0)
             var gatewaySettings = GatewaySettings()
@@ -110,7 +121,9 @@ public final class GatehouseApp: Sendable {
             gatewaySettings.destinations = config.destinations
             if let d = config.ssoDNSResolver.flatMap(DNSResolver.parse) { gatewaySettings.dnsResolver = d }
             if let keyFile = config.samlSPKeyFile, let certFile = config.samlSPCertFile {
-                guard let keyPEM = try? String(contentsOfFile: keyFile, encoding: .utf8), let certPEM = try? String(contentsOfFile: certFile, encoding: .utf8) else {
+                guard let keyPEM = try? String(contentsOfFile: keyFile, encoding: .utf8),
+                    let certPEM = try? String(contentsOfFile: certFile, encoding: .utf8)
+                else {
                     throw ConfigError("cannot read saml.spKeyFile or saml.spCertFile")
                 }
                 do {
@@ -123,18 +136,23 @@ public final class GatehouseApp: Sendable {
             var policy = Sessions.Policy()
             policy.idleTimeout = config.sessionIdleTimeout
             policy.absoluteTimeout = config.sessionAbsoluteTimeout
-            let gateway = GatewayService(db: gatewayStore, regions: self.tenants, tokens: tokens, clock: clock,
-                                         hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: config.scryptR, p: config.scryptP)),
-                                         settings: gatewaySettings, sessionPolicy: policy)
+            let gateway = GatewayService(
+                db: gatewayStore, regions: self.tenants, tokens: tokens, clock: clock,
+                hasher: PasswordHasher(
+                    parameters: ScryptParameters(logN: config.scryptLogN, r: config.scryptR, p: config.scryptP)),
+                settings: gatewaySettings, sessionPolicy: policy)
             gatewayService = gateway
             GatewayRoutes.register(on: builder, gateway: gateway)
             ForwardRoutes.register(on: builder, gateway: gateway)
         } else {
             tenants = RegionTenants([])
             gatewayService = nil
-            let verifier = ForwardedIdentityVerifier(keys: try KeyRing.loadOrCreate(path: forwardingKeysPath), clock: clock)
+            let verifier = ForwardedIdentityVerifier(
+                keys: try KeyRing.loadOrCreate(path: forwardingKeysPath), clock: clock)
             RegionRoutes.register(on: builder, directory: regions, callers: verifier.provider)
-            for tenant in local.values { RegionInternalRoutes.register(on: builder, tenant: tenant, callers: verifier.provider) }
+            for tenant in local.values {
+                RegionInternalRoutes.register(on: builder, tenant: tenant, callers: verifier.provider)
+            }
         }
         HealthRoutes.register(on: builder, stores: stores)
         router = try builder.build()
@@ -144,7 +162,9 @@ public final class GatehouseApp: Sendable {
         switch config.mail.transport {
         case "off": return nil
         case "smtp":
-            guard let smtp = config.mail.smtp else { throw ConfigError("mail.smtp.host is required when mail.transport is smtp") }
+            guard let smtp = config.mail.smtp else {
+                throw ConfigError("mail.smtp.host is required when mail.transport is smtp")
+            }
             return SMTPTransport(settings: smtp)
         default:
             return DevMailTransport(directory: config.mail.directory ?? config.dataDirectory + "/mail", logger: logger)

@@ -73,7 +73,8 @@ public struct GatehouseConfig: Sendable {
         try server.finish()
 
         var http = try r.section("http")
-        c.limits.maxRequestLineBytes = try http.int("maxRequestLineBytes", default: c.limits.maxRequestLineBytes, range: 64...1 << 20)
+        c.limits.maxRequestLineBytes = try http.int(
+            "maxRequestLineBytes", default: c.limits.maxRequestLineBytes, range: 64...1 << 20)
         c.limits.maxHeaderBytes = try http.int("maxHeaderBytes", default: c.limits.maxHeaderBytes, range: 256...1 << 22)
         c.limits.maxHeaderCount = try http.int("maxHeaderCount", default: c.limits.maxHeaderCount, range: 1...10_000)
         c.limits.maxBodyBytes = try http.int("maxBodyBytes", default: c.limits.maxBodyBytes, range: 0...1 << 30)
@@ -93,7 +94,9 @@ public struct GatehouseConfig: Sendable {
 
         c.dataDirectory = try r.string("dataDirectory", default: c.dataDirectory) ?? c.dataDirectory
         c.publicBaseURL = try r.string("publicBaseURL", default: c.publicBaseURL) ?? c.publicBaseURL
-        guard c.publicBaseURL.hasPrefix("http://") || c.publicBaseURL.hasPrefix("https://"), !c.publicBaseURL.hasSuffix("/") else {
+        guard c.publicBaseURL.hasPrefix("http://") || c.publicBaseURL.hasPrefix("https://"),
+            !c.publicBaseURL.hasSuffix("/")
+        else {
             throw ConfigError("publicBaseURL must start with http:// or https:// and not end with /")
         }
         var store = try r.section("store")
@@ -108,15 +111,19 @@ public struct GatehouseConfig: Sendable {
         try pw.finish()
 
         var sessions = try r.section("sessions")
-        c.sessionIdleTimeout = try sessions.double("idleTimeoutSeconds", default: c.sessionIdleTimeout, range: 60...31_536_000)
-        c.sessionAbsoluteTimeout = try sessions.double("absoluteTimeoutSeconds", default: c.sessionAbsoluteTimeout, range: 60...31_536_000)
+        c.sessionIdleTimeout = try sessions.double(
+            "idleTimeoutSeconds", default: c.sessionIdleTimeout, range: 60...31_536_000)
+        c.sessionAbsoluteTimeout = try sessions.double(
+            "absoluteTimeoutSeconds", default: c.sessionAbsoluteTimeout, range: 60...31_536_000)
         try sessions.finish()
 
         c.keysDirectory = try r.string("keysDirectory", default: nil)
         var regions = try r.section("regions")
         for region in Region.allCases {
             guard let url = try regions.string(region.rawValue, default: nil) else { continue }
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ConfigError("regions.\(region.rawValue) must be an http:// or https:// URL") }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigError("regions.\(region.rawValue) must be an http:// or https:// URL")
+            }
             c.regionURLs[region] = url
         }
         c.regionCAFile = try regions.string("caFile", default: nil)
@@ -133,12 +140,16 @@ public struct GatehouseConfig: Sendable {
         var saml = try r.section("saml")
         c.samlSPKeyFile = try saml.string("spKeyFile", default: nil)
         c.samlSPCertFile = try saml.string("spCertFile", default: nil)
-        guard (c.samlSPKeyFile == nil) == (c.samlSPCertFile == nil) else { throw ConfigError("saml.spKeyFile and saml.spCertFile go together") }
+        guard (c.samlSPKeyFile == nil) == (c.samlSPCertFile == nil) else {
+            throw ConfigError("saml.spKeyFile and saml.spCertFile go together")
+        }
         try saml.finish()
 
         var sso = try r.section("sso")
         c.ssoDNSResolver = try sso.string("dnsResolver", default: nil)
-        if let d = c.ssoDNSResolver, DNSResolver.parse(d) == nil { throw ConfigError("sso.dnsResolver must be an IPv4 address, optionally with :port") }
+        if let d = c.ssoDNSResolver, DNSResolver.parse(d) == nil {
+            throw ConfigError("sso.dnsResolver must be an IPv4 address, optionally with :port")
+        }
         try sso.finish()
 
         var log = try r.section("log")
@@ -156,10 +167,13 @@ public struct GatehouseConfig: Sendable {
     }
 
     public var serverConfiguration: ServerConfiguration {
-        ServerConfiguration(host: host, port: port, eventLoops: eventLoops, limits: limits, headerTimeout: headerTimeout,
-                            bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, writeTimeout: writeTimeout,
-                            maxConnections: maxConnections, shutdownGrace: shutdownGrace,
-                            tls: tlsCertificateFile.flatMap { cert in tlsPrivateKeyFile.map { TLSConfiguration(certificateChainFile: cert, privateKeyFile: $0) } },
-                            accessLog: accessLog)
+        ServerConfiguration(
+            host: host, port: port, eventLoops: eventLoops, limits: limits, headerTimeout: headerTimeout,
+            bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, writeTimeout: writeTimeout,
+            maxConnections: maxConnections, shutdownGrace: shutdownGrace,
+            tls: tlsCertificateFile.flatMap { cert in
+                tlsPrivateKeyFile.map { TLSConfiguration(certificateChainFile: cert, privateKeyFile: $0) }
+            },
+            accessLog: accessLog)
     }
 }

@@ -16,7 +16,9 @@ enum HealthRoutes {
                 do { _ = try await db.read { try $0.first("SELECT 1") } } catch { failing.append(name) }
             }
             if failing.isEmpty { return Response.text("ready") }
-            return Response.error(GatehouseError(.unavailable, status: 503, "Not ready: \(failing.joined(separator: ", ")) store unavailable."))
+            return Response.error(
+                GatehouseError(
+                    .unavailable, status: 503, "Not ready: \(failing.joined(separator: ", ")) store unavailable."))
         }
     }
 }

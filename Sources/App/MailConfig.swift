@@ -31,8 +31,12 @@ public struct MailConfig: Sendable {
         m.outbox.pollInterval = try r.double("pollSeconds", default: m.outbox.pollInterval, range: 0.05...3600)
         var s = try r.section("smtp")
         if let host = try s.string("host", default: nil) {
-            let security = SMTPSecurity(rawValue: try s.oneOf("security", default: "starttls", ["starttls", "tls", "none"])) ?? .starttls
-            var settings = SMTPSettings(host: host, port: try s.int("port", default: security == .tls ? 465 : 587, range: 1...65535), security: security)
+            let security =
+                SMTPSecurity(rawValue: try s.oneOf("security", default: "starttls", ["starttls", "tls", "none"]))
+                ?? .starttls
+            var settings = SMTPSettings(
+                host: host, port: try s.int("port", default: security == .tls ? 465 : 587, range: 1...65535),
+                security: security)
             settings.username = try s.string("username", default: nil)
             let filePassword = try s.string("password", default: nil)
             settings.password = ProcessInfo.processInfo.environment["GATEHOUSE_SMTP_PASSWORD"] ?? filePassword
@@ -45,7 +49,9 @@ public struct MailConfig: Sendable {
         }
         try s.finish()
         try r.finish()
-        if m.transport == "smtp" && m.smtp == nil { throw ConfigError("mail.smtp.host is required when mail.transport is smtp") }
+        if m.transport == "smtp" && m.smtp == nil {
+            throw ConfigError("mail.smtp.host is required when mail.transport is smtp")
+        }
         return m
     }
 }

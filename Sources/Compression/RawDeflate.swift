@@ -1,5 +1,5 @@
-import GatehouseCore
 internal import CZlib
+import GatehouseCore
 
 /// Raw DEFLATE (RFC 1951, no zlib or gzip header), as the SAML HTTP-Redirect binding uses.
 ///

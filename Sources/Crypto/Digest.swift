@@ -2,7 +2,10 @@ internal import COpenSSL
 
 /// SHA-2 digests over OpenSSL's EVP interface.
 public enum Digest: String, Sendable, CaseIterable {
-    case sha1 = "SHA1", sha256 = "SHA256", sha384 = "SHA384", sha512 = "SHA512"
+    case sha1 = "SHA1"
+    case sha256 = "SHA256"
+    case sha384 = "SHA384"
+    case sha512 = "SHA512"
 
     var md: OpaquePointer? {
         switch self {
@@ -28,7 +31,8 @@ public enum Digest: String, Sendable, CaseIterable {
         let bytes = Array(data)
         _ = bytes.withUnsafeBytes { input in
             out.withUnsafeMutableBytes { o in
-                EVP_Digest(input.baseAddress, input.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len, md, nil)
+                EVP_Digest(
+                    input.baseAddress, input.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len, md, nil)
             }
         }
         return Array(out.prefix(Int(len)))
@@ -39,22 +43,28 @@ public enum Digest: String, Sendable, CaseIterable {
 
 /// HMAC over OpenSSL. Verification compares in constant time.
 public enum HMAC {
-    public static func authenticate(_ message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256) -> [UInt8] {
+    public static func authenticate(
+        _ message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256
+    ) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
         let msg = Array(message)
         key.withUnsafeBytes { k in
             msg.withUnsafeBytes { m in
                 out.withUnsafeMutableBytes { o in
-                    _ = COpenSSL.HMAC(digest.md, k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self), m.count,
-                                      o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len)
+                    _ = COpenSSL.HMAC(
+                        digest.md, k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        m.count,
+                        o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len)
                 }
             }
         }
         return Array(out.prefix(Int(len)))
     }
 
-    public static func isValid(_ mac: [UInt8], for message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256) -> Bool {
+    public static func isValid(
+        _ mac: [UInt8], for message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256
+    ) -> Bool {
         ConstantTime.equals(mac, authenticate(message, key: key, digest: digest))
     }
 }
@@ -63,7 +73,9 @@ public enum HMAC {
 public enum ConstantTime {
     public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+        return a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
+internal import COpenSSL
 import Foundation
 import GatehouseCore
-internal import COpenSSL
 
 /// Password hashing with scrypt (OpenSSL `EVP_PBE_scrypt`). The parameters travel with each hash
 /// (`scrypt$<logN>$<r>$<p>$<salt>$<hash>`, base64url), so they can be raised later without breaking old hashes.
@@ -18,7 +18,9 @@ public struct ScryptParameters: Sendable, Equatable {
 }
 
 public enum Scrypt {
-    public static func derive(_ password: String, salt: [UInt8], parameters: ScryptParameters, length: Int = 32) -> [UInt8]? {
+    public static func derive(
+        _ password: String, salt: [UInt8], parameters: ScryptParameters, length: Int = 32
+    ) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: length)
         let pw = Array(password.utf8)
         let n = UInt64(1) << UInt64(parameters.logN)
@@ -27,8 +29,10 @@ public enum Scrypt {
             salt.withUnsafeBufferPointer { sb in
                 out.withUnsafeMutableBufferPointer { ob in
                     pwb.withMemoryRebound(to: CChar.self) { pwc in
-                        EVP_PBE_scrypt(pwc.baseAddress, pwc.count, sb.baseAddress, sb.count, n, UInt64(parameters.r), UInt64(parameters.p),
-                                       maxmem, ob.baseAddress, ob.count)
+                        EVP_PBE_scrypt(
+                            pwc.baseAddress, pwc.count, sb.baseAddress, sb.count, n, UInt64(parameters.r),
+                            UInt64(parameters.p),
+                            maxmem, ob.baseAddress, ob.count)
                     }
                 }
             }
@@ -40,16 +44,20 @@ public enum Scrypt {
     public static func hash(_ password: String, parameters: ScryptParameters) -> String? {
         let salt = SecureRandom.bytes(16)
         guard let key = derive(password, salt: salt, parameters: parameters) else { return nil }
-        return "scrypt$\(parameters.logN)$\(parameters.r)$\(parameters.p)$\(Base64URL.encode(salt))$\(Base64URL.encode(key))"
+        return
+            "scrypt$\(parameters.logN)$\(parameters.r)$\(parameters.p)$\(Base64URL.encode(salt))$\(Base64URL.encode(key))"
     }
 
     /// Checks `password` against a stored hash in constant time. Malformed hashes never verify.
     public static func verify(_ password: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]), let p = Int(parts[3]),
-              (10...20).contains(logN), (1...32).contains(r), (1...16).contains(p),
-              let salt = Base64URL.decode(parts[4]), let expected = Base64URL.decode(parts[5]), expected.count >= 16,
-              let key = derive(password, salt: Array(salt), parameters: ScryptParameters(logN: logN, r: r, p: p), length: expected.count)
+        guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]),
+            let p = Int(parts[3]),
+            (10...20).contains(logN), (1...32).contains(r), (1...16).contains(p),
+            let salt = Base64URL.decode(parts[4]), let expected = Base64URL.decode(parts[5]), expected.count >= 16,
+            let key = derive(
+                password, salt: Array(salt), parameters: ScryptParameters(logN: logN, r: r, p: p),
+                length: expected.count)
         else { return false }
         return ConstantTime.equals(key, Array(expected))
     }

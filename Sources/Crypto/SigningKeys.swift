@@ -1,5 +1,5 @@
-import Foundation
 internal import COpenSSL
+import Foundation
 
 /// Why a key or certificate could not be read.
 public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -14,7 +14,9 @@ public enum SignatureScheme: Sendable, Equatable {
     case ecdsa(Digest)
 
     public var digest: Digest {
-        switch self { case .rsaPKCS1(let d), .ecdsa(let d): return d }
+        switch self {
+        case .rsaPKCS1(let d), .ecdsa(let d): return d
+        }
     }
 }
 
@@ -76,12 +78,16 @@ public final class PrivateKey: @unchecked Sendable {
     public func sign(_ message: [UInt8], digest: Digest) throws(KeyError) -> [UInt8] {
         guard let ctx = EVP_MD_CTX_new() else { throw KeyError(reason: "out of memory") }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestSignInit(ctx, nil, digest.md, nil, pkey) == 1 else { throw KeyError(reason: "cannot sign with this key") }
+        guard EVP_DigestSignInit(ctx, nil, digest.md, nil, pkey) == 1 else {
+            throw KeyError(reason: "cannot sign with this key")
+        }
         var len = 0
         let ok1 = message.withUnsafeBufferPointer { EVP_DigestSign(ctx, nil, &len, $0.baseAddress, $0.count) }
         guard ok1 == 1 else { throw KeyError(reason: "signing failed") }
         var out = [UInt8](repeating: 0, count: len)
-        let ok2 = out.withUnsafeMutableBufferPointer { o in message.withUnsafeBufferPointer { EVP_DigestSign(ctx, o.baseAddress, &len, $0.baseAddress, $0.count) } }
+        let ok2 = out.withUnsafeMutableBufferPointer { o in
+            message.withUnsafeBufferPointer { EVP_DigestSign(ctx, o.baseAddress, &len, $0.baseAddress, $0.count) }
+        }
         guard ok2 == 1 else { throw KeyError(reason: "signing failed") }
         out = Array(out.prefix(len))
         if isEC {
@@ -106,12 +112,20 @@ public final class Certificate: @unchecked Sendable {
             var p: UnsafePointer<UInt8>? = b.baseAddress
             return d2i_X509(nil, &p, b.count)
         }
-        guard let x509 else { ERR_clear_error(); throw KeyError(reason: "not an X.509 certificate") }
+        guard let x509 else {
+            ERR_clear_error()
+            throw KeyError(reason: "not an X.509 certificate")
+        }
         defer { X509_free(x509) }
-        guard let key = X509_get_pubkey(x509) else { ERR_clear_error(); throw KeyError(reason: "certificate has no usable public key") }
+        guard let key = X509_get_pubkey(x509) else {
+            ERR_clear_error()
+            throw KeyError(reason: "certificate has no usable public key")
+        }
         publicKey = PublicKey(owning: key)
         guard publicKey.isRSA || publicKey.isEC else { throw KeyError(reason: "certificate key must be RSA or EC") }
-        if publicKey.isRSA && publicKey.bits < 2048 { throw KeyError(reason: "RSA certificate key shorter than 2048 bits") }
+        if publicKey.isRSA && publicKey.bits < 2048 {
+            throw KeyError(reason: "RSA certificate key shorter than 2048 bits")
+        }
     }
 
     /// PEM (one `CERTIFICATE` block) or bare base64 DER, as IdP metadata and admin forms carry it.

@@ -15,7 +15,8 @@ public enum Base64URL {
         out.reserveCapacity(s.utf8.count + 3)
         for c in s.utf8 {
             switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
                 out.unicodeScalars.append(Unicode.Scalar(c))
             case UInt8(ascii: "-"): out.append("+")
             case UInt8(ascii: "_"): out.append("/")

@@ -58,14 +58,22 @@ extension GatehouseError.Code {
 }
 
 extension GatehouseError {
-    public static func badRequest(_ m: String, detail: String? = nil) -> Self { .init(.badRequest, status: 400, m, detail: detail) }
+    public static func badRequest(_ m: String, detail: String? = nil) -> Self {
+        .init(.badRequest, status: 400, m, detail: detail)
+    }
     public static func invalidJSON(_ m: String) -> Self { .init(.invalidJSON, status: 400, m) }
     public static func validation(_ m: String) -> Self { .init(.validationFailed, status: 422, m) }
     public static func notFound(_ m: String = "Not found.") -> Self { .init(.notFound, status: 404, m) }
-    public static func forbidden(_ m: String = "You are not allowed to do that.") -> Self { .init(.forbidden, status: 403, m) }
-    public static func unauthenticated(_ m: String = "Sign in first.") -> Self { .init(.unauthenticated, status: 401, m) }
+    public static func forbidden(_ m: String = "You are not allowed to do that.") -> Self {
+        .init(.forbidden, status: 403, m)
+    }
+    public static func unauthenticated(_ m: String = "Sign in first.") -> Self {
+        .init(.unauthenticated, status: 401, m)
+    }
     public static func conflict(_ m: String) -> Self { .init(.conflict, status: 409, m) }
     public static func internalError(detail: String?) -> Self {
-        .init(.internalError, status: 500, "Something went wrong on our side. The request id in the logs tells us what.", detail: detail)
+        .init(
+            .internalError, status: 500, "Something went wrong on our side. The request id in the logs tells us what.",
+            detail: detail)
     }
 }

@@ -30,7 +30,9 @@ public struct HTML: Sendable, Hashable, ExpressibleByStringInterpolation, Custom
         public typealias StringLiteralType = StaticString
         var text = ""
 
-        public init(literalCapacity: Int, interpolationCount: Int) { text.reserveCapacity(literalCapacity + 16 * interpolationCount) }
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            text.reserveCapacity(literalCapacity + 16 * interpolationCount)
+        }
 
         public mutating func appendLiteral(_ literal: StaticString) { text += literal.description }
 
@@ -43,7 +45,9 @@ public struct HTML: Sendable, Hashable, ExpressibleByStringInterpolation, Custom
         /// Numbers print as digits, which need no escaping.
         public mutating func appendInterpolation<N: BinaryInteger>(_ n: N) { text += String(n) }
         /// `\(if: cond, "…")`: the markup when the condition holds, else nothing.
-        public mutating func appendInterpolation(if condition: Bool, _ h: @autoclosure () -> HTML) { if condition { text += h().text } }
+        public mutating func appendInterpolation(if condition: Bool, _ h: @autoclosure () -> HTML) {
+            if condition { text += h().text }
+        }
     }
 
     /// `&`, `<`, `>`, `"` and `'` as entities: safe in text and in quoted attribute values.

@@ -22,9 +22,12 @@ public struct Logger: Sendable {
         self.minimum = minimum
     }
 
-    public func log(_ level: Level, _ message: @autoclosure () -> String, _ fields: @autoclosure () -> [String: LogValue] = [:]) {
+    public func log(
+        _ level: Level, _ message: @autoclosure () -> String, _ fields: @autoclosure () -> [String: LogValue] = [:]
+    ) {
         guard level >= minimum else { return }
-        var line = "{\"time\":\"\(Logger.timestamp())\",\"level\":\"\(level)\",\"logger\":\(LogValue.string(label).json),\"msg\":\(LogValue.string(message()).json)"
+        var line =
+            "{\"time\":\"\(Logger.timestamp())\",\"level\":\"\(level)\",\"logger\":\(LogValue.string(label).json),\"msg\":\(LogValue.string(message()).json)"
         for (k, v) in fields().sorted(by: { $0.key < $1.key }) {
             line += ",\(LogValue.string(k).json):\(v.json)"
         }
@@ -32,10 +35,18 @@ public struct Logger: Sendable {
         sink.write(line)
     }
 
-    public func info(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) { log(.info, m(), f()) }
-    public func warning(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) { log(.warning, m(), f()) }
-    public func error(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) { log(.error, m(), f()) }
-    public func debug(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) { log(.debug, m(), f()) }
+    public func info(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+        log(.info, m(), f())
+    }
+    public func warning(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+        log(.warning, m(), f())
+    }
+    public func error(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+        log(.error, m(), f())
+    }
+    public func debug(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+        log(.debug, m(), f())
+    }
 
     public static func timestamp() -> String {
         var tv = timeval()
@@ -43,8 +54,9 @@ public struct Logger: Sendable {
         var t = time_t(tv.tv_sec)
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
-                      tmv.tm_hour, tmv.tm_min, tmv.tm_sec, Int(tv.tv_usec / 1000))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
+            tmv.tm_hour, tmv.tm_min, tmv.tm_sec, Int(tv.tv_usec / 1000))
     }
 }
 
@@ -72,7 +84,10 @@ public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByInteger
 public final class LogSink: Sendable {
     private let target: Target
     private let memoryLines = Mutex<[String]>([])
-    private enum Target: Sendable { case fd(Int32), memory, discard }
+    private enum Target: Sendable {
+        case fd(Int32)
+        case memory, discard
+    }
 
     private init(_ t: Target) { target = t }
     public static let standardError = LogSink(.fd(2))

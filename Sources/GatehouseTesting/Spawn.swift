@@ -28,7 +28,7 @@ public final class Subprocess: @unchecked Sendable {
         func pipePair() throws -> (Int32, Int32) {
             var fds: [Int32] = [0, 0]
             guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }   // only the dup2'd copies reach the child
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // only the dup2'd copies reach the child
             return (fds[0], fds[1])
         }
         let (inR, inW) = try pipePair()
@@ -74,15 +74,22 @@ public final class Subprocess: @unchecked Sendable {
     deinit {
         if outFD >= 0 { close(outFD) }
         if errFD >= 0 { close(errFD) }
-        if status == nil { kill(pid, SIGKILL); _ = waitStatus() }
+        if status == nil {
+            kill(pid, SIGKILL)
+            _ = waitStatus()
+        }
     }
 
     /// Reads stdout and stderr to their end (both at once, so neither pipe can fill up and stall the child).
     public func readToEnd() -> (stdout: Data, stderr: Data) {
-        var out = Data(), err = Data()
+        var out = Data()
+        var err = Data()
         var buf = [UInt8](repeating: 0, count: 65536)
         while outFD >= 0 || errFD >= 0 {
-            var fds = [pollfd(fd: outFD, events: Int16(POLLIN), revents: 0), pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: outFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: errFD, events: Int16(POLLIN), revents: 0),
+            ]
             guard poll(&fds, 2, -1) > 0 else { if errno == EINTR { continue } else { break } }
             for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
                 let n = read(fds[i].fd, &buf, buf.count)
@@ -128,7 +135,9 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// Runs to completion: exit status, stdout, stderr.
-    public static func run(_ args: [String], input: Data? = nil, mergeStderr: Bool = false) throws -> (status: Int32, stdout: Data, stderr: Data) {
+    public static func run(
+        _ args: [String], input: Data? = nil, mergeStderr: Bool = false
+    ) throws -> (status: Int32, stdout: Data, stderr: Data) {
         let p = try Subprocess(args, input: input, mergeStderr: mergeStderr)
         let (out, err) = p.readToEnd()
         return (p.wait(), out, err)

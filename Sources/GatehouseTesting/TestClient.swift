@@ -12,10 +12,13 @@ public struct TestClient: Sendable {
         self.defaultHeaders = defaultHeaders
     }
 
-    public func send(_ method: String, _ target: String, headers: HTTPHeaders = [:], body: [UInt8] = []) async -> Response {
+    public func send(
+        _ method: String, _ target: String, headers: HTTPHeaders = [:], body: [UInt8] = []
+    ) async -> Response {
         var all = defaultHeaders
         for f in headers { all.set(f.name, f.value) }
-        let request = Request(method: method, target: target, headers: all, body: body, id: "test-\(UInt32.random(in: 0...UInt32.max))")
+        let request = Request(
+            method: method, target: target, headers: all, body: body, id: "test-\(UInt32.random(in: 0...UInt32.max))")
         if let r = responder.respondImmediately(to: request) { return strip(r) }
         return strip(await responder.respond(to: request))
     }

@@ -12,9 +12,10 @@ public enum UnverifiedTestCaller {
         guard let raw = ctx.request.headers[header] else { throw GatehouseError.unauthenticated() }
         let p = raw.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard p.count >= 2, !p[0].isEmpty else { throw GatehouseError.unauthenticated() }
-        return Caller(accountID: p[0], email: p[1], displayName: p.count > 2 ? p[2] : "",
-                      regionAdminOf: p.count > 3 ? Region(rawValue: p[3]) : nil,
-                      authMethod: p.count > 4 ? AuthMethod(wire: p[4]) ?? .password : .password)
+        return Caller(
+            accountID: p[0], email: p[1], displayName: p.count > 2 ? p[2] : "",
+            regionAdminOf: p.count > 3 ? Region(rawValue: p[3]) : nil,
+            authMethod: p.count > 4 ? AuthMethod(wire: p[4]) ?? .password : .password)
     }
 
     public static func value(_ c: Caller) -> String {

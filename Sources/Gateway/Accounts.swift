@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import Store
 import TenantDomain
@@ -40,13 +40,17 @@ public final class Accounts: Sendable {
     static let columns = "id, email, first_name, last_name, password_hash IS NOT NULL"
 
     static func account(_ s: Statement) -> Account {
-        Account(id: s.string(0), email: s.string(1), firstName: s.string(2), lastName: s.string(3), hasPassword: s.int(4) != 0)
+        Account(
+            id: s.string(0), email: s.string(1), firstName: s.string(2), lastName: s.string(3),
+            hasPassword: s.int(4) != 0)
     }
 
     public func find(email: String) throws -> Account? {
         try db.readNow { conn in
             var out: Account?
-            try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE email = ?", [Email.normalize(email)]) { out = Self.account($0) }
+            try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE email = ?", [Email.normalize(email)]) {
+                out = Self.account($0)
+            }
             return out
         }
     }
@@ -61,7 +65,9 @@ public final class Accounts: Sendable {
 
     public static func validatePassword(_ p: String) throws {
         guard p.count >= minimumPasswordLength else {
-            throw GatehouseError(.init("weak_password"), status: 422, "Choose a password of at least \(minimumPasswordLength) characters.")
+            throw GatehouseError(
+                .init("weak_password"), status: 422,
+                "Choose a password of at least \(minimumPasswordLength) characters.")
         }
         guard p.utf8.count <= maximumPasswordLength else {
             throw GatehouseError(.init("weak_password"), status: 422, "That password is too long.")
@@ -76,7 +82,9 @@ public final class Accounts: Sendable {
         var hash: String?
         if let password {
             try Self.validatePassword(password)
-            guard let h = await hasher.hash(password) else { throw GatehouseError.internalError(detail: "scrypt failed") }
+            guard let h = await hasher.hash(password) else {
+                throw GatehouseError.internalError(detail: "scrypt failed")
+            }
             hash = h
         }
         let id = "acc_" + IDs.random(SecureRandom.bytes(20))
@@ -84,11 +92,15 @@ public final class Accounts: Sendable {
         let passwordHash = hash
         return try await db.write { conn in
             if try conn.first("SELECT 1 FROM accounts WHERE email = ?", [email]) != nil {
-                throw GatehouseError(.init("account_exists"), status: 409, "An account with that email already exists; sign in instead.")
+                throw GatehouseError(
+                    .init("account_exists"), status: 409, "An account with that email already exists; sign in instead.")
             }
-            try conn.run("INSERT INTO accounts (id, email, first_name, last_name, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [id, email, firstName, lastName, passwordHash, now, passwordHash == nil ? nil : now])
-            return Account(id: id, email: email, firstName: firstName, lastName: lastName, hasPassword: passwordHash != nil)
+            try conn.run(
+                "INSERT INTO accounts (id, email, first_name, last_name, password_hash, created_at,"
+                    + " password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [id, email, firstName, lastName, passwordHash, now, passwordHash == nil ? nil : now])
+            return Account(
+                id: id, email: email, firstName: firstName, lastName: lastName, hasPassword: passwordHash != nil)
         }
     }
 
@@ -112,7 +124,8 @@ public final class Accounts: Sendable {
         guard let h = await hasher.hash(password) else { throw GatehouseError.internalError(detail: "scrypt failed") }
         let now = Int(clock.now().timeIntervalSince1970)
         try await db.write { conn in
-            try conn.run("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?", [h, now, accountID])
+            try conn.run(
+                "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?", [h, now, accountID])
         }
     }
 
@@ -127,7 +140,8 @@ public final class Accounts: Sendable {
     public func setNames(accountID: String, firstName: String, lastName: String) async throws {
         try PersonName.validate(firstName, lastName)
         try await db.write { conn in
-            try conn.run("UPDATE accounts SET first_name = ?, last_name = ? WHERE id = ?", [firstName, lastName, accountID])
+            try conn.run(
+                "UPDATE accounts SET first_name = ?, last_name = ? WHERE id = ?", [firstName, lastName, accountID])
         }
     }
 }

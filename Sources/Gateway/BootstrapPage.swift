@@ -16,7 +16,8 @@ enum BootstrapPage {
             <p>Choose the password for your region admin account.</p>
             <form method="post" action="/bootstrap/\(token)">
             <label for="password">New password (at least \(Accounts.minimumPasswordLength) characters)</label>
-            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(Accounts.minimumPasswordLength)">
+            <input id="password" name="password" type="password" autocomplete="new-password" required \
+            minlength="\(Accounts.minimumPasswordLength)">
             <button type="submit">Set password and sign in</button></form>
             """
     }
@@ -34,11 +35,15 @@ enum BootstrapPage {
             do {
                 let account = try await g.redeemBootstrap(token: token, password: password)
                 let (session, _) = try await g.sessions.create(accountID: account.id, method: .password)
-                var r = page(title: "You are signed in", body: "<p>Signed in as \(account.email). You can manage your region now.</p>")
+                var r = page(
+                    title: "You are signed in",
+                    body: "<p>Signed in as \(account.email). You can manage your region now.</p>")
                 r.setCookie(g.sessionCookie(session))
                 return r
             } catch let e as GatehouseError {
-                if e.code.slug == "weak_password" { return page(title: "Set your password", body: form(token, error: e.message), status: 422) }
+                if e.code.slug == "weak_password" {
+                    return page(title: "Set your password", body: form(token, error: e.message), status: 422)
+                }
                 return page(title: "This link does not work", body: "<p>\(e.message)</p>", status: e.status)
             }
         }

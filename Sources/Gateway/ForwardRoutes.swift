@@ -14,20 +14,27 @@ public enum ForwardRoutes {
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
         // The hottest read: with a session cookie and the org's region in this process, it is answered on the
         // event loop (session read, region read, bytes) with no task; anything else takes the forward below.
-        b.fast("GET", "/api/v1/orgs/:org", fast: { ctx in
-            guard ctx.request.headers["authorization"] == nil, let token = g.sessionToken(ctx),
-                  let org = try? ctx.parameter("org"), let local = try? g.regions.tenant(forOrg: org) as? LocalRegionTenant,
-                  let found = try? g.sessions.validateWithAccount(token) else { return nil }
-            let (session, account, regionAdmin) = found
-            let caller = Caller(session: session, account: account, regionAdmin: regionAdmin)
-            do {
-                return Response(status: 200, headers: ["Content-Type": "application/json"], body: try local.service.orgNow(caller, org: org).jsonBytes)
-            } catch let e as GatehouseError {
-                return Response.error(e)
-            } catch {
-                return nil
+        b.fast(
+            "GET", "/api/v1/orgs/:org",
+            fast: { ctx in
+                guard ctx.request.headers["authorization"] == nil, let token = g.sessionToken(ctx),
+                    let org = try? ctx.parameter("org"),
+                    let local = try? g.regions.tenant(forOrg: org) as? LocalRegionTenant,
+                    let found = try? g.sessions.validateWithAccount(token)
+                else { return nil }
+                let (session, account, regionAdmin) = found
+                let caller = Caller(session: session, account: account, regionAdmin: regionAdmin)
+                do {
+                    return Response(
+                        status: 200, headers: ["Content-Type": "application/json"],
+                        body: try local.service.orgNow(caller, org: org).jsonBytes)
+                } catch let e as GatehouseError {
+                    return Response.error(e)
+                } catch {
+                    return nil
+                }
             }
-        }) { ctx in
+        ) { ctx in
             let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
             let caller = try await g.caller(ctx)
             return try await g.forward(ctx.request, to: tenant, caller: caller)

@@ -25,18 +25,21 @@ public enum GatewayRoutes {
             switch try await g.checkPassword(email: req.email, password: req.password, client: g.clientKey(ctx)) {
             case .ok(let a): account = a
             case .wait(let wait): throw RateLimiter.refusal(wait)
-            case .wrong: throw GatehouseError(.init("invalid_credentials"), status: 401, "That email and password do not match an account.")
+            case .wrong:
+                throw GatehouseError(
+                    .init("invalid_credentials"), status: 401, "That email and password do not match an account.")
             }
             // Rotation: a login always gets a new session id; an old cookie presented with it is ended.
             if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
             let (token, _) = try await g.sessions.create(accountID: account.id, method: .password)
-            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token))).noStore()
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+                .noStore()
             r.setCookie(g.sessionCookie(token))
             return r
         }
 
         b.post("/api/v1/auth/logout") { ctx in
-            _ = try await g.caller(ctx)   // CSRF-checked: another site cannot sign you out either
+            _ = try await g.caller(ctx)  // CSRF-checked: another site cannot sign you out either
             if let token = g.sessionToken(ctx) { try await g.sessions.revoke(token) }
             var r = Response(status: 204)
             r.setCookie(SetCookie.expire(Sessions.cookieName, secure: g.settings.secureCookies))
@@ -56,17 +59,23 @@ public enum GatewayRoutes {
             let caller = try await g.caller(ctx)
             try g.requireAccountWide(caller)
             let req = try ctx.decode(PasswordChangeRequest.self)
-            switch try await g.checkPassword(email: caller.email, password: req.currentPassword, client: g.clientKey(ctx)) {
+            switch try await g.checkPassword(
+                email: caller.email, password: req.currentPassword, client: g.clientKey(ctx))
+            {
             case .ok: break
             case .wait(let wait): throw RateLimiter.refusal(wait)
-            case .wrong: throw GatehouseError(.init("invalid_credentials"), status: 401, "The current password is not right.")
+            case .wrong:
+                throw GatehouseError(.init("invalid_credentials"), status: 401, "The current password is not right.")
             }
             try await g.accounts.setPassword(accountID: caller.accountID, password: req.newPassword)
             // Every session of the account ends; this browser gets a fresh one.
             try await g.sessions.revokeAll(accountID: caller.accountID)
             let (token, _) = try await g.sessions.create(accountID: caller.accountID, method: .password)
-            guard let account = try g.accounts.find(id: caller.accountID) else { throw GatehouseError.unauthenticated() }
-            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token))).noStore()
+            guard let account = try g.accounts.find(id: caller.accountID) else {
+                throw GatehouseError.unauthenticated()
+            }
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+                .noStore()
             r.setCookie(g.sessionCookie(token))
             return r
         }
@@ -74,13 +83,22 @@ public enum GatewayRoutes {
         // The caller's account and orgs. A caller scoped to one org (SSO session, API key) sees that org only.
         b.get("/api/v1/me") { ctx in
             let caller = try await g.caller(ctx)
-            guard let account = try g.accounts.find(id: caller.accountID) else { throw GatehouseError.unauthenticated() }
+            guard let account = try g.accounts.find(id: caller.accountID) else {
+                throw GatehouseError.unauthenticated()
+            }
             let (memberships, found, down) = await g.overview(caller)
-            let pending = found.map { var p = $0; p.token = nil; return p }
+            let pending = found.map {
+                var p = $0
+                p.token = nil
+                return p
+            }
             let csrf = g.sessionToken(ctx).map { g.sessions.csrfToken(for: $0) }
-            return try Response.json(MeAnswer(account: account, authMethod: caller.authMethod.wire, regionAdminOf: caller.regionAdminOf,
-                                              scopeOrg: caller.scopeOrg, memberships: memberships, pendingInvites: pending,
-                                              csrfToken: caller.authMethod == .apiKey ? nil : csrf, unavailableRegions: down)).noStore()
+            return try Response.json(
+                MeAnswer(
+                    account: account, authMethod: caller.authMethod.wire, regionAdminOf: caller.regionAdminOf,
+                    scopeOrg: caller.scopeOrg, memberships: memberships, pendingInvites: pending,
+                    csrfToken: caller.authMethod == .apiKey ? nil : csrf, unavailableRegions: down)
+            ).noStore()
         }
 
         // The invite link.
@@ -91,17 +109,24 @@ public enum GatewayRoutes {
             let found = try await g.region(for: claims).inviteForToken(token)
             let (invite, orgName) = (found.invite, found.orgName)
             let roleNames = invite.roles.map { Role.builtIn($0)?.name ?? $0 }
-            return try .json(InvitePreview(inviteID: invite.id, orgID: invite.orgID, orgName: orgName, email: invite.email, roles: invite.roles,
-                                           roleNames: roleNames, inviterName: invite.inviterName, ssoOnly: invite.ssoOnly,
-                                           firstName: invite.firstName, lastName: invite.lastName, expiresAt: invite.expiresAt,
-                                           accountExists: claims.emailProven || viewer.map { Email.normalize($0.email) == invite.email } == true
-                                               ? try g.accounts.find(email: invite.email) != nil : nil))
+            return try .json(
+                InvitePreview(
+                    inviteID: invite.id, orgID: invite.orgID, orgName: orgName, email: invite.email,
+                    roles: invite.roles,
+                    roleNames: roleNames, inviterName: invite.inviterName, ssoOnly: invite.ssoOnly,
+                    firstName: invite.firstName, lastName: invite.lastName, expiresAt: invite.expiresAt,
+                    accountExists: claims.emailProven
+                        || viewer.map { Email.normalize($0.email) == invite.email } == true
+                        ? try g.accounts.find(email: invite.email) != nil : nil))
         }
 
         b.post("/api/v1/invites/:token/accept") { ctx in
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
-            if let wait = g.limiter.attempt([("accept:" + claims.inviteID, g.settings.acceptPerInvite), ("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+            if let wait = g.limiter.attempt([
+                ("accept:" + claims.inviteID, g.settings.acceptPerInvite),
+                ("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress),
+            ]) {
                 throw RateLimiter.refusal(wait)
             }
             let region = try g.region(for: claims)
@@ -116,25 +141,40 @@ public enum GatewayRoutes {
                 // the address; a copied link does not. Whether the address has an account is told only then.
                 try g.requireEmailProof(claims, code: body.code, client: g.clientKey(ctx))
                 if try g.accounts.find(email: invite.email) != nil {
-                    throw GatehouseError(.init("login_required"), status: 401, "You already have an account for \(invite.email): sign in, then open the link again.")
+                    throw GatehouseError(
+                        .init("login_required"), status: 401,
+                        "You already have an account for \(invite.email): sign in, then open the link again.")
                 }
                 if invite.ssoOnly { throw Refusal.ssoRequired(invite.orgID).error }
                 guard let password = body.password else {
-                    throw GatehouseError.validation("Choose a password (at least \(Accounts.minimumPasswordLength) characters) to create your account.")
+                    throw GatehouseError.validation(
+                        "Choose a password (at least \(Accounts.minimumPasswordLength) characters) to create your"
+                            + " account."
+                    )
                 }
-                let account = try await g.accounts.create(email: invite.email, firstName: body.firstName ?? invite.firstName,
-                                                          lastName: body.lastName ?? invite.lastName, password: password)
+                let account = try await g.accounts.create(
+                    email: invite.email, firstName: body.firstName ?? invite.firstName,
+                    lastName: body.lastName ?? invite.lastName, password: password)
                 let (t, _) = try await g.sessions.create(accountID: account.id, method: .password)
                 newSession = t
-                caller = Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .password)
+                caller = Caller(
+                    accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .password
+                )
             }
-            guard caller.authMethod != .apiKey else { throw GatehouseError.forbidden("Invitations are accepted by people, not API keys.") }
+            guard caller.authMethod != .apiKey else {
+                throw GatehouseError.forbidden("Invitations are accepted by people, not API keys.")
+            }
             try g.reachesInvite(caller.authMethod, invite).orThrow()
             let account = try g.accounts.find(id: caller.accountID)
-            let result = try await region.acceptInvite(AcceptInviteRequest(token: token, accountID: caller.accountID, email: caller.email,
-                                                                           firstName: account?.firstName, lastName: account?.lastName))
-            var r = try Response.json(AcceptAnswer(orgID: result.orgID, redirect: g.settings.destination(result.startingPage),
-                                                   csrfToken: newSession.map { g.sessions.csrfToken(for: $0) })).noStore()
+            let result = try await region.acceptInvite(
+                AcceptInviteRequest(
+                    token: token, accountID: caller.accountID, email: caller.email,
+                    firstName: account?.firstName, lastName: account?.lastName))
+            var r = try Response.json(
+                AcceptAnswer(
+                    orgID: result.orgID, redirect: g.settings.destination(result.startingPage),
+                    csrfToken: newSession.map { g.sessions.csrfToken(for: $0) })
+            ).noStore()
             if let newSession { r.setCookie(g.sessionCookie(newSession)) }
             return r
         }
@@ -143,7 +183,10 @@ public enum GatewayRoutes {
         b.post("/api/v1/invites/:token/code") { ctx in
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
-            if let wait = g.limiter.attempt([("code:" + claims.inviteID, g.settings.codesPerInvite), ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+            if let wait = g.limiter.attempt([
+                ("code:" + claims.inviteID, g.settings.codesPerInvite),
+                ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress),
+            ]) {
                 throw RateLimiter.refusal(wait)
             }
             try await g.region(for: claims).sendInviteCode(token: token)
@@ -154,19 +197,26 @@ public enum GatewayRoutes {
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
             let caller = try await g.caller(ctx)
-            guard caller.authMethod != .apiKey else { throw GatehouseError.forbidden("Invitations are declined by people, not API keys.") }
+            guard caller.authMethod != .apiKey else {
+                throw GatehouseError.forbidden("Invitations are declined by people, not API keys.")
+            }
             let region = try g.region(for: claims)
-            try g.reachesInvite(caller.authMethod, try await region.inviteForToken(token).invite, declining: true).orThrow()
-            try await region.declineInvite(DeclineInviteRequest(token: token, accountID: caller.accountID, email: caller.email))
+            try g.reachesInvite(caller.authMethod, try await region.inviteForToken(token).invite, declining: true)
+                .orThrow()
+            try await region.declineInvite(
+                DeclineInviteRequest(token: token, accountID: caller.accountID, email: caller.email))
             return Response(status: 204)
         }
 
         b.post("/api/v1/auth/bootstrap") { ctx in
             let req = try ctx.decode(BootstrapRequest.self)
-            if let wait = g.limiter.attempt([("bootstrap:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) { throw RateLimiter.refusal(wait) }
+            if let wait = g.limiter.attempt([("bootstrap:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                throw RateLimiter.refusal(wait)
+            }
             let account = try await g.redeemBootstrap(token: req.token, password: req.password)
             let (token, _) = try await g.sessions.create(accountID: account.id, method: .password)
-            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token))).noStore()
+            var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
+                .noStore()
             r.setCookie(g.sessionCookie(token))
             return r
         }

@@ -4,105 +4,113 @@ import Store
 /// one-time bootstrap links.
 public enum GatewaySchema {
     public static let migrations: [Migration] = [
-        Migration(1, "instance", sql: """
-            CREATE TABLE instance (
-                key TEXT PRIMARY KEY,
-                value TEXT NOT NULL
-            ) STRICT;
-            """),
-        Migration(2, "accounts, sessions, region admins", sql: """
-            CREATE TABLE accounts (
-                id TEXT PRIMARY KEY,
-                email TEXT NOT NULL UNIQUE,
-                first_name TEXT NOT NULL DEFAULT '',
-                last_name TEXT NOT NULL DEFAULT '',
-                password_hash TEXT,
-                created_at INTEGER NOT NULL,
-                password_changed_at INTEGER
-            ) STRICT;
+        Migration(
+            1, "instance",
+            sql: """
+                CREATE TABLE instance (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                ) STRICT;
+                """),
+        Migration(
+            2, "accounts, sessions, region admins",
+            sql: """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY,
+                    email TEXT NOT NULL UNIQUE,
+                    first_name TEXT NOT NULL DEFAULT '',
+                    last_name TEXT NOT NULL DEFAULT '',
+                    password_hash TEXT,
+                    created_at INTEGER NOT NULL,
+                    password_changed_at INTEGER
+                ) STRICT;
 
-            CREATE TABLE sessions (
-                id_hash BLOB PRIMARY KEY,
-                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-                method TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                last_seen INTEGER NOT NULL,
-                expires_at INTEGER NOT NULL
-            ) STRICT;
-            CREATE INDEX sessions_by_account ON sessions (account_id);
+                CREATE TABLE sessions (
+                    id_hash BLOB PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    method TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX sessions_by_account ON sessions (account_id);
 
-            CREATE TABLE region_admins (
-                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-                region TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                PRIMARY KEY (account_id, region)
-            ) STRICT;
+                CREATE TABLE region_admins (
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    region TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (account_id, region)
+                ) STRICT;
 
-            CREATE TABLE bootstrap_tokens (
-                token_hash BLOB PRIMARY KEY,
-                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-                region TEXT NOT NULL,
-                expires_at INTEGER NOT NULL,
-                used_at INTEGER
-            ) STRICT;
-            """),
-        Migration(3, "saml", sql: """
-            CREATE TABLE saml_settings (
-                org_id TEXT PRIMARY KEY,
-                settings TEXT NOT NULL,
-                updated_at INTEGER NOT NULL,
-                updated_by TEXT NOT NULL
-            ) STRICT;
+                CREATE TABLE bootstrap_tokens (
+                    token_hash BLOB PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    region TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                ) STRICT;
+                """),
+        Migration(
+            3, "saml",
+            sql: """
+                CREATE TABLE saml_settings (
+                    org_id TEXT PRIMARY KEY,
+                    settings TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    updated_by TEXT NOT NULL
+                ) STRICT;
 
-            CREATE TABLE saml_requests (
-                id TEXT PRIMARY KEY,
-                org_id TEXT NOT NULL,
-                next TEXT NOT NULL,
-                expires_at INTEGER NOT NULL,
-                answered_at INTEGER
-            ) STRICT;
-            CREATE INDEX saml_requests_by_expiry ON saml_requests (expires_at);
+                CREATE TABLE saml_requests (
+                    id TEXT PRIMARY KEY,
+                    org_id TEXT NOT NULL,
+                    next TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    answered_at INTEGER
+                ) STRICT;
+                CREATE INDEX saml_requests_by_expiry ON saml_requests (expires_at);
 
-            CREATE TABLE saml_seen_assertions (
-                org_id TEXT NOT NULL,
-                assertion_id TEXT NOT NULL,
-                expires_at INTEGER NOT NULL,
-                PRIMARY KEY (org_id, assertion_id)
-            ) STRICT;
-            CREATE INDEX saml_seen_by_expiry ON saml_seen_assertions (expires_at);
-            """),
+                CREATE TABLE saml_seen_assertions (
+                    org_id TEXT NOT NULL,
+                    assertion_id TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, assertion_id)
+                ) STRICT;
+                CREATE INDEX saml_seen_by_expiry ON saml_seen_assertions (expires_at);
+                """),
         // An org's IdP is trusted for that org only: which accounts it may sign in (links, made while the person
         // proves the account) and which email domains it owns (claims, proven by a DNS TXT record).
-        Migration(4, "sso trust: account links, domain claims, pending links", sql: """
-            CREATE TABLE sso_links (
-                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-                org_id TEXT NOT NULL,
-                via TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                PRIMARY KEY (account_id, org_id)
-            ) STRICT;
-            CREATE INDEX sso_links_by_org ON sso_links (org_id);
+        Migration(
+            4, "sso trust: account links, domain claims, pending links",
+            sql: """
+                CREATE TABLE sso_links (
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    org_id TEXT NOT NULL,
+                    via TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (account_id, org_id)
+                ) STRICT;
+                CREATE INDEX sso_links_by_org ON sso_links (org_id);
 
-            CREATE TABLE sso_domains (
-                domain TEXT NOT NULL,
-                org_id TEXT NOT NULL,
-                token TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                verified_at INTEGER,
-                PRIMARY KEY (domain, org_id)
-            ) STRICT;
-            CREATE UNIQUE INDEX sso_domains_one_owner ON sso_domains (domain) WHERE verified_at IS NOT NULL;
-            CREATE INDEX sso_domains_by_org ON sso_domains (org_id);
+                CREATE TABLE sso_domains (
+                    domain TEXT NOT NULL,
+                    org_id TEXT NOT NULL,
+                    token TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    verified_at INTEGER,
+                    PRIMARY KEY (domain, org_id)
+                ) STRICT;
+                CREATE UNIQUE INDEX sso_domains_one_owner ON sso_domains (domain) WHERE verified_at IS NOT NULL;
+                CREATE INDEX sso_domains_by_org ON sso_domains (org_id);
 
-            CREATE TABLE sso_pending_links (
-                id_hash BLOB PRIMARY KEY,
-                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-                org_id TEXT NOT NULL,
-                next TEXT NOT NULL,
-                nonce TEXT NOT NULL,
-                expires_at INTEGER NOT NULL
-            ) STRICT;
-            CREATE INDEX sso_pending_links_by_expiry ON sso_pending_links (expires_at);
-            """),
+                CREATE TABLE sso_pending_links (
+                    id_hash BLOB PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    org_id TEXT NOT NULL,
+                    next TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX sso_pending_links_by_expiry ON sso_pending_links (expires_at);
+                """),
     ]
 }

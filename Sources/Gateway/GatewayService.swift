@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import HTTP
 import Net
@@ -24,8 +24,11 @@ public final class GatewayService: Sendable {
     let dnsPool = BlockingPool(label: "gatehouse-dns", width: 4)
     let clock: any WallClock
 
-    public init(db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
-                hasher: PasswordHasher = PasswordHasher(), settings: GatewaySettings = GatewaySettings(), sessionPolicy: Sessions.Policy = Sessions.Policy()) {
+    public init(
+        db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
+        hasher: PasswordHasher = PasswordHasher(), settings: GatewaySettings = GatewaySettings(),
+        sessionPolicy: Sessions.Policy = Sessions.Policy()
+    ) {
         self.db = db
         self.clock = clock
         self.regions = regions
@@ -49,26 +52,39 @@ public final class GatewayService: Sendable {
         }
         let current = try sso.settings(org: org)
         var settings = try update.applied(to: current)
-        if settings.jit != current?.jit || current == nil, !standing.jitAssignableRoles.contains(settings.jit.defaultRole) {
-            throw GatehouseError(.init("role_above_you"), status: 403,
-                                 "The JIT default role must be a role you may give yourself, and never owner-level (\(settings.jit.defaultRole) is not).")
+        if settings.jit != current?.jit || current == nil,
+            !standing.jitAssignableRoles.contains(settings.jit.defaultRole)
+        {
+            throw GatehouseError(
+                .init("role_above_you"), status: 403,
+                "The JIT default role must be a role you may give yourself, and never owner-level"
+                    + " (\(settings.jit.defaultRole) is not)."
+            )
         }
         if settings.signRequests && self.settings.samlSigningKey == nil {
-            throw GatehouseError(.init("no_sp_key"), status: 422, "Signed requests need an SP key: set saml.spKeyFile and saml.spCertFile in the configuration.")
+            throw GatehouseError(
+                .init("no_sp_key"), status: 422,
+                "Signed requests need an SP key: set saml.spKeyFile and saml.spCertFile in the configuration.")
         }
         if let wanted = update.domains {
             let normalized = try Set(wanted.map(SSOTrust.normalizeDomain))
-            guard normalized.count <= 20 else { throw GatehouseError.validation("An organization can claim at most 20 domains.") }
-            for old in try trust.claims(org: org) where !normalized.contains(old.domain) { try await trust.unclaim(old.domain, org: org) }
+            guard normalized.count <= 20 else {
+                throw GatehouseError.validation("An organization can claim at most 20 domains.")
+            }
+            for old in try trust.claims(org: org) where !normalized.contains(old.domain) {
+                try await trust.unclaim(old.domain, org: org)
+            }
             for d in normalized.sorted() { try await trust.claim(d, org: org) }
         }
-        settings.domains = nil   // claims live in SSOTrust; the settings no longer route anything by domain
+        settings.domains = nil  // claims live in SSOTrust; the settings no longer route anything by domain
         try await sso.save(settings, org: org, by: caller.accountID)
         return settings
     }
 
     /// The session token from the request's cookie, if any.
-    func sessionToken(_ ctx: RequestContext) -> String? { Cookies.value(named: Sessions.cookieName, in: ctx.request.headers) }
+    func sessionToken(_ ctx: RequestContext) -> String? {
+        Cookies.value(named: Sessions.cookieName, in: ctx.request.headers)
+    }
 
     /// Who is calling: a bearer API key, or a session cookie (then unsafe methods need the CSRF header, so
     /// another site cannot make the browser act). Anything else is 401.
@@ -78,33 +94,44 @@ public final class GatewayService: Sendable {
                 throw GatehouseError.unauthenticated("Use `Authorization: Bearer <API key>`.")
             }
             let region = key.split(separator: "_").dropFirst().first.map(String.init) ?? ""
-            guard let tenant = try? regions.tenant(forRegion: region), let found = try await tenant.authenticateAPIKey(key),
-                  let account = try accounts.find(id: found.accountID) else {
+            guard let tenant = try? regions.tenant(forRegion: region),
+                let found = try await tenant.authenticateAPIKey(key),
+                let account = try accounts.find(id: found.accountID)
+            else {
                 throw GatehouseError.unauthenticated("That API key is not valid (it may have been revoked).")
             }
-            return Caller(accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .apiKey,
-                          scopeOrg: found.org, scopeApp: found.app)
+            return Caller(
+                accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .apiKey,
+                scopeOrg: found.org, scopeApp: found.app)
         }
-        guard let token = sessionToken(ctx), let (session, account, regionAdmin) = try sessions.validateWithAccount(token) else {
+        guard let token = sessionToken(ctx),
+            let (session, account, regionAdmin) = try sessions.validateWithAccount(token)
+        else {
             throw GatehouseError.unauthenticated()
         }
         if !["GET", "HEAD", "OPTIONS"].contains(ctx.request.method) {
-            guard let presented = ctx.request.headers["x-csrf-token"], sessions.checkCSRF(presented, sessionToken: token) else {
-                throw GatehouseError(.init("csrf_failed"), status: 403, "Missing or wrong X-CSRF-Token header (GET /api/v1/me returns the token).")
+            guard let presented = ctx.request.headers["x-csrf-token"],
+                sessions.checkCSRF(presented, sessionToken: token)
+            else {
+                throw GatehouseError(
+                    .init("csrf_failed"), status: 403,
+                    "Missing or wrong X-CSRF-Token header (GET /api/v1/me returns the token).")
             }
         }
         return Caller(session: session, account: account, regionAdmin: regionAdmin)
     }
 
     func sessionCookie(_ token: String) -> SetCookie {
-        SetCookie(name: Sessions.cookieName, value: token, path: "/", maxAge: Int(sessions.policy.absoluteTimeout),
-                  httpOnly: true, secure: settings.secureCookies, sameSite: .lax)
+        SetCookie(
+            name: Sessions.cookieName, value: token, path: "/", maxAge: Int(sessions.policy.absoluteTimeout),
+            httpOnly: true, secure: settings.secureCookies, sameSite: .lax)
     }
 
     /// An org's Service Provider: stable URLs under the public base, the SP key when the org signs requests.
     public func serviceProvider(org: String, signRequests: Bool = false) -> ServiceProvider {
-        ServiceProvider(baseURL: settings.publicBaseURL, orgID: org, signingKey: signRequests ? settings.samlSigningKey : nil,
-                        signingCertificate: settings.samlSigningCertificate)
+        ServiceProvider(
+            baseURL: settings.publicBaseURL, orgID: org, signingKey: signRequests ? settings.samlSigningKey : nil,
+            signingCertificate: settings.samlSigningCertificate)
     }
 
     func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }
@@ -119,8 +146,10 @@ public final class GatewayService: Sendable {
     /// count failures only, per (account, client) with growing delays and per client address.
     public func checkPassword(email: String, password: String, client: String) async throws -> PasswordCheck {
         let email = Email.normalize(email)
-        let pair = "pw:" + email + "|" + client, address = "pw:" + client
-        if let wait = limiter.delay(pair, settings.loginBackoff) ?? limiter.peek([(address, settings.loginPerAddress)]) {
+        let pair = "pw:" + email + "|" + client
+        let address = "pw:" + client
+        if let wait = limiter.delay(pair, settings.loginBackoff) ?? limiter.peek([(address, settings.loginPerAddress)])
+        {
             return .wait(wait)
         }
         guard let account = try await accounts.authenticate(email: email, password: password) else {
@@ -137,7 +166,9 @@ public final class GatewayService: Sendable {
     /// domain claims, links and requests with it.
     public func forward(_ request: Request, to tenant: any RegionTenant, caller: Caller) async throws -> Response {
         let response = try await tenant.forward(request, caller: caller)
-        if request.method == "DELETE", (200..<300).contains(response.status), let org = Self.deletedOrg(String(request.path)) {
+        if request.method == "DELETE", (200..<300).contains(response.status),
+            let org = Self.deletedOrg(String(request.path))
+        {
             try await trust.purge(org: org)
         }
         return response
@@ -146,7 +177,8 @@ public final class GatewayService: Sendable {
     /// `/api/v1/regions/<r>/orgs/<org>` → the org id.
     static func deletedOrg(_ path: String) -> String? {
         let p = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard p.count == 7, p[1] == "api", p[2] == "v1", p[3] == "regions", p[5] == "orgs", OrgID(String(p[6])) != nil else { return nil }
+        guard p.count == 7, p[1] == "api", p[2] == "v1", p[3] == "regions", p[5] == "orgs", OrgID(String(p[6])) != nil
+        else { return nil }
         return String(p[6])
     }
 
@@ -161,9 +193,12 @@ public final class GatewayService: Sendable {
     ///
     /// A caller scoped to one org (an SSO session, an API key) sees that org only: its IdP vouches for nothing
     /// else, so the account's other orgs and invitations stay out of its view.
-    public func overview(_ caller: Caller) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
+    public func overview(
+        _ caller: Caller
+    ) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
         let scope = caller.scopeOrg
-        let tenants = scope.flatMap { try? regions.tenant(forOrg: $0) }.map { [$0] } ?? Region.allCases.compactMap { regions[$0] }
+        let tenants =
+            scope.flatMap { try? regions.tenant(forOrg: $0) }.map { [$0] } ?? Region.allCases.compactMap { regions[$0] }
         let account = (id: caller.accountID, email: caller.email)
         // All regions at once: a slow or unreachable region costs its own timeout, not the sum of them.
         typealias Part = (region: Region, memberships: [MembershipSummary], pending: [PendingInviteSummary])?
@@ -174,7 +209,13 @@ public final class GatewayService: Sendable {
             for t in tenants {
                 group.addTask {
                     do {
-                        return (t.region, (t.region, try await t.memberships(accountID: account.id), try await t.pendingInvites(email: account.email)))
+                        return (
+                            t.region,
+                            (
+                                t.region, try await t.memberships(accountID: account.id),
+                                try await t.pendingInvites(email: account.email)
+                            )
+                        )
                     } catch {
                         return (t.region, nil)
                     }
@@ -205,9 +246,13 @@ public final class GatewayService: Sendable {
         switch tokens.verify(token, now: clock.now()) {
         case .success(let c): return c
         case .failure(.expired):
-            throw GatehouseError(.init("invite_expired"), status: 410, "This invitation has expired. Ask the person who invited you to resend it.")
+            throw GatehouseError(
+                .init("invite_expired"), status: 410,
+                "This invitation has expired. Ask the person who invited you to resend it.")
         case .failure:
-            throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid. Check that you copied all of it.")
+            throw GatehouseError(
+                .init("invite_invalid"), status: 404,
+                "This invitation link is not valid. Check that you copied all of it.")
         }
     }
 
@@ -218,13 +263,17 @@ public final class GatewayService: Sendable {
         let key = "code:" + claims.inviteID
         if let wait = limiter.delay(key, settings.codeBackoff) { throw RateLimiter.refusal(wait) }
         guard let code, !code.isEmpty else {
-            throw GatehouseError(.init("email_unproven"), status: 403,
-                                 "This link was copied, not opened from the invitation email, so it does not prove your address. "
-                                    + "Ask for a code (POST /api/v1/invites/<token>/code) and send it as `code`, or open the link in the email.")
+            throw GatehouseError(
+                .init("email_unproven"), status: 403,
+                "This link was copied, not opened from the invitation email, so it does not prove your address. "
+                    + "Ask for a code (POST /api/v1/invites/<token>/code) and send it as `code`, or open the link in"
+                    + " the email."
+            )
         }
         guard tokens.checkCode(code, claims: claims, now: clock.now()) else {
             limiter.fail(key, settings.codeBackoff)
-            throw GatehouseError(.init("wrong_code"), status: 403, "That code is not right, or it has expired. Ask for a new one.")
+            throw GatehouseError(
+                .init("wrong_code"), status: 403, "That code is not right, or it has expired. Ask for a new one.")
         }
     }
 
@@ -236,7 +285,9 @@ public final class GatewayService: Sendable {
     }
 
     func region(for claims: InviteTokenClaims) throws -> any RegionTenant {
-        guard let t = regions[claims.region] else { throw GatehouseError(.init("region_unavailable"), status: 503, "That region is not reachable right now.") }
+        guard let t = regions[claims.region] else {
+            throw GatehouseError(.init("region_unavailable"), status: 503, "That region is not reachable right now.")
+        }
         return t
     }
 }

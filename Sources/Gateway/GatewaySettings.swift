@@ -7,7 +7,9 @@ public struct GatewaySettings: Sendable {
     /// `Secure` on cookies; on unless Gatehouse runs on plain HTTP (development).
     public var secureCookies = false
     /// Where each starting page lives (relative paths or absolute URLs), for the redirect after joining.
-    public var destinations: [StartingPage: String] = [.studio: "/studio", .console: "/console", .portal: "/portal", .agentConsole: "/agent-console"]
+    public var destinations: [StartingPage: String] = [
+        .studio: "/studio", .console: "/console", .portal: "/portal", .agentConsole: "/agent-console",
+    ]
     public var publicBaseURL = "http://127.0.0.1:8080"
     /// Wrong passwords: growing delays per (account, client address), so nobody elsewhere can lock a person
     /// out; and a window per client address (failures only) against guessing many accounts from one place.

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import GatehouseCore
+import Synchronization
 
 /// Fixed-window counters per key (an account's email, a client address), in memory. A key over its limit
 /// is refused with the seconds until its window ends, for `Retry-After`.
@@ -14,7 +14,10 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    private struct Window { var start: TimeInterval; var used: Int }
+    private struct Window {
+        var start: TimeInterval
+        var used: Int
+    }
     private let windows = Mutex<[String: Window]>([:])
     let clock: any WallClock
 
@@ -67,7 +70,11 @@ public final class RateLimiter: Sendable {
             self.forget = forget
         }
     }
-    private struct Failures { var count: Int; var last: TimeInterval; var until: TimeInterval }
+    private struct Failures {
+        var count: Int
+        var last: TimeInterval
+        var until: TimeInterval
+    }
     private let failures = Mutex<[String: Failures]>([:])
 
     /// Seconds to wait before `key` may try again, or nil.
@@ -83,7 +90,8 @@ public final class RateLimiter: Sendable {
         let now = clock.now().timeIntervalSince1970
         failures.withLock { f in
             if f.count > 100_000 { f = f.filter { now - $0.value.last < policy.forget } }
-            var e = f[key].flatMap { now - $0.last < policy.forget ? $0 : nil } ?? Failures(count: 0, last: now, until: 0)
+            var e =
+                f[key].flatMap { now - $0.last < policy.forget ? $0 : nil } ?? Failures(count: 0, last: now, until: 0)
             e.count += 1
             e.last = now
             if e.count > policy.free { e.until = now + min(policy.cap, pow(2, Double(e.count - policy.free - 1))) }
@@ -94,6 +102,8 @@ public final class RateLimiter: Sendable {
     public func reset(_ key: String) { _ = failures.withLock { $0.removeValue(forKey: key) } }
 
     public static func refusal(_ seconds: Int) -> GatehouseError {
-        GatehouseError(.rateLimited, status: 429, "Too many attempts. Try again in \(seconds) seconds.", headers: [("Retry-After", String(seconds))])
+        GatehouseError(
+            .rateLimited, status: 429, "Too many attempts. Try again in \(seconds) seconds.",
+            headers: [("Retry-After", String(seconds))])
     }
 }

@@ -15,7 +15,9 @@ public final class RemoteRegionTenant: RegionTenant {
     let keys: KeyRing
     let clock: any WallClock
 
-    public init(region: Region, baseURL: String, keys: KeyRing, clock: any WallClock = SystemClock(), caFile: String? = nil) throws {
+    public init(
+        region: Region, baseURL: String, keys: KeyRing, clock: any WallClock = SystemClock(), caFile: String? = nil
+    ) throws {
         self.region = region
         self.keys = keys
         self.clock = clock
@@ -23,17 +25,29 @@ public final class RemoteRegionTenant: RegionTenant {
     }
 
     var unavailable: GatehouseError {
-        GatehouseError(.init("region_unavailable"), status: 503,
-                       "The \(region.rawValue.uppercased()) region cannot be reached right now; organizations in other regions are not affected. Try again in a moment.",
-                       headers: [("Retry-After", "5")])
+        GatehouseError(
+            .init("region_unavailable"), status: 503,
+            "The \(region.rawValue.uppercased()) region cannot be reached right now; organizations in other regions"
+                + " are not affected. Try again in a moment.",
+            headers: [("Retry-After", "5")])
     }
 
     /// Response headers worth passing back to the client.
-    static let relayedHeaders: Set<String> = ["content-type", "content-disposition", "allow", "retry-after", "location", "cache-control"]
+    static let relayedHeaders: Set<String> = [
+        "content-type", "content-disposition", "allow", "retry-after", "location", "cache-control",
+    ]
 
-    func send(method: String, target: String, contentType: String?, body: [UInt8], caller: Caller, requestID: String) async throws -> HTTPClientResponse {
-        var headers: [(String, String)] = [(ForwardedIdentity.header, ForwardedIdentity.sign(method: method, target: target, body: body, caller: caller,
-                                                                                               keys: keys, now: clock.now()))]
+    func send(
+        method: String, target: String, contentType: String?, body: [UInt8], caller: Caller, requestID: String
+    ) async throws -> HTTPClientResponse {
+        var headers: [(String, String)] = [
+            (
+                ForwardedIdentity.header,
+                ForwardedIdentity.sign(
+                    method: method, target: target, body: body, caller: caller,
+                    keys: keys, now: clock.now())
+            )
+        ]
         if let contentType { headers.append(("Content-Type", contentType)) }
         if !requestID.isEmpty { headers.append(("X-Request-Id", requestID)) }
         do {
@@ -44,8 +58,10 @@ public final class RemoteRegionTenant: RegionTenant {
     }
 
     public func forward(_ request: Request, caller: Caller) async throws -> Response {
-        let r = try await send(method: request.method, target: request.target, contentType: request.headers["content-type"], body: request.body,
-                               caller: caller, requestID: request.id)
+        let r = try await send(
+            method: request.method, target: request.target, contentType: request.headers["content-type"],
+            body: request.body,
+            caller: caller, requestID: request.id)
         var response = Response(status: r.status, body: r.body)
         for (n, v) in r.headers where Self.relayedHeaders.contains(n) { response.headers.add(n, v) }
         return response
@@ -54,8 +70,9 @@ public final class RemoteRegionTenant: RegionTenant {
     /// A typed internal call: JSON in, JSON out; a region's error answer is rethrown as the same error.
     func call<In: Encodable, Out: Decodable>(_ path: String, _ body: In, as: Out.Type) async throws -> Out {
         let bytes = Array(try JSONCoding.encoder().encode(body))
-        let r = try await send(method: "POST", target: path, contentType: "application/json", body: bytes,
-                               caller: RegionInternalRoutes.gatewayCaller, requestID: "")
+        let r = try await send(
+            method: "POST", target: path, contentType: "application/json", body: bytes,
+            caller: RegionInternalRoutes.gatewayCaller, requestID: "")
         guard (200..<300).contains(r.status) else { throw Self.error(from: r) }
         if Out.self == Empty.self, let e = Empty() as? Out { return e }
         do { return try JSONCoding.decoder().decode(Out.self, from: Data(r.body)) } catch {
@@ -65,19 +82,26 @@ public final class RemoteRegionTenant: RegionTenant {
 
     struct Empty: Codable {}
     struct ErrorBody: Decodable {
-        struct Inner: Decodable { let code: String; let message: String }
+        struct Inner: Decodable {
+            let code: String
+            let message: String
+        }
         let error: Inner
     }
 
     static func error(from r: HTTPClientResponse) -> GatehouseError {
         guard let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(r.body)) else {
-            return GatehouseError(.init("region_unavailable"), status: 502, "The region answered with status \(r.status).")
+            return GatehouseError(
+                .init("region_unavailable"), status: 502, "The region answered with status \(r.status).")
         }
         return GatehouseError(.init(e.error.code), status: r.status, e.error.message)
     }
 
     public func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
-        try await call("/internal/v1/apikeys/authenticate", ["key": key], as: RegionInternalRoutes.OptionalValue<APIKeyIdentity>.self).value
+        try await call(
+            "/internal/v1/apikeys/authenticate", ["key": key],
+            as: RegionInternalRoutes.OptionalValue<APIKeyIdentity>.self
+        ).value
     }
 
     public func inviteForToken(_ token: String) async throws -> InviteWithOrg {
@@ -97,7 +121,9 @@ public final class RemoteRegionTenant: RegionTenant {
     }
 
     public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
-        _ = try await call("/internal/v1/sso/link-code", RegionInternalRoutes.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
+        _ = try await call(
+            "/internal/v1/sso/link-code",
+            RegionInternalRoutes.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
     }
 
     public func memberships(accountID: String) async throws -> [MembershipSummary] {
@@ -113,6 +139,8 @@ public final class RemoteRegionTenant: RegionTenant {
     }
 
     public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
-        try await call("/internal/v1/orgs/standing", RegionInternalRoutes.StandingBody(orgID: orgID, caller: caller), as: OrgStanding.self)
+        try await call(
+            "/internal/v1/orgs/standing", RegionInternalRoutes.StandingBody(orgID: orgID, caller: caller),
+            as: OrgStanding.self)
     }
 }

@@ -1,8 +1,8 @@
-import Foundation
-import Synchronization
 import Crypto
+import Foundation
 import GatehouseCore
 import Store
+import Synchronization
 import Tenant
 import TenantDomain
 
@@ -21,8 +21,9 @@ extension Caller {
     /// decided once: an SSO session opens its own org only and never carries region-admin rights (see
     /// `Caller.init` and `Rules.reach`).
     public init(session: Session, account: Account, regionAdmin: Region?) {
-        self.init(accountID: account.id, email: account.email, displayName: account.displayName, regionAdminOf: regionAdmin,
-                  authMethod: session.method)
+        self.init(
+            accountID: account.id, email: account.email, displayName: account.displayName, regionAdminOf: regionAdmin,
+            authMethod: session.method)
     }
 }
 
@@ -43,7 +44,13 @@ public final class Sessions: Sendable {
     let db: Database
     let clock: any WallClock
     public let policy: Policy
-    private struct Cached { let session: Session; let account: Account; let region: Region?; let lastSeen: Int; let at: TimeInterval }
+    private struct Cached {
+        let session: Session
+        let account: Account
+        let region: Region?
+        let lastSeen: Int
+        let at: TimeInterval
+    }
     private let cache = Mutex<[[UInt8]: Cached]>([:])
 
     /// Key for CSRF tokens (HMAC of the session id): per process start, so tokens die with the process too.
@@ -62,10 +69,13 @@ public final class Sessions: Sendable {
     public func create(accountID: String, method: AuthMethod) async throws -> (token: String, session: Session) {
         let token = Base64URL.encode(SecureRandom.bytes(32))
         let now = Int(clock.now().timeIntervalSince1970)
-        let session = Session(accountID: accountID, method: method, createdAt: now, expiresAt: now + Int(policy.absoluteTimeout))
+        let session = Session(
+            accountID: accountID, method: method, createdAt: now, expiresAt: now + Int(policy.absoluteTimeout))
         try await db.write { conn in
-            try conn.run("INSERT INTO sessions (id_hash, account_id, method, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                         [Self.digest(token), accountID, method.wire, now, now, session.expiresAt])
+            try conn.run(
+                "INSERT INTO sessions (id_hash, account_id, method, created_at, last_seen, expires_at) VALUES (?, ?,"
+                    + " ?, ?, ?, ?)",
+                [Self.digest(token), accountID, method.wire, now, now, session.expiresAt])
         }
         return (token, session)
     }
@@ -83,28 +93,41 @@ public final class Sessions: Sendable {
         }
         let found: (Session, Account, Region?, Int)? = try db.readNow { conn in
             var out: (Session, Account, Region?, Int)?
-            try conn.forEach("""
-                SELECT s.account_id, s.method, s.created_at, s.last_seen, s.expires_at, a.email, a.first_name, a.last_name,
-                       a.password_hash IS NOT NULL, (SELECT region FROM region_admins r WHERE r.account_id = a.id ORDER BY region LIMIT 1)
+            try conn.forEach(
+                """
+                SELECT s.account_id, s.method, s.created_at, s.last_seen, s.expires_at, a.email, a.first_name, \
+                a.last_name,
+                       a.password_hash IS NOT NULL, (SELECT region FROM region_admins r WHERE r.account_id = a.id \
+                       ORDER BY region LIMIT 1)
                 FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?
-                """, [hash]) { st in
+                """, [hash]
+            ) { st in
                 guard let method = AuthMethod(wire: st.string(1)) else { return }
-                out = (Session(accountID: st.string(0), method: method, createdAt: st.int(2), expiresAt: st.int(4)),
-                       Account(id: st.string(0), email: st.string(5), firstName: st.string(6), lastName: st.string(7), hasPassword: st.int(8) != 0),
-                       st.optionalString(9).flatMap(Region.init(rawValue:)), st.int(3))
+                out = (
+                    Session(accountID: st.string(0), method: method, createdAt: st.int(2), expiresAt: st.int(4)),
+                    Account(
+                        id: st.string(0), email: st.string(5), firstName: st.string(6), lastName: st.string(7),
+                        hasPassword: st.int(8) != 0),
+                    st.optionalString(9).flatMap(Region.init(rawValue:)), st.int(3)
+                )
             }
             return out
         }
-        guard let (session, account, region, lastSeen) = found, now < session.expiresAt, now < lastSeen + Int(policy.idleTimeout) else { return nil }
+        guard let (session, account, region, lastSeen) = found, now < session.expiresAt,
+            now < lastSeen + Int(policy.idleTimeout)
+        else { return nil }
         if policy.cacheSeconds > 0 {
             cache.withLock { c in
                 if c.count > 100_000 { c.removeAll() }
-                c[hash] = Cached(session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact)
+                c[hash] = Cached(
+                    session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact)
             }
         }
         if now - lastSeen >= Int(policy.touchInterval) {
             let db = self.db
-            Task.detached { try? await db.write { try $0.run("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [now, hash]) } }
+            Task.detached {
+                try? await db.write { try $0.run("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [now, hash]) }
+            }
         }
         return (session, account, region)
     }
@@ -131,13 +154,18 @@ public final class Sessions: Sendable {
     }
 
     /// An account's live sessions, newest first, for the account page (`current` marks this browser's).
-    public func list(accountID: String, current token: String?) throws -> [(method: String, createdAt: Int, lastSeen: Int, current: Bool)] {
+    public func list(
+        accountID: String, current token: String?
+    ) throws -> [(method: String, createdAt: Int, lastSeen: Int, current: Bool)] {
         let now = Int(clock.now().timeIntervalSince1970)
         let mine = token.map { Self.digest($0) }
         return try db.readNow { conn in
             var out: [(String, Int, Int, Bool)] = []
-            try conn.forEach("SELECT id_hash, method, created_at, last_seen FROM sessions WHERE account_id = ? AND expires_at > ? ORDER BY last_seen DESC LIMIT 50",
-                             [accountID, now]) { row in
+            try conn.forEach(
+                "SELECT id_hash, method, created_at, last_seen FROM sessions WHERE account_id = ? AND expires_at > ?"
+                    + " ORDER BY last_seen DESC LIMIT 50",
+                [accountID, now]
+            ) { row in
                 out.append((row.string(1), row.int(2), row.int(3), mine.map { row.blob(0) == $0 } ?? false))
             }
             return out

@@ -11,12 +11,16 @@ public enum Cookies {
             while i < bytes.count {
                 while i < bytes.count && (bytes[i] == 32 || bytes[i] == 9) { i += 1 }
                 var end = i
-                while end < bytes.count && bytes[end] != 59 { end += 1 }        // ';'
+                while end < bytes.count && bytes[end] != 59 { end += 1 }  // ';'
                 let nameEnd = i + wanted.count
                 if nameEnd < end, bytes[nameEnd] == 61, bytes[i..<nameEnd].elementsEqual(wanted) {  // '='
-                    var vs = nameEnd + 1, ve = end
+                    var vs = nameEnd + 1
+                    var ve = end
                     while ve > vs && (bytes[ve - 1] == 32 || bytes[ve - 1] == 9) { ve -= 1 }
-                    if ve - vs >= 2 && bytes[vs] == 34 && bytes[ve - 1] == 34 { vs += 1; ve -= 1 }
+                    if ve - vs >= 2 && bytes[vs] == 34 && bytes[ve - 1] == 34 {
+                        vs += 1
+                        ve -= 1
+                    }
                     return String(decoding: bytes[vs..<ve], as: UTF8.self)
                 }
                 i = end + 1
@@ -34,7 +38,9 @@ public enum Cookies {
                 guard let eq = p.firstIndex(of: "=") else { continue }
                 let name = String(p[..<eq])
                 var value = p[p.index(after: eq)...]
-                if value.count >= 2 && value.first == "\"" && value.last == "\"" { value = value.dropFirst().dropLast() }
+                if value.count >= 2 && value.first == "\"" && value.last == "\"" {
+                    value = value.dropFirst().dropLast()
+                }
                 if out[name] == nil { out[name] = String(value) }
             }
         }
@@ -44,7 +50,11 @@ public enum Cookies {
 
 /// One `Set-Cookie` value with its attributes.
 public struct SetCookie: Sendable, Equatable {
-    public enum SameSite: String, Sendable { case strict = "Strict", lax = "Lax", none = "None" }
+    public enum SameSite: String, Sendable {
+        case strict = "Strict"
+        case lax = "Lax"
+        case none = "None"
+    }
 
     public var name: String
     public var value: String
@@ -55,8 +65,10 @@ public struct SetCookie: Sendable, Equatable {
     public var secure = false
     public var sameSite: SameSite? = .lax
 
-    public init(name: String, value: String, path: String? = "/", domain: String? = nil, maxAge: Int? = nil,
-                httpOnly: Bool = true, secure: Bool = false, sameSite: SameSite? = .lax) {
+    public init(
+        name: String, value: String, path: String? = "/", domain: String? = nil, maxAge: Int? = nil,
+        httpOnly: Bool = true, secure: Bool = false, sameSite: SameSite? = .lax
+    ) {
         self.name = name
         self.value = value
         self.path = path

@@ -7,7 +7,11 @@ public enum FormDecoding {
         for part in s.split(separator: "&", omittingEmptySubsequences: true) {
             if out.count >= maxPairs { break }
             if let eq = part.firstIndex(of: "=") {
-                out.append((percentDecode(part[..<eq], plusIsSpace: true), percentDecode(part[part.index(after: eq)...], plusIsSpace: true)))
+                out.append(
+                    (
+                        percentDecode(part[..<eq], plusIsSpace: true),
+                        percentDecode(part[part.index(after: eq)...], plusIsSpace: true)
+                    ))
             } else {
                 out.append((percentDecode(part, plusIsSpace: true), ""))
             }
@@ -36,7 +40,9 @@ public enum FormDecoding {
     public static func percentEncode(_ s: String, keep: (UInt8) -> Bool = FormDecoding.isUnreserved) -> String {
         var out = ""
         for c in s.utf8 {
-            if keep(c) { out.unicodeScalars.append(Unicode.Scalar(c)) } else {
+            if keep(c) {
+                out.unicodeScalars.append(Unicode.Scalar(c))
+            } else {
                 let hexDigits = Array("0123456789ABCDEF".utf8)
                 out.append("%")
                 out.unicodeScalars.append(Unicode.Scalar(hexDigits[Int(c >> 4)]))

@@ -26,7 +26,12 @@ public struct HTTP1Parser: Sendable {
         var expectContinue: Bool
     }
 
-    private enum ChunkPhase: Sendable { case size, data(Int), dataEnd, trailers(Int) }
+    private enum ChunkPhase: Sendable {
+        case size
+        case data(Int)
+        case dataEnd
+        case trailers(Int)
+    }
 
     private enum State: Sendable {
         case head
@@ -100,7 +105,10 @@ public struct HTTP1Parser: Sendable {
                 readIndex += length
                 return finish(head, body)
             }
-            if head.expectContinue && !continueSent { continueSent = true; return .sendContinue }
+            if head.expectContinue && !continueSent {
+                continueSent = true
+                return .sendContinue
+            }
             return .needMore
         case .chunked(let head, let phase, let body):
             do {
@@ -116,8 +124,10 @@ public struct HTTP1Parser: Sendable {
         state = .head
         continueSent = false
         scan = HeadScan()
-        return .request(Request(method: head.method, target: head.target, versionMinor: head.minor, headers: head.headers,
-                                body: body, keepAlive: head.keepAlive))
+        return .request(
+            Request(
+                method: head.method, target: head.target, versionMinor: head.minor, headers: head.headers,
+                body: body, keepAlive: head.keepAlive))
     }
 
     // MARK: - Head
@@ -130,12 +140,15 @@ public struct HTTP1Parser: Sendable {
             skipped += 1
         }
         let found: (lineEnd: Int, headEnd: Int)?
-        found = try buffer.withUnsafeBufferPointer { (buf: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (Int, Int)? in
+        found = try buffer.withUnsafeBufferPointer {
+            (buf: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (Int, Int)? in
             try Self.findHeadEnd(buf, from: readIndex, scan: &scan, limits: limits)
         }
         guard let (requestLineEnd, headEnd) = found else { return nil }
-        let head = try buffer.withUnsafeBufferPointer { (buf: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Head in
-            try Self.parseHeadBytes(buf, start: readIndex, requestLineEnd: requestLineEnd, headEnd: headEnd, limits: limits)
+        let head = try buffer.withUnsafeBufferPointer {
+            (buf: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Head in
+            try Self.parseHeadBytes(
+                buf, start: readIndex, requestLineEnd: requestLineEnd, headEnd: headEnd, limits: limits)
         }
         readIndex = headEnd
         return head
@@ -150,8 +163,10 @@ public struct HTTP1Parser: Sendable {
     }
 
     /// Finds the end of the request line and of the head (index just past the blank line).
-    private static func findHeadEnd(_ buf: UnsafeBufferPointer<UInt8>, from start: Int, scan: inout HeadScan,
-                                    limits: HTTPLimits) throws(HTTPParseError) -> (Int, Int)? {
+    private static func findHeadEnd(
+        _ buf: UnsafeBufferPointer<UInt8>, from start: Int, scan: inout HeadScan,
+        limits: HTTPLimits
+    ) throws(HTTPParseError) -> (Int, Int)? {
         if scan.position < start {
             scan = HeadScan(position: start, lineStart: start, requestLineEnd: -1)
         }
@@ -181,10 +196,13 @@ public struct HTTP1Parser: Sendable {
         return nil
     }
 
-    private static func parseHeadBytes(_ buf: UnsafeBufferPointer<UInt8>, start: Int, requestLineEnd: Int, headEnd: Int,
-                                       limits: HTTPLimits) throws(HTTPParseError) -> Head {
+    private static func parseHeadBytes(
+        _ buf: UnsafeBufferPointer<UInt8>, start: Int, requestLineEnd: Int, headEnd: Int,
+        limits: HTTPLimits
+    ) throws(HTTPParseError) -> Head {
         // Request line: method SP target SP version
-        var sp1 = -1, sp2 = -1
+        var sp1 = -1
+        var sp2 = -1
         for i in start..<requestLineEnd {
             let c = buf[i]
             if c == 32 {
@@ -210,7 +228,7 @@ public struct HTTP1Parser: Sendable {
         while lineStart < fieldsEnd {
             var lineEnd = lineStart
             while buf[lineEnd] != 13 || buf[lineEnd + 1] != 10 {
-                if buf[lineEnd] == 13 { throw .badHeaderValue }   // bare CR
+                if buf[lineEnd] == 13 { throw .badHeaderValue }  // bare CR
                 lineEnd += 1
             }
             let first = buf[lineStart]
@@ -223,15 +241,17 @@ public struct HTTP1Parser: Sendable {
                 colon += 1
             }
             guard colon < lineEnd, colon > lineStart else { throw .badHeaderName }
-            var vs = colon + 1, ve = lineEnd
+            var vs = colon + 1
+            var ve = lineEnd
             while vs < ve && (buf[vs] == 32 || buf[vs] == 9) { vs += 1 }
             while ve > vs && (buf[ve - 1] == 32 || buf[ve - 1] == 9) { ve -= 1 }
             for i in vs..<ve {
                 let c = buf[i]
                 if (c < 0x20 && c != 9) || c == 0x7F { throw .badHeaderValue }
             }
-            headers.add(String(decoding: UnsafeBufferPointer(rebasing: buf[lineStart..<colon]), as: UTF8.self),
-                        String(decoding: UnsafeBufferPointer(rebasing: buf[vs..<ve]), as: UTF8.self))
+            headers.add(
+                String(decoding: UnsafeBufferPointer(rebasing: buf[lineStart..<colon]), as: UTF8.self),
+                String(decoding: UnsafeBufferPointer(rebasing: buf[vs..<ve]), as: UTF8.self))
             lineStart = lineEnd + 2
         }
 
@@ -253,16 +273,21 @@ public struct HTTP1Parser: Sendable {
             guard HTTPHeaders.sameName(expect, "100-continue") else { throw .unsupportedExpectation }
             expectContinue = minor == 1
         }
-        return Head(method: method, target: target, minor: minor, headers: headers, keepAlive: keepAlive,
-                    expectContinue: expectContinue)
+        return Head(
+            method: method, target: target, minor: minor, headers: headers, keepAlive: keepAlive,
+            expectContinue: expectContinue)
     }
 
-    private static func parseVersion(_ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) throws(HTTPParseError) -> Int {
+    private static func parseVersion(
+        _ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int
+    ) throws(HTTPParseError) -> Int {
         // "HTTP/" DIGIT "." DIGIT
         let prefix: [UInt8] = Array("HTTP/".utf8)
         guard e - s == 8 else { throw .malformedRequestLine }
         for k in 0..<5 where buf[s + k] != prefix[k] { throw .malformedRequestLine }
-        let major = buf[s + 5], dot = buf[s + 6], minor = buf[s + 7]
+        let major = buf[s + 5]
+        let dot = buf[s + 6]
+        let minor = buf[s + 7]
         guard dot == 46, (48...57).contains(major), (48...57).contains(minor) else { throw .malformedRequestLine }
         guard major == 49 else { throw .unsupportedVersion }
         guard minor == 48 || minor == 49 else { throw .unsupportedVersion }
@@ -299,7 +324,8 @@ public struct HTTP1Parser: Sendable {
         if !lengths.isEmpty && !codings.isEmpty { throw .lengthAndTransferEncoding }
         if !codings.isEmpty {
             guard head.minor == 1, codings.count == 1,
-                  HTTPHeaders.sameName(String(Substring(codings[0]).trimmingSpaces()), "chunked") else {
+                HTTPHeaders.sameName(String(Substring(codings[0]).trimmingSpaces()), "chunked")
+            else {
                 throw .unsupportedTransferEncoding
             }
             state = .chunked(head, .size, [])
@@ -308,7 +334,8 @@ public struct HTTP1Parser: Sendable {
         if lengths.count > 1 { throw .duplicateContentLength }
         if let raw = lengths.first {
             guard !raw.isEmpty, raw.utf8.count <= 18, raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-                  let n = Int(raw) else { throw .invalidContentLength }
+                let n = Int(raw)
+            else { throw .invalidContentLength }
             if n > limits.maxBodyBytes { throw .bodyTooLarge }
             if n > 0 {
                 state = .fixedBody(head, n)
@@ -318,7 +345,9 @@ public struct HTTP1Parser: Sendable {
         return finish(head, [])
     }
 
-    private mutating func parseChunked(_ head: Head, _ startPhase: ChunkPhase, _ startBody: [UInt8]) throws(HTTPParseError) -> Event {
+    private mutating func parseChunked(
+        _ head: Head, _ startPhase: ChunkPhase, _ startBody: [UInt8]
+    ) throws(HTTPParseError) -> Event {
         var phase = startPhase
         var body = startBody
         defer { if case .chunked = state { state = .chunked(head, phase, body) } }
@@ -329,7 +358,9 @@ public struct HTTP1Parser: Sendable {
                     if bufferedCount > 1024 { throw .badChunk }
                     return waitForBody(head)
                 }
-                var size = 0, digits = 0, i = readIndex
+                var size = 0
+                var digits = 0
+                var i = readIndex
                 while i < lineEnd, let v = hexValue(buffer[i]) {
                     size = size * 16 + v
                     digits += 1
@@ -337,7 +368,7 @@ public struct HTTP1Parser: Sendable {
                     i += 1
                 }
                 guard digits > 0 else { throw .badChunk }
-                if i < lineEnd {   // chunk extensions: ";name=value" — validated for control characters, ignored
+                if i < lineEnd {  // chunk extensions: ";name=value" — validated for control characters, ignored
                     guard buffer[i] == 59 || buffer[i] == 32 || buffer[i] == 9 else { throw .badChunk }
                     for j in i..<lineEnd where buffer[j] < 0x20 && buffer[j] != 9 { throw .badChunk }
                 }
@@ -374,7 +405,10 @@ public struct HTTP1Parser: Sendable {
     }
 
     private mutating func waitForBody(_ head: Head) -> Event {
-        if head.expectContinue && !continueSent { continueSent = true; return .sendContinue }
+        if head.expectContinue && !continueSent {
+            continueSent = true
+            return .sendContinue
+        }
         return .needMore
     }
 

@@ -11,7 +11,9 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// The first value for `name`, or nil.
     public subscript(_ name: String) -> String? {
-        for f in fields where f.name.utf8.count == name.utf8.count && HTTPHeaders.sameName(f.name, name) { return f.value }
+        for f in fields where f.name.utf8.count == name.utf8.count && HTTPHeaders.sameName(f.name, name) {
+            return f.value
+        }
         return nil
     }
 
@@ -34,11 +36,12 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// ASCII case-insensitive comparison (header names are ASCII tokens).
     public static func sameName(_ a: String, _ b: String) -> Bool {
-        var ia = a.utf8.makeIterator(), ib = b.utf8.makeIterator()
+        var ia = a.utf8.makeIterator()
+        var ib = b.utf8.makeIterator()
         while true {
             switch (ia.next(), ib.next()) {
             case (nil, nil): return true
-            case let (x?, y?):
+            case (let x?, let y?):
                 if x != y && lower(x) != lower(y) { return false }
             default: return false
             }

@@ -8,8 +8,10 @@ public struct HTTPLimits: Sendable, Equatable {
     public var maxHeaderCount: Int
     public var maxBodyBytes: Int
 
-    public init(maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 32 * 1024, maxHeaderCount: Int = 100,
-                maxBodyBytes: Int = 1 << 20) {
+    public init(
+        maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 32 * 1024, maxHeaderCount: Int = 100,
+        maxBodyBytes: Int = 1 << 20
+    ) {
         self.maxRequestLineBytes = maxRequestLineBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount

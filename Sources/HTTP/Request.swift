@@ -16,8 +16,10 @@ public struct Request: Sendable {
     /// Whether the connection may stay open after this request (HTTP/1.1 default, `Connection: close`, 1.0 rules).
     public var keepAlive: Bool
 
-    public init(method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = [:], body: [UInt8] = [],
-                id: String = "", remoteAddress: String = "memory", keepAlive: Bool = true) {
+    public init(
+        method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = [:], body: [UInt8] = [],
+        id: String = "", remoteAddress: String = "memory", keepAlive: Bool = true
+    ) {
         self.method = method
         self.target = target
         self.versionMinor = versionMinor

@@ -5,8 +5,10 @@ import Glibc
 /// `Content-Length` is always computed here (handlers never set it), and `Connection: close` is added when the
 /// connection will close, so framing can never disagree with the body.
 public enum ResponseSerializer {
-    public static func serialize(_ response: Response, keepAlive: Bool, date: String, requestID: String?,
-                                 headOnly: Bool = false, into out: inout [UInt8]) {
+    public static func serialize(
+        _ response: Response, keepAlive: Bool, date: String, requestID: String?,
+        headOnly: Bool = false, into out: inout [UInt8]
+    ) {
         out.reserveCapacity(out.count + 160 + response.body.count)
         appendASCII("HTTP/1.1 ", &out)
         appendInt(response.status, &out)
@@ -25,7 +27,10 @@ public enum ResponseSerializer {
         }
         for f in response.headers.fields {
             if HTTPHeaders.sameName(f.name, "content-length") || HTTPHeaders.sameName(f.name, "connection")
-                || HTTPHeaders.sameName(f.name, "transfer-encoding") { continue }
+                || HTTPHeaders.sameName(f.name, "transfer-encoding")
+            {
+                continue
+            }
             appendASCII("\r\n", &out)
             appendSanitized(f.name, &out)
             appendASCII(": ", &out)
@@ -49,13 +54,28 @@ public enum ResponseSerializer {
     }
 
     @inline(__always) static func appendInt(_ v: Int, _ out: inout [UInt8]) {
-        if v == 0 { out.append(48); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = v, count = 0
+        if v == 0 {
+            out.append(48)
+            return
+        }
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = v
+        var count = 0
         withUnsafeMutableBytes(of: &digits) { d in
-            while n > 0 && count < 20 { d[count] = UInt8(48 + n % 10); n /= 10; count += 1 }
-            while count > 0 { count -= 1; out.append(d[count]) }
+            while n > 0 && count < 20 {
+                d[count] = UInt8(48 + n % 10)
+                n /= 10
+                count += 1
+            }
+            while count > 0 {
+                count -= 1
+                out.append(d[count])
+            }
         }
     }
 }
@@ -69,6 +89,8 @@ public enum HTTPDate {
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(tmv.tm_wday)]), \(two(tmv.tm_mday)) \(months[Int(tmv.tm_mon)]) \(tmv.tm_year + 1900) \(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec)) GMT"
+        return
+            "\(days[Int(tmv.tm_wday)]), \(two(tmv.tm_mday)) \(months[Int(tmv.tm_mon)]) \(tmv.tm_year + 1900)"
+            + " \(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec)) GMT"
     }
 }

@@ -11,7 +11,10 @@ public struct MailMessage: Sendable, Equatable {
     /// The link the mail exists to deliver (an invite URL), logged by the dev transport.
     public var link: String?
 
-    public init(from: String, fromName: String = "Gatehouse", to: String, subject: String, text: String, html: String, link: String? = nil) {
+    public init(
+        from: String, fromName: String = "Gatehouse", to: String, subject: String, text: String, html: String,
+        link: String? = nil
+    ) {
         self.from = from
         self.fromName = fromName
         self.to = to
@@ -54,7 +57,10 @@ public enum MIMEMessage {
         var chunk: [UInt8] = []
         for ch in clean {
             let bytes = Array(String(ch).utf8)
-            if chunk.count + bytes.count > 45 { words.append(chunk.isEmpty ? "" : "=?utf-8?B?\(Data(chunk).base64EncodedString())?="); chunk = [] }
+            if chunk.count + bytes.count > 45 {
+                words.append(chunk.isEmpty ? "" : "=?utf-8?B?\(Data(chunk).base64EncodedString())?=")
+                chunk = []
+            }
             chunk += bytes
         }
         if !chunk.isEmpty { words.append("=?utf-8?B?\(Data(chunk).base64EncodedString())?=") }

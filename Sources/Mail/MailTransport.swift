@@ -37,8 +37,12 @@ public struct DevMailTransport: MailTransport {
             let path = "\(directory)/\(stamp)-\(String(safe)).eml"
             try Data(rendered.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             // The link is a bearer credential for the invitee: it is logged only by this development transport.
-            logger.info("mail written", ["mail.to": .string(message.to), "mail.subject": .string(message.subject),
-                                         "mail.file": .string(path), "mail.link": .string(message.link ?? "")])
+            logger.info(
+                "mail written",
+                [
+                    "mail.to": .string(message.to), "mail.subject": .string(message.subject),
+                    "mail.file": .string(path), "mail.link": .string(message.link ?? ""),
+                ])
         } catch {
             throw MailError(permanent: false, "cannot write mail file: \(error)")
         }

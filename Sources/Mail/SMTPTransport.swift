@@ -22,8 +22,10 @@ public struct SMTPSettings: Sendable {
     public var heloName: String
     public var timeoutMillis: Int
 
-    public init(host: String, port: Int, security: SMTPSecurity = .starttls, username: String? = nil, password: String? = nil,
-                caFile: String? = nil, heloName: String = "gatehouse.localhost", timeoutMillis: Int = 15_000) {
+    public init(
+        host: String, port: Int, security: SMTPSecurity = .starttls, username: String? = nil, password: String? = nil,
+        caFile: String? = nil, heloName: String = "gatehouse.localhost", timeoutMillis: Int = 15_000
+    ) {
         self.host = host
         self.port = port
         self.security = security
@@ -55,8 +57,9 @@ public struct SMTPTransport: MailTransport {
         }
         let s: ClientStream
         do {
-            s = try ClientStream(host: settings.host, port: settings.port, connectTimeoutMillis: min(settings.timeoutMillis, 5_000),
-                                 ioTimeoutMillis: settings.timeoutMillis)
+            s = try ClientStream(
+                host: settings.host, port: settings.port, connectTimeoutMillis: min(settings.timeoutMillis, 5_000),
+                ioTimeoutMillis: settings.timeoutMillis)
         } catch {
             throw MailError(permanent: false, "SMTP server \(settings.host):\(settings.port) unreachable: \(error)")
         }
@@ -66,7 +69,9 @@ public struct SMTPTransport: MailTransport {
             try expect(read(s), 220, "greeting")
             var caps = try ehlo(s)
             if settings.security == .starttls {
-                guard caps.contains("STARTTLS") else { throw MailError(permanent: false, "the SMTP server does not offer STARTTLS") }
+                guard caps.contains("STARTTLS") else {
+                    throw MailError(permanent: false, "the SMTP server does not offer STARTTLS")
+                }
                 try command(s, "STARTTLS", expect: 220)
                 try s.startTLS(serverName: settings.host, caFile: settings.caFile)
                 caps = try ehlo(s)
@@ -136,7 +141,8 @@ public struct SMTPTransport: MailTransport {
         while true {
             let line = try s.readLine(max: 2_048)
             let bytes = Array(line.utf8)
-            guard bytes.count >= 3, let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)), lines.count < 100 else {
+            guard bytes.count >= 3, let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)), lines.count < 100
+            else {
                 throw MailError(permanent: false, "malformed SMTP reply")
             }
             lines.append(bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : "")

@@ -1,7 +1,7 @@
-import CShims
-import Glibc
 internal import COpenSSL
+import CShims
 import GatehouseCore
+import Glibc
 
 /// Why a client connection failed, with a stable code (`connect_failed`, `timeout`, `closed`, `tls_failed`,
 /// `protocol_error`) so callers can tell "the peer is down" from "the peer answered nonsense".
@@ -44,11 +44,15 @@ public final class ClientStream {
     /// `caFile` (or the system's trust store when nil).
     public func startTLS(serverName: String, caFile: String?) throws {
         guard ssl == nil else { return }
-        guard let method = TLS_client_method(), let c = SSL_CTX_new(method) else { throw NetError("tls_failed", "SSL_CTX_new failed") }
+        guard let method = TLS_client_method(), let c = SSL_CTX_new(method) else {
+            throw NetError("tls_failed", "SSL_CTX_new failed")
+        }
         ctx = c
         _ = gh_SSL_CTX_set_min_proto_version(c, gh_TLS1_2_VERSION())
         if let caFile {
-            guard SSL_CTX_load_verify_locations(c, caFile, nil) == 1 else { throw NetError("tls_failed", "cannot load CA file \(caFile)") }
+            guard SSL_CTX_load_verify_locations(c, caFile, nil) == 1 else {
+                throw NetError("tls_failed", "cannot load CA file \(caFile)")
+            }
         } else {
             _ = SSL_CTX_set_default_verify_paths(c)
         }
@@ -66,12 +70,17 @@ public final class ClientStream {
         guard SSL_connect(s) == 1 else {
             let verify = SSL_get_verify_result(s)
             ERR_clear_error()
-            throw NetError("tls_failed", verify != 0 ? "certificate of \(serverName) not trusted (verify error \(verify))" : "TLS handshake with \(serverName) failed")
+            throw NetError(
+                "tls_failed",
+                verify != 0
+                    ? "certificate of \(serverName) not trusted (verify error \(verify))"
+                    : "TLS handshake with \(serverName) failed")
         }
     }
 
     static func isIPAddress(_ s: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
+        var v4 = in_addr()
+        var v6 = in6_addr()
         return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
     }
 
@@ -91,7 +100,10 @@ public final class ClientStream {
     public func write(_ text: String) throws { try write(Array(text.utf8)) }
 
     private func fill() throws {
-        if cursor > 0 && cursor == buffer.count { buffer.removeAll(keepingCapacity: true); cursor = 0 }
+        if cursor > 0 && cursor == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            cursor = 0
+        }
         var chunk = [UInt8](repeating: 0, count: 16_384)
         let n: Int = chunk.withUnsafeMutableBytes { raw in
             if let ssl { return Int(SSL_read(ssl, raw.baseAddress, Int32(raw.count))) }
@@ -101,7 +113,9 @@ public final class ClientStream {
         if n < 0 {
             if ssl != nil { ERR_clear_error() }
             let e = gh_errno()
-            throw NetError(e == gh_EAGAIN() ? "timeout" : "closed", e == gh_EAGAIN() ? "\(host):\(port) did not answer in time" : "read from \(host):\(port) failed")
+            throw NetError(
+                e == gh_EAGAIN() ? "timeout" : "closed",
+                e == gh_EAGAIN() ? "\(host):\(port) did not answer in time" : "read from \(host):\(port) failed")
         }
         buffer.append(contentsOf: chunk[0..<n])
     }
@@ -116,7 +130,9 @@ public final class ClientStream {
                 cursor = nl + 1
                 return line
             }
-            guard buffer.count - cursor <= max else { throw NetError("protocol_error", "line longer than \(max) bytes from \(host):\(port)") }
+            guard buffer.count - cursor <= max else {
+                throw NetError("protocol_error", "line longer than \(max) bytes from \(host):\(port)")
+            }
             try fill()
         }
     }
@@ -132,7 +148,9 @@ public final class ClientStream {
     public func readToEnd(max: Int) throws -> [UInt8] {
         while true {
             do { try fill() } catch let e as NetError where e.code == "closed" { break }
-            guard buffer.count - cursor <= max else { throw NetError("protocol_error", "body larger than \(max) bytes from \(host):\(port)") }
+            guard buffer.count - cursor <= max else {
+                throw NetError("protocol_error", "body larger than \(max) bytes from \(host):\(port)")
+            }
         }
         let out = Array(buffer[cursor...])
         cursor = buffer.count
@@ -143,8 +161,17 @@ public final class ClientStream {
     public var isReusable: Bool { fd >= 0 && cursor == buffer.count && gh_readable_now(fd) == 0 }
 
     public func close() {
-        if let ssl { SSL_free(ssl); self.ssl = nil }
-        if let ctx { SSL_CTX_free(ctx); self.ctx = nil }
-        if fd >= 0 { _ = gh_close(fd); fd = -1 }
+        if let ssl {
+            SSL_free(ssl)
+            self.ssl = nil
+        }
+        if let ctx {
+            SSL_CTX_free(ctx)
+            self.ctx = nil
+        }
+        if fd >= 0 {
+            _ = gh_close(fd)
+            fd = -1
+        }
     }
 }

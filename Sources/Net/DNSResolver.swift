@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 import GatehouseCore
+import Glibc
 
 /// Reads TXT records from one DNS server over UDP (RFC 1035), for proving that an org controls an email
 /// domain. Only what that needs: one question, the answer section's TXT records for that exact name, a bounded
@@ -25,7 +25,9 @@ public struct DNSResolver: Sendable {
         let text = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            if f.count >= 2, f[0] == "nameserver", inet_addr(String(f[1])) != INADDR_NONE { return DNSResolver(server: String(f[1])) }
+            if f.count >= 2, f[0] == "nameserver", inet_addr(String(f[1])) != INADDR_NONE {
+                return DNSResolver(server: String(f[1]))
+            }
         }
         return DNSResolver(server: "127.0.0.1")
     }
@@ -41,8 +43,8 @@ public struct DNSResolver: Sendable {
 
     public func txt(_ name: String) throws -> [String] {
         let id = UInt16.random(in: 0...UInt16.max)
-        let question = try Self.encodeName(name) + [0, 16, 0, 1]   // TXT, IN
-        var query: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]   // RD, one question
+        let question = try Self.encodeName(name) + [0, 16, 0, 1]  // TXT, IN
+        var query: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]  // RD, one question
         query += question
 
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
@@ -53,7 +55,9 @@ public struct DNSResolver: Sendable {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr(server)
         let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0, send(fd, query, query.count, 0) == query.count else {
             throw NetError("dns_failed", "cannot send to the DNS server \(server):\(port)")
@@ -63,7 +67,9 @@ public struct DNSResolver: Sendable {
         while true {
             let left = Int32(max(0, deadline.timeIntervalSinceNow * 1000))
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard left > 0, poll(&p, 1, left) == 1 else { throw NetError("timeout", "the DNS server \(server):\(port) did not answer") }
+            guard left > 0, poll(&p, 1, left) == 1 else {
+                throw NetError("timeout", "the DNS server \(server):\(port) did not answer")
+            }
             let n = recv(fd, &buffer, buffer.count, 0)
             guard n > 0 else { throw NetError("dns_failed", "the DNS server \(server):\(port) refused the query") }
             if let records = try Self.parseAnswer(Array(buffer[0..<n]), id: id, question: question) { return records }
@@ -87,23 +93,28 @@ public struct DNSResolver: Sendable {
     /// answer to it (wrong id or question: keep waiting). A name that does not exist is an empty answer.
     static func parseAnswer(_ m: [UInt8], id: UInt16, question: [UInt8]) throws -> [String]? {
         guard m.count >= 12, UInt16(m[0]) << 8 | UInt16(m[1]) == id, m[2] & 0x80 != 0 else { return nil }
-        guard m.count >= 12 + question.count, Array(m[12..<(12 + question.count)]).map(lowerASCII) == question.map(lowerASCII) else { return nil }
+        guard m.count >= 12 + question.count,
+            Array(m[12..<(12 + question.count)]).map(lowerASCII) == question.map(lowerASCII)
+        else { return nil }
         if m[2] & 0x02 != 0 { throw NetError("dns_failed", "the DNS answer was truncated") }
         let rcode = m[3] & 0x0f
         if rcode == 3 { return [] }
         guard rcode == 0 else { throw NetError("dns_failed", "the DNS server answered with error \(rcode)") }
-        let qd = Int(m[4]) << 8 | Int(m[5]), an = Int(m[6]) << 8 | Int(m[7])
+        let qd = Int(m[4]) << 8 | Int(m[5])
+        let an = Int(m[6]) << 8 | Int(m[7])
         guard qd == 1 else { return nil }
         var i = 12 + question.count
         var out: [String] = []
         for _ in 0..<an {
             i = try skipName(m, i)
             guard i + 10 <= m.count else { throw NetError("dns_failed", "a DNS answer is cut short") }
-            let type = Int(m[i]) << 8 | Int(m[i + 1]), len = Int(m[i + 8]) << 8 | Int(m[i + 9])
+            let type = Int(m[i]) << 8 | Int(m[i + 1])
+            let len = Int(m[i + 8]) << 8 | Int(m[i + 9])
             i += 10
             guard i + len <= m.count else { throw NetError("dns_failed", "a DNS answer is cut short") }
             if type == 16 {
-                var j = i, text: [UInt8] = []
+                var j = i
+                var text: [UInt8] = []
                 while j < i + len {
                     let l = Int(m[j])
                     guard j + 1 + l <= i + len else { throw NetError("dns_failed", "a TXT record is malformed") }

@@ -33,10 +33,14 @@ public final class HTTPClient: Sendable {
         init(_ s: ClientStream) { stream = s }
     }
 
-    public init(baseURL: String, caFile: String? = nil, connectTimeoutMillis: Int = 2_000, ioTimeoutMillis: Int = 30_000,
-                maxBodyBytes: Int = 32 << 20, width: Int = 16) throws {
-        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty,
-              url.path.isEmpty || url.path == "/" else {
+    public init(
+        baseURL: String, caFile: String? = nil, connectTimeoutMillis: Int = 2_000, ioTimeoutMillis: Int = 30_000,
+        maxBodyBytes: Int = 32 << 20, width: Int = 16
+    ) throws {
+        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty,
+            url.path.isEmpty || url.path == "/"
+        else {
             throw NetError("bad_url", "`\(baseURL)` is not an http(s)://host[:port] origin")
         }
         self.host = host
@@ -49,7 +53,9 @@ public final class HTTPClient: Sendable {
         pool = BlockingPool(label: "gatehouse.http-client.\(host):\(port)", width: width)
     }
 
-    public func send(method: String, target: String, headers: [(String, String)], body: [UInt8]) async throws -> HTTPClientResponse {
+    public func send(
+        method: String, target: String, headers: [(String, String)], body: [UInt8]
+    ) async throws -> HTTPClientResponse {
         try await pool.run { try self.sendBlocking(method: method, target: target, headers: headers, body: body) }
     }
 
@@ -58,17 +64,22 @@ public final class HTTPClient: Sendable {
             if s.stream.isReusable { return s }
             s.stream.close()
         }
-        let s = try ClientStream(host: host, port: port, connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis)
+        let s = try ClientStream(
+            host: host, port: port, connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis)
         if useTLS { try s.startTLS(serverName: host, caFile: caFile) }
         return UnsafeStream(s)
     }
 
-    func sendBlocking(method: String, target: String, headers: [(String, String)], body: [UInt8]) throws -> HTTPClientResponse {
+    func sendBlocking(
+        method: String, target: String, headers: [(String, String)], body: [UInt8]
+    ) throws -> HTTPClientResponse {
         let conn = try checkout()
         let s = conn.stream
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
         for (n, v) in headers {
-            guard !n.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }), !v.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+            guard !n.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
+                !v.contains(where: { $0 == "\r" || $0 == "\n" })
+            else {
                 throw NetError("bad_request", "header \(n) contains a line break")
             }
             head += "\(n): \(v)\r\n"
@@ -77,7 +88,11 @@ public final class HTTPClient: Sendable {
         do {
             try s.write(Array(head.utf8) + body)
             let response = try readResponse(s, method: method)
-            if response.header("connection")?.lowercased() == "close" { s.close() } else { idle.withLock { $0.append(conn) } }
+            if response.header("connection")?.lowercased() == "close" {
+                s.close()
+            } else {
+                idle.withLock { $0.append(conn) }
+            }
             return response
         } catch {
             s.close()
@@ -91,7 +106,8 @@ public final class HTTPClient: Sendable {
         repeat {
             let line = try s.readLine()
             let parts = line.split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]), (100...599).contains(code) else {
+            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]), (100...599).contains(code)
+            else {
                 throw NetError("protocol_error", "not an HTTP response from \(host):\(port)")
             }
             status = code
@@ -99,26 +115,37 @@ public final class HTTPClient: Sendable {
             while true {
                 let h = try s.readLine()
                 if h.isEmpty { break }
-                guard let colon = h.firstIndex(of: ":"), headers.count < 100 else { throw NetError("protocol_error", "bad header line") }
-                headers.append((h[..<colon].lowercased(), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                guard let colon = h.firstIndex(of: ":"), headers.count < 100 else {
+                    throw NetError("protocol_error", "bad header line")
+                }
+                headers.append(
+                    (h[..<colon].lowercased(), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
             }
-        } while status < 200   // skip 1xx
+        } while status < 200  // skip 1xx
         let find = { (n: String) in headers.first { $0.0 == n }?.1 }
         var body: [UInt8] = []
         if method == "HEAD" || status == 204 || status == 304 {
         } else if find("transfer-encoding")?.lowercased().contains("chunked") == true {
             while true {
                 let sizeLine = try s.readLine()
-                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16), size >= 0 else {
+                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16), size >= 0
+                else {
                     throw NetError("protocol_error", "bad chunk size")
                 }
-                if size == 0 { while try !s.readLine().isEmpty {}; break }
-                guard body.count + size <= maxBodyBytes else { throw NetError("protocol_error", "response body too large") }
+                if size == 0 {
+                    while try !s.readLine().isEmpty {}
+                    break
+                }
+                guard body.count + size <= maxBodyBytes else {
+                    throw NetError("protocol_error", "response body too large")
+                }
                 body += try s.read(exactly: size)
                 _ = try s.readLine()
             }
         } else if let len = find("content-length") {
-            guard let n = Int(len), n >= 0, n <= maxBodyBytes else { throw NetError("protocol_error", "bad Content-Length") }
+            guard let n = Int(len), n >= 0, n <= maxBodyBytes else {
+                throw NetError("protocol_error", "bad Content-Length")
+            }
             body = try s.read(exactly: n)
         } else {
             body = try s.readToEnd(max: maxBodyBytes)

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import XML
 
 /// What a Response must match: the identity provider's pinned certificates and entity id, this SP's audience
@@ -23,8 +23,10 @@ public struct SAMLExpectations: Sendable {
         case anyIssuer
     }
 
-    public init(certificates: [Certificate], issuer: IssuerCheck, audience: String, acsURL: String, inResponseTo: String?,
-                allowIdPInitiated: Bool, allowSHA1: Bool = false, now: Date, maxSkew: TimeInterval = 120) {
+    public init(
+        certificates: [Certificate], issuer: IssuerCheck, audience: String, acsURL: String, inResponseTo: String?,
+        allowIdPInitiated: Bool, allowSHA1: Bool = false, now: Date, maxSkew: TimeInterval = 120
+    ) {
         self.certificates = certificates
         self.issuer = issuer
         self.audience = audience
@@ -58,14 +60,19 @@ public enum SAMLResponseValidator {
 
     /// Raw XML, or the base64 value an ACS receives.
     public static func decode(_ input: [UInt8]) throws(SAMLRefusal) -> [UInt8] {
-        guard input.count <= maxResponseBytes * 2 else { throw SAMLRefusal("too_large", "the response is larger than \(maxResponseBytes) bytes") }
-        guard let first = input.first(where: { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }) else { throw SAMLRefusal("empty", "the response is empty") }
+        guard input.count <= maxResponseBytes * 2 else {
+            throw SAMLRefusal("too_large", "the response is larger than \(maxResponseBytes) bytes")
+        }
+        guard let first = input.first(where: { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }) else {
+            throw SAMLRefusal("empty", "the response is empty")
+        }
         if first == UInt8(ascii: "<") { return input }
         let compact = input.filter { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }
-        guard let data = Data(base64Encoded: Data(compact)), !data.isEmpty else { throw SAMLRefusal("not_base64", "the response is neither XML nor base64") }
+        guard let data = Data(base64Encoded: Data(compact)), !data.isEmpty else {
+            throw SAMLRefusal("not_base64", "the response is neither XML nor base64")
+        }
         return Array(data)
     }
-
 
     static let limits = XMLLimits(maxBytes: maxResponseBytes, maxDepth: 32, maxNodes: 5000)
 
@@ -75,37 +82,58 @@ public enum SAMLResponseValidator {
 
     /// Validates with expectations that depend on the Response's InResponseTo (the ACS looks up the request
     /// it answers), parsing the document once.
-    public static func validate(_ xml: [UInt8], expectations: (_ inResponseTo: String?) throws(SAMLRefusal) -> SAMLExpectations) throws(SAMLRefusal) -> SAMLLogin {
+    public static func validate(
+        _ xml: [UInt8], expectations: (_ inResponseTo: String?) throws(SAMLRefusal) -> SAMLExpectations
+    ) throws(SAMLRefusal) -> SAMLLogin {
         let doc: XMLDocument
-        do { doc = try XMLDocument(parsing: xml, limits: limits) } catch { throw SAMLRefusal("xml_refused", "the response is not acceptable XML: \(error.reason)") }
+        do { doc = try XMLDocument(parsing: xml, limits: limits) } catch {
+            throw SAMLRefusal("xml_refused", "the response is not acceptable XML: \(error.reason)")
+        }
         guard let response = doc.root, response.isNamed("Response", in: SAMLNames.protocol_) else {
             throw SAMLRefusal("not_a_response", "the document is not a samlp:Response")
         }
         let e = try expectations(response.attribute("InResponseTo"))
-        guard response.attribute("Version") == "2.0" else { throw SAMLRefusal("not_a_response", "the response is not SAML 2.0") }
-        guard let responseID = response.attribute("ID"), !responseID.isEmpty else { throw SAMLRefusal("not_a_response", "the response has no ID") }
+        guard response.attribute("Version") == "2.0" else {
+            throw SAMLRefusal("not_a_response", "the response is not SAML 2.0")
+        }
+        guard let responseID = response.attribute("ID"), !responseID.isEmpty else {
+            throw SAMLRefusal("not_a_response", "the response has no ID")
+        }
         if let dup = doc.duplicateIDs.first { throw SAMLRefusal("duplicate_id", "the ID \(dup) occurs more than once") }
 
         // Shape: exactly one assertion, a child of the Response; signatures only on the Response or that assertion.
         if !response.descendants("EncryptedAssertion", in: SAMLNames.assertion).isEmpty {
-            throw SAMLRefusal("encrypted_assertion", "encrypted assertions are not supported; configure the IdP to sign without encrypting")
+            throw SAMLRefusal(
+                "encrypted_assertion",
+                "encrypted assertions are not supported; configure the IdP to sign without encrypting")
         }
         let assertions = response.descendants("Assertion", in: SAMLNames.assertion)
         guard assertions.count == 1 else {
-            throw SAMLRefusal(assertions.isEmpty ? "no_assertion" : "multiple_assertions",
-                              assertions.isEmpty ? "the response carries no assertion" : "the response carries \(assertions.count) assertions; exactly one is accepted")
+            throw SAMLRefusal(
+                assertions.isEmpty ? "no_assertion" : "multiple_assertions",
+                assertions.isEmpty
+                    ? "the response carries no assertion"
+                    : "the response carries \(assertions.count) assertions; exactly one is accepted")
         }
         let assertion = assertions[0]
-        guard assertion.parent == response else { throw SAMLRefusal("assertion_misplaced", "the assertion is not a direct child of the response") }
-        for sig in response.descendants("Signature", in: DSig.ns) where !(sig.parent == response || sig.parent == assertion) {
-            throw SAMLRefusal("unexpected_signature", "a signature sits somewhere other than the response or its assertion")
+        guard assertion.parent == response else {
+            throw SAMLRefusal("assertion_misplaced", "the assertion is not a direct child of the response")
+        }
+        for sig in response.descendants("Signature", in: DSig.ns)
+        where !(sig.parent == response || sig.parent == assertion) {
+            throw SAMLRefusal(
+                "unexpected_signature", "a signature sits somewhere other than the response or its assertion")
         }
 
         // Status before signatures: an IdP error response is often unsigned, and its status is the useful reason.
-        let status = response.firstChild("Status", in: SAMLNames.protocol_)?.firstChild("StatusCode", in: SAMLNames.protocol_)
-        guard let code = status?.attribute("Value") else { throw SAMLRefusal("status_missing", "the response has no status") }
+        let status = response.firstChild("Status", in: SAMLNames.protocol_)?.firstChild(
+            "StatusCode", in: SAMLNames.protocol_)
+        guard let code = status?.attribute("Value") else {
+            throw SAMLRefusal("status_missing", "the response has no status")
+        }
         guard code == SAMLNames.success else {
-            let sub = status?.firstChild("StatusCode", in: SAMLNames.protocol_)?.attribute("Value").map { " (\($0))" } ?? ""
+            let sub =
+                status?.firstChild("StatusCode", in: SAMLNames.protocol_)?.attribute("Value").map { " (\($0))" } ?? ""
             throw SAMLRefusal("status_not_success", "the identity provider answered \(code)\(sub)")
         }
 
@@ -114,7 +142,9 @@ public enum SAMLResponseValidator {
         var assertionTrusted = false
         let responseSigs = response.children("Signature", in: DSig.ns)
         let assertionSigs = assertion.children("Signature", in: DSig.ns)
-        guard responseSigs.count <= 1, assertionSigs.count <= 1 else { throw SAMLRefusal("unexpected_signature", "more than one signature on one element") }
+        guard responseSigs.count <= 1, assertionSigs.count <= 1 else {
+            throw SAMLRefusal("unexpected_signature", "more than one signature on one element")
+        }
         do {
             if let s = responseSigs.first {
                 let signed = try XMLSignature.verify(s, keys: keys, allowSHA1: e.allowSHA1)
@@ -127,11 +157,15 @@ public enum SAMLResponseValidator {
         } catch {
             throw SAMLRefusal(error.code, error.reason)
         }
-        guard assertionTrusted else { throw SAMLRefusal("unsigned", "neither the response nor the assertion is signed") }
+        guard assertionTrusted else {
+            throw SAMLRefusal("unsigned", "neither the response nor the assertion is signed")
+        }
 
         // Destination: required when the response is signed (SAML bindings 3.5.5.2), and always equal to our ACS.
         if let d = response.attribute("Destination") {
-            guard d == e.acsURL else { throw SAMLRefusal("wrong_destination", "the response is addressed to \(d), not this service's ACS") }
+            guard d == e.acsURL else {
+                throw SAMLRefusal("wrong_destination", "the response is addressed to \(d), not this service's ACS")
+            }
         } else if !responseSigs.isEmpty {
             throw SAMLRefusal("wrong_destination", "a signed response must name its Destination")
         }
@@ -145,29 +179,45 @@ public enum SAMLResponseValidator {
         let responseIRT = response.attribute("InResponseTo")
         try checkInResponseTo(responseIRT, e)
 
-        guard assertion.attribute("Version") == "2.0", let assertionID = assertion.attribute("ID"), !assertionID.isEmpty else {
+        guard assertion.attribute("Version") == "2.0", let assertionID = assertion.attribute("ID"), !assertionID.isEmpty
+        else {
             throw SAMLRefusal("assertion_malformed", "the assertion has no ID or is not SAML 2.0")
         }
 
         // Subject.
-        guard let subject = assertion.firstChild("Subject", in: SAMLNames.assertion) else { throw SAMLRefusal("no_subject", "the assertion has no subject") }
+        guard let subject = assertion.firstChild("Subject", in: SAMLNames.assertion) else {
+            throw SAMLRefusal("no_subject", "the assertion has no subject")
+        }
         let nameIDs = subject.children("NameID", in: SAMLNames.assertion)
-        guard nameIDs.count == 1 else { throw SAMLRefusal("no_name_id", nameIDs.isEmpty ? "the assertion has no NameID (encrypted NameIDs are not supported)" : "the subject has more than one NameID") }
+        guard nameIDs.count == 1 else {
+            throw SAMLRefusal(
+                "no_name_id",
+                nameIDs.isEmpty
+                    ? "the assertion has no NameID (encrypted NameIDs are not supported)"
+                    : "the subject has more than one NameID")
+        }
         let nameIDElement = nameIDs[0]
         guard nameIDElement.children.isEmpty, !nameIDElement.containsCommentOrPI else {
-            throw SAMLRefusal("name_id_tampered", "the NameID contains markup or a comment; refusing rather than guessing who it names")
+            throw SAMLRefusal(
+                "name_id_tampered",
+                "the NameID contains markup or a comment; refusing rather than guessing who it names")
         }
         let nameID = nameIDElement.text.trimmed
-        guard !nameID.isEmpty, nameID.utf8.count <= 512 else { throw SAMLRefusal("no_name_id", "the NameID is empty or too long") }
+        guard !nameID.isEmpty, nameID.utf8.count <= 512 else {
+            throw SAMLRefusal("no_name_id", "the NameID is empty or too long")
+        }
 
         let now = e.now
         let skew = e.maxSkew
         var confirmationUntil: Date?
         var lastProblem = SAMLRefusal("no_bearer_confirmation", "the subject has no bearer confirmation")
-        for sc in subject.children("SubjectConfirmation", in: SAMLNames.assertion) where sc.attribute("Method") == SAMLNames.bearer {
+        for sc in subject.children("SubjectConfirmation", in: SAMLNames.assertion)
+        where sc.attribute("Method") == SAMLNames.bearer {
             guard let data = sc.firstChild("SubjectConfirmationData", in: SAMLNames.assertion) else { continue }
             guard data.attribute("Recipient") == e.acsURL else {
-                lastProblem = SAMLRefusal("wrong_recipient", "the assertion's Recipient is \(data.attribute("Recipient") ?? "missing"), not this service's ACS")
+                lastProblem = SAMLRefusal(
+                    "wrong_recipient",
+                    "the assertion's Recipient is \(data.attribute("Recipient") ?? "missing"), not this service's ACS")
                 continue
             }
             guard let until = data.attribute("NotOnOrAfter").flatMap(SAMLTime.parse) else {
@@ -199,25 +249,39 @@ public enum SAMLResponseValidator {
         }
         var validUntil = confirmationUntil
         if let nb = conditions.attribute("NotBefore") {
-            guard let t = SAMLTime.parse(nb) else { throw SAMLRefusal("not_yet_valid", "Conditions NotBefore is not a valid time") }
-            guard now >= t.addingTimeInterval(-skew) else { throw SAMLRefusal("not_yet_valid", "the assertion is not valid before \(SAMLTime.format(t))") }
+            guard let t = SAMLTime.parse(nb) else {
+                throw SAMLRefusal("not_yet_valid", "Conditions NotBefore is not a valid time")
+            }
+            guard now >= t.addingTimeInterval(-skew) else {
+                throw SAMLRefusal("not_yet_valid", "the assertion is not valid before \(SAMLTime.format(t))")
+            }
         }
         if let na = conditions.attribute("NotOnOrAfter") {
-            guard let t = SAMLTime.parse(na) else { throw SAMLRefusal("expired", "Conditions NotOnOrAfter is not a valid time") }
-            guard now < t.addingTimeInterval(skew) else { throw SAMLRefusal("expired", "the assertion expired at \(SAMLTime.format(t))") }
+            guard let t = SAMLTime.parse(na) else {
+                throw SAMLRefusal("expired", "Conditions NotOnOrAfter is not a valid time")
+            }
+            guard now < t.addingTimeInterval(skew) else {
+                throw SAMLRefusal("expired", "the assertion expired at \(SAMLTime.format(t))")
+            }
             validUntil = max(validUntil, t)
         }
         let restrictions = conditions.children("AudienceRestriction", in: SAMLNames.assertion)
         guard !restrictions.isEmpty else { throw SAMLRefusal("wrong_audience", "the assertion names no audience") }
-        for r in restrictions where !r.children("Audience", in: SAMLNames.assertion).contains(where: { $0.text.trimmed == e.audience }) {
-            throw SAMLRefusal("wrong_audience", "the assertion is meant for another service (audience is not \(e.audience))")
+        for r in restrictions
+        where !r.children("Audience", in: SAMLNames.assertion).contains(where: { $0.text.trimmed == e.audience }) {
+            throw SAMLRefusal(
+                "wrong_audience", "the assertion is meant for another service (audience is not \(e.audience))")
         }
 
         // Authentication statement.
         let authn = assertion.children("AuthnStatement", in: SAMLNames.assertion)
-        guard let statement = authn.first else { throw SAMLRefusal("no_authn_statement", "the assertion has no AuthnStatement") }
+        guard let statement = authn.first else {
+            throw SAMLRefusal("no_authn_statement", "the assertion has no AuthnStatement")
+        }
         if let sn = statement.attribute("SessionNotOnOrAfter") {
-            guard let t = SAMLTime.parse(sn), now < t.addingTimeInterval(skew) else { throw SAMLRefusal("expired", "the IdP session has ended") }
+            guard let t = SAMLTime.parse(sn), now < t.addingTimeInterval(skew) else {
+                throw SAMLRefusal("expired", "the IdP session has ended")
+            }
         }
 
         // Attributes, read whole.
@@ -228,9 +292,12 @@ public enum SAMLResponseValidator {
                 attributes[name, default: []] += a.children("AttributeValue", in: SAMLNames.assertion).map(\.text)
             }
         }
-        return SAMLLogin(nameID: nameID, nameIDFormat: nameIDElement.attribute("Format"), attributes: attributes, assertionID: assertionID,
-                         issuer: issuer, sessionIndex: statement.attribute("SessionIndex"), validUntil: validUntil.addingTimeInterval(skew),
-                         inResponseTo: responseIRT)
+        return SAMLLogin(
+            nameID: nameID, nameIDFormat: nameIDElement.attribute("Format"), attributes: attributes,
+            assertionID: assertionID,
+            issuer: issuer, sessionIndex: statement.attribute("SessionIndex"),
+            validUntil: validUntil.addingTimeInterval(skew),
+            inResponseTo: responseIRT)
     }
 
     static func checkIssuer(_ element: XMLElement?, required: Bool, _ e: SAMLExpectations) throws(SAMLRefusal) {
@@ -238,16 +305,23 @@ public enum SAMLResponseValidator {
             if required { throw SAMLRefusal("wrong_issuer", "the assertion has no Issuer") }
             return
         }
-        if let f = element.attribute("Format"), f != SAMLNames.entityFormat { throw SAMLRefusal("wrong_issuer", "the Issuer format is not entity") }
+        if let f = element.attribute("Format"), f != SAMLNames.entityFormat {
+            throw SAMLRefusal("wrong_issuer", "the Issuer format is not entity")
+        }
         if case .exactly(let expected) = e.issuer, element.text.trimmed != expected {
-            throw SAMLRefusal("wrong_issuer", "the response was issued by \(element.text.trimmed), not the configured identity provider")
+            throw SAMLRefusal(
+                "wrong_issuer",
+                "the response was issued by \(element.text.trimmed), not the configured identity provider")
         }
     }
 
-    static func checkInResponseTo(_ value: String?, _ e: SAMLExpectations, fromConfirmation: Bool = false) throws(SAMLRefusal) {
+    static func checkInResponseTo(
+        _ value: String?, _ e: SAMLExpectations, fromConfirmation: Bool = false
+    ) throws(SAMLRefusal) {
         if let value {
             guard let expected = e.inResponseTo, value == expected else {
-                throw SAMLRefusal("unknown_request", "the response answers a request this service never sent (InResponseTo \(value))")
+                throw SAMLRefusal(
+                    "unknown_request", "the response answers a request this service never sent (InResponseTo \(value))")
             }
         } else if e.inResponseTo != nil {
             throw SAMLRefusal("unknown_request", "the response does not answer the request this service sent")

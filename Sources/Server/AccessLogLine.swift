@@ -6,9 +6,11 @@ import HTTP
 /// rebuilt once per second (milliseconds are patched in).
 struct AccessLogLine {
     private var second = -1
-    private var prefix: [UInt8] = []   // `{"time":"2026-11-23T10:37:17.`
+    private var prefix: [UInt8] = []  // `{"time":"2026-11-23T10:37:17.`
 
-    mutating func append(to out: inout [UInt8], request: Request, route: String, status: Int, bytes: Int, micros: UInt64) {
+    mutating func append(
+        to out: inout [UInt8], request: Request, route: String, status: Int, bytes: Int, micros: UInt64
+    ) {
         var tv = timeval()
         gettimeofday(&tv, nil)
         if Int(tv.tv_sec) != second {
@@ -17,11 +19,15 @@ struct AccessLogLine {
             var tmv = tm()
             gmtime_r(&t, &tmv)
             func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-            prefix = Array("{\"time\":\"\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec)).".utf8)
+            prefix = Array(
+                "{\"time\":\"\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))."
+                    .utf8)
         }
         out.append(contentsOf: prefix)
         let ms = Int(tv.tv_usec / 1000)
-        out.append(UInt8(48 + ms / 100)); out.append(UInt8(48 + ms / 10 % 10)); out.append(UInt8(48 + ms % 10))
+        out.append(UInt8(48 + ms / 100))
+        out.append(UInt8(48 + ms / 10 % 10))
+        out.append(UInt8(48 + ms % 10))
         literal("Z\",\"level\":\"info\",\"msg\":\"request\",\"request.id\":", &out)
         quoted(request.id, &out)
         literal(",\"http.method\":", &out)
@@ -44,11 +50,17 @@ struct AccessLogLine {
     }
 
     private func number(_ v: UInt64, _ out: inout [UInt8]) {
-        if v == 0 { out.append(48); return }
+        if v == 0 {
+            out.append(48)
+            return
+        }
         var digits: [UInt8] = []
         digits.reserveCapacity(20)
         var n = v
-        while n > 0 { digits.append(UInt8(48 + n % 10)); n /= 10 }
+        while n > 0 {
+            digits.append(UInt8(48 + n % 10))
+            n /= 10
+        }
         out.append(contentsOf: digits.reversed())
     }
 
@@ -60,8 +72,12 @@ struct AccessLogLine {
             if count >= max { break }
             count += 1
             switch c {
-            case 34: out.append(92); out.append(34)
-            case 92: out.append(92); out.append(92)
+            case 34:
+                out.append(92)
+                out.append(34)
+            case 92:
+                out.append(92)
+                out.append(92)
             case 0..<32, 127:
                 let hex = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])

@@ -1,8 +1,8 @@
-import Foundation
-import Synchronization
-import HTTP
-import GatehouseCore
 internal import CShims
+import Foundation
+import GatehouseCore
+import HTTP
+import Synchronization
 
 /// One epoll event loop on its own thread, and a `TaskExecutor` so request handlers run on that same thread
 /// (no thread hop per request; a handler that awaits slow work elsewhere resumes here).
@@ -49,7 +49,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         guard epfd >= 0 else { throw SystemError.last("epoll_create1") }
         wakeFD = gh_eventfd()
         guard wakeFD >= 0 else { throw SystemError.last("eventfd") }
-        guard gh_epoll_ctl(epfd, gh_EPOLL_CTL_ADD(), wakeFD, gh_EPOLLIN()) == 0 else { throw SystemError.last("epoll_ctl") }
+        guard gh_epoll_ctl(epfd, gh_EPOLL_CTL_ADD(), wakeFD, gh_EPOLLIN()) == 0 else {
+            throw SystemError.last("epoll_ctl")
+        }
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         requestPrefix = "\(core.instanceTag)\(index)"
     }
@@ -187,16 +189,19 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                 core.openConnections.subtract(1, ordering: .relaxed)
                 // Through the serializer like every answer, so the framing can never disagree with the body.
                 var busy: [UInt8] = []
-                var response = Self.errorResponse(status: 503, code: "unavailable", message: "Too many connections; try again shortly.")
+                var response = Self.errorResponse(
+                    status: 503, code: "unavailable", message: "Too many connections; try again shortly.")
                 response.headers.add("Retry-After", "1")
-                ResponseSerializer.serialize(response, keepAlive: false, date: currentDate(), requestID: nil, into: &busy)
+                ResponseSerializer.serialize(
+                    response, keepAlive: false, date: currentDate(), requestID: nil, into: &busy)
                 _ = busy.withUnsafeBytes { gh_send(fd, $0.baseAddress, $0.count) }
                 _ = gh_close(fd)
                 continue
             }
             _ = gh_set_nodelay(fd)
             var peerBuf = [CChar](repeating: 0, count: 64)
-            let peer = gh_peer_address(fd, &peerBuf, 64) == 0
+            let peer =
+                gh_peer_address(fd, &peerBuf, 64) == 0
                 ? String(decoding: peerBuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
             let tls: TLSSession?
             if let ctx = core.tlsContext {
@@ -224,7 +229,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Largest amount we buffer for one connection before we stop reading it (a pipelining client that does not
     /// read its responses cannot make us buffer without bound).
-    private var readBufferCap: Int { core.configuration.limits.maxHeaderBytes + core.configuration.limits.maxBodyBytes + 65536 }
+    private var readBufferCap: Int {
+        core.configuration.limits.maxHeaderBytes + core.configuration.limits.maxBodyBytes + 65536
+    }
 
     private func readable(_ conn: Connection) {
         var gotData = false
@@ -245,7 +252,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             } else {
                 let r = gh_read(conn.fd, scratch.baseAddress, scratch.count)
                 if r < 0 {
-                    if gh_errno() == gh_EAGAIN() { n = -1 } else {
+                    if gh_errno() == gh_EAGAIN() {
+                        n = -1
+                    } else {
                         close(conn)
                         return
                     }
@@ -258,7 +267,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                 conn.peerClosed = true
                 break
             }
-            if conn.lingering { continue }   // discard
+            if conn.lingering { continue }  // discard
             gotData = true
             conn.parser.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
             if conn.parser.bufferedCount > readBufferCap {
@@ -270,7 +279,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         if conn.closed { return }
         if conn.peerClosed {
             // The client half-closed. Finish what we can (a request already buffered), then close.
-            if conn.lingering || (!conn.handling && !conn.hasPendingOutput && !gotData && conn.parser.bufferedCount == 0) {
+            if conn.lingering
+                || (!conn.handling && !conn.hasPendingOutput && !gotData && conn.parser.bufferedCount == 0)
+            {
                 close(conn)
                 return
             }
@@ -378,8 +389,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         conn.handling = false
         conn.requestsServed += 1
         let keepAlive = request.keepAlive && !response.closeConnection && !draining && !conn.peerClosed
-        ResponseSerializer.serialize(response, keepAlive: keepAlive, date: currentDate(), requestID: request.id,
-                                     headOnly: request.method == "HEAD", into: &conn.outbound)
+        ResponseSerializer.serialize(
+            response, keepAlive: keepAlive, date: currentDate(), requestID: request.id,
+            headOnly: request.method == "HEAD", into: &conn.outbound)
         if !keepAlive { conn.closeAfterFlush = true }
         flush(conn)
         if !conn.closed && !conn.hasPendingOutput && !conn.closeAfterFlush { process(conn) }
@@ -388,7 +400,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// DESIGN.md's error shape for answers the server gives before any handler runs (parse errors, limits, busy).
     static func errorResponse(status: Int, code: String, message: String) -> Response {
         let body = Array("{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}".utf8)
-        return Response(status: status, headers: ["Content-Type": "application/json"], body: body, closeConnection: true)
+        return Response(
+            status: status, headers: ["Content-Type": "application/json"], body: body, closeConnection: true)
     }
 
     private func respondWithError(_ conn: Connection, status: Int, code: String, message: String) {
@@ -429,7 +442,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
             conn.outboundOffset += r
         }
-        if conn.outbound.capacity > 1 << 20 { conn.outbound = [] } else { conn.outbound.removeAll(keepingCapacity: true) }
+        if conn.outbound.capacity > 1 << 20 {
+            conn.outbound = []
+        } else {
+            conn.outbound.removeAll(keepingCapacity: true)
+        }
         conn.outboundOffset = 0
         setWriteInterest(conn, false)
         if conn.closeAfterFlush && !conn.handling { beginLingeringClose(conn) }
@@ -478,8 +495,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             case .close: close(conn)
             case .requestTimeout:
                 conn.parser = HTTP1Parser(limits: core.configuration.limits)
-                respondWithError(conn, status: 408, code: "request_timeout",
-                                 message: "The request took too long to arrive.")
+                respondWithError(
+                    conn, status: 408, code: "request_timeout",
+                    message: "The request took too long to arrive.")
             }
         }
     }
@@ -508,8 +526,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private func logRequest(_ request: Request, status: Int, bytes: Int, started: UInt64, route: String?) {
         guard core.configuration.accessLog else { return }
         let micros = (Monotonic.nanos() &- started) / 1000
-        accessLine.append(to: &logBuffer, request: request, route: route ?? String(request.path.prefix(128)),
-                          status: status, bytes: bytes, micros: micros)
+        accessLine.append(
+            to: &logBuffer, request: request, route: route ?? String(request.path.prefix(128)),
+            status: status, bytes: bytes, micros: micros)
         if logBuffer.count > 64 * 1024 { flushLog() }
     }
 

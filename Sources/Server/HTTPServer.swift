@@ -1,8 +1,8 @@
-import Foundation
-import Synchronization
-import HTTP
-import GatehouseCore
 internal import CShims
+import Foundation
+import GatehouseCore
+import HTTP
+import Synchronization
 
 /// State shared by all event loops of one server; immutable after start apart from the atomics.
 final class ServerCore: Sendable {
@@ -16,10 +16,14 @@ final class ServerCore: Sendable {
     /// A short random tag that makes request ids unique across restarts.
     let instanceTag: String
 
-    init(configuration: ServerConfiguration, responder: any HTTPResponder, listenFD: Int32, tlsContext: TLSContext?, logSink: LogSink) {
+    init(
+        configuration: ServerConfiguration, responder: any HTTPResponder, listenFD: Int32, tlsContext: TLSContext?,
+        logSink: LogSink
+    ) {
         self.configuration = configuration
-        self.timeouts = ConnectionTimeouts(header: configuration.headerTimeout, body: configuration.bodyTimeout,
-                                           idle: configuration.idleTimeout, write: configuration.writeTimeout)
+        self.timeouts = ConnectionTimeouts(
+            header: configuration.headerTimeout, body: configuration.bodyTimeout,
+            idle: configuration.idleTimeout, write: configuration.writeTimeout)
         self.responder = responder
         self.listenFD = listenFD
         self.tlsContext = tlsContext
@@ -65,7 +69,8 @@ public final class HTTPServer: Sendable {
         let fd = gh_listen_tcp(configuration.host, Int32(configuration.port), 4096, 0)
         guard fd >= 0 else { throw SystemError.last("listen on \(configuration.host):\(configuration.port)") }
         let port = Int(gh_local_port(fd))
-        let core = ServerCore(configuration: configuration, responder: responder, listenFD: fd, tlsContext: tls, logSink: logSink)
+        let core = ServerCore(
+            configuration: configuration, responder: responder, listenFD: fd, tlsContext: tls, logSink: logSink)
         let count = configuration.eventLoops > 0 ? configuration.eventLoops : Int(gh_cpu_count())
         var loops: [EventLoop] = []
         for i in 0..<count { loops.append(try EventLoop(index: i, core: core)) }

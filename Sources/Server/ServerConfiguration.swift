@@ -23,9 +23,11 @@ public struct ServerConfiguration: Sendable {
     /// Write one JSON line per request to stderr.
     public var accessLog: Bool
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, eventLoops: Int = 0, limits: HTTPLimits = .default,
-                headerTimeout: Double = 10, bodyTimeout: Double = 30, idleTimeout: Double = 75, writeTimeout: Double = 30,
-                maxConnections: Int = 10_000, shutdownGrace: Double = 30, tls: TLSConfiguration? = nil, accessLog: Bool = true) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, eventLoops: Int = 0, limits: HTTPLimits = .default,
+        headerTimeout: Double = 10, bodyTimeout: Double = 30, idleTimeout: Double = 75, writeTimeout: Double = 30,
+        maxConnections: Int = 10_000, shutdownGrace: Double = 30, tls: TLSConfiguration? = nil, accessLog: Bool = true
+    ) {
         self.host = host
         self.port = port
         self.eventLoops = eventLoops

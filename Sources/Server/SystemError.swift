@@ -1,5 +1,5 @@
-import Glibc
 internal import CShims
+import Glibc
 
 /// A failed system call: the call's name and errno.
 public struct SystemError: Error, Sendable, CustomStringConvertible {

@@ -6,12 +6,16 @@ final class TLSContext: @unchecked Sendable {
     let ctx: OpaquePointer
 
     init(_ config: TLSConfiguration) throws {
-        guard let method = TLS_server_method(), let ctx = SSL_CTX_new(method) else { throw TLSError("SSL_CTX_new failed") }
+        guard let method = TLS_server_method(), let ctx = SSL_CTX_new(method) else {
+            throw TLSError("SSL_CTX_new failed")
+        }
         self.ctx = ctx
         _ = gh_SSL_CTX_set_min_proto_version(ctx, gh_TLS1_2_VERSION())
-        _ = gh_SSL_CTX_set_options(ctx, gh_SSL_OP_NO_RENEGOTIATION() | gh_SSL_OP_CIPHER_SERVER_PREFERENCE() | gh_SSL_OP_NO_COMPRESSION())
+        _ = gh_SSL_CTX_set_options(
+            ctx, gh_SSL_OP_NO_RENEGOTIATION() | gh_SSL_OP_CIPHER_SERVER_PREFERENCE() | gh_SSL_OP_NO_COMPRESSION())
         _ = gh_SSL_CTX_set_mode(ctx, gh_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER())
-        let tls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        let tls12Ciphers =
+            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
             + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
         guard SSL_CTX_set_cipher_list(ctx, tls12Ciphers) == 1 else { throw TLSError("cipher list rejected") }
         guard SSL_CTX_use_certificate_chain_file(ctx, config.certificateChainFile) == 1 else {
@@ -20,7 +24,9 @@ final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_use_PrivateKey_file(ctx, config.privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
             throw TLSError("cannot load private key from \(config.privateKeyFile): \(TLSError.drain())")
         }
-        guard SSL_CTX_check_private_key(ctx) == 1 else { throw TLSError("the private key does not match the certificate") }
+        guard SSL_CTX_check_private_key(ctx) == 1 else {
+            throw TLSError("the private key does not match the certificate")
+        }
     }
 
     deinit { SSL_CTX_free(ctx) }
@@ -51,7 +57,10 @@ struct TLSError: Error, CustomStringConvertible {
 /// One TLS connection, confined to its event loop. Reads and writes are non-blocking; the handshake happens
 /// inside the first reads and writes.
 final class TLSSession {
-    enum IO { case bytes(Int), wantRead, wantWrite, closed, failed }
+    enum IO {
+        case bytes(Int)
+        case wantRead, wantWrite, closed, failed
+    }
     private let ssl: OpaquePointer
 
     init(_ ssl: OpaquePointer) { self.ssl = ssl }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import GatehouseCore
+import Synchronization
 
 /// One SQLite database: a single writer connection plus a pool of WAL readers, so reads never wait on a write.
 ///
@@ -104,8 +104,14 @@ public final class Database: Sendable {
     private let checkpointer = Mutex<Bool>(false)
     private let stopFlag = StopFlag()
     public func startCheckpointing(every interval: Double = 1) {
-        guard checkpointer.withLock({ started in defer { started = true }; return !started }) else { return }
-        let path = self.path, flag = stopFlag
+        guard
+            checkpointer.withLock({ started in
+                defer { started = true }
+                return !started
+            })
+        else { return }
+        let path = self.path
+        let flag = stopFlag
         let thread = Thread {
             guard let conn = try? SQLiteConnection(path: path, readOnly: false) else { return }
             while !flag.isSet {

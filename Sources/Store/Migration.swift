@@ -20,7 +20,10 @@ public struct Migration: Sendable {
 
 enum Migrator {
     static func migrate(_ db: SQLiteConnection, _ migrations: [Migration], now: String) throws -> [Int] {
-        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        try db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                + " applied_at TEXT NOT NULL)"
+        )
         let applied = Set(try db.query("SELECT version FROM schema_migrations").compactMap { $0.int(0) })
         let known = Set(migrations.map(\.version))
         if let unknown = applied.subtracting(known).max(), unknown > (known.max() ?? 0) {
@@ -31,7 +34,9 @@ enum Migrator {
             try db.execute("BEGIN IMMEDIATE")
             do {
                 try m.apply(db)
-                try db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, now])
+                try db.run(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [m.version, m.name, now])
                 try db.execute("COMMIT")
             } catch {
                 try? db.execute("ROLLBACK")

@@ -35,9 +35,17 @@ public final class Statement {
             case .real(let d): rc = sqlite3_bind_double(stmt, idx, d)
             case .text(let s):
                 var s = s
-                rc = s.withUTF8 { gh_sqlite3_bind_text_transient(stmt, idx, UnsafeRawPointer($0.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self), Int32($0.count)) }
+                rc = s.withUTF8 {
+                    gh_sqlite3_bind_text_transient(
+                        stmt, idx,
+                        UnsafeRawPointer($0.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(
+                            to: CChar.self), Int32($0.count))
+                }
             case .blob(let b):
-                rc = b.withUnsafeBytes { gh_sqlite3_bind_blob_transient(stmt, idx, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32($0.count)) }
+                rc = b.withUnsafeBytes {
+                    gh_sqlite3_bind_blob_transient(
+                        stmt, idx, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32($0.count))
+                }
             }
             guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
         }
@@ -115,10 +123,22 @@ public struct Row: Sendable {
     public subscript(_ i: Int) -> SQLValue { values[i] }
     public subscript(_ name: String) -> SQLValue { names.firstIndex(of: name).map { values[$0] } ?? .null }
 
-    public func int(_ name: String) -> Int? { if case .integer(let v) = self[name] { return Int(v) }; return nil }
-    public func int(_ i: Int) -> Int? { if case .integer(let v) = values[i] { return Int(v) }; return nil }
-    public func string(_ name: String) -> String? { if case .text(let v) = self[name] { return v }; return nil }
-    public func string(_ i: Int) -> String? { if case .text(let v) = values[i] { return v }; return nil }
+    public func int(_ name: String) -> Int? {
+        if case .integer(let v) = self[name] { return Int(v) }
+        return nil
+    }
+    public func int(_ i: Int) -> Int? {
+        if case .integer(let v) = values[i] { return Int(v) }
+        return nil
+    }
+    public func string(_ name: String) -> String? {
+        if case .text(let v) = self[name] { return v }
+        return nil
+    }
+    public func string(_ i: Int) -> String? {
+        if case .text(let v) = values[i] { return v }
+        return nil
+    }
     public func double(_ name: String) -> Double? {
         switch self[name] {
         case .real(let d): return d
@@ -126,6 +146,9 @@ public struct Row: Sendable {
         default: return nil
         }
     }
-    public func blob(_ name: String) -> [UInt8]? { if case .blob(let v) = self[name] { return v }; return nil }
+    public func blob(_ name: String) -> [UInt8]? {
+        if case .blob(let v) = self[name] { return v }
+        return nil
+    }
     public func bool(_ name: String) -> Bool { int(name).map { $0 != 0 } ?? false }
 }

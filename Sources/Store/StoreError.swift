@@ -22,6 +22,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     /// A database written by a newer Gatehouse (it lists migrations this binary does not know).
     public static func superseded(_ version: Int) -> StoreError {
-        StoreError(code: -1, message: "the database has migration \(version), which this binary does not know; refusing to open it")
+        StoreError(
+            code: -1,
+            message: "the database has migration \(version), which this binary does not know; refusing to open it")
     }
 }

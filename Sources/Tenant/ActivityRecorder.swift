@@ -1,13 +1,16 @@
 import Foundation
-import Synchronization
 import Store
+import Synchronization
 
 /// Remembers when members last used their org and writes it in batches, so "last active" stays current
 /// without turning every read into a write. Noting is a dictionary update under a lock; `flush` writes all
 /// pending times in one transaction (every 15 s in a running server, and on demand in tests). At most one
 /// flush interval of activity can be lost in a crash: last-active is a hint, not an acknowledged write.
 public final class ActivityRecorder: Sendable {
-    private struct Key: Hashable { let org: String; let account: String }
+    private struct Key: Hashable {
+        let org: String
+        let account: String
+    }
     private let pending = Mutex<[Key: Int]>([:])
     private let db: Database
 
@@ -30,7 +33,8 @@ public final class ActivityRecorder: Sendable {
         }
         guard !batch.isEmpty else { return 0 }
         return try db.writeNow { conn in
-            let update = try conn.prepare("UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ? AND last_active < ?")
+            let update = try conn.prepare(
+                "UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ? AND last_active < ?")
             for (k, t) in batch { try update.execute([t, k.org, k.account, t]) }
             return batch.count
         }

@@ -18,8 +18,10 @@ public struct Caller: Sendable, Equatable {
     /// For app-scoped API keys: the one app; the key acts with read access to the org and nothing else.
     public let scopeApp: String?
 
-    public init(accountID: String, email: String, displayName: String = "", regionAdminOf: Region? = nil,
-                authMethod: AuthMethod = .password, scopeOrg: String? = nil, scopeApp: String? = nil) {
+    public init(
+        accountID: String, email: String, displayName: String = "", regionAdminOf: Region? = nil,
+        authMethod: AuthMethod = .password, scopeOrg: String? = nil, scopeApp: String? = nil
+    ) {
         self.accountID = accountID
         self.email = email
         self.displayName = displayName
@@ -46,17 +48,24 @@ public typealias CallerProvider = @Sendable (RequestContext) async throws -> Cal
 
 extension Caller: Codable {
     enum CodingKeys: String, CodingKey {
-        case accountID = "a", email = "e", displayName = "n", regionAdminOf = "r", authMethod = "m", scopeOrg = "o", scopeApp = "p"
+        case accountID = "a"
+        case email = "e"
+        case displayName = "n"
+        case regionAdminOf = "r"
+        case authMethod = "m"
+        case scopeOrg = "o"
+        case scopeApp = "p"
     }
 
     /// Decoded through the initializer, so a forwarded caller obeys the same invariants as a local one.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(accountID: try c.decode(String.self, forKey: .accountID), email: try c.decode(String.self, forKey: .email),
-                  displayName: try c.decode(String.self, forKey: .displayName),
-                  regionAdminOf: try c.decodeIfPresent(Region.self, forKey: .regionAdminOf),
-                  authMethod: try c.decode(AuthMethod.self, forKey: .authMethod),
-                  scopeOrg: try c.decodeIfPresent(String.self, forKey: .scopeOrg),
-                  scopeApp: try c.decodeIfPresent(String.self, forKey: .scopeApp))
+        self.init(
+            accountID: try c.decode(String.self, forKey: .accountID), email: try c.decode(String.self, forKey: .email),
+            displayName: try c.decode(String.self, forKey: .displayName),
+            regionAdminOf: try c.decodeIfPresent(Region.self, forKey: .regionAdminOf),
+            authMethod: try c.decode(AuthMethod.self, forKey: .authMethod),
+            scopeOrg: try c.decodeIfPresent(String.self, forKey: .scopeOrg),
+            scopeApp: try c.decodeIfPresent(String.self, forKey: .scopeApp))
     }
 }

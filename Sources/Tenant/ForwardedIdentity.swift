@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import Synchronization
 import TenantDomain
@@ -17,16 +17,25 @@ public enum ForwardedIdentity {
     /// How far the timestamp may be from the region's clock, either way.
     public static let window: TimeInterval = 30
 
-    static func signedText(keyID: String, timestamp: String, nonce: String, method: String, target: String, body: [UInt8], identity: String) -> [UInt8] {
-        Array("gi1\n\(keyID)\n\(timestamp)\n\(nonce)\n\(method)\n\(target)\n\(Digest.sha256.hash(body).hexString)\n\(identity)".utf8)
+    static func signedText(
+        keyID: String, timestamp: String, nonce: String, method: String, target: String, body: [UInt8], identity: String
+    ) -> [UInt8] {
+        Array(
+            "gi1\n\(keyID)\n\(timestamp)\n\(nonce)\n\(method)\n\(target)\n\(Digest.sha256.hash(body).hexString)\n\(identity)"
+                .utf8)
     }
 
-    public static func sign(method: String, target: String, body: [UInt8], caller: Caller, keys: KeyRing, now: Date) -> String {
+    public static func sign(
+        method: String, target: String, body: [UInt8], caller: Caller, keys: KeyRing, now: Date
+    ) -> String {
         let identity = Base64URL.encode((try? JSONEncoder().encode(caller)) ?? Data())
         let ts = String(Int(now.timeIntervalSince1970))
         let nonce = Base64URL.encode(SecureRandom.bytes(16))
-        let mac = HMAC.authenticate(signedText(keyID: keys.active.id, timestamp: ts, nonce: nonce, method: method, target: target, body: body, identity: identity),
-                                    key: keys.active.secret.value)
+        let mac = HMAC.authenticate(
+            signedText(
+                keyID: keys.active.id, timestamp: ts, nonce: nonce, method: method, target: target, body: body,
+                identity: identity),
+            key: keys.active.secret.value)
         return "gi1.\(keys.active.id).\(ts).\(nonce).\(identity).\(Base64URL.encode(mac))"
     }
 }
@@ -42,7 +51,10 @@ public final class ForwardedIdentityVerifier: Sendable {
     private let seen = Mutex<(current: Set<String>, previous: Set<String>, rotatedAt: TimeInterval)>(([], [], 0))
     let maxRemembered: Int
 
-    public init(keys: KeyRing, clock: any WallClock = SystemClock(), window: TimeInterval = ForwardedIdentity.window, maxRemembered: Int = 2_000_000) {
+    public init(
+        keys: KeyRing, clock: any WallClock = SystemClock(), window: TimeInterval = ForwardedIdentity.window,
+        maxRemembered: Int = 2_000_000
+    ) {
         self.keys = keys
         self.clock = clock
         self.window = window
@@ -54,20 +66,29 @@ public final class ForwardedIdentityVerifier: Sendable {
     }
 
     public func verify(method: String, target: String, body: [UInt8], header: String?) throws -> Caller {
-        guard let header else { throw Self.refuse("identity_missing", "This service only answers requests signed by the gateway.") }
+        guard let header else {
+            throw Self.refuse("identity_missing", "This service only answers requests signed by the gateway.")
+        }
         let p = header.split(separator: ".", omittingEmptySubsequences: false)
-        guard header.utf8.count <= 4096, p.count == 6, p[0] == "gi1", let ts = Int(p[2]), let mac = Base64URL.decode(p[5]), mac.count == 32,
-              p[3].utf8.count == 22 else {
+        guard header.utf8.count <= 4096, p.count == 6, p[0] == "gi1", let ts = Int(p[2]),
+            let mac = Base64URL.decode(p[5]), mac.count == 32,
+            p[3].utf8.count == 22
+        else {
             throw Self.refuse("identity_malformed", "The gateway identity header is malformed.")
         }
-        guard let key = keys.key(String(p[1])) else { throw Self.refuse("identity_unknown_key", "The gateway identity is signed with an unknown key.") }
-        let text = ForwardedIdentity.signedText(keyID: String(p[1]), timestamp: String(p[2]), nonce: String(p[3]), method: method, target: target,
-                                                body: body, identity: String(p[4]))
+        guard let key = keys.key(String(p[1])) else {
+            throw Self.refuse("identity_unknown_key", "The gateway identity is signed with an unknown key.")
+        }
+        let text = ForwardedIdentity.signedText(
+            keyID: String(p[1]), timestamp: String(p[2]), nonce: String(p[3]), method: method, target: target,
+            body: body, identity: String(p[4]))
         guard HMAC.isValid(Array(mac), for: text, key: key.secret.value) else {
             throw Self.refuse("identity_bad_signature", "The gateway identity does not match this request.")
         }
         let now = clock.now().timeIntervalSince1970
-        guard abs(now - Double(ts)) <= window else { throw Self.refuse("identity_stale", "The gateway identity is too old or from the future.") }
+        guard abs(now - Double(ts)) <= window else {
+            throw Self.refuse("identity_stale", "The gateway identity is too old or from the future.")
+        }
         let nonce = String(p[3])
         let fresh = seen.withLock { s -> Bool? in
             if now - s.rotatedAt >= 2 * window {
@@ -80,9 +101,14 @@ public final class ForwardedIdentityVerifier: Sendable {
             s.current.insert(nonce)
             return true
         }
-        guard let fresh else { throw GatehouseError(.unavailable, status: 503, "Too many requests to remember; try again shortly.", headers: [("Retry-After", "5")]) }
+        guard let fresh else {
+            throw GatehouseError(
+                .unavailable, status: 503, "Too many requests to remember; try again shortly.",
+                headers: [("Retry-After", "5")])
+        }
         guard fresh else { throw Self.refuse("identity_replayed", "This signed request was already used.") }
-        guard let json = Base64URL.decode(p[4]), let caller = try? JSONDecoder().decode(Caller.self, from: Data(json)) else {
+        guard let json = Base64URL.decode(p[4]), let caller = try? JSONDecoder().decode(Caller.self, from: Data(json))
+        else {
             throw Self.refuse("identity_malformed", "The gateway identity is malformed.")
         }
         return caller
@@ -90,6 +116,10 @@ public final class ForwardedIdentityVerifier: Sendable {
 
     /// The region API's caller provider in a region process.
     public var provider: CallerProvider {
-        { ctx in try self.verify(method: ctx.request.method, target: ctx.request.target, body: ctx.request.body, header: ctx.request.headers[ForwardedIdentity.header]) }
+        { ctx in
+            try self.verify(
+                method: ctx.request.method, target: ctx.request.target, body: ctx.request.body,
+                header: ctx.request.headers[ForwardedIdentity.header])
+        }
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import TenantDomain
 
@@ -16,7 +16,12 @@ public struct InviteTokenClaims: Sendable, Codable, Equatable {
     public internal(set) var emailProven = false
 
     enum CodingKeys: String, CodingKey {
-        case inviteID = "i", orgID = "o", region = "r", version = "v", expiresAt = "e", keyID = "k"
+        case inviteID = "i"
+        case orgID = "o"
+        case region = "r"
+        case version = "v"
+        case expiresAt = "e"
+        case keyID = "k"
     }
 }
 
@@ -41,7 +46,9 @@ public struct InviteTokens: Sendable {
     public init(active: Key, others: [Key] = []) { ring = KeyRing(active: active, others: others) }
 
     public func issue(inviteID: String, orgID: String, region: Region, version: Int, expiresAt: Int) -> String {
-        let claims = InviteTokenClaims(inviteID: inviteID, orgID: orgID, region: region, version: version, expiresAt: expiresAt, keyID: activeKeyID)
+        let claims = InviteTokenClaims(
+            inviteID: inviteID, orgID: orgID, region: region, version: version, expiresAt: expiresAt, keyID: activeKeyID
+        )
         let json = (try? JSONEncoder().encode(claims)) ?? Data()
         let payload = Base64URL.encode(json)
         let signed = "gh1." + payload
@@ -55,9 +62,12 @@ public struct InviteTokens: Sendable {
         guard token.utf8.count <= 1024 else { return .failure(.malformed) }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 || parts.count == 4, parts[0] == "gh1", let payloadBytes = Base64URL.decode(parts[1]),
-              let mac = Base64URL.decode(parts[2]), mac.count == 32 else { return .failure(.malformed) }
+            let mac = Base64URL.decode(parts[2]), mac.count == 32
+        else { return .failure(.malformed) }
         // The key id must be read before the MAC can be checked; the payload is bounded and parsed strictly.
-        guard let unverified = try? JSONDecoder().decode(InviteTokenClaims.self, from: payloadBytes) else { return .failure(.malformed) }
+        guard let unverified = try? JSONDecoder().decode(InviteTokenClaims.self, from: payloadBytes) else {
+            return .failure(.malformed)
+        }
         guard let key = ring.key(unverified.keyID) else { return .failure(.unknownKey) }
         let signed = Array(("gh1." + parts[1]).utf8)
         guard HMAC.isValid(Array(mac), for: signed, key: key.secret.value) else { return .failure(.badSignature) }
@@ -66,7 +76,8 @@ public struct InviteTokens: Sendable {
         if parts.count == 4 {
             let link = parts[0...2].joined(separator: ".")
             guard let proof = Base64URL.decode(parts[3]), proof.count == 32,
-                  HMAC.isValid(Array(proof), for: Array((Self.proofLabel + link).utf8), key: key.secret.value) else {
+                HMAC.isValid(Array(proof), for: Array((Self.proofLabel + link).utf8), key: key.secret.value)
+            else {
                 return .failure(.badSignature)
             }
             claims.emailProven = true
@@ -89,7 +100,8 @@ public struct InviteTokens: Sendable {
     /// The link as mailed: the token and its proof.
     public func mailed(_ token: String) -> String {
         guard let key = ring.key(Self.keyID(of: token) ?? "") else { return token }
-        return token + "." + Base64URL.encode(HMAC.authenticate(Array((Self.proofLabel + token).utf8), key: key.secret.value))
+        return token + "."
+            + Base64URL.encode(HMAC.authenticate(Array((Self.proofLabel + token).utf8), key: key.secret.value))
     }
 
     /// The link without its proof (what "copy link" shows, and the form every stored or logged copy takes).
@@ -101,7 +113,8 @@ public struct InviteTokens: Sendable {
     static func keyID(of token: String) -> String? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count >= 3, let payload = Base64URL.decode(parts[1]),
-              let c = try? JSONDecoder().decode(InviteTokenClaims.self, from: payload) else { return nil }
+            let c = try? JSONDecoder().decode(InviteTokenClaims.self, from: payload)
+        else { return nil }
         return c.keyID
     }
 
@@ -128,7 +141,8 @@ public struct InviteTokens: Sendable {
         guard presented.count == 6 else { return false }
         let s = Self.slot(now)
         var ok = false
-        for slot in [s, s - 1] where ConstantTime.equals(Array(self.code(subject: subject, slot: slot).utf8), presented) { ok = true }
+        for slot in [s, s - 1] where ConstantTime.equals(Array(self.code(subject: subject, slot: slot).utf8), presented)
+        { ok = true }
         return ok
     }
 

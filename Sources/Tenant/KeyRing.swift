@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 
 /// A set of HMAC keys with one active for signing and all usable for verifying, so keys can rotate: add a key,
@@ -39,24 +39,34 @@ public struct KeyRing: Sendable {
         // Written to a private temporary file, then linked into place: link() fails if another process won the
         // race, and then its file is the one everybody uses.
         let temp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temp, contents: Data(json.utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: temp, contents: Data(json.utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw GatehouseError(.internalError, status: 500, "cannot write \(temp)")
         }
         _ = link(temp, path)
         unlink(temp)
-        guard let data = FileManager.default.contents(atPath: path) else { throw GatehouseError(.internalError, status: 500, "cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GatehouseError(.internalError, status: 500, "cannot read \(path)")
+        }
         return try parse(data, path: path)
     }
 
     static func parse(_ data: Data, path: String) throws -> KeyRing {
-        struct File: Decodable { let active: String; let keys: [String: String] }
+        struct File: Decodable {
+            let active: String
+            let keys: [String: String]
+        }
         guard let f = try? JSONDecoder().decode(File.self, from: data) else {
-            throw GatehouseError(.internalError, status: 500, "\(path) is not a key file ({\"active\": …, \"keys\": {…}})")
+            throw GatehouseError(
+                .internalError, status: 500, "\(path) is not a key file ({\"active\": …, \"keys\": {…}})")
         }
         var all: [Key] = []
         for (id, b64) in f.keys {
             guard let secret = Base64URL.decode(b64), secret.count >= 32 else {
-                throw GatehouseError(.internalError, status: 500, "key \(id) in \(path) must be at least 32 bytes of base64url")
+                throw GatehouseError(
+                    .internalError, status: 500, "key \(id) in \(path) must be at least 32 bytes of base64url")
             }
             all.append(Key(id: id, secret: Array(secret)))
         }

@@ -14,24 +14,32 @@ enum MailTemplates {
 
     /// The inviter is named with their verified email beside the name (a name is whatever its owner typed), and
     /// names are never turned into links.
-    static func invite(org: String, inviter name: String, inviterEmail: String, roles: String, link: String, expires: Date, reminder: Bool) -> Content {
+    static func invite(
+        org: String, inviter name: String, inviterEmail: String, roles: String, link: String, expires: Date,
+        reminder: Bool
+    ) -> Content {
         let inviter = inviterEmail.isEmpty || inviterEmail == name ? name : "\(name) (\(inviterEmail))"
         let expiry = expires.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC"
-        let subject = reminder ? "Reminder: \(inviter) invited you to join \(org)" : "\(inviter) invited you to join \(org)"
+        let subject =
+            reminder ? "Reminder: \(inviter) invited you to join \(org)" : "\(inviter) invited you to join \(org)"
         let text = """
             \(inviter) invited you to join \(org) on Gatehouse as \(roles).
 
             Accept the invitation:
             \(link)
 
-            The link works until \(expiry) and only for this email address.\(reminder ? " Earlier links for this invitation no longer work." : "")
+            The link works until \(expiry) and only for this email \
+            address.\(reminder ? " Earlier links for this invitation no longer work." : "")
             If you did not expect this, ignore this message.
             """
-        let html = page("""
+        let html = page(
+            """
             <p><strong>\(inviter)</strong> invited you to join <strong>\(org)</strong> on Gatehouse as \(roles).</p>
-            <p><a href="\(link)" style="display:inline-block;padding:10px 18px;background:#1f4fd1;color:#fff;border-radius:6px;text-decoration:none">Accept the invitation</a></p>
+            <p><a href="\(link)" style="display:inline-block;padding:10px \
+            18px;background:#1f4fd1;color:#fff;border-radius:6px;text-decoration:none">Accept the invitation</a></p>
             <p style="color:#555">Or paste this link into your browser: \(link)</p>
-            <p style="color:#555">The link works until \(expiry) and only for this email address.\(reminder ? " Earlier links for this invitation no longer work." : "")
+            <p style="color:#555">The link works until \(expiry) and only for this email \
+            address.\(reminder ? " Earlier links for this invitation no longer work." : "")
             If you did not expect this, ignore this message.</p>
             """)
         return Content(subject: subject, text: text, html: html)
@@ -45,7 +53,8 @@ enum MailTemplates {
 
             It works for about 10 minutes. If you did not ask for it, ignore this message.
             """
-        let html = page("""
+        let html = page(
+            """
             <p>Your code to create your Gatehouse account and join <strong>\(org)</strong> is:</p>
             <p style="font-size:24px;letter-spacing:4px"><strong>\(code)</strong></p>
             <p style="color:#555">It works for about 10 minutes. If you did not ask for it, ignore this message.</p>
@@ -62,10 +71,12 @@ enum MailTemplates {
             It works for about 10 minutes. If you did not just sign in through \(org), ignore this message: without
             the code nothing is linked.
             """
-        let html = page("""
+        let html = page(
+            """
             <p>Your code to link your Gatehouse account to <strong>\(org)</strong>'s single sign-on is:</p>
             <p style="font-size:24px;letter-spacing:4px"><strong>\(code)</strong></p>
-            <p style="color:#555">It works for about 10 minutes. If you did not just sign in through \(org), ignore this message:
+            <p style="color:#555">It works for about 10 minutes. If you did not just sign in through \(org), ignore \
+            this message:
             without the code nothing is linked.</p>
             """)
         return Content(subject: "Your code to link your account to \(org)", text: text, html: html)
@@ -77,7 +88,8 @@ enum MailTemplates {
 
             Sign in: \(link)
             """
-        let html = page("""
+        let html = page(
+            """
             <p>You are now a member of <strong>\(org)</strong> on Gatehouse, as \(roles).</p>
             <p><a href="\(link)">Sign in</a></p>
             """)
@@ -85,7 +97,10 @@ enum MailTemplates {
     }
 
     static func page(_ body: HTML) -> String {
-        let html: HTML = "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;font-size:15px;color:#111;max-width:560px\">\(body)</body></html>"
+        let html: HTML =
+            "<!doctype html><html><body"
+            + " style=\"font-family:system-ui,sans-serif;font-size:15px;color:#111;max-width:560px\">\(body)"
+            + "</body></html>"
         return html.text
     }
 }

@@ -5,7 +5,9 @@ import TenantDomain
 /// Writing and reading member rows, including their search index entries and role rows, so every path that
 /// changes a member keeps `members`, `member_roles`, `member_tri` and `member_chars` in step.
 enum MemberRows {
-    static let columns = "m.rowid, m.account_id, m.email, m.first_name, m.last_name, m.roles, m.user_vars, m.starting_page, m.sso_only, m.joined_at, m.last_active, m.app_count, m.name_key"
+    static let columns =
+        "m.rowid, m.account_id, m.email, m.first_name, m.last_name, m.roles, m.user_vars, m.starting_page,"
+        + " m.sso_only, m.joined_at, m.last_active, m.app_count, m.name_key"
 
     struct NewMember {
         var orgID: String
@@ -37,13 +39,18 @@ enum MemberRows {
     @discardableResult
     static func insert(_ conn: SQLiteConnection, _ m: NewMember) throws -> Int64 {
         let text = searchText(first: m.firstName, last: m.lastName, email: m.email)
-        try conn.run("""
-            INSERT INTO members (org_id, account_id, email, first_name, last_name, roles, user_vars, starting_page, sso_only,
+        try conn.run(
+            """
+            INSERT INTO members (org_id, account_id, email, first_name, last_name, roles, user_vars, starting_page, \
+            sso_only,
                                  joined_at, last_active, app_count, name_key, search_text)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
-            """, [m.orgID, m.accountID, m.email, m.firstName, m.lastName, RegionService.encodeList(m.roles),
-                  RegionService.encodeMap(m.userVariables), m.startingPage.rawValue, m.ssoOnly, m.joinedAt,
-                  nameKey(first: m.firstName, last: m.lastName, email: m.email), text])
+            """,
+            [
+                m.orgID, m.accountID, m.email, m.firstName, m.lastName, RegionService.encodeList(m.roles),
+                RegionService.encodeMap(m.userVariables), m.startingPage.rawValue, m.ssoOnly, m.joinedAt,
+                nameKey(first: m.firstName, last: m.lastName, email: m.email), text,
+            ])
         let rowid = conn.lastInsertRowID
         try setRoles(conn, orgID: m.orgID, rowid: rowid, roles: m.roles, updateColumn: false)
         try conn.run("INSERT INTO member_tri (rowid, t) VALUES (?, ?)", [rowid, text])
@@ -51,20 +58,24 @@ enum MemberRows {
         return rowid
     }
 
-    static func setRoles(_ conn: SQLiteConnection, orgID: String, rowid: Int64, roles: [String], updateColumn: Bool = true) throws {
+    static func setRoles(
+        _ conn: SQLiteConnection, orgID: String, rowid: Int64, roles: [String], updateColumn: Bool = true
+    ) throws {
         if updateColumn {
             try conn.run("UPDATE members SET roles = ? WHERE rowid = ?", [RegionService.encodeList(roles), rowid])
             try conn.run("DELETE FROM member_roles WHERE member_rowid = ?", [rowid])
         }
         for r in Set(roles) {
-            try conn.run("INSERT INTO member_roles (org_id, role_id, member_rowid) VALUES (?, ?, ?)", [orgID, r, rowid])
+            try conn.run(
+                "INSERT INTO member_roles (org_id, role_id, member_rowid) VALUES (?, ?, ?)", [orgID, r, rowid])
         }
     }
 
     static func setNames(_ conn: SQLiteConnection, rowid: Int64, first: String, last: String, email: String) throws {
         let text = searchText(first: first, last: last, email: email)
-        try conn.run("UPDATE members SET first_name = ?, last_name = ?, name_key = ?, search_text = ? WHERE rowid = ?",
-                     [first, last, nameKey(first: first, last: last, email: email), text, rowid])
+        try conn.run(
+            "UPDATE members SET first_name = ?, last_name = ?, name_key = ?, search_text = ? WHERE rowid = ?",
+            [first, last, nameKey(first: first, last: last, email: email), text, rowid])
         try conn.run("DELETE FROM member_tri WHERE rowid = ?", [rowid])
         try conn.run("DELETE FROM member_chars WHERE rowid = ?", [rowid])
         try conn.run("INSERT INTO member_tri (rowid, t) VALUES (?, ?)", [rowid, text])
@@ -95,15 +106,19 @@ enum MemberRows {
     }
 
     static func read(_ s: Statement) -> Loaded {
-        Loaded(rowid: s.int64(0), accountID: s.string(1), email: s.string(2), firstName: s.string(3), lastName: s.string(4),
-               roles: RegionService.decodeList(s.string(5)), userVariables: RegionService.decodeMap(s.string(6)),
-               startingPage: StartingPage(rawValue: s.string(7)) ?? .studio, ssoOnly: s.int(8) != 0, joinedAt: s.int(9),
-               lastActive: s.int(10), appCount: s.int(11), nameKey: s.string(12))
+        Loaded(
+            rowid: s.int64(0), accountID: s.string(1), email: s.string(2), firstName: s.string(3),
+            lastName: s.string(4),
+            roles: RegionService.decodeList(s.string(5)), userVariables: RegionService.decodeMap(s.string(6)),
+            startingPage: StartingPage(rawValue: s.string(7)) ?? .studio, ssoOnly: s.int(8) != 0, joinedAt: s.int(9),
+            lastActive: s.int(10), appCount: s.int(11), nameKey: s.string(12))
     }
 
     static func load(_ conn: SQLiteConnection, orgID: String, accountID: String) throws -> Loaded? {
         var out: Loaded?
-        try conn.forEach("SELECT \(columns) FROM members m WHERE m.org_id = ? AND m.account_id = ?", [orgID, accountID]) { out = read($0) }
+        try conn.forEach(
+            "SELECT \(columns) FROM members m WHERE m.org_id = ? AND m.account_id = ?", [orgID, accountID]
+        ) { out = read($0) }
         return out
     }
 
@@ -114,32 +129,45 @@ enum MemberRows {
         for chunk in stride(from: 0, to: rowids.count, by: 500) {
             let part = Array(rowids[chunk..<min(chunk + 500, rowids.count)])
             let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-            try conn.forEach("SELECT member_rowid, app_id, role FROM app_grants WHERE member_rowid IN (\(marks)) ORDER BY app_id", part) { s in
-                out[s.int64(0), default: []].append(AppGrant(app: s.string(1), role: AppRole(rawValue: s.string(2)) ?? .viewer))
+            try conn.forEach(
+                "SELECT member_rowid, app_id, role FROM app_grants WHERE member_rowid IN (\(marks)) ORDER BY app_id",
+                part
+            ) { s in
+                out[s.int64(0), default: []].append(
+                    AppGrant(app: s.string(1), role: AppRole(rawValue: s.string(2)) ?? .viewer))
             }
         }
         return out
     }
 
     static func view(_ m: Loaded, apps: [AppGrant]) -> MemberView {
-        MemberView(id: m.accountID, email: m.email, firstName: m.firstName, lastName: m.lastName, roles: m.roles,
-                   userVariables: m.userVariables, startingPage: m.startingPage, ssoOnly: m.ssoOnly, apps: apps,
-                   appCount: m.appCount, joinedAt: RegionService.date(m.joinedAt),
-                   lastActive: m.lastActive > 0 ? RegionService.date(m.lastActive) : nil)
+        MemberView(
+            id: m.accountID, email: m.email, firstName: m.firstName, lastName: m.lastName, roles: m.roles,
+            userVariables: m.userVariables, startingPage: m.startingPage, ssoOnly: m.ssoOnly, apps: apps,
+            appCount: m.appCount, joinedAt: RegionService.date(m.joinedAt),
+            lastActive: m.lastActive > 0 ? RegionService.date(m.lastActive) : nil)
     }
 
     static func recountApps(_ conn: SQLiteConnection, rowid: Int64) throws {
-        try conn.run("UPDATE members SET app_count = (SELECT count(*) FROM app_grants WHERE member_rowid = ?) WHERE rowid = ?", [rowid, rowid])
+        try conn.run(
+            "UPDATE members SET app_count = (SELECT count(*) FROM app_grants WHERE member_rowid = ?) WHERE rowid = ?",
+            [rowid, rowid])
     }
 
     /// Rule 6: a removed member's keys, or their keys for a revoked app, die at once.
-    static func revokeKeys(_ conn: SQLiteConnection, orgID: String, accountID: String, app: String?, at: Int, reason: String) throws {
+    static func revokeKeys(
+        _ conn: SQLiteConnection, orgID: String, accountID: String, app: String?, at: Int, reason: String
+    ) throws {
         if let app {
-            try conn.run("UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE org_id = ? AND account_id = ? AND app_id = ? AND revoked_at IS NULL",
-                         [at, reason, orgID, accountID, app])
+            try conn.run(
+                "UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE org_id = ? AND account_id = ? AND"
+                    + " app_id = ? AND revoked_at IS NULL",
+                [at, reason, orgID, accountID, app])
         } else {
-            try conn.run("UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE org_id = ? AND account_id = ? AND revoked_at IS NULL",
-                         [at, reason, orgID, accountID])
+            try conn.run(
+                "UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE org_id = ? AND account_id = ? AND"
+                    + " revoked_at IS NULL",
+                [at, reason, orgID, accountID])
         }
     }
 }

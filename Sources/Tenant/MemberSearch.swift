@@ -12,7 +12,10 @@ import TenantDomain
 /// because matches are dense. Either way the final filter is `instr` on the stored text, so the index only
 /// narrows and never decides.
 struct MemberSearch {
-    enum Sort: String { case name, apps, lastActive = "last_active" }
+    enum Sort: String {
+        case name, apps
+        case lastActive = "last_active"
+    }
     enum ActivityStatus: String { case active, inactive, never }
     static let activeWindow = 30 * 86400
 
@@ -32,7 +35,7 @@ struct MemberSearch {
     struct Cursor: Codable, Equatable {
         var s: String
         var d: Bool
-        var v: String       // the sort value (text, or a decimal integer)
+        var v: String  // the sort value (text, or a decimal integer)
         var r: Int64
     }
 
@@ -45,7 +48,9 @@ struct MemberSearch {
     }
 
     static func decodeCursor(_ s: String) throws -> Cursor {
-        guard s.utf8.count <= 1024, let data = Base64URL.decode(s), let c = try? JSONDecoder().decode(Cursor.self, from: data) else {
+        guard s.utf8.count <= 1024, let data = Base64URL.decode(s),
+            let c = try? JSONDecoder().decode(Cursor.self, from: data)
+        else {
             throw GatehouseError.badRequest("The cursor is not valid; start again from the first page.")
         }
         return c
@@ -57,7 +62,8 @@ struct MemberSearch {
 
     func run(_ conn: SQLiteConnection) throws -> ([MemberRows.Loaded], String?) {
         if let after, after.s != sort.rawValue || after.d != descending {
-            throw GatehouseError.badRequest("The cursor belongs to another sort order; start again from the first page.")
+            throw GatehouseError.badRequest(
+                "The cursor belongs to another sort order; start again from the first page.")
         }
         var conditions = ["m.org_id = ?"]
         var bindings: [any SQLBindable] = [orgID]
@@ -72,19 +78,29 @@ struct MemberSearch {
         var sourceBindings: [any SQLBindable] = []
         if let needle {
             let (table, match) = Self.ftsQuery(needle)
-            let candidates = try conn.first("SELECT count(*) FROM (SELECT rowid FROM \(table) WHERE \(table) MATCH ? LIMIT \(Self.rareLimit + 1))", [match])?.int(0) ?? 0
+            let candidates =
+                try conn.first(
+                    "SELECT count(*) FROM (SELECT rowid FROM \(table) WHERE \(table) MATCH ? LIMIT"
+                        + " \(Self.rareLimit + 1))",
+                    [match])?.int(0) ?? 0
             if candidates <= Self.rareLimit {
                 // Few candidates: start from them. CROSS JOIN fixes the loop order, so SQLite looks each
                 // candidate up by rowid and sorts the handful, instead of walking the sort index.
-                source = "(SELECT rowid AS cand FROM \(table) WHERE \(table) MATCH ?) c CROSS JOIN members m ON m.rowid = c.cand"
+                source =
+                    "(SELECT rowid AS cand FROM \(table) WHERE \(table) MATCH ?) c CROSS JOIN members m ON m.rowid ="
+                    + " c.cand"
                 sourceBindings = [match]
             }
             conditions.append("instr(m.search_text, ?) > 0")
             bindings.append(needle)
         }
         switch status {
-        case .active: conditions.append("m.last_active >= ?"); bindings.append(now - Self.activeWindow)
-        case .inactive: conditions.append("m.last_active > 0 AND m.last_active < ?"); bindings.append(now - Self.activeWindow)
+        case .active:
+            conditions.append("m.last_active >= ?")
+            bindings.append(now - Self.activeWindow)
+        case .inactive:
+            conditions.append("m.last_active > 0 AND m.last_active < ?")
+            bindings.append(now - Self.activeWindow)
         case .never: conditions.append("m.last_active = 0")
         case nil: break
         }
@@ -94,7 +110,9 @@ struct MemberSearch {
             bindings.append(role)
         }
         bindings = sourceBindings + bindings
-        let sql = "SELECT \(MemberRows.columns) FROM \(source) WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(sortColumn) \(dir), m.rowid \(dir) LIMIT \(limit + 1)"
+        let sql =
+            "SELECT \(MemberRows.columns) FROM \(source) WHERE \(conditions.joined(separator: " AND ")) ORDER BY"
+            + " \(sortColumn) \(dir), m.rowid \(dir) LIMIT \(limit + 1)"
         var rows: [MemberRows.Loaded] = []
         try conn.forEach(sql, bindings) { rows.append(MemberRows.read($0)) }
         var next: String?

@@ -1,10 +1,10 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
-import Synchronization
-import TenantDomain
 import Mail
 import Store
+import Synchronization
+import TenantDomain
 
 /// Where mail comes from and how hard to retry.
 public struct OutboxSettings: Sendable {
@@ -57,10 +57,15 @@ public final class OutboxSender: Sendable {
         do {
             due = try service.db.readNow { conn in
                 var rows: [Due] = []
-                try conn.forEach("SELECT id, org_id, kind, recipient, payload, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-                                 [nowS, settings.batch]) {
-                    rows.append(Due(id: $0.int64(0), org: $0.string(1), kind: $0.string(2), to: $0.string(3),
-                                    payload: RegionService.decodeMap($0.string(4)), attempts: Int($0.int64(5))))
+                try conn.forEach(
+                    "SELECT id, org_id, kind, recipient, payload, attempts FROM outbox WHERE sent_at IS NULL AND"
+                        + " next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+                    [nowS, settings.batch]
+                ) {
+                    rows.append(
+                        Due(
+                            id: $0.int64(0), org: $0.string(1), kind: $0.string(2), to: $0.string(3),
+                            payload: RegionService.decodeMap($0.string(4)), attempts: Int($0.int64(5))))
                 }
                 return rows
             }
@@ -75,23 +80,33 @@ public final class OutboxSender: Sendable {
                     try mark(mail, sentAt: nowS, error: "dropped: the invite is no longer open", gaveUp: true)
                     continue
                 }
-                let rendered = MIMEMessage.render(message, date: now, messageID: "\(mail.id).\(IDs.random(SecureRandom.bytes(12), length: 16))@gatehouse",
-                                                  boundary: "gh-" + IDs.random(SecureRandom.bytes(12), length: 24))
+                let rendered = MIMEMessage.render(
+                    message, date: now,
+                    messageID: "\(mail.id).\(IDs.random(SecureRandom.bytes(12), length: 16))@gatehouse",
+                    boundary: "gh-" + IDs.random(SecureRandom.bytes(12), length: 24))
                 try transport.deliver(message, rendered: rendered)
                 try mark(mail, sentAt: nowS, error: nil, gaveUp: false)
                 sent += 1
-                logger.info("mail sent", ["mail.id": .int(Int(mail.id)), "mail.kind": .string(mail.kind), "org.id": .string(mail.org)])
+                logger.info(
+                    "mail sent",
+                    ["mail.id": .int(Int(mail.id)), "mail.kind": .string(mail.kind), "org.id": .string(mail.org)])
             } catch let e as MailError where e.permanent {
                 try? mark(mail, sentAt: nowS, error: e.message, gaveUp: true)
-                logger.warning("mail refused for good", ["mail.id": .int(Int(mail.id)), "error.detail": .string(e.message)])
+                logger.warning(
+                    "mail refused for good", ["mail.id": .int(Int(mail.id)), "error.detail": .string(e.message)])
             } catch {
                 let delay = min(settings.retryMax, settings.retryBase * pow(2, Double(min(mail.attempts, 20))))
                 _ = try? service.db.writeNow { conn in
-                    try conn.run("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                                 [nowS + Int(delay.rounded(.up)), String(describing: error), mail.id])
+                    try conn.run(
+                        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                        [nowS + Int(delay.rounded(.up)), String(describing: error), mail.id])
                 }
-                logger.warning("mail delivery failed; will retry", ["mail.id": .int(Int(mail.id)), "mail.attempts": .int(mail.attempts + 1),
-                                                                      "retry.seconds": .int(Int(delay)), "error.detail": .string(String(describing: error))])
+                logger.warning(
+                    "mail delivery failed; will retry",
+                    [
+                        "mail.id": .int(Int(mail.id)), "mail.attempts": .int(mail.attempts + 1),
+                        "retry.seconds": .int(Int(delay)), "error.detail": .string(String(describing: error)),
+                    ])
             }
         }
         return sent
@@ -99,8 +114,9 @@ public final class OutboxSender: Sendable {
 
     func mark(_ mail: Due, sentAt: Int, error: String?, gaveUp: Bool) throws {
         _ = try service.db.writeNow { conn in
-            try conn.run("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = ?, gave_up = ? WHERE id = ?",
-                         [sentAt, error, gaveUp ? 1 : 0, mail.id])
+            try conn.run(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = ?, gave_up = ? WHERE id = ?",
+                [sentAt, error, gaveUp ? 1 : 0, mail.id])
         }
     }
 
@@ -114,16 +130,22 @@ public final class OutboxSender: Sendable {
         case "invite", "invite_resent":
             guard let inviteID = p["invite"], let version = Int(p["version"] ?? "") else { return nil }
             guard let inv = try service.db.readNow({ conn in try service.loadInvite(conn, id: inviteID, now: now) }),
-                  inv.status == .pending, inv.version == version else { return nil }
+                inv.status == .pending, inv.version == version
+            else { return nil }
             let url = service.mailLink(for: inv)
             link = url
-            content = MailTemplates.invite(org: org, inviter: PersonName.sanitized(p["inviter"] ?? inv.inviterName), inviterEmail: p["inviterEmail"] ?? "", roles: p["roles"] ?? inv.roles.joined(separator: ", "),
-                                           link: url, expires: inv.expiresAt, reminder: mail.kind == "invite_resent")
+            content = MailTemplates.invite(
+                org: org, inviter: PersonName.sanitized(p["inviter"] ?? inv.inviterName),
+                inviterEmail: p["inviterEmail"] ?? "", roles: p["roles"] ?? inv.roles.joined(separator: ", "),
+                link: url, expires: inv.expiresAt, reminder: mail.kind == "invite_resent")
         case "invite_code":
-            guard let inviteID = p["invite"], let version = Int(p["version"] ?? ""), let slot = Int(p["slot"] ?? "") else { return nil }
+            guard let inviteID = p["invite"], let version = Int(p["version"] ?? ""), let slot = Int(p["slot"] ?? "")
+            else { return nil }
             guard let inv = try service.db.readNow({ conn in try service.loadInvite(conn, id: inviteID, now: now) }),
-                  inv.status == .pending, inv.version == version else { return nil }
-            content = MailTemplates.inviteCode(org: org, code: service.tokens.code(inviteID: inviteID, version: version, slot: slot))
+                inv.status == .pending, inv.version == version
+            else { return nil }
+            content = MailTemplates.inviteCode(
+                org: org, code: service.tokens.code(inviteID: inviteID, version: version, slot: slot))
         case "sso_link_code":
             guard let subject = p["subject"], let slot = Int(p["slot"] ?? "") else { return nil }
             content = MailTemplates.ssoLinkCode(org: org, code: service.tokens.code(subject: subject, slot: slot))
@@ -134,13 +156,20 @@ public final class OutboxSender: Sendable {
         default:
             throw MailError(permanent: true, "unknown mail kind \(mail.kind)")
         }
-        return MailMessage(from: settings.from, fromName: settings.fromName, to: mail.to, subject: content.subject,
-                           text: content.text, html: content.html, link: link)
+        return MailMessage(
+            from: settings.from, fromName: settings.fromName, to: mail.to, subject: content.subject,
+            text: content.text, html: content.html, link: link)
     }
 
     /// Starts the sender's own thread (it blocks on the network; never on an event loop).
     public func start() {
-        guard running.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        guard
+            running.withLock({
+                let was = $0
+                $0 = true
+                return !was
+            })
+        else { return }
         let thread = Thread { [weak self] in
             while let sender = self, sender.running.withLock({ $0 }) {
                 sender.deliverDue()

@@ -18,7 +18,9 @@ public struct RegionDirectory: Sendable {
     }
 
     public func service(forRegion region: String) throws -> RegionService {
-        guard let r = Region(rawValue: region), let s = services[r] else { throw GatehouseError.notFound("No such region.") }
+        guard let r = Region(rawValue: region), let s = services[r] else {
+            throw GatehouseError.notFound("No such region.")
+        }
         return s
     }
 }

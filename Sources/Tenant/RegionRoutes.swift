@@ -61,12 +61,15 @@ public enum RegionRoutes {
         }
         b.get("/api/v1/orgs/:org/members/:member/permissions") { ctx in
             let (s, id) = try org(ctx)
-            return try .json(try await s.permissions(try await callers(ctx), org: id, member: try ctx.parameter("member")))
+            return try .json(
+                try await s.permissions(try await callers(ctx), org: id, member: try ctx.parameter("member")))
         }
         b.patch("/api/v1/orgs/:org/members/:member") { ctx in
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
-            return try .json(try await s.updateMember(caller, org: id, member: try ctx.parameter("member"), patch: try ctx.decode(MemberPatch.self)))
+            return try .json(
+                try await s.updateMember(
+                    caller, org: id, member: try ctx.parameter("member"), patch: try ctx.decode(MemberPatch.self)))
         }
         b.delete("/api/v1/orgs/:org/members/:member") { ctx in
             let (s, id) = try org(ctx)
@@ -79,16 +82,21 @@ public enum RegionRoutes {
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
             let result = try await s.createInvites(caller, org: id, request: try ctx.decode(InviteRequest.self))
-            return Response(status: result.invited > 0 ? 201 : 200, headers: ["Content-Type": "application/json"], body: result.jsonBytes)
+            return Response(
+                status: result.invited > 0 ? 201 : 200, headers: ["Content-Type": "application/json"],
+                body: result.jsonBytes)
         }
         b.get("/api/v1/orgs/:org/invites") { ctx in
             let (s, id) = try org(ctx)
-            return try .json(try await s.listInvites(try await callers(ctx), org: id, status: ctx.query("status"), cursor: ctx.query("cursor"),
-                                                     limit: try int(ctx, "limit", default: 50)))
+            return try .json(
+                try await s.listInvites(
+                    try await callers(ctx), org: id, status: ctx.query("status"), cursor: ctx.query("cursor"),
+                    limit: try int(ctx, "limit", default: 50)))
         }
         b.post("/api/v1/orgs/:org/invites/:invite/resend") { ctx in
             let (s, id) = try org(ctx)
-            return try .json(try await s.resendInvite(try await callers(ctx), org: id, invite: try ctx.parameter("invite")))
+            return try .json(
+                try await s.resendInvite(try await callers(ctx), org: id, invite: try ctx.parameter("invite")))
         }
         b.post("/api/v1/orgs/:org/invites/:invite/revoke") { ctx in
             let (s, id) = try org(ctx)
@@ -97,7 +105,8 @@ public enum RegionRoutes {
         }
         b.get("/api/v1/orgs/:org/invites/:invite/link") { ctx in
             let (s, id) = try org(ctx)
-            return try .json(try await s.inviteLink(try await callers(ctx), org: id, invite: try ctx.parameter("invite")))
+            return try .json(
+                try await s.inviteLink(try await callers(ctx), org: id, invite: try ctx.parameter("invite")))
         }
 
         // Roles
@@ -108,12 +117,15 @@ public enum RegionRoutes {
         b.post("/api/v1/orgs/:org/roles") { ctx in
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
-            return try .json(try await s.createRole(caller, org: id, request: try ctx.decode(RoleRequest.self)), status: 201)
+            return try .json(
+                try await s.createRole(caller, org: id, request: try ctx.decode(RoleRequest.self)), status: 201)
         }
         b.patch("/api/v1/orgs/:org/roles/:role") { ctx in
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
-            return try .json(try await s.updateRole(caller, org: id, role: try ctx.parameter("role"), request: try ctx.decode(RoleRequest.self)))
+            return try .json(
+                try await s.updateRole(
+                    caller, org: id, role: try ctx.parameter("role"), request: try ctx.decode(RoleRequest.self)))
         }
         b.delete("/api/v1/orgs/:org/roles/:role") { ctx in
             let (s, id) = try org(ctx)
@@ -129,7 +141,8 @@ public enum RegionRoutes {
         b.post("/api/v1/orgs/:org/apps") { ctx in
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
-            return try .json(try await s.createApp(caller, org: id, name: try ctx.decode(AppRequest.self).name), status: 201)
+            return try .json(
+                try await s.createApp(caller, org: id, name: try ctx.decode(AppRequest.self).name), status: 201)
         }
         b.post("/api/v1/orgs/:org/apps/:app/grants") { ctx in
             let (s, id) = try org(ctx)
@@ -140,7 +153,8 @@ public enum RegionRoutes {
         }
         b.delete("/api/v1/orgs/:org/apps/:app/grants/:member") { ctx in
             let (s, id) = try org(ctx)
-            try await s.revokeApp(try await callers(ctx), org: id, app: try ctx.parameter("app"), member: try ctx.parameter("member"))
+            try await s.revokeApp(
+                try await callers(ctx), org: id, app: try ctx.parameter("app"), member: try ctx.parameter("member"))
             return Response(status: 204)
         }
 
@@ -152,7 +166,9 @@ public enum RegionRoutes {
         b.post("/api/v1/orgs/:org/apikeys") { ctx in
             let (s, id) = try org(ctx)
             let caller = try await callers(ctx)
-            return try .json(try await s.createAPIKey(caller, org: id, request: try ctx.decode(APIKeyRequest.self)), status: 201).noStore()
+            return try .json(
+                try await s.createAPIKey(caller, org: id, request: try ctx.decode(APIKeyRequest.self)), status: 201
+            ).noStore()
         }
         b.delete("/api/v1/orgs/:org/apikeys/:key") { ctx in
             let (s, id) = try org(ctx)
@@ -177,33 +193,50 @@ public enum RegionRoutes {
         b.get("/api/v1/orgs/:org/audit/export") { ctx in
             let (s, id) = try org(ctx)
             let body = try await s.exportAudit(try await callers(ctx), org: id, query: try auditQuery(ctx))
-            return Response(status: 200, headers: ["Content-Type": "application/x-ndjson",
-                                                   "Content-Disposition": "attachment; filename=\"audit-\(id).jsonl\""], body: body)
+            return Response(
+                status: 200,
+                headers: [
+                    "Content-Type": "application/x-ndjson",
+                    "Content-Disposition": "attachment; filename=\"audit-\(id).jsonl\"",
+                ], body: body)
         }
 
         // Region admins
         b.get("/api/v1/regions/:region/orgs") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
-            return try .json(try await s.listOrgs(try await callers(ctx), region: try ctx.parameter("region"), cursor: ctx.query("cursor"),
-                                                  limit: try int(ctx, "limit", default: 50)))
+            return try .json(
+                try await s.listOrgs(
+                    try await callers(ctx), region: try ctx.parameter("region"), cursor: ctx.query("cursor"),
+                    limit: try int(ctx, "limit", default: 50)))
         }
         b.post("/api/v1/regions/:region/orgs") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
             let caller = try await callers(ctx)
-            return try .json(try await s.provisionOrg(caller, region: try ctx.parameter("region"), request: try ctx.decode(ProvisionRequest.self)), status: 201)
+            return try .json(
+                try await s.provisionOrg(
+                    caller, region: try ctx.parameter("region"), request: try ctx.decode(ProvisionRequest.self)),
+                status: 201)
         }
         b.post("/api/v1/regions/:region/orgs/:org/suspend") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
-            return try .json(try await s.setOrgStatus(try await callers(ctx), region: try ctx.parameter("region"), org: try ctx.parameter("org"), suspended: true))
+            return try .json(
+                try await s.setOrgStatus(
+                    try await callers(ctx), region: try ctx.parameter("region"), org: try ctx.parameter("org"),
+                    suspended: true))
         }
         b.post("/api/v1/regions/:region/orgs/:org/reactivate") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
-            return try .json(try await s.setOrgStatus(try await callers(ctx), region: try ctx.parameter("region"), org: try ctx.parameter("org"), suspended: false))
+            return try .json(
+                try await s.setOrgStatus(
+                    try await callers(ctx), region: try ctx.parameter("region"), org: try ctx.parameter("org"),
+                    suspended: false))
         }
         b.delete("/api/v1/regions/:region/orgs/:org") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
             let caller = try await callers(ctx)
-            try await s.deleteOrg(caller, region: try ctx.parameter("region"), org: try ctx.parameter("org"), confirmName: try ctx.decode(DeleteOrgRequest.self).confirmName)
+            try await s.deleteOrg(
+                caller, region: try ctx.parameter("region"), org: try ctx.parameter("org"),
+                confirmName: try ctx.decode(DeleteOrgRequest.self).confirmName)
             return Response(status: 204)
         }
     }

@@ -10,140 +10,144 @@ import Store
 /// search for a common term walks only the index, reading a table row just for the members it returns.
 enum RegionSchema {
     static let migrations: [Migration] = [
-        Migration(1, "orgs, roles, members, apps, invites, keys, audit, outbox", sql: """
-            CREATE TABLE orgs (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
-                created_at INTEGER NOT NULL
-            ) STRICT;
+        Migration(
+            1, "orgs, roles, members, apps, invites, keys, audit, outbox",
+            sql: """
+                CREATE TABLE orgs (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+                    created_at INTEGER NOT NULL
+                ) STRICT;
 
-            CREATE TABLE custom_roles (
-                org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
-                id TEXT NOT NULL,
-                name TEXT NOT NULL,
-                permissions TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                PRIMARY KEY (org_id, id)
-            ) STRICT;
+                CREATE TABLE custom_roles (
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    permissions TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, id)
+                ) STRICT;
 
-            CREATE TABLE members (
-                rowid INTEGER PRIMARY KEY,
-                org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
-                account_id TEXT NOT NULL,
-                email TEXT NOT NULL,
-                first_name TEXT NOT NULL DEFAULT '',
-                last_name TEXT NOT NULL DEFAULT '',
-                roles TEXT NOT NULL,
-                user_vars TEXT NOT NULL DEFAULT '{}',
-                starting_page TEXT NOT NULL DEFAULT 'studio',
-                sso_only INTEGER NOT NULL DEFAULT 0,
-                joined_at INTEGER NOT NULL,
-                last_active INTEGER NOT NULL DEFAULT 0,
-                app_count INTEGER NOT NULL DEFAULT 0,
-                name_key TEXT NOT NULL,
-                search_text TEXT NOT NULL,
-                UNIQUE (org_id, account_id),
-                UNIQUE (org_id, email)
-            ) STRICT;
-            CREATE INDEX members_by_last_active ON members (org_id, last_active, rowid, search_text);
-            CREATE INDEX members_by_name ON members (org_id, name_key, rowid, search_text);
-            CREATE INDEX members_by_apps ON members (org_id, app_count, rowid, search_text);
-            CREATE INDEX members_by_account ON members (account_id);
+                CREATE TABLE members (
+                    rowid INTEGER PRIMARY KEY,
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    account_id TEXT NOT NULL,
+                    email TEXT NOT NULL,
+                    first_name TEXT NOT NULL DEFAULT '',
+                    last_name TEXT NOT NULL DEFAULT '',
+                    roles TEXT NOT NULL,
+                    user_vars TEXT NOT NULL DEFAULT '{}',
+                    starting_page TEXT NOT NULL DEFAULT 'studio',
+                    sso_only INTEGER NOT NULL DEFAULT 0,
+                    joined_at INTEGER NOT NULL,
+                    last_active INTEGER NOT NULL DEFAULT 0,
+                    app_count INTEGER NOT NULL DEFAULT 0,
+                    name_key TEXT NOT NULL,
+                    search_text TEXT NOT NULL,
+                    UNIQUE (org_id, account_id),
+                    UNIQUE (org_id, email)
+                ) STRICT;
+                CREATE INDEX members_by_last_active ON members (org_id, last_active, rowid, search_text);
+                CREATE INDEX members_by_name ON members (org_id, name_key, rowid, search_text);
+                CREATE INDEX members_by_apps ON members (org_id, app_count, rowid, search_text);
+                CREATE INDEX members_by_account ON members (account_id);
 
-            CREATE TABLE member_roles (
-                org_id TEXT NOT NULL,
-                role_id TEXT NOT NULL,
-                member_rowid INTEGER NOT NULL REFERENCES members(rowid) ON DELETE CASCADE,
-                PRIMARY KEY (org_id, role_id, member_rowid)
-            ) STRICT, WITHOUT ROWID;
-            CREATE INDEX member_roles_by_member ON member_roles (member_rowid);
+                CREATE TABLE member_roles (
+                    org_id TEXT NOT NULL,
+                    role_id TEXT NOT NULL,
+                    member_rowid INTEGER NOT NULL REFERENCES members(rowid) ON DELETE CASCADE,
+                    PRIMARY KEY (org_id, role_id, member_rowid)
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX member_roles_by_member ON member_roles (member_rowid);
 
-            CREATE VIRTUAL TABLE member_tri USING fts5(t, tokenize = 'trigram');
-            CREATE VIRTUAL TABLE member_chars USING fts5(t, tokenize = 'unicode61');
+                CREATE VIRTUAL TABLE member_tri USING fts5(t, tokenize = 'trigram');
+                CREATE VIRTUAL TABLE member_chars USING fts5(t, tokenize = 'unicode61');
 
-            CREATE TABLE apps (
-                org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
-                id TEXT NOT NULL,
-                name TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                PRIMARY KEY (org_id, id)
-            ) STRICT;
+                CREATE TABLE apps (
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, id)
+                ) STRICT;
 
-            CREATE TABLE app_grants (
-                org_id TEXT NOT NULL,
-                app_id TEXT NOT NULL,
-                member_rowid INTEGER NOT NULL REFERENCES members(rowid) ON DELETE CASCADE,
-                role TEXT NOT NULL,
-                granted_at INTEGER NOT NULL,
-                PRIMARY KEY (org_id, app_id, member_rowid),
-                FOREIGN KEY (org_id, app_id) REFERENCES apps(org_id, id) ON DELETE CASCADE
-            ) STRICT, WITHOUT ROWID;
-            CREATE INDEX app_grants_by_member ON app_grants (member_rowid);
+                CREATE TABLE app_grants (
+                    org_id TEXT NOT NULL,
+                    app_id TEXT NOT NULL,
+                    member_rowid INTEGER NOT NULL REFERENCES members(rowid) ON DELETE CASCADE,
+                    role TEXT NOT NULL,
+                    granted_at INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, app_id, member_rowid),
+                    FOREIGN KEY (org_id, app_id) REFERENCES apps(org_id, id) ON DELETE CASCADE
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX app_grants_by_member ON app_grants (member_rowid);
 
-            CREATE TABLE invites (
-                id TEXT PRIMARY KEY,
-                org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
-                email TEXT NOT NULL,
-                roles TEXT NOT NULL,
-                sso_only INTEGER NOT NULL,
-                first_name TEXT NOT NULL DEFAULT '',
-                last_name TEXT NOT NULL DEFAULT '',
-                user_vars TEXT NOT NULL DEFAULT '{}',
-                starting_page TEXT NOT NULL,
-                apps TEXT NOT NULL DEFAULT '[]',
-                inviter_id TEXT NOT NULL,
-                inviter_name TEXT NOT NULL,
-                status TEXT NOT NULL CHECK (status IN ('pending', 'joined', 'revoked')),
-                version INTEGER NOT NULL DEFAULT 1,
-                created_at INTEGER NOT NULL,
-                expires_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL,
-                joined_account_id TEXT
-            ) STRICT;
-            CREATE INDEX invites_by_org ON invites (org_id, created_at, id);
-            CREATE INDEX invites_by_email ON invites (email, org_id, status);
+                CREATE TABLE invites (
+                    id TEXT PRIMARY KEY,
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    email TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    sso_only INTEGER NOT NULL,
+                    first_name TEXT NOT NULL DEFAULT '',
+                    last_name TEXT NOT NULL DEFAULT '',
+                    user_vars TEXT NOT NULL DEFAULT '{}',
+                    starting_page TEXT NOT NULL,
+                    apps TEXT NOT NULL DEFAULT '[]',
+                    inviter_id TEXT NOT NULL,
+                    inviter_name TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'joined', 'revoked')),
+                    version INTEGER NOT NULL DEFAULT 1,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    joined_account_id TEXT
+                ) STRICT;
+                CREATE INDEX invites_by_org ON invites (org_id, created_at, id);
+                CREATE INDEX invites_by_email ON invites (email, org_id, status);
 
-            CREATE TABLE api_keys (
-                id TEXT PRIMARY KEY,
-                org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
-                account_id TEXT NOT NULL,
-                app_id TEXT,
-                name TEXT NOT NULL,
-                secret_hash BLOB NOT NULL,
-                created_at INTEGER NOT NULL,
-                revoked_at INTEGER,
-                revoked_reason TEXT
-            ) STRICT;
-            CREATE INDEX api_keys_by_member ON api_keys (org_id, account_id);
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    account_id TEXT NOT NULL,
+                    app_id TEXT,
+                    name TEXT NOT NULL,
+                    secret_hash BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    revoked_reason TEXT
+                ) STRICT;
+                CREATE INDEX api_keys_by_member ON api_keys (org_id, account_id);
 
-            CREATE TABLE audit_events (
-                id INTEGER PRIMARY KEY,
-                org_id TEXT NOT NULL,
-                at INTEGER NOT NULL,
-                actor TEXT NOT NULL,
-                action TEXT NOT NULL,
-                target TEXT NOT NULL,
-                summary TEXT NOT NULL
-            ) STRICT;
-            CREATE INDEX audit_by_org ON audit_events (org_id, id);
+                CREATE TABLE audit_events (
+                    id INTEGER PRIMARY KEY,
+                    org_id TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    summary TEXT NOT NULL
+                ) STRICT;
+                CREATE INDEX audit_by_org ON audit_events (org_id, id);
 
-            CREATE TABLE outbox (
-                id INTEGER PRIMARY KEY,
-                org_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                recipient TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                next_attempt_at INTEGER NOT NULL,
-                sent_at INTEGER
-            ) STRICT;
-            CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
-            """),
-        Migration(2, "outbox delivery state", sql: """
-            ALTER TABLE outbox ADD COLUMN last_error TEXT;
-            ALTER TABLE outbox ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
-            """),
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY,
+                    org_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    sent_at INTEGER
+                ) STRICT;
+                CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
+                """),
+        Migration(
+            2, "outbox delivery state",
+            sql: """
+                ALTER TABLE outbox ADD COLUMN last_error TEXT;
+                ALTER TABLE outbox ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
+                """),
     ]
 }

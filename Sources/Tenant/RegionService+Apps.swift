@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import Store
 import TenantDomain
@@ -8,23 +8,32 @@ extension RegionService {
     public func listApps(_ caller: Caller, org: String) async throws -> [AppView] {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .orgView)
-            return try conn.query("""
-                SELECT a.id, a.name, a.created_at, (SELECT count(*) FROM app_grants g WHERE g.org_id = a.org_id AND g.app_id = a.id) AS n
+            return try conn.query(
+                """
+                SELECT a.id, a.name, a.created_at, (SELECT count(*) FROM app_grants g WHERE g.org_id = a.org_id AND \
+                g.app_id = a.id) AS n
                 FROM apps a WHERE a.org_id = ? ORDER BY a.name, a.id
-                """, [org]).map {
-                AppView(id: $0.string("id") ?? "", name: $0.string("name") ?? "", createdAt: Self.date($0.int("created_at") ?? 0), memberCount: $0.int("n"))
+                """, [org]
+            ).map {
+                AppView(
+                    id: $0.string("id") ?? "", name: $0.string("name") ?? "",
+                    createdAt: Self.date($0.int("created_at") ?? 0), memberCount: $0.int("n"))
             }
         }
     }
 
     public func createApp(_ caller: Caller, org: String, name: String) async throws -> AppView {
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else { throw GatehouseError.validation("`name` must be 1–100 characters.") }
-        let now = nowSeconds, id = randomID("app_")
+        guard (1...100).contains(name.count) else {
+            throw GatehouseError.validation("`name` must be 1–100 characters.")
+        }
+        let now = nowSeconds
+        let id = randomID("app_")
         return try await db.write { conn in
             _ = try self.access(conn, org, caller, requiring: .appsCreate)
             try conn.run("INSERT INTO apps (org_id, id, name, created_at) VALUES (?, ?, ?, ?)", [org, id, name, now])
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "app.created", target: id, ["name": name])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "app.created", target: id, ["name": name])
             return AppView(id: id, name: name, createdAt: Self.date(now), memberCount: 0)
         }
     }
@@ -33,9 +42,15 @@ extension RegionService {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, app]) != nil else { throw GatehouseError.notFound("No such app.") }
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
-            try Rules.changeAppAccess(a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
+            guard try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, app]) != nil else {
+                throw GatehouseError.notFound("No such app.")
+            }
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+                throw GatehouseError.notFound("No such member.")
+            }
+            try Rules.changeAppAccess(
+                a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)
+            ).orThrow()
             try self.grant(conn, org: org, app: app, member: m, role: role, at: now, actor: caller.accountID)
         }
     }
@@ -44,27 +59,44 @@ extension RegionService {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
-            try Rules.changeAppAccess(a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)).orThrow()
-            guard try conn.first("SELECT 1 FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid]) != nil else {
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+                throw GatehouseError.notFound("No such member.")
+            }
+            try Rules.changeAppAccess(
+                a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)
+            ).orThrow()
+            guard
+                try conn.first(
+                    "SELECT 1 FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?",
+                    [org, app, m.rowid]) != nil
+            else {
                 throw GatehouseError.notFound("That member has no access to that app.")
             }
             try self.revoke(conn, org: org, app: app, member: m, at: now, actor: caller.accountID)
         }
     }
 
-    func grant(_ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, role: AppRole, at: Int, actor: String) throws {
-        try conn.run("""
+    func grant(
+        _ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, role: AppRole, at: Int,
+        actor: String
+    ) throws {
+        try conn.run(
+            """
             INSERT INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (org_id, app_id, member_rowid) DO UPDATE SET role = excluded.role
             """, [org, app, m.rowid, role.rawValue, at])
         try MemberRows.recountApps(conn, rowid: m.rowid)
-        try audit(conn, org: org, at: at, actor: actor, action: "app.granted", target: m.accountID, ["app": app, "role": role.rawValue])
+        try audit(
+            conn, org: org, at: at, actor: actor, action: "app.granted", target: m.accountID,
+            ["app": app, "role": role.rawValue])
     }
 
     /// Rule 6: revoking an app kills the member's keys scoped to it.
-    func revoke(_ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, at: Int, actor: String) throws {
-        try conn.run("DELETE FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid])
+    func revoke(
+        _ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, at: Int, actor: String
+    ) throws {
+        try conn.run(
+            "DELETE FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid])
         try MemberRows.recountApps(conn, rowid: m.rowid)
         try MemberRows.revokeKeys(conn, orgID: org, accountID: m.accountID, app: app, at: at, reason: "app_revoked")
         try audit(conn, org: org, at: at, actor: actor, action: "app.revoked", target: m.accountID, ["app": app])
@@ -76,8 +108,11 @@ extension RegionService {
     /// only its SHA-256 is stored (the secret is 256 random bits, so a fast hash is enough).
     public func createAPIKey(_ caller: Caller, org: String, request: APIKeyRequest) async throws -> APIKeyView {
         let name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else { throw GatehouseError.validation("`name` must be 1–100 characters.") }
-        let now = nowSeconds, random = IDs.random(SecureRandom.bytes(20))
+        guard (1...100).contains(name.count) else {
+            throw GatehouseError.validation("`name` must be 1–100 characters.")
+        }
+        let now = nowSeconds
+        let random = IDs.random(SecureRandom.bytes(20))
         let id = "key_" + random
         let secret = Base64URL.encode(SecureRandom.bytes(32))
         // `ghk_<region>_<random>_<secret>`: the region in the token lets the gateway route it without a lookup.
@@ -85,15 +120,25 @@ extension RegionService {
         return try await db.write { conn in
             let a = try self.access(conn, org, caller, requiring: .apikeysCreate)
             if let app = request.app {
-                guard try conn.first("SELECT 1 FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, a.actorRowID]) != nil else {
-                    throw GatehouseError.validation("You have no access to app `\(app)`, so a key cannot be scoped to it.")
+                guard
+                    try conn.first(
+                        "SELECT 1 FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?",
+                        [org, app, a.actorRowID]) != nil
+                else {
+                    throw GatehouseError.validation(
+                        "You have no access to app `\(app)`, so a key cannot be scoped to it.")
                 }
             }
-            try conn.run("INSERT INTO api_keys (id, org_id, account_id, app_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [id, org, caller.accountID, request.app, name, Digest.sha256.hash(secret), now])
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "apikey.created", target: id, ["name": name, "app": request.app ?? ""])
-            return APIKeyView(id: id, name: name, memberID: caller.accountID, app: request.app, createdAt: Self.date(now),
-                              revokedAt: nil, revokedReason: nil, secret: token)
+            try conn.run(
+                "INSERT INTO api_keys (id, org_id, account_id, app_id, name, secret_hash, created_at) VALUES (?, ?,"
+                    + " ?, ?, ?, ?, ?)",
+                [id, org, caller.accountID, request.app, name, Digest.sha256.hash(secret), now])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "apikey.created", target: id,
+                ["name": name, "app": request.app ?? ""])
+            return APIKeyView(
+                id: id, name: name, memberID: caller.accountID, app: request.app, createdAt: Self.date(now),
+                revokedAt: nil, revokedReason: nil, secret: token)
         }
     }
 
@@ -102,12 +147,16 @@ extension RegionService {
         try await db.read { conn in
             let a = try self.access(conn, org, caller)
             let all = a.actor.permissions.contains(.apikeysCreate)
-            let rows = try conn.query("SELECT id, name, account_id, app_id, created_at, revoked_at, revoked_reason FROM api_keys WHERE org_id = ? AND (? OR account_id = ?) ORDER BY created_at DESC, id",
-                                      [org, all, caller.accountID])
+            let rows = try conn.query(
+                "SELECT id, name, account_id, app_id, created_at, revoked_at, revoked_reason FROM api_keys WHERE"
+                    + " org_id = ? AND (? OR account_id = ?) ORDER BY created_at DESC, id",
+                [org, all, caller.accountID])
             return rows.map {
-                APIKeyView(id: $0.string("id") ?? "", name: $0.string("name") ?? "", memberID: $0.string("account_id") ?? "", app: $0.string("app_id"),
-                           createdAt: Self.date($0.int("created_at") ?? 0), revokedAt: $0.int("revoked_at").map(Self.date),
-                           revokedReason: $0.string("revoked_reason"), secret: nil)
+                APIKeyView(
+                    id: $0.string("id") ?? "", name: $0.string("name") ?? "", memberID: $0.string("account_id") ?? "",
+                    app: $0.string("app_id"),
+                    createdAt: Self.date($0.int("created_at") ?? 0), revokedAt: $0.int("revoked_at").map(Self.date),
+                    revokedReason: $0.string("revoked_reason"), secret: nil)
             }
         }
     }
@@ -116,7 +165,8 @@ extension RegionService {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard let row = try conn.first("SELECT account_id FROM api_keys WHERE org_id = ? AND id = ?", [org, key]) else { throw GatehouseError.notFound("No such key.") }
+            guard let row = try conn.first("SELECT account_id FROM api_keys WHERE org_id = ? AND id = ?", [org, key])
+            else { throw GatehouseError.notFound("No such key.") }
             let holder = row.string("account_id") ?? ""
             let own = holder == caller.accountID
             if !own {
@@ -125,7 +175,9 @@ extension RegionService {
                 let target = try MemberRows.load(conn, orgID: org, accountID: holder)
                 try Rules.rankProtection(a.actor, target: a.catalog.permissions(of: target?.roles ?? [])).orThrow()
             }
-            try conn.run("UPDATE api_keys SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL", [now, key])
+            try conn.run(
+                "UPDATE api_keys SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL",
+                [now, key])
             try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "apikey.revoked", target: key)
         }
     }
@@ -136,19 +188,28 @@ extension RegionService {
         // The secret is base64url and may itself contain "_": split off only the first three fields.
         let parts = token.split(separator: "_", maxSplits: 3, omittingEmptySubsequences: false)
         guard token.utf8.count < 200, parts.count == 4, parts[0] == "ghk", parts[1] == region.rawValue,
-              parts[2].count == 20, parts[2].allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+            parts[2].count == 20, parts[2].allSatisfy({ $0.isLetter || $0.isNumber })
+        else { return nil }
         let id = "key_\(parts[2])"
         let secret = String(parts[3])
         return try await db.read { conn in
-            guard let row = try conn.first("""
-                SELECT k.org_id, k.account_id, k.app_id, k.secret_hash, k.revoked_at,
-                       (SELECT rowid FROM members m WHERE m.org_id = k.org_id AND m.account_id = k.account_id) AS member_rowid
-                FROM api_keys k WHERE k.id = ?
-                """, [id]) else { return nil }
+            guard
+                let row = try conn.first(
+                    """
+                    SELECT k.org_id, k.account_id, k.app_id, k.secret_hash, k.revoked_at,
+                           (SELECT rowid FROM members m WHERE m.org_id = k.org_id AND m.account_id = k.account_id) AS \
+                           member_rowid
+                    FROM api_keys k WHERE k.id = ?
+                    """, [id])
+            else { return nil }
             guard ConstantTime.equals(row.blob("secret_hash") ?? [], Digest.sha256.hash(secret)),
-                  row.int("revoked_at") == nil, let rowid = row.int("member_rowid") else { return nil }
+                row.int("revoked_at") == nil, let rowid = row.int("member_rowid")
+            else { return nil }
             if let app = row.string("app_id") {
-                guard try conn.first("SELECT 1 FROM app_grants WHERE app_id = ? AND member_rowid = ?", [app, rowid]) != nil else { return nil }
+                guard
+                    try conn.first("SELECT 1 FROM app_grants WHERE app_id = ? AND member_rowid = ?", [app, rowid])
+                        != nil
+                else { return nil }
             }
             return (row.string("org_id") ?? "", row.string("account_id") ?? "", row.string("app_id"))
         }

@@ -1,24 +1,30 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import Store
 import TenantDomain
 
 extension RegionService {
-    static let inviteColumns = "id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps, inviter_id, inviter_name, status, version, created_at, expires_at"
+    static let inviteColumns =
+        "id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps, inviter_id,"
+        + " inviter_name, status, version, created_at, expires_at"
 
     func inviteView(_ s: Statement, now: Date) -> InviteView {
-        InviteView(id: s.string(0), orgID: s.string(1), email: s.string(2), roles: Self.decodeList(s.string(3)), ssoOnly: s.int(4) != 0,
-                   firstName: s.string(5), lastName: s.string(6), userVariables: Self.decodeMap(s.string(7)),
-                   startingPage: StartingPage(rawValue: s.string(8)) ?? .studio, apps: Self.decodeGrants(s.string(9)),
-                   inviterID: s.string(10), inviterName: s.string(11),
-                   status: InviteStatus.effective(stored: s.string(12), expiresAt: Self.date(s.int(15)), now: now),
-                   version: s.int(13), createdAt: Self.date(s.int(14)), expiresAt: Self.date(s.int(15)))
+        InviteView(
+            id: s.string(0), orgID: s.string(1), email: s.string(2), roles: Self.decodeList(s.string(3)),
+            ssoOnly: s.int(4) != 0,
+            firstName: s.string(5), lastName: s.string(6), userVariables: Self.decodeMap(s.string(7)),
+            startingPage: StartingPage(rawValue: s.string(8)) ?? .studio, apps: Self.decodeGrants(s.string(9)),
+            inviterID: s.string(10), inviterName: s.string(11),
+            status: InviteStatus.effective(stored: s.string(12), expiresAt: Self.date(s.int(15)), now: now),
+            version: s.int(13), createdAt: Self.date(s.int(14)), expiresAt: Self.date(s.int(15)))
     }
 
     func loadInvite(_ conn: SQLiteConnection, id: String, now: Date) throws -> InviteView? {
         var out: InviteView?
-        try conn.forEach("SELECT \(Self.inviteColumns) FROM invites WHERE id = ?", [id]) { out = inviteView($0, now: now) }
+        try conn.forEach("SELECT \(Self.inviteColumns) FROM invites WHERE id = ?", [id]) {
+            out = inviteView($0, now: now)
+        }
         return out
     }
 
@@ -36,29 +42,39 @@ extension RegionService {
         let nowS = Int(now.timeIntervalSince1970)
         try await db.write { conn in
             let (inv, orgName) = try self.openInvite(conn, claims, now: now)
-            try self.enqueueMail(conn, org: inv.orgID, kind: "invite_code", to: inv.email,
-                                 payload: ["invite": inv.id, "version": String(inv.version), "org": orgName,
-                                           "slot": String(InviteTokens.slot(now))], at: nowS)
+            try self.enqueueMail(
+                conn, org: inv.orgID, kind: "invite_code", to: inv.email,
+                payload: [
+                    "invite": inv.id, "version": String(inv.version), "org": orgName,
+                    "slot": String(InviteTokens.slot(now)),
+                ], at: nowS)
         }
     }
 
     /// Mails `email` the code that proves the address for linking it to `orgID`'s identity provider. Only the
     /// gateway calls this (internal route); the code itself is derived from the shared key ring at send time.
     public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
-        guard let id = OrgID(orgID), id.region == region, Email.isValid(email), subject.utf8.count <= 200 else { throw Refusal.notFound.error }
+        guard let id = OrgID(orgID), id.region == region, Email.isValid(email), subject.utf8.count <= 200 else {
+            throw Refusal.notFound.error
+        }
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         try await db.write { conn in
-            guard let org = try conn.first("SELECT name FROM orgs WHERE id = ? AND status = 'active'", [orgID]) else { throw Refusal.notFound.error }
-            try self.enqueueMail(conn, org: orgID, kind: "sso_link_code", to: Email.normalize(email),
-                                 payload: ["org": org.string("name") ?? "", "subject": subject, "slot": String(InviteTokens.slot(now))], at: nowS)
+            guard let org = try conn.first("SELECT name FROM orgs WHERE id = ? AND status = 'active'", [orgID]) else {
+                throw Refusal.notFound.error
+            }
+            try self.enqueueMail(
+                conn, org: orgID, kind: "sso_link_code", to: Email.normalize(email),
+                payload: ["org": org.string("name") ?? "", "subject": subject, "slot": String(InviteTokens.slot(now))],
+                at: nowS)
         }
     }
 
     /// The link an inviter may see and copy ("copy link"): it opens the invite, but proves no address.
     public func link(for invite: InviteView) -> InviteLink {
-        let token = tokens.issue(inviteID: invite.id, orgID: invite.orgID, region: region, version: invite.version,
-                                 expiresAt: Int(invite.expiresAt.timeIntervalSince1970))
+        let token = tokens.issue(
+            inviteID: invite.id, orgID: invite.orgID, region: region, version: invite.version,
+            expiresAt: Int(invite.expiresAt.timeIntervalSince1970))
         return InviteLink(token: token, url: settings.publicBaseURL + "/invite/" + token, expiresAt: invite.expiresAt)
     }
 
@@ -78,7 +94,9 @@ extension RegionService {
             parsed = InviteAddressParser.parse(text: t)
         }
         guard parsed.valid.count + parsed.invalid.count <= settings.maxInvitesPerRequest else { throw tooMany() }
-        guard !parsed.valid.isEmpty || !parsed.invalid.isEmpty else { throw GatehouseError.validation("Give at least one email address.") }
+        guard !parsed.valid.isEmpty || !parsed.invalid.isEmpty else {
+            throw GatehouseError.validation("Give at least one email address.")
+        }
         if request.roles.isEmpty { throw Refusal.noRoles.error }
         if let vars = request.userVariables, let r = UserVariables.validate(vars) { throw r.error }
         try PersonName.validate(request.firstName, request.lastName)
@@ -97,62 +115,104 @@ extension RegionService {
             try Rules.invite(a.actor, roles: roles).orThrow()
             if !apps.isEmpty {
                 try Rules.requires(.appsGrant, a.actor).orThrow()
-                for g in apps where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, g.app]) == nil {
+                for g in apps
+                where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, g.app]) == nil {
                     throw GatehouseError.validation("Unknown app `\(g.app)`.")
                 }
             }
             let emailsJSON = Self.encodeList(parsed.valid)
-            var members = Set<String>(), pending = Set<String>()
-            try conn.forEach("SELECT email FROM members WHERE org_id = ? AND email IN (SELECT value FROM json_each(?))", [org, emailsJSON]) { members.insert($0.string(0)) }
-            try conn.forEach("SELECT email FROM invites WHERE org_id = ? AND status = 'pending' AND expires_at > ? AND email IN (SELECT value FROM json_each(?))",
-                             [org, nowS, emailsJSON]) { pending.insert($0.string(0)) }
+            var members = Set<String>()
+            var pending = Set<String>()
+            try conn.forEach(
+                "SELECT email FROM members WHERE org_id = ? AND email IN (SELECT value FROM json_each(?))",
+                [org, emailsJSON]
+            ) { members.insert($0.string(0)) }
+            try conn.forEach(
+                "SELECT email FROM invites WHERE org_id = ? AND status = 'pending' AND expires_at > ? AND email IN"
+                    + " (SELECT value FROM json_each(?))",
+                [org, nowS, emailsJSON]
+            ) { pending.insert($0.string(0)) }
             var results: [InviteOutcome] = []
             results.reserveCapacity(parsed.valid.count + parsed.invalid.count)
-            let rolesJSON = Self.encodeList(roles.map(\.id)), varsJSON = Self.encodeMap(request.userVariables ?? [:])
-            let appsJSON = Self.encodeGrants(apps), page = (request.startingPage ?? .studio).rawValue
+            let rolesJSON = Self.encodeList(roles.map(\.id))
+            let varsJSON = Self.encodeMap(request.userVariables ?? [:])
+            let appsJSON = Self.encodeGrants(apps)
+            let page = (request.startingPage ?? .studio).rawValue
             let inviterName = caller.inviterName
             var invited = 0
             // Prepared once for the loop: a 10,000-address request runs these 30,000 times.
-            let insertInvite = try conn.prepare("""
-                INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps,
+            let insertInvite = try conn.prepare(
+                """
+                INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, \
+                starting_page, apps,
                                      inviter_id, inviter_name, status, version, created_at, expires_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?)
                 """)
-            let insertMail = try conn.prepare("INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?, 'invite', ?, ?, ?, ?)")
-            let insertAudit = try conn.prepare("INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?, 'invite.created', ?, ?)")
+            let insertMail = try conn.prepare(
+                "INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?,"
+                    + " 'invite', ?, ?, ?, ?)"
+            )
+            let insertAudit = try conn.prepare(
+                "INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?,"
+                    + " 'invite.created', ?, ?)"
+            )
             let roleNames = JSONText.quote(roles.map(\.name).joined(separator: ", "))
             let roleIDs = JSONText.quote(roles.map(\.id).joined(separator: ","))
-            let mailTail = ",\"inviter\":\(JSONText.quote(inviterName)),\"inviterEmail\":\(JSONText.quote(caller.email)),\"org\":\(JSONText.quote(a.name)),\"roles\":\(roleNames),\"version\":\"1\"}"
+            let mailTail =
+                ",\"inviter\":\(JSONText.quote(inviterName)),\"inviterEmail\":\(JSONText.quote(caller.email)),"
+                + "\"org\":\(JSONText.quote(a.name)),\"roles\":\(roleNames),\"version\":\"1\"}"
             for (i, email) in parsed.valid.enumerated() {
-                if members.contains(email) { results.append(InviteOutcome(email: email, result: "already_member", inviteID: nil)); continue }
-                if pending.contains(email) { results.append(InviteOutcome(email: email, result: "already_invited", inviteID: nil)); continue }
+                if members.contains(email) {
+                    results.append(InviteOutcome(email: email, result: "already_member", inviteID: nil))
+                    continue
+                }
+                if pending.contains(email) {
+                    results.append(InviteOutcome(email: email, result: "already_invited", inviteID: nil))
+                    continue
+                }
                 let id = ids[i]
-                try insertInvite.execute([id, org, email, rolesJSON, request.ssoOnly ?? false, request.firstName ?? "", request.lastName ?? "", varsJSON,
-                                          page, appsJSON, caller.accountID, inviterName, nowS, expires, nowS])
+                try insertInvite.execute([
+                    id, org, email, rolesJSON, request.ssoOnly ?? false, request.firstName ?? "",
+                    request.lastName ?? "", varsJSON,
+                    page, appsJSON, caller.accountID, inviterName, nowS, expires, nowS,
+                ])
                 try insertMail.execute([org, email, "{\"invite\":\"\(id)\"" + mailTail, nowS, nowS])
-                try insertAudit.execute([org, nowS, caller.accountID, email, "{\"invite\":\"\(id)\",\"roles\":\(roleIDs)}"])
+                try insertAudit.execute([
+                    org, nowS, caller.accountID, email, "{\"invite\":\"\(id)\",\"roles\":\(roleIDs)}",
+                ])
                 results.append(InviteOutcome(email: email, result: "invited", inviteID: id))
                 invited += 1
             }
             for bad in parsed.invalid { results.append(InviteOutcome(email: bad, result: "invalid", inviteID: nil)) }
-            for dup in parsed.duplicates { results.append(InviteOutcome(email: dup, result: "duplicate", inviteID: nil)) }
+            for dup in parsed.duplicates {
+                results.append(InviteOutcome(email: dup, result: "duplicate", inviteID: nil))
+            }
             return InviteBatchResult(invited: invited, results: results)
         }
     }
 
     private func tooMany() -> GatehouseError {
-        GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxInvitesPerRequest) addresses in one request.")
+        GatehouseError(
+            .payloadTooLarge, status: 413, "At most \(settings.maxInvitesPerRequest) addresses in one request.")
     }
 
     // MARK: - List, resend, revoke, link
 
-    public func listInvites(_ caller: Caller, org: String, status: String?, cursor: String?, limit: Int = 50) async throws -> InvitePage {
-        if let status, InviteStatus(rawValue: status) == nil { throw GatehouseError.validation("`status` must be pending, joined, expired or revoked.") }
-        guard (1...settings.maxPageSize).contains(limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
+    public func listInvites(
+        _ caller: Caller, org: String, status: String?, cursor: String?, limit: Int = 50
+    ) async throws -> InvitePage {
+        if let status, InviteStatus(rawValue: status) == nil {
+            throw GatehouseError.validation("`status` must be pending, joined, expired or revoked.")
+        }
+        guard (1...settings.maxPageSize).contains(limit) else {
+            throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).")
+        }
         var after: (Int, String)?
         if let cursor {
-            guard let d = Base64URL.decode(cursor), let s = String(bytes: d, encoding: .utf8), let bar = s.firstIndex(of: "|"),
-                  let t = Int(s[..<bar]) else { throw GatehouseError.badRequest("The cursor is not valid; start again from the first page.") }
+            guard let d = Base64URL.decode(cursor), let s = String(bytes: d, encoding: .utf8),
+                let bar = s.firstIndex(of: "|"),
+                let t = Int(s[..<bar])
+            else { throw GatehouseError.badRequest("The cursor is not valid; start again from the first page.") }
             after = (t, String(s[s.index(after: bar)...]))
         }
         let now = clock.now()
@@ -163,30 +223,48 @@ extension RegionService {
             var cond = ["org_id = ?"]
             var b: [any SQLBindable] = [org]
             switch status {
-            case "pending": cond.append("status = 'pending' AND expires_at > ?"); b.append(nowS)
-            case "expired": cond.append("status = 'pending' AND expires_at <= ?"); b.append(nowS)
+            case "pending":
+                cond.append("status = 'pending' AND expires_at > ?")
+                b.append(nowS)
+            case "expired":
+                cond.append("status = 'pending' AND expires_at <= ?")
+                b.append(nowS)
             case "joined": cond.append("status = 'joined'")
             case "revoked": cond.append("status = 'revoked'")
             default: break
             }
-            if let start { cond.append("(created_at, id) < (?, ?)"); b.append(start.0); b.append(start.1) }
+            if let start {
+                cond.append("(created_at, id) < (?, ?)")
+                b.append(start.0)
+                b.append(start.1)
+            }
             var out: [InviteView] = []
-            try conn.forEach("SELECT \(Self.inviteColumns) FROM invites WHERE \(cond.joined(separator: " AND ")) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)", b) {
+            try conn.forEach(
+                "SELECT \(Self.inviteColumns) FROM invites WHERE \(cond.joined(separator: " AND ")) ORDER BY"
+                    + " created_at DESC, id DESC LIMIT \(limit + 1)",
+                b
+            ) {
                 out.append(self.inviteView($0, now: now))
             }
             var next: String?
             if out.count > limit {
                 out.removeLast()
-                if let last = out.last { next = Base64URL.encode(Array("\(Int(last.createdAt.timeIntervalSince1970))|\(last.id)".utf8)) }
+                if let last = out.last {
+                    next = Base64URL.encode(Array("\(Int(last.createdAt.timeIntervalSince1970))|\(last.id)".utf8))
+                }
             }
             return InvitePage(invites: out, nextCursor: next)
         }
     }
 
     /// Loads an invite of `org` that the caller may manage: `members.invite` and the grant ceiling over its roles.
-    func manageableInvite(_ conn: SQLiteConnection, _ caller: Caller, org: String, invite: String, now: Date) throws -> (OrgAccess, InviteView) {
+    func manageableInvite(
+        _ conn: SQLiteConnection, _ caller: Caller, org: String, invite: String, now: Date
+    ) throws -> (OrgAccess, InviteView) {
         let a = try access(conn, org, caller, requiring: .membersInvite)
-        guard let inv = try loadInvite(conn, id: invite, now: now), inv.orgID == org else { throw GatehouseError.notFound("No such invite.") }
+        guard let inv = try loadInvite(conn, id: invite, now: now), inv.orgID == org else {
+            throw GatehouseError.notFound("No such invite.")
+        }
         try Rules.grantCeiling(a.actor, roles: inv.roles.compactMap { a.catalog.role($0) }).orThrow()
         return (a, inv)
     }
@@ -198,14 +276,24 @@ extension RegionService {
         return try await db.write { conn in
             let (a, inv) = try self.manageableInvite(conn, caller, org: org, invite: invite, now: now)
             guard inv.status == .pending || inv.status == .expired else {
-                throw GatehouseError(.init("invite_not_pending"), status: 409, "Only pending or expired invites can be resent; this one is \(inv.status.rawValue).")
+                throw GatehouseError(
+                    .init("invite_not_pending"), status: 409,
+                    "Only pending or expired invites can be resent; this one is \(inv.status.rawValue).")
             }
-            try conn.run("UPDATE invites SET version = version + 1, expires_at = ?, updated_at = ? WHERE id = ?", [nowS + Int(self.settings.inviteTTL), nowS, invite])
-            try self.enqueueMail(conn, org: org, kind: "invite_resent", to: inv.email,
-                                 payload: ["invite": invite, "version": String(inv.version + 1), "org": a.name, "inviter": inv.inviterName,
-                                           "inviterEmail": try conn.first("SELECT email FROM members WHERE org_id = ? AND account_id = ?",
-                                                                          [org, inv.inviterID])?.string("email") ?? ""], at: nowS)
-            try self.audit(conn, org: org, at: nowS, actor: caller.accountID, action: "invite.resent", target: inv.email, ["invite": invite, "version": String(inv.version + 1)])
+            try conn.run(
+                "UPDATE invites SET version = version + 1, expires_at = ?, updated_at = ? WHERE id = ?",
+                [nowS + Int(self.settings.inviteTTL), nowS, invite])
+            try self.enqueueMail(
+                conn, org: org, kind: "invite_resent", to: inv.email,
+                payload: [
+                    "invite": invite, "version": String(inv.version + 1), "org": a.name, "inviter": inv.inviterName,
+                    "inviterEmail": try conn.first(
+                        "SELECT email FROM members WHERE org_id = ? AND account_id = ?",
+                        [org, inv.inviterID])?.string("email") ?? "",
+                ], at: nowS)
+            try self.audit(
+                conn, org: org, at: nowS, actor: caller.accountID, action: "invite.resent", target: inv.email,
+                ["invite": invite, "version": String(inv.version + 1)])
             guard let updated = try self.loadInvite(conn, id: invite, now: now) else { throw GatehouseError.notFound() }
             return updated
         }
@@ -217,20 +305,28 @@ extension RegionService {
         try await db.write { conn in
             let (_, inv) = try self.manageableInvite(conn, caller, org: org, invite: invite, now: now)
             guard inv.status == .pending || inv.status == .expired else {
-                throw GatehouseError(.init("invite_not_pending"), status: 409, "This invite is already \(inv.status.rawValue).")
+                throw GatehouseError(
+                    .init("invite_not_pending"), status: 409, "This invite is already \(inv.status.rawValue).")
             }
             try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, invite])
-            try self.audit(conn, org: org, at: nowS, actor: caller.accountID, action: "invite.revoked", target: inv.email, ["invite": invite])
+            try self.audit(
+                conn, org: org, at: nowS, actor: caller.accountID, action: "invite.revoked", target: inv.email,
+                ["invite": invite])
         }
     }
 
     /// "Copy invite link": the token of the invite's current version, derived again (never stored).
     public func inviteLink(_ caller: Caller, org: String, invite: String) async throws -> InviteLink {
         let now = clock.now()
-        let inv = try await db.read { conn in try self.manageableInvite(conn, caller, org: org, invite: invite, now: now).1 }
+        let inv = try await db.read { conn in
+            try self.manageableInvite(conn, caller, org: org, invite: invite, now: now).1
+        }
         guard inv.status == .pending else {
-            throw GatehouseError(.init("invite_\(inv.status.rawValue)"), status: 410, inv.status == .expired
-                                 ? "This invite has expired; resend it to get a new link." : "This invite is \(inv.status.rawValue); there is no link to copy.")
+            throw GatehouseError(
+                .init("invite_\(inv.status.rawValue)"), status: 410,
+                inv.status == .expired
+                    ? "This invite has expired; resend it to get a new link."
+                    : "This invite is \(inv.status.rawValue); there is no link to copy.")
         }
         return link(for: inv)
     }
@@ -240,23 +336,38 @@ extension RegionService {
     /// Why a verified token no longer opens its invite.
     static func stateRefusal(_ inv: InviteView, claims: InviteTokenClaims) -> GatehouseError? {
         if inv.version != claims.version {
-            return GatehouseError(.init("invite_superseded"), status: 410, "A newer invitation was sent for this address; use the link in the latest email.")
+            return GatehouseError(
+                .init("invite_superseded"), status: 410,
+                "A newer invitation was sent for this address; use the link in the latest email.")
         }
         switch inv.status {
         case .pending: return nil
-        case .expired: return GatehouseError(.init("invite_expired"), status: 410, "This invitation has expired. Ask the person who invited you to resend it.")
-        case .revoked: return GatehouseError(.init("invite_revoked"), status: 410, "This invitation was withdrawn. Ask the organization for a new one.")
-        case .joined: return GatehouseError(.init("invite_used"), status: 410, "This invitation has already been used. Sign in to reach the organization.")
+        case .expired:
+            return GatehouseError(
+                .init("invite_expired"), status: 410,
+                "This invitation has expired. Ask the person who invited you to resend it.")
+        case .revoked:
+            return GatehouseError(
+                .init("invite_revoked"), status: 410,
+                "This invitation was withdrawn. Ask the organization for a new one.")
+        case .joined:
+            return GatehouseError(
+                .init("invite_used"), status: 410,
+                "This invitation has already been used. Sign in to reach the organization.")
         }
     }
 
     func verifiedClaims(_ token: String) throws -> InviteTokenClaims {
         switch tokens.verify(token, now: clock.now()) {
         case .success(let c):
-            guard c.region == region else { throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.") }
+            guard c.region == region else {
+                throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+            }
             return c
         case .failure(.expired):
-            throw GatehouseError(.init("invite_expired"), status: 410, "This invitation has expired. Ask the person who invited you to resend it.")
+            throw GatehouseError(
+                .init("invite_expired"), status: 410,
+                "This invitation has expired. Ask the person who invited you to resend it.")
         case .failure:
             throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
         }
@@ -265,7 +376,8 @@ extension RegionService {
     /// The invite a verified token opens, with its org's name, or the reason it no longer opens.
     func openInvite(_ conn: SQLiteConnection, _ claims: InviteTokenClaims, now: Date) throws -> (InviteView, String) {
         guard let inv = try loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
-              let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [inv.orgID]) else {
+            let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [inv.orgID])
+        else {
             throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
         }
         if let e = Self.stateRefusal(inv, claims: claims) { throw e }
@@ -290,36 +402,59 @@ extension RegionService {
         return try await db.write { conn in
             let (inv, orgName) = try self.openInvite(conn, claims, now: now)
             try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: request.email).orThrow()
-            if try conn.first("SELECT 1 FROM members WHERE org_id = ? AND account_id = ?", [inv.orgID, request.accountID]) != nil {
-                throw GatehouseError(.init("already_member"), status: 409, "You are already a member of this organization.")
+            if try conn.first(
+                "SELECT 1 FROM members WHERE org_id = ? AND account_id = ?", [inv.orgID, request.accountID]) != nil
+            {
+                throw GatehouseError(
+                    .init("already_member"), status: 409, "You are already a member of this organization.")
             }
-            return try self.join(conn, inv, orgName: orgName, accountID: request.accountID, firstName: request.firstName, lastName: request.lastName, at: nowS)
+            return try self.join(
+                conn, inv, orgName: orgName, accountID: request.accountID, firstName: request.firstName,
+                lastName: request.lastName, at: nowS)
         }
     }
 
     /// Makes the invite's person a member (roles, variables, starting page, SSO-only, app grants), marks the
     /// invite joined, queues the "you were added" mail and audits it. Shared by invite links and SSO sign-in.
-    func join(_ conn: SQLiteConnection, _ inv: InviteView, orgName: String, accountID: String, firstName: String?, lastName: String?,
-              at nowS: Int, via: String = "link") throws -> AcceptInviteResult {
+    func join(
+        _ conn: SQLiteConnection, _ inv: InviteView, orgName: String, accountID: String, firstName: String?,
+        lastName: String?,
+        at nowS: Int, via: String = "link"
+    ) throws -> AcceptInviteResult {
         let first = inv.firstName.isEmpty ? (firstName ?? "") : inv.firstName
         let last = inv.lastName.isEmpty ? (lastName ?? "") : inv.lastName
-        let rowid = try MemberRows.insert(conn, .init(orgID: inv.orgID, accountID: accountID, email: inv.email, firstName: first, lastName: last,
-                                                      roles: inv.roles, userVariables: inv.userVariables, startingPage: inv.startingPage,
-                                                      ssoOnly: inv.ssoOnly, joinedAt: nowS))
-        for g in inv.apps where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [inv.orgID, g.app]) != nil {
-            try conn.run("INSERT OR REPLACE INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?, ?, ?)",
-                         [inv.orgID, g.app, rowid, g.role.rawValue, nowS])
+        let rowid = try MemberRows.insert(
+            conn,
+            .init(
+                orgID: inv.orgID, accountID: accountID, email: inv.email, firstName: first, lastName: last,
+                roles: inv.roles, userVariables: inv.userVariables, startingPage: inv.startingPage,
+                ssoOnly: inv.ssoOnly, joinedAt: nowS))
+        for g in inv.apps
+        where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [inv.orgID, g.app]) != nil {
+            try conn.run(
+                "INSERT OR REPLACE INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?,"
+                    + " ?, ?)",
+                [inv.orgID, g.app, rowid, g.role.rawValue, nowS])
         }
         try MemberRows.recountApps(conn, rowid: rowid)
         try conn.run("UPDATE members SET last_active = ? WHERE rowid = ?", [nowS, rowid])
-        try conn.run("UPDATE invites SET status = 'joined', joined_account_id = ?, updated_at = ? WHERE id = ?", [accountID, nowS, inv.id])
-        try enqueueMail(conn, org: inv.orgID, kind: "added", to: inv.email,
-                        payload: ["org": orgName, "roles": inv.roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")], at: nowS)
-        try audit(conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.accepted", target: inv.email,
-                  ["invite": inv.id, "roles": inv.roles.joined(separator: ","), "via": via])
-        guard let m = try MemberRows.load(conn, orgID: inv.orgID, accountID: accountID) else { throw GatehouseError.internalError(detail: "member vanished") }
-        return AcceptInviteResult(orgID: inv.orgID, member: MemberRows.view(m, apps: try MemberRows.grants(conn, rowids: [rowid])[rowid] ?? []),
-                                  startingPage: inv.startingPage)
+        try conn.run(
+            "UPDATE invites SET status = 'joined', joined_account_id = ?, updated_at = ? WHERE id = ?",
+            [accountID, nowS, inv.id])
+        try enqueueMail(
+            conn, org: inv.orgID, kind: "added", to: inv.email,
+            payload: ["org": orgName, "roles": inv.roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")],
+            at: nowS)
+        try audit(
+            conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.accepted", target: inv.email,
+            ["invite": inv.id, "roles": inv.roles.joined(separator: ","), "via": via])
+        guard let m = try MemberRows.load(conn, orgID: inv.orgID, accountID: accountID) else {
+            throw GatehouseError.internalError(detail: "member vanished")
+        }
+        return AcceptInviteResult(
+            orgID: inv.orgID,
+            member: MemberRows.view(m, apps: try MemberRows.grants(conn, rowids: [rowid])[rowid] ?? []),
+            startingPage: inv.startingPage)
     }
 
     /// Declining marks the invite declined, for a verified account whose email matches, through a link that
@@ -334,7 +469,9 @@ extension RegionService {
             let inviteID = inv.id
             try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: email).orThrow()
             try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, inviteID])
-            try self.audit(conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.declined", target: inv.email, ["invite": inviteID])
+            try self.audit(
+                conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.declined", target: inv.email,
+                ["invite": inviteID])
         }
     }
 
@@ -344,9 +481,13 @@ extension RegionService {
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.read { conn in
             var out: [(InviteView, String)] = []
-            let cols = Self.inviteColumns.split(separator: ",").map { "i." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-            try conn.forEach("SELECT \(cols), o.name FROM invites i JOIN orgs o ON o.id = i.org_id WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ? AND o.status = 'active' ORDER BY i.created_at DESC",
-                             [Email.normalize(email), nowS]) { out.append((self.inviteView($0, now: now), $0.string(16))) }
+            let cols = Self.inviteColumns.split(separator: ",").map { "i." + $0.trimmingCharacters(in: .whitespaces) }
+                .joined(separator: ", ")
+            try conn.forEach(
+                "SELECT \(cols), o.name FROM invites i JOIN orgs o ON o.id = i.org_id WHERE i.email = ? AND i.status"
+                    + " = 'pending' AND i.expires_at > ? AND o.status = 'active' ORDER BY i.created_at DESC",
+                [Email.normalize(email), nowS]
+            ) { out.append((self.inviteView($0, now: now), $0.string(16))) }
             return out
         }
     }

@@ -17,9 +17,15 @@ extension RegionService {
     }
 
     public func listMembers(_ caller: Caller, org: String, query q: MemberListQuery) async throws -> MemberPage {
-        guard let sort = MemberSearch.Sort(rawValue: q.sort) else { throw GatehouseError.validation("`sort` must be name, apps or last_active.") }
-        guard q.order == "asc" || q.order == "desc" else { throw GatehouseError.validation("`order` must be asc or desc.") }
-        guard (1...settings.maxPageSize).contains(q.limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
+        guard let sort = MemberSearch.Sort(rawValue: q.sort) else {
+            throw GatehouseError.validation("`sort` must be name, apps or last_active.")
+        }
+        guard q.order == "asc" || q.order == "desc" else {
+            throw GatehouseError.validation("`order` must be asc or desc.")
+        }
+        guard (1...settings.maxPageSize).contains(q.limit) else {
+            throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).")
+        }
         if let s = q.search, s.count > 100 { throw GatehouseError.validation("`q` must be at most 100 characters.") }
         let cursor = try q.cursor.map(MemberSearch.decodeCursor)
         if let raw = q.status, MemberSearch.ActivityStatus(rawValue: raw) == nil {
@@ -29,9 +35,12 @@ extension RegionService {
         let now = nowSeconds
         return try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .membersView)
-            if let role = q.role, a.catalog.role(role) == nil { throw GatehouseError.validation("Unknown role `\(role)`.") }
-            let search = MemberSearch(orgID: org, term: q.search, role: q.role, status: status, now: now, sort: sort,
-                                      descending: q.order == "desc", limit: q.limit, after: cursor)
+            if let role = q.role, a.catalog.role(role) == nil {
+                throw GatehouseError.validation("Unknown role `\(role)`.")
+            }
+            let search = MemberSearch(
+                orgID: org, term: q.search, role: q.role, status: status, now: now, sort: sort,
+                descending: q.order == "desc", limit: q.limit, after: cursor)
             let (rows, next) = try search.run(conn)
             let grants = try MemberRows.grants(conn, rowids: rows.map(\.rowid))
             return MemberPage(members: rows.map { MemberRows.view($0, apps: grants[$0.rowid] ?? []) }, nextCursor: next)
@@ -41,7 +50,9 @@ extension RegionService {
     public func member(_ caller: Caller, org: String, member: String) async throws -> MemberView {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .membersView)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+                throw GatehouseError.notFound("No such member.")
+            }
             return MemberRows.view(m, apps: try MemberRows.grants(conn, rowids: [m.rowid])[m.rowid] ?? [])
         }
     }
@@ -50,33 +61,46 @@ extension RegionService {
     public func permissions(_ caller: Caller, org: String, member: String) async throws -> PermissionsView {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .membersView)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+                throw GatehouseError.notFound("No such member.")
+            }
             let perms = a.catalog.permissions(of: m.roles)
-            return PermissionsView(member: member, roles: m.roles, permissions: perms.sorted(),
-                                   allowed: Rules.evaluate(Rules.Actor(accountID: member, permissions: perms)))
+            return PermissionsView(
+                member: member, roles: m.roles, permissions: perms.sorted(),
+                allowed: Rules.evaluate(Rules.Actor(accountID: member, permissions: perms)))
         }
     }
 
-    public func updateMember(_ caller: Caller, org: String, member: String, patch: MemberPatch) async throws -> MemberView {
+    public func updateMember(
+        _ caller: Caller, org: String, member: String, patch: MemberPatch
+    ) async throws -> MemberView {
         if let vars = patch.userVariables, let r = UserVariables.validate(vars) { throw r.error }
         try PersonName.validate(patch.firstName, patch.lastName)
         let now = nowSeconds
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+                throw GatehouseError.notFound("No such member.")
+            }
             let targetPerms = a.catalog.permissions(of: m.roles)
             var summary: [String: String] = [:]
             if let roles = patch.roles {
                 let new = try self.resolveRoles(roles, a.catalog)
                 let old = m.roles.compactMap { a.catalog.role($0) }
                 let owners = try self.ownerCount(conn, org)
-                let ownersAfter = owners - (m.roles.contains("owner") ? 1 : 0) + (new.contains { $0.id == "owner" } ? 1 : 0)
-                try Rules.changeRoles(a.actor, targetAccountID: member, targetPermissions: targetPerms, from: old, to: new, ownersAfter: ownersAfter).orThrow()
+                let ownersAfter =
+                    owners - (m.roles.contains("owner") ? 1 : 0) + (new.contains { $0.id == "owner" } ? 1 : 0)
+                try Rules.changeRoles(
+                    a.actor, targetAccountID: member, targetPermissions: targetPerms, from: old, to: new,
+                    ownersAfter: ownersAfter
+                ).orThrow()
                 try MemberRows.setRoles(conn, orgID: org, rowid: m.rowid, roles: new.map(\.id))
                 summary["roles.before"] = m.roles.joined(separator: ",")
                 summary["roles.after"] = new.map(\.id).joined(separator: ",")
             }
-            let otherFields = patch.userVariables != nil || patch.startingPage != nil || patch.firstName != nil || patch.lastName != nil || patch.ssoOnly != nil
+            let otherFields =
+                patch.userVariables != nil || patch.startingPage != nil || patch.firstName != nil
+                || patch.lastName != nil || patch.ssoOnly != nil
             if otherFields {
                 try Rules.editMember(a.actor, targetAccountID: member, targetPermissions: targetPerms).orThrow()
             }
@@ -93,11 +117,16 @@ extension RegionService {
                 summary["ssoOnly"] = sso ? "true" : "false"
             }
             if patch.firstName != nil || patch.lastName != nil {
-                try MemberRows.setNames(conn, rowid: m.rowid, first: patch.firstName ?? m.firstName, last: patch.lastName ?? m.lastName, email: m.email)
+                try MemberRows.setNames(
+                    conn, rowid: m.rowid, first: patch.firstName ?? m.firstName, last: patch.lastName ?? m.lastName,
+                    email: m.email)
                 summary["name"] = "\(patch.firstName ?? m.firstName) \(patch.lastName ?? m.lastName)"
             }
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "member.updated", target: member, summary)
-            guard let updated = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound() }
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "member.updated", target: member, summary)
+            guard let updated = try MemberRows.load(conn, orgID: org, accountID: member) else {
+                throw GatehouseError.notFound()
+            }
             return MemberRows.view(updated, apps: try MemberRows.grants(conn, rowids: [m.rowid])[m.rowid] ?? [])
         }
     }
@@ -106,9 +135,13 @@ extension RegionService {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else { throw GatehouseError.notFound("No such member.") }
-            try Rules.removeMember(a.actor, targetAccountID: member, targetPermissions: a.catalog.permissions(of: m.roles),
-                                   targetIsOwner: m.roles.contains("owner"), ownersBefore: try self.ownerCount(conn, org)).orThrow()
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+                throw GatehouseError.notFound("No such member.")
+            }
+            try Rules.removeMember(
+                a.actor, targetAccountID: member, targetPermissions: a.catalog.permissions(of: m.roles),
+                targetIsOwner: m.roles.contains("owner"), ownersBefore: try self.ownerCount(conn, org)
+            ).orThrow()
             try self.remove(conn, org: org, m, at: now, actor: caller.accountID)
         }
     }
@@ -117,8 +150,9 @@ extension RegionService {
     func remove(_ conn: SQLiteConnection, org: String, _ m: MemberRows.Loaded, at: Int, actor: String) throws {
         try MemberRows.revokeKeys(conn, orgID: org, accountID: m.accountID, app: nil, at: at, reason: "member_removed")
         try MemberRows.delete(conn, rowid: m.rowid)
-        try audit(conn, org: org, at: at, actor: actor, action: "member.removed", target: m.accountID,
-                  ["email": m.email, "roles": m.roles.joined(separator: ",")])
+        try audit(
+            conn, org: org, at: at, actor: actor, action: "member.removed", target: m.accountID,
+            ["email": m.email, "roles": m.roles.joined(separator: ",")])
     }
 
     /// Rule 7: every selected member is checked first; if any is refused nothing changes and every refusal is
@@ -126,7 +160,9 @@ extension RegionService {
     public func bulk(_ caller: Caller, org: String, request: BulkRequest) async throws -> BulkResult {
         let ids = Array(NSOrderedSet(array: request.members).compactMap { $0 as? String })
         guard !ids.isEmpty else { throw GatehouseError.validation("Select at least one member.") }
-        guard ids.count <= settings.maxBulkMembers else { throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.") }
+        guard ids.count <= settings.maxBulkMembers else {
+            throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.")
+        }
         let now = nowSeconds
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -151,7 +187,9 @@ extension RegionService {
                 guard try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, app]) != nil else {
                     throw GatehouseError.validation("Unknown app `\(app)`.")
                 }
-                if request.action == .grantApp && request.appRole == nil { throw GatehouseError.validation("`appRole` is required.") }
+                if request.action == .grantApp && request.appRole == nil {
+                    throw GatehouseError.validation("`appRole` is required.")
+                }
             case .remove:
                 newRoles = []
             }
@@ -160,30 +198,42 @@ extension RegionService {
                 let decision: Decision
                 switch request.action {
                 case .changeRoles:
-                    let after = owners - (m.roles.contains("owner") ? 1 : 0) + (newRoles.contains { $0.id == "owner" } ? 1 : 0)
-                    decision = Rules.changeRoles(a.actor, targetAccountID: m.accountID, targetPermissions: targetPerms,
-                                                 from: m.roles.compactMap { a.catalog.role($0) }, to: newRoles, ownersAfter: after)
+                    let after =
+                        owners - (m.roles.contains("owner") ? 1 : 0) + (newRoles.contains { $0.id == "owner" } ? 1 : 0)
+                    decision = Rules.changeRoles(
+                        a.actor, targetAccountID: m.accountID, targetPermissions: targetPerms,
+                        from: m.roles.compactMap { a.catalog.role($0) }, to: newRoles, ownersAfter: after)
                     if decision.isAllowed { owners = after }
                 case .remove:
-                    decision = Rules.removeMember(a.actor, targetAccountID: m.accountID, targetPermissions: targetPerms,
-                                                  targetIsOwner: m.roles.contains("owner"), ownersBefore: owners)
+                    decision = Rules.removeMember(
+                        a.actor, targetAccountID: m.accountID, targetPermissions: targetPerms,
+                        targetIsOwner: m.roles.contains("owner"), ownersBefore: owners)
                     if decision.isAllowed && m.roles.contains("owner") { owners -= 1 }
                 case .grantApp, .revokeApp:
-                    decision = Rules.changeAppAccess(a.actor, targetAccountID: m.accountID, targetPermissions: targetPerms)
+                    decision = Rules.changeAppAccess(
+                        a.actor, targetAccountID: m.accountID, targetPermissions: targetPerms)
                 }
-                if let r = decision.refusal { refusals.append(BulkRefusal(member: m.accountID, code: r.code, message: r.message)) }
+                if let r = decision.refusal {
+                    refusals.append(BulkRefusal(member: m.accountID, code: r.code, message: r.message))
+                }
             }
             if !refusals.isEmpty { return BulkResult(applied: false, count: 0, refusals: refusals) }
             for m in loaded {
                 switch request.action {
                 case .changeRoles:
                     try MemberRows.setRoles(conn, orgID: org, rowid: m.rowid, roles: newRoles.map(\.id))
-                    try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "member.updated", target: m.accountID,
-                                   ["roles.before": m.roles.joined(separator: ","), "roles.after": newRoles.map(\.id).joined(separator: ","), "bulk": "true"])
+                    try self.audit(
+                        conn, org: org, at: now, actor: caller.accountID, action: "member.updated", target: m.accountID,
+                        [
+                            "roles.before": m.roles.joined(separator: ","),
+                            "roles.after": newRoles.map(\.id).joined(separator: ","), "bulk": "true",
+                        ])
                 case .remove:
                     try self.remove(conn, org: org, m, at: now, actor: caller.accountID)
                 case .grantApp:
-                    try self.grant(conn, org: org, app: request.app ?? "", member: m, role: request.appRole ?? .viewer, at: now, actor: caller.accountID)
+                    try self.grant(
+                        conn, org: org, app: request.app ?? "", member: m, role: request.appRole ?? .viewer, at: now,
+                        actor: caller.accountID)
                 case .revokeApp:
                     try self.revoke(conn, org: org, app: request.app ?? "", member: m, at: now, actor: caller.accountID)
                 }
@@ -194,7 +244,9 @@ extension RegionService {
 
     /// The emails of the selected members, one per line ("copy emails").
     public func copyEmails(_ caller: Caller, org: String, members: [String]) async throws -> String {
-        guard members.count <= settings.maxBulkMembers else { throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.") }
+        guard members.count <= settings.maxBulkMembers else {
+            throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.")
+        }
         return try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .membersView)
             var out: [String] = []
@@ -217,7 +269,10 @@ public struct ImportedMember: Sendable {
     public var roles: [String]
     public var lastActive: Int
     public var appCount: Int
-    public init(accountID: String, email: String, firstName: String, lastName: String, roles: [String], lastActive: Int, appCount: Int) {
+    public init(
+        accountID: String, email: String, firstName: String, lastName: String, roles: [String], lastActive: Int,
+        appCount: Int
+    ) {
         self.accountID = accountID
         self.email = email
         self.firstName = firstName
@@ -234,14 +289,23 @@ extension RegionService {
     public func importMembers(org: String, _ members: [ImportedMember]) async throws {
         let now = nowSeconds
         try await db.write { conn in
-            guard try conn.first("SELECT 1 FROM orgs WHERE id = ?", [org]) != nil else { throw GatehouseError.notFound("No such organization.") }
-            for m in members {
-                let rowid = try MemberRows.insert(conn, .init(orgID: org, accountID: m.accountID, email: Email.normalize(m.email), firstName: m.firstName,
-                                                              lastName: m.lastName, roles: m.roles, userVariables: [:], startingPage: .studio,
-                                                              ssoOnly: false, joinedAt: now))
-                try conn.run("UPDATE members SET last_active = ?, app_count = ? WHERE rowid = ?", [m.lastActive, m.appCount, rowid])
+            guard try conn.first("SELECT 1 FROM orgs WHERE id = ?", [org]) != nil else {
+                throw GatehouseError.notFound("No such organization.")
             }
-            try self.audit(conn, org: org, at: now, actor: "operator", action: "members.imported", target: org, ["count": String(members.count)])
+            for m in members {
+                let rowid = try MemberRows.insert(
+                    conn,
+                    .init(
+                        orgID: org, accountID: m.accountID, email: Email.normalize(m.email), firstName: m.firstName,
+                        lastName: m.lastName, roles: m.roles, userVariables: [:], startingPage: .studio,
+                        ssoOnly: false, joinedAt: now))
+                try conn.run(
+                    "UPDATE members SET last_active = ?, app_count = ? WHERE rowid = ?",
+                    [m.lastActive, m.appCount, rowid])
+            }
+            try self.audit(
+                conn, org: org, at: now, actor: "operator", action: "members.imported", target: org,
+                ["count": String(members.count)])
         }
     }
 }

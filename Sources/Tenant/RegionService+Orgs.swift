@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import Store
 import TenantDomain
@@ -13,35 +13,47 @@ extension RegionService {
         try checkScope(org, caller)
         let generation = db.writeGeneration
         if let cached = accessRows.lookup(org, caller.accountID, generation: generation),
-           let a = try? evaluateOrNeedsStore(cached, org, caller) {
+            let a = try? evaluateOrNeedsStore(cached, org, caller)
+        {
             try Rules.requires(.orgView, a.actor).orThrow()
-            return OrgView(id: a.orgID, name: a.name, region: region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
+            return OrgView(
+                id: a.orgID, name: a.name, region: region, status: a.status, createdAt: Self.date(a.createdAt),
+                memberCount: nil)
         }
         return try db.readNow(singleStatement: true) { conn in
             let row = try self.memberRow(conn, org, caller.accountID)
             self.accessRows.store(row, org, caller.accountID, generation: generation)
             let a = try self.evaluate(row, conn, org, caller, fullCatalog: false)
             try Rules.requires(.orgView, a.actor).orThrow()
-            return OrgView(id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
+            return OrgView(
+                id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt),
+                memberCount: nil)
         }
     }
 
     /// `evaluate` without a store: nil when the member holds a custom role (then the store is read).
     private func evaluateOrNeedsStore(_ row: MemberAccessRow?, _ org: String, _ caller: Caller) throws -> OrgAccess? {
-        do { return try evaluate(row, nil, org, caller, fullCatalog: false) } catch is AccessRowCache.NeedsStore { return nil }
+        do { return try evaluate(row, nil, org, caller, fullCatalog: false) } catch is AccessRowCache.NeedsStore {
+            return nil
+        }
     }
 
     /// Every membership of an account in this region, with its org (for `/api/v1/me` and the org picker).
     public func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await db.read { conn in
             var out: [MembershipSummary] = []
-            try conn.forEach("""
-                SELECT o.id, o.name, o.status, m.roles, m.sso_only, m.starting_page FROM members m JOIN orgs o ON o.id = m.org_id
+            try conn.forEach(
+                """
+                SELECT o.id, o.name, o.status, m.roles, m.sso_only, m.starting_page FROM members m JOIN orgs o ON o.id \
+                = m.org_id
                 WHERE m.account_id = ? ORDER BY o.name
-                """, [accountID]) {
-                out.append(MembershipSummary(orgID: $0.string(0), orgName: $0.string(1), region: self.region, status: $0.string(2),
-                                             roles: Self.decodeList($0.string(3)), ssoOnly: $0.int(4) != 0,
-                                             startingPage: StartingPage(rawValue: $0.string(5)) ?? .studio))
+                """, [accountID]
+            ) {
+                out.append(
+                    MembershipSummary(
+                        orgID: $0.string(0), orgName: $0.string(1), region: self.region, status: $0.string(2),
+                        roles: Self.decodeList($0.string(3)), ssoOnly: $0.int(4) != 0,
+                        startingPage: StartingPage(rawValue: $0.string(5)) ?? .studio))
             }
             return out
         }
@@ -61,8 +73,12 @@ extension RegionService {
         return try await db.write { conn in
             let a = try self.access(conn, org, caller, requiring: .orgRename)
             try conn.run("UPDATE orgs SET name = ? WHERE id = ?", [name, org])
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "org.renamed", target: org, ["before": a.name, "after": name])
-            return OrgView(id: org, name: name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt), memberCount: nil)
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "org.renamed", target: org,
+                ["before": a.name, "after": name])
+            return OrgView(
+                id: org, name: name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt),
+                memberCount: nil)
         }
     }
 
@@ -70,37 +86,62 @@ extension RegionService {
 
     /// Provisions an org in this region and invites its first owner (rule 5: the person it is created for
     /// becomes its owner, through an invite).
-    public func provisionOrg(_ caller: Caller, region: String, request: ProvisionRequest) async throws -> ProvisionResult {
+    public func provisionOrg(
+        _ caller: Caller, region: String, request: ProvisionRequest
+    ) async throws -> ProvisionResult {
         try requireRegionAdmin(caller, region)
         let name = try Self.validOrgName(request.name)
         let owner = Email.normalize(request.ownerEmail.trimmingCharacters(in: .whitespaces))
-        guard Email.isValid(owner) else { throw GatehouseError.validation("`ownerEmail` is not a valid email address.") }
+        guard Email.isValid(owner) else {
+            throw GatehouseError.validation("`ownerEmail` is not a valid email address.")
+        }
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
-        guard let orgID = OrgID.make(in: self.region, random: IDs.random(SecureRandom.bytes(16), length: 16)) else { throw GatehouseError.internalError(detail: "org id") }
+        guard let orgID = OrgID.make(in: self.region, random: IDs.random(SecureRandom.bytes(16), length: 16)) else {
+            throw GatehouseError.internalError(detail: "org id")
+        }
         let inviteID = randomID("inv_")
         let inviterName = caller.inviterName
         return try await db.write { conn in
-            try conn.run("INSERT INTO orgs (id, name, status, created_at) VALUES (?, ?, 'active', ?)", [orgID.raw, name, nowS])
-            try conn.run("""
-                INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps,
+            try conn.run(
+                "INSERT INTO orgs (id, name, status, created_at) VALUES (?, ?, 'active', ?)", [orgID.raw, name, nowS])
+            try conn.run(
+                """
+                INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, \
+                starting_page, apps,
                                      inviter_id, inviter_name, status, version, created_at, expires_at, updated_at)
                 VALUES (?, ?, ?, '["owner"]', 0, ?, ?, '{}', 'console', '[]', ?, ?, 'pending', 1, ?, ?, ?)
-                """, [inviteID, orgID.raw, owner, request.ownerFirstName ?? "", request.ownerLastName ?? "", caller.accountID, inviterName,
-                      nowS, nowS + Int(self.settings.inviteTTL), nowS])
-            try self.enqueueMail(conn, org: orgID.raw, kind: "invite", to: owner,
-                                 payload: ["invite": inviteID, "version": "1", "org": name, "inviter": inviterName, "inviterEmail": caller.email,
-                                           "roles": "Owner"], at: nowS)
-            try self.audit(conn, org: orgID.raw, at: nowS, actor: caller.accountID, action: "org.provisioned", target: orgID.raw, ["name": name, "owner": owner])
-            guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else { throw GatehouseError.internalError(detail: "invite vanished") }
-            return ProvisionResult(org: OrgView(id: orgID.raw, name: name, region: self.region, status: "active", createdAt: now, memberCount: 0),
-                                   ownerInvite: inv, ownerInviteURL: self.link(for: inv).url)
+                """,
+                [
+                    inviteID, orgID.raw, owner, request.ownerFirstName ?? "", request.ownerLastName ?? "",
+                    caller.accountID, inviterName,
+                    nowS, nowS + Int(self.settings.inviteTTL), nowS,
+                ])
+            try self.enqueueMail(
+                conn, org: orgID.raw, kind: "invite", to: owner,
+                payload: [
+                    "invite": inviteID, "version": "1", "org": name, "inviter": inviterName,
+                    "inviterEmail": caller.email,
+                    "roles": "Owner",
+                ], at: nowS)
+            try self.audit(
+                conn, org: orgID.raw, at: nowS, actor: caller.accountID, action: "org.provisioned", target: orgID.raw,
+                ["name": name, "owner": owner])
+            guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else {
+                throw GatehouseError.internalError(detail: "invite vanished")
+            }
+            return ProvisionResult(
+                org: OrgView(
+                    id: orgID.raw, name: name, region: self.region, status: "active", createdAt: now, memberCount: 0),
+                ownerInvite: inv, ownerInviteURL: self.link(for: inv).url)
         }
     }
 
     public func listOrgs(_ caller: Caller, region: String, cursor: String?, limit: Int = 50) async throws -> OrgPage {
         try requireRegionAdmin(caller, region)
-        guard (1...settings.maxPageSize).contains(limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
+        guard (1...settings.maxPageSize).contains(limit) else {
+            throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).")
+        }
         var after: String?
         if let cursor {
             guard let d = Base64URL.decode(cursor), let s = String(bytes: d, encoding: .utf8), OrgID(s) != nil else {
@@ -111,11 +152,16 @@ extension RegionService {
         let start = after ?? ""
         return try await db.read { conn in
             var out: [OrgView] = []
-            try conn.forEach("""
+            try conn.forEach(
+                """
                 SELECT o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id)
                 FROM orgs o WHERE o.id > ? ORDER BY o.id LIMIT \(limit + 1)
-                """, [start]) {
-                out.append(OrgView(id: $0.string(0), name: $0.string(1), region: self.region, status: $0.string(2), createdAt: Self.date($0.int(3)), memberCount: $0.int(4)))
+                """, [start]
+            ) {
+                out.append(
+                    OrgView(
+                        id: $0.string(0), name: $0.string(1), region: self.region, status: $0.string(2),
+                        createdAt: Self.date($0.int(3)), memberCount: $0.int(4)))
             }
             var next: String?
             if out.count > limit {
@@ -131,13 +177,19 @@ extension RegionService {
         try requireRegionAdmin(caller, region)
         let now = nowSeconds
         return try await db.write { conn in
-            guard OrgID(org)?.region == self.region, let row = try conn.first("SELECT name, created_at FROM orgs WHERE id = ?", [org]) else {
+            guard OrgID(org)?.region == self.region,
+                let row = try conn.first("SELECT name, created_at FROM orgs WHERE id = ?", [org])
+            else {
                 throw GatehouseError.notFound("No such organization in this region.")
             }
             try conn.run("UPDATE orgs SET status = ? WHERE id = ?", [suspended ? "suspended" : "active", org])
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: suspended ? "org.suspended" : "org.reactivated", target: org)
-            return OrgView(id: org, name: row.string("name") ?? "", region: self.region, status: suspended ? "suspended" : "active",
-                           createdAt: Self.date(row.int("created_at") ?? 0), memberCount: nil)
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID,
+                action: suspended ? "org.suspended" : "org.reactivated", target: org)
+            return OrgView(
+                id: org, name: row.string("name") ?? "", region: self.region,
+                status: suspended ? "suspended" : "active",
+                createdAt: Self.date(row.int("created_at") ?? 0), memberCount: nil)
         }
     }
 
@@ -145,7 +197,9 @@ extension RegionService {
     public func deleteOrg(_ caller: Caller, region: String, org: String, confirmName: String) async throws {
         try requireRegionAdmin(caller, region)
         try await db.write { conn in
-            guard OrgID(org)?.region == self.region, let row = try conn.first("SELECT name FROM orgs WHERE id = ?", [org]) else {
+            guard OrgID(org)?.region == self.region,
+                let row = try conn.first("SELECT name FROM orgs WHERE id = ?", [org])
+            else {
                 throw GatehouseError.notFound("No such organization in this region.")
             }
             guard row.string("name") == confirmName else {

@@ -8,8 +8,14 @@ extension RegionService {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .orgView)
             var counts: [String: Int] = [:]
-            try conn.forEach("SELECT role_id, count(*) FROM member_roles WHERE org_id = ? GROUP BY role_id", [org]) { counts[$0.string(0)] = $0.int(1) }
-            return a.catalog.all.map { RoleView(id: $0.id, name: $0.name, permissions: $0.permissions.sorted(), builtIn: $0.builtIn, memberCount: counts[$0.id] ?? 0) }
+            try conn.forEach("SELECT role_id, count(*) FROM member_roles WHERE org_id = ? GROUP BY role_id", [org]) {
+                counts[$0.string(0)] = $0.int(1)
+            }
+            return a.catalog.all.map {
+                RoleView(
+                    id: $0.id, name: $0.name, permissions: $0.permissions.sorted(), builtIn: $0.builtIn,
+                    memberCount: counts[$0.id] ?? 0)
+            }
         }
     }
 
@@ -22,7 +28,8 @@ extension RegionService {
 
     /// One check for create and rename: no other role (built-in names included, any case) has this name or id.
     static func checkRoleName(_ name: String, id: String, in catalog: RoleCatalog, except: String?) throws {
-        if catalog.all.contains(where: { $0.id != except && ($0.id == id || $0.name.lowercased() == name.lowercased()) }) {
+        if catalog.all.contains(where: { $0.id != except && ($0.id == id || $0.name.lowercased() == name.lowercased()) }
+        ) {
             throw GatehouseError.conflict("A role called \(name) already exists.")
         }
     }
@@ -38,10 +45,12 @@ extension RegionService {
             let a = try self.access(conn, org, caller)
             try Rules.defineRole(a.actor, permissions: perms).orThrow()
             try Self.checkRoleName(name, id: id, in: a.catalog, except: nil)
-            try conn.run("INSERT INTO custom_roles (org_id, id, name, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
-                         [org, id, name, Self.encodeList(perms.sorted().map(\.rawValue)), now])
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.created", target: id,
-                           ["name": name, "permissions": perms.sorted().map(\.rawValue).joined(separator: ",")])
+            try conn.run(
+                "INSERT INTO custom_roles (org_id, id, name, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
+                [org, id, name, Self.encodeList(perms.sorted().map(\.rawValue)), now])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "role.created", target: id,
+                ["name": name, "permissions": perms.sorted().map(\.rawValue).joined(separator: ",")])
             return RoleView(id: id, name: name, permissions: perms.sorted(), builtIn: false, memberCount: 0)
         }
     }
@@ -52,16 +61,24 @@ extension RegionService {
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
             guard let existing = a.catalog.role(role) else { throw GatehouseError.notFound("No such role.") }
-            guard !existing.builtIn else { throw GatehouseError.conflict("Built-in roles cannot be changed; create a custom role instead.") }
+            guard !existing.builtIn else {
+                throw GatehouseError.conflict("Built-in roles cannot be changed; create a custom role instead.")
+            }
             // Both the old and the new permission sets must be within the actor's reach.
             try Rules.defineRole(a.actor, permissions: perms.union(existing.permissions)).orThrow()
             try Self.checkRoleName(name, id: role, in: a.catalog, except: role)
-            try conn.run("UPDATE custom_roles SET name = ?, permissions = ? WHERE org_id = ? AND id = ?",
-                         [name, Self.encodeList(perms.sorted().map(\.rawValue)), org, role])
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.updated", target: role,
-                           ["permissions.before": existing.permissions.sorted().map(\.rawValue).joined(separator: ","),
-                            "permissions.after": perms.sorted().map(\.rawValue).joined(separator: ",")])
-            let n = try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = ?", [org, role])?.int(0) ?? 0
+            try conn.run(
+                "UPDATE custom_roles SET name = ?, permissions = ? WHERE org_id = ? AND id = ?",
+                [name, Self.encodeList(perms.sorted().map(\.rawValue)), org, role])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "role.updated", target: role,
+                [
+                    "permissions.before": existing.permissions.sorted().map(\.rawValue).joined(separator: ","),
+                    "permissions.after": perms.sorted().map(\.rawValue).joined(separator: ","),
+                ])
+            let n =
+                try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = ?", [org, role])?.int(
+                    0) ?? 0
             return RoleView(id: role, name: name, permissions: perms.sorted(), builtIn: false, memberCount: n)
         }
     }
@@ -74,14 +91,25 @@ extension RegionService {
             guard let existing = a.catalog.role(role) else { throw GatehouseError.notFound("No such role.") }
             guard !existing.builtIn else { throw GatehouseError.conflict("Built-in roles cannot be deleted.") }
             try Rules.defineRole(a.actor, permissions: existing.permissions).orThrow()
-            let members = try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = ?", [org, role])?.int(0) ?? 0
-            let invites = try conn.first("SELECT count(*) FROM invites, json_each(invites.roles) j WHERE org_id = ? AND status = 'pending' AND j.value = ?", [org, role])?.int(0) ?? 0
+            let members =
+                try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = ?", [org, role])?.int(
+                    0) ?? 0
+            let invites =
+                try conn.first(
+                    "SELECT count(*) FROM invites, json_each(invites.roles) j WHERE org_id = ? AND status ="
+                        + " 'pending' AND j.value = ?",
+                    [org, role])?.int(0) ?? 0
             if members + invites > 0 {
-                throw GatehouseError(.init("role_in_use"), status: 409,
-                                     "\(existing.name) is held by \(members) member(s) and \(invites) pending invite(s); give them another role first.")
+                throw GatehouseError(
+                    .init("role_in_use"), status: 409,
+                    "\(existing.name) is held by \(members) member(s) and \(invites) pending invite(s); give them"
+                        + " another role first."
+                )
             }
             try conn.run("DELETE FROM custom_roles WHERE org_id = ? AND id = ?", [org, role])
-            try self.audit(conn, org: org, at: now, actor: caller.accountID, action: "role.deleted", target: role, ["name": existing.name])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "role.deleted", target: role,
+                ["name": existing.name])
         }
     }
 
@@ -97,12 +125,18 @@ extension RegionService {
     }
 
     public func auditEvents(_ caller: Caller, org: String, query q: AuditQuery) async throws -> AuditPage {
-        guard (1...settings.maxPageSize).contains(q.limit) else { throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).") }
+        guard (1...settings.maxPageSize).contains(q.limit) else {
+            throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).")
+        }
         let before: Int?
         if let c = q.cursor {
-            guard let d = Base64URL.decode(c), let n = Int(String(decoding: d, as: UTF8.self)) else { throw GatehouseError.badRequest("The cursor is not valid.") }
+            guard let d = Base64URL.decode(c), let n = Int(String(decoding: d, as: UTF8.self)) else {
+                throw GatehouseError.badRequest("The cursor is not valid.")
+            }
             before = n
-        } else { before = nil }
+        } else {
+            before = nil
+        }
         return try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .auditView)
             var events = try self.auditRows(conn, org: org, q, before: before, limit: q.limit + 1)
@@ -131,17 +165,38 @@ extension RegionService {
         }
     }
 
-    func auditRows(_ conn: SQLiteConnection, org: String, _ q: AuditQuery, before: Int?, limit: Int) throws -> [AuditEventView] {
+    func auditRows(
+        _ conn: SQLiteConnection, org: String, _ q: AuditQuery, before: Int?, limit: Int
+    ) throws -> [AuditEventView] {
         var cond = ["org_id = ?"]
         var b: [any SQLBindable] = [org]
-        if let before { cond.append("id < ?"); b.append(before) }
-        if let a = q.action { cond.append("action = ?"); b.append(a) }
-        if let a = q.actor { cond.append("actor = ?"); b.append(a) }
-        if let t = q.target { cond.append("target = ?"); b.append(t) }
+        if let before {
+            cond.append("id < ?")
+            b.append(before)
+        }
+        if let a = q.action {
+            cond.append("action = ?")
+            b.append(a)
+        }
+        if let a = q.actor {
+            cond.append("actor = ?")
+            b.append(a)
+        }
+        if let t = q.target {
+            cond.append("target = ?")
+            b.append(t)
+        }
         var out: [AuditEventView] = []
-        try conn.forEach("SELECT id, at, actor, action, target, summary FROM audit_events WHERE \(cond.joined(separator: " AND ")) ORDER BY id DESC LIMIT \(limit)", b) {
-            out.append(AuditEventView(id: $0.int(0), at: Self.date($0.int(1)), actor: $0.string(2), action: $0.string(3), target: $0.string(4),
-                                      summary: Self.decodeMap($0.string(5))))
+        try conn.forEach(
+            "SELECT id, at, actor, action, target, summary FROM audit_events WHERE"
+                + " \(cond.joined(separator: " AND ")) ORDER BY id DESC LIMIT \(limit)",
+            b
+        ) {
+            out.append(
+                AuditEventView(
+                    id: $0.int(0), at: Self.date($0.int(1)), actor: $0.string(2), action: $0.string(3),
+                    target: $0.string(4),
+                    summary: Self.decodeMap($0.string(5))))
         }
         return out
     }

@@ -15,9 +15,17 @@ public struct SSOSignInRequest: Codable, Sendable {
     /// JIT provisioning: when set, a person with no membership and no invite becomes a member with this role.
     public var jitRole: String?
 
-    public init(orgID: String, accountID: String, email: String, firstName: String, lastName: String, userVariables: [String: String], jitRole: String?) {
-        self.orgID = orgID; self.accountID = accountID; self.email = email; self.firstName = firstName; self.lastName = lastName
-        self.userVariables = userVariables; self.jitRole = jitRole
+    public init(
+        orgID: String, accountID: String, email: String, firstName: String, lastName: String,
+        userVariables: [String: String], jitRole: String?
+    ) {
+        self.orgID = orgID
+        self.accountID = accountID
+        self.email = email
+        self.firstName = firstName
+        self.lastName = lastName
+        self.userVariables = userVariables
+        self.jitRole = jitRole
     }
 }
 
@@ -46,37 +54,62 @@ extension RegionService {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.write { conn in
-            guard let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [request.orgID]) else { throw Refusal.notFound.error }
+            guard let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [request.orgID]) else {
+                throw Refusal.notFound.error
+            }
             let orgName = org.string("name") ?? ""
             if org.string("status") != "active" { throw Refusal.orgSuspended.error }
-            if let m = try conn.first("SELECT starting_page FROM members WHERE org_id = ? AND account_id = ?", [request.orgID, request.accountID]) {
-                try conn.run("UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ?", [nowS, request.orgID, request.accountID])
-                return SSOSignInResult(outcome: "member", orgName: orgName, startingPage: StartingPage(rawValue: m.string("starting_page") ?? "") ?? .studio)
+            if let m = try conn.first(
+                "SELECT starting_page FROM members WHERE org_id = ? AND account_id = ?",
+                [request.orgID, request.accountID])
+            {
+                try conn.run(
+                    "UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ?",
+                    [nowS, request.orgID, request.accountID])
+                return SSOSignInResult(
+                    outcome: "member", orgName: orgName,
+                    startingPage: StartingPage(rawValue: m.string("starting_page") ?? "") ?? .studio)
             }
             var pending: InviteView?
-            try conn.forEach("SELECT \(Self.inviteColumns) FROM invites WHERE org_id = ? AND email = ? AND status = 'pending' AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-                             [request.orgID, Email.normalize(request.email), nowS]) { pending = self.inviteView($0, now: now) }
+            try conn.forEach(
+                "SELECT \(Self.inviteColumns) FROM invites WHERE org_id = ? AND email = ? AND status = 'pending' AND"
+                    + " expires_at > ? ORDER BY created_at DESC LIMIT 1",
+                [request.orgID, Email.normalize(request.email), nowS]
+            ) { pending = self.inviteView($0, now: now) }
             if let inv = pending {
-                let joined = try self.join(conn, inv, orgName: orgName, accountID: request.accountID, firstName: request.firstName,
-                                           lastName: request.lastName, at: nowS, via: "sso")
+                let joined = try self.join(
+                    conn, inv, orgName: orgName, accountID: request.accountID, firstName: request.firstName,
+                    lastName: request.lastName, at: nowS, via: "sso")
                 return SSOSignInResult(outcome: "invite_accepted", orgName: orgName, startingPage: joined.startingPage)
             }
             guard let role = request.jitRole else {
-                throw GatehouseError(.init("not_member"), status: 403,
-                                     "You signed in as \(request.email), who is not a member of \(orgName). Ask an administrator of \(orgName) to invite you.")
+                throw GatehouseError(
+                    .init("not_member"), status: 403,
+                    "You signed in as \(request.email), who is not a member of \(orgName). Ask an administrator of"
+                        + " \(orgName) to invite you."
+                )
             }
             let catalog = try self.loadCatalog(conn, request.orgID)
             guard let jit = catalog.role(role), !Rules.isOwnerLevel(jit) else {
-                throw GatehouseError(.init("sso_misconfigured"), status: 409, "Automatic provisioning for \(orgName) names a role that does not exist; ask an administrator to fix the SSO settings.")
+                throw GatehouseError(
+                    .init("sso_misconfigured"), status: 409,
+                    "Automatic provisioning for \(orgName) names a role that does not exist; ask an administrator to"
+                        + " fix the SSO settings."
+                )
             }
             var vars = request.userVariables
             if UserVariables.validate(vars) != nil { vars = [:] }
-            let rowid = try MemberRows.insert(conn, .init(orgID: request.orgID, accountID: request.accountID, email: Email.normalize(request.email),
-                                                          firstName: request.firstName, lastName: request.lastName, roles: [role], userVariables: vars,
-                                                          startingPage: .studio, ssoOnly: false, joinedAt: nowS))
+            let rowid = try MemberRows.insert(
+                conn,
+                .init(
+                    orgID: request.orgID, accountID: request.accountID, email: Email.normalize(request.email),
+                    firstName: request.firstName, lastName: request.lastName, roles: [role], userVariables: vars,
+                    startingPage: .studio, ssoOnly: false, joinedAt: nowS))
             try conn.run("UPDATE members SET last_active = ? WHERE rowid = ?", [nowS, rowid])
-            try self.audit(conn, org: request.orgID, at: nowS, actor: request.accountID, action: "member.provisioned", target: Email.normalize(request.email),
-                           ["via": "sso", "roles": role])
+            try self.audit(
+                conn, org: request.orgID, at: nowS, actor: request.accountID, action: "member.provisioned",
+                target: Email.normalize(request.email),
+                ["via": "sso", "roles": role])
             return SSOSignInResult(outcome: "provisioned", orgName: orgName, startingPage: .studio)
         }
     }
@@ -86,8 +119,9 @@ extension RegionService {
     public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await db.read { conn in
             let a = try self.access(conn, orgID, caller)
-            return OrgStanding(orgID: orgID, orgName: a.name, permissions: a.actor.permissions.map(\.rawValue).sorted(),
-                               jitAssignableRoles: a.catalog.all.filter { Rules.jitRole(a.actor, role: $0).isAllowed }.map(\.id))
+            return OrgStanding(
+                orgID: orgID, orgName: a.name, permissions: a.actor.permissions.map(\.rawValue).sorted(),
+                jitAssignableRoles: a.catalog.all.filter { Rules.jitRole(a.actor, role: $0).isAllowed }.map(\.id))
         }
     }
 }

@@ -1,8 +1,8 @@
-import Foundation
-import Synchronization
 import Crypto
+import Foundation
 import GatehouseCore
 import Store
+import Synchronization
 import TenantDomain
 
 /// Settings of a region tenant.
@@ -34,7 +34,10 @@ public final class RegionService: Sendable {
     /// Membership rows for `orgNow`, current until the next committed write (see `AccessRowCache`).
     let accessRows = AccessRowCache()
 
-    public init(region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens, settings: RegionSettings = RegionSettings()) {
+    public init(
+        region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens,
+        settings: RegionSettings = RegionSettings()
+    ) {
         self.region = region
         self.db = db
         self.activity = ActivityRecorder(db: db)
@@ -70,7 +73,10 @@ struct MemberAccessRow: Sendable {
 /// so a removal, a role change or a suspension is seen by the very next request.
 final class AccessRowCache: Sendable {
     struct NeedsStore: Error {}
-    private struct Key: Hashable { let org: String; let account: String }
+    private struct Key: Hashable {
+        let org: String
+        let account: String
+    }
     private let entries = Mutex<(generation: UInt64, rows: [Key: MemberAccessRow?])>((0, [:]))
 
     func lookup(_ org: String, _ account: String, generation: UInt64) -> MemberAccessRow?? {
@@ -104,7 +110,9 @@ extension RegionService {
     /// a member of all answer the same 404 (rule 10: existence does not leak). A suspended org refuses.
     /// - Parameter fullCatalog: false when only the caller's own permissions matter (then custom roles are read
     ///   only if the caller holds one); true whenever other members' or requested roles will be resolved.
-    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, fullCatalog: Bool = true) throws -> OrgAccess {
+    func access(
+        _ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, fullCatalog: Bool = true
+    ) throws -> OrgAccess {
         try checkScope(orgID, caller)
         return try evaluate(try memberRow(conn, orgID, caller.accountID), conn, orgID, caller, fullCatalog: fullCatalog)
     }
@@ -123,17 +131,24 @@ extension RegionService {
     /// The caller's membership row in the org (nil: not a member, or no such org).
     func memberRow(_ conn: SQLiteConnection, _ orgID: String, _ accountID: String) throws -> MemberAccessRow? {
         var found: MemberAccessRow?
-        try conn.forEach("""
-            SELECT o.name, o.status, o.created_at, m.rowid, m.roles, m.sso_only FROM orgs o JOIN members m ON m.org_id = o.id
+        try conn.forEach(
+            """
+            SELECT o.name, o.status, o.created_at, m.rowid, m.roles, m.sso_only FROM orgs o JOIN members m ON m.org_id \
+            = o.id
             WHERE o.id = ? AND m.account_id = ?
-            """, [orgID, accountID]) { s in
-            found = MemberAccessRow(name: s.string(0), status: s.string(1), created: s.int(2), rowid: s.int64(3), roles: s.string(4), ssoOnly: s.int(5) != 0)
+            """, [orgID, accountID]
+        ) { s in
+            found = MemberAccessRow(
+                name: s.string(0), status: s.string(1), created: s.int(2), rowid: s.int64(3), roles: s.string(4),
+                ssoOnly: s.int(5) != 0)
         }
         return found
     }
 
     /// The checks every org request makes, on a membership row. `conn` is needed only to read custom roles.
-    func evaluate(_ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: String, _ caller: Caller, fullCatalog: Bool) throws -> OrgAccess {
+    func evaluate(
+        _ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: String, _ caller: Caller, fullCatalog: Bool
+    ) throws -> OrgAccess {
         guard let org = found else { throw Refusal.notFound.error }
         if org.status == "suspended" { throw Refusal.orgSuspended.error }
         // Rule 9 and the IdP's reach: an SSO-only membership opens only to a session this org's SSO made.
@@ -151,13 +166,17 @@ extension RegionService {
         }
         var permissions = catalog.permissions(of: roles)
         if caller.scopeApp != nil { permissions = permissions.intersection(Self.appKeyCeiling) }
-        return OrgAccess(orgID: orgID, name: org.name, status: org.status, createdAt: org.created,
-                         actor: Rules.Actor(accountID: caller.accountID, permissions: permissions),
-                         actorRowID: org.rowid, catalog: catalog)
+        return OrgAccess(
+            orgID: orgID, name: org.name, status: org.status, createdAt: org.created,
+            actor: Rules.Actor(accountID: caller.accountID, permissions: permissions),
+            actorRowID: org.rowid, catalog: catalog)
     }
 
     /// Like `access`, and the caller must hold `permission` (403 when they are a member without it).
-    func access(_ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, requiring permission: Permission, fullCatalog: Bool = true) throws -> OrgAccess {
+    func access(
+        _ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, requiring permission: Permission,
+        fullCatalog: Bool = true
+    ) throws -> OrgAccess {
         let a = try access(conn, orgID, caller, fullCatalog: fullCatalog)
         try Rules.requires(permission, a.actor).orThrow()
         return a
@@ -172,11 +191,16 @@ extension RegionService {
     }
 
     func loadCatalog(_ conn: SQLiteConnection, _ orgID: String) throws -> RoleCatalog {
-        let rows = try conn.query("SELECT id, name, permissions FROM custom_roles WHERE org_id = ? ORDER BY id", [orgID])
-        return RoleCatalog(custom: rows.map {
-            Role(id: $0.string("id") ?? "", name: $0.string("name") ?? "",
-                 permissions: Set(Self.decodeList($0.string("permissions") ?? "[]").compactMap(Permission.init(rawValue:))), builtIn: false)
-        })
+        let rows = try conn.query(
+            "SELECT id, name, permissions FROM custom_roles WHERE org_id = ? ORDER BY id", [orgID])
+        return RoleCatalog(
+            custom: rows.map {
+                Role(
+                    id: $0.string("id") ?? "", name: $0.string("name") ?? "",
+                    permissions: Set(
+                        Self.decodeList($0.string("permissions") ?? "[]").compactMap(Permission.init(rawValue:))),
+                    builtIn: false)
+            })
     }
 
     /// Resolves role ids against the catalog; unknown ids are a 422 naming them.
@@ -215,7 +239,10 @@ extension RegionService {
             while i < b.count - 1 {
                 var end = i
                 while end < b.count - 1 && b[end] != UInt8(ascii: ",") { end += 1 }
-                guard end - i >= 2, b[i] == UInt8(ascii: "\""), b[end - 1] == UInt8(ascii: "\"") else { ok = false; break }
+                guard end - i >= 2, b[i] == UInt8(ascii: "\""), b[end - 1] == UInt8(ascii: "\"") else {
+                    ok = false
+                    break
+                }
                 out.append(String(decoding: b[(i + 1)..<(end - 1)], as: UTF8.self))
                 i = end + 1
             }
@@ -224,14 +251,17 @@ extension RegionService {
         return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String] ?? []
     }
     static func encodeMap(_ m: [String: String]) -> String {
-        "{" + m.sorted { $0.key < $1.key }.map { JSONText.quote($0.key) + ":" + JSONText.quote($0.value) }.joined(separator: ",") + "}"
+        "{"
+            + m.sorted { $0.key < $1.key }.map { JSONText.quote($0.key) + ":" + JSONText.quote($0.value) }.joined(
+                separator: ",") + "}"
     }
     static func decodeMap(_ s: String) -> [String: String] {
         if s == "{}" { return [:] }
         return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: String] ?? [:]
     }
     static func encodeGrants(_ g: [AppGrant]) -> String {
-        "[" + g.map { "{\"app\":\(JSONText.quote($0.app)),\"role\":\"\($0.role.rawValue)\"}" }.joined(separator: ",") + "]"
+        "[" + g.map { "{\"app\":\(JSONText.quote($0.app)),\"role\":\"\($0.role.rawValue)\"}" }.joined(separator: ",")
+            + "]"
     }
     static func decodeGrants(_ s: String) -> [AppGrant] {
         if s == "[]" { return [] }
@@ -245,14 +275,22 @@ extension RegionService {
 
 extension RegionService {
     /// Appends an audit event in the caller's transaction: it commits or rolls back with the change it records.
-    func audit(_ conn: SQLiteConnection, org: String, at: Int, actor: String, action: String, target: String, _ summary: [String: String] = [:]) throws {
-        try conn.run("INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?, ?, ?, ?)",
-                     [org, at, actor, action, target, Self.encodeMap(summary)])
+    func audit(
+        _ conn: SQLiteConnection, org: String, at: Int, actor: String, action: String, target: String,
+        _ summary: [String: String] = [:]
+    ) throws {
+        try conn.run(
+            "INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?, ?, ?, ?)",
+            [org, at, actor, action, target, Self.encodeMap(summary)])
     }
 
     /// Queues a mail in the caller's transaction (the sender delivers it after commit, with retries).
-    func enqueueMail(_ conn: SQLiteConnection, org: String, kind: String, to: String, payload: [String: String], at: Int) throws {
-        try conn.run("INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-                     [org, kind, to, Self.encodeMap(payload), at, at])
+    func enqueueMail(
+        _ conn: SQLiteConnection, org: String, kind: String, to: String, payload: [String: String], at: Int
+    ) throws {
+        try conn.run(
+            "INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?,"
+                + " ?, ?)",
+            [org, kind, to, Self.encodeMap(payload), at, at])
     }
 }

@@ -47,7 +47,9 @@ public struct DeclineInviteRequest: Codable, Sendable {
     public var accountID: String
     public var email: String
     public init(token: String, accountID: String, email: String) {
-        self.token = token; self.accountID = accountID; self.email = email
+        self.token = token
+        self.accountID = accountID
+        self.email = email
     }
 }
 
@@ -81,7 +83,9 @@ public final class LocalRegionTenant: RegionTenant {
     }
 
     public func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
-        try await service.authenticateAPIKey(key).map { APIKeyIdentity(org: $0.org, accountID: $0.accountID, app: $0.app) }
+        try await service.authenticateAPIKey(key).map {
+            APIKeyIdentity(org: $0.org, accountID: $0.accountID, app: $0.app)
+        }
     }
 
     public func inviteForToken(_ token: String) async throws -> InviteWithOrg {
@@ -89,13 +93,17 @@ public final class LocalRegionTenant: RegionTenant {
         return InviteWithOrg(invite: invite, orgName: orgName)
     }
 
-    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult { try await service.acceptInvite(request) }
+    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
+        try await service.acceptInvite(request)
+    }
 
     public func declineInvite(_ request: DeclineInviteRequest) async throws {
         try await service.declineInvite(token: request.token, accountID: request.accountID, email: request.email)
     }
 
-    public func memberships(accountID: String) async throws -> [MembershipSummary] { try await service.memberships(accountID: accountID) }
+    public func memberships(accountID: String) async throws -> [MembershipSummary] {
+        try await service.memberships(accountID: accountID)
+    }
 
     public func sendInviteCode(token: String) async throws { try await service.sendInviteCode(token: token) }
 
@@ -103,14 +111,20 @@ public final class LocalRegionTenant: RegionTenant {
         try await service.sendSSOLinkCode(orgID: orgID, email: email, subject: subject)
     }
 
-    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult { try await service.ssoSignIn(request) }
+    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
+        try await service.ssoSignIn(request)
+    }
 
-    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding { try await service.standing(orgID: orgID, caller: caller) }
+    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
+        try await service.standing(orgID: orgID, caller: caller)
+    }
 
     public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
         try await service.pendingInvites(email: email).map {
-            PendingInviteSummary(inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
-                                 inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt, token: service.link(for: $0.invite).token)
+            PendingInviteSummary(
+                inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
+                inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt,
+                token: service.link(for: $0.invite).token)
         }
     }
 }
@@ -126,23 +140,33 @@ public enum RegionInternalRoutes {
     struct EmailBody: Codable { let email: String }
     public struct LinkCodeBody: Codable {
         public let orgID: String, email: String, subject: String
-        public init(orgID: String, email: String, subject: String) { self.orgID = orgID; self.email = email; self.subject = subject }
+        public init(orgID: String, email: String, subject: String) {
+            self.orgID = orgID
+            self.email = email
+            self.subject = subject
+        }
     }
     public struct StandingBody: Codable {
         public let orgID: String
         public let caller: Caller
-        public init(orgID: String, caller: Caller) { self.orgID = orgID; self.caller = caller }
+        public init(orgID: String, caller: Caller) {
+            self.orgID = orgID
+            self.caller = caller
+        }
     }
     public struct OptionalValue<T: Codable>: Codable { public let value: T? }
 
     public static func register(on b: RouterBuilder, tenant: LocalRegionTenant, callers: @escaping CallerProvider) {
         @Sendable func gateway(_ ctx: RequestContext) async throws {
             let c = try await callers(ctx)
-            guard c.authMethod == .gateway, c.accountID == "gateway" else { throw GatehouseError.forbidden("Only the gateway may call this.") }
+            guard c.authMethod == .gateway, c.accountID == "gateway" else {
+                throw GatehouseError.forbidden("Only the gateway may call this.")
+            }
         }
         b.post("/internal/v1/apikeys/authenticate") { ctx in
             try await gateway(ctx)
-            return try .json(OptionalValue(value: try await tenant.authenticateAPIKey(try ctx.decode(KeyBody.self).key)))
+            return try .json(
+                OptionalValue(value: try await tenant.authenticateAPIKey(try ctx.decode(KeyBody.self).key)))
         }
         b.post("/internal/v1/invites/lookup") { ctx in
             try await gateway(ctx)

@@ -51,10 +51,24 @@ enum ISO8601Cache {
             var div: Int32 = 1
             for _ in 1..<n { div *= 10 }
             var v = v
-            while div > 0 { out.append(UInt8(48 + (v / div) % 10)); v %= div; div /= 10 }
+            while div > 0 {
+                out.append(UInt8(48 + (v / div) % 10))
+                v %= div
+                div /= 10
+            }
         }
-        digits(tmv.tm_year + 1900, 4); out.append(45); digits(tmv.tm_mon + 1, 2); out.append(45); digits(tmv.tm_mday, 2)
-        out.append(84); digits(tmv.tm_hour, 2); out.append(58); digits(tmv.tm_min, 2); out.append(58); digits(tmv.tm_sec, 2); out.append(90)
+        digits(tmv.tm_year + 1900, 4)
+        out.append(45)
+        digits(tmv.tm_mon + 1, 2)
+        out.append(45)
+        digits(tmv.tm_mday, 2)
+        out.append(84)
+        digits(tmv.tm_hour, 2)
+        out.append(58)
+        digits(tmv.tm_min, 2)
+        out.append(58)
+        digits(tmv.tm_sec, 2)
+        out.append(90)
     }
 }
 
@@ -79,10 +93,16 @@ public struct MemberPage: Codable, Sendable {
 }
 
 public struct MemberPatch: Codable, Sendable {
-    public init(roles: [String]? = nil, userVariables: [String: String]? = nil, startingPage: StartingPage? = nil,
-                firstName: String? = nil, lastName: String? = nil, ssoOnly: Bool? = nil) {
-        self.roles = roles; self.userVariables = userVariables; self.startingPage = startingPage
-        self.firstName = firstName; self.lastName = lastName; self.ssoOnly = ssoOnly
+    public init(
+        roles: [String]? = nil, userVariables: [String: String]? = nil, startingPage: StartingPage? = nil,
+        firstName: String? = nil, lastName: String? = nil, ssoOnly: Bool? = nil
+    ) {
+        self.roles = roles
+        self.userVariables = userVariables
+        self.startingPage = startingPage
+        self.firstName = firstName
+        self.lastName = lastName
+        self.ssoOnly = ssoOnly
     }
 
     public var roles: [String]?
@@ -94,11 +114,21 @@ public struct MemberPatch: Codable, Sendable {
 }
 
 public struct BulkRequest: Codable, Sendable {
-    public init(action: Action, members: [String], roles: [String]? = nil, app: String? = nil, appRole: AppRole? = nil) {
-        self.action = action; self.members = members; self.roles = roles; self.app = app; self.appRole = appRole
+    public init(action: Action, members: [String], roles: [String]? = nil, app: String? = nil, appRole: AppRole? = nil)
+    {
+        self.action = action
+        self.members = members
+        self.roles = roles
+        self.app = app
+        self.appRole = appRole
     }
 
-    public enum Action: String, Codable, Sendable { case changeRoles = "change_roles", remove, grantApp = "grant_app", revokeApp = "revoke_app" }
+    public enum Action: String, Codable, Sendable {
+        case changeRoles = "change_roles"
+        case remove
+        case grantApp = "grant_app"
+        case revokeApp = "revoke_app"
+    }
     public var action: Action
     public var members: [String]
     public var roles: [String]?
@@ -124,10 +154,18 @@ public struct MemberSelection: Codable, Sendable {
 
 /// `emails` is either a JSON list of strings or one string pasted from a spreadsheet.
 public struct InviteRequest: Codable, Sendable {
-    public init(emails: Emails, roles: [String], ssoOnly: Bool? = nil, firstName: String? = nil, lastName: String? = nil,
-                userVariables: [String: String]? = nil, startingPage: StartingPage? = nil, apps: [AppGrant]? = nil) {
-        self.emails = emails; self.roles = roles; self.ssoOnly = ssoOnly; self.firstName = firstName; self.lastName = lastName
-        self.userVariables = userVariables; self.startingPage = startingPage; self.apps = apps
+    public init(
+        emails: Emails, roles: [String], ssoOnly: Bool? = nil, firstName: String? = nil, lastName: String? = nil,
+        userVariables: [String: String]? = nil, startingPage: StartingPage? = nil, apps: [AppGrant]? = nil
+    ) {
+        self.emails = emails
+        self.roles = roles
+        self.ssoOnly = ssoOnly
+        self.firstName = firstName
+        self.lastName = lastName
+        self.userVariables = userVariables
+        self.startingPage = startingPage
+        self.apps = apps
     }
 
     public enum Emails: Codable, Sendable {
@@ -135,9 +173,16 @@ public struct InviteRequest: Codable, Sendable {
         case text(String)
         public init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let l = try? c.decode([String].self) { self = .list(l); return }
-            if let s = try? c.decode(String.self) { self = .text(s); return }
-            throw DecodingError.typeMismatch([String].self, .init(codingPath: decoder.codingPath, debugDescription: "a list of addresses or a text"))
+            if let l = try? c.decode([String].self) {
+                self = .list(l)
+                return
+            }
+            if let s = try? c.decode(String.self) {
+                self = .text(s)
+                return
+            }
+            throw DecodingError.typeMismatch(
+                [String].self, .init(codingPath: decoder.codingPath, debugDescription: "a list of addresses or a text"))
         }
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
@@ -216,7 +261,11 @@ public struct InviteLink: Codable, Sendable {
 
 public struct AcceptInviteRequest: Codable, Sendable {
     public init(token: String, accountID: String, email: String, firstName: String? = nil, lastName: String? = nil) {
-        self.token = token; self.accountID = accountID; self.email = email; self.firstName = firstName; self.lastName = lastName
+        self.token = token
+        self.accountID = accountID
+        self.email = email
+        self.firstName = firstName
+        self.lastName = lastName
     }
 
     public var token: String
@@ -241,7 +290,10 @@ public struct RoleView: Codable, Sendable, Equatable {
 }
 
 public struct RoleRequest: Codable, Sendable {
-    public init(name: String, permissions: [Permission]) { self.name = name; self.permissions = permissions }
+    public init(name: String, permissions: [Permission]) {
+        self.name = name
+        self.permissions = permissions
+    }
 
     public var name: String
     public var permissions: [Permission]
@@ -262,7 +314,10 @@ public struct GrantRequest: Codable, Sendable {
 }
 
 public struct APIKeyRequest: Codable, Sendable {
-    public init(name: String, app: String? = nil) { self.name = name; self.app = app }
+    public init(name: String, app: String? = nil) {
+        self.name = name
+        self.app = app
+    }
 
     public var name: String
     public var app: String?
@@ -306,7 +361,10 @@ public struct RenameRequest: Codable, Sendable { public var name: String }
 
 public struct ProvisionRequest: Codable, Sendable {
     public init(name: String, ownerEmail: String, ownerFirstName: String? = nil, ownerLastName: String? = nil) {
-        self.name = name; self.ownerEmail = ownerEmail; self.ownerFirstName = ownerFirstName; self.ownerLastName = ownerLastName
+        self.name = name
+        self.ownerEmail = ownerEmail
+        self.ownerFirstName = ownerFirstName
+        self.ownerLastName = ownerLastName
     }
 
     public var name: String
@@ -349,8 +407,16 @@ public struct PendingInviteSummary: Codable, Sendable, Equatable {
     /// The invite's current link token, for the signed-in invitee's own accept and decline buttons (the
     /// gateway leaves it out of `/api/v1/me`).
     public var token: String?
-    public init(inviteID: String, orgID: String, orgName: String, roles: [String], inviterName: String, expiresAt: Date, token: String? = nil) {
-        self.inviteID = inviteID; self.orgID = orgID; self.orgName = orgName; self.roles = roles
-        self.inviterName = inviterName; self.expiresAt = expiresAt; self.token = token
+    public init(
+        inviteID: String, orgID: String, orgName: String, roles: [String], inviterName: String, expiresAt: Date,
+        token: String? = nil
+    ) {
+        self.inviteID = inviteID
+        self.orgID = orgID
+        self.orgName = orgName
+        self.roles = roles
+        self.inviterName = inviterName
+        self.expiresAt = expiresAt
+        self.token = token
     }
 }

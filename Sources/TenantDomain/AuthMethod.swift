@@ -63,7 +63,8 @@ public enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
     public init(from decoder: any Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
         guard let m = AuthMethod(wire: s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown auth method"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "unknown auth method"))
         }
         self = m
     }
@@ -90,17 +91,18 @@ extension Rules {
         switch method {
         case .password, .bootstrap, .apiKey: return .allow
         case .gateway: return .refuse(.orgSignInRequired(org))
-        case .saml, .oidc: return .allow   // handled above
+        case .saml, .oidc: return .allow  // handled above
         }
     }
 }
 
 extension Refusal {
     public static func orgSignInRequired(_ org: String) -> Refusal {
-        Refusal("org_sign_in_required",
-                "You signed in through another organization's single sign-on, which is good for that organization only. "
-                    + "Sign in again to open this one (/login?next=/console/\(org)).",
-                status: 401)
+        Refusal(
+            "org_sign_in_required",
+            "You signed in through another organization's single sign-on, which is good for that organization only. "
+                + "Sign in again to open this one (/login?next=/console/\(org)).",
+            status: 401)
     }
     public static let accountProofRequired = Refusal(
         "password_sign_in_required",

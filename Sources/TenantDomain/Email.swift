@@ -15,16 +15,24 @@ public enum Email {
 
     public static func isValid(_ s: String) -> Bool {
         let u = Array(s.utf8)
-        guard u.count >= 3, u.count <= 254, let at = u.lastIndex(of: UInt8(ascii: "@")), at > 0, at < u.count - 1 else { return false }
-        let local = u[..<at], domain = u[(at + 1)...]
+        guard u.count >= 3, u.count <= 254, let at = u.lastIndex(of: UInt8(ascii: "@")), at > 0, at < u.count - 1 else {
+            return false
+        }
+        let local = u[..<at]
+        let domain = u[(at + 1)...]
         guard local.count <= 64 else { return false }
-        guard local.allSatisfy({ localChars[Int($0)] }), local.first != UInt8(ascii: "."), local.last != UInt8(ascii: "."),
-              !zip(local, local.dropFirst()).contains(where: { $0 == 46 && $1 == 46 }) else { return false }
+        guard local.allSatisfy({ localChars[Int($0)] }), local.first != UInt8(ascii: "."),
+            local.last != UInt8(ascii: "."),
+            !zip(local, local.dropFirst()).contains(where: { $0 == 46 && $1 == 46 })
+        else { return false }
         let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
         for label in labels {
             guard (1...63).contains(label.count), label.first != 45, label.last != 45,
-                  label.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 }) else { return false }
+                label.allSatisfy({
+                    ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45
+                })
+            else { return false }
         }
         if let tld = labels.last, tld.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return false }
         return true
@@ -46,9 +54,20 @@ public enum InviteAddressParser {
         var current = ""
         var inAngle = false
         for ch in text {
-            if ch == "<" { inAngle = true; current = ""; continue }
-            if ch == ">" && inAngle { inAngle = false; tokens.append(current); current = ""; continue }
-            if !inAngle && (ch == "\n" || ch == "\r" || ch == "\t" || ch == " " || ch == "," || ch == ";" || ch == "\r\n") {
+            if ch == "<" {
+                inAngle = true
+                current = ""
+                continue
+            }
+            if ch == ">" && inAngle {
+                inAngle = false
+                tokens.append(current)
+                current = ""
+                continue
+            }
+            if !inAngle
+                && (ch == "\n" || ch == "\r" || ch == "\t" || ch == " " || ch == "," || ch == ";" || ch == "\r\n")
+            {
                 if !current.isEmpty { tokens.append(current) }
                 current = ""
             } else {
@@ -59,7 +78,9 @@ public enum InviteAddressParser {
         // "Ada Lovelace <ada@x>" leaves "Ada" and "Lovelace" as tokens: words without "@" next to an angle
         // address are display names, not addresses. Quotes around addresses are trimmed.
         let hadAngles = text.contains("<") && text.contains(">")
-        let cleaned = tokens.map { $0.trimmingCharacters(in: "\"'") }.filter { !$0.isEmpty && !(hadAngles && !$0.contains("@")) }
+        let cleaned = tokens.map { $0.trimmingCharacters(in: "\"'") }.filter {
+            !$0.isEmpty && !(hadAngles && !$0.contains("@"))
+        }
         return parse(list: cleaned)
     }
 
@@ -69,9 +90,15 @@ public enum InviteAddressParser {
         for raw in list {
             let s = raw.trimmingCharacters(in: " \t\r\n")
             if s.isEmpty { continue }
-            guard Email.isValid(s) else { out.invalid.append(s); continue }
+            guard Email.isValid(s) else {
+                out.invalid.append(s)
+                continue
+            }
             let key = Email.normalize(s)
-            if seen.contains(key) { out.duplicates.append(s); continue }
+            if seen.contains(key) {
+                out.duplicates.append(s)
+                continue
+            }
             seen.insert(key)
             out.valid.append(key)
         }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Where a member lands after joining or signing in. The URL of each destination is configured per deployment.
 public enum StartingPage: String, Sendable, Codable, CaseIterable {
-    case studio, console, portal, agentConsole = "agent_console"
+    case studio, console, portal
+    case agentConsole = "agent_console"
 }
 
 /// An app role: what a member may do inside one app.
@@ -38,13 +39,19 @@ public enum UserVariables {
     public static let maxValueLength = 1024
 
     public static func validate(_ vars: [String: String]) -> Refusal? {
-        if vars.count > maxCount { return Refusal("invalid_user_variables", "At most \(maxCount) user variables.", status: 422) }
+        if vars.count > maxCount {
+            return Refusal("invalid_user_variables", "At most \(maxCount) user variables.", status: 422)
+        }
         for (k, v) in vars {
             if k.isEmpty || k.count > maxKeyLength || k.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-                return Refusal("invalid_user_variables", "User variable names must be 1–\(maxKeyLength) characters without control characters.", status: 422)
+                return Refusal(
+                    "invalid_user_variables",
+                    "User variable names must be 1–\(maxKeyLength) characters without control characters.", status: 422)
             }
             if v.count > maxValueLength {
-                return Refusal("invalid_user_variables", "User variable values must be at most \(maxValueLength) characters.", status: 422)
+                return Refusal(
+                    "invalid_user_variables", "User variable values must be at most \(maxValueLength) characters.",
+                    status: 422)
             }
         }
         return nil

@@ -40,10 +40,13 @@ public struct Role: Sendable, Hashable, Codable {
     static let managing: PermissionSet = [.membersInvite, .membersEdit, .membersRemove, .appsCreate, .appsGrant]
 
     public static let owner = Role(id: "owner", name: "Owner", permissions: Set(Permission.allCases), builtIn: true)
-    public static let admin = Role(id: "admin", name: "Admin",
-                                   permissions: Set(Permission.allCases).subtracting([.orgDelete, .orgTransfer]), builtIn: true)
-    public static let manager = Role(id: "manager", name: "Manager", permissions: viewing.union(managing).union([.dataEdit]), builtIn: true)
-    public static let member = Role(id: "member", name: "Member", permissions: viewing.union([.dataEdit]), builtIn: true)
+    public static let admin = Role(
+        id: "admin", name: "Admin",
+        permissions: Set(Permission.allCases).subtracting([.orgDelete, .orgTransfer]), builtIn: true)
+    public static let manager = Role(
+        id: "manager", name: "Manager", permissions: viewing.union(managing).union([.dataEdit]), builtIn: true)
+    public static let member = Role(
+        id: "member", name: "Member", permissions: viewing.union([.dataEdit]), builtIn: true)
     public static let viewer = Role(id: "viewer", name: "Viewer", permissions: viewing, builtIn: true)
 
     public static let builtIns: [Role] = [owner, admin, manager, member, viewer]

@@ -11,7 +11,9 @@ public enum PersonName {
     /// nil when acceptable, else the reason.
     public static func problem(_ name: String) -> String? {
         if name.count > maxLength { return "Names must be at most \(maxLength) characters." }
-        if name.unicodeScalars.contains(where: isForbidden) { return "Names cannot contain line breaks or control characters." }
+        if name.unicodeScalars.contains(where: isForbidden) {
+            return "Names cannot contain line breaks or control characters."
+        }
         return nil
     }
 
@@ -28,7 +30,9 @@ public enum PersonName {
     static func isForbidden(_ s: Unicode.Scalar) -> Bool {
         switch s.properties.generalCategory {
         case .control, .lineSeparator, .paragraphSeparator: return true
-        default: return (0x202A...0x202E).contains(s.value) || (0x2066...0x2069).contains(s.value) || s.value == 0x200E || s.value == 0x200F
+        default:
+            return (0x202A...0x202E).contains(s.value) || (0x2066...0x2069).contains(s.value) || s.value == 0x200E
+                || s.value == 0x200F
         }
     }
 }

@@ -24,7 +24,10 @@ public enum Decision: Sendable, Equatable {
     case allow
     case refuse(Refusal)
 
-    public var refusal: Refusal? { if case .refuse(let r) = self { return r }; return nil }
+    public var refusal: Refusal? {
+        if case .refuse(let r) = self { return r }
+        return nil
+    }
     public var isAllowed: Bool { self == .allow }
 
     /// The first refusal among `decisions`, or allow.
@@ -42,16 +45,25 @@ extension Refusal {
     public static func missing(_ p: Permission) -> Refusal {
         Refusal("forbidden", "You need the \(p.rawValue) permission to do that.")
     }
-    public static let roleAboveYou = Refusal("role_above_you", "You can only give or take away roles whose permissions you have yourself.")
-    public static let memberOutranksYou = Refusal("member_outranks_you", "That member has permissions you do not have, so you cannot change or remove them.")
-    public static let notYourself = Refusal("cannot_change_yourself", "You cannot change your own roles or remove yourself; ask another admin.")
+    public static let roleAboveYou = Refusal(
+        "role_above_you", "You can only give or take away roles whose permissions you have yourself.")
+    public static let memberOutranksYou = Refusal(
+        "member_outranks_you", "That member has permissions you do not have, so you cannot change or remove them.")
+    public static let notYourself = Refusal(
+        "cannot_change_yourself", "You cannot change your own roles or remove yourself; ask another admin.")
     public static let lastOwner = Refusal("last_owner", "An organization must keep at least one owner.", status: 409)
-    public static let wrongEmail = Refusal("invite_email_mismatch", "This invitation was sent to another email address. Sign in with that address to accept it.")
-    public static let orgSuspended = Refusal("org_suspended", "This organization is suspended. Contact your administrator.")
-    public static let notFound = Refusal("not_found", "No such organization, or you are not a member of it.", status: 404)
-    public static let jitOwnerLevel = Refusal("jit_role_owner_level", "Sign-in through an identity provider may never give an owner-level role.", status: 422)
+    public static let wrongEmail = Refusal(
+        "invite_email_mismatch",
+        "This invitation was sent to another email address. Sign in with that address to accept it.")
+    public static let orgSuspended = Refusal(
+        "org_suspended", "This organization is suspended. Contact your administrator.")
+    public static let notFound = Refusal(
+        "not_found", "No such organization, or you are not a member of it.", status: 404)
+    public static let jitOwnerLevel = Refusal(
+        "jit_role_owner_level", "Sign-in through an identity provider may never give an owner-level role.", status: 422)
     public static let noRoles = Refusal("roles_required", "Give at least one role.", status: 422)
     public static func ssoRequired(_ org: String) -> Refusal {
-        Refusal("sso_required", "This organization requires you to sign in with its single sign-on (/sso/\(org)/login).")
+        Refusal(
+            "sso_required", "This organization requires you to sign in with its single sign-on (/sso/\(org)/login).")
     }
 }

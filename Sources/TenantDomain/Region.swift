@@ -12,10 +12,13 @@ public struct OrgID: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public init?(_ raw: String) {
         let u = Array(raw.utf8)
-        guard u.count >= 14, u.count <= 50, u[0] == 111, u[1] == 114, u[2] == 103, u[3] == 95 else { return nil }   // "org_"
-        guard let sep = u[4...].firstIndex(of: 95), let region = Region(rawValue: String(decoding: u[4..<sep], as: UTF8.self)) else { return nil }
+        guard u.count >= 14, u.count <= 50, u[0] == 111, u[1] == 114, u[2] == 103, u[3] == 95 else { return nil }  // "org_"
+        guard let sep = u[4...].firstIndex(of: 95),
+            let region = Region(rawValue: String(decoding: u[4..<sep], as: UTF8.self))
+        else { return nil }
         let rest = u[(sep + 1)...]
-        guard (8...40).contains(rest.count), rest.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) }) else { return nil }
+        guard (8...40).contains(rest.count), rest.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) })
+        else { return nil }
         self.raw = raw
         self.region = region
     }

@@ -44,38 +44,49 @@ public enum Rules {
     }
 
     /// A role change of one member: rules 3, 2, 1 (both for roles added and removed) and 4.
-    public static func changeRoles(_ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet,
-                                   from old: [Role], to new: [Role], ownersAfter: Int) -> Decision {
+    public static func changeRoles(
+        _ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet,
+        from old: [Role], to new: [Role], ownersAfter: Int
+    ) -> Decision {
         if new.isEmpty { return .refuse(.noRoles) }
         let added = new.filter { n in !old.contains { $0.id == n.id } }
         let removed = old.filter { o in !new.contains { $0.id == o.id } }
-        return .all(requires(.membersEdit, actor),
-                    notYourself(actor, targetAccountID: targetAccountID),
-                    rankProtection(actor, target: targetPermissions),
-                    grantCeiling(actor, roles: added + removed),
-                    alwaysAnOwner(ownersAfter: ownersAfter))
+        return .all(
+            requires(.membersEdit, actor),
+            notYourself(actor, targetAccountID: targetAccountID),
+            rankProtection(actor, target: targetPermissions),
+            grantCeiling(actor, roles: added + removed),
+            alwaysAnOwner(ownersAfter: ownersAfter))
     }
 
     /// An edit of a member's other fields (names, variables, starting URL, SSO-only): rules 2 and 3.
     /// Editing yourself is refused too: SSO-only or starting page are an admin's decision about a member.
-    public static func editMember(_ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet) -> Decision {
-        .all(requires(.membersEdit, actor), notYourself(actor, targetAccountID: targetAccountID),
-             rankProtection(actor, target: targetPermissions))
+    public static func editMember(_ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet) -> Decision
+    {
+        .all(
+            requires(.membersEdit, actor), notYourself(actor, targetAccountID: targetAccountID),
+            rankProtection(actor, target: targetPermissions))
     }
 
     /// Removal of a member: rules 3, 2 and 4.
-    public static func removeMember(_ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet,
-                                    targetIsOwner: Bool, ownersBefore: Int) -> Decision {
-        .all(requires(.membersRemove, actor), notYourself(actor, targetAccountID: targetAccountID),
-             rankProtection(actor, target: targetPermissions),
-             alwaysAnOwner(ownersAfter: targetIsOwner ? ownersBefore - 1 : ownersBefore))
+    public static func removeMember(
+        _ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet,
+        targetIsOwner: Bool, ownersBefore: Int
+    ) -> Decision {
+        .all(
+            requires(.membersRemove, actor), notYourself(actor, targetAccountID: targetAccountID),
+            rankProtection(actor, target: targetPermissions),
+            alwaysAnOwner(ownersAfter: targetIsOwner ? ownersBefore - 1 : ownersBefore))
     }
 
     /// Granting or revoking an app for a member: rule 3 (nobody grants themselves access, or a higher app
     /// role) and rank protection (a manager cannot touch an admin's access).
-    public static func changeAppAccess(_ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet) -> Decision {
-        .all(requires(.appsGrant, actor), notYourself(actor, targetAccountID: targetAccountID),
-             rankProtection(actor, target: targetPermissions))
+    public static func changeAppAccess(
+        _ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet
+    ) -> Decision {
+        .all(
+            requires(.appsGrant, actor), notYourself(actor, targetAccountID: targetAccountID),
+            rankProtection(actor, target: targetPermissions))
     }
 
     /// Inviting with `roles`: the invite permission and the grant ceiling.
@@ -86,8 +97,9 @@ public enum Rules {
 
     /// Creating or editing a custom role: `roles.manage`, and no permission the actor lacks.
     public static func defineRole(_ actor: Actor, permissions: PermissionSet) -> Decision {
-        .all(requires(.rolesManage, actor),
-             permissions.isSubset(of: actor.permissions) ? .allow : .refuse(.roleAboveYou))
+        .all(
+            requires(.rolesManage, actor),
+            permissions.isSubset(of: actor.permissions) ? .allow : .refuse(.roleAboveYou))
     }
 
     /// A role that sign-in through the org's IdP may give on its own (JIT default, attribute mappings): within

@@ -20,7 +20,9 @@ public enum JSONCoding {
     /// Decodes `bytes` into `T`, turning every failure into a client error that names what was wrong:
     /// 400 `invalid_json` for bytes that are not JSON, 422 `validation_failed` for JSON of the wrong shape.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        guard !bytes.isEmpty else { throw GatehouseError.invalidJSON("The request body is empty; a JSON object was expected.") }
+        guard !bytes.isEmpty else {
+            throw GatehouseError.invalidJSON("The request body is empty; a JSON object was expected.")
+        }
         do {
             return try decoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
@@ -89,7 +91,9 @@ extension Response {
         return r
     }
 
-    public static func text(_ s: String, status: Int = 200, contentType: String = "text/plain; charset=utf-8") -> Response {
+    public static func text(
+        _ s: String, status: Int = 200, contentType: String = "text/plain; charset=utf-8"
+    ) -> Response {
         Response(status: status, headers: ["Content-Type": contentType], body: Array(s.utf8))
     }
 

@@ -50,7 +50,9 @@ public struct RequestContext: Sendable {
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         // The media type exactly (parameters such as charset allowed): `application/jsonp` is not JSON.
         if let ct = request.headers["content-type"],
-           ct.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased() != "application/json" {
+            ct.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased()
+                != "application/json"
+        {
             throw GatehouseError(.unsupportedMediaType, status: 415, "Send the body as application/json.")
         }
         return try JSONCoding.decode(T.self, from: request.body)
@@ -60,7 +62,8 @@ public struct RequestContext: Sendable {
     public func formPairs() throws -> [(String, String)] {
         let ct = request.headers["content-type"]?.lowercased() ?? ""
         guard ct.hasPrefix("application/x-www-form-urlencoded") else {
-            throw GatehouseError(.unsupportedMediaType, status: 415, "Send the form as application/x-www-form-urlencoded.")
+            throw GatehouseError(
+                .unsupportedMediaType, status: 415, "Send the form as application/x-www-form-urlencoded.")
         }
         return FormDecoding.pairs(String(decoding: request.body, as: UTF8.self))
     }

@@ -62,19 +62,27 @@ public final class RouterBuilder {
         var fastPrefixes: [String] = []
         for e in entries {
             let segments = try Router.split(pattern: e.pattern)
-            try root.insert(segments[...], method: e.method, route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate, fast: e.fast))
+            try root.insert(
+                segments[...], method: e.method,
+                route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate, fast: e.fast))
             if e.fast != nil {
-                guard middleware.isEmpty else { throw RouteConflict(description: "fast route \(e.pattern) in a router with middleware") }
+                guard middleware.isEmpty else {
+                    throw RouteConflict(description: "fast route \(e.pattern) in a router with middleware")
+                }
                 fastPrefixes.append(String(e.pattern.prefix { $0 != ":" && $0 != "*" }))
             }
         }
         root.freeze()
         var immediate: [String: [String: Router.Route]] = [:]
         for e in entries where e.immediate != nil {
-            guard !e.pattern.contains(":") else { throw RouteConflict(description: "immediate route \(e.pattern) must be a fixed path") }
-            immediate[e.pattern, default: [:]][e.method] = Router.Route(pattern: e.pattern, handler: nil, immediate: e.immediate)
+            guard !e.pattern.contains(":") else {
+                throw RouteConflict(description: "immediate route \(e.pattern) must be a fixed path")
+            }
+            immediate[e.pattern, default: [:]][e.method] = Router.Route(
+                pattern: e.pattern, handler: nil, immediate: e.immediate)
         }
-        return Router(root: root, middleware: middleware, logger: logger, immediateRoutes: immediate, fastPrefixes: fastPrefixes)
+        return Router(
+            root: root, middleware: middleware, logger: logger, immediateRoutes: immediate, fastPrefixes: fastPrefixes)
     }
 }
 
@@ -108,13 +116,15 @@ public struct Router: HTTPResponder {
         /// few children, so comparing bytes beats hashing). Filled by `freeze()`.
         var literalList: [(name: [UInt8], node: Node)] = []
         var parameterName: String?
-        var parameter: [Node] = []          // zero or one child (an array keeps the struct recursive)
-        var rest: [Node] = []               // zero or one: the node of a trailing `*`
-        var routes: [String: Route] = [:]   // by method
+        var parameter: [Node] = []  // zero or one child (an array keeps the struct recursive)
+        var rest: [Node] = []  // zero or one: the node of a trailing `*`
+        var routes: [String: Route] = [:]  // by method
 
         mutating func insert(_ segs: ArraySlice<Segment>, method: String, route: Route) throws {
             guard let first = segs.first else {
-                if routes[method] != nil { throw RouteConflict(description: "\(method) \(route.pattern) is registered twice") }
+                if routes[method] != nil {
+                    throw RouteConflict(description: "\(method) \(route.pattern) is registered twice")
+                }
                 routes[method] = route
                 return
             }
@@ -132,7 +142,9 @@ public struct Router: HTTPResponder {
                 try child.insert(segs.dropFirst(), method: method, route: route)
                 parameter = [child]
             case .rest:
-                guard segs.count == 1 else { throw RouteConflict(description: "\(route.pattern): * must be the last segment") }
+                guard segs.count == 1 else {
+                    throw RouteConflict(description: "\(route.pattern): * must be the last segment")
+                }
                 var child = rest.first ?? Node()
                 try child.insert(segs.dropFirst(), method: method, route: route)
                 rest = [child]
@@ -172,13 +184,16 @@ public struct Router: HTTPResponder {
         let walkBytes = { (buf: UnsafeBufferPointer<UInt8>) -> Node? in
             Self.walk(root, buf, buf.count == 1 ? nil : 1, &params)
         }
-        let found = path.utf8.withContiguousStorageIfAvailable(walkBytes) ?? Array(path.utf8).withUnsafeBufferPointer(walkBytes)
+        let found =
+            path.utf8.withContiguousStorageIfAvailable(walkBytes) ?? Array(path.utf8).withUnsafeBufferPointer(walkBytes)
         guard let node = found else { return nil }
         return (node, params)
     }
 
     /// `start` is where the next segment begins, or nil when the path has no segments left.
-    private static func walk(_ node: Node, _ buf: UnsafeBufferPointer<UInt8>, _ start: Int?, _ params: inout [String: String]) -> Node? {
+    private static func walk(
+        _ node: Node, _ buf: UnsafeBufferPointer<UInt8>, _ start: Int?, _ params: inout [String: String]
+    ) -> Node? {
         guard let start else { return node.routes.isEmpty ? node.rest.first ?? node : node }
         var end = start
         while end < buf.count && buf[end] != UInt8(ascii: "/") { end += 1 }
@@ -201,26 +216,32 @@ public struct Router: HTTPResponder {
         guard let (node, params) = match(request.path), !node.routes.isEmpty else {
             return .failure(GatehouseError(.notFound, status: 404, "No such resource."))
         }
-        if let r = node.routes[request.method] ?? node.routes["*"] ?? (request.method == "HEAD" ? node.routes["GET"] : nil) {
+        if let r = node.routes[request.method] ?? node.routes["*"]
+            ?? (request.method == "HEAD" ? node.routes["GET"] : nil)
+        {
             return .success((r, params))
         }
         var allowed = Set(node.routes.keys)
         if allowed.contains("GET") { allowed.insert("HEAD") }
         let allow = allowed.sorted().joined(separator: ", ")
-        return .failure(GatehouseError(.methodNotAllowed, status: 405, "\(request.method) is not allowed here; use \(allow).",
-                                       headers: [("Allow", allow)]))
+        return .failure(
+            GatehouseError(
+                .methodNotAllowed, status: 405, "\(request.method) is not allowed here; use \(allow).",
+                headers: [("Allow", allow)]))
     }
 
     public func respondImmediately(to request: Request) -> Response? {
         if !fastPrefixes.isEmpty, request.method == "GET", fastPrefixes.contains(where: { request.path.hasPrefix($0) }),
-           case .success(let (route, params)) = lookup(request), let fast = route.fast,
-           var r = fast(RequestContext(request: request, route: route.pattern, parameters: params)) {
+            case .success(let (route, params)) = lookup(request), let fast = route.fast,
+            var r = fast(RequestContext(request: request, route: route.pattern, parameters: params))
+        {
             r.headers.add(ResponseLogging.routeHeader, route.pattern)
             return r
         }
         guard !immediateRoutes.isEmpty, let byMethod = immediateRoutes[String(request.path)],
-              let route = byMethod[request.method] ?? (request.method == "HEAD" ? byMethod["GET"] : nil),
-              let immediate = route.immediate else { return nil }
+            let route = byMethod[request.method] ?? (request.method == "HEAD" ? byMethod["GET"] : nil),
+            let immediate = route.immediate
+        else { return nil }
         var r = immediate(RequestContext(request: request, route: route.pattern, parameters: [:]))
         r.headers.add(ResponseLogging.routeHeader, route.pattern)
         return r
@@ -255,12 +276,18 @@ public struct Router: HTTPResponder {
             return try await next(context)
         } catch let e as GatehouseError {
             if e.status >= 500 {
-                logger.error("request failed", ["request.id": .string(context.request.id), "error.code": .string(e.code.slug),
-                                                "error.detail": .string(e.detail ?? "")])
+                logger.error(
+                    "request failed",
+                    [
+                        "request.id": .string(context.request.id), "error.code": .string(e.code.slug),
+                        "error.detail": .string(e.detail ?? ""),
+                    ])
             }
             return Response.error(e)
         } catch {
-            logger.error("unhandled error", ["request.id": .string(context.request.id), "error.detail": .string(String(describing: error))])
+            logger.error(
+                "unhandled error",
+                ["request.id": .string(context.request.id), "error.detail": .string(String(describing: error))])
             return Response.error(.internalError(detail: nil))
         }
     }

@@ -16,10 +16,13 @@ public enum ExclusiveC14N {
         }
     }
 
-    private static let typeOffset = MemoryLayout<xmlNode>.offset(of: \xmlNode.type) ?? MemoryLayout<UnsafeRawPointer>.size
+    private static let typeOffset =
+        MemoryLayout<xmlNode>.offset(of: \xmlNode.type) ?? MemoryLayout<UnsafeRawPointer>.size
 
-    public static func canonicalize(_ element: XMLElement, excluding: XMLElement? = nil, withComments: Bool = false,
-                                    inclusivePrefixes: [String] = []) throws(XMLRefusal) -> [UInt8] {
+    public static func canonicalize(
+        _ element: XMLElement, excluding: XMLElement? = nil, withComments: Bool = false,
+        inclusivePrefixes: [String] = []
+    ) throws(XMLRefusal) -> [UInt8] {
         let set = NodeSet(apex: element.node, excluded: excluding?.node)
         guard let buffer = xmlAllocOutputBuffer(nil) else { throw XMLRefusal(reason: "out of memory") }
         let visible: xmlC14NIsVisibleCallback = { user, node, parent in
@@ -46,12 +49,15 @@ public enum ExclusiveC14N {
         let rc = withExtendedLifetime(set) { () -> Int32 in
             let user = Unmanaged.passUnretained(set).toOpaque()
             return prefixes.withUnsafeMutableBufferPointer { pb in
-                xmlC14NExecute(element.owner.doc, visible, user, Int32(XML_C14N_EXCLUSIVE_1_0.rawValue),
-                               inclusivePrefixes.isEmpty ? nil : pb.baseAddress, withComments ? 1 : 0, buffer)
+                xmlC14NExecute(
+                    element.owner.doc, visible, user, Int32(XML_C14N_EXCLUSIVE_1_0.rawValue),
+                    inclusivePrefixes.isEmpty ? nil : pb.baseAddress, withComments ? 1 : 0, buffer)
             }
         }
         defer { xmlOutputBufferClose(buffer) }
-        guard rc >= 0, let content = xmlOutputBufferGetContent(buffer) else { throw XMLRefusal(reason: "canonicalization failed") }
+        guard rc >= 0, let content = xmlOutputBufferGetContent(buffer) else {
+            throw XMLRefusal(reason: "canonicalization failed")
+        }
         return Array(UnsafeBufferPointer(start: content, count: Int(xmlOutputBufferGetSize(buffer))))
     }
 }

@@ -1,5 +1,5 @@
-import GatehouseCore
 internal import CLibXML2
+import GatehouseCore
 
 /// Limits applied before and while parsing untrusted XML.
 public struct XMLLimits: Sendable {
@@ -25,13 +25,17 @@ public final class XMLDocument {
     let doc: xmlDocPtr
 
     public init(parsing bytes: [UInt8], limits: XMLLimits = XMLLimits()) throws(XMLRefusal) {
-        guard bytes.count <= limits.maxBytes else { throw XMLRefusal(reason: "document larger than \(limits.maxBytes) bytes") }
+        guard bytes.count <= limits.maxBytes else {
+            throw XMLRefusal(reason: "document larger than \(limits.maxBytes) bytes")
+        }
         guard !bytes.isEmpty else { throw XMLRefusal(reason: "empty document") }
         // XML_PARSE_NONET: no network; no NOENT (entities stay unsubstituted); no DTDLOAD/DTDATTR; NOBLANKS off to keep
         // the exact text for canonicalization.
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
         let parsed: xmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { xmlReadMemory($0.baseAddress, Int32($0.count), "untrusted.xml", nil, options) }
+            buf.withMemoryRebound(to: CChar.self) {
+                xmlReadMemory($0.baseAddress, Int32($0.count), "untrusted.xml", nil, options)
+            }
         }
         guard let parsed else { throw XMLRefusal(reason: "not well-formed XML") }
         if parsed.pointee.intSubset != nil || parsed.pointee.extSubset != nil {
@@ -58,8 +62,14 @@ public final class XMLDocument {
         while let c = child {
             nodes += 1
             if nodes > limits.maxNodes { return "more than \(limits.maxNodes) nodes" }
-            if c.pointee.type == XML_ENTITY_REF_NODE || c.pointee.type == XML_ENTITY_NODE { return "entity references are not allowed" }
-            if c.pointee.type == XML_ELEMENT_NODE, let p = checkShape(c, depth: depth + 1, nodes: &nodes, limits: limits) { return p }
+            if c.pointee.type == XML_ENTITY_REF_NODE || c.pointee.type == XML_ENTITY_NODE {
+                return "entity references are not allowed"
+            }
+            if c.pointee.type == XML_ELEMENT_NODE,
+                let p = checkShape(c, depth: depth + 1, nodes: &nodes, limits: limits)
+            {
+                return p
+            }
             child = c.pointee.next
         }
         return nil

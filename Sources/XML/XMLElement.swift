@@ -19,7 +19,9 @@ public struct XMLElement: Equatable {
 
     /// Compares bytes in place: no strings are made (this runs for every element of every walk).
     public func isNamed(_ name: String, in ns: String) -> Bool {
-        guard let n = node.pointee.name, XMLElement.equals(n, name), let href = node.pointee.ns?.pointee.href else { return false }
+        guard let n = node.pointee.name, XMLElement.equals(n, name), let href = node.pointee.ns?.pointee.href else {
+            return false
+        }
         return XMLElement.equals(href, ns)
     }
 

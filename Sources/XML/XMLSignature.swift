@@ -1,6 +1,6 @@
-import Foundation
-import Crypto
 internal import CLibXML2
+import Crypto
+import Foundation
 
 /// Why a signature was not accepted: a stable code and one readable reason.
 public struct SignatureRefusal: Error, Sendable, Equatable, CustomStringConvertible {
@@ -44,7 +44,9 @@ public enum DSig {
         digestMethods.first { $0.value == digest }?.key ?? ""
     }
 
-    static let c14nMethods: [String: Bool] = [ExclusiveC14N.algorithm: false, ExclusiveC14N.algorithmWithComments: true]
+    static let c14nMethods: [String: Bool] = [
+        ExclusiveC14N.algorithm: false, ExclusiveC14N.algorithmWithComments: true,
+    ]
 }
 
 /// Enveloped XML signatures: verification against pinned keys only, and signing.
@@ -54,29 +56,49 @@ public enum DSig {
 /// C14N, allowed digest and signature algorithms. A key or certificate inside the message is never used.
 /// It returns the element that was signed, so callers consume that node and nothing else.
 public enum XMLSignature {
-    public static func verify(_ signature: XMLElement, keys: [PublicKey], allowSHA1: Bool) throws(SignatureRefusal) -> XMLElement {
-        guard signature.isNamed("Signature", in: DSig.ns) else { throw SignatureRefusal("signature_malformed", "not a ds:Signature element") }
-        guard let signed = signature.parent else { throw SignatureRefusal("signature_malformed", "the signature is not inside the element it signs") }
+    public static func verify(
+        _ signature: XMLElement, keys: [PublicKey], allowSHA1: Bool
+    ) throws(SignatureRefusal) -> XMLElement {
+        guard signature.isNamed("Signature", in: DSig.ns) else {
+            throw SignatureRefusal("signature_malformed", "not a ds:Signature element")
+        }
+        guard let signed = signature.parent else {
+            throw SignatureRefusal("signature_malformed", "the signature is not inside the element it signs")
+        }
         let parts = signature.children
-        guard parts.count >= 2, parts[0].isNamed("SignedInfo", in: DSig.ns), parts[1].isNamed("SignatureValue", in: DSig.ns) else {
-            throw SignatureRefusal("signature_malformed", "ds:Signature must start with ds:SignedInfo and ds:SignatureValue")
+        guard parts.count >= 2, parts[0].isNamed("SignedInfo", in: DSig.ns),
+            parts[1].isNamed("SignatureValue", in: DSig.ns)
+        else {
+            throw SignatureRefusal(
+                "signature_malformed", "ds:Signature must start with ds:SignedInfo and ds:SignatureValue")
         }
         for extra in parts.dropFirst(2) where !extra.isNamed("KeyInfo", in: DSig.ns) {
             throw SignatureRefusal("signature_malformed", "ds:Signature may not contain ds:\(extra.localName)")
         }
         let signedInfo = parts[0]
         let info = signedInfo.children
-        guard info.count == 3, info[0].isNamed("CanonicalizationMethod", in: DSig.ns), info[1].isNamed("SignatureMethod", in: DSig.ns),
-              info[2].isNamed("Reference", in: DSig.ns) else {
-            throw SignatureRefusal("signature_malformed", "ds:SignedInfo must hold CanonicalizationMethod, SignatureMethod and exactly one Reference")
+        guard info.count == 3, info[0].isNamed("CanonicalizationMethod", in: DSig.ns),
+            info[1].isNamed("SignatureMethod", in: DSig.ns),
+            info[2].isNamed("Reference", in: DSig.ns)
+        else {
+            throw SignatureRefusal(
+                "signature_malformed",
+                "ds:SignedInfo must hold CanonicalizationMethod, SignatureMethod and exactly one Reference")
         }
         guard let c14nURI = info[0].attribute("Algorithm"), let c14nComments = DSig.c14nMethods[c14nURI] else {
-            throw SignatureRefusal("algorithm_refused", "canonicalization \(info[0].attribute("Algorithm") ?? "(none)") is not exclusive C14N")
+            throw SignatureRefusal(
+                "algorithm_refused",
+                "canonicalization \(info[0].attribute("Algorithm") ?? "(none)") is not exclusive C14N")
         }
-        guard let methodURI = info[1].attribute("Algorithm"), let (scheme, isSHA1) = DSig.signatureMethods[methodURI] else {
-            throw SignatureRefusal("algorithm_refused", "signature algorithm \(info[1].attribute("Algorithm") ?? "(none)") is not accepted")
+        guard let methodURI = info[1].attribute("Algorithm"), let (scheme, isSHA1) = DSig.signatureMethods[methodURI]
+        else {
+            throw SignatureRefusal(
+                "algorithm_refused", "signature algorithm \(info[1].attribute("Algorithm") ?? "(none)") is not accepted"
+            )
         }
-        if isSHA1 && !allowSHA1 { throw SignatureRefusal("sha1_refused", "SHA-1 signatures are not allowed for this identity provider") }
+        if isSHA1 && !allowSHA1 {
+            throw SignatureRefusal("sha1_refused", "SHA-1 signatures are not allowed for this identity provider")
+        }
 
         // The reference: "#" + the ID of the signature's parent, an ID that occurs once in the document.
         let reference = info[2]
@@ -86,7 +108,10 @@ public enum XMLSignature {
         let id = String(uri.dropFirst())
         let matches = signature.owner.elements(withID: id)
         guard matches.count == 1 else {
-            throw SignatureRefusal("reference_refused", matches.isEmpty ? "the signed ID \(id) is not in the document" : "the signed ID \(id) occurs more than once")
+            throw SignatureRefusal(
+                "reference_refused",
+                matches.isEmpty
+                    ? "the signed ID \(id) is not in the document" : "the signed ID \(id) occurs more than once")
         }
         guard matches[0] == signed, XMLDocument.idAttributeNames.contains(where: { signed.attribute($0) == id }) else {
             throw SignatureRefusal("reference_refused", "the signature does not sign the element that contains it")
@@ -98,7 +123,9 @@ public enum XMLSignature {
         var sawC14N = false
         if index < refParts.count, refParts[index].isNamed("Transforms", in: DSig.ns) {
             let transforms = refParts[index].children
-            guard !transforms.isEmpty, transforms.count <= 2 else { throw SignatureRefusal("transform_refused", "unexpected number of transforms") }
+            guard !transforms.isEmpty, transforms.count <= 2 else {
+                throw SignatureRefusal("transform_refused", "unexpected number of transforms")
+            }
             for t in transforms {
                 guard t.isNamed("Transform", in: DSig.ns), let alg = t.attribute("Algorithm") else {
                     throw SignatureRefusal("transform_refused", "malformed ds:Transform")
@@ -116,24 +143,36 @@ public enum XMLSignature {
             index += 1
         }
         guard sawEnveloped, sawC14N else {
-            throw SignatureRefusal("transform_refused", "the Reference must use the enveloped-signature and exclusive C14N transforms")
+            throw SignatureRefusal(
+                "transform_refused", "the Reference must use the enveloped-signature and exclusive C14N transforms")
         }
-        guard index + 2 == refParts.count, refParts[index].isNamed("DigestMethod", in: DSig.ns), refParts[index + 1].isNamed("DigestValue", in: DSig.ns) else {
+        guard index + 2 == refParts.count, refParts[index].isNamed("DigestMethod", in: DSig.ns),
+            refParts[index + 1].isNamed("DigestValue", in: DSig.ns)
+        else {
             throw SignatureRefusal("signature_malformed", "ds:Reference must end with DigestMethod and DigestValue")
         }
         guard let digestURI = refParts[index].attribute("Algorithm"), let digest = DSig.digestMethods[digestURI] else {
-            throw SignatureRefusal("algorithm_refused", "digest algorithm \(refParts[index].attribute("Algorithm") ?? "(none)") is not accepted")
+            throw SignatureRefusal(
+                "algorithm_refused",
+                "digest algorithm \(refParts[index].attribute("Algorithm") ?? "(none)") is not accepted")
         }
-        if digest == .sha1 && !allowSHA1 { throw SignatureRefusal("sha1_refused", "SHA-1 digests are not allowed for this identity provider") }
+        if digest == .sha1 && !allowSHA1 {
+            throw SignatureRefusal("sha1_refused", "SHA-1 digests are not allowed for this identity provider")
+        }
         guard let expected = base64(refParts[index + 1]), expected.count == digest.byteCount else {
             throw SignatureRefusal("signature_malformed", "DigestValue is not valid base64 of the right length")
         }
-        guard let sigBytes = base64(parts[1]), !sigBytes.isEmpty else { throw SignatureRefusal("signature_malformed", "SignatureValue is not valid base64") }
+        guard let sigBytes = base64(parts[1]), !sigBytes.isEmpty else {
+            throw SignatureRefusal("signature_malformed", "SignatureValue is not valid base64")
+        }
 
         // Signature over SignedInfo first (cheap to refuse a stranger's key), then the digest of the element.
         let infoBytes: [UInt8]
         let infoPrefixes = try prefixList(info[0])
-        do { infoBytes = try ExclusiveC14N.canonicalize(signedInfo, withComments: c14nComments, inclusivePrefixes: infoPrefixes) } catch {
+        do {
+            infoBytes = try ExclusiveC14N.canonicalize(
+                signedInfo, withComments: c14nComments, inclusivePrefixes: infoPrefixes)
+        } catch {
             throw SignatureRefusal("signature_malformed", "SignedInfo cannot be canonicalized")
         }
         guard !keys.isEmpty else { throw SignatureRefusal("no_key", "no signing certificate is configured") }
@@ -141,7 +180,10 @@ public enum XMLSignature {
             throw SignatureRefusal("signature_invalid", "the signature was not made by a configured certificate")
         }
         let body: [UInt8]
-        do { body = try ExclusiveC14N.canonicalize(signed, excluding: signature, withComments: false, inclusivePrefixes: inclusive) } catch {
+        do {
+            body = try ExclusiveC14N.canonicalize(
+                signed, excluding: signature, withComments: false, inclusivePrefixes: inclusive)
+        } catch {
             throw SignatureRefusal("signature_malformed", "the signed element cannot be canonicalized")
         }
         guard ConstantTime.equals(digest.hash(body), expected) else {
@@ -157,7 +199,9 @@ public enum XMLSignature {
         guard list.isNamed("InclusiveNamespaces", in: ExclusiveC14N.algorithm) else {
             throw SignatureRefusal("transform_refused", "unexpected \(list.localName) in a transform")
         }
-        return (list.attribute("PrefixList") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).map(String.init)
+        return (list.attribute("PrefixList") ?? "").split(whereSeparator: {
+            $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r"
+        }).map(String.init)
     }
 
     static func base64(_ e: XMLElement) -> [UInt8]? {
@@ -170,11 +214,17 @@ public enum XMLSignature {
 
     /// Signs `element` with an enveloped signature placed right after `after` (or as its first child):
     /// exclusive C14N, the scheme's digest, and the certificate in KeyInfo when given.
-    public static func sign(_ element: XMLElement, key: PrivateKey, scheme: SignatureScheme, certificate: Certificate?, after: XMLElement?) throws(SignatureRefusal) {
-        guard let id = element.attribute("ID") ?? element.attribute("Id") else { throw SignatureRefusal("signature_malformed", "the element to sign has no ID") }
+    public static func sign(
+        _ element: XMLElement, key: PrivateKey, scheme: SignatureScheme, certificate: Certificate?, after: XMLElement?
+    ) throws(SignatureRefusal) {
+        guard let id = element.attribute("ID") ?? element.attribute("Id") else {
+            throw SignatureRefusal("signature_malformed", "the element to sign has no ID")
+        }
         let digest = scheme.digest
         let body: [UInt8]
-        do { body = try ExclusiveC14N.canonicalize(element) } catch { throw SignatureRefusal("signature_malformed", "cannot canonicalize") }
+        do { body = try ExclusiveC14N.canonicalize(element) } catch {
+            throw SignatureRefusal("signature_malformed", "cannot canonicalize")
+        }
         let doc = element.owner.doc
         guard let sig = xmlNewDocNode(doc, nil, "Signature", nil), let ns = xmlNewNs(sig, DSig.ns, "ds") else {
             throw SignatureRefusal("signature_malformed", "out of memory")

@@ -1,9 +1,9 @@
-import Foundation
 import App
+import Foundation
 import GatehouseCore
 import Server
-import TenantDomain
 import Synchronization
+import TenantDomain
 
 /// Carries a result from a task to the blocked main thread of a one-shot command.
 final class ResultBox: Sendable {
@@ -141,21 +141,27 @@ enum CLI {
         }
         do {
             let f = try flags(Array(args.dropFirst()), allowed: ["region", "email", "data-dir", "keys-dir", "config"])
-            guard let r = f["region"], let region = Region(rawValue: r) else { throw ConfigError("--region must be us, eu or apac") }
+            guard let r = f["region"], let region = Region(rawValue: r) else {
+                throw ConfigError("--region must be us, eu or apac")
+            }
             guard let email = f["email"] else { throw ConfigError("--email is required") }
             let config = try loadConfig(f)
             let app = try GatehouseApp(config: config, role: .gateway, logSink: .discard, startBackground: false)
             let box = ResultBox()
             let done = DispatchSemaphore(value: 0)
             Task {
-                do { box.set(.success(try await app.gateway.bootstrapRegionAdmin(email: email, region: region))) } catch { box.set(.failure(error)) }
+                do { box.set(.success(try await app.gateway.bootstrapRegionAdmin(email: email, region: region))) } catch
+                { box.set(.failure(error)) }
                 done.signal()
             }
             done.wait()
             let token = try box.get()
             print("\(email) is an admin of region \(region.rawValue).")
             print("One-time link (24 h): \(config.publicBaseURL)/bootstrap/\(token)")
-            print("Or: curl -X POST \(config.publicBaseURL)/api/v1/auth/bootstrap -H 'Content-Type: application/json' -d '{\"token\":\"\(token)\",\"password\":\"…\"}'")
+            print(
+                "Or: curl -X POST \(config.publicBaseURL)/api/v1/auth/bootstrap -H 'Content-Type: application/json'"
+                    + " -d '{\"token\":\"\(token)\",\"password\":\"…\"}'"
+            )
             return 0
         } catch {
             fail("\(error)")
@@ -178,13 +184,20 @@ enum CLI {
                 role = .gateway
                 for r in Region.allCases {
                     if let url = f[r.rawValue] {
-                        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ConfigError("--\(r.rawValue) must be an http(s) URL") }
+                        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                            throw ConfigError("--\(r.rawValue) must be an http(s) URL")
+                        }
                         c.regionURLs[r] = url
                     }
                 }
-                guard !c.regionURLs.isEmpty else { throw ConfigError("gatehouse gateway needs at least one region URL (--us/--eu/--apac or config \"regions\")") }
+                guard !c.regionURLs.isEmpty else {
+                    throw ConfigError(
+                        "gatehouse gateway needs at least one region URL (--us/--eu/--apac or config \"regions\")")
+                }
             case "region":
-                guard let r = f["region"].flatMap(Region.init(rawValue:)) else { throw ConfigError("--region must be us, eu or apac") }
+                guard let r = f["region"].flatMap(Region.init(rawValue:)) else {
+                    throw ConfigError("--region must be us, eu or apac")
+                }
                 role = .region(r)
             default:
                 role = .allInOne
@@ -206,7 +219,8 @@ enum CLI {
             fail("cannot start: \(error)")
             return 1
         }
-        let server = HTTPServer(configuration: config.serverConfiguration, responder: app.router, logSink: .standardError)
+        let server = HTTPServer(
+            configuration: config.serverConfiguration, responder: app.router, logSink: .standardError)
         let port: Int
         do {
             port = try server.start()
@@ -222,9 +236,14 @@ enum CLI {
         case .gateway: what = "gateway"
         case .region(let r): what = "region \(r.rawValue)"
         }
-        print("gatehouse \(GatehouseApp.version) (\(what)) listening on \(scheme)://\(shownHost):\(port) (data: \(config.dataDirectory))")
+        print(
+            "gatehouse \(GatehouseApp.version) (\(what)) listening on \(scheme)://\(shownHost):\(port) (data:"
+                + " \(config.dataDirectory))"
+        )
         fflush(nil)
-        app.logger.info("listening", ["net.host": .string(config.host), "net.port": .int(port), "data.directory": .string(config.dataDirectory)])
+        app.logger.info(
+            "listening",
+            ["net.host": .string(config.host), "net.port": .int(port), "data.directory": .string(config.dataDirectory)])
         let signal = HTTPServer.waitForShutdownSignal()
         app.logger.info("shutting down", ["signal": .int(Int(signal))])
         server.shutdown()

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import SAML
 
 /// `gatehouse saml verify`: checks a SAML Response offline with the same validator as the ACS, the given
@@ -43,14 +43,26 @@ enum SAMLVerifyCommand {
             case "--help", "-h":
                 print(usage)
                 return 0
-            case "--idp-cert": guard let v = value() else { return usageError("--idp-cert needs a file") }; certPaths.append(v)
-            case "--audience": guard let v = value() else { return usageError("--audience needs a value") }; audience = v
-            case "--acs": guard let v = value() else { return usageError("--acs needs a URL") }; acs = v
-            case "--in-response-to": guard let v = value() else { return usageError("--in-response-to needs an id") }; inResponseTo = v
-            case "--idp-entity-id": guard let v = value() else { return usageError("--idp-entity-id needs a value") }; idpEntityID = v
+            case "--idp-cert":
+                guard let v = value() else { return usageError("--idp-cert needs a file") }
+                certPaths.append(v)
+            case "--audience":
+                guard let v = value() else { return usageError("--audience needs a value") }
+                audience = v
+            case "--acs":
+                guard let v = value() else { return usageError("--acs needs a URL") }
+                acs = v
+            case "--in-response-to":
+                guard let v = value() else { return usageError("--in-response-to needs an id") }
+                inResponseTo = v
+            case "--idp-entity-id":
+                guard let v = value() else { return usageError("--idp-entity-id needs a value") }
+                idpEntityID = v
             case "--now":
                 guard let v = value() else { return usageError("--now needs a time") }
-                guard let t = SAMLTime.parse(v) ?? ISO8601DateFormatter().date(from: v) else { return usageError("--now: not an ISO 8601 time: \(v)") }
+                guard let t = SAMLTime.parse(v) ?? ISO8601DateFormatter().date(from: v) else {
+                    return usageError("--now: not an ISO 8601 time: \(v)")
+                }
                 now = t
             case "--allow-sha1": allowSHA1 = true
             default:
@@ -67,8 +79,12 @@ enum SAMLVerifyCommand {
 
         var certificates: [Certificate] = []
         for path in certPaths {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return refuse("cannot read certificate \(path)") }
-            do { certificates.append(try Certificate(text: text)) } catch { return refuse("certificate \(path): \(error.reason)") }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                return refuse("cannot read certificate \(path)")
+            }
+            do { certificates.append(try Certificate(text: text)) } catch {
+                return refuse("certificate \(path): \(error.reason)")
+            }
         }
         let raw: Data?
         if input == "-" {
@@ -77,15 +93,21 @@ enum SAMLVerifyCommand {
             raw = FileManager.default.contents(atPath: input)
         }
         guard let raw else { return refuse("cannot read \(input)") }
-        guard raw.count <= SAMLResponseValidator.maxResponseBytes * 2 else { return refuse("the response is larger than \(SAMLResponseValidator.maxResponseBytes) bytes") }
-        let expectations = SAMLExpectations(certificates: certificates, issuer: idpEntityID.map { .exactly($0) } ?? .anyIssuer, audience: audience, acsURL: acs,
-                                            inResponseTo: inResponseTo, allowIdPInitiated: inResponseTo == nil, allowSHA1: allowSHA1, now: now)
+        guard raw.count <= SAMLResponseValidator.maxResponseBytes * 2 else {
+            return refuse("the response is larger than \(SAMLResponseValidator.maxResponseBytes) bytes")
+        }
+        let expectations = SAMLExpectations(
+            certificates: certificates, issuer: idpEntityID.map { .exactly($0) } ?? .anyIssuer, audience: audience,
+            acsURL: acs,
+            inResponseTo: inResponseTo, allowIdPInitiated: inResponseTo == nil, allowSHA1: allowSHA1, now: now)
         do {
             let xml = try SAMLResponseValidator.decode(Array(raw))
             let login = try SAMLResponseValidator.validate(xml, expectations)
             var out = login.nameID + "\n"
             for name in login.attributes.keys.sorted() {
-                for v in login.attributes[name] ?? [] { out += "\(name)=\(v.replacingOccurrences(of: "\n", with: " "))\n" }
+                for v in login.attributes[name] ?? [] {
+                    out += "\(name)=\(v.replacingOccurrences(of: "\n", with: " "))\n"
+                }
             }
             FileHandle.standardOutput.write(Data(out.utf8))
             return 0

@@ -1,10 +1,10 @@
 import Foundation
-import Testing
 import GatehouseCore
 import Gateway
 import HTTP
 import Tenant
 import TenantDomain
+import Testing
 
 @Suite("Console pages: visible parts follow permissions, CSRF, confirmation, view as, region console, account")
 struct ConsoleTests {
@@ -20,10 +20,14 @@ struct ConsoleTests {
         browsers["owner"] = ob
         for role in ["admin", "manager", "member", "viewer"] {
             let email = "\(role)@acme.test"
-            #expect(await olga.call("POST", "/api/v1/orgs/\(org)/invites", "{\"emails\":[\"\(email)\"],\"roles\":[\"\(role)\"]}").status == 201)
+            #expect(
+                await olga.call(
+                    "POST", "/api/v1/orgs/\(org)/invites", "{\"emails\":[\"\(email)\"],\"roles\":[\"\(role)\"]}"
+                ).status == 201)
             let token = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: email).first?.invite))
             let person = f.browser("10.6.0.\(ids.count + 1)")
-            let joined = await person.call("POST", "/api/v1/invites/\(token)/accept", "{\"password\":\"\(role)-password-long\"}")
+            let joined = await person.call(
+                "POST", "/api/v1/invites/\(token)/accept", "{\"password\":\"\(role)-password-long\"}")
             #expect(joined.status == 200, "\(joined.body)")
             let b = FormBrowser(f.client)
             b.cookies[Sessions.cookieName] = person.cookie
@@ -43,13 +47,19 @@ struct ConsoleTests {
                 continue
             }
             #expect(page.status == 200, "\(role): \(page.body.prefix(300))")
-            #expect(page.body.contains("<option value=\"change_roles\">") == perms.contains(.membersEdit), "\(role): change role")
-            #expect(page.body.contains("<option value=\"remove\">") == perms.contains(.membersRemove), "\(role): remove")
-            #expect(page.body.contains("/apikeys\">API keys</a>") == perms.contains(.apikeysCreate), "\(role): API keys tab")
+            #expect(
+                page.body.contains("<option value=\"change_roles\">") == perms.contains(.membersEdit),
+                "\(role): change role")
+            #expect(
+                page.body.contains("<option value=\"remove\">") == perms.contains(.membersRemove), "\(role): remove")
+            #expect(
+                page.body.contains("/apikeys\">API keys</a>") == perms.contains(.apikeysCreate), "\(role): API keys tab"
+            )
             #expect(page.body.contains("/sso\">SSO</a>") == perms.contains(.ssoManage), "\(role): SSO tab")
             #expect(page.body.contains("/audit\">Audit log</a>") == perms.contains(.auditView), "\(role): audit tab")
             let invites = await b.go("GET", "/console/\(org)/invites")
-            #expect(invites.body.contains("id=\"invite-form\"") == perms.contains(.membersInvite), "\(role): invite form")
+            #expect(
+                invites.body.contains("id=\"invite-form\"") == perms.contains(.membersInvite), "\(role): invite form")
             let settings = await b.go("GET", "/console/\(org)/settings")
             #expect(settings.body.contains("Save name") == perms.contains(.orgRename), "\(role): rename")
             let sso = await b.go("GET", "/console/\(org)/sso")
@@ -60,27 +70,40 @@ struct ConsoleTests {
     @Test func bulkActionsNeedTheFormTokenAndAConfirmation() async throws {
         let (f, org, browsers, ids) = try await Self.orgWithEveryRole()
         let owner = try #require(browsers["owner"])
-        let viewer = try #require(ids["viewer"]), member = try #require(ids["member"])
+        let viewer = try #require(ids["viewer"])
+        let member = try #require(ids["member"])
         // No CSRF token: refused, nothing changes.
-        let forged = await owner.go("POST", "/console/\(org)/members/bulk", form: [("action", "remove"), ("member", viewer), ("confirm", "yes")])
+        let forged = await owner.go(
+            "POST", "/console/\(org)/members/bulk",
+            form: [("action", "remove"), ("member", viewer), ("confirm", "yes")])
         #expect(forged.status == 403)
         #expect(try await f.service(.eu).memberships(accountID: viewer).count == 1)
         // With the token: first a page naming who and what, and still nothing changed.
         _ = await owner.go("GET", "/console/\(org)/members")
-        let confirm = await owner.go("POST", "/console/\(org)/members/bulk", form: [("csrf", owner.csrf), ("action", "change_roles"), ("role", "viewer"),
-                                                                                   ("member", viewer), ("member", member)])
+        let confirm = await owner.go(
+            "POST", "/console/\(org)/members/bulk",
+            form: [
+                ("csrf", owner.csrf), ("action", "change_roles"), ("role", "viewer"),
+                ("member", viewer), ("member", member),
+            ])
         #expect(confirm.status == 200 && confirm.body.contains("Change the role of 2 members to Viewer?"))
         #expect(confirm.body.contains("member@acme.test") && confirm.body.contains("viewer@acme.test"))
         #expect(try await f.service(.eu).memberships(accountID: member).first?.roles == ["member"])
-        let done = await owner.go("POST", "/console/\(org)/members/bulk", form: [("csrf", owner.csrf), ("action", "change_roles"), ("role", "viewer"),
-                                                                                ("member", viewer), ("member", member), ("confirm", "yes")])
+        let done = await owner.go(
+            "POST", "/console/\(org)/members/bulk",
+            form: [
+                ("csrf", owner.csrf), ("action", "change_roles"), ("role", "viewer"),
+                ("member", viewer), ("member", member), ("confirm", "yes"),
+            ])
         #expect(done.status == 303)
         #expect(try await f.service(.eu).memberships(accountID: member).first?.roles == ["viewer"])
         // A manager removing the owner: nothing changes and the page says why, by name.
         let manager = try #require(browsers["manager"])
         _ = await manager.go("GET", "/console/\(org)/members")
         let olgaID = try #require(try f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
-        let refused = await manager.go("POST", "/console/\(org)/members/bulk", form: [("csrf", manager.csrf), ("action", "remove"), ("member", olgaID), ("confirm", "yes")])
+        let refused = await manager.go(
+            "POST", "/console/\(org)/members/bulk",
+            form: [("csrf", manager.csrf), ("action", "remove"), ("member", olgaID), ("confirm", "yes")])
         #expect(refused.status == 409 && refused.body.contains("Nothing was changed") && refused.body.contains("Olga"))
         #expect(try await f.service(.eu).memberships(accountID: olgaID).count == 1)
     }
@@ -92,7 +115,9 @@ struct ConsoleTests {
         #expect(page.status == 200)
         #expect(page.body.contains("Viewing as") && page.body.contains("read-only"))
         #expect(!page.body.contains("name=\"member\""), "no selection while viewing as")
-        #expect(!page.body.contains("/apikeys\">API keys</a>") && !page.body.contains("/audit\">Audit log</a>"), "the viewer's tabs, not the owner's")
+        #expect(
+            !page.body.contains("/apikeys\">API keys</a>") && !page.body.contains("/audit\">Audit log</a>"),
+            "the viewer's tabs, not the owner's")
         #expect((await owner.go("GET", "/console/\(org)/members")).body.contains("/apikeys\">API keys</a>"))
     }
 
@@ -101,8 +126,10 @@ struct ConsoleTests {
         let anonymous = FormBrowser(f.client)
         let r = await anonymous.go("GET", "/console/\(org)/members")
         #expect(r.status == 303 && r.location?.hasPrefix("/login?next=") == true)
-        _ = try await f.app.gateway.accounts.create(email: "eve@evil.test", firstName: "Eve", lastName: "", password: "eve-password-long")
-        let (token, _) = try await f.app.gateway.sessions.create(accountID: try #require(try f.app.gateway.accounts.find(email: "eve@evil.test")?.id), method: .password)
+        _ = try await f.app.gateway.accounts.create(
+            email: "eve@evil.test", firstName: "Eve", lastName: "", password: "eve-password-long")
+        let (token, _) = try await f.app.gateway.sessions.create(
+            accountID: try #require(try f.app.gateway.accounts.find(email: "eve@evil.test")?.id), method: .password)
         let eve = FormBrowser(f.client)
         eve.cookies[Sessions.cookieName] = token
         #expect(await eve.go("GET", "/console/\(org)/members").status == 404)
@@ -114,19 +141,29 @@ struct ConsoleTests {
         let f = try GatewayFixture()
         let link = try await f.app.gateway.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)
         let ops = f.browser()
-        #expect(await ops.call("POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(link)\",\"password\":\"operator-pass-1\"}").status == 200)
+        #expect(
+            await ops.call("POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(link)\",\"password\":\"operator-pass-1\"}")
+                .status == 200)
         let b = FormBrowser(f.client)
         b.cookies[Sessions.cookieName] = ops.cookie
         _ = await b.go("GET", "/region/eu")
-        #expect(await b.go("POST", "/region/eu/provision", form: [("csrf", b.csrf), ("name", "Zeta"), ("ownerEmail", "z@zeta.test")]).status == 303)
+        #expect(
+            await b.go(
+                "POST", "/region/eu/provision",
+                form: [("csrf", b.csrf), ("name", "Zeta"), ("ownerEmail", "z@zeta.test")]
+            ).status == 303)
         let page = await b.go("GET", "/region/eu")
         #expect(page.body.contains("Organization created") && page.body.contains("Zeta"))
-        let org = try #require(page.body.components(separatedBy: "<code>").dropFirst().first?.components(separatedBy: "</code>").first)
+        let org = try #require(
+            page.body.components(separatedBy: "<code>").dropFirst().first?.components(separatedBy: "</code>").first)
         let ask = await b.go("POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org)])
         #expect(ask.body.contains("Type the organization"))
-        let wrong = await b.go("POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org), ("confirmName", "zeta")])
+        let wrong = await b.go(
+            "POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org), ("confirmName", "zeta")])
         #expect(wrong.status == 422)
-        #expect(await b.go("POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org), ("confirmName", "Zeta")]).status == 303)
+        #expect(
+            await b.go("POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org), ("confirmName", "Zeta")])
+                .status == 303)
         #expect(!(await b.go("GET", "/region/eu")).body.contains("<code>\(org)</code>"))
     }
 
@@ -135,10 +172,19 @@ struct ConsoleTests {
         let b = try #require(browsers["member"])
         let page = await b.go("GET", "/account")
         #expect(page.status == 200 && page.body.contains("This browser"))
-        let bad = await b.go("POST", "/account/password", form: [("csrf", b.csrf), ("currentPassword", "wrong-password-1"), ("newPassword", "member-new-password")])
+        let bad = await b.go(
+            "POST", "/account/password",
+            form: [("csrf", b.csrf), ("currentPassword", "wrong-password-1"), ("newPassword", "member-new-password")])
         #expect(bad.status == 401 && bad.body.contains("current password is not right"))
         let old = try #require(b.cookies[Sessions.cookieName])
-        #expect(await b.go("POST", "/account/password", form: [("csrf", b.csrf), ("currentPassword", "member-password-long"), ("newPassword", "member-new-password")]).status == 303)
+        #expect(
+            await b.go(
+                "POST", "/account/password",
+                form: [
+                    ("csrf", b.csrf), ("currentPassword", "member-password-long"),
+                    ("newPassword", "member-new-password"),
+                ]
+            ).status == 303)
         #expect(try f.app.gateway.sessions.validateWithAccount(old) == nil, "the old session ended")
         #expect(b.cookies[Sessions.cookieName] != old)
         _ = await b.go("GET", "/account")
@@ -151,23 +197,50 @@ struct ConsoleTests {
         let owner = try #require(browsers["owner"])
         let member = try #require(ids["member"])
         _ = await owner.go("GET", "/console/\(org)/apps")
-        #expect(await owner.go("POST", "/console/\(org)/apps", form: [("csrf", owner.csrf), ("name", "Studio One")]).status == 303)
+        #expect(
+            await owner.go("POST", "/console/\(org)/apps", form: [("csrf", owner.csrf), ("name", "Studio One")]).status
+                == 303)
         // Grant from the member's panel, then revoke.
         let panel = await owner.go("GET", "/console/\(org)/members/\(member)")
-        let app = try #require(panel.body.components(separatedBy: "id=\"grant-app\" name=\"app\"><option value=\"").dropFirst().first?.components(separatedBy: "\"").first)
-        #expect(await owner.go("POST", "/console/\(org)/members/\(member)/apps", form: [("csrf", owner.csrf), ("app", app), ("appRole", "editor")]).status == 303)
-        #expect(try await f.service(.eu).member(Caller(accountID: try #require(try f.app.gateway.accounts.find(email: "olga@acme.test")?.id), email: "olga@acme.test"),
-                                                org: org, member: member).apps == [AppGrant(app: app, role: .editor)])
+        let app = try #require(
+            panel.body.components(separatedBy: "id=\"grant-app\" name=\"app\"><option value=\"").dropFirst().first?
+                .components(separatedBy: "\"").first)
+        #expect(
+            await owner.go(
+                "POST", "/console/\(org)/members/\(member)/apps",
+                form: [("csrf", owner.csrf), ("app", app), ("appRole", "editor")]
+            ).status == 303)
+        #expect(
+            try await f.service(.eu).member(
+                Caller(
+                    accountID: try #require(try f.app.gateway.accounts.find(email: "olga@acme.test")?.id),
+                    email: "olga@acme.test"),
+                org: org, member: member
+            ).apps == [AppGrant(app: app, role: .editor)])
         #expect((await owner.go("GET", "/console/\(org)/members/\(member)")).body.contains("Studio One — Editor"))
-        #expect(await owner.go("POST", "/console/\(org)/members/\(member)/apps", form: [("csrf", owner.csrf), ("app", app), ("appRole", "none")]).status == 303)
+        #expect(
+            await owner.go(
+                "POST", "/console/\(org)/members/\(member)/apps",
+                form: [("csrf", owner.csrf), ("app", app), ("appRole", "none")]
+            ).status == 303)
         #expect((await owner.go("GET", "/console/\(org)/members/\(member)")).body.contains("No app access."))
         // A custom role: created, refused deletion while in use is reported, deleted when unused.
         _ = await owner.go("GET", "/console/\(org)/roles")
-        #expect(await owner.go("POST", "/console/\(org)/roles", form: [("csrf", owner.csrf), ("name", "Auditor"), ("permissions", "audit.view"), ("permissions", "org.view")]).status == 303)
+        #expect(
+            await owner.go(
+                "POST", "/console/\(org)/roles",
+                form: [
+                    ("csrf", owner.csrf), ("name", "Auditor"), ("permissions", "audit.view"),
+                    ("permissions", "org.view"),
+                ]
+            ).status == 303)
         let roles = await owner.go("GET", "/console/\(org)/roles")
         #expect(roles.body.contains("Auditor") && roles.body.contains("audit.view"))
-        let roleID = try #require(roles.body.components(separatedBy: "/roles/").dropFirst().first?.components(separatedBy: "/delete").first)
-        #expect(await owner.go("POST", "/console/\(org)/roles/\(roleID)/delete", form: [("csrf", owner.csrf)]).status == 303)
+        let roleID = try #require(
+            roles.body.components(separatedBy: "/roles/").dropFirst().first?.components(separatedBy: "/delete").first)
+        #expect(
+            await owner.go("POST", "/console/\(org)/roles/\(roleID)/delete", form: [("csrf", owner.csrf)]).status == 303
+        )
         #expect(!(await owner.go("GET", "/console/\(org)/roles")).body.contains("Auditor"))
         // People invited but not joined: the invitation filter lists them.
         let pending = await owner.go("GET", "/console/\(org)/members?invitation=pending")

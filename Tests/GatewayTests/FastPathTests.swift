@@ -1,10 +1,10 @@
 import Foundation
-import Testing
 import GatehouseCore
 import Gateway
 import HTTP
 import Tenant
 import TenantDomain
+import Testing
 
 /// `GET /api/v1/orgs/:org` is answered on the event loop when it can be (session cookie, region in this
 /// process). Whatever it answers must be exactly what the forwarded path answers, for every kind of caller.
@@ -12,26 +12,36 @@ import TenantDomain
 struct FastPathTests {
     @Test func fastAndForwardedAnswersAgree() async throws {
         let f = try GatewayFixture()
-        let (org, olga, _) = try await PageTests.orgWithInvite(f, email: "sso@acme.test", roles: #"["member"]"#, ssoOnly: true)
+        let (org, olga, _) = try await PageTests.orgWithInvite(
+            f, email: "sso@acme.test", roles: #"["member"]"#, ssoOnly: true)
         let eu = try f.service(.eu)
         // An SSO-only member signed in with a password (made directly: the pages would not let her in).
-        let ssoAccount = try await f.app.gateway.accounts.create(email: "sso@acme.test", firstName: "S", lastName: "O", password: "sso-password-long")
+        let ssoAccount = try await f.app.gateway.accounts.create(
+            email: "sso@acme.test", firstName: "S", lastName: "O", password: "sso-password-long")
         let token = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: "sso@acme.test").first?.invite))
-        _ = try await eu.acceptInvite(AcceptInviteRequest(token: token, accountID: ssoAccount.id, email: ssoAccount.email))
+        _ = try await eu.acceptInvite(
+            AcceptInviteRequest(token: token, accountID: ssoAccount.id, email: ssoAccount.email))
         let (ssoPassword, _) = try await f.app.gateway.sessions.create(accountID: ssoAccount.id, method: .password)
         let (ssoSAML, _) = try await f.app.gateway.sessions.create(accountID: ssoAccount.id, method: .saml(org: org))
-        let stranger = try await f.app.gateway.accounts.create(email: "eve@evil.test", firstName: "", lastName: "", password: nil)
+        let stranger = try await f.app.gateway.accounts.create(
+            email: "eve@evil.test", firstName: "", lastName: "", password: nil)
         let (strangerSession, _) = try await f.app.gateway.sessions.create(accountID: stranger.id, method: .password)
         let key = await olga.call("POST", "/api/v1/orgs/\(org)/apikeys", #"{"name":"k"}"#).json["secret"] as? String
 
         let cases: [(String, String, HTTPHeaders, Bool)] = [
             ("owner", "/api/v1/orgs/\(org)", ["Cookie": "gh_session=\(olga.cookie ?? "")"], true),
             ("stranger", "/api/v1/orgs/\(org)", ["Cookie": "gh_session=\(strangerSession)"], true),
-            ("unknown org", "/api/v1/orgs/org_eu_zzzzzzzzzzzzzzzz", ["Cookie": "gh_session=\(olga.cookie ?? "")"], true),
+            (
+                "unknown org", "/api/v1/orgs/org_eu_zzzzzzzzzzzzzzzz", ["Cookie": "gh_session=\(olga.cookie ?? "")"],
+                true
+            ),
             ("SSO-only with a password session", "/api/v1/orgs/\(org)", ["Cookie": "gh_session=\(ssoPassword)"], true),
             ("SSO-only with its SSO session", "/api/v1/orgs/\(org)", ["Cookie": "gh_session=\(ssoSAML)"], true),
             ("no cookie", "/api/v1/orgs/\(org)", [:], false),
-            ("unknown session", "/api/v1/orgs/\(org)", ["Cookie": "gh_session=" + String(repeating: "A", count: 43)], false),
+            (
+                "unknown session", "/api/v1/orgs/\(org)", ["Cookie": "gh_session=" + String(repeating: "A", count: 43)],
+                false
+            ),
             ("API key", "/api/v1/orgs/\(org)", ["Authorization": "Bearer \(key ?? "")"], false),
         ]
         for (name, path, headers, answeredFast) in cases {
@@ -62,12 +72,15 @@ struct FastPathTests {
         let f = try GatewayFixture()
         let (org, olga, token) = try await PageTests.orgWithInvite(f, email: "mia@acme.test", roles: #"["viewer"]"#)
         let mia = f.browser("10.5.0.1")
-        #expect(await mia.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"mia-password-long"}"#).status == 200)
+        #expect(
+            await mia.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"mia-password-long"}"#).status
+                == 200)
         let miaID = try #require(try f.app.gateway.accounts.find(email: "mia@acme.test")?.id)
         func fastStatus() async -> Int {
             var h: HTTPHeaders = ["Cookie": "gh_session=\(mia.cookie ?? "")"]
             h.set("Host", "test")
-            return f.app.router.respondImmediately(to: Request(method: "GET", target: "/api/v1/orgs/\(org)", headers: h, id: "fp"))?.status ?? -1
+            return f.app.router.respondImmediately(
+                to: Request(method: "GET", target: "/api/v1/orgs/\(org)", headers: h, id: "fp"))?.status ?? -1
         }
         #expect(await fastStatus() == 200)
         #expect(await fastStatus() == 200, "served from the cache")

@@ -1,13 +1,13 @@
-import GatehouseTesting
-import Foundation
-import Testing
 import App
+import Foundation
 import GatehouseCore
+import GatehouseTesting
 import Gateway
 import HTTP
 import Server
 import Tenant
 import TenantDomain
+import Testing
 import Web
 
 /// The whole app with a manual clock and cheap scrypt parameters: gateway + three regions in memory, or
@@ -40,8 +40,9 @@ final class GatewayFixture: @unchecked Sendable {
                 var rc = c
                 rc.dataDirectory = dir + "/region-" + region.rawValue
                 let regionApp = try GatehouseApp(config: rc, role: .region(region), logSink: .discard, clock: clock)
-                let server = HTTPServer(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1, accessLog: false),
-                                        responder: regionApp.router, logSink: .discard)
+                let server = HTTPServer(
+                    configuration: ServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1, accessLog: false),
+                    responder: regionApp.router, logSink: .discard)
                 c.regionURLs[region] = "http://127.0.0.1:\(try server.start())"
                 regionApps[region] = regionApp
                 regionServers[region] = server
@@ -77,7 +78,8 @@ final class GatewayFixture: @unchecked Sendable {
     func verifyDomain(_ domain: String, org: String, admin: Browser) async throws {
         let claim = await admin.call("POST", "/api/v1/orgs/\(org)/sso/domains", "{\"domain\":\"\(domain)\"}")
         #expect(claim.status == 201, "\(claim.body)")
-        dns.setTXT(try #require(claim.json["recordName"] as? String), [try #require(claim.json["recordValue"] as? String)])
+        dns.setTXT(
+            try #require(claim.json["recordName"] as? String), [try #require(claim.json["recordValue"] as? String)])
         let verified = await admin.call("POST", "/api/v1/orgs/\(org)/sso/domains/\(domain)/verify")
         #expect(verified.status == 200 && verified.json["verified"] as? Bool == true, "\(verified.body)")
     }
@@ -104,12 +106,16 @@ final class Browser: @unchecked Sendable {
     }
 
     @discardableResult
-    func call(_ method: String, _ path: String, _ json: String? = nil, csrf sendCSRF: Bool = true) async -> (status: Int, body: String, json: [String: Any], headers: HTTPHeaders) {
+    func call(
+        _ method: String, _ path: String, _ json: String? = nil, csrf sendCSRF: Bool = true
+    ) async -> (status: Int, body: String, json: [String: Any], headers: HTTPHeaders) {
         var h: HTTPHeaders = [:]
         if let cookie { h.set("Cookie", "\(Sessions.cookieName)=\(cookie)") }
         if let csrf, sendCSRF { h.set("X-CSRF-Token", csrf) }
         if let bearer { h.set("Authorization", "Bearer \(bearer)") }
-        var req = Request(method: method, target: path, headers: ["Host": "test"], body: Array((json ?? "").utf8), id: "t", remoteAddress: address)
+        var req = Request(
+            method: method, target: path, headers: ["Host": "test"], body: Array((json ?? "").utf8), id: "t",
+            remoteAddress: address)
         for f in h { req.headers.set(f.name, f.value) }
         if json != nil { req.headers.set("Content-Type", "application/json") }
         let r = await client.responder.respond(to: req)
@@ -117,7 +123,9 @@ final class Browser: @unchecked Sendable {
             let value = String(v.dropFirst(Sessions.cookieName.count + 1).prefix { $0 != ";" })
             cookie = value.isEmpty ? nil : value
         }
-        if r.headers["Content-Type"]?.hasPrefix("text/html") == true { PageTests.expectNoEscapedMarkup(r.bodyText, path) }
+        if r.headers["Content-Type"]?.hasPrefix("text/html") == true {
+            PageTests.expectNoEscapedMarkup(r.bodyText, path)
+        }
         let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
         if let t = obj["csrfToken"] as? String { csrf = t }
         return (r.status, r.bodyText, obj, r.headers)

@@ -1,10 +1,10 @@
 import Foundation
-import Testing
 import GatehouseCore
 import Gateway
 import HTTP
 import Tenant
 import TenantDomain
+import Testing
 
 @Suite("Gateway: accounts, sessions, invite links, SSO-only, API keys")
 struct GatewayFlowTests {
@@ -17,16 +17,25 @@ struct GatewayFlowTests {
         // Region admin.
         let bootstrap = try await g.bootstrapRegionAdmin(email: "ops@gatehouse.test", region: .eu)
         let ops = f.browser()
-        #expect(await ops.call("POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(bootstrap)\",\"password\":\"operator-pass-1\"}").status == 200)
-        #expect(await f.browser().call("POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(bootstrap)\",\"password\":\"operator-pass-2\"}").status == 410)
-        let provisioned = await ops.call("POST", "/api/v1/regions/eu/orgs", #"{"name":"Acme EU","ownerEmail":"olga@acme.test"}"#)
+        #expect(
+            await ops.call(
+                "POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(bootstrap)\",\"password\":\"operator-pass-1\"}"
+            ).status == 200)
+        #expect(
+            await f.browser().call(
+                "POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(bootstrap)\",\"password\":\"operator-pass-2\"}"
+            ).status == 410)
+        let provisioned = await ops.call(
+            "POST", "/api/v1/regions/eu/orgs", #"{"name":"Acme EU","ownerEmail":"olga@acme.test"}"#)
         #expect(provisioned.status == 201)
         let org = try #require((provisioned.json["org"] as? [String: Any])?["id"] as? String)
         // The mail would carry this link; the outbox has the row (delivery arrives with the mail sender).
         let eu = try f.service(.eu)
         let ownerInvite = try #require(try await eu.pendingInvites(email: "olga@acme.test").first?.invite)
         let ownerLink = eu.mailedToken(for: ownerInvite)
-        #expect(try eu.db.readNow { try $0.first("SELECT count(*) FROM outbox WHERE recipient = 'olga@acme.test'")?.int(0) } == 1)
+        #expect(
+            try eu.db.readNow { try $0.first("SELECT count(*) FROM outbox WHERE recipient = 'olga@acme.test'")?.int(0) }
+                == 1)
 
         // Owner: preview, then sign up through the link.
         let olga = f.browser("10.0.0.2")
@@ -36,7 +45,9 @@ struct GatewayFlowTests {
         #expect(preview.json["roleNames"] as? [String] == ["Owner"])
         #expect(preview.json["accountExists"] as? Bool == false)
         #expect(await olga.call("POST", "/api/v1/invites/\(ownerLink)/accept", #"{"password":"short"}"#).status == 422)
-        let joined = await olga.call("POST", "/api/v1/invites/\(ownerLink)/accept", #"{"password":"olga-secret-pass","firstName":"Olga","lastName":"Owner"}"#)
+        let joined = await olga.call(
+            "POST", "/api/v1/invites/\(ownerLink)/accept",
+            #"{"password":"olga-secret-pass","firstName":"Olga","lastName":"Owner"}"#)
         #expect(joined.status == 200, "\(joined.body)")
         #expect(joined.json["redirect"] as? String == "/console")
         #expect(olga.cookie != nil)
@@ -44,27 +55,38 @@ struct GatewayFlowTests {
         #expect(((me.json["memberships"] as? [[String: Any]])?.first?["roles"] as? [String]) == ["owner"])
 
         // Owner invites three at once.
-        let inv = await olga.call("POST", "/api/v1/orgs/\(org)/invites",
-                                  #"{"emails":"mia@acme.test, max@acme.test\nvik@acme.test","roles":["manager"],"userVariables":{"site":"berlin"},"startingPage":"portal"}"#)
+        let inv = await olga.call(
+            "POST", "/api/v1/orgs/\(org)/invites",
+            #"{"emails":"mia@acme.test, max@acme.test\nvik@acme.test","roles":["manager"],"userVariables":{"site":"berlin"},"startingPage":"portal"}"#
+        )
         #expect(inv.status == 201)
-        let noCSRF = await olga.call("POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["x@acme.test"],"roles":["viewer"]}"#, csrf: false)
-        #expect(noCSRF.status == 403 && noCSRF.body.contains("csrf_failed"), "a cookie-authenticated write without the CSRF header")
+        let noCSRF = await olga.call(
+            "POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["x@acme.test"],"roles":["viewer"]}"#, csrf: false)
+        #expect(
+            noCSRF.status == 403 && noCSRF.body.contains("csrf_failed"),
+            "a cookie-authenticated write without the CSRF header")
         var people: [String: Browser] = [:]
         for (i, email) in ["mia@acme.test", "max@acme.test", "vik@acme.test"].enumerated() {
             let invite = try #require(try await eu.pendingInvites(email: email).first?.invite)
             let b = f.browser("10.0.1.\(i)")
-            let r = await b.call("POST", "/api/v1/invites/\(eu.mailedToken(for: invite))/accept", #"{"password":"correct-horse-battery"}"#)
+            let r = await b.call(
+                "POST", "/api/v1/invites/\(eu.mailedToken(for: invite))/accept",
+                #"{"password":"correct-horse-battery"}"#)
             #expect(r.status == 200, "\(r.body)")
             #expect(r.json["redirect"] as? String == "/portal")
             people[email] = b
         }
-        let mia = try #require(people["mia@acme.test"]), max = try #require(people["max@acme.test"])
-        let miaID = try #require(((await mia.call("GET", "/api/v1/me")).json["account"] as? [String: Any])?["id"] as? String)
-        let maxID = try #require(((await max.call("GET", "/api/v1/me")).json["account"] as? [String: Any])?["id"] as? String)
+        let mia = try #require(people["mia@acme.test"])
+        let max = try #require(people["max@acme.test"])
+        let miaID = try #require(
+            ((await mia.call("GET", "/api/v1/me")).json["account"] as? [String: Any])?["id"] as? String)
+        let maxID = try #require(
+            ((await max.call("GET", "/api/v1/me")).json["account"] as? [String: Any])?["id"] as? String)
         let miaMember = await olga.call("GET", "/api/v1/orgs/\(org)/members/\(miaID)")
         #expect(miaMember.json["userVariables"] as? [String: String] == ["site": "berlin"])
         // Olga makes max a plain member; mia (manager) tries to make max an admin: refused.
-        #expect(await olga.call("PATCH", "/api/v1/orgs/\(org)/members/\(maxID)", #"{"roles":["member"]}"#).status == 200)
+        #expect(
+            await olga.call("PATCH", "/api/v1/orgs/\(org)/members/\(maxID)", #"{"roles":["member"]}"#).status == 200)
         let escalate = await mia.call("PATCH", "/api/v1/orgs/\(org)/members/\(maxID)", #"{"roles":["admin"]}"#)
         #expect(escalate.status == 403 && escalate.body.contains("role_above_you"))
         // Olga makes mia admin so she can hold an API key; then removes her: the key dies at once.
@@ -85,9 +107,11 @@ struct GatewayFlowTests {
         #expect(stale.status == 410 && stale.body.contains("invite_superseded"))
         // SSO-only: an SSO-only invite cannot be taken with a password, and an SSO-only member's password
         // session cannot reach the org.
-        _ = await olga.call("POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["sso@acme.test"],"roles":["member"],"ssoOnly":true}"#)
+        _ = await olga.call(
+            "POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["sso@acme.test"],"roles":["member"],"ssoOnly":true}"#)
         let ssoInvite = try #require(try await eu.pendingInvites(email: "sso@acme.test").first?.invite)
-        let refused = await f.browser().call("POST", "/api/v1/invites/\(eu.mailedToken(for: ssoInvite))/accept", #"{"password":"a-fine-password"}"#)
+        let refused = await f.browser().call(
+            "POST", "/api/v1/invites/\(eu.mailedToken(for: ssoInvite))/accept", #"{"password":"a-fine-password"}"#)
         #expect(refused.status == 403 && refused.body.contains("sso_required"))
         #expect(await olga.call("PATCH", "/api/v1/orgs/\(org)/members/\(maxID)", #"{"ssoOnly":true}"#).status == 200)
         let blocked = await max.call("GET", "/api/v1/orgs/\(org)")
@@ -105,47 +129,66 @@ struct GatewayFlowTests {
         let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded"]
         let weak = await f.client.send("POST", "/bootstrap/\(token)", headers: form, body: Array("password=short".utf8))
         #expect(weak.status == 422 && weak.bodyText.contains("at least"))
-        let ok = await f.client.send("POST", "/bootstrap/\(token)", headers: form, body: Array("password=a+long+enough+pass".utf8))
+        let ok = await f.client.send(
+            "POST", "/bootstrap/\(token)", headers: form, body: Array("password=a+long+enough+pass".utf8))
         #expect(ok.status == 200 && ok.bodyText.contains("root@x.test"))
         #expect(ok.headers["Set-Cookie"]?.hasPrefix("gh_session=") == true)
-        let again = await f.client.send("POST", "/bootstrap/\(token)", headers: form, body: Array("password=another+long+pass".utf8))
+        let again = await f.client.send(
+            "POST", "/bootstrap/\(token)", headers: form, body: Array("password=another+long+pass".utf8))
         #expect(again.status == 410)
         let evil = await f.client.send("GET", "/bootstrap/%3Cscript%3E")
         #expect(!evil.bodyText.contains("<script>"))
-        let login = await f.browser().call("POST", "/api/v1/auth/login", #"{"email":"root@x.test","password":"a long enough pass"}"#)
+        let login = await f.browser().call(
+            "POST", "/api/v1/auth/login", #"{"email":"root@x.test","password":"a long enough pass"}"#)
         #expect(login.status == 200)
         #expect(((await f.browser().call("GET", "/api/v1/me")).status) == 401)
     }
 
     @Test func loginAnswersTheSameForUnknownEmailAndWrongPasswordAndRateLimits() async throws {
         let f = try GatewayFixture()
-        _ = try await f.app.gateway.accounts.create(email: "ann@x.test", firstName: "Ann", lastName: "", password: "ann-password-1")
+        _ = try await f.app.gateway.accounts.create(
+            email: "ann@x.test", firstName: "Ann", lastName: "", password: "ann-password-1")
         let b = f.browser()
         let wrong = await b.call("POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"nope-nope-nope"}"#)
-        let unknown = await b.call("POST", "/api/v1/auth/login", #"{"email":"nobody@x.test","password":"nope-nope-nope"}"#)
+        let unknown = await b.call(
+            "POST", "/api/v1/auth/login", #"{"email":"nobody@x.test","password":"nope-nope-nope"}"#)
         #expect(wrong.status == 401 && unknown.status == 401)
         #expect(wrong.body == unknown.body)
-        #expect(await b.call("POST", "/api/v1/auth/login", #"{"email":"ANN@x.test","password":"ann-password-1"}"#).status == 200)
+        #expect(
+            await b.call("POST", "/api/v1/auth/login", #"{"email":"ANN@x.test","password":"ann-password-1"}"#).status
+                == 200)
         var last = 0
         var retry: String?
         for _ in 0..<12 {
-            let r = await f.browser("10.9.9.9").call("POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"wrong-wrong-wrong"}"#)
+            let r = await f.browser("10.9.9.9").call(
+                "POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"wrong-wrong-wrong"}"#)
             last = r.status
             retry = r.headers["Retry-After"]
         }
         #expect(last == 429)
         #expect(Int(retry ?? "") ?? 0 > 0)
         // The guesser waits, even with the right password; Ann elsewhere is not locked out by someone else's guesses.
-        #expect(await f.browser("10.9.9.9").call("POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"ann-password-1"}"#).status == 429)
-        #expect(await f.browser("10.9.9.8").call("POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"ann-password-1"}"#).status == 200)
+        #expect(
+            await f.browser("10.9.9.9").call(
+                "POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"ann-password-1"}"#
+            ).status == 429)
+        #expect(
+            await f.browser("10.9.9.8").call(
+                "POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"ann-password-1"}"#
+            ).status == 200)
         f.clock.advance(by: 901)
-        #expect(await f.browser("10.9.9.9").call("POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"ann-password-1"}"#).status == 200)
+        #expect(
+            await f.browser("10.9.9.9").call(
+                "POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"ann-password-1"}"#
+            ).status == 200)
     }
 
     @Test func sessionsExpireRotateAndDieOnPasswordChange() async throws {
         let f = try GatewayFixture()
-        _ = try await f.app.gateway.accounts.create(email: "bo@x.test", firstName: "Bo", lastName: "", password: "bo-password-1")
-        let a = f.browser(), b = f.browser()
+        _ = try await f.app.gateway.accounts.create(
+            email: "bo@x.test", firstName: "Bo", lastName: "", password: "bo-password-1")
+        let a = f.browser()
+        let b = f.browser()
         _ = await a.call("POST", "/api/v1/auth/login", #"{"email":"bo@x.test","password":"bo-password-1"}"#)
         let first = a.cookie
         _ = await a.call("POST", "/api/v1/auth/login", #"{"email":"bo@x.test","password":"bo-password-1"}"#)
@@ -160,7 +203,10 @@ struct GatewayFlowTests {
         let raw = try f.app.gatewayStore.readNow { try $0.query("SELECT id_hash FROM sessions") }
         #expect(!raw.contains { ($0.blob("id_hash") ?? []) == Array(cookie.utf8) })
         // Password change: every other session ends.
-        #expect(await a.call("POST", "/api/v1/auth/password", #"{"currentPassword":"bo-password-1","newPassword":"bo-password-2"}"#).status == 200)
+        #expect(
+            await a.call(
+                "POST", "/api/v1/auth/password", #"{"currentPassword":"bo-password-1","newPassword":"bo-password-2"}"#
+            ).status == 200)
         #expect(await b.call("GET", "/api/v1/me").status == 401)
         #expect(await a.call("GET", "/api/v1/me").status == 200)
         // Idle timeout (12 h) and logout.
@@ -176,7 +222,8 @@ struct GatewayFlowTests {
         let g = f.app.gateway
         let eu = try f.service(.eu)
         let ops = try await f.euRegionAdmin()
-        let p = try await eu.provisionOrg(ops, region: "eu", request: ProvisionRequest(name: "Acme", ownerEmail: "amy@x.test"))
+        let p = try await eu.provisionOrg(
+            ops, region: "eu", request: ProvisionRequest(name: "Acme", ownerEmail: "amy@x.test"))
         let token = eu.mailedToken(for: p.ownerInvite)
         let b = f.browser()
         #expect(await b.call("GET", "/api/v1/invites/gh1.bogus.token").status == 404)
@@ -201,8 +248,11 @@ struct GatewayFlowTests {
         var orgs: [String] = []
         let amy = f.browser()
         for name in ["One", "Two"] {
-            let p = try await eu.provisionOrg(ops, region: "eu", request: ProvisionRequest(name: name, ownerEmail: "amy@x.test"))
-            let r = await amy.call("POST", "/api/v1/invites/\(eu.mailedToken(for: p.ownerInvite))/accept", #"{"password":"amy-password-1"}"#)
+            let p = try await eu.provisionOrg(
+                ops, region: "eu", request: ProvisionRequest(name: name, ownerEmail: "amy@x.test"))
+            let r = await amy.call(
+                "POST", "/api/v1/invites/\(eu.mailedToken(for: p.ownerInvite))/accept",
+                #"{"password":"amy-password-1"}"#)
             #expect(r.status == 200, "\(r.body)")
             orgs.append(p.org.id)
         }
@@ -211,7 +261,10 @@ struct GatewayFlowTests {
         robot.bearer = try #require(key.json["secret"] as? String)
         #expect(await robot.call("GET", "/api/v1/orgs/\(orgs[0])").status == 200)
         #expect(await robot.call("GET", "/api/v1/orgs/\(orgs[1])").status == 404)
-        #expect(await robot.call("POST", "/api/v1/auth/password", #"{"currentPassword":"amy-password-1","newPassword":"x-password-2"}"#).status == 403)
+        #expect(
+            await robot.call(
+                "POST", "/api/v1/auth/password", #"{"currentPassword":"amy-password-1","newPassword":"x-password-2"}"#
+            ).status == 403)
         let me = await amy.call("GET", "/api/v1/me")
         #expect((me.json["memberships"] as? [[String: Any]])?.count == 2)
     }

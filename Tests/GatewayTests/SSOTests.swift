@@ -1,18 +1,21 @@
-import Foundation
-import Testing
 import Compression
+import Foundation
 import GatehouseCore
 import Gateway
 import HTTP
 import SAML
 import Tenant
+import Testing
 
 @Suite("SSO: SAML settings API, SP-initiated login, ACS, replay, JIT, invites accepted by SSO")
 struct SSOTests {
     /// An org with SSO configured by its owner; `bob@example.com` is invited SSO-only as manager.
-    static func setUp(jit: Bool = false, idpInitiated: Bool = false) async throws -> (GatewayFixture, String, Browser, SAMLKit.KeyPair) {
+    static func setUp(
+        jit: Bool = false, idpInitiated: Bool = false
+    ) async throws -> (GatewayFixture, String, Browser, SAMLKit.KeyPair) {
         let f = try GatewayFixture()
-        let (org, olga, _) = try await PageTests.orgWithInvite(f, email: "bob@example.com", roles: #"["manager"]"#, ssoOnly: true)
+        let (org, olga, _) = try await PageTests.orgWithInvite(
+            f, email: "bob@example.com", roles: #"["manager"]"#, ssoOnly: true)
         let k = try SAMLKit.makeKeys("rsa")
         let body = """
             {"idpEntityID":"\(SAMLKit.idp)","ssoURL":"https://idp.test/sso","certificates":["\(k.certificate.base64)"],
@@ -32,22 +35,35 @@ struct SSOTests {
         #expect(r.status == 302)
         let location = try #require(r.location)
         #expect(location.hasPrefix("https://idp.test/sso?SAMLRequest="))
-        let encoded = try #require(location.components(separatedBy: "SAMLRequest=")[1].components(separatedBy: "&")[0].removingPercentEncoding)
-        let xml = String(decoding: try RawDeflate.inflate(Array(try #require(Data(base64Encoded: encoded))), maxOutput: 100_000), as: UTF8.self)
+        let encoded = try #require(
+            location.components(separatedBy: "SAMLRequest=")[1].components(separatedBy: "&")[0].removingPercentEncoding)
+        let xml = String(
+            decoding: try RawDeflate.inflate(Array(try #require(Data(base64Encoded: encoded))), maxOutput: 100_000),
+            as: UTF8.self)
         return try #require(xml.components(separatedBy: "ID=\"").dropFirst().first?.components(separatedBy: "\"").first)
     }
 
     /// A refused Response: the browser sees a generic page with a reference; the precise reason is in the log only.
-    static func expectRefused(_ f: GatewayFixture, _ r: (status: Int, body: String, location: String?, headers: HTTPHeaders), _ reason: String,
-                              sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.status == 403 && r.body.contains("not accepted") && r.body.contains("reference"), sourceLocation: sourceLocation)
+    static func expectRefused(
+        _ f: GatewayFixture, _ r: (status: Int, body: String, location: String?, headers: HTTPHeaders),
+        _ reason: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            r.status == 403 && r.body.contains("not accepted") && r.body.contains("reference"),
+            sourceLocation: sourceLocation)
         #expect(!r.body.contains(reason), "the reason is not shown to the browser", sourceLocation: sourceLocation)
-        #expect(f.log.lines.contains { $0.contains("saml response refused") && $0.contains(reason) }, "logged: \(reason)",
-                sourceLocation: sourceLocation)
+        #expect(
+            f.log.lines.contains { $0.contains("saml response refused") && $0.contains(reason) }, "logged: \(reason)",
+            sourceLocation: sourceLocation)
     }
 
-    static func post(_ b: FormBrowser, org: String, _ signed: [UInt8], relay: String = "") async -> (status: Int, body: String, location: String?, headers: HTTPHeaders) {
-        await b.go("POST", "/sso/\(org)/acs", form: [("SAMLResponse", Data(signed).base64EncodedString()), ("RelayState", relay)])
+    static func post(
+        _ b: FormBrowser, org: String, _ signed: [UInt8], relay: String = ""
+    ) async -> (status: Int, body: String, location: String?, headers: HTTPHeaders) {
+        await b.go(
+            "POST", "/sso/\(org)/acs",
+            form: [("SAMLResponse", Data(signed).base64EncodedString()), ("RelayState", relay)])
     }
 
     @Test func settingsAPIIsForSSOManagersAndChecksItsInput() async throws {
@@ -55,15 +71,27 @@ struct SSOTests {
         let view = await olga.call("GET", "/api/v1/orgs/\(org)/sso")
         #expect(view.json["configured"] as? Bool == true)
         #expect((view.json["sp"] as? [String: Any])?["acsURL"] as? String == "http://127.0.0.1:8080/sso/\(org)/acs")
-        #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"certificates":["bm90IGEgY2VydA=="]}"#).json["error"].flatMap { ($0 as? [String: Any])?["code"] as? String } == "invalid_certificate")
-        #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"jit":{"enabled":true,"defaultRole":"owner"}}"#).status == 422)
-        #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"metadataXML":"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>"}"#).status == 422)
-        #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"signRequests":true}"#).status == 422, "no SP key configured")
+        #expect(
+            await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"certificates":["bm90IGEgY2VydA=="]}"#).json["error"]
+                .flatMap { ($0 as? [String: Any])?["code"] as? String } == "invalid_certificate")
+        #expect(
+            await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"jit":{"enabled":true,"defaultRole":"owner"}}"#).status
+                == 422)
+        #expect(
+            await olga.call(
+                "PUT", "/api/v1/orgs/\(org)/sso",
+                #"{"metadataXML":"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>"}"#
+            ).status == 422)
+        #expect(
+            await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"signRequests":true}"#).status == 422,
+            "no SP key configured")
         // A stranger sees 404, like any org; metadata is public and stable.
         let stranger = f.browser("10.9.0.9")
         #expect(await stranger.call("GET", "/api/v1/orgs/\(org)/sso").status == 401)
         let metadata = await f.client.send("GET", "/sso/\(org)/metadata")
-        #expect(metadata.status == 200 && metadata.bodyText.contains("entityID=\"http://127.0.0.1:8080/sso/\(org)/metadata\""))
+        #expect(
+            metadata.status == 200
+                && metadata.bodyText.contains("entityID=\"http://127.0.0.1:8080/sso/\(org)/metadata\""))
         _ = k
         // Home realm discovery: an email domain or the org id leads to the org's SSO login.
         #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"domains":["Example.COM"]}"#).status == 200)
@@ -72,10 +100,13 @@ struct SSOTests {
         // A claimed domain routes nothing until the org proves it by DNS.
         #expect(await b.go("GET", "/sso/start?who=alice%40example.com").status == 404)
         try await f.verifyDomain("example.com", org: org, admin: olga)
-        #expect(await b.go("GET", "/sso/start?who=alice%40example.com&next=%2Fconsole").location == "/sso/\(org)/login?next=%2Fconsole")
+        #expect(
+            await b.go("GET", "/sso/start?who=alice%40example.com&next=%2Fconsole").location
+                == "/sso/\(org)/login?next=%2Fconsole")
         #expect(await b.go("GET", "/sso/start?who=\(org)").location == "/sso/\(org)/login?next=%2F")
         let unknown = await b.go("GET", "/sso/start?who=zed%40nowhere.test")
-        #expect(unknown.status == 404 && unknown.body.contains("No organization uses single sign-on for that email domain"))
+        #expect(
+            unknown.status == 404 && unknown.body.contains("No organization uses single sign-on for that email domain"))
         #expect((await b.go("GET", "/login")).body.contains("Continue with SSO"))
     }
 
@@ -84,8 +115,10 @@ struct SSOTests {
         let b = FormBrowser(f.client)
         let id = try await Self.startLogin(b, org: org, next: "/console")
         let sp = f.app.gateway.serviceProvider(org: org)
-        let signed = try SAMLKit.sign(SAMLKit.response(inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now(),
-                                                       attributes: ["givenName": ["Alice"], "sn": ["Anderson"], "department": ["R&D"]]), with: k)
+        let signed = try SAMLKit.sign(
+            SAMLKit.response(
+                inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now(),
+                attributes: ["givenName": ["Alice"], "sn": ["Anderson"], "department": ["R&D"]]), with: k)
         let ok = await Self.post(b, org: org, signed)
         #expect(ok.status == 303 && ok.location == "/console", "\(ok.body)")
         let token = try #require(b.cookies[Sessions.cookieName])
@@ -106,7 +139,12 @@ struct SSOTests {
         let b = FormBrowser(f.client)
         let id = try await Self.startLogin(b, org: org)
         let sp = f.app.gateway.serviceProvider(org: org)
-        let r = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(nameID: "carol@example.com", inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k))
+        let r = await Self.post(
+            b, org: org,
+            try SAMLKit.sign(
+                SAMLKit.response(
+                    nameID: "carol@example.com", inResponseTo: id, audience: sp.entityID, acs: sp.acsURL,
+                    now: f.clock.now()), with: k))
         #expect(r.status == 403 && r.body.contains("not a member"))
         #expect(try f.app.gateway.accounts.find(email: "carol@example.com") == nil)
         #expect(b.cookies[Sessions.cookieName] == nil)
@@ -117,12 +155,19 @@ struct SSOTests {
         let b = FormBrowser(f.client)
         let id = try await Self.startLogin(b, org: org, next: "/invite/abc")
         let sp = f.app.gateway.serviceProvider(org: org)
-        let r = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(nameID: "bob@example.com", inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k))
+        let r = await Self.post(
+            b, org: org,
+            try SAMLKit.sign(
+                SAMLKit.response(
+                    nameID: "bob@example.com", inResponseTo: id, audience: sp.entityID, acs: sp.acsURL,
+                    now: f.clock.now()), with: k))
         #expect(r.status == 303 && r.location == "/portal", "the invite's starting page, not the used link")
         let token = try #require(b.cookies[Sessions.cookieName])
         var h: HTTPHeaders = ["Cookie": "\(Sessions.cookieName)=\(token)"]
         h.set("Host", "test")
-        #expect(await f.client.send("GET", "/api/v1/orgs/\(org)", headers: h).status == 200, "the SSO-only org opens to its SSO session")
+        #expect(
+            await f.client.send("GET", "/api/v1/orgs/\(org)", headers: h).status == 200,
+            "the SSO-only org opens to its SSO session")
     }
 
     @Test func clockAndRequestBookkeeping() async throws {
@@ -131,21 +176,34 @@ struct SSOTests {
         // Expired by the time it arrives (manual clock).
         let b = FormBrowser(f.client)
         let id = try await Self.startLogin(b, org: org)
-        let late = try SAMLKit.sign(SAMLKit.response(inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now(), lifetime: 60), with: k)
+        let late = try SAMLKit.sign(
+            SAMLKit.response(inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now(), lifetime: 60),
+            with: k)
         f.clock.advance(by: 60 + 121)
         let r1 = await Self.post(b, org: org, late)
         Self.expectRefused(f, r1, "expired")
         // A request older than 10 minutes is forgotten: its answer is unsolicited.
         let id2 = try await Self.startLogin(b, org: org)
         f.clock.advance(by: 601)
-        let r2 = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(inResponseTo: id2, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k))
+        let r2 = await Self.post(
+            b, org: org,
+            try SAMLKit.sign(
+                SAMLKit.response(inResponseTo: id2, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k)
+        )
         Self.expectRefused(f, r2, "never sent")
         // IdP-initiated is off by default.
-        let r3 = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k))
+        let r3 = await Self.post(
+            b, org: org,
+            try SAMLKit.sign(SAMLKit.response(audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k))
         Self.expectRefused(f, r3, "IdP-initiated")
         // Wrong ACS in the response: refused.
         let id3 = try await Self.startLogin(b, org: org)
-        let r4 = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(inResponseTo: id3, audience: sp.entityID, acs: "https://evil.test/acs", now: f.clock.now()), with: k))
+        let r4 = await Self.post(
+            b, org: org,
+            try SAMLKit.sign(
+                SAMLKit.response(
+                    inResponseTo: id3, audience: sp.entityID, acs: "https://evil.test/acs", now: f.clock.now()), with: k
+            ))
         #expect(r4.status == 403)
         #expect(b.cookies[Sessions.cookieName] == nil)
     }
@@ -154,8 +212,10 @@ struct SSOTests {
         let (f, org, _, k) = try await Self.setUp(jit: true, idpInitiated: true)
         let sp = f.app.gateway.serviceProvider(org: org)
         let b = FormBrowser(f.client)
-        let r = await Self.post(b, org: org, try SAMLKit.sign(SAMLKit.response(audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k),
-                                relay: "https://evil.test/steal")
+        let r = await Self.post(
+            b, org: org,
+            try SAMLKit.sign(SAMLKit.response(audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: k),
+            relay: "https://evil.test/steal")
         #expect(r.status == 303 && r.location == "/", "an off-site RelayState is ignored")
         #expect(b.cookies[Sessions.cookieName] != nil)
     }

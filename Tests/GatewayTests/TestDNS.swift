@@ -20,9 +20,14 @@ final class TestDNS: @unchecked Sendable {
         addr.sin_port = 0
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
         }
-        guard ok else { close(fd); throw POSIXError(.EADDRINUSE) }
+        guard ok else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
         port = Int(UInt16(bigEndian: addr.sin_port))
         var tv = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -51,17 +56,28 @@ final class TestDNS: @unchecked Sendable {
             guard n >= 12 else { continue }
             let q = Array(buf[0..<n])
             // Question name.
-            var i = 12, labels: [String] = []
-            while i < q.count, q[i] != 0 { let l = Int(q[i]); labels.append(String(decoding: q[(i + 1)..<min(q.count, i + 1 + l)], as: UTF8.self)); i += 1 + l }
+            var i = 12
+            var labels: [String] = []
+            while i < q.count, q[i] != 0 {
+                let l = Int(q[i])
+                labels.append(String(decoding: q[(i + 1)..<min(q.count, i + 1 + l)], as: UTF8.self))
+                i += 1 + l
+            }
             let qEnd = i + 5
             guard qEnd <= q.count else { continue }
             let name = labels.joined(separator: ".").lowercased()
             let values = records.withLock { $0[name] }
-            var out: [UInt8] = [q[0], q[1], 0x81, values == nil ? 0x83 : 0x80, 0, 1, 0, UInt8(values?.count ?? 0), 0, 0, 0, 0]
+            var out: [UInt8] = [
+                q[0], q[1], 0x81, values == nil ? 0x83 : 0x80, 0, 1, 0, UInt8(values?.count ?? 0), 0, 0, 0, 0,
+            ]
             out += q[12..<qEnd]
             for v in values ?? [] {
                 let b = Array(v.utf8)
-                out += [0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, UInt8((b.count + 1) >> 8), UInt8((b.count + 1) & 0xff), UInt8(b.count)] + b
+                out +=
+                    [
+                        0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, UInt8((b.count + 1) >> 8), UInt8((b.count + 1) & 0xff),
+                        UInt8(b.count),
+                    ] + b
             }
             _ = withUnsafePointer(to: &from) { p in
                 p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, out, out.count, 0, $0, fromLen) }

@@ -1,13 +1,13 @@
 import Foundation
-import Synchronization
-import Testing
-import Mail
 import GatehouseCore
 import Gateway
 import HTTP
+import Mail
 import SAML
+import Synchronization
 import Tenant
 import TenantDomain
+import Testing
 import Web
 
 /// Every party is trusted only for what it owns (SECURITY.md). One test per boundary the red-team pass of
@@ -31,8 +31,12 @@ struct TrustBoundaryTests {
         // Victor: region admin of EU (bootstrap link → password), owner of "Victor Inc".
         let boot = try await f.app.gateway.bootstrapRegionAdmin(email: "victor@corp.test", region: .eu)
         let victor = f.browser("10.1.0.1")
-        #expect(await victor.call("POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(boot)\",\"password\":\"victor-password-1\"}").status == 200)
-        let v = await victor.call("POST", "/api/v1/regions/eu/orgs", #"{"name":"Victor Inc","ownerEmail":"victor@corp.test"}"#)
+        #expect(
+            await victor.call(
+                "POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(boot)\",\"password\":\"victor-password-1\"}"
+            ).status == 200)
+        let v = await victor.call(
+            "POST", "/api/v1/regions/eu/orgs", #"{"name":"Victor Inc","ownerEmail":"victor@corp.test"}"#)
         let victorsOrg = try #require((v.json["org"] as? [String: Any])?["id"] as? String)
         let vInvite = try #require(try await eu.pendingInvites(email: "victor@corp.test").first?.invite)
         #expect(await victor.call("POST", "/api/v1/invites/\(eu.mailedToken(for: vInvite))/accept").status == 200)
@@ -41,9 +45,17 @@ struct TrustBoundaryTests {
         let acme = try #require((a.json["org"] as? [String: Any])?["id"] as? String)
         let olga = f.browser("10.1.0.2")
         let oInvite = try #require(try await eu.pendingInvites(email: "olga@acme.test").first?.invite)
-        #expect(await olga.call("POST", "/api/v1/invites/\(eu.mailedToken(for: oInvite))/accept", #"{"password":"olga-secret-pass","firstName":"Olga"}"#).status == 200)
-        #expect(await olga.call("POST", "/api/v1/orgs/\(acme)/invites", #"{"emails":["victor@corp.test"],"roles":["member"]}"#).status == 201)
-        let vAcme = try #require(try await eu.pendingInvites(email: "victor@corp.test").first { $0.invite.orgID == acme }?.invite)
+        #expect(
+            await olga.call(
+                "POST", "/api/v1/invites/\(eu.mailedToken(for: oInvite))/accept",
+                #"{"password":"olga-secret-pass","firstName":"Olga"}"#
+            ).status == 200)
+        #expect(
+            await olga.call(
+                "POST", "/api/v1/orgs/\(acme)/invites", #"{"emails":["victor@corp.test"],"roles":["member"]}"#
+            ).status == 201)
+        let vAcme = try #require(
+            try await eu.pendingInvites(email: "victor@corp.test").first { $0.invite.orgID == acme }?.invite)
         #expect(await victor.call("POST", "/api/v1/invites/\(eu.mailedToken(for: vAcme))/accept").status == 200)
         let k = try SAMLKit.makeKeys("rsa")
         let body = """
@@ -55,12 +67,16 @@ struct TrustBoundaryTests {
     }
 
     /// Olga's IdP asserts `email`; returns the ACS answer and the browser that posted it.
-    static func assert(_ w: World, _ email: String, browser: FormBrowser? = nil) async throws -> (FormBrowser, (status: Int, body: String, location: String?, headers: HTTPHeaders)) {
+    static func assert(
+        _ w: World, _ email: String, browser: FormBrowser? = nil
+    ) async throws -> (FormBrowser, (status: Int, body: String, location: String?, headers: HTTPHeaders)) {
         let b = browser ?? FormBrowser(w.f.client)
         let id = try await SSOTests.startLogin(b, org: w.acme)
         let sp = w.f.app.gateway.serviceProvider(org: w.acme)
-        let signed = try SAMLKit.sign(SAMLKit.response(nameID: email, inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: w.f.clock.now()),
-                                      with: w.idpKey)
+        let signed = try SAMLKit.sign(
+            SAMLKit.response(
+                nameID: email, inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: w.f.clock.now()),
+            with: w.idpKey)
         return (b, await SSOTests.post(b, org: w.acme, signed))
     }
 
@@ -89,7 +105,8 @@ struct TrustBoundaryTests {
         let w = try await Self.world()
         let (b, _) = try await Self.assert(w, "victor@corp.test")
         _ = await b.go("GET", "/sso/\(w.acme)/link")
-        let linked = await b.go("POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("password", "victor-password-1")])
+        let linked = await b.go(
+            "POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("password", "victor-password-1")])
         #expect(linked.status == 303, "\(linked.body)")
         let token = try #require(b.cookies[Sessions.cookieName])
         #expect(try w.f.app.gateway.sessions.validateWithAccount(token)?.0.method == .saml(org: w.acme))
@@ -100,14 +117,17 @@ struct TrustBoundaryTests {
         let w2 = try await Self.world()
         let fb = FormBrowser(w2.f.client)
         _ = await fb.go("GET", "/login")
-        _ = await fb.go("POST", "/login", form: [("csrf", fb.csrf), ("email", "victor@corp.test"), ("password", "victor-password-1")])
+        _ = await fb.go(
+            "POST", "/login",
+            form: [("csrf", fb.csrf), ("email", "victor@corp.test"), ("password", "victor-password-1")])
         let (_, viaSession) = try await Self.assert(w2, "victor@corp.test", browser: fb)
         #expect(viaSession.status == 303 && viaSession.location != "/sso/\(w2.acme)/link")
     }
 
     @Test func anAccountWithoutAPasswordLinksByACodeMailedToIt() async throws {
         let w = try await Self.world()
-        _ = try await w.f.app.gateway.accounts.create(email: "pat@ext.test", firstName: "Pat", lastName: "", password: nil)
+        _ = try await w.f.app.gateway.accounts.create(
+            email: "pat@ext.test", firstName: "Pat", lastName: "", password: nil)
         let (b, r) = try await Self.assert(w, "pat@ext.test")
         #expect(r.location == "/sso/\(w.acme)/link" && b.cookies[Sessions.cookieName] == nil)
         let page = await b.go("GET", "/sso/\(w.acme)/link")
@@ -115,13 +135,22 @@ struct TrustBoundaryTests {
         let sent = await b.go("POST", "/sso/\(w.acme)/link/code", form: [("csrf", b.csrf)])
         #expect(sent.status == 200 && sent.body.contains("We sent a code to pat@ext.test"))
         let transport = CapturingTransport()
-        _ = OutboxSender(service: try w.f.service(.eu), transport: transport, settings: OutboxSettings(), logger: Logger(label: "test")).deliverDue()
+        _ = OutboxSender(
+            service: try w.f.service(.eu), transport: transport, settings: OutboxSettings(),
+            logger: Logger(label: "test")
+        ).deliverDue()
         let mail = try #require(transport.sent.withLock { $0 }.first { $0.to == "pat@ext.test" })
-        let code = try #require(mail.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.count == 6 && Int($0) != nil })
-        let wrong = await b.go("POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("code", code == "000000" ? "111111" : "000000")])
+        let code = try #require(
+            mail.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first {
+                $0.count == 6 && Int($0) != nil
+            })
+        let wrong = await b.go(
+            "POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("code", code == "000000" ? "111111" : "000000")])
         #expect(wrong.status == 401 && b.cookies[Sessions.cookieName] == nil)
         let ok = await b.go("POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("code", code)])
-        #expect(ok.status == 403 && ok.body.contains("not a member"), "linked, then refused by the region: Pat is not a member of Acme")
+        #expect(
+            ok.status == 403 && ok.body.contains("not a member"),
+            "linked, then refused by the region: Pat is not a member of Acme")
         let patID = try #require(try w.f.app.gateway.accounts.find(email: "pat@ext.test")?.id)
         #expect(try w.f.app.gateway.trust.isLinked(accountID: patID, org: w.acme))
     }
@@ -135,7 +164,9 @@ struct TrustBoundaryTests {
         let s = try #require(Self.cookie(b))
         let me = await s.call("GET", "/api/v1/me")
         #expect(me.status == 200)
-        #expect((me.json["memberships"] as? [[String: Any]])?.map { $0["orgID"] as? String } == [w.acme], "only Acme is visible")
+        #expect(
+            (me.json["memberships"] as? [[String: Any]])?.map { $0["orgID"] as? String } == [w.acme],
+            "only Acme is visible")
         #expect(me.json["regionAdminOf"] == nil || me.json["regionAdminOf"] is NSNull, "no region-admin rights")
         #expect(await s.call("GET", "/api/v1/orgs/\(w.acme)").status == 200)
         let other = await s.call("GET", "/api/v1/orgs/\(w.victorsOrg)")
@@ -144,7 +175,9 @@ struct TrustBoundaryTests {
         #expect(await s.call("POST", "/api/v1/orgs/\(w.victorsOrg)/apikeys", #"{"name":"x"}"#).status == 401)
         #expect(await s.call("GET", "/api/v1/regions/eu/orgs").status == 403)
         #expect(await s.call("POST", "/api/v1/auth/logout-everywhere").status == 403)
-        #expect(await s.call("POST", "/api/v1/auth/password", #"{"currentPassword":"x","newPassword":"new-password-123"}"#).status == 403)
+        #expect(
+            await s.call("POST", "/api/v1/auth/password", #"{"currentPassword":"x","newPassword":"new-password-123"}"#)
+                .status == 403)
         // Pages: the console of Victor's own org asks to sign in; the region console is closed.
         let fb = FormBrowser(w.f.client)
         fb.cookies[Sessions.cookieName] = s.cookie
@@ -163,7 +196,8 @@ struct TrustBoundaryTests {
         let (b2, r2) = try await Self.assert(w, "newbie@acme.test")
         #expect(r2.status == 303 && b2.cookies[Sessions.cookieName] != nil)
         // A proven domain also lets the IdP sign in an existing account of that domain without a link.
-        _ = try await w.f.app.gateway.accounts.create(email: "lee@acme.test", firstName: "Lee", lastName: "", password: "lee-password-1")
+        _ = try await w.f.app.gateway.accounts.create(
+            email: "lee@acme.test", firstName: "Lee", lastName: "", password: "lee-password-1")
         let (b3, r3) = try await Self.assert(w, "lee@acme.test")
         #expect(r3.status == 303 && b3.cookies[Sessions.cookieName] != nil)
     }
@@ -179,13 +213,20 @@ struct TrustBoundaryTests {
         #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/sso/domains/corp.test/verify").status == 422)
         #expect(await FormBrowser(w.f.client).go("GET", "/sso/start?who=someone%40corp.test").status == 404)
         try await w.f.verifyDomain("corp.test", org: w.acme, admin: w.olga)
-        #expect(await FormBrowser(w.f.client).go("GET", "/sso/start?who=someone%40corp.test").location == "/sso/\(w.acme)/login?next=%2F")
+        #expect(
+            await FormBrowser(w.f.client).go("GET", "/sso/start?who=someone%40corp.test").location
+                == "/sso/\(w.acme)/login?next=%2F")
         // Another org cannot claim it now (one owner at a time).
-        let other = await w.victor.call("PUT", "/api/v1/orgs/\(w.victorsOrg)/sso", """
-            {"idpEntityID":"https://other.test","ssoURL":"https://other.test/sso","certificates":["\(w.idpKey.certificate.base64)"]}
+        let other = await w.victor.call(
+            "PUT", "/api/v1/orgs/\(w.victorsOrg)/sso",
+            """
+            {"idpEntityID":"https://other.test","ssoURL":"https://other.test/sso","certificates"\
+            :["\(w.idpKey.certificate.base64)"]}
             """)
         #expect(other.status == 200, "\(other.body)")
-        #expect(await w.victor.call("POST", "/api/v1/orgs/\(w.victorsOrg)/sso/domains", #"{"domain":"corp.test"}"#).status == 409)
+        #expect(
+            await w.victor.call("POST", "/api/v1/orgs/\(w.victorsOrg)/sso/domains", #"{"domain":"corp.test"}"#).status
+                == 409)
     }
 
     // MARK: High
@@ -193,23 +234,44 @@ struct TrustBoundaryTests {
     @Test func theJITDefaultRoleStaysWithinTheSaversCeilingAndIsNeverOwnerLevel() async throws {
         let w = try await Self.world()
         // An SSO manager who holds nothing else.
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/roles", #"{"name":"SSO keeper","permissions":["org.view","members.view","sso.manage"]}"#).status == 201)
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/roles", #"{"name":"Almost owner","permissions":["org.view","members.view","org.delete"]}"#).status == 201)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/roles",
+                #"{"name":"SSO keeper","permissions":["org.view","members.view","sso.manage"]}"#
+            ).status == 201)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/roles",
+                #"{"name":"Almost owner","permissions":["org.view","members.view","org.delete"]}"#
+            ).status == 201)
         let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
-        #expect(await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["custom-sso-keeper"]}"#).status == 200)
-        let keeper = await w.victor.call("PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"admin"}}"#)
+        #expect(
+            await w.olga.call(
+                "PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["custom-sso-keeper"]}"#
+            ).status == 200)
+        let keeper = await w.victor.call(
+            "PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"admin"}}"#)
         #expect(keeper.status == 403 && keeper.body.contains("role_above_you"), "\(keeper.body)")
-        #expect(await w.victor.call("PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"custom-sso-keeper"}}"#).status == 200)
+        #expect(
+            await w.victor.call(
+                "PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"custom-sso-keeper"}}"#
+            ).status == 200)
         // Even the owner cannot make an owner-level role the JIT default.
-        let ownerLevel = await w.olga.call("PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"custom-almost-owner"}}"#)
+        let ownerLevel = await w.olga.call(
+            "PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"custom-almost-owner"}}"#)
         #expect(ownerLevel.status == 403, "\(ownerLevel.body)")
-        #expect(await w.olga.call("PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"manager"}}"#).status == 200)
+        #expect(
+            await w.olga.call("PUT", "/api/v1/orgs/\(w.acme)/sso", #"{"jit":{"enabled":true,"defaultRole":"manager"}}"#)
+                .status == 200)
     }
 
     @Test func aCopiedLinkCannotCreateTheInviteesAccount() async throws {
         let w = try await Self.world()
         let eu = try w.f.service(.eu)
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["newcomer@ext.test"],"roles":["member"]}"#).status == 201)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["newcomer@ext.test"],"roles":["member"]}"#
+            ).status == 201)
         let inv = try #require(try await eu.pendingInvites(email: "newcomer@ext.test").first?.invite)
         let copied = await w.olga.call("GET", "/api/v1/orgs/\(w.acme)/invites/\(inv.id)/link")
         let link = try #require(copied.json["token"] as? String)
@@ -223,23 +285,33 @@ struct TrustBoundaryTests {
         #expect(!page.body.contains("action=\"/invite/\(link)/signup\"") && page.body.contains("Email me a code"))
         // A wrong code is refused; the code mailed to the address works.
         #expect(await thief.call("POST", "/api/v1/invites/\(link)/code").status == 202)
-        #expect(await thief.call("POST", "/api/v1/invites/\(link)/accept", #"{"password":"thief-password-1","code":"000000"}"#).status == 403)
+        #expect(
+            await thief.call(
+                "POST", "/api/v1/invites/\(link)/accept", #"{"password":"thief-password-1","code":"000000"}"#
+            ).status == 403)
         let code = eu.tokens.code(inviteID: inv.id, version: inv.version, slot: InviteTokens.slot(w.f.clock.now()))
-        let ok = await w.f.browser("10.6.6.7").call("POST", "/api/v1/invites/\(link)/accept", "{\"password\":\"real-password-1\",\"code\":\"\(code)\"}")
+        let ok = await w.f.browser("10.6.6.7").call(
+            "POST", "/api/v1/invites/\(link)/accept", "{\"password\":\"real-password-1\",\"code\":\"\(code)\"}")
         #expect(ok.status == 200, "\(ok.body)")
         // The region admin's owner link after provisioning proves nothing either.
-        let p = await w.victor.call("POST", "/api/v1/regions/eu/orgs", #"{"name":"Third","ownerEmail":"third@ext.test"}"#)
+        let p = await w.victor.call(
+            "POST", "/api/v1/regions/eu/orgs", #"{"name":"Third","ownerEmail":"third@ext.test"}"#)
         let ownerURL = try #require(p.json["ownerInviteURL"] as? String)
         let ownerToken = try #require(ownerURL.components(separatedBy: "/invite/").last)
-        #expect(await w.f.browser("10.6.6.8").call("POST", "/api/v1/invites/\(ownerToken)/accept", #"{"password":"owner-password-1"}"#).status == 403)
+        #expect(
+            await w.f.browser("10.6.6.8").call(
+                "POST", "/api/v1/invites/\(ownerToken)/accept", #"{"password":"owner-password-1"}"#
+            ).status == 403)
     }
 
     // MARK: Medium
 
     static let redirects: [(String, String)] = [
         ("/console", "/console"), ("/invite/a.b.c?x=1#y", "/invite/a.b.c?x=1#y"),
-        ("/\t/evil.host/path", "/"), ("/\n/evil.host", "/"), ("/\r/evil.host", "/"), ("/ /evil.host", "/"), ("//evil.host", "/"),
-        ("/\\evil.host", "/"), ("/a\\b", "/"), ("https://evil.host/", "/"), ("evil.host", "/"), ("/\u{0B}/evil.host", "/"),
+        ("/\t/evil.host/path", "/"), ("/\n/evil.host", "/"), ("/\r/evil.host", "/"), ("/ /evil.host", "/"),
+        ("//evil.host", "/"),
+        ("/\\evil.host", "/"), ("/a\\b", "/"), ("https://evil.host/", "/"), ("evil.host", "/"),
+        ("/\u{0B}/evil.host", "/"),
         ("/\u{7F}", "/"), ("/\u{2028}/evil.host", "/"), ("", "/"),
     ]
 
@@ -247,10 +319,13 @@ struct TrustBoundaryTests {
     func nextIsALocalPathOnly(_ i: Int) async throws {
         let (next, expected) = Self.redirects[i]
         let f = try GatewayFixture()
-        _ = try await f.app.gateway.accounts.create(email: "ann@x.test", firstName: "Ann", lastName: "", password: "ann-password-1")
+        _ = try await f.app.gateway.accounts.create(
+            email: "ann@x.test", firstName: "Ann", lastName: "", password: "ann-password-1")
         let b = FormBrowser(f.client)
         _ = await b.go("GET", "/login")
-        let r = await b.go("POST", "/login", form: [("csrf", b.csrf), ("email", "ann@x.test"), ("password", "ann-password-1"), ("next", next)])
+        let r = await b.go(
+            "POST", "/login",
+            form: [("csrf", b.csrf), ("email", "ann@x.test"), ("password", "ann-password-1"), ("next", next)])
         #expect(r.location == expected, "next=\(next.debugDescription)")
     }
 
@@ -271,19 +346,27 @@ struct TrustBoundaryTests {
     @Test func anAdminCannotRevokeAnOwnersKeys() async throws {
         let w = try await Self.world()
         let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
-        #expect(await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["admin"]}"#).status == 200)
+        #expect(
+            await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["admin"]}"#).status
+                == 200)
         let ownerKey = await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/apikeys", #"{"name":"owner key"}"#)
         let id = try #require(ownerKey.json["id"] as? String)
         let r = await w.victor.call("DELETE", "/api/v1/orgs/\(w.acme)/apikeys/\(id)")
         #expect(r.status == 403 && r.body.contains("member_outranks_you"), "\(r.body)")
-        #expect(await w.olga.call("DELETE", "/api/v1/orgs/\(w.acme)/apikeys/\(id)").status == 204, "the owner revokes her own")
+        #expect(
+            await w.olga.call("DELETE", "/api/v1/orgs/\(w.acme)/apikeys/\(id)").status == 204,
+            "the owner revokes her own")
     }
 
     @Test func aSupersededLinkCannotDecline() async throws {
         let w = try await Self.world()
         let eu = try w.f.service(.eu)
-        _ = try await w.f.app.gateway.accounts.create(email: "dee@ext.test", firstName: "Dee", lastName: "", password: "dee-password-1")
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["dee@ext.test"],"roles":["member"]}"#).status == 201)
+        _ = try await w.f.app.gateway.accounts.create(
+            email: "dee@ext.test", firstName: "Dee", lastName: "", password: "dee-password-1")
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["dee@ext.test"],"roles":["member"]}"#
+            ).status == 201)
         let inv = try #require(try await eu.pendingInvites(email: "dee@ext.test").first?.invite)
         let old = eu.link(for: inv).token
         #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/invites/\(inv.id)/resend").status == 200)
@@ -297,7 +380,10 @@ struct TrustBoundaryTests {
     @Test func onlyTheProvenInviteeLearnsWhetherTheAddressHasAnAccount() async throws {
         let w = try await Self.world()
         let eu = try w.f.service(.eu)
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["victor2@corp.test"],"roles":["member"]}"#).status == 201)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["victor2@corp.test"],"roles":["member"]}"#
+            ).status == 201)
         let inv = try #require(try await eu.pendingInvites(email: "victor2@corp.test").first?.invite)
         let copied = await w.olga.call("GET", "/api/v1/invites/\(eu.link(for: inv).token)")
         #expect(copied.status == 200 && (copied.json["accountExists"] == nil || copied.json["accountExists"] is NSNull))
@@ -309,13 +395,22 @@ struct TrustBoundaryTests {
         let w = try await Self.world()
         let olgaID = try #require(try w.f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
         await #expect(throws: GatehouseError.self) {
-            try await w.f.app.gateway.accounts.setNames(accountID: olgaID, firstName: "Olga\r\nVisit https://evil.test", lastName: "")
+            try await w.f.app.gateway.accounts.setNames(
+                accountID: olgaID, firstName: "Olga\r\nVisit https://evil.test", lastName: "")
         }
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/invites", "{\"emails\":[\"x@ext.test\"],\"roles\":[\"member\"],\"firstName\":\"a\\nb\"}").status == 422)
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["x@ext.test"],"roles":["member"]}"#).status == 201)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/invites",
+                "{\"emails\":[\"x@ext.test\"],\"roles\":[\"member\"],\"firstName\":\"a\\nb\"}"
+            ).status == 422)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["x@ext.test"],"roles":["member"]}"#
+            ).status == 201)
         let eu = try w.f.service(.eu)
         let transport = CapturingTransport()
-        _ = OutboxSender(service: eu, transport: transport, settings: OutboxSettings(), logger: Logger(label: "test")).deliverDue()
+        _ = OutboxSender(service: eu, transport: transport, settings: OutboxSettings(), logger: Logger(label: "test"))
+            .deliverDue()
         let mail = try #require(transport.sent.withLock { $0 }.first { $0.to == "x@ext.test" })
         #expect(mail.text.contains("Olga (olga@acme.test) invited you"), "\(mail.text)")
         let mailed = try #require(mail.link?.components(separatedBy: "/invite/").last)
@@ -325,27 +420,44 @@ struct TrustBoundaryTests {
     @Test func deletingAnOrgForgetsItsSSO() async throws {
         let w = try await Self.world()
         try await w.f.verifyDomain("acme.test", org: w.acme, admin: w.olga)
-        #expect(await w.victor.call("DELETE", "/api/v1/regions/eu/orgs/\(w.acme)", #"{"confirmName":"Acme"}"#).status == 204)
+        #expect(
+            await w.victor.call("DELETE", "/api/v1/regions/eu/orgs/\(w.acme)", #"{"confirmName":"Acme"}"#).status == 204
+        )
         #expect(await FormBrowser(w.f.client).go("GET", "/sso/\(w.acme)/login").status == 404)
         #expect(try w.f.app.gateway.trust.verifiedOrg(forDomain: "acme.test") == nil)
         // The same through the region console's typed confirmation.
-        #expect(await w.victor.call("PUT", "/api/v1/orgs/\(w.victorsOrg)/sso", """
-            {"idpEntityID":"https://v.test","ssoURL":"https://v.test/sso","certificates":["\(w.idpKey.certificate.base64)"]}
-            """).status == 200)
+        #expect(
+            await w.victor.call(
+                "PUT", "/api/v1/orgs/\(w.victorsOrg)/sso",
+                """
+                {"idpEntityID":"https://v.test","ssoURL":"https://v.test/sso","certificates"\
+                :["\(w.idpKey.certificate.base64)"]}
+                """
+            ).status == 200)
         let page = FormBrowser(w.f.client)
         page.cookies[Sessions.cookieName] = w.victor.cookie
         _ = await page.go("GET", "/region/eu")
-        let deleted = await page.go("POST", "/region/eu/delete", form: [("csrf", page.csrf), ("org", w.victorsOrg), ("confirmName", "Victor Inc")])
+        let deleted = await page.go(
+            "POST", "/region/eu/delete",
+            form: [("csrf", page.csrf), ("org", w.victorsOrg), ("confirmName", "Victor Inc")])
         #expect(deleted.status == 303, "\(deleted.body)")
         #expect(await FormBrowser(w.f.client).go("GET", "/sso/\(w.victorsOrg)/login").status == 404)
     }
 
     @Test func aCustomRoleCannotTakeABuiltInName() async throws {
         let w = try await Self.world()
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/roles", #"{"name":"Operator","permissions":["org.view"]}"#).status == 201)
-        let r = await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/roles/custom-operator", #"{"name":"Owner","permissions":["org.view"]}"#)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/roles", #"{"name":"Operator","permissions":["org.view"]}"#
+            ).status == 201)
+        let r = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.acme)/roles/custom-operator", #"{"name":"Owner","permissions":["org.view"]}"#)
         #expect(r.status == 409, "\(r.body)")
-        #expect(await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/roles/custom-operator", #"{"name":"Operators","permissions":["org.view"]}"#).status == 200)
+        #expect(
+            await w.olga.call(
+                "PATCH", "/api/v1/orgs/\(w.acme)/roles/custom-operator",
+                #"{"name":"Operators","permissions":["org.view"]}"#
+            ).status == 200)
     }
 
     @Test func anonymousSSOStartsAreLimited() async throws {
@@ -365,17 +477,30 @@ struct TrustBoundaryTests {
         let appID = try #require(app.json["id"] as? String)
         let olgaID = try #require(try w.f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
         // Olga cannot grant herself (rule 3); Victor, made admin, grants her the app.
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(olgaID)\",\"role\":\"admin\"}").status == 403)
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(olgaID)\",\"role\":\"admin\"}"
+            ).status == 403)
         let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
-        #expect(await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["admin"]}"#).status == 200)
-        let grant = await w.victor.call("POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(olgaID)\",\"role\":\"admin\"}")
+        #expect(
+            await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["admin"]}"#).status
+                == 200)
+        let grant = await w.victor.call(
+            "POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(olgaID)\",\"role\":\"admin\"}")
         #expect(grant.status == 403, "an admin may not touch the owner's access (rule 2)")
-        #expect(await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(victorID)\",\"role\":\"viewer\"}").status < 300)
-        let key = await w.victor.call("POST", "/api/v1/orgs/\(w.acme)/apikeys", "{\"name\":\"app key\",\"app\":\"\(appID)\"}")
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants",
+                "{\"member\":\"\(victorID)\",\"role\":\"viewer\"}"
+            ).status < 300)
+        let key = await w.victor.call(
+            "POST", "/api/v1/orgs/\(w.acme)/apikeys", "{\"name\":\"app key\",\"app\":\"\(appID)\"}")
         let robot = w.f.browser("10.4.0.1")
         robot.bearer = try #require(key.json["secret"] as? String)
         #expect(await robot.call("GET", "/api/v1/orgs/\(w.acme)").status == 200)
-        #expect(await robot.call("POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["z@ext.test"],"roles":["viewer"]}"#).status == 403)
+        #expect(
+            await robot.call("POST", "/api/v1/orgs/\(w.acme)/invites", #"{"emails":["z@ext.test"],"roles":["viewer"]}"#)
+                .status == 403)
         #expect(await robot.call("POST", "/api/v1/orgs/\(w.acme)/apikeys", #"{"name":"more"}"#).status == 403)
     }
 
@@ -384,8 +509,11 @@ struct TrustBoundaryTests {
         let app = await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/apps", #"{"name":"Studio"}"#)
         let appID = try #require(app.json["id"] as? String)
         let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
-        #expect(await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["manager"]}"#).status == 200)
-        let r = await w.victor.call("POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(victorID)\",\"role\":\"admin\"}")
+        #expect(
+            await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["manager"]}"#).status
+                == 200)
+        let r = await w.victor.call(
+            "POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(victorID)\",\"role\":\"admin\"}")
         #expect(r.status == 403 && r.body.contains("cannot_change_yourself"), "\(r.body)")
     }
 
@@ -393,12 +521,14 @@ struct TrustBoundaryTests {
         let w = try await Self.world()
         let me = await w.victor.call("GET", "/api/v1/me")
         #expect(me.headers["Cache-Control"] == "no-store")
-        let login = await w.f.browser("10.5.0.1").call("POST", "/api/v1/auth/login", #"{"email":"olga@acme.test","password":"olga-secret-pass"}"#)
+        let login = await w.f.browser("10.5.0.1").call(
+            "POST", "/api/v1/auth/login", #"{"email":"olga@acme.test","password":"olga-secret-pass"}"#)
         #expect(login.status == 200 && login.headers["Cache-Control"] == "no-store")
         var h: HTTPHeaders = ["Host": "test", "Content-Type": "application/jsonp"]
         h.set("Cookie", "\(Sessions.cookieName)=\(w.victor.cookie ?? "")")
         h.set("X-CSRF-Token", w.victor.csrf ?? "")
-        let jsonp = await w.f.client.send("PATCH", "/api/v1/orgs/\(w.victorsOrg)", headers: h, body: Array(#"{"name":"Renamed"}"#.utf8))
+        let jsonp = await w.f.client.send(
+            "PATCH", "/api/v1/orgs/\(w.victorsOrg)", headers: h, body: Array(#"{"name":"Renamed"}"#.utf8))
         #expect(jsonp.status == 415)
     }
 

@@ -33,7 +33,9 @@ struct CodecTests {
 
     @Test func serializerComputesLengthAndStripsInjectedLines() {
         var out: [UInt8] = []
-        let r = Response(status: 200, headers: ["X-Evil": "a\r\nSet-Cookie: pwned=1", "Content-Length": "999"], body: Array("hello".utf8))
+        let r = Response(
+            status: 200, headers: ["X-Evil": "a\r\nSet-Cookie: pwned=1", "Content-Length": "999"],
+            body: Array("hello".utf8))
         ResponseSerializer.serialize(r, keepAlive: false, date: "D", requestID: "r1", into: &out)
         let text = String(decoding: out, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
@@ -45,6 +47,6 @@ struct CodecTests {
     }
 
     @Test func httpDate() {
-        #expect(HTTPDate.format(epochSeconds: 784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(epochSeconds: 784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
     }
 }

@@ -10,22 +10,37 @@ struct HTTP1ParserTests {
     }
 
     @Test func pipelinedRequestsComeOutInOrder() {
-        let o = parseAllWays("GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+        let o = parseAllWays(
+            "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /c"
+                + " HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         #expect(o.requests == ["GET /a ", "POST /b abc", "GET /c "])
     }
 
     @Test func chunkedBodyIsReassembled() {
-        let o = parseAllWays("POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: t\r\n\r\nGET /n HTTP/1.1\r\nHost: x\r\n\r\n")
+        let o = parseAllWays(
+            "POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n"
+                + " world\r\n0\r\nTrailer: t\r\n\r\nGET /n HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         #expect(o.requests == ["POST /u hello world", "GET /n "])
     }
 
     @Test func expectContinueIsSignalledBeforeTheBody() {
         var p = HTTP1Parser()
         p.append(Array("POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n".utf8))
-        guard case .sendContinue = try! p.next() else { Issue.record("expected sendContinue"); return }
-        guard case .needMore = try! p.next() else { Issue.record("expected needMore"); return }
+        guard case .sendContinue = try! p.next() else {
+            Issue.record("expected sendContinue")
+            return
+        }
+        guard case .needMore = try! p.next() else {
+            Issue.record("expected needMore")
+            return
+        }
         p.append(Array("ok".utf8))
-        guard case .request(let r) = try! p.next() else { Issue.record("expected request"); return }
+        guard case .request(let r) = try! p.next() else {
+            Issue.record("expected request")
+            return
+        }
         #expect(r.body == Array("ok".utf8))
     }
 
@@ -43,7 +58,10 @@ struct HTTP1ParserTests {
     }
 
     @Test func absoluteFormBecomesOriginForm() {
-        #expect(parseAllWays("GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\n\r\n").requests == ["GET /a?b=1 "])
+        #expect(
+            parseAllWays("GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\n\r\n").requests == [
+                "GET /a?b=1 "
+            ])
     }
 
     @Test func leadingEmptyLinesAreTolerated() {
@@ -67,7 +85,10 @@ struct HTTP1ParserTests {
         ("GET / HTTP/1.1\r\nHost: x\r\nA: b\u{01}c\r\n\r\n", "bad_header_value"),
         ("GET / HTTP/1.1\r\nHost: x\r\nA: b\rc\r\n\r\n", "bad_header_value"),
         ("GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n", "obsolete_line_folding"),
-        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "length_and_transfer_encoding"),
+        (
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "length_and_transfer_encoding"
+        ),
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", "duplicate_content_length"),
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc", "invalid_content_length"),
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "invalid_content_length"),
@@ -75,7 +96,10 @@ struct HTTP1ParserTests {
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x10\r\n\r\n", "invalid_content_length"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "unsupported_transfer_encoding"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", "unsupported_transfer_encoding"),
-        ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", "unsupported_transfer_encoding"),
+        (
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "unsupported_transfer_encoding"
+        ),
         ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "unsupported_transfer_encoding"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad_chunk"),
         ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", "bad_chunk"),
@@ -91,7 +115,7 @@ struct HTTP1ParserTests {
 
     @Test func requestLineLimitAtTheEdge() {
         let limits = HTTPLimits(maxRequestLineBytes: 64)
-        let fits = "GET /" + String(repeating: "a", count: 64 - 14) + " HTTP/1.1"      // exactly 64 bytes
+        let fits = "GET /" + String(repeating: "a", count: 64 - 14) + " HTTP/1.1"  // exactly 64 bytes
         #expect(fits.utf8.count == 64)
         #expect(parseAllWays(fits + "\r\nHost: x\r\n\r\n", limits: limits).error == nil)
         let over = "GET /" + String(repeating: "a", count: 65 - 14) + " HTTP/1.1"
@@ -115,10 +139,17 @@ struct HTTP1ParserTests {
 
     @Test func bodyLimitAtTheEdge() {
         let limits = HTTPLimits(maxBodyBytes: 10)
-        #expect(parseAllWays("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits).requests.count == 1)
+        #expect(
+            parseAllWays("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits).requests
+                .count == 1)
         // Refused on the head alone: the body is never read.
-        #expect(parseAllWays("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", limits: limits).error == "payload_too_large")
-        #expect(parseAllWays("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n5\r\n", limits: limits).error == "payload_too_large")
+        #expect(
+            parseAllWays("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", limits: limits).error
+                == "payload_too_large")
+        #expect(
+            parseAllWays(
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n5\r\n", limits: limits
+            ).error == "payload_too_large")
     }
 
     @Test func errorIsSticky() {
@@ -132,7 +163,10 @@ struct HTTP1ParserTests {
     @Test func headersKeepCaseAndCompareCaseInsensitively() throws {
         var p = HTTP1Parser()
         p.append(Array("GET / HTTP/1.1\r\nHost: x\r\nX-Thing:   spaced value  \r\n\r\n".utf8))
-        guard case .request(let r) = try p.next() else { Issue.record("no request"); return }
+        guard case .request(let r) = try p.next() else {
+            Issue.record("no request")
+            return
+        }
         #expect(r.headers["x-thing"] == "spaced value")
         #expect(r.headers["X-THING"] == "spaced value")
     }

@@ -3,7 +3,7 @@ import Testing
 
 /// What a parse produced: requests (method, target, body) in order, or the error that stopped it.
 struct ParseOutcome: Equatable {
-    var requests: [String] = []      // "METHOD target body"
+    var requests: [String] = []  // "METHOD target body"
     var continues = 0
     var error: String?
 }

@@ -1,5 +1,5 @@
-import Testing
 import GatehouseCore
+import Testing
 
 /// The escape-by-default markup type: text is escaped wherever it is interpolated, markup passes as is, and
 /// raw insertion is spelled out. (That `let bad: HTML = "<td>" + name` does not compile is a property of the
@@ -9,7 +9,11 @@ struct HTMLTests {
     @Test func textIsEscapedInContentAndAttributes() {
         let name = #"<script>alert("x")</script> & 'co'"#
         let h: HTML = "<td title=\"\(name)\">\(name)</td>"
-        #expect(h.text == #"<td title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</td>"#)
+        #expect(
+            h.text
+                == #"<td title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;">&lt;"#
+                + #"script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</td>"#
+        )
     }
 
     @Test func markupIsInsertedOnceNotTwice() {

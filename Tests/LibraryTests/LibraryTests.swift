@@ -1,6 +1,6 @@
-import Testing
-import Crypto
 import Compression
+import Crypto
+import Testing
 import XML
 
 /// The system libraries are wired up and behave: OpenSSL (digests, HMAC, randomness), zlib (raw DEFLATE with a
@@ -8,7 +8,8 @@ import XML
 @Suite("System libraries")
 struct LibraryTests {
     @Test func sha256KnownAnswer() {
-        #expect(Digest.sha256.hash("abc").hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Digest.sha256.hash("abc").hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     @Test func hmacRFC4231Case2() {
@@ -18,7 +19,9 @@ struct LibraryTests {
         var flipped = mac
         flipped[31] ^= 1
         #expect(!HMAC.isValid(flipped, for: Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8)))
-        #expect(!HMAC.isValid(Array(mac.prefix(16)), for: Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8)))
+        #expect(
+            !HMAC.isValid(
+                Array(mac.prefix(16)), for: Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8)))
     }
 
     @Test func randomBytesDiffer() {

@@ -1,12 +1,13 @@
-import GatehouseTesting
 import Foundation
+import GatehouseTesting
 import Testing
 
 /// The real `gatehouse` binary as a user runs it.
 @Suite("gatehouse CLI")
 struct CLITests {
     static var binary: String {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("gatehouse").path
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("gatehouse").path
         if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
         return TLSTests.root.appendingPathComponent(".build/debug/gatehouse").path
     }

@@ -12,9 +12,14 @@ final class RawSocket {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &addr.sin_addr)
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        guard rc == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
         setTimeout(5)
     }
 
@@ -42,7 +47,10 @@ final class RawSocket {
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &buf, buf.count, 0)
-            if n > 0 { out.append(contentsOf: buf[0..<n]); continue }
+            if n > 0 {
+                out.append(contentsOf: buf[0..<n])
+                continue
+            }
             return (String(decoding: out, as: UTF8.self), n == 0 || (n < 0 && errno == ECONNRESET))
         }
     }
@@ -69,12 +77,13 @@ final class RawSocket {
 /// A parsed response, for assertions.
 struct HTTPReply {
     var status: Int
-    var headers: [String: String]   // lower-cased names
+    var headers: [String: String]  // lower-cased names
     var body: String
 
     static func parse(_ bytes: [UInt8]) -> (HTTPReply, Int)? {
         let sep: [UInt8] = [13, 10, 13, 10]
-        guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: { Array(bytes[$0..<$0 + 4]) == sep }) else { return nil }
+        guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: { Array(bytes[$0..<$0 + 4]) == sep })
+        else { return nil }
         let head = String(decoding: bytes[0..<end], as: UTF8.self)
         var lines = head.components(separatedBy: "\r\n")
         let statusLine = lines.removeFirst().split(separator: " ")

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import HTTP
 import Server
+import Testing
 
 @Suite("Server over real sockets")
 struct SocketTests {
@@ -21,7 +21,10 @@ struct SocketTests {
         let t = try TestServer()
         let s = try RawSocket(port: t.port)
         // An async slow handler first: the quick ones behind it must still come out after it.
-        s.send("GET /slow?ms=100 HTTP/1.1\r\nHost: t\r\n\r\nGET /path/two HTTP/1.1\r\nHost: t\r\n\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nthreeGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.send(
+            "GET /slow?ms=100 HTTP/1.1\r\nHost: t\r\n\r\nGET /path/two HTTP/1.1\r\nHost: t\r\n\r\nPOST /echo"
+                + " HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nthreeGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+        )
         let r = s.readResponses(4)
         #expect(r.map(\.body) == ["slow done", "two", "three", "ok"])
     }
@@ -75,7 +78,10 @@ struct SocketTests {
         ("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414),
         ("GET / HTTP/1.1\r\nHost: t\r\n" + (0..<200).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431),
         ("GET / HTTP/1.1\r\nHost: t\r\nX: " + String(repeating: "v", count: 40000) + "\r\n\r\n", 431),
-        ("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n" + String(repeating: "z", count: 5000), 413),
+        (
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n" + String(repeating: "z", count: 5000),
+            413
+        ),
         ("GET / HTTP/3.0\r\nHost: t\r\n\r\n", 505),
     ]
 
@@ -131,7 +137,8 @@ struct SocketTests {
 
     @Test func connectionCapAnswers503() throws {
         let t = try TestServer { $0.maxConnections = 2 }
-        let a = try RawSocket(port: t.port), b = try RawSocket(port: t.port)
+        let a = try RawSocket(port: t.port)
+        let b = try RawSocket(port: t.port)
         a.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         b.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(a.readResponses(1).first?.status == 200)
@@ -142,7 +149,8 @@ struct SocketTests {
         #expect(closed)
         // Framed by the serializer: the declared length is the body's, and the body is the JSON error shape.
         let parts = text.components(separatedBy: "\r\n\r\n")
-        let head = parts[0], body = parts.dropFirst().joined(separator: "\r\n\r\n")
+        let head = parts[0]
+        let body = parts.dropFirst().joined(separator: "\r\n\r\n")
         let length = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
         #expect(length == body.utf8.count, "Content-Length \(length ?? -1) for a \(body.utf8.count)-byte body")

@@ -1,12 +1,13 @@
-import GatehouseTesting
 import Foundation
-import Testing
+import GatehouseTesting
 import Server
+import Testing
 
 /// TLS through OpenSSL with certificates from `certs/make-dev-certs.sh`, checked by curl (a client nobody here wrote).
 @Suite("TLS")
 struct TLSTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func run(_ tool: String, _ args: [String]) -> (Int32, String) {
         do {
@@ -26,13 +27,19 @@ struct TLSTests {
         let url = "https://127.0.0.1:\(t.port)/path/secure"
         let (rc13, body13) = Self.run("curl", ["-sS", "--cacert", dir + "/dev-ca.crt", "--tlsv1.3", url])
         #expect(rc13 == 0 && body13 == "secure", "TLS 1.3: \(body13)")
-        let (rc12, body12) = Self.run("curl", ["-sS", "--cacert", dir + "/dev-ca.crt", "--tlsv1.2", "--tls-max", "1.2", url])
+        let (rc12, body12) = Self.run(
+            "curl", ["-sS", "--cacert", dir + "/dev-ca.crt", "--tlsv1.2", "--tls-max", "1.2", url])
         #expect(rc12 == 0 && body12 == "secure", "TLS 1.2: \(body12)")
-        let (rc11, _) = Self.run("curl", ["-sS", "--cacert", dir + "/dev-ca.crt", "--tlsv1.1", "--tls-max", "1.1", url])
+        let (rc11, _) = Self.run(
+            "curl", ["-sS", "--cacert", dir + "/dev-ca.crt", "--tlsv1.1", "--tls-max", "1.1", url])
         #expect(rc11 != 0, "TLS 1.1 must be refused")
         // Keep-alive and a POST body over TLS.
-        let (rcp, bodyp) = Self.run("curl", ["-sS", "--cacert", dir + "/dev-ca.crt", "-d", "hello-tls", "https://127.0.0.1:\(t.port)/echo",
-                                             "--next", "-sS", "--cacert", dir + "/dev-ca.crt", "https://127.0.0.1:\(t.port)/path/again"])
+        let (rcp, bodyp) = Self.run(
+            "curl",
+            [
+                "-sS", "--cacert", dir + "/dev-ca.crt", "-d", "hello-tls", "https://127.0.0.1:\(t.port)/echo",
+                "--next", "-sS", "--cacert", dir + "/dev-ca.crt", "https://127.0.0.1:\(t.port)/path/again",
+            ])
         #expect(rcp == 0 && bodyp == "hello-tlsagain", "\(bodyp)")
         // A plain-HTTP client on the TLS port gets dropped, and the server keeps serving.
         let s = try RawSocket(port: t.port)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Store
+import Testing
 
 private func tempPath() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("gh-store-\(UUID().uuidString).db").path
@@ -11,8 +11,18 @@ private func cleanup(_ path: String) {
 }
 
 private let schema = [
-    Migration(1, "accounts", sql: "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, balance INTEGER NOT NULL) STRICT;"),
-    Migration(2, "notes", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES accounts(id), body TEXT) STRICT;"),
+    Migration(
+        1, "accounts",
+        sql:
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, balance INTEGER NOT NULL)"
+            + " STRICT;"
+    ),
+    Migration(
+        2, "notes",
+        sql:
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES accounts(id), body"
+            + " TEXT) STRICT;"
+    ),
 ]
 
 struct Boom: Error {}
@@ -87,9 +97,14 @@ struct DatabaseTests {
     @Test func typedBindingsRoundTrip() throws {
         let path = tempPath()
         defer { cleanup(path) }
-        let db = try Database(path: path, migrations: [Migration(1, "t", sql: "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)")])
+        let db = try Database(
+            path: path,
+            migrations: [Migration(1, "t", sql: "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)")])
         let evil = "x'); DROP TABLE t; --"
-        try db.writeNow { try $0.run("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [Int64.max, 1.5, evil, [UInt8]([0, 1, 255]), String?.none]) }
+        try db.writeNow {
+            try $0.run(
+                "INSERT INTO t VALUES (?, ?, ?, ?, ?)", [Int64.max, 1.5, evil, [UInt8]([0, 1, 255]), String?.none])
+        }
         let row = try #require(try db.readNow { try $0.first("SELECT * FROM t") })
         #expect(row[0] == .integer(Int64.max))
         #expect(row[1] == .real(1.5))
@@ -112,7 +127,7 @@ struct DatabaseTests {
             for i in 0..<300 {
                 try await db.write { conn in
                     try conn.run("UPDATE accounts SET balance = balance - 1 WHERE email = 'a'")
-                    if i % 7 == 0 { usleep(200) }   // widen the window between the two updates
+                    if i % 7 == 0 { usleep(200) }  // widen the window between the two updates
                     try conn.run("UPDATE accounts SET balance = balance + 1 WHERE email = 'b'")
                 }
             }
@@ -125,7 +140,7 @@ struct DatabaseTests {
                     for _ in 0..<150 {
                         let (a, b) = try await db.read { conn -> (Int, Int) in
                             let a = try conn.first("SELECT balance FROM accounts WHERE email = 'a'")?.int(0) ?? -1
-                            usleep(50)   // the writer commits in between; the snapshot must not move
+                            usleep(50)  // the writer commits in between; the snapshot must not move
                             let b = try conn.first("SELECT balance FROM accounts WHERE email = 'b'")?.int(0) ?? -1
                             return (a, b)
                         }
@@ -151,7 +166,7 @@ struct DatabaseTests {
         let writing = Task {
             try await db.write { conn in
                 try conn.run("UPDATE accounts SET balance = 2")
-                usleep(800_000)   // hold the write transaction open
+                usleep(800_000)  // hold the write transaction open
             }
         }
         try await Task.sleep(nanoseconds: 100_000_000)

@@ -1,5 +1,5 @@
-import Testing
 import TenantDomain
+import Testing
 
 /// `Rules.reach`: authentication method × org × SSO-only membership → allow or the precise refusal, against an
 /// oracle written from the trust model (SECURITY.md) rather than from the implementation:
@@ -11,14 +11,21 @@ import TenantDomain
 @Suite("Rules.reach: method × org × SSO-only")
 struct ReachTableTests {
     static let home = "org_eu_aaaaaaaaaaaaaaaa", other = "org_us_bbbbbbbbbbbbbbbb"
-    static let methods: [AuthMethod] = [.password, .bootstrap, .apiKey, .gateway, .saml(org: home), .oidc(org: home), .saml(org: other), .oidc(org: other)]
+    static let methods: [AuthMethod] = [
+        .password, .bootstrap, .apiKey, .gateway, .saml(org: home), .oidc(org: home), .saml(org: other),
+        .oidc(org: other),
+    ]
 
     struct Case: CustomTestStringConvertible, Sendable {
         let method: AuthMethod, org: String, ssoOnly: Bool
-        var testDescription: String { "\(method.wire) → \(org == ReachTableTests.home ? "home" : "other")\(ssoOnly ? " (SSO-only)" : "")" }
+        var testDescription: String {
+            "\(method.wire) → \(org == ReachTableTests.home ? "home" : "other")\(ssoOnly ? " (SSO-only)" : "")"
+        }
     }
 
-    static let cases: [Case] = methods.flatMap { m in [home, other].flatMap { o in [false, true].map { Case(method: m, org: o, ssoOnly: $0) } } }
+    static let cases: [Case] = methods.flatMap { m in
+        [home, other].flatMap { o in [false, true].map { Case(method: m, org: o, ssoOnly: $0) } }
+    }
 
     static func oracle(_ c: Case) -> String? {
         let wire = c.method.wire
@@ -30,7 +37,9 @@ struct ReachTableTests {
 
     @Test(arguments: cases)
     func reach(_ c: Case) {
-        #expect(Rules.reach(c.method, org: c.org, ssoOnly: c.ssoOnly).refusal?.code == Self.oracle(c), "\(c.testDescription)")
+        #expect(
+            Rules.reach(c.method, org: c.org, ssoOnly: c.ssoOnly).refusal?.code == Self.oracle(c),
+            "\(c.testDescription)")
     }
 
     @Test(arguments: methods)
@@ -39,10 +48,14 @@ struct ReachTableTests {
     }
 
     @Test func unknownOrMalformedMethodsAreRefused() {
-        for bad in ["", "saml:", "saml:not-an-org", "oidc:org_xx_1", "PASSWORD", "apikey ", "saml:org_eu_aaaaaaaaaaaaaaaa\n"] {
+        for bad in [
+            "", "saml:", "saml:not-an-org", "oidc:org_xx_1", "PASSWORD", "apikey ", "saml:org_eu_aaaaaaaaaaaaaaaa\n",
+        ] {
             #expect(AuthMethod(wire: bad) == nil, "\(bad.debugDescription)")
         }
         #expect(AuthMethod.password.provesAccount && AuthMethod.bootstrap.provesAccount)
-        #expect(!AuthMethod.apiKey.provesAccount && !AuthMethod.saml(org: Self.home).provesAccount && !AuthMethod.gateway.provesAccount)
+        #expect(
+            !AuthMethod.apiKey.provesAccount && !AuthMethod.saml(org: Self.home).provesAccount
+                && !AuthMethod.gateway.provesAccount)
     }
 }

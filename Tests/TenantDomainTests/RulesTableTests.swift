@@ -1,5 +1,5 @@
-import Testing
 import TenantDomain
+import Testing
 
 /// The rules over every pair of built-in roles. The expected outcome comes from an independent statement of
 /// the matrix: built-in roles are strictly nested (viewer ⊂ member ⊂ manager ⊂ admin ⊂ owner), only owner,
@@ -22,14 +22,18 @@ struct RulesTableTests {
 
     static let cases: [Case] = roles.flatMap { a in
         roles.flatMap { t in
-            [Case(actor: a, target: t, action: "remove", newRole: nil), Case(actor: a, target: t, action: "edit", newRole: nil)]
+            [
+                Case(actor: a, target: t, action: "remove", newRole: nil),
+                Case(actor: a, target: t, action: "edit", newRole: nil),
+            ]
                 + roles.filter { $0 != t }.map { Case(actor: a, target: t, action: "change", newRole: $0) }
         }
     }
 
     static func expected(_ c: Case) -> String? {
         guard managers.contains(c.actor) else { return "forbidden" }
-        let a = rank[c.actor]!, t = rank[c.target]!
+        let a = rank[c.actor]!
+        let t = rank[c.target]!
         if t > a { return "member_outranks_you" }
         if let n = c.newRole, rank[n]! > a { return "role_above_you" }
         return nil
@@ -43,14 +47,16 @@ struct RulesTableTests {
         let decision: Decision
         switch c.action {
         case "remove":
-            decision = Rules.removeMember(actor, targetAccountID: "target", targetPermissions: targetPerms,
-                                          targetIsOwner: c.target == "owner", ownersBefore: 3)
+            decision = Rules.removeMember(
+                actor, targetAccountID: "target", targetPermissions: targetPerms,
+                targetIsOwner: c.target == "owner", ownersBefore: 3)
         case "edit":
             decision = Rules.editMember(actor, targetAccountID: "target", targetPermissions: targetPerms)
         default:
             let ownersAfter = 2 + (c.newRole == "owner" ? 1 : 0)
-            decision = Rules.changeRoles(actor, targetAccountID: "target", targetPermissions: targetPerms,
-                                         from: [Role.builtIn(c.target)!], to: [Role.builtIn(c.newRole!)!], ownersAfter: ownersAfter)
+            decision = Rules.changeRoles(
+                actor, targetAccountID: "target", targetPermissions: targetPerms,
+                from: [Role.builtIn(c.target)!], to: [Role.builtIn(c.newRole!)!], ownersAfter: ownersAfter)
         }
         #expect(decision.refusal?.code == Self.expected(c), "\(c.testDescription)")
     }
@@ -59,7 +65,9 @@ struct RulesTableTests {
     func inviteCeiling(_ actorRole: String) {
         for r in Self.roles {
             let d = Rules.invite(Self.actor(actorRole), roles: [Role.builtIn(r)!])
-            let expected: String? = !Self.managers.contains(actorRole) ? "forbidden" : (Self.rank[r]! > Self.rank[actorRole]! ? "role_above_you" : nil)
+            let expected: String? =
+                !Self.managers.contains(actorRole)
+                ? "forbidden" : (Self.rank[r]! > Self.rank[actorRole]! ? "role_above_you" : nil)
             #expect(d.refusal?.code == expected, "\(actorRole) invites as \(r)")
         }
     }
@@ -72,22 +80,44 @@ struct RulesSpecialTests {
     @Test func nobodyChangesThemselves() {
         for role in Role.builtIns {
             let me = Rules.Actor(accountID: "me", permissions: role.permissions)
-            #expect(Rules.changeRoles(me, targetAccountID: "me", targetPermissions: role.permissions, from: [role], to: [.viewer], ownersAfter: 2).refusal?.code
+            #expect(
+                Rules.changeRoles(
+                    me, targetAccountID: "me", targetPermissions: role.permissions, from: [role], to: [.viewer],
+                    ownersAfter: 2
+                ).refusal?.code
                     == (["owner", "admin", "manager"].contains(role.id) ? "cannot_change_yourself" : "forbidden"))
-            #expect(Rules.removeMember(me, targetAccountID: "me", targetPermissions: role.permissions, targetIsOwner: false, ownersBefore: 2).refusal != nil)
+            #expect(
+                Rules.removeMember(
+                    me, targetAccountID: "me", targetPermissions: role.permissions, targetIsOwner: false,
+                    ownersBefore: 2
+                ).refusal != nil)
         }
     }
 
     @Test func theLastOwnerStays() {
-        #expect(Rules.removeMember(owner, targetAccountID: "o2", targetPermissions: Role.owner.permissions, targetIsOwner: true, ownersBefore: 1).refusal?.code == "last_owner")
-        #expect(Rules.removeMember(owner, targetAccountID: "o2", targetPermissions: Role.owner.permissions, targetIsOwner: true, ownersBefore: 2).isAllowed)
-        #expect(Rules.changeRoles(owner, targetAccountID: "o2", targetPermissions: Role.owner.permissions, from: [.owner], to: [.admin], ownersAfter: 0).refusal?.code == "last_owner")
+        #expect(
+            Rules.removeMember(
+                owner, targetAccountID: "o2", targetPermissions: Role.owner.permissions, targetIsOwner: true,
+                ownersBefore: 1
+            ).refusal?.code == "last_owner")
+        #expect(
+            Rules.removeMember(
+                owner, targetAccountID: "o2", targetPermissions: Role.owner.permissions, targetIsOwner: true,
+                ownersBefore: 2
+            ).isAllowed)
+        #expect(
+            Rules.changeRoles(
+                owner, targetAccountID: "o2", targetPermissions: Role.owner.permissions, from: [.owner], to: [.admin],
+                ownersAfter: 0
+            ).refusal?.code == "last_owner")
         #expect(Rules.alwaysAnOwner(ownersAfter: 1).isAllowed)
     }
 
     @Test func customRoleCeilings() {
-        let analyst = Role(id: "analyst", name: "Analyst", permissions: [.orgView, .membersView, .dataEdit], builtIn: false)
-        let keyMaker = Role(id: "developer", name: "Developer", permissions: [.orgView, .apikeysCreate], builtIn: false)
+        let analyst = Role(
+            id: "analyst", name: "Analyst", permissions: [.orgView, .membersView, .dataEdit], builtIn: false)
+        let keyMaker = Role(
+            id: "developer", name: "Developer", permissions: [.orgView, .apikeysCreate], builtIn: false)
         let manager = Rules.Actor(accountID: "m", permissions: Role.manager.permissions)
         #expect(Rules.invite(manager, roles: [analyst]).isAllowed)
         #expect(Rules.invite(manager, roles: [keyMaker]).refusal?.code == "role_above_you")
@@ -109,20 +139,27 @@ struct RulesSpecialTests {
         #expect(Rules.invite(actor, roles: [.viewer, inviter]).isAllowed)
         #expect(Rules.invite(actor, roles: [.manager]).refusal?.code == "role_above_you")
         // The union still cannot manage members it cannot edit.
-        #expect(Rules.editMember(actor, targetAccountID: "y", targetPermissions: Role.viewer.permissions).refusal?.code == "forbidden")
+        #expect(
+            Rules.editMember(actor, targetAccountID: "y", targetPermissions: Role.viewer.permissions).refusal?.code
+                == "forbidden")
     }
 
     @Test func removingARoleAboveYouIsRefusedToo() {
         let manager = Rules.Actor(accountID: "m", permissions: Role.manager.permissions)
         let dev = Role(id: "dev", name: "Dev", permissions: [.apikeysCreate], builtIn: false)
         // Target is a member who also holds a custom role with a permission the manager lacks: outranks.
-        #expect(Rules.changeRoles(manager, targetAccountID: "t", targetPermissions: Role.member.permissions.union(dev.permissions),
-                                  from: [.member, dev], to: [.member], ownersAfter: 1).refusal?.code == "member_outranks_you")
+        #expect(
+            Rules.changeRoles(
+                manager, targetAccountID: "t", targetPermissions: Role.member.permissions.union(dev.permissions),
+                from: [.member, dev], to: [.member], ownersAfter: 1
+            ).refusal?.code == "member_outranks_you")
     }
 
     @Test func inviteIsBoundToItsEmail() {
         #expect(Rules.inviteEmailMatches(inviteEmail: "Ada@Example.com", accountEmail: "ada@example.COM").isAllowed)
-        #expect(Rules.inviteEmailMatches(inviteEmail: "ada@example.com", accountEmail: "eve@example.com").refusal?.code == "invite_email_mismatch")
+        #expect(
+            Rules.inviteEmailMatches(inviteEmail: "ada@example.com", accountEmail: "eve@example.com").refusal?.code
+                == "invite_email_mismatch")
     }
 
     @Test func emptyRolesAreRefused() {
@@ -133,8 +170,16 @@ struct RulesSpecialTests {
 @Suite("Invite address parsing")
 struct InviteParsingTests {
     @Test func spreadsheetPaste() {
-        let p = InviteAddressParser.parse(text: "ada@example.com\tbob@example.com\r\ncarol@example.com; dave@example.com,eve@example.com  fred@example.com\n\n")
-        #expect(p.valid == ["ada@example.com", "bob@example.com", "carol@example.com", "dave@example.com", "eve@example.com", "fred@example.com"])
+        let p = InviteAddressParser.parse(
+            text:
+                "ada@example.com\tbob@example.com\r\ncarol@example.com; dave@example.com,eve@example.com "
+                + " fred@example.com\n\n"
+        )
+        #expect(
+            p.valid == [
+                "ada@example.com", "bob@example.com", "carol@example.com", "dave@example.com", "eve@example.com",
+                "fred@example.com",
+            ])
         #expect(p.invalid.isEmpty)
     }
 
@@ -145,13 +190,19 @@ struct InviteParsingTests {
     }
 
     @Test func reportsInvalidAddresses() {
-        let p = InviteAddressParser.parse(text: "good@example.com, not-an-email, @example.com, a@, a@b, a..b@example.com, x@-bad.com, y@1.2.3.4, ok+tag@sub.example.org")
+        let p = InviteAddressParser.parse(
+            text:
+                "good@example.com, not-an-email, @example.com, a@, a@b, a..b@example.com, x@-bad.com, y@1.2.3.4,"
+                + " ok+tag@sub.example.org"
+        )
         #expect(p.valid == ["good@example.com", "ok+tag@sub.example.org"])
-        #expect(p.invalid == ["not-an-email", "@example.com", "a@", "a@b", "a..b@example.com", "x@-bad.com", "y@1.2.3.4"])
+        #expect(
+            p.invalid == ["not-an-email", "@example.com", "a@", "a@b", "a..b@example.com", "x@-bad.com", "y@1.2.3.4"])
     }
 
     @Test func displayNameForms() {
-        let p = InviteAddressParser.parse(text: "Ada Lovelace <ada@example.com>, \"Bob\" <bob@example.com>; carol@example.com")
+        let p = InviteAddressParser.parse(
+            text: "Ada Lovelace <ada@example.com>, \"Bob\" <bob@example.com>; carol@example.com")
         #expect(p.valid == ["ada@example.com", "bob@example.com", "carol@example.com"])
         #expect(p.invalid.isEmpty)
     }

@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import GatehouseCore
-@testable import Tenant
-import Web
 import TenantDomain
+import Testing
+import Web
+
+@testable import Tenant
 
 @Suite("Invites: create, accept, expire, resend, race")
 struct InviteFlowTests {
@@ -22,22 +23,32 @@ struct InviteFlowTests {
         let f = try TenantFixture()
         let org = try await f.makeOrg("Acme")
         try await f.add([("existing", "member")], to: org)
-        let body = #"{"emails": "ann@example.com\tBOB@example.com; ann@example.com, not-an-email\nexisting@example.com", "roles": ["manager"], "userVariables": {"Team": "blue"}, "startingPage": "portal"}"#
+        let body =
+            #"{"emails": "ann@example.com\tBOB@example.com; ann@example.com, not-an-email\nexisting@example.com","#
+            + #" "roles": ["manager"], "userVariables": {"Team": "blue"}, "startingPage": "portal"}"#
         let r = await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites", body)
         #expect(r.status == 201)
         let results = ((r.json as? [String: Any])?["results"] as? [[String: Any]]) ?? []
-        let byEmail = Dictionary(results.map { ($0["email"] as? String ?? "", $0["result"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+        let byEmail = Dictionary(
+            results.map { ($0["email"] as? String ?? "", $0["result"] as? String ?? "") },
+            uniquingKeysWith: { a, _ in a })
         #expect(byEmail["ann@example.com"] == "invited")
         #expect(byEmail["bob@example.com"] == "invited")
         #expect(byEmail["not-an-email"] == "invalid")
         #expect(byEmail["existing@example.com"] == "already_member")
         #expect(results.contains { $0["result"] as? String == "duplicate" })
         // Again: both are now pending.
-        let again = await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites", #"{"emails": ["ann@example.com"], "roles": ["member"]}"#)
+        let again = await f.call(
+            TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites",
+            #"{"emails": ["ann@example.com"], "roles": ["member"]}"#)
         #expect(again.status == 200)
-        #expect(((again.json as? [String: Any])?["results"] as? [[String: Any]])?.first?["result"] as? String == "already_invited")
+        #expect(
+            ((again.json as? [String: Any])?["results"] as? [[String: Any]])?.first?["result"] as? String
+                == "already_invited")
         // Mail was queued with the invites, in the same transaction.
-        let outbox = try f.service(.eu).db.readNow { try $0.query("SELECT recipient, kind FROM outbox WHERE kind = 'invite' ORDER BY id") }
+        let outbox = try f.service(.eu).db.readNow {
+            try $0.query("SELECT recipient, kind FROM outbox WHERE kind = 'invite' ORDER BY id")
+        }
         #expect(outbox.compactMap { $0.string("recipient") }.suffix(2) == ["ann@example.com", "bob@example.com"])
     }
 
@@ -46,17 +57,24 @@ struct InviteFlowTests {
         let s = f.service(.eu)
         let org = try await f.makeOrg("Acme")
         let app = try await s.createApp(TenantFixture.caller("owner"), org: org, name: "Studio")
-        let batch = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(
-            emails: .list(["Cara@Example.com"]), roles: ["manager"], ssoOnly: true, firstName: "Cara", lastName: "Doe",
-            userVariables: ["Region": "north", "region": "lower"], startingPage: .agentConsole, apps: [AppGrant(app: app.id, role: .editor)]))
-        let invite = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first { $0.email == "cara@example.com" })
+        let batch = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(
+                emails: .list(["Cara@Example.com"]), roles: ["manager"], ssoOnly: true, firstName: "Cara",
+                lastName: "Doe",
+                userVariables: ["Region": "north", "region": "lower"], startingPage: .agentConsole,
+                apps: [AppGrant(app: app.id, role: .editor)]))
+        let invite = try #require(
+            try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites
+                .first { $0.email == "cara@example.com" })
         #expect(batch.invited == 1)
         let token = s.link(for: invite).token
         // Rule 8: another account cannot take it.
         await #expect(throws: GatehouseError(.init("invite_email_mismatch"), status: 403, "")) {
             _ = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "eve", email: "eve@example.com"))
         }
-        let result = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "cara", email: "CARA@example.com"))
+        let result = try await s.acceptInvite(
+            AcceptInviteRequest(token: token, accountID: "cara", email: "CARA@example.com"))
         let m = result.member
         #expect(m.roles == ["manager"])
         #expect(m.ssoOnly)
@@ -66,7 +84,8 @@ struct InviteFlowTests {
         #expect(m.apps == [AppGrant(app: app.id, role: .editor)])
         #expect(result.startingPage == .agentConsole)
         await #expect(throws: GatehouseError(.init("invite_used"), status: 410, "")) {
-            _ = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "cara", email: "cara@example.com"))
+            _ = try await s.acceptInvite(
+                AcceptInviteRequest(token: token, accountID: "cara", email: "cara@example.com"))
         }
         let joined = try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "joined", cursor: nil)
         #expect(joined.invites.contains { $0.email == "cara@example.com" })
@@ -76,13 +95,19 @@ struct InviteFlowTests {
         let f = try TenantFixture()
         let s = f.service(.eu)
         let org = try await f.makeOrg("Acme")
-        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["race@example.com"]), roles: ["member"]))
-        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first)
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(emails: .list(["race@example.com"]), roles: ["member"]))
+        let inv = try #require(
+            try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites
+                .first)
         let token = s.link(for: inv).token
         let successes = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<12 {
                 group.addTask {
-                    (try? await s.acceptInvite(AcceptInviteRequest(token: token, accountID: i % 2 == 0 ? "racer" : "racer", email: "race@example.com"))) != nil
+                    (try? await s.acceptInvite(
+                        AcceptInviteRequest(
+                            token: token, accountID: i % 2 == 0 ? "racer" : "racer", email: "race@example.com"))) != nil
                 }
             }
             var n = 0
@@ -90,7 +115,9 @@ struct InviteFlowTests {
             return n
         }
         #expect(successes == 1)
-        let count = try s.db.readNow { try $0.first("SELECT count(*) FROM members WHERE org_id = ? AND account_id = 'racer'", [org])?.int(0) }
+        let count = try s.db.readNow {
+            try $0.first("SELECT count(*) FROM members WHERE org_id = ? AND account_id = 'racer'", [org])?.int(0)
+        }
         #expect(count == 1)
     }
 
@@ -98,19 +125,30 @@ struct InviteFlowTests {
         let f = try TenantFixture()
         let s = f.service(.eu)
         let org = try await f.makeOrg("Acme")
-        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["late@example.com"]), roles: ["viewer"]))
-        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first)
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(emails: .list(["late@example.com"]), roles: ["viewer"]))
+        let inv = try #require(
+            try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites
+                .first)
         let token = s.link(for: inv).token
         f.clock.advance(by: 71 * 3600)
         #expect(try await s.inviteForToken(token).invite.status == .pending)
         f.clock.advance(by: 2 * 3600)
-        #expect(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "expired", cursor: nil).invites.map(\.email) == ["late@example.com"])
-        #expect(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.isEmpty)
+        #expect(
+            try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "expired", cursor: nil).invites
+                .map(\.email) == ["late@example.com"])
+        #expect(
+            try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites
+                .isEmpty)
         await #expect(throws: GatehouseError(.init("invite_expired"), status: 410, "")) {
-            _ = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "late", email: "late@example.com"))
+            _ = try await s.acceptInvite(
+                AcceptInviteRequest(token: token, accountID: "late", email: "late@example.com"))
         }
         // An expired address can be invited again.
-        let again = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["late@example.com"]), roles: ["viewer"]))
+        let again = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(emails: .list(["late@example.com"]), roles: ["viewer"]))
         #expect(again.invited == 1)
     }
 
@@ -118,14 +156,21 @@ struct InviteFlowTests {
         let f = try TenantFixture()
         let s = f.service(.eu)
         let org = try await f.makeOrg("Acme")
-        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["re@example.com"]), roles: ["member"]))
-        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: nil, cursor: nil).invites.first { $0.email == "re@example.com" })
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(emails: .list(["re@example.com"]), roles: ["member"]))
+        let inv = try #require(
+            try await s.listInvites(TenantFixture.caller("owner"), org: org, status: nil, cursor: nil).invites.first {
+                $0.email == "re@example.com"
+            })
         let old = s.link(for: inv).token
         f.clock.advance(by: 3600)
         let resent = await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites/\(inv.id)/resend")
         #expect(resent.status == 200)
         #expect((resent.json as? [String: Any])?["version"] as? Int == 2)
-        await #expect(throws: GatehouseError(.init("invite_superseded"), status: 410, "")) { _ = try await s.inviteForToken(old) }
+        await #expect(throws: GatehouseError(.init("invite_superseded"), status: 410, "")) {
+            _ = try await s.inviteForToken(old)
+        }
         let link = await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)/invites/\(inv.id)/link")
         let newToken = try #require((link.json as? [String: Any])?["token"] as? String)
         #expect(newToken != old)
@@ -137,24 +182,39 @@ struct InviteFlowTests {
         let f = try TenantFixture()
         let s = f.service(.eu)
         let org = try await f.makeOrg("Acme")
-        _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(emails: .list(["gone@example.com"]), roles: ["member"]))
-        let inv = try #require(try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites.first)
-        #expect(await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites/\(inv.id)/revoke").status == 204)
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(emails: .list(["gone@example.com"]), roles: ["member"]))
+        let inv = try #require(
+            try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites
+                .first)
+        #expect(
+            await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites/\(inv.id)/revoke").status
+                == 204)
         await #expect(throws: GatehouseError(.init("invite_revoked"), status: 410, "")) {
-            _ = try await s.acceptInvite(AcceptInviteRequest(token: s.link(for: inv).token, accountID: "gone", email: "gone@example.com"))
+            _ = try await s.acceptInvite(
+                AcceptInviteRequest(token: s.link(for: inv).token, accountID: "gone", email: "gone@example.com"))
         }
-        #expect(await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)/invites/\(inv.id)/link").status == 410)
+        #expect(
+            await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)/invites/\(inv.id)/link").status
+                == 410)
     }
 
     @Test func pendingInvitesForAnAddressAcrossOrgs() async throws {
         let f = try TenantFixture()
         let s = f.service(.eu)
-        let a = try await f.makeOrg("Acme"), b = try await f.makeOrg("Globex", owner: "boss")
-        _ = try await s.createInvites(TenantFixture.caller("owner"), org: a, request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["member"]))
-        _ = try await s.createInvites(TenantFixture.caller("boss"), org: b, request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["viewer"]))
+        let a = try await f.makeOrg("Acme")
+        let b = try await f.makeOrg("Globex", owner: "boss")
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: a,
+            request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["member"]))
+        _ = try await s.createInvites(
+            TenantFixture.caller("boss"), org: b,
+            request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["viewer"]))
         let pending = try await s.pendingInvites(email: "PAT@example.com")
         #expect(Set(pending.map(\.orgName)) == ["Acme", "Globex"])
-        try await s.declineInvite(token: s.link(for: pending[0].invite).token, accountID: "pat", email: "pat@example.com")
+        try await s.declineInvite(
+            token: s.link(for: pending[0].invite).token, accountID: "pat", email: "pat@example.com")
         #expect(try await s.pendingInvites(email: "pat@example.com").count == 1)
     }
 }
@@ -167,13 +227,15 @@ struct InviteTokenTests {
 
     @Test func roundTripAndTampering() throws {
         let t = InviteTokens(active: k1)
-        let token = t.issue(inviteID: "inv_1", orgID: "org_eu_abcdefgh", region: .eu, version: 3, expiresAt: 1_800_000_100)
+        let token = t.issue(
+            inviteID: "inv_1", orgID: "org_eu_abcdefgh", region: .eu, version: 3, expiresAt: 1_800_000_100)
         #expect(token.hasPrefix("gh1."))
         let claims = try t.verify(token, now: now).get()
         #expect(claims.inviteID == "inv_1" && claims.version == 3 && claims.region == .eu)
         var parts = token.split(separator: ".").map(String.init)
         // Change the payload (version 3 → 4) and keep the MAC: refused.
-        let forged = String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self).replacingOccurrences(of: "\"v\":3", with: "\"v\":4")
+        let forged = String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self).replacingOccurrences(
+            of: "\"v\":3", with: "\"v\":4")
         parts[1] = Base64URL.encode(Array(forged.utf8))
         #expect(t.verify(parts.joined(separator: "."), now: now) == .failure(.badSignature))
         #expect(t.verify(token + "x", now: now) == .failure(.malformed))
@@ -184,10 +246,12 @@ struct InviteTokenTests {
     }
 
     @Test func rotationKeepsOldTokensValid() throws {
-        let old = InviteTokens(active: k1).issue(inviteID: "i", orgID: "org_us_abcdefgh", region: .us, version: 1, expiresAt: 1_800_000_100)
+        let old = InviteTokens(active: k1).issue(
+            inviteID: "i", orgID: "org_us_abcdefgh", region: .us, version: 1, expiresAt: 1_800_000_100)
         let rotated = InviteTokens(active: k2, others: [k1])
         #expect((try? rotated.verify(old, now: now).get()) != nil)
-        let fresh = rotated.issue(inviteID: "i", orgID: "org_us_abcdefgh", region: .us, version: 1, expiresAt: 1_800_000_100)
+        let fresh = rotated.issue(
+            inviteID: "i", orgID: "org_us_abcdefgh", region: .us, version: 1, expiresAt: 1_800_000_100)
         #expect((try? rotated.verify(fresh, now: now).get())?.keyID == "k2")
         let sameIDOtherSecret = InviteTokens(active: InviteTokens.Key(id: "k2", secret: Array(repeating: 1, count: 32)))
         #expect(sameIDOtherSecret.verify(fresh, now: now) == .failure(.badSignature))
@@ -198,9 +262,12 @@ struct InviteTokenTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let a = try InviteTokens.loadOrCreate(directory: dir)
         let b = try InviteTokens.loadOrCreate(directory: dir)
-        let token = a.issue(inviteID: "i", orgID: "org_eu_abcdefgh", region: .eu, version: 1, expiresAt: Int(Date().timeIntervalSince1970) + 60)
+        let token = a.issue(
+            inviteID: "i", orgID: "org_eu_abcdefgh", region: .eu, version: 1,
+            expiresAt: Int(Date().timeIntervalSince1970) + 60)
         #expect((try? b.verify(token, now: Date()).get()) != nil)
-        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/invite-keys.json")[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: dir + "/invite-keys.json")[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
 }
@@ -209,10 +276,16 @@ struct InviteTokenTests {
 struct HandBuiltJSONTests {
     @Test(arguments: ["Acme", "Ac\"me \\ <x>", "Ünïcode\u{2028}line", "tab\there"])
     func orgViewBytesEqualTheEncoder(_ name: String) throws {
-        for date in [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_800_000_123.9), Date(timeIntervalSince1970: 4_102_444_799)] {
+        for date in [
+            Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_800_000_123.9),
+            Date(timeIntervalSince1970: 4_102_444_799),
+        ] {
             for count in [nil, 0, 12345] as [Int?] {
-                let v = OrgView(id: "org_eu_abcdefgh", name: name, region: .eu, status: "active", createdAt: date, memberCount: count)
-                let viaEncoder = try JSONSerialization.jsonObject(with: try JSONCoding.encoder().encode(v)) as? NSDictionary
+                let v = OrgView(
+                    id: "org_eu_abcdefgh", name: name, region: .eu, status: "active", createdAt: date,
+                    memberCount: count)
+                let viaEncoder =
+                    try JSONSerialization.jsonObject(with: try JSONCoding.encoder().encode(v)) as? NSDictionary
                 let viaBytes = try JSONSerialization.jsonObject(with: Data(v.jsonBytes)) as? NSDictionary
                 #expect(viaEncoder == viaBytes, "\(name) \(date)")
             }

@@ -1,15 +1,16 @@
 import Foundation
-import Testing
 import GatehouseCore
 import Tenant
 import TenantDomain
+import Testing
 
 @Suite("Tenant isolation and region admins")
 struct IsolationTests {
     @Test func anotherOrgLooksExactlyLikeNoOrg() async throws {
         let f = try TenantFixture()
-        let acme = try await f.makeOrg("Acme"), globex = try await f.makeOrg("Globex", owner: "boss")
-        let intruder = TenantFixture.caller("owner")   // owner of Acme, nothing in Globex
+        let acme = try await f.makeOrg("Acme")
+        let globex = try await f.makeOrg("Globex", owner: "boss")
+        let intruder = TenantFixture.caller("owner")  // owner of Acme, nothing in Globex
         let unknown = "org_eu_zzzzzzzzzzzzzzzz"
         for path in ["", "/members", "/members/boss", "/invites", "/roles", "/apps", "/apikeys", "/audit"] {
             let forbidden = await f.call(intruder, "GET", "/api/v1/orgs/\(globex)\(path)")
@@ -31,13 +32,17 @@ struct IsolationTests {
 
     @Test func regionAdminsActOnlyInTheirRegion() async throws {
         let f = try TenantFixture()
-        let eu = TenantFixture.caller("ops-eu", admin: .eu), us = TenantFixture.caller("ops-us", admin: .us)
-        let p = await f.call(eu, "POST", "/api/v1/regions/eu/orgs", #"{"name":"Euro","ownerEmail":"Founder@Example.com"}"#)
+        let eu = TenantFixture.caller("ops-eu", admin: .eu)
+        let us = TenantFixture.caller("ops-us", admin: .us)
+        let p = await f.call(
+            eu, "POST", "/api/v1/regions/eu/orgs", #"{"name":"Euro","ownerEmail":"Founder@Example.com"}"#)
         #expect(p.status == 201)
         let org = try #require(((p.json as? [String: Any])?["org"] as? [String: Any])?["id"] as? String)
         #expect(org.hasPrefix("org_eu_"))
         #expect(((p.json as? [String: Any])?["ownerInvite"] as? [String: Any])?["roles"] as? [String] == ["owner"])
-        #expect(await f.call(us, "POST", "/api/v1/regions/eu/orgs", #"{"name":"X","ownerEmail":"a@example.com"}"#).status == 403)
+        #expect(
+            await f.call(us, "POST", "/api/v1/regions/eu/orgs", #"{"name":"X","ownerEmail":"a@example.com"}"#).status
+                == 403)
         #expect(await f.call(us, "GET", "/api/v1/regions/eu/orgs").status == 403)
         #expect(await f.call(us, "POST", "/api/v1/regions/eu/orgs/\(org)/suspend").status == 403)
         #expect(await f.call(us, "POST", "/api/v1/regions/us/orgs/\(org)/suspend").status == 404)
@@ -55,7 +60,11 @@ struct IsolationTests {
         #expect(await f.call(ops, "POST", "/api/v1/regions/eu/orgs/\(org)/suspend").status == 200)
         let r = await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)")
         #expect(r.status == 403 && r.body.contains("org_suspended"))
-        #expect(await f.call(TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["a@example.com"],"roles":["member"]}"#).status == 403)
+        #expect(
+            await f.call(
+                TenantFixture.caller("owner"), "POST", "/api/v1/orgs/\(org)/invites",
+                #"{"emails":["a@example.com"],"roles":["member"]}"#
+            ).status == 403)
         #expect(await f.call(ops, "POST", "/api/v1/regions/eu/orgs/\(org)/reactivate").status == 200)
         #expect(await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)").status == 200)
     }
@@ -68,8 +77,11 @@ struct IsolationTests {
         #expect(await f.call(ops, "DELETE", "/api/v1/regions/eu/orgs/\(org)", #"{"confirmName":"acme"}"#).status == 422)
         #expect(await f.call(ops, "DELETE", "/api/v1/regions/eu/orgs/\(org)", #"{"confirmName":"Acme"}"#).status == 204)
         let leftovers = try f.service(.eu).db.readNow { conn in
-            try ["orgs WHERE id", "members WHERE org_id", "invites WHERE org_id", "audit_events WHERE org_id", "outbox WHERE org_id", "member_roles WHERE org_id"]
-                .map { try conn.first("SELECT count(*) FROM \($0) = ?", [org])?.int(0) ?? -1 }.reduce(0, +)
+            try [
+                "orgs WHERE id", "members WHERE org_id", "invites WHERE org_id", "audit_events WHERE org_id",
+                "outbox WHERE org_id", "member_roles WHERE org_id",
+            ]
+            .map { try conn.first("SELECT count(*) FROM \($0) = ?", [org])?.int(0) ?? -1 }.reduce(0, +)
                 + (try conn.first("SELECT count(*) FROM member_tri")?.int(0) ?? -1)
         }
         #expect(leftovers == 0)
@@ -85,7 +97,9 @@ struct IsolationTests {
         }
         func contains(_ region: Region, _ needle: String) -> Bool {
             ["", "-wal"].contains { suffix in
-                guard let data = FileManager.default.contents(atPath: "\(f.dir)/\(region.rawValue).db\(suffix)") else { return false }
+                guard let data = FileManager.default.contents(atPath: "\(f.dir)/\(region.rawValue).db\(suffix)") else {
+                    return false
+                }
                 return data.range(of: Data(needle.utf8)) != nil
             }
         }
@@ -113,18 +127,31 @@ struct BadInputTests {
             ("POST", "\(o)/invites", #"{"emails":42,"roles":["member"]}"#, 422, "validation_failed"),
             ("POST", "\(o)/invites", #"{"emails":["a@example.com"],"roles":[]}"#, 422, "roles_required"),
             ("POST", "\(o)/invites", #"{"emails":["a@example.com"],"roles":["wizard"]}"#, 422, "validation_failed"),
-            ("POST", "\(o)/invites", #"{"emails":["a@example.com"],"roles":["member"],"startingPage":"moon"}"#, 422, "validation_failed"),
-            ("POST", "\(o)/invites", #"{"emails":["a@example.com"],"roles":["member"],"apps":[{"app":"nope","role":"viewer"}]}"#, 422, "validation_failed"),
+            (
+                "POST", "\(o)/invites", #"{"emails":["a@example.com"],"roles":["member"],"startingPage":"moon"}"#, 422,
+                "validation_failed"
+            ),
+            (
+                "POST", "\(o)/invites",
+                #"{"emails":["a@example.com"],"roles":["member"],"apps":[{"app":"nope","role":"viewer"}]}"#, 422,
+                "validation_failed"
+            ),
             ("POST", "\(o)/invites", #"{"emails":[],"roles":["member"]}"#, 422, "validation_failed"),
             ("POST", "\(o)/invites", "{\"emails\":\(huge),\"roles\":[\"member\"]}", 413, "payload_too_large"),
-            ("POST", "\(o)/invites", #"{"emails":["a@example.com"],"roles":["member"],"userVariables":{"":"x"}}"#, 422, "invalid_user_variables"),
+            (
+                "POST", "\(o)/invites", #"{"emails":["a@example.com"],"roles":["member"],"userVariables":{"":"x"}}"#,
+                422, "invalid_user_variables"
+            ),
             ("PATCH", "\(o)/members/mel", #"{"roles":["member"],"ssoOnly":"yes"}"#, 422, "validation_failed"),
             ("PATCH", "\(o)/members/nobody", #"{"roles":["member"]}"#, 404, "not_found"),
             ("PATCH", "\(o)", #"{"name":""}"#, 422, "validation_failed"),
             ("PATCH", "\(o)", #"{"name":123}"#, 422, "validation_failed"),
             ("POST", "\(o)/members/bulk", #"{"action":"explode","members":["mel"]}"#, 422, "validation_failed"),
             ("POST", "\(o)/members/bulk", #"{"action":"remove","members":[]}"#, 422, "validation_failed"),
-            ("POST", "\(o)/members/bulk", #"{"action":"grant_app","members":["mel"],"app":"none","appRole":"viewer"}"#, 422, "validation_failed"),
+            (
+                "POST", "\(o)/members/bulk",
+                #"{"action":"grant_app","members":["mel"],"app":"none","appRole":"viewer"}"#, 422, "validation_failed"
+            ),
             ("GET", "\(o)/members?sort=shoe", nil, 422, "validation_failed"),
             ("GET", "\(o)/members?limit=0", nil, 422, "validation_failed"),
             ("GET", "\(o)/members?limit=ten", nil, 422, "validation_failed"),
@@ -143,12 +170,15 @@ struct BadInputTests {
         let invitesBefore = try f.service(.eu).db.readNow { try $0.first("SELECT count(*) FROM invites")?.int(0) ?? 0 }
         for (method, path, body, status, code) in cases {
             let r = await f.call(owner, method, path, body)
-            #expect(r.status == status, "\(method) \(path) \(body?.prefix(80) ?? ""): \(r.status) \(r.body.prefix(200))")
+            #expect(
+                r.status == status, "\(method) \(path) \(body?.prefix(80) ?? ""): \(r.status) \(r.body.prefix(200))")
             #expect(r.body.contains("\"code\":\"\(code)\""), "\(method) \(path): \(r.body.prefix(200))")
             #expect((r.json as? [String: Any])?["error"] != nil)
         }
         #expect(try f.auditCount() == before)
-        #expect(try f.service(.eu).db.readNow { try $0.first("SELECT count(*) FROM invites")?.int(0) ?? 0 } == invitesBefore)
+        #expect(
+            try f.service(.eu).db.readNow { try $0.first("SELECT count(*) FROM invites")?.int(0) ?? 0 } == invitesBefore
+        )
         // No caller at all: 401.
         #expect(await f.call(nil, "GET", o).status == 401)
     }

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import GatehouseCore
 import Tenant
 import TenantDomain
+import Testing
 
 @Suite("Members API: rules, bulk, keys, search")
 struct MemberAPITests {
@@ -13,7 +13,8 @@ struct MemberAPITests {
     /// Acme with owner, an admin, a manager, two members and a viewer.
     static func acme(_ f: TenantFixture) async throws -> String {
         let org = try await f.makeOrg("Acme")
-        try await f.add([("adam", "admin"), ("mona", "manager"), ("mel", "member"), ("max", "member"), ("vic", "viewer")], to: org)
+        try await f.add(
+            [("adam", "admin"), ("mona", "manager"), ("mel", "member"), ("max", "member"), ("vic", "viewer")], to: org)
         return org
     }
 
@@ -28,11 +29,14 @@ struct MemberAPITests {
         #expect(edit.status == 403 && edit.body.contains("member_outranks_you"))
         let remove = await f.call(Self.manager, "DELETE", "/api/v1/orgs/\(org)/members/adam")
         #expect(remove.status == 403 && remove.body.contains("member_outranks_you"))
-        let invite = await f.call(Self.manager, "POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["x@example.com"],"roles":["admin"]}"#)
+        let invite = await f.call(
+            Self.manager, "POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["x@example.com"],"roles":["admin"]}"#)
         #expect(invite.status == 403 && invite.body.contains("role_above_you"))
         #expect(try f.auditCount() == before, "a refused change must change nothing")
         // What a manager may do.
-        let ok = await f.call(Self.manager, "PATCH", "/api/v1/orgs/\(org)/members/mel", #"{"roles":["viewer","member"],"userVariables":{"k":"v"},"startingPage":"console"}"#)
+        let ok = await f.call(
+            Self.manager, "PATCH", "/api/v1/orgs/\(org)/members/mel",
+            #"{"roles":["viewer","member"],"userVariables":{"k":"v"},"startingPage":"console"}"#)
         #expect(ok.status == 200)
         #expect((ok.json as? [String: Any])?["roles"] as? [String] == ["viewer", "member"])
     }
@@ -40,20 +44,32 @@ struct MemberAPITests {
     @Test func selfChangeAndLastOwner() async throws {
         let f = try TenantFixture()
         let org = try await Self.acme(f)
-        #expect(await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["owner"]}"#).body.contains("cannot_change_yourself"))
-        #expect(await f.call(Self.owner, "DELETE", "/api/v1/orgs/\(org)/members/owner").body.contains("cannot_change_yourself"))
+        #expect(
+            await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["owner"]}"#).body
+                .contains("cannot_change_yourself"))
+        #expect(
+            await f.call(Self.owner, "DELETE", "/api/v1/orgs/\(org)/members/owner").body.contains(
+                "cannot_change_yourself"))
         // Make adam owner, then adam may not remove the only other owner if that leaves none — there are two.
-        #expect(await f.call(Self.owner, "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["owner"]}"#).status == 200)
-        #expect(await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/owner", #"{"roles":["admin"]}"#).status == 200)
+        #expect(
+            await f.call(Self.owner, "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["owner"]}"#).status == 200
+        )
+        #expect(
+            await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/owner", #"{"roles":["admin"]}"#).status
+                == 200)
         // Now adam is the only owner; owner (now admin) cannot demote or remove him (outranked), and nobody can drop the last owner.
-        let r = await f.call(TenantFixture.caller("owner"), "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["admin"]}"#)
+        let r = await f.call(
+            TenantFixture.caller("owner"), "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["admin"]}"#)
         #expect(r.status == 403)
-        let bulk = await f.call(Self.admin, "POST", "/api/v1/orgs/\(org)/members/bulk", #"{"action":"change_roles","members":["owner"],"roles":["member"]}"#)
+        let bulk = await f.call(
+            Self.admin, "POST", "/api/v1/orgs/\(org)/members/bulk",
+            #"{"action":"change_roles","members":["owner"],"roles":["member"]}"#)
         #expect(bulk.status == 200)
         let s = f.service(.eu)
         let decision = try await s.member(Self.admin, org: org, member: "adam")
         #expect(decision.roles == ["owner"])
-        let last = await f.call(TenantFixture.caller("adam"), "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["admin"]}"#)
+        let last = await f.call(
+            TenantFixture.caller("adam"), "PATCH", "/api/v1/orgs/\(org)/members/adam", #"{"roles":["admin"]}"#)
         #expect(last.body.contains("cannot_change_yourself"))
     }
 
@@ -63,19 +79,25 @@ struct MemberAPITests {
         // A custom role with every permission: its holder outranks nobody and is outranked by nobody, but holds
         // no owner role — so the only way rule 4 can bite through the API.
         let all = Permission.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
-        let created = await f.call(Self.owner, "POST", "/api/v1/orgs/\(org)/roles", "{\"name\":\"Super\",\"permissions\":[\(all)]}")
+        let created = await f.call(
+            Self.owner, "POST", "/api/v1/orgs/\(org)/roles", "{\"name\":\"Super\",\"permissions\":[\(all)]}")
         let superRole = try #require((created.json as? [String: Any])?["id"] as? String)
-        #expect(await f.call(Self.owner, "PATCH", "/api/v1/orgs/\(org)/members/adam", "{\"roles\":[\"\(superRole)\"]}").status == 200)
+        #expect(
+            await f.call(Self.owner, "PATCH", "/api/v1/orgs/\(org)/members/adam", "{\"roles\":[\"\(superRole)\"]}")
+                .status == 200)
         let before = try f.auditCount()
         let demote = await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/owner", #"{"roles":["admin"]}"#)
         #expect(demote.status == 409 && demote.body.contains("last_owner"))
         let remove = await f.call(Self.admin, "DELETE", "/api/v1/orgs/\(org)/members/owner")
         #expect(remove.status == 409 && remove.body.contains("last_owner"))
-        let bulk = await f.call(Self.admin, "POST", "/api/v1/orgs/\(org)/members/bulk", #"{"action":"remove","members":["owner","mel"]}"#)
+        let bulk = await f.call(
+            Self.admin, "POST", "/api/v1/orgs/\(org)/members/bulk", #"{"action":"remove","members":["owner","mel"]}"#)
         #expect(bulk.status == 409 && bulk.body.contains("last_owner"))
         #expect(try f.auditCount() == before)
         // With a second owner, the first may go.
-        #expect(await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/mona", #"{"roles":["owner"]}"#).status == 200)
+        #expect(
+            await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/mona", #"{"roles":["owner"]}"#).status == 200
+        )
         #expect(await f.call(Self.admin, "DELETE", "/api/v1/orgs/\(org)/members/owner").status == 204)
     }
 
@@ -83,19 +105,25 @@ struct MemberAPITests {
         let f = try TenantFixture()
         let org = try await Self.acme(f)
         let before = try f.auditCount()
-        let r = await f.call(Self.manager, "POST", "/api/v1/orgs/\(org)/members/bulk",
-                             #"{"action":"change_roles","members":["mel","adam","max","ghost","mona"],"roles":["viewer"]}"#)
+        let r = await f.call(
+            Self.manager, "POST", "/api/v1/orgs/\(org)/members/bulk",
+            #"{"action":"change_roles","members":["mel","adam","max","ghost","mona"],"roles":["viewer"]}"#)
         #expect(r.status == 409)
         let refusals = ((r.json as? [String: Any])?["refusals"] as? [[String: Any]]) ?? []
-        let byMember = Dictionary(refusals.map { ($0["member"] as? String ?? "", $0["code"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+        let byMember = Dictionary(
+            refusals.map { ($0["member"] as? String ?? "", $0["code"] as? String ?? "") },
+            uniquingKeysWith: { a, _ in a })
         #expect(byMember == ["adam": "member_outranks_you", "ghost": "not_found", "mona": "cannot_change_yourself"])
         #expect(try f.auditCount() == before)
         #expect(try await f.service(.eu).member(Self.owner, org: org, member: "mel").roles == ["member"])
-        let ok = await f.call(Self.manager, "POST", "/api/v1/orgs/\(org)/members/bulk", #"{"action":"change_roles","members":["mel","max"],"roles":["viewer"]}"#)
+        let ok = await f.call(
+            Self.manager, "POST", "/api/v1/orgs/\(org)/members/bulk",
+            #"{"action":"change_roles","members":["mel","max"],"roles":["viewer"]}"#)
         #expect(ok.status == 200)
         #expect((ok.json as? [String: Any])?["count"] as? Int == 2)
         #expect(try await f.service(.eu).member(Self.owner, org: org, member: "max").roles == ["viewer"])
-        let copy = await f.call(Self.manager, "POST", "/api/v1/orgs/\(org)/members/copy", #"{"members":["mel","max","nobody"]}"#)
+        let copy = await f.call(
+            Self.manager, "POST", "/api/v1/orgs/\(org)/members/copy", #"{"members":["mel","max","nobody"]}"#)
         #expect(copy.body == "mel@example.com\nmax@example.com")
     }
 
@@ -107,7 +135,8 @@ struct MemberAPITests {
         try await s.grantApp(Self.owner, org: org, app: app.id, member: "adam", role: .admin)
         let general = try await s.createAPIKey(Self.admin, org: org, request: APIKeyRequest(name: "ci"))
         let scoped = try await s.createAPIKey(Self.admin, org: org, request: APIKeyRequest(name: "portal", app: app.id))
-        let g = try #require(general.secret), sc = try #require(scoped.secret)
+        let g = try #require(general.secret)
+        let sc = try #require(scoped.secret)
         #expect(try await s.authenticateAPIKey(g)?.accountID == "adam")
         #expect(try await s.authenticateAPIKey(sc)?.app == app.id)
         #expect(try await s.authenticateAPIKey(g + "x") == nil)
@@ -132,24 +161,47 @@ struct MemberAPITests {
     @Test func customRolesAndRoleInUse() async throws {
         let f = try TenantFixture()
         let org = try await Self.acme(f)
-        let created = await f.call(Self.admin, "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"Analyst","permissions":["org.view","members.view","data.edit"]}"#)
+        let created = await f.call(
+            Self.admin, "POST", "/api/v1/orgs/\(org)/roles",
+            #"{"name":"Analyst","permissions":["org.view","members.view","data.edit"]}"#)
         #expect(created.status == 201)
         let roleID = try #require((created.json as? [String: Any])?["id"] as? String)
-        #expect(await f.call(Self.admin, "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"Deleter","permissions":["org.delete"]}"#).body.contains("role_above_you"))
-        #expect(await f.call(Self.manager, "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"X","permissions":["org.view"]}"#).status == 403)
-        #expect(await f.call(Self.admin, "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"analyst","permissions":["org.view"]}"#).status == 409)
+        #expect(
+            await f.call(
+                Self.admin, "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"Deleter","permissions":["org.delete"]}"#
+            ).body.contains("role_above_you"))
+        #expect(
+            await f.call(Self.manager, "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"X","permissions":["org.view"]}"#)
+                .status == 403)
+        #expect(
+            await f.call(
+                Self.admin, "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"analyst","permissions":["org.view"]}"#
+            ).status == 409)
         // A manager may give the custom role (its permissions are within a manager's).
-        #expect(await f.call(Self.manager, "PATCH", "/api/v1/orgs/\(org)/members/mel", "{\"roles\":[\"\(roleID)\"]}").status == 200)
+        #expect(
+            await f.call(Self.manager, "PATCH", "/api/v1/orgs/\(org)/members/mel", "{\"roles\":[\"\(roleID)\"]}").status
+                == 200)
         let del = await f.call(Self.admin, "DELETE", "/api/v1/orgs/\(org)/roles/\(roleID)")
         #expect(del.status == 409 && del.body.contains("role_in_use") && del.body.contains("1 member"))
-        #expect(await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/roles/\(roleID)", #"{"name":"Analyst","permissions":["org.view","members.view","data.edit","apikeys.create"]}"#).status == 200)
+        #expect(
+            await f.call(
+                Self.admin, "PATCH", "/api/v1/orgs/\(org)/roles/\(roleID)",
+                #"{"name":"Analyst","permissions":["org.view","members.view","data.edit","apikeys.create"]}"#
+            ).status == 200)
         // Now above a manager: the manager can no longer take it away.
-        #expect(await f.call(Self.manager, "PATCH", "/api/v1/orgs/\(org)/members/mel", #"{"roles":["member"]}"#).status == 403)
-        #expect(await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/mel", #"{"roles":["member"]}"#).status == 200)
+        #expect(
+            await f.call(Self.manager, "PATCH", "/api/v1/orgs/\(org)/members/mel", #"{"roles":["member"]}"#).status
+                == 403)
+        #expect(
+            await f.call(Self.admin, "PATCH", "/api/v1/orgs/\(org)/members/mel", #"{"roles":["member"]}"#).status == 200
+        )
         #expect(await f.call(Self.admin, "DELETE", "/api/v1/orgs/\(org)/roles/\(roleID)").status == 204)
         #expect(await f.call(Self.admin, "DELETE", "/api/v1/orgs/\(org)/roles/owner").status == 409)
         let roles = await f.call(TenantFixture.caller("vic"), "GET", "/api/v1/orgs/\(org)/roles")
-        #expect((roles.json as? [[String: Any]])?.map { $0["id"] as? String ?? "" } == ["owner", "admin", "manager", "member", "viewer"])
+        #expect(
+            (roles.json as? [[String: Any]])?.map { $0["id"] as? String ?? "" } == [
+                "owner", "admin", "manager", "member", "viewer",
+            ])
     }
 
     @Test func lastActiveFollowsUseInBatches() async throws {
@@ -166,7 +218,9 @@ struct MemberAPITests {
         #expect(after == f.clock.now())
         // Sorting by last active now puts vic ahead of mel, who has not been back since joining.
         var q = RegionService.MemberListQuery()
-        q.sort = "last_active"; q.order = "desc"; q.limit = 50
+        q.sort = "last_active"
+        q.order = "desc"
+        q.limit = 50
         let order = try await s.listMembers(Self.owner, org: org, query: q).members.map(\.id)
         #expect((order.firstIndex(of: "vic") ?? 99) < (order.firstIndex(of: "mel") ?? -1))
     }
@@ -196,9 +250,11 @@ struct MemberAPITests {
         #expect(lines.count == (try f.auditCount()))
         #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
         // Paginate the audit log by cursor: every event exactly once.
-        var seen = Set<Int>(), cursor: String? = nil
+        var seen = Set<Int>()
+        var cursor: String? = nil
         repeat {
-            let r = await f.call(Self.admin, "GET", "/api/v1/orgs/\(org)/audit?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            let r = await f.call(
+                Self.admin, "GET", "/api/v1/orgs/\(org)/audit?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""))
             let obj = r.json as? [String: Any]
             for e in (obj?["events"] as? [[String: Any]]) ?? [] { seen.insert(e["id"] as? Int ?? -1) }
             cursor = obj?["nextCursor"] as? String
@@ -210,27 +266,48 @@ struct MemberAPITests {
         let f = try TenantFixture()
         let s = f.service(.eu)
         let org = try await f.makeOrg("Acme")
-        let names = ["Zoë Quinn", "Ann Lee", "Bob Marley", "Cy Twombly", "Dee Dee", "Ed O'Neil", "Flo Rida", "Gus Van", "Hal Lee", "Ivy Ng"]
+        let names = [
+            "Zoë Quinn", "Ann Lee", "Bob Marley", "Cy Twombly", "Dee Dee", "Ed O'Neil", "Flo Rida", "Gus Van",
+            "Hal Lee", "Ivy Ng",
+        ]
         for (i, n) in names.enumerated() {
             let parts = n.split(separator: " ")
-            _ = try await s.createInvites(TenantFixture.caller("owner"), org: org, request: InviteRequest(
-                emails: .list(["user\(i)@corp\(i % 3).io"]), roles: [i % 2 == 0 ? "member" : "viewer"],
-                firstName: String(parts[0]), lastName: String(parts[1])))
+            _ = try await s.createInvites(
+                TenantFixture.caller("owner"), org: org,
+                request: InviteRequest(
+                    emails: .list(["user\(i)@corp\(i % 3).io"]), roles: [i % 2 == 0 ? "member" : "viewer"],
+                    firstName: String(parts[0]), lastName: String(parts[1])))
         }
-        for inv in try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil).invites {
+        for inv in try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil)
+            .invites
+        {
             f.clock.advance(by: 61)
-            _ = try await s.acceptInvite(AcceptInviteRequest(token: s.link(for: inv).token, accountID: "acct-\(inv.email)", email: inv.email))
+            _ = try await s.acceptInvite(
+                AcceptInviteRequest(token: s.link(for: inv).token, accountID: "acct-\(inv.email)", email: inv.email))
         }
-        let all = try await s.listMembers(Self.owner, org: org, query: { var q = RegionService.MemberListQuery(); q.limit = 200; return q }())
+        let all = try await s.listMembers(
+            Self.owner, org: org,
+            query: {
+                var q = RegionService.MemberListQuery()
+                q.limit = 200
+                return q
+            }())
         #expect(all.members.count == 11)
         for term in ["lee", "LEE", "e", "ë", "@corp1", "o'n", "zz", "x", "user1", "corp2.io", "ee d", "nobody-at-all"] {
-            let expected = all.members.filter { "\($0.firstName) \($0.lastName) \($0.email)".lowercased().contains(term.lowercased()) }
+            let expected = all.members.filter {
+                "\($0.firstName) \($0.lastName) \($0.email)".lowercased().contains(term.lowercased())
+            }
             for sort in ["name", "last_active", "apps"] {
                 for order in ["asc", "desc"] {
-                    var got: [String] = [], cursor: String? = nil
+                    var got: [String] = []
+                    var cursor: String? = nil
                     repeat {
                         var q = RegionService.MemberListQuery()
-                        q.search = term; q.sort = sort; q.order = order; q.limit = 2; q.cursor = cursor
+                        q.search = term
+                        q.sort = sort
+                        q.order = order
+                        q.limit = 2
+                        q.cursor = cursor
                         let page = try await s.listMembers(Self.owner, org: org, query: q)
                         got += page.members.map(\.id)
                         cursor = page.nextCursor
@@ -238,7 +315,9 @@ struct MemberAPITests {
                     #expect(Set(got) == Set(expected.map(\.id)), "term \(term)")
                     #expect(got.count == expected.count, "no duplicates across pages for \(term) \(sort) \(order)")
                     if sort == "last_active" {
-                        let times = got.compactMap { id in all.members.first { $0.id == id }?.lastActive?.timeIntervalSince1970 }
+                        let times = got.compactMap { id in
+                            all.members.first { $0.id == id }?.lastActive?.timeIntervalSince1970
+                        }
                         #expect(times == (order == "asc" ? times.sorted() : times.sorted(by: >)))
                     }
                 }
@@ -246,7 +325,8 @@ struct MemberAPITests {
         }
         // Activity status: everyone joined within the last hour (active); the owner too (joining counts).
         var st = RegionService.MemberListQuery()
-        st.status = "active"; st.limit = 200
+        st.status = "active"
+        st.limit = 200
         #expect(try await s.listMembers(Self.owner, org: org, query: st).members.count == 11)
         f.clock.advance(by: 31 * 86400)
         #expect(try await s.listMembers(Self.owner, org: org, query: st).members.isEmpty)
@@ -257,7 +337,8 @@ struct MemberAPITests {
         st.status = "dormant"
         await #expect(throws: GatehouseError.self) { _ = try await s.listMembers(Self.owner, org: org, query: st) }
         var q = RegionService.MemberListQuery()
-        q.role = "viewer"; q.limit = 200
+        q.role = "viewer"
+        q.limit = 200
         #expect(try await s.listMembers(Self.owner, org: org, query: q).members.count == 5)
         q.search = "lee"
         #expect(try await s.listMembers(Self.owner, org: org, query: q).members.map(\.lastName) == ["Lee"])

@@ -1,11 +1,11 @@
-import GatehouseTesting
 import Foundation
-import Testing
 import GatehouseCore
+import GatehouseTesting
 import HTTP
 import Store
 import Tenant
 import TenantDomain
+import Testing
 import Web
 
 /// Three regions on temp databases with a manual clock, the region API behind a router whose callers come
@@ -23,7 +23,8 @@ final class TenantFixture: @unchecked Sendable {
         tokens = try InviteTokens.loadOrCreate(directory: dir + "/keys")
         var services: [RegionService] = []
         for r in Region.allCases {
-            let db = try RegionService.openDatabase(path: "\(dir)/\(r.rawValue).db", options: .init(readers: 2, synchronous: "NORMAL"))
+            let db = try RegionService.openDatabase(
+                path: "\(dir)/\(r.rawValue).db", options: .init(readers: 2, synchronous: "NORMAL"))
             services.append(RegionService(region: r, db: db, clock: clock, tokens: tokens))
         }
         directory = RegionDirectory(services)
@@ -42,7 +43,9 @@ final class TenantFixture: @unchecked Sendable {
 
     /// Sends a request as `caller` and returns status and parsed JSON (or text).
     @discardableResult
-    func call(_ caller: Caller?, _ method: String, _ path: String, _ json: String? = nil) async -> (status: Int, body: String, json: Any?) {
+    func call(
+        _ caller: Caller?, _ method: String, _ path: String, _ json: String? = nil
+    ) async -> (status: Int, body: String, json: Any?) {
         var headers: HTTPHeaders = [:]
         if let caller { headers.set(UnverifiedTestCaller.header, UnverifiedTestCaller.value(caller)) }
         let r: Response
@@ -57,23 +60,33 @@ final class TenantFixture: @unchecked Sendable {
     /// Provisions an org in `region` whose owner is `owner`, who accepts the owner invite.
     func makeOrg(_ name: String, region: Region = .eu, owner: String = "owner") async throws -> String {
         let s = service(region)
-        let p = try await s.provisionOrg(Self.caller("ops", admin: region), region: region.rawValue,
-                                         request: ProvisionRequest(name: name, ownerEmail: "\(owner)@example.com"))
-        _ = try await s.acceptInvite(AcceptInviteRequest(token: s.link(for: p.ownerInvite).token, accountID: owner, email: "\(owner)@example.com"))
+        let p = try await s.provisionOrg(
+            Self.caller("ops", admin: region), region: region.rawValue,
+            request: ProvisionRequest(name: name, ownerEmail: "\(owner)@example.com"))
+        _ = try await s.acceptInvite(
+            AcceptInviteRequest(
+                token: s.link(for: p.ownerInvite).token, accountID: owner, email: "\(owner)@example.com"))
         return p.org.id
     }
 
     /// Adds members by inviting and accepting: `[(accountID, role)]`.
-    func add(_ members: [(String, String)], to org: String, by inviter: String = "owner", region: Region = .eu,
-             first: String? = nil) async throws {
+    func add(
+        _ members: [(String, String)], to org: String, by inviter: String = "owner", region: Region = .eu,
+        first: String? = nil
+    ) async throws {
         let s = service(region)
         for (id, role) in members {
-            let r = try await s.createInvites(Self.caller(inviter), org: org,
-                                              request: InviteRequest(emails: .list(["\(id)@example.com"]), roles: [role], firstName: first))
-            guard let inviteID = r.results.first?.inviteID else { throw GatehouseError.conflict("not invited: \(r.results)") }
-            let page = try await s.listInvites(Self.caller(inviter), org: org, status: "pending", cursor: nil, limit: 200)
+            let r = try await s.createInvites(
+                Self.caller(inviter), org: org,
+                request: InviteRequest(emails: .list(["\(id)@example.com"]), roles: [role], firstName: first))
+            guard let inviteID = r.results.first?.inviteID else {
+                throw GatehouseError.conflict("not invited: \(r.results)")
+            }
+            let page = try await s.listInvites(
+                Self.caller(inviter), org: org, status: "pending", cursor: nil, limit: 200)
             guard let inv = page.invites.first(where: { $0.id == inviteID }) else { throw GatehouseError.notFound() }
-            _ = try await s.acceptInvite(AcceptInviteRequest(token: s.link(for: inv).token, accountID: id, email: "\(id)@example.com"))
+            _ = try await s.acceptInvite(
+                AcceptInviteRequest(token: s.link(for: inv).token, accountID: id, email: "\(id)@example.com"))
         }
     }
 

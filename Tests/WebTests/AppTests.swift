@@ -1,7 +1,7 @@
-import GatehouseTesting
-import Foundation
-import Testing
 import App
+import Foundation
+import GatehouseTesting
+import Testing
 import Web
 
 @Suite("Configuration and the composed app")
@@ -14,7 +14,8 @@ struct AppTests {
     }
 
     @Test func theShippedConfigFileParses() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let c = try GatehouseConfig.load(path: root.appendingPathComponent("config/gatehouse.json").path)
         #expect(c.port == 8080)
         for example in ["config/gatehouse.tls.example.json", "config/gatehouse.production.example.json"] {

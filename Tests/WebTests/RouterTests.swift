@@ -1,8 +1,8 @@
-import GatehouseTesting
 import Foundation
-import Testing
 import GatehouseCore
+import GatehouseTesting
 import HTTP
+import Testing
 import Web
 
 private struct Widget: Codable, Sendable {
@@ -83,7 +83,8 @@ struct RouterTests {
             #expect(r.bodyText.contains("\"code\":\"\(code)\""), "\(body): \(r.bodyText)")
             #expect(r.headers["Content-Type"] == "application/json")
         }
-        let wrongType = await c.send("POST", "/widgets", headers: ["Content-Type": "text/plain"], body: Array("{}".utf8))
+        let wrongType = await c.send(
+            "POST", "/widgets", headers: ["Content-Type": "text/plain"], body: Array("{}".utf8))
         #expect(wrongType.status == 415)
         let named = await c.send("POST", "/widgets", json: #"{"name":"a","count":"two"}"#)
         #expect(named.bodyText.contains("`count` must be an integer"))
@@ -92,7 +93,9 @@ struct RouterTests {
     @Test func queryFormAndCookies() async throws {
         let c = TestClient(try router())
         #expect(await c.send("GET", "/search?q=a+b&q=%C3%A9&x=1").bodyText == "a b|é")
-        let form = await c.send("POST", "/form", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Array("a=1&b=two+words".utf8))
+        let form = await c.send(
+            "POST", "/form", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+            body: Array("a=1&b=two+words".utf8))
         #expect(form.bodyText == "a=1,b=two words")
         #expect(await c.send("GET", "/cookies", headers: ["Cookie": "x=1; session=abc"]).bodyText == "abc")
     }

@@ -26,17 +26,28 @@ struct Console {
         guard let tenant = try? g.regions.tenant(forOrg: org) else { return .failure(ConsoleExit(notFound(s))) }
         do {
             let standing = try await tenant.standing(orgID: org, caller: s.caller)
-            return .success(Console(g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
-                                    permissions: Set(standing.permissions), memberships: await g.overview(s.caller).memberships))
+            return .success(
+                Console(
+                    g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
+                    permissions: Set(standing.permissions), memberships: await g.overview(s.caller).memberships))
         } catch let e as GatehouseError {
-            if e.code.slug == "sso_required" { return .failure(ConsoleExit(.redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(ctx.request.target)))) }
+            if e.code.slug == "sso_required" {
+                return .failure(
+                    ConsoleExit(
+                        .redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(ctx.request.target))))
+            }
             if e.status == 404 { return .failure(ConsoleExit(notFound(s))) }
-            return .failure(ConsoleExit(HTMLPage.notice("Not available", e.message, action: ("Home", "/"), status: e.status, viewer: s.viewer())))
+            return .failure(
+                ConsoleExit(
+                    HTMLPage.notice(
+                        "Not available", e.message, action: ("Home", "/"), status: e.status, viewer: s.viewer())))
         }
     }
 
     static func notFound(_ s: BrowserSession) -> Response {
-        HTMLPage.notice("Not found", "That organization does not exist or you are not a member of it.", action: ("Home", "/"), status: 404, viewer: s.viewer())
+        HTMLPage.notice(
+            "Not found", "That organization does not exist or you are not a member of it.", action: ("Home", "/"),
+            status: 404, viewer: s.viewer())
     }
 
     func may(_ p: Permission) -> Bool { permissions.contains(p.rawValue) }
@@ -49,8 +60,11 @@ struct Console {
     // MARK: - Region calls
 
     /// Sends a region-API request as this person and returns status and body.
-    func call(_ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Response {
-        try await ConsoleForms.forward(g, tenant, method, "/api/v1/orgs/\(org)" + path, body: body, ctx: ctx, caller: session.caller)
+    func call(
+        _ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none
+    ) async throws -> Response {
+        try await ConsoleForms.forward(
+            g, tenant, method, "/api/v1/orgs/\(org)" + path, body: body, ctx: ctx, caller: session.caller)
     }
 
     /// A typed GET; a refusal becomes `ConsoleRefusal` with the region's message.
@@ -64,14 +78,20 @@ struct Console {
 
     /// The console layout: org heading, the tabs this person may use, a flash message, the page.
     /// `seenAs`: the permissions whose tabs to show ("view as" shows the viewed member's).
-    func render(_ title: String, tab: String, body: HTML, status: Int = 200, banner: HTML? = nil, seenAs: Set<String>? = nil) -> Response {
+    func render(
+        _ title: String, tab: String, body: HTML, status: Int = 200, banner: HTML? = nil, seenAs: Set<String>? = nil
+    ) -> Response {
         let may: (Permission) -> Bool = { (seenAs ?? self.permissions).contains($0.rawValue) }
-        var tabs: [(String, String, Bool)] = [("members", "Members", may(.membersView)), ("invites", "Invites", may(.membersView)),
-                                              ("apps", "Apps", may(.orgView)), ("roles", "Roles", may(.orgView)),
-                                              ("apikeys", "API keys", may(.apikeysCreate)), ("sso", "SSO", may(.ssoManage)),
-                                              ("audit", "Audit log", may(.auditView)), ("settings", "Settings", may(.orgView))]
+        var tabs: [(String, String, Bool)] = [
+            ("members", "Members", may(.membersView)), ("invites", "Invites", may(.membersView)),
+            ("apps", "Apps", may(.orgView)), ("roles", "Roles", may(.orgView)),
+            ("apikeys", "API keys", may(.apikeysCreate)), ("sso", "SSO", may(.ssoManage)),
+            ("audit", "Audit log", may(.auditView)), ("settings", "Settings", may(.orgView)),
+        ]
         tabs = tabs.filter { $0.2 }
-        let links: [HTML] = tabs.map { key, label, _ in "<a href=\"\(base)/\(key)\"\(if: key == tab, " aria-current=\"page\"")>\(label)</a>" }
+        let links: [HTML] = tabs.map { key, label, _ in
+            "<a href=\"\(base)/\(key)\"\(if: key == tab, " aria-current=\"page\"")>\(label)</a>"
+        }
         var html: HTML = "<div class=\"console-head\"><p class=\"meta\">\(orgName) · <code>\(org)</code></p>"
         html += "<nav class=\"tabs\" aria-label=\"Console\">\(links)</nav></div>"
         if let banner { html += "<p class=\"banner\" role=\"status\">\(banner)</p>" }
@@ -90,7 +110,11 @@ struct Console {
 
     /// The form's CSRF check; the page to show when it fails.
     func checkForm(_ form: [(String, String)]) -> Response? {
-        BrowserSession.checkForm(g, ctx, form) ? nil : render("Try again", tab: "", body: "<p class=\"error\">This form expired. Go back, reload and try again.</p>", status: 403)
+        BrowserSession.checkForm(g, ctx, form)
+            ? nil
+            : render(
+                "Try again", tab: "", body: "<p class=\"error\">This form expired. Go back, reload and try again.</p>",
+                status: 403)
     }
 }
 
@@ -122,13 +146,21 @@ struct ConsoleRefusal: Error {
 
 extension RouterBuilder {
     /// A console page: opens the console (session, org, permissions) and turns refusals into pages.
-    func console(_ method: String, _ path: String, _ handler: @escaping @Sendable (Console) async throws -> Response, gateway g: GatewayService) {
+    func console(
+        _ method: String, _ path: String, _ handler: @escaping @Sendable (Console) async throws -> Response,
+        gateway g: GatewayService
+    ) {
         let wrapped: @Sendable (RequestContext) async throws -> Response = { ctx in
             switch try await Console.open(g, ctx) {
             case .failure(let exit): return exit.response
             case .success(let c):
                 do { return try await handler(c) } catch let r as ConsoleRefusal {
-                    return c.render("Not allowed", tab: "", body: "<p class=\"error\" role=\"alert\">\(r.message)</p><p><a href=\"\(c.base)/members\">Back to the console</a></p>", status: r.status)
+                    return c.render(
+                        "Not allowed", tab: "",
+                        body:
+                            "<p class=\"error\" role=\"alert\">\(r.message)</p><p><a href=\"\(c.base)/members\">Back"
+                            + " to the console</a></p>",
+                        status: r.status)
                 }
             }
         }

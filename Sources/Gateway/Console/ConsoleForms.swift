@@ -7,16 +7,20 @@ import Web
 /// the key/value rows of user variables from a form.
 enum ConsoleForms {
     /// A region-API request (JSON body when given) forwarded as `caller`, with the page request's id.
-    static func forward(_ g: GatewayService, _ tenant: any RegionTenant, _ method: String, _ target: String, body: (some Encodable)?,
-                        ctx: RequestContext, caller: Caller) async throws -> Response {
+    static func forward(
+        _ g: GatewayService, _ tenant: any RegionTenant, _ method: String, _ target: String, body: (some Encodable)?,
+        ctx: RequestContext, caller: Caller
+    ) async throws -> Response {
         var headers: HTTPHeaders = ["Host": "gatehouse"]
         var bytes: [UInt8] = []
         if let body {
             bytes = Array(try JSONCoding.encoder().encode(body))
             headers.set("Content-Type", "application/json")
         }
-        return try await g.forward(Request(method: method, target: target, headers: headers, body: bytes,
-                                           id: ctx.request.id, remoteAddress: ctx.request.remoteAddress), to: tenant, caller: caller)
+        return try await g.forward(
+            Request(
+                method: method, target: target, headers: headers, body: bytes,
+                id: ctx.request.id, remoteAddress: ctx.request.remoteAddress), to: tenant, caller: caller)
     }
 
     /// `varKey`/`varValue` rows, in order; rows with an empty name are skipped.

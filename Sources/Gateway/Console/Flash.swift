@@ -6,8 +6,9 @@ enum Flash {
     static let cookieName = "gh_flash"
 
     static func set(_ g: GatewayService, _ message: String) -> SetCookie {
-        SetCookie(name: cookieName, value: Base64URL.encode(Array(message.utf8)), path: "/", maxAge: 60,
-                  httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax)
+        SetCookie(
+            name: cookieName, value: Base64URL.encode(Array(message.utf8)), path: "/", maxAge: 60,
+            httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax)
     }
 
     static func read(_ headers: HTTPHeaders) -> String? {
@@ -15,7 +16,9 @@ enum Flash {
         return String(decoding: bytes.prefix(500), as: UTF8.self)
     }
 
-    static func clear(_ g: GatewayService) -> SetCookie { SetCookie.expire(cookieName, secure: g.settings.secureCookies) }
+    static func clear(_ g: GatewayService) -> SetCookie {
+        SetCookie.expire(cookieName, secure: g.settings.secureCookies)
+    }
 
     /// The message as a status paragraph, or "".
     static func html(_ headers: HTTPHeaders) -> HTML {

@@ -16,42 +16,54 @@ enum MembersPage {
         return f
     }()
 
-
-    struct GrantBody: Encodable { let member: String; let role: AppRole }
+    struct GrantBody: Encodable {
+        let member: String
+        let role: AppRole
+    }
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/console") { ctx in
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fconsole") }
-            if let org = Cookies.value(named: AccountPages.currentOrgCookie, in: ctx.request.headers), OrgID(org) != nil {
+            if let org = Cookies.value(named: AccountPages.currentOrgCookie, in: ctx.request.headers), OrgID(org) != nil
+            {
                 return .redirect(to: "/console/\(org)/members")
             }
             let orgs = await g.overview(s.caller).memberships
             if let first = orgs.first { return .redirect(to: "/console/\(first.orgID)/members") }
-            return HTMLPage.notice("No organization yet", "You are not a member of any organization yet.", action: ("Home", "/"), status: 200, viewer: s.viewer())
+            return HTMLPage.notice(
+                "No organization yet", "You are not a member of any organization yet.", action: ("Home", "/"),
+                status: 200, viewer: s.viewer())
         }
         b.console("GET", "/console/:org", { c in .redirect(to: "\(c.base)/members") }, gateway: g)
         b.console("GET", "/console/:org/members", { c in try await list(c, viewAs: nil) }, gateway: g)
-        b.console("GET", "/console/:org/view-as/:member", { c in
-            let member = try c.ctx.parameter("member")
-            return try await list(c, viewAs: member)
-        }, gateway: g)
+        b.console(
+            "GET", "/console/:org/view-as/:member",
+            { c in
+                let member = try c.ctx.parameter("member")
+                return try await list(c, viewAs: member)
+            }, gateway: g)
         b.console("POST", "/console/:org/members/bulk", { c in try await bulk(c) }, gateway: g)
         b.console("GET", "/console/:org/members/:member", { c in try await edit(c, error: nil) }, gateway: g)
         b.console("POST", "/console/:org/members/:member", { c in try await save(c) }, gateway: g)
-        b.console("POST", "/console/:org/members/:member/apps", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            let member = try c.ctx.parameter("member")
-            let app = FormDecoding.percentEncode(form.value("app") ?? "")
-            let r: Response
-            if let role = AppRole(rawValue: form.value("appRole") ?? "") {
-                r = try await c.call("POST", "/apps/\(app)/grants", body: GrantBody(member: member, role: role))
-            } else {
-                r = try await c.call("DELETE", "/apps/\(app)/grants/\(FormDecoding.percentEncode(member))")
-            }
-            guard r.status == 204 else { return try await edit(c, error: ConsoleRefusal(r).message, status: r.status) }
-            return c.redirect("\(c.base)/members/\(FormDecoding.percentEncode(member))", flash: "App access updated.")
-        }, gateway: g)
+        b.console(
+            "POST", "/console/:org/members/:member/apps",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let member = try c.ctx.parameter("member")
+                let app = FormDecoding.percentEncode(form.value("app") ?? "")
+                let r: Response
+                if let role = AppRole(rawValue: form.value("appRole") ?? "") {
+                    r = try await c.call("POST", "/apps/\(app)/grants", body: GrantBody(member: member, role: role))
+                } else {
+                    r = try await c.call("DELETE", "/apps/\(app)/grants/\(FormDecoding.percentEncode(member))")
+                }
+                guard r.status == 204 else {
+                    return try await edit(c, error: ConsoleRefusal(r).message, status: r.status)
+                }
+                return c.redirect(
+                    "\(c.base)/members/\(FormDecoding.percentEncode(member))", flash: "App access updated.")
+            }, gateway: g)
     }
 
     // MARK: - List
@@ -61,13 +73,18 @@ enum MembersPage {
         var perms = c.permissions
         var banner: HTML?
         if let viewAs {
-            let p = try await c.get("/members/\(FormDecoding.percentEncode(viewAs))/permissions", as: PermissionsView.self)
+            let p = try await c.get(
+                "/members/\(FormDecoding.percentEncode(viewAs))/permissions", as: PermissionsView.self)
             let who = try await c.get("/members/\(FormDecoding.percentEncode(viewAs))", as: MemberView.self)
             perms = Set(p.permissions.map(\.rawValue))
-            banner = "Viewing as \(name(who)) (\(HTMLPage.roleNames(who.roles))) — read-only. <a href=\"\(c.base)/members\">Stop viewing as</a>"
+            banner =
+                "Viewing as \(name(who)) (\(HTMLPage.roleNames(who.roles))) — read-only. <a"
+                + " href=\"\(c.base)/members\">Stop viewing as</a>"
         }
         let q = c.ctx.query("q") ?? ""
-        let invitation = ["pending", "expired", "revoked"].contains(c.ctx.query("invitation") ?? "") ? c.ctx.query("invitation")! : ""
+        let invitation =
+            ["pending", "expired", "revoked"].contains(c.ctx.query("invitation") ?? "")
+            ? c.ctx.query("invitation")! : ""
         let role = c.ctx.query("role") ?? ""
         let status = c.ctx.query("status") ?? ""
         let sort = ["name", "apps", "last_active"].contains(c.ctx.query("sort") ?? "") ? c.ctx.query("sort")! : "name"
@@ -88,15 +105,26 @@ enum MembersPage {
 
         let here = viewAs.map { "\(c.base)/view-as/\($0)" } ?? "\(c.base)/members"
         var h: HTML = "<form class=\"filters\" method=\"get\" action=\"\(here)\" role=\"search\">"
-        h += "<div><label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"\(q)\" placeholder=\"Name or email\"></div>"
-        h += "<div><label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option value=\"\">Any role</option>"
+        h +=
+            "<div><label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"\(q)\""
+            + " placeholder=\"Name or email\"></div>"
+        h +=
+            "<div><label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option value=\"\">Any role"
+            + "</option>"
         for r in roles { h += "<option value=\"\(r.id)\"\(r.id == role ? " selected" : "")>\(r.name)</option>" }
         h += "</select></div><div><label for=\"status\">Activity</label><select id=\"status\" name=\"status\">"
-        for (v, l) in [("", "Anyone"), ("active", "Active (30 days)"), ("inactive", "Inactive"), ("never", "Never signed in")] {
+        for (v, l) in [
+            ("", "Anyone"), ("active", "Active (30 days)"), ("inactive", "Inactive"), ("never", "Never signed in"),
+        ] {
             h += "<option value=\"\(v)\"\(v == status ? " selected" : "")>\(l)</option>"
         }
-        h += "</select></div><div><label for=\"invitation\">Invitation</label><select id=\"invitation\" name=\"invitation\">"
-        for (v, l) in [("", "Joined"), ("pending", "Invited, pending"), ("expired", "Invite expired"), ("revoked", "Invite revoked")] {
+        h +=
+            "</select></div><div><label for=\"invitation\">Invitation</label><select id=\"invitation\""
+            + " name=\"invitation\">"
+        for (v, l) in [
+            ("", "Joined"), ("pending", "Invited, pending"), ("expired", "Invite expired"),
+            ("revoked", "Invite revoked"),
+        ] {
             h += "<option value=\"\(v)\"\(v == invitation ? " selected" : "")>\(l)</option>"
         }
         h += "</select></div><div><label for=\"sort\">Sort by</label><select id=\"sort\" name=\"sort\">"
@@ -104,42 +132,71 @@ enum MembersPage {
             h += "<option value=\"\(v)\"\(v == sort ? " selected" : "")>\(l)</option>"
         }
         h += "</select></div><div><label for=\"order\">Order</label><select id=\"order\" name=\"order\">"
-        h += "<option value=\"asc\"\(order == "asc" ? " selected" : "")>Ascending</option><option value=\"desc\"\(order == "desc" ? " selected" : "")>Descending</option></select></div>"
+        h +=
+            "<option value=\"asc\"\(order == "asc" ? " selected" : "")>Ascending</option><option"
+            + " value=\"desc\"\(order == "desc" ? " selected" : "")>Descending</option></select></div>"
         h += "<div><button type=\"submit\">Apply</button></div></form>"
 
         if !invitation.isEmpty {
             // People invited but not (yet) members: the invites with that status, matching the search and role.
-            let invites = try await c.get("/invites?limit=200&status=\(invitation)", as: InvitePage.self).invites.filter { i in
-                (q.isEmpty || i.email.localizedCaseInsensitiveContains(q) || "\(i.firstName) \(i.lastName)".localizedCaseInsensitiveContains(q))
+            let invites = try await c.get("/invites?limit=200&status=\(invitation)", as: InvitePage.self).invites.filter
+            { i in
+                (q.isEmpty || i.email.localizedCaseInsensitiveContains(q)
+                    || "\(i.firstName) \(i.lastName)".localizedCaseInsensitiveContains(q))
                     && (role.isEmpty || i.roles.contains(role))
             }
             if invites.isEmpty {
                 h += "<p class=\"empty\">Nobody with this invitation status.</p>"
             } else {
-                h += "<div class=\"table-wrap\"><table id=\"invited\"><thead><tr><th scope=\"col\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"opt\">Invited by</th></tr></thead><tbody>"
+                h +=
+                    "<div class=\"table-wrap\"><table id=\"invited\"><thead><tr><th scope=\"col\">Email</th><th"
+                    + " scope=\"col\">Roles</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"opt\">"
+                    + "Invited by</th></tr></thead><tbody>"
                 for i in invites {
-                    h += "<tr><td>\(i.email)</td><td>\(HTMLPage.roleNames(i.roles))</td><td><span class=\"badge \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td class=\"opt\">\(i.inviterName)</td></tr>"
+                    h +=
+                        "<tr><td>\(i.email)</td><td>\(HTMLPage.roleNames(i.roles))</td><td><span class=\"badge"
+                        + " \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td"
+                        + " class=\"opt\">\(i.inviterName)</td></tr>"
                 }
-                h += "</tbody></table></div><p><a href=\"\(c.base)/invites?status=\(invitation)\">Resend or revoke on the Invites tab</a></p>"
+                h +=
+                    "</tbody></table></div><p><a href=\"\(c.base)/invites?status=\(invitation)\">Resend or revoke on"
+                    + " the Invites tab</a></p>"
             }
             return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
         }
         if page.members.isEmpty {
-            h += "<p class=\"empty\">\(q.isEmpty && role.isEmpty && status.isEmpty ? "No members yet. Invite people from the Invites tab." : "No members match these filters.")</p>"
+            let empty =
+                q.isEmpty && role.isEmpty && status.isEmpty
+                ? "No members yet. Invite people from the Invites tab." : "No members match these filters."
+            h += "<p class=\"empty\">\(empty)</p>"
             return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
         }
-        if selectable { h += "<form method=\"post\" action=\"\(c.base)/members/bulk\" id=\"members-form\">\(c.csrfField)" }
-        h += "<div class=\"table-wrap\"><table id=\"members\"><caption class=\"meta\">\(page.members.count) shown\(page.nextCursor != nil ? ", more on the next page" : "")</caption><thead><tr>"
-        if selectable { h += "<th class=\"check\"><input type=\"checkbox\" data-select-all=\"member\" aria-label=\"Select all on this page\" hidden></th>" }
-        h += "<th scope=\"col\">Name</th><th scope=\"col\" class=\"opt\">Email</th><th scope=\"col\">Roles</th><th scope=\"col\" class=\"opt\">Apps</th><th scope=\"col\" class=\"opt\">Last active</th>"
+        if selectable {
+            h += "<form method=\"post\" action=\"\(c.base)/members/bulk\" id=\"members-form\">\(c.csrfField)"
+        }
+        h +=
+            "<div class=\"table-wrap\"><table id=\"members\"><caption class=\"meta\">\(page.members.count)"
+            + " shown\(page.nextCursor != nil ? ", more on the next page" : "")</caption><thead><tr>"
+        if selectable {
+            h +=
+                "<th class=\"check\"><input type=\"checkbox\" data-select-all=\"member\" aria-label=\"Select all on"
+                + " this page\" hidden></th>"
+        }
+        h +=
+            "<th scope=\"col\">Name</th><th scope=\"col\" class=\"opt\">Email</th><th scope=\"col\">Roles</th><th"
+            + " scope=\"col\" class=\"opt\">Apps</th><th scope=\"col\" class=\"opt\">Last active</th>"
         if !readOnly { h += "<th scope=\"col\"><span class=\"meta\">Actions</span></th>" }
         h += "</tr></thead><tbody>"
         for m in page.members {
             h += "<tr>"
             if selectable {
-                h += "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(m.id)\" id=\"sel-\(m.id)\" aria-label=\"Select \(name(m))\"></td>"
+                h +=
+                    "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(m.id)\""
+                    + " id=\"sel-\(m.id)\" aria-label=\"Select \(name(m))\"></td>"
             }
-            h += "<td>\(name(m))\(if: m.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta m-only\">\(m.email)</span></td><td class=\"opt\">\(m.email)</td>"
+            h +=
+                "<td>\(name(m))\(if: m.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta"
+                + " m-only\">\(m.email)</span></td><td class=\"opt\">\(m.email)</td>"
             h += "<td>\(HTMLPage.roleNames(m.roles))</td><td class=\"opt\">\(m.appCount)</td>"
             h += "<td class=\"opt\">\(m.lastActive.map { dateFormat.string(from: $0) } ?? "Never")</td>"
             if !readOnly {
@@ -151,10 +208,14 @@ enum MembersPage {
         }
         h += "</tbody></table></div>"
         if selectable {
-            h += "<div class=\"bulk\" aria-label=\"With the selected members\"><div><label for=\"bulk-action\">With selected</label><select id=\"bulk-action\" name=\"action\">"
+            h +=
+                "<div class=\"bulk\" aria-label=\"With the selected members\"><div><label for=\"bulk-action\">With"
+                + " selected</label><select id=\"bulk-action\" name=\"action\">"
             h += "<option value=\"copy_emails\">Copy emails</option>"
             if canEdit { h += "<option value=\"change_roles\">Change role</option>" }
-            if canGrant && !apps.isEmpty { h += "<option value=\"grant_app\">Grant app</option><option value=\"revoke_app\">Revoke app</option>" }
+            if canGrant && !apps.isEmpty {
+                h += "<option value=\"grant_app\">Grant app</option><option value=\"revoke_app\">Revoke app</option>"
+            }
             if canRemove { h += "<option value=\"remove\">Remove from organization</option>" }
             h += "</select></div>"
             if canEdit {
@@ -165,17 +226,25 @@ enum MembersPage {
             if canGrant && !apps.isEmpty {
                 h += "<div><label for=\"bulk-app\">App</label><select id=\"bulk-app\" name=\"app\">"
                 for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
-                h += "</select></div><div><label for=\"bulk-app-role\">App role</label><select id=\"bulk-app-role\" name=\"appRole\">"
+                h +=
+                    "</select></div><div><label for=\"bulk-app-role\">App role</label><select id=\"bulk-app-role\""
+                    + " name=\"appRole\">"
                 for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\">\(r.rawValue.capitalized)</option>" }
                 h += "</select></div>"
             }
             h += "<div><button type=\"submit\">Continue…</button></div></div></form>"
         }
         h += "<nav class=\"pager\" aria-label=\"Pages\">"
-        if c.ctx.query("cursor") != nil { h += "<a href=\"\(here)\(query.replacingOccurrences(of: "&cursor=" + FormDecoding.percentEncode(c.ctx.query("cursor") ?? ""), with: ""))\">First page</a>" }
+        if c.ctx.query("cursor") != nil {
+            let first = query.replacingOccurrences(
+                of: "&cursor=" + FormDecoding.percentEncode(c.ctx.query("cursor") ?? ""), with: "")
+            h += "<a href=\"\(here)\(first)\">First page</a>"
+        }
         if let next = page.nextCursor {
             var nq = query
-            if let cur = c.ctx.query("cursor") { nq = nq.replacingOccurrences(of: "&cursor=" + FormDecoding.percentEncode(cur), with: "") }
+            if let cur = c.ctx.query("cursor") {
+                nq = nq.replacingOccurrences(of: "&cursor=" + FormDecoding.percentEncode(cur), with: "")
+            }
             h += "<a href=\"\(here)\(nq)&cursor=\(FormDecoding.percentEncode(next))\" rel=\"next\">Next page</a>"
         }
         h += "</nav>"
@@ -195,15 +264,23 @@ enum MembersPage {
         let ids = form.filter { $0.0 == "member" }.map(\.1)
         let action = form.value("action") ?? ""
         guard !ids.isEmpty else { return c.redirect("\(c.base)/members", flash: "Select at least one member first.") }
-        guard ids.count <= 500 else { return c.redirect("\(c.base)/members", flash: "Select at most 500 members at once.") }
+        guard ids.count <= 500 else {
+            return c.redirect("\(c.base)/members", flash: "Select at most 500 members at once.")
+        }
         var people: [MemberView] = []
-        for id in ids { people.append(try await c.get("/members/\(FormDecoding.percentEncode(id))", as: MemberView.self)) }
+        for id in ids {
+            people.append(try await c.get("/members/\(FormDecoding.percentEncode(id))", as: MemberView.self))
+        }
         let names = people.map { "\(name($0)) (\($0.email))" }
         let count = ids.count == 1 ? "1 member" : "\(ids.count) members"
         if action == "copy_emails" {
             let emails = people.map(\.email).joined(separator: "\n")
-            let body: HTML = "<p>\(people.count) email address\(people.count == 1 ? "" : "es"):</p><label for=\"emails\">Emails</label><textarea id=\"emails\" rows=\"\(min(12, people.count + 1))\" readonly>\(emails)</textarea>"
-                + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(emails)\" hidden>Copy to clipboard</button><a class=\"button secondary\" href=\"\(c.base)/members\">Back to members</a></div>"
+            let body: HTML =
+                "<p>\(people.count) email address\(people.count == 1 ? "" : "es"):</p><label for=\"emails\">Emails"
+                + "</label><textarea id=\"emails\" rows=\"\(min(12, people.count + 1))\" readonly>\(emails)"
+                + "</textarea>"
+                + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(emails)\" hidden>Copy to clipboard"
+                + "</button><a class=\"button secondary\" href=\"\(c.base)/members\">Back to members</a></div>"
             return c.render("Copy emails", tab: "members", body: body)
         }
         let roles = try await c.get("/roles", as: [RoleView].self)
@@ -212,14 +289,22 @@ enum MembersPage {
         var request: BulkRequest
         switch action {
         case "change_roles":
-            guard let role = form.value("role"), let r = roles.first(where: { $0.id == role }) else { return c.redirect("\(c.base)/members", flash: "Choose a role.") }
+            guard let role = form.value("role"), let r = roles.first(where: { $0.id == role }) else {
+                return c.redirect("\(c.base)/members", flash: "Choose a role.")
+            }
             what = "Change the role of \(count) to \(r.name)"
             request = BulkRequest(action: .changeRoles, members: ids, roles: [role])
         case "grant_app", "revoke_app":
-            guard let app = form.value("app"), let a = apps.first(where: { $0.id == app }) else { return c.redirect("\(c.base)/members", flash: "Choose an app.") }
+            guard let app = form.value("app"), let a = apps.first(where: { $0.id == app }) else {
+                return c.redirect("\(c.base)/members", flash: "Choose an app.")
+            }
             let appRole = AppRole(rawValue: form.value("appRole") ?? "") ?? .viewer
-            what = action == "grant_app" ? "Give \(count) access to \(a.name) as \(appRole.rawValue)" : "Take away access to \(a.name) from \(count)"
-            request = BulkRequest(action: action == "grant_app" ? .grantApp : .revokeApp, members: ids, app: app, appRole: appRole)
+            what =
+                action == "grant_app"
+                ? "Give \(count) access to \(a.name) as \(appRole.rawValue)"
+                : "Take away access to \(a.name) from \(count)"
+            request = BulkRequest(
+                action: action == "grant_app" ? .grantApp : .revokeApp, members: ids, app: app, appRole: appRole)
         case "remove":
             what = "Remove \(count) from \(c.orgName)"
             request = BulkRequest(action: .remove, members: ids)
@@ -227,18 +312,33 @@ enum MembersPage {
             return c.redirect("\(c.base)/members", flash: "Choose an action.")
         }
         if form.value("confirm") != "yes" {
-            var body: HTML = "<p><strong>\(what)?</strong></p><ul id=\"confirm-list\">" + names.map { "<li>\($0)</li>" }.joined() + "</ul>"
-            body += "<form method=\"post\" action=\"\(c.base)/members/bulk\">\(c.csrfField)<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
-            for (k, v) in form where k != "csrf" && k != "confirm" { body += "<input type=\"hidden\" name=\"\(k)\" value=\"\(v)\">" }
-            body += "<div class=\"actions\"><button type=\"submit\"\(if: action == "remove", " class=\"danger\"")>Yes, \(what.prefix(1).lowercased() + what.dropFirst())</button><a class=\"button secondary\" href=\"\(c.base)/members\">Cancel</a></div></form>"
+            var body: HTML =
+                "<p><strong>\(what)?</strong></p><ul id=\"confirm-list\">" + names.map { "<li>\($0)</li>" }.joined()
+                + "</ul>"
+            body +=
+                "<form method=\"post\" action=\"\(c.base)/members/bulk\">\(c.csrfField)<input type=\"hidden\""
+                + " name=\"confirm\" value=\"yes\">"
+            for (k, v) in form where k != "csrf" && k != "confirm" {
+                body += "<input type=\"hidden\" name=\"\(k)\" value=\"\(v)\">"
+            }
+            body +=
+                "<div class=\"actions\"><button type=\"submit\"\(if: action == "remove", " class=\"danger\"")>Yes,"
+                + " \(what.prefix(1).lowercased() + what.dropFirst())</button><a class=\"button secondary\""
+                + " href=\"\(c.base)/members\">Cancel</a></div></form>"
             return c.render("Confirm", tab: "members", body: body)
         }
         let r = try await c.call("POST", "/members/bulk", body: request)
-        if r.status == 200 { return c.redirect("\(c.base)/members", flash: "Done: \(what.prefix(1).lowercased() + what.dropFirst()).") }
+        if r.status == 200 {
+            return c.redirect("\(c.base)/members", flash: "Done: \(what.prefix(1).lowercased() + what.dropFirst()).")
+        }
         if r.status == 409, let result = try? JSONCoding.decode(BulkResult.self, from: r.body) {
             let byID = Dictionary(people.map { ($0.id, name($0)) }, uniquingKeysWith: { a, _ in a })
-            var body: HTML = "<p class=\"error\" role=\"alert\">Nothing was changed: \(result.refusals.count) of the selected cannot be changed this way.</p><ul>"
-            for refusal in result.refusals { body += "<li><strong>\(byID[refusal.member] ?? refusal.member)</strong>: \(refusal.message)</li>" }
+            var body: HTML =
+                "<p class=\"error\" role=\"alert\">Nothing was changed: \(result.refusals.count) of the selected"
+                + " cannot be changed this way.</p><ul>"
+            for refusal in result.refusals {
+                body += "<li><strong>\(byID[refusal.member] ?? refusal.member)</strong>: \(refusal.message)</li>"
+            }
             body += "</ul><p><a href=\"\(c.base)/members\">Back to members</a></p>"
             return c.render("Nothing changed", tab: "members", body: body, status: 409)
         }
@@ -254,46 +354,81 @@ enum MembersPage {
         let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
         let canEdit = c.may(.membersEdit)
         let dis = canEdit ? "" : " disabled"
-        var h: HTML = "<p><a href=\"\(c.base)/members\">← Members</a></p><section class=\"panel\" aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">\(name(m))</h2>"
+        var h: HTML =
+            "<p><a href=\"\(c.base)/members\">← Members</a></p><section class=\"panel\""
+            + " aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">\(name(m))</h2>"
         h += "<p class=\"meta\">\(m.email) · joined \(dateFormat.string(from: m.joinedAt))</p>"
         if let error { h += "<p class=\"error\" role=\"alert\" id=\"form-error\">\(error)</p>" }
         h += "<form method=\"post\" action=\"\(c.base)/members/\(m.id)\">\(c.csrfField)<div class=\"grid2\">"
-        h += "<div><label for=\"firstName\">First name</label><input id=\"firstName\" name=\"firstName\" type=\"text\" value=\"\(m.firstName)\"\(dis)></div>"
-        h += "<div><label for=\"lastName\">Last name</label><input id=\"lastName\" name=\"lastName\" type=\"text\" value=\"\(m.lastName)\"\(dis)></div></div>"
+        h +=
+            "<div><label for=\"firstName\">First name</label><input id=\"firstName\" name=\"firstName\""
+            + " type=\"text\" value=\"\(m.firstName)\"\(dis)></div>"
+        h +=
+            "<div><label for=\"lastName\">Last name</label><input id=\"lastName\" name=\"lastName\" type=\"text\""
+            + " value=\"\(m.lastName)\"\(dis)></div></div>"
         h += "<fieldset><legend>Roles</legend>"
         for r in roles {
-            h += "<label><input type=\"checkbox\" name=\"roles\" value=\"\(r.id)\"\(m.roles.contains(r.id) ? " checked" : "")\(dis)> \(r.name)</label>"
+            h +=
+                "<label><input type=\"checkbox\" name=\"roles\""
+                + " value=\"\(r.id)\"\(m.roles.contains(r.id) ? " checked" : "")\(dis)> \(r.name)</label>"
         }
         h += "</fieldset><fieldset><legend>User variables</legend><div class=\"kv\">"
         var rows = m.userVariables.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if canEdit { rows += [("", ""), ("", "")] }
         for (i, (k, v)) in rows.enumerated() {
-            h += "<div><label for=\"var-key-\(i)\">Name</label><input id=\"var-key-\(i)\" name=\"varKey\" type=\"text\" value=\"\(k)\"\(dis)></div>"
-            h += "<div><label for=\"var-value-\(i)\">Value</label><input id=\"var-value-\(i)\" name=\"varValue\" type=\"text\" value=\"\(v)\"\(dis)></div>"
+            h +=
+                "<div><label for=\"var-key-\(i)\">Name</label><input id=\"var-key-\(i)\" name=\"varKey\""
+                + " type=\"text\" value=\"\(k)\"\(dis)></div>"
+            h +=
+                "<div><label for=\"var-value-\(i)\">Value</label><input id=\"var-value-\(i)\" name=\"varValue\""
+                + " type=\"text\" value=\"\(v)\"\(dis)></div>"
         }
-        h += "</div></fieldset><div class=\"grid2\"><div><label for=\"startingPage\">Starting page</label><select id=\"startingPage\" name=\"startingPage\"\(dis)>"
-        for p in StartingPage.allCases { h += "<option value=\"\(p.rawValue)\"\(p == m.startingPage ? " selected" : "")>\(startingPageName(p))</option>" }
-        h += "</select></div><div><label for=\"ssoOnly\">Sign-in</label><label class=\"inline\"><input id=\"ssoOnly\" type=\"checkbox\" name=\"ssoOnly\" value=\"1\"\(m.ssoOnly ? " checked" : "")\(dis)> SSO only</label></div></div>"
+        h +=
+            "</div></fieldset><div class=\"grid2\"><div><label for=\"startingPage\">Starting page</label><select"
+            + " id=\"startingPage\" name=\"startingPage\"\(dis)>"
+        for p in StartingPage.allCases {
+            h +=
+                "<option value=\"\(p.rawValue)\"\(p == m.startingPage ? " selected" : "")>\(startingPageName(p))"
+                + "</option>"
+        }
+        h +=
+            "</select></div><div><label for=\"ssoOnly\">Sign-in</label><label class=\"inline\"><input id=\"ssoOnly\""
+            + " type=\"checkbox\" name=\"ssoOnly\" value=\"1\"\(m.ssoOnly ? " checked" : "")\(dis)> SSO only"
+            + "</label></div></div>"
         if canEdit { h += "<div class=\"actions\"><button type=\"submit\">Save changes</button></div>" }
         h += "</form><h3>Apps</h3>"
         let appNames = Dictionary(apps.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let canGrant = c.may(.appsGrant)
-        if m.apps.isEmpty { h += "<p class=\"empty\">No app access.</p>" } else {
+        if m.apps.isEmpty {
+            h += "<p class=\"empty\">No app access.</p>"
+        } else {
             h += "<ul id=\"member-apps\">"
             for grant in m.apps {
                 h += "<li>\(appNames[grant.app] ?? grant.app) — \(grant.role.rawValue.capitalized)"
                 if canGrant {
-                    h += " <form class=\"inline-form\" method=\"post\" action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<input type=\"hidden\" name=\"app\" value=\"\(grant.app)\"><input type=\"hidden\" name=\"appRole\" value=\"none\"><button type=\"submit\" class=\"link\">Revoke</button></form>"
+                    h +=
+                        " <form class=\"inline-form\" method=\"post\""
+                        + " action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<input type=\"hidden\""
+                        + " name=\"app\" value=\"\(grant.app)\"><input type=\"hidden\" name=\"appRole\""
+                        + " value=\"none\"><button type=\"submit\" class=\"link\">Revoke</button></form>"
                 }
                 h += "</li>"
             }
             h += "</ul>"
         }
         if canGrant && !apps.isEmpty {
-            h += "<form class=\"bulk\" method=\"post\" action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<div><label for=\"grant-app\">App</label><select id=\"grant-app\" name=\"app\">"
+            h +=
+                "<form class=\"bulk\" method=\"post\" action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<div>"
+                + "<label for=\"grant-app\">App</label><select id=\"grant-app\" name=\"app\">"
             for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
-            h += "</select></div><div><label for=\"grant-role\">App role</label><select id=\"grant-role\" name=\"appRole\">"
-            for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\"\(r == .viewer ? " selected" : "")>\(r.rawValue.capitalized)</option>" }
+            h +=
+                "</select></div><div><label for=\"grant-role\">App role</label><select id=\"grant-role\""
+                + " name=\"appRole\">"
+            for r in AppRole.allCases {
+                h +=
+                    "<option value=\"\(r.rawValue)\"\(r == .viewer ? " selected" : "")>\(r.rawValue.capitalized)"
+                    + "</option>"
+            }
             h += "</select></div><div><button type=\"submit\" class=\"secondary\">Grant access</button></div></form>"
         }
         h += "</section>"
@@ -316,8 +451,9 @@ enum MembersPage {
         let vars = ConsoleForms.variables(form)
         let roles = form.filter { $0.0 == "roles" }.map(\.1)
         guard !roles.isEmpty else { return try await edit(c, error: "Choose at least one role.", status: 422) }
-        let patch = MemberPatch(roles: roles, userVariables: vars, startingPage: StartingPage(rawValue: form.value("startingPage") ?? ""),
-                                firstName: form.value("firstName"), lastName: form.value("lastName"), ssoOnly: form.value("ssoOnly") == "1")
+        let patch = MemberPatch(
+            roles: roles, userVariables: vars, startingPage: StartingPage(rawValue: form.value("startingPage") ?? ""),
+            firstName: form.value("firstName"), lastName: form.value("lastName"), ssoOnly: form.value("ssoOnly") == "1")
         let r = try await c.call("PATCH", "/members/\(FormDecoding.percentEncode(id))", body: patch)
         guard r.status == 200 else { return try await edit(c, error: ConsoleRefusal(r).message, status: r.status) }
         return c.redirect("\(c.base)/members/\(FormDecoding.percentEncode(id))", flash: "Saved.")

@@ -14,132 +14,217 @@ enum OrgPages {
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.console("GET", "/console/:org/settings", { c in try await settings(c, error: nil) }, gateway: g)
-        b.console("POST", "/console/:org/settings", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            let r = try await c.call("PATCH", "", body: NameBody(name: form.value("name") ?? ""))
-            guard r.status == 200 else { return try await settings(c, error: ConsoleRefusal(r).message, status: r.status) }
-            return c.redirect("\(c.base)/settings", flash: "Organization renamed.")
-        }, gateway: g)
-
-        b.console("GET", "/console/:org/apps", { c in
-            let apps = try await c.get("/apps", as: [AppView].self)
-            let rows: [HTML] = apps.map { "<tr><td>\($0.name)</td><td>\($0.memberCount ?? 0)</td></tr>" }
-            var h: HTML = apps.isEmpty ? "<p class=\"empty\">No apps yet.</p>"
-                : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th scope=\"col\">Members with access</th></tr></thead><tbody>\(rows)</tbody></table></div>"
-            if c.may(.appsCreate) {
-                h += "<form method=\"post\" action=\"\(c.base)/apps\" class=\"panel\">\(c.csrfField)<label for=\"app-name\">New app</label><input id=\"app-name\" name=\"name\" type=\"text\" required><div class=\"actions\"><button type=\"submit\">Create app</button></div></form>"
-            }
-            return c.render("Apps", tab: "apps", body: h)
-        }, gateway: g)
-        b.console("POST", "/console/:org/apps", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            let r = try await c.call("POST", "/apps", body: NameBody(name: form.value("name") ?? ""))
-            return c.redirect("\(c.base)/apps", flash: r.status == 201 ? "App created." : ConsoleRefusal(r).message)
-        }, gateway: g)
-
-        b.console("GET", "/console/:org/roles", { c in
-            let roles = try await c.get("/roles", as: [RoleView].self)
-            var h: HTML = "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
-            for r in roles {
-                h += "<tr><td>\(r.name)\(r.builtIn ? "" as HTML : " <span class=\"badge\">Custom</span>")</td><td class=\"meta\">\(r.permissions.map(\.rawValue).joined(separator: ", "))</td><td>\(r.memberCount ?? 0)</td><td>"
-                if !r.builtIn && c.may(.rolesManage) {
-                    h += "<form method=\"post\" action=\"\(c.base)/roles/\(r.id)/delete\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Delete</button></form>"
+        b.console(
+            "POST", "/console/:org/settings",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let r = try await c.call("PATCH", "", body: NameBody(name: form.value("name") ?? ""))
+                guard r.status == 200 else {
+                    return try await settings(c, error: ConsoleRefusal(r).message, status: r.status)
                 }
-                h += "</td></tr>"
-            }
-            h += "</tbody></table></div>"
-            if c.may(.rolesManage) {
-                h += "<form method=\"post\" action=\"\(c.base)/roles\" class=\"panel\">\(c.csrfField)<h2>New custom role</h2><label for=\"role-name\">Name</label><input id=\"role-name\" name=\"name\" type=\"text\" required>"
-                h += "<fieldset><legend>Permissions</legend>"
-                for p in Permission.allCases where p != .orgDelete && p != .orgTransfer { h += "<label><input type=\"checkbox\" name=\"permissions\" value=\"\(p.rawValue)\"> \(p.rawValue)</label>" }
-                h += "</fieldset><div class=\"actions\"><button type=\"submit\">Create role</button></div></form>"
-            }
-            return c.render("Roles", tab: "roles", body: h)
-        }, gateway: g)
-        b.console("POST", "/console/:org/roles", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            let perms = form.filter { $0.0 == "permissions" }.compactMap { Permission(rawValue: $0.1) }
-            let r = try await c.call("POST", "/roles", body: RoleRequest(name: form.value("name") ?? "", permissions: perms))
-            return c.redirect("\(c.base)/roles", flash: r.status == 201 ? "Role created." : ConsoleRefusal(r).message)
-        }, gateway: g)
+                return c.redirect("\(c.base)/settings", flash: "Organization renamed.")
+            }, gateway: g)
 
-        b.console("POST", "/console/:org/roles/:role/delete", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            let r = try await c.call("DELETE", "/roles/\(FormDecoding.percentEncode(try c.ctx.parameter("role")))")
-            return c.redirect("\(c.base)/roles", flash: r.status == 204 ? "Role deleted." : ConsoleRefusal(r).message)
-        }, gateway: g)
+        b.console(
+            "GET", "/console/:org/apps",
+            { c in
+                let apps = try await c.get("/apps", as: [AppView].self)
+                let rows: [HTML] = apps.map { "<tr><td>\($0.name)</td><td>\($0.memberCount ?? 0)</td></tr>" }
+                var h: HTML =
+                    apps.isEmpty
+                    ? "<p class=\"empty\">No apps yet.</p>"
+                    : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th"
+                        + " scope=\"col\">Members with access</th></tr></thead><tbody>\(rows)</tbody></table></div>"
+                if c.may(.appsCreate) {
+                    h +=
+                        "<form method=\"post\" action=\"\(c.base)/apps\" class=\"panel\">\(c.csrfField)<label"
+                        + " for=\"app-name\">New app</label><input id=\"app-name\" name=\"name\" type=\"text\""
+                        + " required><div class=\"actions\"><button type=\"submit\">Create app</button>"
+                        + "</div></form>"
+                }
+                return c.render("Apps", tab: "apps", body: h)
+            }, gateway: g)
+        b.console(
+            "POST", "/console/:org/apps",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let r = try await c.call("POST", "/apps", body: NameBody(name: form.value("name") ?? ""))
+                return c.redirect("\(c.base)/apps", flash: r.status == 201 ? "App created." : ConsoleRefusal(r).message)
+            }, gateway: g)
 
-        b.console("GET", "/console/:org/apikeys", { c in try await apiKeys(c, secret: nil) }, gateway: g)
-        b.console("POST", "/console/:org/apikeys", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            let r = try await c.call("POST", "/apikeys", body: APIKeyRequest(name: form.value("name") ?? ""))
-            guard r.status == 201, let key = try? JSONCoding.decode(APIKeyView.self, from: r.body), let secret = key.secret else {
-                return c.redirect("\(c.base)/apikeys", flash: ConsoleRefusal(r).message)
-            }
-            return try await apiKeys(c, secret: secret)
-        }, gateway: g)
-        b.console("POST", "/console/:org/apikeys/:key/revoke", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            let r = try await c.call("DELETE", "/apikeys/\(FormDecoding.percentEncode(try c.ctx.parameter("key")))")
-            return c.redirect("\(c.base)/apikeys", flash: r.status == 204 ? "Key revoked." : ConsoleRefusal(r).message)
-        }, gateway: g)
-
-        b.console("GET", "/console/:org/audit", { c in
-            let action = c.ctx.query("action") ?? "", actor = c.ctx.query("actor") ?? ""
-            var q = "?limit=100"
-            if !action.isEmpty { q += "&action=" + FormDecoding.percentEncode(action) }
-            if !actor.isEmpty { q += "&actor=" + FormDecoding.percentEncode(actor) }
-            let page = try await c.get("/audit" + q, as: AuditPage.self)
-            var h: HTML = "<form class=\"filters\" method=\"get\" action=\"\(c.base)/audit\"><div><label for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\" type=\"text\" value=\"\(action)\" placeholder=\"e.g. member.removed\"></div>"
-            h += "<div><label for=\"audit-actor\">Actor (account id)</label><input id=\"audit-actor\" name=\"actor\" type=\"text\" value=\"\(actor)\"></div><div><button type=\"submit\" class=\"secondary\">Filter</button></div></form>"
-            if page.events.isEmpty { h += "<p class=\"empty\">No events match.</p>" } else {
-                h += "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Action</th><th scope=\"col\">Target</th><th scope=\"col\" class=\"opt\">Actor</th><th scope=\"col\" class=\"opt\">Details</th></tr></thead><tbody>"
-                for e in page.events {
-                    h += "<tr><td>\(SAMLTime.format(e.at))</td><td><code>\(e.action)</code></td><td>\(e.target)</td><td class=\"opt meta\">\(e.actor)</td>"
-                    h += "<td class=\"opt meta\">\(e.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))</td></tr>"
+        b.console(
+            "GET", "/console/:org/roles",
+            { c in
+                let roles = try await c.get("/roles", as: [RoleView].self)
+                var h: HTML =
+                    "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th"
+                    + " scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span"
+                    + " class=\"meta\">Actions</span></th></tr></thead><tbody>"
+                for r in roles {
+                    h +=
+                        "<tr><td>\(r.name)\(r.builtIn ? "" as HTML : " <span class=\"badge\">Custom</span>")</td><td"
+                        + " class=\"meta\">\(r.permissions.map(\.rawValue).joined(separator: ", "))</td>"
+                        + "<td>\(r.memberCount ?? 0)</td><td>"
+                    if !r.builtIn && c.may(.rolesManage) {
+                        h +=
+                            "<form method=\"post\" action=\"\(c.base)/roles/\(r.id)/delete\">\(c.csrfField)<button"
+                            + " type=\"submit\" class=\"secondary\">Delete</button></form>"
+                    }
+                    h += "</td></tr>"
                 }
                 h += "</tbody></table></div>"
-            }
-            h += "<p><a href=\"/api/v1/orgs/\(c.org)/audit/export\">Export as JSON lines</a></p>"
-            return c.render("Audit log", tab: "audit", body: h)
-        }, gateway: g)
+                if c.may(.rolesManage) {
+                    h +=
+                        "<form method=\"post\" action=\"\(c.base)/roles\" class=\"panel\">\(c.csrfField)<h2>New"
+                        + " custom role</h2><label for=\"role-name\">Name</label><input id=\"role-name\""
+                        + " name=\"name\" type=\"text\" required>"
+                    h += "<fieldset><legend>Permissions</legend>"
+                    for p in Permission.allCases where p != .orgDelete && p != .orgTransfer {
+                        h +=
+                            "<label><input type=\"checkbox\" name=\"permissions\" value=\"\(p.rawValue)\">"
+                            + " \(p.rawValue)</label>"
+                    }
+                    h += "</fieldset><div class=\"actions\"><button type=\"submit\">Create role</button></div></form>"
+                }
+                return c.render("Roles", tab: "roles", body: h)
+            }, gateway: g)
+        b.console(
+            "POST", "/console/:org/roles",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let perms = form.filter { $0.0 == "permissions" }.compactMap { Permission(rawValue: $0.1) }
+                let r = try await c.call(
+                    "POST", "/roles", body: RoleRequest(name: form.value("name") ?? "", permissions: perms))
+                return c.redirect(
+                    "\(c.base)/roles", flash: r.status == 201 ? "Role created." : ConsoleRefusal(r).message)
+            }, gateway: g)
+
+        b.console(
+            "POST", "/console/:org/roles/:role/delete",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let r = try await c.call("DELETE", "/roles/\(FormDecoding.percentEncode(try c.ctx.parameter("role")))")
+                return c.redirect(
+                    "\(c.base)/roles", flash: r.status == 204 ? "Role deleted." : ConsoleRefusal(r).message)
+            }, gateway: g)
+
+        b.console("GET", "/console/:org/apikeys", { c in try await apiKeys(c, secret: nil) }, gateway: g)
+        b.console(
+            "POST", "/console/:org/apikeys",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let r = try await c.call("POST", "/apikeys", body: APIKeyRequest(name: form.value("name") ?? ""))
+                guard r.status == 201, let key = try? JSONCoding.decode(APIKeyView.self, from: r.body),
+                    let secret = key.secret
+                else {
+                    return c.redirect("\(c.base)/apikeys", flash: ConsoleRefusal(r).message)
+                }
+                return try await apiKeys(c, secret: secret)
+            }, gateway: g)
+        b.console(
+            "POST", "/console/:org/apikeys/:key/revoke",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let r = try await c.call("DELETE", "/apikeys/\(FormDecoding.percentEncode(try c.ctx.parameter("key")))")
+                return c.redirect(
+                    "\(c.base)/apikeys", flash: r.status == 204 ? "Key revoked." : ConsoleRefusal(r).message)
+            }, gateway: g)
+
+        b.console(
+            "GET", "/console/:org/audit",
+            { c in
+                let action = c.ctx.query("action") ?? ""
+                let actor = c.ctx.query("actor") ?? ""
+                var q = "?limit=100"
+                if !action.isEmpty { q += "&action=" + FormDecoding.percentEncode(action) }
+                if !actor.isEmpty { q += "&actor=" + FormDecoding.percentEncode(actor) }
+                let page = try await c.get("/audit" + q, as: AuditPage.self)
+                var h: HTML =
+                    "<form class=\"filters\" method=\"get\" action=\"\(c.base)/audit\"><div><label"
+                    + " for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\""
+                    + " type=\"text\" value=\"\(action)\" placeholder=\"e.g. member.removed\"></div>"
+                h +=
+                    "<div><label for=\"audit-actor\">Actor (account id)</label><input id=\"audit-actor\""
+                    + " name=\"actor\" type=\"text\" value=\"\(actor)\"></div><div><button type=\"submit\""
+                    + " class=\"secondary\">Filter</button></div></form>"
+                if page.events.isEmpty {
+                    h += "<p class=\"empty\">No events match.</p>"
+                } else {
+                    h +=
+                        "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When (UTC)</th>"
+                        + "<th scope=\"col\">Action</th><th scope=\"col\">Target</th><th scope=\"col\""
+                        + " class=\"opt\">Actor</th><th scope=\"col\" class=\"opt\">Details</th></tr>"
+                        + "</thead><tbody>"
+                    for e in page.events {
+                        h +=
+                            "<tr><td>\(SAMLTime.format(e.at))</td><td><code>\(e.action)</code></td><td>\(e.target)"
+                            + "</td><td class=\"opt meta\">\(e.actor)</td>"
+                        h +=
+                            "<td class=\"opt meta\">\(e.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))</td></tr>"
+                    }
+                    h += "</tbody></table></div>"
+                }
+                h += "<p><a href=\"/api/v1/orgs/\(c.org)/audit/export\">Export as JSON lines</a></p>"
+                return c.render("Audit log", tab: "audit", body: h)
+            }, gateway: g)
 
         b.console("GET", "/console/:org/sso", { c in try await sso(c, error: nil) }, gateway: g)
-        b.console("POST", "/console/:org/sso", { c in
-            let form = try c.ctx.formPairs()
-            if let refused = c.checkForm(form) { return refused }
-            guard c.may(.ssoManage) else { return try await sso(c, error: "You may not change SSO settings.", status: 403) }
-            var update = SSOSettingsUpdate()
-            if let xml = form.value("metadataXML"), !xml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { update.metadataXML = xml }
-            update.jit = SSOSettings.JIT(enabled: form.value("jit") == "1", defaultRole: form.value("jitRole") ?? "member")
-            update.allowIdPInitiated = form.value("idpInitiated") == "1"
-            update.domains = (form.value("domains") ?? "").split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\n" }).map(String.init)
-            do {
-                let current = try c.g.sso.settings(org: c.org)
-                guard current != nil || update.metadataXML != nil else { return try await sso(c, error: "Upload the identity provider's metadata first.", status: 422) }
-                _ = try await c.g.saveSSOSettings(update, org: c.org, caller: c.session.caller)
-            } catch let e as GatehouseError {
-                return try await sso(c, error: e.message, status: e.status)
-            }
-            return c.redirect("\(c.base)/sso", flash: "SSO settings saved.")
-        }, gateway: g)
+        b.console(
+            "POST", "/console/:org/sso",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                guard c.may(.ssoManage) else {
+                    return try await sso(c, error: "You may not change SSO settings.", status: 403)
+                }
+                var update = SSOSettingsUpdate()
+                if let xml = form.value("metadataXML"), !xml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    update.metadataXML = xml
+                }
+                update.jit = SSOSettings.JIT(
+                    enabled: form.value("jit") == "1", defaultRole: form.value("jitRole") ?? "member")
+                update.allowIdPInitiated = form.value("idpInitiated") == "1"
+                update.domains = (form.value("domains") ?? "").split(whereSeparator: {
+                    $0 == "," || $0 == " " || $0 == "\n"
+                }).map(String.init)
+                do {
+                    let current = try c.g.sso.settings(org: c.org)
+                    guard current != nil || update.metadataXML != nil else {
+                        return try await sso(c, error: "Upload the identity provider's metadata first.", status: 422)
+                    }
+                    _ = try await c.g.saveSSOSettings(update, org: c.org, caller: c.session.caller)
+                } catch let e as GatehouseError {
+                    return try await sso(c, error: e.message, status: e.status)
+                }
+                return c.redirect("\(c.base)/sso", flash: "SSO settings saved.")
+            }, gateway: g)
     }
 
     static func settings(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
-        var h: HTML = "<label for=\"org-id\">Organization ID</label><div class=\"actions\"><input id=\"org-id\" type=\"text\" readonly value=\"\(c.org)\"><button type=\"button\" class=\"secondary\" data-copy=\"\(c.org)\" hidden>Copy</button></div>"
+        var h: HTML =
+            "<label for=\"org-id\">Organization ID</label><div class=\"actions\"><input id=\"org-id\" type=\"text\""
+            + " readonly value=\"\(c.org)\"><button type=\"button\" class=\"secondary\" data-copy=\"\(c.org)\""
+            + " hidden>Copy</button></div>"
         if c.may(.orgRename) {
-            h += "<form method=\"post\" action=\"\(c.base)/settings\">\(c.csrfField)<label for=\"org-name\">Display name</label>"
-            h += "<input id=\"org-name\" name=\"name\" type=\"text\" required value=\"\(c.orgName)\"\(if: error != nil, " aria-describedby=\"name-error\" aria-invalid=\"true\"")>"
+            h +=
+                "<form method=\"post\" action=\"\(c.base)/settings\">\(c.csrfField)<label for=\"org-name\">Display"
+                + " name</label>"
+            h +=
+                "<input id=\"org-name\" name=\"name\" type=\"text\" required"
+                + " value=\"\(c.orgName)\"\(if: error != nil, " aria-describedby=\"name-error\" aria-invalid=\"true\"")>"
             if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"name-error\">\(error)</p>" }
             h += "<div class=\"actions\"><button type=\"submit\">Save name</button></div></form>"
         } else {
-            h += "<label for=\"org-name\">Display name</label><input id=\"org-name\" type=\"text\" readonly value=\"\(c.orgName)\"><p class=\"meta\">Only owners and admins can rename the organization.</p>"
+            h +=
+                "<label for=\"org-name\">Display name</label><input id=\"org-name\" type=\"text\" readonly"
+                + " value=\"\(c.orgName)\"><p class=\"meta\">Only owners and admins can rename the organization."
+                + "</p>"
         }
         return c.render("Settings", tab: "settings", body: h, status: status)
     }
@@ -148,41 +233,91 @@ enum OrgPages {
         let keys = try await c.get("/apikeys", as: [APIKeyView].self)
         var h: HTML = ""
         if let secret {
-            h += "<div class=\"flash\" role=\"status\"><p><strong>Copy this key now: it is shown only once.</strong></p><input id=\"new-key\" type=\"text\" readonly value=\"\(secret)\" aria-label=\"New API key\"><div class=\"actions\"><button type=\"button\" data-copy=\"\(secret)\" hidden>Copy key</button></div></div>"
+            h +=
+                "<div class=\"flash\" role=\"status\"><p><strong>Copy this key now: it is shown only once.</strong>"
+                + "</p><input id=\"new-key\" type=\"text\" readonly value=\"\(secret)\" aria-label=\"New API"
+                + " key\"><div class=\"actions\"><button type=\"button\" data-copy=\"\(secret)\" hidden>Copy"
+                + " key</button></div></div>"
         }
-        h += keys.isEmpty ? "<p class=\"empty\">No API keys.</p>" : "<div class=\"table-wrap\"><table id=\"apikeys\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Created</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
-            + keys.map { k in
-                "<tr><td>\(k.name)</td><td>\(MembersPage.dateFormat.string(from: k.createdAt))</td><td>\(k.revokedAt == nil ? "<span class=\"badge joined\">Active</span>" as HTML : "<span class=\"badge revoked\">Revoked</span>")</td><td>"
-                    + (k.revokedAt == nil ? "<form method=\"post\" action=\"\(c.base)/apikeys/\(k.id)/revoke\">\(c.csrfField)<button type=\"submit\" class=\"secondary\">Revoke</button></form>" : "") + "</td></tr>"
-            }.joined() + "</tbody></table></div>"
-        h += "<form method=\"post\" action=\"\(c.base)/apikeys\" class=\"panel\">\(c.csrfField)<label for=\"key-name\">New key name</label><input id=\"key-name\" name=\"name\" type=\"text\" required><div class=\"actions\"><button type=\"submit\">Create key</button></div></form>"
+        h +=
+            keys.isEmpty
+            ? "<p class=\"empty\">No API keys.</p>"
+            : "<div class=\"table-wrap\"><table id=\"apikeys\"><thead><tr><th scope=\"col\">Name</th><th"
+                + " scope=\"col\">Created</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"meta\">"
+                + "Actions</span></th></tr></thead><tbody>"
+                + keys.map { k -> HTML in
+                    let active: HTML = "<span class=\"badge joined\">Active</span>"
+                    let revoked: HTML = "<span class=\"badge revoked\">Revoked</span>"
+                    return "<tr><td>\(k.name)</td><td>\(MembersPage.dateFormat.string(from: k.createdAt))</td>"
+                        + "<td>\(k.revokedAt == nil ? active : revoked)</td><td>"
+                        + (k.revokedAt == nil
+                            ? "<form method=\"post\" action=\"\(c.base)/apikeys/\(k.id)/revoke\">\(c.csrfField)"
+                                + "<button type=\"submit\" class=\"secondary\">Revoke</button></form>"
+                            : "") + "</td></tr>"
+                }.joined() + "</tbody></table></div>"
+        h +=
+            "<form method=\"post\" action=\"\(c.base)/apikeys\" class=\"panel\">\(c.csrfField)<label"
+            + " for=\"key-name\">New key name</label><input id=\"key-name\" name=\"name\" type=\"text\""
+            + " required><div class=\"actions\"><button type=\"submit\">Create key</button></div></form>"
         return c.render("API keys", tab: "apikeys", body: h)
     }
 
     static func sso(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
-        guard c.may(.ssoManage) else { throw ConsoleRefusal(status: 403, code: "forbidden", message: "Managing single sign-on needs the sso.manage permission.") }
+        guard c.may(.ssoManage) else {
+            throw ConsoleRefusal(
+                status: 403, code: "forbidden", message: "Managing single sign-on needs the sso.manage permission.")
+        }
         let current = try c.g.sso.settings(org: c.org)
         let sp = c.g.serviceProvider(org: c.org)
         let roles = try await c.get("/roles", as: [RoleView].self)
-        var h: HTML = "<h2>This service (give these to your identity provider)</h2><div class=\"kv\"><span>Entity ID</span><code>\(sp.entityID)</code><span>ACS URL (HTTP-POST)</span><code>\(sp.acsURL)</code></div>"
-        h += "<p><a href=\"\("/sso/\(c.org)/metadata")\">Download SP metadata</a>\(if: current != nil, " · <a href=\"/sso/\(c.org)/login?next=%2Fconsole\">Test sign-in</a>")</p>"
+        var h: HTML =
+            "<h2>This service (give these to your identity provider)</h2><div class=\"kv\"><span>Entity ID</span>"
+            + "<code>\(sp.entityID)</code><span>ACS URL (HTTP-POST)</span><code>\(sp.acsURL)</code></div>"
+        h +=
+            "<p><a href=\"\("/sso/\(c.org)/metadata")\">Download SP metadata"
+            + "</a>\(if: current != nil, " · <a href=\"/sso/\(c.org)/login?next=%2Fconsole\">Test sign-in</a>")</p>"
         h += "<h2>Identity provider</h2>"
         if let s = current {
-            h += "<div class=\"kv\"><span>Entity ID</span><code>\(s.idp.entityID)</code><span>Sign-in URL</span><code>\(s.idp.ssoURL)</code><span>Certificates</span><span>\(s.idp.certificates.count)</span></div>"
+            h +=
+                "<div class=\"kv\"><span>Entity ID</span><code>\(s.idp.entityID)</code><span>Sign-in URL</span>"
+                + "<code>\(s.idp.ssoURL)</code><span>Certificates</span><span>\(s.idp.certificates.count)</span>"
+                + "</div>"
         } else {
             h += "<p class=\"empty\">Not configured yet.</p>"
         }
-        h += "<form method=\"post\" action=\"\(c.base)/sso\" class=\"panel\">\(c.csrfField)<label for=\"metadata\">IdP metadata XML\(current != nil ? " (leave empty to keep)" : "")</label>"
-        h += "<textarea id=\"metadata\" name=\"metadataXML\" rows=\"6\"\(if: error != nil, " aria-describedby=\"sso-error\" aria-invalid=\"true\"")></textarea>"
+        h +=
+            "<form method=\"post\" action=\"\(c.base)/sso\" class=\"panel\">\(c.csrfField)<label for=\"metadata\">"
+            + "IdP metadata XML\(current != nil ? " (leave empty to keep)" : "")</label>"
+        h +=
+            "<textarea id=\"metadata\" name=\"metadataXML\""
+            + " rows=\"6\"\(if: error != nil, " aria-describedby=\"sso-error\" aria-invalid=\"true\"")></textarea>"
         if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"sso-error\">\(error)</p>" }
-        h += "<label class=\"inline\"><input type=\"checkbox\" name=\"jit\" value=\"1\"\(current?.jit.enabled == true ? " checked" : "")> Create members on first sign-in (JIT)</label>"
+        h +=
+            "<label class=\"inline\"><input type=\"checkbox\" name=\"jit\""
+            + " value=\"1\"\(current?.jit.enabled == true ? " checked" : "")> Create members on first sign-in"
+            + " (JIT)</label>"
         h += "<label for=\"jit-role\">Default role for JIT members</label><select id=\"jit-role\" name=\"jitRole\">"
-        for r in roles where r.id != "owner" { h += "<option value=\"\(r.id)\"\((current?.jit.defaultRole ?? "member") == r.id ? " selected" : "")>\(r.name)</option>" }
-        h += "</select><label class=\"inline\"><input type=\"checkbox\" name=\"idpInitiated\" value=\"1\"\(current?.allowIdPInitiated == true ? " checked" : "")> Allow IdP-initiated sign-in</label>"
+        for r in roles where r.id != "owner" {
+            h +=
+                "<option value=\"\(r.id)\"\((current?.jit.defaultRole ?? "member") == r.id ? " selected" : "")>\(r.name)</option>"
+        }
+        h +=
+            "</select><label class=\"inline\"><input type=\"checkbox\" name=\"idpInitiated\""
+            + " value=\"1\"\(current?.allowIdPInitiated == true ? " checked" : "")> Allow IdP-initiated sign-in"
+            + "</label>"
         let claims = try c.g.trust.claims(org: c.org)
-        h += "<label for=\"domains\">Email domains for \"Sign in with SSO\" and JIT (each proven by a DNS record)</label><input id=\"domains\" name=\"domains\" type=\"text\" value=\"\(claims.map(\.domain).joined(separator: ", "))\" placeholder=\"acme.com\">"
+        h +=
+            "<label for=\"domains\">Email domains for \"Sign in with SSO\" and JIT (each proven by a DNS record)"
+            + "</label><input id=\"domains\" name=\"domains\" type=\"text\""
+            + " value=\"\(claims.map(\.domain).joined(separator: ", "))\" placeholder=\"acme.com\">"
         for d in claims {
-            h += "<p class=\"meta\"><strong>\(d.domain)</strong>: \(d.verified ? "<span class=\"badge joined\">Verified</span>" as HTML : "<span class=\"badge pending\">Not verified</span> publish TXT <code>\(d.recordName)</code> = <code>\(d.recordValue)</code>, then verify it through the API (POST /api/v1/orgs/\(c.org)/sso/domains/\(d.domain)/verify).")</p>"
+            let status: HTML =
+                d.verified
+                ? "<span class=\"badge joined\">Verified</span>"
+                : "<span class=\"badge pending\">Not verified</span> publish TXT <code>\(d.recordName)</code> = "
+                    + "<code>\(d.recordValue)</code>, then verify it through the API "
+                    + "(POST /api/v1/orgs/\(c.org)/sso/domains/\(d.domain)/verify)."
+            h += "<p class=\"meta\"><strong>\(d.domain)</strong>: \(status)</p>"
         }
         h += "<div class=\"actions\"><button type=\"submit\">Save SSO settings</button></div></form>"
         return c.render("Single sign-on", tab: "sso", body: h, status: status)

@@ -9,18 +9,29 @@ import Web
 /// email), suspend/reactivate, and delete with a typed confirmation.
 enum RegionConsole {
 
-    struct ProvisionBody: Encodable { let name: String; let ownerEmail: String }
+    struct ProvisionBody: Encodable {
+        let name: String
+        let ownerEmail: String
+    }
     struct DeleteBody: Encodable { let confirmName: String }
 
-    static func call(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, _ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none) async throws -> Response {
-        try await ConsoleForms.forward(g, try g.regions.tenant(forRegion: region), method, "/api/v1/regions/\(region)" + path, body: body,
-                                       ctx: ctx, caller: s.caller)
+    static func call(
+        _ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, _ method: String,
+        _ path: String, body: (some Encodable)? = Optional<String>.none
+    ) async throws -> Response {
+        try await ConsoleForms.forward(
+            g, try g.regions.tenant(forRegion: region), method, "/api/v1/regions/\(region)" + path, body: body,
+            ctx: ctx, caller: s.caller)
     }
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/region") { ctx in
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fregion") }
-            guard let r = s.regionAdmin else { return HTMLPage.notice("Not a region admin", "This page is for region admins.", action: ("Home", "/"), status: 403, viewer: s.viewer()) }
+            guard let r = s.regionAdmin else {
+                return HTMLPage.notice(
+                    "Not a region admin", "This page is for region admins.", action: ("Home", "/"), status: 403,
+                    viewer: s.viewer())
+            }
             return .redirect(to: "/region/\(r.rawValue)")
         }
         b.get("/region/:region") { ctx in
@@ -31,65 +42,107 @@ enum RegionConsole {
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fregion") }
             let region = try ctx.parameter("region")
             let form = try ctx.formPairs()
-            guard BrowserSession.checkForm(g, ctx, form) else { return try await page(g, ctx, s, region: region, error: "This form expired. Try again.", status: 403) }
+            guard BrowserSession.checkForm(g, ctx, form) else {
+                return try await page(g, ctx, s, region: region, error: "This form expired. Try again.", status: 403)
+            }
             let org = form.value("org") ?? ""
             let r: Response
             var done: String
             switch try ctx.parameter("action") {
             case "provision":
-                r = try await call(g, ctx, s, region: region, "POST", "/orgs", body: ProvisionBody(name: form.value("name") ?? "", ownerEmail: form.value("ownerEmail") ?? ""))
+                r = try await call(
+                    g, ctx, s, region: region, "POST", "/orgs",
+                    body: ProvisionBody(name: form.value("name") ?? "", ownerEmail: form.value("ownerEmail") ?? ""))
                 done = "Organization created; the owner was invited by email."
             case "suspend", "reactivate":
-                guard OrgID(org) != nil else { return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404) }
+                guard OrgID(org) != nil else {
+                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
+                }
                 let action = try ctx.parameter("action")
                 r = try await call(g, ctx, s, region: region, "POST", "/orgs/\(org)/\(action)")
                 done = action == "suspend" ? "Organization suspended." : "Organization reactivated."
             case "delete":
-                guard OrgID(org) != nil else { return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404) }
+                guard OrgID(org) != nil else {
+                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
+                }
                 if form.value("confirmName") == nil {
-                    let body: HTML = "<p>Deleting an organization removes its members, invites, apps and keys. This cannot be undone.</p>"
-                        + "<form method=\"post\" action=\"/region/\(region)/delete\"><input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\"><input type=\"hidden\" name=\"org\" value=\"\(org)\">"
-                        + "<label for=\"confirm-name\">Type the organization's name to confirm</label><input id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\">"
-                        + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization</button><a class=\"button secondary\" href=\"/region/\(region)\">Cancel</a></div></form>"
+                    let body: HTML =
+                        "<p>Deleting an organization removes its members, invites, apps and keys. This cannot be"
+                        + " undone.</p>"
+                        + "<form method=\"post\" action=\"/region/\(region)/delete\"><input type=\"hidden\""
+                        + " name=\"csrf\" value=\"\(s.csrf)\"><input type=\"hidden\" name=\"org\" value=\"\(org)\">"
+                        + "<label for=\"confirm-name\">Type the organization's name to confirm</label><input"
+                        + " id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\">"
+                        + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization"
+                        + "</button><a class=\"button secondary\" href=\"/region/\(region)\">Cancel</a></div>"
+                        + "</form>"
                     return HTMLPage.render(title: "Delete \(org)?", viewer: s.viewer(), body: body, wide: true)
                 }
-                r = try await call(g, ctx, s, region: region, "DELETE", "/orgs/\(org)", body: DeleteBody(confirmName: form.value("confirmName") ?? ""))
+                r = try await call(
+                    g, ctx, s, region: region, "DELETE", "/orgs/\(org)",
+                    body: DeleteBody(confirmName: form.value("confirmName") ?? ""))
                 done = "Organization deleted."
             default:
                 return .redirect(to: "/region/\(region)")
             }
-            guard (200..<300).contains(r.status) else { return try await page(g, ctx, s, region: region, error: ConsoleRefusal(r).message, status: r.status) }
+            guard (200..<300).contains(r.status) else {
+                return try await page(g, ctx, s, region: region, error: ConsoleRefusal(r).message, status: r.status)
+            }
             var resp = Response.redirect(to: "/region/\(region)")
             resp.setCookie(Flash.set(g, done))
             return resp
         }
     }
 
-    static func page(_ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, error: String?, status: Int = 200) async throws -> Response {
+    static func page(
+        _ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, error: String?,
+        status: Int = 200
+    ) async throws -> Response {
         let r = try await call(g, ctx, s, region: region, "GET", "/orgs?limit=200")
         guard r.status == 200, let orgs = try? JSONCoding.decode(OrgPage.self, from: r.body) else {
-            return HTMLPage.notice("Not allowed", ConsoleRefusal(r).message, action: ("Home", "/"), status: r.status == 200 ? 500 : r.status, viewer: s.viewer())
+            return HTMLPage.notice(
+                "Not allowed", ConsoleRefusal(r).message, action: ("Home", "/"),
+                status: r.status == 200 ? 500 : r.status, viewer: s.viewer())
         }
         let csrf: HTML = "<input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\">"
         var h: HTML = Flash.html(ctx.request.headers)
         if let error { h += "<p class=\"error\" role=\"alert\">\(error)</p>" }
-        h += "<form method=\"post\" action=\"/region/\(region)/provision\" class=\"panel\">\(csrf)<h2>Provision an organization</h2><div class=\"grid2\">"
-        h += "<div><label for=\"org-name\">Name</label><input id=\"org-name\" name=\"name\" type=\"text\" required></div>"
-        h += "<div><label for=\"owner-email\">First owner's email</label><input id=\"owner-email\" name=\"ownerEmail\" type=\"email\" required></div></div>"
+        h +=
+            "<form method=\"post\" action=\"/region/\(region)/provision\" class=\"panel\">\(csrf)<h2>Provision an"
+            + " organization</h2><div class=\"grid2\">"
+        h +=
+            "<div><label for=\"org-name\">Name</label><input id=\"org-name\" name=\"name\" type=\"text\" required>"
+            + "</div>"
+        h +=
+            "<div><label for=\"owner-email\">First owner's email</label><input id=\"owner-email\""
+            + " name=\"ownerEmail\" type=\"email\" required></div></div>"
         h += "<div class=\"actions\"><button type=\"submit\">Provision</button></div></form><h2>Organizations</h2>"
-        if orgs.orgs.isEmpty { h += "<p class=\"empty\">No organizations in this region yet.</p>" } else {
-            h += "<div class=\"table-wrap\"><table id=\"region-orgs\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\" class=\"opt\">ID</th><th scope=\"col\">Members</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
+        if orgs.orgs.isEmpty {
+            h += "<p class=\"empty\">No organizations in this region yet.</p>"
+        } else {
+            h +=
+                "<div class=\"table-wrap\"><table id=\"region-orgs\"><thead><tr><th scope=\"col\">Name</th><th"
+                + " scope=\"col\" class=\"opt\">ID</th><th scope=\"col\">Members</th><th scope=\"col\">Status"
+                + "</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
             for o in orgs.orgs {
                 let hidden: HTML = "\(csrf)<input type=\"hidden\" name=\"org\" value=\"\(o.id)\">"
                 h += "<tr><td>\(o.name)</td><td class=\"opt\"><code>\(o.id)</code></td><td>\(o.memberCount ?? 0)</td>"
-                h += "<td><span class=\"badge \(o.status == "active" ? "joined" : "revoked")\">\(o.status.capitalized)</span></td><td class=\"actions\">"
+                h +=
+                    "<td><span class=\"badge"
+                    + " \(o.status == "active" ? "joined" : "revoked")\">\(o.status.capitalized)</span></td><td"
+                    + " class=\"actions\">"
                 let toggle = o.status == "active" ? "suspend" : "reactivate"
-                h += "<form method=\"post\" action=\"/region/\(region)/\(toggle)\">\(hidden)<button type=\"submit\" class=\"secondary\">\(toggle.capitalized)</button></form>"
-                h += "<form method=\"post\" action=\"/region/\(region)/delete\">\(hidden)<button type=\"submit\" class=\"secondary\">Delete…</button></form></td></tr>"
+                h +=
+                    "<form method=\"post\" action=\"/region/\(region)/\(toggle)\">\(hidden)<button type=\"submit\""
+                    + " class=\"secondary\">\(toggle.capitalized)</button></form>"
+                h +=
+                    "<form method=\"post\" action=\"/region/\(region)/delete\">\(hidden)<button type=\"submit\""
+                    + " class=\"secondary\">Delete…</button></form></td></tr>"
             }
             h += "</tbody></table></div>"
         }
-        var resp = HTMLPage.render(title: "Region \(region.uppercased())", viewer: s.viewer(), body: h, status: status, wide: true)
+        var resp = HTMLPage.render(
+            title: "Region \(region.uppercased())", viewer: s.viewer(), body: h, status: status, wide: true)
         if error == nil && Flash.read(ctx.request.headers) != nil { resp.setCookie(Flash.clear(g)) }
         return resp
     }

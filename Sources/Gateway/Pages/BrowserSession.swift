@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import HTTP
 import Tenant
@@ -21,11 +21,14 @@ struct BrowserSession {
     let regionAdmin: Region?
 
     static func current(_ g: GatewayService, _ ctx: RequestContext) throws -> BrowserSession? {
-        guard let token = g.sessionToken(ctx), let (session, account, regionAdmin) = try g.sessions.validateWithAccount(token) else { return nil }
+        guard let token = g.sessionToken(ctx),
+            let (session, account, regionAdmin) = try g.sessions.validateWithAccount(token)
+        else { return nil }
         // Region-admin rights follow the caller's rules: none for a session an org's IdP made.
         let caller = Caller(session: session, account: account, regionAdmin: regionAdmin)
-        return BrowserSession(account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token),
-                              regionAdmin: caller.regionAdminOf)
+        return BrowserSession(
+            account: account, session: session, token: token, csrf: g.sessions.csrfToken(for: token),
+            regionAdmin: caller.regionAdminOf)
     }
 
     /// The caller the region sees for this browser (the form's CSRF token is checked by the page).
@@ -35,14 +38,17 @@ struct BrowserSession {
 
     /// The header's view of this person, without the org switcher's memberships unless given.
     func viewer(memberships: [MembershipSummary] = [], currentOrg: String? = nil) -> HTMLPage.Viewer {
-        HTMLPage.Viewer(name: account.displayName, email: account.email, csrf: csrf, memberships: memberships, currentOrg: currentOrg,
-                        regionAdmin: regionAdmin?.rawValue)
+        HTMLPage.Viewer(
+            name: account.displayName, email: account.email, csrf: csrf, memberships: memberships,
+            currentOrg: currentOrg,
+            regionAdmin: regionAdmin?.rawValue)
     }
 
     /// Remembers the org a person is working in (set on switching and on joining).
     static func currentOrgCookie(_ g: GatewayService, org: String) -> SetCookie {
-        SetCookie(name: AccountPages.currentOrgCookie, value: org, path: "/", maxAge: Int(g.sessions.policy.absoluteTimeout),
-                  httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax)
+        SetCookie(
+            name: AccountPages.currentOrgCookie, value: org, path: "/", maxAge: Int(g.sessions.policy.absoluteTimeout),
+            httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax)
     }
 
     /// The pre-session CSRF token for a form, and the cookie to set when the browser has none yet.
@@ -51,15 +57,23 @@ struct BrowserSession {
             return (g.sessions.csrfToken(for: v), nil)
         }
         let v = Base64URL.encode(SecureRandom.bytes(24))
-        return (g.sessions.csrfToken(for: v), SetCookie(name: preSessionCookie, value: v, path: "/", maxAge: 3600, httpOnly: true,
-                                                        secure: g.settings.secureCookies, sameSite: .strict))
+        return (
+            g.sessions.csrfToken(for: v),
+            SetCookie(
+                name: preSessionCookie, value: v, path: "/", maxAge: 3600, httpOnly: true,
+                secure: g.settings.secureCookies, sameSite: .strict)
+        )
     }
 
     /// Checks a form's `csrf` field against the session (when signed in) or the pre-session cookie.
     static func checkForm(_ g: GatewayService, _ ctx: RequestContext, _ form: [(String, String)]) -> Bool {
         guard let presented = form.first(where: { $0.0 == "csrf" })?.1 else { return false }
         if let token = g.sessionToken(ctx), g.sessions.checkCSRF(presented, sessionToken: token) { return true }
-        if let pre = Cookies.value(named: preSessionCookie, in: ctx.request.headers), g.sessions.checkCSRF(presented, sessionToken: pre) { return true }
+        if let pre = Cookies.value(named: preSessionCookie, in: ctx.request.headers),
+            g.sessions.checkCSRF(presented, sessionToken: pre)
+        {
+            return true
+        }
         return false
     }
 
@@ -72,14 +86,17 @@ struct BrowserSession {
         guard let raw else { return "/" }
         let u = Array(raw.utf8)
         guard u.count < 2048, u.first == UInt8(ascii: "/"), u.count == 1 || u[1] != UInt8(ascii: "/"),
-              u.allSatisfy(isPathByte) else { return "/" }
+            u.allSatisfy(isPathByte)
+        else { return "/" }
         return raw
     }
 
     /// unreserved / sub-delims / ":" "@" "/" "?" "#" "%" — nothing else.
     private static func isPathByte(_ b: UInt8) -> Bool {
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
         default: return Array("-._~!$&'()*+,;=:@/?#%".utf8).contains(b)
         }
     }

@@ -9,8 +9,13 @@ import Web
 /// the Content-Security-Policy can forbid both; the stylesheet is served from `/assets/gatehouse.css`.
 public enum HTMLPage {
     public static let securityHeaders: [(String, String)] = [
-        ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-        ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
+        (
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self';"
+                + " frame-ancestors 'none'; base-uri 'none'"
+        ),
+        ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-store"),
     ]
 
     /// What the header shows for a signed-in person: who they are and the org switcher.
@@ -23,31 +28,42 @@ public enum HTMLPage {
         public var regionAdmin: String?
     }
 
-    public static func render(title: String, viewer: Viewer?, body: HTML, status: Int = 200, wide: Bool = false) -> Response {
+    public static func render(
+        title: String, viewer: Viewer?, body: HTML, status: Int = 200, wide: Bool = false
+    ) -> Response {
         var header: HTML = "<header class=\"top\"><a class=\"brand\" href=\"/\">Gatehouse</a>"
         if let v = viewer {
             if v.memberships.count > 1 || (v.memberships.count == 1 && v.currentOrg == nil) {
-                header += "<form class=\"switcher\" method=\"post\" action=\"/switch\"><input type=\"hidden\" name=\"csrf\" value=\"\(v.csrf)\">"
+                header +=
+                    "<form class=\"switcher\" method=\"post\" action=\"/switch\"><input type=\"hidden\""
+                    + " name=\"csrf\" value=\"\(v.csrf)\">"
                 header += "<label for=\"org-switch\">Organization</label><select id=\"org-switch\" name=\"org\">"
                 for m in v.memberships {
                     let selected = m.orgID == v.currentOrg ? " selected" : ""
-                    header += "<option value=\"\(m.orgID)\"\(selected)>\(m.orgName) · \(m.region.rawValue.uppercased()) · \(roleNames(m.roles))</option>"
+                    header +=
+                        "<option value=\"\(m.orgID)\"\(selected)>\(m.orgName) · \(m.region.rawValue.uppercased()) ·"
+                        + " \(roleNames(m.roles))</option>"
                 }
                 header += "</select><button type=\"submit\">Switch</button></form>"
             }
             header += "<nav class=\"links\" aria-label=\"Main\"><a href=\"/console\">Console</a>"
             if let r = v.regionAdmin { header += "<a href=\"/region/\(r)\">Region \(r.uppercased())</a>" }
             header += "<a href=\"/account\">Account</a></nav>"
-            header += "<span class=\"who\">\(v.name)</span><form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"\(v.csrf)\"><button class=\"link\" type=\"submit\">Sign out</button></form>"
+            header +=
+                "<span class=\"who\">\(v.name)</span><form method=\"post\" action=\"/logout\"><input type=\"hidden\""
+                + " name=\"csrf\" value=\"\(v.csrf)\"><button class=\"link\" type=\"submit\">Sign out</button>"
+                + "</form>"
         }
         header += "</header>"
         let html: HTML = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" \
+            content="width=device-width, initial-scale=1">
             <title>\(title) · Gatehouse</title><link rel="stylesheet" href="/assets/gatehouse.css">
             <script src="/assets/gatehouse.js" defer></script></head>
             <body>\(header)<main\(if: wide, " class=\"wide\"")><h1>\(title)</h1>\(body)</main></body></html>
             """
-        var r = Response(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: Array(html.text.utf8))
+        var r = Response(
+            status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: Array(html.text.utf8))
         for (k, v) in securityHeaders { r.headers.add(k, v) }
         return r
     }
@@ -57,7 +73,10 @@ public enum HTMLPage {
     }
 
     /// A message with one way forward.
-    public static func notice(_ title: String, _ message: String, action: (label: String, href: String)? = nil, status: Int, viewer: Viewer? = nil) -> Response {
+    public static func notice(
+        _ title: String, _ message: String, action: (label: String, href: String)? = nil, status: Int,
+        viewer: Viewer? = nil
+    ) -> Response {
         var body: HTML = "<p class=\"notice\">\(message)</p>"
         if let action { body += "<p><a class=\"button\" href=\"\(action.href)\">\(action.label)</a></p>" }
         return render(title: title, viewer: viewer, body: body, status: status)
@@ -72,44 +91,64 @@ public enum HTMLPage {
 
     public static let stylesheet = """
         :root{--fg:#1b1f24;--muted:#57606a;--accent:#0b57d0;--bad:#b3261e;--line:#d0d7de}
-        *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:#f6f8fa}
-        .top{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;padding:.6rem 1rem;background:#fff;border-bottom:1px solid var(--line)}
-        .brand{font-weight:700;color:var(--fg);text-decoration:none;margin-right:auto}.links{display:flex;gap:.75rem}.who{color:var(--muted)}
+        *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe \
+        UI",sans-serif;color:var(--fg);background:#f6f8fa}
+        .top{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;padding:.6rem \
+        1rem;background:#fff;border-bottom:1px solid var(--line)}
+        .brand{font-weight:700;color:var(--fg);text-decoration:none;margin-right:auto}.links{display:flex;\
+        gap:.75rem}.who{color:var(--muted)}
         .switcher{display:flex;gap:.4rem;align-items:center}.switcher label{font-weight:400;margin:0;color:var(--muted)}
-        main{max-width:40rem;margin:2rem auto;padding:1.5rem;background:#fff;border:1px solid var(--line);border-radius:8px}
+        main{max-width:40rem;margin:2rem auto;padding:1.5rem;background:#fff;border:1px solid \
+        var(--line);border-radius:8px}
         h1{font-size:1.5rem;margin-top:0}label{display:block;margin:.8rem 0 .25rem;font-weight:600}
         input,select{font:inherit;padding:.45rem .55rem;border:1px solid var(--muted);border-radius:6px;max-width:100%}
         input[type=email],input[type=password],input[type=text]{width:100%}
-        button,.button{display:inline-block;font:inherit;padding:.5rem 1rem;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:#fff;text-decoration:none;cursor:pointer}
-        button.secondary,.button.secondary{background:#fff;color:var(--accent)}button.danger{background:var(--bad);border-color:var(--bad)}
-        label.inline{display:flex;gap:.4rem;align-items:center;font-weight:400}button.link{background:none;border:0;color:var(--accent);padding:0;text-decoration:underline}
+        button,.button{display:inline-block;font:inherit;padding:.5rem 1rem;border-radius:6px;border:1px solid \
+        var(--accent);background:var(--accent);color:#fff;text-decoration:none;cursor:pointer}
+        button.secondary,.button.secondary{background:#fff;color:var(--accent)}button.danger{background:var(--bad);\
+        border-color:var(--bad)}
+        label.inline{display:flex;gap:.4rem;align-items:center;font-weight:400}button.link{background:none;border:0;\
+        color:var(--accent);padding:0;text-decoration:underline}
         :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
         .error{color:var(--bad)}.notice{padding:.75rem;border-left:4px solid var(--accent);background:#eef4ff}
         .actions{display:flex;gap:.5rem;flex-wrap:wrap;margin-top:1rem}.actions form{margin:0}
-        ul.cards{list-style:none;padding:0}ul.cards li{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:space-between;padding:.75rem 0;border-bottom:1px solid var(--line)}
+        ul.cards{list-style:none;padding:0}ul.cards \
+        li{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:space-between;padding:.75rem \
+        0;border-bottom:1px solid var(--line)}
         .meta{color:var(--muted);font-size:.9rem}
         main.wide{max-width:76rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}code{font-size:.9em}
-        .console-head .meta{margin:0 0 .5rem}.tabs{display:flex;flex-wrap:wrap;gap:.25rem;border-bottom:1px solid var(--line);margin-bottom:1rem}
+        .console-head .meta{margin:0 0 .5rem}.tabs{display:flex;flex-wrap:wrap;gap:.25rem;border-bottom:1px solid \
+        var(--line);margin-bottom:1rem}
         .tabs a{padding:.45rem .75rem;color:var(--fg);text-decoration:none;border-radius:6px 6px 0 0}
-        .tabs a[aria-current=page]{background:#eef4ff;color:var(--accent);font-weight:600;border-bottom:3px solid var(--accent)}
-        .flash{padding:.6rem .75rem;border-left:4px solid #1a7f37;background:#e6f4ea}.banner{padding:.6rem .75rem;border-left:4px solid #9a6700;background:#fff8c5;font-weight:600}
+        .tabs a[aria-current=page]{background:#eef4ff;color:var(--accent);font-weight:600;border-bottom:3px solid \
+        var(--accent)}
+        .flash{padding:.6rem .75rem;border-left:4px solid #1a7f37;background:#e6f4ea}.banner{padding:.6rem \
+        .75rem;border-left:4px solid #9a6700;background:#fff8c5;font-weight:600}
         .table-wrap{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.95rem}
-        th,td{text-align:left;padding:.5rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-weight:600;color:var(--muted);white-space:nowrap}
+        th,td{text-align:left;padding:.5rem .5rem;border-bottom:1px solid \
+        var(--line);vertical-align:top}th{font-weight:600;color:var(--muted);white-space:nowrap}
         th a{color:inherit}td.check,th.check{width:2rem}
-        .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin-bottom:1rem}.filters label{margin:0 0 .2rem;font-weight:600;font-size:.9rem}
-        .filters div{display:flex;flex-direction:column}.bulk{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.75rem 0;padding:.75rem;background:#f6f8fa;border-radius:6px}
+        .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin-bottom:1rem}.filters label{margin:0 \
+        0 .2rem;font-weight:600;font-size:.9rem}
+        .filters div{display:flex;flex-direction:column}.bulk{display:flex;flex-wrap:wrap;gap:.5rem;\
+        align-items:flex-end;margin:.75rem 0;padding:.75rem;background:#f6f8fa;border-radius:6px}
         .bulk label{margin:0 0 .2rem;font-size:.9rem}.bulk div{display:flex;flex-direction:column}
-        .badge{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}
-        .badge.pending{color:#9a6700}.badge.joined{color:#1a7f37}.badge.expired{color:#57606a}.badge.revoked{color:var(--bad)}
+        .badge{display:inline-block;padding:.05rem \
+        .5rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}
+        .badge.pending{color:#9a6700}.badge.joined{color:#1a7f37}.badge.expired{color:#57606a}\
+        .badge.revoked{color:var(--bad)}
         .pager{display:flex;gap:1rem;margin-top:1rem}.empty{padding:1rem;color:var(--muted);text-align:center}
         .panel{border:1px solid var(--line);border-radius:8px;padding:1rem;margin-top:1rem}
-        .grid2{display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}.kv{display:grid;grid-template-columns:1fr 2fr;gap:.4rem}
+        .grid2{display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}.kv{display:grid;grid-template-columns:1fr \
+        2fr;gap:.4rem}
         textarea{font:inherit;width:100%;padding:.45rem .55rem;border:1px solid var(--muted);border-radius:6px}
         fieldset{border:1px solid var(--line);border-radius:6px;margin:.8rem 0}legend{font-weight:600}
         fieldset label{display:inline-flex;gap:.3rem;font-weight:400;margin:.2rem .8rem .2rem 0}
-        .field-error{color:var(--bad);font-size:.9rem;margin:.2rem 0 0}.m-only{display:none}.inline-form{display:inline;margin:0}
+        .field-error{color:var(--bad);font-size:.9rem;margin:.2rem 0 \
+        0}.m-only{display:none}.inline-form{display:inline;margin:0}
         @media (max-width:640px){.grid2,.kv{grid-template-columns:1fr}th.opt,td.opt{display:none}
-        .switcher{order:5;width:100%}.switcher select{flex:1;min-width:0;width:100%}.kv code{overflow-wrap:anywhere}.m-only{display:block}}
+        .switcher{order:5;width:100%}.switcher select{flex:1;min-width:0;width:100%}.kv \
+        code{overflow-wrap:anywhere}.m-only{display:block}}
         @media (max-width:480px){main{margin:0;border-radius:0;border-left:0;border-right:0}}
         """
 
@@ -119,14 +158,17 @@ public enum HTMLPage {
           document.querySelectorAll('input[data-select-all]').forEach(function (all) {
             all.hidden = false;
             all.addEventListener('change', function () {
-              document.querySelectorAll('input[name="' + all.dataset.selectAll + '"]').forEach(function (c) { c.checked = all.checked; });
+              document.querySelectorAll('input[name="' + all.dataset.selectAll + '"]').forEach(function (c) { \
+              c.checked = all.checked; });
             });
           });
           document.querySelectorAll('[data-copy]').forEach(function (b) {
             b.hidden = false;
             b.addEventListener('click', function () {
-              var done = function () { var t = b.textContent; b.textContent = 'Copied'; setTimeout(function () { b.textContent = t; }, 1500); };
-              if (navigator.clipboard) { navigator.clipboard.writeText(b.dataset.copy).then(done, done); } else { done(); }
+              var done = function () { var t = b.textContent; b.textContent = 'Copied'; setTimeout(function () { \
+              b.textContent = t; }, 1500); };
+              if (navigator.clipboard) { navigator.clipboard.writeText(b.dataset.copy).then(done, done); } else { \
+              done(); }
             });
           });
         });

@@ -42,37 +42,51 @@ enum InvitePages {
     }
 
     static func summary(_ o: Opened) -> HTML {
-        "<p><strong>\(o.invite.inviterName)</strong> invited <strong>\(o.invite.email)</strong> to join <strong>\(o.orgName)</strong> as <strong>\(HTMLPage.roleNames(o.invite.roles))</strong>.</p>"
+        "<p><strong>\(o.invite.inviterName)</strong> invited <strong>\(o.invite.email)</strong> to join "
+            + "<strong>\(o.orgName)</strong> as <strong>\(HTMLPage.roleNames(o.invite.roles))</strong>.</p>"
     }
 
-    static func signupForm(_ o: Opened, token: String, csrf: String, first: String? = nil, last: String? = nil, error: String? = nil,
-                           notice: String? = nil) -> HTML {
+    static func signupForm(
+        _ o: Opened, token: String, csrf: String, first: String? = nil, last: String? = nil, error: String? = nil,
+        notice: String? = nil
+    ) -> HTML {
         let t = token
         // A copied link proves no address: the form then asks for the code mailed to it.
-        let codeField: HTML = o.claims.emailProven ? "" : """
+        let codeField: HTML =
+            o.claims.emailProven
+            ? ""
+            : """
             <label for="code">Code from the email we sent to \(o.invite.email)</label>
-            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9]{6}" maxlength="6">
+            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required \
+            pattern="[0-9]{6}" maxlength="6">
             """
         let status: HTML = notice.map { "<p class=\"notice\" role=\"status\">\($0)</p>" } ?? ""
         let alert: HTML = error.map { "<p class=\"error\" role=\"alert\" id=\"signup-error\">\($0)</p>" } ?? ""
         return summary(o) + status + alert + """
             <h2>Create your account</h2>
             <form method="post" action="/invite/\(t)/signup"><input type="hidden" name="csrf" value="\(csrf)">
-            <label for="email">Email</label><input id="email" type="email" value="\(o.invite.email)" readonly aria-readonly="true">\(codeField)
-            <label for="first">First name</label><input id="first" name="firstName" type="text" autocomplete="given-name" value="\(first ?? o.invite.firstName)">
-            <label for="last">Last name</label><input id="last" name="lastName" type="text" autocomplete="family-name" value="\(last ?? o.invite.lastName)">
+            <label for="email">Email</label><input id="email" type="email" value="\(o.invite.email)" readonly \
+            aria-readonly="true">\(codeField)
+            <label for="first">First name</label><input id="first" name="firstName" type="text" \
+            autocomplete="given-name" value="\(first ?? o.invite.firstName)">
+            <label for="last">Last name</label><input id="last" name="lastName" type="text" autocomplete="family-name" \
+            value="\(last ?? o.invite.lastName)">
             <label for="password">Password (at least \(Accounts.minimumPasswordLength) characters)</label>
-            <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(Accounts.minimumPasswordLength)"\(if: error != nil, " aria-describedby=\"signup-error\"")>
+            <input id="password" name="password" type="password" autocomplete="new-password" required \
+            minlength="\(Accounts.minimumPasswordLength)"\(if: error != nil, " aria-describedby=\"signup-error\"")>
             <div class="actions"><button type="submit">Create account</button></div></form>
             """
     }
 
     static func confirmForm(_ o: Opened, token: String, csrf: String) -> HTML {
-        let t = token, c = csrf
+        let t = token
+        let c = csrf
         return summary(o) + """
             <div class="actions">
-            <form method="post" action="/invite/\(t)/accept"><input type="hidden" name="csrf" value="\(c)"><button type="submit">Join \(o.orgName)</button></form>
-            <form method="post" action="/invite/\(t)/decline"><input type="hidden" name="csrf" value="\(c)"><button class="secondary" type="submit">Decline</button></form>
+            <form method="post" action="/invite/\(t)/accept"><input type="hidden" name="csrf" value="\(c)"><button \
+            type="submit">Join \(o.orgName)</button></form>
+            <form method="post" action="/invite/\(t)/decline"><input type="hidden" name="csrf" value="\(c)"><button \
+            class="secondary" type="submit">Decline</button></form>
             </div>
             """
     }
@@ -82,10 +96,14 @@ enum InvitePages {
     static func unprovenChoice(_ o: Opened, token: String, csrf: String) -> HTML {
         let next = "/invite/" + token
         return summary(o) + """
-            <p>Already have a Gatehouse account for \(o.invite.email)? Sign in, and you will come back here to confirm.</p>
-            <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode(next))&amp;email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
+            <p>Already have a Gatehouse account for \(o.invite.email)? Sign in, and you will come back here to \
+            confirm.</p>
+            <div class="actions"><a class="button" \
+            href="/login?next=\(FormDecoding.percentEncode(next))&amp;\
+            email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
             <h2>New to Gatehouse?</h2>
-            <p>This link was not opened from the invitation email, so first confirm the address: we will email a code to \(o.invite.email).</p>
+            <p>This link was not opened from the invitation email, so first confirm the address: we will email a code \
+            to \(o.invite.email).</p>
             <form method="post" action="/invite/\(token)/code"><input type="hidden" name="csrf" value="\(csrf)">
             <div class="actions"><button type="submit" class="secondary">Email me a code</button></div></form>
             """
@@ -93,8 +111,11 @@ enum InvitePages {
 
     static func ssoFirst(_ o: Opened, token: String) -> HTML {
         summary(o) + """
-            <p>\(o.orgName) signs its people in with single sign-on. Continue with your company account; you will come back here to confirm.</p>
-            <div class="actions"><a class="button" href="/sso/\(o.invite.orgID)/login?next=\(FormDecoding.percentEncode("/invite/" + token))">Continue with SSO</a></div>
+            <p>\(o.orgName) signs its people in with single sign-on. Continue with your company account; you will come \
+            back here to confirm.</p>
+            <div class="actions"><a class="button" \
+            href="/sso/\(o.invite.orgID)/login?next=\(FormDecoding.percentEncode("/invite/" + token))">Continue with \
+            SSO</a></div>
             """
     }
 
@@ -108,20 +129,27 @@ enum InvitePages {
             if let s = session {
                 let viewer = s.viewer()
                 guard Email.normalize(s.account.email) == Email.normalize(o.invite.email) else {
-                    return HTMLPage.render(title: "This invitation is for someone else", viewer: viewer, body: summary(o) + """
-                        <p class="error" role="alert">You are signed in as \(s.account.email). Only \(o.invite.email) can accept this invitation:
-                        sign out, then open the link again.</p>
-                        """, status: 403)
+                    return HTMLPage.render(
+                        title: "This invitation is for someone else", viewer: viewer,
+                        body: summary(o) + """
+                            <p class="error" role="alert">You are signed in as \(s.account.email). Only \
+                            \(o.invite.email) can accept this invitation:
+                            sign out, then open the link again.</p>
+                            """, status: 403)
                 }
                 switch g.reachesInvite(s.session.method, o.invite) {
                 case .allow: break
                 case .refuse(let r) where r.code == "sso_required":
                     return HTMLPage.render(title: title, viewer: viewer, body: ssoFirst(o, token: token))
                 case .refuse(let r):
-                    return HTMLPage.render(title: title, viewer: viewer, body: summary(o) + """
-                        <p class="error" role="alert">\(r.message)</p>
-                        <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode("/invite/" + token))">Sign in with your password</a></div>
-                        """, status: r.status)
+                    return HTMLPage.render(
+                        title: title, viewer: viewer,
+                        body: summary(o) + """
+                            <p class="error" role="alert">\(r.message)</p>
+                            <div class="actions"><a class="button" \
+                            href="/login?next=\(FormDecoding.percentEncode("/invite/" + token))">Sign in with your \
+                            password</a></div>
+                            """, status: r.status)
                 }
                 return HTMLPage.render(title: title, viewer: viewer, body: confirmForm(o, token: token, csrf: s.csrf))
             }
@@ -134,10 +162,15 @@ enum InvitePages {
             }
             if try g.accounts.find(email: o.invite.email) != nil {
                 let next = "/invite/" + token
-                return HTMLPage.render(title: title, viewer: nil, body: summary(o) + """
-                    <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to confirm.</p>
-                    <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode(next))&amp;email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
-                    """)
+                return HTMLPage.render(
+                    title: title, viewer: nil,
+                    body: summary(o) + """
+                        <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to \
+                        confirm.</p>
+                        <div class="actions"><a class="button" \
+                        href="/login?next=\(FormDecoding.percentEncode(next))&amp;\
+                        email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
+                        """)
             }
             let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
             var r = HTMLPage.render(title: title, viewer: nil, body: signupForm(o, token: token, csrf: csrf))
@@ -154,29 +187,52 @@ enum InvitePages {
             do { o = try await open(g, token) } catch let e as GatehouseError { return linkProblem(e) }
             let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
             guard BrowserSession.checkForm(g, ctx, form) else {
-                return HTMLPage.render(title: "Try again", viewer: nil, body: signupForm(o, token: token, csrf: csrf, error: "This form expired. Please try again."), status: 403)
+                return HTMLPage.render(
+                    title: "Try again", viewer: nil,
+                    body: signupForm(o, token: token, csrf: csrf, error: "This form expired. Please try again."),
+                    status: 403)
             }
-            if let wait = g.limiter.attempt([("accept:" + o.claims.inviteID, g.settings.acceptPerInvite), ("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+            if let wait = g.limiter.attempt([
+                ("accept:" + o.claims.inviteID, g.settings.acceptPerInvite),
+                ("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress),
+            ]) {
                 return HTMLPage.slowDown(wait)
             }
-            if o.invite.ssoOnly { return HTMLPage.render(title: "Continue with SSO", viewer: nil, body: ssoFirst(o, token: token), status: 403) }
-            let first = form.value("firstName") ?? "", last = form.value("lastName") ?? ""
-            do { try g.requireEmailProof(o.claims, code: form.value("code"), client: g.clientKey(ctx)) } catch let e as GatehouseError {
-                return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message),
-                                       status: e.status)
+            if o.invite.ssoOnly {
+                return HTMLPage.render(
+                    title: "Continue with SSO", viewer: nil, body: ssoFirst(o, token: token), status: 403)
+            }
+            let first = form.value("firstName") ?? ""
+            let last = form.value("lastName") ?? ""
+            do { try g.requireEmailProof(o.claims, code: form.value("code"), client: g.clientKey(ctx)) } catch let e
+                as GatehouseError
+            {
+                return HTMLPage.render(
+                    title: "Join \(o.orgName)", viewer: nil,
+                    body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message),
+                    status: e.status)
             }
             if try g.accounts.find(email: o.invite.email) != nil {
                 let next = "/invite/" + token
-                return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: summary(o) + """
-                    <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to confirm.</p>
-                    <div class="actions"><a class="button" href="/login?next=\(FormDecoding.percentEncode(next))&amp;email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
-                    """)
+                return HTMLPage.render(
+                    title: "Join \(o.orgName)", viewer: nil,
+                    body: summary(o) + """
+                        <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to \
+                        confirm.</p>
+                        <div class="actions"><a class="button" \
+                        href="/login?next=\(FormDecoding.percentEncode(next))&amp;\
+                        email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
+                        """)
             }
             let account: Account
             do {
-                account = try await g.accounts.create(email: o.invite.email, firstName: first, lastName: last, password: form.value("password") ?? "")
+                account = try await g.accounts.create(
+                    email: o.invite.email, firstName: first, lastName: last, password: form.value("password") ?? "")
             } catch let e as GatehouseError where e.status == 422 || e.code.slug == "weak_password" {
-                return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message), status: 422)
+                return HTMLPage.render(
+                    title: "Join \(o.orgName)", viewer: nil,
+                    body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message),
+                    status: 422)
             }
             let (session, _) = try await g.sessions.create(accountID: account.id, method: .password)
             var r = Response.redirect(to: "/invite/" + token)
@@ -191,14 +247,23 @@ enum InvitePages {
             do { o = try await open(g, token) } catch let e as GatehouseError { return linkProblem(e) }
             let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
             guard BrowserSession.checkForm(g, ctx, form) else {
-                return HTMLPage.render(title: "Try again", viewer: nil, body: unprovenChoice(o, token: token, csrf: csrf), status: 403)
+                return HTMLPage.render(
+                    title: "Try again", viewer: nil, body: unprovenChoice(o, token: token, csrf: csrf), status: 403)
             }
-            if let wait = g.limiter.attempt([("code:" + o.claims.inviteID, g.settings.codesPerInvite), ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+            if let wait = g.limiter.attempt([
+                ("code:" + o.claims.inviteID, g.settings.codesPerInvite),
+                ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress),
+            ]) {
                 return HTMLPage.slowDown(wait)
             }
-            do { try await o.tenant.sendInviteCode(token: token) } catch let e as GatehouseError { return linkProblem(e) }
-            return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil,
-                                   body: signupForm(o, token: token, csrf: csrf, notice: "We sent a code to \(o.invite.email). It works for about 10 minutes."))
+            do { try await o.tenant.sendInviteCode(token: token) } catch let e as GatehouseError {
+                return linkProblem(e)
+            }
+            return HTMLPage.render(
+                title: "Join \(o.orgName)", viewer: nil,
+                body: signupForm(
+                    o, token: token, csrf: csrf,
+                    notice: "We sent a code to \(o.invite.email). It works for about 10 minutes."))
         }
 
         b.post("/invite/:token/accept") { ctx in
@@ -207,24 +272,35 @@ enum InvitePages {
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
             let viewer = s.viewer()
             guard BrowserSession.checkForm(g, ctx, form) else {
-                return HTMLPage.notice("Try again", "This form expired. Open the invitation again.", action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
+                return HTMLPage.notice(
+                    "Try again", "This form expired. Open the invitation again.",
+                    action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
             }
             if let wait = g.limiter.attempt([("accept:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
                 return HTMLPage.slowDown(wait, viewer: viewer)
             }
             do {
                 let o = try await open(g, token)
-                guard g.reachesInvite(s.session.method, o.invite).isAllowed else { return .redirect(to: "/invite/" + token) }
-                let result = try await o.tenant.acceptInvite(AcceptInviteRequest(token: token, accountID: s.account.id, email: s.account.email,
-                                                                                 firstName: s.account.firstName, lastName: s.account.lastName))
+                guard g.reachesInvite(s.session.method, o.invite).isAllowed else {
+                    return .redirect(to: "/invite/" + token)
+                }
+                let result = try await o.tenant.acceptInvite(
+                    AcceptInviteRequest(
+                        token: token, accountID: s.account.id, email: s.account.email,
+                        firstName: s.account.firstName, lastName: s.account.lastName))
                 var r = Response.redirect(to: g.settings.destination(result.startingPage))
                 r.setCookie(BrowserSession.currentOrgCookie(g, org: result.orgID))
                 return r
             } catch let e as GatehouseError {
                 if e.code.slug == "invite_email_mismatch" || e.status == 403 {
-                    return HTMLPage.notice("This invitation is for someone else", e.message, action: ("Home", "/"), status: 403, viewer: viewer)
+                    return HTMLPage.notice(
+                        "This invitation is for someone else", e.message, action: ("Home", "/"), status: 403,
+                        viewer: viewer)
                 }
-                if e.code.slug == "already_member" { return HTMLPage.notice("You are already a member", e.message, action: ("Home", "/"), status: 409, viewer: viewer) }
+                if e.code.slug == "already_member" {
+                    return HTMLPage.notice(
+                        "You are already a member", e.message, action: ("Home", "/"), status: 409, viewer: viewer)
+                }
                 return linkProblem(e, viewer: viewer)
             }
         }
@@ -235,13 +311,18 @@ enum InvitePages {
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
             let viewer = s.viewer()
             guard BrowserSession.checkForm(g, ctx, form) else {
-                return HTMLPage.notice("Try again", "This form expired. Open the invitation again.", action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
+                return HTMLPage.notice(
+                    "Try again", "This form expired. Open the invitation again.",
+                    action: ("Open the invitation", "/invite/" + token), status: 403, viewer: viewer)
             }
             do {
                 let o = try await open(g, token)
                 try g.reachesInvite(s.session.method, o.invite, declining: true).orThrow()
-                try await o.tenant.declineInvite(DeclineInviteRequest(token: token, accountID: s.account.id, email: s.account.email))
-                return HTMLPage.notice("Invitation declined", "You declined the invitation to \(o.orgName).", action: ("Home", "/"), status: 200, viewer: viewer)
+                try await o.tenant.declineInvite(
+                    DeclineInviteRequest(token: token, accountID: s.account.id, email: s.account.email))
+                return HTMLPage.notice(
+                    "Invitation declined", "You declined the invitation to \(o.orgName).", action: ("Home", "/"),
+                    status: 200, viewer: viewer)
             } catch let e as GatehouseError {
                 return linkProblem(e, viewer: viewer)
             }

@@ -18,9 +18,13 @@ enum SSORoutes {
             guard OrgID(org) != nil else { throw Refusal.notFound.error }
             let settings = try g.sso.settings(org: org)
             let sp = g.serviceProvider(org: org, signRequests: settings?.signRequests ?? false)
-            return Response(status: 200, headers: ["Content-Type": "application/samlmetadata+xml; charset=utf-8",
-                                                   "Content-Disposition": "inline; filename=\"gatehouse-\(org)-sp.xml\""],
-                            body: Array(sp.metadataXML().utf8))
+            return Response(
+                status: 200,
+                headers: [
+                    "Content-Type": "application/samlmetadata+xml; charset=utf-8",
+                    "Content-Disposition": "inline; filename=\"gatehouse-\(org)-sp.xml\"",
+                ],
+                body: Array(sp.metadataXML().utf8))
         }
 
         b.get("/sso/start") { ctx in
@@ -35,10 +39,14 @@ enum SSORoutes {
             }
             guard let org else {
                 let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
-                let message = who.contains("@") ? "No organization uses single sign-on for that email domain. Sign in with your password instead."
-                                                : "No organization with that ID uses single sign-on."
-                var r = HTMLPage.render(title: "Sign in", viewer: nil, body: AccountPages.loginForm(csrf: csrf, next: next, ssoWho: who, ssoError: message),
-                                        status: 404)
+                let message =
+                    who.contains("@")
+                    ? "No organization uses single sign-on for that email domain. Sign in with your password instead."
+                    : "No organization with that ID uses single sign-on."
+                var r = HTMLPage.render(
+                    title: "Sign in", viewer: nil,
+                    body: AccountPages.loginForm(csrf: csrf, next: next, ssoWho: who, ssoError: message),
+                    status: 404)
                 if let cookie { r.setCookie(cookie) }
                 return r
             }
@@ -49,14 +57,19 @@ enum SSORoutes {
             let org = try ctx.parameter("org")
             guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }
             // Anonymous, and each start writes a row: limited per address, capped per org (SSOStore), pruned.
-            if let wait = g.limiter.attempt([("sso-start:" + g.clientKey(ctx), g.settings.ssoStartsPerAddress)]) { return HTMLPage.slowDown(wait) }
+            if let wait = g.limiter.attempt([("sso-start:" + g.clientKey(ctx), g.settings.ssoStartsPerAddress)]) {
+                return HTMLPage.slowDown(wait)
+            }
             let next = BrowserSession.safeNext(ctx.query("next"))
             let sp = g.serviceProvider(org: org, signRequests: settings.signRequests)
             let id = ServiceProvider.newRequestID()
-            do { try await g.sso.rememberRequest(id: id, org: org, next: next) } catch let e as GatehouseError where e.status == 429 {
+            do { try await g.sso.rememberRequest(id: id, org: org, next: next) } catch let e as GatehouseError
+                where e.status == 429
+            {
                 return HTMLPage.slowDown(60)
             }
-            let url = try sp.redirectURL(idpSSOURL: settings.idp.ssoURL, requestID: id, relayState: next, now: g.clock.now())
+            let url = try sp.redirectURL(
+                idpSSOURL: settings.idp.ssoURL, requestID: id, relayState: next, now: g.clock.now())
             var r = Response.redirect(to: url, status: 302)
             r.headers.add("Cache-Control", "no-store")
             return r
@@ -67,10 +80,14 @@ enum SSORoutes {
         b.post("/sso/:org/acs") { ctx in
             let org = try ctx.parameter("org")
             guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }
-            if let wait = g.limiter.attempt([("sso:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) { return HTMLPage.slowDown(wait) }
+            if let wait = g.limiter.attempt([("sso:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                return HTMLPage.slowDown(wait)
+            }
             let form = try ctx.formPairs()
             guard let posted = form.value("SAMLResponse") else {
-                return HTMLPage.notice("Sign-in failed", "The identity provider did not send a SAML response.", action: ("Try again", "/sso/\(org)/login"), status: 400)
+                return HTMLPage.notice(
+                    "Sign-in failed", "The identity provider did not send a SAML response.",
+                    action: ("Try again", "/sso/\(org)/login"), status: 400)
             }
             let sp = g.serviceProvider(org: org, signRequests: settings.signRequests)
             let login: SAMLLogin
@@ -91,11 +108,15 @@ enum SSORoutes {
                             next = found
                         }
                     }
-                    return SAMLExpectations(certificates: settings.idp.parsedCertificates(), issuer: .exactly(settings.idp.entityID), audience: sp.entityID,
-                                            acsURL: sp.acsURL, inResponseTo: requestID, allowIdPInitiated: settings.allowIdPInitiated,
-                                            allowSHA1: settings.allowSHA1, now: g.clock.now())
+                    return SAMLExpectations(
+                        certificates: settings.idp.parsedCertificates(), issuer: .exactly(settings.idp.entityID),
+                        audience: sp.entityID,
+                        acsURL: sp.acsURL, inResponseTo: requestID, allowIdPInitiated: settings.allowIdPInitiated,
+                        allowSHA1: settings.allowSHA1, now: g.clock.now())
                 }
-                switch try await g.sso.consume(assertionID: login.assertionID, org: org, until: login.validUntil, requestID: requestID) {
+                switch try await g.sso.consume(
+                    assertionID: login.assertionID, org: org, until: login.validUntil, requestID: requestID)
+                {
                 case .accepted: break
                 case .replayed: throw SAMLRefusal("replayed", "this sign-in response was already used")
                 case .requestAlreadyAnswered: throw SAMLRefusal("replayed", "this sign-in request was already answered")
@@ -103,23 +124,38 @@ enum SSORoutes {
             } catch let r as SAMLRefusal {
                 // The precise reason helps an attacker probe the checks: it goes to the log, under a reference the
                 // person can give their administrator (`gatehouse saml verify` prints it too).
-                logger.warning("saml response refused", ["org": .string(org), "saml.refusal": .string(r.code), "reason": .string(r.reason),
-                                                         "reference": .string(ctx.request.id)])
-                return HTMLPage.notice("Sign-in failed", "Your identity provider's answer was not accepted. If this keeps happening, give your "
-                                           + "administrator this reference: \(ctx.request.id).", action: ("Try again", "/sso/\(org)/login"), status: 403)
+                logger.warning(
+                    "saml response refused",
+                    [
+                        "org": .string(org), "saml.refusal": .string(r.code), "reason": .string(r.reason),
+                        "reference": .string(ctx.request.id),
+                    ])
+                return HTMLPage.notice(
+                    "Sign-in failed",
+                    "Your identity provider's answer was not accepted. If this keeps happening, give your "
+                        + "administrator this reference: \(ctx.request.id).",
+                    action: ("Try again", "/sso/\(org)/login"), status: 403)
             }
-            if next == nil, let relay = form.value("RelayState"), !relay.isEmpty { next = BrowserSession.safeNext(relay) }
+            if next == nil, let relay = form.value("RelayState"), !relay.isEmpty {
+                next = BrowserSession.safeNext(relay)
+            }
 
             let mapping = settings.attributes
-            let email = Email.normalize((mapping.email.flatMap { login.attributes[$0]?.first } ?? login.nameID).trimmingCharacters(in: .whitespaces))
+            let email = Email.normalize(
+                (mapping.email.flatMap { login.attributes[$0]?.first } ?? login.nameID).trimmingCharacters(
+                    in: .whitespaces))
             guard Email.isValid(email) else {
-                return HTMLPage.notice("Sign-in failed", "Your identity provider did not give an email address Gatehouse can use.", status: 403)
+                return HTMLPage.notice(
+                    "Sign-in failed", "Your identity provider did not give an email address Gatehouse can use.",
+                    status: 403)
             }
             let first = PersonName.sanitized(login.attributes[mapping.firstName]?.first ?? "")
             let last = PersonName.sanitized(login.attributes[mapping.lastName]?.first ?? "")
             var variables: [String: String] = [:]
             for (attribute, variable) in mapping.variables {
-                if let values = login.attributes[attribute], !values.isEmpty { variables[variable] = String(values.joined(separator: ",").prefix(1024)) }
+                if let values = login.attributes[attribute], !values.isEmpty {
+                    variables[variable] = String(values.joined(separator: ",").prefix(1024))
+                }
             }
             // The IdP is org X's word, trusted for X only (SECURITY.md): it may sign in an existing account only
             // when the account is linked to X's IdP or the email's domain is proven by X; it may create an account
@@ -130,15 +166,22 @@ enum SSORoutes {
             var account = try g.accounts.find(email: email)
             if let existing = account, !domainProven, try !g.trust.isLinked(accountID: existing.id, org: org) {
                 // This browser already proved the account with its password: that is the proof the link needs.
-                if let token = g.sessionToken(ctx), let (s, a, _) = try g.sessions.validateWithAccount(token), a.id == existing.id,
-                   s.method.provesAccount {
+                if let token = g.sessionToken(ctx), let (s, a, _) = try g.sessions.validateWithAccount(token),
+                    a.id == existing.id,
+                    s.method.provesAccount
+                {
                     try await g.trust.link(accountID: existing.id, org: org, via: "session")
                 } else {
-                    logger.info("saml sign-in needs an account link", ["org": .string(org), "account": .string(existing.id)])
-                    let pending = try await g.trust.rememberPendingLink(accountID: existing.id, org: org, next: next ?? "/")
+                    logger.info(
+                        "saml sign-in needs an account link", ["org": .string(org), "account": .string(existing.id)])
+                    let pending = try await g.trust.rememberPendingLink(
+                        accountID: existing.id, org: org, next: next ?? "/")
                     var r = Response.redirect(to: "/sso/\(org)/link")
-                    r.setCookie(SetCookie(name: SSORoutes.pendingLinkCookie, value: pending, path: "/sso/\(org)/", maxAge: SSOTrust.pendingLinkLifetime,
-                                          httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+                    r.setCookie(
+                        SetCookie(
+                            name: SSORoutes.pendingLinkCookie, value: pending, path: "/sso/\(org)/",
+                            maxAge: SSOTrust.pendingLinkLifetime,
+                            httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
                     return r
                 }
             }
@@ -147,25 +190,32 @@ enum SSORoutes {
                     account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
                     created = account
                 } catch let e as GatehouseError where e.code.slug == "account_exists" {
-                    account = try g.accounts.find(email: email)   // a concurrent sign-in made it first
+                    account = try g.accounts.find(email: email)  // a concurrent sign-in made it first
                     guard let a = account, try g.trust.isLinked(accountID: a.id, org: org) || domainProven else {
-                        return HTMLPage.notice("Try again", "Your sign-in crossed another one. Start again.", action: ("Try again", "/sso/\(org)/login"), status: 409)
+                        return HTMLPage.notice(
+                            "Try again", "Your sign-in crossed another one. Start again.",
+                            action: ("Try again", "/sso/\(org)/login"), status: 409)
                     }
                 }
             }
             guard let account else { throw GatehouseError.internalError(detail: "account missing") }
-            return try await finishSignIn(g, ctx, org: org, account: account, created: created, email: email, first: first, last: last,
-                                          variables: variables, jitRole: jitRole, next: next)
+            return try await finishSignIn(
+                g, ctx, org: org, account: account, created: created, email: email, first: first, last: last,
+                variables: variables, jitRole: jitRole, next: next)
         }
 
         // Linking an existing account to the org's IdP: the person proves the account with its password, once.
         b.get("/sso/:org/link") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org), let account = try g.accounts.find(id: pending.accountID) else {
+            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org),
+                let account = try g.accounts.find(id: pending.accountID)
+            else {
                 return linkExpired(org)
             }
             let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
-            var r = HTMLPage.render(title: "Link your account", viewer: nil, body: linkForm(org: org, account: account, csrf: csrf, error: nil))
+            var r = HTMLPage.render(
+                title: "Link your account", viewer: nil,
+                body: linkForm(org: org, account: account, csrf: csrf, error: nil))
             r.headers.add("Cache-Control", "no-store")
             if let cookie { r.setCookie(cookie) }
             return r
@@ -173,13 +223,18 @@ enum SSORoutes {
 
         b.post("/sso/:org/link") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org), let pending = try pendingLink(g, ctx, org: org),
-                  let account = try g.accounts.find(id: pending.accountID) else { return linkExpired(org) }
+            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org),
+                let pending = try pendingLink(g, ctx, org: org),
+                let account = try g.accounts.find(id: pending.accountID)
+            else { return linkExpired(org) }
             let form = try ctx.formPairs()
             let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
             guard BrowserSession.checkForm(g, ctx, form) else {
-                return HTMLPage.render(title: "Link your account", viewer: nil,
-                                       body: linkForm(org: org, account: account, csrf: csrf, error: "This form expired. Please try again."), status: 403)
+                return HTMLPage.render(
+                    title: "Link your account", viewer: nil,
+                    body: linkForm(
+                        org: org, account: account, csrf: csrf, error: "This form expired. Please try again."),
+                    status: 403)
             }
             // The proof: the code mailed to the address, or the account's password.
             let via: String
@@ -188,61 +243,89 @@ enum SSORoutes {
                 if let wait = g.limiter.delay(failures, g.settings.codeBackoff) { return HTMLPage.slowDown(wait) }
                 guard g.tokens.checkCode(code, subject: pending.codeSubject, now: g.clock.now()) else {
                     g.limiter.fail(failures, g.settings.codeBackoff)
-                    return HTMLPage.render(title: "Link your account", viewer: nil, body: linkForm(org: org, account: account, csrf: csrf,
-                                           error: "That code is not right, or it has expired. Ask for a new one.", codeSent: true), status: 401)
+                    return HTMLPage.render(
+                        title: "Link your account", viewer: nil,
+                        body: linkForm(
+                            org: org, account: account, csrf: csrf,
+                            error: "That code is not right, or it has expired. Ask for a new one.", codeSent: true),
+                        status: 401)
                 }
                 via = "mailed_code"
             } else {
                 guard account.hasPassword else {
-                    return HTMLPage.render(title: "Link your account", viewer: nil,
-                                           body: linkForm(org: org, account: account, csrf: csrf, error: "Enter the code we emailed you."), status: 422)
+                    return HTMLPage.render(
+                        title: "Link your account", viewer: nil,
+                        body: linkForm(org: org, account: account, csrf: csrf, error: "Enter the code we emailed you."),
+                        status: 422)
                 }
-                switch try await g.checkPassword(email: account.email, password: form.value("password") ?? "", client: g.clientKey(ctx)) {
+                switch try await g.checkPassword(
+                    email: account.email, password: form.value("password") ?? "", client: g.clientKey(ctx))
+                {
                 case .ok: break
                 case .wait(let wait): return HTMLPage.slowDown(wait)
                 case .wrong:
-                    return HTMLPage.render(title: "Link your account", viewer: nil,
-                                           body: linkForm(org: org, account: account, csrf: csrf, error: "That password is not right."), status: 401)
+                    return HTMLPage.render(
+                        title: "Link your account", viewer: nil,
+                        body: linkForm(org: org, account: account, csrf: csrf, error: "That password is not right."),
+                        status: 401)
                 }
                 via = "password"
             }
             try await g.trust.link(accountID: account.id, org: org, via: via)
-            if let token = Cookies.value(named: pendingLinkCookie, in: ctx.request.headers) { try await g.trust.forgetPendingLink(token) }
+            if let token = Cookies.value(named: pendingLinkCookie, in: ctx.request.headers) {
+                try await g.trust.forgetPendingLink(token)
+            }
             logger.info("sso account linked", ["org": .string(org), "account": .string(account.id)])
             let domainProven = try g.trust.emailDomainVerified(account.email, org: org)
-            var r = try await finishSignIn(g, ctx, org: org, account: account, created: nil, email: account.email, first: account.firstName,
-                                           last: account.lastName, variables: [:],
-                                           jitRole: settings.jit.enabled && domainProven ? settings.jit.defaultRole : nil, next: pending.next)
-            r.setCookie(SetCookie(name: pendingLinkCookie, value: "", path: "/sso/\(org)/", maxAge: 0, httpOnly: true, secure: g.settings.secureCookies,
-                                  sameSite: .lax))
+            var r = try await finishSignIn(
+                g, ctx, org: org, account: account, created: nil, email: account.email, first: account.firstName,
+                last: account.lastName, variables: [:],
+                jitRole: settings.jit.enabled && domainProven ? settings.jit.defaultRole : nil, next: pending.next)
+            r.setCookie(
+                SetCookie(
+                    name: pendingLinkCookie, value: "", path: "/sso/\(org)/", maxAge: 0, httpOnly: true,
+                    secure: g.settings.secureCookies,
+                    sameSite: .lax))
             return r
         }
 
         // A code to the account's address, the other proof for the link (the only one without a password).
         b.post("/sso/:org/link/code") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org), let account = try g.accounts.find(id: pending.accountID) else {
+            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org),
+                let account = try g.accounts.find(id: pending.accountID)
+            else {
                 return linkExpired(org)
             }
             let form = try ctx.formPairs()
             let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
             guard BrowserSession.checkForm(g, ctx, form) else {
-                return HTMLPage.render(title: "Link your account", viewer: nil,
-                                       body: linkForm(org: org, account: account, csrf: csrf, error: "This form expired. Please try again."), status: 403)
+                return HTMLPage.render(
+                    title: "Link your account", viewer: nil,
+                    body: linkForm(
+                        org: org, account: account, csrf: csrf, error: "This form expired. Please try again."),
+                    status: 403)
             }
-            if let wait = g.limiter.attempt([("linkcode-send:" + pending.codeSubject, g.settings.codesPerInvite),
-                                             ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+            if let wait = g.limiter.attempt([
+                ("linkcode-send:" + pending.codeSubject, g.settings.codesPerInvite),
+                ("code:" + g.clientKey(ctx), g.settings.acceptPerAddress),
+            ]) {
                 return HTMLPage.slowDown(wait)
             }
-            try await g.regions.tenant(forOrg: org).sendSSOLinkCode(orgID: org, email: account.email, subject: pending.codeSubject)
-            return HTMLPage.render(title: "Link your account", viewer: nil, body: linkForm(org: org, account: account, csrf: csrf, error: nil, codeSent: true))
+            try await g.regions.tenant(forOrg: org).sendSSOLinkCode(
+                orgID: org, email: account.email, subject: pending.codeSubject)
+            return HTMLPage.render(
+                title: "Link your account", viewer: nil,
+                body: linkForm(org: org, account: account, csrf: csrf, error: nil, codeSent: true))
         }
 
         // Settings API.
         @Sendable func requireManager(_ ctx: RequestContext, _ org: String) async throws -> Caller {
             let caller = try await g.caller(ctx)
             let standing = try await g.regions.tenant(forOrg: org).standing(orgID: org, caller: caller)
-            guard standing.permissions.contains(Permission.ssoManage.rawValue) else { throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.") }
+            guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
+                throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
+            }
             return caller
         }
 
@@ -261,9 +344,14 @@ enum SSORoutes {
         b.post("/api/v1/orgs/:org/sso/domains/:domain/verify") { ctx in
             let org = try ctx.parameter("org")
             let caller = try await requireManager(ctx, org)
-            if let wait = g.limiter.attempt([("dns:" + org, g.settings.domainChecksPerOrg)]) { throw RateLimiter.refusal(wait) }
-            let claim = try await g.trust.verify(try ctx.parameter("domain"), org: org, resolver: g.settings.dnsResolver, pool: g.dnsPool)
-            logger.info("sso domain verified", ["org": .string(org), "by": .string(caller.accountID), "domain": .string(claim.domain)])
+            if let wait = g.limiter.attempt([("dns:" + org, g.settings.domainChecksPerOrg)]) {
+                throw RateLimiter.refusal(wait)
+            }
+            let claim = try await g.trust.verify(
+                try ctx.parameter("domain"), org: org, resolver: g.settings.dnsResolver, pool: g.dnsPool)
+            logger.info(
+                "sso domain verified",
+                ["org": .string(org), "by": .string(caller.accountID), "domain": .string(claim.domain)])
             return try .json(claim)
         }
         b.delete("/api/v1/orgs/:org/sso/domains/:domain") { ctx in
@@ -276,16 +364,23 @@ enum SSORoutes {
         b.get("/api/v1/orgs/:org/sso") { ctx in
             let org = try ctx.parameter("org")
             _ = try await requireManager(ctx, org)
-            return try .json(SSOView(org: org, settings: try g.sso.settings(org: org), sp: g.serviceProvider(org: org),
-                                     domains: try g.trust.claims(org: org)))
+            return try .json(
+                SSOView(
+                    org: org, settings: try g.sso.settings(org: org), sp: g.serviceProvider(org: org),
+                    domains: try g.trust.claims(org: org)))
         }
 
         b.put("/api/v1/orgs/:org/sso") { ctx in
             let org = try ctx.parameter("org")
             let caller = try await g.caller(ctx)
             let settings = try await g.saveSSOSettings(try ctx.decode(SSOSettingsUpdate.self), org: org, caller: caller)
-            logger.info("sso settings saved", ["org": .string(org), "by": .string(caller.accountID), "idp": .string(settings.idp.entityID)])
-            return try .json(SSOView(org: org, settings: settings, sp: g.serviceProvider(org: org), domains: try g.trust.claims(org: org)))
+            logger.info(
+                "sso settings saved",
+                ["org": .string(org), "by": .string(caller.accountID), "idp": .string(settings.idp.entityID)])
+            return try .json(
+                SSOView(
+                    org: org, settings: settings, sp: g.serviceProvider(org: org), domains: try g.trust.claims(org: org)
+                ))
         }
 
         b.delete("/api/v1/orgs/:org/sso") { ctx in
@@ -304,27 +399,33 @@ enum SSORoutes {
     }
 
     static func linkExpired(_ org: String) -> Response {
-        HTMLPage.notice("Sign in again", "This sign-in has expired or was already used. Start again from your identity provider.",
-                        action: ("Sign in with SSO", "/sso/\(org)/login"), status: 410)
+        HTMLPage.notice(
+            "Sign in again", "This sign-in has expired or was already used. Start again from your identity provider.",
+            action: ("Sign in with SSO", "/sso/\(org)/login"), status: 410)
     }
 
     /// The page that explains the link and asks for the proof: the account's password, or a code mailed to it.
     static func linkForm(org: String, account: Account, csrf: String, error: String?, codeSent: Bool = false) -> HTML {
         var h: HTML = """
-            <p>Your organization's identity provider signed you in as <strong>\(account.email)</strong>. A Gatehouse account with that
+            <p>Your organization's identity provider signed you in as <strong>\(account.email)</strong>. A Gatehouse \
+            account with that
             address already exists, and this is the first time this organization's single sign-on is used for it.</p>
-            <p>To link them, prove the account is yours once. After that, this single sign-on opens this organization (and only it) for you.</p>
+            <p>To link them, prove the account is yours once. After that, this single sign-on opens this organization \
+            (and only it) for you.</p>
             """
         if let error { h += "<p class=\"error\" role=\"alert\" id=\"link-error\">\(error)</p>" }
         if codeSent {
-            h += "<p class=\"notice\" role=\"status\">We sent a code to \(account.email). It works for about 10 minutes.</p>"
+            h +=
+                "<p class=\"notice\" role=\"status\">We sent a code to \(account.email). It works for about 10"
+                + " minutes.</p>"
         }
         let describedBy: HTML = error != nil ? " aria-describedby=\"link-error\"" : ""
         if codeSent {
             h += """
                 <form method="post" action="/sso/\(org)/link"><input type="hidden" name="csrf" value="\(csrf)">
                 <label for="code">Code from the email</label>
-                <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required\(describedBy)>
+                <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" \
+                pattern="[0-9]{6}" maxlength="6" required\(describedBy)>
                 <div class="actions"><button type="submit">Link and continue</button></div></form>
                 """
         }
@@ -332,14 +433,16 @@ enum SSORoutes {
             h += """
                 <form method="post" action="/sso/\(org)/link"><input type="hidden" name="csrf" value="\(csrf)">
                 <label for="password">Your Gatehouse password</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required\(codeSent ? "" : describedBy as HTML)>
+                <input id="password" name="password" type="password" autocomplete="current-password" \
+                required\(codeSent ? "" : describedBy as HTML)>
                 <div class="actions"><button type="submit">Link and continue</button></div></form>
                 """
         }
         if !codeSent {
+            let label = account.hasPassword ? "Email me a code instead" : "Email me a code"
             h += """
                 <form method="post" action="/sso/\(org)/link/code"><input type="hidden" name="csrf" value="\(csrf)">
-                <div class="actions"><button type="submit"\(if: account.hasPassword, " class=\"secondary\"")>\(account.hasPassword ? "Email me a code instead" : "Email me a code")</button></div></form>
+                <div class="actions"><button type="submit"\(if: account.hasPassword, " class=\"secondary\"")>\(label)</button></div></form>
                 """
         }
         return h
@@ -347,13 +450,17 @@ enum SSORoutes {
 
     /// The end of every accepted SSO sign-in: the region lets the account in (member, invite, or JIT), an
     /// account made by this IdP is linked to it, and the browser gets a session good for this org only.
-    static func finishSignIn(_ g: GatewayService, _ ctx: RequestContext, org: String, account: Account, created: Account?, email: String,
-                             first: String, last: String, variables: [String: String], jitRole: String?, next: String?) async throws -> Response {
+    static func finishSignIn(
+        _ g: GatewayService, _ ctx: RequestContext, org: String, account: Account, created: Account?, email: String,
+        first: String, last: String, variables: [String: String], jitRole: String?, next: String?
+    ) async throws -> Response {
         let result: SSOSignInResult
         do {
             let tenant = try g.regions.tenant(forOrg: org)
-            result = try await tenant.ssoSignIn(SSOSignInRequest(orgID: org, accountID: account.id, email: email, firstName: first, lastName: last,
-                                                                 userVariables: variables, jitRole: jitRole))
+            result = try await tenant.ssoSignIn(
+                SSOSignInRequest(
+                    orgID: org, accountID: account.id, email: email, firstName: first, lastName: last,
+                    userVariables: variables, jitRole: jitRole))
         } catch let e as GatehouseError {
             if let created { try? await g.accounts.deleteUnusedSSOAccount(id: created.id) }
             return HTMLPage.notice("You cannot sign in here", e.message, status: e.status)
@@ -362,7 +469,9 @@ enum SSORoutes {
         if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
         let (token, _) = try await g.sessions.create(accountID: account.id, method: .saml(org: org))
         var target = next ?? g.settings.destination(result.startingPage)
-        if result.outcome == "invite_accepted" && target.hasPrefix("/invite/") { target = g.settings.destination(result.startingPage) }
+        if result.outcome == "invite_accepted" && target.hasPrefix("/invite/") {
+            target = g.settings.destination(result.startingPage)
+        }
         var r = Response.redirect(to: target)
         r.setCookie(g.sessionCookie(token))
         r.setCookie(BrowserSession.currentOrgCookie(g, org: org))
@@ -370,8 +479,10 @@ enum SSORoutes {
     }
 
     static func notConfigured() -> Response {
-        HTMLPage.notice("Single sign-on is not set up", "This organization has no single sign-on configured. Sign in with your password, or ask an administrator.",
-                        action: ("Sign in", "/login"), status: 404)
+        HTMLPage.notice(
+            "Single sign-on is not set up",
+            "This organization has no single sign-on configured. Sign in with your password, or ask an administrator.",
+            action: ("Sign in", "/login"), status: 404)
     }
 }
 

@@ -9,7 +9,10 @@ public struct SSOSettings: Codable, Sendable, Equatable {
     public struct JIT: Codable, Sendable, Equatable {
         public var enabled: Bool
         public var defaultRole: String
-        public init(enabled: Bool = false, defaultRole: String = "member") { self.enabled = enabled; self.defaultRole = defaultRole }
+        public init(enabled: Bool = false, defaultRole: String = "member") {
+            self.enabled = enabled
+            self.defaultRole = defaultRole
+        }
     }
 
     /// Which IdP attributes carry the email and names, and which become user variables (attribute → variable).
@@ -19,8 +22,14 @@ public struct SSOSettings: Codable, Sendable, Equatable {
         public var firstName: String
         public var lastName: String
         public var variables: [String: String]
-        public init(email: String? = nil, firstName: String = "givenName", lastName: String = "sn", variables: [String: String] = [:]) {
-            self.email = email; self.firstName = firstName; self.lastName = lastName; self.variables = variables
+        public init(
+            email: String? = nil, firstName: String = "givenName", lastName: String = "sn",
+            variables: [String: String] = [:]
+        ) {
+            self.email = email
+            self.firstName = firstName
+            self.lastName = lastName
+            self.variables = variables
         }
     }
 
@@ -33,10 +42,16 @@ public struct SSOSettings: Codable, Sendable, Equatable {
     /// No longer used for routing (claims live in `SSOTrust`, proven by DNS); kept so older rows still decode.
     public var domains: [String]?
 
-    public init(idp: IdPDescriptor, allowIdPInitiated: Bool = false, allowSHA1: Bool = false, signRequests: Bool = false,
-                jit: JIT = JIT(), attributes: Attributes = Attributes()) {
-        self.idp = idp; self.allowIdPInitiated = allowIdPInitiated; self.allowSHA1 = allowSHA1; self.signRequests = signRequests
-        self.jit = jit; self.attributes = attributes
+    public init(
+        idp: IdPDescriptor, allowIdPInitiated: Bool = false, allowSHA1: Bool = false, signRequests: Bool = false,
+        jit: JIT = JIT(), attributes: Attributes = Attributes()
+    ) {
+        self.idp = idp
+        self.allowIdPInitiated = allowIdPInitiated
+        self.allowSHA1 = allowSHA1
+        self.signRequests = signRequests
+        self.jit = jit
+        self.attributes = attributes
     }
 }
 
@@ -55,11 +70,19 @@ public struct SSOSettingsUpdate: Codable, Sendable {
     /// Email domains the org claims (each proven by DNS before it routes sign-ins; see `SSOTrust`).
     public var domains: [String]?
 
-    public init(metadataXML: String? = nil, idpEntityID: String? = nil, ssoURL: String? = nil, certificates: [String]? = nil,
-                allowIdPInitiated: Bool? = nil, allowSHA1: Bool? = nil, signRequests: Bool? = nil, jit: SSOSettings.JIT? = nil,
-                attributes: SSOSettings.Attributes? = nil) {
-        self.metadataXML = metadataXML; self.idpEntityID = idpEntityID; self.ssoURL = ssoURL; self.certificates = certificates
-        self.allowIdPInitiated = allowIdPInitiated; self.allowSHA1 = allowSHA1; self.signRequests = signRequests; self.jit = jit
+    public init(
+        metadataXML: String? = nil, idpEntityID: String? = nil, ssoURL: String? = nil, certificates: [String]? = nil,
+        allowIdPInitiated: Bool? = nil, allowSHA1: Bool? = nil, signRequests: Bool? = nil, jit: SSOSettings.JIT? = nil,
+        attributes: SSOSettings.Attributes? = nil
+    ) {
+        self.metadataXML = metadataXML
+        self.idpEntityID = idpEntityID
+        self.ssoURL = ssoURL
+        self.certificates = certificates
+        self.allowIdPInitiated = allowIdPInitiated
+        self.allowSHA1 = allowSHA1
+        self.signRequests = signRequests
+        self.jit = jit
         self.attributes = attributes
     }
 
@@ -73,7 +96,8 @@ public struct SSOSettingsUpdate: Codable, Sendable {
                 idp = current.idp
             } else {
                 guard let e = idpEntityID, let u = ssoURL, let c = certificates else {
-                    throw GatehouseError.validation("Give the IdP's metadata (metadataXML), or idpEntityID, ssoURL and certificates.")
+                    throw GatehouseError.validation(
+                        "Give the IdP's metadata (metadataXML), or idpEntityID, ssoURL and certificates.")
                 }
                 idp = IdPDescriptor(entityID: e, ssoURL: u, certificates: c)
             }
@@ -96,7 +120,10 @@ public struct SSOSettingsUpdate: Codable, Sendable {
             s.jit = v
         }
         if let v = attributes {
-            guard v.variables.count <= 50, ([v.firstName, v.lastName] + (v.email.map { [$0] } ?? []) + Array(v.variables.keys) + Array(v.variables.values)).allSatisfy({ $0.utf8.count <= 256 }) else {
+            guard v.variables.count <= 50,
+                ([v.firstName, v.lastName] + (v.email.map { [$0] } ?? []) + Array(v.variables.keys)
+                    + Array(v.variables.values)).allSatisfy({ $0.utf8.count <= 256 })
+            else {
                 throw GatehouseError.validation("Attribute mapping: at most 50 variables, names of at most 256 bytes.")
             }
             s.attributes = v
@@ -121,7 +148,10 @@ public final class SSOStore: Sendable {
 
     public func settings(org: String) throws -> SSOSettings? {
         try db.readNow { conn in
-            guard let text = try conn.first("SELECT settings FROM saml_settings WHERE org_id = ?", [org])?.string("settings") else { return nil }
+            guard
+                let text = try conn.first("SELECT settings FROM saml_settings WHERE org_id = ?", [org])?.string(
+                    "settings")
+            else { return nil }
             return try JSONDecoder().decode(SSOSettings.self, from: Data(text.utf8))
         }
     }
@@ -130,7 +160,9 @@ public final class SSOStore: Sendable {
         let text = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
         let now = nowS
         _ = try await db.write { conn in
-            try conn.run("INSERT OR REPLACE INTO saml_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)", [org, text, now, accountID])
+            try conn.run(
+                "INSERT OR REPLACE INTO saml_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)",
+                [org, text, now, accountID])
         }
     }
 
@@ -148,10 +180,14 @@ public final class SSOStore: Sendable {
             try conn.run("DELETE FROM saml_requests WHERE expires_at <= ?", [now])
             let (pending) = try conn.first("SELECT count(*) FROM saml_requests WHERE org_id = ?", [org])?.int(0) ?? 0
             if pending >= Self.maxPendingRequests {
-                throw GatehouseError(.rateLimited, status: 429, "Too many sign-ins are in progress for this organization; try again in a few minutes.",
-                                     headers: [("Retry-After", "60")])
+                throw GatehouseError(
+                    .rateLimited, status: 429,
+                    "Too many sign-ins are in progress for this organization; try again in a few minutes.",
+                    headers: [("Retry-After", "60")])
             }
-            try conn.run("INSERT INTO saml_requests (id, org_id, next, expires_at) VALUES (?, ?, ?, ?)", [id, org, next, now + Self.requestLifetime])
+            try conn.run(
+                "INSERT INTO saml_requests (id, org_id, next, expires_at) VALUES (?, ?, ?, ?)",
+                [id, org, next, now + Self.requestLifetime])
         }
     }
 
@@ -159,7 +195,9 @@ public final class SSOStore: Sendable {
     public func pendingRequest(id: String, org: String) throws -> String? {
         let now = nowS
         return try db.readNow { conn in
-            try conn.first("SELECT next FROM saml_requests WHERE id = ? AND org_id = ? AND expires_at > ?", [id, org, now])?.string("next")
+            try conn.first(
+                "SELECT next FROM saml_requests WHERE id = ? AND org_id = ? AND expires_at > ?", [id, org, now])?
+                .string("next")
         }
     }
 
@@ -172,12 +210,23 @@ public final class SSOStore: Sendable {
         let expires = Int(until.timeIntervalSince1970) + 1
         return try await db.write { conn in
             try conn.run("DELETE FROM saml_seen_assertions WHERE expires_at <= ?", [now])
-            if try conn.first("SELECT 1 FROM saml_seen_assertions WHERE org_id = ? AND assertion_id = ?", [org, assertionID]) != nil { return .replayed }
-            if let requestID, try conn.first("SELECT 1 FROM saml_requests WHERE id = ? AND answered_at IS NOT NULL", [requestID]) != nil {
+            if try conn.first(
+                "SELECT 1 FROM saml_seen_assertions WHERE org_id = ? AND assertion_id = ?", [org, assertionID]) != nil
+            {
+                return .replayed
+            }
+            if let requestID,
+                try conn.first("SELECT 1 FROM saml_requests WHERE id = ? AND answered_at IS NOT NULL", [requestID])
+                    != nil
+            {
                 return .requestAlreadyAnswered
             }
-            try conn.run("INSERT INTO saml_seen_assertions (org_id, assertion_id, expires_at) VALUES (?, ?, ?)", [org, assertionID, max(expires, now + 1)])
-            if let requestID { try conn.run("UPDATE saml_requests SET answered_at = ? WHERE id = ?", [now, requestID]) }
+            try conn.run(
+                "INSERT INTO saml_seen_assertions (org_id, assertion_id, expires_at) VALUES (?, ?, ?)",
+                [org, assertionID, max(expires, now + 1)])
+            if let requestID {
+                try conn.run("UPDATE saml_requests SET answered_at = ? WHERE id = ?", [now, requestID])
+            }
             return .accepted
         }
     }

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import GatehouseCore
 import Net
 import Store
@@ -31,8 +31,10 @@ public final class SSOTrust: Sendable {
     /// Addresses anyone can get: no org may own these domains.
     public static let publicMailDomains: Set<String> = [
         "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com",
-        "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "pm.me", "gmx.com", "gmx.de", "gmx.net",
-        "web.de", "mail.com", "mail.ru", "yandex.com", "yandex.ru", "qq.com", "163.com", "126.com", "zoho.com", "fastmail.com",
+        "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "pm.me", "gmx.com", "gmx.de",
+        "gmx.net",
+        "web.de", "mail.com", "mail.ru", "yandex.com", "yandex.ru", "qq.com", "163.com", "126.com", "zoho.com",
+        "fastmail.com",
         "tutanota.com", "hey.com",
     ]
 
@@ -46,7 +48,9 @@ public final class SSOTrust: Sendable {
     // MARK: Links
 
     public func isLinked(accountID: String, org: String) throws -> Bool {
-        try db.readNow { try $0.first("SELECT 1 FROM sso_links WHERE account_id = ? AND org_id = ?", [accountID, org]) != nil }
+        try db.readNow {
+            try $0.first("SELECT 1 FROM sso_links WHERE account_id = ? AND org_id = ?", [accountID, org]) != nil
+        }
     }
 
     /// Links the account to the org's IdP. `via`: how the person proved the account (`password`, `session`,
@@ -54,7 +58,9 @@ public final class SSOTrust: Sendable {
     public func link(accountID: String, org: String, via: String) async throws {
         let now = nowS
         try await db.write { conn in
-            try conn.run("INSERT OR IGNORE INTO sso_links (account_id, org_id, via, created_at) VALUES (?, ?, ?, ?)", [accountID, org, via, now])
+            try conn.run(
+                "INSERT OR IGNORE INTO sso_links (account_id, org_id, via, created_at) VALUES (?, ?, ?, ?)",
+                [accountID, org, via, now])
         }
     }
 
@@ -66,8 +72,10 @@ public final class SSOTrust: Sendable {
         try await db.write { conn in
             try conn.run("DELETE FROM sso_pending_links WHERE expires_at <= ?", [now])
             try conn.run("DELETE FROM sso_pending_links WHERE account_id = ? AND org_id = ?", [accountID, org])
-            try conn.run("INSERT INTO sso_pending_links (id_hash, account_id, org_id, next, nonce, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                         [Digest.sha256.hash(token), accountID, org, next, nonce, now + Self.pendingLinkLifetime])
+            try conn.run(
+                "INSERT INTO sso_pending_links (id_hash, account_id, org_id, next, nonce, expires_at) VALUES (?, ?,"
+                    + " ?, ?, ?, ?)",
+                [Digest.sha256.hash(token), accountID, org, next, nonce, now + Self.pendingLinkLifetime])
         }
         return token
     }
@@ -84,15 +92,22 @@ public final class SSOTrust: Sendable {
         guard token.utf8.count == 43 else { return nil }
         let now = nowS
         return try db.readNow { conn in
-            guard let row = try conn.first("SELECT account_id, next, nonce FROM sso_pending_links WHERE id_hash = ? AND org_id = ? AND expires_at > ?",
-                                           [Digest.sha256.hash(token), org, now]) else { return nil }
-            return PendingLink(accountID: row.string("account_id") ?? "", next: row.string("next") ?? "/",
-                               codeSubject: "sso-link\n" + org + "\n" + (row.string("nonce") ?? ""))
+            guard
+                let row = try conn.first(
+                    "SELECT account_id, next, nonce FROM sso_pending_links WHERE id_hash = ? AND org_id = ? AND"
+                        + " expires_at > ?",
+                    [Digest.sha256.hash(token), org, now])
+            else { return nil }
+            return PendingLink(
+                accountID: row.string("account_id") ?? "", next: row.string("next") ?? "/",
+                codeSubject: "sso-link\n" + org + "\n" + (row.string("nonce") ?? ""))
         }
     }
 
     public func forgetPendingLink(_ token: String) async throws {
-        try await db.write { try $0.run("DELETE FROM sso_pending_links WHERE id_hash = ?", [Digest.sha256.hash(token)]) }
+        try await db.write {
+            try $0.run("DELETE FROM sso_pending_links WHERE id_hash = ?", [Digest.sha256.hash(token)])
+        }
     }
 
     // MARK: Domains
@@ -104,22 +119,29 @@ public final class SSOTrust: Sendable {
             throw GatehouseError.validation("`\(raw.prefix(80))` is not a plain email domain (example.com).")
         }
         if publicMailDomains.contains(d) {
-            throw GatehouseError(.init("public_domain"), status: 422, "\(d) is a public mail domain: anyone can have an address there, so no organization can own it.")
+            throw GatehouseError(
+                .init("public_domain"), status: 422,
+                "\(d) is a public mail domain: anyone can have an address there, so no organization can own it.")
         }
         return d
     }
 
     public func claims(org: String) throws -> [DomainClaim] {
         try db.readNow { conn in
-            try conn.query("SELECT domain, token, verified_at FROM sso_domains WHERE org_id = ? ORDER BY domain", [org]).map {
-                Self.view(domain: $0.string("domain") ?? "", token: $0.string("token") ?? "", verifiedAt: $0.int("verified_at"))
-            }
+            try conn.query("SELECT domain, token, verified_at FROM sso_domains WHERE org_id = ? ORDER BY domain", [org])
+                .map {
+                    Self.view(
+                        domain: $0.string("domain") ?? "", token: $0.string("token") ?? "",
+                        verifiedAt: $0.int("verified_at"))
+                }
         }
     }
 
     static func view(domain: String, token: String, verifiedAt: Int?) -> DomainClaim {
-        DomainClaim(domain: domain, verified: verifiedAt != nil, verifiedAt: verifiedAt.map { Date(timeIntervalSince1970: Double($0)) },
-                    recordName: recordPrefix + domain, recordValue: valuePrefix + token)
+        DomainClaim(
+            domain: domain, verified: verifiedAt != nil,
+            verifiedAt: verifiedAt.map { Date(timeIntervalSince1970: Double($0)) },
+            recordName: recordPrefix + domain, recordValue: valuePrefix + token)
     }
 
     /// Claims a domain for the org (unverified until `verify`). A domain another org has proven is refused (409).
@@ -129,17 +151,24 @@ public final class SSOTrust: Sendable {
         let token = IDs.random(SecureRandom.bytes(20))
         let now = nowS
         return try await db.write { conn in
-            if let owner = try conn.first("SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [domain])?.string("org_id"),
-               owner != org {
+            if let owner = try conn.first(
+                "SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [domain])?.string(
+                    "org_id"),
+                owner != org
+            {
                 throw GatehouseError.conflict("\(domain) is already verified by another organization.")
             }
-            if let row = try conn.first("SELECT token, verified_at FROM sso_domains WHERE domain = ? AND org_id = ?", [domain, org]) {
+            if let row = try conn.first(
+                "SELECT token, verified_at FROM sso_domains WHERE domain = ? AND org_id = ?", [domain, org])
+            {
                 return Self.view(domain: domain, token: row.string("token") ?? "", verifiedAt: row.int("verified_at"))
             }
             guard try conn.first("SELECT count(*) FROM sso_domains WHERE org_id = ?", [org])?.int(0) ?? 0 < 20 else {
                 throw GatehouseError.validation("An organization can claim at most 20 domains.")
             }
-            try conn.run("INSERT INTO sso_domains (domain, org_id, token, created_at) VALUES (?, ?, ?, ?)", [domain, org, token, now])
+            try conn.run(
+                "INSERT INTO sso_domains (domain, org_id, token, created_at) VALUES (?, ?, ?, ?)",
+                [domain, org, token, now])
             return Self.view(domain: domain, token: token, verifiedAt: nil)
         }
     }
@@ -151,10 +180,16 @@ public final class SSOTrust: Sendable {
 
     /// Looks up `_gatehouse-challenge.<domain>` TXT through `resolver` (on a blocking thread); when it carries
     /// the org's value the claim is verified, and other orgs' unverified claims of the domain are dropped.
-    public func verify(_ domain: String, org: String, resolver: DNSResolver, pool: BlockingPool) async throws -> DomainClaim {
+    public func verify(
+        _ domain: String, org: String, resolver: DNSResolver, pool: BlockingPool
+    ) async throws -> DomainClaim {
         let d = domain.lowercased()
-        guard let row = try db.readNow({ try $0.first("SELECT token FROM sso_domains WHERE domain = ? AND org_id = ?", [d, org]) }),
-              let token = row.string("token") else {
+        guard
+            let row = try db.readNow({
+                try $0.first("SELECT token FROM sso_domains WHERE domain = ? AND org_id = ?", [d, org])
+            }),
+            let token = row.string("token")
+        else {
             throw GatehouseError.notFound("This organization has not claimed \(d.prefix(80)).")
         }
         let expected = Self.valuePrefix + token
@@ -162,28 +197,41 @@ public final class SSOTrust: Sendable {
         do {
             records = try await pool.run { try resolver.txt(Self.recordPrefix + d) }
         } catch let e as NetError {
-            throw GatehouseError(.init("dns_unavailable"), status: 503, "The DNS lookup failed (\(e.message)); try again shortly.")
+            throw GatehouseError(
+                .init("dns_unavailable"), status: 503, "The DNS lookup failed (\(e.message)); try again shortly.")
         }
         guard records.contains(where: { $0.trimmingCharacters(in: .whitespaces) == expected }) else {
-            throw GatehouseError(.init("domain_unverified"), status: 422,
-                                 "No TXT record \(Self.recordPrefix + d) with the value \(expected) was found (\(records.count) TXT record(s) there).")
+            throw GatehouseError(
+                .init("domain_unverified"), status: 422,
+                "No TXT record \(Self.recordPrefix + d) with the value \(expected) was found (\(records.count) TXT"
+                    + " record(s) there)."
+            )
         }
         let now = nowS
         return try await db.write { conn in
-            if let owner = try conn.first("SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [d])?.string("org_id"),
-               owner != org {
+            if let owner = try conn.first(
+                "SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [d])?.string("org_id"),
+                owner != org
+            {
                 throw GatehouseError.conflict("\(d) is already verified by another organization.")
             }
-            try conn.run("UPDATE sso_domains SET verified_at = coalesce(verified_at, ?) WHERE domain = ? AND org_id = ?", [now, d, org])
+            try conn.run(
+                "UPDATE sso_domains SET verified_at = coalesce(verified_at, ?) WHERE domain = ? AND org_id = ?",
+                [now, d, org])
             try conn.run("DELETE FROM sso_domains WHERE domain = ? AND org_id <> ?", [d, org])
-            let at = try conn.first("SELECT verified_at FROM sso_domains WHERE domain = ? AND org_id = ?", [d, org])?.int("verified_at")
+            let at = try conn.first("SELECT verified_at FROM sso_domains WHERE domain = ? AND org_id = ?", [d, org])?
+                .int("verified_at")
             return Self.view(domain: d, token: token, verifiedAt: at)
         }
     }
 
     /// The org that has proven `domain`, if any.
     public func verifiedOrg(forDomain domain: String) throws -> String? {
-        try db.readNow { try $0.first("SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [domain.lowercased()])?.string("org_id") }
+        try db.readNow {
+            try $0.first(
+                "SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [domain.lowercased()])?
+                .string("org_id")
+        }
     }
 
     /// Whether `email`'s domain is proven by `org`.
@@ -195,7 +243,10 @@ public final class SSOTrust: Sendable {
     /// Everything the gateway keeps about an org's SSO, when the org is deleted.
     public func purge(org: String) async throws {
         try await db.write { conn in
-            for table in ["saml_settings", "saml_requests", "saml_seen_assertions", "sso_links", "sso_domains", "sso_pending_links"] {
+            for table in [
+                "saml_settings", "saml_requests", "saml_seen_assertions", "sso_links", "sso_domains",
+                "sso_pending_links",
+            ] {
                 try conn.run("DELETE FROM \(table) WHERE org_id = ?", [org])
             }
         }

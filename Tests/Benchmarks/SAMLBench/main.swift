@@ -1,19 +1,23 @@
+import Crypto
 // The Gatehouse side of the SAML verification benchmark: full Response validation (hardened parse, shape
 // checks, exclusive C14N, digest, RSA signature, conditions) of one signed Response, on one core.
 //   SAMLBench <response.xml> <cert.pem> <seconds> <now ISO 8601> <audience> <acs> -> "verifications/s N"
 import Foundation
-import Crypto
 import SAML
 
 let a = CommandLine.arguments
-guard a.count == 7, let xml = FileManager.default.contents(atPath: a[1]), let pem = try? String(contentsOfFile: a[2], encoding: .utf8),
-      let seconds = Double(a[3]), let now = SAMLTime.parse(a[4]) else {
+guard a.count == 7, let xml = FileManager.default.contents(atPath: a[1]),
+    let pem = try? String(contentsOfFile: a[2], encoding: .utf8),
+    let seconds = Double(a[3]), let now = SAMLTime.parse(a[4])
+else {
     FileHandle.standardError.write(Data("usage: SAMLBench response.xml cert.pem seconds now audience acs\n".utf8))
     exit(2)
 }
 let cert = try Certificate(text: pem)
 let bytes = Array(xml)
-let e = SAMLExpectations(certificates: [cert], issuer: .anyIssuer, audience: a[5], acsURL: a[6], inResponseTo: nil, allowIdPInitiated: true, now: now)
+let e = SAMLExpectations(
+    certificates: [cert], issuer: .anyIssuer, audience: a[5], acsURL: a[6], inResponseTo: nil, allowIdPInitiated: true,
+    now: now)
 do { _ = try SAMLResponseValidator.validate(bytes, e) } catch {
     FileHandle.standardError.write(Data("the fixture does not validate: \(error.reason)\n".utf8))
     exit(1)
