@@ -33,23 +33,31 @@ let package = Package(
         .target(name: "Mail", dependencies: ["Net", "GatehouseCore"], swiftSettings: strict),
         .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite"], swiftSettings: strict),
         .target(name: "TenantDomain", dependencies: ["GatehouseCore"], swiftSettings: strict),
+        // What the gateway needs from a region: the protocol, the caller, the DTOs, invite tokens, identity signing,
+        // the internal endpoints. The gateway imports this, never `Tenant` (the region's implementation).
         .target(
-            name: "Tenant", dependencies: ["TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"],
+            name: "TenantAPI", dependencies: ["TenantDomain", "Crypto", "HTTP", "GatehouseCore"], swiftSettings: strict),
+        .target(
+            name: "Tenant",
+            dependencies: ["TenantAPI", "TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"],
             swiftSettings: strict),
         .target(
             name: "Gateway",
-            dependencies: ["Tenant", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore"],
+            dependencies: [
+                "TenantAPI", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
+            ],
             swiftSettings: strict),
         .target(
             name: "App",
             dependencies: [
-                "Server", "Web", "Mail", "Net", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantDomain",
-                "Gateway",
+                "Server", "Web", "Mail", "Net", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantAPI",
+                "TenantDomain", "Gateway",
             ],
             swiftSettings: strict),
         // Test support (never linked into the server): the in-memory client, the header-trusting caller, one spawner.
         .target(
-            name: "GatehouseTesting", dependencies: ["Web", "HTTP", "Tenant", "TenantDomain", "GatehouseCore"],
+            name: "GatehouseTesting",
+            dependencies: ["Web", "HTTP", "Tenant", "TenantAPI", "TenantDomain", "GatehouseCore"],
             swiftSettings: strict),
         .executableTarget(
             name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"],
@@ -57,30 +65,36 @@ let package = Package(
 
         .executableTarget(
             name: "TenantBench",
-            dependencies: ["GatehouseTesting", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+            dependencies: ["TenantAPI", "GatehouseTesting", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
             path: "Tests/Benchmarks/TenantBench"),
 
         .executableTarget(
             name: "ConsoleBench",
-            dependencies: ["GatehouseTesting", "App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore"],
+            dependencies: [
+                "TenantAPI", "GatehouseTesting", "App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore",
+            ],
             path: "Tests/Benchmarks/ConsoleBench"),
         .executableTarget(name: "SAMLBench", dependencies: ["SAML", "Crypto"], path: "Tests/Benchmarks/SAMLBench"),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),
         .testTarget(
-            name: "WebTests", dependencies: ["GatehouseTesting", "Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
+            name: "WebTests",
+            dependencies: ["TenantAPI", "GatehouseTesting", "Web", "HTTP", "App", "Crypto", "GatehouseCore"]),
         .testTarget(
-            name: "ServerTests", dependencies: ["GatehouseTesting", "Server", "App", "Web", "HTTP", "GatehouseCore"]),
+            name: "ServerTests",
+            dependencies: ["TenantAPI", "GatehouseTesting", "Server", "App", "Web", "HTTP", "GatehouseCore"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
         .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
         .testTarget(
             name: "TenantTests",
             dependencies: [
+                "TenantAPI",
                 "GatehouseTesting", "Tenant", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
             ]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
+                "TenantAPI",
                 "GatehouseTesting", "Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant",
                 "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
             ]),

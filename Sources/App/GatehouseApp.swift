@@ -7,6 +7,7 @@ import Mail
 import Net
 import Store
 import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

@@ -3,6 +3,7 @@ import Gateway
 import HTTP
 import Net
 import Server
+import TenantAPI
 import TenantDomain
 
 /// Every option of `gatehouse serve`, with its default. Read from one JSON file (`config/gatehouse.json`; the

@@ -1,5 +1,6 @@
 import GatehouseCore
 import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

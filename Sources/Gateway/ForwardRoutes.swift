@@ -1,7 +1,7 @@
 import Foundation
 import GatehouseCore
 import HTTP
-import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 
@@ -12,26 +12,25 @@ import Web
 public enum ForwardRoutes {
 
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
-        // The hottest read: with a session cookie and the org's region in this process, it is answered on the
-        // event loop (session read, region read, bytes) with no task; anything else takes the forward below.
+        // The hottest read: with a session cookie and a region that can answer at once (in this process), it is
+        // answered on the event loop (session read, region read, bytes) with no task; anything else is forwarded.
         b.fast(
             "GET", "/api/v1/orgs/:org",
             fast: { ctx in
                 guard ctx.request.headers["authorization"] == nil, let token = g.sessionToken(ctx),
                     let org = try? ctx.parameter("org"),
-                    let local = try? g.regions.tenant(forOrg: org) as? LocalRegionTenant,
+                    let tenant = try? g.regions.tenant(forOrg: org),
                     let found = try? g.sessions.validateWithAccount(token)
                 else { return nil }
                 let (session, account, regionAdmin) = found
-                let caller = Caller(session: session, account: account, regionAdmin: regionAdmin)
-                do {
-                    return Response(
-                        status: 200, headers: ["Content-Type": "application/json"],
-                        body: try local.service.orgNow(caller, org: org).jsonBytes)
-                } catch let e as GatehouseError {
-                    return Response.error(e)
-                } catch {
-                    return nil
+                // The region answers at once when it can (`RegionTenant.immediateOrgView`); else the forward below.
+                switch tenant.immediateOrgView(
+                    Caller(session: session, account: account, regionAdmin: regionAdmin), org: org)
+                {
+                case .success(let view):
+                    return Response(status: 200, headers: ["Content-Type": "application/json"], body: view.jsonBytes)
+                case .failure(let e): return Response.error(e)
+                case nil: return nil
                 }
             }
         ) { ctx in

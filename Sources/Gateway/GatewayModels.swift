@@ -1,5 +1,5 @@
 import Foundation
-import Tenant
+import TenantAPI
 import TenantDomain
 
 public struct LoginRequest: Codable, Sendable {

@@ -5,7 +5,7 @@ import HTTP
 import Net
 import SAML
 import Store
-import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

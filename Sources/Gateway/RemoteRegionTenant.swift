@@ -2,7 +2,7 @@ import Foundation
 import GatehouseCore
 import HTTP
 import Net
-import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 
@@ -72,7 +72,7 @@ public final class RemoteRegionTenant: RegionTenant {
         let bytes = Array(try JSONCoding.encoder().encode(body))
         let r = try await send(
             method: "POST", target: path, contentType: "application/json", body: bytes,
-            caller: RegionInternalRoutes.gatewayCaller, requestID: "")
+            caller: RegionEndpoint.gatewayCaller, requestID: "")
         guard (200..<300).contains(r.status) else { throw Self.error(from: r) }
         if Out.self == Empty.self, let e = Empty() as? Out { return e }
         do { return try JSONCoding.decoder().decode(Out.self, from: Data(r.body)) } catch {
@@ -100,47 +100,47 @@ public final class RemoteRegionTenant: RegionTenant {
     public func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
         try await call(
             "/internal/v1/apikeys/authenticate", ["key": key],
-            as: RegionInternalRoutes.OptionalValue<APIKeyIdentity>.self
+            as: RegionEndpoint.OptionalValue<APIKeyIdentity>.self
         ).value
     }
 
     public func inviteForToken(_ token: String) async throws -> InviteWithOrg {
-        try await call("/internal/v1/invites/lookup", ["token": token], as: InviteWithOrg.self)
+        try await call(RegionEndpoint.lookupInvite.path, ["token": token], as: InviteWithOrg.self)
     }
 
     public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
-        try await call("/internal/v1/invites/accept", request, as: AcceptInviteResult.self)
+        try await call(RegionEndpoint.acceptInvite.path, request, as: AcceptInviteResult.self)
     }
 
     public func declineInvite(_ request: DeclineInviteRequest) async throws {
-        _ = try await call("/internal/v1/invites/decline", request, as: Empty.self)
+        _ = try await call(RegionEndpoint.declineInvite.path, request, as: Empty.self)
     }
 
     public func sendInviteCode(token: String) async throws {
-        _ = try await call("/internal/v1/invites/code", ["token": token], as: Empty.self)
+        _ = try await call(RegionEndpoint.sendInviteCode.path, ["token": token], as: Empty.self)
     }
 
     public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
         _ = try await call(
             "/internal/v1/sso/link-code",
-            RegionInternalRoutes.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
+            RegionEndpoint.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
     }
 
     public func memberships(accountID: String) async throws -> [MembershipSummary] {
-        try await call("/internal/v1/memberships", ["accountID": accountID], as: [MembershipSummary].self)
+        try await call(RegionEndpoint.memberships.path, ["accountID": accountID], as: [MembershipSummary].self)
     }
 
     public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
-        try await call("/internal/v1/pending-invites", ["email": email], as: [PendingInviteSummary].self)
+        try await call(RegionEndpoint.pendingInvites.path, ["email": email], as: [PendingInviteSummary].self)
     }
 
     public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
-        try await call("/internal/v1/sso/sign-in", request, as: SSOSignInResult.self)
+        try await call(RegionEndpoint.ssoSignIn.path, request, as: SSOSignInResult.self)
     }
 
     public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await call(
-            "/internal/v1/orgs/standing", RegionInternalRoutes.StandingBody(orgID: orgID, caller: caller),
+            "/internal/v1/orgs/standing", RegionEndpoint.StandingBody(orgID: orgID, caller: caller),
             as: OrgStanding.self)
     }
 }

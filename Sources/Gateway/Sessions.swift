@@ -3,7 +3,7 @@ import Foundation
 import GatehouseCore
 import Store
 import Synchronization
-import Tenant
+import TenantAPI
 import TenantDomain
 
 /// A signed-in browser or client: an opaque 256-bit id in an `HttpOnly; SameSite=Lax` cookie, stored only as

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TenantAPI
 import TenantDomain
 
 /// Writing and reading member rows, including their search index entries and role rows, so every path that

@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import Store
+import TenantAPI
 import TenantDomain
 
 /// The members list query: search (case-insensitive substring of name or email), role filter, sort by name,

@@ -4,6 +4,7 @@ import GatehouseCore
 import Mail
 import Store
 import Synchronization
+import TenantAPI
 import TenantDomain
 
 /// Where mail comes from and how hard to retry.

@@ -1,4 +1,5 @@
 import GatehouseCore
+import TenantAPI
 import TenantDomain
 
 /// The region services reachable from here, keyed by region. Routing is a pure function of the org id: the

@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import HTTP
+import TenantAPI
 import TenantDomain
 import Web
 

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GatehouseCore
 import Store
+import TenantAPI
 import TenantDomain
 
 extension RegionService {

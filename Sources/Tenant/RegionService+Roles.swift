@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import Store
+import TenantAPI
 import TenantDomain
 
 extension RegionService {

@@ -3,6 +3,7 @@ import Foundation
 import GatehouseCore
 import Store
 import Synchronization
+import TenantAPI
 import TenantDomain
 
 /// Settings of a region tenant.

@@ -5,6 +5,7 @@ import Gateway
 import HTTP
 import Net
 import Tenant
+import TenantAPI
 import TenantDomain
 import Testing
 

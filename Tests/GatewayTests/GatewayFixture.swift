@@ -6,6 +6,7 @@ import Gateway
 import HTTP
 import Server
 import Tenant
+import TenantAPI
 import TenantDomain
 import Testing
 import Web

@@ -3,6 +3,7 @@ import GatehouseCore
 import Gateway
 import HTTP
 import Tenant
+import TenantAPI
 import TenantDomain
 import Testing
 

@@ -4,6 +4,7 @@ import GatehouseTesting
 import Gateway
 import HTTP
 import Tenant
+import TenantAPI
 import TenantDomain
 import Testing
 import Web

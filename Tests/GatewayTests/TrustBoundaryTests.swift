@@ -6,6 +6,7 @@ import Mail
 import SAML
 import Synchronization
 import Tenant
+import TenantAPI
 import TenantDomain
 import Testing
 import Web

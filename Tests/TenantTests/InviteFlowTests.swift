@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import TenantAPI
 import TenantDomain
 import Testing
 import Web

@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import Tenant
+import TenantAPI
 import TenantDomain
 import Testing
 

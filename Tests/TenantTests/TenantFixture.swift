@@ -4,6 +4,7 @@ import GatehouseTesting
 import HTTP
 import Store
 import Tenant
+import TenantAPI
 import TenantDomain
 import Testing
 import Web

@@ -1,6 +1,6 @@
 import Foundation
 import HTTP
-import Tenant
+import TenantAPI
 import Web
 
 /// What the console pages share besides the layout: asking a region as the signed-in person, and reading

@@ -1,7 +1,7 @@
 import Foundation
 import GatehouseCore
 import HTTP
-import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

@@ -2,7 +2,7 @@ import Foundation
 import GatehouseCore
 import HTTP
 import SAML
-import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

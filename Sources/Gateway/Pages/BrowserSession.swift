@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import GatehouseCore
 import HTTP
-import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

@@ -3,7 +3,7 @@ import GatehouseCore
 import HTTP
 import Net
 import SAML
-import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

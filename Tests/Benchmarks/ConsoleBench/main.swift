@@ -8,6 +8,7 @@ import GatehouseCore
 import GatehouseTesting
 import HTTP
 import Tenant
+import TenantAPI
 import TenantDomain
 import Web
 

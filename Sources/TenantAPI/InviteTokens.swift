@@ -23,6 +23,15 @@ public struct InviteTokenClaims: Sendable, Codable, Equatable {
         case expiresAt = "e"
         case keyID = "k"
     }
+
+    package init(inviteID: String, orgID: String, region: Region, version: Int, expiresAt: Int, keyID: String) {
+        self.inviteID = inviteID
+        self.orgID = orgID
+        self.region = region
+        self.version = version
+        self.expiresAt = expiresAt
+        self.keyID = keyID
+    }
 }
 
 /// `gh1.<payload>.<mac>`: base64url JSON claims and HMAC-SHA256 over `gh1.<payload>` with the key named in the

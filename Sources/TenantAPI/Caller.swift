@@ -1,6 +1,5 @@
 import GatehouseCore
 import TenantDomain
-import Web
 
 /// Who is calling the region, as established by the gateway (a verified session or API key). The region
 /// trusts only this value; how it arrives (in-process, or a gateway-signed header) is the provider's business.
@@ -42,9 +41,6 @@ public struct Caller: Sendable, Equatable {
     /// Whether this caller may act on the whole account (password, sessions, every org's memberships).
     public var mayActAccountWide: Bool { authMethod.provesAccount && scopeOrg == nil }
 }
-
-/// Establishes the caller for a request, or throws 401.
-public typealias CallerProvider = @Sendable (RequestContext) async throws -> Caller
 
 extension Caller: Codable {
     enum CodingKeys: String, CodingKey {

@@ -32,6 +32,15 @@ public struct OrgView: Codable, Sendable, Equatable {
         out.append(UInt8(ascii: "}"))
         return out
     }
+
+    package init(id: String, name: String, region: Region, status: String, createdAt: Date, memberCount: Int? = nil) {
+        self.id = id
+        self.name = name
+        self.region = region
+        self.status = status
+        self.createdAt = createdAt
+        self.memberCount = memberCount
+    }
 }
 
 /// ISO 8601 (UTC, seconds) without a formatter allocation per call.
@@ -85,11 +94,35 @@ public struct MemberView: Codable, Sendable, Equatable {
     public let appCount: Int
     public let joinedAt: Date
     public let lastActive: Date?
+
+    package init(
+        id: String, email: String, firstName: String, lastName: String, roles: [String],
+        userVariables: [String: String], startingPage: StartingPage, ssoOnly: Bool, apps: [AppGrant], appCount: Int,
+        joinedAt: Date, lastActive: Date?
+    ) {
+        self.id = id
+        self.email = email
+        self.firstName = firstName
+        self.lastName = lastName
+        self.roles = roles
+        self.userVariables = userVariables
+        self.startingPage = startingPage
+        self.ssoOnly = ssoOnly
+        self.apps = apps
+        self.appCount = appCount
+        self.joinedAt = joinedAt
+        self.lastActive = lastActive
+    }
 }
 
 public struct MemberPage: Codable, Sendable {
     public let members: [MemberView]
     public let nextCursor: String?
+
+    package init(members: [MemberView], nextCursor: String?) {
+        self.members = members
+        self.nextCursor = nextCursor
+    }
 }
 
 public struct MemberPatch: Codable, Sendable {
@@ -140,16 +173,32 @@ public struct BulkRefusal: Codable, Sendable, Equatable {
     public let member: String
     public let code: String
     public let message: String
+
+    package init(member: String, code: String, message: String) {
+        self.member = member
+        self.code = code
+        self.message = message
+    }
 }
 
 public struct BulkResult: Codable, Sendable {
     public let applied: Bool
     public let count: Int
     public let refusals: [BulkRefusal]
+
+    package init(applied: Bool, count: Int, refusals: [BulkRefusal]) {
+        self.applied = applied
+        self.count = count
+        self.refusals = refusals
+    }
 }
 
 public struct MemberSelection: Codable, Sendable {
     public var members: [String]
+
+    package init(members: [String]) {
+        self.members = members
+    }
 }
 
 /// `emails` is either a JSON list of strings or one string pasted from a spreadsheet.
@@ -219,6 +268,29 @@ public struct InviteView: Codable, Sendable, Equatable {
     public let version: Int
     public let createdAt: Date
     public let expiresAt: Date
+
+    package init(
+        id: String, orgID: String, email: String, roles: [String], ssoOnly: Bool, firstName: String, lastName: String,
+        userVariables: [String: String], startingPage: StartingPage, apps: [AppGrant], inviterID: String,
+        inviterName: String, status: InviteStatus, version: Int, createdAt: Date, expiresAt: Date
+    ) {
+        self.id = id
+        self.orgID = orgID
+        self.email = email
+        self.roles = roles
+        self.ssoOnly = ssoOnly
+        self.firstName = firstName
+        self.lastName = lastName
+        self.userVariables = userVariables
+        self.startingPage = startingPage
+        self.apps = apps
+        self.inviterID = inviterID
+        self.inviterName = inviterName
+        self.status = status
+        self.version = version
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
 }
 
 public struct InviteOutcome: Codable, Sendable, Equatable {
@@ -226,6 +298,12 @@ public struct InviteOutcome: Codable, Sendable, Equatable {
     /// `invited`, `invalid`, `already_member`, `already_invited`, `duplicate`
     public let result: String
     public let inviteID: String?
+
+    package init(email: String, result: String, inviteID: String?) {
+        self.email = email
+        self.result = result
+        self.inviteID = inviteID
+    }
 }
 
 public struct InviteBatchResult: Codable, Sendable {
@@ -246,17 +324,33 @@ public struct InviteBatchResult: Codable, Sendable {
         out += "]}"
         return Array(out.utf8)
     }
+
+    package init(invited: Int, results: [InviteOutcome]) {
+        self.invited = invited
+        self.results = results
+    }
 }
 
 public struct InvitePage: Codable, Sendable {
     public let invites: [InviteView]
     public let nextCursor: String?
+
+    package init(invites: [InviteView], nextCursor: String?) {
+        self.invites = invites
+        self.nextCursor = nextCursor
+    }
 }
 
 public struct InviteLink: Codable, Sendable {
     public let token: String
     public let url: String
     public let expiresAt: Date
+
+    package init(token: String, url: String, expiresAt: Date) {
+        self.token = token
+        self.url = url
+        self.expiresAt = expiresAt
+    }
 }
 
 public struct AcceptInviteRequest: Codable, Sendable {
@@ -279,6 +373,12 @@ public struct AcceptInviteResult: Codable, Sendable {
     public let orgID: String
     public let member: MemberView
     public let startingPage: StartingPage
+
+    package init(orgID: String, member: MemberView, startingPage: StartingPage) {
+        self.orgID = orgID
+        self.member = member
+        self.startingPage = startingPage
+    }
 }
 
 public struct RoleView: Codable, Sendable, Equatable {
@@ -287,6 +387,14 @@ public struct RoleView: Codable, Sendable, Equatable {
     public let permissions: [Permission]
     public let builtIn: Bool
     public var memberCount: Int?
+
+    package init(id: String, name: String, permissions: [Permission], builtIn: Bool, memberCount: Int? = nil) {
+        self.id = id
+        self.name = name
+        self.permissions = permissions
+        self.builtIn = builtIn
+        self.memberCount = memberCount
+    }
 }
 
 public struct RoleRequest: Codable, Sendable {
@@ -304,6 +412,13 @@ public struct AppView: Codable, Sendable, Equatable {
     public let name: String
     public let createdAt: Date
     public var memberCount: Int?
+
+    package init(id: String, name: String, createdAt: Date, memberCount: Int? = nil) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+        self.memberCount = memberCount
+    }
 }
 
 public struct AppRequest: Codable, Sendable { public var name: String }
@@ -311,6 +426,11 @@ public struct AppRequest: Codable, Sendable { public var name: String }
 public struct GrantRequest: Codable, Sendable {
     public var member: String
     public var role: AppRole
+
+    package init(member: String, role: AppRole) {
+        self.member = member
+        self.role = role
+    }
 }
 
 public struct APIKeyRequest: Codable, Sendable {
@@ -333,6 +453,20 @@ public struct APIKeyView: Codable, Sendable, Equatable {
     public let revokedReason: String?
     /// Only in the answer to create; never stored.
     public var secret: String?
+
+    package init(
+        id: String, name: String, memberID: String, app: String?, createdAt: Date, revokedAt: Date?,
+        revokedReason: String?, secret: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.memberID = memberID
+        self.app = app
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+        self.revokedReason = revokedReason
+        self.secret = secret
+    }
 }
 
 public struct AuditEventView: Codable, Sendable, Equatable {
@@ -342,11 +476,25 @@ public struct AuditEventView: Codable, Sendable, Equatable {
     public let action: String
     public let target: String
     public let summary: [String: String]
+
+    package init(id: Int, at: Date, actor: String, action: String, target: String, summary: [String: String]) {
+        self.id = id
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.summary = summary
+    }
 }
 
 public struct AuditPage: Codable, Sendable {
     public let events: [AuditEventView]
     public let nextCursor: String?
+
+    package init(events: [AuditEventView], nextCursor: String?) {
+        self.events = events
+        self.nextCursor = nextCursor
+    }
 }
 
 public struct PermissionsView: Codable, Sendable {
@@ -355,6 +503,13 @@ public struct PermissionsView: Codable, Sendable {
     public let permissions: [Permission]
     /// "View as": each action the console offers and whether this member may do it.
     public let allowed: [String: Bool]
+
+    package init(member: String, roles: [String], permissions: [Permission], allowed: [String: Bool]) {
+        self.member = member
+        self.roles = roles
+        self.permissions = permissions
+        self.allowed = allowed
+    }
 }
 
 public struct RenameRequest: Codable, Sendable { public var name: String }
@@ -378,11 +533,22 @@ public struct ProvisionResult: Codable, Sendable {
     public let ownerInvite: InviteView
     /// The owner's invite link, for the region admin to pass on if the mail does not arrive.
     public let ownerInviteURL: String
+
+    package init(org: OrgView, ownerInvite: InviteView, ownerInviteURL: String) {
+        self.org = org
+        self.ownerInvite = ownerInvite
+        self.ownerInviteURL = ownerInviteURL
+    }
 }
 
 public struct OrgPage: Codable, Sendable {
     public let orgs: [OrgView]
     public let nextCursor: String?
+
+    package init(orgs: [OrgView], nextCursor: String?) {
+        self.orgs = orgs
+        self.nextCursor = nextCursor
+    }
 }
 
 public struct DeleteOrgRequest: Codable, Sendable { public var confirmName: String }
@@ -395,6 +561,19 @@ public struct MembershipSummary: Codable, Sendable, Equatable {
     public let roles: [String]
     public let ssoOnly: Bool
     public let startingPage: StartingPage
+
+    package init(
+        orgID: String, orgName: String, region: Region, status: String, roles: [String], ssoOnly: Bool,
+        startingPage: StartingPage
+    ) {
+        self.orgID = orgID
+        self.orgName = orgName
+        self.region = region
+        self.status = status
+        self.roles = roles
+        self.ssoOnly = ssoOnly
+        self.startingPage = startingPage
+    }
 }
 
 public struct PendingInviteSummary: Codable, Sendable, Equatable {

@@ -1,0 +1,149 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import TenantAPI
+import TenantDomain
+import Web
+
+/// The caller of an in-process forward: set by `LocalRegionTenant.forward` for the duration of the call, and
+/// impossible to set from the network.
+public enum InProcessCaller {
+    @TaskLocal public static var current: Caller?
+
+    public static let provider: CallerProvider = { _ in
+        guard let c = current else { throw GatehouseError.unauthenticated() }
+        return c
+    }
+}
+
+/// A region in this process: typed calls go straight to its service, forwarded requests through its own router.
+public final class LocalRegionTenant: RegionTenant {
+    public let service: RegionService
+    let router: Router
+
+    public init(service: RegionService, logger: Logger = Logger(label: "region")) throws {
+        self.service = service
+        let b = RouterBuilder(logger: logger)
+        RegionRoutes.register(on: b, directory: RegionDirectory([service]), callers: InProcessCaller.provider)
+        router = try b.build()
+    }
+
+    public var region: Region { service.region }
+
+    public func forward(_ request: Request, caller: Caller) async throws -> Response {
+        await InProcessCaller.$current.withValue(caller) { await router.respond(to: request) }
+    }
+
+    public func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
+        try await service.authenticateAPIKey(key).map {
+            APIKeyIdentity(org: $0.org, accountID: $0.accountID, app: $0.app)
+        }
+    }
+
+    public func inviteForToken(_ token: String) async throws -> InviteWithOrg {
+        let (invite, orgName) = try await service.inviteForToken(token)
+        return InviteWithOrg(invite: invite, orgName: orgName)
+    }
+
+    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
+        try await service.acceptInvite(request)
+    }
+
+    public func declineInvite(_ request: DeclineInviteRequest) async throws {
+        try await service.declineInvite(token: request.token, accountID: request.accountID, email: request.email)
+    }
+
+    public func memberships(accountID: String) async throws -> [MembershipSummary] {
+        try await service.memberships(accountID: accountID)
+    }
+
+    public func sendInviteCode(token: String) async throws { try await service.sendInviteCode(token: token) }
+
+    public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
+        try await service.sendSSOLinkCode(orgID: orgID, email: email, subject: subject)
+    }
+
+    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
+        try await service.ssoSignIn(request)
+    }
+
+    public func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? {
+        do { return .success(try service.orgNow(caller, org: org)) } catch let e as GatehouseError {
+            return .failure(e)
+        } catch { return nil }
+    }
+
+    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
+        try await service.standing(orgID: orgID, caller: caller)
+    }
+
+    public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
+        try await service.pendingInvites(email: email).map {
+            PendingInviteSummary(
+                inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
+                inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt,
+                token: service.link(for: $0.invite).token)
+        }
+    }
+}
+
+/// The typed calls of `RegionTenant` as JSON endpoints of a region process, under `/internal/v1`. Only the
+/// gateway can call them: every request must carry a valid gateway signature made as the gateway itself.
+public enum RegionInternalRoutes {
+    typealias E = RegionEndpoint
+
+    public static func register(on b: RouterBuilder, tenant: LocalRegionTenant, callers: @escaping CallerProvider) {
+        @Sendable func gateway(_ ctx: RequestContext) async throws {
+            let c = try await callers(ctx)
+            guard c.authMethod == .gateway, c.accountID == "gateway" else {
+                throw GatehouseError.forbidden("Only the gateway may call this.")
+            }
+        }
+        b.post(E.authenticateAPIKey.path) { ctx in
+            try await gateway(ctx)
+            return try .json(
+                E.OptionalValue(value: try await tenant.authenticateAPIKey(try ctx.decode(E.KeyBody.self).key)))
+        }
+        b.post(E.lookupInvite.path) { ctx in
+            try await gateway(ctx)
+            return try .json(try await tenant.inviteForToken(try ctx.decode(E.TokenBody.self).token))
+        }
+        b.post(E.acceptInvite.path) { ctx in
+            try await gateway(ctx)
+            return try .json(try await tenant.acceptInvite(try ctx.decode(AcceptInviteRequest.self)))
+        }
+        b.post(E.declineInvite.path) { ctx in
+            try await gateway(ctx)
+            try await tenant.declineInvite(try ctx.decode(DeclineInviteRequest.self))
+            return Response(status: 204)
+        }
+        b.post(E.sendInviteCode.path) { ctx in
+            try await gateway(ctx)
+            try await tenant.sendInviteCode(token: try ctx.decode(E.TokenBody.self).token)
+            return Response(status: 204)
+        }
+        b.post(E.sendSSOLinkCode.path) { ctx in
+            try await gateway(ctx)
+            let body = try ctx.decode(E.LinkCodeBody.self)
+            try await tenant.sendSSOLinkCode(orgID: body.orgID, email: body.email, subject: body.subject)
+            return Response(status: 204)
+        }
+        b.post(E.memberships.path) { ctx in
+            try await gateway(ctx)
+            return try .json(try await tenant.memberships(accountID: try ctx.decode(E.AccountBody.self).accountID))
+        }
+        b.post(E.ssoSignIn.path) { ctx in
+            try await gateway(ctx)
+            return try .json(try await tenant.ssoSignIn(try ctx.decode(SSOSignInRequest.self)))
+        }
+        b.post(E.standing.path) { ctx in
+            try await gateway(ctx)
+            let body = try ctx.decode(E.StandingBody.self)
+            return try .json(try await tenant.standing(orgID: body.orgID, caller: body.caller))
+        }
+        b.post(E.pendingInvites.path) { ctx in
+            try await gateway(ctx)
+            return try .json(try await tenant.pendingInvites(email: try ctx.decode(E.EmailBody.self).email))
+        }
+    }
+}

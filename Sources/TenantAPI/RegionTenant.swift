@@ -1,0 +1,153 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import TenantDomain
+
+/// What the gateway needs from a region: forward a region-API request for a verified caller, and the few
+/// typed calls behind sign-in and invite links. Two implementations: `LocalRegionTenant` (same process, the
+/// one-command `gatehouse serve`) and the gateway's HTTP implementation (a region in its own process, reached
+/// with a signed identity). The gateway never touches a region's store directly.
+public protocol RegionTenant: Sendable {
+    var region: Region { get }
+    /// Runs a region-API request (`/api/v1/orgs/…`, `/api/v1/regions/…`) as `caller` and returns the answer.
+    func forward(_ request: Request, caller: Caller) async throws -> Response
+    func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity?
+    func inviteForToken(_ token: String) async throws -> InviteWithOrg
+    func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult
+    func declineInvite(_ request: DeclineInviteRequest) async throws
+    /// Mails the invited address a code that proves it (sign-up through a copied link).
+    func sendInviteCode(token: String) async throws
+    /// Mails the code that proves an address for linking its account to the org's IdP.
+    func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws
+    func memberships(accountID: String) async throws -> [MembershipSummary]
+    func pendingInvites(email: String) async throws -> [PendingInviteSummary]
+    /// After a verified SAML login: an existing member, an invite accepted by SSO, or JIT provisioning.
+    func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult
+    /// The caller's permissions in an org (gateway-side settings such as SSO need `sso.manage`).
+    func standing(orgID: String, caller: Caller) async throws -> OrgStanding
+    /// The hottest read, `GET /api/v1/orgs/:org`, answered at once on the caller's thread when this region can
+    /// (in this process, from an indexed read or its cache); nil means "forward it the normal way". The answer
+    /// must equal the forwarded one (a test checks every kind of caller).
+    func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>?
+}
+
+extension RegionTenant {
+    public func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? { nil }
+}
+
+/// The internal endpoints of a region process: the typed calls of `RegionTenant` over HTTP. The region's routes
+/// and the gateway's HTTP client both name them from here, so the two sides cannot disagree.
+public enum RegionEndpoint: String, CaseIterable, Sendable {
+    case authenticateAPIKey = "/internal/v1/apikeys/authenticate"
+    case lookupInvite = "/internal/v1/invites/lookup"
+    case acceptInvite = "/internal/v1/invites/accept"
+    case declineInvite = "/internal/v1/invites/decline"
+    case sendInviteCode = "/internal/v1/invites/code"
+    case sendSSOLinkCode = "/internal/v1/sso/link-code"
+    case memberships = "/internal/v1/memberships"
+    case ssoSignIn = "/internal/v1/sso/sign-in"
+    case standing = "/internal/v1/orgs/standing"
+    case pendingInvites = "/internal/v1/pending-invites"
+
+    public var path: String { rawValue }
+
+    /// The identity the gateway signs these calls with; regions accept nothing else on them.
+    public static let gatewayCaller = Caller(accountID: "gateway", email: "gateway@internal", authMethod: .gateway)
+
+    public struct KeyBody: Codable, Sendable {
+        public let key: String
+        public init(key: String) { self.key = key }
+    }
+    public struct TokenBody: Codable, Sendable {
+        public let token: String
+        public init(token: String) { self.token = token }
+    }
+    public struct AccountBody: Codable, Sendable {
+        public let accountID: String
+        public init(accountID: String) { self.accountID = accountID }
+    }
+    public struct EmailBody: Codable, Sendable {
+        public let email: String
+        public init(email: String) { self.email = email }
+    }
+    public struct StandingBody: Codable, Sendable {
+        public let orgID: String
+        public let caller: Caller
+        public init(orgID: String, caller: Caller) {
+            self.orgID = orgID
+            self.caller = caller
+        }
+    }
+    public struct LinkCodeBody: Codable, Sendable {
+        public let orgID: String, email: String, subject: String
+        public init(orgID: String, email: String, subject: String) {
+            self.orgID = orgID
+            self.email = email
+            self.subject = subject
+        }
+    }
+    public struct OptionalValue<T: Codable & Sendable>: Codable, Sendable {
+        public let value: T?
+        public init(value: T?) { self.value = value }
+    }
+}
+
+/// A live API key: whose it is and the one org it opens.
+public struct APIKeyIdentity: Codable, Sendable, Equatable {
+    public let org: String
+    public let accountID: String
+    public let app: String?
+
+    package init(org: String, accountID: String, app: String?) {
+        self.org = org
+        self.accountID = accountID
+        self.app = app
+    }
+}
+
+public struct InviteWithOrg: Codable, Sendable {
+    public let invite: InviteView
+    public let orgName: String
+
+    package init(invite: InviteView, orgName: String) {
+        self.invite = invite
+        self.orgName = orgName
+    }
+}
+
+/// Declining goes by the link's token, not the invite id: the region checks the token's version, so only a
+/// link that still opens the invite can decline it.
+public struct DeclineInviteRequest: Codable, Sendable {
+    public var token: String
+    public var accountID: String
+    public var email: String
+    public init(token: String, accountID: String, email: String) {
+        self.token = token
+        self.accountID = accountID
+        self.email = email
+    }
+}
+
+/// The regions the gateway can reach, local or remote, keyed by region. The region of an org is read from its
+/// id, so routing needs no lookup; an id naming no reachable region gets the same 404 as an unknown org.
+public struct RegionTenants: Sendable {
+    public let all: [Region: any RegionTenant]
+
+    public init(_ tenants: [any RegionTenant]) {
+        var d: [Region: any RegionTenant] = [:]
+        for t in tenants { d[t.region] = t }
+        all = d
+    }
+
+    public func tenant(forOrg orgID: String) throws -> any RegionTenant {
+        guard let id = OrgID(orgID), let t = all[id.region] else { throw Refusal.notFound.error }
+        return t
+    }
+
+    public func tenant(forRegion region: String) throws -> any RegionTenant {
+        guard let r = Region(rawValue: region), let t = all[r] else { throw GatehouseError.notFound("No such region.") }
+        return t
+    }
+
+    public subscript(_ region: Region) -> (any RegionTenant)? { all[region] }
+}
