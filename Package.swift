@@ -47,11 +47,16 @@ let package = Package(
                 "TenantAPI", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
             ],
             swiftSettings: strict),
+        // Pages: sign-in, invite links, SSO sign-in, the org and region consoles. Above the gateway, beside nothing.
+        .target(
+            name: "Console",
+            dependencies: ["Gateway", "TenantAPI", "SAML", "TenantDomain", "Web", "HTTP", "Crypto", "GatehouseCore"],
+            swiftSettings: strict),
         .target(
             name: "App",
             dependencies: [
                 "Server", "Web", "Mail", "Net", "Store", "Crypto", "HTTP", "GatehouseCore", "Tenant", "TenantAPI",
-                "TenantDomain", "Gateway",
+                "TenantDomain", "Gateway", "Console",
             ],
             swiftSettings: strict),
         // Test support (never linked into the server): the in-memory client, the header-trusting caller, one spawner.
@@ -71,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "ConsoleBench",
             dependencies: [
+                "Console",
                 "TenantAPI", "GatehouseTesting", "App", "Tenant", "TenantDomain", "Web", "HTTP", "GatehouseCore",
             ],
             path: "Tests/Benchmarks/ConsoleBench"),
@@ -94,6 +100,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
+                "Console",
                 "TenantAPI",
                 "GatehouseTesting", "Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant",
                 "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",

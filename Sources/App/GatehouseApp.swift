@@ -1,3 +1,4 @@
+import Console
 import Crypto
 import Foundation
 import GatehouseCore
@@ -144,6 +145,7 @@ public final class GatehouseApp: Sendable {
                 settings: gatewaySettings, sessionPolicy: policy)
             gatewayService = gateway
             GatewayRoutes.register(on: builder, gateway: gateway)
+            ConsoleRoutes.register(on: builder, gateway: gateway)
             ForwardRoutes.register(on: builder, gateway: gateway)
         } else {
             tenants = RegionTenants([])

@@ -131,7 +131,7 @@ public final class Accounts: Sendable {
 
     /// Removes an account made moments ago for an SSO login that was then refused (no password, so nothing
     /// else can have used it).
-    func deleteUnusedSSOAccount(id: String) async throws {
+    package func deleteUnusedSSOAccount(id: String) async throws {
         try await db.write { conn in
             try conn.run("DELETE FROM accounts WHERE id = ? AND password_hash IS NULL", [id])
         }

@@ -9,15 +9,7 @@ import Web
 /// sign-up, decline). The region API is registered beside it with `GatewayService.caller` as its caller.
 public enum GatewayRoutes {
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
-        BootstrapPage.register(on: b, gateway: g)
-        AccountPages.register(on: b, gateway: g)
-        InvitePages.register(on: b, gateway: g)
-        SSORoutes.register(on: b, gateway: g)
-        MembersPage.register(on: b, gateway: g)
-        InvitesPage.register(on: b, gateway: g)
-        OrgPages.register(on: b, gateway: g)
-        AccountPage.register(on: b, gateway: g)
-        RegionConsole.register(on: b, gateway: g)
+        SSOSettingsRoutes.register(on: b, gateway: g)
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)
             // One answer for an unknown email and a wrong password (and the same time: see Accounts.authenticate).

@@ -21,8 +21,8 @@ public final class GatewayService: Sendable {
     public let sso: SSOStore
     public let trust: SSOTrust
     /// DNS lookups for domain verification, off the event loops.
-    let dnsPool = BlockingPool(label: "gatehouse-dns", width: 4)
-    let clock: any WallClock
+    package let dnsPool = BlockingPool(label: "gatehouse-dns", width: 4)
+    package let clock: any WallClock
 
     public init(
         db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
@@ -82,7 +82,7 @@ public final class GatewayService: Sendable {
     }
 
     /// The session token from the request's cookie, if any.
-    func sessionToken(_ ctx: RequestContext) -> String? {
+    package func sessionToken(_ ctx: RequestContext) -> String? {
         Cookies.value(named: Sessions.cookieName, in: ctx.request.headers)
     }
 
@@ -121,7 +121,7 @@ public final class GatewayService: Sendable {
         return Caller(session: session, account: account, regionAdmin: regionAdmin)
     }
 
-    func sessionCookie(_ token: String) -> SetCookie {
+    package func sessionCookie(_ token: String) -> SetCookie {
         SetCookie(
             name: Sessions.cookieName, value: token, path: "/", maxAge: Int(sessions.policy.absoluteTimeout),
             httpOnly: true, secure: settings.secureCookies, sameSite: .lax)
@@ -134,7 +134,7 @@ public final class GatewayService: Sendable {
             signingCertificate: settings.samlSigningCertificate)
     }
 
-    func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }
+    package func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }
 
     public enum PasswordCheck: Sendable {
         case ok(Account)
@@ -258,7 +258,7 @@ public final class GatewayService: Sendable {
 
     /// Sign-up through an invite link needs proof of the address: the mailed link's proof, or the mailed code.
     /// Wrong codes slow down per invite, so six digits cannot be guessed.
-    func requireEmailProof(_ claims: InviteTokenClaims, code: String?, client: String) throws {
+    package func requireEmailProof(_ claims: InviteTokenClaims, code: String?, client: String) throws {
         if claims.emailProven { return }
         let key = "code:" + claims.inviteID
         if let wait = limiter.delay(key, settings.codeBackoff) { throw RateLimiter.refusal(wait) }
@@ -280,11 +280,11 @@ public final class GatewayService: Sendable {
     /// Whether `method` may accept an invitation into `invite`'s org: the same reach as opening the org (an SSO
     /// session of another org may not; an SSO-only invite needs the org's own SSO). Declining needs no SSO:
     /// saying no to an org is the invitee's own business, but still not another org's IdP's.
-    func reachesInvite(_ method: AuthMethod, _ invite: InviteView, declining: Bool = false) -> Decision {
+    package func reachesInvite(_ method: AuthMethod, _ invite: InviteView, declining: Bool = false) -> Decision {
         Rules.reach(method, org: invite.orgID, ssoOnly: invite.ssoOnly && !declining)
     }
 
-    func region(for claims: InviteTokenClaims) throws -> any RegionTenant {
+    package func region(for claims: InviteTokenClaims) throws -> any RegionTenant {
         guard let t = regions[claims.region] else {
             throw GatehouseError(.init("region_unavailable"), status: 503, "That region is not reachable right now.")
         }

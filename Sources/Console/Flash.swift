@@ -1,4 +1,5 @@
 import GatehouseCore
+import Gateway
 import HTTP
 
 /// A one-time message after a form: set on the redirect, shown (escaped) by the next page, then cleared.

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import Gateway
 import HTTP
 import TenantAPI
 import TenantDomain

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GatehouseCore
+import Gateway
 import HTTP
 import TenantAPI
 import TenantDomain

@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import HTTP
 import TenantAPI
 import Web
