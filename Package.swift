@@ -62,7 +62,9 @@ let package = Package(
         // Test support (never linked into the server): the in-memory client, the header-trusting caller, one spawner.
         .target(
             name: "GatehouseTesting",
-            dependencies: ["Web", "HTTP", "Tenant", "TenantAPI", "TenantDomain", "GatehouseCore"],
+            dependencies: [
+                "Web", "HTTP", "Tenant", "TenantAPI", "TenantDomain", "SAML", "XML", "Crypto", "GatehouseCore",
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"],
@@ -105,6 +107,10 @@ let package = Package(
                 "GatehouseTesting", "Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant",
                 "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
             ]),
+        .testTarget(
+            name: "SAMLTests",
+            dependencies: ["GatehouseTesting", "SAML", "XML", "Crypto", "Compression", "GatehouseCore"]),
+        .testTarget(name: "MailTests", dependencies: ["GatehouseTesting", "Mail", "GatehouseCore"]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Compression
 import Foundation
 import GatehouseCore
+import GatehouseTesting
 import Gateway
 import HTTP
 import SAML

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseTesting
 import Gateway
 import HTTP
 import Mail

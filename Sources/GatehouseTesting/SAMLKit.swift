@@ -1,36 +1,35 @@
 import Crypto
 import Foundation
-import GatehouseTesting
 import SAML
 import XML
 
 /// Test-only SAML material: keys made by the openssl command at test time (never committed), Responses
 /// shaped like SimpleSAMLphp's, signed with our signer (whose output xmlsec1 also verifies, see
 /// SAMLLibraryTests).
-enum SAMLKit {
-    struct KeyPair {
-        let key: PrivateKey
-        let certificate: Certificate
-        let certPath: String
-        let keyPath: String
+public enum SAMLKit {
+    public struct KeyPair {
+        public let key: PrivateKey
+        public let certificate: Certificate
+        public let certPath: String
+        public let keyPath: String
     }
 
-    static let dir: String = {
+    public static let dir: String = {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("gh-saml-keys-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }()
 
-    static func run(_ args: [String]) throws {
+    public static func run(_ args: [String]) throws {
         guard try Subprocess.run(args).status == 0 else {
             throw SAMLRefusal("tool_failed", "\(args.joined(separator: " ")) failed")
         }
     }
 
-    static let lock = NSLock()
+    public static let lock = NSLock()
 
     /// Keys by name, made once per test process (tests run in parallel; one maker at a time).
-    static func makeKeys(_ name: String, ec: Bool = false) throws -> KeyPair {
+    public static func makeKeys(_ name: String, ec: Bool = false) throws -> KeyPair {
         lock.lock()
         defer { lock.unlock() }
         let key = "\(dir)/\(name).key"
@@ -48,9 +47,9 @@ enum SAMLKit {
             keyPath: key)
     }
 
-    static let idp = "http://idp.example.test/metadata"
+    public static let idp = "http://idp.example.test/metadata"
 
-    static func response(
+    public static func response(
         nameID: String = "alice@example.com", inResponseTo: String? = nil, audience: String, acs: String,
         destination: String? = nil, issuer: String = idp, now: Date, lifetime: TimeInterval = 300,
         attributes: [String: [String]] = ["email": ["alice@example.com"], "givenName": ["Alice"], "sn": ["Anderson"]]
@@ -86,13 +85,13 @@ enum SAMLKit {
             """
     }
 
-    static func esc(_ s: String) -> String {
+    public static func esc(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
     }
 
-    enum Part { case assertion, response, both }
+    public enum Part { case assertion, response, both }
 
-    static func sign(
+    public static func sign(
         _ xml: String, with k: KeyPair, _ part: Part = .assertion, scheme: SignatureScheme = .rsaPKCS1(.sha256)
     ) throws -> [UInt8] {
         let doc = try XMLDocument(parsing: Array(xml.utf8))
