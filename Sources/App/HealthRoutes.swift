@@ -7,7 +7,7 @@ import Web
 enum HealthRoutes {
     static func register(on builder: RouterBuilder, stores: [(String, Database)]) {
         let ok = Array("ok".utf8)
-        builder.immediate("GET", "/healthz") { _ in
+        builder.sync("GET", "/healthz") { _ in
             Response(status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"], body: ok)
         }
         builder.get("/readyz") { _ in

@@ -19,8 +19,8 @@ public struct TestClient: Sendable {
         for f in headers { all.set(f.name, f.value) }
         let request = Request(
             method: method, target: target, headers: all, body: body, id: "test-\(UInt32.random(in: 0...UInt32.max))")
-        if let r = responder.respondImmediately(to: request) { return strip(r) }
-        return strip(await responder.respond(to: request))
+        if let r = responder.respondImmediately(to: request) { return r }
+        return await responder.respond(to: request)
     }
 
     public func send(_ method: String, _ target: String, json: String, headers: HTTPHeaders = [:]) async -> Response {
@@ -29,9 +29,4 @@ public struct TestClient: Sendable {
         return await send(method, target, headers: h, body: Array(json.utf8))
     }
 
-    private func strip(_ r: Response) -> Response {
-        var r = r
-        r.headers.remove(ResponseLogging.routeHeader)
-        return r
-    }
 }

@@ -14,9 +14,9 @@ public enum ForwardRoutes {
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
         // The hottest read: with a session cookie and a region that can answer at once (in this process), it is
         // answered on the event loop (session read, region read, bytes) with no task; anything else is forwarded.
-        b.fast(
+        b.sync(
             "GET", "/api/v1/orgs/:org",
-            fast: { ctx in
+            { ctx in
                 guard ctx.request.headers["authorization"] == nil, let token = g.sessionToken(ctx),
                     let org = try? ctx.parameter("org"),
                     let tenant = try? g.regions.tenant(forOrg: org),
@@ -32,12 +32,12 @@ public enum ForwardRoutes {
                 case .failure(let e): return Response.error(e)
                 case nil: return nil
                 }
-            }
-        ) { ctx in
-            let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
-            let caller = try await g.caller(ctx)
-            return try await g.forward(ctx.request, to: tenant, caller: caller)
-        }
+            },
+            else: { ctx in
+                let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
+                let caller = try await g.caller(ctx)
+                return try await g.forward(ctx.request, to: tenant, caller: caller)
+            })
         // Every other method on the org itself (PATCH renames it): the same forward.
         for method in ["PATCH", "PUT", "POST", "DELETE"] {
             b.on(method, "/api/v1/orgs/:org") { ctx in

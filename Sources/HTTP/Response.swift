@@ -5,6 +5,9 @@ public struct Response: Sendable {
     public var body: [UInt8]
     /// When true the connection is closed after this response (the parser asked for it, or the handler did).
     public var closeConnection: Bool
+    /// The route pattern that answered (`/api/v1/orgs/:org`), set by the router for the access log, which never
+    /// logs raw paths (they can carry tokens such as invite links). Never written to the wire.
+    public var route: String?
 
     public init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = [], closeConnection: Bool = false) {
         self.status = status

@@ -381,10 +381,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     private func complete(_ conn: Connection, _ request: Request, _ response: Response, started: UInt64) {
-        var response = response
-        let route = response.headers[ResponseLogging.routeHeader]
-        if route != nil { response.headers.remove(ResponseLogging.routeHeader) }
-        logRequest(request, status: response.status, bytes: response.body.count, started: started, route: route)
+        logRequest(
+            request, status: response.status, bytes: response.body.count, started: started, route: response.route)
         guard !conn.closed else { return }
         conn.handling = false
         conn.requestsServed += 1
@@ -527,7 +525,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         guard core.configuration.accessLog else { return }
         let micros = (Monotonic.nanos() &- started) / 1000
         accessLine.append(
-            to: &logBuffer, request: request, route: route ?? String(request.path.prefix(128)),
+            to: &logBuffer, request: request, route: route ?? "(unmatched)",
             status: status, bytes: bytes, micros: micros)
         if logBuffer.count > 64 * 1024 { flushLog() }
     }

@@ -2,13 +2,10 @@ import GatehouseCore
 import HTTP
 
 public typealias Handler = @Sendable (RequestContext) async throws -> Response
-/// A handler that runs on the event loop without a task: it must be pure and quick (health checks).
-public typealias ImmediateHandler = @Sendable (RequestContext) -> Response
-
-/// A synchronous first attempt at a route, on the event loop with no task: it answers when everything it
-/// needs is at hand without waiting (e.g. a session read and an in-process region read), or returns nil and
-/// the route's async handler runs as usual.
-public typealias FastHandler = @Sendable (RequestContext) -> Response?
+/// The one synchronous kind of handler: it runs on the event loop with no task and answers when everything it
+/// needs is at hand without waiting (a health check; a session read and an in-process region read), or returns
+/// nil and the route's async handler runs as usual. It must never block on I/O beyond an indexed read.
+public typealias SyncHandler = @Sendable (RequestContext) -> Response?
 
 /// Middleware wraps handlers: `(context, next) -> response`.
 public protocol Middleware: Sendable {
@@ -22,8 +19,7 @@ public final class RouterBuilder {
         var method: String
         var pattern: String
         var handler: Handler?
-        var immediate: ImmediateHandler?
-        var fast: FastHandler?
+        var sync: SyncHandler?
     }
 
     var entries: [Entry] = []
@@ -46,43 +42,38 @@ public final class RouterBuilder {
     /// Every method: for forwarding, where the destination decides what a method means.
     public func any(_ p: String, _ h: @escaping Handler) { on("*", p, h) }
 
-    /// A route answered on the event loop with no task and no middleware: only for handlers that cannot block.
-    public func immediate(_ method: String, _ pattern: String, _ handler: @escaping ImmediateHandler) {
-        entries.append(Entry(method: method, pattern: pattern, immediate: handler))
-    }
-
-    /// A route with a synchronous fast path tried on the event loop first (see `FastHandler`); no middleware
-    /// runs on the fast path, so only routers without middleware should use it.
-    public func fast(_ method: String, _ pattern: String, fast: @escaping FastHandler, _ handler: @escaping Handler) {
-        entries.append(Entry(method: method, pattern: pattern, handler: handler, fast: fast))
+    /// A route with a synchronous first attempt on the event loop (see `SyncHandler`), and optionally the async
+    /// handler that answers when it returns nil. No middleware runs on the synchronous attempt, so a router with
+    /// middleware refuses such routes at build time unless the path is fixed (health checks).
+    public func sync(_ method: String, _ pattern: String, _ sync: @escaping SyncHandler, else handler: Handler? = nil) {
+        entries.append(Entry(method: method, pattern: pattern, handler: handler, sync: sync))
     }
 
     public func build() throws -> Router {
         var root = Router.Node()
-        var fastPrefixes: [String] = []
+        var syncFixed: [String: [String: Router.Route]] = [:]
+        var syncPrefixes: [String] = []
         for e in entries {
             let segments = try Router.split(pattern: e.pattern)
-            try root.insert(
-                segments[...], method: e.method,
-                route: Router.Route(pattern: e.pattern, handler: e.handler, immediate: e.immediate, fast: e.fast))
-            if e.fast != nil {
+            let route = Router.Route(pattern: e.pattern, handler: e.handler, sync: e.sync)
+            try root.insert(segments[...], method: e.method, route: route)
+            guard e.sync != nil else { continue }
+            // Fixed paths are found by one dictionary probe; patterns with parameters by a prefix check first,
+            // so every other request pays almost nothing for asking. A parameterized synchronous route would
+            // skip middleware (authentication, say), so a router with middleware refuses it; a fixed one (a
+            // health check) is a deliberate exception.
+            if e.pattern.contains(":") || e.pattern.contains("*") {
                 guard middleware.isEmpty else {
-                    throw RouteConflict(description: "fast route \(e.pattern) in a router with middleware")
+                    throw RouteConflict(description: "synchronous route \(e.pattern) in a router with middleware")
                 }
-                fastPrefixes.append(String(e.pattern.prefix { $0 != ":" && $0 != "*" }))
+                syncPrefixes.append(String(e.pattern.prefix { $0 != ":" && $0 != "*" }))
+            } else {
+                syncFixed[e.pattern, default: [:]][e.method] = route
             }
         }
         root.freeze()
-        var immediate: [String: [String: Router.Route]] = [:]
-        for e in entries where e.immediate != nil {
-            guard !e.pattern.contains(":") else {
-                throw RouteConflict(description: "immediate route \(e.pattern) must be a fixed path")
-            }
-            immediate[e.pattern, default: [:]][e.method] = Router.Route(
-                pattern: e.pattern, handler: nil, immediate: e.immediate)
-        }
         return Router(
-            root: root, middleware: middleware, logger: logger, immediateRoutes: immediate, fastPrefixes: fastPrefixes)
+            root: root, middleware: middleware, logger: logger, syncFixed: syncFixed, syncPrefixes: syncPrefixes)
     }
 }
 
@@ -99,8 +90,7 @@ public struct Router: HTTPResponder {
     struct Route: Sendable {
         let pattern: String
         let handler: Handler?
-        let immediate: ImmediateHandler?
-        var fast: FastHandler? = nil
+        let sync: SyncHandler?
     }
 
     enum Segment: Equatable {
@@ -162,11 +152,10 @@ public struct Router: HTTPResponder {
     let root: Node
     let middleware: [any Middleware]
     let logger: Logger
-    /// Fixed paths answered on the event loop, found with one dictionary lookup (no trie walk) so that
-    /// asking "is this immediate?" costs every other request almost nothing.
-    let immediateRoutes: [String: [String: Route]]
-    /// The literal beginnings of routes with a fast path: other requests skip the extra lookup entirely.
-    var fastPrefixes: [String] = []
+    /// Synchronous routes on fixed paths, found with one dictionary lookup (no trie walk).
+    let syncFixed: [String: [String: Route]]
+    /// The literal beginnings of synchronous routes with parameters: other requests skip the trie walk.
+    let syncPrefixes: [String]
 
     static func split(pattern: String) throws -> [Segment] {
         guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }
@@ -230,20 +219,28 @@ public struct Router: HTTPResponder {
                 headers: [("Allow", allow)]))
     }
 
+    /// The synchronous first attempt: a route with a `SyncHandler` answers here, on the caller's thread, or
+    /// nil sends the request down `respond`.
     public func respondImmediately(to request: Request) -> Response? {
-        if !fastPrefixes.isEmpty, request.method == "GET", fastPrefixes.contains(where: { request.path.hasPrefix($0) }),
-            case .success(let (route, params)) = lookup(request), let fast = route.fast,
-            var r = fast(RequestContext(request: request, route: route.pattern, parameters: params))
-        {
-            r.headers.add(ResponseLogging.routeHeader, route.pattern)
-            return r
-        }
-        guard !immediateRoutes.isEmpty, let byMethod = immediateRoutes[String(request.path)],
+        if !syncFixed.isEmpty, let byMethod = syncFixed[String(request.path)],
             let route = byMethod[request.method] ?? (request.method == "HEAD" ? byMethod["GET"] : nil),
-            let immediate = route.immediate
+            let sync = route.sync
+        {
+            return sync(RequestContext(request: request, route: route.pattern, parameters: [:])).map {
+                answered($0, route)
+            }
+        }
+        guard !syncPrefixes.isEmpty, syncPrefixes.contains(where: { request.path.hasPrefix($0) }),
+            case .success(let (route, params)) = lookup(request), let sync = route.sync
         else { return nil }
-        var r = immediate(RequestContext(request: request, route: route.pattern, parameters: [:]))
-        r.headers.add(ResponseLogging.routeHeader, route.pattern)
+        return sync(RequestContext(request: request, route: route.pattern, parameters: params)).map {
+            answered($0, route)
+        }
+    }
+
+    private func answered(_ response: Response, _ route: Route) -> Response {
+        var r = response
+        r.route = route.pattern
         return r
     }
 
@@ -253,15 +250,17 @@ public struct Router: HTTPResponder {
             return Response.error(e)
         case .success(let (route, params)):
             let context = RequestContext(request: request, route: route.pattern, parameters: params)
+            // The async handler when there is one (the synchronous attempt already declined); a synchronous-only
+            // route answers here too when called directly.
             var response: Response
-            if let immediate = route.immediate {
-                response = immediate(context)
-            } else if let handler = route.handler {
+            if let handler = route.handler {
                 response = await run(context, handler)
             } else {
-                response = Response.error(.notFound())
+                response =
+                    route.sync?(context)
+                    ?? Response.error(.internalError(detail: "synchronous route declined: \(route.pattern)"))
             }
-            response.headers.add(ResponseLogging.routeHeader, route.pattern)
+            response.route = route.pattern
             return response
         }
     }

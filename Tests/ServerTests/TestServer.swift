@@ -14,7 +14,7 @@ final class TestServer {
         var config = ServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 2)
         configure(&config)
         let b = RouterBuilder(logger: Logger(label: "test", sink: .discard))
-        b.immediate("GET", "/healthz") { _ in .text("ok") }
+        b.sync("GET", "/healthz") { _ in Response.text("ok") }
         b.post("/echo") { ctx in Response(status: 200, body: ctx.request.body) }
         b.get("/path/:name") { ctx in .text(try ctx.parameter("name")) }
         b.get("/slow") { ctx in

@@ -35,7 +35,7 @@ private func router() throws -> Router {
     b.post("/form") { ctx in .text(try ctx.formPairs().map { "\($0.0)=\($0.1)" }.joined(separator: ",")) }
     b.get("/cookies") { ctx in .text(ctx.cookies["session"] ?? "none") }
     b.get("/crash") { _ in throw CocoaError(.fileNoSuchFile) }
-    b.immediate("GET", "/fast") { _ in .text("fast") }
+    b.sync("GET", "/fast") { _ in Response.text("fast") }
     return try b.build()
 }
 
@@ -108,11 +108,35 @@ struct RouterTests {
         #expect(!r.bodyText.contains("fileNoSuchFile"))
     }
 
-    @Test func immediateRoutesAnswerWithoutATask() throws {
+    @Test func synchronousRoutesAnswerWithoutATask() throws {
         let r = try router()
         let fast = r.respondImmediately(to: Request(method: "GET", target: "/fast"))
-        #expect(fast?.bodyText == "fast")
+        #expect(fast?.bodyText == "fast" && fast?.route == "/fast")
         #expect(r.respondImmediately(to: Request(method: "GET", target: "/orgs/x")) == nil)
+    }
+
+    @Test func aSynchronousAttemptThatDeclinesFallsBackAndThePatternIsTyped() async throws {
+        let b = RouterBuilder()
+        b.sync(
+            "GET", "/items/:id", { ctx in (try? ctx.parameter("id")) == "now" ? Response.text("sync") : nil },
+            else: { _ in Response.text("async") })
+        let r = try b.build()
+        let now = r.respondImmediately(to: Request(method: "GET", target: "/items/now"))
+        #expect(now?.bodyText == "sync" && now?.route == "/items/:id")
+        #expect(r.respondImmediately(to: Request(method: "GET", target: "/items/later")) == nil)
+        let later = await r.respond(to: Request(method: "GET", target: "/items/later"))
+        #expect(later.bodyText == "async" && later.route == "/items/:id")
+        #expect(
+            later.headers.fields.allSatisfy { !$0.name.lowercased().contains("route") }, "the pattern is not a header")
+        #expect(await r.respond(to: Request(method: "GET", target: "/nowhere")).route == nil)
+        // A router with middleware refuses synchronous routes (they would skip it).
+        let m = RouterBuilder()
+        struct Pass: Middleware {
+            func handle(_ c: RequestContext, next: Handler) async throws -> Response { try await next(c) }
+        }
+        m.use(Pass())
+        m.sync("GET", "/x/:id") { _ in Response.text("x") }
+        #expect(throws: RouteConflict.self) { try m.build() }
     }
 
     @Test func clashingRoutesFailTheBuild() {
