@@ -61,6 +61,14 @@ struct ConfigReader {
         return v
     }
 
+    /// One of an enum's raw values, as the enum.
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, default d: E) throws -> E
+    where E.RawValue == String {
+        let v = try oneOf(key, default: d.rawValue, E.allCases.map(\.rawValue))
+        guard let e = E(rawValue: v) else { throw ConfigError("\(name(key)) is not valid") }
+        return e
+    }
+
     mutating func section(_ key: String) throws -> ConfigReader {
         seen.insert(key)
         guard let raw = object[key] else { return ConfigReader([:], path: name(key)) }

@@ -163,13 +163,13 @@ public final class GatehouseApp: Sendable {
 
     static func mailTransport(_ config: GatehouseConfig, logger: Logger) throws -> (any MailTransport)? {
         switch config.mail.transport {
-        case "off": return nil
-        case "smtp":
+        case .off: return nil
+        case .smtp:
             guard let smtp = config.mail.smtp else {
                 throw ConfigError("mail.smtp.host is required when mail.transport is smtp")
             }
             return SMTPTransport(settings: smtp)
-        default:
+        case .dev:
             return DevMailTransport(directory: config.mail.directory ?? config.dataDirectory + "/mail", logger: logger)
         }
     }

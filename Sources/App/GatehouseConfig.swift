@@ -3,6 +3,7 @@ import Gateway
 import HTTP
 import Net
 import Server
+import Store
 import TenantAPI
 import TenantDomain
 
@@ -24,7 +25,7 @@ public struct GatehouseConfig: Sendable {
     public var shutdownGrace = 30.0
     public var tlsCertificateFile: String?
     public var tlsPrivateKeyFile: String?
-    public var storeSynchronous = "FULL"
+    public var storeSynchronous = Database.Synchronous.full
     public var storeReaders = 4
     public var logLevel = "info"
     /// The address people reach Gatehouse at; invite links are built on it.
@@ -101,7 +102,7 @@ public struct GatehouseConfig: Sendable {
             throw ConfigError("publicBaseURL must start with http:// or https:// and not end with /")
         }
         var store = try r.section("store")
-        c.storeSynchronous = try store.oneOf("synchronous", default: "FULL", ["FULL", "NORMAL"])
+        c.storeSynchronous = try store.choice("synchronous", default: Database.Synchronous.full)
         c.storeReaders = try store.int("readers", default: 4, range: 1...64)
         try store.finish()
 

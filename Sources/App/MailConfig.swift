@@ -11,7 +11,14 @@ import Tenant
 ///
 /// The SMTP password may come from the environment variable `GATEHOUSE_SMTP_PASSWORD` instead of the file.
 public struct MailConfig: Sendable {
-    public var transport = "dev"
+    public enum Transport: String, Sendable, CaseIterable {
+        /// `.eml` files under `directory` and the link in the log (development).
+        case dev
+        case smtp
+        case off
+    }
+
+    public var transport = Transport.dev
     /// For the dev transport; default `<dataDirectory>/mail`.
     public var directory: String?
     public var outbox = OutboxSettings()
@@ -22,7 +29,7 @@ public struct MailConfig: Sendable {
     static func parse(_ section: ConfigReader) throws -> MailConfig {
         var r = section
         var m = MailConfig()
-        m.transport = try r.oneOf("transport", default: "dev", ["dev", "smtp", "off"])
+        m.transport = try r.choice("transport", default: .dev)
         m.directory = try r.string("directory", default: nil)
         m.outbox.from = try r.string("from", default: m.outbox.from) ?? m.outbox.from
         m.outbox.fromName = try r.string("fromName", default: m.outbox.fromName) ?? m.outbox.fromName
@@ -49,7 +56,7 @@ public struct MailConfig: Sendable {
         }
         try s.finish()
         try r.finish()
-        if m.transport == "smtp" && m.smtp == nil {
+        if m.transport == .smtp && m.smtp == nil {
             throw ConfigError("mail.smtp.host is required when mail.transport is smtp")
         }
         return m

@@ -42,7 +42,7 @@ enum BootstrapPage {
                 r.setCookie(g.sessionCookie(session))
                 return r
             } catch let e as GatehouseError {
-                if e.code.slug == "weak_password" {
+                if e.code == .weakPassword {
                     return page(title: "Set your password", body: form(token, error: e.message), status: 422)
                 }
                 return page(title: "This link does not work", body: "<p>\(e.message)</p>", status: e.status)

@@ -32,7 +32,7 @@ struct Console {
                     g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
                     permissions: Set(standing.permissions), memberships: await g.overview(s.caller).memberships))
         } catch let e as GatehouseError {
-            if e.code.slug == "sso_required" {
+            if e.code == .ssoRequired {
                 return .failure(
                     ConsoleExit(
                         .redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(ctx.request.target))))

@@ -14,17 +14,17 @@ enum InvitePages {
     /// The page for a link that does not open its invite, saying what to do.
     static func linkProblem(_ e: GatehouseError, viewer: HTMLPage.Viewer? = nil) -> Response {
         let title: String
-        switch e.code.slug {
-        case "invite_expired": title = "This invitation has expired"
-        case "invite_used": title = "This invitation was already used"
-        case "invite_superseded": title = "There is a newer invitation"
-        case "invite_revoked": title = "This invitation was withdrawn"
-        case "invite_invalid": title = "This link is not valid"
-        case "region_unavailable": title = "Try again shortly"
-        case "org_suspended": title = "This organization is suspended"
+        switch e.code {
+        case .inviteExpired: title = "This invitation has expired"
+        case .inviteUsed: title = "This invitation was already used"
+        case .inviteSuperseded: title = "There is a newer invitation"
+        case .inviteRevoked: title = "This invitation was withdrawn"
+        case .inviteInvalid: title = "This link is not valid"
+        case .regionUnavailable: title = "Try again shortly"
+        case .orgSuspended: title = "This organization is suspended"
         default: title = "This invitation cannot be opened"
         }
-        let action = e.code.slug == "invite_used" ? ("Sign in", "/login") : ("Go to Gatehouse", "/")
+        let action = e.code == .inviteUsed ? ("Sign in", "/login") : ("Go to Gatehouse", "/")
         return HTMLPage.notice(title, e.message, action: action, status: e.status, viewer: viewer)
     }
 
@@ -229,7 +229,7 @@ enum InvitePages {
             do {
                 account = try await g.accounts.create(
                     email: o.invite.email, firstName: first, lastName: last, password: form.value("password") ?? "")
-            } catch let e as GatehouseError where e.status == 422 || e.code.slug == "weak_password" {
+            } catch let e as GatehouseError where e.status == 422 || e.code == .weakPassword {
                 return HTMLPage.render(
                     title: "Join \(o.orgName)", viewer: nil,
                     body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message),
@@ -293,12 +293,12 @@ enum InvitePages {
                 r.setCookie(BrowserSession.currentOrgCookie(g, org: result.orgID))
                 return r
             } catch let e as GatehouseError {
-                if e.code.slug == "invite_email_mismatch" || e.status == 403 {
+                if e.code == GatehouseError.Code(Refusal.wrongEmail.code) || e.status == 403 {
                     return HTMLPage.notice(
                         "This invitation is for someone else", e.message, action: ("Home", "/"), status: 403,
                         viewer: viewer)
                 }
-                if e.code.slug == "already_member" {
+                if e.code == .alreadyMember {
                     return HTMLPage.notice(
                         "You are already a member", e.message, action: ("Home", "/"), status: 409, viewer: viewer)
                 }

@@ -159,11 +159,6 @@ enum InvitesPage {
         return c.render("Invites", tab: "invites", body: h, status: status)
     }
 
-    static let outcomeText = [
-        "invited": "Invited", "invalid": "Not a valid email address", "already_member": "Already a member",
-        "already_invited": "Already invited (use Resend)", "duplicate": "Listed twice",
-    ]
-
     static func invite(_ c: Console) async throws -> Response {
         let form = try c.ctx.formPairs()
         if let refused = c.checkForm(form) { return refused }
@@ -198,7 +193,7 @@ enum InvitesPage {
         for o in result.results {
             h +=
                 "<tr><td>\(o.email)</td>"
-                + "<td>\(o.result == "invited" ? "<span class=\"badge joined\">Invited</span>" : HTML("\(outcomeText[o.result] ?? o.result)"))</td></tr>"
+                + "<td>\(o.result == .invited ? "<span class=\"badge joined\">Invited</span>" : HTML("\(o.result.text)"))</td></tr>"
         }
         h +=
             "</tbody></table></div><div class=\"actions\"><a class=\"button\" href=\"\(c.base)/invites\">Back to"

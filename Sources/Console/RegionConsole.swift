@@ -130,9 +130,9 @@ enum RegionConsole {
                 h += "<tr><td>\(o.name)</td><td class=\"opt\"><code>\(o.id)</code></td><td>\(o.memberCount ?? 0)</td>"
                 h +=
                     "<td><span class=\"badge"
-                    + " \(o.status == "active" ? "joined" : "revoked")\">\(o.status.capitalized)</span></td><td"
+                    + " \(o.status == .active ? "joined" : "revoked")\">\(o.status.rawValue.capitalized)</span></td><td"
                     + " class=\"actions\">"
-                let toggle = o.status == "active" ? "suspend" : "reactivate"
+                let toggle = o.status == .active ? "suspend" : "reactivate"
                 h +=
                     "<form method=\"post\" action=\"/region/\(region)/\(toggle)\">\(hidden)<button type=\"submit\""
                     + " class=\"secondary\">\(toggle.capitalized)</button></form>"

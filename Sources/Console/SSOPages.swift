@@ -189,7 +189,7 @@ enum SSOPages {
                 do {
                     account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
                     created = account
-                } catch let e as GatehouseError where e.code.slug == "account_exists" {
+                } catch let e as GatehouseError where e.code == .accountExists {
                     account = try g.accounts.find(email: email)  // a concurrent sign-in made it first
                     guard let a = account, try g.trust.isLinked(accountID: a.id, org: org) || domainProven else {
                         return HTMLPage.notice(

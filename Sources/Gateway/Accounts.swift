@@ -66,11 +66,11 @@ public final class Accounts: Sendable {
     public static func validatePassword(_ p: String) throws {
         guard p.count >= minimumPasswordLength else {
             throw GatehouseError(
-                .init("weak_password"), status: 422,
+                .weakPassword, status: 422,
                 "Choose a password of at least \(minimumPasswordLength) characters.")
         }
         guard p.utf8.count <= maximumPasswordLength else {
-            throw GatehouseError(.init("weak_password"), status: 422, "That password is too long.")
+            throw GatehouseError(.weakPassword, status: 422, "That password is too long.")
         }
     }
 
@@ -93,7 +93,7 @@ public final class Accounts: Sendable {
         return try await db.write { conn in
             if try conn.first("SELECT 1 FROM accounts WHERE email = ?", [email]) != nil {
                 throw GatehouseError(
-                    .init("account_exists"), status: 409, "An account with that email already exists; sign in instead.")
+                    .accountExists, status: 409, "An account with that email already exists; sign in instead.")
             }
             try conn.run(
                 "INSERT INTO accounts (id, email, first_name, last_name, password_hash, created_at,"

@@ -19,7 +19,7 @@ public enum GatewayRoutes {
             case .wait(let wait): throw RateLimiter.refusal(wait)
             case .wrong:
                 throw GatehouseError(
-                    .init("invalid_credentials"), status: 401, "That email and password do not match an account.")
+                    .invalidCredentials, status: 401, "That email and password do not match an account.")
             }
             // Rotation: a login always gets a new session id; an old cookie presented with it is ended.
             if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
@@ -57,7 +57,7 @@ public enum GatewayRoutes {
             case .ok: break
             case .wait(let wait): throw RateLimiter.refusal(wait)
             case .wrong:
-                throw GatehouseError(.init("invalid_credentials"), status: 401, "The current password is not right.")
+                throw GatehouseError(.invalidCredentials, status: 401, "The current password is not right.")
             }
             try await g.accounts.setPassword(accountID: caller.accountID, password: req.newPassword)
             // Every session of the account ends; this browser gets a fresh one.
@@ -134,7 +134,7 @@ public enum GatewayRoutes {
                 try g.requireEmailProof(claims, code: body.code, client: g.clientKey(ctx))
                 if try g.accounts.find(email: invite.email) != nil {
                     throw GatehouseError(
-                        .init("login_required"), status: 401,
+                        .loginRequired, status: 401,
                         "You already have an account for \(invite.email): sign in, then open the link again.")
                 }
                 if invite.ssoOnly { throw Refusal.ssoRequired(invite.orgID).error }

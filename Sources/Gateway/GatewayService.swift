@@ -56,14 +56,14 @@ public final class GatewayService: Sendable {
             !standing.jitAssignableRoles.contains(settings.jit.defaultRole)
         {
             throw GatehouseError(
-                .init("role_above_you"), status: 403,
+                .roleAboveYou, status: 403,
                 "The JIT default role must be a role you may give yourself, and never owner-level"
                     + " (\(settings.jit.defaultRole) is not)."
             )
         }
         if settings.signRequests && self.settings.samlSigningKey == nil {
             throw GatehouseError(
-                .init("no_sp_key"), status: 422,
+                .noSPKey, status: 422,
                 "Signed requests need an SP key: set saml.spKeyFile and saml.spCertFile in the configuration.")
         }
         if let wanted = update.domains {
@@ -114,7 +114,7 @@ public final class GatewayService: Sendable {
                 sessions.checkCSRF(presented, sessionToken: token)
             else {
                 throw GatehouseError(
-                    .init("csrf_failed"), status: 403,
+                    .csrfFailed, status: 403,
                     "Missing or wrong X-CSRF-Token header (GET /api/v1/me returns the token).")
             }
         }
@@ -246,13 +246,9 @@ public final class GatewayService: Sendable {
         switch tokens.verify(token, now: clock.now()) {
         case .success(let c): return c
         case .failure(.expired):
-            throw GatehouseError(
-                .init("invite_expired"), status: 410,
-                "This invitation has expired. Ask the person who invited you to resend it.")
+            throw GatehouseError.inviteExpired
         case .failure:
-            throw GatehouseError(
-                .init("invite_invalid"), status: 404,
-                "This invitation link is not valid. Check that you copied all of it.")
+            throw GatehouseError.inviteInvalid
         }
     }
 
@@ -264,7 +260,7 @@ public final class GatewayService: Sendable {
         if let wait = limiter.delay(key, settings.codeBackoff) { throw RateLimiter.refusal(wait) }
         guard let code, !code.isEmpty else {
             throw GatehouseError(
-                .init("email_unproven"), status: 403,
+                .emailUnproven, status: 403,
                 "This link was copied, not opened from the invitation email, so it does not prove your address. "
                     + "Ask for a code (POST /api/v1/invites/<token>/code) and send it as `code`, or open the link in"
                     + " the email."
@@ -273,7 +269,7 @@ public final class GatewayService: Sendable {
         guard tokens.checkCode(code, claims: claims, now: clock.now()) else {
             limiter.fail(key, settings.codeBackoff)
             throw GatehouseError(
-                .init("wrong_code"), status: 403, "That code is not right, or it has expired. Ask for a new one.")
+                .wrongCode, status: 403, "That code is not right, or it has expired. Ask for a new one.")
         }
     }
 
@@ -286,7 +282,7 @@ public final class GatewayService: Sendable {
 
     package func region(for claims: InviteTokenClaims) throws -> any RegionTenant {
         guard let t = regions[claims.region] else {
-            throw GatehouseError(.init("region_unavailable"), status: 503, "That region is not reachable right now.")
+            throw GatehouseError.regionUnavailable()
         }
         return t
     }

@@ -26,7 +26,7 @@ public final class RemoteRegionTenant: RegionTenant {
 
     var unavailable: GatehouseError {
         GatehouseError(
-            .init("region_unavailable"), status: 503,
+            .regionUnavailable, status: 503,
             "The \(region.rawValue.uppercased()) region cannot be reached right now; organizations in other regions"
                 + " are not affected. Try again in a moment.",
             headers: [("Retry-After", "5")])
@@ -76,7 +76,7 @@ public final class RemoteRegionTenant: RegionTenant {
         guard (200..<300).contains(r.status) else { throw Self.error(from: r) }
         if Out.self == Empty.self, let e = Empty() as? Out { return e }
         do { return try JSONCoding.decoder().decode(Out.self, from: Data(r.body)) } catch {
-            throw GatehouseError(.init("region_unavailable"), status: 502, "The region answered something unexpected.")
+            throw GatehouseError(.regionUnavailable, status: 502, "The region answered something unexpected.")
         }
     }
 
@@ -92,7 +92,7 @@ public final class RemoteRegionTenant: RegionTenant {
     static func error(from r: HTTPClientResponse) -> GatehouseError {
         guard let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(r.body)) else {
             return GatehouseError(
-                .init("region_unavailable"), status: 502, "The region answered with status \(r.status).")
+                .regionUnavailable, status: 502, "The region answered with status \(r.status).")
         }
         return GatehouseError(.init(e.error.code), status: r.status, e.error.message)
     }

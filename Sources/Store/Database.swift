@@ -14,11 +14,18 @@ import Synchronization
 ///
 /// Blocking SQLite work never runs on an event loop through `read`/`write`: they hop to dedicated threads.
 public final class Database: Sendable {
+    /// SQLite's `synchronous`: `FULL` makes every acknowledged write durable across power loss (the default);
+    /// `NORMAL` in WAL mode can lose the last commits on power loss but never corrupts (tests, benchmarks).
+    public enum Synchronous: String, Sendable, CaseIterable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
     public struct Options: Sendable {
         public var readers: Int
         /// `FULL` survives power loss; `NORMAL` survives a process crash (kill -9) but not power loss.
-        public var synchronous: String
-        public init(readers: Int = 4, synchronous: String = "FULL") {
+        public var synchronous: Synchronous
+        public init(readers: Int = 4, synchronous: Synchronous = .full) {
             self.readers = readers
             self.synchronous = synchronous
         }
@@ -38,7 +45,7 @@ public final class Database: Sendable {
         self.options = options
         let w = try SQLiteConnection(path: path, readOnly: false)
         try w.execute("PRAGMA journal_mode=WAL")
-        try w.execute("PRAGMA synchronous=\(options.synchronous == "NORMAL" ? "NORMAL" : "FULL")")
+        try w.execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
         try w.execute("PRAGMA foreign_keys=ON")
         try w.execute("PRAGMA temp_store=MEMORY")
         // A larger page cache keeps a big transaction (10,000 invites) from spilling pages to the file mid-way,

@@ -164,11 +164,11 @@ extension RegionService {
                 + "\"org\":\(JSONText.quote(a.name)),\"roles\":\(roleNames),\"version\":\"1\"}"
             for (i, email) in parsed.valid.enumerated() {
                 if members.contains(email) {
-                    results.append(InviteOutcome(email: email, result: "already_member", inviteID: nil))
+                    results.append(InviteOutcome(email: email, result: .alreadyMember, inviteID: nil))
                     continue
                 }
                 if pending.contains(email) {
-                    results.append(InviteOutcome(email: email, result: "already_invited", inviteID: nil))
+                    results.append(InviteOutcome(email: email, result: .alreadyInvited, inviteID: nil))
                     continue
                 }
                 let id = ids[i]
@@ -181,12 +181,12 @@ extension RegionService {
                 try insertAudit.execute([
                     org, nowS, caller.accountID, email, "{\"invite\":\"\(id)\",\"roles\":\(roleIDs)}",
                 ])
-                results.append(InviteOutcome(email: email, result: "invited", inviteID: id))
+                results.append(InviteOutcome(email: email, result: .invited, inviteID: id))
                 invited += 1
             }
-            for bad in parsed.invalid { results.append(InviteOutcome(email: bad, result: "invalid", inviteID: nil)) }
+            for bad in parsed.invalid { results.append(InviteOutcome(email: bad, result: .invalid, inviteID: nil)) }
             for dup in parsed.duplicates {
-                results.append(InviteOutcome(email: dup, result: "duplicate", inviteID: nil))
+                results.append(InviteOutcome(email: dup, result: .duplicate, inviteID: nil))
             }
             return InviteBatchResult(invited: invited, results: results)
         }
@@ -278,7 +278,7 @@ extension RegionService {
             let (a, inv) = try self.manageableInvite(conn, caller, org: org, invite: invite, now: now)
             guard inv.status == .pending || inv.status == .expired else {
                 throw GatehouseError(
-                    .init("invite_not_pending"), status: 409,
+                    .inviteNotPending, status: 409,
                     "Only pending or expired invites can be resent; this one is \(inv.status.rawValue).")
             }
             try conn.run(
@@ -307,7 +307,7 @@ extension RegionService {
             let (_, inv) = try self.manageableInvite(conn, caller, org: org, invite: invite, now: now)
             guard inv.status == .pending || inv.status == .expired else {
                 throw GatehouseError(
-                    .init("invite_not_pending"), status: 409, "This invite is already \(inv.status.rawValue).")
+                    .inviteNotPending, status: 409, "This invite is already \(inv.status.rawValue).")
             }
             try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, invite])
             try self.audit(
@@ -324,7 +324,8 @@ extension RegionService {
         }
         guard inv.status == .pending else {
             throw GatehouseError(
-                .init("invite_\(inv.status.rawValue)"), status: 410,
+                inv.status == .expired ? .inviteExpired : inv.status == .joined ? .inviteUsed : .inviteRevoked,
+                status: 410,
                 inv.status == .expired
                     ? "This invite has expired; resend it to get a new link."
                     : "This invite is \(inv.status.rawValue); there is no link to copy.")
@@ -338,22 +339,20 @@ extension RegionService {
     static func stateRefusal(_ inv: InviteView, claims: InviteTokenClaims) -> GatehouseError? {
         if inv.version != claims.version {
             return GatehouseError(
-                .init("invite_superseded"), status: 410,
+                .inviteSuperseded, status: 410,
                 "A newer invitation was sent for this address; use the link in the latest email.")
         }
         switch inv.status {
         case .pending: return nil
         case .expired:
-            return GatehouseError(
-                .init("invite_expired"), status: 410,
-                "This invitation has expired. Ask the person who invited you to resend it.")
+            return GatehouseError.inviteExpired
         case .revoked:
             return GatehouseError(
-                .init("invite_revoked"), status: 410,
+                .inviteRevoked, status: 410,
                 "This invitation was withdrawn. Ask the organization for a new one.")
         case .joined:
             return GatehouseError(
-                .init("invite_used"), status: 410,
+                .inviteUsed, status: 410,
                 "This invitation has already been used. Sign in to reach the organization.")
         }
     }
@@ -362,15 +361,13 @@ extension RegionService {
         switch tokens.verify(token, now: clock.now()) {
         case .success(let c):
             guard c.region == region else {
-                throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+                throw GatehouseError.inviteInvalid
             }
             return c
         case .failure(.expired):
-            throw GatehouseError(
-                .init("invite_expired"), status: 410,
-                "This invitation has expired. Ask the person who invited you to resend it.")
+            throw GatehouseError.inviteExpired
         case .failure:
-            throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+            throw GatehouseError.inviteInvalid
         }
     }
 
@@ -379,10 +376,10 @@ extension RegionService {
         guard let inv = try loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
             let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [inv.orgID])
         else {
-            throw GatehouseError(.init("invite_invalid"), status: 404, "This invitation link is not valid.")
+            throw GatehouseError.inviteInvalid
         }
         if let e = Self.stateRefusal(inv, claims: claims) { throw e }
-        if org.string("status") == "suspended" { throw Refusal.orgSuspended.error }
+        if OrgStatus(stored: org.string("status") ?? "") == .suspended { throw Refusal.orgSuspended.error }
         return (inv, org.string("name") ?? "")
     }
 
@@ -407,7 +404,7 @@ extension RegionService {
                 "SELECT 1 FROM members WHERE org_id = ? AND account_id = ?", [inv.orgID, request.accountID]) != nil
             {
                 throw GatehouseError(
-                    .init("already_member"), status: 409, "You are already a member of this organization.")
+                    .alreadyMember, status: 409, "You are already a member of this organization.")
             }
             return try self.join(
                 conn, inv, orgName: orgName, accountID: request.accountID, firstName: request.firstName,

@@ -52,7 +52,8 @@ extension RegionService {
             ) {
                 out.append(
                     MembershipSummary(
-                        orgID: $0.string(0), orgName: $0.string(1), region: self.region, status: $0.string(2),
+                        orgID: $0.string(0), orgName: $0.string(1), region: self.region,
+                        status: OrgStatus(stored: $0.string(2)),
                         roles: Self.decodeList($0.string(3)), ssoOnly: $0.int(4) != 0,
                         startingPage: StartingPage(rawValue: $0.string(5)) ?? .studio))
             }
@@ -133,7 +134,7 @@ extension RegionService {
             }
             return ProvisionResult(
                 org: OrgView(
-                    id: orgID.raw, name: name, region: self.region, status: "active", createdAt: now, memberCount: 0),
+                    id: orgID.raw, name: name, region: self.region, status: .active, createdAt: now, memberCount: 0),
                 ownerInvite: inv, ownerInviteURL: self.link(for: inv).url)
         }
     }
@@ -161,7 +162,8 @@ extension RegionService {
             ) {
                 out.append(
                     OrgView(
-                        id: $0.string(0), name: $0.string(1), region: self.region, status: $0.string(2),
+                        id: $0.string(0), name: $0.string(1), region: self.region,
+                        status: OrgStatus(stored: $0.string(2)),
                         createdAt: Self.date($0.int(3)), memberCount: $0.int(4)))
             }
             var next: String?
@@ -183,13 +185,14 @@ extension RegionService {
             else {
                 throw GatehouseError.notFound("No such organization in this region.")
             }
-            try conn.run("UPDATE orgs SET status = ? WHERE id = ?", [suspended ? "suspended" : "active", org])
+            try conn.run(
+                "UPDATE orgs SET status = ? WHERE id = ?", [(suspended ? OrgStatus.suspended : .active).rawValue, org])
             try self.audit(
                 conn, org: org, at: now, actor: caller.accountID,
                 action: suspended ? "org.suspended" : "org.reactivated", target: org)
             return OrgView(
                 id: org, name: row.string("name") ?? "", region: self.region,
-                status: suspended ? "suspended" : "active",
+                status: suspended ? .suspended : .active,
                 createdAt: Self.date(row.int("created_at") ?? 0), memberCount: nil)
         }
     }

@@ -102,7 +102,7 @@ extension RegionService {
                     [org, role])?.int(0) ?? 0
             if members + invites > 0 {
                 throw GatehouseError(
-                    .init("role_in_use"), status: 409,
+                    .roleInUse, status: 409,
                     "\(existing.name) is held by \(members) member(s) and \(invites) pending invite(s); give them"
                         + " another role first."
                 )

@@ -16,7 +16,7 @@ extension RegionService {
                 throw Refusal.notFound.error
             }
             let orgName = org.string("name") ?? ""
-            if org.string("status") != "active" { throw Refusal.orgSuspended.error }
+            if OrgStatus(stored: org.string("status") ?? "") != .active { throw Refusal.orgSuspended.error }
             if let m = try conn.first(
                 "SELECT starting_page FROM members WHERE org_id = ? AND account_id = ?",
                 [request.orgID, request.accountID])
@@ -42,7 +42,7 @@ extension RegionService {
             }
             guard let role = request.jitRole else {
                 throw GatehouseError(
-                    .init("not_member"), status: 403,
+                    .notMember, status: 403,
                     "You signed in as \(request.email), who is not a member of \(orgName). Ask an administrator of"
                         + " \(orgName) to invite you."
                 )
@@ -50,7 +50,7 @@ extension RegionService {
             let catalog = try self.loadCatalog(conn, request.orgID)
             guard let jit = catalog.role(role), !Rules.isOwnerLevel(jit) else {
                 throw GatehouseError(
-                    .init("sso_misconfigured"), status: 409,
+                    .ssoMisconfigured, status: 409,
                     "Automatic provisioning for \(orgName) names a role that does not exist; ask an administrator to"
                         + " fix the SSO settings."
                 )

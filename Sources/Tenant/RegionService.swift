@@ -62,7 +62,7 @@ public final class RegionService: Sendable {
 /// The row behind every org access check.
 struct MemberAccessRow: Sendable {
     let name: String
-    let status: String
+    let status: OrgStatus
     let created: Int
     let rowid: Int64
     let roles: String
@@ -99,7 +99,7 @@ final class AccessRowCache: Sendable {
 struct OrgAccess {
     let orgID: String
     let name: String
-    let status: String
+    let status: OrgStatus
     let createdAt: Int
     let actor: Rules.Actor
     let actorRowID: Int64
@@ -140,7 +140,8 @@ extension RegionService {
             """, [orgID, accountID]
         ) { s in
             found = MemberAccessRow(
-                name: s.string(0), status: s.string(1), created: s.int(2), rowid: s.int64(3), roles: s.string(4),
+                name: s.string(0), status: OrgStatus(stored: s.string(1)), created: s.int(2), rowid: s.int64(3),
+                roles: s.string(4),
                 ssoOnly: s.int(5) != 0)
         }
         return found
@@ -151,7 +152,7 @@ extension RegionService {
         _ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: String, _ caller: Caller, fullCatalog: Bool
     ) throws -> OrgAccess {
         guard let org = found else { throw Refusal.notFound.error }
-        if org.status == "suspended" { throw Refusal.orgSuspended.error }
+        if org.status == .suspended { throw Refusal.orgSuspended.error }
         // Rule 9 and the IdP's reach: an SSO-only membership opens only to a session this org's SSO made.
         try Rules.reach(caller.authMethod, org: orgID, ssoOnly: org.ssoOnly).orThrow()
         activity.note(org: orgID, account: caller.accountID, at: Int(clock.now().timeIntervalSince1970))

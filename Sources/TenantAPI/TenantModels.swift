@@ -9,7 +9,7 @@ public struct OrgView: Codable, Sendable, Equatable {
     public let id: String
     public let name: String
     public let region: Region
-    public let status: String
+    public let status: OrgStatus
     public let createdAt: Date
     public var memberCount: Int?
 
@@ -28,12 +28,13 @@ public struct OrgView: Codable, Sendable, Equatable {
         out.append(contentsOf: #","region":""#.utf8)
         out.append(contentsOf: region.rawValue.utf8)
         out.append(contentsOf: #"","status":"#.utf8)
-        JSONText.appendQuoted(status, to: &out)
+        JSONText.appendQuoted(status.rawValue, to: &out)
         out.append(UInt8(ascii: "}"))
         return out
     }
 
-    package init(id: String, name: String, region: Region, status: String, createdAt: Date, memberCount: Int? = nil) {
+    package init(id: String, name: String, region: Region, status: OrgStatus, createdAt: Date, memberCount: Int? = nil)
+    {
         self.id = id
         self.name = name
         self.region = region
@@ -294,12 +295,30 @@ public struct InviteView: Codable, Sendable, Equatable {
 }
 
 public struct InviteOutcome: Codable, Sendable, Equatable {
+    /// What happened to one address of an invite request (sent as its raw value).
+    public enum Result: String, Codable, Sendable, CaseIterable {
+        case invited, invalid
+        case alreadyMember = "already_member"
+        case alreadyInvited = "already_invited"
+        case duplicate
+
+        /// For people: what the result means.
+        public var text: String {
+            switch self {
+            case .invited: return "Invited"
+            case .invalid: return "Not a valid email address"
+            case .alreadyMember: return "Already a member"
+            case .alreadyInvited: return "Already invited (use Resend)"
+            case .duplicate: return "Listed twice"
+            }
+        }
+    }
+
     public let email: String
-    /// `invited`, `invalid`, `already_member`, `already_invited`, `duplicate`
-    public let result: String
+    public let result: Result
     public let inviteID: String?
 
-    package init(email: String, result: String, inviteID: String?) {
+    package init(email: String, result: Result, inviteID: String?) {
         self.email = email
         self.result = result
         self.inviteID = inviteID
@@ -319,7 +338,7 @@ public struct InviteBatchResult: Codable, Sendable {
             if i > 0 { out += "," }
             out += "{\"email\":" + JSONText.quote(r.email)
             if let id = r.inviteID { out += ",\"inviteID\":" + JSONText.quote(id) }
-            out += ",\"result\":" + JSONText.quote(r.result) + "}"
+            out += ",\"result\":" + JSONText.quote(r.result.rawValue) + "}"
         }
         out += "]}"
         return Array(out.utf8)
@@ -557,13 +576,13 @@ public struct MembershipSummary: Codable, Sendable, Equatable {
     public let orgID: String
     public let orgName: String
     public let region: Region
-    public let status: String
+    public let status: OrgStatus
     public let roles: [String]
     public let ssoOnly: Bool
     public let startingPage: StartingPage
 
     package init(
-        orgID: String, orgName: String, region: Region, status: String, roles: [String], ssoOnly: Bool,
+        orgID: String, orgName: String, region: Region, status: OrgStatus, roles: [String], ssoOnly: Bool,
         startingPage: StartingPage
     ) {
         self.orgID = orgID

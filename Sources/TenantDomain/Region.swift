@@ -51,3 +51,11 @@ public enum IDs {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// Whether an org's members can reach it. Stored and sent as its raw value.
+public enum OrgStatus: String, Sendable, Codable, CaseIterable {
+    case active, suspended
+
+    /// A stored value; anything unknown reads as suspended (fail closed).
+    public init(stored: String) { self = OrgStatus(rawValue: stored) ?? .suspended }
+}

@@ -31,8 +31,8 @@ final class GatewayFixture: @unchecked Sendable {
         var c = GatehouseConfig()
         c.dataDirectory = dir
         c.scryptLogN = 10
-        c.storeSynchronous = "NORMAL"
-        c.mail.transport = "off"
+        c.storeSynchronous = .normal
+        c.mail.transport = .off
         dns = try TestDNS()
         c.ssoDNSResolver = dns.address
         if split {

@@ -283,7 +283,7 @@ struct HandBuiltJSONTests {
         ] {
             for count in [nil, 0, 12345] as [Int?] {
                 let v = OrgView(
-                    id: "org_eu_abcdefgh", name: name, region: .eu, status: "active", createdAt: date,
+                    id: "org_eu_abcdefgh", name: name, region: .eu, status: .active, createdAt: date,
                     memberCount: count)
                 let viaEncoder =
                     try JSONSerialization.jsonObject(with: try JSONCoding.encoder().encode(v)) as? NSDictionary

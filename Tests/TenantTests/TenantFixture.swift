@@ -25,7 +25,7 @@ final class TenantFixture: @unchecked Sendable {
         var services: [RegionService] = []
         for r in Region.allCases {
             let db = try RegionService.openDatabase(
-                path: "\(dir)/\(r.rawValue).db", options: .init(readers: 2, synchronous: "NORMAL"))
+                path: "\(dir)/\(r.rawValue).db", options: .init(readers: 2, synchronous: .normal))
             services.append(RegionService(region: r, db: db, clock: clock, tokens: tokens))
         }
         directory = RegionDirectory(services)

@@ -120,7 +120,7 @@ public final class SSOTrust: Sendable {
         }
         if publicMailDomains.contains(d) {
             throw GatehouseError(
-                .init("public_domain"), status: 422,
+                .publicDomain, status: 422,
                 "\(d) is a public mail domain: anyone can have an address there, so no organization can own it.")
         }
         return d
@@ -198,11 +198,11 @@ public final class SSOTrust: Sendable {
             records = try await pool.run { try resolver.txt(Self.recordPrefix + d) }
         } catch let e as NetError {
             throw GatehouseError(
-                .init("dns_unavailable"), status: 503, "The DNS lookup failed (\(e.message)); try again shortly.")
+                .dnsUnavailable, status: 503, "The DNS lookup failed (\(e.message)); try again shortly.")
         }
         guard records.contains(where: { $0.trimmingCharacters(in: .whitespaces) == expected }) else {
             throw GatehouseError(
-                .init("domain_unverified"), status: 422,
+                .domainUnverified, status: 422,
                 "No TXT record \(Self.recordPrefix + d) with the value \(expected) was found (\(records.count) TXT"
                     + " record(s) there)."
             )

@@ -17,7 +17,7 @@ defer { try? FileManager.default.removeItem(atPath: dir) }
 var config = GatehouseConfig()
 config.dataDirectory = dir
 config.scryptLogN = 10
-config.mail.transport = "off"
+config.mail.transport = .off
 let app = try GatehouseApp(config: config, logSink: .discard)
 let g = app.gateway
 guard let eu = app.regions.services[.eu] else { fatalError("no eu region") }

@@ -25,7 +25,8 @@ func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
 let tokens = try InviteTokens.loadOrCreate(directory: dir + "/keys")
 let db = try RegionService.openDatabase(
     path: dir + "/eu.db",
-    options: .init(readers: 4, synchronous: ProcessInfo.processInfo.environment["BENCH_SYNC"] ?? "FULL"))
+    options: .init(
+        readers: 4, synchronous: ProcessInfo.processInfo.environment["BENCH_SYNC"] == "NORMAL" ? .normal : .full))
 db.startCheckpointing()
 let service = RegionService(region: .eu, db: db, tokens: tokens)
 let builder = RouterBuilder(logger: Logger(label: "bench", sink: .discard))
