@@ -36,7 +36,8 @@ let package = Package(
         // What the gateway needs from a region: the protocol, the caller, the DTOs, invite tokens, identity signing,
         // the internal endpoints. The gateway imports this, never `Tenant` (the region's implementation).
         .target(
-            name: "TenantAPI", dependencies: ["TenantDomain", "Crypto", "HTTP", "GatehouseCore"], swiftSettings: strict),
+            name: "TenantAPI", dependencies: ["TenantDomain", "Crypto", "HTTP", "Web", "GatehouseCore"],
+            swiftSettings: strict),
         .target(
             name: "Tenant",
             dependencies: ["TenantAPI", "TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"],

@@ -60,19 +60,25 @@ struct Console {
 
     // MARK: - Region calls
 
-    /// Sends a region-API request as this person and returns status and body.
-    func call(
-        _ method: String, _ path: String, body: (some Encodable)? = Optional<String>.none
-    ) async throws -> Response {
-        try await ConsoleForms.forward(
-            g, tenant, method, "/api/v1/orgs/\(org)" + path, body: body, ctx: ctx, caller: session.caller)
+    /// This org's region API as this person: typed calls whose refusals are the region's `GatehouseError`s.
+    var api: OrgAPI {
+        let (g, tenant, caller) = (self.g, self.tenant, session.caller)
+        return OrgAPI(
+            tenant: tenant, org: org, caller: caller, requestID: ctx.request.id,
+            remoteAddress: ctx.request.remoteAddress,
+            forward: { try await g.forward($0, to: tenant, caller: caller) })
     }
 
-    /// A typed GET; a refusal becomes `ConsoleRefusal` with the region's message.
-    func get<T: Decodable>(_ path: String, as: T.Type) async throws -> T {
-        let r = try await call("GET", path)
-        guard r.status == 200 else { throw ConsoleRefusal(r) }
-        return try JSONCoding.decode(T.self, from: r.body)
+    /// The flash message after a form: `done` when the region agreed, else its refusal's message.
+    func outcome(_ done: String, _ change: () async throws -> Void) async -> String {
+        do {
+            try await change()
+            return done
+        } catch let e as GatehouseError {
+            return e.message
+        } catch {
+            return "That did not work; try again."
+        }
     }
 
     // MARK: - Rendering
@@ -125,26 +131,6 @@ struct ConsoleExit: Error {
     init(_ r: Response) { response = r }
 }
 
-/// A region refusal, with its message for the page.
-struct ConsoleRefusal: Error {
-    let status: Int
-    let code: String
-    let message: String
-    init(status: Int, code: String, message: String) {
-        self.status = status
-        self.code = code
-        self.message = message
-    }
-
-    init(_ r: Response) {
-        status = r.status
-        let obj = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
-        let e = obj?["error"] as? [String: Any]
-        code = e?["code"] as? String ?? "error"
-        message = e?["message"] as? String ?? "The request was refused."
-    }
-}
-
 extension RouterBuilder {
     /// A console page: opens the console (session, org, permissions) and turns refusals into pages.
     func console(
@@ -155,7 +141,8 @@ extension RouterBuilder {
             switch try await Console.open(g, ctx) {
             case .failure(let exit): return exit.response
             case .success(let c):
-                do { return try await handler(c) } catch let r as ConsoleRefusal {
+                // A refusal (the region's, through `OrgAPI`, or the page's own) becomes a page, never JSON.
+                do { return try await handler(c) } catch let r as GatehouseError where r.status < 500 {
                     return c.render(
                         "Not allowed", tab: "",
                         body:

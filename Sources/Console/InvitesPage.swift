@@ -17,7 +17,7 @@ enum InvitesPage {
             "GET", "/console/:org/invites/:invite/link",
             { c in
                 let id = try c.ctx.parameter("invite")
-                let link = try await c.get("/invites/\(FormDecoding.percentEncode(id))/link", as: InviteLink.self)
+                let link = try await c.api.inviteLink(id)
                 let body: HTML =
                     "<label for=\"link\">Invite link (valid until"
                     + " \(MembersPage.dateFormat.string(from: link.expiresAt)))</label><input id=\"link\""
@@ -36,9 +36,10 @@ enum InvitesPage {
                 guard action == "resend" || action == "revoke" else {
                     return c.redirect("\(c.base)/invites", flash: "Unknown action.")
                 }
-                let r = try await c.call("POST", "/invites/\(FormDecoding.percentEncode(id))/\(action)")
-                guard (200..<300).contains(r.status) else {
-                    return c.redirect("\(c.base)/invites", flash: ConsoleRefusal(r).message)
+                do {
+                    if action == "resend" { try await c.api.resendInvite(id) } else { try await c.api.revokeInvite(id) }
+                } catch let e as GatehouseError {
+                    return c.redirect("\(c.base)/invites", flash: e.message)
                 }
                 return c.redirect(
                     "\(c.base)/invites",
@@ -52,12 +53,11 @@ enum InvitesPage {
         let filter =
             ["pending", "joined", "expired", "revoked"].contains(c.ctx.query("status") ?? "")
             ? c.ctx.query("status") : nil
-        let invites = try await c.get(
-            "/invites?limit=100" + (filter.map { "&status=\($0)" } ?? ""), as: InvitePage.self)
+        let invites = try await c.api.invites([("limit", "100")] + (filter.map { [("status", $0)] } ?? []))
         var h: HTML = ""
         if c.may(.membersInvite) {
-            let roles = try await c.get("/roles", as: [RoleView].self)
-            let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
+            let roles = try await c.api.roles()
+            let apps = (try? await c.api.apps()) ?? []
             h += "<details class=\"panel\" open><summary><strong>Invite people</strong></summary>"
             h += "<form method=\"post\" action=\"\(c.base)/invites\" id=\"invite-form\">\(c.csrfField)"
             h +=
@@ -180,11 +180,9 @@ enum InvitesPage {
             userVariables: vars.isEmpty ? nil : vars,
             startingPage: StartingPage(rawValue: form.value("startingPage") ?? "") ?? .studio,
             apps: apps.isEmpty ? nil : apps)
-        let r = try await c.call("POST", "/invites", body: request)
-        guard r.status == 200 || r.status == 201,
-            let result = try? JSONCoding.decode(InviteBatchResult.self, from: r.body)
-        else {
-            return try await page(c, error: ConsoleRefusal(r).message, values: ["emails": emails], status: r.status)
+        let result: InviteBatchResult
+        do { result = try await c.api.createInvites(request) } catch let e as GatehouseError {
+            return try await page(c, error: e.message, values: ["emails": emails], status: e.status)
         }
         var h: HTML =
             "<p>\(result.invited) of \(result.results.count) invited.</p><div class=\"table-wrap\"><table"

@@ -17,11 +17,6 @@ enum MembersPage {
         return f
     }()
 
-    struct GrantBody: Encodable {
-        let member: String
-        let role: AppRole
-    }
-
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/console") { ctx in
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fconsole") }
@@ -52,15 +47,15 @@ enum MembersPage {
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
                 let member = try c.ctx.parameter("member")
-                let app = FormDecoding.percentEncode(form.value("app") ?? "")
-                let r: Response
-                if let role = AppRole(rawValue: form.value("appRole") ?? "") {
-                    r = try await c.call("POST", "/apps/\(app)/grants", body: GrantBody(member: member, role: role))
-                } else {
-                    r = try await c.call("DELETE", "/apps/\(app)/grants/\(FormDecoding.percentEncode(member))")
-                }
-                guard r.status == 204 else {
-                    return try await edit(c, error: ConsoleRefusal(r).message, status: r.status)
+                let app = form.value("app") ?? ""
+                do {
+                    if let role = AppRole(rawValue: form.value("appRole") ?? "") {
+                        try await c.api.grant(app: app, member: member, role: role)
+                    } else {
+                        try await c.api.revoke(app: app, member: member)
+                    }
+                } catch let e as GatehouseError {
+                    return try await edit(c, error: e.message, status: e.status)
                 }
                 return c.redirect(
                     "\(c.base)/members/\(FormDecoding.percentEncode(member))", flash: "App access updated.")
@@ -74,30 +69,21 @@ enum MembersPage {
         var perms = c.permissions
         var banner: HTML?
         if let viewAs {
-            let p = try await c.get(
-                "/members/\(FormDecoding.percentEncode(viewAs))/permissions", as: PermissionsView.self)
-            let who = try await c.get("/members/\(FormDecoding.percentEncode(viewAs))", as: MemberView.self)
+            let p = try await c.api.permissions(of: viewAs)
+            let who = try await c.api.member(viewAs)
             perms = Set(p.permissions.map(\.rawValue))
             banner =
                 "Viewing as \(name(who)) (\(HTMLPage.roleNames(who.roles))) — read-only. <a"
                 + " href=\"\(c.base)/members\">Stop viewing as</a>"
         }
-        let q = c.ctx.query("q") ?? ""
+        let query = MemberListQuery(c.ctx)
+        let (q, role, status, sort, order) = (query.q, query.role, query.status, query.sort, query.order)
         let invitation =
             ["pending", "expired", "revoked"].contains(c.ctx.query("invitation") ?? "")
             ? c.ctx.query("invitation")! : ""
-        let role = c.ctx.query("role") ?? ""
-        let status = c.ctx.query("status") ?? ""
-        let sort = ["name", "apps", "last_active"].contains(c.ctx.query("sort") ?? "") ? c.ctx.query("sort")! : "name"
-        let order = c.ctx.query("order") == "desc" ? "desc" : "asc"
-        var query = "?limit=50&sort=\(sort)&order=\(order)"
-        if !q.isEmpty { query += "&q=" + FormDecoding.percentEncode(q) }
-        if !role.isEmpty { query += "&role=" + FormDecoding.percentEncode(role) }
-        if !status.isEmpty { query += "&status=" + FormDecoding.percentEncode(status) }
-        if let cursor = c.ctx.query("cursor") { query += "&cursor=" + FormDecoding.percentEncode(cursor) }
-        let page = try await c.get("/members" + query, as: MemberPage.self)
-        let roles = try await c.get("/roles", as: [RoleView].self)
-        let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
+        let page = try await c.api.members(query.pairs(cursor: query.cursor))
+        let roles = try await c.api.roles()
+        let apps = (try? await c.api.apps()) ?? []
         let readOnly = viewAs != nil
         let canEdit = !readOnly && perms.contains(Permission.membersEdit.rawValue)
         let canRemove = !readOnly && perms.contains(Permission.membersRemove.rawValue)
@@ -140,8 +126,7 @@ enum MembersPage {
 
         if !invitation.isEmpty {
             // People invited but not (yet) members: the invites with that status, matching the search and role.
-            let invites = try await c.get("/invites?limit=200&status=\(invitation)", as: InvitePage.self).invites.filter
-            { i in
+            let invites = try await c.api.invites([("limit", "200"), ("status", invitation)]).invites.filter { i in
                 (q.isEmpty || i.email.localizedCaseInsensitiveContains(q)
                     || "\(i.firstName) \(i.lastName)".localizedCaseInsensitiveContains(q))
                     && (role.isEmpty || i.roles.contains(role))
@@ -236,17 +221,9 @@ enum MembersPage {
             h += "<div><button type=\"submit\">Continue…</button></div></div></form>"
         }
         h += "<nav class=\"pager\" aria-label=\"Pages\">"
-        if c.ctx.query("cursor") != nil {
-            let first = query.replacingOccurrences(
-                of: "&cursor=" + FormDecoding.percentEncode(c.ctx.query("cursor") ?? ""), with: "")
-            h += "<a href=\"\(here)\(first)\">First page</a>"
-        }
+        if query.cursor != nil { h += "<a href=\"\(query.href(here, cursor: nil))\">First page</a>" }
         if let next = page.nextCursor {
-            var nq = query
-            if let cur = c.ctx.query("cursor") {
-                nq = nq.replacingOccurrences(of: "&cursor=" + FormDecoding.percentEncode(cur), with: "")
-            }
-            h += "<a href=\"\(here)\(nq)&cursor=\(FormDecoding.percentEncode(next))\" rel=\"next\">Next page</a>"
+            h += "<a href=\"\(query.href(here, cursor: next))\" rel=\"next\">Next page</a>"
         }
         h += "</nav>"
         return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
@@ -270,7 +247,7 @@ enum MembersPage {
         }
         var people: [MemberView] = []
         for id in ids {
-            people.append(try await c.get("/members/\(FormDecoding.percentEncode(id))", as: MemberView.self))
+            people.append(try await c.api.member(id))
         }
         let names = people.map { "\(name($0)) (\($0.email))" }
         let count = ids.count == 1 ? "1 member" : "\(ids.count) members"
@@ -284,8 +261,8 @@ enum MembersPage {
                 + "</button><a class=\"button secondary\" href=\"\(c.base)/members\">Back to members</a></div>"
             return c.render("Copy emails", tab: "members", body: body)
         }
-        let roles = try await c.get("/roles", as: [RoleView].self)
-        let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
+        let roles = try await c.api.roles()
+        let apps = (try? await c.api.apps()) ?? []
         let what: String
         var request: BulkRequest
         switch action {
@@ -328,31 +305,29 @@ enum MembersPage {
                 + " href=\"\(c.base)/members\">Cancel</a></div></form>"
             return c.render("Confirm", tab: "members", body: body)
         }
-        let r = try await c.call("POST", "/members/bulk", body: request)
-        if r.status == 200 {
+        let result = try await c.api.bulk(request)
+        if result.applied {
             return c.redirect("\(c.base)/members", flash: "Done: \(what.prefix(1).lowercased() + what.dropFirst()).")
         }
-        if r.status == 409, let result = try? JSONCoding.decode(BulkResult.self, from: r.body) {
-            let byID = Dictionary(people.map { ($0.id, name($0)) }, uniquingKeysWith: { a, _ in a })
-            var body: HTML =
-                "<p class=\"error\" role=\"alert\">Nothing was changed: \(result.refusals.count) of the selected"
-                + " cannot be changed this way.</p><ul>"
-            for refusal in result.refusals {
-                body += "<li><strong>\(byID[refusal.member] ?? refusal.member)</strong>: \(refusal.message)</li>"
-            }
-            body += "</ul><p><a href=\"\(c.base)/members\">Back to members</a></p>"
-            return c.render("Nothing changed", tab: "members", body: body, status: 409)
+        // All or none (rule 7): nothing changed, and the page names who blocked it.
+        let byID = Dictionary(people.map { ($0.id, name($0)) }, uniquingKeysWith: { a, _ in a })
+        var body: HTML =
+            "<p class=\"error\" role=\"alert\">Nothing was changed: \(result.refusals.count) of the selected"
+            + " cannot be changed this way.</p><ul>"
+        for refusal in result.refusals {
+            body += "<li><strong>\(byID[refusal.member] ?? refusal.member)</strong>: \(refusal.message)</li>"
         }
-        throw ConsoleRefusal(r)
+        body += "</ul><p><a href=\"\(c.base)/members\">Back to members</a></p>"
+        return c.render("Nothing changed", tab: "members", body: body, status: 409)
     }
 
     // MARK: - Edit panel
 
     static func edit(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
         let id = try c.ctx.parameter("member")
-        let m = try await c.get("/members/\(FormDecoding.percentEncode(id))", as: MemberView.self)
-        let roles = try await c.get("/roles", as: [RoleView].self)
-        let apps = (try? await c.get("/apps", as: [AppView].self)) ?? []
+        let m = try await c.api.member(id)
+        let roles = try await c.api.roles()
+        let apps = (try? await c.api.apps()) ?? []
         let canEdit = c.may(.membersEdit)
         let dis = canEdit ? "" : " disabled"
         var h: HTML =
@@ -455,8 +430,46 @@ enum MembersPage {
         let patch = MemberPatch(
             roles: roles, userVariables: vars, startingPage: StartingPage(rawValue: form.value("startingPage") ?? ""),
             firstName: form.value("firstName"), lastName: form.value("lastName"), ssoOnly: form.value("ssoOnly") == "1")
-        let r = try await c.call("PATCH", "/members/\(FormDecoding.percentEncode(id))", body: patch)
-        guard r.status == 200 else { return try await edit(c, error: ConsoleRefusal(r).message, status: r.status) }
+        do { _ = try await c.api.updateMember(id, patch) } catch let e as GatehouseError {
+            return try await edit(c, error: e.message, status: e.status)
+        }
         return c.redirect("\(c.base)/members/\(FormDecoding.percentEncode(id))", flash: "Saved.")
+    }
+}
+
+/// The members list's filters as a value: what the region is asked, and every link that keeps them (the pager
+/// asks for another cursor; nothing edits a query string).
+struct MemberListQuery {
+    var q: String
+    var role: String
+    var status: String
+    var sort: String
+    var order: String
+    var cursor: String?
+
+    init(_ ctx: RequestContext) {
+        q = ctx.query("q") ?? ""
+        role = ctx.query("role") ?? ""
+        status = ctx.query("status") ?? ""
+        sort = ["name", "apps", "last_active"].contains(ctx.query("sort") ?? "") ? ctx.query("sort")! : "name"
+        order = ctx.query("order") == "desc" ? "desc" : "asc"
+        cursor = ctx.query("cursor")
+    }
+
+    /// The region's query: a page of 50 with these filters, from `cursor` (nil: the first page).
+    func pairs(cursor: String?) -> [(String, String)] {
+        var p = [("limit", "50"), ("sort", sort), ("order", order)]
+        if !q.isEmpty { p.append(("q", q)) }
+        if !role.isEmpty { p.append(("role", role)) }
+        if !status.isEmpty { p.append(("status", status)) }
+        if let cursor { p.append(("cursor", cursor)) }
+        return p
+    }
+
+    /// This list at `cursor`, under `base` (the members page or a "view as" page).
+    func href(_ base: String, cursor: String?) -> String {
+        base + "?"
+            + pairs(cursor: cursor).map { FormDecoding.percentEncode($0.0) + "=" + FormDecoding.percentEncode($0.1) }
+            .joined(separator: "&")
     }
 }

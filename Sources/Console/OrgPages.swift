@@ -11,8 +11,6 @@ import Web
 /// checklist), API keys (secret shown once), SSO settings, and the audit log with filters.
 enum OrgPages {
 
-    struct NameBody: Encodable { let name: String }
-
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.console("GET", "/console/:org/settings", { c in try await settings(c, error: nil) }, gateway: g)
         b.console(
@@ -20,9 +18,8 @@ enum OrgPages {
             { c in
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
-                let r = try await c.call("PATCH", "", body: NameBody(name: form.value("name") ?? ""))
-                guard r.status == 200 else {
-                    return try await settings(c, error: ConsoleRefusal(r).message, status: r.status)
+                do { _ = try await c.api.rename(form.value("name") ?? "") } catch let e as GatehouseError {
+                    return try await settings(c, error: e.message, status: e.status)
                 }
                 return c.redirect("\(c.base)/settings", flash: "Organization renamed.")
             }, gateway: g)
@@ -30,7 +27,7 @@ enum OrgPages {
         b.console(
             "GET", "/console/:org/apps",
             { c in
-                let apps = try await c.get("/apps", as: [AppView].self)
+                let apps = try await c.api.apps()
                 let rows: [HTML] = apps.map { "<tr><td>\($0.name)</td><td>\($0.memberCount ?? 0)</td></tr>" }
                 var h: HTML =
                     apps.isEmpty
@@ -51,14 +48,16 @@ enum OrgPages {
             { c in
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
-                let r = try await c.call("POST", "/apps", body: NameBody(name: form.value("name") ?? ""))
-                return c.redirect("\(c.base)/apps", flash: r.status == 201 ? "App created." : ConsoleRefusal(r).message)
+                let outcome = await c.outcome("App created.") {
+                    _ = try await c.api.createApp(name: form.value("name") ?? "")
+                }
+                return c.redirect("\(c.base)/apps", flash: outcome)
             }, gateway: g)
 
         b.console(
             "GET", "/console/:org/roles",
             { c in
-                let roles = try await c.get("/roles", as: [RoleView].self)
+                let roles = try await c.api.roles()
                 var h: HTML =
                     "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th"
                     + " scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span"
@@ -97,10 +96,10 @@ enum OrgPages {
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
                 let perms = form.filter { $0.0 == "permissions" }.compactMap { Permission(rawValue: $0.1) }
-                let r = try await c.call(
-                    "POST", "/roles", body: RoleRequest(name: form.value("name") ?? "", permissions: perms))
-                return c.redirect(
-                    "\(c.base)/roles", flash: r.status == 201 ? "Role created." : ConsoleRefusal(r).message)
+                let outcome = await c.outcome("Role created.") {
+                    _ = try await c.api.createRole(RoleRequest(name: form.value("name") ?? "", permissions: perms))
+                }
+                return c.redirect("\(c.base)/roles", flash: outcome)
             }, gateway: g)
 
         b.console(
@@ -108,9 +107,9 @@ enum OrgPages {
             { c in
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
-                let r = try await c.call("DELETE", "/roles/\(FormDecoding.percentEncode(try c.ctx.parameter("role")))")
-                return c.redirect(
-                    "\(c.base)/roles", flash: r.status == 204 ? "Role deleted." : ConsoleRefusal(r).message)
+                let role = try c.ctx.parameter("role")
+                let outcome = await c.outcome("Role deleted.") { try await c.api.deleteRole(role) }
+                return c.redirect("\(c.base)/roles", flash: outcome)
             }, gateway: g)
 
         b.console("GET", "/console/:org/apikeys", { c in try await apiKeys(c, secret: nil) }, gateway: g)
@@ -119,22 +118,22 @@ enum OrgPages {
             { c in
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
-                let r = try await c.call("POST", "/apikeys", body: APIKeyRequest(name: form.value("name") ?? ""))
-                guard r.status == 201, let key = try? JSONCoding.decode(APIKeyView.self, from: r.body),
-                    let secret = key.secret
-                else {
-                    return c.redirect("\(c.base)/apikeys", flash: ConsoleRefusal(r).message)
+                let key: APIKeyView
+                do { key = try await c.api.createAPIKey(APIKeyRequest(name: form.value("name") ?? "")) } catch let e
+                    as GatehouseError
+                {
+                    return c.redirect("\(c.base)/apikeys", flash: e.message)
                 }
-                return try await apiKeys(c, secret: secret)
+                return try await apiKeys(c, secret: key.secret)
             }, gateway: g)
         b.console(
             "POST", "/console/:org/apikeys/:key/revoke",
             { c in
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
-                let r = try await c.call("DELETE", "/apikeys/\(FormDecoding.percentEncode(try c.ctx.parameter("key")))")
-                return c.redirect(
-                    "\(c.base)/apikeys", flash: r.status == 204 ? "Key revoked." : ConsoleRefusal(r).message)
+                let key = try c.ctx.parameter("key")
+                let outcome = await c.outcome("Key revoked.") { try await c.api.revokeAPIKey(key) }
+                return c.redirect("\(c.base)/apikeys", flash: outcome)
             }, gateway: g)
 
         b.console(
@@ -142,10 +141,10 @@ enum OrgPages {
             { c in
                 let action = c.ctx.query("action") ?? ""
                 let actor = c.ctx.query("actor") ?? ""
-                var q = "?limit=100"
-                if !action.isEmpty { q += "&action=" + FormDecoding.percentEncode(action) }
-                if !actor.isEmpty { q += "&actor=" + FormDecoding.percentEncode(actor) }
-                let page = try await c.get("/audit" + q, as: AuditPage.self)
+                var query = [("limit", "100")]
+                if !action.isEmpty { query.append(("action", action)) }
+                if !actor.isEmpty { query.append(("actor", actor)) }
+                let page = try await c.api.audit(query)
                 var h: HTML =
                     "<form class=\"filters\" method=\"get\" action=\"\(c.base)/audit\"><div><label"
                     + " for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\""
@@ -231,7 +230,7 @@ enum OrgPages {
     }
 
     static func apiKeys(_ c: Console, secret: String?) async throws -> Response {
-        let keys = try await c.get("/apikeys", as: [APIKeyView].self)
+        let keys = try await c.api.apiKeys()
         var h: HTML = ""
         if let secret {
             h +=
@@ -265,12 +264,11 @@ enum OrgPages {
 
     static func sso(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
         guard c.may(.ssoManage) else {
-            throw ConsoleRefusal(
-                status: 403, code: "forbidden", message: "Managing single sign-on needs the sso.manage permission.")
+            throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
         }
         let current = try c.g.sso.settings(org: c.org)
         let sp = c.g.serviceProvider(org: c.org)
-        let roles = try await c.get("/roles", as: [RoleView].self)
+        let roles = try await c.api.roles()
         var h: HTML =
             "<h2>This service (give these to your identity provider)</h2><div class=\"kv\"><span>Entity ID</span>"
             + "<code>\(sp.entityID)</code><span>ACS URL (HTTP-POST)</span><code>\(sp.acsURL)</code></div>"

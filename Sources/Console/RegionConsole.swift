@@ -87,7 +87,7 @@ enum RegionConsole {
                 return .redirect(to: "/region/\(region)")
             }
             guard (200..<300).contains(r.status) else {
-                return try await page(g, ctx, s, region: region, error: ConsoleRefusal(r).message, status: r.status)
+                return try await page(g, ctx, s, region: region, error: OrgAPI.error(from: r).message, status: r.status)
             }
             var resp = Response.redirect(to: "/region/\(region)")
             resp.setCookie(Flash.set(g, done))
@@ -102,7 +102,7 @@ enum RegionConsole {
         let r = try await call(g, ctx, s, region: region, "GET", "/orgs?limit=200")
         guard r.status == 200, let orgs = try? JSONCoding.decode(OrgPage.self, from: r.body) else {
             return HTMLPage.notice(
-                "Not allowed", ConsoleRefusal(r).message, action: ("Home", "/"),
+                "Not allowed", OrgAPI.error(from: r).message, action: ("Home", "/"),
                 status: r.status == 200 ? 500 : r.status, viewer: s.viewer())
         }
         let csrf: HTML = "<input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\">"
