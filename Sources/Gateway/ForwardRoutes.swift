@@ -38,23 +38,17 @@ public enum ForwardRoutes {
                 let caller = try await g.caller(ctx)
                 return try await g.forward(ctx.request, to: tenant, caller: caller)
             })
-        // Every other method on the org itself (PATCH renames it): the same forward.
-        for method in ["PATCH", "PUT", "POST", "DELETE"] {
-            b.on(method, "/api/v1/orgs/:org") { ctx in
-                let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
-                let caller = try await g.caller(ctx)
-                return try await g.forward(ctx.request, to: tenant, caller: caller)
-            }
-        }
-        b.any("/api/v1/orgs/:org/*") { ctx in
+        // Everything else under an org or a region: authenticated once by the group, then forwarded.
+        let orgs = b.group("/api/v1/orgs/:org", Authenticate(gateway: g))
+        @Sendable func toOrg(_ ctx: RequestContext) async throws -> Response {
             let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
-            let caller = try await g.caller(ctx)
-            return try await g.forward(ctx.request, to: tenant, caller: caller)
+            return try await g.forward(ctx.request, to: tenant, caller: try ctx.authenticatedCaller())
         }
-        b.any("/api/v1/regions/:region/*") { ctx in
+        for method in ["PATCH", "PUT", "POST", "DELETE"] { orgs.on(method, "", toOrg) }  // the org itself (PATCH renames)
+        orgs.any("/*", toOrg)
+        b.group("/api/v1/regions/:region", Authenticate(gateway: g)).any("/*") { ctx in
             let tenant = try g.regions.tenant(forRegion: try ctx.parameter("region"))
-            let caller = try await g.caller(ctx)
-            return try await g.forward(ctx.request, to: tenant, caller: caller)
+            return try await g.forward(ctx.request, to: tenant, caller: try ctx.authenticatedCaller())
         }
     }
 }

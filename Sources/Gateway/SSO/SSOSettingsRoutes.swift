@@ -12,31 +12,22 @@ import Web
 public enum SSOSettingsRoutes {
     public static func register(on b: RouterBuilder, gateway g: GatewayService) {
         let logger = b.logger
-        // Settings API.
-        @Sendable func requireManager(_ ctx: RequestContext, _ org: String) async throws -> Caller {
-            let caller = try await g.caller(ctx)
-            let standing = try await g.regions.tenant(forOrg: org).standing(orgID: org, caller: caller)
-            guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
-                throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
-            }
-            return caller
-        }
+        // Every route: a caller (session with CSRF, or API key) holding sso.manage in the org, checked once.
+        let sso = b.group("/api/v1/orgs/:org/sso", Authenticate(gateway: g), RequireSSOManage(gateway: g))
 
         // Domain claims: proven by a DNS TXT record before they route sign-ins or allow JIT.
-        b.get("/api/v1/orgs/:org/sso/domains") { ctx in
+        sso.get("/domains") { ctx in
             let org = try ctx.parameter("org")
-            _ = try await requireManager(ctx, org)
             return try .json(try g.trust.claims(org: org))
         }
-        b.post("/api/v1/orgs/:org/sso/domains") { ctx in
+        sso.post("/domains") { ctx in
             let org = try ctx.parameter("org")
-            _ = try await requireManager(ctx, org)
             struct Body: Codable { let domain: String }
             return try .json(try await g.trust.claim(try ctx.decode(Body.self).domain, org: org), status: 201)
         }
-        b.post("/api/v1/orgs/:org/sso/domains/:domain/verify") { ctx in
+        sso.post("/domains/:domain/verify") { ctx in
             let org = try ctx.parameter("org")
-            let caller = try await requireManager(ctx, org)
+            let caller = try ctx.authenticatedCaller()
             if let wait = g.limiter.attempt([("dns:" + org, g.settings.domainChecksPerOrg)]) {
                 throw RateLimiter.refusal(wait)
             }
@@ -47,25 +38,23 @@ public enum SSOSettingsRoutes {
                 ["org": .string(org), "by": .string(caller.accountID), "domain": .string(claim.domain)])
             return try .json(claim)
         }
-        b.delete("/api/v1/orgs/:org/sso/domains/:domain") { ctx in
+        sso.delete("/domains/:domain") { ctx in
             let org = try ctx.parameter("org")
-            _ = try await requireManager(ctx, org)
             try await g.trust.unclaim(try ctx.parameter("domain"), org: org)
             return Response(status: 204)
         }
 
-        b.get("/api/v1/orgs/:org/sso") { ctx in
+        sso.get("") { ctx in
             let org = try ctx.parameter("org")
-            _ = try await requireManager(ctx, org)
             return try .json(
                 SSOView(
                     org: org, settings: try g.sso.settings(org: org), sp: g.serviceProvider(org: org),
                     domains: try g.trust.claims(org: org)))
         }
 
-        b.put("/api/v1/orgs/:org/sso") { ctx in
+        sso.put("") { ctx in
             let org = try ctx.parameter("org")
-            let caller = try await g.caller(ctx)
+            let caller = try ctx.authenticatedCaller()
             let settings = try await g.saveSSOSettings(try ctx.decode(SSOSettingsUpdate.self), org: org, caller: caller)
             logger.info(
                 "sso settings saved",
@@ -76,9 +65,8 @@ public enum SSOSettingsRoutes {
                 ))
         }
 
-        b.delete("/api/v1/orgs/:org/sso") { ctx in
+        sso.delete("") { ctx in
             let org = try ctx.parameter("org")
-            _ = try await requireManager(ctx, org)
             try await g.sso.delete(org: org)
             return Response(status: 204)
         }
