@@ -84,7 +84,7 @@ struct ConfigReader {
 }
 
 /// Bad configuration: start-up stops with this message, which names the option.
-public struct ConfigError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ d: String) { description = "configuration: " + d }
+package struct ConfigError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ d: String) { description = "configuration: " + d }
 }

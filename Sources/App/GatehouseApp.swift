@@ -18,36 +18,36 @@ import Web
 /// - `allInOne`: the gateway and the three regions in one process (regions reached in-process).
 /// - `gateway`: the gateway alone, reaching each region at its configured URL with a signed identity.
 /// - `region(r)`: one region's API and its outbox sender, answering only gateway-signed requests.
-public final class GatehouseApp: Sendable {
-    public enum Role: Sendable, Equatable {
+package final class GatehouseApp: Sendable {
+    package enum Role: Sendable, Equatable {
         case allInOne, gateway
         case region(Region)
     }
 
-    public let config: GatehouseConfig
-    public let role: Role
-    public let router: Router
+    package let config: GatehouseConfig
+    package let role: Role
+    package let router: Router
     /// Regions served by this process, with their services (empty for a gateway-only process).
-    public let regions: RegionDirectory
+    package let regions: RegionDirectory
     /// Every region as the gateway reaches it (empty for a region-only process).
-    public let tenants: RegionTenants
+    package let tenants: RegionTenants
     /// Nil in a region-only process.
-    public let gatewayService: GatewayService?
-    public let senders: [OutboxSender]
-    public let logger: Logger
+    package let gatewayService: GatewayService?
+    package let senders: [OutboxSender]
+    package let logger: Logger
 
-    public static let version = "0.1.0"
+    package static let version = "0.1.0"
 
     /// The gateway's store (accounts, sessions) in a process that has a gateway.
-    public var gatewayStore: Database { gateway.db }
+    package var gatewayStore: Database { gateway.db }
 
     /// The gateway of a process that has one.
-    public var gateway: GatewayService {
+    package var gateway: GatewayService {
         guard let g = gatewayService else { preconditionFailure("this process runs no gateway") }
         return g
     }
 
-    public init(
+    package init(
         config: GatehouseConfig, role: Role = .allInOne, logSink: LogSink = .standardError,
         clock: any WallClock = SystemClock(),
         startBackground: Bool = true

@@ -10,53 +10,53 @@ import TenantDomain
 /// Every option of `gatehouse serve`, with its default. Read from one JSON file (`config/gatehouse.json`; the
 /// keys are documented in `config/README.md`), then overridden by command-line flags. Secrets may come from
 /// environment variables instead of the file.
-public struct GatehouseConfig: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 8080
-    public var eventLoops = 0
-    public var accessLog = true
-    public var dataDirectory = "./data"
-    public var limits = HTTPLimits()
-    public var headerTimeout = 10.0
-    public var bodyTimeout = 30.0
-    public var idleTimeout = 75.0
-    public var writeTimeout = 30.0
-    public var maxConnections = 10_000
-    public var shutdownGrace = 30.0
-    public var tlsCertificateFile: String?
-    public var tlsPrivateKeyFile: String?
-    public var storeSynchronous = Database.Synchronous.full
-    public var storeReaders = 4
-    public var logLevel = "info"
+package struct GatehouseConfig: Sendable {
+    package var host = "127.0.0.1"
+    package var port = 8080
+    package var eventLoops = 0
+    package var accessLog = true
+    package var dataDirectory = "./data"
+    package var limits = HTTPLimits()
+    package var headerTimeout = 10.0
+    package var bodyTimeout = 30.0
+    package var idleTimeout = 75.0
+    package var writeTimeout = 30.0
+    package var maxConnections = 10_000
+    package var shutdownGrace = 30.0
+    package var tlsCertificateFile: String?
+    package var tlsPrivateKeyFile: String?
+    package var storeSynchronous = Database.Synchronous.full
+    package var storeReaders = 4
+    package var logLevel = "info"
     /// The address people reach Gatehouse at; invite links are built on it.
-    public var publicBaseURL = "http://127.0.0.1:8080"
-    public var scryptLogN = 15
-    public var scryptR = 8
-    public var scryptP = 1
-    public var sessionIdleTimeout = 12 * 3600.0
-    public var sessionAbsoluteTimeout = 7 * 86400.0
+    package var publicBaseURL = "http://127.0.0.1:8080"
+    package var scryptLogN = 15
+    package var scryptR = 8
+    package var scryptP = 1
+    package var sessionIdleTimeout = 12 * 3600.0
+    package var sessionAbsoluteTimeout = 7 * 86400.0
     /// Signing keys (invite tokens, gateway → region identity). Shared by the gateway and the regions when they
     /// run as separate processes. Default: `<dataDirectory>/keys`.
-    public var keysDirectory: String?
+    package var keysDirectory: String?
     /// For `gatehouse gateway`: where each region's server listens (`http://host:port`).
-    public var regionURLs: [Region: String] = [:]
+    package var regionURLs: [Region: String] = [:]
     /// CA bundle for `https://` region URLs.
-    public var regionCAFile: String?
+    package var regionCAFile: String?
     /// PEM files of the SP key and certificate that sign AuthnRequests (orgs that turn on signed requests).
-    public var samlSPKeyFile: String?
-    public var samlSPCertFile: String?
+    package var samlSPKeyFile: String?
+    package var samlSPCertFile: String?
     /// The DNS server (`host` or `host:port`, IPv4) asked to verify SSO email domains; nil: the system's.
-    public var ssoDNSResolver: String?
+    package var ssoDNSResolver: String?
     /// Where each starting page lives (absolute URLs or paths), for the redirect after joining.
-    public var destinations: [StartingPage: String] = GatewaySettings().destinations
-    public var mail = MailConfig()
+    package var destinations: [StartingPage: String] = GatewaySettings().destinations
+    package var mail = MailConfig()
 
-    public var keysPath: String { keysDirectory ?? dataDirectory + "/keys" }
+    package var keysPath: String { keysDirectory ?? dataDirectory + "/keys" }
 
-    public init() {}
+    package init() {}
 
     /// Parses a config file's bytes. Unknown keys and out-of-range values stop start-up with a message.
-    public static func parse(_ data: Data) throws -> GatehouseConfig {
+    package static func parse(_ data: Data) throws -> GatehouseConfig {
         let any: Any
         do { any = try JSONSerialization.jsonObject(with: data) } catch {
             throw ConfigError("the file is not valid JSON (\(error.localizedDescription))")
@@ -161,14 +161,14 @@ public struct GatehouseConfig: Sendable {
         return c
     }
 
-    public static func load(path: String) throws -> GatehouseConfig {
+    package static func load(path: String) throws -> GatehouseConfig {
         guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read \(path)") }
         do { return try parse(data) } catch let e as ConfigError {
             throw ConfigError("\(path): \(e.description.dropFirst("configuration: ".count))")
         }
     }
 
-    public var serverConfiguration: ServerConfiguration {
+    package var serverConfiguration: ServerConfiguration {
         ServerConfiguration(
             host: host, port: port, eventLoops: eventLoops, limits: limits, headerTimeout: headerTimeout,
             bodyTimeout: bodyTimeout, idleTimeout: idleTimeout, writeTimeout: writeTimeout,

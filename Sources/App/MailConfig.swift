@@ -10,21 +10,21 @@ import Tenant
 ///                       "username": "…", "password": "…", "caFile": "…", "heloName": "…", "timeoutSeconds": 15}}
 ///
 /// The SMTP password may come from the environment variable `GATEHOUSE_SMTP_PASSWORD` instead of the file.
-public struct MailConfig: Sendable {
-    public enum Transport: String, Sendable, CaseIterable {
+package struct MailConfig: Sendable {
+    package enum Transport: String, Sendable, CaseIterable {
         /// `.eml` files under `directory` and the link in the log (development).
         case dev
         case smtp
         case off
     }
 
-    public var transport = Transport.dev
+    package var transport = Transport.dev
     /// For the dev transport; default `<dataDirectory>/mail`.
-    public var directory: String?
-    public var outbox = OutboxSettings()
-    public var smtp: SMTPSettings?
+    package var directory: String?
+    package var outbox = OutboxSettings()
+    package var smtp: SMTPSettings?
 
-    public init() {}
+    package init() {}
 
     static func parse(_ section: ConfigReader) throws -> MailConfig {
         var r = section

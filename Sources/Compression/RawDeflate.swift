@@ -5,14 +5,14 @@ import GatehouseCore
 ///
 /// `inflate` stops *while streaming* once the output passes `maxOutput`: a small compressed bomb cannot make
 /// us allocate its full expansion (the crewjam/saml and ruby-saml advisories).
-public enum RawDeflate {
-    public struct Failure: Error, Sendable, Equatable {
-        public let reason: String
-        public static let tooLarge = Failure(reason: "inflated data exceeds the limit")
-        public static let corrupt = Failure(reason: "not valid DEFLATE data")
+package enum RawDeflate {
+    package struct Failure: Error, Sendable, Equatable {
+        package let reason: String
+        package static let tooLarge = Failure(reason: "inflated data exceeds the limit")
+        package static let corrupt = Failure(reason: "not valid DEFLATE data")
     }
 
-    public static func inflate(_ input: [UInt8], maxOutput: Int) throws(Failure) -> [UInt8] {
+    package static func inflate(_ input: [UInt8], maxOutput: Int) throws(Failure) -> [UInt8] {
         var stream = z_stream()
         guard gh_inflateInit2(&stream, -15) == Z_OK else { throw .corrupt }
         defer { inflateEnd(&stream) }
@@ -41,7 +41,7 @@ public enum RawDeflate {
         return output
     }
 
-    public static func deflate(_ input: [UInt8]) -> [UInt8] {
+    package static func deflate(_ input: [UInt8]) -> [UInt8] {
         var stream = z_stream()
         guard gh_deflateInit2(&stream, Z_BEST_COMPRESSION, -15) == Z_OK else { return [] }
         defer { deflateEnd(&stream) }

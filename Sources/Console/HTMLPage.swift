@@ -8,8 +8,8 @@ import Web
 
 /// Server-rendered pages: one layout, escaped values, strict security headers. No inline script or style, so
 /// the Content-Security-Policy can forbid both; the stylesheet is served from `/assets/gatehouse.css`.
-public enum HTMLPage {
-    public static let securityHeaders: [(String, String)] = [
+package enum HTMLPage {
+    package static let securityHeaders: [(String, String)] = [
         (
             "Content-Security-Policy",
             "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self';"
@@ -20,16 +20,16 @@ public enum HTMLPage {
     ]
 
     /// What the header shows for a signed-in person: who they are and the org switcher.
-    public struct Viewer: Sendable {
-        public var name: String
-        public var email: String
-        public var csrf: String
-        public var memberships: [MembershipSummary]
-        public var currentOrg: String?
-        public var regionAdmin: String?
+    package struct Viewer: Sendable {
+        package var name: String
+        package var email: String
+        package var csrf: String
+        package var memberships: [MembershipSummary]
+        package var currentOrg: String?
+        package var regionAdmin: String?
     }
 
-    public static func render(
+    package static func render(
         title: String, viewer: Viewer?, body: HTML, status: Int = 200, wide: Bool = false
     ) -> Response {
         var header: HTML = "<header class=\"top\"><a class=\"brand\" href=\"/\">Gatehouse</a>"
@@ -69,12 +69,12 @@ public enum HTMLPage {
         return r
     }
 
-    public static func roleNames(_ roles: [String]) -> String {
+    package static func roleNames(_ roles: [String]) -> String {
         roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")
     }
 
     /// A message with one way forward.
-    public static func notice(
+    package static func notice(
         _ title: String, _ message: String, action: (label: String, href: String)? = nil, status: Int,
         viewer: Viewer? = nil
     ) -> Response {
@@ -84,13 +84,13 @@ public enum HTMLPage {
     }
 
     /// 429 with `Retry-After`, as a page.
-    public static func slowDown(_ wait: Int, viewer: Viewer? = nil) -> Response {
+    package static func slowDown(_ wait: Int, viewer: Viewer? = nil) -> Response {
         var r = notice("Slow down", "Too many attempts. Try again in \(wait) seconds.", status: 429, viewer: viewer)
         r.headers.add("Retry-After", String(wait))
         return r
     }
 
-    public static let stylesheet = """
+    package static let stylesheet = """
         :root{--fg:#1b1f24;--muted:#57606a;--accent:#0b57d0;--bad:#b3261e;--line:#d0d7de}
         *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe \
         UI",sans-serif;color:var(--fg);background:#f6f8fa}
@@ -154,7 +154,7 @@ public enum HTMLPage {
         """
 
     /// Progressive behaviour only (the pages work without it): select-all checkboxes and copy buttons.
-    public static let script = """
+    package static let script = """
         document.addEventListener('DOMContentLoaded', function () {
           document.querySelectorAll('input[data-select-all]').forEach(function (all) {
             all.hidden = false;

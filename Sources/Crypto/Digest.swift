@@ -1,7 +1,7 @@
 internal import COpenSSL
 
 /// SHA-2 digests over OpenSSL's EVP interface.
-public enum Digest: String, Sendable, CaseIterable {
+package enum Digest: String, Sendable, CaseIterable {
     case sha1 = "SHA1"
     case sha256 = "SHA256"
     case sha384 = "SHA384"
@@ -16,7 +16,7 @@ public enum Digest: String, Sendable, CaseIterable {
         }
     }
 
-    public var byteCount: Int {
+    package var byteCount: Int {
         switch self {
         case .sha1: return 20
         case .sha256: return 32
@@ -25,7 +25,7 @@ public enum Digest: String, Sendable, CaseIterable {
         }
     }
 
-    public func hash(_ data: some Collection<UInt8>) -> [UInt8] {
+    package func hash(_ data: some Collection<UInt8>) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
         let bytes = Array(data)
@@ -38,12 +38,12 @@ public enum Digest: String, Sendable, CaseIterable {
         return Array(out.prefix(Int(len)))
     }
 
-    public func hash(_ s: String) -> [UInt8] { hash(Array(s.utf8)) }
+    package func hash(_ s: String) -> [UInt8] { hash(Array(s.utf8)) }
 }
 
 /// HMAC over OpenSSL. Verification compares in constant time.
-public enum HMAC {
-    public static func authenticate(
+package enum HMAC {
+    package static func authenticate(
         _ message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256
     ) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
@@ -62,7 +62,7 @@ public enum HMAC {
         return Array(out.prefix(Int(len)))
     }
 
-    public static func isValid(
+    package static func isValid(
         _ mac: [UInt8], for message: some Collection<UInt8>, key: [UInt8], digest: Digest = .sha256
     ) -> Bool {
         ConstantTime.equals(mac, authenticate(message, key: key, digest: digest))
@@ -70,8 +70,8 @@ public enum HMAC {
 }
 
 /// Comparison of secrets whose time does not depend on where they differ.
-public enum ConstantTime {
-    public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+package enum ConstantTime {
+    package static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         return a.withUnsafeBytes { x in
             b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 }
@@ -81,7 +81,7 @@ public enum ConstantTime {
 
 extension Array where Element == UInt8 {
     /// Lower-case hex, for digests in logs and ids.
-    public var hexString: String {
+    package var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(count * 2)

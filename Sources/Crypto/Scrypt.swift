@@ -6,19 +6,19 @@ import GatehouseCore
 /// (`scrypt$<logN>$<r>$<p>$<salt>$<hash>`, base64url), so they can be raised later without breaking old hashes.
 ///
 /// scrypt is deliberately slow (~150 ms at N=2^15 here): callers run it off the event loops (`PasswordHasher`).
-public struct ScryptParameters: Sendable, Equatable {
-    public var logN: Int
-    public var r: Int
-    public var p: Int
-    public init(logN: Int = 15, r: Int = 8, p: Int = 1) {
+package struct ScryptParameters: Sendable, Equatable {
+    package var logN: Int
+    package var r: Int
+    package var p: Int
+    package init(logN: Int = 15, r: Int = 8, p: Int = 1) {
         self.logN = logN
         self.r = r
         self.p = p
     }
 }
 
-public enum Scrypt {
-    public static func derive(
+package enum Scrypt {
+    package static func derive(
         _ password: String, salt: [UInt8], parameters: ScryptParameters, length: Int = 32
     ) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: length)
@@ -41,7 +41,7 @@ public enum Scrypt {
     }
 
     /// A new hash string for `password`.
-    public static func hash(_ password: String, parameters: ScryptParameters) -> String? {
+    package static func hash(_ password: String, parameters: ScryptParameters) -> String? {
         let salt = SecureRandom.bytes(16)
         guard let key = derive(password, salt: salt, parameters: parameters) else { return nil }
         return
@@ -49,7 +49,7 @@ public enum Scrypt {
     }
 
     /// Checks `password` against a stored hash in constant time. Malformed hashes never verify.
-    public static func verify(_ password: String, against stored: String) -> Bool {
+    package static func verify(_ password: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]),
             let p = Int(parts[3]),
@@ -65,27 +65,27 @@ public enum Scrypt {
 
 /// Runs scrypt on its own small pool of threads so hashing never blocks an event loop, and at most `width`
 /// hashes run at once (a burst of logins queues instead of exhausting memory).
-public final class PasswordHasher: Sendable {
-    public let parameters: ScryptParameters
+package final class PasswordHasher: Sendable {
+    package let parameters: ScryptParameters
     private let queue: DispatchQueue
     private let slots: DispatchSemaphore
 
-    public init(parameters: ScryptParameters = ScryptParameters(), width: Int = 2) {
+    package init(parameters: ScryptParameters = ScryptParameters(), width: Int = 2) {
         self.parameters = parameters
         queue = DispatchQueue(label: "gatehouse.scrypt", attributes: .concurrent)
         slots = DispatchSemaphore(value: width)
     }
 
-    public func hash(_ password: String) async -> String? {
+    package func hash(_ password: String) async -> String? {
         await run { Scrypt.hash(password, parameters: self.parameters) }
     }
 
-    public func verify(_ password: String, against stored: String) async -> Bool {
+    package func verify(_ password: String, against stored: String) async -> Bool {
         await run { Scrypt.verify(password, against: stored) }
     }
 
     /// Spends the same time as a real check, for unknown accounts (no user enumeration through timing).
-    public func verifyDummy(_ password: String) async {
+    package func verifyDummy(_ password: String) async {
         _ = await run { Scrypt.derive(password, salt: Array(repeating: 0, count: 16), parameters: self.parameters) }
     }
 

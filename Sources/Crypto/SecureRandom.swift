@@ -1,8 +1,8 @@
 internal import COpenSSL
 
 /// Cryptographically secure random bytes from OpenSSL's DRBG (seeded from the kernel).
-public enum SecureRandom {
-    public static func bytes(_ count: Int) -> [UInt8] {
+package enum SecureRandom {
+    package static func bytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         let ok = out.withUnsafeMutableBytes {
             RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count))

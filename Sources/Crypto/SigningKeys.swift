@@ -2,18 +2,18 @@ internal import COpenSSL
 import Foundation
 
 /// Why a key or certificate could not be read.
-public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
-    public var description: String { reason }
+package struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let reason: String
+    package var description: String { reason }
 }
 
 /// The signature schemes XML-DSig and the SAML redirect binding use. ECDSA signatures travel as raw
 /// `r || s` (XML-DSig 1.1), which is converted to and from DER for OpenSSL here.
-public enum SignatureScheme: Sendable, Equatable {
+package enum SignatureScheme: Sendable, Equatable {
     case rsaPKCS1(Digest)
     case ecdsa(Digest)
 
-    public var digest: Digest {
+    package var digest: Digest {
         switch self {
         case .rsaPKCS1(let d), .ecdsa(let d): return d
         }
@@ -22,19 +22,19 @@ public enum SignatureScheme: Sendable, Equatable {
 
 /// A public key (RSA or EC) from a certificate or PEM. OpenSSL keys are immutable once loaded and each
 /// verification uses its own context, so sharing one across threads is safe.
-public final class PublicKey: @unchecked Sendable {
+package final class PublicKey: @unchecked Sendable {
     let pkey: OpaquePointer
 
     init(owning pkey: OpaquePointer) { self.pkey = pkey }
     deinit { EVP_PKEY_free(pkey) }
 
-    public var isRSA: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_RSA() }
-    public var isEC: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_EC() }
-    public var bits: Int { Int(EVP_PKEY_get_bits(pkey)) }
+    package var isRSA: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_RSA() }
+    package var isEC: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_EC() }
+    package var bits: Int { Int(EVP_PKEY_get_bits(pkey)) }
 
     /// True when `signature` over `message` verifies with this key under `scheme`. A scheme that does not
     /// match the key type is simply false.
-    public func verify(_ signature: [UInt8], over message: [UInt8], scheme: SignatureScheme) -> Bool {
+    package func verify(_ signature: [UInt8], over message: [UInt8], scheme: SignatureScheme) -> Bool {
         var sig = signature
         switch scheme {
         case .rsaPKCS1: guard isRSA else { return false }
@@ -56,10 +56,10 @@ public final class PublicKey: @unchecked Sendable {
 }
 
 /// A private key for signing (the SP's AuthnRequest key, test fixtures).
-public final class PrivateKey: @unchecked Sendable {
+package final class PrivateKey: @unchecked Sendable {
     let pkey: OpaquePointer
 
-    public init(pem: String) throws(KeyError) {
+    package init(pem: String) throws(KeyError) {
         let bytes = Array(pem.utf8)
         let key: OpaquePointer? = bytes.withUnsafeBytes { b in
             guard let bio = BIO_new_mem_buf(b.baseAddress, Int32(b.count)) else { return nil }
@@ -73,9 +73,9 @@ public final class PrivateKey: @unchecked Sendable {
 
     deinit { EVP_PKEY_free(pkey) }
 
-    public var isEC: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_EC() }
+    package var isEC: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_EC() }
 
-    public func sign(_ message: [UInt8], digest: Digest) throws(KeyError) -> [UInt8] {
+    package func sign(_ message: [UInt8], digest: Digest) throws(KeyError) -> [UInt8] {
         guard let ctx = EVP_MD_CTX_new() else { throw KeyError(reason: "out of memory") }
         defer { EVP_MD_CTX_free(ctx) }
         guard EVP_DigestSignInit(ctx, nil, digest.md, nil, pkey) == 1 else {
@@ -101,11 +101,11 @@ public final class PrivateKey: @unchecked Sendable {
 
 /// An X.509 certificate, read from PEM or base64 DER. Only its public key is used: trust comes from the
 /// certificate being configured, not from its chain or dates (as every SAML SP does for IdP certificates).
-public final class Certificate: @unchecked Sendable {
-    public let der: [UInt8]
-    public let publicKey: PublicKey
+package final class Certificate: @unchecked Sendable {
+    package let der: [UInt8]
+    package let publicKey: PublicKey
 
-    public init(der: [UInt8]) throws(KeyError) {
+    package init(der: [UInt8]) throws(KeyError) {
         guard !der.isEmpty, der.count < 64 * 1024 else { throw KeyError(reason: "certificate has an impossible size") }
         self.der = der
         let x509: OpaquePointer? = der.withUnsafeBufferPointer { b in
@@ -129,7 +129,7 @@ public final class Certificate: @unchecked Sendable {
     }
 
     /// PEM (one `CERTIFICATE` block) or bare base64 DER, as IdP metadata and admin forms carry it.
-    public convenience init(text: String) throws(KeyError) {
+    package convenience init(text: String) throws(KeyError) {
         var body = text
         if let begin = text.range(of: "-----BEGIN CERTIFICATE-----") {
             guard let end = text.range(of: "-----END CERTIFICATE-----", range: begin.upperBound..<text.endIndex) else {
@@ -143,11 +143,11 @@ public final class Certificate: @unchecked Sendable {
     }
 
     /// The SHA-256 fingerprint as upper-case colon-separated hex, as IdP consoles show it.
-    public var sha256Fingerprint: String {
+    package var sha256Fingerprint: String {
         Digest.sha256.hash(der).map { String(format: "%02X", $0) }.joined(separator: ":")
     }
 
-    public var base64: String { Data(der).base64EncodedString() }
+    package var base64: String { Data(der).base64EncodedString() }
 }
 
 /// Conversion between XML-DSig's raw ECDSA signatures (`r || s`, each the field size) and DER.

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Base64url without padding (RFC 4648 §5), as used in tokens and cursors.
-public enum Base64URL {
-    public static func encode<D: DataProtocol>(_ bytes: D) -> String {
+package enum Base64URL {
+    package static func encode<D: DataProtocol>(_ bytes: D) -> String {
         var s = Data(bytes).base64EncodedString()
         s = s.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         while s.hasSuffix("=") { s.removeLast() }
@@ -10,7 +10,7 @@ public enum Base64URL {
     }
 
     /// Decodes strictly: only the URL-safe alphabet, no padding, no whitespace. Returns nil on anything else.
-    public static func decode(_ s: some StringProtocol) -> Data? {
+    package static func decode(_ s: some StringProtocol) -> Data? {
         var out = String()
         out.reserveCapacity(s.utf8.count + 3)
         for c in s.utf8 {

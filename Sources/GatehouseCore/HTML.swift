@@ -5,53 +5,53 @@
 /// values alike); an interpolated `HTML` is inserted as is. The only way to insert raw text is `unsafeRaw`,
 /// spelled out where it is used. `let bad: HTML = "<td>" + name` does not compile: there is no `HTML + String`.
 /// (Elementary's `HTMLText`/`HTMLRaw` and Leaf's `#(x)`/`#unsafeHTML` are the models.)
-public struct HTML: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
-    public private(set) var text: String
+package struct HTML: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    package private(set) var text: String
 
-    public init(stringLiteral literal: StaticString) { text = literal.description }
+    package init(stringLiteral literal: StaticString) { text = literal.description }
 
-    public init(stringInterpolation: StringInterpolation) { text = stringInterpolation.text }
+    package init(stringInterpolation: StringInterpolation) { text = stringInterpolation.text }
 
     private init(trusted: String) { text = trusted }
 
-    public init() { text = "" }
+    package init() { text = "" }
 
-    public var description: String { text }
-    public var isEmpty: Bool { text.isEmpty }
+    package var description: String { text }
+    package var isEmpty: Bool { text.isEmpty }
 
     /// Inserts `raw` unescaped. Only for markup that is already safe by construction and cannot be built as
     /// `HTML` (a pre-rendered fragment from a trusted source); every use is a place to review.
-    public static func unsafeRaw(_ raw: String) -> HTML { HTML(trusted: raw) }
+    package static func unsafeRaw(_ raw: String) -> HTML { HTML(trusted: raw) }
 
-    public static func + (a: HTML, b: HTML) -> HTML { HTML(trusted: a.text + b.text) }
-    public static func += (a: inout HTML, b: HTML) { a.text += b.text }
+    package static func + (a: HTML, b: HTML) -> HTML { HTML(trusted: a.text + b.text) }
+    package static func += (a: inout HTML, b: HTML) { a.text += b.text }
 
-    public struct StringInterpolation: StringInterpolationProtocol {
-        public typealias StringLiteralType = StaticString
+    package struct StringInterpolation: StringInterpolationProtocol {
+        package typealias StringLiteralType = StaticString
         var text = ""
 
-        public init(literalCapacity: Int, interpolationCount: Int) {
+        package init(literalCapacity: Int, interpolationCount: Int) {
             text.reserveCapacity(literalCapacity + 16 * interpolationCount)
         }
 
-        public mutating func appendLiteral(_ literal: StaticString) { text += literal.description }
+        package mutating func appendLiteral(_ literal: StaticString) { text += literal.description }
 
         /// Text: escaped.
-        public mutating func appendInterpolation(_ s: String) { HTML.escape(s, into: &text) }
-        public mutating func appendInterpolation(_ s: Substring) { HTML.escape(String(s), into: &text) }
+        package mutating func appendInterpolation(_ s: String) { HTML.escape(s, into: &text) }
+        package mutating func appendInterpolation(_ s: Substring) { HTML.escape(String(s), into: &text) }
         /// Markup: as is.
-        public mutating func appendInterpolation(_ h: HTML) { text += h.text }
-        public mutating func appendInterpolation(_ hs: [HTML]) { for h in hs { text += h.text } }
+        package mutating func appendInterpolation(_ h: HTML) { text += h.text }
+        package mutating func appendInterpolation(_ hs: [HTML]) { for h in hs { text += h.text } }
         /// Numbers print as digits, which need no escaping.
-        public mutating func appendInterpolation<N: BinaryInteger>(_ n: N) { text += String(n) }
+        package mutating func appendInterpolation<N: BinaryInteger>(_ n: N) { text += String(n) }
         /// `\(if: cond, "…")`: the markup when the condition holds, else nothing.
-        public mutating func appendInterpolation(if condition: Bool, _ h: @autoclosure () -> HTML) {
+        package mutating func appendInterpolation(if condition: Bool, _ h: @autoclosure () -> HTML) {
             if condition { text += h().text }
         }
     }
 
     /// `&`, `<`, `>`, `"` and `'` as entities: safe in text and in quoted attribute values.
-    public static func escape(_ s: String) -> String {
+    package static func escape(_ s: String) -> String {
         var out = ""
         escape(s, into: &out)
         return out
@@ -77,7 +77,7 @@ public struct HTML: Sendable, Hashable, ExpressibleByStringInterpolation, Custom
 }
 
 extension Array where Element == HTML {
-    public func joined(separator: HTML = HTML()) -> HTML {
+    package func joined(separator: HTML = HTML()) -> HTML {
         var out = HTML()
         for (i, h) in enumerated() {
             if i > 0 { out += separator }

@@ -1,6 +1,6 @@
 /// Minimal JSON string quoting used on hot paths (logs, error bodies) where JSONEncoder would be too slow.
-public enum JSONText {
-    public static func quote(_ s: String) -> String {
+package enum JSONText {
+    package static func quote(_ s: String) -> String {
         // Fast path: nothing to escape (the common case for ids, emails and names).
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) { return "\"" + s + "\"" }
         var out = "\""
@@ -27,7 +27,7 @@ public enum JSONText {
     }
 
     /// Appends `s` as a JSON string literal to a byte buffer (no intermediate String when nothing needs escaping).
-    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+    package static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
             out.append(0x22)
             out.append(contentsOf: s.utf8)

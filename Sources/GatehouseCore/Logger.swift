@@ -5,24 +5,24 @@ import Synchronization
 ///
 /// Why our own: no package dependencies, and tests need to read what was logged (see `LogSink.memory`)
 /// to prove that secrets never reach the log.
-public struct Logger: Sendable {
-    public enum Level: Int, Sendable, Comparable, CustomStringConvertible {
+package struct Logger: Sendable {
+    package enum Level: Int, Sendable, Comparable, CustomStringConvertible {
         case debug, info, warning, error
-        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
-        public var description: String { ["debug", "info", "warning", "error"][rawValue] }
+        package static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        package var description: String { ["debug", "info", "warning", "error"][rawValue] }
     }
 
-    public let sink: LogSink
-    public var minimum: Level
-    public var label: String
+    package let sink: LogSink
+    package var minimum: Level
+    package var label: String
 
-    public init(label: String, sink: LogSink = .standardError, minimum: Level = .info) {
+    package init(label: String, sink: LogSink = .standardError, minimum: Level = .info) {
         self.label = label
         self.sink = sink
         self.minimum = minimum
     }
 
-    public func log(
+    package func log(
         _ level: Level, _ message: @autoclosure () -> String, _ fields: @autoclosure () -> [String: LogValue] = [:]
     ) {
         guard level >= minimum else { return }
@@ -35,20 +35,20 @@ public struct Logger: Sendable {
         sink.write(line)
     }
 
-    public func info(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+    package func info(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
         log(.info, m(), f())
     }
-    public func warning(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+    package func warning(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
         log(.warning, m(), f())
     }
-    public func error(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+    package func error(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
         log(.error, m(), f())
     }
-    public func debug(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
+    package func debug(_ m: @autoclosure () -> String, _ f: @autoclosure () -> [String: LogValue] = [:]) {
         log(.debug, m(), f())
     }
 
-    public static func timestamp() -> String {
+    package static func timestamp() -> String {
         var tv = timeval()
         gettimeofday(&tv, nil)
         var t = time_t(tv.tv_sec)
@@ -61,16 +61,16 @@ public struct Logger: Sendable {
 }
 
 /// A value in a log line. Secrets have no case here on purpose: wrap them in `Redacted` and they print as `"[redacted]"`.
-public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+package enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
     case string(String)
     case int(Int)
     case double(Double)
     case bool(Bool)
 
-    public init(stringLiteral v: String) { self = .string(v) }
-    public init(integerLiteral v: Int) { self = .int(v) }
+    package init(stringLiteral v: String) { self = .string(v) }
+    package init(integerLiteral v: Int) { self = .int(v) }
 
-    public var json: String {
+    package var json: String {
         switch self {
         case .int(let i): return String(i)
         case .double(let d): return d.isFinite ? String(format: "%.3f", d) : "null"
@@ -81,7 +81,7 @@ public enum LogValue: Sendable, ExpressibleByStringLiteral, ExpressibleByInteger
 }
 
 /// Where log lines go.
-public final class LogSink: Sendable {
+package final class LogSink: Sendable {
     private let target: Target
     private let memoryLines = Mutex<[String]>([])
     private enum Target: Sendable {
@@ -90,13 +90,13 @@ public final class LogSink: Sendable {
     }
 
     private init(_ t: Target) { target = t }
-    public static let standardError = LogSink(.fd(2))
-    public static let standardOutput = LogSink(.fd(1))
-    public static let discard = LogSink(.discard)
+    package static let standardError = LogSink(.fd(2))
+    package static let standardOutput = LogSink(.fd(1))
+    package static let discard = LogSink(.discard)
     /// Keeps lines in memory so tests can read them.
-    public static func memory() -> LogSink { LogSink(.memory) }
+    package static func memory() -> LogSink { LogSink(.memory) }
 
-    public func write(_ line: String) {
+    package func write(_ line: String) {
         switch target {
         case .fd(let fd):
             var l = line
@@ -110,7 +110,7 @@ public final class LogSink: Sendable {
     }
 
     /// Writes pre-formatted JSON lines (the server's batched access log).
-    public func write(bytes: [UInt8]) {
+    package func write(bytes: [UInt8]) {
         switch target {
         case .fd(let fd):
             bytes.withUnsafeBytes { LogSink.writeAll(fd, $0) }
@@ -129,15 +129,15 @@ public final class LogSink: Sendable {
     }
 
     /// Lines written so far (memory sinks only).
-    public var lines: [String] {
+    package var lines: [String] {
         memoryLines.withLock { $0 }
     }
 }
 
 /// Wraps a secret so it cannot be printed or logged by accident.
-public struct Redacted<Value: Sendable>: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let value: Value
-    public init(_ value: Value) { self.value = value }
-    public var description: String { "[redacted]" }
-    public var debugDescription: String { "[redacted]" }
+package struct Redacted<Value: Sendable>: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
+    package var description: String { "[redacted]" }
+    package var debugDescription: String { "[redacted]" }
 }

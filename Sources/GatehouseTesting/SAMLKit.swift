@@ -6,30 +6,30 @@ import XML
 /// Test-only SAML material: keys made by the openssl command at test time (never committed), Responses
 /// shaped like SimpleSAMLphp's, signed with our signer (whose output xmlsec1 also verifies, see
 /// SAMLLibraryTests).
-public enum SAMLKit {
-    public struct KeyPair {
-        public let key: PrivateKey
-        public let certificate: Certificate
-        public let certPath: String
-        public let keyPath: String
+package enum SAMLKit {
+    package struct KeyPair {
+        package let key: PrivateKey
+        package let certificate: Certificate
+        package let certPath: String
+        package let keyPath: String
     }
 
-    public static let dir: String = {
+    package static let dir: String = {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("gh-saml-keys-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }()
 
-    public static func run(_ args: [String]) throws {
+    package static func run(_ args: [String]) throws {
         guard try Subprocess.run(args).status == 0 else {
             throw SAMLRefusal("tool_failed", "\(args.joined(separator: " ")) failed")
         }
     }
 
-    public static let lock = NSLock()
+    package static let lock = NSLock()
 
     /// Keys by name, made once per test process (tests run in parallel; one maker at a time).
-    public static func makeKeys(_ name: String, ec: Bool = false) throws -> KeyPair {
+    package static func makeKeys(_ name: String, ec: Bool = false) throws -> KeyPair {
         lock.lock()
         defer { lock.unlock() }
         let key = "\(dir)/\(name).key"
@@ -47,9 +47,9 @@ public enum SAMLKit {
             keyPath: key)
     }
 
-    public static let idp = "http://idp.example.test/metadata"
+    package static let idp = "http://idp.example.test/metadata"
 
-    public static func response(
+    package static func response(
         nameID: String = "alice@example.com", inResponseTo: String? = nil, audience: String, acs: String,
         destination: String? = nil, issuer: String = idp, now: Date, lifetime: TimeInterval = 300,
         attributes: [String: [String]] = ["email": ["alice@example.com"], "givenName": ["Alice"], "sn": ["Anderson"]]
@@ -85,13 +85,13 @@ public enum SAMLKit {
             """
     }
 
-    public static func esc(_ s: String) -> String {
+    package static func esc(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
     }
 
-    public enum Part { case assertion, response, both }
+    package enum Part { case assertion, response, both }
 
-    public static func sign(
+    package static func sign(
         _ xml: String, with k: KeyPair, _ part: Part = .assertion, scheme: SignatureScheme = .rsaPKCS1(.sha256)
     ) throws -> [UInt8] {
         let doc = try XMLDocument(parsing: Array(xml.utf8))

@@ -9,8 +9,8 @@ import Glibc
 /// connections and sockets), it crashed in `memmove` (SIGSEGV) — at random, whichever test spawned last. Here
 /// the child gets stdin/stdout/stderr from pipes or /dev/null and nothing else is touched; our own pipe ends
 /// are close-on-exec so no child inherits another's. Spawns are serialized (one `posix_spawnp` at a time).
-public final class Subprocess: @unchecked Sendable {
-    public let pid: pid_t
+package final class Subprocess: @unchecked Sendable {
+    package let pid: pid_t
     private var outFD: Int32
     private var errFD: Int32
     private var status: Int32?
@@ -18,7 +18,7 @@ public final class Subprocess: @unchecked Sendable {
 
     /// Starts `args[0]` (looked up in PATH) with `args`. `input` is written to its stdin (then closed); stdout and
     /// stderr are captured unless `discardStderr`, which sends stderr to /dev/null.
-    public init(_ args: [String], input: Data? = nil, mergeStderr: Bool = false, discardStderr: Bool = false) throws {
+    package init(_ args: [String], input: Data? = nil, mergeStderr: Bool = false, discardStderr: Bool = false) throws {
         precondition(!args.isEmpty)
         // Pipes are made and marked close-on-exec under the same lock as the spawn: no other child can inherit
         // one in between.
@@ -81,7 +81,7 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// Reads stdout and stderr to their end (both at once, so neither pipe can fill up and stall the child).
-    public func readToEnd() -> (stdout: Data, stderr: Data) {
+    package func readToEnd() -> (stdout: Data, stderr: Data) {
         var out = Data()
         var err = Data()
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -105,7 +105,7 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// Reads what stdout has now (blocking until something arrives), or empty at its end.
-    public func readSome() -> Data {
+    package func readSome() -> Data {
         guard outFD >= 0 else { return Data() }
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -116,13 +116,13 @@ public final class Subprocess: @unchecked Sendable {
         }
     }
 
-    public func signal(_ sig: Int32) { kill(pid, sig) }
+    package func signal(_ sig: Int32) { kill(pid, sig) }
 
     /// The exit status; a child killed by a signal answers 128 + the signal.
     @discardableResult
-    public func wait() -> Int32 { status ?? waitStatus() }
+    package func wait() -> Int32 { status ?? waitStatus() }
 
-    public var exitedNormally: Bool {
+    package var exitedNormally: Bool {
         wait() < 128
     }
 
@@ -135,7 +135,7 @@ public final class Subprocess: @unchecked Sendable {
     }
 
     /// Runs to completion: exit status, stdout, stderr.
-    public static func run(
+    package static func run(
         _ args: [String], input: Data? = nil, mergeStderr: Bool = false
     ) throws -> (status: Int32, stdout: Data, stderr: Data) {
         let p = try Subprocess(args, input: input, mergeStderr: mergeStderr)

@@ -3,16 +3,16 @@ import HTTP
 
 /// Drives any `HTTPResponder` in memory, without sockets: the fast way to test handlers. The socket tests run
 /// the same requests through the real server.
-public struct TestClient: Sendable {
-    public let responder: any HTTPResponder
-    public var defaultHeaders: HTTPHeaders
+package struct TestClient: Sendable {
+    package let responder: any HTTPResponder
+    package var defaultHeaders: HTTPHeaders
 
-    public init(_ responder: any HTTPResponder, defaultHeaders: HTTPHeaders = ["Host": "test"]) {
+    package init(_ responder: any HTTPResponder, defaultHeaders: HTTPHeaders = ["Host": "test"]) {
         self.responder = responder
         self.defaultHeaders = defaultHeaders
     }
 
-    public func send(
+    package func send(
         _ method: String, _ target: String, headers: HTTPHeaders = [:], body: [UInt8] = []
     ) async -> Response {
         var all = defaultHeaders
@@ -23,7 +23,7 @@ public struct TestClient: Sendable {
         return await responder.respond(to: request)
     }
 
-    public func send(_ method: String, _ target: String, json: String, headers: HTTPHeaders = [:]) async -> Response {
+    package func send(_ method: String, _ target: String, json: String, headers: HTTPHeaders = [:]) async -> Response {
         var h = headers
         h.set("Content-Type", "application/json")
         return await send(method, target, headers: h, body: Array(json.utf8))

@@ -6,10 +6,10 @@ import Web
 
 /// A `CallerProvider` for tests and tools that reads `X-Test-Caller: <account>|<email>|<name>|<region-admin>`.
 /// - Warning: it trusts the header; never install it on a network-facing server.
-public enum UnverifiedTestCaller {
-    public static let header = "X-Test-Caller"
+package enum UnverifiedTestCaller {
+    package static let header = "X-Test-Caller"
 
-    public static let provider: CallerProvider = { ctx in
+    package static let provider: CallerProvider = { ctx in
         guard let raw = ctx.request.headers[header] else { throw GatehouseError.unauthenticated() }
         let p = raw.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard p.count >= 2, !p[0].isEmpty else { throw GatehouseError.unauthenticated() }
@@ -19,7 +19,7 @@ public enum UnverifiedTestCaller {
             authMethod: p.count > 4 ? AuthMethod(wire: p[4]) ?? .password : .password)
     }
 
-    public static func value(_ c: Caller) -> String {
+    package static func value(_ c: Caller) -> String {
         "\(c.accountID)|\(c.email)|\(c.displayName)|\(c.regionAdminOf?.rawValue ?? "")|\(c.authMethod.wire)"
     }
 }

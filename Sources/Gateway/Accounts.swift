@@ -5,14 +5,14 @@ import Store
 import TenantDomain
 
 /// A person, global to the deployment; memberships live in the regions.
-public struct Account: Sendable, Codable, Equatable {
-    public let id: String
-    public let email: String
-    public var firstName: String
-    public var lastName: String
-    public let hasPassword: Bool
+package struct Account: Sendable, Codable, Equatable {
+    package let id: String
+    package let email: String
+    package var firstName: String
+    package var lastName: String
+    package let hasPassword: Bool
 
-    public var displayName: String {
+    package var displayName: String {
         switch (firstName.isEmpty, lastName.isEmpty) {
         case (true, true): return email
         case (false, true): return firstName
@@ -24,14 +24,14 @@ public struct Account: Sendable, Codable, Equatable {
 
 /// Accounts in the gateway store: unique email (case-insensitive, stored lower-cased), scrypt password hashes
 /// with their parameters, hashing off the event loops.
-public final class Accounts: Sendable {
+package final class Accounts: Sendable {
     let db: Database
     let hasher: PasswordHasher
     let clock: any WallClock
-    public static let minimumPasswordLength = 10
-    public static let maximumPasswordLength = 1024
+    package static let minimumPasswordLength = 10
+    package static let maximumPasswordLength = 1024
 
-    public init(db: Database, hasher: PasswordHasher, clock: any WallClock) {
+    package init(db: Database, hasher: PasswordHasher, clock: any WallClock) {
         self.db = db
         self.hasher = hasher
         self.clock = clock
@@ -45,7 +45,7 @@ public final class Accounts: Sendable {
             hasPassword: s.int(4) != 0)
     }
 
-    public func find(email: String) throws -> Account? {
+    package func find(email: String) throws -> Account? {
         try db.readNow { conn in
             var out: Account?
             try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE email = ?", [Email.normalize(email)]) {
@@ -55,7 +55,7 @@ public final class Accounts: Sendable {
         }
     }
 
-    public func find(id: String) throws -> Account? {
+    package func find(id: String) throws -> Account? {
         try db.readNow { conn in
             var out: Account?
             try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE id = ?", [id]) { out = Self.account($0) }
@@ -63,7 +63,7 @@ public final class Accounts: Sendable {
         }
     }
 
-    public static func validatePassword(_ p: String) throws {
+    package static func validatePassword(_ p: String) throws {
         guard p.count >= minimumPasswordLength else {
             throw GatehouseError(
                 .weakPassword, status: 422,
@@ -75,7 +75,7 @@ public final class Accounts: Sendable {
     }
 
     /// Creates an account; `password` nil makes an account that signs in only by SSO (or a bootstrap link).
-    public func create(email: String, firstName: String, lastName: String, password: String?) async throws -> Account {
+    package func create(email: String, firstName: String, lastName: String, password: String?) async throws -> Account {
         let email = Email.normalize(email.trimmingCharacters(in: .whitespaces))
         guard Email.isValid(email) else { throw GatehouseError.validation("That email address is not valid.") }
         try PersonName.validate(firstName, lastName)
@@ -106,7 +106,7 @@ public final class Accounts: Sendable {
 
     /// The account if `password` is right. An unknown email costs the same time as a wrong password, and both
     /// answer nil: the caller cannot tell them apart.
-    public func authenticate(email: String, password: String) async throws -> Account? {
+    package func authenticate(email: String, password: String) async throws -> Account? {
         guard password.utf8.count <= Self.maximumPasswordLength else { return nil }
         let row = try db.readNow { conn in
             try conn.first("SELECT id, password_hash FROM accounts WHERE email = ?", [Email.normalize(email)])
@@ -119,7 +119,7 @@ public final class Accounts: Sendable {
         return try find(id: id)
     }
 
-    public func setPassword(accountID: String, password: String) async throws {
+    package func setPassword(accountID: String, password: String) async throws {
         try Self.validatePassword(password)
         guard let h = await hasher.hash(password) else { throw GatehouseError.internalError(detail: "scrypt failed") }
         let now = Int(clock.now().timeIntervalSince1970)
@@ -137,7 +137,7 @@ public final class Accounts: Sendable {
         }
     }
 
-    public func setNames(accountID: String, firstName: String, lastName: String) async throws {
+    package func setNames(accountID: String, firstName: String, lastName: String) async throws {
         try PersonName.validate(firstName, lastName)
         try await db.write { conn in
             try conn.run(

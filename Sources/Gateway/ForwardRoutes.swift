@@ -9,9 +9,9 @@ import Web
 /// authenticated here (session + CSRF, or API key), then forwarded to the region that holds the org — in this
 /// process or another. The region decides everything else (permissions, rules, 404 for what the caller
 /// may not see).
-public enum ForwardRoutes {
+package enum ForwardRoutes {
 
-    public static func register(on b: RouterBuilder, gateway g: GatewayService) {
+    package static func register(on b: RouterBuilder, gateway g: GatewayService) {
         // The hottest read: with a session cookie and a region that can answer at once (in this process), it is
         // answered on the event loop (session read, region read, bytes) with no task; anything else is forwarded.
         b.sync(

@@ -2,66 +2,66 @@ import Foundation
 import TenantAPI
 import TenantDomain
 
-public struct LoginRequest: Codable, Sendable {
-    public var email: String
-    public var password: String
+package struct LoginRequest: Codable, Sendable {
+    package var email: String
+    package var password: String
 }
 
-public struct PasswordChangeRequest: Codable, Sendable {
-    public var currentPassword: String
-    public var newPassword: String
+package struct PasswordChangeRequest: Codable, Sendable {
+    package var currentPassword: String
+    package var newPassword: String
 }
 
-public struct SessionAnswer: Codable, Sendable {
-    public let account: Account
-    public let csrfToken: String
+package struct SessionAnswer: Codable, Sendable {
+    package let account: Account
+    package let csrfToken: String
 }
 
-public struct MeAnswer: Codable, Sendable {
-    public let account: Account
-    public let authMethod: String
-    public let regionAdminOf: Region?
+package struct MeAnswer: Codable, Sendable {
+    package let account: Account
+    package let authMethod: String
+    package let regionAdminOf: Region?
     /// Set when this authentication opens one org only (an SSO session, an API key).
-    public let scopeOrg: String?
-    public let memberships: [MembershipSummary]
-    public let pendingInvites: [PendingInviteSummary]
-    public let csrfToken: String?
+    package let scopeOrg: String?
+    package let memberships: [MembershipSummary]
+    package let pendingInvites: [PendingInviteSummary]
+    package let csrfToken: String?
     /// Regions that did not answer; their orgs are missing from `memberships` (never a reason to fail the rest).
-    public let unavailableRegions: [Region]
+    package let unavailableRegions: [Region]
 }
 
-public struct InvitePreview: Codable, Sendable {
-    public let inviteID: String
-    public let orgID: String
-    public let orgName: String
-    public let email: String
-    public let roles: [String]
-    public let roleNames: [String]
-    public let inviterName: String
-    public let ssoOnly: Bool
-    public let firstName: String
-    public let lastName: String
-    public let expiresAt: Date
+package struct InvitePreview: Codable, Sendable {
+    package let inviteID: String
+    package let orgID: String
+    package let orgName: String
+    package let email: String
+    package let roles: [String]
+    package let roleNames: [String]
+    package let inviterName: String
+    package let ssoOnly: Bool
+    package let firstName: String
+    package let lastName: String
+    package let expiresAt: Date
     /// Whether the invited address already has an account (sign in) or not (sign up through the link). Told
     /// only to the proven invitee (a mailed link, or signed in as that address); nil for a copied link.
-    public let accountExists: Bool?
+    package let accountExists: Bool?
 }
 
-public struct AcceptRequest: Codable, Sendable {
-    public var password: String?
+package struct AcceptRequest: Codable, Sendable {
+    package var password: String?
     /// The code mailed by `POST /api/v1/invites/:token/code`, when signing up through a copied link.
-    public var code: String?
-    public var firstName: String?
-    public var lastName: String?
+    package var code: String?
+    package var firstName: String?
+    package var lastName: String?
 }
 
-public struct AcceptAnswer: Codable, Sendable {
-    public let orgID: String
-    public let redirect: String
-    public let csrfToken: String?
+package struct AcceptAnswer: Codable, Sendable {
+    package let orgID: String
+    package let redirect: String
+    package let csrfToken: String?
 }
 
-public struct BootstrapRequest: Codable, Sendable {
-    public var token: String
-    public var password: String
+package struct BootstrapRequest: Codable, Sendable {
+    package var token: String
+    package var password: String
 }

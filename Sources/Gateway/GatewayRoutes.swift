@@ -7,8 +7,8 @@ import Web
 
 /// The gateway's own JSON API: sign-in, sessions, `/api/v1/me`, and the invite link (preview, accept with
 /// sign-up, decline). The region API is registered beside it with `GatewayService.caller` as its caller.
-public enum GatewayRoutes {
-    public static func register(on b: RouterBuilder, gateway g: GatewayService) {
+package enum GatewayRoutes {
+    package static func register(on b: RouterBuilder, gateway g: GatewayService) {
         SSOSettingsRoutes.register(on: b, gateway: g)
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)

@@ -2,8 +2,8 @@ import Store
 
 /// The gateway store's schema: accounts (global people), sessions (hashed ids), region admins and their
 /// one-time bootstrap links.
-public enum GatewaySchema {
-    public static let migrations: [Migration] = [
+package enum GatewaySchema {
+    package static let migrations: [Migration] = [
         Migration(
             1, "instance",
             sql: """

@@ -10,21 +10,21 @@ import TenantDomain
 import Web
 
 /// The gateway: accounts, sessions, API keys, invite links, and who the caller is for the region API.
-public final class GatewayService: Sendable {
-    public let accounts: Accounts
-    public let sessions: Sessions
-    public let regions: RegionTenants
-    public let tokens: InviteTokens
-    public let limiter: RateLimiter
-    public let settings: GatewaySettings
-    public let db: Database
-    public let sso: SSOStore
-    public let trust: SSOTrust
+package final class GatewayService: Sendable {
+    package let accounts: Accounts
+    package let sessions: Sessions
+    package let regions: RegionTenants
+    package let tokens: InviteTokens
+    package let limiter: RateLimiter
+    package let settings: GatewaySettings
+    package let db: Database
+    package let sso: SSOStore
+    package let trust: SSOTrust
     /// DNS lookups for domain verification, off the event loops.
     package let dnsPool = BlockingPool(label: "gatehouse-dns", width: 4)
     package let clock: any WallClock
 
-    public init(
+    package init(
         db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
         hasher: PasswordHasher = PasswordHasher(), settings: GatewaySettings = GatewaySettings(),
         sessionPolicy: Sessions.Policy = Sessions.Policy()
@@ -44,7 +44,7 @@ public final class GatewayService: Sendable {
     /// Saves an org's SSO settings for `caller` (API and console alike): every field checked, the JIT default
     /// role within the caller's grant ceiling and never owner-level (asked of the region, which knows the
     /// roles), and the listed email domains kept as claims that route nothing until proven by DNS.
-    public func saveSSOSettings(_ update: SSOSettingsUpdate, org: String, caller: Caller) async throws -> SSOSettings {
+    package func saveSSOSettings(_ update: SSOSettingsUpdate, org: String, caller: Caller) async throws -> SSOSettings {
         let tenant = try regions.tenant(forOrg: org)
         let standing = try await tenant.standing(orgID: org, caller: caller)
         guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
@@ -88,7 +88,7 @@ public final class GatewayService: Sendable {
 
     /// Who is calling: a bearer API key, or a session cookie (then unsafe methods need the CSRF header, so
     /// another site cannot make the browser act). Anything else is 401.
-    public func caller(_ ctx: RequestContext) async throws -> Caller {
+    package func caller(_ ctx: RequestContext) async throws -> Caller {
         if let auth = ctx.request.headers["authorization"] {
             guard auth.hasPrefix("Bearer "), let key = Optional(String(auth.dropFirst(7))), key.hasPrefix("ghk_") else {
                 throw GatehouseError.unauthenticated("Use `Authorization: Bearer <API key>`.")
@@ -128,7 +128,7 @@ public final class GatewayService: Sendable {
     }
 
     /// An org's Service Provider: stable URLs under the public base, the SP key when the org signs requests.
-    public func serviceProvider(org: String, signRequests: Bool = false) -> ServiceProvider {
+    package func serviceProvider(org: String, signRequests: Bool = false) -> ServiceProvider {
         ServiceProvider(
             baseURL: settings.publicBaseURL, orgID: org, signingKey: signRequests ? settings.samlSigningKey : nil,
             signingCertificate: settings.samlSigningCertificate)
@@ -136,7 +136,7 @@ public final class GatewayService: Sendable {
 
     package func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }
 
-    public enum PasswordCheck: Sendable {
+    package enum PasswordCheck: Sendable {
         case ok(Account)
         case wrong
         case wait(Int)
@@ -144,7 +144,7 @@ public final class GatewayService: Sendable {
 
     /// Every password check (sign-in, password change, linking an SSO identity) goes through here: the limits
     /// count failures only, per (account, client) with growing delays and per client address.
-    public func checkPassword(email: String, password: String, client: String) async throws -> PasswordCheck {
+    package func checkPassword(email: String, password: String, client: String) async throws -> PasswordCheck {
         let email = Email.normalize(email)
         let pair = "pw:" + email + "|" + client
         let address = "pw:" + client
@@ -164,7 +164,7 @@ public final class GatewayService: Sendable {
     /// Every region-API request the gateway sends (API forward and console alike) goes through here, so what
     /// the gateway keeps about an org follows the region's answer: a deleted org takes its SSO settings,
     /// domain claims, links and requests with it.
-    public func forward(_ request: Request, to tenant: any RegionTenant, caller: Caller) async throws -> Response {
+    package func forward(_ request: Request, to tenant: any RegionTenant, caller: Caller) async throws -> Response {
         let response = try await tenant.forward(request, caller: caller)
         if request.method == "DELETE", (200..<300).contains(response.status),
             let org = Self.deletedOrg(String(request.path))
@@ -184,7 +184,7 @@ public final class GatewayService: Sendable {
 
     /// Account-wide actions (password, every session, the whole overview) need a caller that proved the account
     /// itself: not an API key, not a session an org's IdP made.
-    public func requireAccountWide(_ caller: Caller) throws {
+    package func requireAccountWide(_ caller: Caller) throws {
         guard caller.mayActAccountWide else { throw Refusal.accountProofRequired.error }
     }
 
@@ -193,7 +193,7 @@ public final class GatewayService: Sendable {
     ///
     /// A caller scoped to one org (an SSO session, an API key) sees that org only: its IdP vouches for nothing
     /// else, so the account's other orgs and invitations stay out of its view.
-    public func overview(
+    package func overview(
         _ caller: Caller
     ) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
         let scope = caller.scopeOrg
@@ -242,7 +242,7 @@ public final class GatewayService: Sendable {
     // MARK: - Invite tokens at the gateway
 
     /// MAC and expiry are checked here, with no region call: a forged or expired link never reaches a store.
-    public func verifyInviteToken(_ token: String) throws -> InviteTokenClaims {
+    package func verifyInviteToken(_ token: String) throws -> InviteTokenClaims {
         switch tokens.verify(token, now: clock.now()) {
         case .success(let c): return c
         case .failure(.expired):

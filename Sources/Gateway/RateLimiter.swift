@@ -4,11 +4,11 @@ import Synchronization
 
 /// Fixed-window counters per key (an account's email, a client address), in memory. A key over its limit
 /// is refused with the seconds until its window ends, for `Retry-After`.
-public final class RateLimiter: Sendable {
-    public struct Limit: Sendable {
-        public var count: Int
-        public var window: TimeInterval
-        public init(count: Int, window: TimeInterval) {
+package final class RateLimiter: Sendable {
+    package struct Limit: Sendable {
+        package var count: Int
+        package var window: TimeInterval
+        package init(count: Int, window: TimeInterval) {
             self.count = count
             self.window = window
         }
@@ -21,10 +21,10 @@ public final class RateLimiter: Sendable {
     private let windows = Mutex<[String: Window]>([:])
     let clock: any WallClock
 
-    public init(clock: any WallClock) { self.clock = clock }
+    package init(clock: any WallClock) { self.clock = clock }
 
     /// Counts one attempt for every key; returns nil when all are within their limits, else the wait in seconds.
-    public func attempt(_ keys: [(String, Limit)]) -> Int? {
+    package func attempt(_ keys: [(String, Limit)]) -> Int? {
         let now = clock.now().timeIntervalSince1970
         return windows.withLock { w in
             if w.count > 100_000 { w = w.filter { now - $0.value.start < 3600 } }
@@ -42,7 +42,7 @@ public final class RateLimiter: Sendable {
 
     /// The wait for any of `keys` already over its limit, without counting an attempt (failures are counted
     /// with `attempt` only when they happen, so successful sign-ins never lock anyone out).
-    public func peek(_ keys: [(String, Limit)]) -> Int? {
+    package func peek(_ keys: [(String, Limit)]) -> Int? {
         let now = clock.now().timeIntervalSince1970
         return windows.withLock { w in
             var wait: Int?
@@ -59,12 +59,12 @@ public final class RateLimiter: Sendable {
     /// Failures of one key with a delay that doubles after the free ones: 1 s, 2 s, 4 s … up to `cap`. Used
     /// per (account, client): a person's own browser recovers in seconds, an attacker elsewhere cannot lock
     /// them out, and guessing from one place slows down exponentially.
-    public struct Backoff: Sendable {
-        public var free: Int
-        public var cap: TimeInterval
+    package struct Backoff: Sendable {
+        package var free: Int
+        package var cap: TimeInterval
         /// Failures are forgotten after this long without one.
-        public var forget: TimeInterval
-        public init(free: Int = 5, cap: TimeInterval = 900, forget: TimeInterval = 900) {
+        package var forget: TimeInterval
+        package init(free: Int = 5, cap: TimeInterval = 900, forget: TimeInterval = 900) {
             self.free = free
             self.cap = cap
             self.forget = forget
@@ -78,7 +78,7 @@ public final class RateLimiter: Sendable {
     private let failures = Mutex<[String: Failures]>([:])
 
     /// Seconds to wait before `key` may try again, or nil.
-    public func delay(_ key: String, _ policy: Backoff) -> Int? {
+    package func delay(_ key: String, _ policy: Backoff) -> Int? {
         let now = clock.now().timeIntervalSince1970
         return failures.withLock { f in
             guard let e = f[key], now - e.last < policy.forget, e.until > now else { return nil }
@@ -86,7 +86,7 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    public func fail(_ key: String, _ policy: Backoff) {
+    package func fail(_ key: String, _ policy: Backoff) {
         let now = clock.now().timeIntervalSince1970
         failures.withLock { f in
             if f.count > 100_000 { f = f.filter { now - $0.value.last < policy.forget } }
@@ -99,9 +99,9 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    public func reset(_ key: String) { _ = failures.withLock { $0.removeValue(forKey: key) } }
+    package func reset(_ key: String) { _ = failures.withLock { $0.removeValue(forKey: key) } }
 
-    public static func refusal(_ seconds: Int) -> GatehouseError {
+    package static func refusal(_ seconds: Int) -> GatehouseError {
         GatehouseError(
             .rateLimited, status: 429, "Too many attempts. Try again in \(seconds) seconds.",
             headers: [("Retry-After", String(seconds))])

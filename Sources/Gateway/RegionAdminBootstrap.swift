@@ -7,7 +7,7 @@ import TenantDomain
 extension GatewayService {
     /// Makes `email` a region admin of `region` and returns a one-time link (valid 24 h) where they set their
     /// password. Only the link's hash is stored. Run by an operator from the CLI (`gatehouse admin bootstrap`).
-    public func bootstrapRegionAdmin(email: String, region: Region) async throws -> String {
+    package func bootstrapRegionAdmin(email: String, region: Region) async throws -> String {
         let email = Email.normalize(email)
         guard Email.isValid(email) else { throw GatehouseError.validation("That email address is not valid.") }
         var existing = try accounts.find(email: email)
@@ -29,7 +29,7 @@ extension GatewayService {
     }
 
     /// Spends a bootstrap token once: sets the password of its account.
-    public func redeemBootstrap(token: String, password: String) async throws -> Account {
+    package func redeemBootstrap(token: String, password: String) async throws -> Account {
         try Accounts.validatePassword(password)
         let now = Int(clock.now().timeIntervalSince1970)
         let hash = Digest.sha256.hash(token)

@@ -9,13 +9,13 @@ import Web
 /// A region in another process (`gatehouse region --region eu`), reached over HTTP with every request signed
 /// by `ForwardedIdentity`. A region that cannot be reached makes its own calls fail with 503
 /// `region_unavailable`; the other regions are untouched.
-public final class RemoteRegionTenant: RegionTenant {
-    public let region: Region
+package final class RemoteRegionTenant: RegionTenant {
+    package let region: Region
     let client: HTTPClient
     let keys: KeyRing
     let clock: any WallClock
 
-    public init(
+    package init(
         region: Region, baseURL: String, keys: KeyRing, clock: any WallClock = SystemClock(), caFile: String? = nil
     ) throws {
         self.region = region
@@ -57,7 +57,7 @@ public final class RemoteRegionTenant: RegionTenant {
         }
     }
 
-    public func forward(_ request: Request, caller: Caller) async throws -> Response {
+    package func forward(_ request: Request, caller: Caller) async throws -> Response {
         let r = try await send(
             method: request.method, target: request.target, contentType: request.headers["content-type"],
             body: request.body,
@@ -97,48 +97,48 @@ public final class RemoteRegionTenant: RegionTenant {
         return GatehouseError(.init(e.error.code), status: r.status, e.error.message)
     }
 
-    public func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
+    package func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
         try await call(
             "/internal/v1/apikeys/authenticate", ["key": key],
             as: RegionEndpoint.OptionalValue<APIKeyIdentity>.self
         ).value
     }
 
-    public func inviteForToken(_ token: String) async throws -> InviteWithOrg {
+    package func inviteForToken(_ token: String) async throws -> InviteWithOrg {
         try await call(RegionEndpoint.lookupInvite.path, ["token": token], as: InviteWithOrg.self)
     }
 
-    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
+    package func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
         try await call(RegionEndpoint.acceptInvite.path, request, as: AcceptInviteResult.self)
     }
 
-    public func declineInvite(_ request: DeclineInviteRequest) async throws {
+    package func declineInvite(_ request: DeclineInviteRequest) async throws {
         _ = try await call(RegionEndpoint.declineInvite.path, request, as: Empty.self)
     }
 
-    public func sendInviteCode(token: String) async throws {
+    package func sendInviteCode(token: String) async throws {
         _ = try await call(RegionEndpoint.sendInviteCode.path, ["token": token], as: Empty.self)
     }
 
-    public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
+    package func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
         _ = try await call(
             "/internal/v1/sso/link-code",
             RegionEndpoint.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
     }
 
-    public func memberships(accountID: String) async throws -> [MembershipSummary] {
+    package func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await call(RegionEndpoint.memberships.path, ["accountID": accountID], as: [MembershipSummary].self)
     }
 
-    public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
+    package func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
         try await call(RegionEndpoint.pendingInvites.path, ["email": email], as: [PendingInviteSummary].self)
     }
 
-    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
+    package func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
         try await call(RegionEndpoint.ssoSignIn.path, request, as: SSOSignInResult.self)
     }
 
-    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
+    package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await call(
             "/internal/v1/orgs/standing", RegionEndpoint.StandingBody(orgID: orgID, caller: caller),
             as: OrgStanding.self)

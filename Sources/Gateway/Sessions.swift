@@ -9,41 +9,41 @@ import TenantDomain
 /// A signed-in browser or client: an opaque 256-bit id in an `HttpOnly; SameSite=Lax` cookie, stored only as
 /// its SHA-256. Idle and absolute timeouts; rotated at login (a new id every time); all of an account's
 /// sessions end when its password changes.
-public struct Session: Sendable, Equatable {
-    public let accountID: String
-    public let method: AuthMethod
-    public let createdAt: Int
-    public let expiresAt: Int
+package struct Session: Sendable, Equatable {
+    package let accountID: String
+    package let method: AuthMethod
+    package let createdAt: Int
+    package let expiresAt: Int
 }
 
 extension Caller {
     /// The caller a browser session stands for. The only place a session becomes a caller, so its scope is
     /// decided once: an SSO session opens its own org only and never carries region-admin rights (see
     /// `Caller.init` and `Rules.reach`).
-    public init(session: Session, account: Account, regionAdmin: Region?) {
+    package init(session: Session, account: Account, regionAdmin: Region?) {
         self.init(
             accountID: account.id, email: account.email, displayName: account.displayName, regionAdminOf: regionAdmin,
             authMethod: session.method)
     }
 }
 
-public final class Sessions: Sendable {
-    public struct Policy: Sendable {
-        public var idleTimeout: TimeInterval = 12 * 3600
-        public var absoluteTimeout: TimeInterval = 7 * 86400
+package final class Sessions: Sendable {
+    package struct Policy: Sendable {
+        package var idleTimeout: TimeInterval = 12 * 3600
+        package var absoluteTimeout: TimeInterval = 7 * 86400
         /// `last_seen` is written at most this often per session (reads stay reads).
-        public var touchInterval: TimeInterval = 60
+        package var touchInterval: TimeInterval = 60
         /// A validated session is remembered in this process for this long, so a busy client does not cost a
         /// store read per request. Revocation in this process (logout, password change) clears it at once;
         /// another gateway process sharing the store sees a revocation within this time. 0 turns it off.
-        public var cacheSeconds: TimeInterval = 2
-        public init() {}
+        package var cacheSeconds: TimeInterval = 2
+        package init() {}
     }
 
-    public static let cookieName = "gh_session"
+    package static let cookieName = "gh_session"
     let db: Database
     let clock: any WallClock
-    public let policy: Policy
+    package let policy: Policy
     private struct Cached {
         let session: Session
         let account: Account
@@ -56,7 +56,7 @@ public final class Sessions: Sendable {
     /// Key for CSRF tokens (HMAC of the session id): per process start, so tokens die with the process too.
     private let csrfKey: Redacted<[UInt8]>
 
-    public init(db: Database, clock: any WallClock, policy: Policy = Policy()) {
+    package init(db: Database, clock: any WallClock, policy: Policy = Policy()) {
         self.db = db
         self.clock = clock
         self.policy = policy
@@ -66,7 +66,7 @@ public final class Sessions: Sendable {
     static func digest(_ token: String) -> [UInt8] { Digest.sha256.hash(token) }
 
     /// Starts a session and returns its token (for the cookie). The token is never stored.
-    public func create(accountID: String, method: AuthMethod) async throws -> (token: String, session: Session) {
+    package func create(accountID: String, method: AuthMethod) async throws -> (token: String, session: Session) {
         let token = Base64URL.encode(SecureRandom.bytes(32))
         let now = Int(clock.now().timeIntervalSince1970)
         let session = Session(
@@ -82,7 +82,7 @@ public final class Sessions: Sendable {
 
     /// The session, its account and the account's region (if a region admin), in one indexed read: this is
     /// the check every cookie-authenticated request makes.
-    public func validateWithAccount(_ token: String) throws -> (Session, Account, Region?)? {
+    package func validateWithAccount(_ token: String) throws -> (Session, Account, Region?)? {
         guard (40...50).contains(token.utf8.count) else { return nil }
         let nowExact = clock.now().timeIntervalSince1970
         let now = Int(nowExact)
@@ -132,29 +132,29 @@ public final class Sessions: Sendable {
         return (session, account, region)
     }
 
-    public func revoke(_ token: String) async throws {
+    package func revoke(_ token: String) async throws {
         let hash = Self.digest(token)
         cache.withLock { _ = $0.removeValue(forKey: hash) }
         try await db.write { try $0.run("DELETE FROM sessions WHERE id_hash = ?", [hash]) }
     }
 
     /// Ends every session of the account (password change, "sign out everywhere").
-    public func revokeAll(accountID: String) async throws {
+    package func revokeAll(accountID: String) async throws {
         cache.withLock { c in c = c.filter { $0.value.session.accountID != accountID } }
         try await db.write { try $0.run("DELETE FROM sessions WHERE account_id = ?", [accountID]) }
     }
 
-    public func csrfToken(for sessionToken: String) -> String {
+    package func csrfToken(for sessionToken: String) -> String {
         Base64URL.encode(HMAC.authenticate(Array(sessionToken.utf8), key: csrfKey.value))
     }
 
-    public func checkCSRF(_ presented: String, sessionToken: String) -> Bool {
+    package func checkCSRF(_ presented: String, sessionToken: String) -> Bool {
         guard let mac = Base64URL.decode(presented) else { return false }
         return HMAC.isValid(Array(mac), for: Array(sessionToken.utf8), key: csrfKey.value)
     }
 
     /// An account's live sessions, newest first, for the account page (`current` marks this browser's).
-    public func list(
+    package func list(
         accountID: String, current token: String?
     ) throws -> [(method: String, createdAt: Int, lastSeen: Int, current: Bool)] {
         let now = Int(clock.now().timeIntervalSince1970)

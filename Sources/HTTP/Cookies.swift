@@ -1,8 +1,8 @@
 /// Cookie header parsing and `Set-Cookie` building (RFC 6265).
-public enum Cookies {
+package enum Cookies {
     /// The value of one cookie, found by scanning (no dictionary of every cookie): the session check runs this
     /// on every authenticated request.
-    public static func value(named name: String, in headers: HTTPHeaders) -> String? {
+    package static func value(named name: String, in headers: HTTPHeaders) -> String? {
         let wanted = Array(name.utf8)
         for f in headers.fields where f.name.utf8.count == 6 && HTTPHeaders.sameName(f.name, "cookie") {
             // Bytes, not Characters: this runs on every authenticated request.
@@ -30,7 +30,7 @@ public enum Cookies {
     }
 
     /// Parses `Cookie: a=1; b=2`. The first occurrence of a name wins (browsers send the most specific first).
-    public static func parse(_ headers: HTTPHeaders) -> [String: String] {
+    package static func parse(_ headers: HTTPHeaders) -> [String: String] {
         var out: [String: String] = [:]
         for header in headers.values("cookie") {
             for part in header.split(separator: ";") {
@@ -49,23 +49,23 @@ public enum Cookies {
 }
 
 /// One `Set-Cookie` value with its attributes.
-public struct SetCookie: Sendable, Equatable {
-    public enum SameSite: String, Sendable {
+package struct SetCookie: Sendable, Equatable {
+    package enum SameSite: String, Sendable {
         case strict = "Strict"
         case lax = "Lax"
         case none = "None"
     }
 
-    public var name: String
-    public var value: String
-    public var path: String? = "/"
-    public var domain: String?
-    public var maxAge: Int?
-    public var httpOnly = true
-    public var secure = false
-    public var sameSite: SameSite? = .lax
+    package var name: String
+    package var value: String
+    package var path: String? = "/"
+    package var domain: String?
+    package var maxAge: Int?
+    package var httpOnly = true
+    package var secure = false
+    package var sameSite: SameSite? = .lax
 
-    public init(
+    package init(
         name: String, value: String, path: String? = "/", domain: String? = nil, maxAge: Int? = nil,
         httpOnly: Bool = true, secure: Bool = false, sameSite: SameSite? = .lax
     ) {
@@ -80,11 +80,11 @@ public struct SetCookie: Sendable, Equatable {
     }
 
     /// A cookie that deletes `name` in the browser.
-    public static func expire(_ name: String, path: String = "/", secure: Bool = false) -> SetCookie {
+    package static func expire(_ name: String, path: String = "/", secure: Bool = false) -> SetCookie {
         SetCookie(name: name, value: "", path: path, maxAge: 0, secure: secure)
     }
 
-    public var headerValue: String {
+    package var headerValue: String {
         var s = "\(name)=\(value)"
         if let path { s += "; Path=\(path)" }
         if let domain { s += "; Domain=\(domain)" }
@@ -97,5 +97,5 @@ public struct SetCookie: Sendable, Equatable {
 }
 
 extension Response {
-    public mutating func setCookie(_ c: SetCookie) { headers.add("Set-Cookie", c.headerValue) }
+    package mutating func setCookie(_ c: SetCookie) { headers.add("Set-Cookie", c.headerValue) }
 }

@@ -1,8 +1,8 @@
 /// `application/x-www-form-urlencoded` and query-string decoding (WHATWG URL standard rules: `+` is a space,
 /// percent-escapes are bytes, invalid escapes are kept literally).
-public enum FormDecoding {
+package enum FormDecoding {
     /// Decodes `a=1&b=2` into ordered pairs. Limits the number of pairs so a huge query cannot allocate without bound.
-    public static func pairs(_ s: some StringProtocol, maxPairs: Int = 1000) -> [(String, String)] {
+    package static func pairs(_ s: some StringProtocol, maxPairs: Int = 1000) -> [(String, String)] {
         var out: [(String, String)] = []
         for part in s.split(separator: "&", omittingEmptySubsequences: true) {
             if out.count >= maxPairs { break }
@@ -19,7 +19,7 @@ public enum FormDecoding {
         return out
     }
 
-    public static func percentDecode(_ s: some StringProtocol, plusIsSpace: Bool) -> String {
+    package static func percentDecode(_ s: some StringProtocol, plusIsSpace: Bool) -> String {
         let u = Array(s.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(u.count)
@@ -37,7 +37,7 @@ public enum FormDecoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    public static func percentEncode(_ s: String, keep: (UInt8) -> Bool = FormDecoding.isUnreserved) -> String {
+    package static func percentEncode(_ s: String, keep: (UInt8) -> Bool = FormDecoding.isUnreserved) -> String {
         var out = ""
         for c in s.utf8 {
             if keep(c) {
@@ -52,7 +52,7 @@ public enum FormDecoding {
         return out
     }
 
-    public static func isUnreserved(_ c: UInt8) -> Bool {
+    package static func isUnreserved(_ c: UInt8) -> Bool {
         switch c {
         case 48...57, 65...90, 97...122, 45, 46, 95, 126: return true
         default: return false

@@ -7,8 +7,8 @@
 ///   a non-decimal length, and any transfer coding other than a lone `chunked` are refused;
 /// - limits fire as soon as they are crossed: 414 for the request line, 431 for header bytes or count,
 ///   413 for the body (before it is read when `Content-Length` announces it).
-public struct HTTP1Parser: Sendable {
-    public enum Event: Sendable {
+package struct HTTP1Parser: Sendable {
+    package enum Event: Sendable {
         /// A complete request (head and body).
         case request(Request)
         /// The head asked for `Expect: 100-continue` and the body has not arrived yet: send `100 Continue`.
@@ -40,36 +40,36 @@ public struct HTTP1Parser: Sendable {
         case failed(HTTPParseError)
     }
 
-    public let limits: HTTPLimits
+    package let limits: HTTPLimits
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var scan = HeadScan()
     private var state: State = .head
     private var continueSent = false
 
-    public init(limits: HTTPLimits = .default) {
+    package init(limits: HTTPLimits = .default) {
         self.limits = limits
         buffer.reserveCapacity(4096)
     }
 
     /// Bytes received but not yet consumed by a request.
-    public var bufferedCount: Int { buffer.count - readIndex }
+    package var bufferedCount: Int { buffer.count - readIndex }
 
     /// Whether the parser is between requests with nothing buffered (used for idle vs. slow-header timeouts).
-    public var isIdle: Bool {
+    package var isIdle: Bool {
         if case .head = state { return bufferedCount == 0 }
         return false
     }
 
     /// Whether the parser is reading a body (used for the body timeout).
-    public var isReadingBody: Bool {
+    package var isReadingBody: Bool {
         switch state {
         case .fixedBody, .chunked: return true
         case .head, .failed: return false
         }
     }
 
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if readIndex > 0 && readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             scan = HeadScan()
@@ -82,12 +82,12 @@ public struct HTTP1Parser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
-    public mutating func append(_ bytes: [UInt8]) {
+    package mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }
 
     /// Returns the next event. After an error, every call returns the same error.
-    public mutating func next() throws(HTTPParseError) -> Event {
+    package mutating func next() throws(HTTPParseError) -> Event {
         switch state {
         case .failed(let e):
             throw e

@@ -1,16 +1,16 @@
 /// Header fields in arrival order. Names compare case-insensitively (RFC 9110 §5.1); values are kept as sent.
-public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
-    public private(set) var fields: [(name: String, value: String)]
+package struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
+    package private(set) var fields: [(name: String, value: String)]
 
-    public init() { fields = [] }
-    public init(_ fields: [(String, String)]) { self.fields = fields.map { (name: $0.0, value: $0.1) } }
-    public init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
+    package init() { fields = [] }
+    package init(_ fields: [(String, String)]) { self.fields = fields.map { (name: $0.0, value: $0.1) } }
+    package init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
 
-    public var count: Int { fields.count }
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+    package var count: Int { fields.count }
+    package func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
 
     /// The first value for `name`, or nil.
-    public subscript(_ name: String) -> String? {
+    package subscript(_ name: String) -> String? {
         for f in fields where f.name.utf8.count == name.utf8.count && HTTPHeaders.sameName(f.name, name) {
             return f.value
         }
@@ -18,24 +18,24 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     /// Every value for `name`, in order.
-    public func values(_ name: String) -> [String] {
+    package func values(_ name: String) -> [String] {
         fields.filter { HTTPHeaders.sameName($0.name, name) }.map(\.value)
     }
 
-    public mutating func add(_ name: String, _ value: String) { fields.append((name: name, value: value)) }
+    package mutating func add(_ name: String, _ value: String) { fields.append((name: name, value: value)) }
 
     /// Replaces every field called `name` with one.
-    public mutating func set(_ name: String, _ value: String) {
+    package mutating func set(_ name: String, _ value: String) {
         remove(name)
         fields.append((name: name, value: value))
     }
 
-    public mutating func remove(_ name: String) { fields.removeAll { HTTPHeaders.sameName($0.name, name) } }
+    package mutating func remove(_ name: String) { fields.removeAll { HTTPHeaders.sameName($0.name, name) } }
 
-    public func contains(_ name: String) -> Bool { self[name] != nil }
+    package func contains(_ name: String) -> Bool { self[name] != nil }
 
     /// ASCII case-insensitive comparison (header names are ASCII tokens).
-    public static func sameName(_ a: String, _ b: String) -> Bool {
+    package static func sameName(_ a: String, _ b: String) -> Bool {
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {
@@ -53,7 +53,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
 extension HTTPHeaders {
     /// Whether a comma-separated header (e.g. `Connection`) lists `token`, case-insensitively.
-    public func hasToken(_ name: String, _ token: String) -> Bool {
+    package func hasToken(_ name: String, _ token: String) -> Bool {
         for v in values(name) {
             for part in v.split(separator: ",") {
                 if HTTPHeaders.sameName(String(part.trimmingSpaces()), token) { return true }

@@ -2,13 +2,13 @@
 ///
 /// Defaults follow common servers: an 8 KiB request line (414), 32 KiB of header section and 100 fields (431),
 /// 1 MiB of body (413). All are configurable (`http.limits` in config).
-public struct HTTPLimits: Sendable, Equatable {
-    public var maxRequestLineBytes: Int
-    public var maxHeaderBytes: Int
-    public var maxHeaderCount: Int
-    public var maxBodyBytes: Int
+package struct HTTPLimits: Sendable, Equatable {
+    package var maxRequestLineBytes: Int
+    package var maxHeaderBytes: Int
+    package var maxHeaderCount: Int
+    package var maxBodyBytes: Int
 
-    public init(
+    package init(
         maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 32 * 1024, maxHeaderCount: Int = 100,
         maxBodyBytes: Int = 1 << 20
     ) {
@@ -18,5 +18,5 @@ public struct HTTPLimits: Sendable, Equatable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    public static let `default` = HTTPLimits()
+    package static let `default` = HTTPLimits()
 }

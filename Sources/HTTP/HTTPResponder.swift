@@ -3,11 +3,11 @@
 /// `respond` is `async` and never throws: the application layer (Web) turns every error into the JSON error
 /// shape. `respondImmediately` is an optional synchronous first attempt (health checks, answers from memory or one
 /// indexed read): the server calls it on the event loop and creates no task when it answers.
-public protocol HTTPResponder: Sendable {
+package protocol HTTPResponder: Sendable {
     func respond(to request: Request) async -> Response
     func respondImmediately(to request: Request) -> Response?
 }
 
 extension HTTPResponder {
-    public func respondImmediately(to request: Request) -> Response? { nil }
+    package func respondImmediately(to request: Request) -> Response? { nil }
 }

@@ -2,21 +2,21 @@
 ///
 /// The body is collected before a handler runs (bounded by `HTTPLimits.maxBodyBytes`), which keeps handlers
 /// simple and makes "413 before any work" automatic.
-public struct Request: Sendable {
-    public var method: String
+package struct Request: Sendable {
+    package var method: String
     /// The raw request-target as sent (origin-form: path plus optional query).
-    public var target: String
-    public var versionMinor: Int
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+    package var target: String
+    package var versionMinor: Int
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
     /// Assigned by the server (or the in-memory client); echoed as `X-Request-Id`.
-    public var id: String
+    package var id: String
     /// The client's address as the socket saw it ("memory" in tests).
-    public var remoteAddress: String
+    package var remoteAddress: String
     /// Whether the connection may stay open after this request (HTTP/1.1 default, `Connection: close`, 1.0 rules).
-    public var keepAlive: Bool
+    package var keepAlive: Bool
 
-    public init(
+    package init(
         method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = [:], body: [UInt8] = [],
         id: String = "", remoteAddress: String = "memory", keepAlive: Bool = true
     ) {
@@ -31,13 +31,13 @@ public struct Request: Sendable {
     }
 
     /// The path part of the target (before `?`), still percent-encoded.
-    public var path: Substring {
+    package var path: Substring {
         if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[..<q] }
         return target[...]
     }
 
     /// The raw query string after `?`, or nil.
-    public var query: Substring? {
+    package var query: Substring? {
         guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
         return target[target.index(after: q)...]
     }

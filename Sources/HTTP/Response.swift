@@ -1,31 +1,31 @@
 /// An HTTP response. Bodies are bytes; `Content-Length` is always computed by the serializer.
-public struct Response: Sendable {
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+package struct Response: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
     /// When true the connection is closed after this response (the parser asked for it, or the handler did).
-    public var closeConnection: Bool
+    package var closeConnection: Bool
     /// The route pattern that answered (`/api/v1/orgs/:org`), set by the router for the access log, which never
     /// logs raw paths (they can carry tokens such as invite links). Never written to the wire.
-    public var route: String?
+    package var route: String?
 
-    public init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = [], closeConnection: Bool = false) {
+    package init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = [], closeConnection: Bool = false) {
         self.status = status
         self.headers = headers
         self.body = body
         self.closeConnection = closeConnection
     }
 
-    public init(status: Int = 200, contentType: String, body: String) {
+    package init(status: Int = 200, contentType: String, body: String) {
         self.init(status: status, headers: ["Content-Type": contentType], body: Array(body.utf8))
     }
 
-    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+    package var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// Reason phrases for the status codes Gatehouse sends.
-public enum HTTPStatus {
-    public static func reason(_ code: Int) -> String {
+package enum HTTPStatus {
+    package static func reason(_ code: Int) -> String {
         switch code {
         case 100: return "Continue"
         case 200: return "OK"

@@ -4,8 +4,8 @@ import Glibc
 ///
 /// `Content-Length` is always computed here (handlers never set it), and `Connection: close` is added when the
 /// connection will close, so framing can never disagree with the body.
-public enum ResponseSerializer {
-    public static func serialize(
+package enum ResponseSerializer {
+    package static func serialize(
         _ response: Response, keepAlive: Bool, date: String, requestID: String?,
         headOnly: Bool = false, into out: inout [UInt8]
     ) {
@@ -41,7 +41,7 @@ public enum ResponseSerializer {
         if !noBody && !headOnly { out.append(contentsOf: response.body) }
     }
 
-    public static func continueBytes() -> [UInt8] { Array("HTTP/1.1 100 Continue\r\n\r\n".utf8) }
+    package static func continueBytes() -> [UInt8] { Array("HTTP/1.1 100 Continue\r\n\r\n".utf8) }
 
     @inline(__always) static func appendASCII(_ s: String, _ out: inout [UInt8]) {
         var s = s
@@ -81,8 +81,8 @@ public enum ResponseSerializer {
 }
 
 /// IMF-fixdate (RFC 9110 §5.6.7) for the `Date` header.
-public enum HTTPDate {
-    public static func format(epochSeconds: Int) -> String {
+package enum HTTPDate {
+    package static func format(epochSeconds: Int) -> String {
         var t = time_t(epochSeconds)
         var tmv = tm()
         gmtime_r(&t, &tmv)

@@ -1,17 +1,17 @@
 import Foundation
 
 /// One email to one recipient, with a plain-text and an HTML part (mail clients pick the one they can show).
-public struct MailMessage: Sendable, Equatable {
-    public var from: String
-    public var fromName: String
-    public var to: String
-    public var subject: String
-    public var text: String
-    public var html: String
+package struct MailMessage: Sendable, Equatable {
+    package var from: String
+    package var fromName: String
+    package var to: String
+    package var subject: String
+    package var text: String
+    package var html: String
     /// The link the mail exists to deliver (an invite URL), logged by the dev transport.
-    public var link: String?
+    package var link: String?
 
-    public init(
+    package init(
         from: String, fromName: String = "Gatehouse", to: String, subject: String, text: String, html: String,
         link: String? = nil
     ) {
@@ -27,8 +27,8 @@ public struct MailMessage: Sendable, Equatable {
 
 /// Renders a `MailMessage` as an RFC 5322 message: `multipart/alternative`, UTF-8 parts in base64 (so no line
 /// is too long and no byte needs escaping), RFC 2047 encoded subject and display name when not ASCII.
-public enum MIMEMessage {
-    public static func render(_ m: MailMessage, date: Date, messageID: String, boundary: String) -> String {
+package enum MIMEMessage {
+    package static func render(_ m: MailMessage, date: Date, messageID: String, boundary: String) -> String {
         var out = ""
         out += "From: \(encodedWord(m.fromName)) <\(m.from)>\r\n"
         out += "To: <\(m.to)>\r\n"

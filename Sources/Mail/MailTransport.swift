@@ -3,33 +3,33 @@ import GatehouseCore
 
 /// Delivers one rendered message. Blocking: the outbox sender calls it on its own thread. Throws
 /// `MailError` so the sender can tell a temporary failure (retry later) from a permanent one.
-public protocol MailTransport: Sendable {
+package protocol MailTransport: Sendable {
     func deliver(_ message: MailMessage, rendered: String) throws
 }
 
-public struct MailError: Error, Sendable, CustomStringConvertible {
+package struct MailError: Error, Sendable, CustomStringConvertible {
     /// 4xx replies, timeouts and refused connections are temporary; 5xx replies to the recipient are not.
-    public let permanent: Bool
-    public let message: String
-    public init(permanent: Bool, _ message: String) {
+    package let permanent: Bool
+    package let message: String
+    package init(permanent: Bool, _ message: String) {
         self.permanent = permanent
         self.message = message
     }
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Development transport: writes each message as a `.eml` file and logs the link, so a developer without
 /// an SMTP server can still follow invite links.
-public struct DevMailTransport: MailTransport {
-    public let directory: String
-    public let logger: Logger
+package struct DevMailTransport: MailTransport {
+    package let directory: String
+    package let logger: Logger
 
-    public init(directory: String, logger: Logger) {
+    package init(directory: String, logger: Logger) {
         self.directory = directory
         self.logger = logger
     }
 
-    public func deliver(_ message: MailMessage, rendered: String) throws {
+    package func deliver(_ message: MailMessage, rendered: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let stamp = Int(Date().timeIntervalSince1970 * 1000)

@@ -2,7 +2,7 @@ import Foundation
 import Net
 
 /// How the SMTP connection is protected.
-public enum SMTPSecurity: String, Sendable {
+package enum SMTPSecurity: String, Sendable {
     /// Plain connection upgraded with STARTTLS, which is required (a server that does not offer it is refused).
     case starttls
     /// TLS from the first byte (port 465).
@@ -11,18 +11,18 @@ public enum SMTPSecurity: String, Sendable {
     case none
 }
 
-public struct SMTPSettings: Sendable {
-    public var host: String
-    public var port: Int
-    public var security: SMTPSecurity
-    public var username: String?
-    public var password: String?
+package struct SMTPSettings: Sendable {
+    package var host: String
+    package var port: Int
+    package var security: SMTPSecurity
+    package var username: String?
+    package var password: String?
     /// CA bundle for verifying the server (nil: the system's trust store).
-    public var caFile: String?
-    public var heloName: String
-    public var timeoutMillis: Int
+    package var caFile: String?
+    package var heloName: String
+    package var timeoutMillis: Int
 
-    public init(
+    package init(
         host: String, port: Int, security: SMTPSecurity = .starttls, username: String? = nil, password: String? = nil,
         caFile: String? = nil, heloName: String = "gatehouse.localhost", timeoutMillis: Int = 15_000
     ) {
@@ -40,10 +40,10 @@ public struct SMTPSettings: Sendable {
 /// Sends mail through an SMTP submission server (RFC 5321): EHLO, STARTTLS (RFC 3207) with certificate and
 /// host-name checks, AUTH PLAIN or LOGIN (RFC 4954) only over TLS, then one envelope per message.
 /// A connection per message keeps failure handling simple; invite mail is not a bulk stream.
-public struct SMTPTransport: MailTransport {
-    public let settings: SMTPSettings
+package struct SMTPTransport: MailTransport {
+    package let settings: SMTPSettings
 
-    public init(settings: SMTPSettings) { self.settings = settings }
+    package init(settings: SMTPSettings) { self.settings = settings }
 
     struct Reply {
         let code: Int
@@ -51,7 +51,7 @@ public struct SMTPTransport: MailTransport {
         var text: String { lines.joined(separator: " / ") }
     }
 
-    public func deliver(_ message: MailMessage, rendered: String) throws {
+    package func deliver(_ message: MailMessage, rendered: String) throws {
         for addr in [message.from, message.to] where addr.contains(where: { "\r\n<>".contains($0) }) || addr.isEmpty {
             throw MailError(permanent: true, "refusing an address with line breaks or brackets")
         }

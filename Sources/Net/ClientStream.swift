@@ -5,29 +5,29 @@ import Glibc
 
 /// Why a client connection failed, with a stable code (`connect_failed`, `timeout`, `closed`, `tls_failed`,
 /// `protocol_error`) so callers can tell "the peer is down" from "the peer answered nonsense".
-public struct NetError: Error, Sendable, CustomStringConvertible {
-    public let code: String
-    public let message: String
-    public init(_ code: String, _ message: String) {
+package struct NetError: Error, Sendable, CustomStringConvertible {
+    package let code: String
+    package let message: String
+    package init(_ code: String, _ message: String) {
         self.code = code
         self.message = message
     }
-    public var description: String { "\(code): \(message)" }
+    package var description: String { "\(code): \(message)" }
 }
 
 /// A blocking client connection (TCP, optionally upgraded to TLS), for the few outbound conversations the
 /// server has: SMTP and gateway → region calls. It runs on a `BlockingPool` thread, never on an event loop.
 /// Every read and write is bounded by the I/O timeout given at connect; lines and bodies have size limits.
-public final class ClientStream {
+package final class ClientStream {
     private var fd: Int32
     private var ctx: OpaquePointer?
     private var ssl: OpaquePointer?
     private var buffer: [UInt8] = []
     private var cursor = 0
-    public let host: String
-    public let port: Int
+    package let host: String
+    package let port: Int
 
-    public init(host: String, port: Int, connectTimeoutMillis: Int = 5_000, ioTimeoutMillis: Int = 30_000) throws {
+    package init(host: String, port: Int, connectTimeoutMillis: Int = 5_000, ioTimeoutMillis: Int = 30_000) throws {
         self.host = host
         self.port = port
         fd = gh_connect_tcp(host, Int32(port), Int32(connectTimeoutMillis), Int32(ioTimeoutMillis))
@@ -38,11 +38,11 @@ public final class ClientStream {
 
     deinit { close() }
 
-    public var isTLS: Bool { ssl != nil }
+    package var isTLS: Bool { ssl != nil }
 
     /// Upgrades the connection to TLS 1.2+ and verifies the peer's certificate chain and host name against
     /// `caFile` (or the system's trust store when nil).
-    public func startTLS(serverName: String, caFile: String?) throws {
+    package func startTLS(serverName: String, caFile: String?) throws {
         guard ssl == nil else { return }
         guard let method = TLS_client_method(), let c = SSL_CTX_new(method) else {
             throw NetError("tls_failed", "SSL_CTX_new failed")
@@ -84,7 +84,7 @@ public final class ClientStream {
         return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
     }
 
-    public func write(_ bytes: [UInt8]) throws {
+    package func write(_ bytes: [UInt8]) throws {
         var off = 0
         while off < bytes.count {
             let n: Int = bytes.withUnsafeBytes { raw in
@@ -97,7 +97,7 @@ public final class ClientStream {
         }
     }
 
-    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+    package func write(_ text: String) throws { try write(Array(text.utf8)) }
 
     private func fill() throws {
         if cursor > 0 && cursor == buffer.count {
@@ -121,7 +121,7 @@ public final class ClientStream {
     }
 
     /// One line without its CRLF (a bare LF is accepted), at most `max` bytes.
-    public func readLine(max: Int = 8_192) throws -> String {
+    package func readLine(max: Int = 8_192) throws -> String {
         while true {
             if let nl = buffer[cursor...].firstIndex(of: 10) {
                 var end = nl
@@ -137,7 +137,7 @@ public final class ClientStream {
         }
     }
 
-    public func read(exactly n: Int) throws -> [UInt8] {
+    package func read(exactly n: Int) throws -> [UInt8] {
         while buffer.count - cursor < n { try fill() }
         let out = Array(buffer[cursor..<(cursor + n)])
         cursor += n
@@ -145,7 +145,7 @@ public final class ClientStream {
     }
 
     /// Everything until the peer closes, at most `max` bytes.
-    public func readToEnd(max: Int) throws -> [UInt8] {
+    package func readToEnd(max: Int) throws -> [UInt8] {
         while true {
             do { try fill() } catch let e as NetError where e.code == "closed" { break }
             guard buffer.count - cursor <= max else {
@@ -158,9 +158,9 @@ public final class ClientStream {
     }
 
     /// Whether a pooled idle connection is still usable: no unread bytes and no close from the peer.
-    public var isReusable: Bool { fd >= 0 && cursor == buffer.count && gh_readable_now(fd) == 0 }
+    package var isReusable: Bool { fd >= 0 && cursor == buffer.count && gh_readable_now(fd) == 0 }
 
-    public func close() {
+    package func close() {
         if let ssl {
             SSL_free(ssl)
             self.ssl = nil

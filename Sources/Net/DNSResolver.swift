@@ -9,19 +9,19 @@ import Glibc
 ///
 /// Why our own: the C library's resolver has no TXT call, and verification must be pointed at a chosen server
 /// (tests run one on loopback; operators may name their own).
-public struct DNSResolver: Sendable {
-    public let server: String
-    public let port: Int
-    public let timeoutMillis: Int
+package struct DNSResolver: Sendable {
+    package let server: String
+    package let port: Int
+    package let timeoutMillis: Int
 
-    public init(server: String, port: Int = 53, timeoutMillis: Int = 3_000) {
+    package init(server: String, port: Int = 53, timeoutMillis: Int = 3_000) {
         self.server = server
         self.port = port
         self.timeoutMillis = timeoutMillis
     }
 
     /// The first `nameserver` of `/etc/resolv.conf`, else 127.0.0.1.
-    public static func system() -> DNSResolver {
+    package static func system() -> DNSResolver {
         let text = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -33,7 +33,7 @@ public struct DNSResolver: Sendable {
     }
 
     /// `host` or `host:port` (IPv4 literal).
-    public static func parse(_ s: String) -> DNSResolver? {
+    package static func parse(_ s: String) -> DNSResolver? {
         let p = s.split(separator: ":", omittingEmptySubsequences: false)
         guard (1...2).contains(p.count), inet_addr(String(p[0])) != INADDR_NONE else { return nil }
         let port = p.count == 2 ? Int(p[1]) : 53
@@ -41,7 +41,7 @@ public struct DNSResolver: Sendable {
         return DNSResolver(server: String(p[0]), port: port)
     }
 
-    public func txt(_ name: String) throws -> [String] {
+    package func txt(_ name: String) throws -> [String] {
         let id = UInt16.random(in: 0...UInt16.max)
         let question = try Self.encodeName(name) + [0, 16, 0, 1]  // TXT, IN
         var query: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]  // RD, one question

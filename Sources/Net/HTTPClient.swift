@@ -2,12 +2,12 @@ import Foundation
 import Synchronization
 
 /// An HTTP/1.1 response as the client read it: status, headers (names lower-cased, in order), whole body.
-public struct HTTPClientResponse: Sendable {
-    public let status: Int
-    public let headers: [(String, String)]
-    public let body: [UInt8]
+package struct HTTPClientResponse: Sendable {
+    package let status: Int
+    package let headers: [(String, String)]
+    package let body: [UInt8]
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let n = name.lowercased()
         return headers.first { $0.0 == n }?.1
     }
@@ -16,11 +16,11 @@ public struct HTTPClientResponse: Sendable {
 /// A small keep-alive HTTP/1.1 client for one origin (`http://host:port` or `https://…`), used by the gateway
 /// to call a region in another process. Calls run on a `BlockingPool`; idle connections are pooled and
 /// checked before reuse. A request is never retried here: a retry of a signed request would be a replay.
-public final class HTTPClient: Sendable {
-    public let host: String
-    public let port: Int
-    public let useTLS: Bool
-    public let caFile: String?
+package final class HTTPClient: Sendable {
+    package let host: String
+    package let port: Int
+    package let useTLS: Bool
+    package let caFile: String?
     let connectTimeoutMillis: Int
     let ioTimeoutMillis: Int
     let maxBodyBytes: Int
@@ -33,7 +33,7 @@ public final class HTTPClient: Sendable {
         init(_ s: ClientStream) { stream = s }
     }
 
-    public init(
+    package init(
         baseURL: String, caFile: String? = nil, connectTimeoutMillis: Int = 2_000, ioTimeoutMillis: Int = 30_000,
         maxBodyBytes: Int = 32 << 20, width: Int = 16
     ) throws {
@@ -53,7 +53,7 @@ public final class HTTPClient: Sendable {
         pool = BlockingPool(label: "gatehouse.http-client.\(host):\(port)", width: width)
     }
 
-    public func send(
+    package func send(
         method: String, target: String, headers: [(String, String)], body: [UInt8]
     ) async throws -> HTTPClientResponse {
         try await pool.run { try self.sendBlocking(method: method, target: target, headers: headers, body: body) }

@@ -3,14 +3,14 @@ import Foundation
 import XML
 
 /// An identity provider as an org configures it: from its metadata XML or by fields.
-public struct IdPDescriptor: Sendable, Equatable, Codable {
-    public var entityID: String
-    public var ssoURL: String
-    public var ssoBinding: String
+package struct IdPDescriptor: Sendable, Equatable, Codable {
+    package var entityID: String
+    package var ssoURL: String
+    package var ssoBinding: String
     /// Base64 DER signing certificates; two at once during a rotation.
-    public var certificates: [String]
+    package var certificates: [String]
 
-    public init(
+    package init(
         entityID: String, ssoURL: String, ssoBinding: String = SAMLNames.redirectBinding, certificates: [String]
     ) {
         self.entityID = entityID
@@ -19,10 +19,10 @@ public struct IdPDescriptor: Sendable, Equatable, Codable {
         self.certificates = certificates
     }
 
-    public static let maxCertificates = 4
+    package static let maxCertificates = 4
 
     /// Checks every field; certificates are parsed (PEM or base64 DER) and normalised to base64 DER.
-    public func validated() throws(SAMLRefusal) -> IdPDescriptor {
+    package func validated() throws(SAMLRefusal) -> IdPDescriptor {
         let entity = entityID.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !entity.isEmpty, entity.utf8.count <= 1024 else {
             throw SAMLRefusal("invalid_idp", "the IdP entity id is missing or too long")
@@ -48,13 +48,13 @@ public struct IdPDescriptor: Sendable, Equatable, Codable {
         return IdPDescriptor(entityID: entity, ssoURL: ssoURL, ssoBinding: ssoBinding, certificates: normalized)
     }
 
-    public func parsedCertificates() -> [Certificate] { certificates.compactMap { try? Certificate(text: $0) } }
+    package func parsedCertificates() -> [Certificate] { certificates.compactMap { try? Certificate(text: $0) } }
 }
 
 /// Reads IdP metadata (`md:EntityDescriptor`, or an `md:EntitiesDescriptor` holding exactly one IdP): entity
 /// id, the HTTP-Redirect SingleSignOnService, and every signing certificate. Parsed with the hardened parser.
-public enum IdPMetadata {
-    public static func parse(_ xml: [UInt8]) throws(SAMLRefusal) -> IdPDescriptor {
+package enum IdPMetadata {
+    package static func parse(_ xml: [UInt8]) throws(SAMLRefusal) -> IdPDescriptor {
         let doc: XMLDocument
         do {
             doc = try XMLDocument(parsing: xml, limits: XMLLimits(maxBytes: 512 * 1024, maxDepth: 32, maxNodes: 20_000))

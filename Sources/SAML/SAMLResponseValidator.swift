@@ -4,26 +4,26 @@ import XML
 
 /// What a Response must match: the identity provider's pinned certificates and entity id, this SP's audience
 /// and ACS URL, the AuthnRequest it answers (if any), and the time.
-public struct SAMLExpectations: Sendable {
-    public var certificates: [Certificate]
+package struct SAMLExpectations: Sendable {
+    package var certificates: [Certificate]
     /// Which Issuer the Response and assertion must name. Spelled out: `.anyIssuer` only where a person checks a
     /// Response by hand (`gatehouse saml verify` without `--idp-entity-id`); the ACS always names the org's IdP.
-    public var issuer: IssuerCheck
-    public var audience: String
-    public var acsURL: String
+    package var issuer: IssuerCheck
+    package var audience: String
+    package var acsURL: String
     /// The ID of the AuthnRequest this SP sent and this Response must answer; nil means IdP-initiated.
-    public var inResponseTo: String?
-    public var allowIdPInitiated: Bool
-    public var allowSHA1: Bool
-    public var now: Date
-    public var maxSkew: TimeInterval
+    package var inResponseTo: String?
+    package var allowIdPInitiated: Bool
+    package var allowSHA1: Bool
+    package var now: Date
+    package var maxSkew: TimeInterval
 
-    public enum IssuerCheck: Sendable, Equatable {
+    package enum IssuerCheck: Sendable, Equatable {
         case exactly(String)
         case anyIssuer
     }
 
-    public init(
+    package init(
         certificates: [Certificate], issuer: IssuerCheck, audience: String, acsURL: String, inResponseTo: String?,
         allowIdPInitiated: Bool, allowSHA1: Bool = false, now: Date, maxSkew: TimeInterval = 120
     ) {
@@ -40,26 +40,26 @@ public struct SAMLExpectations: Sendable {
 }
 
 /// A verified assertion: who signed in, and what the IdP said about them.
-public struct SAMLLogin: Sendable, Equatable {
-    public let nameID: String
-    public let nameIDFormat: String?
-    public let attributes: [String: [String]]
-    public let assertionID: String
-    public let issuer: String
-    public let sessionIndex: String?
+package struct SAMLLogin: Sendable, Equatable {
+    package let nameID: String
+    package let nameIDFormat: String?
+    package let attributes: [String: [String]]
+    package let assertionID: String
+    package let issuer: String
+    package let sessionIndex: String?
     /// Until when the assertion id must be remembered to refuse a replay.
-    public let validUntil: Date
-    public let inResponseTo: String?
+    package let validUntil: Date
+    package let inResponseTo: String?
 }
 
 /// Validates a SAML Response (HTTP-POST binding) against `SAMLExpectations`: every check of DESIGN.md's
 /// security baseline, in an order that gives the most useful reason first. The assertion read is always
 /// the element whose signature was verified (or a direct child of the verified Response).
-public enum SAMLResponseValidator {
-    public static let maxResponseBytes = 256 * 1024
+package enum SAMLResponseValidator {
+    package static let maxResponseBytes = 256 * 1024
 
     /// Raw XML, or the base64 value an ACS receives.
-    public static func decode(_ input: [UInt8]) throws(SAMLRefusal) -> [UInt8] {
+    package static func decode(_ input: [UInt8]) throws(SAMLRefusal) -> [UInt8] {
         guard input.count <= maxResponseBytes * 2 else {
             throw SAMLRefusal("too_large", "the response is larger than \(maxResponseBytes) bytes")
         }
@@ -76,13 +76,13 @@ public enum SAMLResponseValidator {
 
     static let limits = XMLLimits(maxBytes: maxResponseBytes, maxDepth: 32, maxNodes: 5000)
 
-    public static func validate(_ xml: [UInt8], _ e: SAMLExpectations) throws(SAMLRefusal) -> SAMLLogin {
+    package static func validate(_ xml: [UInt8], _ e: SAMLExpectations) throws(SAMLRefusal) -> SAMLLogin {
         try validate(xml) { _ in e }
     }
 
     /// Validates with expectations that depend on the Response's InResponseTo (the ACS looks up the request
     /// it answers), parsing the document once.
-    public static func validate(
+    package static func validate(
         _ xml: [UInt8], expectations: (_ inResponseTo: String?) throws(SAMLRefusal) -> SAMLExpectations
     ) throws(SAMLRefusal) -> SAMLLogin {
         let doc: XMLDocument

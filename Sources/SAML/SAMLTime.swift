@@ -2,8 +2,8 @@ import Foundation
 
 /// `xs:dateTime` as SAML uses it: UTC, `YYYY-MM-DDThh:mm:ss[.fff]Z` (an explicit `+00:00` is accepted).
 /// Parsed by hand: no locale, no calendar, no surprises.
-public enum SAMLTime {
-    public static func parse(_ text: String) -> Date? {
+package enum SAMLTime {
+    package static func parse(_ text: String) -> Date? {
         let b = Array(text.utf8)
         guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
             b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
@@ -45,7 +45,7 @@ public enum SAMLTime {
         return Date(timeIntervalSince1970: Double(days * 86400 + h * 3600 + mi * 60 + s) + fraction)
     }
 
-    public static func format(_ date: Date) -> String {
+    package static func format(_ date: Date) -> String {
         let t = Int(date.timeIntervalSince1970.rounded(.down))
         let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
         let secs = t - days * 86400

@@ -5,17 +5,18 @@ import GatehouseCore
 
 /// One org's Service Provider identity: its entity id and ACS URL (stable URLs under the gateway's public
 /// base), its metadata, and the AuthnRequests it sends.
-public struct ServiceProvider: Sendable {
-    public let entityID: String
-    public let acsURL: String
-    public let metadataURL: String
+package struct ServiceProvider: Sendable {
+    package let entityID: String
+    package let acsURL: String
+    package let metadataURL: String
     /// Where a browser starts an SP-initiated sign-in for this org.
-    public let loginURL: String
+    package let loginURL: String
     /// Signs AuthnRequests (HTTP-Redirect query signature) when set.
-    public let signingKey: PrivateKey?
-    public let signingCertificate: Certificate?
+    package let signingKey: PrivateKey?
+    package let signingCertificate: Certificate?
 
-    public init(baseURL: String, orgID: String, signingKey: PrivateKey? = nil, signingCertificate: Certificate? = nil) {
+    package init(baseURL: String, orgID: String, signingKey: PrivateKey? = nil, signingCertificate: Certificate? = nil)
+    {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         entityID = "\(base)/sso/\(orgID)/metadata"
         metadataURL = entityID
@@ -26,7 +27,7 @@ public struct ServiceProvider: Sendable {
     }
 
     /// Built as escape-by-default markup (`HTML` escapes what XML needs escaped too: `&#39;` is valid XML).
-    public func metadataXML() -> String {
+    package func metadataXML() -> String {
         let signing: HTML =
             signingCertificate.map {
                 """
@@ -53,9 +54,9 @@ public struct ServiceProvider: Sendable {
     }
 
     /// A new AuthnRequest ID: `_` + 160 random bits in hex (an NCName).
-    public static func newRequestID() -> String { "_" + SecureRandom.bytes(20).hexString }
+    package static func newRequestID() -> String { "_" + SecureRandom.bytes(20).hexString }
 
-    public func authnRequestXML(id: String, destination: String, now: Date) -> String {
+    package func authnRequestXML(id: String, destination: String, now: Date) -> String {
         let xml: HTML = """
             <samlp:AuthnRequest xmlns:samlp="\(SAMLNames.protocol_)" xmlns:saml="\(SAMLNames.assertion)" ID="\(id)" Version="2.0" \
             IssueInstant="\(SAMLTime.format(now))" Destination="\(destination)" \
@@ -68,7 +69,7 @@ public struct ServiceProvider: Sendable {
 
     /// The IdP URL to redirect the browser to (HTTP-Redirect binding: DEFLATE, base64, URL-encoding, then the
     /// optional query signature over `SAMLRequest=…&RelayState=…&SigAlg=…`).
-    public func redirectURL(
+    package func redirectURL(
         idpSSOURL: String, requestID: String, relayState: String?, now: Date
     ) throws(SAMLRefusal) -> String {
         let xml = authnRequestXML(id: requestID, destination: idpSSOURL, now: now)

@@ -1,6 +1,6 @@
 /// The timeout policy of one connection as a pure function: which phase it is in, since when, and what to do
 /// when the clock says so. The event loop only measures and executes.
-public enum ConnectionPhase: Sendable, Equatable {
+package enum ConnectionPhase: Sendable, Equatable {
     /// Accepted, no complete request yet (a TLS handshake counts here): header timeout.
     case awaitingFirstRequest
     /// Between requests with nothing buffered: idle timeout.
@@ -15,7 +15,7 @@ public enum ConnectionPhase: Sendable, Equatable {
     case writing
 }
 
-public enum TimeoutAction: Sendable, Equatable {
+package enum TimeoutAction: Sendable, Equatable {
     case none
     /// Close without a response (idle, or the client stopped reading).
     case close
@@ -23,13 +23,13 @@ public enum TimeoutAction: Sendable, Equatable {
     case requestTimeout
 }
 
-public struct ConnectionTimeouts: Sendable {
-    public var header: Double
-    public var body: Double
-    public var idle: Double
-    public var write: Double
+package struct ConnectionTimeouts: Sendable {
+    package var header: Double
+    package var body: Double
+    package var idle: Double
+    package var write: Double
 
-    public init(header: Double, body: Double, idle: Double, write: Double) {
+    package init(header: Double, body: Double, idle: Double, write: Double) {
         self.header = header
         self.body = body
         self.idle = idle
@@ -38,7 +38,7 @@ public struct ConnectionTimeouts: Sendable {
 
     /// What to do with a connection that has been in `phase` since `since` (monotonic ms) at `now`.
     /// `draining` (graceful shutdown) closes idle connections at once.
-    public func action(phase: ConnectionPhase, since: UInt64, now: UInt64, draining: Bool) -> TimeoutAction {
+    package func action(phase: ConnectionPhase, since: UInt64, now: UInt64, draining: Bool) -> TimeoutAction {
         let elapsed = Double(now &- since) / 1000
         switch phase {
         case .idle: return draining || elapsed >= idle ? .close : .none

@@ -38,7 +38,7 @@ final class ServerCore: Sendable {
 /// Lifecycle: `start()` binds and starts the loops; `shutdown()` stops accepting, lets in-flight requests
 /// finish (up to `shutdownGrace`), closes everything and joins the threads. `runUntilSignal()` does the same
 /// on SIGTERM or SIGINT.
-public final class HTTPServer: Sendable {
+package final class HTTPServer: Sendable {
     private let configuration: ServerConfiguration
     private let responder: any HTTPResponder
     private let logSink: LogSink
@@ -52,18 +52,18 @@ public final class HTTPServer: Sendable {
         var stopped = false
     }
 
-    public init(configuration: ServerConfiguration, responder: any HTTPResponder, logSink: LogSink = .standardError) {
+    package init(configuration: ServerConfiguration, responder: any HTTPResponder, logSink: LogSink = .standardError) {
         self.configuration = configuration
         self.responder = responder
         self.logSink = logSink
     }
 
     /// The bound port (useful with port 0).
-    public var port: Int { state.withLock { $0.port } }
+    package var port: Int { state.withLock { $0.port } }
 
     /// Binds, listens and starts the event loops. Returns the bound port.
     @discardableResult
-    public func start() throws -> Int {
+    package func start() throws -> Int {
         gh_ignore_sigpipe()
         let tls = try configuration.tls.map { try TLSContext($0) }
         let fd = gh_listen_tcp(configuration.host, Int32(configuration.port), 4096, 0)
@@ -99,7 +99,7 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, waits for in-flight requests (up to the grace period), then stops the loops.
     /// Safe to call more than once and from any thread but a loop's.
-    public func shutdown() {
+    package func shutdown() {
         let (loops, finished, core) = state.withLock { s -> ([EventLoop], [DispatchSemaphore], ServerCore?) in
             if s.stopped { return ([], [], nil) }
             s.stopped = true
@@ -128,12 +128,12 @@ public final class HTTPServer: Sendable {
 
     /// Blocks until SIGTERM or SIGINT, then shuts down gracefully. Returns the signal number.
     @discardableResult
-    public static func waitForShutdownSignal() -> Int32 {
+    package static func waitForShutdownSignal() -> Int32 {
         let fd = gh_install_shutdown_signals()
         guard fd >= 0 else { return 0 }
         return gh_wait_shutdown_signal(fd)
     }
 
     /// Installs the signal handlers now (call early, before any request can arrive).
-    public static func installSignalHandlers() { _ = gh_install_shutdown_signals() }
+    package static func installSignalHandlers() { _ = gh_install_shutdown_signals() }
 }

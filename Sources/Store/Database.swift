@@ -13,34 +13,34 @@ import Synchronization
 ///   never waits for the writer).
 ///
 /// Blocking SQLite work never runs on an event loop through `read`/`write`: they hop to dedicated threads.
-public final class Database: Sendable {
+package final class Database: Sendable {
     /// SQLite's `synchronous`: `FULL` makes every acknowledged write durable across power loss (the default);
     /// `NORMAL` in WAL mode can lose the last commits on power loss but never corrupts (tests, benchmarks).
-    public enum Synchronous: String, Sendable, CaseIterable {
+    package enum Synchronous: String, Sendable, CaseIterable {
         case full = "FULL"
         case normal = "NORMAL"
     }
 
-    public struct Options: Sendable {
-        public var readers: Int
+    package struct Options: Sendable {
+        package var readers: Int
         /// `FULL` survives power loss; `NORMAL` survives a process crash (kill -9) but not power loss.
-        public var synchronous: Synchronous
-        public init(readers: Int = 4, synchronous: Synchronous = .full) {
+        package var synchronous: Synchronous
+        package init(readers: Int = 4, synchronous: Synchronous = .full) {
             self.readers = readers
             self.synchronous = synchronous
         }
     }
 
-    public let path: String
+    package let path: String
     private let writer: Mutex<SQLiteConnectionBox>
     private let writeQueue: DispatchQueue
     private let readQueue: DispatchQueue
     private let idleReaders: Mutex<[SQLiteConnectionBox]>
     private let options: Options
     /// Migrations applied by this open (for tests and start-up logs).
-    public let appliedMigrations: [Int]
+    package let appliedMigrations: [Int]
 
-    public init(path: String, migrations: [Migration], options: Options = Options()) throws {
+    package init(path: String, migrations: [Migration], options: Options = Options()) throws {
         self.path = path
         self.options = options
         let w = try SQLiteConnection(path: path, readOnly: false)
@@ -76,7 +76,7 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in a write transaction on the writer thread.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    package func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             writeQueue.async {
                 c.resume(with: Result { try self.writeNow(body) })
@@ -87,10 +87,10 @@ public final class Database: Sendable {
     /// Counts this process's committed write transactions. A cache of read results tagged with the value seen
     /// before reading is current while the value has not moved (a store has one writing process).
     private let commits = Atomic<UInt64>(0)
-    public var writeGeneration: UInt64 { commits.load(ordering: .acquiring) }
+    package var writeGeneration: UInt64 { commits.load(ordering: .acquiring) }
 
     /// Runs `body` in a write transaction on the calling thread (tools, tests, start-up). Blocks.
-    public func writeNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    package func writeNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try writer.withLock { box in
             let db = box.connection
             try db.execute("BEGIN IMMEDIATE")
@@ -110,7 +110,7 @@ public final class Database: Sendable {
     /// never blocks readers or the writer). Called once per database by the process that owns it.
     private let checkpointer = Mutex<Bool>(false)
     private let stopFlag = StopFlag()
-    public func startCheckpointing(every interval: Double = 1) {
+    package func startCheckpointing(every interval: Double = 1) {
         guard
             checkpointer.withLock({ started in
                 defer { started = true }
@@ -131,12 +131,12 @@ public final class Database: Sendable {
     }
 
     /// Copies the write-ahead log into the main file and truncates it (backups, tests that read the file).
-    public func checkpoint() throws {
+    package func checkpoint() throws {
         try writer.withLock { try $0.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     /// Runs `body` in a read transaction (one snapshot) on a reader thread.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    package func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             readQueue.async {
                 c.resume(with: Result { try self.readNow(body) })
@@ -147,7 +147,7 @@ public final class Database: Sendable {
     /// Runs `body` in a read transaction on the calling thread. For short indexed reads only.
     /// - Parameter singleStatement: `body` runs exactly one statement, which is its own consistent snapshot,
     ///   so the explicit BEGIN/COMMIT is skipped.
-    public func readNow<T>(singleStatement: Bool = false, _ body: (SQLiteConnection) throws -> T) throws -> T {
+    package func readNow<T>(singleStatement: Bool = false, _ body: (SQLiteConnection) throws -> T) throws -> T {
         let box = try idleReaders.withLock { $0.popLast() } ?? SQLiteConnectionBox(Database.openReader(path))
         defer { idleReaders.withLock { if $0.count < max(1, options.readers) * 4 { $0.append(box) } } }
         let db = box.connection

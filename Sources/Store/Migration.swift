@@ -1,17 +1,17 @@
 /// One schema step. Versions are positive and strictly increasing; each runs once, in its own `BEGIN IMMEDIATE`
 /// transaction together with its `schema_migrations` row, so a failed step leaves no trace.
-public struct Migration: Sendable {
-    public let version: Int
-    public let name: String
-    public let apply: @Sendable (SQLiteConnection) throws -> Void
+package struct Migration: Sendable {
+    package let version: Int
+    package let name: String
+    package let apply: @Sendable (SQLiteConnection) throws -> Void
 
-    public init(_ version: Int, _ name: String, sql: String) {
+    package init(_ version: Int, _ name: String, sql: String) {
         self.version = version
         self.name = name
         self.apply = { try $0.execute(sql) }
     }
 
-    public init(_ version: Int, _ name: String, apply: @escaping @Sendable (SQLiteConnection) throws -> Void) {
+    package init(_ version: Int, _ name: String, apply: @escaping @Sendable (SQLiteConnection) throws -> Void) {
         self.version = version
         self.name = name
         self.apply = apply

@@ -2,10 +2,10 @@ internal import CSQLite
 
 /// One SQLite connection. Not thread-safe and deliberately not `Sendable`: it is reachable only inside the
 /// closures of `Database.read`/`write`, which run it on one thread at a time.
-public final class SQLiteConnection {
+package final class SQLiteConnection {
     let handle: OpaquePointer
     private var cache: [String: Statement] = [:]
-    public let path: String
+    package let path: String
 
     init(path: String, readOnly: Bool) throws {
         var db: OpaquePointer?
@@ -29,7 +29,7 @@ public final class SQLiteConnection {
     }
 
     /// Runs one or more statements with no bindings (schema, pragmas).
-    public func execute(_ sql: String) throws {
+    package func execute(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &err)
         if rc != SQLITE_OK {
@@ -40,7 +40,7 @@ public final class SQLiteConnection {
     }
 
     /// A prepared statement, cached by its text.
-    public func prepare(_ sql: String) throws -> Statement {
+    package func prepare(_ sql: String) throws -> Statement {
         if let s = cache[sql] {
             s.reset()
             return s
@@ -55,7 +55,7 @@ public final class SQLiteConnection {
 
     /// Runs a statement that returns no rows; returns the number of rows changed.
     @discardableResult
-    public func run(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> Int {
+    package func run(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> Int {
         let s = try prepare(sql)
         try s.bind(bindings)
         while try s.step() {}
@@ -63,7 +63,7 @@ public final class SQLiteConnection {
     }
 
     /// All rows of a query.
-    public func query(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> [Row] {
+    package func query(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> [Row] {
         let s = try prepare(sql)
         try s.bind(bindings)
         var rows: [Row] = []
@@ -72,7 +72,7 @@ public final class SQLiteConnection {
     }
 
     /// The first row of a query, or nil.
-    public func first(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> Row? {
+    package func first(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> Row? {
         let s = try prepare(sql)
         try s.bind(bindings)
         let row = try s.step() ? s.row() : nil
@@ -81,14 +81,14 @@ public final class SQLiteConnection {
     }
 
     /// Calls `body` for each row without building an array (large scans).
-    public func forEach(_ sql: String, _ bindings: [any SQLBindable] = [], _ body: (Statement) throws -> Void) throws {
+    package func forEach(_ sql: String, _ bindings: [any SQLBindable] = [], _ body: (Statement) throws -> Void) throws {
         let s = try prepare(sql)
         try s.bind(bindings)
         while try s.step() { try body(s) }
     }
 
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     func error(_ rc: Int32, _ sql: String?) -> StoreError {
         StoreError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)

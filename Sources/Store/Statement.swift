@@ -1,7 +1,7 @@
 internal import CSQLite
 
 /// A prepared statement with typed bindings and column reads. Owned by its connection's cache.
-public final class Statement {
+package final class Statement {
     let stmt: OpaquePointer
     unowned let connection: SQLiteConnection
     let sql: String
@@ -21,7 +21,7 @@ public final class Statement {
         sqlite3_clear_bindings(stmt)
     }
 
-    public func bind(_ values: [any SQLBindable]) throws {
+    package func bind(_ values: [any SQLBindable]) throws {
         let expected = Int(sqlite3_bind_parameter_count(stmt))
         guard expected == values.count else {
             throw StoreError(code: 25, message: "expected \(expected) bindings, got \(values.count)", sql: sql)
@@ -53,7 +53,7 @@ public final class Statement {
 
     /// Binds and runs a statement that returns no rows, then resets it for the next use (hot loops keep the
     /// `Statement` instead of looking it up by its text each time).
-    public func execute(_ values: [any SQLBindable]) throws {
+    package func execute(_ values: [any SQLBindable]) throws {
         sqlite3_reset(stmt)
         try bind(values)
         while try step() {}
@@ -61,7 +61,7 @@ public final class Statement {
     }
 
     /// Advances; true when a row is available.
-    public func step() throws -> Bool {
+    package func step() throws -> Bool {
         let rc = sqlite3_step(stmt)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
@@ -70,28 +70,28 @@ public final class Statement {
         throw e
     }
 
-    public var columnCount: Int { Int(sqlite3_column_count(stmt)) }
+    package var columnCount: Int { Int(sqlite3_column_count(stmt)) }
 
-    public func int(_ i: Int) -> Int { Int(sqlite3_column_int64(stmt, Int32(i))) }
-    public func int64(_ i: Int) -> Int64 { sqlite3_column_int64(stmt, Int32(i)) }
-    public func double(_ i: Int) -> Double { sqlite3_column_double(stmt, Int32(i)) }
-    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(stmt, Int32(i)) == SQLITE_NULL }
+    package func int(_ i: Int) -> Int { Int(sqlite3_column_int64(stmt, Int32(i))) }
+    package func int64(_ i: Int) -> Int64 { sqlite3_column_int64(stmt, Int32(i)) }
+    package func double(_ i: Int) -> Double { sqlite3_column_double(stmt, Int32(i)) }
+    package func isNull(_ i: Int) -> Bool { sqlite3_column_type(stmt, Int32(i)) == SQLITE_NULL }
 
-    public func string(_ i: Int) -> String {
+    package func string(_ i: Int) -> String {
         guard let p = sqlite3_column_text(stmt, Int32(i)) else { return "" }
         let n = Int(sqlite3_column_bytes(stmt, Int32(i)))
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
-    public func optionalString(_ i: Int) -> String? { isNull(i) ? nil : string(i) }
+    package func optionalString(_ i: Int) -> String? { isNull(i) ? nil : string(i) }
 
-    public func blob(_ i: Int) -> [UInt8] {
+    package func blob(_ i: Int) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(stmt, Int32(i)))
         guard n > 0, let p = sqlite3_column_blob(stmt, Int32(i)) else { return [] }
         return Array(UnsafeRawBufferPointer(start: p, count: n))
     }
 
-    public func value(_ i: Int) -> SQLValue {
+    package func value(_ i: Int) -> SQLValue {
         switch sqlite3_column_type(stmt, Int32(i)) {
         case SQLITE_INTEGER: return .integer(int64(i))
         case SQLITE_FLOAT: return .real(double(i))
@@ -101,7 +101,7 @@ public final class Statement {
         }
     }
 
-    public func columnName(_ i: Int) -> String { String(cString: sqlite3_column_name(stmt, Int32(i))) }
+    package func columnName(_ i: Int) -> String { String(cString: sqlite3_column_name(stmt, Int32(i))) }
 
     func row() -> Row {
         let n = columnCount
@@ -116,39 +116,39 @@ public final class Statement {
 extension Statement: Sendable {}
 
 /// One result row, detached from its statement.
-public struct Row: Sendable {
-    public let names: [String]
-    public let values: [SQLValue]
+package struct Row: Sendable {
+    package let names: [String]
+    package let values: [SQLValue]
 
-    public subscript(_ i: Int) -> SQLValue { values[i] }
-    public subscript(_ name: String) -> SQLValue { names.firstIndex(of: name).map { values[$0] } ?? .null }
+    package subscript(_ i: Int) -> SQLValue { values[i] }
+    package subscript(_ name: String) -> SQLValue { names.firstIndex(of: name).map { values[$0] } ?? .null }
 
-    public func int(_ name: String) -> Int? {
+    package func int(_ name: String) -> Int? {
         if case .integer(let v) = self[name] { return Int(v) }
         return nil
     }
-    public func int(_ i: Int) -> Int? {
+    package func int(_ i: Int) -> Int? {
         if case .integer(let v) = values[i] { return Int(v) }
         return nil
     }
-    public func string(_ name: String) -> String? {
+    package func string(_ name: String) -> String? {
         if case .text(let v) = self[name] { return v }
         return nil
     }
-    public func string(_ i: Int) -> String? {
+    package func string(_ i: Int) -> String? {
         if case .text(let v) = values[i] { return v }
         return nil
     }
-    public func double(_ name: String) -> Double? {
+    package func double(_ name: String) -> Double? {
         switch self[name] {
         case .real(let d): return d
         case .integer(let i): return Double(i)
         default: return nil
         }
     }
-    public func blob(_ name: String) -> [UInt8]? {
+    package func blob(_ name: String) -> [UInt8]? {
         if case .blob(let v) = self[name] { return v }
         return nil
     }
-    public func bool(_ name: String) -> Bool { int(name).map { $0 != 0 } ?? false }
+    package func bool(_ name: String) -> Bool { int(name).map { $0 != 0 } ?? false }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// without turning every read into a write. Noting is a dictionary update under a lock; `flush` writes all
 /// pending times in one transaction (every 15 s in a running server, and on demand in tests). At most one
 /// flush interval of activity can be lost in a crash: last-active is a hint, not an acknowledged write.
-public final class ActivityRecorder: Sendable {
+package final class ActivityRecorder: Sendable {
     private struct Key: Hashable {
         let org: String
         let account: String
@@ -25,7 +25,7 @@ public final class ActivityRecorder: Sendable {
 
     /// Writes the pending times; returns how many members were updated.
     @discardableResult
-    public func flush() throws -> Int {
+    package func flush() throws -> Int {
         let batch = pending.withLock { p -> [Key: Int] in
             let taken = p
             p.removeAll(keepingCapacity: true)
@@ -40,7 +40,7 @@ public final class ActivityRecorder: Sendable {
         }
     }
 
-    public func startFlushing(every interval: Double = 15) {
+    package func startFlushing(every interval: Double = 15) {
         let thread = Thread { [weak self] in
             while let recorder = self {
                 Thread.sleep(forTimeInterval: interval)

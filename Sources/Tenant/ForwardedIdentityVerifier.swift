@@ -8,7 +8,7 @@ import Web
 
 /// The region's side: accepts a request only with a valid, fresh, first-seen gateway signature. Unsigned,
 /// tampered, stale (outside ±30 s) and replayed requests are refused with 401 and a reason code.
-public final class ForwardedIdentityVerifier: Sendable {
+package final class ForwardedIdentityVerifier: Sendable {
     let keys: KeyRing
     let clock: any WallClock
     let window: TimeInterval
@@ -17,7 +17,7 @@ public final class ForwardedIdentityVerifier: Sendable {
     private let seen = Mutex<(current: Set<String>, previous: Set<String>, rotatedAt: TimeInterval)>(([], [], 0))
     let maxRemembered: Int
 
-    public init(
+    package init(
         keys: KeyRing, clock: any WallClock = SystemClock(), window: TimeInterval = ForwardedIdentity.window,
         maxRemembered: Int = 2_000_000
     ) {
@@ -31,7 +31,7 @@ public final class ForwardedIdentityVerifier: Sendable {
         GatehouseError(.init(code), status: 401, message)
     }
 
-    public func verify(method: String, target: String, body: [UInt8], header: String?) throws -> Caller {
+    package func verify(method: String, target: String, body: [UInt8], header: String?) throws -> Caller {
         guard let header else {
             throw Self.refuse("identity_missing", "This service only answers requests signed by the gateway.")
         }
@@ -81,7 +81,7 @@ public final class ForwardedIdentityVerifier: Sendable {
     }
 
     /// The region API's caller provider in a region process.
-    public var provider: CallerProvider {
+    package var provider: CallerProvider {
         { ctx in
             try self.verify(
                 method: ctx.request.method, target: ctx.request.target, body: ctx.request.body,

@@ -7,77 +7,77 @@ import Web
 
 /// The caller of an in-process forward: set by `LocalRegionTenant.forward` for the duration of the call, and
 /// impossible to set from the network.
-public enum InProcessCaller {
-    @TaskLocal public static var current: Caller?
+package enum InProcessCaller {
+    @TaskLocal package static var current: Caller?
 
-    public static let provider: CallerProvider = { _ in
+    package static let provider: CallerProvider = { _ in
         guard let c = current else { throw GatehouseError.unauthenticated() }
         return c
     }
 }
 
 /// A region in this process: typed calls go straight to its service, forwarded requests through its own router.
-public final class LocalRegionTenant: RegionTenant {
-    public let service: RegionService
+package final class LocalRegionTenant: RegionTenant {
+    package let service: RegionService
     let router: Router
 
-    public init(service: RegionService, logger: Logger = Logger(label: "region")) throws {
+    package init(service: RegionService, logger: Logger = Logger(label: "region")) throws {
         self.service = service
         let b = RouterBuilder(logger: logger)
         RegionRoutes.register(on: b, directory: RegionDirectory([service]), callers: InProcessCaller.provider)
         router = try b.build()
     }
 
-    public var region: Region { service.region }
+    package var region: Region { service.region }
 
-    public func forward(_ request: Request, caller: Caller) async throws -> Response {
+    package func forward(_ request: Request, caller: Caller) async throws -> Response {
         await InProcessCaller.$current.withValue(caller) { await router.respond(to: request) }
     }
 
-    public func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
+    package func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
         try await service.authenticateAPIKey(key).map {
             APIKeyIdentity(org: $0.org, accountID: $0.accountID, app: $0.app)
         }
     }
 
-    public func inviteForToken(_ token: String) async throws -> InviteWithOrg {
+    package func inviteForToken(_ token: String) async throws -> InviteWithOrg {
         let (invite, orgName) = try await service.inviteForToken(token)
         return InviteWithOrg(invite: invite, orgName: orgName)
     }
 
-    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
+    package func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
         try await service.acceptInvite(request)
     }
 
-    public func declineInvite(_ request: DeclineInviteRequest) async throws {
+    package func declineInvite(_ request: DeclineInviteRequest) async throws {
         try await service.declineInvite(token: request.token, accountID: request.accountID, email: request.email)
     }
 
-    public func memberships(accountID: String) async throws -> [MembershipSummary] {
+    package func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await service.memberships(accountID: accountID)
     }
 
-    public func sendInviteCode(token: String) async throws { try await service.sendInviteCode(token: token) }
+    package func sendInviteCode(token: String) async throws { try await service.sendInviteCode(token: token) }
 
-    public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
+    package func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
         try await service.sendSSOLinkCode(orgID: orgID, email: email, subject: subject)
     }
 
-    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
+    package func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
         try await service.ssoSignIn(request)
     }
 
-    public func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? {
+    package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? {
         do { return .success(try service.orgNow(caller, org: org)) } catch let e as GatehouseError {
             return .failure(e)
         } catch { return nil }
     }
 
-    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
+    package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await service.standing(orgID: orgID, caller: caller)
     }
 
-    public func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
+    package func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
         try await service.pendingInvites(email: email).map {
             PendingInviteSummary(
                 inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
@@ -89,10 +89,10 @@ public final class LocalRegionTenant: RegionTenant {
 
 /// The typed calls of `RegionTenant` as JSON endpoints of a region process, under `/internal/v1`. Only the
 /// gateway can call them: every request must carry a valid gateway signature made as the gateway itself.
-public enum RegionInternalRoutes {
+package enum RegionInternalRoutes {
     typealias E = RegionEndpoint
 
-    public static func register(on b: RouterBuilder, tenant: LocalRegionTenant, callers: @escaping CallerProvider) {
+    package static func register(on b: RouterBuilder, tenant: LocalRegionTenant, callers: @escaping CallerProvider) {
         @Sendable func gateway(_ ctx: RequestContext) async throws {
             let c = try await callers(ctx)
             guard c.authMethod == .gateway, c.accountID == "gateway" else {

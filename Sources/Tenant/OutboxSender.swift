@@ -8,16 +8,16 @@ import TenantAPI
 import TenantDomain
 
 /// Where mail comes from and how hard to retry.
-public struct OutboxSettings: Sendable {
-    public var from = "gatehouse@localhost"
-    public var fromName = "Gatehouse"
+package struct OutboxSettings: Sendable {
+    package var from = "gatehouse@localhost"
+    package var fromName = "Gatehouse"
     /// First retry after this many seconds, doubling per attempt up to `retryMax`.
-    public var retryBase: TimeInterval = 30
-    public var retryMax: TimeInterval = 3600
+    package var retryBase: TimeInterval = 30
+    package var retryMax: TimeInterval = 3600
     /// How often the sender looks for due mail.
-    public var pollInterval: TimeInterval = 2
-    public var batch = 50
-    public init() {}
+    package var pollInterval: TimeInterval = 2
+    package var batch = 50
+    package init() {}
 }
 
 /// Delivers the region's outbox. The outbox row is written in the same transaction as the invite, so mail is
@@ -26,14 +26,14 @@ public struct OutboxSettings: Sendable {
 /// schedules a retry with exponential backoff. Delivery is at-least-once: a crash between sending and marking
 /// can repeat a mail, never drop one. Mail for an invite that was revoked, used or superseded meanwhile is
 /// dropped (the link in it would not work).
-public final class OutboxSender: Sendable {
+package final class OutboxSender: Sendable {
     let service: RegionService
     let transport: any MailTransport
     let settings: OutboxSettings
     let logger: Logger
     private let running = Mutex<Bool>(false)
 
-    public init(service: RegionService, transport: any MailTransport, settings: OutboxSettings, logger: Logger) {
+    package init(service: RegionService, transport: any MailTransport, settings: OutboxSettings, logger: Logger) {
         self.service = service
         self.transport = transport
         self.settings = settings
@@ -51,7 +51,7 @@ public final class OutboxSender: Sendable {
 
     /// One pass over due mail; returns how many were delivered. Blocking: call it from the sender's thread.
     @discardableResult
-    public func deliverDue() -> Int {
+    package func deliverDue() -> Int {
         let now = service.clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         let due: [Due]
@@ -163,7 +163,7 @@ public final class OutboxSender: Sendable {
     }
 
     /// Starts the sender's own thread (it blocks on the network; never on an event loop).
-    public func start() {
+    package func start() {
         guard
             running.withLock({
                 let was = $0
@@ -181,5 +181,5 @@ public final class OutboxSender: Sendable {
         thread.start()
     }
 
-    public func stop() { running.withLock { $0 = false } }
+    package func stop() { running.withLock { $0 = false } }
 }

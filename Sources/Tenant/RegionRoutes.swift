@@ -7,8 +7,8 @@ import Web
 
 /// The region tenants' JSON API under `/api/v1`. The caller comes from `callers` (the gateway's verified
 /// identity); every handler decodes strictly, calls the region service of the org's region, and answers JSON.
-public enum RegionRoutes {
-    public static func register(on b: RouterBuilder, directory: RegionDirectory, callers: @escaping CallerProvider) {
+package enum RegionRoutes {
+    package static func register(on b: RouterBuilder, directory: RegionDirectory, callers: @escaping CallerProvider) {
         // Every org route: the org's service, the org and the caller resolved once, by the group's middleware.
         let orgs = b.group("/api/v1/orgs/:org", OrgScopeMiddleware(directory: directory, callers: callers))
         let regions = b.group("/api/v1/regions/:region", CallerMiddleware(callers: callers))

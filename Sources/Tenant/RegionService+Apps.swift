@@ -6,7 +6,7 @@ import TenantAPI
 import TenantDomain
 
 extension RegionService {
-    public func listApps(_ caller: Caller, org: String) async throws -> [AppView] {
+    package func listApps(_ caller: Caller, org: String) async throws -> [AppView] {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .orgView)
             return try conn.query(
@@ -23,7 +23,7 @@ extension RegionService {
         }
     }
 
-    public func createApp(_ caller: Caller, org: String, name: String) async throws -> AppView {
+    package func createApp(_ caller: Caller, org: String, name: String) async throws -> AppView {
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(name.count) else {
             throw GatehouseError.validation("`name` must be 1–100 characters.")
@@ -39,7 +39,7 @@ extension RegionService {
         }
     }
 
-    public func grantApp(_ caller: Caller, org: String, app: String, member: String, role: AppRole) async throws {
+    package func grantApp(_ caller: Caller, org: String, app: String, member: String, role: AppRole) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -56,7 +56,7 @@ extension RegionService {
         }
     }
 
-    public func revokeApp(_ caller: Caller, org: String, app: String, member: String) async throws {
+    package func revokeApp(_ caller: Caller, org: String, app: String, member: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -107,7 +107,7 @@ extension RegionService {
 
     /// Creates a key for the caller (optionally scoped to an app they can use). The secret is returned once;
     /// only its SHA-256 is stored (the secret is 256 random bits, so a fast hash is enough).
-    public func createAPIKey(_ caller: Caller, org: String, request: APIKeyRequest) async throws -> APIKeyView {
+    package func createAPIKey(_ caller: Caller, org: String, request: APIKeyRequest) async throws -> APIKeyView {
         let name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(name.count) else {
             throw GatehouseError.validation("`name` must be 1–100 characters.")
@@ -144,7 +144,7 @@ extension RegionService {
     }
 
     /// Keys of the org: admins with `apikeys.create` see all; others see their own.
-    public func listAPIKeys(_ caller: Caller, org: String) async throws -> [APIKeyView] {
+    package func listAPIKeys(_ caller: Caller, org: String) async throws -> [APIKeyView] {
         try await db.read { conn in
             let a = try self.access(conn, org, caller)
             let all = a.actor.permissions.contains(.apikeysCreate)
@@ -162,7 +162,7 @@ extension RegionService {
         }
     }
 
-    public func revokeAPIKey(_ caller: Caller, org: String, key: String) async throws {
+    package func revokeAPIKey(_ caller: Caller, org: String, key: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -185,7 +185,7 @@ extension RegionService {
 
     /// What the gateway calls with a bearer token: the key's org and member, if the key is live, the member
     /// still belongs to the org, and (for an app-scoped key) still has the app.
-    public func authenticateAPIKey(_ token: String) async throws -> (org: String, accountID: String, app: String?)? {
+    package func authenticateAPIKey(_ token: String) async throws -> (org: String, accountID: String, app: String?)? {
         // The secret is base64url and may itself contain "_": split off only the first three fields.
         let parts = token.split(separator: "_", maxSplits: 3, omittingEmptySubsequences: false)
         guard token.utf8.count < 200, parts.count == 4, parts[0] == "ghk", parts[1] == region.rawValue,

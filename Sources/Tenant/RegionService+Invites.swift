@@ -37,7 +37,7 @@ extension RegionService {
 
     /// Mails the invited address a code that proves it, for sign-up through a copied link. The token must still
     /// open a pending invite (same checks as accepting).
-    public func sendInviteCode(token: String) async throws {
+    package func sendInviteCode(token: String) async throws {
         let claims = try verifiedClaims(token)
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
@@ -54,7 +54,7 @@ extension RegionService {
 
     /// Mails `email` the code that proves the address for linking it to `orgID`'s identity provider. Only the
     /// gateway calls this (internal route); the code itself is derived from the shared key ring at send time.
-    public func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
+    package func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
         guard let id = OrgID(orgID), id.region == region, Email.isValid(email), subject.utf8.count <= 200 else {
             throw Refusal.notFound.error
         }
@@ -72,7 +72,7 @@ extension RegionService {
     }
 
     /// The link an inviter may see and copy ("copy link"): it opens the invite, but proves no address.
-    public func link(for invite: InviteView) -> InviteLink {
+    package func link(for invite: InviteView) -> InviteLink {
         let token = tokens.issue(
             inviteID: invite.id, orgID: invite.orgID, region: region, version: invite.version,
             expiresAt: Int(invite.expiresAt.timeIntervalSince1970))
@@ -84,7 +84,8 @@ extension RegionService {
     /// Invites many addresses at once. Each address gets its own outcome; invalid addresses, existing members
     /// and addresses with a live pending invite are reported without failing the others. Invites, their audit
     /// events and their mail (outbox) are written in one transaction.
-    public func createInvites(_ caller: Caller, org: String, request: InviteRequest) async throws -> InviteBatchResult {
+    package func createInvites(_ caller: Caller, org: String, request: InviteRequest) async throws -> InviteBatchResult
+    {
         let parsed: InviteAddressParser.Parsed
         switch request.emails {
         case .list(let l):
@@ -199,7 +200,7 @@ extension RegionService {
 
     // MARK: - List, resend, revoke, link
 
-    public func listInvites(
+    package func listInvites(
         _ caller: Caller, org: String, status: String?, cursor: String?, limit: Int = 50
     ) async throws -> InvitePage {
         if let status, InviteStatus(rawValue: status) == nil {
@@ -271,7 +272,7 @@ extension RegionService {
     }
 
     /// A new expiry and a new version: links sent before stop working.
-    public func resendInvite(_ caller: Caller, org: String, invite: String) async throws -> InviteView {
+    package func resendInvite(_ caller: Caller, org: String, invite: String) async throws -> InviteView {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.write { conn in
@@ -300,7 +301,7 @@ extension RegionService {
         }
     }
 
-    public func revokeInvite(_ caller: Caller, org: String, invite: String) async throws {
+    package func revokeInvite(_ caller: Caller, org: String, invite: String) async throws {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         try await db.write { conn in
@@ -317,7 +318,7 @@ extension RegionService {
     }
 
     /// "Copy invite link": the token of the invite's current version, derived again (never stored).
-    public func inviteLink(_ caller: Caller, org: String, invite: String) async throws -> InviteLink {
+    package func inviteLink(_ caller: Caller, org: String, invite: String) async throws -> InviteLink {
         let now = clock.now()
         let inv = try await db.read { conn in
             try self.manageableInvite(conn, caller, org: org, invite: invite, now: now).1
@@ -384,7 +385,7 @@ extension RegionService {
     }
 
     /// The invite behind a token, with its org's name, for the "Join Acme as Manager?" page.
-    public func inviteForToken(_ token: String) async throws -> (invite: InviteView, orgName: String) {
+    package func inviteForToken(_ token: String) async throws -> (invite: InviteView, orgName: String) {
         let claims = try verifiedClaims(token)
         let now = clock.now()
         return try await db.read { conn in try self.openInvite(conn, claims, now: now) }
@@ -393,7 +394,7 @@ extension RegionService {
     /// Accepts an invite for a verified account: checks MAC, expiry, status, version and email (rule 8), then
     /// creates the membership with everything the invite carried and marks the invite joined — once, even when
     /// two accepts race (the second finds it joined).
-    public func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
+    package func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult {
         let claims = try verifiedClaims(request.token)
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
@@ -458,7 +459,7 @@ extension RegionService {
     /// Declining marks the invite declined, for a verified account whose email matches, through a link that
     /// still opens the invite: the token's MAC, expiry, status and version are checked exactly as for accepting,
     /// so a link superseded by a resend can decline nothing.
-    public func declineInvite(token: String, accountID: String, email: String) async throws {
+    package func declineInvite(token: String, accountID: String, email: String) async throws {
         let claims = try verifiedClaims(token)
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
@@ -474,7 +475,7 @@ extension RegionService {
     }
 
     /// Live pending invites for an address in this region (the gateway shows them as notifications).
-    public func pendingInvites(email: String) async throws -> [(invite: InviteView, orgName: String)] {
+    package func pendingInvites(email: String) async throws -> [(invite: InviteView, orgName: String)] {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.read { conn in

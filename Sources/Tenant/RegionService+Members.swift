@@ -5,19 +5,19 @@ import TenantAPI
 import TenantDomain
 
 extension RegionService {
-    public struct MemberListQuery: Sendable {
-        public var search: String?
-        public var role: String?
+    package struct MemberListQuery: Sendable {
+        package var search: String?
+        package var role: String?
         /// `active` (seen in the last 30 days), `inactive`, or `never`.
-        public var status: String?
-        public var sort = "name"
-        public var order = "asc"
-        public var cursor: String?
-        public var limit = 50
-        public init() {}
+        package var status: String?
+        package var sort = "name"
+        package var order = "asc"
+        package var cursor: String?
+        package var limit = 50
+        package init() {}
     }
 
-    public func listMembers(_ caller: Caller, org: String, query q: MemberListQuery) async throws -> MemberPage {
+    package func listMembers(_ caller: Caller, org: String, query q: MemberListQuery) async throws -> MemberPage {
         guard let sort = MemberSearch.Sort(rawValue: q.sort) else {
             throw GatehouseError.validation("`sort` must be name, apps or last_active.")
         }
@@ -48,7 +48,7 @@ extension RegionService {
         }
     }
 
-    public func member(_ caller: Caller, org: String, member: String) async throws -> MemberView {
+    package func member(_ caller: Caller, org: String, member: String) async throws -> MemberView {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .membersView)
             guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
@@ -59,7 +59,7 @@ extension RegionService {
     }
 
     /// The member's effective permissions and a "view as" evaluation of what they may do.
-    public func permissions(_ caller: Caller, org: String, member: String) async throws -> PermissionsView {
+    package func permissions(_ caller: Caller, org: String, member: String) async throws -> PermissionsView {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .membersView)
             guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
@@ -72,7 +72,7 @@ extension RegionService {
         }
     }
 
-    public func updateMember(
+    package func updateMember(
         _ caller: Caller, org: String, member: String, patch: MemberPatch
     ) async throws -> MemberView {
         if let vars = patch.userVariables, let r = UserVariables.validate(vars) { throw r.error }
@@ -132,7 +132,7 @@ extension RegionService {
         }
     }
 
-    public func removeMember(_ caller: Caller, org: String, member: String) async throws {
+    package func removeMember(_ caller: Caller, org: String, member: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -158,7 +158,7 @@ extension RegionService {
 
     /// Rule 7: every selected member is checked first; if any is refused nothing changes and every refusal is
     /// reported with its member.
-    public func bulk(_ caller: Caller, org: String, request: BulkRequest) async throws -> BulkResult {
+    package func bulk(_ caller: Caller, org: String, request: BulkRequest) async throws -> BulkResult {
         let ids = Array(NSOrderedSet(array: request.members).compactMap { $0 as? String })
         guard !ids.isEmpty else { throw GatehouseError.validation("Select at least one member.") }
         guard ids.count <= settings.maxBulkMembers else {
@@ -244,7 +244,7 @@ extension RegionService {
     }
 
     /// The emails of the selected members, one per line ("copy emails").
-    public func copyEmails(_ caller: Caller, org: String, members: [String]) async throws -> String {
+    package func copyEmails(_ caller: Caller, org: String, members: [String]) async throws -> String {
         guard members.count <= settings.maxBulkMembers else {
             throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.")
         }
@@ -262,15 +262,15 @@ extension RegionService {
 // MARK: - Import
 
 /// A member brought in by an operator's import (migration from another system), not through an invite.
-public struct ImportedMember: Sendable {
-    public var accountID: String
-    public var email: String
-    public var firstName: String
-    public var lastName: String
-    public var roles: [String]
-    public var lastActive: Int
-    public var appCount: Int
-    public init(
+package struct ImportedMember: Sendable {
+    package var accountID: String
+    package var email: String
+    package var firstName: String
+    package var lastName: String
+    package var roles: [String]
+    package var lastActive: Int
+    package var appCount: Int
+    package init(
         accountID: String, email: String, firstName: String, lastName: String, roles: [String], lastActive: Int,
         appCount: Int
     ) {
@@ -287,7 +287,7 @@ public struct ImportedMember: Sendable {
 extension RegionService {
     /// Imports members in one transaction, with their search index entries.
     /// - Warning: an operator tool: it applies no member rules (no grant ceiling, no invite). Never expose it to org users.
-    public func importMembers(org: String, _ members: [ImportedMember]) async throws {
+    package func importMembers(org: String, _ members: [ImportedMember]) async throws {
         let now = nowSeconds
         try await db.write { conn in
             guard try conn.first("SELECT 1 FROM orgs WHERE id = ?", [org]) != nil else {

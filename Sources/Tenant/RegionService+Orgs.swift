@@ -7,7 +7,7 @@ import TenantDomain
 
 extension RegionService {
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
-    public func orgNow(_ caller: Caller, org: String) throws -> OrgView {
+    package func orgNow(_ caller: Caller, org: String) throws -> OrgView {
         // No explicit transaction: `access` is one SELECT, plus one for the org's custom roles when the caller
         // holds one. A role changed between the two can only make a custom role unknown (refused), never grant
         // more than either version did, and this view shows only the org's own fields.
@@ -40,7 +40,7 @@ extension RegionService {
     }
 
     /// Every membership of an account in this region, with its org (for `/api/v1/me` and the org picker).
-    public func memberships(accountID: String) async throws -> [MembershipSummary] {
+    package func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await db.read { conn in
             var out: [MembershipSummary] = []
             try conn.forEach(
@@ -69,7 +69,7 @@ extension RegionService {
         return n
     }
 
-    public func renameOrg(_ caller: Caller, org: String, name: String) async throws -> OrgView {
+    package func renameOrg(_ caller: Caller, org: String, name: String) async throws -> OrgView {
         let name = try Self.validOrgName(name)
         let now = nowSeconds
         return try await db.write { conn in
@@ -88,7 +88,7 @@ extension RegionService {
 
     /// Provisions an org in this region and invites its first owner (rule 5: the person it is created for
     /// becomes its owner, through an invite).
-    public func provisionOrg(
+    package func provisionOrg(
         _ caller: Caller, region: String, request: ProvisionRequest
     ) async throws -> ProvisionResult {
         try requireRegionAdmin(caller, region)
@@ -139,7 +139,7 @@ extension RegionService {
         }
     }
 
-    public func listOrgs(_ caller: Caller, region: String, cursor: String?, limit: Int = 50) async throws -> OrgPage {
+    package func listOrgs(_ caller: Caller, region: String, cursor: String?, limit: Int = 50) async throws -> OrgPage {
         try requireRegionAdmin(caller, region)
         guard (1...settings.maxPageSize).contains(limit) else {
             throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).")
@@ -176,7 +176,7 @@ extension RegionService {
     }
 
     /// A suspended org refuses every call but region admin calls.
-    public func setOrgStatus(_ caller: Caller, region: String, org: String, suspended: Bool) async throws -> OrgView {
+    package func setOrgStatus(_ caller: Caller, region: String, org: String, suspended: Bool) async throws -> OrgView {
         try requireRegionAdmin(caller, region)
         let now = nowSeconds
         return try await db.write { conn in
@@ -198,7 +198,7 @@ extension RegionService {
     }
 
     /// Deletes an org and all its data; the caller types the org's name to confirm.
-    public func deleteOrg(_ caller: Caller, region: String, org: String, confirmName: String) async throws {
+    package func deleteOrg(_ caller: Caller, region: String, org: String, confirmName: String) async throws {
         try requireRegionAdmin(caller, region)
         try await db.write { conn in
             guard OrgID(org)?.region == self.region,

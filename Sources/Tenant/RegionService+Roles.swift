@@ -5,7 +5,7 @@ import TenantAPI
 import TenantDomain
 
 extension RegionService {
-    public func listRoles(_ caller: Caller, org: String) async throws -> [RoleView] {
+    package func listRoles(_ caller: Caller, org: String) async throws -> [RoleView] {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .orgView)
             var counts: [String: Int] = [:]
@@ -35,7 +35,7 @@ extension RegionService {
         }
     }
 
-    public func createRole(_ caller: Caller, org: String, request: RoleRequest) async throws -> RoleView {
+    package func createRole(_ caller: Caller, org: String, request: RoleRequest) async throws -> RoleView {
         let (name, perms) = try validRoleRequest(request)
         var slug = String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
         while slug.contains("--") { slug = slug.replacingOccurrences(of: "--", with: "-") }
@@ -56,7 +56,8 @@ extension RegionService {
         }
     }
 
-    public func updateRole(_ caller: Caller, org: String, role: String, request: RoleRequest) async throws -> RoleView {
+    package func updateRole(_ caller: Caller, org: String, role: String, request: RoleRequest) async throws -> RoleView
+    {
         let (name, perms) = try validRoleRequest(request)
         let now = nowSeconds
         return try await db.write { conn in
@@ -85,7 +86,7 @@ extension RegionService {
     }
 
     /// A role in use (by members or pending invites) cannot be deleted; the refusal says how many hold it.
-    public func deleteRole(_ caller: Caller, org: String, role: String) async throws {
+    package func deleteRole(_ caller: Caller, org: String, role: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -116,16 +117,16 @@ extension RegionService {
 
     // MARK: - Audit log
 
-    public struct AuditQuery: Sendable {
-        public var action: String?
-        public var actor: String?
-        public var target: String?
-        public var cursor: String?
-        public var limit = 50
-        public init() {}
+    package struct AuditQuery: Sendable {
+        package var action: String?
+        package var actor: String?
+        package var target: String?
+        package var cursor: String?
+        package var limit = 50
+        package init() {}
     }
 
-    public func auditEvents(_ caller: Caller, org: String, query q: AuditQuery) async throws -> AuditPage {
+    package func auditEvents(_ caller: Caller, org: String, query q: AuditQuery) async throws -> AuditPage {
         guard (1...settings.maxPageSize).contains(q.limit) else {
             throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).")
         }
@@ -151,7 +152,7 @@ extension RegionService {
     }
 
     /// Every matching event as JSON lines, newest first.
-    public func exportAudit(_ caller: Caller, org: String, query q: AuditQuery) async throws -> [UInt8] {
+    package func exportAudit(_ caller: Caller, org: String, query q: AuditQuery) async throws -> [UInt8] {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .auditView)
             let enc = JSONEncoder()

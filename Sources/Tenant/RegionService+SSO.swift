@@ -7,7 +7,7 @@ import TenantDomain
 extension RegionService {
     /// Lets a SAML-verified account in: an existing member, a pending invite for that email (accepted now), or
     /// JIT provisioning with the org's default role. Anyone else is refused with a clear reason.
-    public func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
+    package func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
         guard let id = OrgID(request.orgID), id.region == region else { throw Refusal.notFound.error }
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
@@ -74,7 +74,7 @@ extension RegionService {
 
     /// The caller's permissions in an org, with the same refusals as any org request (404 for strangers,
     /// suspended, SSO-only).
-    public func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
+    package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await db.read { conn in
             let a = try self.access(conn, orgID, caller)
             return OrgStanding(

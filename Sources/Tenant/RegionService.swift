@@ -7,16 +7,16 @@ import TenantAPI
 import TenantDomain
 
 /// Settings of a region tenant.
-public struct RegionSettings: Sendable {
+package struct RegionSettings: Sendable {
     /// How long an invite link stays valid (72 h by default).
-    public var inviteTTL: TimeInterval = 72 * 3600
+    package var inviteTTL: TimeInterval = 72 * 3600
     /// Base of the links in invite mail and "copy link": `<base>/invite/<token>`.
-    public var publicBaseURL = "http://127.0.0.1:8080"
+    package var publicBaseURL = "http://127.0.0.1:8080"
     /// Most addresses in one invite request, and most members in one bulk change.
-    public var maxInvitesPerRequest = 10_000
-    public var maxBulkMembers = 10_000
-    public var maxPageSize = 200
-    public init() {}
+    package var maxInvitesPerRequest = 10_000
+    package var maxBulkMembers = 10_000
+    package var maxPageSize = 200
+    package init() {}
 }
 
 /// One region's tenant service: every org of the region, in the region's own SQLite database.
@@ -24,18 +24,18 @@ public struct RegionSettings: Sendable {
 /// Each write runs in one `BEGIN IMMEDIATE` transaction on the store's writer thread: the rows are read, the
 /// rules (`Rules`, pure functions) decide, the change and its audit event (and outbox mail) are written, and
 /// the transaction commits — or nothing at all happens.
-public final class RegionService: Sendable {
-    public let region: Region
-    public let db: Database
+package final class RegionService: Sendable {
+    package let region: Region
+    package let db: Database
     let clock: any WallClock
-    public let tokens: InviteTokens
-    public let settings: RegionSettings
+    package let tokens: InviteTokens
+    package let settings: RegionSettings
     /// Members' last use of their org, written in batches (see `ActivityRecorder`).
-    public let activity: ActivityRecorder
+    package let activity: ActivityRecorder
     /// Membership rows for `orgNow`, current until the next committed write (see `AccessRowCache`).
     let accessRows = AccessRowCache()
 
-    public init(
+    package init(
         region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens,
         settings: RegionSettings = RegionSettings()
     ) {
@@ -47,7 +47,7 @@ public final class RegionService: Sendable {
         self.settings = settings
     }
 
-    public static func openDatabase(path: String, options: Database.Options = Database.Options()) throws -> Database {
+    package static func openDatabase(path: String, options: Database.Options = Database.Options()) throws -> Database {
         try Database(path: path, migrations: RegionSchema.migrations, options: options)
     }
 

@@ -3,21 +3,21 @@ import TenantDomain
 
 /// Who is calling the region, as established by the gateway (a verified session or API key). The region
 /// trusts only this value; how it arrives (in-process, or a gateway-signed header) is the provider's business.
-public struct Caller: Sendable, Equatable {
-    public let accountID: String
-    public let email: String
-    public let displayName: String
+package struct Caller: Sendable, Equatable {
+    package let accountID: String
+    package let email: String
+    package let displayName: String
     /// Set for platform operators bound to one region.
-    public let regionAdminOf: Region?
+    package let regionAdminOf: Region?
     /// How the caller proved who they are; `Rules.reach` decides from it which orgs it opens (rule 9, and an
     /// org's IdP vouching for that org only).
-    public let authMethod: AuthMethod
+    package let authMethod: AuthMethod
     /// For API keys: the one org the key belongs to; every other org is unknown to it.
-    public let scopeOrg: String?
+    package let scopeOrg: String?
     /// For app-scoped API keys: the one app; the key acts with read access to the org and nothing else.
-    public let scopeApp: String?
+    package let scopeApp: String?
 
-    public init(
+    package init(
         accountID: String, email: String, displayName: String = "", regionAdminOf: Region? = nil,
         authMethod: AuthMethod = .password, scopeOrg: String? = nil, scopeApp: String? = nil
     ) {
@@ -33,13 +33,13 @@ public struct Caller: Sendable, Equatable {
 
     /// How this caller is named in invitations and their mail: the display name made safe (no line breaks or
     /// control characters, at most 100 characters), else the email.
-    public var inviterName: String {
+    package var inviterName: String {
         let n = PersonName.sanitized(displayName)
         return n.isEmpty ? email : n
     }
 
     /// Whether this caller may act on the whole account (password, sessions, every org's memberships).
-    public var mayActAccountWide: Bool { authMethod.provesAccount && scopeOrg == nil }
+    package var mayActAccountWide: Bool { authMethod.provesAccount && scopeOrg == nil }
 }
 
 extension Caller: Codable {
@@ -54,7 +54,7 @@ extension Caller: Codable {
     }
 
     /// Decoded through the initializer, so a forwarded caller obeys the same invariants as a local one.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             accountID: try c.decode(String.self, forKey: .accountID), email: try c.decode(String.self, forKey: .email),

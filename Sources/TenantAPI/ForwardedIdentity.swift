@@ -10,10 +10,10 @@ import TenantDomain
 /// The MAC is HMAC-SHA256, with the key the id names, over the header's own fields plus the request's method,
 /// target (path and query) and body digest, so a header cannot be moved to another request, and a changed
 /// body, path or identity breaks it. Keys come from a `KeyRing` shared by the gateway and the regions.
-public enum ForwardedIdentity {
-    public static let header = "X-Gatehouse-Identity"
+package enum ForwardedIdentity {
+    package static let header = "X-Gatehouse-Identity"
     /// How far the timestamp may be from the region's clock, either way.
-    public static let window: TimeInterval = 30
+    package static let window: TimeInterval = 30
 
     package static func signedText(
         keyID: String, timestamp: String, nonce: String, method: String, target: String, body: [UInt8], identity: String
@@ -23,7 +23,7 @@ public enum ForwardedIdentity {
                 .utf8)
     }
 
-    public static func sign(
+    package static func sign(
         method: String, target: String, body: [UInt8], caller: Caller, keys: KeyRing, now: Date
     ) -> String {
         let identity = Base64URL.encode((try? JSONEncoder().encode(caller)) ?? Data())

@@ -4,16 +4,16 @@ import GatehouseCore
 import TenantDomain
 
 /// What an invite token says. Only `InviteTokens.verify` produces one from untrusted text, after the MAC matched.
-public struct InviteTokenClaims: Sendable, Codable, Equatable {
-    public let inviteID: String
-    public let orgID: String
-    public let region: Region
-    public let version: Int
-    public let expiresAt: Int
-    public let keyID: String
+package struct InviteTokenClaims: Sendable, Codable, Equatable {
+    package let inviteID: String
+    package let orgID: String
+    package let region: Region
+    package let version: Int
+    package let expiresAt: Int
+    package let keyID: String
     /// True when the token came with its mail proof (`<token>.<proof>`): the link was opened from the
     /// invitation email, so whoever holds it can read that mailbox. Never part of the signed claims.
-    public internal(set) var emailProven = false
+    package internal(set) var emailProven = false
 
     enum CodingKeys: String, CodingKey {
         case inviteID = "i"
@@ -40,21 +40,21 @@ public struct InviteTokenClaims: Sendable, Codable, Equatable {
 ///
 /// Rotation: add a key, make it active (new tokens use it), keep the old one for verifying until its tokens
 /// expire.
-public struct InviteTokens: Sendable {
-    public typealias Key = KeyRing.Key
+package struct InviteTokens: Sendable {
+    package typealias Key = KeyRing.Key
 
-    public enum Failure: Error, Sendable, Equatable {
+    package enum Failure: Error, Sendable, Equatable {
         case malformed, unknownKey, badSignature, expired
     }
 
-    public let ring: KeyRing
-    public var activeKeyID: String { ring.active.id }
+    package let ring: KeyRing
+    package var activeKeyID: String { ring.active.id }
 
-    public init(ring: KeyRing) { self.ring = ring }
+    package init(ring: KeyRing) { self.ring = ring }
 
-    public init(active: Key, others: [Key] = []) { ring = KeyRing(active: active, others: others) }
+    package init(active: Key, others: [Key] = []) { ring = KeyRing(active: active, others: others) }
 
-    public func issue(inviteID: String, orgID: String, region: Region, version: Int, expiresAt: Int) -> String {
+    package func issue(inviteID: String, orgID: String, region: Region, version: Int, expiresAt: Int) -> String {
         let claims = InviteTokenClaims(
             inviteID: inviteID, orgID: orgID, region: region, version: version, expiresAt: expiresAt, keyID: activeKeyID
         )
@@ -67,7 +67,7 @@ public struct InviteTokens: Sendable {
 
     /// Checks shape, key, MAC (constant time) and expiry against `now`, in that order, and only then trusts the
     /// claims. A fourth part is the mail proof; when present it must be right, and `emailProven` says so.
-    public func verify(_ token: String, now: Date) -> Result<InviteTokenClaims, Failure> {
+    package func verify(_ token: String, now: Date) -> Result<InviteTokenClaims, Failure> {
         guard token.utf8.count <= 1024 else { return .failure(.malformed) }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 || parts.count == 4, parts[0] == "gh1", let payloadBytes = Base64URL.decode(parts[1]),
@@ -104,17 +104,17 @@ public struct InviteTokens: Sendable {
     static let proofLabel = "gatehouse invite mail proof\n"
     static let codeLabel = "gatehouse invite email code\n"
     /// A mailed code is valid in the 10-minute slot it was made in and the next.
-    public static let codeSlot = 600
+    package static let codeSlot = 600
 
     /// The link as mailed: the token and its proof.
-    public func mailed(_ token: String) -> String {
+    package func mailed(_ token: String) -> String {
         guard let key = ring.key(Self.keyID(of: token) ?? "") else { return token }
         return token + "."
             + Base64URL.encode(HMAC.authenticate(Array((Self.proofLabel + token).utf8), key: key.secret.value))
     }
 
     /// The link without its proof (what "copy link" shows, and the form every stored or logged copy takes).
-    public static func bare(_ token: String) -> String {
+    package static func bare(_ token: String) -> String {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 ? parts[0...2].joined(separator: ".") : token
     }
@@ -130,7 +130,7 @@ public struct InviteTokens: Sendable {
     /// A 6-digit code for `subject` (what it proves: an invite and version, a pending SSO link) in the given slot
     /// (`codeSlot` seconds each), made with the active key: the mail and the check are minutes apart, and the
     /// gateway and the region that mails it share the ring.
-    public func code(subject: String, slot: Int) -> String {
+    package func code(subject: String, slot: Int) -> String {
         let mac = HMAC.authenticate(Array("\(Self.codeLabel)\(subject)\n\(slot)".utf8), key: ring.active.secret.value)
         let n = (UInt32(mac[0]) << 24 | UInt32(mac[1]) << 16 | UInt32(mac[2]) << 8 | UInt32(mac[3])) % 1_000_000
         let digits = String(n)
@@ -138,14 +138,14 @@ public struct InviteTokens: Sendable {
     }
 
     /// The code that proves the invited address of an invite (this version only: a resend changes it).
-    public func code(inviteID: String, version: Int, slot: Int) -> String {
+    package func code(inviteID: String, version: Int, slot: Int) -> String {
         code(subject: "invite\n\(inviteID)\n\(version)", slot: slot)
     }
 
-    public static func slot(_ now: Date) -> Int { Int(now.timeIntervalSince1970) / codeSlot }
+    package static func slot(_ now: Date) -> Int { Int(now.timeIntervalSince1970) / codeSlot }
 
     /// Whether `code` is the code for `subject` in the current slot or the one before (constant-time compare).
-    public func checkCode(_ code: String, subject: String, now: Date) -> Bool {
+    package func checkCode(_ code: String, subject: String, now: Date) -> Bool {
         let presented = Array(code.trimmingCharacters(in: .whitespaces).utf8)
         guard presented.count == 6 else { return false }
         let s = Self.slot(now)
@@ -155,12 +155,12 @@ public struct InviteTokens: Sendable {
         return ok
     }
 
-    public func checkCode(_ code: String, claims: InviteTokenClaims, now: Date) -> Bool {
+    package func checkCode(_ code: String, claims: InviteTokenClaims, now: Date) -> Bool {
         checkCode(code, subject: "invite\n\(claims.inviteID)\n\(claims.version)", now: now)
     }
 
     /// Keys from `dir/invite-keys.json` (see `KeyRing`), created with a fresh random key on first start.
-    public static func loadOrCreate(directory: String) throws -> InviteTokens {
+    package static func loadOrCreate(directory: String) throws -> InviteTokens {
         let ring = try KeyRing.loadOrCreate(path: directory + "/invite-keys.json")
         return InviteTokens(ring: ring)
     }

@@ -8,29 +8,29 @@ import GatehouseCore
 /// Stored as `{"active": "k1", "keys": {"k1": "<base64url, 32+ bytes>"}}` with mode 600 in the keys directory
 /// (never committed). Several processes sharing a keys directory (the split deployment) agree on one file:
 /// the first to start creates it atomically and the others read it.
-public struct KeyRing: Sendable {
-    public struct Key: Sendable {
-        public let id: String
-        public let secret: Redacted<[UInt8]>
-        public init(id: String, secret: [UInt8]) {
+package struct KeyRing: Sendable {
+    package struct Key: Sendable {
+        package let id: String
+        package let secret: Redacted<[UInt8]>
+        package init(id: String, secret: [UInt8]) {
             self.id = id
             self.secret = Redacted(secret)
         }
     }
 
-    public let active: Key
+    package let active: Key
     private let keys: [String: Key]
 
-    public init(active: Key, others: [Key] = []) {
+    package init(active: Key, others: [Key] = []) {
         self.active = active
         var k: [String: Key] = [active.id: active]
         for o in others { k[o.id] = o }
         keys = k
     }
 
-    public func key(_ id: String) -> Key? { keys[id] }
+    package func key(_ id: String) -> Key? { keys[id] }
 
-    public static func loadOrCreate(path: String) throws -> KeyRing {
+    package static func loadOrCreate(path: String) throws -> KeyRing {
         if let data = FileManager.default.contents(atPath: path), !data.isEmpty { return try parse(data, path: path) }
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -10,17 +10,17 @@ import Web
 /// re-parsed — and every page repeated it. Here each call is implemented once over `RegionTenant.forward` (so
 /// every rule is still the region's, in this process or another), answers a DTO, and throws the region's
 /// refusal as the same `GatehouseError` (code, status, message) an API client would get.
-public struct OrgAPI: Sendable {
-    public let tenant: any RegionTenant
-    public let org: String
-    public let caller: Caller
+package struct OrgAPI: Sendable {
+    package let tenant: any RegionTenant
+    package let org: String
+    package let caller: Caller
     /// The page request's id and client address, carried to the region for its logs.
-    public let requestID: String
-    public let remoteAddress: String
+    package let requestID: String
+    package let remoteAddress: String
     /// How requests reach the region (the gateway wraps `tenant.forward` with its own bookkeeping).
     let forward: @Sendable (Request) async throws -> Response
 
-    public init(
+    package init(
         tenant: any RegionTenant, org: String, caller: Caller, requestID: String, remoteAddress: String,
         forward: (@Sendable (Request) async throws -> Response)? = nil
     ) {
@@ -34,62 +34,62 @@ public struct OrgAPI: Sendable {
 
     // MARK: Reads
 
-    public func roles() async throws -> [RoleView] { try await get("/roles") }
-    public func apps() async throws -> [AppView] { try await get("/apps") }
-    public func members(_ query: [(String, String)]) async throws -> MemberPage { try await get("/members", query) }
-    public func member(_ id: String) async throws -> MemberView { try await get("/members/" + Self.segment(id)) }
-    public func permissions(of id: String) async throws -> PermissionsView {
+    package func roles() async throws -> [RoleView] { try await get("/roles") }
+    package func apps() async throws -> [AppView] { try await get("/apps") }
+    package func members(_ query: [(String, String)]) async throws -> MemberPage { try await get("/members", query) }
+    package func member(_ id: String) async throws -> MemberView { try await get("/members/" + Self.segment(id)) }
+    package func permissions(of id: String) async throws -> PermissionsView {
         try await get("/members/" + Self.segment(id) + "/permissions")
     }
-    public func invites(_ query: [(String, String)]) async throws -> InvitePage { try await get("/invites", query) }
-    public func inviteLink(_ id: String) async throws -> InviteLink {
+    package func invites(_ query: [(String, String)]) async throws -> InvitePage { try await get("/invites", query) }
+    package func inviteLink(_ id: String) async throws -> InviteLink {
         try await get("/invites/" + Self.segment(id) + "/link")
     }
-    public func apiKeys() async throws -> [APIKeyView] { try await get("/apikeys") }
-    public func audit(_ query: [(String, String)]) async throws -> AuditPage { try await get("/audit", query) }
+    package func apiKeys() async throws -> [APIKeyView] { try await get("/apikeys") }
+    package func audit(_ query: [(String, String)]) async throws -> AuditPage { try await get("/audit", query) }
 
     // MARK: Changes
 
-    public func rename(_ name: String) async throws -> OrgView {
+    package func rename(_ name: String) async throws -> OrgView {
         try await send("PATCH", "", body: RenameRequest(name: name))
     }
-    public func updateMember(_ id: String, _ patch: MemberPatch) async throws -> MemberView {
+    package func updateMember(_ id: String, _ patch: MemberPatch) async throws -> MemberView {
         try await send("PATCH", "/members/" + Self.segment(id), body: patch)
     }
     /// A bulk change: applied to all or none. A refusal (409) is an answer here, not an error: it names who blocked it.
-    public func bulk(_ request: BulkRequest) async throws -> BulkResult {
+    package func bulk(_ request: BulkRequest) async throws -> BulkResult {
         let r = try await exchange("POST", "/members/bulk", body: request)
         guard (200..<300).contains(r.status) || r.status == 409,
             let result = try? JSONCoding.decode(BulkResult.self, from: r.body)
         else { throw Self.error(from: r) }
         return result
     }
-    public func grant(app: String, member: String, role: AppRole) async throws {
+    package func grant(app: String, member: String, role: AppRole) async throws {
         try await done("POST", "/apps/" + Self.segment(app) + "/grants", body: GrantRequest(member: member, role: role))
     }
-    public func revoke(app: String, member: String) async throws {
+    package func revoke(app: String, member: String) async throws {
         try await done("DELETE", "/apps/" + Self.segment(app) + "/grants/" + Self.segment(member))
     }
-    public func createInvites(_ request: InviteRequest) async throws -> InviteBatchResult {
+    package func createInvites(_ request: InviteRequest) async throws -> InviteBatchResult {
         try await send("POST", "/invites", body: request)
     }
-    public func resendInvite(_ id: String) async throws {
+    package func resendInvite(_ id: String) async throws {
         try await done("POST", "/invites/" + Self.segment(id) + "/resend")
     }
-    public func revokeInvite(_ id: String) async throws {
+    package func revokeInvite(_ id: String) async throws {
         try await done("POST", "/invites/" + Self.segment(id) + "/revoke")
     }
-    public func createApp(name: String) async throws -> AppView {
+    package func createApp(name: String) async throws -> AppView {
         try await send("POST", "/apps", body: AppRequest(name: name))
     }
-    public func createRole(_ request: RoleRequest) async throws -> RoleView {
+    package func createRole(_ request: RoleRequest) async throws -> RoleView {
         try await send("POST", "/roles", body: request)
     }
-    public func deleteRole(_ id: String) async throws { try await done("DELETE", "/roles/" + Self.segment(id)) }
-    public func createAPIKey(_ request: APIKeyRequest) async throws -> APIKeyView {
+    package func deleteRole(_ id: String) async throws { try await done("DELETE", "/roles/" + Self.segment(id)) }
+    package func createAPIKey(_ request: APIKeyRequest) async throws -> APIKeyView {
         try await send("POST", "/apikeys", body: request)
     }
-    public func revokeAPIKey(_ id: String) async throws { try await done("DELETE", "/apikeys/" + Self.segment(id)) }
+    package func revokeAPIKey(_ id: String) async throws { try await done("DELETE", "/apikeys/" + Self.segment(id)) }
 
     // MARK: The one implementation
 
@@ -141,7 +141,7 @@ public struct OrgAPI: Sendable {
     static func segment(_ s: String) -> String { FormDecoding.percentEncode(s) }
 
     /// The region's JSON error as the `GatehouseError` it was.
-    public static func error(from r: Response) -> GatehouseError {
+    package static func error(from r: Response) -> GatehouseError {
         struct Body: Decodable {
             struct Inner: Decodable {
                 let code: String

@@ -7,7 +7,7 @@ import TenantDomain
 /// typed calls behind sign-in and invite links. Two implementations: `LocalRegionTenant` (same process, the
 /// one-command `gatehouse serve`) and the gateway's HTTP implementation (a region in its own process, reached
 /// with a signed identity). The gateway never touches a region's store directly.
-public protocol RegionTenant: Sendable {
+package protocol RegionTenant: Sendable {
     var region: Region { get }
     /// Runs a region-API request (`/api/v1/orgs/…`, `/api/v1/regions/…`) as `caller` and returns the answer.
     func forward(_ request: Request, caller: Caller) async throws -> Response
@@ -32,12 +32,12 @@ public protocol RegionTenant: Sendable {
 }
 
 extension RegionTenant {
-    public func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? { nil }
+    package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? { nil }
 }
 
 /// The internal endpoints of a region process: the typed calls of `RegionTenant` over HTTP. The region's routes
 /// and the gateway's HTTP client both name them from here, so the two sides cannot disagree.
-public enum RegionEndpoint: String, CaseIterable, Sendable {
+package enum RegionEndpoint: String, CaseIterable, Sendable {
     case authenticateAPIKey = "/internal/v1/apikeys/authenticate"
     case lookupInvite = "/internal/v1/invites/lookup"
     case acceptInvite = "/internal/v1/invites/accept"
@@ -49,54 +49,54 @@ public enum RegionEndpoint: String, CaseIterable, Sendable {
     case standing = "/internal/v1/orgs/standing"
     case pendingInvites = "/internal/v1/pending-invites"
 
-    public var path: String { rawValue }
+    package var path: String { rawValue }
 
     /// The identity the gateway signs these calls with; regions accept nothing else on them.
-    public static let gatewayCaller = Caller(accountID: "gateway", email: "gateway@internal", authMethod: .gateway)
+    package static let gatewayCaller = Caller(accountID: "gateway", email: "gateway@internal", authMethod: .gateway)
 
-    public struct KeyBody: Codable, Sendable {
-        public let key: String
-        public init(key: String) { self.key = key }
+    package struct KeyBody: Codable, Sendable {
+        package let key: String
+        package init(key: String) { self.key = key }
     }
-    public struct TokenBody: Codable, Sendable {
-        public let token: String
-        public init(token: String) { self.token = token }
+    package struct TokenBody: Codable, Sendable {
+        package let token: String
+        package init(token: String) { self.token = token }
     }
-    public struct AccountBody: Codable, Sendable {
-        public let accountID: String
-        public init(accountID: String) { self.accountID = accountID }
+    package struct AccountBody: Codable, Sendable {
+        package let accountID: String
+        package init(accountID: String) { self.accountID = accountID }
     }
-    public struct EmailBody: Codable, Sendable {
-        public let email: String
-        public init(email: String) { self.email = email }
+    package struct EmailBody: Codable, Sendable {
+        package let email: String
+        package init(email: String) { self.email = email }
     }
-    public struct StandingBody: Codable, Sendable {
-        public let orgID: String
-        public let caller: Caller
-        public init(orgID: String, caller: Caller) {
+    package struct StandingBody: Codable, Sendable {
+        package let orgID: String
+        package let caller: Caller
+        package init(orgID: String, caller: Caller) {
             self.orgID = orgID
             self.caller = caller
         }
     }
-    public struct LinkCodeBody: Codable, Sendable {
-        public let orgID: String, email: String, subject: String
-        public init(orgID: String, email: String, subject: String) {
+    package struct LinkCodeBody: Codable, Sendable {
+        package let orgID: String, email: String, subject: String
+        package init(orgID: String, email: String, subject: String) {
             self.orgID = orgID
             self.email = email
             self.subject = subject
         }
     }
-    public struct OptionalValue<T: Codable & Sendable>: Codable, Sendable {
-        public let value: T?
-        public init(value: T?) { self.value = value }
+    package struct OptionalValue<T: Codable & Sendable>: Codable, Sendable {
+        package let value: T?
+        package init(value: T?) { self.value = value }
     }
 }
 
 /// A live API key: whose it is and the one org it opens.
-public struct APIKeyIdentity: Codable, Sendable, Equatable {
-    public let org: String
-    public let accountID: String
-    public let app: String?
+package struct APIKeyIdentity: Codable, Sendable, Equatable {
+    package let org: String
+    package let accountID: String
+    package let app: String?
 
     package init(org: String, accountID: String, app: String?) {
         self.org = org
@@ -105,9 +105,9 @@ public struct APIKeyIdentity: Codable, Sendable, Equatable {
     }
 }
 
-public struct InviteWithOrg: Codable, Sendable {
-    public let invite: InviteView
-    public let orgName: String
+package struct InviteWithOrg: Codable, Sendable {
+    package let invite: InviteView
+    package let orgName: String
 
     package init(invite: InviteView, orgName: String) {
         self.invite = invite
@@ -117,11 +117,11 @@ public struct InviteWithOrg: Codable, Sendable {
 
 /// Declining goes by the link's token, not the invite id: the region checks the token's version, so only a
 /// link that still opens the invite can decline it.
-public struct DeclineInviteRequest: Codable, Sendable {
-    public var token: String
-    public var accountID: String
-    public var email: String
-    public init(token: String, accountID: String, email: String) {
+package struct DeclineInviteRequest: Codable, Sendable {
+    package var token: String
+    package var accountID: String
+    package var email: String
+    package init(token: String, accountID: String, email: String) {
         self.token = token
         self.accountID = accountID
         self.email = email
@@ -130,24 +130,24 @@ public struct DeclineInviteRequest: Codable, Sendable {
 
 /// The regions the gateway can reach, local or remote, keyed by region. The region of an org is read from its
 /// id, so routing needs no lookup; an id naming no reachable region gets the same 404 as an unknown org.
-public struct RegionTenants: Sendable {
-    public let all: [Region: any RegionTenant]
+package struct RegionTenants: Sendable {
+    package let all: [Region: any RegionTenant]
 
-    public init(_ tenants: [any RegionTenant]) {
+    package init(_ tenants: [any RegionTenant]) {
         var d: [Region: any RegionTenant] = [:]
         for t in tenants { d[t.region] = t }
         all = d
     }
 
-    public func tenant(forOrg orgID: String) throws -> any RegionTenant {
+    package func tenant(forOrg orgID: String) throws -> any RegionTenant {
         guard let id = OrgID(orgID), let t = all[id.region] else { throw Refusal.notFound.error }
         return t
     }
 
-    public func tenant(forRegion region: String) throws -> any RegionTenant {
+    package func tenant(forRegion region: String) throws -> any RegionTenant {
         guard let r = Region(rawValue: region), let t = all[r] else { throw GatehouseError.notFound("No such region.") }
         return t
     }
 
-    public subscript(_ region: Region) -> (any RegionTenant)? { all[region] }
+    package subscript(_ region: Region) -> (any RegionTenant)? { all[region] }
 }

@@ -3,18 +3,18 @@ import GatehouseCore
 import TenantDomain
 
 /// What the gateway asks a region after a verified SAML login: let this account in to this org.
-public struct SSOSignInRequest: Codable, Sendable {
-    public var orgID: String
-    public var accountID: String
-    public var email: String
-    public var firstName: String
-    public var lastName: String
+package struct SSOSignInRequest: Codable, Sendable {
+    package var orgID: String
+    package var accountID: String
+    package var email: String
+    package var firstName: String
+    package var lastName: String
     /// Values for user variables mapped from the IdP's attributes (applied on JIT provisioning).
-    public var userVariables: [String: String]
+    package var userVariables: [String: String]
     /// JIT provisioning: when set, a person with no membership and no invite becomes a member with this role.
-    public var jitRole: String?
+    package var jitRole: String?
 
-    public init(
+    package init(
         orgID: String, accountID: String, email: String, firstName: String, lastName: String,
         userVariables: [String: String], jitRole: String?
     ) {
@@ -28,11 +28,11 @@ public struct SSOSignInRequest: Codable, Sendable {
     }
 }
 
-public struct SSOSignInResult: Codable, Sendable, Equatable {
+package struct SSOSignInResult: Codable, Sendable, Equatable {
     /// `member` (already one), `invite_accepted` (a pending invite for the email was accepted), `provisioned` (JIT).
-    public let outcome: String
-    public let orgName: String
-    public let startingPage: StartingPage
+    package let outcome: String
+    package let orgName: String
+    package let startingPage: StartingPage
 
     package init(outcome: String, orgName: String, startingPage: StartingPage) {
         self.outcome = outcome
@@ -42,13 +42,13 @@ public struct SSOSignInResult: Codable, Sendable, Equatable {
 }
 
 /// The caller's standing in one org, for gateway-side features that need a permission (SSO settings).
-public struct OrgStanding: Codable, Sendable, Equatable {
-    public let orgID: String
-    public let orgName: String
-    public let permissions: [String]
+package struct OrgStanding: Codable, Sendable, Equatable {
+    package let orgID: String
+    package let orgName: String
+    package let permissions: [String]
     /// Roles this caller may let sign-in through the org's IdP assign (`Rules.jitRole`: grant ceiling, never
     /// owner-level): the JIT default role must be one of them when the caller saves it.
-    public let jitAssignableRoles: [String]
+    package let jitAssignableRoles: [String]
 
     package init(orgID: String, orgName: String, permissions: [String], jitAssignableRoles: [String]) {
         self.orgID = orgID

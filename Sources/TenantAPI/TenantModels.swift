@@ -5,17 +5,17 @@ import TenantDomain
 // The JSON shapes of the region API. Requests decode strictly (wrong types are 422 with the field named);
 // responses encode with sorted keys. Times are Unix seconds in rows and ISO 8601 on the wire.
 
-public struct OrgView: Codable, Sendable, Equatable {
-    public let id: String
-    public let name: String
-    public let region: Region
-    public let status: OrgStatus
-    public let createdAt: Date
-    public var memberCount: Int?
+package struct OrgView: Codable, Sendable, Equatable {
+    package let id: String
+    package let name: String
+    package let region: Region
+    package let status: OrgStatus
+    package let createdAt: Date
+    package var memberCount: Int?
 
     /// The JSON JSONEncoder writes (sorted keys, ISO 8601), built directly: `GET /api/v1/orgs/:org` is the
     /// hottest authenticated read.
-    public var jsonBytes: [UInt8] {
+    package var jsonBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160 + name.utf8.count)
         out.append(contentsOf: #"{"createdAt":""#.utf8)
@@ -82,19 +82,19 @@ enum ISO8601Cache {
     }
 }
 
-public struct MemberView: Codable, Sendable, Equatable {
-    public let id: String
-    public let email: String
-    public let firstName: String
-    public let lastName: String
-    public let roles: [String]
-    public let userVariables: [String: String]
-    public let startingPage: StartingPage
-    public let ssoOnly: Bool
-    public let apps: [AppGrant]
-    public let appCount: Int
-    public let joinedAt: Date
-    public let lastActive: Date?
+package struct MemberView: Codable, Sendable, Equatable {
+    package let id: String
+    package let email: String
+    package let firstName: String
+    package let lastName: String
+    package let roles: [String]
+    package let userVariables: [String: String]
+    package let startingPage: StartingPage
+    package let ssoOnly: Bool
+    package let apps: [AppGrant]
+    package let appCount: Int
+    package let joinedAt: Date
+    package let lastActive: Date?
 
     package init(
         id: String, email: String, firstName: String, lastName: String, roles: [String],
@@ -116,9 +116,9 @@ public struct MemberView: Codable, Sendable, Equatable {
     }
 }
 
-public struct MemberPage: Codable, Sendable {
-    public let members: [MemberView]
-    public let nextCursor: String?
+package struct MemberPage: Codable, Sendable {
+    package let members: [MemberView]
+    package let nextCursor: String?
 
     package init(members: [MemberView], nextCursor: String?) {
         self.members = members
@@ -126,8 +126,8 @@ public struct MemberPage: Codable, Sendable {
     }
 }
 
-public struct MemberPatch: Codable, Sendable {
-    public init(
+package struct MemberPatch: Codable, Sendable {
+    package init(
         roles: [String]? = nil, userVariables: [String: String]? = nil, startingPage: StartingPage? = nil,
         firstName: String? = nil, lastName: String? = nil, ssoOnly: Bool? = nil
     ) {
@@ -139,16 +139,16 @@ public struct MemberPatch: Codable, Sendable {
         self.ssoOnly = ssoOnly
     }
 
-    public var roles: [String]?
-    public var userVariables: [String: String]?
-    public var startingPage: StartingPage?
-    public var firstName: String?
-    public var lastName: String?
-    public var ssoOnly: Bool?
+    package var roles: [String]?
+    package var userVariables: [String: String]?
+    package var startingPage: StartingPage?
+    package var firstName: String?
+    package var lastName: String?
+    package var ssoOnly: Bool?
 }
 
-public struct BulkRequest: Codable, Sendable {
-    public init(action: Action, members: [String], roles: [String]? = nil, app: String? = nil, appRole: AppRole? = nil)
+package struct BulkRequest: Codable, Sendable {
+    package init(action: Action, members: [String], roles: [String]? = nil, app: String? = nil, appRole: AppRole? = nil)
     {
         self.action = action
         self.members = members
@@ -157,23 +157,23 @@ public struct BulkRequest: Codable, Sendable {
         self.appRole = appRole
     }
 
-    public enum Action: String, Codable, Sendable {
+    package enum Action: String, Codable, Sendable {
         case changeRoles = "change_roles"
         case remove
         case grantApp = "grant_app"
         case revokeApp = "revoke_app"
     }
-    public var action: Action
-    public var members: [String]
-    public var roles: [String]?
-    public var app: String?
-    public var appRole: AppRole?
+    package var action: Action
+    package var members: [String]
+    package var roles: [String]?
+    package var app: String?
+    package var appRole: AppRole?
 }
 
-public struct BulkRefusal: Codable, Sendable, Equatable {
-    public let member: String
-    public let code: String
-    public let message: String
+package struct BulkRefusal: Codable, Sendable, Equatable {
+    package let member: String
+    package let code: String
+    package let message: String
 
     package init(member: String, code: String, message: String) {
         self.member = member
@@ -182,10 +182,10 @@ public struct BulkRefusal: Codable, Sendable, Equatable {
     }
 }
 
-public struct BulkResult: Codable, Sendable {
-    public let applied: Bool
-    public let count: Int
-    public let refusals: [BulkRefusal]
+package struct BulkResult: Codable, Sendable {
+    package let applied: Bool
+    package let count: Int
+    package let refusals: [BulkRefusal]
 
     package init(applied: Bool, count: Int, refusals: [BulkRefusal]) {
         self.applied = applied
@@ -194,8 +194,8 @@ public struct BulkResult: Codable, Sendable {
     }
 }
 
-public struct MemberSelection: Codable, Sendable {
-    public var members: [String]
+package struct MemberSelection: Codable, Sendable {
+    package var members: [String]
 
     package init(members: [String]) {
         self.members = members
@@ -203,8 +203,8 @@ public struct MemberSelection: Codable, Sendable {
 }
 
 /// `emails` is either a JSON list of strings or one string pasted from a spreadsheet.
-public struct InviteRequest: Codable, Sendable {
-    public init(
+package struct InviteRequest: Codable, Sendable {
+    package init(
         emails: Emails, roles: [String], ssoOnly: Bool? = nil, firstName: String? = nil, lastName: String? = nil,
         userVariables: [String: String]? = nil, startingPage: StartingPage? = nil, apps: [AppGrant]? = nil
     ) {
@@ -218,10 +218,10 @@ public struct InviteRequest: Codable, Sendable {
         self.apps = apps
     }
 
-    public enum Emails: Codable, Sendable {
+    package enum Emails: Codable, Sendable {
         case list([String])
         case text(String)
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
             if let l = try? c.decode([String].self) {
                 self = .list(l)
@@ -234,7 +234,7 @@ public struct InviteRequest: Codable, Sendable {
             throw DecodingError.typeMismatch(
                 [String].self, .init(codingPath: decoder.codingPath, debugDescription: "a list of addresses or a text"))
         }
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
             switch self {
             case .list(let l): try c.encode(l)
@@ -242,33 +242,33 @@ public struct InviteRequest: Codable, Sendable {
             }
         }
     }
-    public var emails: Emails
-    public var roles: [String]
-    public var ssoOnly: Bool?
-    public var firstName: String?
-    public var lastName: String?
-    public var userVariables: [String: String]?
-    public var startingPage: StartingPage?
-    public var apps: [AppGrant]?
+    package var emails: Emails
+    package var roles: [String]
+    package var ssoOnly: Bool?
+    package var firstName: String?
+    package var lastName: String?
+    package var userVariables: [String: String]?
+    package var startingPage: StartingPage?
+    package var apps: [AppGrant]?
 }
 
-public struct InviteView: Codable, Sendable, Equatable {
-    public let id: String
-    public let orgID: String
-    public let email: String
-    public let roles: [String]
-    public let ssoOnly: Bool
-    public let firstName: String
-    public let lastName: String
-    public let userVariables: [String: String]
-    public let startingPage: StartingPage
-    public let apps: [AppGrant]
-    public let inviterID: String
-    public let inviterName: String
-    public let status: InviteStatus
-    public let version: Int
-    public let createdAt: Date
-    public let expiresAt: Date
+package struct InviteView: Codable, Sendable, Equatable {
+    package let id: String
+    package let orgID: String
+    package let email: String
+    package let roles: [String]
+    package let ssoOnly: Bool
+    package let firstName: String
+    package let lastName: String
+    package let userVariables: [String: String]
+    package let startingPage: StartingPage
+    package let apps: [AppGrant]
+    package let inviterID: String
+    package let inviterName: String
+    package let status: InviteStatus
+    package let version: Int
+    package let createdAt: Date
+    package let expiresAt: Date
 
     package init(
         id: String, orgID: String, email: String, roles: [String], ssoOnly: Bool, firstName: String, lastName: String,
@@ -294,16 +294,16 @@ public struct InviteView: Codable, Sendable, Equatable {
     }
 }
 
-public struct InviteOutcome: Codable, Sendable, Equatable {
+package struct InviteOutcome: Codable, Sendable, Equatable {
     /// What happened to one address of an invite request (sent as its raw value).
-    public enum Result: String, Codable, Sendable, CaseIterable {
+    package enum Result: String, Codable, Sendable, CaseIterable {
         case invited, invalid
         case alreadyMember = "already_member"
         case alreadyInvited = "already_invited"
         case duplicate
 
         /// For people: what the result means.
-        public var text: String {
+        package var text: String {
             switch self {
             case .invited: return "Invited"
             case .invalid: return "Not a valid email address"
@@ -314,9 +314,9 @@ public struct InviteOutcome: Codable, Sendable, Equatable {
         }
     }
 
-    public let email: String
-    public let result: Result
-    public let inviteID: String?
+    package let email: String
+    package let result: Result
+    package let inviteID: String?
 
     package init(email: String, result: Result, inviteID: String?) {
         self.email = email
@@ -325,13 +325,13 @@ public struct InviteOutcome: Codable, Sendable, Equatable {
     }
 }
 
-public struct InviteBatchResult: Codable, Sendable {
-    public let invited: Int
-    public let results: [InviteOutcome]
+package struct InviteBatchResult: Codable, Sendable {
+    package let invited: Int
+    package let results: [InviteOutcome]
 
     /// The same JSON JSONEncoder writes (sorted keys), built directly: a 10,000-address answer is ~1 MB and
     /// JSONEncoder would spend tens of milliseconds on it.
-    public var jsonBytes: [UInt8] {
+    package var jsonBytes: [UInt8] {
         var out = "{\"invited\":\(invited),\"results\":["
         out.reserveCapacity(results.count * 90)
         for (i, r) in results.enumerated() {
@@ -350,9 +350,9 @@ public struct InviteBatchResult: Codable, Sendable {
     }
 }
 
-public struct InvitePage: Codable, Sendable {
-    public let invites: [InviteView]
-    public let nextCursor: String?
+package struct InvitePage: Codable, Sendable {
+    package let invites: [InviteView]
+    package let nextCursor: String?
 
     package init(invites: [InviteView], nextCursor: String?) {
         self.invites = invites
@@ -360,10 +360,10 @@ public struct InvitePage: Codable, Sendable {
     }
 }
 
-public struct InviteLink: Codable, Sendable {
-    public let token: String
-    public let url: String
-    public let expiresAt: Date
+package struct InviteLink: Codable, Sendable {
+    package let token: String
+    package let url: String
+    package let expiresAt: Date
 
     package init(token: String, url: String, expiresAt: Date) {
         self.token = token
@@ -372,8 +372,8 @@ public struct InviteLink: Codable, Sendable {
     }
 }
 
-public struct AcceptInviteRequest: Codable, Sendable {
-    public init(token: String, accountID: String, email: String, firstName: String? = nil, lastName: String? = nil) {
+package struct AcceptInviteRequest: Codable, Sendable {
+    package init(token: String, accountID: String, email: String, firstName: String? = nil, lastName: String? = nil) {
         self.token = token
         self.accountID = accountID
         self.email = email
@@ -381,17 +381,17 @@ public struct AcceptInviteRequest: Codable, Sendable {
         self.lastName = lastName
     }
 
-    public var token: String
-    public var accountID: String
-    public var email: String
-    public var firstName: String?
-    public var lastName: String?
+    package var token: String
+    package var accountID: String
+    package var email: String
+    package var firstName: String?
+    package var lastName: String?
 }
 
-public struct AcceptInviteResult: Codable, Sendable {
-    public let orgID: String
-    public let member: MemberView
-    public let startingPage: StartingPage
+package struct AcceptInviteResult: Codable, Sendable {
+    package let orgID: String
+    package let member: MemberView
+    package let startingPage: StartingPage
 
     package init(orgID: String, member: MemberView, startingPage: StartingPage) {
         self.orgID = orgID
@@ -400,12 +400,12 @@ public struct AcceptInviteResult: Codable, Sendable {
     }
 }
 
-public struct RoleView: Codable, Sendable, Equatable {
-    public let id: String
-    public let name: String
-    public let permissions: [Permission]
-    public let builtIn: Bool
-    public var memberCount: Int?
+package struct RoleView: Codable, Sendable, Equatable {
+    package let id: String
+    package let name: String
+    package let permissions: [Permission]
+    package let builtIn: Bool
+    package var memberCount: Int?
 
     package init(id: String, name: String, permissions: [Permission], builtIn: Bool, memberCount: Int? = nil) {
         self.id = id
@@ -416,21 +416,21 @@ public struct RoleView: Codable, Sendable, Equatable {
     }
 }
 
-public struct RoleRequest: Codable, Sendable {
-    public init(name: String, permissions: [Permission]) {
+package struct RoleRequest: Codable, Sendable {
+    package init(name: String, permissions: [Permission]) {
         self.name = name
         self.permissions = permissions
     }
 
-    public var name: String
-    public var permissions: [Permission]
+    package var name: String
+    package var permissions: [Permission]
 }
 
-public struct AppView: Codable, Sendable, Equatable {
-    public let id: String
-    public let name: String
-    public let createdAt: Date
-    public var memberCount: Int?
+package struct AppView: Codable, Sendable, Equatable {
+    package let id: String
+    package let name: String
+    package let createdAt: Date
+    package var memberCount: Int?
 
     package init(id: String, name: String, createdAt: Date, memberCount: Int? = nil) {
         self.id = id
@@ -440,11 +440,11 @@ public struct AppView: Codable, Sendable, Equatable {
     }
 }
 
-public struct AppRequest: Codable, Sendable { public var name: String }
+package struct AppRequest: Codable, Sendable { package var name: String }
 
-public struct GrantRequest: Codable, Sendable {
-    public var member: String
-    public var role: AppRole
+package struct GrantRequest: Codable, Sendable {
+    package var member: String
+    package var role: AppRole
 
     package init(member: String, role: AppRole) {
         self.member = member
@@ -452,26 +452,26 @@ public struct GrantRequest: Codable, Sendable {
     }
 }
 
-public struct APIKeyRequest: Codable, Sendable {
-    public init(name: String, app: String? = nil) {
+package struct APIKeyRequest: Codable, Sendable {
+    package init(name: String, app: String? = nil) {
         self.name = name
         self.app = app
     }
 
-    public var name: String
-    public var app: String?
+    package var name: String
+    package var app: String?
 }
 
-public struct APIKeyView: Codable, Sendable, Equatable {
-    public let id: String
-    public let name: String
-    public let memberID: String
-    public let app: String?
-    public let createdAt: Date
-    public let revokedAt: Date?
-    public let revokedReason: String?
+package struct APIKeyView: Codable, Sendable, Equatable {
+    package let id: String
+    package let name: String
+    package let memberID: String
+    package let app: String?
+    package let createdAt: Date
+    package let revokedAt: Date?
+    package let revokedReason: String?
     /// Only in the answer to create; never stored.
-    public var secret: String?
+    package var secret: String?
 
     package init(
         id: String, name: String, memberID: String, app: String?, createdAt: Date, revokedAt: Date?,
@@ -488,13 +488,13 @@ public struct APIKeyView: Codable, Sendable, Equatable {
     }
 }
 
-public struct AuditEventView: Codable, Sendable, Equatable {
-    public let id: Int
-    public let at: Date
-    public let actor: String
-    public let action: String
-    public let target: String
-    public let summary: [String: String]
+package struct AuditEventView: Codable, Sendable, Equatable {
+    package let id: Int
+    package let at: Date
+    package let actor: String
+    package let action: String
+    package let target: String
+    package let summary: [String: String]
 
     package init(id: Int, at: Date, actor: String, action: String, target: String, summary: [String: String]) {
         self.id = id
@@ -506,9 +506,9 @@ public struct AuditEventView: Codable, Sendable, Equatable {
     }
 }
 
-public struct AuditPage: Codable, Sendable {
-    public let events: [AuditEventView]
-    public let nextCursor: String?
+package struct AuditPage: Codable, Sendable {
+    package let events: [AuditEventView]
+    package let nextCursor: String?
 
     package init(events: [AuditEventView], nextCursor: String?) {
         self.events = events
@@ -516,12 +516,12 @@ public struct AuditPage: Codable, Sendable {
     }
 }
 
-public struct PermissionsView: Codable, Sendable {
-    public let member: String
-    public let roles: [String]
-    public let permissions: [Permission]
+package struct PermissionsView: Codable, Sendable {
+    package let member: String
+    package let roles: [String]
+    package let permissions: [Permission]
     /// "View as": each action the console offers and whether this member may do it.
-    public let allowed: [String: Bool]
+    package let allowed: [String: Bool]
 
     package init(member: String, roles: [String], permissions: [Permission], allowed: [String: Bool]) {
         self.member = member
@@ -531,27 +531,27 @@ public struct PermissionsView: Codable, Sendable {
     }
 }
 
-public struct RenameRequest: Codable, Sendable { public var name: String }
+package struct RenameRequest: Codable, Sendable { package var name: String }
 
-public struct ProvisionRequest: Codable, Sendable {
-    public init(name: String, ownerEmail: String, ownerFirstName: String? = nil, ownerLastName: String? = nil) {
+package struct ProvisionRequest: Codable, Sendable {
+    package init(name: String, ownerEmail: String, ownerFirstName: String? = nil, ownerLastName: String? = nil) {
         self.name = name
         self.ownerEmail = ownerEmail
         self.ownerFirstName = ownerFirstName
         self.ownerLastName = ownerLastName
     }
 
-    public var name: String
-    public var ownerEmail: String
-    public var ownerFirstName: String?
-    public var ownerLastName: String?
+    package var name: String
+    package var ownerEmail: String
+    package var ownerFirstName: String?
+    package var ownerLastName: String?
 }
 
-public struct ProvisionResult: Codable, Sendable {
-    public let org: OrgView
-    public let ownerInvite: InviteView
+package struct ProvisionResult: Codable, Sendable {
+    package let org: OrgView
+    package let ownerInvite: InviteView
     /// The owner's invite link, for the region admin to pass on if the mail does not arrive.
-    public let ownerInviteURL: String
+    package let ownerInviteURL: String
 
     package init(org: OrgView, ownerInvite: InviteView, ownerInviteURL: String) {
         self.org = org
@@ -560,9 +560,9 @@ public struct ProvisionResult: Codable, Sendable {
     }
 }
 
-public struct OrgPage: Codable, Sendable {
-    public let orgs: [OrgView]
-    public let nextCursor: String?
+package struct OrgPage: Codable, Sendable {
+    package let orgs: [OrgView]
+    package let nextCursor: String?
 
     package init(orgs: [OrgView], nextCursor: String?) {
         self.orgs = orgs
@@ -570,16 +570,16 @@ public struct OrgPage: Codable, Sendable {
     }
 }
 
-public struct DeleteOrgRequest: Codable, Sendable { public var confirmName: String }
+package struct DeleteOrgRequest: Codable, Sendable { package var confirmName: String }
 
-public struct MembershipSummary: Codable, Sendable, Equatable {
-    public let orgID: String
-    public let orgName: String
-    public let region: Region
-    public let status: OrgStatus
-    public let roles: [String]
-    public let ssoOnly: Bool
-    public let startingPage: StartingPage
+package struct MembershipSummary: Codable, Sendable, Equatable {
+    package let orgID: String
+    package let orgName: String
+    package let region: Region
+    package let status: OrgStatus
+    package let roles: [String]
+    package let ssoOnly: Bool
+    package let startingPage: StartingPage
 
     package init(
         orgID: String, orgName: String, region: Region, status: OrgStatus, roles: [String], ssoOnly: Bool,
@@ -595,17 +595,17 @@ public struct MembershipSummary: Codable, Sendable, Equatable {
     }
 }
 
-public struct PendingInviteSummary: Codable, Sendable, Equatable {
-    public let inviteID: String
-    public let orgID: String
-    public let orgName: String
-    public let roles: [String]
-    public let inviterName: String
-    public let expiresAt: Date
+package struct PendingInviteSummary: Codable, Sendable, Equatable {
+    package let inviteID: String
+    package let orgID: String
+    package let orgName: String
+    package let roles: [String]
+    package let inviterName: String
+    package let expiresAt: Date
     /// The invite's current link token, for the signed-in invitee's own accept and decline buttons (the
     /// gateway leaves it out of `/api/v1/me`).
-    public var token: String?
-    public init(
+    package var token: String?
+    package init(
         inviteID: String, orgID: String, orgName: String, roles: [String], inviterName: String, expiresAt: Date,
         token: String? = nil
     ) {

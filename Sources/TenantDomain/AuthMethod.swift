@@ -5,7 +5,7 @@
 /// (or a bootstrap link) is the account's own proof and reaches the whole account; an org's identity provider
 /// is trusted for that org only (`saml(org)`/`oidc(org)`); an API key belongs to one org. `Rules.reach`
 /// decides from this value alone, so no code path compares strings to find out.
-public enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
+package enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
     case password
     case apiKey
     case saml(org: String)
@@ -13,7 +13,7 @@ public enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
     case bootstrap
     case gateway
 
-    public init?(wire: String) {
+    package init?(wire: String) {
         switch wire {
         case "password": self = .password
         case "apikey": self = .apiKey
@@ -30,7 +30,7 @@ public enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
-    public var wire: String {
+    package var wire: String {
         switch self {
         case .password: return "password"
         case .apiKey: return "apikey"
@@ -41,10 +41,10 @@ public enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
-    public var description: String { wire }
+    package var description: String { wire }
 
     /// The one org whose identity provider made this session, for SSO methods.
-    public var ssoOrg: String? {
+    package var ssoOrg: String? {
         switch self {
         case .saml(let org), .oidc(let org): return org
         default: return nil
@@ -53,14 +53,14 @@ public enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Whether this method proves the account itself (password, bootstrap link) and so may act account-wide:
     /// change the password, end every session, see every org, use region-admin rights.
-    public var provesAccount: Bool {
+    package var provesAccount: Bool {
         switch self {
         case .password, .bootstrap: return true
         case .apiKey, .saml, .oidc, .gateway: return false
         }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
         guard let m = AuthMethod(wire: s) else {
             throw DecodingError.dataCorrupted(
@@ -69,7 +69,7 @@ public enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
         self = m
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(wire)
     }
@@ -83,7 +83,7 @@ extension Rules {
     /// - Rule 9: an SSO-only membership is reached only with a session made by that org's own SSO.
     /// - A password session reaches every non-SSO-only membership. API keys are scoped to their org elsewhere
     ///   (an unknown org to them is a 404, like a stranger's), so they are judged here like a password.
-    public static func reach(_ method: AuthMethod, org: String, ssoOnly: Bool) -> Decision {
+    package static func reach(_ method: AuthMethod, org: String, ssoOnly: Bool) -> Decision {
         if let home = method.ssoOrg {
             return home == org ? .allow : .refuse(.orgSignInRequired(org))
         }
@@ -97,14 +97,14 @@ extension Rules {
 }
 
 extension Refusal {
-    public static func orgSignInRequired(_ org: String) -> Refusal {
+    package static func orgSignInRequired(_ org: String) -> Refusal {
         Refusal(
             "org_sign_in_required",
             "You signed in through another organization's single sign-on, which is good for that organization only. "
                 + "Sign in again to open this one (/login?next=/console/\(org)).",
             status: 401)
     }
-    public static let accountProofRequired = Refusal(
+    package static let accountProofRequired = Refusal(
         "password_sign_in_required",
         "This changes your whole account: sign in with your password first (a single sign-on or API key session "
             + "is good for one organization only).", status: 403)

@@ -1,6 +1,6 @@
 /// Email addresses as Gatehouse treats them: compared case-insensitively, validated by a pragmatic subset of
 /// RFC 5321/5322 (what mail systems actually deliver to), at most 254 characters.
-public enum Email {
+package enum Email {
     /// Characters allowed in the local part (RFC 5322 atext plus dot), as a lookup table.
     private static let localChars: [Bool] = {
         var table = [Bool](repeating: false, count: 256)
@@ -11,9 +11,9 @@ public enum Email {
         return table
     }()
 
-    public static func normalize(_ s: String) -> String { s.lowercased() }
+    package static func normalize(_ s: String) -> String { s.lowercased() }
 
-    public static func isValid(_ s: String) -> Bool {
+    package static func isValid(_ s: String) -> Bool {
         let u = Array(s.utf8)
         guard u.count >= 3, u.count <= 254, let at = u.lastIndex(of: UInt8(ascii: "@")), at > 0, at < u.count - 1 else {
             return false
@@ -42,14 +42,14 @@ public enum Email {
 /// Turns what an admin pasted (a JSON list, or text from a spreadsheet separated by newlines, tabs, spaces,
 /// commas or semicolons, with `Name <addr>` forms) into addresses: deduplicated case-insensitively in first-seen
 /// order, invalid ones reported as typed.
-public enum InviteAddressParser {
-    public struct Parsed: Sendable, Equatable {
-        public var valid: [String] = []
-        public var invalid: [String] = []
-        public var duplicates: [String] = []
+package enum InviteAddressParser {
+    package struct Parsed: Sendable, Equatable {
+        package var valid: [String] = []
+        package var invalid: [String] = []
+        package var duplicates: [String] = []
     }
 
-    public static func parse(text: String) -> Parsed {
+    package static func parse(text: String) -> Parsed {
         var tokens: [String] = []
         var current = ""
         var inAngle = false
@@ -84,7 +84,7 @@ public enum InviteAddressParser {
         return parse(list: cleaned)
     }
 
-    public static func parse(list: [String]) -> Parsed {
+    package static func parse(list: [String]) -> Parsed {
         var out = Parsed()
         var seen = Set<String>()
         for raw in list {

@@ -1,31 +1,31 @@
 import Foundation
 
 /// Where a member lands after joining or signing in. The URL of each destination is configured per deployment.
-public enum StartingPage: String, Sendable, Codable, CaseIterable {
+package enum StartingPage: String, Sendable, Codable, CaseIterable {
     case studio, console, portal
     case agentConsole = "agent_console"
 }
 
 /// An app role: what a member may do inside one app.
-public enum AppRole: String, Sendable, Codable, CaseIterable {
+package enum AppRole: String, Sendable, Codable, CaseIterable {
     case admin, editor, viewer
 }
 
-public struct AppGrant: Sendable, Codable, Equatable, Hashable {
-    public var app: String
-    public var role: AppRole
-    public init(app: String, role: AppRole) {
+package struct AppGrant: Sendable, Codable, Equatable, Hashable {
+    package var app: String
+    package var role: AppRole
+    package init(app: String, role: AppRole) {
         self.app = app
         self.role = role
     }
 }
 
-public enum InviteStatus: String, Sendable, Codable, CaseIterable {
+package enum InviteStatus: String, Sendable, Codable, CaseIterable {
     case pending, joined, expired, revoked
 
     /// Pending invites past their expiry read as expired; the stored status stays pending (expiry is a
     /// function of the clock, so moving the clock is enough to test it).
-    public static func effective(stored: String, expiresAt: Date, now: Date) -> InviteStatus {
+    package static func effective(stored: String, expiresAt: Date, now: Date) -> InviteStatus {
         let s = InviteStatus(rawValue: stored) ?? .revoked
         if s == .pending && now >= expiresAt { return .expired }
         return s
@@ -33,12 +33,12 @@ public enum InviteStatus: String, Sendable, Codable, CaseIterable {
 }
 
 /// User variables: case-sensitive keys and values with limits, so a member record cannot grow without bound.
-public enum UserVariables {
-    public static let maxCount = 50
-    public static let maxKeyLength = 64
-    public static let maxValueLength = 1024
+package enum UserVariables {
+    package static let maxCount = 50
+    package static let maxKeyLength = 64
+    package static let maxValueLength = 1024
 
-    public static func validate(_ vars: [String: String]) -> Refusal? {
+    package static func validate(_ vars: [String: String]) -> Refusal? {
         if vars.count > maxCount {
             return Refusal("invalid_user_variables", "At most \(maxCount) user variables.", status: 422)
         }

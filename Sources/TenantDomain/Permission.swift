@@ -1,5 +1,5 @@
 /// One permission of DESIGN.md's matrix. Raw values are the wire names.
-public enum Permission: String, Sendable, CaseIterable, Codable, Comparable {
+package enum Permission: String, Sendable, CaseIterable, Codable, Comparable {
     case orgView = "org.view"
     case membersView = "members.view"
     case orgRename = "org.rename"
@@ -16,20 +16,20 @@ public enum Permission: String, Sendable, CaseIterable, Codable, Comparable {
     case auditView = "audit.view"
     case dataEdit = "data.edit"
 
-    public static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
 }
 
-public typealias PermissionSet = Set<Permission>
+package typealias PermissionSet = Set<Permission>
 
 /// A role: built-in (owner, admin, manager, member, viewer) or custom to one org. A member may hold several;
 /// their effective permissions are the union.
-public struct Role: Sendable, Hashable, Codable {
-    public let id: String
-    public var name: String
-    public var permissions: PermissionSet
-    public let builtIn: Bool
+package struct Role: Sendable, Hashable, Codable {
+    package let id: String
+    package var name: String
+    package var permissions: PermissionSet
+    package let builtIn: Bool
 
-    public init(id: String, name: String, permissions: PermissionSet, builtIn: Bool) {
+    package init(id: String, name: String, permissions: PermissionSet, builtIn: Bool) {
         self.id = id
         self.name = name
         self.permissions = permissions
@@ -39,32 +39,32 @@ public struct Role: Sendable, Hashable, Codable {
     static let viewing: PermissionSet = [.orgView, .membersView]
     static let managing: PermissionSet = [.membersInvite, .membersEdit, .membersRemove, .appsCreate, .appsGrant]
 
-    public static let owner = Role(id: "owner", name: "Owner", permissions: Set(Permission.allCases), builtIn: true)
-    public static let admin = Role(
+    package static let owner = Role(id: "owner", name: "Owner", permissions: Set(Permission.allCases), builtIn: true)
+    package static let admin = Role(
         id: "admin", name: "Admin",
         permissions: Set(Permission.allCases).subtracting([.orgDelete, .orgTransfer]), builtIn: true)
-    public static let manager = Role(
+    package static let manager = Role(
         id: "manager", name: "Manager", permissions: viewing.union(managing).union([.dataEdit]), builtIn: true)
-    public static let member = Role(
+    package static let member = Role(
         id: "member", name: "Member", permissions: viewing.union([.dataEdit]), builtIn: true)
-    public static let viewer = Role(id: "viewer", name: "Viewer", permissions: viewing, builtIn: true)
+    package static let viewer = Role(id: "viewer", name: "Viewer", permissions: viewing, builtIn: true)
 
-    public static let builtIns: [Role] = [owner, admin, manager, member, viewer]
+    package static let builtIns: [Role] = [owner, admin, manager, member, viewer]
 
-    public static func builtIn(_ id: String) -> Role? { builtIns.first { $0.id == id } }
+    package static func builtIn(_ id: String) -> Role? { builtIns.first { $0.id == id } }
 }
 
 /// The roles an org knows: built-ins plus its custom roles.
-public struct RoleCatalog: Sendable {
-    public let custom: [Role]
-    public init(custom: [Role]) { self.custom = custom }
+package struct RoleCatalog: Sendable {
+    package let custom: [Role]
+    package init(custom: [Role]) { self.custom = custom }
 
-    public func role(_ id: String) -> Role? { Role.builtIn(id) ?? custom.first { $0.id == id } }
+    package func role(_ id: String) -> Role? { Role.builtIn(id) ?? custom.first { $0.id == id } }
 
-    public var all: [Role] { Role.builtIns + custom }
+    package var all: [Role] { Role.builtIns + custom }
 
     /// The union of the permissions of `roleIDs` (unknown ids contribute nothing).
-    public func permissions(of roleIDs: [String]) -> PermissionSet {
+    package func permissions(of roleIDs: [String]) -> PermissionSet {
         if roleIDs.count == 1 { return role(roleIDs[0])?.permissions ?? [] }
         return roleIDs.reduce(into: PermissionSet()) { acc, id in acc.formUnion(role(id)?.permissions ?? []) }
     }

@@ -5,11 +5,11 @@ import GatehouseCore
 /// Gatehouse's own address ("Olga invited you"), so a name may not carry line breaks, control characters or
 /// direction overrides (which could forge extra lines or reorder a link in a mail client), and is at most
 /// `maxLength` characters.
-public enum PersonName {
-    public static let maxLength = 100
+package enum PersonName {
+    package static let maxLength = 100
 
     /// nil when acceptable, else the reason.
-    public static func problem(_ name: String) -> String? {
+    package static func problem(_ name: String) -> String? {
         if name.count > maxLength { return "Names must be at most \(maxLength) characters." }
         if name.unicodeScalars.contains(where: isForbidden) {
             return "Names cannot contain line breaks or control characters."
@@ -17,12 +17,12 @@ public enum PersonName {
         return nil
     }
 
-    public static func validate(_ names: String?...) throws {
+    package static func validate(_ names: String?...) throws {
         for n in names.compactMap({ $0 }) { if let p = problem(n) { throw GatehouseError.validation(p) } }
     }
 
     /// What an identity provider sent, made acceptable: forbidden characters become spaces, then trimmed and cut.
-    public static func sanitized(_ name: String) -> String {
+    package static func sanitized(_ name: String) -> String {
         let cleaned = String(String.UnicodeScalarView(name.unicodeScalars.map { isForbidden($0) ? " " : $0 }))
         return String(cleaned.trimmingCharacters(in: .whitespaces).prefix(maxLength))
     }

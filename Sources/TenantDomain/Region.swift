@@ -1,16 +1,16 @@
 import GatehouseCore
 
 /// Where an org's data lives. Fixed at creation and encoded in the org id, so routing needs no lookup.
-public enum Region: String, Sendable, CaseIterable, Codable {
+package enum Region: String, Sendable, CaseIterable, Codable {
     case us, eu, apac
 }
 
 /// `org_<region>_<random>`: the region is readable from the id alone.
-public struct OrgID: Sendable, Hashable, Codable, CustomStringConvertible {
-    public let raw: String
-    public let region: Region
+package struct OrgID: Sendable, Hashable, Codable, CustomStringConvertible {
+    package let raw: String
+    package let region: Region
 
-    public init?(_ raw: String) {
+    package init?(_ raw: String) {
         let u = Array(raw.utf8)
         guard u.count >= 14, u.count <= 50, u[0] == 111, u[1] == 114, u[2] == 103, u[3] == 95 else { return nil }  // "org_"
         guard let sep = u[4...].firstIndex(of: 95),
@@ -23,11 +23,11 @@ public struct OrgID: Sendable, Hashable, Codable, CustomStringConvertible {
         self.region = region
     }
 
-    public static func make(in region: Region, random: String) -> OrgID? { OrgID("org_\(region.rawValue)_\(random)") }
+    package static func make(in region: Region, random: String) -> OrgID? { OrgID("org_\(region.rawValue)_\(random)") }
 
-    public var description: String { raw }
+    package var description: String { raw }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
         guard let id = OrgID(s) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an org id"))
@@ -35,15 +35,15 @@ public struct OrgID: Sendable, Hashable, Codable, CustomStringConvertible {
         self = id
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(raw)
     }
 }
 
 /// Lower-case alphanumeric random ids (`inv_…`, `app_…`) from a caller-supplied random source.
-public enum IDs {
-    public static func random(_ bytes: [UInt8], length: Int = 20) -> String {
+package enum IDs {
+    package static func random(_ bytes: [UInt8], length: Int = 20) -> String {
         let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
         var out = [UInt8]()
         out.reserveCapacity(length)
@@ -53,9 +53,9 @@ public enum IDs {
 }
 
 /// Whether an org's members can reach it. Stored and sent as its raw value.
-public enum OrgStatus: String, Sendable, Codable, CaseIterable {
+package enum OrgStatus: String, Sendable, Codable, CaseIterable {
     case active, suspended
 
     /// A stored value; anything unknown reads as suspended (fail closed).
-    public init(stored: String) { self = OrgStatus(rawValue: stored) ?? .suspended }
+    package init(stored: String) { self = OrgStatus(rawValue: stored) ?? .suspended }
 }

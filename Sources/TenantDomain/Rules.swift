@@ -1,50 +1,50 @@
 /// The rules every write obeys (DESIGN.md, "Rules every write obeys"), as pure functions over values.
 /// The region evaluates them inside its write transaction with the rows it just read; tests drive them as
 /// tables with no database.
-public enum Rules {
+package enum Rules {
     /// Who is acting, as the region sees them in one org.
-    public struct Actor: Sendable, Equatable {
-        public let accountID: String
-        public let permissions: PermissionSet
-        public init(accountID: String, permissions: PermissionSet) {
+    package struct Actor: Sendable, Equatable {
+        package let accountID: String
+        package let permissions: PermissionSet
+        package init(accountID: String, permissions: PermissionSet) {
             self.accountID = accountID
             self.permissions = permissions
         }
     }
 
     /// The actor must hold `permission`.
-    public static func requires(_ permission: Permission, _ actor: Actor) -> Decision {
+    package static func requires(_ permission: Permission, _ actor: Actor) -> Decision {
         actor.permissions.contains(permission) ? .allow : .refuse(.missing(permission))
     }
 
     /// Rule 1, grant ceiling: only roles whose permissions are a subset of the actor's own may be assigned or removed.
-    public static func grantCeiling(_ actor: Actor, roles: [Role]) -> Decision {
+    package static func grantCeiling(_ actor: Actor, roles: [Role]) -> Decision {
         for role in roles where !role.permissions.isSubset(of: actor.permissions) { return .refuse(.roleAboveYou) }
         return .allow
     }
 
     /// Rule 2, rank protection: a member may be changed or removed only if their permissions are a subset of the actor's.
-    public static func rankProtection(_ actor: Actor, target: PermissionSet) -> Decision {
+    package static func rankProtection(_ actor: Actor, target: PermissionSet) -> Decision {
         target.isSubset(of: actor.permissions) ? .allow : .refuse(.memberOutranksYou)
     }
 
     /// Rule 3, not yourself: nobody changes their own roles or removes themselves through the admin API.
-    public static func notYourself(_ actor: Actor, targetAccountID: String) -> Decision {
+    package static func notYourself(_ actor: Actor, targetAccountID: String) -> Decision {
         actor.accountID == targetAccountID ? .refuse(.notYourself) : .allow
     }
 
     /// Rule 4, always an owner: the number of owners after the change must stay above zero.
-    public static func alwaysAnOwner(ownersAfter: Int) -> Decision {
+    package static func alwaysAnOwner(ownersAfter: Int) -> Decision {
         ownersAfter > 0 ? .allow : .refuse(.lastOwner)
     }
 
     /// Rule 8, invite bound to its email (case-insensitive; the address is the identity proof).
-    public static func inviteEmailMatches(inviteEmail: String, accountEmail: String) -> Decision {
+    package static func inviteEmailMatches(inviteEmail: String, accountEmail: String) -> Decision {
         Email.normalize(inviteEmail) == Email.normalize(accountEmail) ? .allow : .refuse(.wrongEmail)
     }
 
     /// A role change of one member: rules 3, 2, 1 (both for roles added and removed) and 4.
-    public static func changeRoles(
+    package static func changeRoles(
         _ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet,
         from old: [Role], to new: [Role], ownersAfter: Int
     ) -> Decision {
@@ -61,15 +61,16 @@ public enum Rules {
 
     /// An edit of a member's other fields (names, variables, starting URL, SSO-only): rules 2 and 3.
     /// Editing yourself is refused too: SSO-only or starting page are an admin's decision about a member.
-    public static func editMember(_ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet) -> Decision
-    {
+    package static func editMember(
+        _ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet
+    ) -> Decision {
         .all(
             requires(.membersEdit, actor), notYourself(actor, targetAccountID: targetAccountID),
             rankProtection(actor, target: targetPermissions))
     }
 
     /// Removal of a member: rules 3, 2 and 4.
-    public static func removeMember(
+    package static func removeMember(
         _ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet,
         targetIsOwner: Bool, ownersBefore: Int
     ) -> Decision {
@@ -81,7 +82,7 @@ public enum Rules {
 
     /// Granting or revoking an app for a member: rule 3 (nobody grants themselves access, or a higher app
     /// role) and rank protection (a manager cannot touch an admin's access).
-    public static func changeAppAccess(
+    package static func changeAppAccess(
         _ actor: Actor, targetAccountID: String, targetPermissions: PermissionSet
     ) -> Decision {
         .all(
@@ -90,13 +91,13 @@ public enum Rules {
     }
 
     /// Inviting with `roles`: the invite permission and the grant ceiling.
-    public static func invite(_ actor: Actor, roles: [Role]) -> Decision {
+    package static func invite(_ actor: Actor, roles: [Role]) -> Decision {
         if roles.isEmpty { return .refuse(.noRoles) }
         return .all(requires(.membersInvite, actor), grantCeiling(actor, roles: roles))
     }
 
     /// Creating or editing a custom role: `roles.manage`, and no permission the actor lacks.
-    public static func defineRole(_ actor: Actor, permissions: PermissionSet) -> Decision {
+    package static func defineRole(_ actor: Actor, permissions: PermissionSet) -> Decision {
         .all(
             requires(.rolesManage, actor),
             permissions.isSubset(of: actor.permissions) ? .allow : .refuse(.roleAboveYou))
@@ -104,18 +105,18 @@ public enum Rules {
 
     /// A role that sign-in through the org's IdP may give on its own (JIT default, attribute mappings): within
     /// the saver's grant ceiling (rule 1), and never owner-level (deleting or handing over the org).
-    public static func jitRole(_ actor: Actor, role: Role) -> Decision {
+    package static func jitRole(_ actor: Actor, role: Role) -> Decision {
         if isOwnerLevel(role) { return .refuse(.jitOwnerLevel) }
         return grantCeiling(actor, roles: [role])
     }
 
-    public static func isOwnerLevel(_ role: Role) -> Bool {
+    package static func isOwnerLevel(_ role: Role) -> Bool {
         role.id == "owner" || role.permissions.contains(.orgDelete) || role.permissions.contains(.orgTransfer)
     }
 
     /// What a member would be allowed to do ("view as"): each action with its decision against a peer
     /// that has no permissions (the most permissive target), so the answer shows the member's own reach.
-    public static func evaluate(_ actor: Actor) -> [String: Bool] {
+    package static func evaluate(_ actor: Actor) -> [String: Bool] {
         var out: [String: Bool] = [:]
         for p in Permission.allCases { out[p.rawValue] = actor.permissions.contains(p) }
         return out

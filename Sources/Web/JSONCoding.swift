@@ -3,15 +3,15 @@ import GatehouseCore
 import HTTP
 
 /// The JSON conventions of the API: ISO 8601 dates, camelCase keys as declared, stable key order in output.
-public enum JSONCoding {
-    public static func encoder() -> JSONEncoder {
+package enum JSONCoding {
+    package static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.dateEncodingStrategy = .iso8601
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return e
     }
 
-    public static func decoder() -> JSONDecoder {
+    package static func decoder() -> JSONDecoder {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .iso8601
         return d
@@ -19,7 +19,7 @@ public enum JSONCoding {
 
     /// Decodes `bytes` into `T`, turning every failure into a client error that names what was wrong:
     /// 400 `invalid_json` for bytes that are not JSON, 422 `validation_failed` for JSON of the wrong shape.
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         guard !bytes.isEmpty else {
             throw GatehouseError.invalidJSON("The request body is empty; a JSON object was expected.")
         }
@@ -70,34 +70,34 @@ public enum JSONCoding {
 
 extension Response {
     /// A JSON response of `value`.
-    public static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> Response {
+    package static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> Response {
         let data = try JSONCoding.encoder().encode(value)
         return Response(status: status, headers: ["Content-Type": "application/json"], body: Array(data))
     }
 
     /// The same response, never stored by a browser or proxy: for answers that carry a secret (a CSRF token,
     /// a new API key, an account's overview).
-    public func noStore() -> Response {
+    package func noStore() -> Response {
         var r = self
         r.headers.set("Cache-Control", "no-store")
         return r
     }
 
     /// DESIGN.md's error shape: `{"error": {"code": "…", "message": "…"}}`.
-    public static func error(_ e: GatehouseError) -> Response {
+    package static func error(_ e: GatehouseError) -> Response {
         let body = "{\"error\":{\"code\":\(JSONText.quote(e.code.slug)),\"message\":\(JSONText.quote(e.message))}}"
         var r = Response(status: e.status, headers: ["Content-Type": "application/json"], body: Array(body.utf8))
         for (k, v) in e.headers { r.headers.add(k, v) }
         return r
     }
 
-    public static func text(
+    package static func text(
         _ s: String, status: Int = 200, contentType: String = "text/plain; charset=utf-8"
     ) -> Response {
         Response(status: status, headers: ["Content-Type": contentType], body: Array(s.utf8))
     }
 
-    public static func redirect(to location: String, status: Int = 303) -> Response {
+    package static func redirect(to location: String, status: Int = 303) -> Response {
         Response(status: status, headers: ["Location": location])
     }
 }

@@ -2,52 +2,52 @@ import GatehouseCore
 import HTTP
 
 /// A key for values that middleware attaches to a request (identity, session, org…), typed at the key.
-public protocol ContextKey {
+package protocol ContextKey {
     associatedtype Value: Sendable
 }
 
 /// What a handler sees: the request, the matched route and its parameters, and values set by middleware.
-public struct RequestContext: Sendable {
-    public var request: Request
+package struct RequestContext: Sendable {
+    package var request: Request
     /// The route pattern that matched, e.g. `/api/v1/orgs/:org`.
-    public var route: String
+    package var route: String
     /// Path parameters, percent-decoded.
-    public var parameters: [String: String]
+    package var parameters: [String: String]
     private var values: [ObjectIdentifier: any Sendable] = [:]
 
-    public init(request: Request, route: String = "", parameters: [String: String] = [:]) {
+    package init(request: Request, route: String = "", parameters: [String: String] = [:]) {
         self.request = request
         self.route = route
         self.parameters = parameters
     }
 
-    public subscript<K: ContextKey>(_ key: K.Type) -> K.Value? {
+    package subscript<K: ContextKey>(_ key: K.Type) -> K.Value? {
         get { values[ObjectIdentifier(key)] as? K.Value }
         set { values[ObjectIdentifier(key)] = newValue }
     }
 
     /// A path parameter that the route guarantees exists.
-    public func parameter(_ name: String) throws -> String {
+    package func parameter(_ name: String) throws -> String {
         guard let v = parameters[name] else { throw GatehouseError.notFound() }
         return v
     }
 
     /// Query pairs in order (percent-decoded).
-    public var queryPairs: [(String, String)] {
+    package var queryPairs: [(String, String)] {
         guard let q = request.query else { return [] }
         return FormDecoding.pairs(q)
     }
 
     /// The first value of query parameter `name`.
-    public func query(_ name: String) -> String? { queryPairs.first { $0.0 == name }?.1 }
+    package func query(_ name: String) -> String? { queryPairs.first { $0.0 == name }?.1 }
 
     /// Every value of query parameter `name`.
-    public func queryValues(_ name: String) -> [String] { queryPairs.filter { $0.0 == name }.map(\.1) }
+    package func queryValues(_ name: String) -> [String] { queryPairs.filter { $0.0 == name }.map(\.1) }
 
-    public var cookies: [String: String] { Cookies.parse(request.headers) }
+    package var cookies: [String: String] { Cookies.parse(request.headers) }
 
     /// Decodes a JSON body. Refuses a body that is not declared as JSON (415) before reading it.
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+    package func decode<T: Decodable>(_ type: T.Type) throws -> T {
         // The media type exactly (parameters such as charset allowed): `application/jsonp` is not JSON.
         if let ct = request.headers["content-type"],
             ct.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased()
@@ -59,7 +59,7 @@ public struct RequestContext: Sendable {
     }
 
     /// Decodes an `application/x-www-form-urlencoded` body into ordered pairs.
-    public func formPairs() throws -> [(String, String)] {
+    package func formPairs() throws -> [(String, String)] {
         let ct = request.headers["content-type"]?.lowercased() ?? ""
         guard ct.hasPrefix("application/x-www-form-urlencoded") else {
             throw GatehouseError(

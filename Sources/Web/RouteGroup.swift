@@ -3,22 +3,22 @@ import HTTP
 
 /// Routes under one prefix that share middleware: what every handler of the group needs (who calls, which org)
 /// is resolved once, by the middleware, and put in the context — not repeated at the top of each handler.
-public struct RouteGroup {
+package struct RouteGroup {
     let builder: RouterBuilder
     let prefix: String
     let middleware: [any Middleware]
 
-    public func on(_ method: String, _ path: String, _ handler: @escaping Handler) {
+    package func on(_ method: String, _ path: String, _ handler: @escaping Handler) {
         builder.on(method, prefix + path, compose(handler))
     }
 
-    public func get(_ p: String, _ h: @escaping Handler) { on("GET", p, h) }
-    public func post(_ p: String, _ h: @escaping Handler) { on("POST", p, h) }
-    public func put(_ p: String, _ h: @escaping Handler) { on("PUT", p, h) }
-    public func patch(_ p: String, _ h: @escaping Handler) { on("PATCH", p, h) }
-    public func delete(_ p: String, _ h: @escaping Handler) { on("DELETE", p, h) }
+    package func get(_ p: String, _ h: @escaping Handler) { on("GET", p, h) }
+    package func post(_ p: String, _ h: @escaping Handler) { on("POST", p, h) }
+    package func put(_ p: String, _ h: @escaping Handler) { on("PUT", p, h) }
+    package func patch(_ p: String, _ h: @escaping Handler) { on("PATCH", p, h) }
+    package func delete(_ p: String, _ h: @escaping Handler) { on("DELETE", p, h) }
     /// Every method (forwarding).
-    public func any(_ p: String, _ h: @escaping Handler) { on("*", p, h) }
+    package func any(_ p: String, _ h: @escaping Handler) { on("*", p, h) }
 
     /// The group's middleware around `handler`, first listed outermost.
     func compose(_ handler: @escaping Handler) -> Handler {
@@ -28,7 +28,7 @@ public struct RouteGroup {
 
 extension RouterBuilder {
     /// A group of routes under `prefix` (a pattern, e.g. `/api/v1/orgs/:org`) sharing `middleware`.
-    public func group(_ prefix: String, _ middleware: any Middleware...) -> RouteGroup {
+    package func group(_ prefix: String, _ middleware: any Middleware...) -> RouteGroup {
         RouteGroup(builder: self, prefix: prefix, middleware: middleware)
     }
 }

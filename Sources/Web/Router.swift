@@ -1,20 +1,20 @@
 import GatehouseCore
 import HTTP
 
-public typealias Handler = @Sendable (RequestContext) async throws -> Response
+package typealias Handler = @Sendable (RequestContext) async throws -> Response
 /// The one synchronous kind of handler: it runs on the event loop with no task and answers when everything it
 /// needs is at hand without waiting (a health check; a session read and an in-process region read), or returns
 /// nil and the route's async handler runs as usual. It must never block on I/O beyond an indexed read.
-public typealias SyncHandler = @Sendable (RequestContext) -> Response?
+package typealias SyncHandler = @Sendable (RequestContext) -> Response?
 
 /// Middleware wraps handlers: `(context, next) -> response`.
-public protocol Middleware: Sendable {
+package protocol Middleware: Sendable {
     func handle(_ context: RequestContext, next: Handler) async throws -> Response
 }
 
 /// Collects routes and middleware, then `build()` freezes them into a `Router`. Clashing routes (the same
 /// method and pattern twice, or two parameter names at one position) fail the build.
-public final class RouterBuilder {
+package final class RouterBuilder {
     struct Entry {
         var method: String
         var pattern: String
@@ -24,32 +24,33 @@ public final class RouterBuilder {
 
     var entries: [Entry] = []
     var middleware: [any Middleware] = []
-    public var logger: Logger
+    package var logger: Logger
 
-    public init(logger: Logger = Logger(label: "http")) { self.logger = logger }
+    package init(logger: Logger = Logger(label: "http")) { self.logger = logger }
 
-    public func use(_ m: any Middleware) { middleware.append(m) }
+    package func use(_ m: any Middleware) { middleware.append(m) }
 
-    public func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    package func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         entries.append(Entry(method: method, pattern: pattern, handler: handler))
     }
 
-    public func get(_ p: String, _ h: @escaping Handler) { on("GET", p, h) }
-    public func post(_ p: String, _ h: @escaping Handler) { on("POST", p, h) }
-    public func put(_ p: String, _ h: @escaping Handler) { on("PUT", p, h) }
-    public func patch(_ p: String, _ h: @escaping Handler) { on("PATCH", p, h) }
-    public func delete(_ p: String, _ h: @escaping Handler) { on("DELETE", p, h) }
+    package func get(_ p: String, _ h: @escaping Handler) { on("GET", p, h) }
+    package func post(_ p: String, _ h: @escaping Handler) { on("POST", p, h) }
+    package func put(_ p: String, _ h: @escaping Handler) { on("PUT", p, h) }
+    package func patch(_ p: String, _ h: @escaping Handler) { on("PATCH", p, h) }
+    package func delete(_ p: String, _ h: @escaping Handler) { on("DELETE", p, h) }
     /// Every method: for forwarding, where the destination decides what a method means.
-    public func any(_ p: String, _ h: @escaping Handler) { on("*", p, h) }
+    package func any(_ p: String, _ h: @escaping Handler) { on("*", p, h) }
 
     /// A route with a synchronous first attempt on the event loop (see `SyncHandler`), and optionally the async
     /// handler that answers when it returns nil. No middleware runs on the synchronous attempt, so a router with
     /// middleware refuses such routes at build time unless the path is fixed (health checks).
-    public func sync(_ method: String, _ pattern: String, _ sync: @escaping SyncHandler, else handler: Handler? = nil) {
+    package func sync(_ method: String, _ pattern: String, _ sync: @escaping SyncHandler, else handler: Handler? = nil)
+    {
         entries.append(Entry(method: method, pattern: pattern, handler: handler, sync: sync))
     }
 
-    public func build() throws -> Router {
+    package func build() throws -> Router {
         var root = Router.Node()
         var syncFixed: [String: [String: Router.Route]] = [:]
         var syncPrefixes: [String] = []
@@ -77,8 +78,8 @@ public final class RouterBuilder {
     }
 }
 
-public struct RouteConflict: Error, CustomStringConvertible {
-    public let description: String
+package struct RouteConflict: Error, CustomStringConvertible {
+    package let description: String
 }
 
 /// A frozen routing table and middleware chain; the application's `HTTPResponder`.
@@ -86,7 +87,7 @@ public struct RouteConflict: Error, CustomStringConvertible {
 /// 404 when no pattern matches the path; 405 with `Allow` when a pattern matches but not the method (`HEAD`
 /// is served by `GET`). Every error becomes DESIGN.md's JSON error shape; anything that is not a
 /// `GatehouseError` is logged with its detail and answered with a plain 500.
-public struct Router: HTTPResponder {
+package struct Router: HTTPResponder {
     struct Route: Sendable {
         let pattern: String
         let handler: Handler?
@@ -221,7 +222,7 @@ public struct Router: HTTPResponder {
 
     /// The synchronous first attempt: a route with a `SyncHandler` answers here, on the caller's thread, or
     /// nil sends the request down `respond`.
-    public func respondImmediately(to request: Request) -> Response? {
+    package func respondImmediately(to request: Request) -> Response? {
         if !syncFixed.isEmpty, let byMethod = syncFixed[String(request.path)],
             let route = byMethod[request.method] ?? (request.method == "HEAD" ? byMethod["GET"] : nil),
             let sync = route.sync
@@ -244,7 +245,7 @@ public struct Router: HTTPResponder {
         return r
     }
 
-    public func respond(to request: Request) async -> Response {
+    package func respond(to request: Request) async -> Response {
         switch lookup(request) {
         case .failure(let e):
             return Response.error(e)

@@ -3,9 +3,9 @@ internal import CLibXML2
 /// Exclusive XML Canonicalization 1.0 (with or without comments, with an InclusiveNamespaces PrefixList) of
 /// one element's subtree, optionally leaving out one descendant (the enveloped signature). libxml2 does the
 /// serialisation; which nodes are in the set is decided here.
-public enum ExclusiveC14N {
-    public static let algorithm = "http://www.w3.org/2001/10/xml-exc-c14n#"
-    public static let algorithmWithComments = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
+package enum ExclusiveC14N {
+    package static let algorithm = "http://www.w3.org/2001/10/xml-exc-c14n#"
+    package static let algorithmWithComments = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 
     final class NodeSet {
         let apex: xmlNodePtr
@@ -19,7 +19,7 @@ public enum ExclusiveC14N {
     private static let typeOffset =
         MemoryLayout<xmlNode>.offset(of: \xmlNode.type) ?? MemoryLayout<UnsafeRawPointer>.size
 
-    public static func canonicalize(
+    package static func canonicalize(
         _ element: XMLElement, excluding: XMLElement? = nil, withComments: Bool = false,
         inclusivePrefixes: [String] = []
     ) throws(XMLRefusal) -> [UInt8] {

@@ -2,29 +2,29 @@ internal import CLibXML2
 import GatehouseCore
 
 /// Limits applied before and while parsing untrusted XML.
-public struct XMLLimits: Sendable {
-    public var maxBytes: Int
-    public var maxDepth: Int
-    public var maxNodes: Int
-    public init(maxBytes: Int = 256 * 1024, maxDepth: Int = 64, maxNodes: Int = 10_000) {
+package struct XMLLimits: Sendable {
+    package var maxBytes: Int
+    package var maxDepth: Int
+    package var maxNodes: Int
+    package init(maxBytes: Int = 256 * 1024, maxDepth: Int = 64, maxNodes: Int = 10_000) {
         self.maxBytes = maxBytes
         self.maxDepth = maxDepth
         self.maxNodes = maxNodes
     }
 }
 
-public struct XMLRefusal: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
-    public var description: String { reason }
+package struct XMLRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    package let reason: String
+    package var description: String { reason }
 }
 
 /// A parsed XML document, parsed with no DTD loading, no entity substitution and no network access, and
 /// refused outright if it contains a DOCTYPE at all (SAML never needs one; XXE and billion-laughs need one).
 /// The libxml2 tree is not thread-safe, so the document is not `Sendable` and never leaves its task.
-public final class XMLDocument {
+package final class XMLDocument {
     let doc: xmlDocPtr
 
-    public init(parsing bytes: [UInt8], limits: XMLLimits = XMLLimits()) throws(XMLRefusal) {
+    package init(parsing bytes: [UInt8], limits: XMLLimits = XMLLimits()) throws(XMLRefusal) {
         guard bytes.count <= limits.maxBytes else {
             throw XMLRefusal(reason: "document larger than \(limits.maxBytes) bytes")
         }
@@ -76,13 +76,13 @@ public final class XMLDocument {
     }
 
     /// The root element's local name.
-    public var rootName: String {
+    package var rootName: String {
         guard let root = xmlDocGetRootElement(doc), let name = root.pointee.name else { return "" }
         return String(cString: name)
     }
 
     /// The whole text content of the root (all text descendants concatenated; comments excluded).
-    public var rootText: String {
+    package var rootText: String {
         guard let root = xmlDocGetRootElement(doc) else { return "" }
         return XMLDocument.text(of: root)
     }

@@ -2,7 +2,7 @@ internal import CLibXML2
 
 /// An element of a parsed `XMLDocument`. It keeps its document alive; equality is node identity, which is
 /// how the signature code proves that the element consumed is the element that was signed.
-public struct XMLElement: Equatable {
+package struct XMLElement: Equatable {
     let node: xmlNodePtr
     let owner: XMLDocument
 
@@ -11,14 +11,14 @@ public struct XMLElement: Equatable {
         self.owner = owner
     }
 
-    public static func == (a: XMLElement, b: XMLElement) -> Bool { a.node == b.node }
+    package static func == (a: XMLElement, b: XMLElement) -> Bool { a.node == b.node }
 
-    public var localName: String { node.pointee.name.map { String(cString: $0) } ?? "" }
+    package var localName: String { node.pointee.name.map { String(cString: $0) } ?? "" }
 
-    public var namespaceURI: String? { node.pointee.ns?.pointee.href.map { String(cString: $0) } }
+    package var namespaceURI: String? { node.pointee.ns?.pointee.href.map { String(cString: $0) } }
 
     /// Compares bytes in place: no strings are made (this runs for every element of every walk).
-    public func isNamed(_ name: String, in ns: String) -> Bool {
+    package func isNamed(_ name: String, in ns: String) -> Bool {
         guard let n = node.pointee.name, XMLElement.equals(n, name), let href = node.pointee.ns?.pointee.href else {
             return false
         }
@@ -26,7 +26,7 @@ public struct XMLElement: Equatable {
     }
 
     /// An attribute with no namespace (SAML and XML-DSig attributes are unqualified).
-    public func attribute(_ name: String) -> String? {
+    package func attribute(_ name: String) -> String? {
         var a = node.pointee.properties
         while let attr = a {
             if attr.pointee.ns == nil, let n = attr.pointee.name, XMLElement.equals(n, name) {
@@ -51,13 +51,13 @@ public struct XMLElement: Equatable {
         }
     }
 
-    public var parent: XMLElement? {
+    package var parent: XMLElement? {
         guard let p = node.pointee.parent, p.pointee.type == XML_ELEMENT_NODE else { return nil }
         return XMLElement(p, owner: owner)
     }
 
     /// Element children in document order.
-    public var children: [XMLElement] {
+    package var children: [XMLElement] {
         var out: [XMLElement] = []
         var c = node.pointee.children
         while let n = c {
@@ -67,12 +67,16 @@ public struct XMLElement: Equatable {
         return out
     }
 
-    public func children(_ name: String, in ns: String) -> [XMLElement] { children.filter { $0.isNamed(name, in: ns) } }
+    package func children(_ name: String, in ns: String) -> [XMLElement] {
+        children.filter { $0.isNamed(name, in: ns) }
+    }
 
-    public func firstChild(_ name: String, in ns: String) -> XMLElement? { children.first { $0.isNamed(name, in: ns) } }
+    package func firstChild(_ name: String, in ns: String) -> XMLElement? {
+        children.first { $0.isNamed(name, in: ns) }
+    }
 
     /// Every descendant element (not self) with that name, in document order.
-    public func descendants(_ name: String, in ns: String) -> [XMLElement] {
+    package func descendants(_ name: String, in ns: String) -> [XMLElement] {
         var out: [XMLElement] = []
         func walk(_ n: xmlNodePtr) {
             var c = n.pointee.children
@@ -91,10 +95,10 @@ public struct XMLElement: Equatable {
 
     /// The whole text of the element: every text and CDATA descendant, concatenated. A comment never cuts it
     /// short (the classic NameID truncation).
-    public var text: String { XMLDocument.text(of: node) }
+    package var text: String { XMLDocument.text(of: node) }
 
     /// True when a comment or processing instruction sits anywhere inside the element.
-    public var containsCommentOrPI: Bool {
+    package var containsCommentOrPI: Bool {
         func walk(_ n: xmlNodePtr) -> Bool {
             var c = n.pointee.children
             while let x = c {
@@ -108,7 +112,7 @@ public struct XMLElement: Equatable {
     }
 
     /// True when this element is `other` or lies inside it.
-    public func isInside(_ other: XMLElement) -> Bool {
+    package func isInside(_ other: XMLElement) -> Bool {
         var n: xmlNodePtr? = node
         while let x = n {
             if x == other.node { return true }
@@ -122,11 +126,11 @@ public struct XMLElement: Equatable {
 extension XMLElement: Sendable {}
 
 extension XMLDocument {
-    public var root: XMLElement? { xmlDocGetRootElement(doc).map { XMLElement($0, owner: self) } }
+    package var root: XMLElement? { xmlDocGetRootElement(doc).map { XMLElement($0, owner: self) } }
 
     /// Every element carrying an `ID`-type attribute (`ID`, `AssertionID`, `Id`) with that value. Signature
     /// references resolve through this; more than one match means the document is refused.
-    public func elements(withID id: String) -> [XMLElement] {
+    package func elements(withID id: String) -> [XMLElement] {
         var out: [XMLElement] = []
         func walk(_ n: xmlNodePtr) {
             var c: xmlNodePtr? = n
@@ -147,7 +151,7 @@ extension XMLDocument {
     }
 
     /// The ID values that occur more than once in the document (a duplicated ID is a wrapping attempt).
-    public var duplicateIDs: [String] {
+    package var duplicateIDs: [String] {
         var seen: Set<String> = []
         var dups: [String] = []
         func walk(_ n: xmlNodePtr) {

@@ -3,20 +3,20 @@ import Crypto
 import Foundation
 
 /// Why a signature was not accepted: a stable code and one readable reason.
-public struct SignatureRefusal: Error, Sendable, Equatable, CustomStringConvertible {
-    public let code: String
-    public let reason: String
-    public init(_ code: String, _ reason: String) {
+package struct SignatureRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    package let code: String
+    package let reason: String
+    package init(_ code: String, _ reason: String) {
         self.code = code
         self.reason = reason
     }
-    public var description: String { reason }
+    package var description: String { reason }
 }
 
 /// The algorithm identifiers XML-DSig uses, and the subset we accept.
-public enum DSig {
-    public static let ns = "http://www.w3.org/2000/09/xmldsig#"
-    public static let envelopedTransform = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+package enum DSig {
+    package static let ns = "http://www.w3.org/2000/09/xmldsig#"
+    package static let envelopedTransform = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 
     static let signatureMethods: [String: (SignatureScheme, Bool)] = [
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": (.rsaPKCS1(.sha256), false),
@@ -36,11 +36,11 @@ public enum DSig {
         "http://www.w3.org/2000/09/xmldsig#sha1": .sha1,
     ]
 
-    public static func signatureMethodURI(_ scheme: SignatureScheme) -> String {
+    package static func signatureMethodURI(_ scheme: SignatureScheme) -> String {
         signatureMethods.first { $0.value.0 == scheme }?.key ?? ""
     }
 
-    public static func digestMethodURI(_ digest: Digest) -> String {
+    package static func digestMethodURI(_ digest: Digest) -> String {
         digestMethods.first { $0.value == digest }?.key ?? ""
     }
 
@@ -55,8 +55,8 @@ public enum DSig {
 /// `Reference` whose URI is `#` + that element's ID, transforms limited to enveloped-signature and exclusive
 /// C14N, allowed digest and signature algorithms. A key or certificate inside the message is never used.
 /// It returns the element that was signed, so callers consume that node and nothing else.
-public enum XMLSignature {
-    public static func verify(
+package enum XMLSignature {
+    package static func verify(
         _ signature: XMLElement, keys: [PublicKey], allowSHA1: Bool
     ) throws(SignatureRefusal) -> XMLElement {
         guard signature.isNamed("Signature", in: DSig.ns) else {
@@ -214,7 +214,7 @@ public enum XMLSignature {
 
     /// Signs `element` with an enveloped signature placed right after `after` (or as its first child):
     /// exclusive C14N, the scheme's digest, and the certificate in KeyInfo when given.
-    public static func sign(
+    package static func sign(
         _ element: XMLElement, key: PrivateKey, scheme: SignatureScheme, certificate: Certificate?, after: XMLElement?
     ) throws(SignatureRefusal) {
         guard let id = element.attribute("ID") ?? element.attribute("Id") else {
@@ -267,7 +267,7 @@ public enum XMLSignature {
 
 extension XMLDocument {
     /// The document as UTF-8 XML (for signed fixtures and outgoing messages).
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var mem: UnsafeMutablePointer<UInt8>?
         var size: Int32 = 0
         xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8")

@@ -5,24 +5,24 @@ import Store
 import TenantDomain
 
 /// An org's SAML settings: its identity provider and how a verified login becomes a session.
-public struct SSOSettings: Codable, Sendable, Equatable {
-    public struct JIT: Codable, Sendable, Equatable {
-        public var enabled: Bool
-        public var defaultRole: String
-        public init(enabled: Bool = false, defaultRole: String = "member") {
+package struct SSOSettings: Codable, Sendable, Equatable {
+    package struct JIT: Codable, Sendable, Equatable {
+        package var enabled: Bool
+        package var defaultRole: String
+        package init(enabled: Bool = false, defaultRole: String = "member") {
             self.enabled = enabled
             self.defaultRole = defaultRole
         }
     }
 
     /// Which IdP attributes carry the email and names, and which become user variables (attribute → variable).
-    public struct Attributes: Codable, Sendable, Equatable {
+    package struct Attributes: Codable, Sendable, Equatable {
         /// nil: the NameID is the email.
-        public var email: String?
-        public var firstName: String
-        public var lastName: String
-        public var variables: [String: String]
-        public init(
+        package var email: String?
+        package var firstName: String
+        package var lastName: String
+        package var variables: [String: String]
+        package init(
             email: String? = nil, firstName: String = "givenName", lastName: String = "sn",
             variables: [String: String] = [:]
         ) {
@@ -33,16 +33,16 @@ public struct SSOSettings: Codable, Sendable, Equatable {
         }
     }
 
-    public var idp: IdPDescriptor
-    public var allowIdPInitiated: Bool
-    public var allowSHA1: Bool
-    public var signRequests: Bool
-    public var jit: JIT
-    public var attributes: Attributes
+    package var idp: IdPDescriptor
+    package var allowIdPInitiated: Bool
+    package var allowSHA1: Bool
+    package var signRequests: Bool
+    package var jit: JIT
+    package var attributes: Attributes
     /// No longer used for routing (claims live in `SSOTrust`, proven by DNS); kept so older rows still decode.
-    public var domains: [String]?
+    package var domains: [String]?
 
-    public init(
+    package init(
         idp: IdPDescriptor, allowIdPInitiated: Bool = false, allowSHA1: Bool = false, signRequests: Bool = false,
         jit: JIT = JIT(), attributes: Attributes = Attributes()
     ) {
@@ -57,20 +57,20 @@ public struct SSOSettings: Codable, Sendable, Equatable {
 
 /// The body of `PUT /api/v1/orgs/:org/sso`: metadata XML or IdP fields, plus options. Fields left out keep
 /// their current value.
-public struct SSOSettingsUpdate: Codable, Sendable {
-    public var metadataXML: String?
-    public var idpEntityID: String?
-    public var ssoURL: String?
-    public var certificates: [String]?
-    public var allowIdPInitiated: Bool?
-    public var allowSHA1: Bool?
-    public var signRequests: Bool?
-    public var jit: SSOSettings.JIT?
-    public var attributes: SSOSettings.Attributes?
+package struct SSOSettingsUpdate: Codable, Sendable {
+    package var metadataXML: String?
+    package var idpEntityID: String?
+    package var ssoURL: String?
+    package var certificates: [String]?
+    package var allowIdPInitiated: Bool?
+    package var allowSHA1: Bool?
+    package var signRequests: Bool?
+    package var jit: SSOSettings.JIT?
+    package var attributes: SSOSettings.Attributes?
     /// Email domains the org claims (each proven by DNS before it routes sign-ins; see `SSOTrust`).
-    public var domains: [String]?
+    package var domains: [String]?
 
-    public init(
+    package init(
         metadataXML: String? = nil, idpEntityID: String? = nil, ssoURL: String? = nil, certificates: [String]? = nil,
         allowIdPInitiated: Bool? = nil, allowSHA1: Bool? = nil, signRequests: Bool? = nil, jit: SSOSettings.JIT? = nil,
         attributes: SSOSettings.Attributes? = nil
@@ -134,19 +134,19 @@ public struct SSOSettingsUpdate: Codable, Sendable {
 
 /// SAML state in the gateway store: settings per org, the AuthnRequests in flight (10 minutes), and the
 /// assertion ids already used (kept until they expire).
-public final class SSOStore: Sendable {
+package final class SSOStore: Sendable {
     let db: Database
     let clock: any WallClock
-    public static let requestLifetime = 600
+    package static let requestLifetime = 600
 
-    public init(db: Database, clock: any WallClock) {
+    package init(db: Database, clock: any WallClock) {
         self.db = db
         self.clock = clock
     }
 
     var nowS: Int { Int(clock.now().timeIntervalSince1970) }
 
-    public func settings(org: String) throws -> SSOSettings? {
+    package func settings(org: String) throws -> SSOSettings? {
         try db.readNow { conn in
             guard
                 let text = try conn.first("SELECT settings FROM saml_settings WHERE org_id = ?", [org])?.string(
@@ -156,7 +156,7 @@ public final class SSOStore: Sendable {
         }
     }
 
-    public func save(_ s: SSOSettings, org: String, by accountID: String) async throws {
+    package func save(_ s: SSOSettings, org: String, by accountID: String) async throws {
         let text = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
         let now = nowS
         _ = try await db.write { conn in
@@ -166,15 +166,15 @@ public final class SSOStore: Sendable {
         }
     }
 
-    public func delete(org: String) async throws {
+    package func delete(org: String) async throws {
         _ = try await db.write { conn in try conn.run("DELETE FROM saml_settings WHERE org_id = ?", [org]) }
     }
 
     /// Most AuthnRequests in flight for one org: sign-in starts are anonymous, so their rows are capped (and
     /// rate-limited per address at the route) and expired ones pruned on every insert.
-    public static let maxPendingRequests = 5_000
+    package static let maxPendingRequests = 5_000
 
-    public func rememberRequest(id: String, org: String, next: String) async throws {
+    package func rememberRequest(id: String, org: String, next: String) async throws {
         let now = nowS
         try await db.write { conn in
             try conn.run("DELETE FROM saml_requests WHERE expires_at <= ?", [now])
@@ -192,7 +192,7 @@ public final class SSOStore: Sendable {
     }
 
     /// The `next` of a live request this SP sent for `org`, or nil.
-    public func pendingRequest(id: String, org: String) throws -> String? {
+    package func pendingRequest(id: String, org: String) throws -> String? {
         let now = nowS
         return try db.readNow { conn in
             try conn.first(
@@ -201,11 +201,12 @@ public final class SSOStore: Sendable {
         }
     }
 
-    public enum Consumption: Sendable, Equatable { case accepted, replayed, requestAlreadyAnswered }
+    package enum Consumption: Sendable, Equatable { case accepted, replayed, requestAlreadyAnswered }
 
     /// Records the assertion as used and marks the request it answered, in one transaction. An assertion id
     /// seen before is a replay; a second answer to one request is refused too (each request opens one session).
-    public func consume(assertionID: String, org: String, until: Date, requestID: String?) async throws -> Consumption {
+    package func consume(assertionID: String, org: String, until: Date, requestID: String?) async throws -> Consumption
+    {
         let now = nowS
         let expires = Int(until.timeIntervalSince1970) + 1
         return try await db.write { conn in

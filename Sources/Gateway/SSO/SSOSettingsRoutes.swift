@@ -9,8 +9,8 @@ import Web
 
 /// The SSO settings API of an org (`sso.manage`): the IdP, JIT, attribute mapping, and email domain claims proven
 /// by DNS. The browser side of SSO (metadata, login, ACS, linking) is `SSOPages` in the Console target.
-public enum SSOSettingsRoutes {
-    public static func register(on b: RouterBuilder, gateway g: GatewayService) {
+package enum SSOSettingsRoutes {
+    package static func register(on b: RouterBuilder, gateway g: GatewayService) {
         let logger = b.logger
         // Every route: a caller (session with CSRF, or API key) holding sso.manage in the org, checked once.
         let sso = b.group("/api/v1/orgs/:org/sso", Authenticate(gateway: g), RequireSSOManage(gateway: g))

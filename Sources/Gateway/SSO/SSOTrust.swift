@@ -6,13 +6,13 @@ import Store
 import TenantDomain
 
 /// A claim of an email domain by an org, and how to prove it.
-public struct DomainClaim: Codable, Sendable, Equatable {
-    public let domain: String
-    public let verified: Bool
-    public let verifiedAt: Date?
+package struct DomainClaim: Codable, Sendable, Equatable {
+    package let domain: String
+    package let verified: Bool
+    package let verifiedAt: Date?
     /// Publish a TXT record with this name and value, then ask to verify.
-    public let recordName: String
-    public let recordValue: String
+    package let recordName: String
+    package let recordValue: String
 }
 
 /// What an org's identity provider is trusted for, kept in the gateway store.
@@ -21,15 +21,15 @@ public struct DomainClaim: Codable, Sendable, Equatable {
 /// sign in an existing account only when the account was linked to this org's IdP while the person proved
 /// the account (`link`), or when the email's domain is proven to belong to the org (`verifiedOrg`). Domains
 /// route "Sign in with SSO" and allow JIT only once proven by DNS, and one org owns a domain at a time.
-public final class SSOTrust: Sendable {
+package final class SSOTrust: Sendable {
     let db: Database
     let clock: any WallClock
-    public static let recordPrefix = "_gatehouse-challenge."
-    public static let valuePrefix = "gatehouse-domain-verification="
-    public static let pendingLinkLifetime = 600
+    package static let recordPrefix = "_gatehouse-challenge."
+    package static let valuePrefix = "gatehouse-domain-verification="
+    package static let pendingLinkLifetime = 600
 
     /// Addresses anyone can get: no org may own these domains.
-    public static let publicMailDomains: Set<String> = [
+    package static let publicMailDomains: Set<String> = [
         "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com",
         "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "pm.me", "gmx.com", "gmx.de",
         "gmx.net",
@@ -38,7 +38,7 @@ public final class SSOTrust: Sendable {
         "tutanota.com", "hey.com",
     ]
 
-    public init(db: Database, clock: any WallClock) {
+    package init(db: Database, clock: any WallClock) {
         self.db = db
         self.clock = clock
     }
@@ -47,7 +47,7 @@ public final class SSOTrust: Sendable {
 
     // MARK: Links
 
-    public func isLinked(accountID: String, org: String) throws -> Bool {
+    package func isLinked(accountID: String, org: String) throws -> Bool {
         try db.readNow {
             try $0.first("SELECT 1 FROM sso_links WHERE account_id = ? AND org_id = ?", [accountID, org]) != nil
         }
@@ -55,7 +55,7 @@ public final class SSOTrust: Sendable {
 
     /// Links the account to the org's IdP. `via`: how the person proved the account (`password`, `session`,
     /// `created` for an account this IdP made, `domain`).
-    public func link(accountID: String, org: String, via: String) async throws {
+    package func link(accountID: String, org: String, via: String) async throws {
         let now = nowS
         try await db.write { conn in
             try conn.run(
@@ -65,7 +65,7 @@ public final class SSOTrust: Sendable {
     }
 
     /// Remembers a sign-in that needs the person to prove the account, behind a random browser-held id.
-    public func rememberPendingLink(accountID: String, org: String, next: String) async throws -> String {
+    package func rememberPendingLink(accountID: String, org: String, next: String) async throws -> String {
         let token = Base64URL.encode(SecureRandom.bytes(32))
         let nonce = IDs.random(SecureRandom.bytes(16))
         let now = nowS
@@ -82,13 +82,13 @@ public final class SSOTrust: Sendable {
 
     /// A sign-in waiting for its link: whose account, where to go after, and what a mailed code proves
     /// (`codeSubject`, for `InviteTokens.code(subject:slot:)`).
-    public struct PendingLink: Sendable {
-        public let accountID: String
-        public let next: String
-        public let codeSubject: String
+    package struct PendingLink: Sendable {
+        package let accountID: String
+        package let next: String
+        package let codeSubject: String
     }
 
-    public func pendingLink(_ token: String, org: String) throws -> PendingLink? {
+    package func pendingLink(_ token: String, org: String) throws -> PendingLink? {
         guard token.utf8.count == 43 else { return nil }
         let now = nowS
         return try db.readNow { conn in
@@ -104,7 +104,7 @@ public final class SSOTrust: Sendable {
         }
     }
 
-    public func forgetPendingLink(_ token: String) async throws {
+    package func forgetPendingLink(_ token: String) async throws {
         try await db.write {
             try $0.run("DELETE FROM sso_pending_links WHERE id_hash = ?", [Digest.sha256.hash(token)])
         }
@@ -113,7 +113,7 @@ public final class SSOTrust: Sendable {
     // MARK: Domains
 
     /// A plain, lower-cased domain of at least two labels, or a 422 naming the problem.
-    public static func normalizeDomain(_ raw: String) throws -> String {
+    package static func normalizeDomain(_ raw: String) throws -> String {
         let d = raw.trimmingCharacters(in: .whitespaces).lowercased()
         guard d.contains("."), d.utf8.count <= 253, Email.isValid("x@" + d), !d.hasSuffix(".") else {
             throw GatehouseError.validation("`\(raw.prefix(80))` is not a plain email domain (example.com).")
@@ -126,7 +126,7 @@ public final class SSOTrust: Sendable {
         return d
     }
 
-    public func claims(org: String) throws -> [DomainClaim] {
+    package func claims(org: String) throws -> [DomainClaim] {
         try db.readNow { conn in
             try conn.query("SELECT domain, token, verified_at FROM sso_domains WHERE org_id = ? ORDER BY domain", [org])
                 .map {
@@ -146,7 +146,7 @@ public final class SSOTrust: Sendable {
 
     /// Claims a domain for the org (unverified until `verify`). A domain another org has proven is refused (409).
     @discardableResult
-    public func claim(_ raw: String, org: String) async throws -> DomainClaim {
+    package func claim(_ raw: String, org: String) async throws -> DomainClaim {
         let domain = try Self.normalizeDomain(raw)
         let token = IDs.random(SecureRandom.bytes(20))
         let now = nowS
@@ -173,14 +173,14 @@ public final class SSOTrust: Sendable {
         }
     }
 
-    public func unclaim(_ domain: String, org: String) async throws {
+    package func unclaim(_ domain: String, org: String) async throws {
         let d = domain.lowercased()
         try await db.write { try $0.run("DELETE FROM sso_domains WHERE domain = ? AND org_id = ?", [d, org]) }
     }
 
     /// Looks up `_gatehouse-challenge.<domain>` TXT through `resolver` (on a blocking thread); when it carries
     /// the org's value the claim is verified, and other orgs' unverified claims of the domain are dropped.
-    public func verify(
+    package func verify(
         _ domain: String, org: String, resolver: DNSResolver, pool: BlockingPool
     ) async throws -> DomainClaim {
         let d = domain.lowercased()
@@ -226,7 +226,7 @@ public final class SSOTrust: Sendable {
     }
 
     /// The org that has proven `domain`, if any.
-    public func verifiedOrg(forDomain domain: String) throws -> String? {
+    package func verifiedOrg(forDomain domain: String) throws -> String? {
         try db.readNow {
             try $0.first(
                 "SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [domain.lowercased()])?
@@ -235,13 +235,13 @@ public final class SSOTrust: Sendable {
     }
 
     /// Whether `email`'s domain is proven by `org`.
-    public func emailDomainVerified(_ email: String, org: String) throws -> Bool {
+    package func emailDomainVerified(_ email: String, org: String) throws -> Bool {
         guard let at = email.lastIndex(of: "@") else { return false }
         return try verifiedOrg(forDomain: String(email[email.index(after: at)...])) == org
     }
 
     /// Everything the gateway keeps about an org's SSO, when the org is deleted.
-    public func purge(org: String) async throws {
+    package func purge(org: String) async throws {
         try await db.write { conn in
             for table in [
                 "saml_settings", "saml_requests", "saml_seen_assertions", "sso_links", "sso_domains",
