@@ -6,9 +6,31 @@ import TenantDomain
 /// Writing and reading member rows, including their search index entries and role rows, so every path that
 /// changes a member keeps `members`, `member_roles`, `member_tri` and `member_chars` in step.
 enum MemberRows {
-    static let columns =
-        "m.rowid, m.account_id, m.email, m.first_name, m.last_name, m.roles, m.user_vars, m.starting_page,"
-        + " m.sso_only, m.joined_at, m.last_active, m.app_count, m.name_key"
+    /// The `members` columns a `Loaded` row is read from, in select order.
+    enum Column: Int, TableColumns {
+        case rowid, accountID, email, firstName, lastName, roles, userVariables, startingPage, ssoOnly, joinedAt
+        case lastActive, appCount, nameKey
+
+        var sql: String {
+            switch self {
+            case .rowid: return "rowid"
+            case .accountID: return "account_id"
+            case .email: return "email"
+            case .firstName: return "first_name"
+            case .lastName: return "last_name"
+            case .roles: return "roles"
+            case .userVariables: return "user_vars"
+            case .startingPage: return "starting_page"
+            case .ssoOnly: return "sso_only"
+            case .joinedAt: return "joined_at"
+            case .lastActive: return "last_active"
+            case .appCount: return "app_count"
+            case .nameKey: return "name_key"
+            }
+        }
+    }
+
+    static let columns = Column.list("m")
 
     struct NewMember {
         var orgID: String
@@ -107,12 +129,15 @@ enum MemberRows {
     }
 
     static func read(_ s: Statement) -> Loaded {
-        Loaded(
-            rowid: s.int64(0), accountID: s.string(1), email: s.string(2), firstName: s.string(3),
-            lastName: s.string(4),
-            roles: RegionService.decodeList(s.string(5)), userVariables: RegionService.decodeMap(s.string(6)),
-            startingPage: StartingPage(rawValue: s.string(7)) ?? .studio, ssoOnly: s.int(8) != 0, joinedAt: s.int(9),
-            lastActive: s.int(10), appCount: s.int(11), nameKey: s.string(12))
+        typealias C = Column
+        return Loaded(
+            rowid: s.int64(C.rowid), accountID: s.string(C.accountID), email: s.string(C.email),
+            firstName: s.string(C.firstName), lastName: s.string(C.lastName),
+            roles: RegionService.decodeList(s.string(C.roles)),
+            userVariables: RegionService.decodeMap(s.string(C.userVariables)),
+            startingPage: StartingPage(rawValue: s.string(C.startingPage)) ?? .studio, ssoOnly: s.bool(C.ssoOnly),
+            joinedAt: s.int(C.joinedAt), lastActive: s.int(C.lastActive), appCount: s.int(C.appCount),
+            nameKey: s.string(C.nameKey))
     }
 
     static func load(_ conn: SQLiteConnection, orgID: String, accountID: String) throws -> Loaded? {

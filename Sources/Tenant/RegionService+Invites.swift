@@ -5,20 +5,50 @@ import Store
 import TenantAPI
 import TenantDomain
 
+/// The `invites` columns an `InviteView` is read from, in select order.
+enum InviteColumn: Int, TableColumns {
+    case id, orgID, email, roles, ssoOnly, firstName, lastName, userVariables, startingPage, apps, inviterID,
+        inviterName
+    case status, version, createdAt, expiresAt
+
+    var sql: String {
+        switch self {
+        case .id: return "id"
+        case .orgID: return "org_id"
+        case .email: return "email"
+        case .roles: return "roles"
+        case .ssoOnly: return "sso_only"
+        case .firstName: return "first_name"
+        case .lastName: return "last_name"
+        case .userVariables: return "user_vars"
+        case .startingPage: return "starting_page"
+        case .apps: return "apps"
+        case .inviterID: return "inviter_id"
+        case .inviterName: return "inviter_name"
+        case .status: return "status"
+        case .version: return "version"
+        case .createdAt: return "created_at"
+        case .expiresAt: return "expires_at"
+        }
+    }
+}
+
 extension RegionService {
-    static let inviteColumns =
-        "id, org_id, email, roles, sso_only, first_name, last_name, user_vars, starting_page, apps, inviter_id,"
-        + " inviter_name, status, version, created_at, expires_at"
+    static let inviteColumns = InviteColumn.list()
 
     func inviteView(_ s: Statement, now: Date) -> InviteView {
-        InviteView(
-            id: s.string(0), orgID: s.string(1), email: s.string(2), roles: Self.decodeList(s.string(3)),
-            ssoOnly: s.int(4) != 0,
-            firstName: s.string(5), lastName: s.string(6), userVariables: Self.decodeMap(s.string(7)),
-            startingPage: StartingPage(rawValue: s.string(8)) ?? .studio, apps: Self.decodeGrants(s.string(9)),
-            inviterID: s.string(10), inviterName: s.string(11),
-            status: InviteStatus.effective(stored: s.string(12), expiresAt: Self.date(s.int(15)), now: now),
-            version: s.int(13), createdAt: Self.date(s.int(14)), expiresAt: Self.date(s.int(15)))
+        typealias C = InviteColumn
+        let expires = Self.date(s.int(C.expiresAt))
+        return InviteView(
+            id: s.string(C.id), orgID: s.string(C.orgID), email: s.string(C.email),
+            roles: Self.decodeList(s.string(C.roles)),
+            ssoOnly: s.bool(C.ssoOnly), firstName: s.string(C.firstName), lastName: s.string(C.lastName),
+            userVariables: Self.decodeMap(s.string(C.userVariables)),
+            startingPage: StartingPage(rawValue: s.string(C.startingPage)) ?? .studio,
+            apps: Self.decodeGrants(s.string(C.apps)),
+            inviterID: s.string(C.inviterID), inviterName: s.string(C.inviterName),
+            status: InviteStatus.effective(stored: s.string(C.status), expiresAt: expires, now: now),
+            version: s.int(C.version), createdAt: Self.date(s.int(C.createdAt)), expiresAt: expires)
     }
 
     func loadInvite(_ conn: SQLiteConnection, id: String, now: Date) throws -> InviteView? {
@@ -480,13 +510,12 @@ extension RegionService {
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.read { conn in
             var out: [(InviteView, String)] = []
-            let cols = Self.inviteColumns.split(separator: ",").map { "i." + $0.trimmingCharacters(in: .whitespaces) }
-                .joined(separator: ", ")
+            let cols = InviteColumn.list("i")
             try conn.forEach(
                 "SELECT \(cols), o.name FROM invites i JOIN orgs o ON o.id = i.org_id WHERE i.email = ? AND i.status"
                     + " = 'pending' AND i.expires_at > ? AND o.status = 'active' ORDER BY i.created_at DESC",
                 [Email.normalize(email), nowS]
-            ) { out.append((self.inviteView($0, now: now), $0.string(16))) }
+            ) { out.append((self.inviteView($0, now: now), $0.string(InviteColumn.next))) }
             return out
         }
     }
