@@ -77,156 +77,20 @@ enum MembersPage {
                 + " href=\"\(c.base)/members\">Stop viewing as</a>"
         }
         let query = MemberListQuery(c.ctx)
-        let (q, role, status, sort, order) = (query.q, query.role, query.status, query.sort, query.order)
         let invitation =
             ["pending", "expired", "revoked"].contains(c.ctx.query("invitation") ?? "")
             ? c.ctx.query("invitation")! : ""
-        let page = try await c.api.members(query.pairs(cursor: query.cursor))
-        let roles = try await c.api.roles()
-        let apps = (try? await c.api.apps()) ?? []
-        let readOnly = viewAs != nil
-        let canEdit = !readOnly && perms.contains(Permission.membersEdit.rawValue)
-        let canRemove = !readOnly && perms.contains(Permission.membersRemove.rawValue)
-        let canGrant = !readOnly && perms.contains(Permission.appsGrant.rawValue)
-        let selectable = !readOnly
-
-        let here = viewAs.map { "\(c.base)/view-as/\($0)" } ?? "\(c.base)/members"
-        var h: HTML = "<form class=\"filters\" method=\"get\" action=\"\(here)\" role=\"search\">"
-        h +=
-            "<div><label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"\(q)\""
-            + " placeholder=\"Name or email\"></div>"
-        h +=
-            "<div><label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option value=\"\">Any role"
-            + "</option>"
-        for r in roles { h += "<option value=\"\(r.id)\"\(r.id == role ? " selected" : "")>\(r.name)</option>" }
-        h += "</select></div><div><label for=\"status\">Activity</label><select id=\"status\" name=\"status\">"
-        for (v, l) in [
-            ("", "Anyone"), ("active", "Active (30 days)"), ("inactive", "Inactive"), ("never", "Never signed in"),
-        ] {
-            h += "<option value=\"\(v)\"\(v == status ? " selected" : "")>\(l)</option>"
-        }
-        h +=
-            "</select></div><div><label for=\"invitation\">Invitation</label><select id=\"invitation\""
-            + " name=\"invitation\">"
-        for (v, l) in [
-            ("", "Joined"), ("pending", "Invited, pending"), ("expired", "Invite expired"),
-            ("revoked", "Invite revoked"),
-        ] {
-            h += "<option value=\"\(v)\"\(v == invitation ? " selected" : "")>\(l)</option>"
-        }
-        h += "</select></div><div><label for=\"sort\">Sort by</label><select id=\"sort\" name=\"sort\">"
-        for (v, l) in [("name", "Name"), ("apps", "Number of apps"), ("last_active", "Last active")] {
-            h += "<option value=\"\(v)\"\(v == sort ? " selected" : "")>\(l)</option>"
-        }
-        h += "</select></div><div><label for=\"order\">Order</label><select id=\"order\" name=\"order\">"
-        h +=
-            "<option value=\"asc\"\(order == "asc" ? " selected" : "")>Ascending</option><option"
-            + " value=\"desc\"\(order == "desc" ? " selected" : "")>Descending</option></select></div>"
-        h += "<div><button type=\"submit\">Apply</button></div></form>"
-
-        if !invitation.isEmpty {
-            // People invited but not (yet) members: the invites with that status, matching the search and role.
-            let invites = try await c.api.invites([("limit", "200"), ("status", invitation)]).invites.filter { i in
-                (q.isEmpty || i.email.localizedCaseInsensitiveContains(q)
-                    || "\(i.firstName) \(i.lastName)".localizedCaseInsensitiveContains(q))
-                    && (role.isEmpty || i.roles.contains(role))
-            }
-            if invites.isEmpty {
-                h += "<p class=\"empty\">Nobody with this invitation status.</p>"
-            } else {
-                h +=
-                    "<div class=\"table-wrap\"><table id=\"invited\"><thead><tr><th scope=\"col\">Email</th><th"
-                    + " scope=\"col\">Roles</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"opt\">"
-                    + "Invited by</th></tr></thead><tbody>"
-                for i in invites {
-                    h +=
-                        "<tr><td>\(i.email)</td><td>\(HTMLPage.roleNames(i.roles))</td><td><span class=\"badge"
-                        + " \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td"
-                        + " class=\"opt\">\(i.inviterName)</td></tr>"
-                }
-                h +=
-                    "</tbody></table></div><p><a href=\"\(c.base)/invites?status=\(invitation)\">Resend or revoke on"
-                    + " the Invites tab</a></p>"
-            }
-            return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
-        }
-        if page.members.isEmpty {
-            let empty =
-                q.isEmpty && role.isEmpty && status.isEmpty
-                ? "No members yet. Invite people from the Invites tab." : "No members match these filters."
-            h += "<p class=\"empty\">\(empty)</p>"
-            return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
-        }
-        if selectable {
-            h += "<form method=\"post\" action=\"\(c.base)/members/bulk\" id=\"members-form\">\(c.csrfField)"
-        }
-        h +=
-            "<div class=\"table-wrap\"><table id=\"members\"><caption class=\"meta\">\(page.members.count)"
-            + " shown\(page.nextCursor != nil ? ", more on the next page" : "")</caption><thead><tr>"
-        if selectable {
-            h +=
-                "<th class=\"check\"><input type=\"checkbox\" data-select-all=\"member\" aria-label=\"Select all on"
-                + " this page\" hidden></th>"
-        }
-        h +=
-            "<th scope=\"col\">Name</th><th scope=\"col\" class=\"opt\">Email</th><th scope=\"col\">Roles</th><th"
-            + " scope=\"col\" class=\"opt\">Apps</th><th scope=\"col\" class=\"opt\">Last active</th>"
-        if !readOnly { h += "<th scope=\"col\"><span class=\"meta\">Actions</span></th>" }
-        h += "</tr></thead><tbody>"
-        for m in page.members {
-            h += "<tr>"
-            if selectable {
-                h +=
-                    "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(m.id)\""
-                    + " id=\"sel-\(m.id)\" aria-label=\"Select \(name(m))\"></td>"
-            }
-            h +=
-                "<td>\(name(m))\(if: m.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta"
-                + " m-only\">\(m.email)</span></td><td class=\"opt\">\(m.email)</td>"
-            h += "<td>\(HTMLPage.roleNames(m.roles))</td><td class=\"opt\">\(m.appCount)</td>"
-            h += "<td class=\"opt\">\(m.lastActive.map { dateFormat.string(from: $0) } ?? "Never")</td>"
-            if !readOnly {
-                h += "<td><a href=\"\(c.base)/members/\(m.id)\">\(canEdit ? "Edit" : "View")</a>"
-                if c.may(.membersView) { h += " · <a href=\"\(c.base)/view-as/\(m.id)\">View as</a>" }
-                h += "</td>"
-            }
-            h += "</tr>"
-        }
-        h += "</tbody></table></div>"
-        if selectable {
-            h +=
-                "<div class=\"bulk\" aria-label=\"With the selected members\"><div><label for=\"bulk-action\">With"
-                + " selected</label><select id=\"bulk-action\" name=\"action\">"
-            h += "<option value=\"copy_emails\">Copy emails</option>"
-            if canEdit { h += "<option value=\"change_roles\">Change role</option>" }
-            if canGrant && !apps.isEmpty {
-                h += "<option value=\"grant_app\">Grant app</option><option value=\"revoke_app\">Revoke app</option>"
-            }
-            if canRemove { h += "<option value=\"remove\">Remove from organization</option>" }
-            h += "</select></div>"
-            if canEdit {
-                h += "<div><label for=\"bulk-role\">New role</label><select id=\"bulk-role\" name=\"role\">"
-                for r in roles where r.id != "owner" { h += "<option value=\"\(r.id)\">\(r.name)</option>" }
-                h += "</select></div>"
-            }
-            if canGrant && !apps.isEmpty {
-                h += "<div><label for=\"bulk-app\">App</label><select id=\"bulk-app\" name=\"app\">"
-                for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
-                h +=
-                    "</select></div><div><label for=\"bulk-app-role\">App role</label><select id=\"bulk-app-role\""
-                    + " name=\"appRole\">"
-                for r in AppRole.allCases { h += "<option value=\"\(r.rawValue)\">\(r.rawValue.capitalized)</option>" }
-                h += "</select></div>"
-            }
-            h += "<div><button type=\"submit\">Continue…</button></div></div></form>"
-        }
-        h += "<nav class=\"pager\" aria-label=\"Pages\">"
-        if query.cursor != nil { h += "<a href=\"\(query.href(here, cursor: nil))\">First page</a>" }
-        if let next = page.nextCursor {
-            h += "<a href=\"\(query.href(here, cursor: next))\" rel=\"next\">Next page</a>"
-        }
-        h += "</nav>"
-        return c.render("Members", tab: "members", body: h, banner: banner, seenAs: viewAs == nil ? nil : perms)
+        let invites =
+            invitation.isEmpty ? nil : try await c.api.invites([("limit", "200"), ("status", invitation)]).invites
+        let model = MembersListModel(
+            query: query, invitation: invitation,
+            page: invitation.isEmpty ? try await c.api.members(query.pairs(cursor: query.cursor)) : nil,
+            invites: invites, roles: try await c.api.roles(), apps: (try? await c.api.apps()) ?? [],
+            permissions: perms, readOnly: viewAs != nil, canViewAs: c.may(.membersView), base: c.base,
+            here: viewAs.map { "\(c.base)/view-as/\($0)" } ?? "\(c.base)/members")
+        return c.render(
+            "Members", tab: "members", body: MembersListView.render(model, csrfField: c.csrfField), banner: banner,
+            seenAs: viewAs == nil ? nil : perms)
     }
 
     static func name(_ m: MemberView) -> String {
