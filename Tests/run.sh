@@ -5,8 +5,34 @@
 # `gatehouse saml verify` (signatures made by xmlsec1 and signxml); SAML interop with SimpleSAMLphp; the console
 # story in headless Chromium (screenshots under .build/test-artifacts/); the trust boundaries with dnsmasq (SSO domain
 # proof over DNS) and Chromium (no redirect off the origin).
+#
+# It installs what is missing first, naming it in one line: Debian packages (when absent) and PyPI test tools.
+# Needs the Swift 6 toolchain and, for the SAML interop, the SimpleSAMLphp harness in ../shared/interop (or
+# GATEHOUSE_INTEROP_DIR), whose start.sh installs SimpleSAMLphp itself. About 3 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+command -v swift >/dev/null || { echo "Tests/run.sh: swift is missing; install the Swift 6 toolchain" >&2; exit 1; }
+missing=()
+for pkg in libssl-dev libxml2-dev libsqlite3-dev zlib1g-dev openssl curl python3 python3-pip xmlsec1 dnsmasq-base \
+    chromium chromium-driver; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Tests/run.sh: installing missing Debian packages: ${missing[*]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# PyPI: a real SMTP server (aiosmtpd), HTTP probes (requests), signers for the SAML corpus (signxml, lxml),
+# and the browser driver (selenium).
+if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium" >/dev/null 2>&1; then
+  echo "Tests/run.sh: installing missing PyPI test tools: aiosmtpd requests signxml lxml selenium"
+  pip install -q aiosmtpd requests signxml lxml selenium 2>/dev/null \
+    || pip install -q --break-system-packages aiosmtpd requests signxml lxml selenium
+fi
+
 swift build --build-tests
 swift test --skip-build
 bin="$(swift build --show-bin-path)/gatehouse"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Authenticated read through the whole stack: GET /api/v1/orgs/<id> with a session cookie
 # (cookie → session check → in-process EU region → SQLite read → JSON), side by side with nginx's static
-# response (../shared/bench/compare-nginx.sh), server pinned to CPU 1, release build.
+# response (Tests/Benchmarks/compare-nginx.sh), server pinned to CPU 1, release build.
 #   Tests/Benchmarks/gateway.sh       (env passed to compare-nginx.sh: DURATION RUNS WARMUP CONNS)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -27,5 +27,5 @@ link=$(echo "$prov" | python3 -c 'import json,sys;print(json.load(sys.stdin)["ow
 curl -fsS -b "$jar" -H "X-CSRF-Token: $csrf" -X POST "$base/api/v1/invites/${link##*/}/accept" >/dev/null
 cookie=$(awk '$6=="gh_session"{print $7}' "$jar")
 echo "GET $base/api/v1/orgs/$org → $(curl -fsS -b "$jar" "$base/api/v1/orgs/$org")"
-"$root/../shared/bench/compare-nginx.sh" "$base/api/v1/orgs/$org" "Cookie: gh_session=$cookie"
+"$root/Tests/Benchmarks/compare-nginx.sh" "$base/api/v1/orgs/$org" "Cookie: gh_session=$cookie"
 echo "server RSS after the runs: $(awk '/VmRSS/{printf "%.1f MB", $2/1024}' /proc/$pid/status)"

@@ -4,7 +4,7 @@
 #   Tests/Benchmarks/http.sh            (env: DURATION=10s RUNS=3 WARMUP=3s CONNS=64, passed to compare-nginx.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-compare="$root/../shared/bench/compare-nginx.sh"
+compare="$root/Tests/Benchmarks/compare-nginx.sh"
 cd "$root"
 swift build -c release --product gatehouse >/dev/null
 bin="$(swift build -c release --show-bin-path)/gatehouse"

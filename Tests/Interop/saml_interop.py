@@ -23,7 +23,7 @@ from dnstools import free_udp_port, prove_domain  # noqa: E402
 
 
 def interop_dir():
-    for d in [os.environ.get("GATEHOUSE_INTEROP_DIR"), os.path.join(os.path.dirname(ROOT), "shared", "interop"), "/work/shared/interop"]:
+    for d in [os.environ.get("GATEHOUSE_INTEROP_DIR"), os.path.join(os.path.dirname(ROOT), "shared", "interop")]:
         if d and os.path.exists(os.path.join(d, "saml-idp", "start.sh")):
             return os.path.join(d, "saml-idp")
     sys.exit("saml_interop: ../shared/interop/saml-idp not found (set GATEHOUSE_INTEROP_DIR)")
