@@ -110,6 +110,17 @@ enum InvitePages {
             """
     }
 
+    /// The address has an account: sign in, then come back to confirm.
+    static func signInFirst(_ o: Opened, token: String) -> HTML {
+        let next = "/invite/" + token
+        return summary(o) + """
+            <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to confirm.</p>
+            <div class="actions"><a class="button" \
+            href="/login?next=\(FormDecoding.percentEncode(next))&amp;email=\(FormDecoding.percentEncode(o.invite.email))">\
+            Sign in to continue</a></div>
+            """
+    }
+
     static func ssoFirst(_ o: Opened, token: String) -> HTML {
         summary(o) + """
             <p>\(o.orgName) signs its people in with single sign-on. Continue with your company account; you will come \
@@ -162,16 +173,7 @@ enum InvitePages {
                 return r
             }
             if try g.accounts.find(email: o.invite.email) != nil {
-                let next = "/invite/" + token
-                return HTMLPage.render(
-                    title: title, viewer: nil,
-                    body: summary(o) + """
-                        <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to \
-                        confirm.</p>
-                        <div class="actions"><a class="button" \
-                        href="/login?next=\(FormDecoding.percentEncode(next))&amp;\
-                        email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
-                        """)
+                return HTMLPage.render(title: title, viewer: nil, body: signInFirst(o, token: token))
             }
             let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
             var r = HTMLPage.render(title: title, viewer: nil, body: signupForm(o, token: token, csrf: csrf))
@@ -214,16 +216,7 @@ enum InvitePages {
                     status: e.status)
             }
             if try g.accounts.find(email: o.invite.email) != nil {
-                let next = "/invite/" + token
-                return HTMLPage.render(
-                    title: "Join \(o.orgName)", viewer: nil,
-                    body: summary(o) + """
-                        <p>You already have an account for \(o.invite.email). Sign in, and you will come back here to \
-                        confirm.</p>
-                        <div class="actions"><a class="button" \
-                        href="/login?next=\(FormDecoding.percentEncode(next))&amp;\
-                        email=\(FormDecoding.percentEncode(o.invite.email))">Sign in to continue</a></div>
-                        """)
+                return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: signInFirst(o, token: token))
             }
             let account: Account
             do {
