@@ -81,25 +81,14 @@ package final class RemoteRegionTenant: RegionTenant {
     }
 
     struct Empty: Codable {}
-    struct ErrorBody: Decodable {
-        struct Inner: Decodable {
-            let code: String
-            let message: String
-        }
-        let error: Inner
-    }
-
     static func error(from r: HTTPClientResponse) -> GatehouseError {
-        guard let e = try? JSONDecoder().decode(ErrorBody.self, from: Data(r.body)) else {
-            return GatehouseError(
-                .regionUnavailable, status: 502, "The region answered with status \(r.status).")
-        }
-        return GatehouseError(.init(e.error.code), status: r.status, e.error.message)
+        Response.decodeError(r.body, status: r.status)
+            ?? GatehouseError(.regionUnavailable, status: 502, "The region answered with status \(r.status).")
     }
 
     package func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
         try await call(
-            "/internal/v1/apikeys/authenticate", ["key": key],
+            RegionEndpoint.authenticateAPIKey.path, ["key": key],
             as: RegionEndpoint.OptionalValue<APIKeyIdentity>.self
         ).value
     }
@@ -122,7 +111,7 @@ package final class RemoteRegionTenant: RegionTenant {
 
     package func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
         _ = try await call(
-            "/internal/v1/sso/link-code",
+            RegionEndpoint.sendSSOLinkCode.path,
             RegionEndpoint.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
     }
 
@@ -140,7 +129,7 @@ package final class RemoteRegionTenant: RegionTenant {
 
     package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await call(
-            "/internal/v1/orgs/standing", RegionEndpoint.StandingBody(orgID: orgID, caller: caller),
+            RegionEndpoint.standing.path, RegionEndpoint.StandingBody(orgID: orgID, caller: caller),
             as: OrgStanding.self)
     }
 }

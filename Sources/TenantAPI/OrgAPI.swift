@@ -142,18 +142,9 @@ package struct OrgAPI: Sendable {
 
     /// The region's JSON error as the `GatehouseError` it was.
     package static func error(from r: Response) -> GatehouseError {
-        struct Body: Decodable {
-            struct Inner: Decodable {
-                let code: String
-                let message: String
-            }
-            let error: Inner
-        }
-        guard let e = try? JSONCoding.decode(Body.self, from: r.body) else {
-            return GatehouseError(
+        Response.decodeError(r.body, status: r.status)
+            ?? GatehouseError(
                 .regionUnavailable, status: r.status >= 500 ? 502 : r.status,
                 "The region answered with status \(r.status).")
-        }
-        return GatehouseError(.init(e.error.code), status: r.status, e.error.message)
     }
 }

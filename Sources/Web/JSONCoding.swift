@@ -84,6 +84,20 @@ extension Response {
     }
 
     /// DESIGN.md's error shape: `{"error": {"code": "…", "message": "…"}}`.
+    /// The `GatehouseError` a body in DESIGN.md's error shape carries (read back by whoever forwarded the request),
+    /// or nil when the body is not that shape.
+    package static func decodeError(_ body: [UInt8], status: Int) -> GatehouseError? {
+        struct Shape: Decodable {
+            struct Inner: Decodable {
+                let code: String
+                let message: String
+            }
+            let error: Inner
+        }
+        guard let e = try? JSONDecoder().decode(Shape.self, from: Data(body)) else { return nil }
+        return GatehouseError(.init(e.error.code), status: status, e.error.message)
+    }
+
     package static func error(_ e: GatehouseError) -> Response {
         let body = "{\"error\":{\"code\":\(JSONText.quote(e.code.slug)),\"message\":\(JSONText.quote(e.message))}}"
         var r = Response(status: e.status, headers: ["Content-Type": "application/json"], body: Array(body.utf8))
