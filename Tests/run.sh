@@ -7,15 +7,15 @@
 # proof over DNS) and Chromium (no redirect off the origin).
 #
 # It installs what is missing first, naming it in one line: Debian packages (when absent) and PyPI test tools.
-# Needs the Swift 6 toolchain and, for the SAML interop, the SimpleSAMLphp harness in ../shared/interop (or
-# GATEHOUSE_INTEROP_DIR), whose start.sh installs SimpleSAMLphp itself. About 3 minutes on 2 cores.
+# Needs only the Swift 6 toolchain and a Debian base; the SAML interop runs SimpleSAMLphp through the harness in
+# Tests/Interop/ (idp.py: configuration written at run time, keys generated per run). About 3 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v swift >/dev/null || { echo "Tests/run.sh: swift is missing; install the Swift 6 toolchain" >&2; exit 1; }
 missing=()
 for pkg in libssl-dev libxml2-dev libsqlite3-dev zlib1g-dev openssl curl python3 python3-pip xmlsec1 dnsmasq-base \
-    chromium chromium-driver; do
+    chromium chromium-driver simplesamlphp php-cli php-xml php-mbstring; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -23,7 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # simplesamlphp wants "apache2 | httpd": the small lighttpd + php-cgi pair satisfies it (PHP's own server runs it).
+  extra=()
+  [[ " ${missing[*]} " == *" simplesamlphp "* ]] && extra=(php-cgi lighttpd)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${extra[@]}" \
+    "${missing[@]}" >/dev/null
 fi
 # PyPI: a real SMTP server (aiosmtpd), HTTP probes (requests), signers for the SAML corpus (signxml, lxml),
 # and the browser driver (selenium).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SAML interop with a real identity provider: SimpleSAMLphp, started by ../shared/interop/saml-idp/start.sh.
+"""SAML interop with a real identity provider: SimpleSAMLphp, run by this directory's own harness (idp.py).
 
 Against the real `gatehouse serve` binary on loopback (with a real SMTP server for the owner's invite):
 region admin provisions "Acme SSO" -> the owner signs up through her invite link -> the IdP is started
@@ -21,30 +21,32 @@ import requests  # noqa: E402
 from story import Client, Mailbox, Procs, SMTPServer, SMTP_PASS, SMTP_USER, csrf_of, free_port, make_cert  # noqa: E402
 from dnstools import free_udp_port, prove_domain  # noqa: E402
 
-
-def interop_dir():
-    for d in [os.environ.get("GATEHOUSE_INTEROP_DIR"), os.path.join(os.path.dirname(ROOT), "shared", "interop")]:
-        if d and os.path.exists(os.path.join(d, "saml-idp", "start.sh")):
-            return os.path.join(d, "saml-idp")
-    sys.exit("saml_interop: ../shared/interop/saml-idp not found (set GATEHOUSE_INTEROP_DIR)")
+sys.path.insert(0, HERE)
+from idp import IdP, SP, Agent, browser_sign_in  # noqa: E402
 
 
-def probe(idp_dir, login_url, user, work, extra=()):
-    out = os.path.join(work, f"response-{user.split('@')[0]}.xml")
-    r = subprocess.run([sys.executable, os.path.join(idp_dir, "sp_probe.py"), login_url, "--user", user, "--json", "--save-response", out, *extra],
-                       capture_output=True, text=True, timeout=120)
-    try:
-        report = json.loads(r.stdout)
-    except ValueError:
-        raise AssertionError(f"probe output for {user}: rc={r.returncode} {r.stdout[-2000:]} {r.stderr[-2000:]}")
-    assert r.returncode == 0 and report.get("ok"), f"probe for {user} failed: {json.dumps(report, indent=1)[:4000]}"
-    return report, open(out).read()
+def xmlsec_verify(xml, cert_file, work):
+    """An independent check of what the IdP signed: xmlsec1 verifies the Response's signature with the IdP cert."""
+    path = os.path.join(work, "checked-response.xml")
+    open(path, "w").write(xml)
+    r = subprocess.run(["xmlsec1", "--verify", "--pubkey-cert-pem", cert_file, "--id-attr:ID",
+                        "urn:oasis:names:tc:SAML:2.0:protocol:Response", path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
 
 
-def session_client(base, report):
+def sign_in(login, user, expect_text=None):
+    """An SP-initiated sign-in by a fresh agent; returns it with its Gatehouse session ready for API calls."""
+    agent = Agent()
+    page = agent.sign_in(login, user)
+    assert agent.cookie("gh_session"), f"{user}: no session after the ACS (HTTP {page.status_code} at {page.url}): {page.text[:1500]}"
+    if expect_text:
+        assert expect_text in page.text, page.text[:1500]
+    return agent, agent.last("Response")["xml"]
+
+
+def session_client(base, agent):
     c = Client(base)
-    cookie = report["sp_cookies"]["gh_session"]
-    c.s.cookies.set("gh_session", cookie, domain="127.0.0.1")
+    c.s.cookies.set("gh_session", agent.cookie("gh_session"), domain="127.0.0.1")
     me = c.api("GET", "/api/v1/me", expect=200).json()
     c.csrf = me.get("csrfToken")
     return c, me
@@ -55,8 +57,8 @@ def main():
     ap.add_argument("--binary", required=True)
     ap.add_argument("--artifacts", default=os.path.join(ROOT, ".build", "test-artifacts", "saml"))
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--keep-idp-logs", action="store_true", help="print the IdPs' logs at the end")
     a = ap.parse_args()
-    idp_dir = interop_dir()
     work = tempfile.mkdtemp(prefix="gh-saml-interop-")
     os.makedirs(a.artifacts, exist_ok=True)
     certdir = f"{work}/certs"
@@ -78,8 +80,7 @@ def main():
                         "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "starttls", "username": SMTP_USER, "password": SMTP_PASS,
                                  "caFile": f"{certdir}/cert.pem", "timeoutSeconds": 5}}}, open(cfg, "w"))
     procs = Procs()
-    idp_state = f"{work}/idp"
-    stop_later = [dict(os.environ, IDP_STATE_DIR=idp_state)]
+    idps = []
     t0 = time.time()
     try:
         data = f"{work}/data"
@@ -103,29 +104,28 @@ def main():
         sp = sp["sp"]
         metadata = requests.get(sp["metadataURL"]).text
         assert 'entityID="%s"' % sp["entityID"] in metadata and sp["acsURL"] in metadata
-        env = dict(os.environ, IDP_STATE_DIR=idp_state, IDP_PORT=str(idp_port))
-        started = subprocess.run([os.path.join(idp_dir, "start.sh"), "--sp-entity-id", sp["entityID"], "--sp-acs-url", sp["acsURL"]],
-                                 capture_output=True, text=True, env=env, timeout=600)
-        assert started.returncode == 0, started.stderr[-3000:]
-        idp = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
-        print(f"IdP up at {idp['IDP_SSO_URL']} after {time.time() - t0:.1f} s")
+        idp = IdP(f"{work}/idp", idp_port, [SP(sp["entityID"], sp["acsURL"])])
+        idps.append(idp)
+        idp.start()
+        print(f"IdP up at {idp.sso_url} after {time.time() - t0:.1f} s")
 
         # Wrong metadata is refused by name; the real metadata is accepted.
         r = olga.api("PUT", f"/api/v1/orgs/{org}/sso", {"metadataXML": "<nope/>"}, expect=422)
         assert r.json()["error"]["code"] == "invalid_metadata", r.text
         settings = olga.api("PUT", f"/api/v1/orgs/{org}/sso", {
-            "metadataXML": open(idp["IDP_METADATA_FILE"]).read(),
+            "metadataXML": idp.metadata_xml,
             "jit": {"enabled": True, "defaultRole": "member"},
             "attributes": {"firstName": "givenName", "lastName": "sn", "variables": {"groups": "groups", "uid": "uid"}}}, expect=200).json()
-        assert settings["settings"]["idp"]["entityID"] == idp["IDP_ENTITY_ID"], settings
+        assert settings["settings"]["idp"]["entityID"] == idp.entity_id, settings
         olga.api("POST", f"/api/v1/orgs/{org}/invites", {"emails": "bob@example.com", "roles": ["manager"], "ssoOnly": True}, expect=201)
         # JIT creates accounts only in a domain the org has proven: example.com, by a TXT record dnsmasq serves.
         prove_domain(olga, org, "example.com", dns_port, f"{work}/dnsmasq.log")
 
         login = f"{base}/sso/{org}/login?next=/"
         # alice: JIT provisioning with names and mapped attributes.
-        report, alice_xml = probe(idp_dir, login, "alice@example.com", work, ["--expect-text", "Acme SSO", "--verify-cert", idp["IDP_CERT_FILE"]])
-        alice, me = session_client(base, report)
+        agent, alice_xml = sign_in(login, "alice@example.com", "Acme SSO")
+        xmlsec_verify(alice_xml, idp.cert_file, work)
+        alice, me = session_client(base, agent)
         assert me["account"]["email"] == "alice@example.com", me
         m = [x for x in me["memberships"] if x["orgID"] == org]
         assert m and m[0]["roles"] == ["member"], me
@@ -150,8 +150,8 @@ def main():
         print("replayed and tampered responses refused")
 
         # bob: his SSO-only invite is accepted by the SSO login; the org opens to a saml:<org> session only.
-        report, _ = probe(idp_dir, login, "bob@example.com", work, ["--expect-text", "Acme SSO"])
-        bob, me = session_client(base, report)
+        agent, _ = sign_in(login, "bob@example.com", "Acme SSO")
+        bob, me = session_client(base, agent)
         m = [x for x in me["memberships"] if x["orgID"] == org]
         assert m and m[0]["roles"] == ["manager"] and m[0]["ssoOnly"] is True, me
         bob.api("GET", f"/api/v1/orgs/{org}", expect=200)
@@ -160,8 +160,8 @@ def main():
         print("bob: invite accepted through SSO, SSO-only org reachable")
 
         # zoe: non-ASCII and escaped characters arrive intact.
-        report, _ = probe(idp_dir, login, "zoe@example.com", work)
-        _, me = session_client(base, report)
+        agent, _ = sign_in(login, "zoe@example.com")
+        _, me = session_client(base, agent)
         member = olga.api("GET", f"/api/v1/orgs/{org}/members/{me['account']['id']}", expect=200).json()
         assert (member["firstName"], member["lastName"]) == ("Zoë", "O'Brien & Søn <QA>"), member
         print("zoe: names intact")
@@ -171,47 +171,46 @@ def main():
         token = mailbox.link("olga@acme.test", 3).split("/invite/")[1]
         olga.api("POST", f"/api/v1/invites/{token}/accept", {}, expect=200)
         sp2 = olga.api("GET", f"/api/v1/orgs/{org2}/sso", expect=200).json()["sp"]
-        idp2_state = f"{work}/idp2"
-        env2 = dict(os.environ, IDP_STATE_DIR=idp2_state, IDP_PORT=str(free_port()))
-        started = subprocess.run([os.path.join(idp_dir, "start.sh"), "--sp-entity-id", sp2["entityID"], "--sp-acs-url", sp2["acsURL"],
-                                  "--sp-cert", f"{work}/sp.crt"], capture_output=True, text=True, env=env2, timeout=600)
-        stop_later.append(env2)
-        assert started.returncode == 0, started.stderr[-3000:]
-        idp2 = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
-        assert idp2["SP_SIGNED_AUTHNREQUESTS_REQUIRED"] == "yes", idp2
-        olga.api("PUT", f"/api/v1/orgs/{org2}/sso", {"metadataXML": open(idp2["IDP_METADATA_FILE"]).read(), "signRequests": True,
+        # Another IdP that knows the SP's certificate and therefore refuses unsigned requests.
+        idp2 = IdP(f"{work}/idp2", free_port(), [SP(sp2["entityID"], sp2["acsURL"], cert_file=f"{work}/sp.crt")])
+        idps.append(idp2)
+        idp2.start()
+        olga.api("PUT", f"/api/v1/orgs/{org2}/sso", {"metadataXML": idp2.metadata_xml, "signRequests": True,
                                                      "jit": {"enabled": True, "defaultRole": "viewer"}}, expect=200)
         assert 'AuthnRequestsSigned="true"' in requests.get(sp2["metadataURL"]).text
         # Beta's IdP is trusted for Beta only: it signs in a newcomer Beta invited (alice's account, made by Acme's
         # IdP and linked to it, would be sent to link her account first).
         olga.api("POST", f"/api/v1/orgs/{org2}/invites", {"emails": "admin@example.com", "roles": ["viewer"]}, expect=201)
-        report, _ = probe(idp_dir, f"{base}/sso/{org2}/login?next=/", "admin@example.com", work, ["--expect-text", "Beta Signed"])
-        assert report["authn_request"]["query_signature"], report["authn_request"]
+        agent, _ = sign_in(f"{base}/sso/{org2}/login?next=/", "admin@example.com", "Beta Signed")
+        assert agent.last("AuthnRequest")["signed"], agent.last("AuthnRequest")
         # Proof that this IdP checks: the same login with unsigned requests is turned away by it.
         olga.api("PUT", f"/api/v1/orgs/{org2}/sso", {"signRequests": False}, expect=200)
-        r = subprocess.run([sys.executable, os.path.join(idp_dir, "sp_probe.py"), f"{base}/sso/{org2}/login?next=/", "--user", "bob@example.com", "--json"],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode != 0 and "gh_session" not in r.stdout, r.stdout[-2000:]
+        agent = Agent()
+        page = agent.sign_in(f"{base}/sso/{org2}/login?next=/", "bob@example.com")
+        assert not agent.last("AuthnRequest")["signed"] and agent.cookie("gh_session") is None, page.text[:1500]
+        assert agent.last("Response") is None, "the IdP answered an unsigned request"
         print("signed AuthnRequests accepted by an IdP that requires them (unsigned ones refused by it)")
 
         if not a.no_browser:
             shot = os.path.join(a.artifacts, "saml-after-login.png")
-            r = subprocess.run([sys.executable, os.path.join(idp_dir, "browser_probe.py"), login, "--user", "admin@example.com",
-                                "--screenshot", shot, "--idp-screenshot", os.path.join(a.artifacts, "saml-idp-login.png"),
-                                "--expect-text", "Acme SSO", "--expect-url-prefix", base + "/", "--json"],
-                               capture_output=True, text=True, timeout=180)
-            assert r.returncode == 0, f"browser probe: {r.stdout[-3000:]} {r.stderr[-2000:]}"
+            seen = browser_sign_in(login, "admin@example.com", screenshot=shot, expect_text="Acme SSO",
+                                   idp_screenshot=os.path.join(a.artifacts, "saml-idp-login.png"))
+            assert seen["url"].startswith(base + "/") and "gh_session" in seen["cookies"], seen
             print(f"admin: signed in through headless Chromium; screenshot {shot}")
         print(f"SAML interop passed in {time.time() - t0:.1f} s")
     except Exception:
         log = f"{work}/serve.log"
         if os.path.exists(log):
             print(open(log).read()[-4000:], file=sys.stderr)
+        for idp in idps:
+            print(idp.tail(), file=sys.stderr)
         raise
     finally:
         procs.stop_all()
-        for env in stop_later:
-            subprocess.run([os.path.join(idp_dir, "stop.sh")], env=env, capture_output=True)
+        for idp in idps:
+            if a.keep_idp_logs:
+                print(idp.tail(), file=sys.stderr)
+            idp.stop()
         try:
             smtp.stop()
         except Exception:
