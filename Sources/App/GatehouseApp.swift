@@ -135,6 +135,14 @@ package final class GatehouseApp: Sendable {
                     throw ConfigError("saml SP key or certificate: \(error.reason)")
                 }
             }
+            if let file = config.samlSPPreviousKeyFile {
+                guard let pem = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw ConfigError("cannot read saml.spPreviousKeyFile")
+                }
+                do { gatewaySettings.samlPreviousKey = try PrivateKey(pem: pem) } catch {
+                    throw ConfigError("saml.spPreviousKeyFile: \(error.reason)")
+                }
+            }
             var policy = Sessions.Policy()
             policy.idleTimeout = config.sessionIdleTimeout
             policy.absoluteTimeout = config.sessionAbsoluteTimeout

@@ -45,6 +45,8 @@ package struct GatehouseConfig: Sendable {
     /// PEM files of the SP key and certificate that sign AuthnRequests (orgs that turn on signed requests).
     package var samlSPKeyFile: String?
     package var samlSPCertFile: String?
+    /// The SP key being rotated out: still opens assertions encrypted to it, is no longer advertised.
+    package var samlSPPreviousKeyFile: String?
     /// The DNS server (`host` or `host:port`, IPv4) asked to verify SSO email domains; nil: the system's.
     package var ssoDNSResolver: String?
     /// Where each starting page lives (absolute URLs or paths), for the redirect after joining.
@@ -144,6 +146,10 @@ package struct GatehouseConfig: Sendable {
         c.samlSPCertFile = try saml.string("spCertFile", default: nil)
         guard (c.samlSPKeyFile == nil) == (c.samlSPCertFile == nil) else {
             throw ConfigError("saml.spKeyFile and saml.spCertFile go together")
+        }
+        c.samlSPPreviousKeyFile = try saml.string("spPreviousKeyFile", default: nil)
+        if c.samlSPPreviousKeyFile != nil && c.samlSPKeyFile == nil {
+            throw ConfigError("saml.spPreviousKeyFile needs saml.spKeyFile (the key it is being replaced by)")
         }
         try saml.finish()
 

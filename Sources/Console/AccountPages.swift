@@ -117,8 +117,13 @@ enum AccountPages {
         b.post("/logout") { ctx in
             let form = try ctx.formPairs()
             guard BrowserSession.checkForm(g, ctx, form) else { return .redirect(to: "/") }
-            if let token = g.sessionToken(ctx) { try await g.sessions.revoke(token) }
             var r = Response.redirect(to: "/login")
+            if let token = g.sessionToken(ctx) {
+                // A session an IdP made ends here first, then at the IdP too (SP-initiated Single Logout) when it
+                // does single logout: a signed LogoutRequest naming the subject and session it asserted.
+                if let logout = try await SSOPages.singleLogout(g, token: token) { r = logout }
+                try await g.sessions.revoke(token)
+            }
             r.setCookie(SetCookie.expire(Sessions.cookieName, secure: g.settings.secureCookies))
             r.setCookie(SetCookie.expire(currentOrgCookie, secure: g.settings.secureCookies))
             return r

@@ -156,6 +156,7 @@ package enum HTMLPage {
     /// Progressive behaviour only (the pages work without it): select-all checkboxes and copy buttons.
     package static let script = """
         document.addEventListener('DOMContentLoaded', function () {
+          document.querySelectorAll('form[data-autosubmit]').forEach(function (f) { f.submit(); });
           document.querySelectorAll('input[data-select-all]').forEach(function (all) {
             all.hidden = false;
             all.addEventListener('change', function () {

@@ -68,12 +68,108 @@ enum SSOPages {
             {
                 return HTMLPage.slowDown(60)
             }
+            if settings.idp.ssoBinding == SAMLNames.postBinding {
+                // The IdP takes requests over HTTP-POST only: an auto-submitting form, signed inside the XML.
+                let xml = sp.authnRequestXML(id: id, destination: settings.idp.ssoURL, now: g.clock.now())
+                let value = try ServiceProvider.postValue(xml: xml, key: sp.signingKey, certificate: sp.certificate)
+                return postForm(to: settings.idp.ssoURL, "SAMLRequest", value, relayState: next)
+            }
             let url = try sp.redirectURL(
                 idpSSOURL: settings.idp.ssoURL, requestID: id, relayState: next, now: g.clock.now())
             var r = Response.redirect(to: url, status: 302)
             r.headers.add("Cache-Control", "no-store")
             return r
         }
+
+        // Single Logout, both directions, both bindings: the IdP's LogoutRequest (it ends every session it made
+        // for that subject and gets a signed LogoutResponse) and the IdP's answer to ours.
+        let slo: Handler = { ctx in
+            let org = try ctx.parameter("org")
+            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }
+            if let wait = g.limiter.attempt([("sso:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
+                return HTMLPage.slowDown(wait)
+            }
+            let sp = g.serviceProvider(org: org, signRequests: settings.signRequests)
+            let expect = LogoutExpectations(
+                certificates: settings.idpCertificates, issuer: settings.idp.entityID, destination: sp.sloURL,
+                allowSHA1: settings.allowSHA1, now: g.clock.now())
+            let message: LogoutMessage
+            do {
+                if ctx.request.method == "POST" {
+                    let form = try ctx.formPairs()
+                    let parameter = form.value("SAMLRequest") != nil ? "SAMLRequest" : "SAMLResponse"
+                    message = try LogoutReader.fromPost(
+                        parameter: parameter, value: form.value(parameter) ?? "", relayState: form.value("RelayState"),
+                        expect)
+                } else {
+                    message = try LogoutReader.fromRedirect(rawQuery: String(ctx.request.query ?? ""), expect)
+                }
+                let id: String
+                switch message {
+                case .request(let i, _, _, _), .response(let i, _, _, _): id = i
+                }
+                // Each logout message is acted on once.
+                switch try await g.sso.consume(
+                    assertionID: "logout:" + id, org: org, until: g.clock.now().addingTimeInterval(900), requestID: nil)
+                {
+                case .accepted: break
+                case .replayed, .requestAlreadyAnswered:
+                    throw SAMLRefusal("replayed", "this logout message was already used")
+                }
+            } catch let r as SAMLRefusal {
+                logger.warning(
+                    "saml logout refused",
+                    [
+                        "org": .string(org), "saml.refusal": .string(r.code), "reason": .string(r.reason),
+                        "reference": .string(ctx.request.id),
+                    ])
+                return HTMLPage.notice(
+                    "Sign-out not accepted",
+                    "The sign-out message was not accepted. If this keeps happening, give your administrator this "
+                        + "reference: \(ctx.request.id).", action: ("Home", "/"), status: 403)
+            }
+            switch message {
+            case .request(let id, let nameID, let indexes, let relay):
+                let ended = try await g.sessions.revokeSAML(
+                    method: .saml(org: org), nameID: nameID, sessionIndexes: indexes)
+                logger.info("saml logout by the idp", ["org": .string(org), "sessions": .int(ended)])
+                let destination = settings.idp.sloResponseURL ?? settings.idp.sloURL
+                guard let destination else {
+                    return HTMLPage.notice(
+                        "Signed out", "You are signed out.", action: ("Sign in", "/login"), status: 200)
+                }
+                let xml = sp.logoutResponseXML(
+                    id: ServiceProvider.newRequestID(), inResponseTo: id, destination: destination, now: g.clock.now())
+                var r: Response
+                if settings.idp.sloBinding == SAMLNames.postBinding {
+                    let value = try ServiceProvider.postValue(xml: xml, key: sp.key, certificate: sp.certificate)
+                    r = postForm(to: destination, "SAMLResponse", value, relayState: relay)
+                } else {
+                    r = .redirect(
+                        to: try ServiceProvider.redirect(
+                            to: destination, parameter: "SAMLResponse", xml: xml, relayState: relay, key: sp.key),
+                        status: 302)
+                    r.headers.add("Cache-Control", "no-store")
+                }
+                return r
+            case .response(_, let inResponseTo, let success, _):
+                guard try g.sso.pendingRequest(id: inResponseTo, org: org, kind: .logout) != nil else {
+                    logger.warning("saml logout response to an unknown request", ["org": .string(org)])
+                    return HTMLPage.notice(
+                        "Signed out", "You are signed out of Gatehouse.", action: ("Sign in", "/login"), status: 400)
+                }
+                logger.info("saml logout completed", ["org": .string(org), "idp.success": .bool(success)])
+                return HTMLPage.notice(
+                    "Signed out",
+                    success
+                        ? "You are signed out of Gatehouse and of your organization's identity provider."
+                        : "You are signed out of Gatehouse. Your identity provider could not end its own session; "
+                            + "close the browser to be sure.",
+                    action: ("Sign in again", "/login"), status: 200)
+            }
+        }
+        b.get("/sso/:org/slo", slo)
+        b.post("/sso/:org/slo", slo)
 
         // The IdP's browser POST. No CSRF token can exist here (the form comes from the IdP); the signature, the
         // InResponseTo of a request this SP sent, and one-time assertion ids protect it instead.
@@ -109,10 +205,10 @@ enum SSOPages {
                         }
                     }
                     return SAMLExpectations(
-                        certificates: settings.idp.parsedCertificates(), issuer: .exactly(settings.idp.entityID),
+                        certificates: settings.idpCertificates, issuer: .exactly(settings.idp.entityID),
                         audience: sp.entityID,
                         acsURL: sp.acsURL, inResponseTo: requestID, allowIdPInitiated: settings.allowIdPInitiated,
-                        allowSHA1: settings.allowSHA1, now: g.clock.now())
+                        allowSHA1: settings.allowSHA1, decryptionKeys: sp.decryptionKeys, now: g.clock.now())
                 }
                 switch try await g.sso.consume(
                     assertionID: login.assertionID, org: org, until: login.validUntil, requestID: requestID)
@@ -201,7 +297,9 @@ enum SSOPages {
             guard let account else { throw GatehouseError.internalError(detail: "account missing") }
             return try await finishSignIn(
                 g, ctx, org: org, account: account, created: created, email: email, first: first, last: last,
-                variables: variables, jitRole: jitRole, next: next)
+                variables: variables, jitRole: jitRole, next: next,
+                subject: ServiceProvider.Subject(
+                    nameID: login.nameID, format: login.nameIDFormat, sessionIndex: login.sessionIndex))
         }
 
         // Linking an existing account to the org's IdP: the person proves the account with its password, once.
@@ -381,7 +479,8 @@ enum SSOPages {
     /// account made by this IdP is linked to it, and the browser gets a session good for this org only.
     static func finishSignIn(
         _ g: GatewayService, _ ctx: RequestContext, org: String, account: Account, created: Account?, email: String,
-        first: String, last: String, variables: [String: String], jitRole: String?, next: String?
+        first: String, last: String, variables: [String: String], jitRole: String?, next: String?,
+        subject: ServiceProvider.Subject? = nil
     ) async throws -> Response {
         let result: SSOSignInResult
         do {
@@ -396,7 +495,8 @@ enum SSOPages {
         }
         if created != nil { try await g.trust.link(accountID: account.id, org: org, via: "created") }
         if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
-        let (token, _) = try await g.sessions.create(accountID: account.id, method: .saml(org: org))
+        let (token, _) = try await g.sessions.create(
+            accountID: account.id, method: .saml(org: org), samlSubject: subject)
         var target = next ?? g.settings.destination(result.startingPage)
         if result.outcome == "invite_accepted" && target.hasPrefix("/invite/") {
             target = g.settings.destination(result.startingPage)
@@ -404,6 +504,56 @@ enum SSOPages {
         var r = Response.redirect(to: target)
         r.setCookie(g.sessionCookie(token))
         r.setCookie(BrowserSession.currentOrgCookie(g, org: org))
+        return r
+    }
+
+    /// The way to the IdP's SLO endpoint for a session its org's IdP made (nil when the session was not made by an
+    /// IdP, the IdP does no single logout, or the subject is unknown). The LogoutRequest is remembered so the
+    /// IdP's answer is recognised once.
+    static func singleLogout(_ g: GatewayService, token: String) async throws -> Response? {
+        guard let (session, _, _) = try g.sessions.validateWithAccount(token), case .saml(let org) = session.method,
+            let settings = try g.sso.settings(org: org), let sloURL = settings.idp.sloURL,
+            let subject = try g.sessions.samlSubject(token)
+        else { return nil }
+        let sp = g.serviceProvider(org: org, signRequests: settings.signRequests)
+        let id = ServiceProvider.newRequestID()
+        try await g.sso.rememberRequest(id: id, org: org, next: "/login", kind: .logout)
+        let xml = sp.logoutRequestXML(id: id, destination: sloURL, subject: subject, now: g.clock.now())
+        if settings.idp.sloBinding == SAMLNames.postBinding {
+            let value = try ServiceProvider.postValue(xml: xml, key: sp.key, certificate: sp.certificate)
+            return postForm(to: sloURL, "SAMLRequest", value, relayState: nil)
+        }
+        var r = Response.redirect(
+            to: try ServiceProvider.redirect(
+                to: sloURL, parameter: "SAMLRequest", xml: xml, relayState: nil, key: sp.key),
+            status: 302)
+        r.headers.add("Cache-Control", "no-store")
+        return r
+    }
+
+    /// An auto-submitting form to the IdP (HTTP-POST binding). The page's policy lets forms go to that origin only;
+    /// without script the person presses Continue.
+    static func postForm(to action: String, _ parameter: String, _ value: String, relayState: String?) -> Response {
+        var fields: HTML = "<input type=\"hidden\" name=\"\(parameter)\" value=\"\(value)\">"
+        if let relayState, !relayState.isEmpty {
+            fields += "<input type=\"hidden\" name=\"RelayState\" value=\"\(relayState)\">"
+        }
+        var r = HTMLPage.render(
+            title: "Continuing to your identity provider", viewer: nil,
+            body: """
+                <form method="post" action="\(action)" data-autosubmit>\(fields)<p>Your browser is being sent to your \
+                organization's identity provider.</p><div class="actions"><button type="submit">Continue</button></div>\
+                </form>
+                """)
+        let origin = URL(string: action).flatMap { u -> String? in
+            guard let scheme = u.scheme, let host = u.host else { return nil }
+            return "\(scheme)://\(host)" + (u.port.map { ":\($0)" } ?? "")
+        }
+        if let csp = r.headers["Content-Security-Policy"], let origin {
+            r.headers.set(
+                "Content-Security-Policy",
+                csp.replacingOccurrences(of: "form-action 'self'", with: "form-action \(origin)"))
+        }
         return r
     }
 

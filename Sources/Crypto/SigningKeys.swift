@@ -105,7 +105,11 @@ package final class Certificate: @unchecked Sendable {
     package let der: [UInt8]
     package let publicKey: PublicKey
 
-    package init(der: [UInt8]) throws(KeyError) {
+    /// The RSA floor every certificate meets unless an org lowers it for a legacy IdP (never below 1024).
+    package static let defaultMinRSABits = 2048
+    package static let lowestMinRSABits = 1024
+
+    package init(der: [UInt8], minRSABits: Int = Certificate.defaultMinRSABits) throws(KeyError) {
         guard !der.isEmpty, der.count < 64 * 1024 else { throw KeyError(reason: "certificate has an impossible size") }
         self.der = der
         let x509: OpaquePointer? = der.withUnsafeBufferPointer { b in
@@ -123,13 +127,14 @@ package final class Certificate: @unchecked Sendable {
         }
         publicKey = PublicKey(owning: key)
         guard publicKey.isRSA || publicKey.isEC else { throw KeyError(reason: "certificate key must be RSA or EC") }
-        if publicKey.isRSA && publicKey.bits < 2048 {
-            throw KeyError(reason: "RSA certificate key shorter than 2048 bits")
+        let floor = max(minRSABits, Self.lowestMinRSABits)
+        if publicKey.isRSA && publicKey.bits < floor {
+            throw KeyError(reason: "RSA certificate key shorter than \(floor) bits")
         }
     }
 
     /// PEM (one `CERTIFICATE` block) or bare base64 DER, as IdP metadata and admin forms carry it.
-    package convenience init(text: String) throws(KeyError) {
+    package convenience init(text: String, minRSABits: Int = Certificate.defaultMinRSABits) throws(KeyError) {
         var body = text
         if let begin = text.range(of: "-----BEGIN CERTIFICATE-----") {
             guard let end = text.range(of: "-----END CERTIFICATE-----", range: begin.upperBound..<text.endIndex) else {
@@ -139,7 +144,7 @@ package final class Certificate: @unchecked Sendable {
         }
         let compact = body.filter { !$0.isWhitespace }
         guard let data = Data(base64Encoded: compact) else { throw KeyError(reason: "certificate is not valid base64") }
-        try self.init(der: Array(data))
+        try self.init(der: Array(data), minRSABits: minRSABits)
     }
 
     /// The SHA-256 fingerprint as upper-case colon-separated hex, as IdP consoles show it.

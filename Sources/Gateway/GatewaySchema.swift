@@ -112,5 +112,17 @@ package enum GatewaySchema {
                 ) STRICT;
                 CREATE INDEX sso_pending_links_by_expiry ON sso_pending_links (expires_at);
                 """),
+        // Single Logout: a session made by an IdP remembers the subject it named (NameID, SessionIndex), so the
+        // IdP's LogoutRequest can end exactly those sessions and ours can name them; requests in flight say
+        // whether they are sign-ins or logouts.
+        Migration(
+            5, "saml single logout",
+            sql: """
+                ALTER TABLE sessions ADD COLUMN saml_subject TEXT;
+                ALTER TABLE sessions ADD COLUMN saml_name_id TEXT;
+                ALTER TABLE sessions ADD COLUMN saml_session_index TEXT;
+                CREATE INDEX sessions_by_saml_subject ON sessions (saml_name_id) WHERE saml_name_id IS NOT NULL;
+                ALTER TABLE saml_requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'authn';
+                """),
     ]
 }

@@ -130,8 +130,9 @@ package final class GatewayService: Sendable {
     /// An org's Service Provider: stable URLs under the public base, the SP key when the org signs requests.
     package func serviceProvider(org: String, signRequests: Bool = false) -> ServiceProvider {
         ServiceProvider(
-            baseURL: settings.publicBaseURL, orgID: org, signingKey: signRequests ? settings.samlSigningKey : nil,
-            signingCertificate: settings.samlSigningCertificate)
+            baseURL: settings.publicBaseURL, orgID: org, key: settings.samlSigningKey,
+            certificate: settings.samlSigningCertificate, previousKey: settings.samlPreviousKey,
+            signAuthnRequests: signRequests)
     }
 
     package func clientKey(_ ctx: RequestContext) -> String { "addr:" + ctx.request.remoteAddress }

@@ -27,9 +27,12 @@ package struct GatewaySettings: Sendable {
     package var domainChecksPerOrg = RateLimiter.Limit(count: 20, window: 600)
     /// The DNS server that domain verification asks (default: the system's first nameserver).
     package var dnsResolver = DNSResolver.system()
-    /// The SP key and certificate that sign AuthnRequests for orgs that ask for signed requests.
+    /// The SP key and certificate: they sign AuthnRequests (for orgs that ask) and logout messages, and IdPs
+    /// encrypt assertions to them.
     package var samlSigningKey: PrivateKey?
     package var samlSigningCertificate: Certificate?
+    /// The SP key being rotated out (`saml.spPreviousKeyFile`): decrypts only.
+    package var samlPreviousKey: PrivateKey?
     package init() {}
 
     package func destination(_ page: StartingPage) -> String { destinations[page] ?? "/" }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GatehouseCore
+import SAML
 import Store
 import Synchronization
 import TenantAPI
@@ -66,16 +67,22 @@ package final class Sessions: Sendable {
     static func digest(_ token: String) -> [UInt8] { Digest.sha256.hash(token) }
 
     /// Starts a session and returns its token (for the cookie). The token is never stored.
-    package func create(accountID: String, method: AuthMethod) async throws -> (token: String, session: Session) {
+    package func create(
+        accountID: String, method: AuthMethod, samlSubject: ServiceProvider.Subject? = nil
+    ) async throws -> (token: String, session: Session) {
         let token = Base64URL.encode(SecureRandom.bytes(32))
         let now = Int(clock.now().timeIntervalSince1970)
         let session = Session(
             accountID: accountID, method: method, createdAt: now, expiresAt: now + Int(policy.absoluteTimeout))
         try await db.write { conn in
             try conn.run(
-                "INSERT INTO sessions (id_hash, account_id, method, created_at, last_seen, expires_at) VALUES (?, ?,"
-                    + " ?, ?, ?, ?)",
-                [Self.digest(token), accountID, method.wire, now, now, session.expiresAt])
+                "INSERT INTO sessions (id_hash, account_id, method, created_at, last_seen, expires_at, saml_subject,"
+                    + " saml_name_id, saml_session_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    Self.digest(token), accountID, method.wire, now, now, session.expiresAt,
+                    samlSubject.map { String(decoding: (try? JSONEncoder().encode($0)) ?? Data(), as: UTF8.self) },
+                    samlSubject?.nameID, samlSubject?.sessionIndex,
+                ])
         }
         return (token, session)
     }
@@ -130,6 +137,33 @@ package final class Sessions: Sendable {
             }
         }
         return (session, account, region)
+    }
+
+    /// The IdP subject a SAML session was made from (for the LogoutRequest that signing out sends), or nil.
+    package func samlSubject(_ token: String) throws -> ServiceProvider.Subject? {
+        let hash = Self.digest(token)
+        return try db.readNow { conn in
+            guard
+                let text = try conn.first("SELECT saml_subject FROM sessions WHERE id_hash = ?", [hash])?
+                    .string("saml_subject")
+            else { return nil }
+            return try? JSONDecoder().decode(ServiceProvider.Subject.self, from: Data(text.utf8))
+        }
+    }
+
+    /// Ends the sessions an IdP's LogoutRequest names: made by `method` (that org's IdP) for this NameID, and,
+    /// when SessionIndexes are given, only those. Returns how many ended.
+    package func revokeSAML(method: AuthMethod, nameID: String, sessionIndexes: [String]) async throws -> Int {
+        var sql = "DELETE FROM sessions WHERE method = ? AND saml_name_id = ?"
+        var args: [SQLValue] = [.text(method.wire), .text(nameID)]
+        if !sessionIndexes.isEmpty {
+            sql += " AND saml_session_index IN (" + sessionIndexes.map { _ in "?" }.joined(separator: ",") + ")"
+            args += sessionIndexes.map { .text($0) }
+        }
+        let (statement, bindings) = (sql, args)
+        let ended = try await db.write { conn in try conn.run(statement, bindings) }
+        cache.withLock { $0.removeAll() }  // which cached hashes they were is not known here; the cache is 2 s
+        return ended
     }
 
     package func revoke(_ token: String) async throws {

@@ -6,55 +6,82 @@ import XML
 package struct IdPDescriptor: Sendable, Equatable, Codable {
     package var entityID: String
     package var ssoURL: String
+    /// HTTP-Redirect, or HTTP-POST when the IdP offers only that for sign-in requests.
     package var ssoBinding: String
     /// Base64 DER signing certificates; two at once during a rotation.
     package var certificates: [String]
+    /// Single Logout: where LogoutRequests go (and LogoutResponses, unless `sloResponseURL` says otherwise), and
+    /// in which binding. nil: the IdP does not do single logout; signing out ends the Gatehouse session only.
+    package var sloURL: String?
+    package var sloResponseURL: String?
+    package var sloBinding: String?
 
     package init(
-        entityID: String, ssoURL: String, ssoBinding: String = SAMLNames.redirectBinding, certificates: [String]
+        entityID: String, ssoURL: String, ssoBinding: String = SAMLNames.redirectBinding, certificates: [String],
+        sloURL: String? = nil, sloResponseURL: String? = nil, sloBinding: String? = nil
     ) {
         self.entityID = entityID
         self.ssoURL = ssoURL
         self.ssoBinding = ssoBinding
         self.certificates = certificates
+        self.sloURL = sloURL
+        self.sloResponseURL = sloResponseURL
+        self.sloBinding = sloBinding
     }
+
+    static func isHTTPURL(_ s: String) -> Bool {
+        guard s.utf8.count <= 2048, let url = URL(string: s), let scheme = url.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", url.host != nil
+        else { return false }
+        return true
+    }
+    static let bindings = [SAMLNames.redirectBinding, SAMLNames.postBinding]
 
     package static let maxCertificates = 4
 
     /// Checks every field; certificates are parsed (PEM or base64 DER) and normalised to base64 DER.
-    package func validated() throws(SAMLRefusal) -> IdPDescriptor {
+    package func validated(minRSABits: Int = Certificate.defaultMinRSABits) throws(SAMLRefusal) -> IdPDescriptor {
         let entity = entityID.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !entity.isEmpty, entity.utf8.count <= 1024 else {
             throw SAMLRefusal("invalid_idp", "the IdP entity id is missing or too long")
         }
-        guard let url = URL(string: ssoURL), let scheme = url.scheme?.lowercased(),
-            scheme == "https" || scheme == "http", url.host != nil,
-            ssoURL.utf8.count <= 2048
-        else {
+        guard Self.isHTTPURL(ssoURL) else {
             throw SAMLRefusal("invalid_idp", "the IdP sign-in URL must be an http(s) URL")
         }
-        guard ssoBinding == SAMLNames.redirectBinding else {
-            throw SAMLRefusal("invalid_idp", "the IdP must accept the HTTP-Redirect binding for sign-in requests")
+        guard Self.bindings.contains(ssoBinding) else {
+            throw SAMLRefusal("invalid_idp", "the IdP must accept HTTP-Redirect or HTTP-POST for sign-in requests")
+        }
+        for u in [sloURL, sloResponseURL].compactMap({ $0 }) where !Self.isHTTPURL(u) {
+            throw SAMLRefusal("invalid_idp", "the IdP logout URL must be an http(s) URL")
+        }
+        if sloURL != nil, !Self.bindings.contains(sloBinding ?? SAMLNames.redirectBinding) {
+            throw SAMLRefusal("invalid_idp", "the IdP logout binding must be HTTP-Redirect or HTTP-POST")
         }
         guard !certificates.isEmpty, certificates.count <= Self.maxCertificates else {
             throw SAMLRefusal("invalid_idp", "give 1 to \(Self.maxCertificates) IdP signing certificates")
         }
         var normalized: [String] = []
         for c in certificates {
-            do { normalized.append(try Certificate(text: c).base64) } catch {
+            do { normalized.append(try Certificate(text: c, minRSABits: minRSABits).base64) } catch {
                 throw SAMLRefusal("invalid_certificate", "IdP certificate: \(error.reason)")
             }
         }
-        return IdPDescriptor(entityID: entity, ssoURL: ssoURL, ssoBinding: ssoBinding, certificates: normalized)
+        return IdPDescriptor(
+            entityID: entity, ssoURL: ssoURL, ssoBinding: ssoBinding, certificates: normalized, sloURL: sloURL,
+            sloResponseURL: sloResponseURL, sloBinding: sloURL == nil ? nil : (sloBinding ?? SAMLNames.redirectBinding))
     }
 
-    package func parsedCertificates() -> [Certificate] { certificates.compactMap { try? Certificate(text: $0) } }
+    package func parsedCertificates(minRSABits: Int = Certificate.defaultMinRSABits) -> [Certificate] {
+        certificates.compactMap { try? Certificate(text: $0, minRSABits: minRSABits) }
+    }
 }
 
 /// Reads IdP metadata (`md:EntityDescriptor`, or an `md:EntitiesDescriptor` holding exactly one IdP): entity
 /// id, the HTTP-Redirect SingleSignOnService, and every signing certificate. Parsed with the hardened parser.
 package enum IdPMetadata {
-    package static func parse(_ xml: [UInt8]) throws(SAMLRefusal) -> IdPDescriptor {
+    package static func parse(
+        _ xml: [UInt8], minRSABits: Int = Certificate.defaultMinRSABits
+    ) throws(SAMLRefusal) -> IdPDescriptor {
         let doc: XMLDocument
         do {
             doc = try XMLDocument(parsing: xml, limits: XMLLimits(maxBytes: 512 * 1024, maxDepth: 32, maxNodes: 20_000))
@@ -85,14 +112,18 @@ package enum IdPMetadata {
         guard let idp = entity.firstChild("IDPSSODescriptor", in: SAMLNames.metadata) else {
             throw SAMLRefusal("invalid_metadata", "the metadata has no IDPSSODescriptor (is this an SP's metadata?)")
         }
-        guard
-            let sso = idp.children("SingleSignOnService", in: SAMLNames.metadata).first(where: {
-                $0.attribute("Binding") == SAMLNames.redirectBinding
-            }),
-            let location = sso.attribute("Location")
-        else {
-            throw SAMLRefusal("invalid_metadata", "the IdP offers no HTTP-Redirect SingleSignOnService")
+        // Per service the HTTP-Redirect endpoint, else the HTTP-POST one.
+        func endpoint(_ name: String) -> XMLElement? {
+            let all = idp.children(name, in: SAMLNames.metadata)
+            return all.first { $0.attribute("Binding") == SAMLNames.redirectBinding }
+                ?? all.first { $0.attribute("Binding") == SAMLNames.postBinding }
         }
+        guard let sso = endpoint("SingleSignOnService"), let location = sso.attribute("Location"),
+            let binding = sso.attribute("Binding")
+        else {
+            throw SAMLRefusal("invalid_metadata", "the IdP offers no HTTP-Redirect or HTTP-POST SingleSignOnService")
+        }
+        let slo = endpoint("SingleLogoutService")
         var certs: [String] = []
         for kd in idp.children("KeyDescriptor", in: SAMLNames.metadata)
         where kd.attribute("use") == nil || kd.attribute("use") == "signing" {
@@ -103,7 +134,9 @@ package enum IdPMetadata {
         }
         guard !certs.isEmpty else { throw SAMLRefusal("invalid_metadata", "the metadata has no signing certificate") }
         return try IdPDescriptor(
-            entityID: entityID, ssoURL: location, ssoBinding: SAMLNames.redirectBinding, certificates: certs
-        ).validated()
+            entityID: entityID, ssoURL: location, ssoBinding: binding, certificates: certs,
+            sloURL: slo?.attribute("Location"), sloResponseURL: slo?.attribute("ResponseLocation"),
+            sloBinding: slo?.attribute("Binding")
+        ).validated(minRSABits: minRSABits)
     }
 }

@@ -15,6 +15,9 @@ package struct SAMLExpectations: Sendable {
     package var inResponseTo: String?
     package var allowIdPInitiated: Bool
     package var allowSHA1: Bool
+    /// The SP's private keys that may open an EncryptedAssertion (the current one and, during a rotation, the
+    /// previous one). Empty: encrypted assertions are refused.
+    package var decryptionKeys: [PrivateKey]
     package var now: Date
     package var maxSkew: TimeInterval
 
@@ -25,7 +28,8 @@ package struct SAMLExpectations: Sendable {
 
     package init(
         certificates: [Certificate], issuer: IssuerCheck, audience: String, acsURL: String, inResponseTo: String?,
-        allowIdPInitiated: Bool, allowSHA1: Bool = false, now: Date, maxSkew: TimeInterval = 120
+        allowIdPInitiated: Bool, allowSHA1: Bool = false, decryptionKeys: [PrivateKey] = [], now: Date,
+        maxSkew: TimeInterval = 120
     ) {
         self.certificates = certificates
         self.issuer = issuer
@@ -34,6 +38,7 @@ package struct SAMLExpectations: Sendable {
         self.inResponseTo = inResponseTo
         self.allowIdPInitiated = allowIdPInitiated
         self.allowSHA1 = allowSHA1
+        self.decryptionKeys = decryptionKeys
         self.now = now
         self.maxSkew = min(maxSkew, 120)
     }
@@ -101,26 +106,23 @@ package enum SAMLResponseValidator {
         }
         if let dup = doc.duplicateIDs.first { throw SAMLRefusal("duplicate_id", "the ID \(dup) occurs more than once") }
 
-        // Shape: exactly one assertion, a child of the Response; signatures only on the Response or that assertion.
-        if !response.descendants("EncryptedAssertion", in: SAMLNames.assertion).isEmpty {
+        // Shape: exactly one assertion, plain or encrypted, a child of the Response; signatures only on the Response
+        // or that assertion.
+        let encrypted = response.descendants("EncryptedAssertion", in: SAMLNames.assertion)
+        let plain = response.descendants("Assertion", in: SAMLNames.assertion)
+        let carried = encrypted + plain
+        guard carried.count == 1 else {
             throw SAMLRefusal(
-                "encrypted_assertion",
-                "encrypted assertions are not supported; configure the IdP to sign without encrypting")
-        }
-        let assertions = response.descendants("Assertion", in: SAMLNames.assertion)
-        guard assertions.count == 1 else {
-            throw SAMLRefusal(
-                assertions.isEmpty ? "no_assertion" : "multiple_assertions",
-                assertions.isEmpty
+                carried.isEmpty ? "no_assertion" : "multiple_assertions",
+                carried.isEmpty
                     ? "the response carries no assertion"
-                    : "the response carries \(assertions.count) assertions; exactly one is accepted")
+                    : "the response carries \(carried.count) assertions; exactly one is accepted")
         }
-        let assertion = assertions[0]
-        guard assertion.parent == response else {
+        guard carried[0].parent == response else {
             throw SAMLRefusal("assertion_misplaced", "the assertion is not a direct child of the response")
         }
         for sig in response.descendants("Signature", in: DSig.ns)
-        where !(sig.parent == response || sig.parent == assertion) {
+        where !(sig.parent == response || (plain.first.map { sig.parent == $0 } ?? false)) {
             throw SAMLRefusal(
                 "unexpected_signature", "a signature sits somewhere other than the response or its assertion")
         }
@@ -137,19 +139,45 @@ package enum SAMLResponseValidator {
             throw SAMLRefusal("status_not_success", "the identity provider answered \(code)\(sub)")
         }
 
-        // Signatures: each one present must verify with a pinned key; at least one must cover the assertion.
+        // Signatures: each one present must verify with a pinned key; at least one must cover the assertion. A
+        // signed Response is verified before anything is decrypted (it covers the ciphertext as received).
         let keys = e.certificates.map(\.publicKey)
         var assertionTrusted = false
         let responseSigs = response.children("Signature", in: DSig.ns)
-        let assertionSigs = assertion.children("Signature", in: DSig.ns)
-        guard responseSigs.count <= 1, assertionSigs.count <= 1 else {
+        guard responseSigs.count <= 1 else {
             throw SAMLRefusal("unexpected_signature", "more than one signature on one element")
         }
         do {
             if let s = responseSigs.first {
                 let signed = try XMLSignature.verify(s, keys: keys, allowSHA1: e.allowSHA1)
-                if signed == response && assertion.parent == signed { assertionTrusted = true }
+                if signed == response && carried[0].parent == signed { assertionTrusted = true }
             }
+        } catch {
+            throw SAMLRefusal(error.code, error.reason)
+        }
+        // The assertion read from here on: the plain child, or the plaintext of the encrypted one (its own
+        // document, kept alive by `decrypted`).
+        var decrypted: XMLDocument?
+        let assertion: XMLElement
+        if let e0 = encrypted.first {
+            let opened = try EncryptedAssertionDecryptor.decrypt(e0, keys: e.decryptionKeys, limits: limits)
+            decrypted = opened.document
+            assertion = opened.assertion
+            if let dup = opened.document.duplicateIDs.first {
+                throw SAMLRefusal("duplicate_id", "the ID \(dup) occurs more than once")
+            }
+            for sig in assertion.descendants("Signature", in: DSig.ns) where sig.parent != assertion {
+                throw SAMLRefusal("unexpected_signature", "a signature sits inside the encrypted assertion")
+            }
+        } else {
+            assertion = carried[0]
+        }
+        defer { withExtendedLifetime(decrypted) {} }
+        let assertionSigs = assertion.children("Signature", in: DSig.ns)
+        guard assertionSigs.count <= 1 else {
+            throw SAMLRefusal("unexpected_signature", "more than one signature on one element")
+        }
+        do {
             if let s = assertionSigs.first {
                 let signed = try XMLSignature.verify(s, keys: keys, allowSHA1: e.allowSHA1)
                 if signed == assertion { assertionTrusted = true }

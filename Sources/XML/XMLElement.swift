@@ -97,6 +97,22 @@ package struct XMLElement: Equatable {
     /// short (the classic NameID truncation).
     package var text: String { XMLDocument.text(of: node) }
 
+    /// The namespace declarations in scope at this element (prefix nil for the default namespace), innermost
+    /// first: the context an encrypted element's plaintext is parsed in (XML Encryption 4.3.3).
+    package var inScopeNamespaces: [(prefix: String?, uri: String)] {
+        guard let list = xmlGetNsList(node.pointee.doc, node) else { return [] }
+        defer { gh_xmlFree(list) }
+        var out: [(prefix: String?, uri: String)] = []
+        var i = 0
+        while let ns = list[i] {
+            if let href = ns.pointee.href {
+                out.append((ns.pointee.prefix.map { String(cString: $0) }, String(cString: href)))
+            }
+            i += 1
+        }
+        return out
+    }
+
     /// True when a comment or processing instruction sits anywhere inside the element.
     package var containsCommentOrPI: Bool {
         func walk(_ n: xmlNodePtr) -> Bool {

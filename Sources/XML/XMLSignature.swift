@@ -18,7 +18,7 @@ package enum DSig {
     package static let ns = "http://www.w3.org/2000/09/xmldsig#"
     package static let envelopedTransform = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 
-    static let signatureMethods: [String: (SignatureScheme, Bool)] = [
+    package static let signatureMethods: [String: (SignatureScheme, Bool)] = [
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": (.rsaPKCS1(.sha256), false),
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": (.rsaPKCS1(.sha384), false),
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": (.rsaPKCS1(.sha512), false),

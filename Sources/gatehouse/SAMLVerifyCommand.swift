@@ -11,10 +11,13 @@ enum SAMLVerifyCommand {
         Usage:
           gatehouse saml verify --idp-cert <pem> --audience <sp entity id> --acs <url>
                                 [--in-response-to <id>] [--idp-entity-id <id>] [--now <ISO 8601>] [--allow-sha1]
+                                [--sp-key <pem>]... [--min-rsa-bits 2048|1024]
                                 <response.xml | ->
 
         The input is raw XML or the base64 value posted to an ACS ("-" reads stdin). Without --in-response-to the
-        response is treated as IdP-initiated. --idp-cert may be given twice (certificate rotation).
+        response is treated as IdP-initiated. --idp-cert may be given twice (certificate rotation). --sp-key opens
+        an encrypted assertion (give the current and the previous key during a rotation); the decrypted assertion
+        is then checked exactly like a plain one. --min-rsa-bits 1024 accepts a legacy IdP's 1024-bit key.
         Exit 0: valid; the NameID is printed on the first line, then attributes as name=value lines.
         Exit 1: refused; one reason on stderr. Exit 2: bad usage.
         """
@@ -31,6 +34,8 @@ enum SAMLVerifyCommand {
         var idpEntityID: String?
         var now = Date()
         var allowSHA1 = false
+        var spKeyPaths: [String] = []
+        var minRSABits = Certificate.defaultMinRSABits
         var input: String?
         var i = 1
         let a = args
@@ -65,6 +70,14 @@ enum SAMLVerifyCommand {
                 }
                 now = t
             case "--allow-sha1": allowSHA1 = true
+            case "--sp-key":
+                guard let v = value() else { return usageError("--sp-key needs a PEM file") }
+                spKeyPaths.append(v)
+            case "--min-rsa-bits":
+                guard let v = value(), let n = Int(v),
+                    [Certificate.lowestMinRSABits, Certificate.defaultMinRSABits].contains(n)
+                else { return usageError("--min-rsa-bits is 2048 (the default) or 1024") }
+                minRSABits = n
             default:
                 if a[i].hasPrefix("--") { return usageError("unknown option \(a[i])") }
                 guard input == nil else { return usageError("only one input file") }
@@ -82,9 +95,16 @@ enum SAMLVerifyCommand {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 return refuse("cannot read certificate \(path)")
             }
-            do { certificates.append(try Certificate(text: text)) } catch {
+            do { certificates.append(try Certificate(text: text, minRSABits: minRSABits)) } catch {
                 return refuse("certificate \(path): \(error.reason)")
             }
+        }
+        var spKeys: [PrivateKey] = []
+        for path in spKeyPaths {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                return refuse("cannot read SP key \(path)")
+            }
+            do { spKeys.append(try PrivateKey(pem: text)) } catch { return refuse("SP key \(path): \(error.reason)") }
         }
         let raw: Data?
         if input == "-" {
@@ -99,7 +119,8 @@ enum SAMLVerifyCommand {
         let expectations = SAMLExpectations(
             certificates: certificates, issuer: idpEntityID.map { .exactly($0) } ?? .anyIssuer, audience: audience,
             acsURL: acs,
-            inResponseTo: inResponseTo, allowIdPInitiated: inResponseTo == nil, allowSHA1: allowSHA1, now: now)
+            inResponseTo: inResponseTo, allowIdPInitiated: inResponseTo == nil, allowSHA1: allowSHA1,
+            decryptionKeys: spKeys, now: now)
         do {
             let xml = try SAMLResponseValidator.decode(Array(raw))
             let login = try SAMLResponseValidator.validate(xml, expectations)

@@ -170,6 +170,8 @@ class IdP:
                 "SingleSignOnServiceBinding": [REDIRECT, POST], "SingleLogoutServiceBinding": [REDIRECT, POST],
                 "signature.algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
                 "saml20.sign.response": self.sign_response, "saml20.sign.assertion": self.sign_assertion,
+                # Logout messages signed both ways (Gatehouse refuses unsigned ones).
+                "sign.logout": True,
                 "assertion.lifetime": 300,
                 "NameIDFormat": [EMAIL_FORMAT, "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
                                  "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
@@ -309,7 +311,7 @@ class Agent:
                 xml = decode_redirect(raw) if binding == "redirect" else decode_post(raw)
                 signed = ("Signature" in params) if binding == "redirect" else ("<ds:Signature" in xml or ":Signature" in xml)
                 root = re.search(r"<(?:\w+:)?(\w+)[\s>]", xml.split("?>", 1)[-1]).group(1)
-                self.messages.append({"to": url.split("?")[0], "kind": root, "xml": xml, "binding": binding,
+                self.messages.append({"to": url.split("?")[0], "url": url, "kind": root, "xml": xml, "binding": binding,
                                       "signed": signed, "params": params})
 
     def walk(self, method, url, data=None, user=None, limit=25):

@@ -12,7 +12,7 @@ through the IdP in headless Chromium (browser probe) and a screenshot is kept.
 
     python3 Tests/Interop/saml_interop.py --binary .build/debug/gatehouse [--artifacts DIR] [--no-browser]
 """
-import argparse, base64, json, os, re, subprocess, sys, tempfile, time
+import argparse, base64, json, os, re, subprocess, sys, tempfile, time, urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -22,7 +22,7 @@ from story import Client, Mailbox, Procs, SMTPServer, SMTP_PASS, SMTP_USER, csrf
 from dnstools import free_udp_port, prove_domain  # noqa: E402
 
 sys.path.insert(0, HERE)
-from idp import IdP, SP, Agent, browser_sign_in  # noqa: E402
+from idp import IdP, SP, Agent, Forms, browser_sign_in  # noqa: E402
 
 
 def xmlsec_verify(xml, cert_file, work):
@@ -42,6 +42,19 @@ def sign_in(login, user, expect_text=None):
     if expect_text:
         assert expect_text in page.text, page.text[:1500]
     return agent, agent.last("Response")["xml"]
+
+
+def invite_token(mailbox, rcpt, org_name, timeout=20):
+    """The token of the invite link in the mail that invites `rcpt` to `org_name`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for _, msg, _, _ in mailbox.wait_for(rcpt):
+            text = msg.get_body(("plain",)).get_content()
+            m = re.search(r"/invite/(\S+)", text)
+            if m and org_name in text:
+                return m.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no invite to {org_name} for {rcpt}")
 
 
 def session_client(base, agent):
@@ -190,6 +203,64 @@ def main():
         assert not agent.last("AuthnRequest")["signed"] and agent.cookie("gh_session") is None, page.text[:1500]
         assert agent.last("Response") is None, "the IdP answered an unsigned request"
         print("signed AuthnRequests accepted by an IdP that requires them (unsigned ones refused by it)")
+
+        # Gamma: an IdP that takes sign-in requests over HTTP-POST only, requires them signed, encrypts every
+        # assertion to the SP's certificate, and does Single Logout (signed both ways).
+        org3 = ops.api("POST", "/api/v1/regions/eu/orgs", {"name": "Gamma Secure", "ownerEmail": "olga@acme.test"}, expect=201).json()["org"]["id"]
+        token = invite_token(mailbox, "olga@acme.test", "Gamma Secure")
+        olga.api("POST", f"/api/v1/invites/{token}/accept", {}, expect=200)
+        sp3 = olga.api("GET", f"/api/v1/orgs/{org3}/sso", expect=200).json()["sp"]
+        sp3_metadata = requests.get(sp3["metadataURL"]).text
+        assert 'use="encryption"' in sp3_metadata and f'Location="{sp3["sloURL"]}"' in sp3_metadata, sp3_metadata
+        idp3 = IdP(f"{work}/idp3", free_port(), [SP(sp3["entityID"], sp3["acsURL"], slo_url=sp3["sloURL"],
+                                                    cert_file=f"{work}/sp.crt", encrypt=True)])
+        idps.append(idp3)
+        idp3.start()
+        post_only = re.sub(r'<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"[^>]*/>', "",
+                           idp3.metadata_xml)
+        assert post_only != idp3.metadata_xml and "SingleLogoutService" in post_only
+        s3 = olga.api("PUT", f"/api/v1/orgs/{org3}/sso", {"metadataXML": post_only, "signRequests": True}, expect=200).json()
+        assert s3["settings"]["idp"]["ssoBinding"].endswith("HTTP-POST") and s3["settings"]["idp"]["sloURL"] == idp3.slo_url, s3
+        olga.api("POST", f"/api/v1/orgs/{org3}/invites", {"emails": "carol@example.com, dave@example.com", "roles": ["member"]}, expect=201)
+        login3 = f"{base}/sso/{org3}/login?next=/"
+
+        # carol: a POST-binding request signed inside the XML, an encrypted assertion, then SP-initiated logout.
+        carol, _ = sign_in(login3, "carol@example.com", "Gamma Secure")
+        req = carol.last("AuthnRequest")
+        assert req["binding"] == "post" and "<ds:Signature" in req["xml"], req
+        assert "EncryptedAssertion" in carol.last("Response")["xml"] and "carol@example.com" not in carol.last("Response")["xml"]
+        cookie = carol.cookie("gh_session")
+        home = carol.s.get(f"{base}/")
+        form = next(f for f in Forms(home.text).forms if f["action"] == "/logout")
+        page = carol.walk("POST", f"{base}/logout", data=form["fields"])
+        lreq, lres = carol.last("LogoutRequest"), carol.last("LogoutResponse")
+        assert lreq and lreq["signed"] and lreq["to"] == idp3.slo_url, carol.messages[-3:]
+        assert lres and lres["signed"] and lres["to"] == sp3["sloURL"], lres
+        assert "signed out of Gatehouse and of your organization" in page.text, page.text[:1500]
+        assert requests.get(f"{base}/api/v1/me", cookies={"gh_session": cookie}).status_code == 401
+        again = carol.walk("GET", login3)  # the IdP's session ended too: it asks for the password again
+        assert Forms(again.text).with_field("password") is not None, again.text[:800]
+        print("carol: POST-binding request, encrypted assertion, SP-initiated single logout at both ends")
+
+        # dave: IdP-initiated logout ends his Gatehouse session; replayed and unsigned LogoutRequests are refused.
+        dave, _ = sign_in(login3, "dave@example.com", "Gamma Secure")
+        cookie = dave.cookie("gh_session")
+        assert requests.get(f"{base}/api/v1/me", cookies={"gh_session": cookie}).status_code == 200
+        page = dave.walk("GET", idp3.slo_url + "?ReturnTo=" + urllib.parse.quote(f"{base}/login", safe=""))
+        lreq, lres = dave.last("LogoutRequest"), dave.last("LogoutResponse")
+        assert lreq and lreq["signed"] and lreq["to"] == sp3["sloURL"], dave.messages[-3:]
+        assert lres and lres["signed"] and lres["to"] == idp3.slo_url, lres
+        assert requests.get(f"{base}/api/v1/me", cookies={"gh_session": cookie}).status_code == 401
+        r = requests.get(lreq["url"], allow_redirects=False)
+        assert r.status_code == 403 and "not accepted" in r.text, (r.status_code, r.text[:500])
+        unsigned = re.sub(r"&(SigAlg|Signature)=[^&]*", "", lreq["url"])
+        assert unsigned != lreq["url"]
+        r = requests.get(unsigned, allow_redirects=False)
+        assert r.status_code == 403, r.status_code
+        time.sleep(0.2)
+        log = open(f"{work}/serve.log").read()
+        assert "this logout message was already used" in log and "logout messages must be signed" in log
+        print("dave: IdP-initiated single logout; replayed and unsigned LogoutRequests refused")
 
         if not a.no_browser:
             shot = os.path.join(a.artifacts, "saml-after-login.png")

@@ -290,6 +290,54 @@ def main():
     bad("request sent but unsolicited answer", signed_assertion, "unknown_request", ["--in-response-to", "_req42"])
     bad("IdP error status", fx.response_xml(status="urn:oasis:names:tc:SAML:2.0:status:Requester"), "status_not_success")
 
+    # Encrypted assertions (XML Encryption made with PyPI cryptography, as IdPs shape it): each opened with the SP
+    # key given by --sp-key and then checked exactly like a plain assertion.
+    sp_key, sp_crt = keys["sp"]
+    old_key, old_crt = keys["sp-previous"]
+    spk = ["--sp-key", sp_key]
+    ok("encrypted aes128-cbc + rsa-oaep-mgf1p (SimpleSAMLphp's choice)", fx.encrypt_assertion(signed_assertion, sp_crt), spk)
+    ok("encrypted aes256-gcm + rsa-oaep sha256/mgf1sha256",
+       fx.encrypt_assertion(signed_assertion, sp_crt, "aes256-gcm", "rsa-oaep", "sha256", "sha256"), spk)
+    ok("encrypted aes128-gcm + rsa-oaep-mgf1p sha256 digest",
+       fx.encrypt_assertion(signed_assertion, sp_crt, "aes128-gcm", oaep_digest="sha256"), spk)
+    ok("encrypted aes256-cbc, EncryptedKey beside EncryptedData",
+       fx.encrypt_assertion(signed_assertion, sp_crt, "aes256-cbc", key_beside=True), spk)
+    ok("encrypted, unsigned inside, Response signed over the ciphertext",
+       xs(fx.encrypt_assertion(fx.response_xml(), sp_crt), what="response"), spk)
+    ok("encrypted to the previous SP key during a rotation", fx.encrypt_assertion(signed_assertion, old_crt),
+       spk + ["--sp-key", old_key])
+    enc = fx.encrypt_assertion(signed_assertion, sp_crt)
+    bad("encrypted, no SP key configured", enc, "encrypted_assertion")
+    bad("encrypted, inner signature missing, Response unsigned", fx.encrypt_assertion(fx.response_xml(), sp_crt),
+        "unsigned", spk)
+    bad("encrypted, signed by another key", fx.encrypt_assertion(xs(key=(att_key, att_crt)), sp_crt),
+        "signature_invalid", spk)
+    bad("tampered ciphertext (CBC)", fx.tamper_ciphertext(enc), "decryption_failed", spk)
+    bad("tampered ciphertext (GCM)", fx.tamper_ciphertext(fx.encrypt_assertion(signed_assertion, sp_crt, "aes128-gcm")),
+        "decryption_failed", spk)
+    bad("key encrypted for another SP", fx.encrypt_assertion(signed_assertion, att_crt), "decryption_failed", spk)
+    bad("RSA PKCS#1 v1.5 key transport", fx.encrypt_assertion(signed_assertion, sp_crt, key_alg="rsa-1_5"),
+        "decryption_failed", spk)
+    tampered_inner = parse(fx.encrypt_assertion(tostr(tampered), sp_crt))
+    bad("encrypted, inner NameID changed after signing", tostr(tampered_inner), "digest_mismatch", spk)
+    # Wrapping around an EncryptedAssertion: a signed Response over the ciphertext plus an unsigned plain
+    # assertion beside it, or the ciphertext moved into Extensions.
+    signed_enc = xs(fx.encrypt_assertion(fx.response_xml(), sp_crt), what="response")
+    wrap = parse(signed_enc)
+    evil = parse(fx.response_xml(name_id="mallory@evil.test"))
+    wrap.append(copy.deepcopy(assertion_of(evil)))
+    bad("plain assertion beside a signed EncryptedAssertion", tostr(wrap), "multiple_assertions", spk)
+    moved_enc = parse(signed_enc)
+    ea = moved_enc.find("saml:EncryptedAssertion", NS)
+    ext = etree.SubElement(moved_enc, "{%s}Extensions" % fx.SAMLP)
+    ext.append(ea)
+    bad("EncryptedAssertion moved into Extensions", tostr(moved_enc), "assertion_misplaced", spk)
+
+    # Legacy IdP keys: a 1024-bit RSA key is refused unless the org lowered the floor.
+    legacy = xs(key=keys["legacy1024"])
+    bad("1024-bit IdP key under the default floor", legacy, "shorter than 2048 bits", ["--idp-cert", keys["legacy1024"][1]])
+    ok("1024-bit IdP key with --min-rsa-bits 1024", legacy, ["--idp-cert", keys["legacy1024"][1], "--min-rsa-bits", "1024"])
+
     # Garbage never crashes.
     bad("empty input", "", "empty")
     bad("not XML, not base64", "%%% nope %%%", "not_base64")

@@ -30,6 +30,8 @@ def make_keys(directory):
     os.makedirs(directory, exist_ok=True)
     out = {}
     for name, alg in [("idp", ["-newkey", "rsa:2048"]), ("attacker", ["-newkey", "rsa:2048"]),
+                      ("sp", ["-newkey", "rsa:2048"]), ("sp-previous", ["-newkey", "rsa:2048"]),
+                      ("legacy1024", ["-newkey", "rsa:1024"]),
                       ("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]),
                       ("ec384", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1"])]:
         key, crt = os.path.join(directory, name + ".key"), os.path.join(directory, name + ".crt")
@@ -132,3 +134,66 @@ def signxml_sign(xml, key, crt, what="assertion", alg="rsa-sha256", digest="sha2
 
 def b64(xml):
     return base64.b64encode(xml.encode()).decode()
+
+
+# ------------------------------------------------------------------ XML Encryption (the IdP side, for the corpus)
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+XENC11 = "http://www.w3.org/2009/xmlenc11#"
+DATA_ALGS = {"aes128-cbc": (XENC, 16), "aes256-cbc": (XENC, 32), "aes128-gcm": (XENC11, 16), "aes256-gcm": (XENC11, 32)}
+
+
+def encrypt_assertion(xml, sp_crt, data_alg="aes128-cbc", key_alg="rsa-oaep-mgf1p", oaep_digest="sha1", mgf="sha1",
+                      key_beside=False):
+    """Replaces the Response's saml:Assertion by a saml:EncryptedAssertion for the SP's certificate, as an IdP
+    does: a fresh AES key (CBC with XML Encryption padding, or GCM), wrapped with RSA-OAEP (PyPI cryptography).
+    `key_alg` "rsa-1_5" makes the legacy PKCS#1 v1.5 key transport that a careful SP refuses."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    root = etree.fromstring(xml.encode())
+    assertion = root.find("saml:Assertion", NS)
+    plain = etree.tostring(assertion)
+    ns, size = DATA_ALGS[data_alg]
+    key = os.urandom(size)
+    if data_alg.endswith("gcm"):
+        iv = os.urandom(12)
+        cipher = iv + AESGCM(key).encrypt(iv, plain, None)
+    else:
+        iv = os.urandom(16)
+        pad = 16 - len(plain) % 16
+        padded = plain + os.urandom(pad - 1) + bytes([pad])
+        enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        cipher = iv + enc.update(padded) + enc.finalize()
+    public = x509.load_pem_x509_certificate(open(sp_crt, "rb").read()).public_key()
+    h = {"sha1": hashes.SHA1(), "sha256": hashes.SHA256(), "sha512": hashes.SHA512()}
+    if key_alg == "rsa-1_5":
+        wrapped, method = public.encrypt(key, padding.PKCS1v15()), f'<xenc:EncryptionMethod Algorithm="{XENC}rsa-1_5"/>'
+    else:
+        wrapped = public.encrypt(key, padding.OAEP(mgf=padding.MGF1(h[mgf]), algorithm=h[oaep_digest], label=None))
+        digest_uri = {"sha1": DS + "sha1", "sha256": XENC + "sha256", "sha512": XENC + "sha512"}[oaep_digest]
+        uri = XENC + "rsa-oaep-mgf1p" if key_alg == "rsa-oaep-mgf1p" else XENC11 + "rsa-oaep"
+        mgf_el = f'<xenc11:MGF xmlns:xenc11="{XENC11}" Algorithm="{XENC11}mgf1{mgf}"/>' if key_alg == "rsa-oaep" else ""
+        method = f'<xenc:EncryptionMethod Algorithm="{uri}"><ds:DigestMethod Algorithm="{digest_uri}"/>{mgf_el}</xenc:EncryptionMethod>'
+    ek = (f'<xenc:EncryptedKey xmlns:xenc="{XENC}" xmlns:ds="{DS}">{method}<xenc:CipherData><xenc:CipherValue>'
+          f'{base64.b64encode(wrapped).decode()}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>')
+    data = (f'<xenc:EncryptedData xmlns:xenc="{XENC}" xmlns:ds="{DS}" Type="{XENC}Element">'
+            f'<xenc:EncryptionMethod Algorithm="{ns}{data_alg}"/>'
+            + ("" if key_beside else f"<ds:KeyInfo>{ek}</ds:KeyInfo>")
+            + f'<xenc:CipherData><xenc:CipherValue>{base64.b64encode(cipher).decode()}</xenc:CipherValue>'
+            '</xenc:CipherData></xenc:EncryptedData>')
+    encrypted = etree.fromstring(f'<saml:EncryptedAssertion xmlns:saml="{SAML}">{data}{ek if key_beside else ""}'
+                                 '</saml:EncryptedAssertion>')
+    assertion.getparent().replace(assertion, encrypted)
+    return etree.tostring(root).decode()
+
+
+def tamper_ciphertext(xml, offset=20):
+    """Flips one byte of the EncryptedData's ciphertext (just after a 16-byte IV: the first block)."""
+    root = etree.fromstring(xml.encode())
+    cv = root.find("saml:EncryptedAssertion/{%s}EncryptedData/{%s}CipherData/{%s}CipherValue" % (XENC, XENC, XENC), NS)
+    raw = bytearray(base64.b64decode(cv.text))
+    raw[offset] ^= 0x40
+    cv.text = base64.b64encode(bytes(raw)).decode()
+    return etree.tostring(root).decode()

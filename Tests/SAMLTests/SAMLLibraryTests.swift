@@ -170,7 +170,13 @@ struct SAMLLibraryTests {
             } catch { return error.code }
         }
         #expect(refusal("<x/>") == "invalid_metadata")
-        #expect(refusal(xml.replacingOccurrences(of: "HTTP-Redirect", with: "SOAP")) == "invalid_metadata")
+        // An IdP that offers sign-in over HTTP-POST only gets POST-binding requests; one offering neither is refused.
+        let postOnly = try IdPMetadata.parse(Array(xml.replacingOccurrences(of: "HTTP-Redirect", with: "SOAP").utf8))
+        #expect(postOnly.ssoBinding == SAMLNames.postBinding && postOnly.ssoURL == "https://idp.test/sso/post")
+        #expect(
+            refusal(
+                xml.replacingOccurrences(of: "HTTP-Redirect", with: "SOAP").replacingOccurrences(
+                    of: "HTTP-POST", with: "SOAP")) == "invalid_metadata")
         #expect(
             refusal(xml.replacingOccurrences(of: a.certificate.base64, with: "bm90IGEgY2VydA=="))
                 == "invalid_certificate")
@@ -183,7 +189,8 @@ struct SAMLLibraryTests {
     @Test func signedRedirectAuthnRequest() throws {
         let k = try SAMLKit.makeKeys("rsa")
         let sp = ServiceProvider(
-            baseURL: "https://gh.test", orgID: "org_eu_x", signingKey: k.key, signingCertificate: k.certificate)
+            baseURL: "https://gh.test", orgID: "org_eu_x", key: k.key, certificate: k.certificate,
+            signAuthnRequests: true)
         #expect(sp.entityID == "https://gh.test/sso/org_eu_x/metadata")
         #expect(sp.acsURL == "https://gh.test/sso/org_eu_x/acs")
         let url = try sp.redirectURL(
@@ -206,6 +213,96 @@ struct SAMLLibraryTests {
         #expect(
             k.certificate.publicKey.verify(Array(signature), over: Array(signedPart.utf8), scheme: .rsaPKCS1(.sha256)))
         #expect(sp.metadataXML().contains(#"AuthnRequestsSigned="true""#))
+    }
+
+    /// Logout messages: only the org's IdP may end sessions, so each binding's signature is required and checked,
+    /// and the Issuer, Destination and time must match; our own LogoutResponse verifies with xmlsec1's rules.
+    @Test func logoutMessagesMustBeSignedByTheIdP() throws {
+        let idp = try SAMLKit.makeKeys("rsa")
+        let other = try SAMLKit.makeKeys("rsa2")
+        let now = Date()
+        let slo = "https://gh.test/sso/org_eu_x/slo"
+        let expect = LogoutExpectations(
+            certificates: [idp.certificate], issuer: "https://idp.test/meta", destination: slo, allowSHA1: false,
+            now: now)
+        // The IdP is modelled by a ServiceProvider value whose entity id is the IdP's: same message shapes.
+        let asIdP = ServiceProvider(baseURL: "https://idp.test", orgID: "x")
+        func request(issuer: String = "https://idp.test/meta", destination: String = slo, at: Date = now) -> String {
+            asIdP.logoutRequestXML(
+                id: "_lr1", destination: destination,
+                subject: .init(nameID: "alice@example.com", format: SAMLNames.emailFormat, sessionIndex: "_s1"), now: at
+            ).replacingOccurrences(of: asIdP.entityID, with: issuer)
+        }
+        func query(_ xml: String, key: PrivateKey?) throws -> String {
+            let url = try ServiceProvider.redirect(
+                to: slo, parameter: "SAMLRequest", xml: xml, relayState: "r 1", key: key)
+            return String(url.split(separator: "?", maxSplits: 1)[1])
+        }
+        func refusal(_ body: () throws(SAMLRefusal) -> LogoutMessage) -> String? {
+            do {
+                _ = try body()
+                return nil
+            } catch { return error.code }
+        }
+        let good = try LogoutReader.fromRedirect(rawQuery: query(request(), key: idp.key), expect)
+        #expect(
+            good
+                == .request(id: "_lr1", nameID: "alice@example.com", sessionIndexes: ["_s1"], relayState: "r 1"))
+        let unsigned = try query(request(), key: nil)
+        #expect(
+            refusal { () throws(SAMLRefusal) in try LogoutReader.fromRedirect(rawQuery: unsigned, expect) }
+                == "unsigned")
+        let stranger = try query(request(), key: other.key)
+        #expect(
+            refusal { () throws(SAMLRefusal) in try LogoutReader.fromRedirect(rawQuery: stranger, expect) }
+                == "signature_invalid")
+        let wrongIssuer = try query(request(issuer: "https://evil.test/"), key: idp.key)
+        #expect(
+            refusal { () throws(SAMLRefusal) in try LogoutReader.fromRedirect(rawQuery: wrongIssuer, expect) }
+                == "wrong_issuer")
+        let elsewhere = try query(request(destination: "https://other.test/slo"), key: idp.key)
+        #expect(
+            refusal { () throws(SAMLRefusal) in try LogoutReader.fromRedirect(rawQuery: elsewhere, expect) }
+                == "wrong_destination")
+        let old = try query(request(at: now.addingTimeInterval(-3600)), key: idp.key)
+        #expect(refusal { () throws(SAMLRefusal) in try LogoutReader.fromRedirect(rawQuery: old, expect) } == "expired")
+        // A changed RelayState breaks the query signature.
+        let relayChanged = try query(request(), key: idp.key).replacingOccurrences(
+            of: "RelayState=r", with: "RelayState=x")
+        #expect(
+            refusal { () throws(SAMLRefusal) in try LogoutReader.fromRedirect(rawQuery: relayChanged, expect) }
+                == "signature_invalid")
+
+        // HTTP-POST: an enveloped signature on the message itself; without one, or by another key, refused.
+        let posted = try ServiceProvider.postValue(xml: request(), key: idp.key, certificate: idp.certificate)
+        #expect(
+            try LogoutReader.fromPost(parameter: "SAMLRequest", value: posted, relayState: nil, expect)
+                == .request(id: "_lr1", nameID: "alice@example.com", sessionIndexes: ["_s1"], relayState: nil))
+        let plain = try ServiceProvider.postValue(xml: request(), key: nil, certificate: nil)
+        #expect(
+            refusal { () throws(SAMLRefusal) in
+                try LogoutReader.fromPost(parameter: "SAMLRequest", value: plain, relayState: nil, expect)
+            } == "unsigned")
+        let byOther = try ServiceProvider.postValue(xml: request(), key: other.key, certificate: other.certificate)
+        #expect(
+            refusal { () throws(SAMLRefusal) in
+                try LogoutReader.fromPost(parameter: "SAMLRequest", value: byOther, relayState: nil, expect)
+            } == "signature_invalid")
+
+        // Our POST-binding messages verify with xmlsec1 (a tool nobody here wrote).
+        let sp = ServiceProvider(
+            baseURL: "https://gh.test", orgID: "org_eu_x", key: idp.key, certificate: idp.certificate)
+        let response = sp.logoutResponseXML(
+            id: "_r9", inResponseTo: "_lr1", destination: "https://idp.test/slo", now: now)
+        let signed = try #require(
+            Data(base64Encoded: try ServiceProvider.postValue(xml: response, key: sp.key, certificate: sp.certificate)))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lr-\(UUID().uuidString).xml")
+        try signed.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try SAMLKit.run([
+            "xmlsec1", "--verify", "--pubkey-cert-pem", idp.certPath, "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse", file.path,
+        ])
     }
 
     @Test func samlTimes() {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatehouseCore
 import SAML
@@ -39,6 +40,11 @@ package struct SSOSettings: Codable, Sendable, Equatable {
     package var signRequests: Bool
     package var jit: JIT
     package var attributes: Attributes
+    /// The smallest RSA key the IdP may sign with: nil means the default 2048; an org may lower it to 1024 for an
+    /// IdP that still signs with such a key (shown as a warning, recorded in the audit log).
+    package var minRSABits: Int?
+    package var rsaFloor: Int { minRSABits ?? Certificate.defaultMinRSABits }
+    package var idpCertificates: [Certificate] { idp.parsedCertificates(minRSABits: rsaFloor) }
     /// No longer used for routing (claims live in `SSOTrust`, proven by DNS); kept so older rows still decode.
     package var domains: [String]?
 
@@ -69,6 +75,10 @@ package struct SSOSettingsUpdate: Codable, Sendable {
     package var attributes: SSOSettings.Attributes?
     /// Email domains the org claims (each proven by DNS before it routes sign-ins; see `SSOTrust`).
     package var domains: [String]?
+    /// 2048 (the default) or, for a legacy IdP, 1024.
+    package var minRSABits: Int?
+    /// The IdP's Single Logout URL when it is given by fields rather than metadata ("" removes it).
+    package var sloURL: String?
 
     package init(
         metadataXML: String? = nil, idpEntityID: String? = nil, ssoURL: String? = nil, certificates: [String]? = nil,
@@ -88,10 +98,14 @@ package struct SSOSettingsUpdate: Codable, Sendable {
 
     /// The settings after this update, every field checked.
     func applied(to current: SSOSettings?) throws -> SSOSettings {
+        if let bits = minRSABits, ![Certificate.lowestMinRSABits, Certificate.defaultMinRSABits].contains(bits) {
+            throw GatehouseError.validation("minRSABits is 2048 (the default) or 1024 for a legacy identity provider.")
+        }
+        let floor = minRSABits ?? current?.rsaFloor ?? Certificate.defaultMinRSABits
         var idp: IdPDescriptor
         do {
             if let xml = metadataXML {
-                idp = try IdPMetadata.parse(Array(xml.utf8))
+                idp = try IdPMetadata.parse(Array(xml.utf8), minRSABits: floor)
             } else if let current {
                 idp = current.idp
             } else {
@@ -104,12 +118,14 @@ package struct SSOSettingsUpdate: Codable, Sendable {
             if let e = idpEntityID { idp.entityID = e }
             if let u = ssoURL { idp.ssoURL = u }
             if let c = certificates { idp.certificates = c }
-            idp = try idp.validated()
+            if let u = sloURL { idp.sloURL = u.isEmpty ? nil : u }
+            idp = try idp.validated(minRSABits: floor)
         } catch let r as SAMLRefusal {
             throw GatehouseError(.init(r.code), status: 422, r.reason)
         }
         var s = current ?? SSOSettings(idp: idp)
         s.idp = idp
+        s.minRSABits = floor == Certificate.defaultMinRSABits ? nil : floor
         if let v = allowIdPInitiated { s.allowIdPInitiated = v }
         if let v = allowSHA1 { s.allowSHA1 = v }
         if let v = signRequests { s.signRequests = v }
@@ -174,7 +190,10 @@ package final class SSOStore: Sendable {
     /// rate-limited per address at the route) and expired ones pruned on every insert.
     package static let maxPendingRequests = 5_000
 
-    package func rememberRequest(id: String, org: String, next: String) async throws {
+    /// What a request in flight asked the IdP: a sign-in (answered at the ACS) or a logout (answered at the SLO).
+    package enum RequestKind: String, Sendable { case authn, logout }
+
+    package func rememberRequest(id: String, org: String, next: String, kind: RequestKind = .authn) async throws {
         let now = nowS
         try await db.write { conn in
             try conn.run("DELETE FROM saml_requests WHERE expires_at <= ?", [now])
@@ -186,17 +205,18 @@ package final class SSOStore: Sendable {
                     headers: [("Retry-After", "60")])
             }
             try conn.run(
-                "INSERT INTO saml_requests (id, org_id, next, expires_at) VALUES (?, ?, ?, ?)",
-                [id, org, next, now + Self.requestLifetime])
+                "INSERT INTO saml_requests (id, org_id, next, expires_at, kind) VALUES (?, ?, ?, ?, ?)",
+                [id, org, next, now + Self.requestLifetime, kind.rawValue])
         }
     }
 
     /// The `next` of a live request this SP sent for `org`, or nil.
-    package func pendingRequest(id: String, org: String) throws -> String? {
+    package func pendingRequest(id: String, org: String, kind: RequestKind = .authn) throws -> String? {
         let now = nowS
         return try db.readNow { conn in
             try conn.first(
-                "SELECT next FROM saml_requests WHERE id = ? AND org_id = ? AND expires_at > ?", [id, org, now])?
+                "SELECT next FROM saml_requests WHERE id = ? AND org_id = ? AND kind = ? AND expires_at > ?",
+                [id, org, kind.rawValue, now])?
                 .string("next")
         }
     }

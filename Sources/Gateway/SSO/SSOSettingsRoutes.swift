@@ -78,6 +78,7 @@ struct SSOView: Codable {
     struct SP: Codable {
         let entityID: String
         let acsURL: String
+        let sloURL: String
         let metadataURL: String
         let loginURL: String
     }
@@ -91,6 +92,8 @@ struct SSOView: Codable {
         configured = settings != nil
         self.settings = settings
         self.domains = domains
-        self.sp = SP(entityID: sp.entityID, acsURL: sp.acsURL, metadataURL: sp.metadataURL, loginURL: sp.loginURL)
+        self.sp = SP(
+            entityID: sp.entityID, acsURL: sp.acsURL, sloURL: sp.sloURL, metadataURL: sp.metadataURL,
+            loginURL: sp.loginURL)
     }
 }
