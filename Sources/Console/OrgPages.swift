@@ -190,6 +190,7 @@ enum OrgPages {
                 update.jit = SSOSettings.JIT(
                     enabled: form.value("jit") == "1", defaultRole: form.value("jitRole") ?? "member")
                 update.allowIdPInitiated = form.value("idpInitiated") == "1"
+                update.minRSABits = form.value("minRSABits").flatMap { Int($0) }
                 update.domains = (form.value("domains") ?? "").split(whereSeparator: {
                     $0 == "," || $0 == " " || $0 == "\n"
                 }).map(String.init)
@@ -266,59 +267,10 @@ enum OrgPages {
         guard c.may(.ssoManage) else {
             throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
         }
-        let current = try c.g.sso.settings(org: c.org)
-        let sp = c.g.serviceProvider(org: c.org)
-        let roles = try await c.api.roles()
-        var h: HTML =
-            "<h2>This service (give these to your identity provider)</h2><div class=\"kv\"><span>Entity ID</span>"
-            + "<code>\(sp.entityID)</code><span>ACS URL (HTTP-POST)</span><code>\(sp.acsURL)</code></div>"
-        h +=
-            "<p><a href=\"\("/sso/\(c.org)/metadata")\">Download SP metadata"
-            + "</a>\(if: current != nil, " · <a href=\"/sso/\(c.org)/login?next=%2Fconsole\">Test sign-in</a>")</p>"
-        h += "<h2>Identity provider</h2>"
-        if let s = current {
-            h +=
-                "<div class=\"kv\"><span>Entity ID</span><code>\(s.idp.entityID)</code><span>Sign-in URL</span>"
-                + "<code>\(s.idp.ssoURL)</code><span>Certificates</span><span>\(s.idp.certificates.count)</span>"
-                + "</div>"
-        } else {
-            h += "<p class=\"empty\">Not configured yet.</p>"
-        }
-        h +=
-            "<form method=\"post\" action=\"\(c.base)/sso\" class=\"panel\">\(c.csrfField)<label for=\"metadata\">"
-            + "IdP metadata XML\(current != nil ? " (leave empty to keep)" : "")</label>"
-        h +=
-            "<textarea id=\"metadata\" name=\"metadataXML\""
-            + " rows=\"6\"\(if: error != nil, " aria-describedby=\"sso-error\" aria-invalid=\"true\"")></textarea>"
-        if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"sso-error\">\(error)</p>" }
-        h +=
-            "<label class=\"inline\"><input type=\"checkbox\" name=\"jit\""
-            + " value=\"1\"\(current?.jit.enabled == true ? " checked" : "")> Create members on first sign-in"
-            + " (JIT)</label>"
-        h += "<label for=\"jit-role\">Default role for JIT members</label><select id=\"jit-role\" name=\"jitRole\">"
-        for r in roles where r.id != "owner" {
-            h +=
-                "<option value=\"\(r.id)\"\((current?.jit.defaultRole ?? "member") == r.id ? " selected" : "")>\(r.name)</option>"
-        }
-        h +=
-            "</select><label class=\"inline\"><input type=\"checkbox\" name=\"idpInitiated\""
-            + " value=\"1\"\(current?.allowIdPInitiated == true ? " checked" : "")> Allow IdP-initiated sign-in"
-            + "</label>"
-        let claims = try c.g.trust.claims(org: c.org)
-        h +=
-            "<label for=\"domains\">Email domains for \"Sign in with SSO\" and JIT (each proven by a DNS record)"
-            + "</label><input id=\"domains\" name=\"domains\" type=\"text\""
-            + " value=\"\(claims.map(\.domain).joined(separator: ", "))\" placeholder=\"acme.com\">"
-        for d in claims {
-            let status: HTML =
-                d.verified
-                ? "<span class=\"badge joined\">Verified</span>"
-                : "<span class=\"badge pending\">Not verified</span> publish TXT <code>\(d.recordName)</code> = "
-                    + "<code>\(d.recordValue)</code>, then verify it through the API "
-                    + "(POST /api/v1/orgs/\(c.org)/sso/domains/\(d.domain)/verify)."
-            h += "<p class=\"meta\"><strong>\(d.domain)</strong>: \(status)</p>"
-        }
-        h += "<div class=\"actions\"><button type=\"submit\">Save SSO settings</button></div></form>"
+        let model = SSOPageModel(
+            org: c.org, sp: c.g.serviceProvider(org: c.org), settings: try c.g.sso.settings(org: c.org),
+            roles: try await c.api.roles(), domains: try c.g.trust.claims(org: c.org), error: error)
+        let h = SSOPageView.render(model, base: c.base, csrfField: c.csrfField)
         return c.render("Single sign-on", tab: "sso", body: h, status: status)
     }
 }

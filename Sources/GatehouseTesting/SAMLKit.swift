@@ -29,13 +29,14 @@ package enum SAMLKit {
     package static let lock = NSLock()
 
     /// Keys by name, made once per test process (tests run in parallel; one maker at a time).
-    package static func makeKeys(_ name: String, ec: Bool = false) throws -> KeyPair {
+    package static func makeKeys(_ name: String, ec: Bool = false, rsaBits: Int = 2048) throws -> KeyPair {
         lock.lock()
         defer { lock.unlock() }
         let key = "\(dir)/\(name).key"
         let crt = "\(dir)/\(name).crt"
         if !FileManager.default.fileExists(atPath: crt) {
-            let alg = ec ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] : ["-newkey", "rsa:2048"]
+            let alg =
+                ec ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] : ["-newkey", "rsa:\(rsaBits)"]
             try run(
                 ["openssl", "req", "-x509"] + alg + [
                     "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=gatehouse test \(name)",
@@ -43,7 +44,9 @@ package enum SAMLKit {
         }
         return KeyPair(
             key: try PrivateKey(pem: try String(contentsOfFile: key, encoding: .utf8)),
-            certificate: try Certificate(text: try String(contentsOfFile: crt, encoding: .utf8)), certPath: crt,
+            certificate: try Certificate(
+                text: try String(contentsOfFile: crt, encoding: .utf8), minRSABits: Certificate.lowestMinRSABits),
+            certPath: crt,
             keyPath: key)
     }
 

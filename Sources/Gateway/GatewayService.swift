@@ -78,6 +78,18 @@ package final class GatewayService: Sendable {
         }
         settings.domains = nil  // claims live in SSOTrust; the settings no longer route anything by domain
         try await sso.save(settings, org: org, by: caller.accountID)
+        var changes: [(SSOAuditAction, [String: String])] = [(.saved, ["idp": settings.idp.entityID])]
+        if settings.rsaFloor != (current?.rsaFloor ?? Certificate.defaultMinRSABits) {
+            changes.append(
+                (
+                    settings.rsaFloor < Certificate.defaultMinRSABits ? .legacyKeysAllowed : .legacyKeysRefused,
+                    ["minRSABits": String(settings.rsaFloor)]
+                ))
+        }
+        for (action, summary) in changes {
+            try await tenant.recordSSOChange(
+                SSOChangeRecord(orgID: org, actorID: caller.accountID, action: action, summary: summary))
+        }
         return settings
     }
 

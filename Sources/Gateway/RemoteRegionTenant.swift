@@ -115,6 +115,10 @@ package final class RemoteRegionTenant: RegionTenant {
             RegionEndpoint.LinkCodeBody(orgID: orgID, email: email, subject: subject), as: Empty.self)
     }
 
+    package func recordSSOChange(_ change: SSOChangeRecord) async throws {
+        _ = try await call(RegionEndpoint.recordSSOChange.path, change, as: Empty.self)
+    }
+
     package func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await call(RegionEndpoint.memberships.path, ["accountID": accountID], as: [MembershipSummary].self)
     }

@@ -63,6 +63,10 @@ package final class LocalRegionTenant: RegionTenant {
         try await service.sendSSOLinkCode(orgID: orgID, email: email, subject: subject)
     }
 
+    package func recordSSOChange(_ change: SSOChangeRecord) async throws {
+        try await service.recordSSOChange(change)
+    }
+
     package func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
         try await service.ssoSignIn(request)
     }
@@ -126,6 +130,11 @@ package enum RegionInternalRoutes {
             try await gateway(ctx)
             let body = try ctx.decode(E.LinkCodeBody.self)
             try await tenant.sendSSOLinkCode(orgID: body.orgID, email: body.email, subject: body.subject)
+            return Response(status: 204)
+        }
+        b.post(E.recordSSOChange.path) { ctx in
+            try await gateway(ctx)
+            try await tenant.recordSSOChange(try ctx.decode(SSOChangeRecord.self))
             return Response(status: 204)
         }
         b.post(E.memberships.path) { ctx in

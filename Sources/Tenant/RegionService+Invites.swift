@@ -84,6 +84,22 @@ extension RegionService {
 
     /// Mails `email` the code that proves the address for linking it to `orgID`'s identity provider. Only the
     /// gateway calls this (internal route); the code itself is derived from the shared key ring at send time.
+    /// An SSO settings change, in the org's audit log (only the gateway calls this, with its signed identity).
+    package func recordSSOChange(_ c: SSOChangeRecord) async throws {
+        guard let id = OrgID(c.orgID), id.region == region, c.actorID.utf8.count <= 200, c.summary.count <= 20 else {
+            throw Refusal.notFound.error
+        }
+        let now = Int(clock.now().timeIntervalSince1970)
+        try await db.write { conn in
+            guard try conn.first("SELECT 1 FROM orgs WHERE id = ?", [c.orgID]) != nil else {
+                throw Refusal.notFound.error
+            }
+            try self.audit(
+                conn, org: c.orgID, at: now, actor: c.actorID, action: c.action.rawValue, target: c.orgID,
+                c.summary.mapValues { String($0.prefix(300)) })
+        }
+    }
+
     package func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws {
         guard let id = OrgID(orgID), id.region == region, Email.isValid(email), subject.utf8.count <= 200 else {
             throw Refusal.notFound.error

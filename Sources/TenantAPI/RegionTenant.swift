@@ -19,6 +19,8 @@ package protocol RegionTenant: Sendable {
     func sendInviteCode(token: String) async throws
     /// Mails the code that proves an address for linking its account to the org's IdP.
     func sendSSOLinkCode(orgID: String, email: String, subject: String) async throws
+    /// Records a change made on the gateway side (SSO settings) in the org's audit log, where its other changes are.
+    func recordSSOChange(_ change: SSOChangeRecord) async throws
     func memberships(accountID: String) async throws -> [MembershipSummary]
     func pendingInvites(email: String) async throws -> [PendingInviteSummary]
     /// After a verified SAML login: an existing member, an invite accepted by SSO, or JIT provisioning.
@@ -35,6 +37,29 @@ extension RegionTenant {
     package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? { nil }
 }
 
+/// An SSO settings change for the org's audit log: who made it, which kind (`SSOAuditAction`), and a few facts.
+package struct SSOChangeRecord: Codable, Sendable, Equatable {
+    package let orgID: String
+    package let actorID: String
+    package let action: SSOAuditAction
+    package let summary: [String: String]
+    package init(orgID: String, actorID: String, action: SSOAuditAction, summary: [String: String]) {
+        self.orgID = orgID
+        self.actorID = actorID
+        self.action = action
+        self.summary = summary
+    }
+}
+
+/// The SSO changes the audit log records (their wire names are the audit actions).
+package enum SSOAuditAction: String, Codable, Sendable, CaseIterable {
+    case saved = "sso.saved"
+    /// The org accepts IdP keys below the 2048-bit default (a legacy IdP): a weaker trust anchor, always recorded.
+    case legacyKeysAllowed = "sso.legacy_keys_allowed"
+    case legacyKeysRefused = "sso.legacy_keys_refused"
+    case deleted = "sso.deleted"
+}
+
 /// The internal endpoints of a region process: the typed calls of `RegionTenant` over HTTP. The region's routes
 /// and the gateway's HTTP client both name them from here, so the two sides cannot disagree.
 package enum RegionEndpoint: String, CaseIterable, Sendable {
@@ -44,6 +69,7 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
     case declineInvite = "/internal/v1/invites/decline"
     case sendInviteCode = "/internal/v1/invites/code"
     case sendSSOLinkCode = "/internal/v1/sso/link-code"
+    case recordSSOChange = "/internal/v1/sso/audit"
     case memberships = "/internal/v1/memberships"
     case ssoSignIn = "/internal/v1/sso/sign-in"
     case standing = "/internal/v1/orgs/standing"

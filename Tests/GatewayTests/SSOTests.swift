@@ -135,6 +135,47 @@ struct SSOTests {
         #expect(other.cookies[Sessions.cookieName] == nil)
     }
 
+    /// A legacy IdP that signs with a 1024-bit key: refused under the default floor (metadata, certificate and
+    /// response alike), accepted once an SSO manager lowers the org's floor, which the audit log records and the
+    /// SSO page warns about; restoring the default refuses the key again.
+    @Test func legacyIdPKeysOnlyWhenTheOrgLowersTheFloor() async throws {
+        let (f, org, olga, _) = try await Self.setUp(jit: true)
+        let legacy = try SAMLKit.makeKeys("rsa1024", rsaBits: 1024)
+        let put = #"{"certificates":["\#(legacy.certificate.base64)"]}"#
+        let refused = await olga.call("PUT", "/api/v1/orgs/\(org)/sso", put)
+        #expect(refused.status == 422 && refused.body.contains("shorter than 2048 bits"), "\(refused.body)")
+        #expect(await olga.call("PUT", "/api/v1/orgs/\(org)/sso", #"{"minRSABits":512}"#).status == 422)
+        let lowered = await olga.call(
+            "PUT", "/api/v1/orgs/\(org)/sso", #"{"minRSABits":1024,"certificates":["\#(legacy.certificate.base64)"]}"#)
+        #expect(lowered.status == 200, "\(lowered.body)")
+        let audit = await olga.call("GET", "/api/v1/orgs/\(org)/audit")
+        #expect(audit.body.contains("sso.legacy_keys_allowed") && audit.body.contains("1024"), "\(audit.body)")
+        let page = await olga.call("GET", "/console/\(org)/sso")
+        #expect(page.body.contains("id=\"legacy-keys\"") && page.body.contains("1024 bits"))
+
+        let b = FormBrowser(f.client)
+        let id = try await Self.startLogin(b, org: org)
+        let sp = f.app.gateway.serviceProvider(org: org)
+        let signed = try SAMLKit.sign(
+            SAMLKit.response(inResponseTo: id, audience: sp.entityID, acs: sp.acsURL, now: f.clock.now()), with: legacy)
+        let ok = await Self.post(b, org: org, signed)
+        #expect(ok.status == 303, "\(ok.body)")
+
+        // Back to the default: the 1024-bit certificate no longer verifies anything (and cannot be saved again).
+        #expect(
+            await olga.call(
+                "PUT", "/api/v1/orgs/\(org)/sso",
+                #"{"minRSABits":2048,"certificates":["\#(legacy.certificate.base64)"]}"#
+            ).status == 422)
+        let k = try SAMLKit.makeKeys("rsa")
+        #expect(
+            await olga.call(
+                "PUT", "/api/v1/orgs/\(org)/sso", #"{"minRSABits":2048,"certificates":["\#(k.certificate.base64)"]}"#
+            ).status == 200)
+        #expect((await olga.call("GET", "/api/v1/orgs/\(org)/audit")).body.contains("sso.legacy_keys_refused"))
+        #expect(!(await olga.call("GET", "/console/\(org)/sso")).body.contains("legacy-keys"))
+    }
+
     @Test func notAMemberWithoutJITLeavesNothingBehind() async throws {
         let (f, org, _, k) = try await Self.setUp(jit: false)
         let b = FormBrowser(f.client)

@@ -67,7 +67,10 @@ package enum SSOSettingsRoutes {
 
         sso.delete("") { ctx in
             let org = try ctx.parameter("org")
+            let caller = try ctx.authenticatedCaller()
             try await g.sso.delete(org: org)
+            try await g.regions.tenant(forOrg: org).recordSSOChange(
+                SSOChangeRecord(orgID: org, actorID: caller.accountID, action: .deleted, summary: [:]))
             return Response(status: 204)
         }
     }

@@ -1,0 +1,149 @@
+import Crypto
+import Foundation
+import GatehouseCore
+import Gateway
+import SAML
+import TenantAPI
+
+/// The console's SSO page as a model built from the gateway's facts (SP, settings, roles, domain claims) and a
+/// pure view. What the page warns about is decided here, so tests assert on it without rendering.
+struct SSOPageModel: Equatable {
+    struct SPFacts: Equatable {
+        var entityID: String
+        var acsURL: String
+        var sloURL: String
+        /// An SP key is configured: logout messages are signed and IdPs may encrypt assertions to it.
+        var hasKey: Bool
+    }
+    struct IdPFacts: Equatable {
+        var entityID: String
+        var ssoURL: String
+        var ssoBinding: String
+        var sloURL: String?
+        var certificates: Int
+    }
+    struct RoleOption: Equatable {
+        var id: String
+        var name: String
+        var selected: Bool
+    }
+    enum Warning: Equatable {
+        /// The org accepts IdP keys below 2048 bits.
+        case legacyKeys(bits: Int)
+        /// The IdP does single logout, but without an SP key Gatehouse cannot sign its logout messages.
+        case unsignedLogout
+    }
+
+    var org: String
+    var sp: SPFacts
+    var idp: IdPFacts?
+    var warnings: [Warning]
+    var jitEnabled: Bool
+    var roleOptions: [RoleOption]
+    var idpInitiated: Bool
+    var minRSABits: Int
+    var domains: [DomainClaim]
+    var error: String?
+
+    init(
+        org: String, sp: ServiceProvider, settings: SSOSettings?, roles: [RoleView], domains: [DomainClaim],
+        error: String?
+    ) {
+        self.org = org
+        self.sp = SPFacts(entityID: sp.entityID, acsURL: sp.acsURL, sloURL: sp.sloURL, hasKey: sp.key != nil)
+        idp = settings.map {
+            IdPFacts(
+                entityID: $0.idp.entityID, ssoURL: $0.idp.ssoURL,
+                ssoBinding: $0.idp.ssoBinding == SAMLNames.postBinding ? "HTTP-POST" : "HTTP-Redirect",
+                sloURL: $0.idp.sloURL, certificates: $0.idp.certificates.count)
+        }
+        minRSABits = settings?.rsaFloor ?? Certificate.defaultMinRSABits
+        var w: [Warning] = []
+        if minRSABits < Certificate.defaultMinRSABits { w.append(.legacyKeys(bits: minRSABits)) }
+        if settings?.idp.sloURL != nil && sp.key == nil { w.append(.unsignedLogout) }
+        warnings = w
+        jitEnabled = settings?.jit.enabled ?? false
+        let role = settings?.jit.defaultRole ?? "member"
+        roleOptions = roles.filter { $0.id != "owner" }.map {
+            RoleOption(id: $0.id, name: $0.name, selected: $0.id == role)
+        }
+        idpInitiated = settings?.allowIdPInitiated ?? false
+        self.domains = domains
+        self.error = error
+    }
+}
+
+enum SSOPageView {
+    static func render(_ m: SSOPageModel, base: String, csrfField: HTML) -> HTML {
+        var h: HTML = "<h2>This service (give these to your identity provider)</h2><div class=\"kv\">"
+        h += "<span>Entity ID</span><code>\(m.sp.entityID)</code>"
+        h += "<span>ACS URL (HTTP-POST)</span><code>\(m.sp.acsURL)</code>"
+        h += "<span>Single logout URL</span><code>\(m.sp.sloURL)</code>"
+        h +=
+            "<span>Encrypted assertions</span><span>\(m.sp.hasKey ? "accepted (SP certificate in the metadata)" : "not available (no SP key configured)")</span></div>"
+        h +=
+            "<p><a href=\"/sso/\(m.org)/metadata\">Download SP metadata</a>"
+            + "\(if: m.idp != nil, " · <a href=\"/sso/\(m.org)/login?next=%2Fconsole\">Test sign-in</a>")</p>"
+        for w in m.warnings {
+            switch w {
+            case .legacyKeys(let bits):
+                h +=
+                    "<p class=\"notice warning\" role=\"alert\" id=\"legacy-keys\"><strong>Weak identity provider keys"
+                    + " accepted.</strong> This organization accepts IdP signing keys of \(String(bits)) bits, below"
+                    + " the 2048-bit default. Ask your identity provider to move to a 2048-bit key, then restore the"
+                    + " default.</p>"
+            case .unsignedLogout:
+                h +=
+                    "<p class=\"notice warning\" role=\"status\">Your identity provider does single logout, but no SP"
+                    + " key is configured, so Gatehouse's logout messages are unsigned; most IdPs ignore them.</p>"
+            }
+        }
+        h += "<h2>Identity provider</h2>"
+        if let idp = m.idp {
+            h += "<div class=\"kv\"><span>Entity ID</span><code>\(idp.entityID)</code>"
+            h += "<span>Sign-in URL (\(idp.ssoBinding))</span><code>\(idp.ssoURL)</code>"
+            h += "<span>Single logout</span>"
+            h += idp.sloURL.map { "<code>\($0)</code>" } ?? "<span>not offered by the IdP</span>"
+            h += "<span>Certificates</span><span>\(String(idp.certificates))</span></div>"
+        } else {
+            h += "<p class=\"empty\">Not configured yet.</p>"
+        }
+        h +=
+            "<form method=\"post\" action=\"\(base)/sso\" class=\"panel\">\(csrfField)<label for=\"metadata\">"
+            + "IdP metadata XML\(m.idp != nil ? " (leave empty to keep)" : "")</label>"
+        h +=
+            "<textarea id=\"metadata\" name=\"metadataXML\""
+            + " rows=\"6\"\(if: m.error != nil, " aria-describedby=\"sso-error\" aria-invalid=\"true\"")></textarea>"
+        if let error = m.error { h += "<p class=\"field-error\" role=\"alert\" id=\"sso-error\">\(error)</p>" }
+        h +=
+            "<label class=\"inline\"><input type=\"checkbox\" name=\"jit\" value=\"1\"\(if: m.jitEnabled, " checked")>"
+            + " Create members on first sign-in (JIT)</label>"
+        h += "<label for=\"jit-role\">Default role for JIT members</label><select id=\"jit-role\" name=\"jitRole\">"
+        for r in m.roleOptions {
+            h += "<option value=\"\(r.id)\"\(if: r.selected, " selected")>\(r.name)</option>"
+        }
+        h +=
+            "</select><label class=\"inline\"><input type=\"checkbox\" name=\"idpInitiated\""
+            + " value=\"1\"\(if: m.idpInitiated, " checked")> Allow IdP-initiated sign-in</label>"
+        h +=
+            "<label for=\"min-rsa\">Smallest IdP signing key</label><select id=\"min-rsa\" name=\"minRSABits\">"
+            + "<option value=\"2048\"\(if: m.minRSABits >= 2048, " selected")>RSA 2048 bits (recommended)</option>"
+            + "<option value=\"1024\"\(if: m.minRSABits < 2048, " selected")>RSA 1024 bits (legacy IdP; weak)</option>"
+            + "</select>"
+        h +=
+            "<label for=\"domains\">Email domains for \"Sign in with SSO\" and JIT (each proven by a DNS record)"
+            + "</label><input id=\"domains\" name=\"domains\" type=\"text\""
+            + " value=\"\(m.domains.map(\.domain).joined(separator: ", "))\" placeholder=\"acme.com\">"
+        for d in m.domains {
+            let status: HTML =
+                d.verified
+                ? "<span class=\"badge joined\">Verified</span>"
+                : "<span class=\"badge pending\">Not verified</span> publish TXT <code>\(d.recordName)</code> = "
+                    + "<code>\(d.recordValue)</code>, then verify it through the API "
+                    + "(POST /api/v1/orgs/\(m.org)/sso/domains/\(d.domain)/verify)."
+            h += "<p class=\"meta\"><strong>\(d.domain)</strong>: \(status)</p>"
+        }
+        h += "<div class=\"actions\"><button type=\"submit\">Save SSO settings</button></div></form>"
+        return h
+    }
+}
