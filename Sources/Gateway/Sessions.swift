@@ -80,7 +80,7 @@ package final class Sessions: Sendable {
                     + " saml_name_id, saml_session_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     Self.digest(token), accountID, method.wire, now, now, session.expiresAt,
-                    samlSubject.map { String(decoding: (try? JSONEncoder().encode($0)) ?? Data(), as: UTF8.self) },
+                    try samlSubject.map(JSONColumn.value),
                     samlSubject?.nameID, samlSubject?.sessionIndex,
                 ])
         }
@@ -143,11 +143,9 @@ package final class Sessions: Sendable {
     package func samlSubject(_ token: String) throws -> ServiceProvider.Subject? {
         let hash = Self.digest(token)
         return try db.readNow { conn in
-            guard
-                let text = try conn.first("SELECT saml_subject FROM sessions WHERE id_hash = ?", [hash])?
-                    .string("saml_subject")
-            else { return nil }
-            return try? JSONDecoder().decode(ServiceProvider.Subject.self, from: Data(text.utf8))
+            JSONColumn.read(
+                ServiceProvider.Subject.self,
+                try conn.first("SELECT saml_subject FROM sessions WHERE id_hash = ?", [hash])?.string("saml_subject"))
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Synchronization
+import TenantDomain
 
 /// Remembers when members last used their org and writes it in batches, so "last active" stays current
 /// without turning every read into a write. Noting is a dictionary update under a lock; `flush` writes all
@@ -8,7 +9,7 @@ import Synchronization
 /// flush interval of activity can be lost in a crash: last-active is a hint, not an acknowledged write.
 package final class ActivityRecorder: Sendable {
     private struct Key: Hashable {
-        let org: String
+        let org: OrgID
         let account: String
     }
     private let pending = Mutex<[Key: Int]>([:])
@@ -16,7 +17,7 @@ package final class ActivityRecorder: Sendable {
 
     init(db: Database) { self.db = db }
 
-    func note(org: String, account: String, at: Int) {
+    func note(org: OrgID, account: String, at: Int) {
         let key = Key(org: org, account: account)
         pending.withLock { p in
             if p.count < 200_000 || p[key] != nil { p[key] = max(p[key] ?? 0, at) }

@@ -72,7 +72,8 @@ package final class LocalRegionTenant: RegionTenant {
     }
 
     package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? {
-        do { return .success(try service.orgNow(caller, org: org)) } catch let e as GatehouseError {
+        guard let id = OrgID(org) else { return .failure(Refusal.notFound.error) }
+        do { return .success(try service.orgNow(caller, org: id)) } catch let e as GatehouseError {
             return .failure(e)
         } catch { return nil }
     }

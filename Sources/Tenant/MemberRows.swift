@@ -70,22 +70,22 @@ enum MemberRows {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
             """,
             [
-                m.orgID, m.accountID, m.email, m.firstName, m.lastName, RegionService.encodeList(m.roles),
-                RegionService.encodeMap(m.userVariables), m.startingPage.rawValue, m.ssoOnly, m.joinedAt,
+                m.orgID, m.accountID, m.email, m.firstName, m.lastName, JSONColumn.list(m.roles),
+                JSONColumn.map(m.userVariables), m.startingPage.rawValue, m.ssoOnly, m.joinedAt,
                 nameKey(first: m.firstName, last: m.lastName, email: m.email), text,
             ])
         let rowid = conn.lastInsertRowID
-        try setRoles(conn, orgID: m.orgID, rowid: rowid, roles: m.roles, updateColumn: false)
+        try setRoles(conn, orgID: try OrgID.stored(m.orgID), rowid: rowid, roles: m.roles, updateColumn: false)
         try conn.run("INSERT INTO member_tri (rowid, t) VALUES (?, ?)", [rowid, text])
         try conn.run("INSERT INTO member_chars (rowid, t) VALUES (?, ?)", [rowid, charTokens(text)])
         return rowid
     }
 
     static func setRoles(
-        _ conn: SQLiteConnection, orgID: String, rowid: Int64, roles: [String], updateColumn: Bool = true
+        _ conn: SQLiteConnection, orgID: OrgID, rowid: Int64, roles: [String], updateColumn: Bool = true
     ) throws {
         if updateColumn {
-            try conn.run("UPDATE members SET roles = ? WHERE rowid = ?", [RegionService.encodeList(roles), rowid])
+            try conn.run("UPDATE members SET roles = ? WHERE rowid = ?", [JSONColumn.list(roles), rowid])
             try conn.run("DELETE FROM member_roles WHERE member_rowid = ?", [rowid])
         }
         for r in Set(roles) {
@@ -133,14 +133,14 @@ enum MemberRows {
         return Loaded(
             rowid: s.int64(C.rowid), accountID: s.string(C.accountID), email: s.string(C.email),
             firstName: s.string(C.firstName), lastName: s.string(C.lastName),
-            roles: RegionService.decodeList(s.string(C.roles)),
-            userVariables: RegionService.decodeMap(s.string(C.userVariables)),
+            roles: JSONColumn.readList(s.string(C.roles)),
+            userVariables: JSONColumn.readMap(s.string(C.userVariables)),
             startingPage: StartingPage(rawValue: s.string(C.startingPage)) ?? .studio, ssoOnly: s.bool(C.ssoOnly),
             joinedAt: s.int(C.joinedAt), lastActive: s.int(C.lastActive), appCount: s.int(C.appCount),
             nameKey: s.string(C.nameKey))
     }
 
-    static func load(_ conn: SQLiteConnection, orgID: String, accountID: String) throws -> Loaded? {
+    static func load(_ conn: SQLiteConnection, orgID: OrgID, accountID: String) throws -> Loaded? {
         var out: Loaded?
         try conn.forEach(
             "SELECT \(columns) FROM members m WHERE m.org_id = ? AND m.account_id = ?", [orgID, accountID]
@@ -182,7 +182,7 @@ enum MemberRows {
 
     /// Rule 6: a removed member's keys, or their keys for a revoked app, die at once.
     static func revokeKeys(
-        _ conn: SQLiteConnection, orgID: String, accountID: String, app: String?, at: Int, reason: String
+        _ conn: SQLiteConnection, orgID: OrgID, accountID: String, app: String?, at: Int, reason: String
     ) throws {
         if let app {
             try conn.run(

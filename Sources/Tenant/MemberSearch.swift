@@ -20,7 +20,7 @@ struct MemberSearch {
     enum ActivityStatus: String { case active, inactive, never }
     static let activeWindow = 30 * 86400
 
-    var orgID: String
+    var orgID: OrgID
     var term: String?
     var role: String?
     /// Activity status: `active` (seen in the last 30 days), `inactive` (seen before that), `never` (never seen).

@@ -1,13 +1,14 @@
 import GatehouseCore
 import HTTP
 import TenantAPI
+import TenantDomain
 import Web
 
 /// What a request under `/api/v1/orgs/:org` addresses and who asks: the region service holding the org, the
 /// org id, and the verified caller. Resolved once per request by `OrgScopeMiddleware`.
 struct OrgScope: Sendable {
     let service: RegionService
-    let org: String
+    let org: OrgID
     let caller: Caller
 }
 
@@ -20,8 +21,9 @@ struct OrgScopeMiddleware: Middleware {
     let callers: CallerProvider
 
     func handle(_ context: RequestContext, next: Handler) async throws -> Response {
-        let org = try context.parameter("org")
-        let service = try directory.service(forOrg: org)
+        // Not an org id at all: the same 404 as an unknown org.
+        guard let org = OrgID(try context.parameter("org")) else { throw Refusal.notFound.error }
+        let service = try directory.service(forOrg: org.raw)
         var ctx = context
         ctx[OrgScopeKey.self] = OrgScope(service: service, org: org, caller: try await callers(context))
         return try await next(ctx)
@@ -44,11 +46,17 @@ struct CallerMiddleware: Middleware {
 extension RequestContext {
     /// The org scope the group's middleware resolved (a route outside the group has none: a programming error
     /// answered as 500, never as another org).
-    func orgScope() throws -> (RegionService, String, Caller) {
+    func orgScope() throws -> (RegionService, OrgID, Caller) {
         guard let s = self[OrgScopeKey.self] else {
             throw GatehouseError.internalError(detail: "route outside the org group")
         }
         return (s.service, s.org, s.caller)
+    }
+
+    /// The `:org` of a route outside the org group (the region admin API), as an id: anything else is 404.
+    func orgID() throws -> OrgID {
+        guard let id = OrgID(try parameter("org")) else { throw Refusal.notFound.error }
+        return id
     }
 
     func caller() throws -> Caller {

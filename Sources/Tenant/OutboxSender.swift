@@ -66,7 +66,7 @@ package final class OutboxSender: Sendable {
                     rows.append(
                         Due(
                             id: $0.int64(0), org: $0.string(1), kind: $0.string(2), to: $0.string(3),
-                            payload: RegionService.decodeMap($0.string(4)), attempts: Int($0.int64(5))))
+                            payload: JSONColumn.readMap($0.string(4)), attempts: Int($0.int64(5))))
                 }
                 return rows
             }

@@ -211,20 +211,20 @@ package enum RegionRoutes {
             let s = try directory.service(forRegion: try ctx.parameter("region"))
             return try .json(
                 try await s.setOrgStatus(
-                    try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.parameter("org"),
+                    try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.orgID(),
                     suspended: true))
         }
         regions.post("/orgs/:org/reactivate") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
             return try .json(
                 try await s.setOrgStatus(
-                    try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.parameter("org"),
+                    try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.orgID(),
                     suspended: false))
         }
         regions.delete("/orgs/:org") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
             try await s.deleteOrg(
-                try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.parameter("org"),
+                try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.orgID(),
                 confirmName: try ctx.decode(DeleteOrgRequest.self).confirmName)
             return Response(status: 204)
         }

@@ -6,7 +6,7 @@ import TenantAPI
 import TenantDomain
 
 extension RegionService {
-    package func listApps(_ caller: Caller, org: String) async throws -> [AppView] {
+    package func listApps(_ caller: Caller, org: OrgID) async throws -> [AppView] {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .orgView)
             return try conn.query(
@@ -23,7 +23,7 @@ extension RegionService {
         }
     }
 
-    package func createApp(_ caller: Caller, org: String, name: String) async throws -> AppView {
+    package func createApp(_ caller: Caller, org: OrgID, name: String) async throws -> AppView {
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(name.count) else {
             throw GatehouseError.validation("`name` must be 1–100 characters.")
@@ -39,7 +39,7 @@ extension RegionService {
         }
     }
 
-    package func grantApp(_ caller: Caller, org: String, app: String, member: String, role: AppRole) async throws {
+    package func grantApp(_ caller: Caller, org: OrgID, app: String, member: String, role: AppRole) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -56,7 +56,7 @@ extension RegionService {
         }
     }
 
-    package func revokeApp(_ caller: Caller, org: String, app: String, member: String) async throws {
+    package func revokeApp(_ caller: Caller, org: OrgID, app: String, member: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -78,7 +78,7 @@ extension RegionService {
     }
 
     func grant(
-        _ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, role: AppRole, at: Int,
+        _ conn: SQLiteConnection, org: OrgID, app: String, member m: MemberRows.Loaded, role: AppRole, at: Int,
         actor: String
     ) throws {
         try conn.run(
@@ -94,7 +94,7 @@ extension RegionService {
 
     /// Rule 6: revoking an app kills the member's keys scoped to it.
     func revoke(
-        _ conn: SQLiteConnection, org: String, app: String, member m: MemberRows.Loaded, at: Int, actor: String
+        _ conn: SQLiteConnection, org: OrgID, app: String, member m: MemberRows.Loaded, at: Int, actor: String
     ) throws {
         try conn.run(
             "DELETE FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid])
@@ -107,7 +107,7 @@ extension RegionService {
 
     /// Creates a key for the caller (optionally scoped to an app they can use). The secret is returned once;
     /// only its SHA-256 is stored (the secret is 256 random bits, so a fast hash is enough).
-    package func createAPIKey(_ caller: Caller, org: String, request: APIKeyRequest) async throws -> APIKeyView {
+    package func createAPIKey(_ caller: Caller, org: OrgID, request: APIKeyRequest) async throws -> APIKeyView {
         let name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(name.count) else {
             throw GatehouseError.validation("`name` must be 1–100 characters.")
@@ -144,7 +144,7 @@ extension RegionService {
     }
 
     /// Keys of the org: admins with `apikeys.create` see all; others see their own.
-    package func listAPIKeys(_ caller: Caller, org: String) async throws -> [APIKeyView] {
+    package func listAPIKeys(_ caller: Caller, org: OrgID) async throws -> [APIKeyView] {
         try await db.read { conn in
             let a = try self.access(conn, org, caller)
             let all = a.actor.permissions.contains(.apikeysCreate)
@@ -162,7 +162,7 @@ extension RegionService {
         }
     }
 
-    package func revokeAPIKey(_ caller: Caller, org: String, key: String) async throws {
+    package func revokeAPIKey(_ caller: Caller, org: OrgID, key: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)

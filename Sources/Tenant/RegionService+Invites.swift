@@ -41,11 +41,11 @@ extension RegionService {
         let expires = Self.date(s.int(C.expiresAt))
         return InviteView(
             id: s.string(C.id), orgID: s.string(C.orgID), email: s.string(C.email),
-            roles: Self.decodeList(s.string(C.roles)),
+            roles: JSONColumn.readList(s.string(C.roles)),
             ssoOnly: s.bool(C.ssoOnly), firstName: s.string(C.firstName), lastName: s.string(C.lastName),
-            userVariables: Self.decodeMap(s.string(C.userVariables)),
+            userVariables: JSONColumn.readMap(s.string(C.userVariables)),
             startingPage: StartingPage(rawValue: s.string(C.startingPage)) ?? .studio,
-            apps: Self.decodeGrants(s.string(C.apps)),
+            apps: JSONColumn.readGrants(s.string(C.apps)),
             inviterID: s.string(C.inviterID), inviterName: s.string(C.inviterName),
             status: InviteStatus.effective(stored: s.string(C.status), expiresAt: expires, now: now),
             version: s.int(C.version), createdAt: Self.date(s.int(C.createdAt)), expiresAt: expires)
@@ -74,7 +74,7 @@ extension RegionService {
         try await db.write { conn in
             let (inv, orgName) = try self.openInvite(conn, claims, now: now)
             try self.enqueueMail(
-                conn, org: inv.orgID, kind: "invite_code", to: inv.email,
+                conn, org: try OrgID.stored(inv.orgID), kind: "invite_code", to: inv.email,
                 payload: [
                     "invite": inv.id, "version": String(inv.version), "org": orgName,
                     "slot": String(InviteTokens.slot(now)),
@@ -95,7 +95,7 @@ extension RegionService {
                 throw Refusal.notFound.error
             }
             try self.audit(
-                conn, org: c.orgID, at: now, actor: c.actorID, action: c.action.rawValue, target: c.orgID,
+                conn, org: id, at: now, actor: c.actorID, action: c.action.rawValue, target: c.orgID,
                 c.summary.mapValues { String($0.prefix(300)) })
         }
     }
@@ -111,7 +111,7 @@ extension RegionService {
                 throw Refusal.notFound.error
             }
             try self.enqueueMail(
-                conn, org: orgID, kind: "sso_link_code", to: Email.normalize(email),
+                conn, org: id, kind: "sso_link_code", to: Email.normalize(email),
                 payload: ["org": org.string("name") ?? "", "subject": subject, "slot": String(InviteTokens.slot(now))],
                 at: nowS)
         }
@@ -130,8 +130,7 @@ extension RegionService {
     /// Invites many addresses at once. Each address gets its own outcome; invalid addresses, existing members
     /// and addresses with a live pending invite are reported without failing the others. Invites, their audit
     /// events and their mail (outbox) are written in one transaction.
-    package func createInvites(_ caller: Caller, org: String, request: InviteRequest) async throws -> InviteBatchResult
-    {
+    package func createInvites(_ caller: Caller, org: OrgID, request: InviteRequest) async throws -> InviteBatchResult {
         let parsed: InviteAddressParser.Parsed
         switch request.emails {
         case .list(let l):
@@ -168,7 +167,7 @@ extension RegionService {
                     throw GatehouseError.validation("Unknown app `\(g.app)`.")
                 }
             }
-            let emailsJSON = Self.encodeList(parsed.valid)
+            let emailsJSON = JSONColumn.list(parsed.valid)
             var members = Set<String>()
             var pending = Set<String>()
             try conn.forEach(
@@ -182,9 +181,9 @@ extension RegionService {
             ) { pending.insert($0.string(0)) }
             var results: [InviteOutcome] = []
             results.reserveCapacity(parsed.valid.count + parsed.invalid.count)
-            let rolesJSON = Self.encodeList(roles.map(\.id))
-            let varsJSON = Self.encodeMap(request.userVariables ?? [:])
-            let appsJSON = Self.encodeGrants(apps)
+            let rolesJSON = JSONColumn.list(roles.map(\.id))
+            let varsJSON = JSONColumn.map(request.userVariables ?? [:])
+            let appsJSON = JSONColumn.grants(apps)
             let page = (request.startingPage ?? .studio).rawValue
             let inviterName = caller.inviterName
             var invited = 0
@@ -247,7 +246,7 @@ extension RegionService {
     // MARK: - List, resend, revoke, link
 
     package func listInvites(
-        _ caller: Caller, org: String, status: String?, cursor: String?, limit: Int = 50
+        _ caller: Caller, org: OrgID, status: String?, cursor: String?, limit: Int = 50
     ) async throws -> InvitePage {
         if let status, InviteStatus(rawValue: status) == nil {
             throw GatehouseError.validation("`status` must be pending, joined, expired or revoked.")
@@ -307,10 +306,10 @@ extension RegionService {
 
     /// Loads an invite of `org` that the caller may manage: `members.invite` and the grant ceiling over its roles.
     func manageableInvite(
-        _ conn: SQLiteConnection, _ caller: Caller, org: String, invite: String, now: Date
+        _ conn: SQLiteConnection, _ caller: Caller, org: OrgID, invite: String, now: Date
     ) throws -> (OrgAccess, InviteView) {
         let a = try access(conn, org, caller, requiring: .membersInvite)
-        guard let inv = try loadInvite(conn, id: invite, now: now), inv.orgID == org else {
+        guard let inv = try loadInvite(conn, id: invite, now: now), inv.orgID == org.raw else {
             throw GatehouseError.notFound("No such invite.")
         }
         try Rules.grantCeiling(a.actor, roles: inv.roles.compactMap { a.catalog.role($0) }).orThrow()
@@ -318,7 +317,7 @@ extension RegionService {
     }
 
     /// A new expiry and a new version: links sent before stop working.
-    package func resendInvite(_ caller: Caller, org: String, invite: String) async throws -> InviteView {
+    package func resendInvite(_ caller: Caller, org: OrgID, invite: String) async throws -> InviteView {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         return try await db.write { conn in
@@ -347,7 +346,7 @@ extension RegionService {
         }
     }
 
-    package func revokeInvite(_ caller: Caller, org: String, invite: String) async throws {
+    package func revokeInvite(_ caller: Caller, org: OrgID, invite: String) async throws {
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         try await db.write { conn in
@@ -364,7 +363,7 @@ extension RegionService {
     }
 
     /// "Copy invite link": the token of the invite's current version, derived again (never stored).
-    package func inviteLink(_ caller: Caller, org: String, invite: String) async throws -> InviteLink {
+    package func inviteLink(_ caller: Caller, org: OrgID, invite: String) async throws -> InviteLink {
         let now = clock.now()
         let inv = try await db.read { conn in
             try self.manageableInvite(conn, caller, org: org, invite: invite, now: now).1
@@ -487,13 +486,14 @@ extension RegionService {
             "UPDATE invites SET status = 'joined', joined_account_id = ?, updated_at = ? WHERE id = ?",
             [accountID, nowS, inv.id])
         try enqueueMail(
-            conn, org: inv.orgID, kind: "added", to: inv.email,
+            conn, org: try OrgID.stored(inv.orgID), kind: "added", to: inv.email,
             payload: ["org": orgName, "roles": inv.roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")],
             at: nowS)
         try audit(
-            conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.accepted", target: inv.email,
+            conn, org: try OrgID.stored(inv.orgID), at: nowS, actor: accountID, action: "invite.accepted",
+            target: inv.email,
             ["invite": inv.id, "roles": inv.roles.joined(separator: ","), "via": via])
-        guard let m = try MemberRows.load(conn, orgID: inv.orgID, accountID: accountID) else {
+        guard let m = try MemberRows.load(conn, orgID: try OrgID.stored(inv.orgID), accountID: accountID) else {
             throw GatehouseError.internalError(detail: "member vanished")
         }
         return AcceptInviteResult(
@@ -515,7 +515,8 @@ extension RegionService {
             try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: email).orThrow()
             try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, inviteID])
             try self.audit(
-                conn, org: inv.orgID, at: nowS, actor: accountID, action: "invite.declined", target: inv.email,
+                conn, org: try OrgID.stored(inv.orgID), at: nowS, actor: accountID, action: "invite.declined",
+                target: inv.email,
                 ["invite": inviteID])
         }
     }

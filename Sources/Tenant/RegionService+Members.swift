@@ -17,7 +17,7 @@ extension RegionService {
         package init() {}
     }
 
-    package func listMembers(_ caller: Caller, org: String, query q: MemberListQuery) async throws -> MemberPage {
+    package func listMembers(_ caller: Caller, org: OrgID, query q: MemberListQuery) async throws -> MemberPage {
         guard let sort = MemberSearch.Sort(rawValue: q.sort) else {
             throw GatehouseError.validation("`sort` must be name, apps or last_active.")
         }
@@ -48,7 +48,7 @@ extension RegionService {
         }
     }
 
-    package func member(_ caller: Caller, org: String, member: String) async throws -> MemberView {
+    package func member(_ caller: Caller, org: OrgID, member: String) async throws -> MemberView {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .membersView)
             guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
@@ -59,7 +59,7 @@ extension RegionService {
     }
 
     /// The member's effective permissions and a "view as" evaluation of what they may do.
-    package func permissions(_ caller: Caller, org: String, member: String) async throws -> PermissionsView {
+    package func permissions(_ caller: Caller, org: OrgID, member: String) async throws -> PermissionsView {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .membersView)
             guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
@@ -73,7 +73,7 @@ extension RegionService {
     }
 
     package func updateMember(
-        _ caller: Caller, org: String, member: String, patch: MemberPatch
+        _ caller: Caller, org: OrgID, member: String, patch: MemberPatch
     ) async throws -> MemberView {
         if let vars = patch.userVariables, let r = UserVariables.validate(vars) { throw r.error }
         try PersonName.validate(patch.firstName, patch.lastName)
@@ -106,7 +106,7 @@ extension RegionService {
                 try Rules.editMember(a.actor, targetAccountID: member, targetPermissions: targetPerms).orThrow()
             }
             if let vars = patch.userVariables {
-                try conn.run("UPDATE members SET user_vars = ? WHERE rowid = ?", [Self.encodeMap(vars), m.rowid])
+                try conn.run("UPDATE members SET user_vars = ? WHERE rowid = ?", [JSONColumn.map(vars), m.rowid])
                 summary["userVariables"] = vars.keys.sorted().joined(separator: ",")
             }
             if let page = patch.startingPage {
@@ -132,7 +132,7 @@ extension RegionService {
         }
     }
 
-    package func removeMember(_ caller: Caller, org: String, member: String) async throws {
+    package func removeMember(_ caller: Caller, org: OrgID, member: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -148,7 +148,7 @@ extension RegionService {
     }
 
     /// Rule 6: the membership, its grants and its keys go at once; the data the member created stays.
-    func remove(_ conn: SQLiteConnection, org: String, _ m: MemberRows.Loaded, at: Int, actor: String) throws {
+    func remove(_ conn: SQLiteConnection, org: OrgID, _ m: MemberRows.Loaded, at: Int, actor: String) throws {
         try MemberRows.revokeKeys(conn, orgID: org, accountID: m.accountID, app: nil, at: at, reason: "member_removed")
         try MemberRows.delete(conn, rowid: m.rowid)
         try audit(
@@ -158,7 +158,7 @@ extension RegionService {
 
     /// Rule 7: every selected member is checked first; if any is refused nothing changes and every refusal is
     /// reported with its member.
-    package func bulk(_ caller: Caller, org: String, request: BulkRequest) async throws -> BulkResult {
+    package func bulk(_ caller: Caller, org: OrgID, request: BulkRequest) async throws -> BulkResult {
         let ids = Array(NSOrderedSet(array: request.members).compactMap { $0 as? String })
         guard !ids.isEmpty else { throw GatehouseError.validation("Select at least one member.") }
         guard ids.count <= settings.maxBulkMembers else {
@@ -244,7 +244,7 @@ extension RegionService {
     }
 
     /// The emails of the selected members, one per line ("copy emails").
-    package func copyEmails(_ caller: Caller, org: String, members: [String]) async throws -> String {
+    package func copyEmails(_ caller: Caller, org: OrgID, members: [String]) async throws -> String {
         guard members.count <= settings.maxBulkMembers else {
             throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.")
         }
@@ -287,7 +287,7 @@ package struct ImportedMember: Sendable {
 extension RegionService {
     /// Imports members in one transaction, with their search index entries.
     /// - Warning: an operator tool: it applies no member rules (no grant ceiling, no invite). Never expose it to org users.
-    package func importMembers(org: String, _ members: [ImportedMember]) async throws {
+    package func importMembers(org: OrgID, _ members: [ImportedMember]) async throws {
         let now = nowSeconds
         try await db.write { conn in
             guard try conn.first("SELECT 1 FROM orgs WHERE id = ?", [org]) != nil else {
@@ -297,7 +297,7 @@ extension RegionService {
                 let rowid = try MemberRows.insert(
                     conn,
                     .init(
-                        orgID: org, accountID: m.accountID, email: Email.normalize(m.email), firstName: m.firstName,
+                        orgID: org.raw, accountID: m.accountID, email: Email.normalize(m.email), firstName: m.firstName,
                         lastName: m.lastName, roles: m.roles, userVariables: [:], startingPage: .studio,
                         ssoOnly: false, joinedAt: now))
                 try conn.run(
@@ -305,7 +305,7 @@ extension RegionService {
                     [m.lastActive, m.appCount, rowid])
             }
             try self.audit(
-                conn, org: org, at: now, actor: "operator", action: "members.imported", target: org,
+                conn, org: org, at: now, actor: "operator", action: "members.imported", target: org.raw,
                 ["count": String(members.count)])
         }
     }

@@ -7,7 +7,7 @@ import TenantDomain
 
 extension RegionService {
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
-    package func orgNow(_ caller: Caller, org: String) throws -> OrgView {
+    package func orgNow(_ caller: Caller, org: OrgID) throws -> OrgView {
         // No explicit transaction: `access` is one SELECT, plus one for the org's custom roles when the caller
         // holds one. A role changed between the two can only make a custom role unknown (refused), never grant
         // more than either version did, and this view shows only the org's own fields.
@@ -33,7 +33,7 @@ extension RegionService {
     }
 
     /// `evaluate` without a store: nil when the member holds a custom role (then the store is read).
-    private func evaluateOrNeedsStore(_ row: MemberAccessRow?, _ org: String, _ caller: Caller) throws -> OrgAccess? {
+    private func evaluateOrNeedsStore(_ row: MemberAccessRow?, _ org: OrgID, _ caller: Caller) throws -> OrgAccess? {
         do { return try evaluate(row, nil, org, caller, fullCatalog: false) } catch is AccessRowCache.NeedsStore {
             return nil
         }
@@ -54,7 +54,7 @@ extension RegionService {
                     MembershipSummary(
                         orgID: $0.string(0), orgName: $0.string(1), region: self.region,
                         status: OrgStatus(stored: $0.string(2)),
-                        roles: Self.decodeList($0.string(3)), ssoOnly: $0.int(4) != 0,
+                        roles: JSONColumn.readList($0.string(3)), ssoOnly: $0.int(4) != 0,
                         startingPage: StartingPage(rawValue: $0.string(5)) ?? .studio))
             }
             return out
@@ -69,17 +69,17 @@ extension RegionService {
         return n
     }
 
-    package func renameOrg(_ caller: Caller, org: String, name: String) async throws -> OrgView {
+    package func renameOrg(_ caller: Caller, org: OrgID, name: String) async throws -> OrgView {
         let name = try Self.validOrgName(name)
         let now = nowSeconds
         return try await db.write { conn in
             let a = try self.access(conn, org, caller, requiring: .orgRename)
             try conn.run("UPDATE orgs SET name = ? WHERE id = ?", [name, org])
             try self.audit(
-                conn, org: org, at: now, actor: caller.accountID, action: "org.renamed", target: org,
+                conn, org: org, at: now, actor: caller.accountID, action: "org.renamed", target: org.raw,
                 ["before": a.name, "after": name])
             return OrgView(
-                id: org, name: name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt),
+                id: org.raw, name: name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt),
                 memberCount: nil)
         }
     }
@@ -120,14 +120,14 @@ extension RegionService {
                     nowS, nowS + Int(self.settings.inviteTTL), nowS,
                 ])
             try self.enqueueMail(
-                conn, org: orgID.raw, kind: "invite", to: owner,
+                conn, org: orgID, kind: "invite", to: owner,
                 payload: [
                     "invite": inviteID, "version": "1", "org": name, "inviter": inviterName,
                     "inviterEmail": caller.email,
                     "roles": "Owner",
                 ], at: nowS)
             try self.audit(
-                conn, org: orgID.raw, at: nowS, actor: caller.accountID, action: "org.provisioned", target: orgID.raw,
+                conn, org: orgID, at: nowS, actor: caller.accountID, action: "org.provisioned", target: orgID.raw,
                 ["name": name, "owner": owner])
             guard let inv = try self.loadInvite(conn, id: inviteID, now: now) else {
                 throw GatehouseError.internalError(detail: "invite vanished")
@@ -176,11 +176,11 @@ extension RegionService {
     }
 
     /// A suspended org refuses every call but region admin calls.
-    package func setOrgStatus(_ caller: Caller, region: String, org: String, suspended: Bool) async throws -> OrgView {
+    package func setOrgStatus(_ caller: Caller, region: String, org: OrgID, suspended: Bool) async throws -> OrgView {
         try requireRegionAdmin(caller, region)
         let now = nowSeconds
         return try await db.write { conn in
-            guard OrgID(org)?.region == self.region,
+            guard org.region == self.region,
                 let row = try conn.first("SELECT name, created_at FROM orgs WHERE id = ?", [org])
             else {
                 throw GatehouseError.notFound("No such organization in this region.")
@@ -189,19 +189,19 @@ extension RegionService {
                 "UPDATE orgs SET status = ? WHERE id = ?", [(suspended ? OrgStatus.suspended : .active).rawValue, org])
             try self.audit(
                 conn, org: org, at: now, actor: caller.accountID,
-                action: suspended ? "org.suspended" : "org.reactivated", target: org)
+                action: suspended ? "org.suspended" : "org.reactivated", target: org.raw)
             return OrgView(
-                id: org, name: row.string("name") ?? "", region: self.region,
+                id: org.raw, name: row.string("name") ?? "", region: self.region,
                 status: suspended ? .suspended : .active,
                 createdAt: Self.date(row.int("created_at") ?? 0), memberCount: nil)
         }
     }
 
     /// Deletes an org and all its data; the caller types the org's name to confirm.
-    package func deleteOrg(_ caller: Caller, region: String, org: String, confirmName: String) async throws {
+    package func deleteOrg(_ caller: Caller, region: String, org: OrgID, confirmName: String) async throws {
         try requireRegionAdmin(caller, region)
         try await db.write { conn in
-            guard OrgID(org)?.region == self.region,
+            guard org.region == self.region,
                 let row = try conn.first("SELECT name FROM orgs WHERE id = ?", [org])
             else {
                 throw GatehouseError.notFound("No such organization in this region.")

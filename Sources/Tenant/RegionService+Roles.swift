@@ -5,7 +5,7 @@ import TenantAPI
 import TenantDomain
 
 extension RegionService {
-    package func listRoles(_ caller: Caller, org: String) async throws -> [RoleView] {
+    package func listRoles(_ caller: Caller, org: OrgID) async throws -> [RoleView] {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .orgView)
             var counts: [String: Int] = [:]
@@ -35,7 +35,7 @@ extension RegionService {
         }
     }
 
-    package func createRole(_ caller: Caller, org: String, request: RoleRequest) async throws -> RoleView {
+    package func createRole(_ caller: Caller, org: OrgID, request: RoleRequest) async throws -> RoleView {
         let (name, perms) = try validRoleRequest(request)
         var slug = String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
         while slug.contains("--") { slug = slug.replacingOccurrences(of: "--", with: "-") }
@@ -48,7 +48,7 @@ extension RegionService {
             try Self.checkRoleName(name, id: id, in: a.catalog, except: nil)
             try conn.run(
                 "INSERT INTO custom_roles (org_id, id, name, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
-                [org, id, name, Self.encodeList(perms.sorted().map(\.rawValue)), now])
+                [org, id, name, JSONColumn.list(perms.sorted().map(\.rawValue)), now])
             try self.audit(
                 conn, org: org, at: now, actor: caller.accountID, action: "role.created", target: id,
                 ["name": name, "permissions": perms.sorted().map(\.rawValue).joined(separator: ",")])
@@ -56,8 +56,7 @@ extension RegionService {
         }
     }
 
-    package func updateRole(_ caller: Caller, org: String, role: String, request: RoleRequest) async throws -> RoleView
-    {
+    package func updateRole(_ caller: Caller, org: OrgID, role: String, request: RoleRequest) async throws -> RoleView {
         let (name, perms) = try validRoleRequest(request)
         let now = nowSeconds
         return try await db.write { conn in
@@ -71,7 +70,7 @@ extension RegionService {
             try Self.checkRoleName(name, id: role, in: a.catalog, except: role)
             try conn.run(
                 "UPDATE custom_roles SET name = ?, permissions = ? WHERE org_id = ? AND id = ?",
-                [name, Self.encodeList(perms.sorted().map(\.rawValue)), org, role])
+                [name, JSONColumn.list(perms.sorted().map(\.rawValue)), org, role])
             try self.audit(
                 conn, org: org, at: now, actor: caller.accountID, action: "role.updated", target: role,
                 [
@@ -86,7 +85,7 @@ extension RegionService {
     }
 
     /// A role in use (by members or pending invites) cannot be deleted; the refusal says how many hold it.
-    package func deleteRole(_ caller: Caller, org: String, role: String) async throws {
+    package func deleteRole(_ caller: Caller, org: OrgID, role: String) async throws {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
@@ -126,7 +125,7 @@ extension RegionService {
         package init() {}
     }
 
-    package func auditEvents(_ caller: Caller, org: String, query q: AuditQuery) async throws -> AuditPage {
+    package func auditEvents(_ caller: Caller, org: OrgID, query q: AuditQuery) async throws -> AuditPage {
         guard (1...settings.maxPageSize).contains(q.limit) else {
             throw GatehouseError.validation("`limit` must be 1–\(settings.maxPageSize).")
         }
@@ -152,7 +151,7 @@ extension RegionService {
     }
 
     /// Every matching event as JSON lines, newest first.
-    package func exportAudit(_ caller: Caller, org: String, query q: AuditQuery) async throws -> [UInt8] {
+    package func exportAudit(_ caller: Caller, org: OrgID, query q: AuditQuery) async throws -> [UInt8] {
         try await db.read { conn in
             _ = try self.access(conn, org, caller, requiring: .auditView)
             let enc = JSONEncoder()
@@ -168,7 +167,7 @@ extension RegionService {
     }
 
     func auditRows(
-        _ conn: SQLiteConnection, org: String, _ q: AuditQuery, before: Int?, limit: Int
+        _ conn: SQLiteConnection, org: OrgID, _ q: AuditQuery, before: Int?, limit: Int
     ) throws -> [AuditEventView] {
         var cond = ["org_id = ?"]
         var b: [any SQLBindable] = [org]
@@ -198,7 +197,7 @@ extension RegionService {
                 AuditEventView(
                     id: $0.int(0), at: Self.date($0.int(1)), actor: $0.string(2), action: $0.string(3),
                     target: $0.string(4),
-                    summary: Self.decodeMap($0.string(5))))
+                    summary: JSONColumn.readMap($0.string(5))))
         }
         return out
     }

@@ -47,7 +47,7 @@ extension RegionService {
                         + " \(orgName) to invite you."
                 )
             }
-            let catalog = try self.loadCatalog(conn, request.orgID)
+            let catalog = try self.loadCatalog(conn, id)
             guard let jit = catalog.role(role), !Rules.isOwnerLevel(jit) else {
                 throw GatehouseError(
                     .ssoMisconfigured, status: 409,
@@ -65,7 +65,7 @@ extension RegionService {
                     startingPage: .studio, ssoOnly: false, joinedAt: nowS))
             try conn.run("UPDATE members SET last_active = ? WHERE rowid = ?", [nowS, rowid])
             try self.audit(
-                conn, org: request.orgID, at: nowS, actor: request.accountID, action: "member.provisioned",
+                conn, org: id, at: nowS, actor: request.accountID, action: "member.provisioned",
                 target: Email.normalize(request.email),
                 ["via": "sso", "roles": role])
             return SSOSignInResult(outcome: "provisioned", orgName: orgName, startingPage: .studio)
@@ -75,8 +75,9 @@ extension RegionService {
     /// The caller's permissions in an org, with the same refusals as any org request (404 for strangers,
     /// suspended, SSO-only).
     package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
-        try await db.read { conn in
-            let a = try self.access(conn, orgID, caller)
+        guard let id = OrgID(orgID) else { throw Refusal.notFound.error }
+        return try await db.read { conn in
+            let a = try self.access(conn, id, caller)
             return OrgStanding(
                 orgID: orgID, orgName: a.name, permissions: a.actor.permissions.map(\.rawValue).sorted(),
                 jitAssignableRoles: a.catalog.all.filter { Rules.jitRole(a.actor, role: $0).isAllowed }.map(\.id))

@@ -75,16 +75,16 @@ struct MemberAccessRow: Sendable {
 final class AccessRowCache: Sendable {
     struct NeedsStore: Error {}
     private struct Key: Hashable {
-        let org: String
+        let org: OrgID
         let account: String
     }
     private let entries = Mutex<(generation: UInt64, rows: [Key: MemberAccessRow?])>((0, [:]))
 
-    func lookup(_ org: String, _ account: String, generation: UInt64) -> MemberAccessRow?? {
+    func lookup(_ org: OrgID, _ account: String, generation: UInt64) -> MemberAccessRow?? {
         entries.withLock { e in e.generation == generation ? e.rows[Key(org: org, account: account)] : nil }
     }
 
-    func store(_ row: MemberAccessRow?, _ org: String, _ account: String, generation: UInt64) {
+    func store(_ row: MemberAccessRow?, _ org: OrgID, _ account: String, generation: UInt64) {
         entries.withLock { e in
             if e.generation != generation {
                 guard generation > e.generation else { return }
@@ -112,7 +112,7 @@ extension RegionService {
     /// - Parameter fullCatalog: false when only the caller's own permissions matter (then custom roles are read
     ///   only if the caller holds one); true whenever other members' or requested roles will be resolved.
     func access(
-        _ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, fullCatalog: Bool = true
+        _ conn: SQLiteConnection, _ orgID: OrgID, _ caller: Caller, fullCatalog: Bool = true
     ) throws -> OrgAccess {
         try checkScope(orgID, caller)
         return try evaluate(try memberRow(conn, orgID, caller.accountID), conn, orgID, caller, fullCatalog: fullCatalog)
@@ -120,17 +120,19 @@ extension RegionService {
 
     /// Before any row is read: the org must be of this region; an SSO session answers only for its own org (as
     /// if signed out elsewhere, whether or not the org exists); an API key knows its own org only (404).
-    func checkScope(_ orgID: String, _ caller: Caller) throws {
-        guard let id = OrgID(orgID), id.region == region else { throw Refusal.notFound.error }
-        if let home = caller.authMethod.ssoOrg, home != orgID { throw Refusal.orgSignInRequired(orgID).error }
-        guard caller.scopeOrg == nil || caller.scopeOrg == orgID else { throw Refusal.notFound.error }
+    func checkScope(_ orgID: OrgID, _ caller: Caller) throws {
+        guard orgID.region == region else { throw Refusal.notFound.error }
+        if let home = caller.authMethod.ssoOrg, home != orgID.raw {
+            throw Refusal.orgSignInRequired(orgID.raw).error
+        }
+        guard caller.scopeOrg == nil || caller.scopeOrg == orgID.raw else { throw Refusal.notFound.error }
     }
 
     /// What an app-scoped API key may do in its org: read it, and nothing that changes members, roles or keys.
     static let appKeyCeiling: PermissionSet = [.orgView, .membersView, .dataEdit]
 
     /// The caller's membership row in the org (nil: not a member, or no such org).
-    func memberRow(_ conn: SQLiteConnection, _ orgID: String, _ accountID: String) throws -> MemberAccessRow? {
+    func memberRow(_ conn: SQLiteConnection, _ orgID: OrgID, _ accountID: String) throws -> MemberAccessRow? {
         var found: MemberAccessRow?
         try conn.forEach(
             """
@@ -149,14 +151,14 @@ extension RegionService {
 
     /// The checks every org request makes, on a membership row. `conn` is needed only to read custom roles.
     func evaluate(
-        _ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: String, _ caller: Caller, fullCatalog: Bool
+        _ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: OrgID, _ caller: Caller, fullCatalog: Bool
     ) throws -> OrgAccess {
         guard let org = found else { throw Refusal.notFound.error }
         if org.status == .suspended { throw Refusal.orgSuspended.error }
         // Rule 9 and the IdP's reach: an SSO-only membership opens only to a session this org's SSO made.
-        try Rules.reach(caller.authMethod, org: orgID, ssoOnly: org.ssoOnly).orThrow()
+        try Rules.reach(caller.authMethod, org: orgID.raw, ssoOnly: org.ssoOnly).orThrow()
         activity.note(org: orgID, account: caller.accountID, at: Int(clock.now().timeIntervalSince1970))
-        let roles = Self.decodeList(org.roles)
+        let roles = JSONColumn.readList(org.roles)
         // Custom roles are read only when needed: most requests come from members holding built-in roles.
         let catalog: RoleCatalog
         if !fullCatalog && roles.allSatisfy({ Role.builtIn($0) != nil }) {
@@ -169,14 +171,14 @@ extension RegionService {
         var permissions = catalog.permissions(of: roles)
         if caller.scopeApp != nil { permissions = permissions.intersection(Self.appKeyCeiling) }
         return OrgAccess(
-            orgID: orgID, name: org.name, status: org.status, createdAt: org.created,
+            orgID: orgID.raw, name: org.name, status: org.status, createdAt: org.created,
             actor: Rules.Actor(accountID: caller.accountID, permissions: permissions),
             actorRowID: org.rowid, catalog: catalog)
     }
 
     /// Like `access`, and the caller must hold `permission` (403 when they are a member without it).
     func access(
-        _ conn: SQLiteConnection, _ orgID: String, _ caller: Caller, requiring permission: Permission,
+        _ conn: SQLiteConnection, _ orgID: OrgID, _ caller: Caller, requiring permission: Permission,
         fullCatalog: Bool = true
     ) throws -> OrgAccess {
         let a = try access(conn, orgID, caller, fullCatalog: fullCatalog)
@@ -192,7 +194,7 @@ extension RegionService {
         }
     }
 
-    func loadCatalog(_ conn: SQLiteConnection, _ orgID: String) throws -> RoleCatalog {
+    func loadCatalog(_ conn: SQLiteConnection, _ orgID: OrgID) throws -> RoleCatalog {
         let rows = try conn.query(
             "SELECT id, name, permissions FROM custom_roles WHERE org_id = ? ORDER BY id", [orgID])
         return RoleCatalog(
@@ -200,7 +202,7 @@ extension RegionService {
                 Role(
                     id: $0.string("id") ?? "", name: $0.string("name") ?? "",
                     permissions: Set(
-                        Self.decodeList($0.string("permissions") ?? "[]").compactMap(Permission.init(rawValue:))),
+                        JSONColumn.readList($0.string("permissions") ?? "[]").compactMap(Permission.init(rawValue:))),
                     builtIn: false)
             })
     }
@@ -217,57 +219,8 @@ extension RegionService {
         return out
     }
 
-    func ownerCount(_ conn: SQLiteConnection, _ orgID: String) throws -> Int {
+    func ownerCount(_ conn: SQLiteConnection, _ orgID: OrgID) throws -> Int {
         try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = 'owner'", [orgID])?.int(0) ?? 0
-    }
-
-    // MARK: JSON helpers for list columns
-    // Hand-written for flat lists and maps of strings: these run for every row written and read, where
-    // JSONEncoder/JSONDecoder would dominate the cost of a 10,000-invite request or a members page.
-
-    static func encodeList(_ l: [String]) -> String {
-        "[" + l.map(JSONText.quote).joined(separator: ",") + "]"
-    }
-    static func decodeList(_ s: String) -> [String] {
-        if s == "[]" { return [] }
-        // Fast path for what this code writes: ["a","b"] with no escapes (role ids, app ids).
-        let u = s.utf8
-        if u.first == UInt8(ascii: "["), u.last == UInt8(ascii: "]"), !u.contains(UInt8(ascii: "\\")) {
-            // Bytes, not Characters: this runs for the caller's roles on every org request.
-            let b = Array(u)
-            var out: [String] = []
-            var ok = true
-            var i = 1
-            while i < b.count - 1 {
-                var end = i
-                while end < b.count - 1 && b[end] != UInt8(ascii: ",") { end += 1 }
-                guard end - i >= 2, b[i] == UInt8(ascii: "\""), b[end - 1] == UInt8(ascii: "\"") else {
-                    ok = false
-                    break
-                }
-                out.append(String(decoding: b[(i + 1)..<(end - 1)], as: UTF8.self))
-                i = end + 1
-            }
-            if ok { return out }
-        }
-        return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String] ?? []
-    }
-    static func encodeMap(_ m: [String: String]) -> String {
-        "{"
-            + m.sorted { $0.key < $1.key }.map { JSONText.quote($0.key) + ":" + JSONText.quote($0.value) }.joined(
-                separator: ",") + "}"
-    }
-    static func decodeMap(_ s: String) -> [String: String] {
-        if s == "{}" { return [:] }
-        return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String: String] ?? [:]
-    }
-    static func encodeGrants(_ g: [AppGrant]) -> String {
-        "[" + g.map { "{\"app\":\(JSONText.quote($0.app)),\"role\":\"\($0.role.rawValue)\"}" }.joined(separator: ",")
-            + "]"
-    }
-    static func decodeGrants(_ s: String) -> [AppGrant] {
-        if s == "[]" { return [] }
-        return (try? JSONDecoder().decode([AppGrant].self, from: Data(s.utf8))) ?? []
     }
 
     static func date(_ seconds: Int) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
@@ -278,21 +231,47 @@ extension RegionService {
 extension RegionService {
     /// Appends an audit event in the caller's transaction: it commits or rolls back with the change it records.
     func audit(
-        _ conn: SQLiteConnection, org: String, at: Int, actor: String, action: String, target: String,
+        _ conn: SQLiteConnection, org: OrgID, at: Int, actor: String, action: String, target: String,
         _ summary: [String: String] = [:]
     ) throws {
         try conn.run(
             "INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, ?, ?, ?, ?, ?)",
-            [org, at, actor, action, target, Self.encodeMap(summary)])
+            [org, at, actor, action, target, JSONColumn.map(summary)])
     }
 
     /// Queues a mail in the caller's transaction (the sender delivers it after commit, with retries).
     func enqueueMail(
-        _ conn: SQLiteConnection, org: String, kind: String, to: String, payload: [String: String], at: Int
+        _ conn: SQLiteConnection, org: OrgID, kind: String, to: String, payload: [String: String], at: Int
     ) throws {
         try conn.run(
             "INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?,"
                 + " ?, ?)",
-            [org, kind, to, Self.encodeMap(payload), at, at])
+            [org, kind, to, JSONColumn.map(payload), at, at])
     }
+}
+
+/// App grants in an invite row: written by hand (a 10,000-address invite writes one per row).
+extension JSONColumn {
+    package static func grants(_ g: [AppGrant]) -> String {
+        "[" + g.map { "{\"app\":\(JSONText.quote($0.app)),\"role\":\"\($0.role.rawValue)\"}" }.joined(separator: ",")
+            + "]"
+    }
+    package static func readGrants(_ s: String) -> [AppGrant] {
+        if s == "[]" { return [] }
+        return read([AppGrant].self, s) ?? []
+    }
+}
+
+extension OrgID {
+    /// An id this region wrote itself (a row, a value it built): one that does not parse is a corrupted store,
+    /// answered as a 500, never as another org.
+    static func stored(_ s: String) throws -> OrgID {
+        guard let id = OrgID(s) else { throw GatehouseError.internalError(detail: "stored org id does not parse") }
+        return id
+    }
+}
+
+/// An org id binds as its text: the store keeps ids as TEXT.
+extension OrgID: SQLBindable {
+    package var sqlValue: SQLValue { .text(raw) }
 }

@@ -216,7 +216,7 @@ struct ConsoleTests {
                 Caller(
                     accountID: try #require(try f.app.gateway.accounts.find(email: "olga@acme.test")?.id),
                     email: "olga@acme.test"),
-                org: org, member: member
+                org: try #require(OrgID(org)), member: member
             ).apps == [AppGrant(app: app, role: .editor)])
         #expect((await owner.go("GET", "/console/\(org)/members/\(member)")).body.contains("Studio One — Editor"))
         #expect(

@@ -59,7 +59,7 @@ struct FastPathTests {
         }
         // Suspended: the same refusal both ways.
         let ops = try await f.euRegionAdmin()
-        _ = try await eu.setOrgStatus(ops, region: "eu", org: org, suspended: true)
+        _ = try await eu.setOrgStatus(ops, region: "eu", org: try #require(OrgID(org)), suspended: true)
         var h: HTTPHeaders = ["Cookie": "gh_session=\(olga.cookie ?? "")"]
         h.set("Host", "test")
         let request = Request(method: "GET", target: "/api/v1/orgs/\(org)", headers: h, id: "fp")

@@ -12,7 +12,7 @@ struct InviteFlowTests {
     @Test func provisionMakesTheCreatorOwner() async throws {
         let f = try TenantFixture()
         let org = try await f.makeOrg("Acme")
-        #expect(OrgID(org)?.region == .eu)
+        #expect(org.region == .eu)
         let info = await f.call(TenantFixture.caller("owner"), "GET", "/api/v1/orgs/\(org)")
         #expect(info.status == 200)
         #expect((info.json as? [String: Any])?["name"] as? String == "Acme")

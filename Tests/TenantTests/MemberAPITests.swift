@@ -12,7 +12,7 @@ struct MemberAPITests {
     static let manager = TenantFixture.caller("mona")
 
     /// Acme with owner, an admin, a manager, two members and a viewer.
-    static func acme(_ f: TenantFixture) async throws -> String {
+    static func acme(_ f: TenantFixture) async throws -> OrgID {
         let org = try await f.makeOrg("Acme")
         try await f.add(
             [("adam", "admin"), ("mona", "manager"), ("mel", "member"), ("max", "member"), ("vic", "viewer")], to: org)

@@ -59,7 +59,7 @@ final class TenantFixture: @unchecked Sendable {
     }
 
     /// Provisions an org in `region` whose owner is `owner`, who accepts the owner invite.
-    func makeOrg(_ name: String, region: Region = .eu, owner: String = "owner") async throws -> String {
+    func makeOrg(_ name: String, region: Region = .eu, owner: String = "owner") async throws -> OrgID {
         let s = service(region)
         let p = try await s.provisionOrg(
             Self.caller("ops", admin: region), region: region.rawValue,
@@ -67,12 +67,12 @@ final class TenantFixture: @unchecked Sendable {
         _ = try await s.acceptInvite(
             AcceptInviteRequest(
                 token: s.link(for: p.ownerInvite).token, accountID: owner, email: "\(owner)@example.com"))
-        return p.org.id
+        return try #require(OrgID(p.org.id))
     }
 
     /// Adds members by inviting and accepting: `[(accountID, role)]`.
     func add(
-        _ members: [(String, String)], to org: String, by inviter: String = "owner", region: Region = .eu,
+        _ members: [(String, String)], to org: OrgID, by inviter: String = "owner", region: Region = .eu,
         first: String? = nil
     ) async throws {
         let s = service(region)

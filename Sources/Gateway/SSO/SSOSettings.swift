@@ -168,12 +168,15 @@ package final class SSOStore: Sendable {
                 let text = try conn.first("SELECT settings FROM saml_settings WHERE org_id = ?", [org])?.string(
                     "settings")
             else { return nil }
-            return try JSONDecoder().decode(SSOSettings.self, from: Data(text.utf8))
+            guard let s = JSONColumn.read(SSOSettings.self, text) else {
+                throw GatehouseError.internalError(detail: "saml_settings row of \(org) does not decode")
+            }
+            return s
         }
     }
 
     package func save(_ s: SSOSettings, org: String, by accountID: String) async throws {
-        let text = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
+        let text = try JSONColumn.value(s)
         let now = nowS
         _ = try await db.write { conn in
             try conn.run(

@@ -39,7 +39,7 @@ for i in 0..<10_000 {
             lastName: last[i % 5] + "\(i)",
             roles: [i % 7 == 0 ? "manager" : "member"], lastActive: 1_790_000_000 + i * 60, appCount: i % 4))
 }
-try await eu.importMembers(org: org, batch)
+try await eu.importMembers(org: OrgID(org)!, batch)
 let (token, _) = try await g.sessions.create(accountID: owner.id, method: .password)
 let client = TestClient(app.router)
 let headers: HTTPHeaders = ["Host": "bench", "Cookie": "gh_session=\(token)"]

@@ -42,13 +42,13 @@ func call(_ caller: Caller, _ method: String, _ path: String, _ body: String? = 
 
 let ops = Caller(accountID: "ops", email: "ops@example.com", regionAdminOf: .eu)
 let owner = Caller(accountID: "owner", email: "owner@example.com", displayName: "Owner")
-func newOrg(_ name: String) async throws -> String {
+func newOrg(_ name: String) async throws -> OrgID {
     let p = try await service.provisionOrg(
         ops, region: "eu", request: ProvisionRequest(name: name, ownerEmail: "owner@example.com"))
     _ = try await service.acceptInvite(
         AcceptInviteRequest(
             token: service.link(for: p.ownerInvite).token, accountID: "owner", email: "owner@example.com"))
-    return p.org.id
+    return OrgID(p.org.id)!
 }
 
 // 1. One request inviting 10,000 addresses.
