@@ -50,113 +50,16 @@ enum InvitesPage {
 
     static func page(_ c: Console, error: String?, values: [String: String], status: Int = 200) async throws -> Response
     {
-        let filter =
-            ["pending", "joined", "expired", "revoked"].contains(c.ctx.query("status") ?? "")
-            ? c.ctx.query("status") : nil
+        let filter = InvitesPageModel.filter(c.ctx.query("status"))
         let invites = try await c.api.invites([("limit", "100")] + (filter.map { [("status", $0)] } ?? []))
-        var h: HTML = ""
-        if c.may(.membersInvite) {
-            let roles = try await c.api.roles()
-            let apps = (try? await c.api.apps()) ?? []
-            h += "<details class=\"panel\" open><summary><strong>Invite people</strong></summary>"
-            h += "<form method=\"post\" action=\"\(c.base)/invites\" id=\"invite-form\">\(c.csrfField)"
-            h +=
-                "<label for=\"emails\">Email addresses</label><textarea id=\"emails\" name=\"emails\" rows=\"4\""
-                + " required aria-describedby=\"emails-help\(error != nil ? " emails-error" : "")\">\(values["emails"] ?? "")</textarea>"
-            h +=
-                "<p class=\"meta\" id=\"emails-help\">Paste a list: one per line, or separated by commas or"
-                + " semicolons. \"Name &lt;email&gt;\" works too.</p>"
-            if let error { h += "<p class=\"field-error\" role=\"alert\" id=\"emails-error\">\(error)</p>" }
-            h +=
-                "<div class=\"grid2\"><div><label for=\"invite-roles\">Roles</label><select id=\"invite-roles\""
-                + " name=\"roles\" multiple size=\"\(min(6, roles.count))\" required>"
-            for r in roles {
-                h +=
-                    "<option value=\"\(r.id)\"\(r.id == (values["role"] ?? "member") ? " selected" : "")>\(r.name)"
-                    + "</option>"
-            }
-            h +=
-                "</select></div><div><label for=\"invite-start\">Starting page</label><select id=\"invite-start\""
-                + " name=\"startingPage\">"
-            for p in StartingPage.allCases {
-                h +=
-                    "<option value=\"\(p.rawValue)\"\(p == .studio ? " selected" : "")>\(MembersPage.startingPageName(p))</option>"
-            }
-            h +=
-                "</select><label class=\"inline\"><input type=\"checkbox\" name=\"ssoOnly\" value=\"1\"> SSO only"
-                + " (they must sign in through the organization's SSO)</label></div></div>"
-            h +=
-                "<div class=\"grid2\"><div><label for=\"invite-first\">First name (optional)</label><input"
-                + " id=\"invite-first\" name=\"firstName\" type=\"text\"></div>"
-            h +=
-                "<div><label for=\"invite-last\">Last name (optional)</label><input id=\"invite-last\""
-                + " name=\"lastName\" type=\"text\"></div></div>"
-            h += "<fieldset><legend>User variables (optional)</legend><div class=\"kv\">"
-            for i in 0..<3 {
-                h +=
-                    "<div><label for=\"iv-key-\(i)\">Name</label><input id=\"iv-key-\(i)\" name=\"varKey\""
-                    + " type=\"text\"></div><div><label for=\"iv-value-\(i)\">Value</label><input"
-                    + " id=\"iv-value-\(i)\" name=\"varValue\" type=\"text\"></div>"
-            }
-            h += "</div></fieldset>"
-            if !apps.isEmpty {
-                h +=
-                    "<div class=\"grid2\"><div><label for=\"invite-app\">App access (optional)</label><select"
-                    + " id=\"invite-app\" name=\"app\"><option value=\"\">None</option>"
-                for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
-                h +=
-                    "</select></div><div><label for=\"invite-app-role\">App role</label><select"
-                    + " id=\"invite-app-role\" name=\"appRole\">"
-                for r in AppRole.allCases {
-                    h +=
-                        "<option value=\"\(r.rawValue)\"\(r == .viewer ? " selected" : "")>\(r.rawValue.capitalized)"
-                        + "</option>"
-                }
-                h += "</select></div></div>"
-            }
-            h += "<div class=\"actions\"><button type=\"submit\">Send invites</button></div></form></details>"
-        }
-        h +=
-            "<form class=\"filters\" method=\"get\" action=\"\(c.base)/invites\"><div><label for=\"invite-status\">"
-            + "Status</label><select id=\"invite-status\" name=\"status\">"
-        for (v, l) in [
-            ("", "All"), ("pending", "Pending"), ("joined", "Joined"), ("expired", "Expired"), ("revoked", "Revoked"),
-        ] {
-            h += "<option value=\"\(v)\"\(v == (filter ?? "") ? " selected" : "")>\(l)</option>"
-        }
-        h += "</select></div><div><button type=\"submit\" class=\"secondary\">Filter</button></div></form>"
-        if invites.invites.isEmpty {
-            h += "<p class=\"empty\">\(filter == nil ? "No invites yet." : "No invites with this status.")</p>"
-        } else {
-            h +=
-                "<div class=\"table-wrap\"><table id=\"invites\"><thead><tr><th scope=\"col\">Email</th><th"
-                + " scope=\"col\">Roles</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"opt\">Invited"
-                + " by</th><th scope=\"col\" class=\"opt\">Expires</th><th scope=\"col\"><span"
-                + " class=\"meta\">Actions</span></th></tr></thead><tbody>"
-            for i in invites.invites {
-                h +=
-                    "<tr><td>\(i.email)\(if: i.ssoOnly, " <span class=\"badge\">SSO only</span>")</td>"
-                    + "<td>\(HTMLPage.roleNames(i.roles))</td>"
-                h +=
-                    "<td><span class=\"badge \(i.status.rawValue)\">\(i.status.rawValue.capitalized)</span></td><td"
-                    + " class=\"opt\">\(i.inviterName)</td>"
-                h += "<td class=\"opt\">\(MembersPage.dateFormat.string(from: i.expiresAt))</td><td class=\"actions\">"
-                if c.may(.membersInvite) && (i.status == .pending || i.status == .expired) {
-                    h +=
-                        "<form method=\"post\" action=\"\(c.base)/invites/\(i.id)/resend\">\(c.csrfField)<button"
-                        + " type=\"submit\" class=\"secondary\">Resend</button></form>"
-                }
-                if c.may(.membersInvite) && i.status == .pending {
-                    h += "<a class=\"button secondary\" href=\"\(c.base)/invites/\(i.id)/link\">Copy link</a>"
-                    h +=
-                        "<form method=\"post\" action=\"\(c.base)/invites/\(i.id)/revoke\">\(c.csrfField)<button"
-                        + " type=\"submit\" class=\"secondary\">Revoke</button></form>"
-                }
-                h += "</td></tr>"
-            }
-            h += "</tbody></table></div>"
-        }
-        return c.render("Invites", tab: "invites", body: h, status: status)
+        let invite = c.may(.membersInvite)
+        let model = InvitesPageModel(
+            invites: invites.invites, filter: filter, roles: invite ? try await c.api.roles() : [],
+            apps: invite ? ((try? await c.api.apps()) ?? []) : [], permissions: c.permissions, values: values,
+            error: error)
+        return c.render(
+            "Invites", tab: "invites", body: InvitesView.render(model, base: c.base, csrfField: c.csrfField),
+            status: status)
     }
 
     static func invite(_ c: Console) async throws -> Response {

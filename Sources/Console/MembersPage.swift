@@ -188,91 +188,13 @@ enum MembersPage {
     // MARK: - Edit panel
 
     static func edit(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
-        let id = try c.ctx.parameter("member")
-        let m = try await c.api.member(id)
-        let roles = try await c.api.roles()
-        let apps = (try? await c.api.apps()) ?? []
-        let canEdit = c.may(.membersEdit)
-        let dis = canEdit ? "" : " disabled"
-        var h: HTML =
-            "<p><a href=\"\(c.base)/members\">← Members</a></p><section class=\"panel\""
-            + " aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">\(name(m))</h2>"
-        h += "<p class=\"meta\">\(m.email) · joined \(dateFormat.string(from: m.joinedAt))</p>"
-        if let error { h += "<p class=\"error\" role=\"alert\" id=\"form-error\">\(error)</p>" }
-        h += "<form method=\"post\" action=\"\(c.base)/members/\(m.id)\">\(c.csrfField)<div class=\"grid2\">"
-        h +=
-            "<div><label for=\"firstName\">First name</label><input id=\"firstName\" name=\"firstName\""
-            + " type=\"text\" value=\"\(m.firstName)\"\(dis)></div>"
-        h +=
-            "<div><label for=\"lastName\">Last name</label><input id=\"lastName\" name=\"lastName\" type=\"text\""
-            + " value=\"\(m.lastName)\"\(dis)></div></div>"
-        h += "<fieldset><legend>Roles</legend>"
-        for r in roles {
-            h +=
-                "<label><input type=\"checkbox\" name=\"roles\""
-                + " value=\"\(r.id)\"\(m.roles.contains(r.id) ? " checked" : "")\(dis)> \(r.name)</label>"
-        }
-        h += "</fieldset><fieldset><legend>User variables</legend><div class=\"kv\">"
-        var rows = m.userVariables.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        if canEdit { rows += [("", ""), ("", "")] }
-        for (i, (k, v)) in rows.enumerated() {
-            h +=
-                "<div><label for=\"var-key-\(i)\">Name</label><input id=\"var-key-\(i)\" name=\"varKey\""
-                + " type=\"text\" value=\"\(k)\"\(dis)></div>"
-            h +=
-                "<div><label for=\"var-value-\(i)\">Value</label><input id=\"var-value-\(i)\" name=\"varValue\""
-                + " type=\"text\" value=\"\(v)\"\(dis)></div>"
-        }
-        h +=
-            "</div></fieldset><div class=\"grid2\"><div><label for=\"startingPage\">Starting page</label><select"
-            + " id=\"startingPage\" name=\"startingPage\"\(dis)>"
-        for p in StartingPage.allCases {
-            h +=
-                "<option value=\"\(p.rawValue)\"\(p == m.startingPage ? " selected" : "")>\(startingPageName(p))"
-                + "</option>"
-        }
-        h +=
-            "</select></div><div><label for=\"ssoOnly\">Sign-in</label><label class=\"inline\"><input id=\"ssoOnly\""
-            + " type=\"checkbox\" name=\"ssoOnly\" value=\"1\"\(m.ssoOnly ? " checked" : "")\(dis)> SSO only"
-            + "</label></div></div>"
-        if canEdit { h += "<div class=\"actions\"><button type=\"submit\">Save changes</button></div>" }
-        h += "</form><h3>Apps</h3>"
-        let appNames = Dictionary(apps.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let canGrant = c.may(.appsGrant)
-        if m.apps.isEmpty {
-            h += "<p class=\"empty\">No app access.</p>"
-        } else {
-            h += "<ul id=\"member-apps\">"
-            for grant in m.apps {
-                h += "<li>\(appNames[grant.app] ?? grant.app) — \(grant.role.rawValue.capitalized)"
-                if canGrant {
-                    h +=
-                        " <form class=\"inline-form\" method=\"post\""
-                        + " action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<input type=\"hidden\""
-                        + " name=\"app\" value=\"\(grant.app)\"><input type=\"hidden\" name=\"appRole\""
-                        + " value=\"none\"><button type=\"submit\" class=\"link\">Revoke</button></form>"
-                }
-                h += "</li>"
-            }
-            h += "</ul>"
-        }
-        if canGrant && !apps.isEmpty {
-            h +=
-                "<form class=\"bulk\" method=\"post\" action=\"\(c.base)/members/\(m.id)/apps\">\(c.csrfField)<div>"
-                + "<label for=\"grant-app\">App</label><select id=\"grant-app\" name=\"app\">"
-            for a in apps { h += "<option value=\"\(a.id)\">\(a.name)</option>" }
-            h +=
-                "</select></div><div><label for=\"grant-role\">App role</label><select id=\"grant-role\""
-                + " name=\"appRole\">"
-            for r in AppRole.allCases {
-                h +=
-                    "<option value=\"\(r.rawValue)\"\(r == .viewer ? " selected" : "")>\(r.rawValue.capitalized)"
-                    + "</option>"
-            }
-            h += "</select></div><div><button type=\"submit\" class=\"secondary\">Grant access</button></div></form>"
-        }
-        h += "</section>"
-        return c.render(name(m), tab: "members", body: h, status: status)
+        let m = try await c.api.member(try c.ctx.parameter("member"))
+        let model = MemberPanelModel(
+            member: m, roles: try await c.api.roles(), apps: (try? await c.api.apps()) ?? [],
+            permissions: c.permissions, error: error)
+        return c.render(
+            model.name, tab: "members", body: MemberPanelView.render(model, base: c.base, csrfField: c.csrfField),
+            status: status)
     }
 
     static func startingPageName(_ p: StartingPage) -> String {

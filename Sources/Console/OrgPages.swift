@@ -27,21 +27,8 @@ enum OrgPages {
         b.console(
             "GET", "/console/:org/apps",
             { c in
-                let apps = try await c.api.apps()
-                let rows: [HTML] = apps.map { "<tr><td>\($0.name)</td><td>\($0.memberCount ?? 0)</td></tr>" }
-                var h: HTML =
-                    apps.isEmpty
-                    ? "<p class=\"empty\">No apps yet.</p>"
-                    : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th"
-                        + " scope=\"col\">Members with access</th></tr></thead><tbody>\(rows)</tbody></table></div>"
-                if c.may(.appsCreate) {
-                    h +=
-                        "<form method=\"post\" action=\"\(c.base)/apps\" class=\"panel\">\(c.csrfField)<label"
-                        + " for=\"app-name\">New app</label><input id=\"app-name\" name=\"name\" type=\"text\""
-                        + " required><div class=\"actions\"><button type=\"submit\">Create app</button>"
-                        + "</div></form>"
-                }
-                return c.render("Apps", tab: "apps", body: h)
+                let model = AppsPageModel(apps: try await c.api.apps(), permissions: c.permissions)
+                return c.render("Apps", tab: "apps", body: OrgViews.apps(model, base: c.base, csrfField: c.csrfField))
             }, gateway: g)
         b.console(
             "POST", "/console/:org/apps",
@@ -57,38 +44,9 @@ enum OrgPages {
         b.console(
             "GET", "/console/:org/roles",
             { c in
-                let roles = try await c.api.roles()
-                var h: HTML =
-                    "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th"
-                    + " scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span"
-                    + " class=\"meta\">Actions</span></th></tr></thead><tbody>"
-                for r in roles {
-                    h +=
-                        "<tr><td>\(r.name)\(r.builtIn ? "" as HTML : " <span class=\"badge\">Custom</span>")</td><td"
-                        + " class=\"meta\">\(r.permissions.map(\.rawValue).joined(separator: ", "))</td>"
-                        + "<td>\(r.memberCount ?? 0)</td><td>"
-                    if !r.builtIn && c.may(.rolesManage) {
-                        h +=
-                            "<form method=\"post\" action=\"\(c.base)/roles/\(r.id)/delete\">\(c.csrfField)<button"
-                            + " type=\"submit\" class=\"secondary\">Delete</button></form>"
-                    }
-                    h += "</td></tr>"
-                }
-                h += "</tbody></table></div>"
-                if c.may(.rolesManage) {
-                    h +=
-                        "<form method=\"post\" action=\"\(c.base)/roles\" class=\"panel\">\(c.csrfField)<h2>New"
-                        + " custom role</h2><label for=\"role-name\">Name</label><input id=\"role-name\""
-                        + " name=\"name\" type=\"text\" required>"
-                    h += "<fieldset><legend>Permissions</legend>"
-                    for p in Permission.allCases where p != .orgDelete && p != .orgTransfer {
-                        h +=
-                            "<label><input type=\"checkbox\" name=\"permissions\" value=\"\(p.rawValue)\">"
-                            + " \(p.rawValue)</label>"
-                    }
-                    h += "</fieldset><div class=\"actions\"><button type=\"submit\">Create role</button></div></form>"
-                }
-                return c.render("Roles", tab: "roles", body: h)
+                let model = RolesPageModel(roles: try await c.api.roles(), permissions: c.permissions)
+                return c.render(
+                    "Roles", tab: "roles", body: OrgViews.roles(model, base: c.base, csrfField: c.csrfField))
             }, gateway: g)
         b.console(
             "POST", "/console/:org/roles",
@@ -141,37 +99,9 @@ enum OrgPages {
             { c in
                 let action = c.ctx.query("action") ?? ""
                 let actor = c.ctx.query("actor") ?? ""
-                var query = [("limit", "100")]
-                if !action.isEmpty { query.append(("action", action)) }
-                if !actor.isEmpty { query.append(("actor", actor)) }
-                let page = try await c.api.audit(query)
-                var h: HTML =
-                    "<form class=\"filters\" method=\"get\" action=\"\(c.base)/audit\"><div><label"
-                    + " for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\""
-                    + " type=\"text\" value=\"\(action)\" placeholder=\"e.g. member.removed\"></div>"
-                h +=
-                    "<div><label for=\"audit-actor\">Actor (account id)</label><input id=\"audit-actor\""
-                    + " name=\"actor\" type=\"text\" value=\"\(actor)\"></div><div><button type=\"submit\""
-                    + " class=\"secondary\">Filter</button></div></form>"
-                if page.events.isEmpty {
-                    h += "<p class=\"empty\">No events match.</p>"
-                } else {
-                    h +=
-                        "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When (UTC)</th>"
-                        + "<th scope=\"col\">Action</th><th scope=\"col\">Target</th><th scope=\"col\""
-                        + " class=\"opt\">Actor</th><th scope=\"col\" class=\"opt\">Details</th></tr>"
-                        + "</thead><tbody>"
-                    for e in page.events {
-                        h +=
-                            "<tr><td>\(SAMLTime.format(e.at))</td><td><code>\(e.action)</code></td><td>\(e.target)"
-                            + "</td><td class=\"opt meta\">\(e.actor)</td>"
-                        h +=
-                            "<td class=\"opt meta\">\(e.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))</td></tr>"
-                    }
-                    h += "</tbody></table></div>"
-                }
-                h += "<p><a href=\"/api/v1/orgs/\(c.org)/audit/export\">Export as JSON lines</a></p>"
-                return c.render("Audit log", tab: "audit", body: h)
+                let page = try await c.api.audit(AuditPageModel.query(action: action, actor: actor))
+                let model = AuditPageModel(org: c.org, action: action, actor: actor, events: page.events)
+                return c.render("Audit log", tab: "audit", body: OrgViews.audit(model, base: c.base))
             }, gateway: g)
 
         b.console("GET", "/console/:org/sso", { c in try await sso(c, error: nil) }, gateway: g)

@@ -1,0 +1,161 @@
+import Foundation
+import GatehouseCore
+import SAML
+import TenantAPI
+import TenantDomain
+
+/// The roles page as data: each role with what the viewer may do to it, and the permissions a new custom role
+/// may carry (never deleting or transferring the org: those stay with owners).
+struct RolesPageModel: Equatable {
+    struct Row: Equatable {
+        let id: String
+        let name: String
+        let custom: Bool
+        let permissions: String
+        let members: Int
+        /// A custom role, and the viewer has `roles.manage` (the region refuses a role in use, with counts).
+        let deletable: Bool
+    }
+    let rows: [Row]
+    /// Empty when the viewer may not create roles.
+    let newRolePermissions: [Permission]
+
+    static let neverCustom: Set<Permission> = [.orgDelete, .orgTransfer]
+
+    init(roles: [RoleView], permissions: Set<String>) {
+        let manage = permissions.contains(Permission.rolesManage.rawValue)
+        rows = roles.map {
+            Row(
+                id: $0.id, name: $0.name, custom: !$0.builtIn,
+                permissions: $0.permissions.map(\.rawValue).joined(separator: ", "), members: $0.memberCount ?? 0,
+                deletable: !$0.builtIn && manage)
+        }
+        newRolePermissions = manage ? Permission.allCases.filter { !Self.neverCustom.contains($0) } : []
+    }
+}
+
+/// The apps page as data.
+struct AppsPageModel: Equatable {
+    struct Row: Equatable {
+        let name: String
+        let members: Int
+    }
+    let rows: [Row]
+    let canCreate: Bool
+
+    init(apps: [AppView], permissions: Set<String>) {
+        rows = apps.map { Row(name: $0.name, members: $0.memberCount ?? 0) }
+        canCreate = permissions.contains(Permission.appsCreate.rawValue)
+    }
+}
+
+/// The audit log page as data: the filters as given, and each event as the table shows it.
+struct AuditPageModel: Equatable {
+    struct Row: Equatable {
+        let when: String
+        let action: String
+        let target: String
+        let actor: String
+        let details: String
+    }
+    let action: String
+    let actor: String
+    let rows: [Row]
+    let exportPath: String
+
+    /// The region API query for these filters (the newest 100 events).
+    static func query(action: String, actor: String) -> [(String, String)] {
+        var q = [("limit", "100")]
+        if !action.isEmpty { q.append(("action", action)) }
+        if !actor.isEmpty { q.append(("actor", actor)) }
+        return q
+    }
+
+    init(org: String, action: String, actor: String, events: [AuditEventView]) {
+        self.action = action
+        self.actor = actor
+        rows = events.map {
+            Row(
+                when: SAMLTime.format($0.at), action: $0.action, target: $0.target, actor: $0.actor,
+                details: $0.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+        }
+        exportPath = "/api/v1/orgs/\(org)/audit/export"
+    }
+}
+
+enum OrgViews {
+    static func roles(_ m: RolesPageModel, base: String, csrfField: HTML) -> HTML {
+        var h: HTML =
+            "<div class=\"table-wrap\"><table id=\"roles\"><thead><tr><th scope=\"col\">Role</th><th"
+            + " scope=\"col\">Permissions</th><th scope=\"col\">Members</th><th scope=\"col\"><span"
+            + " class=\"meta\">Actions</span></th></tr></thead><tbody>"
+        for r in m.rows {
+            h +=
+                "<tr><td>\(r.name)\(if: r.custom, " <span class=\"badge\">Custom</span>")</td><td"
+                + " class=\"meta\">\(r.permissions)</td><td>\(String(r.members))</td><td>"
+            if r.deletable {
+                h +=
+                    "<form method=\"post\" action=\"\(base)/roles/\(r.id)/delete\">\(csrfField)<button"
+                    + " type=\"submit\" class=\"secondary\">Delete</button></form>"
+            }
+            h += "</td></tr>"
+        }
+        h += "</tbody></table></div>"
+        if !m.newRolePermissions.isEmpty {
+            h +=
+                "<form method=\"post\" action=\"\(base)/roles\" class=\"panel\">\(csrfField)<h2>New"
+                + " custom role</h2><label for=\"role-name\">Name</label><input id=\"role-name\""
+                + " name=\"name\" type=\"text\" required><fieldset><legend>Permissions</legend>"
+            for p in m.newRolePermissions {
+                h +=
+                    "<label><input type=\"checkbox\" name=\"permissions\" value=\"\(p.rawValue)\">"
+                    + " \(p.rawValue)</label>"
+            }
+            h += "</fieldset><div class=\"actions\"><button type=\"submit\">Create role</button></div></form>"
+        }
+        return h
+    }
+
+    static func apps(_ m: AppsPageModel, base: String, csrfField: HTML) -> HTML {
+        var h: HTML =
+            m.rows.isEmpty
+            ? "<p class=\"empty\">No apps yet.</p>"
+            : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th"
+                + " scope=\"col\">Members with access</th></tr></thead><tbody>"
+                + m.rows.map { r -> HTML in "<tr><td>\(r.name)</td><td>\(String(r.members))</td></tr>" }.joined()
+                + "</tbody></table></div>"
+        if m.canCreate {
+            h +=
+                "<form method=\"post\" action=\"\(base)/apps\" class=\"panel\">\(csrfField)<label"
+                + " for=\"app-name\">New app</label><input id=\"app-name\" name=\"name\" type=\"text\""
+                + " required><div class=\"actions\"><button type=\"submit\">Create app</button></div></form>"
+        }
+        return h
+    }
+
+    static func audit(_ m: AuditPageModel, base: String) -> HTML {
+        var h: HTML =
+            "<form class=\"filters\" method=\"get\" action=\"\(base)/audit\"><div><label"
+            + " for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\""
+            + " type=\"text\" value=\"\(m.action)\" placeholder=\"e.g. member.removed\"></div>"
+            + "<div><label for=\"audit-actor\">Actor (account id)</label><input id=\"audit-actor\""
+            + " name=\"actor\" type=\"text\" value=\"\(m.actor)\"></div><div><button type=\"submit\""
+            + " class=\"secondary\">Filter</button></div></form>"
+        if m.rows.isEmpty {
+            h += "<p class=\"empty\">No events match.</p>"
+        } else {
+            h +=
+                "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When (UTC)</th>"
+                + "<th scope=\"col\">Action</th><th scope=\"col\">Target</th><th scope=\"col\""
+                + " class=\"opt\">Actor</th><th scope=\"col\" class=\"opt\">Details</th></tr></thead><tbody>"
+            for r in m.rows {
+                h +=
+                    "<tr><td>\(r.when)</td><td><code>\(r.action)</code></td><td>\(r.target)</td><td class=\"opt"
+                    + " meta\">\(r.actor)</td><td class=\"opt meta\">\(r.details)</td></tr>"
+            }
+            h += "</tbody></table></div>"
+        }
+        h += "<p><a href=\"\(m.exportPath)\">Export as JSON lines</a></p>"
+        return h
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import TenantAPI
+import TenantDomain
+import Testing
+
+@testable import Console
+
+/// The invites page as a model: per viewer role × invite status, which actions are offered. The oracle, written
+/// out: with `members.invite` (owner, admin, manager) a pending invite can be resent, copied and revoked, an
+/// expired one resent, a joined or revoked one nothing; without it nothing, and no "Invite people" form.
+@Suite("Console: the invites page model")
+struct InvitesPageModelTests {
+    static let inviters: Set<String> = ["owner", "admin", "manager"]
+    static func oracle(_ role: String, _ status: InviteStatus) -> [InvitesPageModel.Action] {
+        guard inviters.contains(role) else { return [] }
+        switch status {
+        case .pending: return [.resend, .copyLink, .revoke]
+        case .expired: return [.resend]
+        case .joined, .revoked: return []
+        }
+    }
+
+    static func invite(_ status: InviteStatus) -> InviteView {
+        InviteView(
+            id: "inv_\(status.rawValue)", orgID: "org_eu_x", email: "\(status.rawValue)@x.test", roles: ["member"],
+            ssoOnly: status == .pending, firstName: "", lastName: "", userVariables: [:], startingPage: .studio,
+            apps: [], inviterID: "acc_o", inviterName: "Olga <O>", status: status, version: 1, createdAt: Date(),
+            expiresAt: Date(timeIntervalSince1970: 1_790_000_000))
+    }
+
+    @Test(arguments: ["owner", "admin", "manager", "member", "viewer"])
+    func actionsFollowRoleAndStatus(_ role: String) {
+        let m = InvitesPageModel(
+            invites: InviteStatus.allCases.map(Self.invite), filter: nil,
+            roles: [RoleView(id: "member", name: "Member", permissions: [], builtIn: true)], apps: [],
+            permissions: Set(Role.builtIn(role)!.permissions.map(\.rawValue)), values: [:], error: nil)
+        for (row, status) in zip(m.rows, InviteStatus.allCases) {
+            #expect(row.status == status && row.actions == Self.oracle(role, status), "\(role) × \(status)")
+        }
+        #expect((m.form != nil) == Self.inviters.contains(role))
+        #expect(m.form?.apps.isEmpty ?? true, "no apps, no app choice")
+    }
+
+    @Test func filterComesFromTheQueryValueOnly() {
+        #expect(InvitesPageModel.filter("joined") == "joined")
+        #expect(InvitesPageModel.filter("declined") == nil && InvitesPageModel.filter(nil) == nil)
+        let m = InvitesPageModel(
+            invites: [], filter: "expired", roles: [], apps: [], permissions: [], values: [:], error: nil)
+        #expect(m.filterOptions.filter(\.selected).map(\.value) == ["expired"])
+        #expect(m.empty == "No invites with this status.")
+        let html = InvitesView.render(
+            InvitesPageModel(
+                invites: [Self.invite(.pending)], filter: nil, roles: [], apps: [],
+                permissions: [Permission.membersInvite.rawValue], values: ["emails": "a@x.test <b>"],
+                error: "bad <one>"),
+            base: "/console/org_eu_x", csrfField: ""
+        ).text
+        #expect(html.contains("a@x.test &lt;b&gt;</textarea>") && html.contains("bad &lt;one&gt;"))
+        #expect(html.contains("Olga &lt;O&gt;") && html.contains("/invites/inv_pending/link"))
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import TenantAPI
+import TenantDomain
+import Testing
+
+@testable import Console
+
+/// The member edit panel as a model, per built-in role of the viewer. The oracle is DESIGN.md's matrix written
+/// out here: owner, admin and manager edit members and grant apps; member and viewer only look.
+@Suite("Console: the member panel model")
+struct MemberPanelModelTests {
+    static let oracle: [String: (edits: Bool, grants: Bool)] = [
+        "owner": (true, true), "admin": (true, true), "manager": (true, true), "member": (false, false),
+        "viewer": (false, false),
+    ]
+    static let member = MemberView(
+        id: "acc_1", email: "ada@x.test", firstName: "Ada", lastName: "<Lovelace>", roles: ["member"],
+        userVariables: ["team": "core", "dept": "R&D"], startingPage: .portal, ssoOnly: true,
+        apps: [AppGrant(app: "app_1", role: .editor), AppGrant(app: "app_gone", role: .viewer)], appCount: 2,
+        joinedAt: Date(timeIntervalSince1970: 1_790_000_000), lastActive: nil)
+    static let apps = [AppView(id: "app_1", name: "Portal", createdAt: Date(), memberCount: 1)]
+    static let roles = Role.builtIns.map {
+        RoleView(id: $0.id, name: $0.name, permissions: $0.permissions.sorted(), builtIn: true, memberCount: 0)
+    }
+
+    static func model(_ role: String, apps: [AppView] = apps) -> MemberPanelModel {
+        MemberPanelModel(
+            member: member, roles: roles, apps: apps, permissions: Set(Role.builtIn(role)!.permissions.map(\.rawValue)),
+            error: nil)
+    }
+
+    @Test(arguments: ["owner", "admin", "manager", "member", "viewer"])
+    func whatEachRoleIsOffered(_ role: String) throws {
+        let want = try #require(Self.oracle[role])
+        let m = Self.model(role)
+        #expect(m.editable == want.edits, "\(role)")
+        #expect(m.grants.allSatisfy { $0.revocable == want.grants })
+        #expect(m.grantable.map(\.value) == (want.grants ? ["app_1"] : []))
+        #expect(Self.model(role, apps: []).grantable.isEmpty, "no apps, nothing to grant")
+        // Variables sorted, and two blank rows to add more only when the form can be saved.
+        #expect(m.variables.map(\.key) == ["dept", "team"] + (want.edits ? ["", ""] : []))
+        #expect(m.roles.filter(\.selected).map(\.value) == ["member"])
+        #expect(m.startingPages.filter(\.selected).map(\.value) == ["portal"])
+        #expect(m.grants.map(\.label) == ["Portal — Editor", "app_gone — Viewer"], "an unknown app shows its id")
+    }
+
+    @Test func oneRenderingCheck() {
+        let html = MemberPanelView.render(Self.model("viewer"), base: "/console/org_eu_x", csrfField: "").text
+        #expect(html.contains("value=\"&lt;Lovelace&gt;\" disabled") && !html.contains("<Lovelace>"))
+        #expect(!html.contains("Save changes") && !html.contains("Revoke") && !html.contains("Grant access"))
+        let admin = MemberPanelView.render(Self.model("admin"), base: "/console/org_eu_x", csrfField: "").text
+        #expect(admin.contains("Save changes") && admin.contains("Revoke") && admin.contains("Grant access"))
+        #expect(admin.contains("value=\"R&amp;D\""))
+    }
+}
