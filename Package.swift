@@ -84,6 +84,10 @@ let package = Package(
             ],
             path: "Tests/Benchmarks/ConsoleBench"),
         .executableTarget(name: "SAMLBench", dependencies: ["SAML", "Crypto"], path: "Tests/Benchmarks/SAMLBench"),
+        .executableTarget(
+            name: "BenchSeed",
+            dependencies: ["TenantAPI", "App", "Tenant", "TenantDomain", "GatehouseCore"],
+            path: "Tests/Benchmarks/BenchSeed"),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "GatehouseCore"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import TenantAPI
 import TenantDomain
 
@@ -64,4 +65,35 @@ package struct AcceptAnswer: Codable, Sendable {
 package struct BootstrapRequest: Codable, Sendable {
     package var token: String
     package var password: String
+}
+
+extension Account: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("email", email)
+        w.field("firstName", firstName)
+        w.field("hasPassword", hasPassword)
+        w.field("id", id)
+        w.field("lastName", lastName)
+        w.endObject()
+    }
+}
+
+extension MeAnswer: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("account")
+        w.value(account)
+        w.field("authMethod", authMethod)
+        w.field("csrfToken", csrfToken)
+        w.key("memberships")
+        w.values(memberships)
+        w.key("pendingInvites")
+        w.values(pendingInvites)
+        w.field("regionAdminOf", regionAdminOf?.rawValue)
+        w.field("scopeOrg", scopeOrg)
+        w.key("unavailableRegions")
+        w.strings(unavailableRegions.map(\.rawValue))
+        w.endObject()
+    }
 }

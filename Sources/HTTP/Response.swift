@@ -8,6 +8,11 @@ package struct Response: Sendable {
     /// The route pattern that answered (`/api/v1/orgs/:org`), set by the router for the access log, which never
     /// logs raw paths (they can carry tokens such as invite links). Never written to the wire.
     package var route: String?
+    /// The typed value the JSON body was written from (`Response.json` with a `JSONWritable`), kept while the
+    /// answer stays in this process: the console's in-process calls to a region read it instead of parsing the
+    /// bytes back. Never written to the wire; a region in another process answers with bytes only, which decode
+    /// to an equal value (a test checks every such type).
+    package var value: (any Sendable)?
 
     package init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = [], closeConnection: Bool = false) {
         self.status = status

@@ -149,5 +149,33 @@ enum RegionSchema {
                 ALTER TABLE outbox ADD COLUMN last_error TEXT;
                 ALTER TABLE outbox ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
                 """),
+        // How many members hold each role, kept by triggers in the same transaction as every change (cascades
+        // from a removed member included): the roles list used to count 10,000 rows on every console page.
+        Migration(
+            3, "role member counts",
+            sql: """
+                CREATE TABLE role_counts (
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    role_id TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, role_id)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO role_counts (org_id, role_id, n)
+                    SELECT org_id, role_id, count(*) FROM member_roles WHERE org_id IN (SELECT id FROM orgs)
+                    GROUP BY org_id, role_id;
+                CREATE TRIGGER member_roles_counted AFTER INSERT ON member_roles
+                WHEN NEW.org_id IN (SELECT id FROM orgs) BEGIN
+                    INSERT INTO role_counts (org_id, role_id, n) VALUES (NEW.org_id, NEW.role_id, 1)
+                    ON CONFLICT (org_id, role_id) DO UPDATE SET n = n + 1;
+                END;
+                CREATE TRIGGER member_roles_uncounted AFTER DELETE ON member_roles BEGIN
+                    UPDATE role_counts SET n = n - 1 WHERE org_id = OLD.org_id AND role_id = OLD.role_id;
+                END;
+                CREATE TRIGGER member_roles_recounted AFTER UPDATE OF org_id, role_id ON member_roles BEGIN
+                    UPDATE role_counts SET n = n - 1 WHERE org_id = OLD.org_id AND role_id = OLD.role_id;
+                    INSERT INTO role_counts (org_id, role_id, n) VALUES (NEW.org_id, NEW.role_id, 1)
+                    ON CONFLICT (org_id, role_id) DO UPDATE SET n = n + 1;
+                END;
+                """),
     ]
 }

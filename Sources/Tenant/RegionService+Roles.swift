@@ -9,7 +9,7 @@ extension RegionService {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .orgView)
             var counts: [String: Int] = [:]
-            try conn.forEach("SELECT role_id, count(*) FROM member_roles WHERE org_id = ? GROUP BY role_id", [org]) {
+            try conn.forEach("SELECT role_id, n FROM role_counts WHERE org_id = ?", [org]) {
                 counts[$0.string(0)] = $0.int(1)
             }
             return a.catalog.all.map {

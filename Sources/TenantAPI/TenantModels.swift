@@ -3,7 +3,9 @@ import GatehouseCore
 import TenantDomain
 
 // The JSON shapes of the region API. Requests decode strictly (wrong types are 422 with the field named);
-// responses encode with sorted keys. Times are Unix seconds in rows and ISO 8601 on the wire.
+// responses encode with sorted keys. Times are Unix seconds in rows and ISO 8601 on the wire, so a view holds
+// whole seconds (`wholeSeconds` in every init): the value an in-process caller reads equals the one a caller in
+// another process decodes.
 
 package struct OrgView: Codable, Sendable, Equatable {
     package let id: String
@@ -13,72 +15,14 @@ package struct OrgView: Codable, Sendable, Equatable {
     package let createdAt: Date
     package var memberCount: Int?
 
-    /// The JSON JSONEncoder writes (sorted keys, ISO 8601), built directly: `GET /api/v1/orgs/:org` is the
-    /// hottest authenticated read.
-    package var jsonBytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(160 + name.utf8.count)
-        out.append(contentsOf: #"{"createdAt":""#.utf8)
-        ISO8601Cache.append(createdAt, to: &out)
-        out.append(contentsOf: #"","id":"#.utf8)
-        JSONText.appendQuoted(id, to: &out)
-        if let memberCount { out.append(contentsOf: ",\"memberCount\":\(memberCount)".utf8) }
-        out.append(contentsOf: #","name":"#.utf8)
-        JSONText.appendQuoted(name, to: &out)
-        out.append(contentsOf: #","region":""#.utf8)
-        out.append(contentsOf: region.rawValue.utf8)
-        out.append(contentsOf: #"","status":"#.utf8)
-        JSONText.appendQuoted(status.rawValue, to: &out)
-        out.append(UInt8(ascii: "}"))
-        return out
-    }
-
     package init(id: String, name: String, region: Region, status: OrgStatus, createdAt: Date, memberCount: Int? = nil)
     {
         self.id = id
         self.name = name
         self.region = region
         self.status = status
-        self.createdAt = createdAt
+        self.createdAt = createdAt.wholeSeconds
         self.memberCount = memberCount
-    }
-}
-
-/// ISO 8601 (UTC, seconds) without a formatter allocation per call.
-enum ISO8601Cache {
-    static func string(_ d: Date) -> String {
-        var out: [UInt8] = []
-        append(d, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// `2026-11-23T12:00:00Z` appended as bytes (years 0–9999).
-    static func append(_ d: Date, to out: inout [UInt8]) {
-        var t = time_t(d.timeIntervalSince1970.rounded(.down))
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func digits(_ v: Int32, _ n: Int) {
-            var div: Int32 = 1
-            for _ in 1..<n { div *= 10 }
-            var v = v
-            while div > 0 {
-                out.append(UInt8(48 + (v / div) % 10))
-                v %= div
-                div /= 10
-            }
-        }
-        digits(tmv.tm_year + 1900, 4)
-        out.append(45)
-        digits(tmv.tm_mon + 1, 2)
-        out.append(45)
-        digits(tmv.tm_mday, 2)
-        out.append(84)
-        digits(tmv.tm_hour, 2)
-        out.append(58)
-        digits(tmv.tm_min, 2)
-        out.append(58)
-        digits(tmv.tm_sec, 2)
-        out.append(90)
     }
 }
 
@@ -111,12 +55,12 @@ package struct MemberView: Codable, Sendable, Equatable {
         self.ssoOnly = ssoOnly
         self.apps = apps
         self.appCount = appCount
-        self.joinedAt = joinedAt
-        self.lastActive = lastActive
+        self.joinedAt = joinedAt.wholeSeconds
+        self.lastActive = lastActive?.wholeSeconds
     }
 }
 
-package struct MemberPage: Codable, Sendable {
+package struct MemberPage: Codable, Sendable, Equatable {
     package let members: [MemberView]
     package let nextCursor: String?
 
@@ -289,8 +233,8 @@ package struct InviteView: Codable, Sendable, Equatable {
         self.inviterName = inviterName
         self.status = status
         self.version = version
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
+        self.createdAt = createdAt.wholeSeconds
+        self.expiresAt = expiresAt.wholeSeconds
     }
 }
 
@@ -329,28 +273,13 @@ package struct InviteBatchResult: Codable, Sendable {
     package let invited: Int
     package let results: [InviteOutcome]
 
-    /// The same JSON JSONEncoder writes (sorted keys), built directly: a 10,000-address answer is ~1 MB and
-    /// JSONEncoder would spend tens of milliseconds on it.
-    package var jsonBytes: [UInt8] {
-        var out = "{\"invited\":\(invited),\"results\":["
-        out.reserveCapacity(results.count * 90)
-        for (i, r) in results.enumerated() {
-            if i > 0 { out += "," }
-            out += "{\"email\":" + JSONText.quote(r.email)
-            if let id = r.inviteID { out += ",\"inviteID\":" + JSONText.quote(id) }
-            out += ",\"result\":" + JSONText.quote(r.result.rawValue) + "}"
-        }
-        out += "]}"
-        return Array(out.utf8)
-    }
-
     package init(invited: Int, results: [InviteOutcome]) {
         self.invited = invited
         self.results = results
     }
 }
 
-package struct InvitePage: Codable, Sendable {
+package struct InvitePage: Codable, Sendable, Equatable {
     package let invites: [InviteView]
     package let nextCursor: String?
 
@@ -368,7 +297,7 @@ package struct InviteLink: Codable, Sendable {
     package init(token: String, url: String, expiresAt: Date) {
         self.token = token
         self.url = url
-        self.expiresAt = expiresAt
+        self.expiresAt = expiresAt.wholeSeconds
     }
 }
 
@@ -435,7 +364,7 @@ package struct AppView: Codable, Sendable, Equatable {
     package init(id: String, name: String, createdAt: Date, memberCount: Int? = nil) {
         self.id = id
         self.name = name
-        self.createdAt = createdAt
+        self.createdAt = createdAt.wholeSeconds
         self.memberCount = memberCount
     }
 }
@@ -481,8 +410,8 @@ package struct APIKeyView: Codable, Sendable, Equatable {
         self.name = name
         self.memberID = memberID
         self.app = app
-        self.createdAt = createdAt
-        self.revokedAt = revokedAt
+        self.createdAt = createdAt.wholeSeconds
+        self.revokedAt = revokedAt?.wholeSeconds
         self.revokedReason = revokedReason
         self.secret = secret
     }
@@ -498,7 +427,7 @@ package struct AuditEventView: Codable, Sendable, Equatable {
 
     package init(id: Int, at: Date, actor: String, action: String, target: String, summary: [String: String]) {
         self.id = id
-        self.at = at
+        self.at = at.wholeSeconds
         self.actor = actor
         self.action = action
         self.target = target
@@ -506,7 +435,7 @@ package struct AuditEventView: Codable, Sendable, Equatable {
     }
 }
 
-package struct AuditPage: Codable, Sendable {
+package struct AuditPage: Codable, Sendable, Equatable {
     package let events: [AuditEventView]
     package let nextCursor: String?
 
@@ -614,7 +543,207 @@ package struct PendingInviteSummary: Codable, Sendable, Equatable {
         self.orgName = orgName
         self.roles = roles
         self.inviterName = inviterName
-        self.expiresAt = expiresAt
+        self.expiresAt = expiresAt.wholeSeconds
         self.token = token
+    }
+}
+
+// MARK: - Response bodies written directly (see `JSONWriter`); keys in sorted order, as JSONEncoder writes them.
+
+extension OrgView: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("createdAt", createdAt)
+        w.field("id", id)
+        w.field("memberCount", memberCount)
+        w.field("name", name)
+        w.field("region", region.rawValue)
+        w.field("status", status.rawValue)
+        w.endObject()
+    }
+}
+
+extension AppGrant: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("app", app)
+        w.field("role", role.rawValue)
+        w.endObject()
+    }
+}
+
+extension MemberView: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("appCount", appCount)
+        w.key("apps")
+        w.values(apps)
+        w.field("email", email)
+        w.field("firstName", firstName)
+        w.field("id", id)
+        w.field("joinedAt", joinedAt)
+        w.field("lastActive", lastActive)
+        w.field("lastName", lastName)
+        w.field("roles", roles)
+        w.field("ssoOnly", ssoOnly)
+        w.field("startingPage", startingPage.rawValue)
+        w.key("userVariables")
+        w.map(userVariables)
+        w.endObject()
+    }
+}
+
+extension MemberPage: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("members")
+        w.values(members)
+        w.field("nextCursor", nextCursor)
+        w.endObject()
+    }
+}
+
+extension InviteView: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("apps")
+        w.values(apps)
+        w.field("createdAt", createdAt)
+        w.field("email", email)
+        w.field("expiresAt", expiresAt)
+        w.field("firstName", firstName)
+        w.field("id", id)
+        w.field("inviterID", inviterID)
+        w.field("inviterName", inviterName)
+        w.field("lastName", lastName)
+        w.field("orgID", orgID)
+        w.field("roles", roles)
+        w.field("ssoOnly", ssoOnly)
+        w.field("startingPage", startingPage.rawValue)
+        w.field("status", status.rawValue)
+        w.key("userVariables")
+        w.map(userVariables)
+        w.field("version", version)
+        w.endObject()
+    }
+}
+
+extension InvitePage: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("invites")
+        w.values(invites)
+        w.field("nextCursor", nextCursor)
+        w.endObject()
+    }
+}
+
+extension InviteOutcome: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("email", email)
+        w.field("inviteID", inviteID)
+        w.field("result", result.rawValue)
+        w.endObject()
+    }
+}
+
+extension InviteBatchResult: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("invited", invited)
+        w.key("results")
+        w.values(results)
+        w.endObject()
+    }
+}
+
+extension AuditEventView: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("action", action)
+        w.field("actor", actor)
+        w.field("at", at)
+        w.field("id", id)
+        w.key("summary")
+        w.map(summary)
+        w.field("target", target)
+        w.endObject()
+    }
+}
+
+extension AuditPage: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("events")
+        w.values(events)
+        w.field("nextCursor", nextCursor)
+        w.endObject()
+    }
+}
+
+extension MembershipSummary: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("orgID", orgID)
+        w.field("orgName", orgName)
+        w.field("region", region.rawValue)
+        w.field("roles", roles)
+        w.field("ssoOnly", ssoOnly)
+        w.field("startingPage", startingPage.rawValue)
+        w.field("status", status.rawValue)
+        w.endObject()
+    }
+}
+
+extension PendingInviteSummary: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("expiresAt", expiresAt)
+        w.field("inviteID", inviteID)
+        w.field("inviterName", inviterName)
+        w.field("orgID", orgID)
+        w.field("orgName", orgName)
+        w.field("roles", roles)
+        w.field("token", token)
+        w.endObject()
+    }
+}
+
+extension RoleView: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("builtIn", builtIn)
+        w.field("id", id)
+        w.field("memberCount", memberCount)
+        w.field("name", name)
+        w.field("permissions", permissions.map(\.rawValue))
+        w.endObject()
+    }
+}
+
+extension AppView: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("createdAt", createdAt)
+        w.field("id", id)
+        w.field("memberCount", memberCount)
+        w.field("name", name)
+        w.endObject()
+    }
+}
+
+extension APIKeyView: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("app", app)
+        w.field("createdAt", createdAt)
+        w.field("id", id)
+        w.field("memberID", memberID)
+        w.field("name", name)
+        w.field("revokedAt", revokedAt)
+        w.field("revokedReason", revokedReason)
+        w.field("secret", secret)
+        w.endObject()
     }
 }

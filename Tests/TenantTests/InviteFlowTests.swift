@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import HTTP
 import TenantAPI
 import TenantDomain
 import Testing
@@ -275,21 +276,95 @@ struct InviteTokenTests {
 
 @Suite("Hand-built JSON matches JSONEncoder")
 struct HandBuiltJSONTests {
-    @Test(arguments: ["Acme", "Ac\"me \\ <x>", "Ünïcode\u{2028}line", "tab\there"])
-    func orgViewBytesEqualTheEncoder(_ name: String) throws {
-        for date in [
-            Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_800_000_123.9),
-            Date(timeIntervalSince1970: 4_102_444_799),
-        ] {
+    static let names = ["Acme", "Ac\"me \\ <x>/y", "Ünïcode\u{2028}line", "tab\there\u{1}", ""]
+    static let dates = [
+        Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_800_000_123.9),
+        Date(timeIntervalSince1970: 4_102_444_799),
+    ]
+
+    /// The writer's bytes and JSONEncoder's bytes parse to the same value, and the writer's keys come sorted.
+    static func same<T: JSONWritable>(_ v: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let viaEncoder = try JSONSerialization.jsonObject(with: try JSONCoding.encoder().encode(v)) as? NSObject
+        let viaWriter = try JSONSerialization.jsonObject(with: Data(v.jsonBytes)) as? NSObject
+        #expect(
+            viaEncoder != nil && viaEncoder == viaWriter, "\(T.self): \(String(decoding: v.jsonBytes, as: UTF8.self))",
+            sourceLocation: sourceLocation)
+        let sorted = try JSONSerialization.data(
+            withJSONObject: viaWriter!, options: [.sortedKeys, .withoutEscapingSlashes])
+        let again = try JSONSerialization.data(
+            withJSONObject: try JSONSerialization.jsonObject(with: Data(v.jsonBytes)),
+            options: [.sortedKeys, .withoutEscapingSlashes])
+        #expect(sorted == again, sourceLocation: sourceLocation)
+    }
+
+    /// What an in-process caller reads (`Response.value`, the value itself) equals what a caller in another
+    /// process decodes from the bytes: the two paths answer the same.
+    static func roundTrips<T: JSONWritable & Decodable & Equatable>(
+        _ v: T, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        try same(v, sourceLocation: sourceLocation)
+        let r = try Response.json(v)
+        #expect(r.value as? T == v, sourceLocation: sourceLocation)
+        #expect(try JSONCoding.decode(T.self, from: r.body) == v, sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: names)
+    func everyWrittenBodyEqualsTheEncoder(_ name: String) throws {
+        for date in Self.dates {
             for count in [nil, 0, 12345] as [Int?] {
-                let v = OrgView(
-                    id: "org_eu_abcdefgh", name: name, region: .eu, status: .active, createdAt: date,
-                    memberCount: count)
-                let viaEncoder =
-                    try JSONSerialization.jsonObject(with: try JSONCoding.encoder().encode(v)) as? NSDictionary
-                let viaBytes = try JSONSerialization.jsonObject(with: Data(v.jsonBytes)) as? NSDictionary
-                #expect(viaEncoder == viaBytes, "\(name) \(date)")
+                try Self.same(
+                    OrgView(
+                        id: "org_eu_abcdefgh", name: name, region: .eu, status: .active, createdAt: date,
+                        memberCount: count))
             }
+            let member = MemberView(
+                id: "acc_\(name)", email: "\(name)@x.test", firstName: name, lastName: name, roles: ["member", name],
+                userVariables: [name: name, "b/c": "d\\e", "a": ""], startingPage: .agentConsole, ssoOnly: true,
+                apps: [AppGrant(app: "app_1", role: .editor)], appCount: 3, joinedAt: date,
+                lastActive: name.isEmpty ? nil : date)
+            try Self.roundTrips(member)
+            try Self.roundTrips(MemberPage(members: [member, member], nextCursor: name.isEmpty ? nil : name))
+            try Self.roundTrips(MemberPage(members: [], nextCursor: nil))
+            let invite = InviteView(
+                id: "inv_1", orgID: "org_eu_abcdefgh", email: "\(name)@x.test", roles: [name], ssoOnly: false,
+                firstName: name, lastName: "", userVariables: [:], startingPage: .studio, apps: [],
+                inviterID: "acc_o", inviterName: name, status: .expired, version: 7, createdAt: date, expiresAt: date)
+            try Self.roundTrips(invite)
+            try Self.roundTrips(InvitePage(invites: [invite], nextCursor: "c"))
+            try Self.same(
+                InviteBatchResult(
+                    invited: 1,
+                    results: [
+                        InviteOutcome(email: name, result: .invited, inviteID: "inv_1"),
+                        InviteOutcome(email: name, result: .alreadyMember, inviteID: nil),
+                    ]))
+            let event = AuditEventView(
+                id: 9, at: date, actor: name, action: "member.removed", target: name, summary: [name: name, "x": "1"])
+            try Self.roundTrips(event)
+            try Self.roundTrips(AuditPage(events: [event], nextCursor: nil))
+            try Self.roundTrips([
+                RoleView(
+                    id: name, name: name, permissions: [.auditView, .membersEdit], builtIn: false, memberCount: 2),
+                RoleView(id: "owner", name: "Owner", permissions: [], builtIn: true, memberCount: nil),
+            ])
+            try Self.roundTrips([AppView(id: "app_1", name: name, createdAt: date, memberCount: name.isEmpty ? nil : 4)]
+            )
+            try Self.roundTrips([
+                APIKeyView(
+                    id: "key_1", name: name, memberID: "acc_1", app: name.isEmpty ? nil : "app_1", createdAt: date,
+                    revokedAt: name.isEmpty ? nil : date, revokedReason: name.isEmpty ? nil : "member_removed",
+                    secret: name.isEmpty ? "ghk_x" : nil)
+            ])
+            try Self.roundTrips(
+                MembershipSummary(
+                    orgID: "org_eu_abcdefgh", orgName: name, region: .apac, status: .suspended, roles: [name],
+                    ssoOnly: true, startingPage: .portal))
+            var pending = PendingInviteSummary(
+                inviteID: "inv_1", orgID: "org_eu_abcdefgh", orgName: name, roles: [], inviterName: name,
+                expiresAt: date)
+            try Self.same(pending)
+            pending.token = name
+            try Self.same(pending)
         }
     }
 }

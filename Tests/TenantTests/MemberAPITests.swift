@@ -19,6 +19,46 @@ struct MemberAPITests {
         return org
     }
 
+    /// The roles list reads counts kept by triggers; after every kind of change they equal a fresh count of the
+    /// rows (the oracle), for each role including custom ones, and a deleted org leaves none behind.
+    @Test func roleCountsFollowEveryChange() async throws {
+        let f = try TenantFixture()
+        let org = try await Self.acme(f)
+        let s = f.service(.eu)
+        func check(_ step: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            var oracle: [String: Int] = [:]
+            try s.db.readNow { conn in
+                try conn.forEach(
+                    "SELECT role_id, count(*) FROM member_roles WHERE org_id = ? GROUP BY role_id", [org.raw]
+                ) { oracle[$0.string(0)] = $0.int(1) }
+            }
+            let listed = try await s.listRoles(Self.owner, org: org)
+            for r in listed {
+                #expect(r.memberCount == oracle[r.id, default: 0], "\(step): \(r.id)", sourceLocation: sourceLocation)
+            }
+        }
+        try await check("seeded")
+        let custom = try await s.createRole(
+            Self.owner, org: org, request: RoleRequest(name: "Auditors", permissions: [.auditView]))
+        _ = await f.call(
+            Self.owner, "PATCH", "/api/v1/orgs/\(org)/members/mel", #"{"roles":["member","\#(custom.id)"]}"#)
+        try await check("custom role given")
+        _ = await f.call(
+            Self.owner, "POST", "/api/v1/orgs/\(org)/members/bulk",
+            #"{"action":"change_roles","members":["max","vic"],"roles":["viewer"]}"#)
+        try await check("bulk change")
+        _ = await f.call(Self.owner, "DELETE", "/api/v1/orgs/\(org)/members/mel")
+        try await check("member removed (cascade)")
+        try await f.add([("newbie", "manager")], to: org)
+        try await check("invite accepted")
+        let ops = TenantFixture.caller("ops", admin: .eu)
+        #expect(await f.call(ops, "DELETE", "/api/v1/regions/eu/orgs/\(org)", #"{"confirmName":"Acme"}"#).status == 204)
+        let left = try s.db.readNow {
+            try $0.first("SELECT count(*) FROM role_counts WHERE org_id = ?", [org.raw])?.int(0)
+        }
+        #expect(left == 0)
+    }
+
     @Test func managerCannotMakeSomeoneAdminOrTouchAnAdmin() async throws {
         let f = try TenantFixture()
         let org = try await Self.acme(f)

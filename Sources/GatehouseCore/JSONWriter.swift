@@ -1,0 +1,207 @@
+import Foundation
+
+/// A response body written straight to bytes, in the shape `JSONCoding.encoder()` produces (sorted keys, ISO 8601
+/// dates in seconds, slashes unescaped, nil optionals left out). Why: on a list of 50 members `JSONEncoder` spent
+/// 60 % of the request's CPU boxing every value; this writes the same JSON at a fraction of that.
+///
+/// Types opt in through `JSONWritable`; `Response.json` takes the writer whenever the value conforms, so there
+/// is one path for every route. Each conformance writes its keys in sorted order, and a test compares it with
+/// `JSONEncoder`'s output for values full of characters that need escaping.
+package struct JSONWriter {
+    package private(set) var bytes: [UInt8]
+    /// Per open container: whether it already holds an element (so the next one needs a comma).
+    private var filled: [Bool] = []
+    private var afterKey = false
+
+    package init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    private mutating func prefix() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        if let last = filled.indices.last {
+            if filled[last] { bytes.append(UInt8(ascii: ",")) } else { filled[last] = true }
+        }
+    }
+
+    package mutating func beginObject() {
+        prefix()
+        bytes.append(UInt8(ascii: "{"))
+        filled.append(false)
+    }
+
+    package mutating func endObject() {
+        filled.removeLast()
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    package mutating func beginArray() {
+        prefix()
+        bytes.append(UInt8(ascii: "["))
+        filled.append(false)
+    }
+
+    package mutating func endArray() {
+        filled.removeLast()
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A key (plain ASCII, as every key of ours is); the next value belongs to it.
+    package mutating func key(_ k: StaticString) {
+        prefix()
+        bytes.append(UInt8(ascii: "\""))
+        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        afterKey = true
+    }
+
+    /// A key taken from data (a user variable's name, a summary key): escaped like any string.
+    package mutating func key(_ k: String) {
+        prefix()
+        JSONText.appendQuoted(k, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    package mutating func string(_ s: String) {
+        prefix()
+        JSONText.appendQuoted(s, to: &bytes)
+    }
+
+    package mutating func int(_ v: Int) {
+        prefix()
+        bytes.append(contentsOf: String(v).utf8)
+    }
+
+    package mutating func bool(_ v: Bool) {
+        prefix()
+        bytes.append(contentsOf: (v ? "true" : "false").utf8)
+    }
+
+    package mutating func date(_ d: Date) {
+        prefix()
+        bytes.append(UInt8(ascii: "\""))
+        ISO8601Bytes.append(d, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    package mutating func strings(_ list: [String]) {
+        beginArray()
+        for s in list { string(s) }
+        endArray()
+    }
+
+    /// A `[String: String]` as JSONEncoder writes it with sorted keys.
+    package mutating func map(_ m: [String: String]) {
+        beginObject()
+        for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+            key(k)
+            string(v)
+        }
+        endObject()
+    }
+
+    /// Writes a nested value that writes itself.
+    package mutating func value(_ v: some JSONWritable) { v.writeJSON(to: &self) }
+
+    package mutating func values(_ list: [some JSONWritable]) {
+        beginArray()
+        for v in list { v.writeJSON(to: &self) }
+        endArray()
+    }
+
+    // Keyed shorthands; optionals left out when nil, as the synthesized `Encodable` does.
+    package mutating func field(_ k: StaticString, _ v: String) {
+        key(k)
+        string(v)
+    }
+    package mutating func field(_ k: StaticString, _ v: String?) {
+        if let v { field(k, v) }
+    }
+    package mutating func field(_ k: StaticString, _ v: Int) {
+        key(k)
+        int(v)
+    }
+    package mutating func field(_ k: StaticString, _ v: Int?) {
+        if let v { field(k, v) }
+    }
+    package mutating func field(_ k: StaticString, _ v: Bool) {
+        key(k)
+        bool(v)
+    }
+    package mutating func field(_ k: StaticString, _ v: Date) {
+        key(k)
+        date(v)
+    }
+    package mutating func field(_ k: StaticString, _ v: Date?) {
+        if let v { field(k, v) }
+    }
+    package mutating func field(_ k: StaticString, _ v: [String]) {
+        key(k)
+        strings(v)
+    }
+}
+
+/// A value that writes its own JSON (see `JSONWriter`): the same JSON its `Encodable` conformance produces.
+package protocol JSONWritable: Encodable, Sendable {
+    func writeJSON(to w: inout JSONWriter)
+}
+
+extension JSONWritable {
+    package var jsonBytes: [UInt8] {
+        var w = JSONWriter()
+        writeJSON(to: &w)
+        return w.bytes
+    }
+}
+
+/// ISO 8601 (UTC, whole seconds) as bytes, without a formatter: `2026-11-23T12:00:00Z` (years 0–9999).
+package enum ISO8601Bytes {
+    package static func string(_ d: Date) -> String {
+        var out: [UInt8] = []
+        append(d, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    package static func append(_ d: Date, to out: inout [UInt8]) {
+        var t = time_t(d.timeIntervalSince1970.rounded(.down))
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func digits(_ v: Int32, _ n: Int) {
+            var div: Int32 = 1
+            for _ in 1..<n { div *= 10 }
+            var v = v
+            while div > 0 {
+                out.append(UInt8(48 + (v / div) % 10))
+                v %= div
+                div /= 10
+            }
+        }
+        digits(tmv.tm_year + 1900, 4)
+        out.append(45)
+        digits(tmv.tm_mon + 1, 2)
+        out.append(45)
+        digits(tmv.tm_mday, 2)
+        out.append(84)
+        digits(tmv.tm_hour, 2)
+        out.append(58)
+        digits(tmv.tm_min, 2)
+        out.append(58)
+        digits(tmv.tm_sec, 2)
+        out.append(90)
+    }
+}
+
+/// A list of written values is written too (`[RoleView]`, `[AppView]`, …).
+extension Array: JSONWritable where Element: JSONWritable {
+    package func writeJSON(to w: inout JSONWriter) { w.values(self) }
+}
+
+extension Date {
+    /// The time the wire carries (ISO 8601 in whole seconds).
+    package var wholeSeconds: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
+}
