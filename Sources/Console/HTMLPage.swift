@@ -111,7 +111,8 @@ package enum HTMLPage {
         label.inline{display:flex;gap:.4rem;align-items:center;font-weight:400}button.link{background:none;border:0;\
         color:var(--accent);padding:0;text-decoration:underline}
         :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
-        .error{color:var(--bad)}.notice{padding:.75rem;border-left:4px solid var(--accent);background:#eef4ff}.notice.warning{border-left-color:#b45309;background:#fff7ed}
+        .error{color:var(--bad)}.notice{padding:.75rem;border-left:4px solid var(--accent);background:#eef4ff}
+        .notice.warning{border-left-color:#b45309;background:#fff7ed}
         .actions{display:flex;gap:.5rem;flex-wrap:wrap;margin-top:1rem}.actions form{margin:0}
         ul.cards{list-style:none;padding:0}ul.cards \
         li{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:space-between;padding:.75rem \

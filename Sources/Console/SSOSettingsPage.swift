@@ -79,8 +79,9 @@ enum SSOPageView {
         h += "<span>Entity ID</span><code>\(m.sp.entityID)</code>"
         h += "<span>ACS URL (HTTP-POST)</span><code>\(m.sp.acsURL)</code>"
         h += "<span>Single logout URL</span><code>\(m.sp.sloURL)</code>"
-        h +=
-            "<span>Encrypted assertions</span><span>\(m.sp.hasKey ? "accepted (SP certificate in the metadata)" : "not available (no SP key configured)")</span></div>"
+        let encryption =
+            m.sp.hasKey ? "accepted (SP certificate in the metadata)" : "not available (no SP key configured)"
+        h += "<span>Encrypted assertions</span><span>\(encryption)</span></div>"
         h +=
             "<p><a href=\"/sso/\(m.org)/metadata\">Download SP metadata</a>"
             + "\(if: m.idp != nil, " · <a href=\"/sso/\(m.org)/login?next=%2Fconsole\">Test sign-in</a>")</p>"
