@@ -64,7 +64,7 @@ package enum HTMLPage {
             <body>\(header)<main\(if: wide, " class=\"wide\"")><h1>\(title)</h1>\(body)</main></body></html>
             """
         var r = Response(
-            status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: Array(html.text.utf8))
+            status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: html.utf8)
         for (k, v) in securityHeaders { r.headers.add(k, v) }
         return r
     }

@@ -74,7 +74,7 @@ struct InvitesPageModel: Equatable {
             if invite && i.status == .pending { actions += [.copyLink, .revoke] }
             return Row(
                 id: i.id, email: i.email, ssoOnly: i.ssoOnly, roles: HTMLPage.roleNames(i.roles), status: i.status,
-                invitedBy: i.inviterName, expires: MembersPage.dateFormat.string(from: i.expiresAt), actions: actions)
+                invitedBy: i.inviterName, expires: CivilTime.short(i.expiresAt), actions: actions)
         }
         empty = filter == nil ? "No invites yet." : "No invites with this status."
     }

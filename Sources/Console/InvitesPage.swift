@@ -20,7 +20,7 @@ enum InvitesPage {
                 let link = try await c.api.inviteLink(id)
                 let body: HTML =
                     "<label for=\"link\">Invite link (valid until"
-                    + " \(MembersPage.dateFormat.string(from: link.expiresAt)))</label><input id=\"link\""
+                    + " \(CivilTime.short(link.expiresAt)))</label><input id=\"link\""
                     + " type=\"text\" readonly value=\"\(link.url)\">"
                     + "<div class=\"actions\"><button type=\"button\" data-copy=\"\(link.url)\" hidden>Copy link"
                     + "</button><a class=\"button secondary\" href=\"\(c.base)/invites\">Back to invites</a></div>"

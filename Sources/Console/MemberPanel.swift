@@ -47,7 +47,7 @@ struct MemberPanelModel: Equatable {
         memberID = m.id
         name = MembersPage.name(m)
         email = m.email
-        joined = MembersPage.dateFormat.string(from: m.joinedAt)
+        joined = CivilTime.short(m.joinedAt)
         firstName = m.firstName
         lastName = m.lastName
         editable = may(.membersEdit)

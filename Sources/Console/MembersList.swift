@@ -112,7 +112,7 @@ struct MembersListModel {
                     Row(
                         id: $0.id, name: MembersPage.name($0), email: $0.email, ssoOnly: $0.ssoOnly,
                         roles: HTMLPage.roleNames($0.roles), appCount: $0.appCount,
-                        lastActive: $0.lastActive.map { MembersPage.dateFormat.string(from: $0) } ?? "Never")
+                        lastActive: $0.lastActive.map { CivilTime.short($0) } ?? "Never")
                 }, more: page.nextCursor != nil)
             firstPage = query.cursor != nil ? query.href(here, cursor: nil) : nil
             nextPage = page.nextCursor.map { query.href(here, cursor: $0) }

@@ -9,14 +9,6 @@ import Web
 /// Members: search, filter, sort, pages, selection with bulk actions (confirmed by a page that names who and
 /// what), copy emails, the edit panel, and "view as".
 enum MembersPage {
-    static let dateFormat: DateFormatter = {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "d MMM yyyy"
-        return f
-    }()
-
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/console") { ctx in
             guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fconsole") }

@@ -179,7 +179,7 @@ enum OrgPages {
                 + keys.map { k -> HTML in
                     let active: HTML = "<span class=\"badge joined\">Active</span>"
                     let revoked: HTML = "<span class=\"badge revoked\">Revoked</span>"
-                    return "<tr><td>\(k.name)</td><td>\(MembersPage.dateFormat.string(from: k.createdAt))</td>"
+                    return "<tr><td>\(k.name)</td><td>\(CivilTime.short(k.createdAt))</td>"
                         + "<td>\(k.revokedAt == nil ? active : revoked)</td><td>"
                         + (k.revokedAt == nil
                             ? "<form method=\"post\" action=\"\(c.base)/apikeys/\(k.id)/revoke\">\(c.csrfField)"

@@ -28,12 +28,15 @@ package enum JSONText {
 
     /// Appends `s` as a JSON string literal to a byte buffer (no intermediate String when nothing needs escaping).
     package static func appendQuoted(_ s: String, to out: inout [UInt8]) {
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
+        // Native strings are contiguous UTF-8: scan the bytes once, copy them once.
+        var s = s
+        let plain: Bool = s.withUTF8 { buf in
+            for b in buf where b < 0x20 || b == 0x22 || b == 0x5C || b == 0xE2 { return false }
             out.append(0x22)
-            out.append(contentsOf: s.utf8)
+            out.append(contentsOf: buf)
             out.append(0x22)
-        } else {
-            out.append(contentsOf: quote(s).utf8)
+            return true
         }
+        if !plain { out.append(contentsOf: quote(s).utf8) }
     }
 }

@@ -54,8 +54,9 @@ package struct JSONWriter {
     package mutating func key(_ k: StaticString) {
         prefix()
         bytes.append(UInt8(ascii: "\""))
-        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         afterKey = true
     }
 
@@ -168,30 +169,23 @@ package enum ISO8601Bytes {
     }
 
     package static func append(_ d: Date, to out: inout [UInt8]) {
-        var t = time_t(d.timeIntervalSince1970.rounded(.down))
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func digits(_ v: Int32, _ n: Int) {
-            var div: Int32 = 1
-            for _ in 1..<n { div *= 10 }
-            var v = v
-            while div > 0 {
-                out.append(UInt8(48 + (v / div) % 10))
-                v %= div
-                div /= 10
-            }
+        let (year, month, day, secs) = CivilTime.parts(d)
+        @inline(__always) func two(_ v: Int) {
+            out.append(UInt8(48 + v / 10))
+            out.append(UInt8(48 + v % 10))
         }
-        digits(tmv.tm_year + 1900, 4)
+        two(year / 100 % 100)
+        two(year % 100)
         out.append(45)
-        digits(tmv.tm_mon + 1, 2)
+        two(month)
         out.append(45)
-        digits(tmv.tm_mday, 2)
+        two(day)
         out.append(84)
-        digits(tmv.tm_hour, 2)
+        two(secs / 3600)
         out.append(58)
-        digits(tmv.tm_min, 2)
+        two(secs / 60 % 60)
         out.append(58)
-        digits(tmv.tm_sec, 2)
+        two(secs % 60)
         out.append(90)
     }
 }
@@ -204,4 +198,35 @@ extension Array: JSONWritable where Element: JSONWritable {
 extension Date {
     /// The time the wire carries (ISO 8601 in whole seconds).
     package var wholeSeconds: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
+}
+
+/// UTC calendar parts of a time by integer arithmetic (H. Hinnant's `civil_from_days`): no libc or ICU call on the
+/// paths that print dates for every row.
+package enum CivilTime {
+    package static func parts(_ d: Date) -> (year: Int, month: Int, day: Int, secondOfDay: Int) {
+        let t = Int(d.timeIntervalSince1970.rounded(.down))
+        var days = t / 86_400
+        var secs = t % 86_400
+        if secs < 0 {
+            secs += 86_400
+            days -= 1
+        }
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day, secs)
+    }
+
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `23 Nov 2026` (UTC), as the console's tables show dates.
+    package static func short(_ d: Date) -> String {
+        let p = parts(d)
+        return "\(p.day) \(months[p.month - 1]) \(p.year)"
+    }
 }

@@ -33,11 +33,20 @@ struct MemberSearch {
 
     static let rareLimit = 2000
 
-    struct Cursor: Codable, Equatable {
+    struct Cursor: Codable, Equatable, JSONWritable {
         var s: String
         var d: Bool
         var v: String  // the sort value (text, or a decimal integer)
         var r: Int64
+
+        func writeJSON(to w: inout JSONWriter) {
+            w.beginObject()
+            w.field("d", d)
+            w.field("r", Int(r))
+            w.field("s", s)
+            w.field("v", v)
+            w.endObject()
+        }
     }
 
     var sortColumn: String {
@@ -58,7 +67,7 @@ struct MemberSearch {
     }
 
     static func encodeCursor(_ c: Cursor) -> String {
-        Base64URL.encode((try? JSONEncoder().encode(c)) ?? Data())
+        Base64URL.encode(c.jsonBytes)
     }
 
     func run(_ conn: SQLiteConnection) throws -> ([MemberRows.Loaded], String?) {

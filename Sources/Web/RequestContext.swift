@@ -8,7 +8,11 @@ package protocol ContextKey {
 
 /// What a handler sees: the request, the matched route and its parameters, and values set by middleware.
 package struct RequestContext: Sendable {
-    package var request: Request
+    package var request: Request {
+        didSet { queryPairs = Self.parse(request) }
+    }
+    /// Query pairs in order (percent-decoded), parsed once per request: a list page asks for eight parameters.
+    package private(set) var queryPairs: [(String, String)]
     /// The route pattern that matched, e.g. `/api/v1/orgs/:org`.
     package var route: String
     /// Path parameters, percent-decoded.
@@ -19,6 +23,12 @@ package struct RequestContext: Sendable {
         self.request = request
         self.route = route
         self.parameters = parameters
+        queryPairs = Self.parse(request)
+    }
+
+    private static func parse(_ request: Request) -> [(String, String)] {
+        guard let q = request.query, !q.isEmpty else { return [] }
+        return FormDecoding.pairs(q)
     }
 
     package subscript<K: ContextKey>(_ key: K.Type) -> K.Value? {
@@ -30,12 +40,6 @@ package struct RequestContext: Sendable {
     package func parameter(_ name: String) throws -> String {
         guard let v = parameters[name] else { throw GatehouseError.notFound() }
         return v
-    }
-
-    /// Query pairs in order (percent-decoded).
-    package var queryPairs: [(String, String)] {
-        guard let q = request.query else { return [] }
-        return FormDecoding.pairs(q)
     }
 
     /// The first value of query parameter `name`.

@@ -1,5 +1,7 @@
 import Compression
 import Crypto
+import Foundation
+import GatehouseCore
 import Testing
 import XML
 
@@ -54,5 +56,57 @@ struct LibraryTests {
     ])
     func hostileXMLIsRefused(_ xml: String) {
         #expect(throws: XMLRefusal.self) { _ = try XMLDocument(parsing: Array(xml.utf8)) }
+    }
+}
+
+@Suite("Base64url")
+struct Base64URLTests {
+    /// The direct encoder against Foundation's base64 with the URL-safe substitutions (the reference), every
+    /// length from 0 to 100 and every byte value, and back through the strict decoder.
+    @Test func encoderMatchesTheReferenceAndRoundTrips() {
+        var rng = SystemRandomNumberGenerator()
+        for n in 0...100 {
+            let bytes = (0..<n).map { i in
+                i < 256 && n == 100 ? UInt8(truncatingIfNeeded: i * 7) : UInt8.random(in: 0...255, using: &rng)
+            }
+            let reference = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(bytes) == reference, "length \(n)")
+            #expect(Base64URL.decode(Base64URL.encode(bytes)).map { Array($0) } == bytes)
+        }
+        #expect(Base64URL.encode(Array(0...255).map(UInt8.init)).count == 342)
+    }
+}
+
+@Suite("ISO 8601 bytes")
+struct ISO8601BytesTests {
+    /// The arithmetic civil date against Foundation's formatter (the reference): leap days, century years,
+    /// month ends, before 1970, and random seconds up to year 9999.
+    @Test func matchesFoundationsFormatter() {
+        let f = ISO8601DateFormatter()
+        var times: [Double] = [
+            0, -1, -86_400, 951_782_400, 951_868_799, 4_107_542_399, 1_795_435_200.999, 253_402_300_799,
+        ]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 { times.append(Double(Int64.random(in: -2_208_988_800...253_402_300_799, using: &rng))) }
+        for t in times {
+            let d = Date(timeIntervalSince1970: t)
+            #expect(ISO8601Bytes.string(d) == f.string(from: d.wholeSeconds), "\(t)")
+        }
+    }
+}
+
+extension ISO8601BytesTests {
+    /// The console's short date against a POSIX DateFormatter (the reference it replaced).
+    @Test func shortDatesMatchTheFormatter() {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "d MMM yyyy"
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let d = Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_799, using: &rng)))
+            #expect(CivilTime.short(d) == f.string(from: d))
+        }
     }
 }
