@@ -222,13 +222,8 @@ package final class GatewayService: Sendable {
             for t in tenants {
                 group.addTask {
                     do {
-                        return (
-                            t.region,
-                            (
-                                t.region, try await t.memberships(accountID: account.id),
-                                try await t.pendingInvites(email: account.email)
-                            )
-                        )
+                        let o = try await t.overview(accountID: account.id, email: account.email)
+                        return (t.region, (t.region, o.memberships, o.pendingInvites))
                     } catch {
                         return (t.region, nil)
                     }

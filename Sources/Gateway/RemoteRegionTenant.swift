@@ -119,6 +119,12 @@ package final class RemoteRegionTenant: RegionTenant {
         _ = try await call(RegionEndpoint.recordSSOChange.path, change, as: Empty.self)
     }
 
+    package func overview(accountID: String, email: String) async throws -> AccountOverview {
+        try await call(
+            RegionEndpoint.overview.path, RegionEndpoint.OverviewBody(accountID: accountID, email: email),
+            as: AccountOverview.self)
+    }
+
     package func memberships(accountID: String) async throws -> [MembershipSummary] {
         try await call(RegionEndpoint.memberships.path, ["accountID": accountID], as: [MembershipSummary].self)
     }

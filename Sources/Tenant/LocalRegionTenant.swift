@@ -83,12 +83,11 @@ package final class LocalRegionTenant: RegionTenant {
     }
 
     package func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
-        try await service.pendingInvites(email: email).map {
-            PendingInviteSummary(
-                inviteID: $0.invite.id, orgID: $0.invite.orgID, orgName: $0.orgName, roles: $0.invite.roles,
-                inviterName: $0.invite.inviterName, expiresAt: $0.invite.expiresAt,
-                token: service.link(for: $0.invite).token)
-        }
+        try await service.pendingInvites(email: email).map(service.pendingSummary)
+    }
+
+    package func overview(accountID: String, email: String) async throws -> AccountOverview {
+        try await service.accountOverview(accountID: accountID, email: email)
     }
 }
 
@@ -137,6 +136,11 @@ package enum RegionInternalRoutes {
             try await gateway(ctx)
             try await tenant.recordSSOChange(try ctx.decode(SSOChangeRecord.self))
             return Response(status: 204)
+        }
+        b.post(E.overview.path) { ctx in
+            try await gateway(ctx)
+            let body = try ctx.decode(E.OverviewBody.self)
+            return try .json(try await tenant.overview(accountID: body.accountID, email: body.email))
         }
         b.post(E.memberships.path) { ctx in
             try await gateway(ctx)

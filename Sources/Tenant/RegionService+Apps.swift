@@ -193,7 +193,15 @@ extension RegionService {
         else { return nil }
         let id = "key_\(parts[2])"
         let secret = String(parts[3])
-        return try await db.read { conn in
+        // Answers are remembered per token digest, tagged with the write generation read first: any committed
+        // write in this region (a revocation, a removal, a lost app grant) makes every entry stale at once, so a
+        // dead key is refused by the very next request, as rule 6 wants.
+        let digest = Digest.sha256.hash(token)
+        let generation = db.writeGeneration
+        if let known = apiKeyAnswers.lookup(digest, generation: generation) {
+            return known.map { ($0.org, $0.accountID, $0.app) }
+        }
+        let answer = try await db.read { conn -> (org: String, accountID: String, app: String?)? in
             guard
                 let row = try conn.first(
                     """
@@ -214,5 +222,9 @@ extension RegionService {
             }
             return (row.string("org_id") ?? "", row.string("account_id") ?? "", row.string("app_id"))
         }
+        apiKeyAnswers.store(
+            answer.map { APIKeyAnswers.Answer(org: $0.org, accountID: $0.accountID, app: $0.app) }, digest,
+            generation: generation)
+        return answer
     }
 }

@@ -528,13 +528,16 @@ extension RegionService {
     /// Live pending invites for an address in this region (the gateway shows them as notifications).
     package func pendingInvites(email: String) async throws -> [(invite: InviteView, orgName: String)] {
         let now = clock.now()
-        let nowS = Int(now.timeIntervalSince1970)
-        return try await db.read { conn in
-            var out: [(InviteView, String)] = []
-            try conn.forEach(
-                Self.pendingForEmailSQL, [Email.normalize(email), nowS]
-            ) { out.append((self.inviteView($0, now: now), $0.string(InviteColumn.next))) }
-            return out
+        return try await db.read { conn in try self.pendingInvites(conn, email: email, now: now) }
+    }
+
+    func pendingInvites(
+        _ conn: SQLiteConnection, email: String, now: Date
+    ) throws -> [(invite: InviteView, orgName: String)] {
+        var out: [(invite: InviteView, orgName: String)] = []
+        try conn.forEach(Self.pendingForEmailSQL, [Email.normalize(email), Int(now.timeIntervalSince1970)]) {
+            out.append((self.inviteView($0, now: now), $0.string(InviteColumn.next)))
         }
+        return out
     }
 }

@@ -41,24 +41,44 @@ extension RegionService {
 
     /// Every membership of an account in this region, with its org (for `/api/v1/me` and the org picker).
     package func memberships(accountID: String) async throws -> [MembershipSummary] {
-        try await db.read { conn in
-            var out: [MembershipSummary] = []
-            try conn.forEach(
-                """
-                SELECT o.id, o.name, o.status, m.roles, m.sso_only, m.starting_page FROM members m JOIN orgs o ON o.id \
-                = m.org_id
-                WHERE m.account_id = ? ORDER BY o.name
-                """, [accountID]
-            ) {
-                out.append(
-                    MembershipSummary(
-                        orgID: $0.string(0), orgName: $0.string(1), region: self.region,
-                        status: OrgStatus(stored: $0.string(2)),
-                        roles: JSONColumn.readList($0.string(3)), ssoOnly: $0.int(4) != 0,
-                        startingPage: StartingPage(rawValue: $0.string(5)) ?? .studio))
-            }
-            return out
+        try await db.read { conn in try self.memberships(conn, accountID: accountID) }
+    }
+
+    func memberships(_ conn: SQLiteConnection, accountID: String) throws -> [MembershipSummary] {
+        var out: [MembershipSummary] = []
+        try conn.forEach(
+            """
+            SELECT o.id, o.name, o.status, m.roles, m.sso_only, m.starting_page FROM members m JOIN orgs o ON o.id \
+            = m.org_id
+            WHERE m.account_id = ? ORDER BY o.name
+            """, [accountID]
+        ) {
+            out.append(
+                MembershipSummary(
+                    orgID: $0.string(0), orgName: $0.string(1), region: self.region,
+                    status: OrgStatus(stored: $0.string(2)),
+                    roles: JSONColumn.readList($0.string(3)), ssoOnly: $0.int(4) != 0,
+                    startingPage: StartingPage(rawValue: $0.string(5)) ?? .studio))
         }
+        return out
+    }
+
+    /// What a person's home page and `/me` need from this region, in one read: their memberships and the live
+    /// invitations for their address.
+    package func accountOverview(accountID: String, email: String) async throws -> AccountOverview {
+        let now = clock.now()
+        return try await db.read { conn in
+            AccountOverview(
+                memberships: try self.memberships(conn, accountID: accountID),
+                pendingInvites: try self.pendingInvites(conn, email: email, now: now).map(self.pendingSummary))
+        }
+    }
+
+    /// An invitation as the invitee's home page lists it (with the link token, for the invitee only).
+    func pendingSummary(_ p: (invite: InviteView, orgName: String)) -> PendingInviteSummary {
+        PendingInviteSummary(
+            inviteID: p.invite.id, orgID: p.invite.orgID, orgName: p.orgName, roles: p.invite.roles,
+            inviterName: p.invite.inviterName, expiresAt: p.invite.expiresAt, token: link(for: p.invite).token)
     }
 
     static func validOrgName(_ name: String) throws -> String {

@@ -34,6 +34,7 @@ package final class RegionService: Sendable {
     package let activity: ActivityRecorder
     /// Membership rows for `orgNow`, current until the next committed write (see `AccessRowCache`).
     let accessRows = AccessRowCache()
+    let apiKeyAnswers = APIKeyAnswers()
 
     package init(
         region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens,
@@ -67,6 +68,32 @@ struct MemberAccessRow: Sendable {
     let rowid: Int64
     let roles: String
     let ssoOnly: Bool
+}
+
+/// Bearer-key answers (and refusals) by token digest, tagged like `AccessRowCache`: valid only while no write has
+/// committed in this region since they were read. Never holds a secret, only its SHA-256.
+final class APIKeyAnswers: Sendable {
+    struct Answer: Sendable, Equatable {
+        let org: String
+        let accountID: String
+        let app: String?
+    }
+    private let entries = Mutex<(generation: UInt64, answers: [[UInt8]: Answer?])>((0, [:]))
+
+    func lookup(_ digest: [UInt8], generation: UInt64) -> Answer?? {
+        entries.withLock { e in e.generation == generation ? e.answers[digest] : nil }
+    }
+
+    func store(_ answer: Answer?, _ digest: [UInt8], generation: UInt64) {
+        entries.withLock { e in
+            if e.generation != generation {
+                guard generation > e.generation else { return }
+                e = (generation, [:])
+            }
+            if e.answers.count >= 50_000 { e.answers.removeAll(keepingCapacity: true) }
+            e.answers[digest] = .some(answer)
+        }
+    }
 }
 
 /// Membership rows (and "not a member" answers) for the hottest read, tagged with the store's write

@@ -22,6 +22,8 @@ package protocol RegionTenant: Sendable {
     /// Records a change made on the gateway side (SSO settings) in the org's audit log, where its other changes are.
     func recordSSOChange(_ change: SSOChangeRecord) async throws
     func memberships(accountID: String) async throws -> [MembershipSummary]
+    /// Memberships and live invitations of one person in this region, in one call (`/me`, the home page).
+    func overview(accountID: String, email: String) async throws -> AccountOverview
     func pendingInvites(email: String) async throws -> [PendingInviteSummary]
     /// After a verified SAML login: an existing member, an invite accepted by SSO, or JIT provisioning.
     func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult
@@ -71,6 +73,7 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
     case sendSSOLinkCode = "/internal/v1/sso/link-code"
     case recordSSOChange = "/internal/v1/sso/audit"
     case memberships = "/internal/v1/memberships"
+    case overview = "/internal/v1/overview"
     case ssoSignIn = "/internal/v1/sso/sign-in"
     case standing = "/internal/v1/orgs/standing"
     case pendingInvites = "/internal/v1/pending-invites"
@@ -91,6 +94,14 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
     package struct AccountBody: Codable, Sendable {
         package let accountID: String
         package init(accountID: String) { self.accountID = accountID }
+    }
+    package struct OverviewBody: Codable, Sendable {
+        package let accountID: String
+        package let email: String
+        package init(accountID: String, email: String) {
+            self.accountID = accountID
+            self.email = email
+        }
     }
     package struct EmailBody: Codable, Sendable {
         package let email: String

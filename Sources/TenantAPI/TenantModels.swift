@@ -747,3 +747,23 @@ extension APIKeyView: JSONWritable {
         w.endObject()
     }
 }
+
+/// One person's part of a region: their memberships and the invitations waiting for their address.
+package struct AccountOverview: Codable, Sendable, Equatable, JSONWritable {
+    package let memberships: [MembershipSummary]
+    package let pendingInvites: [PendingInviteSummary]
+
+    package init(memberships: [MembershipSummary], pendingInvites: [PendingInviteSummary]) {
+        self.memberships = memberships
+        self.pendingInvites = pendingInvites
+    }
+
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("memberships")
+        w.values(memberships)
+        w.key("pendingInvites")
+        w.values(pendingInvites)
+        w.endObject()
+    }
+}

@@ -365,6 +365,13 @@ struct HandBuiltJSONTests {
             try Self.same(pending)
             pending.token = name
             try Self.same(pending)
+            try Self.roundTrips(
+                AccountOverview(
+                    memberships: [
+                        MembershipSummary(
+                            orgID: "org_eu_abcdefgh", orgName: name, region: .eu, status: .active, roles: ["owner"],
+                            ssoOnly: false, startingPage: .studio)
+                    ], pendingInvites: [pending]))
         }
     }
 }
