@@ -51,7 +51,7 @@ package final class RouterBuilder {
     }
 
     package func build() throws -> Router {
-        var root = Router.Node()
+        let root = Router.Node()
         var syncFixed: [String: [String: Router.Route]] = [:]
         var syncPrefixes: [String] = []
         for e in entries {
@@ -101,7 +101,9 @@ package struct Router: HTTPResponder {
         case rest
     }
 
-    struct Node: Sendable {
+    /// A class: matching walks these on every request, and copying a struct of four collections per step cost
+    /// retains and releases that showed in profiles. Mutated only while the router is built, then frozen.
+    final class Node: @unchecked Sendable {
         var literals: [String: Node] = [:]
         /// The same children as a list, for matching without allocating a String per path segment (nodes have
         /// few children, so comparing bytes beats hashing). Filled by `freeze()`.
@@ -111,7 +113,9 @@ package struct Router: HTTPResponder {
         var rest: [Node] = []  // zero or one: the node of a trailing `*`
         var routes: [String: Route] = [:]  // by method
 
-        mutating func insert(_ segs: ArraySlice<Segment>, method: String, route: Route) throws {
+        init() {}
+
+        func insert(_ segs: ArraySlice<Segment>, method: String, route: Route) throws {
             guard let first = segs.first else {
                 if routes[method] != nil {
                     throw RouteConflict(description: "\(method) \(route.pattern) is registered twice")
@@ -121,7 +125,7 @@ package struct Router: HTTPResponder {
             }
             switch first {
             case .literal(let s):
-                var child = literals[s] ?? Node()
+                let child = literals[s] ?? Node()
                 try child.insert(segs.dropFirst(), method: method, route: route)
                 literals[s] = child
             case .parameter(let name):
@@ -129,20 +133,20 @@ package struct Router: HTTPResponder {
                     throw RouteConflict(description: "\(route.pattern): parameter :\(name) clashes with :\(existing)")
                 }
                 parameterName = name
-                var child = parameter.first ?? Node()
+                let child = parameter.first ?? Node()
                 try child.insert(segs.dropFirst(), method: method, route: route)
                 parameter = [child]
             case .rest:
                 guard segs.count == 1 else {
                     throw RouteConflict(description: "\(route.pattern): * must be the last segment")
                 }
-                var child = rest.first ?? Node()
+                let child = rest.first ?? Node()
                 try child.insert(segs.dropFirst(), method: method, route: route)
                 rest = [child]
             }
         }
 
-        mutating func freeze() {
+        func freeze() {
             for key in literals.keys { literals[key]?.freeze() }
             if !parameter.isEmpty { parameter[0].freeze() }
             if !rest.isEmpty { rest[0].freeze() }
