@@ -1,8 +1,19 @@
+import GatehouseCore
+
 /// An HTTP response. Bodies are bytes; `Content-Length` is always computed by the serializer.
 package struct Response: Sendable {
     package var status: Int
     package var headers: HTTPHeaders
-    package var body: [UInt8]
+    /// The bytes on the wire. A JSON answer made from a `JSONWritable` value is written when first read (by the
+    /// serializer, or a caller in another process); one read in this process through `value` never is.
+    package var body: [UInt8] {
+        get { storedBody ?? value?.jsonBytes ?? [] }
+        set {
+            storedBody = newValue
+            value = nil
+        }
+    }
+    private var storedBody: [UInt8]?
     /// When true the connection is closed after this response (the parser asked for it, or the handler did).
     package var closeConnection: Bool
     /// The route pattern that answered (`/api/v1/orgs/:org`), set by the router for the access log, which never
@@ -12,12 +23,12 @@ package struct Response: Sendable {
     /// answer stays in this process: the console's in-process calls to a region read it instead of parsing the
     /// bytes back. Never written to the wire; a region in another process answers with bytes only, which decode
     /// to an equal value (a test checks every such type).
-    package var value: (any Sendable)?
+    package private(set) var value: (any JSONWritable)?
 
     package init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = [], closeConnection: Bool = false) {
         self.status = status
         self.headers = headers
-        self.body = body
+        storedBody = body
         self.closeConnection = closeConnection
     }
 
@@ -26,6 +37,14 @@ package struct Response: Sendable {
     }
 
     package var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    /// A JSON answer whose bytes are `value`'s, written only when something reads `body`.
+    package init(status: Int, headers: HTTPHeaders, json value: any JSONWritable) {
+        self.status = status
+        self.headers = headers
+        self.closeConnection = false
+        self.value = value
+    }
 }
 
 /// Reason phrases for the status codes Gatehouse sends.

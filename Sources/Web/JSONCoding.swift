@@ -74,9 +74,7 @@ extension Response {
     /// `JSONEncoder`; both produce the same JSON (a test compares them).
     package static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> Response {
         if let w = value as? any JSONWritable {
-            var r = Response(status: status, headers: ["Content-Type": "application/json"], body: w.jsonBytes)
-            r.value = w
-            return r
+            return Response(status: status, headers: ["Content-Type": "application/json"], json: w)
         }
         let data = try JSONCoding.encoder().encode(value)
         return Response(status: status, headers: ["Content-Type": "application/json"], body: Array(data))
