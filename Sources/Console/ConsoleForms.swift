@@ -33,3 +33,11 @@ enum ConsoleForms {
         return vars
     }
 }
+
+/// One option of a select, a checkbox list or a radio group in a page model: its value, its label, whether it is
+/// chosen.
+struct Choice: Equatable {
+    let value: String
+    let label: String
+    let selected: Bool
+}

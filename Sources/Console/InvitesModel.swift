@@ -6,11 +6,6 @@ import TenantDomain
 /// The invites page as data: the "Invite people" form (only for `members.invite`), the status filter, and each
 /// invite with the actions its status allows the viewer. `InvitesView` only renders it; tests assert on this.
 struct InvitesPageModel: Equatable {
-    struct Choice: Equatable {
-        let value: String
-        let label: String
-        let selected: Bool
-    }
     struct Form: Equatable {
         let emails: String
         let error: String?
@@ -155,7 +150,7 @@ enum InvitesView {
         return h + "</tbody></table></div>"
     }
 
-    static func options(_ choices: [InvitesPageModel.Choice]) -> HTML {
+    static func options(_ choices: [Choice]) -> HTML {
         choices.map { c -> HTML in "<option value=\"\(c.value)\"\(if: c.selected, " selected")>\(c.label)</option>" }
             .joined()
     }

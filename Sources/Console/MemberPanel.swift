@@ -7,11 +7,6 @@ import TenantDomain
 /// with them, all decided from the member, the org's roles and apps, and the viewer's permissions. The page
 /// (`MemberPanelView`) only renders it; tests assert on this value.
 struct MemberPanelModel: Equatable {
-    struct Choice: Equatable {
-        let value: String
-        let label: String
-        let selected: Bool
-    }
     struct Grant: Equatable {
         let app: String
         let label: String

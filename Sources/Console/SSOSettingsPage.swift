@@ -22,11 +22,6 @@ struct SSOPageModel: Equatable {
         var sloURL: String?
         var certificates: Int
     }
-    struct RoleOption: Equatable {
-        var id: String
-        var name: String
-        var selected: Bool
-    }
     enum Warning: Equatable {
         /// The org accepts IdP keys below 2048 bits.
         case legacyKeys(bits: Int)
@@ -39,7 +34,7 @@ struct SSOPageModel: Equatable {
     var idp: IdPFacts?
     var warnings: [Warning]
     var jitEnabled: Bool
-    var roleOptions: [RoleOption]
+    var roleOptions: [Choice]
     var idpInitiated: Bool
     var minRSABits: Int
     var domains: [DomainClaim]
@@ -65,7 +60,7 @@ struct SSOPageModel: Equatable {
         jitEnabled = settings?.jit.enabled ?? false
         let role = settings?.jit.defaultRole ?? "member"
         roleOptions = roles.filter { $0.id != "owner" }.map {
-            RoleOption(id: $0.id, name: $0.name, selected: $0.id == role)
+            Choice(value: $0.id, label: $0.name, selected: $0.id == role)
         }
         idpInitiated = settings?.allowIdPInitiated ?? false
         self.domains = domains
@@ -121,7 +116,7 @@ enum SSOPageView {
             + " Create members on first sign-in (JIT)</label>"
         h += "<label for=\"jit-role\">Default role for JIT members</label><select id=\"jit-role\" name=\"jitRole\">"
         for r in m.roleOptions {
-            h += "<option value=\"\(r.id)\"\(if: r.selected, " selected")>\(r.name)</option>"
+            h += "<option value=\"\(r.value)\"\(if: r.selected, " selected")>\(r.label)</option>"
         }
         h +=
             "</select><label class=\"inline\"><input type=\"checkbox\" name=\"idpInitiated\""

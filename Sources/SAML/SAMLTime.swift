@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 
 /// `xs:dateTime` as SAML uses it: UTC, `YYYY-MM-DDThh:mm:ss[.fff]Z` (an explicit `+00:00` is accepted).
 /// Parsed by hand: no locale, no calendar, no surprises.
@@ -45,20 +46,6 @@ package enum SAMLTime {
         return Date(timeIntervalSince1970: Double(days * 86400 + h * 3600 + mi * 60 + s) + fraction)
     }
 
-    package static func format(_ date: Date) -> String {
-        let t = Int(date.timeIntervalSince1970.rounded(.down))
-        let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
-        let secs = t - days * 86400
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60))Z"
-    }
+    /// Whole seconds, UTC, `Z` (the shared writer of every ISO 8601 time Gatehouse prints).
+    package static func format(_ date: Date) -> String { ISO8601Bytes.string(date) }
 }

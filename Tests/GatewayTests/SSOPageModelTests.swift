@@ -43,8 +43,8 @@ struct SSOPageModelTests {
         #expect(m.warnings == expected)
         #expect(m.sp.hasKey == withKey && m.sp.sloURL == "https://gh.test/sso/org_eu_x/slo")
         #expect(m.idp?.ssoBinding == "HTTP-POST" && m.idp?.sloURL == "https://idp.test/slo")
-        #expect(m.roleOptions.map(\.id) == ["member", "viewer"], "owner is never a JIT role")
-        #expect(m.roleOptions.first { $0.selected }?.id == "viewer")
+        #expect(m.roleOptions.map(\.value) == ["member", "viewer"], "owner is never a JIT role")
+        #expect(m.roleOptions.first { $0.selected }?.value == "viewer")
         #expect(m.minRSABits == (bits ?? 2048))
     }
 
