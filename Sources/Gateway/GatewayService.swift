@@ -218,23 +218,35 @@ package final class GatewayService: Sendable {
         var memberships: [MembershipSummary] = []
         var pending: [PendingInviteSummary] = []
         var down: [Region] = []
-        await withTaskGroup(of: (Region, Part).self) { group in
-            for t in tenants {
-                group.addTask {
-                    do {
-                        let o = try await t.overview(accountID: account.id, email: account.email)
-                        return (t.region, (t.region, o.memberships, o.pendingInvites))
-                    } catch {
-                        return (t.region, nil)
+        // Regions in this process answer at once (no task, no thread hop); the others are asked concurrently.
+        var remote: [any RegionTenant] = []
+        for t in tenants {
+            if let o = t.immediateOverview(accountID: account.id, email: account.email) {
+                memberships += o.memberships
+                pending += o.pendingInvites
+            } else {
+                remote.append(t)
+            }
+        }
+        if !remote.isEmpty {
+            await withTaskGroup(of: (Region, Part).self) { group in
+                for t in remote {
+                    group.addTask {
+                        do {
+                            let o = try await t.overview(accountID: account.id, email: account.email)
+                            return (t.region, (t.region, o.memberships, o.pendingInvites))
+                        } catch {
+                            return (t.region, nil)
+                        }
                     }
                 }
-            }
-            for await (region, part) in group {
-                if let part {
-                    memberships += part.memberships
-                    pending += part.pending
-                } else {
-                    down.append(region)
+                for await (region, part) in group {
+                    if let part {
+                        memberships += part.memberships
+                        pending += part.pending
+                    } else {
+                        down.append(region)
+                    }
                 }
             }
         }

@@ -71,6 +71,10 @@ package final class LocalRegionTenant: RegionTenant {
         try await service.ssoSignIn(request)
     }
 
+    package func immediateOverview(accountID: String, email: String) -> AccountOverview? {
+        try? service.accountOverviewNow(accountID: accountID, email: email)
+    }
+
     package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? {
         guard let id = OrgID(org) else { return .failure(Refusal.notFound.error) }
         do { return .success(try service.orgNow(caller, org: id)) } catch let e as GatehouseError {

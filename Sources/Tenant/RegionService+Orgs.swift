@@ -67,11 +67,23 @@ extension RegionService {
     /// invitations for their address.
     package func accountOverview(accountID: String, email: String) async throws -> AccountOverview {
         let now = clock.now()
-        return try await db.read { conn in
-            AccountOverview(
-                memberships: try self.memberships(conn, accountID: accountID),
-                pendingInvites: try self.pendingInvites(conn, email: email, now: now).map(self.pendingSummary))
+        return try await db.read { conn in try self.accountOverview(conn, accountID: accountID, email: email, now: now)
         }
+    }
+
+    /// The same read on the caller's thread (two indexed queries): what `/me` uses when the region is in this
+    /// process.
+    package func accountOverviewNow(accountID: String, email: String) throws -> AccountOverview {
+        let now = clock.now()
+        return try db.readNow { conn in try self.accountOverview(conn, accountID: accountID, email: email, now: now) }
+    }
+
+    func accountOverview(
+        _ conn: SQLiteConnection, accountID: String, email: String, now: Date
+    ) throws -> AccountOverview {
+        AccountOverview(
+            memberships: try memberships(conn, accountID: accountID),
+            pendingInvites: try pendingInvites(conn, email: email, now: now).map(pendingSummary))
     }
 
     /// An invitation as the invitee's home page lists it (with the link token, for the invitee only).

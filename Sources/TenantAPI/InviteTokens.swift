@@ -58,7 +58,10 @@ package struct InviteTokens: Sendable {
         let claims = InviteTokenClaims(
             inviteID: inviteID, orgID: orgID, region: region, version: version, expiresAt: expiresAt, keyID: activeKeyID
         )
-        let json = (try? JSONEncoder().encode(claims)) ?? Data()
+        // Sorted keys: the same invite always gets the same link (JSONEncoder's default key order varies by process).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = (try? encoder.encode(claims)) ?? Data()
         let payload = Base64URL.encode(json)
         let signed = "gh1." + payload
         let mac = HMAC.authenticate(Array(signed.utf8), key: ring.active.secret.value)

@@ -33,10 +33,14 @@ package protocol RegionTenant: Sendable {
     /// (in this process, from an indexed read or its cache); nil means "forward it the normal way". The answer
     /// must equal the forwarded one (a test checks every kind of caller).
     func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>?
+    /// `overview` answered at once on the caller's thread when this region can (in this process, from indexed
+    /// reads); nil means "call `overview`". The answer must equal `overview`'s (a test checks it).
+    func immediateOverview(accountID: String, email: String) -> AccountOverview?
 }
 
 extension RegionTenant {
     package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? { nil }
+    package func immediateOverview(accountID: String, email: String) -> AccountOverview? { nil }
 }
 
 /// An SSO settings change for the org's audit log: who made it, which kind (`SSOAuditAction`), and a few facts.

@@ -385,3 +385,40 @@ struct MemberAPITests {
         #expect(try await s.listMembers(Self.owner, org: org, query: q).members.map(\.lastName) == ["Lee"])
     }
 }
+
+/// `/me`'s read in this process: the immediate answer (caller's thread) equals the normal one (reader thread) for
+/// a person with memberships and invitations in every region, with nothing, and after changes.
+@Suite("Account overview: the immediate answer equals the normal one")
+struct AccountOverviewTests {
+    @Test func immediateEqualsNormal() async throws {
+        let f = try TenantFixture()
+        let owner = TenantFixture.caller("owner")
+        var orgs: [OrgID] = []
+        for (name, r) in [("Acme", Region.eu), ("Zeta", .eu), ("Yank", .us), ("Kiwi", .apac)] {
+            orgs.append(try await f.makeOrg(name, region: r))
+        }
+        for org in orgs.dropFirst() {
+            _ = try await f.service(org.region).createInvites(
+                owner, org: org, request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["member"]))
+        }
+        try await f.add([("pat", "viewer")], to: orgs[0])
+        func check(_ who: String, _ email: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            for r in Region.allCases {
+                let tenant = try LocalRegionTenant(service: f.service(r))
+                let normal = try await tenant.overview(accountID: who, email: email)
+                #expect(
+                    tenant.immediateOverview(accountID: who, email: email) == normal, "\(r)",
+                    sourceLocation: sourceLocation)
+            }
+        }
+        try await check("pat", "pat@example.com")
+        try await check("owner", "owner@example.com")
+        try await check("nobody", "nobody@example.com")
+        _ = try await f.service(.us).revokeInvite(
+            owner, org: orgs[2],
+            invite: try #require(
+                try await f.service(.us).listInvites(owner, org: orgs[2], status: "pending", cursor: nil).invites.first?
+                    .id))
+        try await check("pat", "pat@example.com")
+    }
+}
