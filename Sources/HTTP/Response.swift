@@ -7,7 +7,7 @@ package struct Response: Sendable {
     /// The bytes on the wire. A JSON answer made from a `JSONWritable` value is written when first read (by the
     /// serializer, or a caller in another process); one read in this process through `value` never is.
     package var body: [UInt8] {
-        get { storedBody ?? value?.jsonBytes ?? [] }
+        get { storedBody ?? value?.jsonBytes ?? [] }  // see `materializeBody` for readers that read twice
         set {
             storedBody = newValue
             value = nil
@@ -37,6 +37,11 @@ package struct Response: Sendable {
     }
 
     package var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    /// Writes a JSON answer's bytes now, so later reads of `body` (the access log, the serializer) share them.
+    package mutating func materializeBody() {
+        if storedBody == nil, let value { storedBody = value.jsonBytes }
+    }
 
     /// A JSON answer whose bytes are `value`'s, written only when something reads `body`.
     package init(status: Int, headers: HTTPHeaders, json value: any JSONWritable) {

@@ -9,7 +9,8 @@ package enum ResponseSerializer {
         _ response: Response, keepAlive: Bool, date: String, requestID: String?,
         headOnly: Bool = false, into out: inout [UInt8]
     ) {
-        out.reserveCapacity(out.count + 160 + response.body.count)
+        let body = response.body  // read once: a JSON answer's bytes are written on first read
+        out.reserveCapacity(out.count + 160 + body.count)
         appendASCII("HTTP/1.1 ", &out)
         appendInt(response.status, &out)
         out.append(32)
@@ -19,7 +20,7 @@ package enum ResponseSerializer {
         let noBody = response.status == 204 || response.status == 304 || (100..<200).contains(response.status)
         if !noBody {
             appendASCII("\r\nContent-Length: ", &out)
-            appendInt(response.body.count, &out)
+            appendInt(body.count, &out)
         }
         if let requestID {
             appendASCII("\r\nX-Request-Id: ", &out)
@@ -38,7 +39,7 @@ package enum ResponseSerializer {
         }
         if !keepAlive { appendASCII("\r\nConnection: close", &out) }
         appendASCII("\r\n\r\n", &out)
-        if !noBody && !headOnly { out.append(contentsOf: response.body) }
+        if !noBody && !headOnly { out.append(contentsOf: body) }
     }
 
     package static func continueBytes() -> [UInt8] { Array("HTTP/1.1 100 Continue\r\n\r\n".utf8) }

@@ -381,6 +381,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     private func complete(_ conn: Connection, _ request: Request, _ response: Response, started: UInt64) {
+        var response = response
+        response.materializeBody()
         logRequest(
             request, status: response.status, bytes: response.body.count, started: started, route: response.route)
         guard !conn.closed else { return }
