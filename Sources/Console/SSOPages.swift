@@ -545,8 +545,16 @@ enum SSOPages {
                 organization's identity provider.</p><div class="actions"><button type="submit">Continue</button></div>\
                 </form>
                 """)
+        // The IdP's origin goes into a header the org admin's settings fill: only a plain host (letters, digits,
+        // dots, dashes, an IPv6 literal) is written, anything else leaves `form-action 'self'` (the form then fails
+        // closed).
         let origin = URL(string: action).flatMap { u -> String? in
-            guard let scheme = u.scheme, let host = u.host else { return nil }
+            guard let scheme = u.scheme?.lowercased(), scheme == "https" || scheme == "http", let host = u.host,
+                !host.isEmpty,
+                host.unicodeScalars.allSatisfy({
+                    CharacterSet.alphanumerics.contains($0) || ".-:[]".unicodeScalars.contains($0)
+                }), host.allSatisfy(\.isASCII)
+            else { return nil }
             return "\(scheme)://\(host)" + (u.port.map { ":\($0)" } ?? "")
         }
         if let csp = r.headers["Content-Security-Policy"], let origin {

@@ -58,4 +58,17 @@ struct SSOPageModelTests {
         #expect(html.contains("bad &lt;xml&gt;") && !html.contains("bad <xml>"))
         #expect(html.contains("<option value=\"1024\" selected>"))
     }
+
+    /// The POST-binding page lets its form go to the IdP's origin only, and only when that origin is a plain host:
+    /// a settings value that would smuggle directives into the policy leaves `form-action 'self'`.
+    @Test func postBindingPageAllowsOnlyThePlainIdPOrigin() {
+        let ok = SSOPages.postForm(to: "https://idp.example.com:8443/sso?x=1", "SAMLRequest", "abc", relayState: "/")
+        let csp = ok.headers["Content-Security-Policy"] ?? ""
+        #expect(csp.contains("form-action https://idp.example.com:8443;") && !csp.contains("form-action 'self'"))
+        #expect(ok.bodyText.contains("data-autosubmit") && ok.bodyText.contains("name=\"RelayState\" value=\"/\""))
+        for evil in ["https://idp.test;script-src*/sso", "javascript:alert(1)", "https://id%20p.test/sso"] {
+            let r = SSOPages.postForm(to: evil, "SAMLRequest", "abc", relayState: nil)
+            #expect((r.headers["Content-Security-Policy"] ?? "").contains("form-action 'self'"), "\(evil)")
+        }
+    }
 }
