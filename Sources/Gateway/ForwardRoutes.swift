@@ -28,7 +28,7 @@ package enum ForwardRoutes {
                     Caller(session: session, account: account, regionAdmin: regionAdmin), org: org)
                 {
                 case .success(let view):
-                    return Response(status: 200, headers: ["Content-Type": "application/json"], body: view.jsonBytes)
+                    return try? .json(view)
                 case .failure(let e): return Response.error(e)
                 case nil: return nil
                 }

@@ -129,10 +129,6 @@ package final class RemoteRegionTenant: RegionTenant {
         try await call(RegionEndpoint.memberships.path, ["accountID": accountID], as: [MembershipSummary].self)
     }
 
-    package func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
-        try await call(RegionEndpoint.pendingInvites.path, ["email": email], as: [PendingInviteSummary].self)
-    }
-
     package func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult {
         try await call(RegionEndpoint.ssoSignIn.path, request, as: SSOSignInResult.self)
     }

@@ -86,10 +86,6 @@ package final class LocalRegionTenant: RegionTenant {
         try await service.standing(orgID: orgID, caller: caller)
     }
 
-    package func pendingInvites(email: String) async throws -> [PendingInviteSummary] {
-        try await service.pendingInvites(email: email).map(service.pendingSummary)
-    }
-
     package func overview(accountID: String, email: String) async throws -> AccountOverview {
         try await service.accountOverview(accountID: accountID, email: email)
     }
@@ -158,10 +154,6 @@ package enum RegionInternalRoutes {
             try await gateway(ctx)
             let body = try ctx.decode(E.StandingBody.self)
             return try .json(try await tenant.standing(orgID: body.orgID, caller: body.caller))
-        }
-        b.post(E.pendingInvites.path) { ctx in
-            try await gateway(ctx)
-            return try .json(try await tenant.pendingInvites(email: try ctx.decode(E.EmailBody.self).email))
         }
     }
 }

@@ -23,7 +23,7 @@ package enum RegionRoutes {
             let (s, id, caller) = try ctx.orgScope()
             // An indexed read on the calling thread: the hottest read of the API skips the hop to a reader thread.
             let view = try s.orgNow(caller, org: id)
-            return Response(status: 200, headers: ["Content-Type": "application/json"], body: view.jsonBytes)
+            return try .json(view)
         }
         orgs.patch("") { ctx in
             let (s, id, caller) = try ctx.orgScope()
@@ -77,9 +77,7 @@ package enum RegionRoutes {
         orgs.post("/invites") { ctx in
             let (s, id, caller) = try ctx.orgScope()
             let result = try await s.createInvites(caller, org: id, request: try ctx.decode(InviteRequest.self))
-            return Response(
-                status: result.invited > 0 ? 201 : 200, headers: ["Content-Type": "application/json"],
-                body: result.jsonBytes)
+            return try .json(result, status: result.invited > 0 ? 201 : 200)
         }
         orgs.get("/invites") { ctx in
             let (s, id, caller) = try ctx.orgScope()

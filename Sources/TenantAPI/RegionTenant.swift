@@ -24,7 +24,6 @@ package protocol RegionTenant: Sendable {
     func memberships(accountID: String) async throws -> [MembershipSummary]
     /// Memberships and live invitations of one person in this region, in one call (`/me`, the home page).
     func overview(accountID: String, email: String) async throws -> AccountOverview
-    func pendingInvites(email: String) async throws -> [PendingInviteSummary]
     /// After a verified SAML login: an existing member, an invite accepted by SSO, or JIT provisioning.
     func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult
     /// The caller's permissions in an org (gateway-side settings such as SSO need `sso.manage`).
@@ -80,7 +79,6 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
     case overview = "/internal/v1/overview"
     case ssoSignIn = "/internal/v1/sso/sign-in"
     case standing = "/internal/v1/orgs/standing"
-    case pendingInvites = "/internal/v1/pending-invites"
 
     package var path: String { rawValue }
 
@@ -106,10 +104,6 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
             self.accountID = accountID
             self.email = email
         }
-    }
-    package struct EmailBody: Codable, Sendable {
-        package let email: String
-        package init(email: String) { self.email = email }
     }
     package struct StandingBody: Codable, Sendable {
         package let orgID: String
