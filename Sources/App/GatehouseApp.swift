@@ -83,7 +83,7 @@ package final class GatehouseApp: Sendable {
                 path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
             let service = RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings)
             services.append(service)
-            local[region] = try LocalRegionTenant(service: service, logger: logger)
+            local[region] = try LocalRegionTenant(service: service, logger: logger, readCache: config.answerCache)
             stores.append((region.rawValue, db))
             if let transport {
                 senders.append(
@@ -120,6 +120,7 @@ package final class GatehouseApp: Sendable {
             var gatewaySettings = GatewaySettings()
             gatewaySettings.publicBaseURL = config.publicBaseURL
             gatewaySettings.secureCookies = config.publicBaseURL.hasPrefix("https://")
+            gatewaySettings.answerCache = config.answerCache
             gatewaySettings.destinations = config.destinations
             if let d = config.ssoDNSResolver.flatMap(DNSResolver.parse) { gatewaySettings.dnsResolver = d }
             if let keyFile = config.samlSPKeyFile, let certFile = config.samlSPCertFile {

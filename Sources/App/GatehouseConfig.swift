@@ -27,6 +27,8 @@ package struct GatehouseConfig: Sendable {
     package var tlsPrivateKeyFile: String?
     package var storeSynchronous = Database.Synchronous.full
     package var storeReaders = 4
+    /// Remember whole answers to reads until the next write (`ResponseCache`); off only to measure without it.
+    package var answerCache = true
     package var logLevel = "info"
     /// The address people reach Gatehouse at; invite links are built on it.
     package var publicBaseURL = "http://127.0.0.1:8080"
@@ -106,6 +108,7 @@ package struct GatehouseConfig: Sendable {
         var store = try r.section("store")
         c.storeSynchronous = try store.choice("synchronous", default: Database.Synchronous.full)
         c.storeReaders = try store.int("readers", default: 4, range: 1...64)
+        c.answerCache = try store.bool("answerCache", default: true)
         try store.finish()
 
         var pw = try r.section("passwords")

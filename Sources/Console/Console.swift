@@ -152,6 +152,28 @@ extension RouterBuilder {
                 }
             }
         }
-        on(method, path, wrapped)
+        guard method == "GET" else { return on(method, path, wrapped) }
+        // A page is remembered whole (`GatewayService.pages`) until the next write in any store, per browser and
+        // address: a reload or a second tab costs a session check and a lookup. The session is checked first,
+        // so an expired one never gets a remembered page.
+        sync(
+            "GET", path,
+            { ctx in
+                guard ctx.request.method == "GET", let generation = g.dataGeneration, let token = g.sessionToken(ctx),
+                    (try? g.sessions.validateWithAccount(token)) != nil
+                else { return nil }
+                return g.answers.answer(AnswerKey(ctx.request), generation: generation, now: g.clock.now())
+            },
+            else: { ctx in
+                guard ctx.request.method == "GET", let generation = g.dataGeneration else {
+                    return try await wrapped(ctx)
+                }
+                let key = AnswerKey(ctx.request)
+                return try await g.answers.coalescing(key, generation: generation) {
+                    var r = try await wrapped(ctx)
+                    g.answers.remember(&r, key, generation: generation, now: g.clock.now())
+                    return r
+                }
+            })
     }
 }

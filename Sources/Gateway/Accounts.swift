@@ -26,6 +26,8 @@ package struct Account: Sendable, Codable, Equatable {
 /// with their parameters, hashing off the event loops.
 package final class Accounts: Sendable {
     let db: Database
+    /// Accounts by id, current until this store's next committed write.
+    private let byID = GenerationCache<String, Account?>(capacity: 100_000)
     let hasher: PasswordHasher
     let clock: any WallClock
     package static let minimumPasswordLength = 10
@@ -55,12 +57,17 @@ package final class Accounts: Sendable {
         }
     }
 
+    /// By id: every API-key request asks, so answers are remembered until the gateway store's next write.
     package func find(id: String) throws -> Account? {
-        try db.readNow { conn in
+        let generation = db.writeGeneration
+        if let known = byID.lookup(id, generation: generation) { return known }
+        let found = try db.readNow { conn in
             var out: Account?
             try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE id = ?", [id]) { out = Self.account($0) }
             return out
         }
+        byID.store(found, for: id, generation: generation)
+        return found
     }
 
     package static func validatePassword(_ p: String) throws {

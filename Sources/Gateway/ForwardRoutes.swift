@@ -12,20 +12,16 @@ import Web
 package enum ForwardRoutes {
 
     package static func register(on b: RouterBuilder, gateway g: GatewayService) {
-        // The hottest read: with a session cookie and a region that can answer at once (in this process), it is
-        // answered on the event loop (session read, region read, bytes) with no task; anything else is forwarded.
+        // The hottest read: with a caller known at once (`immediateCaller`) and a region that can answer at once (in this process), it is
+        // answered on the event loop (caller, region read, bytes) with no task; anything else is forwarded.
         b.sync(
             "GET", "/api/v1/orgs/:org",
             { ctx in
-                guard ctx.request.headers["authorization"] == nil, let token = g.sessionToken(ctx),
-                    let org = try? ctx.parameter("org"),
-                    let tenant = try? g.regions.tenant(forOrg: org),
-                    let found = try? g.sessions.validateWithAccount(token)
+                guard let caller = g.immediateCaller(ctx), let org = try? ctx.parameter("org"),
+                    let tenant = try? g.regions.tenant(forOrg: org)
                 else { return nil }
-                let (session, account, regionAdmin) = found
                 // The region answers at once when it can (`RegionTenant.immediateOrgView`); else the forward below.
-                switch tenant.immediateOrgView(
-                    Caller(session: session, account: account, regionAdmin: regionAdmin), org: org)
+                switch tenant.immediateOrgView(caller, org: org)
                 {
                 case .success(let view):
                     return try? .json(view)
@@ -45,6 +41,16 @@ package enum ForwardRoutes {
             return try await g.forward(ctx.request, to: tenant, caller: try ctx.authenticatedCaller())
         }
         for method in ["PATCH", "PUT", "POST", "DELETE"] { orgs.on(method, "", toOrg) }  // the org itself (PATCH renames)
+        // Reads are tried at once first: a caller known without waiting and an answer the region remembers
+        // (`RegionTenant.immediateForward`, equal to `forward`'s); anything else takes the forward.
+        orgs.sync(
+            "GET", "/*",
+            { ctx in
+                guard let caller = g.immediateCaller(ctx), let org = try? ctx.parameter("org"),
+                    let tenant = try? g.regions.tenant(forOrg: org)
+                else { return nil }
+                return tenant.immediateForward(ctx.request, caller: caller)
+            }, else: toOrg)
         orgs.any("/*", toOrg)
         b.group("/api/v1/regions/:region", Authenticate(gateway: g)).any("/*") { ctx in
             let tenant = try g.regions.tenant(forRegion: try ctx.parameter("region"))

@@ -73,13 +73,17 @@ package enum GatewayRoutes {
         }
 
         // The caller's account and orgs. A caller scoped to one org (SSO session, API key) sees that org only.
-        b.get("/api/v1/me") { ctx in
-            let caller = try await g.caller(ctx)
+        // `/me` is what every page load asks: answered on the event loop when the caller is known at once and
+        // every region answers at once (`immediateOverview`), and remembered whole until the next write in any
+        // store (`GatewayService.answers`); else the same answer the async way.
+        @Sendable func me(
+            _ ctx: RequestContext, _ caller: Caller,
+            _ overview: (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region])
+        ) throws -> Response {
             guard let account = try g.accounts.find(id: caller.accountID) else {
                 throw GatehouseError.unauthenticated()
             }
-            let (memberships, found, down) = await g.overview(caller)
-            let pending = found.map {
+            let pending = overview.pending.map {
                 var p = $0
                 p.token = nil
                 return p
@@ -88,10 +92,27 @@ package enum GatewayRoutes {
             return try Response.json(
                 MeAnswer(
                     account: account, authMethod: caller.authMethod.wire, regionAdminOf: caller.regionAdminOf,
-                    scopeOrg: caller.scopeOrg, memberships: memberships, pendingInvites: pending,
-                    csrfToken: caller.authMethod == .apiKey ? nil : csrf, unavailableRegions: down)
+                    scopeOrg: caller.scopeOrg, memberships: overview.memberships, pendingInvites: pending,
+                    csrfToken: caller.authMethod == .apiKey ? nil : csrf, unavailableRegions: overview.unavailable)
             ).noStore()
         }
+        b.sync(
+            "GET", "/api/v1/me",
+            { ctx in
+                guard let caller = g.immediateCaller(ctx), let generation = g.dataGeneration else { return nil }
+                if let known = g.answers.answer(AnswerKey(ctx.request), generation: generation, now: g.clock.now()) {
+                    return known
+                }
+                guard let overview = g.immediateOverview(caller), var r = try? me(ctx, caller, overview) else {
+                    return nil
+                }
+                g.answers.remember(&r, AnswerKey(ctx.request), generation: generation, now: g.clock.now())
+                return r
+            },
+            else: { ctx in
+                let caller = try await g.caller(ctx)
+                return try me(ctx, caller, await g.overview(caller))
+            })
 
         // The invite link.
         b.get("/api/v1/invites/:token") { ctx in

@@ -23,6 +23,9 @@ package final class GatewayService: Sendable {
     /// DNS lookups for domain verification, off the event loops.
     package let dnsPool = BlockingPool(label: "gatehouse-dns", width: 4)
     package let clock: any WallClock
+    /// Whole gateway answers (console pages, `/me`), current until the next write in any store (see
+    /// `ResponseCache`, `AnswerKey`).
+    package let answers: ResponseCache<AnswerKey>
 
     package init(
         db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
@@ -39,6 +42,19 @@ package final class GatewayService: Sendable {
         limiter = RateLimiter(clock: clock)
         sso = SSOStore(db: db, clock: clock)
         trust = SSOTrust(db: db, clock: clock)
+        answers = ResponseCache(capacity: settings.answerCache ? 32 << 20 : 0)
+    }
+
+    /// The gateway store's write generation plus every region's. It grows with every write anywhere, so an
+    /// answer built from all of them (a console page: the account, the org switcher, the org's data) is current
+    /// while it stays the same. Nil when a region is in another process: its writes cannot be seen from here.
+    package var dataGeneration: UInt64? {
+        var sum = db.writeGeneration
+        for t in regions.all.values {
+            guard let g = t.dataGeneration else { return nil }
+            sum &+= g
+        }
+        return sum
     }
 
     /// Saves an org's SSO settings for `caller` (API and console alike): every field checked, the JIT default
@@ -102,19 +118,13 @@ package final class GatewayService: Sendable {
     /// another site cannot make the browser act). Anything else is 401.
     package func caller(_ ctx: RequestContext) async throws -> Caller {
         if let auth = ctx.request.headers["authorization"] {
-            guard auth.hasPrefix("Bearer "), let key = Optional(String(auth.dropFirst(7))), key.hasPrefix("ghk_") else {
+            guard let (key, tenant) = apiKeyTenant(auth) else {
                 throw GatehouseError.unauthenticated("Use `Authorization: Bearer <API key>`.")
             }
-            let region = key.split(separator: "_").dropFirst().first.map(String.init) ?? ""
-            guard let tenant = try? regions.tenant(forRegion: region),
-                let found = try await tenant.authenticateAPIKey(key),
-                let account = try accounts.find(id: found.accountID)
-            else {
+            guard let found = try await tenant?.authenticateAPIKey(key), let caller = try apiKeyCaller(found) else {
                 throw GatehouseError.unauthenticated("That API key is not valid (it may have been revoked).")
             }
-            return Caller(
-                accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .apiKey,
-                scopeOrg: found.org, scopeApp: found.app)
+            return caller
         }
         guard let token = sessionToken(ctx),
             let (session, account, regionAdmin) = try sessions.validateWithAccount(token)
@@ -131,6 +141,39 @@ package final class GatewayService: Sendable {
             }
         }
         return Caller(session: session, account: account, regionAdmin: regionAdmin)
+    }
+
+    /// `caller` for a `GET`, answered on the calling thread when everything is at hand (a session; an API key its
+    /// region remembers); nil means "ask `caller`", which answers the same or refuses. Reads only indexed rows.
+    package func immediateCaller(_ ctx: RequestContext) -> Caller? {
+        guard ctx.request.method == "GET" else { return nil }
+        if let auth = ctx.request.headers["authorization"] {
+            guard let (key, tenant) = apiKeyTenant(auth), let known = tenant?.knownAPIKey(key), let found = known
+            else { return nil }
+            return try? apiKeyCaller(found)
+        }
+        guard let token = sessionToken(ctx), let found = try? sessions.validateWithAccount(token) else { return nil }
+        return Caller(session: found.0, account: found.1, regionAdmin: found.2)
+    }
+
+    /// A bearer header's key and the region it names (nil when that region is not reachable); nil for a header
+    /// that is not `Bearer ghk_…`.
+    private func apiKeyTenant(_ auth: String) -> (String, (any RegionTenant)?)? {
+        guard auth.hasPrefix("Bearer ghk_") else { return nil }
+        let key = String(auth.utf8.dropFirst(7))!
+        // `ghk_<region>_…`: the region is read from the bytes (a Character-wise split of every key showed in
+        // profiles of API-key requests).
+        let afterPrefix = key.utf8.index(key.utf8.startIndex, offsetBy: 4)
+        let end = key.utf8[afterPrefix...].firstIndex(of: UInt8(ascii: "_")) ?? afterPrefix
+        return (key, try? regions.tenant(forRegion: String(key[afterPrefix..<end])))
+    }
+
+    /// The caller of a live API key, or nil when its account is gone.
+    private func apiKeyCaller(_ found: APIKeyIdentity) throws -> Caller? {
+        guard let account = try accounts.find(id: found.accountID) else { return nil }
+        return Caller(
+            accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .apiKey,
+            scopeOrg: found.org, scopeApp: found.app)
     }
 
     package func sessionCookie(_ token: String) -> SetCookie {
@@ -209,18 +252,14 @@ package final class GatewayService: Sendable {
     package func overview(
         _ caller: Caller
     ) async -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
-        let scope = caller.scopeOrg
-        let tenants =
-            scope.flatMap { try? regions.tenant(forOrg: $0) }.map { [$0] } ?? Region.allCases.compactMap { regions[$0] }
         let account = (id: caller.accountID, email: caller.email)
-        // All regions at once: a slow or unreachable region costs its own timeout, not the sum of them.
         typealias Part = (region: Region, memberships: [MembershipSummary], pending: [PendingInviteSummary])?
         var memberships: [MembershipSummary] = []
         var pending: [PendingInviteSummary] = []
         var down: [Region] = []
         // Regions in this process answer at once (no task, no thread hop); the others are asked concurrently.
         var remote: [any RegionTenant] = []
-        for t in tenants {
+        for t in overviewTenants(caller) {
             if let o = t.immediateOverview(accountID: account.id, email: account.email) {
                 memberships += o.memberships
                 pending += o.pendingInvites
@@ -229,6 +268,7 @@ package final class GatewayService: Sendable {
             }
         }
         if !remote.isEmpty {
+            // All regions at once: a slow or unreachable region costs its own timeout, not the sum of them.
             await withTaskGroup(of: (Region, Part).self) { group in
                 for t in remote {
                     group.addTask {
@@ -250,7 +290,35 @@ package final class GatewayService: Sendable {
                 }
             }
         }
-        if let scope {
+        return Self.ordered(caller, memberships, pending, down)
+    }
+
+    /// `overview` when every region it asks answers at once (all in this process); nil otherwise. Equal to
+    /// `overview` by construction: the same parts, put together by the same `ordered`.
+    package func immediateOverview(
+        _ caller: Caller
+    ) -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region])? {
+        var memberships: [MembershipSummary] = []
+        var pending: [PendingInviteSummary] = []
+        for t in overviewTenants(caller) {
+            guard let o = t.immediateOverview(accountID: caller.accountID, email: caller.email) else { return nil }
+            memberships += o.memberships
+            pending += o.pendingInvites
+        }
+        return Self.ordered(caller, memberships, pending, [])
+    }
+
+    /// The regions an overview asks: the org's for a caller limited to one org, else every region.
+    private func overviewTenants(_ caller: Caller) -> [any RegionTenant] {
+        caller.scopeOrg.flatMap { try? regions.tenant(forOrg: $0) }.map { [$0] }
+            ?? Region.allCases.compactMap { regions[$0] }
+    }
+
+    private static func ordered(
+        _ caller: Caller, _ memberships: [MembershipSummary], _ pending: [PendingInviteSummary], _ down: [Region]
+    ) -> (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region]) {
+        var (memberships, pending, down) = (memberships, pending, down)
+        if let scope = caller.scopeOrg {
             memberships = memberships.filter { $0.orgID == scope }
             pending = pending.filter { $0.orgID == scope }
         }
@@ -305,5 +373,19 @@ package final class GatewayService: Sendable {
             throw GatehouseError.regionUnavailable()
         }
         return t
+    }
+}
+
+/// The key of a remembered gateway answer (a console page, `/me`): a digest of the request's credentials — its
+/// cookies (the session, a flash message when there is one) and its `Authorization` header — and its target.
+/// These answers depend on nothing else of the request.
+package struct AnswerKey: Hashable, Sendable {
+    let credentials: [UInt8]
+    let target: String
+
+    package init(_ request: Request) {
+        credentials = Digest.sha256.hash(
+            (request.headers["cookie"] ?? "") + "\n" + (request.headers["authorization"] ?? ""))
+        target = request.target
     }
 }

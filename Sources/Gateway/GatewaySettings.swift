@@ -6,6 +6,9 @@ import TenantDomain
 package struct GatewaySettings: Sendable {
     /// `Secure` on cookies; on unless Gatehouse runs on plain HTTP (development).
     package var secureCookies = false
+    /// Whole answers to reads (region API, console pages) remembered until the next write (`ResponseCache`).
+    /// Off only to measure the path without it.
+    package var answerCache = true
     /// Where each starting page lives (relative paths or absolute URLs), for the redirect after joining.
     package var destinations: [StartingPage: String] = [
         .studio: "/studio", .console: "/console", .portal: "/portal", .agentConsole: "/agent-console",

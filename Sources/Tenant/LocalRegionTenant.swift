@@ -20,9 +20,14 @@ package enum InProcessCaller {
 package final class LocalRegionTenant: RegionTenant {
     package let service: RegionService
     let router: Router
+    /// Answers to reads, current until the region's next write (see `ResponseCache`, `RegionReadKey`).
+    let reads: ResponseCache<RegionReadKey>
 
-    package init(service: RegionService, logger: Logger = Logger(label: "region")) throws {
+    package init(
+        service: RegionService, logger: Logger = Logger(label: "region"), readCache: Bool = true
+    ) throws {
         self.service = service
+        reads = ResponseCache(capacity: readCache ? 32 << 20 : 0)
         let b = RouterBuilder(logger: logger)
         RegionRoutes.register(on: b, directory: RegionDirectory([service]), callers: InProcessCaller.provider)
         router = try b.build()
@@ -31,7 +36,36 @@ package final class LocalRegionTenant: RegionTenant {
     package var region: Region { service.region }
 
     package func forward(_ request: Request, caller: Caller) async throws -> Response {
-        await InProcessCaller.$current.withValue(caller) { await router.respond(to: request) }
+        guard request.method == "GET" else {
+            return await InProcessCaller.$current.withValue(caller) { await router.respond(to: request) }
+        }
+        if let known = immediateForward(request, caller: caller) { return known }
+        let key = RegionReadKey(caller: caller, target: request.target)
+        let generation = service.db.writeGeneration
+        return await reads.coalescing(key, generation: generation) {
+            var response = await InProcessCaller.$current.withValue(caller) { await router.respond(to: request) }
+            reads.remember(&response, key, generation: generation, now: service.clock.now())
+            return response
+        }
+    }
+
+    package func immediateForward(_ request: Request, caller: Caller) -> Response? {
+        let now = service.clock.now()
+        guard request.method == "GET",
+            let response = reads.answer(
+                RegionReadKey(caller: caller, target: request.target), generation: service.db.writeGeneration,
+                now: now)
+        else { return nil }
+        if let org = RegionReadKey.org(inPath: request.path) {
+            service.activity.note(org: org, account: caller.accountID, at: Int(now.timeIntervalSince1970))
+        }
+        return response
+    }
+
+    package var dataGeneration: UInt64? { service.db.writeGeneration }
+
+    package func knownAPIKey(_ key: String) -> APIKeyIdentity?? {
+        service.knownAPIKey(key).map { $0.map { APIKeyIdentity(org: $0.org, accountID: $0.accountID, app: $0.app) } }
     }
 
     package func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {

@@ -183,6 +183,15 @@ extension RegionService {
         }
     }
 
+    /// `authenticateAPIKey` from memory alone: its remembered answer while no write has committed in this region
+    /// since, or nil ("ask `authenticateAPIKey`"). Never reads the store, so it may run on an event loop.
+    package func knownAPIKey(_ token: String) -> (org: String, accountID: String, app: String?)?? {
+        guard token.utf8.count < 200,
+            let known = apiKeyAnswers.lookup(Digest.sha256.hash(token), generation: db.writeGeneration)
+        else { return nil }
+        return .some(known.map { ($0.org, $0.accountID, $0.app) })
+    }
+
     /// What the gateway calls with a bearer token: the key's org and member, if the key is live, the member
     /// still belongs to the org, and (for an app-scoped key) still has the app.
     package func authenticateAPIKey(_ token: String) async throws -> (org: String, accountID: String, app: String?)? {
@@ -223,7 +232,7 @@ extension RegionService {
             return (row.string("org_id") ?? "", row.string("account_id") ?? "", row.string("app_id"))
         }
         apiKeyAnswers.store(
-            answer.map { APIKeyAnswers.Answer(org: $0.org, accountID: $0.accountID, app: $0.app) }, digest,
+            answer.map { APIKeyAnswer(org: $0.org, accountID: $0.accountID, app: $0.app) }, for: digest,
             generation: generation)
         return answer
     }

@@ -4,6 +4,7 @@ import GatehouseCore
 import Store
 import TenantAPI
 import TenantDomain
+import Web
 
 extension RegionService {
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
@@ -13,7 +14,7 @@ extension RegionService {
         // more than either version did, and this view shows only the org's own fields.
         try checkScope(org, caller)
         let generation = db.writeGeneration
-        if let cached = accessRows.lookup(org, caller.accountID, generation: generation),
+        if let cached = accessRows.lookup(AccessRowKey(org: org, account: caller.accountID), generation: generation),
             let a = try? evaluateOrNeedsStore(cached, org, caller)
         {
             try Rules.requires(.orgView, a.actor).orThrow()
@@ -23,7 +24,7 @@ extension RegionService {
         }
         return try db.readNow(singleStatement: true) { conn in
             let row = try self.memberRow(conn, org, caller.accountID)
-            self.accessRows.store(row, org, caller.accountID, generation: generation)
+            self.accessRows.store(row, for: AccessRowKey(org: org, account: caller.accountID), generation: generation)
             let a = try self.evaluate(row, conn, org, caller, fullCatalog: false)
             try Rules.requires(.orgView, a.actor).orThrow()
             return OrgView(
@@ -34,7 +35,7 @@ extension RegionService {
 
     /// `evaluate` without a store: nil when the member holds a custom role (then the store is read).
     private func evaluateOrNeedsStore(_ row: MemberAccessRow?, _ org: OrgID, _ caller: Caller) throws -> OrgAccess? {
-        do { return try evaluate(row, nil, org, caller, fullCatalog: false) } catch is AccessRowCache.NeedsStore {
+        do { return try evaluate(row, nil, org, caller, fullCatalog: false) } catch is NeedsStore {
             return nil
         }
     }
@@ -73,9 +74,22 @@ extension RegionService {
 
     /// The same read on the caller's thread (two indexed queries): what `/me` uses when the region is in this
     /// process.
+    /// Every page load asks it, so the answer is remembered until this region's next write, and for at most a
+    /// second (an invitation's expiry changes it without a write).
     package func accountOverviewNow(accountID: String, email: String) throws -> AccountOverview {
         let now = clock.now()
-        return try db.readNow { conn in try self.accountOverview(conn, accountID: accountID, email: email, now: now) }
+        let key = OverviewKey(accountID: accountID, email: email)
+        let generation = db.writeGeneration
+        if let (known, at) = overviews.lookup(key, generation: generation), now >= at,
+            now.timeIntervalSince(at) < ResponseCache<OverviewKey>.maxAge
+        {
+            return known
+        }
+        let answer = try db.readNow { conn in
+            try self.accountOverview(conn, accountID: accountID, email: email, now: now)
+        }
+        overviews.store((answer, now), for: key, generation: generation)
+        return answer
     }
 
     func accountOverview(

@@ -32,9 +32,12 @@ package final class RegionService: Sendable {
     package let settings: RegionSettings
     /// Members' last use of their org, written in batches (see `ActivityRecorder`).
     package let activity: ActivityRecorder
-    /// Membership rows for `orgNow`, current until the next committed write (see `AccessRowCache`).
-    let accessRows = AccessRowCache()
-    let apiKeyAnswers = APIKeyAnswers()
+    /// Membership rows for `orgNow`, current until the next committed write.
+    let accessRows = GenerationCache<AccessRowKey, MemberAccessRow?>(capacity: 50_000)
+    /// API-key answers by token digest, current until the next committed write.
+    let apiKeyAnswers = GenerationCache<[UInt8], APIKeyAnswer?>(capacity: 50_000)
+    /// `accountOverviewNow` answers with the time they were read, current until the next committed write.
+    let overviews = GenerationCache<OverviewKey, (AccountOverview, Date)>(capacity: 20_000)
 
     package init(
         region: Region, db: Database, clock: any WallClock = SystemClock(), tokens: InviteTokens,
@@ -70,58 +73,29 @@ struct MemberAccessRow: Sendable {
     let ssoOnly: Bool
 }
 
-/// Bearer-key answers (and refusals) by token digest, tagged like `AccessRowCache`: valid only while no write has
-/// committed in this region since they were read. Never holds a secret, only its SHA-256.
-final class APIKeyAnswers: Sendable {
-    struct Answer: Sendable, Equatable {
-        let org: String
-        let accountID: String
-        let app: String?
-    }
-    private let entries = Mutex<(generation: UInt64, answers: [[UInt8]: Answer?])>((0, [:]))
-
-    func lookup(_ digest: [UInt8], generation: UInt64) -> Answer?? {
-        entries.withLock { e in e.generation == generation ? e.answers[digest] : nil }
-    }
-
-    func store(_ answer: Answer?, _ digest: [UInt8], generation: UInt64) {
-        entries.withLock { e in
-            if e.generation != generation {
-                guard generation > e.generation else { return }
-                e = (generation, [:])
-            }
-            if e.answers.count >= 50_000 { e.answers.removeAll(keepingCapacity: true) }
-            e.answers[digest] = .some(answer)
-        }
-    }
+/// Bearer-key answers (and refusals) by token digest, valid only while no write has committed in this region
+/// since they were read (`GenerationCache`). Never holds a secret, only its SHA-256.
+struct APIKeyAnswer: Sendable, Equatable {
+    let org: String
+    let accountID: String
+    let app: String?
 }
 
-/// Membership rows (and "not a member" answers) for the hottest read, tagged with the store's write
-/// generation read before the row was: any committed write in this region makes every entry stale at once,
-/// so a removal, a role change or a suspension is seen by the very next request.
-final class AccessRowCache: Sendable {
-    struct NeedsStore: Error {}
-    private struct Key: Hashable {
-        let org: OrgID
-        let account: String
-    }
-    private let entries = Mutex<(generation: UInt64, rows: [Key: MemberAccessRow?])>((0, [:]))
-
-    func lookup(_ org: OrgID, _ account: String, generation: UInt64) -> MemberAccessRow?? {
-        entries.withLock { e in e.generation == generation ? e.rows[Key(org: org, account: account)] : nil }
-    }
-
-    func store(_ row: MemberAccessRow?, _ org: OrgID, _ account: String, generation: UInt64) {
-        entries.withLock { e in
-            if e.generation != generation {
-                guard generation > e.generation else { return }
-                e = (generation, [:])
-            }
-            if e.rows.count >= 50_000 { e.rows.removeAll(keepingCapacity: true) }
-            e.rows[Key(org: org, account: account)] = .some(row)
-        }
-    }
+/// Membership rows (and "not a member" answers) for the hottest read, valid only while no write has committed in
+/// this region since they were read (`GenerationCache`): a removal, a role change or a suspension is seen by the
+/// very next request.
+struct AccessRowKey: Hashable, Sendable {
+    let org: OrgID
+    let account: String
 }
+
+struct OverviewKey: Hashable, Sendable {
+    let accountID: String
+    let email: String
+}
+
+/// Thrown by `evaluate` without a connection when the answer needs the store (a custom role).
+struct NeedsStore: Error {}
 
 struct OrgAccess {
     let orgID: String
@@ -193,7 +167,7 @@ extension RegionService {
         } else if let conn {
             catalog = try loadCatalog(conn, orgID)
         } else {
-            throw AccessRowCache.NeedsStore()
+            throw NeedsStore()
         }
         var permissions = catalog.permissions(of: roles)
         if caller.scopeApp != nil { permissions = permissions.intersection(Self.appKeyCeiling) }

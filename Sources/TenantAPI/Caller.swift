@@ -3,7 +3,7 @@ import TenantDomain
 
 /// Who is calling the region, as established by the gateway (a verified session or API key). The region
 /// trusts only this value; how it arrives (in-process, or a gateway-signed header) is the provider's business.
-package struct Caller: Sendable, Equatable {
+package struct Caller: Sendable, Hashable {
     package let accountID: String
     package let email: String
     package let displayName: String

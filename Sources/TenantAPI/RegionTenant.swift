@@ -35,11 +35,24 @@ package protocol RegionTenant: Sendable {
     /// `overview` answered at once on the caller's thread when this region can (in this process, from indexed
     /// reads); nil means "call `overview`". The answer must equal `overview`'s (a test checks it).
     func immediateOverview(accountID: String, email: String) -> AccountOverview?
+    /// `forward` answered at once on the caller's thread when this region can (a read it answered before and
+    /// nothing has changed since); nil means "call `forward`". The answer must equal `forward`'s (a test checks
+    /// every read route for several kinds of caller).
+    func immediateForward(_ request: Request, caller: Caller) -> Response?
+    /// `authenticateAPIKey` answered at once when this region can (from memory); nil means "call it". The
+    /// answer must equal `authenticateAPIKey`'s, refusals included (`.some(nil)`).
+    func knownAPIKey(_ key: String) -> APIKeyIdentity??
+    /// A number that grows with every write committed in this region, when it can be read at once (in this
+    /// process); nil otherwise. Answers remembered under one value are current while it stays the same.
+    var dataGeneration: UInt64? { get }
 }
 
 extension RegionTenant {
     package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? { nil }
     package func immediateOverview(accountID: String, email: String) -> AccountOverview? { nil }
+    package func immediateForward(_ request: Request, caller: Caller) -> Response? { nil }
+    package func knownAPIKey(_ key: String) -> APIKeyIdentity?? { nil }
+    package var dataGeneration: UInt64? { nil }
 }
 
 /// An SSO settings change for the org's audit log: who made it, which kind (`SSOAuditAction`), and a few facts.

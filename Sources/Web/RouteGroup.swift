@@ -20,6 +20,13 @@ package struct RouteGroup {
     /// Every method (forwarding).
     package func any(_ p: String, _ h: @escaping Handler) { on("*", p, h) }
 
+    /// A route whose synchronous first attempt runs without the group's middleware (so it must establish what
+    /// the middleware would, or decline), and whose async handler runs with it.
+    package func sync(_ method: String, _ path: String, _ sync: @escaping SyncHandler, else handler: @escaping Handler)
+    {
+        builder.sync(method, prefix + path, sync, else: compose(handler))
+    }
+
     /// The group's middleware around `handler`, first listed outermost.
     func compose(_ handler: @escaping Handler) -> Handler {
         middleware.reversed().reduce(handler) { next, m in { ctx in try await m.handle(ctx, next: next) } }

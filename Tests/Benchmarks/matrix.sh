@@ -3,13 +3,15 @@
 # nginx's static `return 200` in the same run (nginx, then the route, RUNS times each; medians), release build,
 # the server and nginx on CPU 1, wrk on CPU 0. Data (Tests/Benchmarks/BenchSeed): an EU org with 10,000
 # members and 2,000 pending invites; its owner is in 5 orgs across 3 regions.
-#   Tests/Benchmarks/matrix.sh [ROW-FILTER]     env: CONNS=64 DURATION=5s WARMUP=2s RUNS=3
+#   Tests/Benchmarks/matrix.sh [ROW-FILTER]     env: CONNS=64 DURATION=5s WARMUP=2s RUNS=3 ANSWER_CACHE=true
+# ANSWER_CACHE=false measures every read the long way (`store.answerCache`: no remembered answers).
 # Prints a Markdown table (route, req/s, ratio to nginx, p99, errors) and the server's RSS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 filter="${1:-}"
 conns="${CONNS:-64}" duration="${DURATION:-5s}" warmup="${WARMUP:-2s}" runs="${RUNS:-3}"
+answer_cache="${ANSWER_CACHE:-true}"
 for tool in nginx wrk taskset curl; do
   command -v "$tool" >/dev/null || { echo "matrix.sh: $tool is missing (Debian: nginx wrk util-linux curl)" >&2; exit 1; }
 done
@@ -24,7 +26,8 @@ base="http://127.0.0.1:$port"
 seed=$("$bindir/BenchSeed" "$work/data")
 field() { python3 -c "import json,sys;print(json.loads(sys.argv[1])[sys.argv[2]])" "$seed" "$1"; }
 org=$(field org) member=$(field member) session=$(field session) apikey=$(field apiKey)
-echo "{\"publicBaseURL\": \"$base\", \"log\": {\"level\": \"warning\"}}" > "$work/config.json"
+echo "{\"publicBaseURL\": \"$base\", \"log\": {\"level\": \"warning\"}, \"store\": {\"answerCache\": $answer_cache}}" \
+  > "$work/config.json"
 taskset -c 1 "$bindir/gatehouse" serve --config "$work/config.json" --port "$port" --data-dir "$work/data" \
   >"$work/stdout.log" 2>"$work/stderr.log" &
 pid=$!

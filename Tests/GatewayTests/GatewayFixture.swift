@@ -26,6 +26,9 @@ final class GatewayFixture: @unchecked Sendable {
     /// The DNS server domain verification asks (TXT records set by the test).
     let dns: TestDNS
 
+    /// The configuration the app was made from (in-process layout).
+    private(set) var config = GatehouseConfig()
+
     init(split: Bool = false) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-gw-\(UUID().uuidString)").path
         var c = GatehouseConfig()
@@ -53,7 +56,15 @@ final class GatewayFixture: @unchecked Sendable {
         } else {
             app = try GatehouseApp(config: c, logSink: log, clock: clock)
         }
+        config = c
         client = TestClient(app.router)
+    }
+
+    /// A second app over the same stores and keys with no answer cache: an oracle for what the first must answer.
+    func uncachedTwin() throws -> GatehouseApp {
+        var c = config
+        c.answerCache = false
+        return try GatehouseApp(config: c, logSink: .discard, clock: clock, startBackground: false)
     }
 
     /// The service of a region, wherever it runs.
