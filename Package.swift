@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "GatehouseCore", swiftSettings: strict),
         .target(name: "Crypto", dependencies: ["GatehouseCore", "COpenSSL"], swiftSettings: strict),
         .target(name: "Compression", dependencies: ["GatehouseCore", "CZlib"], swiftSettings: strict),
+        // JWS compact verification, JWK → OpenSSL keys, ID-token rules (OpenID Connect), next to `Crypto`.
+        .target(name: "JOSE", dependencies: ["Crypto", "GatehouseCore"], swiftSettings: strict),
         .target(name: "XML", dependencies: ["GatehouseCore", "Crypto", "CLibXML2"], swiftSettings: strict),
         .target(name: "SAML", dependencies: ["XML", "Crypto", "Compression", "GatehouseCore"], swiftSettings: strict),
         .target(name: "HTTP", dependencies: ["GatehouseCore"], swiftSettings: strict),
@@ -68,7 +70,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(
-            name: "gatehouse", dependencies: ["App", "Server", "SAML", "Crypto", "GatehouseCore", "TenantDomain"],
+            name: "gatehouse",
+            dependencies: ["App", "Server", "SAML", "JOSE", "Crypto", "GatehouseCore", "TenantDomain"],
             swiftSettings: strict),
 
         .executableTarget(
@@ -117,5 +120,6 @@ let package = Package(
             dependencies: ["GatehouseTesting", "SAML", "XML", "Crypto", "Compression", "GatehouseCore"]),
         .testTarget(name: "MailTests", dependencies: ["GatehouseTesting", "Mail", "GatehouseCore"]),
         .testTarget(name: "LibraryTests", dependencies: ["Crypto", "Compression", "XML", "GatehouseCore"]),
+        .testTarget(name: "JOSETests", dependencies: ["GatehouseTesting", "JOSE", "Crypto", "GatehouseCore"]),
     ]
 )

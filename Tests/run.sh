@@ -2,7 +2,8 @@
 # The whole test suite: builds everything (debug), runs the Swift tests (unit, in-memory HTTP, real sockets,
 # TLS, the CLI binary, the split layout over loopback), then the end-to-end story against the real binary and
 # a real SMTP server (aiosmtpd), all-in-one and as four processes; the SAML attack corpus through
-# `gatehouse saml verify` (signatures made by xmlsec1 and signxml); SAML interop with SimpleSAMLphp; the console
+# `gatehouse saml verify` (signatures made by xmlsec1 and signxml); ID tokens made by PyJWT through `gatehouse oidc
+# verify`; SAML interop with SimpleSAMLphp; the console
 # story in headless Chromium (screenshots under .build/test-artifacts/); the trust boundaries with dnsmasq (SSO domain
 # proof over DNS) and Chromium (no redirect off the origin).
 #
@@ -30,11 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 # PyPI: a real SMTP server (aiosmtpd), HTTP probes (requests), signers for the SAML corpus (signxml, lxml),
-# and the browser driver (selenium).
-if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium" >/dev/null 2>&1; then
-  echo "Tests/run.sh: installing missing PyPI test tools: aiosmtpd requests signxml lxml selenium"
-  pip install -q aiosmtpd requests signxml lxml selenium 2>/dev/null \
-    || pip install -q --break-system-packages aiosmtpd requests signxml lxml selenium
+# the browser driver (selenium), and a JWT library for OpenID Connect tokens (PyJWT).
+if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms" >/dev/null 2>&1; then
+  echo "Tests/run.sh: installing missing PyPI test tools: aiosmtpd requests signxml lxml selenium PyJWT"
+  pip install -q aiosmtpd requests signxml lxml selenium PyJWT 2>/dev/null \
+    || pip install -q --break-system-packages aiosmtpd requests signxml lxml selenium PyJWT
 fi
 
 swift build --build-tests
@@ -42,6 +43,7 @@ swift test --skip-build
 bin="$(swift build --show-bin-path)/gatehouse"
 python3 Tests/E2E/story.py --binary "$bin"
 python3 Tests/SAML/corpus.py --binary "$bin"
+python3 Tests/OIDC/jose_interop.py --binary "$bin"
 python3 Tests/Security/boundaries.py --binary "$bin"
 python3 Tests/Interop/saml_interop.py --binary "$bin"
 python3 Tests/Browser/console_story.py --binary "$bin"

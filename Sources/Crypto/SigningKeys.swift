@@ -11,11 +11,13 @@ package struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
 /// `r || s` (XML-DSig 1.1), which is converted to and from DER for OpenSSL here.
 package enum SignatureScheme: Sendable, Equatable {
     case rsaPKCS1(Digest)
+    /// RSASSA-PSS with MGF1 over the same digest and a salt as long as the digest (JOSE's PS256/384/512).
+    case rsaPSS(Digest)
     case ecdsa(Digest)
 
     package var digest: Digest {
         switch self {
-        case .rsaPKCS1(let d), .ecdsa(let d): return d
+        case .rsaPKCS1(let d), .rsaPSS(let d), .ecdsa(let d): return d
         }
     }
 }
@@ -28,6 +30,32 @@ package final class PublicKey: @unchecked Sendable {
     init(owning pkey: OpaquePointer) { self.pkey = pkey }
     deinit { EVP_PKEY_free(pkey) }
 
+    /// A key from DER `SubjectPublicKeyInfo` (what a JWK is turned into). RSA below 2048 bits is refused.
+    package convenience init(spki der: [UInt8]) throws(KeyError) {
+        guard !der.isEmpty, der.count < 16 * 1024 else { throw KeyError(reason: "public key has an impossible size") }
+        let key: OpaquePointer? = der.withUnsafeBufferPointer { b in
+            var p: UnsafePointer<UInt8>? = b.baseAddress
+            return d2i_PUBKEY(nil, &p, b.count)
+        }
+        ERR_clear_error()
+        guard let key else { throw KeyError(reason: "not a public key") }
+        self.init(owning: key)
+        guard isRSA || isEC else { throw KeyError(reason: "public key must be RSA or EC") }
+        if isRSA && bits < Certificate.defaultMinRSABits { throw KeyError(reason: "RSA key shorter than 2048 bits") }
+    }
+
+    /// The EC curve's OpenSSL name (`prime256v1` for P-256), nil for RSA.
+    package var curveName: String? {
+        guard isEC else { return nil }
+        var buf = [CChar](repeating: 0, count: 64)
+        var len = 0
+        guard EVP_PKEY_get_utf8_string_param(pkey, "group", &buf, buf.count, &len) == 1 else {
+            ERR_clear_error()
+            return nil
+        }
+        return String(decoding: buf.prefix(len).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     package var isRSA: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_RSA() }
     package var isEC: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_EC() }
     package var bits: Int { Int(EVP_PKEY_get_bits(pkey)) }
@@ -37,14 +65,23 @@ package final class PublicKey: @unchecked Sendable {
     package func verify(_ signature: [UInt8], over message: [UInt8], scheme: SignatureScheme) -> Bool {
         var sig = signature
         switch scheme {
-        case .rsaPKCS1: guard isRSA else { return false }
+        case .rsaPKCS1, .rsaPSS: guard isRSA else { return false }
         case .ecdsa:
             guard isEC, let der = ECDSARaw.toDER(signature) else { return false }
             sig = der
         }
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestVerifyInit(ctx, nil, scheme.digest.md, nil, pkey) == 1 else { return false }
+        var pctx: OpaquePointer?
+        guard EVP_DigestVerifyInit(ctx, &pctx, scheme.digest.md, nil, pkey) == 1 else { return false }
+        if case .rsaPSS = scheme {
+            guard EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1,
+                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1
+            else {
+                ERR_clear_error()
+                return false
+            }
+        }
         let rc = sig.withUnsafeBufferPointer { s in
             message.withUnsafeBufferPointer { m in
                 EVP_DigestVerify(ctx, s.baseAddress, s.count, m.baseAddress, m.count)
@@ -75,11 +112,18 @@ package final class PrivateKey: @unchecked Sendable {
 
     package var isEC: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_EC() }
 
-    package func sign(_ message: [UInt8], digest: Digest) throws(KeyError) -> [UInt8] {
+    /// `pss`: RSASSA-PSS (salt as long as the digest) instead of PKCS #1 v1.5, for RSA keys.
+    package func sign(_ message: [UInt8], digest: Digest, pss: Bool = false) throws(KeyError) -> [UInt8] {
         guard let ctx = EVP_MD_CTX_new() else { throw KeyError(reason: "out of memory") }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestSignInit(ctx, nil, digest.md, nil, pkey) == 1 else {
+        var pctx: OpaquePointer?
+        guard EVP_DigestSignInit(ctx, &pctx, digest.md, nil, pkey) == 1 else {
             throw KeyError(reason: "cannot sign with this key")
+        }
+        if pss {
+            guard EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1,
+                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1
+            else { throw KeyError(reason: "cannot sign with PSS") }
         }
         var len = 0
         let ok1 = message.withUnsafeBufferPointer { EVP_DigestSign(ctx, nil, &len, $0.baseAddress, $0.count) }
@@ -153,6 +197,42 @@ package final class Certificate: @unchecked Sendable {
     }
 
     package var base64: String { Data(der).base64EncodedString() }
+}
+
+/// A key's public members as a JWK writes them (RFC 7518 §6): RSA `n`, `e`; EC P-256 `x`, `y` (32 bytes each).
+func jwkParameters(_ pkey: OpaquePointer) -> [String: [UInt8]]? {
+    func bn(_ name: String, pad: Int = 0) -> [UInt8]? {
+        var b: OpaquePointer?
+        guard EVP_PKEY_get_bn_param(pkey, name, &b) == 1, let b else {
+            ERR_clear_error()
+            return nil
+        }
+        defer { BN_free(b) }
+        let size = max(pad, (Int(BN_num_bits(b)) + 7) / 8)
+        var out = [UInt8](repeating: 0, count: size)
+        guard BN_bn2binpad(b, &out, Int32(size)) == Int32(size) else { return nil }
+        return out
+    }
+    switch EVP_PKEY_get_base_id(pkey) {
+    case gh_EVP_PKEY_RSA():
+        guard let n = bn("n"), let e = bn("e") else { return nil }
+        return ["n": n, "e": e]
+    case gh_EVP_PKEY_EC():
+        guard let x = bn("qx", pad: 32), let y = bn("qy", pad: 32), x.count == 32, y.count == 32 else { return nil }
+        return ["x": x, "y": y]
+    default:
+        return nil
+    }
+}
+
+extension PublicKey {
+    /// This key's JWK members (see `jwkParameters`), nil for other key types and curves.
+    package var jwkParameters: [String: [UInt8]]? { Crypto.jwkParameters(pkey) }
+}
+
+extension PrivateKey {
+    /// The public half's JWK members, for publishing the key (a test provider's JWKS, the gateway's own).
+    package var jwkParameters: [String: [UInt8]]? { Crypto.jwkParameters(pkey) }
 }
 
 /// Conversion between XML-DSig's raw ECDSA signatures (`r || s`, each the field size) and DER.

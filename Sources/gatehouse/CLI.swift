@@ -30,6 +30,8 @@ enum CLI {
                                   make E a region admin and print a one-time link to set their password
           gatehouse saml verify --idp-cert PEM --audience ID --acs URL [...] <response.xml | ->
                                   check a SAML Response offline (gatehouse saml verify --help)
+          gatehouse oidc verify --issuer URL --client-id ID --jwks FILE [--nonce N] <id_token | ->
+                                  check an OpenID Connect ID token offline (gatehouse oidc verify --help)
           gatehouse version       print the version
           gatehouse help | --help show this help (also: gatehouse <command> --help)
 
@@ -70,6 +72,8 @@ enum CLI {
             return admin(rest)
         case "saml":
             return SAMLVerifyCommand.run(rest)
+        case "oidc":
+            return OIDCVerifyCommand.run(rest)
         case "serve", "gateway", "region":
             if rest.contains("--help") || rest.contains("-h") {
                 print(serveUsage)
