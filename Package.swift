@@ -47,13 +47,15 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "TenantAPI", "Net", "SAML", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
+                "TenantAPI", "Net", "SAML", "JOSE", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
             ],
             swiftSettings: strict),
         // Pages: sign-in, invite links, SSO sign-in, the org and region consoles. Above the gateway, beside nothing.
         .target(
             name: "Console",
-            dependencies: ["Gateway", "TenantAPI", "SAML", "TenantDomain", "Web", "HTTP", "Crypto", "GatehouseCore"],
+            dependencies: [
+                "Gateway", "TenantAPI", "SAML", "JOSE", "TenantDomain", "Web", "HTTP", "Crypto", "GatehouseCore",
+            ],
             swiftSettings: strict),
         .target(
             name: "App",

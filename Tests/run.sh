@@ -3,7 +3,7 @@
 # TLS, the CLI binary, the split layout over loopback), then the end-to-end story against the real binary and
 # a real SMTP server (aiosmtpd), all-in-one and as four processes; the SAML attack corpus through
 # `gatehouse saml verify` (signatures made by xmlsec1 and signxml); ID tokens made by PyJWT through `gatehouse oidc
-# verify`; SAML interop with SimpleSAMLphp; the console
+# verify`; SAML interop with SimpleSAMLphp; OpenID Connect interop with oidc-provider-mock (PyPI); the console
 # story in headless Chromium (screenshots under .build/test-artifacts/); the trust boundaries with dnsmasq (SSO domain
 # proof over DNS) and Chromium (no redirect off the origin).
 #
@@ -32,10 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # PyPI: a real SMTP server (aiosmtpd), HTTP probes (requests), signers for the SAML corpus (signxml, lxml),
 # the browser driver (selenium), and a JWT library for OpenID Connect tokens (PyJWT).
-if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms" >/dev/null 2>&1; then
-  echo "Tests/run.sh: installing missing PyPI test tools: aiosmtpd requests signxml lxml selenium PyJWT"
-  pip install -q aiosmtpd requests signxml lxml selenium PyJWT 2>/dev/null \
-    || pip install -q --break-system-packages aiosmtpd requests signxml lxml selenium PyJWT
+if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms, oidc_provider_mock" >/dev/null 2>&1
+then
+  echo "Tests/run.sh: installing missing PyPI test tools: aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock"
+  pip install -q aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock 2>/dev/null \
+    || pip install -q --break-system-packages aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock
 fi
 
 swift build --build-tests
@@ -46,4 +47,5 @@ python3 Tests/SAML/corpus.py --binary "$bin"
 python3 Tests/OIDC/jose_interop.py --binary "$bin"
 python3 Tests/Security/boundaries.py --binary "$bin"
 python3 Tests/Interop/saml_interop.py --binary "$bin"
+python3 Tests/OIDC/oidc_interop.py --binary "$bin"
 python3 Tests/Browser/console_story.py --binary "$bin"

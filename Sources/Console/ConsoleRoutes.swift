@@ -10,6 +10,7 @@ package enum ConsoleRoutes {
         AccountPages.register(on: b, gateway: g)
         InvitePages.register(on: b, gateway: g)
         SSOPages.register(on: b, gateway: g)
+        OIDCPages.register(on: b, gateway: g)
         MembersPage.register(on: b, gateway: g)
         InvitesPage.register(on: b, gateway: g)
         OrgPages.register(on: b, gateway: g)

@@ -34,7 +34,7 @@ enum SSOPages {
             if let at = who.lastIndex(of: "@") {
                 // Only a domain the org has proven by DNS routes sign-ins to its IdP.
                 org = try g.trust.verifiedOrg(forDomain: String(who[who.index(after: at)...]))
-            } else if OrgID(who) != nil, try g.sso.settings(org: who) != nil {
+            } else if OrgID(who) != nil, try g.sso.settings(org: who) != nil || g.sso.oidcSettings(org: who) != nil {
                 org = who
             }
             guard let org else {
@@ -50,7 +50,10 @@ enum SSOPages {
                 if let cookie { r.setCookie(cookie) }
                 return r
             }
-            return .redirect(to: "/sso/\(org)/login?next=" + FormDecoding.percentEncode(next), status: 302)
+            // SAML when the org has it, else its OpenID Connect provider (an org may have both; SAML came first).
+            let start =
+                try g.sso.settings(org: org) == nil && g.sso.oidcSettings(org: org) != nil ? "oidc/login" : "login"
+            return .redirect(to: "/sso/\(org)/\(start)?next=" + FormDecoding.percentEncode(next), status: 302)
         }
 
         b.get("/sso/:org/login") { ctx in
@@ -253,53 +256,12 @@ enum SSOPages {
                     variables[variable] = String(values.joined(separator: ",").prefix(1024))
                 }
             }
-            // The IdP is org X's word, trusted for X only (SECURITY.md): it may sign in an existing account only
-            // when the account is linked to X's IdP or the email's domain is proven by X; it may create an account
-            // only for a pending invite of X or (JIT) an address in X's proven domains.
-            let domainProven = try g.trust.emailDomainVerified(email, org: org)
-            let jitRole = settings.jit.enabled && domainProven ? settings.jit.defaultRole : nil
-            var created: Account?
-            var account = try g.accounts.find(email: email)
-            if let existing = account, !domainProven, try !g.trust.isLinked(accountID: existing.id, org: org) {
-                // This browser already proved the account with its password: that is the proof the link needs.
-                if let token = g.sessionToken(ctx), let (s, a, _) = try g.sessions.validateWithAccount(token),
-                    a.id == existing.id,
-                    s.method.provesAccount
-                {
-                    try await g.trust.link(accountID: existing.id, org: org, via: "session")
-                } else {
-                    logger.info(
-                        "saml sign-in needs an account link", ["org": .string(org), "account": .string(existing.id)])
-                    let pending = try await g.trust.rememberPendingLink(
-                        accountID: existing.id, org: org, next: next ?? "/")
-                    var r = Response.redirect(to: "/sso/\(org)/link")
-                    r.setCookie(
-                        SetCookie(
-                            name: SSOPages.pendingLinkCookie, value: pending, path: "/sso/\(org)/",
-                            maxAge: SSOTrust.pendingLinkLifetime,
-                            httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
-                    return r
-                }
-            }
-            if account == nil {
-                do {
-                    account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
-                    created = account
-                } catch let e as GatehouseError where e.code == .accountExists {
-                    account = try g.accounts.find(email: email)  // a concurrent sign-in made it first
-                    guard let a = account, try g.trust.isLinked(accountID: a.id, org: org) || domainProven else {
-                        return HTMLPage.notice(
-                            "Try again", "Your sign-in crossed another one. Start again.",
-                            action: ("Try again", "/sso/\(org)/login"), status: 409)
-                    }
-                }
-            }
-            guard let account else { throw GatehouseError.internalError(detail: "account missing") }
-            return try await finishSignIn(
-                g, ctx, org: org, account: account, created: created, email: email, first: first, last: last,
-                variables: variables, jitRole: jitRole, next: next,
+            return try await admit(
+                g, ctx, org: org, email: email, first: first, last: last, variables: variables,
+                jit: settings.jit, next: next, method: .saml(org: org),
                 subject: ServiceProvider.Subject(
-                    nameID: login.nameID, format: login.nameIDFormat, sessionIndex: login.sessionIndex))
+                    nameID: login.nameID, format: login.nameIDFormat, sessionIndex: login.sessionIndex),
+                logger: logger)
         }
 
         // Linking an existing account to the org's IdP: the person proves the account with its password, once.
@@ -378,7 +340,8 @@ enum SSOPages {
             var r = try await finishSignIn(
                 g, ctx, org: org, account: account, created: nil, email: account.email, first: account.firstName,
                 last: account.lastName, variables: [:],
-                jitRole: settings.jit.enabled && domainProven ? settings.jit.defaultRole : nil, next: pending.next)
+                jitRole: settings.jit.enabled && domainProven ? settings.jit.defaultRole : nil, next: pending.next,
+                method: .saml(org: org))
             r.setCookie(
                 SetCookie(
                     name: pendingLinkCookie, value: "", path: "/sso/\(org)/", maxAge: 0, httpOnly: true,
@@ -475,12 +438,76 @@ enum SSOPages {
         return h
     }
 
+    /// After an IdP's answer was accepted (SAML or OpenID Connect): the account it names, linked or made under the
+    /// org's rules, then `finishSignIn`.
+    static func admit(
+        _ g: GatewayService, _ ctx: RequestContext, org: String, email: String, first: String, last: String,
+        variables: [String: String], jit: SSOSettings.JIT, next: String?, method: AuthMethod,
+        subject: ServiceProvider.Subject?, logger: Logger
+    ) async throws -> Response {
+        // The IdP is org X's word, trusted for X only (SECURITY.md): it may sign in an existing account only
+        // when the account is linked to X's IdP or the email's domain is proven by X; it may create an account
+        // only for a pending invite of X or (JIT) an address in X's proven domains.
+        let domainProven = try g.trust.emailDomainVerified(email, org: org)
+        let jitRole = jit.enabled && domainProven ? jit.defaultRole : nil
+        var created: Account?
+        var account = try g.accounts.find(email: email)
+        if let existing = account, !domainProven, try !g.trust.isLinked(accountID: existing.id, org: org) {
+            // This browser already proved the account with its password: that is the proof the link needs.
+            if let token = g.sessionToken(ctx), let (s, a, _) = try g.sessions.validateWithAccount(token),
+                a.id == existing.id,
+                s.method.provesAccount
+            {
+                try await g.trust.link(accountID: existing.id, org: org, via: "session")
+            } else if case .oidc = method {
+                // The link page finishes SAML sign-ins; an OpenID sign-in links through a password session instead.
+                logger.info(
+                    "oidc sign-in needs an account link", ["org": .string(org), "account": .string(existing.id)])
+                return HTMLPage.notice(
+                    "Link your account first",
+                    "An account with this email address already exists. Sign in with its password once, then use "
+                        + "single sign-on again: your account is then linked to your organization's provider.",
+                    action: ("Sign in", "/login?next=" + FormDecoding.percentEncode("/sso/\(org)/oidc/login")),
+                    status: 409)
+            } else {
+                logger.info(
+                    "sso sign-in needs an account link", ["org": .string(org), "account": .string(existing.id)])
+                let pending = try await g.trust.rememberPendingLink(
+                    accountID: existing.id, org: org, next: next ?? "/")
+                var r = Response.redirect(to: "/sso/\(org)/link")
+                r.setCookie(
+                    SetCookie(
+                        name: SSOPages.pendingLinkCookie, value: pending, path: "/sso/\(org)/",
+                        maxAge: SSOTrust.pendingLinkLifetime,
+                        httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax))
+                return r
+            }
+        }
+        if account == nil {
+            do {
+                account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
+                created = account
+            } catch let e as GatehouseError where e.code == .accountExists {
+                account = try g.accounts.find(email: email)  // a concurrent sign-in made it first
+                guard let a = account, try g.trust.isLinked(accountID: a.id, org: org) || domainProven else {
+                    return HTMLPage.notice(
+                        "Try again", "Your sign-in crossed another one. Start again.",
+                        action: ("Try again", "/sso/\(org)/login"), status: 409)
+                }
+            }
+        }
+        guard let account else { throw GatehouseError.internalError(detail: "account missing") }
+        return try await finishSignIn(
+            g, ctx, org: org, account: account, created: created, email: email, first: first, last: last,
+            variables: variables, jitRole: jitRole, next: next, method: method, subject: subject)
+    }
+
     /// The end of every accepted SSO sign-in: the region lets the account in (member, invite, or JIT), an
     /// account made by this IdP is linked to it, and the browser gets a session good for this org only.
     static func finishSignIn(
         _ g: GatewayService, _ ctx: RequestContext, org: String, account: Account, created: Account?, email: String,
         first: String, last: String, variables: [String: String], jitRole: String?, next: String?,
-        subject: ServiceProvider.Subject? = nil
+        method: AuthMethod, subject: ServiceProvider.Subject? = nil
     ) async throws -> Response {
         let result: SSOSignInResult
         do {
@@ -495,8 +522,7 @@ enum SSOPages {
         }
         if created != nil { try await g.trust.link(accountID: account.id, org: org, via: "created") }
         if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
-        let (token, _) = try await g.sessions.create(
-            accountID: account.id, method: .saml(org: org), samlSubject: subject)
+        let (token, _) = try await g.sessions.create(accountID: account.id, method: method, samlSubject: subject)
         var target = next ?? g.settings.destination(result.startingPage)
         if result.outcome == "invite_accepted" && target.hasPrefix("/invite/") {
             target = g.settings.destination(result.startingPage)

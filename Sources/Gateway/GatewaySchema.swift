@@ -124,5 +124,28 @@ package enum GatewaySchema {
                 CREATE INDEX sessions_by_saml_subject ON sessions (saml_name_id) WHERE saml_name_id IS NOT NULL;
                 ALTER TABLE saml_requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'authn';
                 """),
+        // OpenID Connect next to SAML: an org's connection (the client secret is kept to call the token endpoint
+        // and never returned), and sign-ins in flight by the digest of their `state`, bound to the browser.
+        Migration(
+            6, "openid connect",
+            sql: """
+                CREATE TABLE oidc_settings (
+                    org_id TEXT PRIMARY KEY,
+                    settings TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    updated_by TEXT NOT NULL
+                ) STRICT;
+                CREATE TABLE oidc_requests (
+                    state_hash BLOB PRIMARY KEY,
+                    org_id TEXT NOT NULL,
+                    browser_hash BLOB NOT NULL,
+                    nonce TEXT NOT NULL,
+                    verifier TEXT NOT NULL,
+                    next TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX oidc_requests_by_org ON oidc_requests (org_id);
+                CREATE INDEX oidc_requests_by_expiry ON oidc_requests (expires_at);
+                """),
     ]
 }

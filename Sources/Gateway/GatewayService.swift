@@ -20,6 +20,8 @@ package final class GatewayService: Sendable {
     package let db: Database
     package let sso: SSOStore
     package let trust: SSOTrust
+    /// OpenID providers: discovery, key sets, code exchange (see `OIDCProvider`).
+    package let oidc: OIDCProvider
     /// DNS lookups for domain verification, off the event loops.
     package let dnsPool = BlockingPool(label: "gatehouse-dns", width: 4)
     package let clock: any WallClock
@@ -42,6 +44,7 @@ package final class GatewayService: Sendable {
         limiter = RateLimiter(clock: clock)
         sso = SSOStore(db: db, clock: clock)
         trust = SSOTrust(db: db, clock: clock)
+        oidc = OIDCProvider(clock: clock)
         answers = ResponseCache(capacity: settings.answerCache ? 32 << 20 : 0)
     }
 

@@ -65,6 +65,48 @@ package enum SSOSettingsRoutes {
                 ))
         }
 
+        // OpenID Connect, next to SAML: the connection without its secret, saved only once the provider's
+        // discovery document answers with the same issuer.
+        sso.get("/oidc") { ctx in
+            let org = try ctx.parameter("org")
+            return try .json(OIDCView(try g.sso.oidcSettings(org: org), baseURL: g.settings.publicBaseURL, org: org))
+        }
+        sso.put("/oidc") { ctx in
+            let org = try ctx.parameter("org")
+            let caller = try ctx.authenticatedCaller()
+            let current = try g.sso.oidcSettings(org: org)
+            let settings = try ctx.decode(OIDCSettingsUpdate.self).applied(to: current)
+            if settings.jit != current?.jit || current == nil {
+                let standing = try await g.regions.tenant(forOrg: org).standing(orgID: org, caller: caller)
+                guard standing.jitAssignableRoles.contains(settings.jit.defaultRole) else {
+                    throw GatehouseError(
+                        .roleAboveYou, status: 403,
+                        "The JIT default role must be a role you may give yourself, and never owner-level"
+                            + " (\(settings.jit.defaultRole) is not).")
+                }
+            }
+            do { _ = try await g.oidc.discover(settings.issuer) } catch {
+                throw GatehouseError.validation(
+                    "The provider's discovery document (\(settings.issuer)/.well-known/openid-configuration) could not"
+                        + " be read or names another issuer: \(error)")
+            }
+            try await g.sso.saveOIDC(settings, org: org, by: caller.accountID)
+            try await g.regions.tenant(forOrg: org).recordSSOChange(
+                SSOChangeRecord(
+                    orgID: org, actorID: caller.accountID, action: .saved,
+                    summary: ["protocol": "oidc", "issuer": settings.issuer, "clientID": settings.clientID]))
+            logger.info("oidc settings saved", ["org": .string(org), "by": .string(caller.accountID)])
+            return try .json(OIDCView(settings, baseURL: g.settings.publicBaseURL, org: org))
+        }
+        sso.delete("/oidc") { ctx in
+            let org = try ctx.parameter("org")
+            let caller = try ctx.authenticatedCaller()
+            try await g.sso.deleteOIDC(org: org)
+            try await g.regions.tenant(forOrg: org).recordSSOChange(
+                SSOChangeRecord(orgID: org, actorID: caller.accountID, action: .deleted, summary: ["protocol": "oidc"]))
+            return Response(status: 204)
+        }
+
         sso.delete("") { ctx in
             let org = try ctx.parameter("org")
             let caller = try ctx.authenticatedCaller()
