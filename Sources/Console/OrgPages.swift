@@ -135,6 +135,52 @@ enum OrgPages {
                 }
                 return c.redirect("\(c.base)/sso", flash: "SSO settings saved.")
             }, gateway: g)
+        b.console(
+            "POST", "/console/:org/sso/oidc",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                func text(_ name: String) -> String? {
+                    let v = (form.value(name) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                    return v.isEmpty ? nil : v
+                }
+                var variables: [String: String] = [:]
+                for line in (form.value("variables") ?? "").split(whereSeparator: \.isNewline) {
+                    let pair = line.split(separator: "=", maxSplits: 1).map {
+                        $0.trimmingCharacters(in: .whitespaces)
+                    }
+                    if pair.count == 2, !pair[0].isEmpty, !pair[1].isEmpty { variables[pair[0]] = pair[1] }
+                }
+                var claims = OIDCSettings.Claims()
+                claims.firstName = text("firstName") ?? claims.firstName
+                claims.lastName = text("lastName") ?? claims.lastName
+                claims.variables = variables
+                let update = OIDCSettingsUpdate(
+                    preset: text("preset").flatMap(OIDCSettingsUpdate.Preset.init(rawValue:)), issuer: text("issuer"),
+                    clientID: text("clientID") ?? "", clientSecret: text("clientSecret"),
+                    allowedDomains: (form.value("allowedDomains") ?? "").split(whereSeparator: {
+                        $0 == "," || $0 == " " || $0 == "\n"
+                    }).map(String.init), hostedDomain: text("hostedDomain"), claims: claims,
+                    jit: SSOSettings.JIT(enabled: form.value("jit") == "1", defaultRole: text("jitRole") ?? "member"))
+                do { _ = try await c.g.saveOIDCSettings(update, org: c.org, caller: c.session.caller) } catch let e
+                    as GatehouseError
+                {
+                    return try await sso(c, error: nil, oidcError: e.message, status: e.status)
+                }
+                return c.redirect("\(c.base)/sso", flash: "OpenID Connect settings saved.")
+            }, gateway: g)
+        b.console(
+            "POST", "/console/:org/sso/oidc/delete",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                do { try await c.g.deleteOIDCSettings(org: c.org, caller: c.session.caller) } catch let e
+                    as GatehouseError
+                {
+                    return try await sso(c, error: nil, oidcError: e.message, status: e.status)
+                }
+                return c.redirect("\(c.base)/sso", flash: "The OpenID connection was removed.")
+            }, gateway: g)
     }
 
     static func settings(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
@@ -193,13 +239,20 @@ enum OrgPages {
         return c.render("API keys", tab: "apikeys", body: h)
     }
 
-    static func sso(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
+    static func sso(
+        _ c: Console, error: String?, oidcError: String? = nil, status: Int = 200
+    ) async throws
+        -> Response
+    {
         guard c.may(.ssoManage) else {
             throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
         }
         let model = SSOPageModel(
             org: c.org, sp: c.g.serviceProvider(org: c.org), settings: try c.g.sso.settings(org: c.org),
-            roles: try await c.api.roles(), domains: try c.g.trust.claims(org: c.org), error: error)
+            roles: try await c.api.roles(), domains: try c.g.trust.claims(org: c.org), error: error,
+            oidc: try c.g.sso.oidcSettings(org: c.org),
+            redirectURI: OIDCProvider.redirectURI(baseURL: c.g.settings.publicBaseURL, org: c.org),
+            oidcError: oidcError)
         let h = SSOPageView.render(model, base: c.base, csrfField: c.csrfField)
         return c.render("Single sign-on", tab: "sso", body: h, status: status)
     }

@@ -39,10 +39,28 @@ struct SSOPageModel: Equatable {
     var minRSABits: Int
     var domains: [DomainClaim]
     var error: String?
+    var oidc: OIDCFacts
+
+    /// The OpenID Connect connection as the page shows it (never its secret).
+    struct OIDCFacts: Equatable {
+        var configured: Bool
+        var issuer: String
+        var clientID: String
+        var redirectURI: String
+        var hostedDomain: String
+        var allowedDomains: String
+        var firstNameClaim: String
+        var lastNameClaim: String
+        /// `claim=variable` lines.
+        var variables: String
+        var jitEnabled: Bool
+        var roleOptions: [Choice]
+        var error: String?
+    }
 
     init(
         org: String, sp: ServiceProvider, settings: SSOSettings?, roles: [RoleView], domains: [DomainClaim],
-        error: String?
+        error: String?, oidc: OIDCSettings? = nil, redirectURI: String = "", oidcError: String? = nil
     ) {
         self.org = org
         self.sp = SPFacts(entityID: sp.entityID, acsURL: sp.acsURL, sloURL: sp.sloURL, hasKey: sp.key != nil)
@@ -65,6 +83,19 @@ struct SSOPageModel: Equatable {
         idpInitiated = settings?.allowIdPInitiated ?? false
         self.domains = domains
         self.error = error
+        let oidcRole = oidc?.jit.defaultRole ?? "member"
+        self.oidc = OIDCFacts(
+            configured: oidc != nil, issuer: oidc?.issuer ?? "", clientID: oidc?.clientID ?? "",
+            redirectURI: redirectURI, hostedDomain: oidc?.hostedDomain ?? "",
+            allowedDomains: (oidc?.allowedDomains ?? []).joined(separator: ", "),
+            firstNameClaim: oidc?.claims.firstName ?? "given_name",
+            lastNameClaim: oidc?.claims.lastName ?? "family_name",
+            variables: (oidc?.claims.variables ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: "\n"),
+            jitEnabled: oidc?.jit.enabled ?? false,
+            roleOptions: roles.filter { $0.id != "owner" }.map {
+                Choice(value: $0.id, label: $0.name, selected: $0.id == oidcRole)
+            }, error: oidcError)
     }
 }
 
@@ -140,6 +171,52 @@ enum SSOPageView {
             h += "<p class=\"meta\"><strong>\(d.domain)</strong>: \(status)</p>"
         }
         h += "<div class=\"actions\"><button type=\"submit\">Save SSO settings</button></div></form>"
+        return h + oidc(m.oidc, org: m.org, base: base, csrfField: csrfField)
+    }
+
+    /// The OpenID Connect section: the redirect URI to register, and the connection's form (the secret is a
+    /// password field that is never filled; empty keeps the stored one).
+    static func oidc(_ o: SSOPageModel.OIDCFacts, org: String, base: String, csrfField: HTML) -> HTML {
+        var h: HTML = "<h2 id=\"oidc\">OpenID Connect (Google, Okta, Entra ID, Auth0)</h2>"
+        h += "<div class=\"kv\"><span>Redirect URI (register it at the provider)</span><code>\(o.redirectURI)</code>"
+        h +=
+            "<span>Status</span><span>\(o.configured ? "Connected to " + o.issuer : "Not configured yet.")</span></div>"
+        if o.configured {
+            h += "<p><a href=\"/sso/\(org)/oidc/login?next=%2Fconsole\">Test sign-in</a></p>"
+        }
+        h += "<form method=\"post\" action=\"\(base)/sso/oidc\" class=\"panel\">\(csrfField)"
+        if let error = o.error { h += "<p class=\"field-error\" role=\"alert\" id=\"oidc-error\">\(error)</p>" }
+        h += "<label for=\"oidc-preset\">Provider</label><select id=\"oidc-preset\" name=\"preset\">"
+        h += "<option value=\"\">Other (give the issuer)</option><option value=\"google\">Google</option>"
+        h += "<option value=\"okta\">Okta</option><option value=\"entra\">Entra ID</option>"
+        h += "<option value=\"auth0\">Auth0</option></select>"
+        let fields: [(String, String, String, String)] = [
+            ("oidc-issuer", "issuer", "Issuer URL (Google: leave empty)", o.issuer),
+            ("oidc-client", "clientID", "Client ID", o.clientID),
+            ("oidc-hd", "hostedDomain", "Google Workspace domain (hd), if any", o.hostedDomain),
+            ("oidc-domains", "allowedDomains", "Allowed email domains (empty: any)", o.allowedDomains),
+            ("oidc-first", "firstName", "Claim with the first name", o.firstNameClaim),
+            ("oidc-last", "lastName", "Claim with the last name", o.lastNameClaim),
+        ]
+        for (id, name, label, value) in fields {
+            h += "<label for=\"\(id)\">\(label)</label>"
+            h += "<input id=\"\(id)\" name=\"\(name)\" type=\"text\" value=\"\(value)\">"
+        }
+        h += "<label for=\"oidc-secret\">Client secret\(o.configured ? " (leave empty to keep)" : "")</label>"
+        h += "<input id=\"oidc-secret\" name=\"clientSecret\" type=\"password\" autocomplete=\"off\" value=\"\">"
+        h += "<label for=\"oidc-vars\">Claims to user variables (one <code>claim=variable</code> per line)</label>"
+        h += "<textarea id=\"oidc-vars\" name=\"variables\" rows=\"3\">\(o.variables)</textarea>"
+        h +=
+            "<label class=\"inline\"><input type=\"checkbox\" name=\"jit\" value=\"1\"\(if: o.jitEnabled, " checked")>"
+            + " Create members on first sign-in (JIT, in proven domains)</label>"
+        h += "<label for=\"oidc-jit-role\">Default role for JIT members</label>"
+        h += "<select id=\"oidc-jit-role\" name=\"jitRole\">"
+        for r in o.roleOptions { h += "<option value=\"\(r.value)\"\(if: r.selected, " selected")>\(r.label)</option>" }
+        h += "</select><div class=\"actions\"><button type=\"submit\">Save OpenID Connect</button></div></form>"
+        if o.configured {
+            h += "<form method=\"post\" action=\"\(base)/sso/oidc/delete\">\(csrfField)<div class=\"actions\">"
+            h += "<button type=\"submit\" class=\"secondary\">Remove the OpenID connection</button></div></form>"
+        }
         return h
     }
 }

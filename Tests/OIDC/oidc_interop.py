@@ -155,6 +155,18 @@ def main():
         assert "s3cret-value" not in olga.api("GET", f"/api/v1/orgs/{org}/sso/oidc", expect=200).text
         assert "sso.saved" in olga.api("GET", f"/api/v1/orgs/{org}/audit", expect=200).text
         olga.api("PUT", f"/api/v1/orgs/{other}/sso/oidc", dict(settings, clientID="gatehouse-other"), expect=200)
+        # The console's SSO page offers both protocols: the redirect URI, the connection, never the secret; its
+        # form saves through the same checks (the claim mapping is edited there).
+        page = olga.page("GET", f"/console/{org}/sso")
+        assert page.status_code == 200 and f"/sso/{org}/oidc/callback" in page.text and op.issuer in page.text
+        assert "s3cret-value" not in page.text
+        r = olga.page("POST", f"/console/{org}/sso/oidc", {
+            "csrf": csrf_of(page.text), "preset": "", "issuer": op.issuer, "clientID": "gatehouse-acme", "clientSecret": "",
+            "firstName": "given_name", "lastName": "family_name", "variables": "department=dept\nlevel=level",
+            "jit": "1", "jitRole": "member", "allowedDomains": "", "hostedDomain": ""})
+        assert r.status_code == 303, (r.status_code, r.text[:500])
+        view = olga.api("GET", f"/api/v1/orgs/{org}/sso/oidc", expect=200).json()
+        assert view["claims"]["variables"] == {"department": "dept", "level": "level"} and view["clientSecretSet"], view
         olga.api("POST", f"/api/v1/orgs/{org}/invites",
                  {"emails": "bob@example.com", "roles": ["manager"], "ssoOnly": True}, expect=201)
         prove_domain(olga, org, "example.com", dns_port, f"{work}/dnsmasq.log")
@@ -225,6 +237,29 @@ def main():
         assert m and m[0]["roles"] == ["manager"] and m[0]["ssoOnly"] is True, me
         bob.api("GET", f"/api/v1/orgs/{org}", expect=200)
         print("bob: SSO-only invite accepted by OIDC")
+
+        # carol has a password account (member of the other org); her SSO-only invite here is accepted by OIDC,
+        # and her password session is still refused in this org.
+        olga.api("POST", f"/api/v1/orgs/{other}/invites", {"emails": "carol@example.com", "roles": ["member"]}, expect=201)
+        path = invite_path(mailbox, "carol@example.com", "Other Co", base)
+        carol = Client(base)
+        page = carol.page("GET", path)
+        carol.page("POST", path + "/signup", {"csrf": csrf_of(page.text), "firstName": "Carol", "lastName": "C",
+                                              "password": "carol-secret-pass"})
+        page = carol.page("GET", path)
+        assert carol.page("POST", path + "/accept", {"csrf": csrf_of(page.text)}).status_code == 303
+        olga.api("POST", f"/api/v1/orgs/{org}/invites",
+                 {"emails": "carol@example.com", "roles": ["member"], "ssoOnly": True}, expect=201)
+        op.user("carol@example.com", email="carol@example.com", email_verified=True)
+        s, final, _ = sign_in(base, org, "carol@example.com")
+        assert s.cookies.get("gh_session"), final.text[:500]
+        carol.api("GET", "/api/v1/me", expect=200)
+        r = carol.api("GET", f"/api/v1/orgs/{org}")
+        assert r.status_code == 403 and r.json()["error"]["code"] == "sso_required", r.text
+        oidc_carol = Client(base)
+        oidc_carol.s.cookies.set("gh_session", s.cookies.get("gh_session"), domain="127.0.0.1")
+        oidc_carol.api("GET", f"/api/v1/orgs/{org}", expect=200)
+        print("carol: SSO-only invite accepted by OIDC; her password session is refused in this org")
 
         # Rotation: the provider restarts with a new key; the next sign-in fetches the key set again.
         old_kid = op.kid()

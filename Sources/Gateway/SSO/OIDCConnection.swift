@@ -5,7 +5,55 @@ import JOSE
 import Net
 import Store
 import Synchronization
+import TenantAPI
 import TenantDomain
+
+extension GatewayService {
+    /// Saves an org's OpenID connection for `caller` (API and console alike): every field checked, the JIT
+    /// default role within the caller's grant ceiling and never owner-level (asked of the region), and the
+    /// provider's discovery document answering with exactly the issuer. Audited in the org's log.
+    package func saveOIDCSettings(
+        _ update: OIDCSettingsUpdate, org: String, caller: Caller
+    ) async throws -> OIDCSettings {
+        let tenant = try regions.tenant(forOrg: org)
+        let standing = try await tenant.standing(orgID: org, caller: caller)
+        guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
+            throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
+        }
+        let current = try sso.oidcSettings(org: org)
+        let settings = try update.applied(to: current)
+        if settings.jit != current?.jit || current == nil,
+            !standing.jitAssignableRoles.contains(settings.jit.defaultRole)
+        {
+            throw GatehouseError(
+                .roleAboveYou, status: 403,
+                "The JIT default role must be a role you may give yourself, and never owner-level"
+                    + " (\(settings.jit.defaultRole) is not).")
+        }
+        do { _ = try await oidc.discover(settings.issuer) } catch {
+            throw GatehouseError.validation(
+                "The provider's discovery document (\(settings.issuer)/.well-known/openid-configuration) could not be"
+                    + " read or names another issuer: \(error)")
+        }
+        try await sso.saveOIDC(settings, org: org, by: caller.accountID)
+        try await tenant.recordSSOChange(
+            SSOChangeRecord(
+                orgID: org, actorID: caller.accountID, action: .saved,
+                summary: ["protocol": "oidc", "issuer": settings.issuer, "clientID": settings.clientID]))
+        return settings
+    }
+
+    package func deleteOIDCSettings(org: String, caller: Caller) async throws {
+        let tenant = try regions.tenant(forOrg: org)
+        let standing = try await tenant.standing(orgID: org, caller: caller)
+        guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
+            throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
+        }
+        try await sso.deleteOIDC(org: org)
+        try await tenant.recordSSOChange(
+            SSOChangeRecord(orgID: org, actorID: caller.accountID, action: .deleted, summary: ["protocol": "oidc"]))
+    }
+}
 
 /// An org's OpenID Connect connection (next to SAML; an org may have both). The client secret is write-only:
 /// stored to call the token endpoint, never returned by the API or shown in a page (`OIDCView`).

@@ -74,36 +74,13 @@ package enum SSOSettingsRoutes {
         sso.put("/oidc") { ctx in
             let org = try ctx.parameter("org")
             let caller = try ctx.authenticatedCaller()
-            let current = try g.sso.oidcSettings(org: org)
-            let settings = try ctx.decode(OIDCSettingsUpdate.self).applied(to: current)
-            if settings.jit != current?.jit || current == nil {
-                let standing = try await g.regions.tenant(forOrg: org).standing(orgID: org, caller: caller)
-                guard standing.jitAssignableRoles.contains(settings.jit.defaultRole) else {
-                    throw GatehouseError(
-                        .roleAboveYou, status: 403,
-                        "The JIT default role must be a role you may give yourself, and never owner-level"
-                            + " (\(settings.jit.defaultRole) is not).")
-                }
-            }
-            do { _ = try await g.oidc.discover(settings.issuer) } catch {
-                throw GatehouseError.validation(
-                    "The provider's discovery document (\(settings.issuer)/.well-known/openid-configuration) could not"
-                        + " be read or names another issuer: \(error)")
-            }
-            try await g.sso.saveOIDC(settings, org: org, by: caller.accountID)
-            try await g.regions.tenant(forOrg: org).recordSSOChange(
-                SSOChangeRecord(
-                    orgID: org, actorID: caller.accountID, action: .saved,
-                    summary: ["protocol": "oidc", "issuer": settings.issuer, "clientID": settings.clientID]))
+            let settings = try await g.saveOIDCSettings(
+                try ctx.decode(OIDCSettingsUpdate.self), org: org, caller: caller)
             logger.info("oidc settings saved", ["org": .string(org), "by": .string(caller.accountID)])
             return try .json(OIDCView(settings, baseURL: g.settings.publicBaseURL, org: org))
         }
         sso.delete("/oidc") { ctx in
-            let org = try ctx.parameter("org")
-            let caller = try ctx.authenticatedCaller()
-            try await g.sso.deleteOIDC(org: org)
-            try await g.regions.tenant(forOrg: org).recordSSOChange(
-                SSOChangeRecord(orgID: org, actorID: caller.accountID, action: .deleted, summary: ["protocol": "oidc"]))
+            try await g.deleteOIDCSettings(org: try ctx.parameter("org"), caller: try ctx.authenticatedCaller())
             return Response(status: 204)
         }
 
