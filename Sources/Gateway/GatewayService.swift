@@ -60,15 +60,21 @@ package final class GatewayService: Sendable {
         return sum
     }
 
-    /// Saves an org's SSO settings for `caller` (API and console alike): every field checked, the JIT default
-    /// role within the caller's grant ceiling and never owner-level (asked of the region, which knows the
-    /// roles), and the listed email domains kept as claims that route nothing until proven by DNS.
-    package func saveSSOSettings(_ update: SSOSettingsUpdate, org: String, caller: Caller) async throws -> SSOSettings {
+    /// The org's region and the caller's standing there, when the caller holds `sso.manage` (403 otherwise).
+    package func ssoManager(org: String, caller: Caller) async throws -> (any RegionTenant, OrgStanding) {
         let tenant = try regions.tenant(forOrg: org)
         let standing = try await tenant.standing(orgID: org, caller: caller)
         guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
             throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
         }
+        return (tenant, standing)
+    }
+
+    /// Saves an org's SSO settings for `caller` (API and console alike): every field checked, the JIT default
+    /// role within the caller's grant ceiling and never owner-level (asked of the region, which knows the
+    /// roles), and the listed email domains kept as claims that route nothing until proven by DNS.
+    package func saveSSOSettings(_ update: SSOSettingsUpdate, org: String, caller: Caller) async throws -> SSOSettings {
+        let (tenant, standing) = try await ssoManager(org: org, caller: caller)
         let current = try sso.settings(org: org)
         var settings = try update.applied(to: current)
         if settings.jit != current?.jit || current == nil,

@@ -15,11 +15,7 @@ extension GatewayService {
     package func saveOIDCSettings(
         _ update: OIDCSettingsUpdate, org: String, caller: Caller
     ) async throws -> OIDCSettings {
-        let tenant = try regions.tenant(forOrg: org)
-        let standing = try await tenant.standing(orgID: org, caller: caller)
-        guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
-            throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
-        }
+        let (tenant, standing) = try await ssoManager(org: org, caller: caller)
         let current = try sso.oidcSettings(org: org)
         let settings = try update.applied(to: current)
         if settings.jit != current?.jit || current == nil,
@@ -44,11 +40,7 @@ extension GatewayService {
     }
 
     package func deleteOIDCSettings(org: String, caller: Caller) async throws {
-        let tenant = try regions.tenant(forOrg: org)
-        let standing = try await tenant.standing(orgID: org, caller: caller)
-        guard standing.permissions.contains(Permission.ssoManage.rawValue) else {
-            throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
-        }
+        let (tenant, _) = try await ssoManager(org: org, caller: caller)
         try await sso.deleteOIDC(org: org)
         try await tenant.recordSSOChange(
             SSOChangeRecord(orgID: org, actorID: caller.accountID, action: .deleted, summary: ["protocol": "oidc"]))
