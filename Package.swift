@@ -73,7 +73,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "gatehouse",
-            dependencies: ["App", "Server", "SAML", "JOSE", "Crypto", "GatehouseCore", "TenantDomain"],
+            dependencies: ["App", "Server", "HTTP", "SAML", "JOSE", "Crypto", "GatehouseCore", "TenantDomain"],
             swiftSettings: strict),
 
         .executableTarget(

@@ -30,8 +30,10 @@ package struct GatehouseConfig: Sendable {
     /// Remember whole answers to reads until the next write (`ResponseCache`); off only to measure without it.
     package var answerCache = true
     package var logLevel = "info"
-    /// The address people reach Gatehouse at; invite links are built on it.
+    /// The address people reach Gatehouse at; invite links are built on it. Unless set (config `publicBaseURL`,
+    /// `--public-url`), `serve` makes it the address it actually listens on (`publicBaseURLIsSet` false).
     package var publicBaseURL = "http://127.0.0.1:8080"
+    package var publicBaseURLIsSet = false
     package var scryptLogN = 15
     package var scryptR = 8
     package var scryptP = 1
@@ -99,7 +101,9 @@ package struct GatehouseConfig: Sendable {
         }
 
         c.dataDirectory = try r.string("dataDirectory", default: c.dataDirectory) ?? c.dataDirectory
-        c.publicBaseURL = try r.string("publicBaseURL", default: c.publicBaseURL) ?? c.publicBaseURL
+        if let url = try r.string("publicBaseURL", default: nil) {
+            try c.setPublicBaseURL(url)
+        }
         guard c.publicBaseURL.hasPrefix("http://") || c.publicBaseURL.hasPrefix("https://"),
             !c.publicBaseURL.hasSuffix("/")
         else {
@@ -186,5 +190,40 @@ package struct GatehouseConfig: Sendable {
                 tlsPrivateKeyFile.map { TLSConfiguration(certificateChainFile: cert, privateKeyFile: $0) }
             },
             accessLog: accessLog)
+    }
+}
+
+extension GatehouseConfig {
+    /// Sets the public address (config or `--public-url`): http(s), a host, no trailing slash, no query.
+    package mutating func setPublicBaseURL(_ url: String) throws {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), !url.hasSuffix("/"),
+            let u = URL(string: url), u.host?.isEmpty == false, u.query == nil, u.fragment == nil
+        else {
+            throw ConfigError("publicBaseURL must start with http:// or https://, name a host and not end with /")
+        }
+        publicBaseURL = url
+        publicBaseURLIsSet = true
+    }
+
+    /// The address a browser on this machine reaches a server listening on `host`:`port` at (a wildcard
+    /// address becomes 127.0.0.1: from elsewhere, set `publicBaseURL`).
+    package func listeningURL(port: Int) -> String {
+        let scheme = tlsCertificateFile == nil ? "http" : "https"
+        let h = ["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host
+        return "\(scheme)://\(h.contains(":") ? "[\(h)]" : h):\(port)"
+    }
+
+    /// A warning when the configured public address names this machine but another port than the one listened
+    /// on: links in mail and pages would lead nowhere. Nil when it names another host (a proxy in front).
+    package func publicURLWarning(port: Int) -> String? {
+        guard publicBaseURLIsSet, let u = URL(string: publicBaseURL), let host = u.host?.lowercased() else {
+            return nil
+        }
+        let local = ["127.0.0.1", "localhost", "::1", "0.0.0.0", self.host.lowercased()].contains(host)
+        let published = u.port ?? (u.scheme == "https" ? 443 : 80)
+        guard local, published != port else { return nil }
+        return "publicBaseURL \(publicBaseURL) names this machine but port \(published), and Gatehouse listens on"
+            + " \(port): links in mail and pages will not reach it. Set publicBaseURL (or --public-url) to"
+            + " \(listeningURL(port: port)), or leave it out to use the listening address."
     }
 }

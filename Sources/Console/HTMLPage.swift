@@ -138,7 +138,7 @@ package enum HTMLPage {
         .badge{display:inline-block;padding:.05rem \
         .5rem;border-radius:999px;font-size:.8rem;font-weight:600;border:1px solid currentColor}
         .badge.pending{color:#9a6700}.badge.joined{color:#1a7f37}.badge.expired{color:#57606a}\
-        .badge.revoked{color:var(--bad)}
+        .badge.revoked{color:var(--bad)}.badge.declined{color:#57606a}
         .pager{display:flex;gap:1rem;margin-top:1rem}.empty{padding:1rem;color:var(--muted);text-align:center}
         .panel{border:1px solid var(--line);border-radius:8px;padding:1rem;margin-top:1rem}
         .grid2{display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}.kv{display:grid;grid-template-columns:1fr \

@@ -19,6 +19,7 @@ enum InvitePages {
         case .inviteUsed: title = "This invitation was already used"
         case .inviteSuperseded: title = "There is a newer invitation"
         case .inviteRevoked: title = "This invitation was withdrawn"
+        case .inviteDeclined: title = "This invitation was declined"
         case .inviteInvalid: title = "This link is not valid"
         case .regionUnavailable: title = "Try again shortly"
         case .orgSuspended: title = "This organization is suspended"

@@ -29,7 +29,7 @@ struct InvitesPageModel: Equatable {
         let actions: [Action]
     }
 
-    static let statuses = ["pending", "joined", "expired", "revoked"]
+    static let statuses = ["pending", "joined", "expired", "revoked", "declined"]
 
     let form: Form?
     let filter: String?

@@ -177,5 +177,38 @@ enum RegionSchema {
                     ON CONFLICT (org_id, role_id) DO UPDATE SET n = n + 1;
                 END;
                 """),
+        // Declined invitations get their own status (they were stored as `revoked`, which the console showed as
+        // "Revoked"): the table is rebuilt for the wider CHECK, and the audit log says which were declined.
+        Migration(
+            4, "declined invitations",
+            sql: """
+                CREATE TABLE invites_new (
+                    id TEXT PRIMARY KEY,
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    email TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    sso_only INTEGER NOT NULL,
+                    first_name TEXT NOT NULL DEFAULT '',
+                    last_name TEXT NOT NULL DEFAULT '',
+                    user_vars TEXT NOT NULL DEFAULT '{}',
+                    starting_page TEXT NOT NULL,
+                    apps TEXT NOT NULL DEFAULT '[]',
+                    inviter_id TEXT NOT NULL,
+                    inviter_name TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'joined', 'revoked', 'declined')),
+                    version INTEGER NOT NULL DEFAULT 1,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    joined_account_id TEXT
+                ) STRICT;
+                INSERT INTO invites_new SELECT * FROM invites;
+                UPDATE invites_new SET status = 'declined' WHERE status = 'revoked' AND id IN
+                    (SELECT json_extract(summary, '$.invite') FROM audit_events WHERE action = 'invite.declined');
+                DROP TABLE invites;
+                ALTER TABLE invites_new RENAME TO invites;
+                CREATE INDEX invites_by_org ON invites (org_id, created_at, id);
+                CREATE INDEX invites_by_email ON invites (email, org_id, status);
+                """),
     ]
 }

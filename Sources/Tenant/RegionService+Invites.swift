@@ -222,9 +222,13 @@ extension RegionService {
                     continue
                 }
                 let id = ids[i]
+                // Names given with the request win; else a pasted `Name <address>` names its invitee.
+                let pasted = parsed.names[email]
+                let given = (request.firstName ?? "") + (request.lastName ?? "") != ""
                 try insertInvite.execute([
-                    id, org, email, rolesJSON, request.ssoOnly ?? false, request.firstName ?? "",
-                    request.lastName ?? "", varsJSON,
+                    id, org, email, rolesJSON, request.ssoOnly ?? false,
+                    given ? request.firstName ?? "" : pasted?.first ?? "",
+                    given ? request.lastName ?? "" : pasted?.last ?? "", varsJSON,
                     page, appsJSON, caller.accountID, inviterName, nowS, expires, nowS,
                 ])
                 try insertMail.execute([org, email, "{\"invite\":\"\(id)\"" + mailTail, nowS, nowS])
@@ -282,6 +286,7 @@ extension RegionService {
                 b.append(nowS)
             case "joined": cond.append("status = 'joined'")
             case "revoked": cond.append("status = 'revoked'")
+            case "declined": cond.append("status = 'declined'")
             default: break
             }
             if let start {
@@ -400,6 +405,10 @@ extension RegionService {
             return GatehouseError(
                 .inviteRevoked, status: 410,
                 "This invitation was withdrawn. Ask the organization for a new one.")
+        case .declined:
+            return GatehouseError(
+                .inviteDeclined, status: 410,
+                "This invitation was declined. Ask the organization for a new one if you changed your mind.")
         case .joined:
             return GatehouseError(
                 .inviteUsed, status: 410,
@@ -517,7 +526,7 @@ extension RegionService {
             let (inv, _) = try self.openInvite(conn, claims, now: now)
             let inviteID = inv.id
             try Rules.inviteEmailMatches(inviteEmail: inv.email, accountEmail: email).orThrow()
-            try conn.run("UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ?", [nowS, inviteID])
+            try conn.run("UPDATE invites SET status = 'declined', updated_at = ? WHERE id = ?", [nowS, inviteID])
             try self.audit(
                 conn, org: try OrgID.stored(inv.orgID), at: nowS, actor: accountID, action: "invite.declined",
                 target: inv.email,

@@ -47,41 +47,63 @@ package enum InviteAddressParser {
         package var valid: [String] = []
         package var invalid: [String] = []
         package var duplicates: [String] = []
+        /// Display names given as `Mia Manager <mia@acme.test>`, by normalized address, split at the first
+        /// space into first and last name (sanitized like names an IdP sends).
+        package var names: [String: PersonName.Split] = [:]
     }
 
     package static func parse(text: String) -> Parsed {
-        var tokens: [String] = []
+        // Entries are separated by newlines, tabs, commas and semicolons (and spaces between bare addresses);
+        // inside `<…>` nothing separates. Words before an angle address, since the last address, are its name.
+        var entries: [(address: String, name: String?)] = []
+        var words: [String] = []
         var current = ""
         var inAngle = false
+        let hadAngles = text.contains("<") && text.contains(">")
+        func endWord() {
+            let w = current.trimmingCharacters(in: "\"'")
+            current = ""
+            guard !w.isEmpty else { return }
+            if w.contains("@") || !hadAngles {
+                entries.append((w, nil))
+                words = []
+            } else {
+                words.append(w)
+            }
+        }
         for ch in text {
-            if ch == "<" {
+            if ch == "<" && !inAngle {
+                endWord()
                 inAngle = true
-                current = ""
                 continue
             }
             if ch == ">" && inAngle {
                 inAngle = false
-                tokens.append(current)
+                let name = words.joined(separator: " ")
+                entries.append((current.trimmingCharacters(in: " \t"), name.isEmpty ? nil : name))
                 current = ""
+                words = []
                 continue
             }
-            if !inAngle
-                && (ch == "\n" || ch == "\r" || ch == "\t" || ch == " " || ch == "," || ch == ";" || ch == "\r\n")
-            {
-                if !current.isEmpty { tokens.append(current) }
-                current = ""
+            if inAngle {
+                current.append(ch)
+            } else if ch == "\n" || ch == "\r" || ch == "\r\n" || ch == "\t" || ch == "," || ch == ";" {
+                endWord()
+                words = []  // a name never spans entries
+            } else if ch == " " {
+                endWord()
             } else {
                 current.append(ch)
             }
         }
-        if !current.isEmpty { tokens.append(current) }
-        // "Ada Lovelace <ada@x>" leaves "Ada" and "Lovelace" as tokens: words without "@" next to an angle
-        // address are display names, not addresses. Quotes around addresses are trimmed.
-        let hadAngles = text.contains("<") && text.contains(">")
-        let cleaned = tokens.map { $0.trimmingCharacters(in: "\"'") }.filter {
-            !$0.isEmpty && !(hadAngles && !$0.contains("@"))
+        endWord()
+        var parsed = parse(list: entries.map(\.address))
+        for (address, name) in entries {
+            guard let name, Email.isValid(address.trimmingCharacters(in: " \t\r\n")) else { continue }
+            let split = PersonName.split(name)
+            if !split.first.isEmpty || !split.last.isEmpty { parsed.names[Email.normalize(address)] = split }
         }
-        return parse(list: cleaned)
+        return parsed
     }
 
     package static func parse(list: [String]) -> Parsed {

@@ -10,6 +10,7 @@ extension GatehouseError.Code {
     package static let inviteUsed = Self("invite_used")
     package static let inviteSuperseded = Self("invite_superseded")
     package static let inviteRevoked = Self("invite_revoked")
+    package static let inviteDeclined = Self("invite_declined")
     package static let inviteNotPending = Self("invite_not_pending")
     package static let emailUnproven = Self("email_unproven")
     package static let wrongCode = Self("wrong_code")

@@ -21,7 +21,8 @@ package struct AppGrant: Sendable, Codable, Equatable, Hashable {
 }
 
 package enum InviteStatus: String, Sendable, Codable, CaseIterable {
-    case pending, joined, expired, revoked
+    /// `declined`: the invitee said no (it used to be stored as `revoked`, which read as withdrawn by the org).
+    case pending, joined, expired, revoked, declined
 
     /// Pending invites past their expiry read as expired; the stored status stays pending (expiry is a
     /// function of the clock, so moving the clock is enough to test it).

@@ -27,6 +27,23 @@ package enum PersonName {
         return String(cleaned.trimmingCharacters(in: .whitespaces).prefix(maxLength))
     }
 
+    package struct Split: Sendable, Equatable {
+        package var first: String
+        package var last: String
+        package init(first: String, last: String) {
+            self.first = first
+            self.last = last
+        }
+    }
+
+    /// A display name (`Mia Manager`) as first and last name: the first word, then the rest; sanitized.
+    package static func split(_ display: String) -> Split {
+        let clean = sanitized(display)
+        guard let space = clean.firstIndex(of: " ") else { return Split(first: clean, last: "") }
+        return Split(
+            first: String(clean[..<space]), last: clean[space...].trimmingCharacters(in: .whitespaces))
+    }
+
     static func isForbidden(_ s: Unicode.Scalar) -> Bool {
         switch s.properties.generalCategory {
         case .control, .lineSeparator, .paragraphSeparator: return true

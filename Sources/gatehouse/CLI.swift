@@ -1,6 +1,7 @@
 import App
 import Foundation
 import GatehouseCore
+import HTTP
 import Server
 import Synchronization
 import TenantDomain
@@ -46,6 +47,8 @@ enum CLI {
           --port N         listen port (default 8080; 0 picks a free port)
           --data-dir DIR   where the SQLite databases live (default ./data)
           --config FILE    JSON configuration (default config/gatehouse.json when it exists)
+          --public-url URL the address people reach Gatehouse at, for links in mail and pages
+                           (default: the address listened on, e.g. http://127.0.0.1:8080)
 
           --keys-dir DIR   signing keys, shared by a gateway and its regions (default DATA/keys)
 
@@ -175,10 +178,10 @@ enum CLI {
 
     static func serve(_ args: [String], command: String) -> Int32 {
         HTTPServer.installSignalHandlers()
-        let config: GatehouseConfig
+        var config: GatehouseConfig
         let role: GatehouseApp.Role
         do {
-            var allowed: Set<String> = ["host", "port", "data-dir", "keys-dir", "config"]
+            var allowed: Set<String> = ["host", "port", "data-dir", "keys-dir", "config", "public-url"]
             if command == "gateway" { allowed.formUnion(Region.allCases.map(\.rawValue)) }
             if command == "region" { allowed.insert("region") }
             let f = try flags(args, allowed: allowed)
@@ -211,20 +214,17 @@ enum CLI {
                 guard let n = Int(p), (0...65535).contains(n) else { throw ConfigError("--port must be 0–65535") }
                 c.port = n
             }
+            if let u = f["public-url"] { try c.setPublicBaseURL(u) }
             config = c
         } catch {
             fail("\(error)")
             return 2
         }
-        let app: GatehouseApp
-        do {
-            app = try GatehouseApp(config: config, role: role)
-        } catch {
-            fail("cannot start: \(error)")
-            return 1
-        }
+        // Listen first, so the public address can default to the port actually bound (`--port 0` included);
+        // requests that arrive before the app is built get 503.
+        let responder = DeferredResponder()
         let server = HTTPServer(
-            configuration: config.serverConfiguration, responder: app.router, logSink: .standardError)
+            configuration: config.serverConfiguration, responder: responder, logSink: .standardError)
         let port: Int
         do {
             port = try server.start()
@@ -232,6 +232,20 @@ enum CLI {
             fail("cannot listen: \(error)")
             return 1
         }
+        if !config.publicBaseURLIsSet {
+            config.publicBaseURL = config.listeningURL(port: port)
+        } else if let warning = config.publicURLWarning(port: port) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        let app: GatehouseApp
+        do {
+            app = try GatehouseApp(config: config, role: role)
+        } catch {
+            server.shutdown()
+            fail("cannot start: \(error)")
+            return 1
+        }
+        responder.set(app.router)
         let scheme = config.tlsCertificateFile == nil ? "http" : "https"
         let shownHost = config.host.contains(":") ? "[\(config.host)]" : config.host
         let what: String
@@ -244,6 +258,9 @@ enum CLI {
             "gatehouse \(GatehouseApp.version) (\(what)) listening on \(scheme)://\(shownHost):\(port) (data:"
                 + " \(config.dataDirectory))"
         )
+        if config.publicBaseURL != config.listeningURL(port: port) {
+            print("links in mail and pages use \(config.publicBaseURL)")
+        }
         fflush(nil)
         app.logger.info(
             "listening",
@@ -254,5 +271,29 @@ enum CLI {
         for sender in app.senders { sender.stop() }
         app.logger.info("stopped")
         return 0
+    }
+}
+
+/// The server's responder until the app exists: the server listens first (so the public address can default to
+/// the port it bound), then the app is built and set here. Anything asked before that gets 503.
+final class DeferredResponder: HTTPResponder {
+    private let target = Mutex<(any HTTPResponder)?>(nil)
+
+    func set(_ r: any HTTPResponder) { target.withLock { $0 = r } }
+
+    func respond(to request: Request) async -> Response {
+        guard let r = target.withLock({ $0 }) else { return Self.starting }
+        return await r.respond(to: request)
+    }
+
+    func respondImmediately(to request: Request) -> Response? {
+        guard let r = target.withLock({ $0 }) else { return Self.starting }
+        return r.respondImmediately(to: request)
+    }
+
+    static var starting: Response {
+        var r = Response(status: 503, contentType: "text/plain; charset=utf-8", body: "Gatehouse is starting.\n")
+        r.headers.add("Retry-After", "1")
+        return r
     }
 }

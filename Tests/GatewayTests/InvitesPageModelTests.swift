@@ -7,7 +7,7 @@ import Testing
 
 /// The invites page as a model: per viewer role × invite status, which actions are offered. The oracle, written
 /// out: with `members.invite` (owner, admin, manager) a pending invite can be resent, copied and revoked, an
-/// expired one resent, a joined or revoked one nothing; without it nothing, and no "Invite people" form.
+/// expired one resent, a joined, revoked or declined one nothing; without it nothing, and no "Invite people" form.
 @Suite("Console: the invites page model")
 struct InvitesPageModelTests {
     static let inviters: Set<String> = ["owner", "admin", "manager"]
@@ -16,7 +16,7 @@ struct InvitesPageModelTests {
         switch status {
         case .pending: return [.resend, .copyLink, .revoke]
         case .expired: return [.resend]
-        case .joined, .revoked: return []
+        case .joined, .revoked, .declined: return []
         }
     }
 
@@ -43,7 +43,8 @@ struct InvitesPageModelTests {
 
     @Test func filterComesFromTheQueryValueOnly() {
         #expect(InvitesPageModel.filter("joined") == "joined")
-        #expect(InvitesPageModel.filter("declined") == nil && InvitesPageModel.filter(nil) == nil)
+        #expect(InvitesPageModel.filter("declined") == "declined")
+        #expect(InvitesPageModel.filter("bogus") == nil && InvitesPageModel.filter(nil) == nil)
         let m = InvitesPageModel(
             invites: [], filter: "expired", roles: [], apps: [], permissions: [], values: [:], error: nil)
         #expect(m.filterOptions.filter(\.selected).map(\.value) == ["expired"])

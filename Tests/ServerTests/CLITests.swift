@@ -60,4 +60,48 @@ struct CLITests {
         p.signal(SIGTERM)
         #expect(p.wait() == 0, "exits 0 on SIGTERM (not killed by it)")
     }
+
+    /// `serve --port N` builds links on the port it listens on, not on 8080 (a new user's first run); an explicit
+    /// `--public-url` wins, and one naming this machine on another port is warned about.
+    @Test func linksUseTheListeningAddressUnlessToldOtherwise() throws {
+        func serve(_ extra: [String]) throws -> (port: Int, firstLines: String, metadata: String, stop: () -> Void) {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cli-\(UUID().uuidString)").path
+            let p = try Subprocess([Self.binary, "serve", "--port", "0", "--data-dir", dir] + extra, mergeStderr: true)
+            var out = ""
+            while !out.contains("listening on") || !out.hasSuffix("\n") {
+                let d = p.readSome()
+                if d.isEmpty { break }
+                out += String(decoding: d, as: UTF8.self)
+            }
+            let afterHost = out.components(separatedBy: "listening on http://127.0.0.1:").dropFirst().first ?? ""
+            let port = Int(afterHost.prefix { $0.isNumber }) ?? 0
+            let s = try RawSocket(port: port)
+            s.send("GET /sso/org_eu_aaaaaaaaaaaaaaaa/metadata HTTP/1.1\r\nHost: t\r\n\r\n")
+            let metadata = s.readResponses(1).first?.body ?? ""
+            return (
+                port, out, metadata,
+                {
+                    p.signal(SIGTERM)
+                    _ = p.wait()
+                    try? FileManager.default.removeItem(atPath: dir)
+                }
+            )
+        }
+        let plain = try serve([])
+        defer { plain.stop() }
+        #expect(plain.port > 0)
+        #expect(
+            plain.metadata.contains("entityID=\"http://127.0.0.1:\(plain.port)/sso/"), "\(plain.metadata.prefix(300))")
+        #expect(!plain.firstLines.contains("warning"))
+        let told = try serve(["--public-url", "https://gh.example.com"])
+        defer { told.stop() }
+        #expect(told.metadata.contains("entityID=\"https://gh.example.com/sso/"))
+        #expect(told.firstLines.contains("links in mail and pages use https://gh.example.com"))
+        #expect(!told.firstLines.contains("warning"), "another host (a proxy) is not a mistake")
+        let wrong = try serve(["--public-url", "http://127.0.0.1:1"])
+        defer { wrong.stop() }
+        #expect(wrong.firstLines.contains("warning: publicBaseURL http://127.0.0.1:1 names this machine but port 1"))
+        let (rc, _, err) = Self.run(["serve", "--public-url", "ftp://x"])
+        #expect(rc == 2 && err.contains("publicBaseURL"))
+    }
 }

@@ -205,6 +205,19 @@ struct InviteParsingTests {
             text: "Ada Lovelace <ada@example.com>, \"Bob\" <bob@example.com>; carol@example.com")
         #expect(p.valid == ["ada@example.com", "bob@example.com", "carol@example.com"])
         #expect(p.invalid.isEmpty)
+        // The display names are kept (they were dropped: "Mia Manager <mia@…>" became a nameless invite).
+        #expect(
+            p.names == [
+                "ada@example.com": PersonName.Split(first: "Ada", last: "Lovelace"),
+                "bob@example.com": PersonName.Split(first: "Bob", last: ""),
+            ])
+        let q = InviteAddressParser.parse(
+            text: "Mia Manager <Mia@Acme.test>, max@acme.test\nvik@acme.test; oops@\tJean de la Fontaine <jean@x.fr>")
+        #expect(q.valid == ["mia@acme.test", "max@acme.test", "vik@acme.test", "jean@x.fr"])
+        #expect(q.invalid == ["oops@"])
+        #expect(q.names["mia@acme.test"] == PersonName.Split(first: "Mia", last: "Manager"))
+        #expect(q.names["jean@x.fr"] == PersonName.Split(first: "Jean", last: "de la Fontaine"))
+        #expect(q.names["max@acme.test"] == nil, "a bare address has no name")
     }
 
     @Test func jsonList() {

@@ -54,6 +54,33 @@ struct InviteFlowTests {
         #expect(outbox.compactMap { $0.string("recipient") }.suffix(2) == ["ann@example.com", "bob@example.com"])
     }
 
+    /// Pasted `Name <address>` forms name their invitees (they were dropped); names sent with the request win.
+    @Test func pastedDisplayNamesNameTheInvitees() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await f.makeOrg("Acme")
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(
+                emails: .text("Mia Manager <mia@acme.test>, max@acme.test\n\"Vik\" <vik@acme.test>"),
+                roles: ["member"]))
+        let invites = try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil)
+            .invites
+        func names(_ email: String) -> [String]? {
+            invites.first { $0.email == email }.map { [$0.firstName, $0.lastName] }
+        }
+        #expect(names("mia@acme.test") == ["Mia", "Manager"])
+        #expect(names("vik@acme.test") == ["Vik", ""])
+        #expect(names("max@acme.test") == ["", ""])
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(
+                emails: .text("Someone Else <zed@acme.test>"), roles: ["member"], firstName: "Zed", lastName: "Z"))
+        let zed = try await s.listInvites(TenantFixture.caller("owner"), org: org, status: "pending", cursor: nil)
+            .invites.first { $0.email == "zed@acme.test" }
+        #expect(zed.map { [$0.firstName, $0.lastName] } == ["Zed", "Z"])
+    }
+
     @Test func acceptCreatesTheMembershipTheInviteDescribes() async throws {
         let f = try TenantFixture()
         let s = f.service(.eu)
@@ -215,9 +242,47 @@ struct InviteFlowTests {
             request: InviteRequest(emails: .list(["pat@example.com"]), roles: ["viewer"]))
         let pending = try await s.pendingInvites(email: "PAT@example.com")
         #expect(Set(pending.map(\.orgName)) == ["Acme", "Globex"])
-        try await s.declineInvite(
-            token: s.link(for: pending[0].invite).token, accountID: "pat", email: "pat@example.com")
+        let declined = pending[0]
+        let token = s.link(for: declined.invite).token
+        try await s.declineInvite(token: token, accountID: "pat", email: "pat@example.com")
         #expect(try await s.pendingInvites(email: "pat@example.com").count == 1)
+        // Declined reads as declined (it read "revoked", as if the org had withdrawn it), in lists and filters,
+        // and the link says so.
+        let org = try #require(OrgID(declined.invite.orgID))
+        let owner = TenantFixture.caller(org == a ? "owner" : "boss")
+        let listed = try await s.listInvites(owner, org: org, status: "declined", cursor: nil).invites
+        #expect(listed.map(\.email) == ["pat@example.com"] && listed.first?.status == .declined)
+        #expect(try await s.listInvites(owner, org: org, status: "revoked", cursor: nil).invites.isEmpty)
+        await #expect(throws: GatehouseError(.inviteDeclined, status: 410, "")) {
+            _ = try await s.acceptInvite(AcceptInviteRequest(token: token, accountID: "pat", email: "pat@example.com"))
+        }
+    }
+
+    /// A store from before declined invitations had their own status: the migration finds them in the audit log.
+    @Test func theMigrationTellsDeclinedFromRevoked() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let org = try await f.makeOrg("Acme")
+        _ = try await s.createInvites(
+            TenantFixture.caller("owner"), org: org,
+            request: InviteRequest(emails: .list(["d@example.com", "r@example.com"]), roles: ["member"]))
+        _ = try s.db.writeNow { conn in
+            try conn.run("UPDATE invites SET status = 'revoked' WHERE email IN ('d@example.com', 'r@example.com')")
+            let d = try conn.first("SELECT id FROM invites WHERE email = 'd@example.com'")?.string(0) ?? ""
+            try conn.run(
+                "INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, 1, 'x',"
+                    + " 'invite.declined', 'd@example.com', ?)", [org, "{\"invite\":\"\(d)\"}"])
+            try conn.run("DELETE FROM schema_migrations WHERE version = 4")
+        }
+        let reopened = try RegionService.openDatabase(path: s.db.path)
+        let statuses = try reopened.readNow { conn in
+            try conn.query(
+                "SELECT email, status FROM invites WHERE email IN ('d@example.com', 'r@example.com') ORDER BY email"
+            ).map {
+                "\($0.string("email") ?? "")=\($0.string("status") ?? "")"
+            }
+        }
+        #expect(statuses == ["d@example.com=declined", "r@example.com=revoked"])
     }
 }
 
