@@ -121,6 +121,11 @@ package final class GatehouseApp: Sendable {
             gatewaySettings.publicBaseURL = config.publicBaseURL
             gatewaySettings.secureCookies = config.publicBaseURL.hasPrefix("https://")
             gatewaySettings.answerCache = config.answerCache
+            gatewaySettings.loginBackoff = RateLimiter.Backoff(
+                free: config.signInFreeFailures, cap: config.signInMaxDelay, forget: max(900, config.signInMaxDelay))
+            gatewaySettings.loginPerAddress = config.signInFailuresPerAddress
+            gatewaySettings.acceptPerAddress = config.acceptsPerAddress
+            gatewaySettings.ssoStartsPerAddress = config.ssoStartsPerAddress
             gatewaySettings.destinations = config.destinations
             if let d = config.ssoDNSResolver.flatMap(DNSResolver.parse) { gatewaySettings.dnsResolver = d }
             if let keyFile = config.samlSPKeyFile, let certFile = config.samlSPCertFile {

@@ -37,6 +37,12 @@ package struct GatehouseConfig: Sendable {
     package var scryptLogN = 15
     package var scryptR = 8
     package var scryptP = 1
+    /// Sign-in limits (`rateLimits`): wrong passwords only ever count; successes never do.
+    package var signInFreeFailures = 5
+    package var signInMaxDelay = 900.0
+    package var signInFailuresPerAddress = RateLimiter.Limit(count: 50, window: 300)
+    package var acceptsPerAddress = RateLimiter.Limit(count: 30, window: 300)
+    package var ssoStartsPerAddress = RateLimiter.Limit(count: 30, window: 60)
     package var sessionIdleTimeout = 12 * 3600.0
     package var sessionAbsoluteTimeout = 7 * 86400.0
     /// Signing keys (invite tokens, gateway → region identity). Shared by the gateway and the regions when they
@@ -120,6 +126,19 @@ package struct GatehouseConfig: Sendable {
         c.scryptR = try pw.int("scryptR", default: c.scryptR, range: 1...32)
         c.scryptP = try pw.int("scryptP", default: c.scryptP, range: 1...16)
         try pw.finish()
+
+        // Per address limits are for everyone behind one NAT address (an office): generous, and they count
+        // failures (sign-in) or anonymous work (accepts, SSO starts) only.
+        var limits = try r.section("rateLimits")
+        c.signInFreeFailures = try limits.int("signInFreeFailures", default: c.signInFreeFailures, range: 1...100)
+        c.signInMaxDelay = try limits.double("signInMaxDelaySeconds", default: c.signInMaxDelay, range: 1...86_400)
+        c.signInFailuresPerAddress.count = try limits.int(
+            "signInFailuresPerAddress", default: c.signInFailuresPerAddress.count, range: 1...1_000_000)
+        c.acceptsPerAddress.count = try limits.int(
+            "inviteAcceptsPerAddress", default: c.acceptsPerAddress.count, range: 1...1_000_000)
+        c.ssoStartsPerAddress.count = try limits.int(
+            "ssoStartsPerAddressPerMinute", default: c.ssoStartsPerAddress.count, range: 1...1_000_000)
+        try limits.finish()
 
         var sessions = try r.section("sessions")
         c.sessionIdleTimeout = try sessions.double(

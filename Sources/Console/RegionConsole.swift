@@ -66,18 +66,37 @@ enum RegionConsole {
                 guard OrgID(org) != nil else {
                     return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
                 }
-                if form.value("confirmName") == nil {
-                    let body: HTML =
-                        "<p>Deleting an organization removes its members, invites, apps and keys. This cannot be"
+                // The confirmation names the org (people were asked to type a name they were not shown), and a
+                // wrong name shows the same form again with the reason instead of dropping it.
+                let info = try await call(g, ctx, s, region: region, "GET", "/orgs/\(org)")
+                guard info.status == 200, let view = try? JSONCoding.decode(OrgView.self, from: info.body) else {
+                    return try await page(
+                        g, ctx, s, region: region, error: OrgAPI.error(from: info).message, status: info.status)
+                }
+                let typed = form.value("confirmName")?.trimmingCharacters(in: .whitespaces)
+                if typed != view.name {
+                    var body: HTML =
+                        "<p>Deleting <strong>\(view.name)</strong> (<code>\(org)</code>) removes its"
+                        + " \(view.memberCount == 1 ? "1 member" : "\(view.memberCount ?? 0) members"), its invites, apps"
+                        + " and keys. This cannot be"
                         + " undone.</p>"
-                        + "<form method=\"post\" action=\"/region/\(region)/delete\"><input type=\"hidden\""
+                    if typed != nil {
+                        body +=
+                            "<p class=\"error\" role=\"alert\" id=\"confirm-error\">That is not the organization's"
+                            + " name. Type <strong>\(view.name)</strong> exactly.</p>"
+                    }
+                    body +=
+                        "<form method=\"post\" action=\"/region/\(region)/delete\"><input type=\"hidden\""
                         + " name=\"csrf\" value=\"\(s.csrf)\"><input type=\"hidden\" name=\"org\" value=\"\(org)\">"
-                        + "<label for=\"confirm-name\">Type the organization's name to confirm</label><input"
-                        + " id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\">"
+                        + "<label for=\"confirm-name\">Type <strong>\(view.name)</strong> to confirm</label><input"
+                        + " id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\""
+                        + " value=\"\(typed ?? "")\"\(if: typed != nil, " aria-invalid=\"true\" aria-describedby=\"confirm-error\"")>"
                         + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization"
                         + "</button><a class=\"button secondary\" href=\"/region/\(region)\">Cancel</a></div>"
                         + "</form>"
-                    return HTMLPage.render(title: "Delete \(org)?", viewer: s.viewer(), body: body, wide: true)
+                    return HTMLPage.render(
+                        title: "Delete \(view.name)?", viewer: s.viewer(), body: body, status: typed == nil ? 200 : 422,
+                        wide: true)
                 }
                 r = try await call(
                     g, ctx, s, region: region, "DELETE", "/orgs/\(org)",

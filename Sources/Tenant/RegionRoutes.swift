@@ -205,6 +205,11 @@ package enum RegionRoutes {
                     request: try ctx.decode(ProvisionRequest.self)),
                 status: 201)
         }
+        regions.get("/orgs/:org") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            return try .json(
+                try await s.regionOrg(try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.orgID()))
+        }
         regions.post("/orgs/:org/suspend") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
             return try .json(

@@ -221,6 +221,24 @@ extension RegionService {
         }
     }
 
+    /// One org of the region as its region admin sees it (the delete confirmation names it).
+    package func regionOrg(_ caller: Caller, region: String, org: OrgID) async throws -> OrgView {
+        try requireRegionAdmin(caller, region)
+        return try await db.read { conn in
+            guard
+                let row = try conn.first(
+                    """
+                    SELECT o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id)
+                    FROM orgs o WHERE o.id = ?
+                    """, [org])
+            else { throw Refusal.notFound.error }
+            return OrgView(
+                id: row.string(0) ?? "", name: row.string(1) ?? "", region: self.region,
+                status: OrgStatus(stored: row.string(2) ?? ""), createdAt: Self.date(row.int(3) ?? 0),
+                memberCount: row.int(4))
+        }
+    }
+
     /// A suspended org refuses every call but region admin calls.
     package func setOrgStatus(_ caller: Caller, region: String, org: OrgID, suspended: Bool) async throws -> OrgView {
         try requireRegionAdmin(caller, region)

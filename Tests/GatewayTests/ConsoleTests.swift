@@ -158,10 +158,14 @@ struct ConsoleTests {
         let org = try #require(
             page.body.components(separatedBy: "<code>").dropFirst().first?.components(separatedBy: "</code>").first)
         let ask = await b.go("POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org)])
-        #expect(ask.body.contains("Type the organization"))
+        // The confirmation shows the name to type (it asked for a name it did not show).
+        #expect(ask.body.contains("Type <strong>Zeta</strong> to confirm") && ask.body.contains("0 members"))
         let wrong = await b.go(
             "POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org), ("confirmName", "zeta")])
+        // A wrong name keeps the form, with the reason and what was typed (it dropped back to the list).
         #expect(wrong.status == 422)
+        #expect(wrong.body.contains("That is not the organization") && wrong.body.contains("name=\"confirmName\""))
+        #expect(wrong.body.contains("value=\"zeta\""))
         #expect(
             await b.go("POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org), ("confirmName", "Zeta")])
                 .status == 303)

@@ -145,6 +145,19 @@ struct GatewayFlowTests {
         #expect(((await f.browser().call("GET", "/api/v1/me")).status) == 401)
     }
 
+    /// Successful sign-ins never count toward a limit: an office signing in all morning from one NAT address is
+    /// not locked out (ten normal sign-ins once were).
+    @Test func successfulSignInsAreNeverLimited() async throws {
+        let f = try GatewayFixture()
+        _ = try await f.app.gateway.accounts.create(
+            email: "ann@x.test", firstName: "Ann", lastName: "", password: "ann-password-1")
+        for i in 0..<60 {
+            let r = await f.browser("10.1.1.1").call(
+                "POST", "/api/v1/auth/login", #"{"email":"ann@x.test","password":"ann-password-1"}"#)
+            #expect(r.status == 200, "sign-in \(i + 1) from one address")
+        }
+    }
+
     @Test func loginAnswersTheSameForUnknownEmailAndWrongPasswordAndRateLimits() async throws {
         let f = try GatewayFixture()
         _ = try await f.app.gateway.accounts.create(

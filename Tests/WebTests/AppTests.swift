@@ -23,6 +23,13 @@ struct AppTests {
         }
     }
 
+    @Test func signInLimitsAreConfigurable() throws {
+        let c = try GatehouseConfig.parse(
+            Data(#"{"rateLimits":{"signInFreeFailures":3,"signInFailuresPerAddress":500}}"#.utf8))
+        #expect(c.signInFreeFailures == 3 && c.signInFailuresPerAddress.count == 500)
+        #expect(c.signInFailuresPerAddress.window == 300)
+    }
+
     @Test(arguments: [
         (#"{"server":{"port":70000}}"#, "server.port"),
         (#"{"server":{"port":"80"}}"#, "server.port"),
@@ -36,6 +43,8 @@ struct AppTests {
         (#"{"mail":{"smtp":{"host":"h","security":"ssl"}}}"#, "mail.smtp.security"),
         (#"{"regions":{"eu":"ftp://x"}}"#, "regions.eu"),
         (#"{"destinations":{"studyo":"/s"}}"#, "destinations.studyo"),
+        (#"{"rateLimits":{"signInFailuresPerAddress":0}}"#, "rateLimits.signInFailuresPerAddress"),
+        (#"{"rateLimits":{"signInsPerAddress":5}}"#, "rateLimits.signInsPerAddress"),
         (#"[1]"#, "JSON object"),
         (#"{"#, "not valid JSON"),
     ])
