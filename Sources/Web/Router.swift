@@ -25,6 +25,10 @@ package final class RouterBuilder {
     var entries: [Entry] = []
     var middleware: [any Middleware] = []
     package var logger: Logger
+    /// How a refusal reads for a browser (an HTML page with a way back), when the app has pages: asked for
+    /// every error the router makes (404, 405, a thrown error); nil keeps the JSON error shape. JSON clients
+    /// always get JSON (see `ErrorPage.wantsHTML`).
+    package var errorPage: ErrorPage?
 
     package init(logger: Logger = Logger(label: "http")) { self.logger = logger }
 
@@ -74,7 +78,8 @@ package final class RouterBuilder {
         }
         root.freeze()
         return Router(
-            root: root, middleware: middleware, logger: logger, syncFixed: syncFixed, syncPrefixes: syncPrefixes)
+            root: root, middleware: middleware, logger: logger, syncFixed: syncFixed, syncPrefixes: syncPrefixes,
+            errorPage: errorPage)
     }
 }
 
@@ -161,6 +166,7 @@ package struct Router: HTTPResponder {
     let syncFixed: [String: [String: Route]]
     /// The literal beginnings of synchronous routes with parameters: other requests skip the trie walk.
     let syncPrefixes: [String]
+    let errorPage: ErrorPage?
 
     static func split(pattern: String) throws -> [Segment] {
         guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }
@@ -252,7 +258,7 @@ package struct Router: HTTPResponder {
     package func respond(to request: Request) async -> Response {
         switch lookup(request) {
         case .failure(let e):
-            return Response.error(e)
+            return failure(e, request)
         case .success(let (route, params)):
             let context = RequestContext(request: request, route: route.pattern, parameters: params)
             // The async handler when there is one (the synchronous attempt already declined); a synchronous-only
@@ -287,12 +293,38 @@ package struct Router: HTTPResponder {
                         "error.detail": .string(e.detail ?? ""),
                     ])
             }
-            return Response.error(e)
+            return failure(e, context.request)
         } catch {
             logger.error(
                 "unhandled error",
                 ["request.id": .string(context.request.id), "error.detail": .string(String(describing: error))])
-            return Response.error(.internalError(detail: nil))
+            return failure(.internalError(detail: nil), context.request)
         }
+    }
+
+    /// The router's own refusals: a page for a browser when the app has one, else the JSON error shape.
+    private func failure(_ e: GatehouseError, _ request: Request) -> Response {
+        if let errorPage, ErrorPage.wantsHTML(request), let page = errorPage.render(e, request) {
+            var r = page
+            for (k, v) in e.headers where r.headers[k] == nil { r.headers.add(k, v) }
+            return r
+        }
+        return Response.error(e)
+    }
+}
+
+/// Renders a refusal as a page for a browser. Content negotiation is decided here, once: a browser navigating
+/// (`GET`/`HEAD` whose `Accept` names `text/html`) outside the JSON APIs gets the page; everything else —
+/// `/api/`, `/internal/`, `/scim/`, an `Accept` without HTML, any other method — keeps JSON.
+package struct ErrorPage: Sendable {
+    package let render: @Sendable (GatehouseError, Request) -> Response?
+    package init(render: @escaping @Sendable (GatehouseError, Request) -> Response?) { self.render = render }
+
+    package static func wantsHTML(_ request: Request) -> Bool {
+        guard request.method == "GET" || request.method == "HEAD" else { return false }
+        let path = request.path
+        if path.hasPrefix("/api/") || path.hasPrefix("/internal/") || path.hasPrefix("/scim/") { return false }
+        guard let accept = request.headers["accept"]?.lowercased() else { return false }
+        return accept.contains("text/html")
     }
 }
