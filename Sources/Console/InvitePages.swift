@@ -34,18 +34,28 @@ enum InvitePages {
         let tenant: any RegionTenant
         let invite: InviteView
         let orgName: String
+        /// When the link was opened (the page says how long the invitation still lives).
+        let now: Date
     }
 
     static func open(_ g: GatewayService, _ token: String) async throws -> Opened {
         let claims = try g.verifyInviteToken(token)
         let tenant = try g.region(for: claims)
         let found = try await tenant.inviteForToken(token)
-        return Opened(claims: claims, tenant: tenant, invite: found.invite, orgName: found.orgName)
+        return Opened(
+            claims: claims, tenant: tenant, invite: found.invite, orgName: found.orgName, now: g.clock.now())
     }
 
     static func summary(_ o: Opened) -> HTML {
-        "<p><strong>\(o.invite.inviterName)</strong> invited <strong>\(o.invite.email)</strong> to join "
+        var h: HTML =
+            "<p><strong>\(o.invite.inviterName)</strong> invited <strong>\(o.invite.email)</strong> to join "
             + "<strong>\(o.orgName)</strong> as <strong>\(HTMLPage.roleNames(o.invite.roles))</strong>.</p>"
+        if let left = CivilTime.until(o.invite.expiresAt, now: o.now) {
+            h +=
+                "<p class=\"meta\">This invitation expires <span title=\"\(CivilTime.exact(o.invite.expiresAt))\">"
+                + "\(left)</span>.</p>"
+        }
+        return h
     }
 
     static func signupForm(

@@ -25,7 +25,10 @@ struct InvitesPageModel: Equatable {
         let roles: String
         let status: InviteStatus
         let invitedBy: String
+        /// `in 2 days` for a live invite (`expired` past it), nothing once joined, revoked or declined.
         let expires: String
+        /// The exact time, shown on hover; empty when there is no expiry to show.
+        let expiresExact: String
         let actions: [Action]
     }
 
@@ -42,7 +45,7 @@ struct InvitesPageModel: Equatable {
 
     init(
         invites: [InviteView], filter: String?, roles: [RoleView], apps: [AppView], permissions: Set<String>,
-        values: [String: String], error: String?
+        values: [String: String], error: String?, now: Date = Date()
     ) {
         let invite = permissions.contains(Permission.membersInvite.rawValue)
         form =
@@ -67,9 +70,12 @@ struct InvitesPageModel: Equatable {
             var actions: [Action] = []
             if invite && (i.status == .pending || i.status == .expired) { actions.append(.resend) }
             if invite && i.status == .pending { actions += [.copyLink, .revoke] }
+            let live = i.status == .pending || i.status == .expired
             return Row(
                 id: i.id, email: i.email, ssoOnly: i.ssoOnly, roles: HTMLPage.roleNames(i.roles), status: i.status,
-                invitedBy: i.inviterName, expires: CivilTime.short(i.expiresAt), actions: actions)
+                invitedBy: i.inviterName,
+                expires: live ? CivilTime.until(i.expiresAt, now: now) ?? "expired" : "",
+                expiresExact: live ? CivilTime.exact(i.expiresAt) : "", actions: actions)
         }
         empty = filter == nil ? "No invites yet." : "No invites with this status."
     }
@@ -130,7 +136,7 @@ enum InvitesView {
             h +=
                 "<tr><td>\(r.email)\(if: r.ssoOnly, " <span class=\"badge\">SSO only</span>")</td><td>\(r.roles)</td>"
                 + "<td><span class=\"badge \(r.status.rawValue)\">\(r.status.rawValue.capitalized)</span></td><td"
-                + " class=\"opt\">\(r.invitedBy)</td><td class=\"opt\">\(r.expires)</td><td class=\"actions\">"
+                + " class=\"opt\">\(r.invitedBy)</td><td class=\"opt\"\(if: !r.expiresExact.isEmpty, " title=\"\(r.expiresExact)\"")>\(r.expires)</td><td class=\"actions\">"
             for a in r.actions {
                 switch a {
                 case .resend:

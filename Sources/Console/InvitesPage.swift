@@ -56,7 +56,7 @@ enum InvitesPage {
         let model = InvitesPageModel(
             invites: invites.invites, filter: filter, roles: invite ? try await c.api.roles() : [],
             apps: invite ? ((try? await c.api.apps()) ?? []) : [], permissions: c.permissions, values: values,
-            error: error)
+            error: error, now: c.g.clock.now())
         return c.render(
             "Invites", tab: "invites", body: InvitesView.render(model, base: c.base, csrfField: c.csrfField),
             status: status)

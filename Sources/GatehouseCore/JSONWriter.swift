@@ -229,4 +229,23 @@ package enum CivilTime {
         let p = parts(d)
         return "\(p.day) \(months[p.month - 1]) \(p.year)"
     }
+
+    /// `23 Nov 2026, 14:05 UTC`: the exact time, shown on hover next to a relative one.
+    package static func exact(_ d: Date) -> String {
+        let p = parts(d)
+        let hh = p.secondOfDay / 3600
+        let mm = p.secondOfDay / 60 % 60
+        return short(d) + ", \(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm) UTC"
+    }
+
+    /// How far ahead `d` is, in the words a person uses: `in 12 minutes`, `in 5 hours`, `in 2 days`; nil when it
+    /// has passed. Rounded down, so "in 2 days" never means less than two days.
+    package static func until(_ d: Date, now: Date) -> String? {
+        let s = Int(d.timeIntervalSince(now).rounded(.down))
+        guard s > 0 else { return nil }
+        func unit(_ n: Int, _ one: String) -> String { "in \(n) \(one)\(n == 1 ? "" : "s")" }
+        if s < 3600 { return unit(max(1, s / 60), "minute") }
+        if s < 48 * 3600 { return unit(s / 3600, "hour") }
+        return unit(s / 86_400, "day")
+    }
 }

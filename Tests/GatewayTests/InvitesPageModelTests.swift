@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import TenantAPI
 import TenantDomain
 import Testing
@@ -39,6 +40,36 @@ struct InvitesPageModelTests {
         }
         #expect((m.form != nil) == Self.inviters.contains(role))
         #expect(m.form?.apps.isEmpty ?? true, "no apps, no app choice")
+    }
+
+    /// Expiry reads as a person says it, with the exact time on hover, and only where it still matters.
+    @Test func expiryIsRelativeAndOnlyOnLiveInvites() {
+        let now = Date(timeIntervalSince1970: 1_790_000_000 - 2 * 86_400 - 3600)
+        let m = InvitesPageModel(
+            invites: InviteStatus.allCases.map(Self.invite), filter: nil, roles: [], apps: [], permissions: [],
+            values: [:], error: nil, now: now)
+        for row in m.rows {
+            switch row.status {
+            case .pending, .expired:
+                #expect(
+                    row.expires == "in 2 days"
+                        && row.expiresExact == CivilTime.exact(Date(timeIntervalSince1970: 1_790_000_000)))
+            case .joined, .revoked, .declined:
+                #expect(row.expires.isEmpty && row.expiresExact.isEmpty, "\(row.status)")
+            }
+        }
+        let later = InvitesPageModel(
+            invites: [Self.invite(.pending)], filter: nil, roles: [], apps: [], permissions: [], values: [:],
+            error: nil, now: Date(timeIntervalSince1970: 1_790_000_001))
+        #expect(later.rows.first?.expires == "expired")
+        let table: [(TimeInterval, String?)] = [
+            (-1, nil), (0, nil), (30, "in 1 minute"), (59 * 60, "in 59 minutes"), (3600, "in 1 hour"),
+            (47 * 3600 + 3599, "in 47 hours"), (48 * 3600, "in 2 days"), (7 * 86_400, "in 7 days"),
+        ]
+        for (ahead, words) in table {
+            #expect(CivilTime.until(now.addingTimeInterval(ahead), now: now) == words, "\(ahead) s")
+        }
+        #expect(CivilTime.exact(Date(timeIntervalSince1970: 1_790_000_000)) == "21 Sep 2026, 14:13 UTC")
     }
 
     @Test func filterComesFromTheQueryValueOnly() {
