@@ -38,11 +38,14 @@ struct BrowserSession {
     }
 
     /// The header's view of this person, without the org switcher's memberships unless given.
-    func viewer(memberships: [MembershipSummary] = [], currentOrg: String? = nil) -> HTMLPage.Viewer {
+    func viewer(
+        memberships: [MembershipSummary] = [], currentOrg: String? = nil, pendingInvites: Int = 0
+    )
+        -> HTMLPage.Viewer
+    {
         HTMLPage.Viewer(
             name: account.displayName, email: account.email, csrf: csrf, memberships: memberships,
-            currentOrg: currentOrg,
-            regionAdmin: regionAdmin?.rawValue)
+            currentOrg: currentOrg, regionAdmin: regionAdmin?.rawValue, pendingInvites: pendingInvites)
     }
 
     /// Remembers the org a person is working in (set on switching and on joining).

@@ -17,6 +17,8 @@ struct Console {
     let tenant: any RegionTenant
     let permissions: Set<String>
     let memberships: [MembershipSummary]
+    /// Invitations waiting for this person (the header's badge).
+    let pendingInvites: Int
 
     /// The console for `org`, or the response to send instead (sign in, SSO, not found).
     static func open(_ g: GatewayService, _ ctx: RequestContext) async throws -> Result<Console, ConsoleExit> {
@@ -27,10 +29,12 @@ struct Console {
         guard let tenant = try? g.regions.tenant(forOrg: org) else { return .failure(ConsoleExit(notFound(s))) }
         do {
             let standing = try await tenant.standing(orgID: org, caller: s.caller)
+            let overview = await g.overview(s.caller)
             return .success(
                 Console(
                     g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
-                    permissions: Set(standing.permissions), memberships: await g.overview(s.caller).memberships))
+                    permissions: Set(standing.permissions), memberships: overview.memberships,
+                    pendingInvites: overview.pending.count))
         } catch let e as GatehouseError {
             if e.code == .ssoRequired {
                 return .failure(
@@ -53,7 +57,9 @@ struct Console {
 
     func may(_ p: Permission) -> Bool { permissions.contains(p.rawValue) }
 
-    var viewer: HTMLPage.Viewer { session.viewer(memberships: memberships, currentOrg: org) }
+    var viewer: HTMLPage.Viewer {
+        session.viewer(memberships: memberships, currentOrg: org, pendingInvites: pendingInvites)
+    }
     var csrf: String { session.csrf }
     var csrfField: HTML { "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">" }
     var base: String { "/console/\(org)" }

@@ -27,6 +27,8 @@ package enum HTMLPage {
         package var memberships: [MembershipSummary]
         package var currentOrg: String?
         package var regionAdmin: String?
+        /// Invitations waiting for this person (a badge in the header leads to them on the home page).
+        package var pendingInvites = 0
     }
 
     package static func render(
@@ -48,6 +50,12 @@ package enum HTMLPage {
                 header += "</select><button type=\"submit\">Switch</button></form>"
             }
             header += "<nav class=\"links\" aria-label=\"Main\"><a href=\"/console\">Console</a>"
+            if v.pendingInvites > 0 {
+                let n = v.pendingInvites
+                header +=
+                    "<a href=\"/#invitations\" class=\"invites-badge\">Invitations <span class=\"badge pending\""
+                    + " aria-label=\"\(n) waiting\">\(n)</span></a>"
+            }
             if let r = v.regionAdmin { header += "<a href=\"/region/\(r)\">Region \(r.uppercased())</a>" }
             header += "<a href=\"/account\">Account</a></nav>"
             header +=

@@ -253,3 +253,22 @@ struct ConsoleTests {
         #expect(!(await owner.go("GET", "/console/\(org)/members")).body.contains("placeholder@acme.test"))
     }
 }
+
+@Suite("Console header: waiting invitations")
+struct HeaderBadgeTests {
+    /// Every console page says, in the header, how many invitations wait for the viewer (it was on home only).
+    @Test func consolePagesShowWaitingInvitations() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, _) = try await PageTests.orgWithInvite(f, email: "mia@acme.test")
+        let before = await olga.call("GET", "/console/\(org)/members")
+        #expect(before.status == 200 && !before.body.contains("invites-badge"))
+        let ops = try await f.euRegionAdmin()
+        _ = try await f.service(.eu).provisionOrg(
+            ops, region: "eu", request: ProvisionRequest(name: "Second Co", ownerEmail: "olga@acme.test"))
+        for tab in ["members", "invites", "audit"] {
+            let page = await olga.call("GET", "/console/\(org)/\(tab)")
+            #expect(page.body.contains("<a href=\"/#invitations\" class=\"invites-badge\">Invitations"), "\(tab)")
+            #expect(page.body.contains("aria-label=\"1 waiting\">1</span>"), "\(tab)")
+        }
+    }
+}
