@@ -35,6 +35,8 @@ struct InvitesPageModel: Equatable {
     static let statuses = ["pending", "joined", "expired", "revoked", "declined"]
 
     let form: Form?
+    /// For someone who may not invite: who may (owners and admins, by name and email).
+    let askWhom: [String]
     let filter: String?
     let filterOptions: [Choice]
     let rows: [Row]
@@ -45,7 +47,7 @@ struct InvitesPageModel: Equatable {
 
     init(
         invites: [InviteView], filter: String?, roles: [RoleView], apps: [AppView], permissions: Set<String>,
-        values: [String: String], error: String?, now: Date = Date()
+        values: [String: String], error: String?, now: Date = Date(), askWhom: [String] = []
     ) {
         let invite = permissions.contains(Permission.membersInvite.rawValue)
         form =
@@ -62,6 +64,7 @@ struct InvitesPageModel: Equatable {
                 appRoles: AppRole.allCases.map {
                     Choice(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == .viewer)
                 }) : nil
+        self.askWhom = invite ? [] : askWhom
         self.filter = filter
         filterOptions =
             [("", "All")].map { Choice(value: $0.0, label: $0.1, selected: filter == nil) }
@@ -84,6 +87,14 @@ struct InvitesPageModel: Equatable {
 enum InvitesView {
     static func render(_ m: InvitesPageModel, base: String, csrfField: HTML) -> HTML {
         var h: HTML = ""
+        if m.form == nil {
+            let who: HTML =
+                m.askWhom.isEmpty
+                ? "an owner or admin of this organization"
+                : m.askWhom.map { "<strong>\($0)</strong>" }.joined(separator: ", ")
+            h +=
+                "<p class=\"notice\" id=\"ask-to-invite\">Your role does not invite people. To invite someone, ask \(who).</p>"
+        }
         if let f = m.form {
             h += "<details class=\"panel\" open><summary><strong>Invite people</strong></summary>"
             h += "<form method=\"post\" action=\"\(base)/invites\" id=\"invite-form\">\(csrfField)"

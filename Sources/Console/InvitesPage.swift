@@ -53,10 +53,21 @@ enum InvitesPage {
         let filter = InvitesPageModel.filter(c.ctx.query("status"))
         let invites = try await c.api.invites([("limit", "100")] + (filter.map { [("status", $0)] } ?? []))
         let invite = c.may(.membersInvite)
+        // Someone who may not invite is told whom to ask: the org's owners and admins, by name.
+        var askWhom: [String] = []
+        if !invite {
+            for role in ["owner", "admin"] {
+                let page = try? await c.api.members([("role", role), ("limit", "10")])
+                for m in page?.members ?? [] {
+                    let name = [m.firstName, m.lastName].filter { !$0.isEmpty }.joined(separator: " ")
+                    askWhom.append(name.isEmpty ? m.email : "\(name) (\(m.email))")
+                }
+            }
+        }
         let model = InvitesPageModel(
             invites: invites.invites, filter: filter, roles: invite ? try await c.api.roles() : [],
             apps: invite ? ((try? await c.api.apps()) ?? []) : [], permissions: c.permissions, values: values,
-            error: error, now: c.g.clock.now())
+            error: error, now: c.g.clock.now(), askWhom: askWhom)
         return c.render(
             "Invites", tab: "invites", body: InvitesView.render(model, base: c.base, csrfField: c.csrfField),
             status: status)

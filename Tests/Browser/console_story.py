@@ -163,11 +163,11 @@ def main():
         # Delete with typed confirmation: a wrong name is refused, the right one deletes.
         temp_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Temp")][0]
         b.submit(temp_row.find_element(By.XPATH, ".//button[text()='Delete…']"))
+        # The confirmation names the org; a wrong name keeps the form with the reason (it dropped back to the list).
+        b.expect("Type Temp to confirm")
         b.fill("confirm-name", "Tmp")
         b.click("Delete organization")
-        b.expect("Type the organization's name exactly")
-        temp_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Temp")][0]
-        b.submit(temp_row.find_element(By.XPATH, ".//button[text()='Delete…']"))
+        b.expect("That is not the organization's name. Type Temp exactly.")
         b.fill("confirm-name", "Temp")
         b.click("Delete organization")
         b.expect("Organization deleted")

@@ -272,3 +272,24 @@ struct HeaderBadgeTests {
         }
     }
 }
+
+@Suite("Console: whom to ask")
+struct AskToInviteTests {
+    /// A member who may not invite is told whom to ask, by name, instead of a tab without a form; an inviter
+    /// sees the form and no such notice.
+    @Test func theInvitesTabNamesTheOwnersAndAdmins() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, token) = try await PageTests.orgWithInvite(f, email: "mia@acme.test", roles: #"["member"]"#)
+        let mia = f.browser("10.7.0.1")
+        #expect(
+            await mia.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"mia-password-long"}"#).status
+                == 200)
+        let page = await mia.call("GET", "/console/\(org)/invites")
+        #expect(page.status == 200, "members see invites (members.view)")
+        #expect(page.body.contains("id=\"ask-to-invite\""))
+        #expect(page.body.contains("<strong>Olga Owner (olga@acme.test)</strong>"))
+        #expect(!page.body.contains("id=\"invite-form\""))
+        let own = await olga.call("GET", "/console/\(org)/invites")
+        #expect(own.body.contains("id=\"invite-form\"") && !own.body.contains("ask-to-invite"))
+    }
+}
