@@ -158,6 +158,13 @@ enum AccountPages {
                 }
                 body += "</ul>"
             }
+            // An operator's home leads to their region console (it was a dead end for them).
+            if let r = s.regionAdmin {
+                body +=
+                    "<h2>Your region</h2><p><a class=\"button\" id=\"region-console\" href=\"/region/\(r.rawValue)\">"
+                    + "Manage region \(r.rawValue.uppercased())</a> — provision organizations and invite their owners."
+                    + "</p>"
+            }
             body += "<h2>Your organizations</h2>"
             if memberships.isEmpty {
                 body +=

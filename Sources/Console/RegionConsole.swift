@@ -127,9 +127,17 @@ enum RegionConsole {
         let csrf: HTML = "<input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\">"
         var h: HTML = Flash.html(ctx.request.headers)
         if let error { h += "<p class=\"error\" role=\"alert\">\(error)</p>" }
+        // An empty region says what to do first (a new operator lands here from the setup link).
+        let first = orgs.orgs.isEmpty
         h +=
-            "<form method=\"post\" action=\"/region/\(region)/provision\" class=\"panel\">\(csrf)<h2>Provision an"
-            + " organization</h2><div class=\"grid2\">"
+            "<form method=\"post\" action=\"/region/\(region)/provision\" class=\"panel\">\(csrf)<h2>"
+            + "\(first ? "Provision your first organization" : "Provision an organization")</h2>"
+        if first {
+            h +=
+                "<p class=\"meta\">Name the organization and give its first owner's email: they get an invitation"
+                + " by email and invite everyone else.</p>"
+        }
+        h += "<div class=\"grid2\">"
         h +=
             "<div><label for=\"org-name\">Name</label><input id=\"org-name\" name=\"name\" type=\"text\" required>"
             + "</div>"

@@ -226,7 +226,7 @@ package enum GatewayRoutes {
             if let wait = g.limiter.attempt([("bootstrap:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
                 throw RateLimiter.refusal(wait)
             }
-            let account = try await g.redeemBootstrap(token: req.token, password: req.password)
+            let (account, _) = try await g.redeemBootstrap(token: req.token, password: req.password)
             let (token, _) = try await g.sessions.create(accountID: account.id, method: .password)
             var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
                 .noStore()

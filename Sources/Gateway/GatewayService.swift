@@ -5,6 +5,7 @@ import HTTP
 import Net
 import SAML
 import Store
+import Synchronization
 import TenantAPI
 import TenantDomain
 import Web
@@ -28,6 +29,8 @@ package final class GatewayService: Sendable {
     /// Whole gateway answers (console pages, `/me`), current until the next write in any store (see
     /// `ResponseCache`, `AnswerKey`).
     package let answers: ResponseCache<AnswerKey>
+    /// The first run's setup token (its hash), while no region admin exists (see `beginSetup`).
+    let setupTokenHash = Mutex<[UInt8]?>(nil)
 
     package init(
         db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),

@@ -28,26 +28,57 @@ extension GatewayService {
         return token
     }
 
-    /// Spends a bootstrap token once: sets the password of its account.
-    package func redeemBootstrap(token: String, password: String) async throws -> Account {
+    /// Spends a bootstrap token once: sets the password of its account; returns it with the region it runs.
+    package func redeemBootstrap(token: String, password: String) async throws -> (Account, Region?) {
         try Accounts.validatePassword(password)
         let now = Int(clock.now().timeIntervalSince1970)
         let hash = Digest.sha256.hash(token)
-        let accountID: String = try await db.write { conn in
+        let (accountID, region): (String, Region?) = try await db.write { conn in
             guard
                 let row = try conn.first(
-                    "SELECT account_id, expires_at, used_at FROM bootstrap_tokens WHERE token_hash = ?", [hash]),
+                    "SELECT account_id, region, expires_at, used_at FROM bootstrap_tokens WHERE token_hash = ?", [hash]),
                 row.int("used_at") == nil, (row.int("expires_at") ?? 0) > now, let id = row.string("account_id")
             else {
                 throw GatehouseError(
                     .init("bootstrap_invalid"), status: 410, "This link is not valid any more; ask for a new one.")
             }
             try conn.run("UPDATE bootstrap_tokens SET used_at = ? WHERE token_hash = ?", [now, hash])
-            return id
+            return (id, row.string("region").flatMap(Region.init(rawValue:)))
         }
         try await accounts.setPassword(accountID: accountID, password: password)
         try await sessions.revokeAll(accountID: accountID)
         guard let account = try accounts.find(id: accountID) else { throw GatehouseError.notFound() }
-        return account
+        return (account, region)
+    }
+
+    /// True until the first region admin exists: `serve` then prints a one-time setup link.
+    package func needsSetup() throws -> Bool {
+        try db.readNow { conn in try conn.first("SELECT 1 FROM region_admins LIMIT 1") == nil }
+    }
+
+    /// Starts the first run: a one-time setup token, kept in this process only (a restart prints a new one),
+    /// good until it is used or a region admin exists. Only its hash is kept.
+    package func beginSetup() -> String {
+        let token = Base64URL.encode(SecureRandom.bytes(32))
+        setupTokenHash.withLock { $0 = Digest.sha256.hash(token) }
+        return token
+    }
+
+    /// Whether `token` is the live setup token (constant time), and setup is still needed.
+    package func setupTokenIsLive(_ token: String) throws -> Bool {
+        guard let hash = setupTokenHash.withLock({ $0 }) else { return false }
+        guard ConstantTime.equals(hash, Digest.sha256.hash(token)) else { return false }
+        return try needsSetup()
+    }
+
+    /// Spends the setup token: makes `email` the first region admin of `region` and returns the bootstrap link
+    /// token where they choose their password (the same page `gatehouse admin bootstrap` links to).
+    package func completeSetup(token: String, email: String, region: Region) async throws -> String {
+        guard try setupTokenIsLive(token) else {
+            throw GatehouseError(.init("setup_done"), status: 410, "Setup is done. Sign in instead.")
+        }
+        let link = try await bootstrapRegionAdmin(email: email, region: region)
+        setupTokenHash.withLock { $0 = nil }
+        return link
     }
 }

@@ -261,6 +261,11 @@ enum CLI {
         if config.publicBaseURL != config.listeningURL(port: port) {
             print("links in mail and pages use \(config.publicBaseURL)")
         }
+        // First run: no operator yet. A one-time link to the setup page (as Gitea or Grafana do), good until used
+        // or until a region admin exists (`gatehouse admin bootstrap` also ends it); a restart prints a new one.
+        if role == .allInOne || role == .gateway, (try? app.gateway.needsSetup()) == true {
+            print("First run: set up the first operator at \(config.publicBaseURL)/setup/\(app.gateway.beginSetup())")
+        }
         fflush(nil)
         app.logger.info(
             "listening",

@@ -68,7 +68,8 @@ struct CLITests {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-cli-\(UUID().uuidString)").path
             let p = try Subprocess([Self.binary, "serve", "--port", "0", "--data-dir", dir] + extra, mergeStderr: true)
             var out = ""
-            while !out.contains("listening on") || !out.hasSuffix("\n") {
+            // Every run here starts on a fresh data directory, so the last line at start is the setup link.
+            while !out.contains("First run:") || !out.hasSuffix("\n") {
                 let d = p.readSome()
                 if d.isEmpty { break }
                 out += String(decoding: d, as: UTF8.self)
@@ -90,6 +91,9 @@ struct CLITests {
         let plain = try serve([])
         defer { plain.stop() }
         #expect(plain.port > 0)
+        // A fresh data directory: the first-run setup link, on the address people reach.
+        #expect(
+            plain.firstLines.contains("First run: set up the first operator at http://127.0.0.1:\(plain.port)/setup/"))
         #expect(
             plain.metadata.contains("entityID=\"http://127.0.0.1:\(plain.port)/sso/"), "\(plain.metadata.prefix(300))")
         #expect(!plain.firstLines.contains("warning"))
