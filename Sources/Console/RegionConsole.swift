@@ -51,6 +51,19 @@ enum RegionConsole {
             var done: String
             switch try ctx.parameter("action") {
             case "provision":
+                // A name another org of the region already has is most often a second click or a typo: say so,
+                // and create it only when asked again.
+                let name = (form.value("name") ?? "").trimmingCharacters(in: .whitespaces)
+                if form.value("duplicateOK") != "1", !name.isEmpty {
+                    let list = try await call(g, ctx, s, region: region, "GET", "/orgs?limit=200")
+                    if let orgs = try? JSONCoding.decode(OrgPage.self, from: list.body),
+                        let twin = orgs.orgs.first(where: { $0.name.lowercased() == name.lowercased() })
+                    {
+                        return try await page(
+                            g, ctx, s, region: region, error: nil, status: 409,
+                            duplicate: (name, form.value("ownerEmail") ?? "", twin.id))
+                    }
+                }
                 r = try await call(
                     g, ctx, s, region: region, "POST", "/orgs",
                     body: ProvisionBody(name: form.value("name") ?? "", ownerEmail: form.value("ownerEmail") ?? ""))
@@ -116,7 +129,7 @@ enum RegionConsole {
 
     static func page(
         _ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, error: String?,
-        status: Int = 200
+        status: Int = 200, duplicate: (name: String, owner: String, existing: String)? = nil
     ) async throws -> Response {
         let r = try await call(g, ctx, s, region: region, "GET", "/orgs?limit=200")
         guard r.status == 200, let orgs = try? JSONCoding.decode(OrgPage.self, from: r.body) else {
@@ -127,6 +140,16 @@ enum RegionConsole {
         let csrf: HTML = "<input type=\"hidden\" name=\"csrf\" value=\"\(s.csrf)\">"
         var h: HTML = Flash.html(ctx.request.headers)
         if let error { h += "<p class=\"error\" role=\"alert\">\(error)</p>" }
+        if let d = duplicate {
+            h +=
+                "<div class=\"notice warning\" role=\"alert\" id=\"duplicate-name\"><p>An organization named"
+                + " <strong>\(d.name)</strong> already exists in this region (<code>\(d.existing)</code>). Create another"
+                + " one with the same name?</p><form method=\"post\" action=\"/region/\(region)/provision\">\(csrf)"
+                + "<input type=\"hidden\" name=\"name\" value=\"\(d.name)\"><input type=\"hidden\" name=\"ownerEmail\""
+                + " value=\"\(d.owner)\"><input type=\"hidden\" name=\"duplicateOK\" value=\"1\"><div class=\"actions\">"
+                + "<button type=\"submit\">Create it anyway</button><a class=\"button secondary\""
+                + " href=\"/region/\(region)\">Cancel</a></div></form></div>"
+        }
         // An empty region says what to do first (a new operator lands here from the setup link).
         let first = orgs.orgs.isEmpty
         h +=

@@ -293,3 +293,37 @@ struct AskToInviteTests {
         #expect(own.body.contains("id=\"invite-form\"") && !own.body.contains("ask-to-invite"))
     }
 }
+
+@Suite("Region console: duplicate names")
+struct DuplicateOrgNameTests {
+    /// A second org with a name the region already has is created only when asked again (a double click or a
+    /// typo made two); the warning names the existing one.
+    @Test func aDuplicateNameIsConfirmedFirst() async throws {
+        let f = try GatewayFixture()
+        let link = try await f.app.gateway.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)
+        let ops = f.browser()
+        #expect(
+            await ops.call("POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(link)\",\"password\":\"operator-pass-1\"}")
+                .status == 200)
+        let b = FormBrowser(f.client)
+        b.cookies[Sessions.cookieName] = ops.cookie
+        _ = await b.go("GET", "/region/eu")
+        let form = [("csrf", b.csrf), ("name", "Acme"), ("ownerEmail", "a@acme.test")]
+        #expect(await b.go("POST", "/region/eu/provision", form: form).status == 303)
+        let twice = await b.go(
+            "POST", "/region/eu/provision", form: [("csrf", b.csrf), ("name", " acme "), ("ownerEmail", "b@acme.test")])
+        #expect(twice.status == 409 && twice.body.contains("id=\"duplicate-name\""))
+        #expect(twice.body.contains("name=\"duplicateOK\" value=\"1\""))
+        let orgs = { () async -> Int in
+            (await b.go("GET", "/region/eu")).body.components(separatedBy: "<td>Acme</td>").count - 1
+        }
+        #expect(await orgs() == 1, "nothing made by the first attempt")
+        #expect(
+            await b.go(
+                "POST", "/region/eu/provision",
+                form: [("csrf", b.csrf), ("name", "acme"), ("ownerEmail", "b@acme.test"), ("duplicateOK", "1")]
+            ).status == 303)
+        let page = await b.go("GET", "/region/eu")
+        #expect(page.body.lowercased().components(separatedBy: ">acme<").count - 1 == 2, "created when asked again")
+    }
+}
