@@ -23,6 +23,25 @@ enum OrgPages {
                 }
                 return c.redirect("\(c.base)/settings", flash: "Organization renamed.")
             }, gateway: g)
+        // Owners delete their org here, typing its name (shown); a wrong name keeps the form with the reason.
+        b.console(
+            "POST", "/console/:org/delete",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let typed = (form.value("confirmName") ?? "").trimmingCharacters(in: .whitespaces)
+                guard typed == c.orgName else {
+                    return try await settings(
+                        c, error: nil, deleteError: "That is not the organization's name. Type \(c.orgName) exactly.",
+                        typed: typed, status: 422)
+                }
+                do { try await c.api.deleteOrg(confirmName: typed) } catch let e as GatehouseError {
+                    return try await settings(c, error: nil, deleteError: e.message, typed: typed, status: e.status)
+                }
+                var r = Response.redirect(to: "/")
+                r.setCookie(Flash.set(c.g, "\(c.orgName) was deleted."))
+                return r
+            }, gateway: g)
 
         b.console(
             "GET", "/console/:org/apps",
@@ -183,7 +202,9 @@ enum OrgPages {
             }, gateway: g)
     }
 
-    static func settings(_ c: Console, error: String?, status: Int = 200) async throws -> Response {
+    static func settings(
+        _ c: Console, error: String?, deleteError: String? = nil, typed: String = "", status: Int = 200
+    ) async throws -> Response {
         var h: HTML =
             "<label for=\"org-id\">Organization ID</label><div class=\"actions\"><input id=\"org-id\" type=\"text\""
             + " readonly value=\"\(c.org)\"><button type=\"button\" class=\"secondary\" data-copy=\"\(c.org)\""
@@ -202,6 +223,21 @@ enum OrgPages {
                 "<label for=\"org-name\">Display name</label><input id=\"org-name\" type=\"text\" readonly"
                 + " value=\"\(c.orgName)\"><p class=\"meta\">Only owners and admins can rename the organization."
                 + "</p>"
+        }
+        if c.may(.orgDelete) {
+            h +=
+                "<h2>Delete this organization</h2><form method=\"post\" action=\"\(c.base)/delete\" class=\"panel\">"
+                + "\(c.csrfField)<p>This removes every member, invitation, app and API key of"
+                + " <strong>\(c.orgName)</strong>. It cannot be undone.</p>"
+            if let deleteError {
+                h += "<p class=\"field-error\" role=\"alert\" id=\"delete-error\">\(deleteError)</p>"
+            }
+            h +=
+                "<label for=\"confirm-name\">Type <strong>\(c.orgName)</strong> to confirm</label><input"
+                + " id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\""
+                + " value=\"\(typed)\"\(if: deleteError != nil, " aria-invalid=\"true\" aria-describedby=\"delete-error\"")>"
+                + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization</button></div>"
+                + "</form>"
         }
         return c.render("Settings", tab: "settings", body: h, status: status)
     }

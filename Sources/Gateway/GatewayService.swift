@@ -242,9 +242,10 @@ package final class GatewayService: Sendable {
         return response
     }
 
-    /// `/api/v1/regions/<r>/orgs/<org>` → the org id.
+    /// `/api/v1/regions/<r>/orgs/<org>` (a region admin) or `/api/v1/orgs/<org>` (its owner) → the org id.
     static func deletedOrg(_ path: String) -> String? {
         let p = path.split(separator: "/", omittingEmptySubsequences: false)
+        if p.count == 5, p[1] == "api", p[2] == "v1", p[3] == "orgs", OrgID(String(p[4])) != nil { return String(p[4]) }
         guard p.count == 7, p[1] == "api", p[2] == "v1", p[3] == "regions", p[5] == "orgs", OrgID(String(p[6])) != nil
         else { return nil }
         return String(p[6])

@@ -25,6 +25,11 @@ package enum RegionRoutes {
             let view = try s.orgNow(caller, org: id)
             return try .json(view)
         }
+        orgs.delete("") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            try await s.deleteOwnOrg(caller, org: id, confirmName: try ctx.decode(DeleteOrgRequest.self).confirmName)
+            return Response(status: 204)
+        }
         orgs.patch("") { ctx in
             let (s, id, caller) = try ctx.orgScope()
             return try .json(try await s.renameOrg(caller, org: id, name: try ctx.decode(RenameRequest.self).name))

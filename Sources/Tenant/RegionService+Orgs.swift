@@ -273,12 +273,30 @@ extension RegionService {
             guard row.string("name") == confirmName else {
                 throw GatehouseError.validation("Type the organization's name exactly to confirm deletion.")
             }
-            try conn.run("DELETE FROM member_tri WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
-            try conn.run("DELETE FROM member_chars WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
-            try conn.run("DELETE FROM member_roles WHERE org_id = ?", [org])
-            try conn.run("DELETE FROM audit_events WHERE org_id = ?", [org])
-            try conn.run("DELETE FROM outbox WHERE org_id = ?", [org])
-            try conn.run("DELETE FROM orgs WHERE id = ?", [org])
+            try Self.removeOrg(conn, org)
         }
+    }
+
+    /// An owner deletes their own org (`org.delete`, owners only), typing its name: the same removal as the
+    /// region admin's, everything in one transaction.
+    package func deleteOwnOrg(_ caller: Caller, org: OrgID, confirmName: String) async throws {
+        try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            try Rules.requires(.orgDelete, a.actor).orThrow()
+            guard a.name == confirmName else {
+                throw GatehouseError.validation("Type the organization's name exactly to confirm deletion.")
+            }
+            try Self.removeOrg(conn, org)
+        }
+    }
+
+    /// Everything of an org, gone (the search indexes have no foreign keys to cascade from).
+    static func removeOrg(_ conn: SQLiteConnection, _ org: OrgID) throws {
+        try conn.run("DELETE FROM member_tri WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
+        try conn.run("DELETE FROM member_chars WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
+        try conn.run("DELETE FROM member_roles WHERE org_id = ?", [org])
+        try conn.run("DELETE FROM audit_events WHERE org_id = ?", [org])
+        try conn.run("DELETE FROM outbox WHERE org_id = ?", [org])
+        try conn.run("DELETE FROM orgs WHERE id = ?", [org])
     }
 }

@@ -53,6 +53,10 @@ package struct OrgAPI: Sendable {
     package func rename(_ name: String) async throws -> OrgView {
         try await send("PATCH", "", body: RenameRequest(name: name))
     }
+    /// Deletes the org (owners: `org.delete`), confirmed by its name typed exactly.
+    package func deleteOrg(confirmName: String) async throws {
+        try await done("DELETE", "", body: DeleteOrgRequest(confirmName: confirmName))
+    }
     package func updateMember(_ id: String, _ patch: MemberPatch) async throws -> MemberView {
         try await send("PATCH", "/members/" + Self.segment(id), body: patch)
     }

@@ -327,3 +327,39 @@ struct DuplicateOrgNameTests {
         #expect(page.body.lowercased().components(separatedBy: ">acme<").count - 1 == 2, "created when asked again")
     }
 }
+
+@Suite("Owner-side org deletion")
+struct OwnerDeletesOrgTests {
+    /// An owner deletes their org by typing its name (API and console); an admin may not; a wrong name changes
+    /// nothing; the gateway forgets the org's SSO settings with it.
+    @Test func ownersDeleteTheirOrgWithTypedConfirmation() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, token) = try await PageTests.orgWithInvite(f, email: "ada@acme.test", roles: #"["admin"]"#)
+        let ada = f.browser("10.6.6.6")
+        #expect(
+            await ada.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"ada-password-long"}"#).status
+                == 200)
+        let oidc = try OIDCSettingsUpdate(
+            issuer: "https://login.example.com", clientID: "app", clientSecret: "secret"
+        ).applied(to: nil)
+        try await f.app.gateway.sso.saveOIDC(oidc, org: org, by: "test")
+        #expect(await ada.call("DELETE", "/api/v1/orgs/\(org)", #"{"confirmName":"Acme <EU>"}"#).status == 403)
+        let wrong = await olga.call("DELETE", "/api/v1/orgs/\(org)", #"{"confirmName":"Acme"}"#)
+        #expect(wrong.status == 422)
+        #expect(await olga.call("GET", "/api/v1/orgs/\(org)").status == 200, "nothing changed")
+        // The console: the section is there for the owner only, names the org, keeps the form on a wrong name.
+        let b = FormBrowser(f.client)
+        b.cookies[Sessions.cookieName] = olga.cookie
+        let settings = await b.go("GET", "/console/\(org)/settings")
+        #expect(settings.body.contains("Type <strong>Acme &lt;EU&gt;</strong> to confirm"))
+        let adaPage = FormBrowser(f.client)
+        adaPage.cookies[Sessions.cookieName] = ada.cookie
+        #expect(!(await adaPage.go("GET", "/console/\(org)/settings")).body.contains("Delete this organization"))
+        let typo = await b.go("POST", "/console/\(org)/delete", form: [("csrf", b.csrf), ("confirmName", "Acme EU")])
+        #expect(typo.status == 422 && typo.body.contains("value=\"Acme EU\"") && typo.body.contains("delete-error"))
+        let gone = await b.go("POST", "/console/\(org)/delete", form: [("csrf", b.csrf), ("confirmName", "Acme <EU>")])
+        #expect(gone.status == 303 && gone.location == "/")
+        #expect(await olga.call("GET", "/api/v1/orgs/\(org)").status == 404)
+        #expect(try f.app.gateway.sso.oidcSettings(org: org) == nil, "the gateway forgot its SSO connection")
+    }
+}

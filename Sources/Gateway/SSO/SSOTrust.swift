@@ -245,7 +245,7 @@ package final class SSOTrust: Sendable {
         try await db.write { conn in
             for table in [
                 "saml_settings", "saml_requests", "saml_seen_assertions", "sso_links", "sso_domains",
-                "sso_pending_links",
+                "sso_pending_links", "oidc_settings", "oidc_requests",
             ] {
                 try conn.run("DELETE FROM \(table) WHERE org_id = ?", [org])
             }
