@@ -23,6 +23,21 @@ enum OrgPages {
                 }
                 return c.redirect("\(c.base)/settings", flash: "Organization renamed.")
             }, gateway: g)
+        // Owners hand the org over to another member here (they become an admin).
+        b.console(
+            "POST", "/console/:org/transfer",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let email = (form.value("email") ?? "").trimmingCharacters(in: .whitespaces)
+                do {
+                    let owner = try await c.api.transfer(to: email)
+                    return c.redirect(
+                        "\(c.base)/settings", flash: "\(owner.email) now owns \(c.orgName); you are an admin.")
+                } catch let e as GatehouseError {
+                    return try await settings(c, error: nil, transferError: e.message, typed: email, status: e.status)
+                }
+            }, gateway: g)
         // Owners delete their org here, typing its name (shown); a wrong name keeps the form with the reason.
         b.console(
             "POST", "/console/:org/delete",
@@ -203,7 +218,8 @@ enum OrgPages {
     }
 
     static func settings(
-        _ c: Console, error: String?, deleteError: String? = nil, typed: String = "", status: Int = 200
+        _ c: Console, error: String?, deleteError: String? = nil, transferError: String? = nil, typed: String = "",
+        status: Int = 200
     ) async throws -> Response {
         var h: HTML =
             "<label for=\"org-id\">Organization ID</label><div class=\"actions\"><input id=\"org-id\" type=\"text\""
@@ -224,6 +240,21 @@ enum OrgPages {
                 + " value=\"\(c.orgName)\"><p class=\"meta\">Only owners and admins can rename the organization."
                 + "</p>"
         }
+        if c.may(.orgTransfer) {
+            h +=
+                "<h2>Transfer ownership</h2><form method=\"post\" action=\"\(c.base)/transfer\" class=\"panel\">"
+                + "\(c.csrfField)<p>The member you name becomes an owner of <strong>\(c.orgName)</strong>; you become"
+                + " an admin.</p>"
+            if let transferError {
+                h += "<p class=\"field-error\" role=\"alert\" id=\"transfer-error\">\(transferError)</p>"
+            }
+            h +=
+                "<label for=\"transfer-email\">The new owner's email (a member of the organization)</label><input"
+                + " id=\"transfer-email\" name=\"email\" type=\"email\" required"
+                + " value=\"\(transferError != nil ? typed : "")\"\(if: transferError != nil, " aria-invalid=\"true\" aria-describedby=\"transfer-error\"")>"
+                + "<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Transfer ownership</button></div>"
+                + "</form>"
+        }
         if c.may(.orgDelete) {
             h +=
                 "<h2>Delete this organization</h2><form method=\"post\" action=\"\(c.base)/delete\" class=\"panel\">"
@@ -235,7 +266,7 @@ enum OrgPages {
             h +=
                 "<label for=\"confirm-name\">Type <strong>\(c.orgName)</strong> to confirm</label><input"
                 + " id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\""
-                + " value=\"\(typed)\"\(if: deleteError != nil, " aria-invalid=\"true\" aria-describedby=\"delete-error\"")>"
+                + " value=\"\(deleteError != nil ? typed : "")\"\(if: deleteError != nil, " aria-invalid=\"true\" aria-describedby=\"delete-error\"")>"
                 + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization</button></div>"
                 + "</form>"
         }

@@ -25,6 +25,11 @@ package enum RegionRoutes {
             let view = try s.orgNow(caller, org: id)
             return try .json(view)
         }
+        orgs.post("/transfer") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(
+                try await s.transferOwnership(caller, org: id, toEmail: try ctx.decode(TransferRequest.self).email))
+        }
         orgs.delete("") { ctx in
             let (s, id, caller) = try ctx.orgScope()
             try await s.deleteOwnOrg(caller, org: id, confirmName: try ctx.decode(DeleteOrgRequest.self).confirmName)

@@ -132,6 +132,40 @@ extension RegionService {
         }
     }
 
+    /// Hands the org over (`org.transfer`, owners only): the member named by `email` becomes an owner and the
+    /// caller an admin, in one transaction, audited. A member, not an invitee; not yourself.
+    package func transferOwnership(_ caller: Caller, org: OrgID, toEmail email: String) async throws -> MemberView {
+        let now = nowSeconds
+        let address = Email.normalize(email)
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            try Rules.requires(.orgTransfer, a.actor).orThrow()
+            guard
+                let accountID = try conn.first(
+                    "SELECT account_id FROM members WHERE org_id = ? AND email = ?", [org, address])?.string(0),
+                let target = try MemberRows.load(conn, orgID: org, accountID: accountID)
+            else {
+                throw GatehouseError.validation("\(address) is not a member of this organization; invite them first.")
+            }
+            guard target.accountID != caller.accountID else {
+                throw GatehouseError.validation("You already own this organization; name another member.")
+            }
+            guard let me = try MemberRows.load(conn, orgID: org, accountID: caller.accountID) else {
+                throw GatehouseError.forbidden("Only a member who owns the organization can hand it over.")
+            }
+            try MemberRows.setRoles(conn, orgID: org, rowid: target.rowid, roles: ["owner"])
+            try MemberRows.setRoles(conn, orgID: org, rowid: me.rowid, roles: ["admin"])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "org.transferred", target: accountID,
+                ["from": caller.accountID, "roles.before": target.roles.joined(separator: ",")])
+            guard let updated = try MemberRows.load(conn, orgID: org, accountID: accountID) else {
+                throw GatehouseError.notFound()
+            }
+            return MemberRows.view(
+                updated, apps: try MemberRows.grants(conn, rowids: [target.rowid])[target.rowid] ?? [])
+        }
+    }
+
     package func removeMember(_ caller: Caller, org: OrgID, member: String) async throws {
         let now = nowSeconds
         try await db.write { conn in

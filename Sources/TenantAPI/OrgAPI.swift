@@ -53,6 +53,10 @@ package struct OrgAPI: Sendable {
     package func rename(_ name: String) async throws -> OrgView {
         try await send("PATCH", "", body: RenameRequest(name: name))
     }
+    /// Hands the org to the member with `email` (owners: `org.transfer`); the caller becomes an admin.
+    package func transfer(to email: String) async throws -> MemberView {
+        try await send("POST", "/transfer", body: TransferRequest(email: email))
+    }
     /// Deletes the org (owners: `org.delete`), confirmed by its name typed exactly.
     package func deleteOrg(confirmName: String) async throws {
         try await done("DELETE", "", body: DeleteOrgRequest(confirmName: confirmName))

@@ -501,6 +501,12 @@ package struct OrgPage: Codable, Sendable {
 
 package struct DeleteOrgRequest: Codable, Sendable { package var confirmName: String }
 
+/// `POST /api/v1/orgs/:org/transfer`: the member (by email) who becomes the owner; the caller becomes an admin.
+package struct TransferRequest: Codable, Sendable {
+    package var email: String
+    package init(email: String) { self.email = email }
+}
+
 package struct MembershipSummary: Codable, Sendable, Equatable {
     package let orgID: String
     package let orgName: String

@@ -363,3 +363,45 @@ struct OwnerDeletesOrgTests {
         #expect(try f.app.gateway.sso.oidcSettings(org: org) == nil, "the gateway forgot its SSO connection")
     }
 }
+
+@Suite("Ownership transfer")
+struct OwnershipTransferTests {
+    /// An owner hands the org to a member (who becomes owner; the giver an admin), atomically and audited; an
+    /// admin may not; an invitee, a stranger or oneself are refused with the reason and nothing changes.
+    @Test func ownersHandTheOrgToAMember() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, token) = try await PageTests.orgWithInvite(f, email: "ada@acme.test", roles: #"["admin"]"#)
+        let ada = f.browser("10.6.7.7")
+        #expect(
+            await ada.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"ada-password-long"}"#).status
+                == 200)
+        let olgaID = try #require(try f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
+        let adaID = try #require(try f.app.gateway.accounts.find(email: "ada@acme.test")?.id)
+        func roles(_ id: String) async -> [String] {
+            (await olga.call("GET", "/api/v1/orgs/\(org)/members/\(id)")).json["roles"] as? [String] ?? []
+        }
+        #expect(await ada.call("POST", "/api/v1/orgs/\(org)/transfer", #"{"email":"ada@acme.test"}"#).status == 403)
+        for refused in ["nobody@acme.test", "olga@acme.test"] {
+            let r = await olga.call("POST", "/api/v1/orgs/\(org)/transfer", "{\"email\":\"\(refused)\"}")
+            #expect(r.status == 422, "\(refused)")
+        }
+        let (olgaBefore, adaBefore) = (await roles(olgaID), await roles(adaID))
+        #expect(olgaBefore == ["owner"] && adaBefore == ["admin"], "nothing changed")
+        // Through the console, with the reason on a wrong address.
+        let b = FormBrowser(f.client)
+        b.cookies[Sessions.cookieName] = olga.cookie
+        let settings = await b.go("GET", "/console/\(org)/settings")
+        #expect(settings.body.contains("Transfer ownership"))
+        let wrong = await b.go("POST", "/console/\(org)/transfer", form: [("csrf", b.csrf), ("email", "x@acme.test")])
+        #expect(
+            wrong.status == 422 && wrong.body.contains("transfer-error") && wrong.body.contains("value=\"x@acme.test\"")
+        )
+        let done = await b.go("POST", "/console/\(org)/transfer", form: [("csrf", b.csrf), ("email", "ADA@acme.test")])
+        #expect(done.status == 303)
+        let (olgaAfter, adaAfter) = (await roles(olgaID), await roles(adaID))
+        #expect(adaAfter == ["owner"] && olgaAfter == ["admin"])
+        let audit = await ada.call("GET", "/api/v1/orgs/\(org)/audit")
+        #expect(audit.body.contains("org.transferred"))
+        #expect(!(await b.go("GET", "/console/\(org)/settings")).body.contains("Transfer ownership"), "now an admin")
+    }
+}
