@@ -74,6 +74,41 @@ enum OrgPages {
                 }
                 return c.redirect("\(c.base)/apps", flash: outcome)
             }, gateway: g)
+        b.console(
+            "POST", "/console/:org/apps/:app/rename",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let app = try c.ctx.parameter("app")
+                let outcome = await c.outcome("App renamed.") {
+                    _ = try await c.api.renameApp(app, name: form.value("name") ?? "")
+                }
+                return c.redirect("\(c.base)/apps", flash: outcome)
+            }, gateway: g)
+        // Deleting an app ends everyone's access to it: a confirmation page says how many lose it first.
+        b.console(
+            "POST", "/console/:org/apps/:app/delete",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let id = try c.ctx.parameter("app")
+                guard let app = try await c.api.apps().first(where: { $0.id == id }) else {
+                    return c.redirect("\(c.base)/apps", flash: "That app no longer exists.")
+                }
+                guard form.value("confirm") == "yes" else {
+                    let n = app.memberCount ?? 0
+                    let body: HTML =
+                        "<p>Delete <strong>\(app.name)</strong>? \(n == 1 ? "1 member loses" : "\(n) members lose")"
+                        + " access to it, and their API keys for it stop working. This cannot be undone.</p>"
+                        + "<form method=\"post\" action=\"\(c.base)/apps/\(id)/delete\">\(c.csrfField)<input"
+                        + " type=\"hidden\" name=\"confirm\" value=\"yes\"><div class=\"actions\"><button"
+                        + " type=\"submit\" class=\"danger\">Delete app</button><a class=\"button secondary\""
+                        + " href=\"\(c.base)/apps\">Cancel</a></div></form>"
+                    return c.render("Delete \(app.name)?", tab: "apps", body: body)
+                }
+                let outcome = await c.outcome("App deleted.") { try await c.api.deleteApp(id) }
+                return c.redirect("\(c.base)/apps", flash: outcome)
+            }, gateway: g)
 
         b.console(
             "GET", "/console/:org/roles",

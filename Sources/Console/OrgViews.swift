@@ -37,14 +37,16 @@ struct RolesPageModel: Equatable {
 /// The apps page as data.
 struct AppsPageModel: Equatable {
     struct Row: Equatable {
+        var id = ""
         let name: String
         let members: Int
     }
     let rows: [Row]
+    /// `apps.create`: create, rename and delete apps.
     let canCreate: Bool
 
     init(apps: [AppView], permissions: Set<String>) {
-        rows = apps.map { Row(name: $0.name, members: $0.memberCount ?? 0) }
+        rows = apps.map { Row(id: $0.id, name: $0.name, members: $0.memberCount ?? 0) }
         canCreate = permissions.contains(Permission.appsCreate.rawValue)
     }
 }
@@ -121,8 +123,21 @@ enum OrgViews {
             m.rows.isEmpty
             ? "<p class=\"empty\">No apps yet.</p>"
             : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th"
-                + " scope=\"col\">Members with access</th></tr></thead><tbody>"
-                + m.rows.map { r -> HTML in "<tr><td>\(r.name)</td><td>\(String(r.members))</td></tr>" }.joined()
+                + " scope=\"col\">Members with access</th>\(if: m.canCreate, "<th scope=\"col\">Actions</th>")</tr></thead>"
+                + "<tbody>"
+                + m.rows.map { r -> HTML in
+                    var row: HTML = "<tr><td>\(r.name)</td><td>\(String(r.members))</td>"
+                    if m.canCreate {
+                        row +=
+                            "<td class=\"actions\"><form method=\"post\" action=\"\(base)/apps/\(r.id)/rename\""
+                            + " class=\"inline\">\(csrfField)<label class=\"sr-only\" for=\"rename-\(r.id)\">New name for"
+                            + " \(r.name)</label><input id=\"rename-\(r.id)\" name=\"name\" type=\"text\" required"
+                            + " value=\"\(r.name)\"><button type=\"submit\" class=\"secondary\">Rename</button></form>"
+                            + "<form method=\"post\" action=\"\(base)/apps/\(r.id)/delete\" class=\"inline\">\(csrfField)"
+                            + "<button type=\"submit\" class=\"danger\">Delete…</button></form></td>"
+                    }
+                    return row + "</tr>"
+                }.joined()
                 + "</tbody></table></div>"
         if m.canCreate {
             h +=

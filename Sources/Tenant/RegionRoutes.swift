@@ -144,6 +144,17 @@ package enum RegionRoutes {
             return try .json(
                 try await s.createApp(caller, org: id, name: try ctx.decode(AppRequest.self).name), status: 201)
         }
+        orgs.patch("/apps/:app") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(
+                try await s.renameApp(
+                    caller, org: id, app: try ctx.parameter("app"), name: try ctx.decode(AppRequest.self).name))
+        }
+        orgs.delete("/apps/:app") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            try await s.deleteApp(caller, org: id, app: try ctx.parameter("app"))
+            return Response(status: 204)
+        }
         orgs.post("/apps/:app/grants") { ctx in
             let (s, id, caller) = try ctx.orgScope()
             let g = try ctx.decode(GrantRequest.self)

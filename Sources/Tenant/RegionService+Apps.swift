@@ -39,6 +39,55 @@ extension RegionService {
         }
     }
 
+    /// Renames an app (`apps.create`).
+    package func renameApp(_ caller: Caller, org: OrgID, app: String, name: String) async throws -> AppView {
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(name.count) else {
+            throw GatehouseError.validation("`name` must be 1–100 characters.")
+        }
+        let now = nowSeconds
+        return try await db.write { conn in
+            _ = try self.access(conn, org, caller, requiring: .appsCreate)
+            guard
+                let row = try conn.first(
+                    "SELECT created_at, (SELECT count(*) FROM app_grants g WHERE g.org_id = a.org_id AND g.app_id ="
+                        + " a.id) FROM apps a WHERE org_id = ? AND id = ?", [org, app])
+            else { throw GatehouseError.notFound("No such app.") }
+            try conn.run("UPDATE apps SET name = ? WHERE org_id = ? AND id = ?", [name, org, app])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "app.renamed", target: app, ["name": name])
+            return AppView(id: app, name: name, createdAt: Self.date(row.int(0) ?? 0), memberCount: row.int(1) ?? 0)
+        }
+    }
+
+    /// Deletes an app (`apps.create`): everyone's access to it ends, and their keys scoped to it die (rule 6).
+    /// All or nothing: refused when the caller could not revoke one of the grants themselves (a higher rank).
+    package func deleteApp(_ caller: Caller, org: OrgID, app: String) async throws {
+        let now = nowSeconds
+        try await db.write { conn in
+            let a = try self.access(conn, org, caller, requiring: .appsCreate)
+            guard try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, app]) != nil else {
+                throw GatehouseError.notFound("No such app.")
+            }
+            var ids: [String] = []
+            try conn.forEach(
+                "SELECT m.account_id FROM app_grants g JOIN members m ON m.rowid = g.member_rowid WHERE g.org_id = ?"
+                    + " AND g.app_id = ?", [org, app]
+            ) { ids.append($0.string(0)) }
+            let grantees = try ids.compactMap { try MemberRows.load(conn, orgID: org, accountID: $0) }
+            for m in grantees {
+                try Rules.changeAppAccess(
+                    a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)
+                ).orThrow()
+            }
+            for m in grantees { try self.revoke(conn, org: org, app: app, member: m, at: now, actor: caller.accountID) }
+            try conn.run("DELETE FROM apps WHERE org_id = ? AND id = ?", [org, app])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "app.deleted", target: app,
+                ["grants": String(grantees.count)])
+        }
+    }
+
     package func grantApp(_ caller: Caller, org: OrgID, app: String, member: String, role: AppRole) async throws {
         let now = nowSeconds
         try await db.write { conn in

@@ -90,6 +90,10 @@ package struct OrgAPI: Sendable {
     package func createApp(name: String) async throws -> AppView {
         try await send("POST", "/apps", body: AppRequest(name: name))
     }
+    package func renameApp(_ id: String, name: String) async throws -> AppView {
+        try await send("PATCH", "/apps/" + Self.segment(id), body: AppRequest(name: name))
+    }
+    package func deleteApp(_ id: String) async throws { try await done("DELETE", "/apps/" + Self.segment(id)) }
     package func createRole(_ request: RoleRequest) async throws -> RoleView {
         try await send("POST", "/roles", body: request)
     }

@@ -405,3 +405,66 @@ struct OwnershipTransferTests {
         #expect(!(await b.go("GET", "/console/\(org)/settings")).body.contains("Transfer ownership"), "now an admin")
     }
 }
+
+@Suite("Apps: rename and delete")
+struct AppRenameDeleteTests {
+    /// Apps are renamed and deleted by `apps.create`; deleting one ends every grant and kills the keys scoped to
+    /// it (rule 6), all or nothing: a manager cannot delete an app an admin holds.
+    @Test func renameAndDeleteFollowTheRules() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, token) = try await PageTests.orgWithInvite(f, email: "max@acme.test", roles: #"["manager"]"#)
+        let max = f.browser("10.6.8.8")
+        #expect(
+            await max.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"max-password-long"}"#).status
+                == 200)
+        // Ada, an admin (above a manager), holds the app and a key scoped to it.
+        #expect(
+            await olga.call("POST", "/api/v1/orgs/\(org)/invites", #"{"emails":["ada@acme.test"],"roles":["admin"]}"#)
+                .status == 201)
+        let eu = try f.service(.eu)
+        let adaToken = eu.mailedToken(
+            for: try #require(try await eu.pendingInvites(email: "ada@acme.test").first?.invite))
+        let ada = f.browser("10.6.8.7")
+        #expect(
+            await ada.call("POST", "/api/v1/invites/\(adaToken)/accept", #"{"password":"ada-password-long"}"#).status
+                == 200)
+        let adaID = try #require(try f.app.gateway.accounts.find(email: "ada@acme.test")?.id)
+        let app = try #require(
+            await olga.call("POST", "/api/v1/orgs/\(org)/apps", #"{"name":"Portal"}"#).json["id"] as? String)
+        #expect(
+            await olga.call(
+                "POST", "/api/v1/orgs/\(org)/apps/\(app)/grants", "{\"member\":\"\(adaID)\",\"role\":\"editor\"}"
+            )
+            .status == 204)
+        let key = try #require(
+            await ada.call("POST", "/api/v1/orgs/\(org)/apikeys", "{\"name\":\"k\",\"app\":\"\(app)\"}").json["secret"]
+                as? String)
+        let keyed = f.browser("10.6.8.9")
+        keyed.bearer = key
+        #expect(await keyed.call("GET", "/api/v1/orgs/\(org)").status == 200)
+        // Rename: managers may; the name is checked.
+        #expect(
+            await max.call("PATCH", "/api/v1/orgs/\(org)/apps/\(app)", #"{"name":"Customer Portal"}"#).status == 200)
+        #expect(await max.call("PATCH", "/api/v1/orgs/\(org)/apps/\(app)", #"{"name":""}"#).status == 422)
+        // Delete: the manager cannot end the admin's access, so nothing happens.
+        #expect(await max.call("DELETE", "/api/v1/orgs/\(org)/apps/\(app)").status == 403)
+        #expect(await keyed.call("GET", "/api/v1/orgs/\(org)").status == 200, "nothing changed")
+        // The console asks first, naming how many lose access; then the owner deletes it.
+        let b = FormBrowser(f.client)
+        b.cookies[Sessions.cookieName] = olga.cookie
+        let page = await b.go("GET", "/console/\(org)/apps")
+        #expect(page.body.contains("Customer Portal") && page.body.contains("/apps/\(app)/delete"))
+        let ask = await b.go("POST", "/console/\(org)/apps/\(app)/delete", form: [("csrf", b.csrf)])
+        #expect(ask.status == 200 && ask.body.contains("1 member loses"))
+        #expect(
+            await b.go("POST", "/console/\(org)/apps/\(app)/delete", form: [("csrf", b.csrf), ("confirm", "yes")])
+                .status
+                == 303)
+        #expect(await keyed.call("GET", "/api/v1/orgs/\(org)").status == 401, "the key scoped to it died")
+        let apps = await olga.call("GET", "/api/v1/orgs/\(org)/apps")
+        #expect(!apps.body.contains(app))
+        let holder = await olga.call("GET", "/api/v1/orgs/\(org)/members/\(adaID)")
+        #expect(holder.json["appCount"] as? Int == 0 && (holder.json["apps"] as? [Any])?.isEmpty == true)
+        #expect((await olga.call("GET", "/api/v1/orgs/\(org)/audit")).body.contains("app.deleted"))
+    }
+}

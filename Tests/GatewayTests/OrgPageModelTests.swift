@@ -35,7 +35,7 @@ struct OrgPageModelTests {
         let apps = AppsPageModel(
             apps: [AppView(id: "app_1", name: "Portal", createdAt: Date(), memberCount: nil)],
             permissions: Self.permissions(role))
-        #expect(apps.canCreate == want.apps && apps.rows == [.init(name: "Portal", members: 0)])
+        #expect(apps.canCreate == want.apps && apps.rows == [.init(id: "app_1", name: "Portal", members: 0)])
     }
 
     @Test func auditRowsAndFilters() {
