@@ -129,6 +129,34 @@ enum OrgPages {
                 return c.redirect("\(c.base)/roles", flash: outcome)
             }, gateway: g)
 
+        // A custom role's edit page (name and permissions); the region checks the ceiling and the name.
+        @Sendable func editRole(_ c: Console, error: String?, status: Int) async throws -> Response {
+            let id = try c.ctx.parameter("role")
+            guard c.may(.rolesManage), let role = try await c.api.roles().first(where: { $0.id == id && !$0.builtIn })
+            else { throw GatehouseError.notFound("No such custom role.") }
+            let choices = Permission.allCases.filter { !RolesPageModel.neverCustom.contains($0) }
+            return c.render(
+                "Edit \(role.name)", tab: "roles",
+                body: OrgViews.editRole(role, choices: choices, base: c.base, csrfField: c.csrfField, error: error),
+                status: status)
+        }
+        b.console(
+            "GET", "/console/:org/roles/:role", { c in try await editRole(c, error: nil, status: 200) }, gateway: g)
+        b.console(
+            "POST", "/console/:org/roles/:role",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let perms = form.filter { $0.0 == "permissions" }.compactMap { Permission(rawValue: $0.1) }
+                do {
+                    _ = try await c.api.updateRole(
+                        try c.ctx.parameter("role"), RoleRequest(name: form.value("name") ?? "", permissions: perms))
+                } catch let e as GatehouseError where e.status < 500 {
+                    return try await editRole(c, error: e.message, status: e.status)
+                }
+                return c.redirect("\(c.base)/roles", flash: "Role saved.")
+            }, gateway: g)
+
         b.console(
             "POST", "/console/:org/roles/:role/delete",
             { c in

@@ -97,7 +97,8 @@ enum OrgViews {
                 + " class=\"meta\">\(r.permissions)</td><td>\(String(r.members))</td><td>"
             if r.deletable {
                 h +=
-                    "<form method=\"post\" action=\"\(base)/roles/\(r.id)/delete\">\(csrfField)<button"
+                    "<a class=\"button secondary\" href=\"\(base)/roles/\(r.id)\">Edit</a> "
+                    + "<form method=\"post\" action=\"\(base)/roles/\(r.id)/delete\" class=\"inline\">\(csrfField)<button"
                     + " type=\"submit\" class=\"secondary\">Delete</button></form>"
             }
             h += "</td></tr>"
@@ -115,6 +116,27 @@ enum OrgViews {
             }
             h += "</fieldset><div class=\"actions\"><button type=\"submit\">Create role</button></div></form>"
         }
+        return h
+    }
+
+    /// A custom role's edit form: its name and its permissions as checkboxes (those it may hold ticked).
+    static func editRole(
+        _ role: RoleView, choices: [Permission], base: String, csrfField: HTML, error: String?
+    ) -> HTML {
+        var h: HTML = error.map { "<p class=\"error\" role=\"alert\" id=\"role-error\">\($0)</p>" } ?? ""
+        h +=
+            "<form method=\"post\" action=\"\(base)/roles/\(role.id)\" class=\"panel\">\(csrfField)<label"
+            + " for=\"role-name\">Name</label><input id=\"role-name\" name=\"name\" type=\"text\" required"
+            + " value=\"\(role.name)\"><fieldset><legend>Permissions</legend>"
+        for p in choices {
+            h +=
+                "<label><input type=\"checkbox\" name=\"permissions\" value=\"\(p.rawValue)\""
+                + "\(if: role.permissions.contains(p), " checked")> \(p.rawValue)</label>"
+        }
+        h +=
+            "</fieldset><p class=\"meta\">\(String(role.memberCount ?? 0)) member(s) hold this role; they get the new"
+            + " permissions at once.</p><div class=\"actions\"><button type=\"submit\">Save role</button><a"
+            + " class=\"button secondary\" href=\"\(base)/roles\">Cancel</a></div></form>"
         return h
     }
 

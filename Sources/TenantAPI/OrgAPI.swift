@@ -94,6 +94,9 @@ package struct OrgAPI: Sendable {
         try await send("PATCH", "/apps/" + Self.segment(id), body: AppRequest(name: name))
     }
     package func deleteApp(_ id: String) async throws { try await done("DELETE", "/apps/" + Self.segment(id)) }
+    package func updateRole(_ id: String, _ request: RoleRequest) async throws -> RoleView {
+        try await send("PATCH", "/roles/" + Self.segment(id), body: request)
+    }
     package func createRole(_ request: RoleRequest) async throws -> RoleView {
         try await send("POST", "/roles", body: request)
     }

@@ -468,3 +468,35 @@ struct AppRenameDeleteTests {
         #expect((await olga.call("GET", "/api/v1/orgs/\(org)/audit")).body.contains("app.deleted"))
     }
 }
+
+@Suite("Roles: edit a custom role")
+struct EditRoleTests {
+    @Test func ownersEditACustomRoleAndItsHoldersFollow() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, _) = try await PageTests.orgWithInvite(f, email: "mia@acme.test")
+        let made = await olga.call(
+            "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"Auditor","permissions":["audit.view"]}"#)
+        let id = try #require(made.json["id"] as? String)
+        let b = FormBrowser(f.client)
+        b.cookies[Sessions.cookieName] = olga.cookie
+        #expect(
+            (await b.go("GET", "/console/\(org)/roles")).body.contains("href=\"/console/\(org)/roles/\(id)\">Edit</a>"))
+        let page = await b.go("GET", "/console/\(org)/roles/\(id)")
+        #expect(page.status == 200 && page.body.contains("value=\"audit.view\" checked"))
+        #expect(!page.body.contains("value=\"org.delete\""), "never offered")
+        let bad = await b.go(
+            "POST", "/console/\(org)/roles/\(id)",
+            form: [("csrf", b.csrf), ("name", ""), ("permissions", "audit.view")])
+        #expect(bad.status == 422 && bad.body.contains("role-error"))
+        let saved = await b.go(
+            "POST", "/console/\(org)/roles/\(id)",
+            form: [
+                ("csrf", b.csrf), ("name", "Auditors"), ("permissions", "audit.view"), ("permissions", "members.view"),
+            ])
+        #expect(saved.status == 303)
+        let roles = await olga.call("GET", "/api/v1/orgs/\(org)/roles")
+        #expect(roles.body.contains("\"name\":\"Auditors\"") && roles.body.contains("members.view"))
+        // Built-in roles have no edit page.
+        #expect(await b.go("GET", "/console/\(org)/roles/admin").status == 404)
+    }
+}
