@@ -241,8 +241,9 @@ struct ConsoleTests {
             ).status == 303)
         let roles = await owner.go("GET", "/console/\(org)/roles")
         #expect(roles.body.contains("Auditor") && roles.body.contains("audit.view"))
+        // The id from the role's delete form (`…/roles/<id>/delete"`).
         let roleID = try #require(
-            roles.body.components(separatedBy: "/roles/").dropFirst().first?.components(separatedBy: "/delete").first)
+            roles.body.components(separatedBy: "/delete\"").first?.components(separatedBy: "/roles/").last)
         #expect(
             await owner.go("POST", "/console/\(org)/roles/\(roleID)/delete", form: [("csrf", owner.csrf)]).status == 303
         )
