@@ -162,7 +162,8 @@ enum AccountPages {
             if let r = s.regionAdmin {
                 body +=
                     "<h2>Your region</h2><p><a class=\"button\" id=\"region-console\" href=\"/region/\(r.rawValue)\">"
-                    + "Manage region \(r.rawValue.uppercased())</a> — provision organizations and invite their owners."
+                    + "Manage region \(r.rawValue.uppercased())</a> — provision organizations and invite their"
+                    + " owners."
                     + "</p>"
             }
             body += "<h2>Your organizations</h2>"

@@ -93,7 +93,8 @@ enum InvitesView {
                 ? "an owner or admin of this organization"
                 : m.askWhom.map { "<strong>\($0)</strong>" }.joined(separator: ", ")
             h +=
-                "<p class=\"notice\" id=\"ask-to-invite\">Your role does not invite people. To invite someone, ask \(who).</p>"
+                "<p class=\"notice\" id=\"ask-to-invite\">Your role does not invite people. To invite someone,"
+                + " ask \(who).</p>"
         }
         if let f = m.form {
             h += "<details class=\"panel\" open><summary><strong>Invite people</strong></summary>"
@@ -147,7 +148,9 @@ enum InvitesView {
             h +=
                 "<tr><td>\(r.email)\(if: r.ssoOnly, " <span class=\"badge\">SSO only</span>")</td><td>\(r.roles)</td>"
                 + "<td><span class=\"badge \(r.status.rawValue)\">\(r.status.rawValue.capitalized)</span></td><td"
-                + " class=\"opt\">\(r.invitedBy)</td><td class=\"opt\"\(if: !r.expiresExact.isEmpty, " title=\"\(r.expiresExact)\"")>\(r.expires)</td><td class=\"actions\">"
+                + " class=\"opt\">\(r.invitedBy)</td><td"
+                + " class=\"opt\"\(if: !r.expiresExact.isEmpty, " title=\"\(r.expiresExact)\"")>\(r.expires)</td>"
+                + "<td class=\"actions\">"
             for a in r.actions {
                 switch a {
                 case .resend:

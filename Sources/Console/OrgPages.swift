@@ -314,7 +314,8 @@ enum OrgPages {
             h +=
                 "<label for=\"transfer-email\">The new owner's email (a member of the organization)</label><input"
                 + " id=\"transfer-email\" name=\"email\" type=\"email\" required"
-                + " value=\"\(transferError != nil ? typed : "")\"\(if: transferError != nil, " aria-invalid=\"true\" aria-describedby=\"transfer-error\"")>"
+                + " value=\"\(transferError != nil ? typed : "")\"\(if: transferError != nil, " aria-invalid=\"true\"")"
+                + "\(if: transferError != nil, " aria-describedby=\"transfer-error\"")>"
                 + "<div class=\"actions\"><button type=\"submit\" class=\"secondary\">Transfer ownership</button></div>"
                 + "</form>"
         }
@@ -329,7 +330,8 @@ enum OrgPages {
             h +=
                 "<label for=\"confirm-name\">Type <strong>\(c.orgName)</strong> to confirm</label><input"
                 + " id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\""
-                + " value=\"\(deleteError != nil ? typed : "")\"\(if: deleteError != nil, " aria-invalid=\"true\" aria-describedby=\"delete-error\"")>"
+                + " value=\"\(deleteError != nil ? typed : "")\"\(if: deleteError != nil, " aria-invalid=\"true\"")"
+                + "\(if: deleteError != nil, " aria-describedby=\"delete-error\"")>"
                 + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization</button></div>"
                 + "</form>"
         }

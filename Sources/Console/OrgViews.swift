@@ -98,7 +98,8 @@ enum OrgViews {
             if r.deletable {
                 h +=
                     "<a class=\"button secondary\" href=\"\(base)/roles/\(r.id)\">Edit</a> "
-                    + "<form method=\"post\" action=\"\(base)/roles/\(r.id)/delete\" class=\"inline\">\(csrfField)<button"
+                    + "<form method=\"post\" action=\"\(base)/roles/\(r.id)/delete\""
+                    + " class=\"inline\">\(csrfField)<button"
                     + " type=\"submit\" class=\"secondary\">Delete</button></form>"
             }
             h += "</td></tr>"
@@ -145,17 +146,20 @@ enum OrgViews {
             m.rows.isEmpty
             ? "<p class=\"empty\">No apps yet.</p>"
             : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th"
-                + " scope=\"col\">Members with access</th>\(if: m.canCreate, "<th scope=\"col\">Actions</th>")</tr></thead>"
+                + " scope=\"col\">Members with"
+                + " access</th>\(if: m.canCreate, "<th scope=\"col\">Actions</th>")</tr></thead>"
                 + "<tbody>"
                 + m.rows.map { r -> HTML in
                     var row: HTML = "<tr><td>\(r.name)</td><td>\(String(r.members))</td>"
                     if m.canCreate {
                         row +=
                             "<td class=\"actions\"><form method=\"post\" action=\"\(base)/apps/\(r.id)/rename\""
-                            + " class=\"inline\">\(csrfField)<label class=\"sr-only\" for=\"rename-\(r.id)\">New name for"
+                            + " class=\"inline\">\(csrfField)<label class=\"sr-only\""
+                            + " for=\"rename-\(r.id)\">New name for"
                             + " \(r.name)</label><input id=\"rename-\(r.id)\" name=\"name\" type=\"text\" required"
                             + " value=\"\(r.name)\"><button type=\"submit\" class=\"secondary\">Rename</button></form>"
-                            + "<form method=\"post\" action=\"\(base)/apps/\(r.id)/delete\" class=\"inline\">\(csrfField)"
+                            + "<form method=\"post\" action=\"\(base)/apps/\(r.id)/delete\""
+                            + " class=\"inline\">\(csrfField)"
                             + "<button type=\"submit\" class=\"danger\">Delete…</button></form></td>"
                     }
                     return row + "</tr>"

@@ -90,7 +90,8 @@ enum RegionConsole {
                 if typed != view.name {
                     var body: HTML =
                         "<p>Deleting <strong>\(view.name)</strong> (<code>\(org)</code>) removes its"
-                        + " \(view.memberCount == 1 ? "1 member" : "\(view.memberCount ?? 0) members"), its invites, apps"
+                        + " \(view.memberCount == 1 ? "1 member" : "\(view.memberCount ?? 0) members"), its"
+                        + " invites, apps"
                         + " and keys. This cannot be"
                         + " undone.</p>"
                     if typed != nil {
@@ -103,7 +104,8 @@ enum RegionConsole {
                         + " name=\"csrf\" value=\"\(s.csrf)\"><input type=\"hidden\" name=\"org\" value=\"\(org)\">"
                         + "<label for=\"confirm-name\">Type <strong>\(view.name)</strong> to confirm</label><input"
                         + " id=\"confirm-name\" name=\"confirmName\" type=\"text\" required autocomplete=\"off\""
-                        + " value=\"\(typed ?? "")\"\(if: typed != nil, " aria-invalid=\"true\" aria-describedby=\"confirm-error\"")>"
+                        + " value=\"\(typed ?? "")\"\(if: typed != nil, " aria-invalid=\"true\"")"
+                        + "\(if: typed != nil, " aria-describedby=\"confirm-error\"")>"
                         + "<div class=\"actions\"><button type=\"submit\" class=\"danger\">Delete organization"
                         + "</button><a class=\"button secondary\" href=\"/region/\(region)\">Cancel</a></div>"
                         + "</form>"
@@ -143,10 +145,12 @@ enum RegionConsole {
         if let d = duplicate {
             h +=
                 "<div class=\"notice warning\" role=\"alert\" id=\"duplicate-name\"><p>An organization named"
-                + " <strong>\(d.name)</strong> already exists in this region (<code>\(d.existing)</code>). Create another"
+                + " <strong>\(d.name)</strong> already exists in this region (<code>\(d.existing)</code>)."
+                + " Create another"
                 + " one with the same name?</p><form method=\"post\" action=\"/region/\(region)/provision\">\(csrf)"
                 + "<input type=\"hidden\" name=\"name\" value=\"\(d.name)\"><input type=\"hidden\" name=\"ownerEmail\""
-                + " value=\"\(d.owner)\"><input type=\"hidden\" name=\"duplicateOK\" value=\"1\"><div class=\"actions\">"
+                + " value=\"\(d.owner)\"><input type=\"hidden\" name=\"duplicateOK\" value=\"1\"><div"
+                + " class=\"actions\">"
                 + "<button type=\"submit\">Create it anyway</button><a class=\"button secondary\""
                 + " href=\"/region/\(region)\">Cancel</a></div></form></div>"
         }

@@ -12,8 +12,9 @@ import Web
 package enum ForwardRoutes {
 
     package static func register(on b: RouterBuilder, gateway g: GatewayService) {
-        // The hottest read: with a caller known at once (`immediateCaller`) and a region that can answer at once (in this process), it is
-        // answered on the event loop (caller, region read, bytes) with no task; anything else is forwarded.
+        // The hottest read: with a caller known at once (`immediateCaller`) and a region that can answer at once
+        // (in this process), it is answered on the event loop (caller, region read, bytes) with no task; anything
+        // else is forwarded.
         b.sync(
             "GET", "/api/v1/orgs/:org",
             { ctx in

@@ -36,7 +36,8 @@ extension GatewayService {
         let (accountID, region): (String, Region?) = try await db.write { conn in
             guard
                 let row = try conn.first(
-                    "SELECT account_id, region, expires_at, used_at FROM bootstrap_tokens WHERE token_hash = ?", [hash]),
+                    "SELECT account_id, region, expires_at, used_at FROM bootstrap_tokens WHERE token_hash ="
+                        + " ?", [hash]),
                 row.int("used_at") == nil, (row.int("expires_at") ?? 0) > now, let id = row.string("account_id")
             else {
                 throw GatehouseError(

@@ -243,7 +243,8 @@ extension SSOStore {
         return try await db.write { conn -> OIDCPendingSignIn? in
             guard
                 let row = try conn.first(
-                    "SELECT org_id, browser_hash, nonce, verifier, next, expires_at FROM oidc_requests WHERE state_hash = ?",
+                    "SELECT org_id, browser_hash, nonce, verifier, next, expires_at FROM oidc_requests WHERE"
+                        + " state_hash = ?",
                     [stateHash])
             else { return nil }
             try conn.run("DELETE FROM oidc_requests WHERE state_hash = ?", [stateHash])
