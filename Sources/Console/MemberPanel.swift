@@ -36,6 +36,8 @@ struct MemberPanelModel: Equatable {
     let grantable: [Choice]
     let appRoles: [Choice]
     let error: String?
+    /// `members.remove`: the panel offers removal (confirmed on the next page, refused there by rank).
+    let removable: Bool
 
     init(member m: MemberView, roles: [RoleView], apps: [AppView], permissions: Set<String>, error: String?) {
         let may = { (p: Permission) in permissions.contains(p.rawValue) }
@@ -46,6 +48,7 @@ struct MemberPanelModel: Equatable {
         firstName = m.firstName
         lastName = m.lastName
         editable = may(.membersEdit)
+        removable = may(.membersRemove)
         self.roles = roles.map { Choice(value: $0.id, label: $0.name, selected: m.roles.contains($0.id)) }
         variables =
             m.userVariables.sorted { $0.key < $1.key }.map { Variable(key: $0.key, value: $0.value) }
@@ -139,6 +142,14 @@ enum MemberPanelView {
                 h += "<option value=\"\(r.value)\"\(if: r.selected, " selected")>\(r.label)</option>"
             }
             h += "</select></div><div><button type=\"submit\" class=\"secondary\">Grant access</button></div></form>"
+        }
+        if m.removable {
+            // The bulk confirmation names the person first; the region refuses what rank protection forbids.
+            h +=
+                "<form method=\"post\" action=\"\(base)/members/bulk\" id=\"remove-member\">\(csrfField)<input"
+                + " type=\"hidden\" name=\"action\" value=\"remove\"><input type=\"hidden\" name=\"member\""
+                + " value=\"\(m.memberID)\"><div class=\"actions\"><button type=\"submit\" class=\"danger\">Remove from"
+                + " the organization…</button></div></form>"
         }
         h += "</section>"
         return h

@@ -501,3 +501,31 @@ struct EditRoleTests {
         #expect(await b.go("GET", "/console/\(org)/roles/admin").status == 404)
     }
 }
+
+@Suite("Member panel: remove")
+struct PanelRemoveTests {
+    /// The panel's Remove goes through the same confirmation as the bulk action, naming the person; removing
+    /// takes effect only after it.
+    @Test func removeFromThePanelIsConfirmedFirst() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, token) = try await PageTests.orgWithInvite(f, email: "mia@acme.test", roles: #"["member"]"#)
+        let mia = f.browser("10.6.9.9")
+        #expect(
+            await mia.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"mia-password-long"}"#).status
+                == 200)
+        let miaID = try #require(try f.app.gateway.accounts.find(email: "mia@acme.test")?.id)
+        let b = FormBrowser(f.client)
+        b.cookies[Sessions.cookieName] = olga.cookie
+        let panel = await b.go("GET", "/console/\(org)/members/\(miaID)")
+        #expect(panel.body.contains("id=\"remove-member\"") && panel.body.contains("value=\"\(miaID)\""))
+        let ask = await b.go(
+            "POST", "/console/\(org)/members/bulk", form: [("csrf", b.csrf), ("action", "remove"), ("member", miaID)])
+        #expect(ask.status == 200 && ask.body.contains("mia@acme.test") && ask.body.contains("Remove 1 member"))
+        #expect(await olga.call("GET", "/api/v1/orgs/\(org)/members/\(miaID)").status == 200, "not yet")
+        let done = await b.go(
+            "POST", "/console/\(org)/members/bulk",
+            form: [("csrf", b.csrf), ("action", "remove"), ("member", miaID), ("confirm", "yes")])
+        #expect(done.status == 303)
+        #expect(await olga.call("GET", "/api/v1/orgs/\(org)/members/\(miaID)").status == 404)
+    }
+}

@@ -6,12 +6,12 @@ import Testing
 @testable import Console
 
 /// The member edit panel as a model, per built-in role of the viewer. The oracle is DESIGN.md's matrix written
-/// out here: owner, admin and manager edit members and grant apps; member and viewer only look.
+/// out here: owner, admin and manager edit members, grant apps and remove members; member and viewer only look.
 @Suite("Console: the member panel model")
 struct MemberPanelModelTests {
-    static let oracle: [String: (edits: Bool, grants: Bool)] = [
-        "owner": (true, true), "admin": (true, true), "manager": (true, true), "member": (false, false),
-        "viewer": (false, false),
+    static let oracle: [String: (edits: Bool, grants: Bool, removes: Bool)] = [
+        "owner": (true, true, true), "admin": (true, true, true), "manager": (true, true, true),
+        "member": (false, false, false), "viewer": (false, false, false),
     ]
     static let member = MemberView(
         id: "acc_1", email: "ada@x.test", firstName: "Ada", lastName: "<Lovelace>", roles: ["member"],
@@ -34,6 +34,7 @@ struct MemberPanelModelTests {
         let want = try #require(Self.oracle[role])
         let m = Self.model(role)
         #expect(m.editable == want.edits, "\(role)")
+        #expect(m.removable == want.removes, "\(role)")
         #expect(m.grants.allSatisfy { $0.revocable == want.grants })
         #expect(m.grantable.map(\.value) == (want.grants ? ["app_1"] : []))
         #expect(Self.model(role, apps: []).grantable.isEmpty, "no apps, nothing to grant")
