@@ -129,6 +129,18 @@ enum RegionConsole {
         }
     }
 
+    /// Who owns an org, as the region admin needs to know it: the owner, or whom the owner invitation waits for
+    /// and until when (an expired one says so: provision again or ask the person to use a new link).
+    static func ownerCell(_ owner: OwnerState?, now: Date) -> HTML {
+        guard let owner else { return "<span class=\"meta\">none</span>" }
+        if owner.joined { return "\(owner.email)" }
+        guard let expires = owner.inviteExpiresAt, let left = CivilTime.until(expires, now: now) else {
+            return "\(owner.email) <span class=\"badge expired\">Invitation expired</span>"
+        }
+        return "\(owner.email) <span class=\"badge pending\">Invited</span> <span class=\"meta\""
+            + " title=\"\(CivilTime.exact(expires))\">expires \(left)</span>"
+    }
+
     static func page(
         _ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, error: String?,
         status: Int = 200, duplicate: (name: String, owner: String, existing: String)? = nil
@@ -177,11 +189,13 @@ enum RegionConsole {
         } else {
             h +=
                 "<div class=\"table-wrap\"><table id=\"region-orgs\"><thead><tr><th scope=\"col\">Name</th><th"
-                + " scope=\"col\" class=\"opt\">ID</th><th scope=\"col\">Members</th><th scope=\"col\">Status"
+                + " scope=\"col\">Owner</th><th scope=\"col\" class=\"opt\">ID</th><th"
+                + " scope=\"col\">Members</th><th scope=\"col\">Status"
                 + "</th><th scope=\"col\"><span class=\"meta\">Actions</span></th></tr></thead><tbody>"
             for o in orgs.orgs {
                 let hidden: HTML = "\(csrf)<input type=\"hidden\" name=\"org\" value=\"\(o.id)\">"
-                h += "<tr><td>\(o.name)</td><td class=\"opt\"><code>\(o.id)</code></td><td>\(o.memberCount ?? 0)</td>"
+                h += "<tr><td>\(o.name)</td><td>\(ownerCell(o.owner, now: g.clock.now()))</td>"
+                h += "<td class=\"opt\"><code>\(o.id)</code></td><td>\(o.memberCount ?? 0)</td>"
                 h +=
                     "<td><span class=\"badge"
                     + " \(o.status == .active ? "joined" : "revoked")\">\(o.status.rawValue.capitalized)</span></td><td"

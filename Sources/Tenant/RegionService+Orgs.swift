@@ -202,15 +202,27 @@ extension RegionService {
             var out: [OrgView] = []
             try conn.forEach(
                 """
-                SELECT o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id)
+                SELECT o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id),
+                       (SELECT m.email FROM member_roles r JOIN members m ON m.rowid = r.member_rowid
+                        WHERE r.org_id = o.id AND r.role_id = 'owner' ORDER BY m.rowid LIMIT 1),
+                       (SELECT i.email || char(9) || i.expires_at FROM invites i, json_each(i.roles) j
+                        WHERE i.org_id = o.id AND i.status = 'pending' AND j.value = 'owner'
+                        ORDER BY i.created_at DESC LIMIT 1)
                 FROM orgs o WHERE o.id > ? ORDER BY o.id LIMIT \(limit + 1)
                 """, [start]
             ) {
-                out.append(
-                    OrgView(
-                        id: $0.string(0), name: $0.string(1), region: self.region,
-                        status: OrgStatus(stored: $0.string(2)),
-                        createdAt: Self.date($0.int(3)), memberCount: $0.int(4)))
+                var view = OrgView(
+                    id: $0.string(0), name: $0.string(1), region: self.region, status: OrgStatus(stored: $0.string(2)),
+                    createdAt: Self.date($0.int(3)), memberCount: $0.int(4))
+                if let owner = $0.optionalString(5) {
+                    view.owner = OwnerState(email: owner, joined: true, inviteExpiresAt: nil)
+                } else if let pending = $0.optionalString(6) {
+                    let parts = pending.split(separator: "\t")
+                    view.owner = OwnerState(
+                        email: String(parts.first ?? ""), joined: false,
+                        inviteExpiresAt: parts.count > 1 ? Self.date(Int(parts[1]) ?? 0) : nil)
+                }
+                out.append(view)
             }
             var next: String?
             if out.count > limit {

@@ -14,6 +14,8 @@ package struct OrgView: Codable, Sendable, Equatable {
     package let status: OrgStatus
     package let createdAt: Date
     package var memberCount: Int?
+    /// For the region admin's list: who owns the org, or whom its owner invitation waits for.
+    package var owner: OwnerState?
 
     package init(id: String, name: String, region: Region, status: OrgStatus, createdAt: Date, memberCount: Int? = nil)
     {
@@ -23,6 +25,28 @@ package struct OrgView: Codable, Sendable, Equatable {
         self.status = status
         self.createdAt = createdAt.wholeSeconds
         self.memberCount = memberCount
+    }
+}
+
+/// An org's owner as its region admin sees it: a member who owns it, or the address a pending owner invitation
+/// waits for (with its expiry).
+package struct OwnerState: Codable, Sendable, Equatable, JSONWritable {
+    package let email: String
+    package let joined: Bool
+    package let inviteExpiresAt: Date?
+
+    package init(email: String, joined: Bool, inviteExpiresAt: Date?) {
+        self.email = email
+        self.joined = joined
+        self.inviteExpiresAt = inviteExpiresAt?.wholeSeconds
+    }
+
+    package func writeJSON(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("email", email)
+        w.field("inviteExpiresAt", inviteExpiresAt)
+        w.field("joined", joined)
+        w.endObject()
     }
 }
 
@@ -563,6 +587,10 @@ extension OrgView: JSONWritable {
         w.field("id", id)
         w.field("memberCount", memberCount)
         w.field("name", name)
+        if let owner {
+            w.key("owner")
+            w.value(owner)
+        }
         w.field("region", region.rawValue)
         w.field("status", status.rawValue)
         w.endObject()

@@ -529,3 +529,37 @@ struct PanelRemoveTests {
         #expect(await olga.call("GET", "/api/v1/orgs/\(org)/members/\(miaID)").status == 404)
     }
 }
+
+@Suite("Region console: owners")
+struct RegionOwnersTests {
+    /// Each org shows its owner, or whom the owner invitation waits for and until when, or that it expired.
+    @Test func eachOrgShowsItsOwnerOrTheOwnerInvitation() async throws {
+        let f = try GatewayFixture()
+        let (org, _, _) = try await PageTests.orgWithInvite(f, email: "mia@acme.test")
+        let ops = try await f.euRegionAdmin()
+        _ = try await f.service(.eu).provisionOrg(
+            ops, region: "eu", request: ProvisionRequest(name: "Waiting Co", ownerEmail: "wait@acme.test"))
+        let link = try await f.app.gateway.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)
+        let b = FormBrowser(f.client)
+        let session = f.browser()
+        #expect(
+            await session.call(
+                "POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(link)\",\"password\":\"operator-pass-2\"}"
+            )
+            .status == 200)
+        b.cookies[Sessions.cookieName] = session.cookie
+        let page = await b.go("GET", "/region/eu")
+        #expect(page.body.contains("<td>olga@acme.test</td>"), "an owner who joined")
+        #expect(page.body.contains("wait@acme.test <span class=\"badge pending\">Invited</span>"))
+        #expect(page.body.contains(">expires in 2 days</span>"), "an owner invitation lives 72 hours")
+        #expect(!page.body.contains("<td>\(org)</td>"))
+        let api = await session.call("GET", "/api/v1/regions/eu/orgs")
+        #expect(api.body.contains("\"owner\":{\"email\":\"wait@acme.test\""))
+        f.clock.advance(by: 4 * 86_400)
+        let opsID = try #require(try f.app.gateway.accounts.find(email: "ops@x.test")?.id)
+        let (fresh, _) = try await f.app.gateway.sessions.create(accountID: opsID, method: .password)
+        b.cookies[Sessions.cookieName] = fresh
+        let later = await b.go("GET", "/region/eu")
+        #expect(later.body.contains("wait@acme.test <span class=\"badge expired\">Invitation expired</span>"))
+    }
+}

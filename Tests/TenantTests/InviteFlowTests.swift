@@ -381,6 +381,16 @@ struct HandBuiltJSONTests {
                     OrgView(
                         id: "org_eu_abcdefgh", name: name, region: .eu, status: .active, createdAt: date,
                         memberCount: count))
+                for owner in [
+                    OwnerState(email: "o@x.test", joined: true, inviteExpiresAt: nil),
+                    OwnerState(email: name, joined: false, inviteExpiresAt: date),
+                ] {
+                    var v = OrgView(
+                        id: "org_eu_abcdefgh", name: name, region: .eu, status: .suspended, createdAt: date,
+                        memberCount: count)
+                    v.owner = owner
+                    try Self.same(v)
+                }
             }
             let member = MemberView(
                 id: "acc_\(name)", email: "\(name)@x.test", firstName: name, lastName: name, roles: ["member", name],
