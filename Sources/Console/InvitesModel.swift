@@ -126,11 +126,15 @@ enum InvitesView {
             }
             h += "</div></fieldset>"
             if !f.apps.isEmpty {
+                h += "<fieldset id=\"invite-apps\"><legend>App access (optional; one app role for all)</legend>"
+                for (i, a) in f.apps.enumerated() {
+                    h +=
+                        "<label for=\"invite-app-\(String(i))\"><input id=\"invite-app-\(String(i))\" type=\"checkbox\""
+                        + " name=\"app\" value=\"\(a.value)\"> \(a.label)</label>"
+                }
                 h +=
-                    "<div class=\"grid2\"><div><label for=\"invite-app\">App access (optional)</label><select"
-                    + " id=\"invite-app\" name=\"app\"><option value=\"\">None</option>\(options(f.apps))</select>"
-                    + "</div><div><label for=\"invite-app-role\">App role</label><select id=\"invite-app-role\""
-                    + " name=\"appRole\">\(options(f.appRoles))</select></div></div>"
+                    "<label for=\"invite-app-role\">App role</label><select id=\"invite-app-role\""
+                    + " name=\"appRole\">\(options(f.appRoles))</select></fieldset>"
             }
             h += "<div class=\"actions\"><button type=\"submit\">Send invites</button></div></form></details>"
         }

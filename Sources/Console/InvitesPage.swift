@@ -81,9 +81,11 @@ enum InvitesPage {
             return try await page(c, error: "Enter at least one email address.", values: [:], status: 422)
         }
         let vars = ConsoleForms.variables(form)
+        // Several apps at once, all with the one app role chosen.
+        let appRole = AppRole(rawValue: form.value("appRole") ?? "") ?? .viewer
         var apps: [AppGrant] = []
-        if let app = form.value("app"), !app.isEmpty {
-            apps.append(AppGrant(app: app, role: AppRole(rawValue: form.value("appRole") ?? "") ?? .viewer))
+        for app in Set(form.filter({ $0.0 == "app" && !$0.1.isEmpty }).map(\.1)).sorted() {
+            apps.append(AppGrant(app: app, role: appRole))
         }
         let first = form.value("firstName") ?? ""
         let last = form.value("lastName") ?? ""

@@ -563,3 +563,34 @@ struct RegionOwnersTests {
         #expect(later.body.contains("wait@acme.test <span class=\"badge expired\">Invitation expired</span>"))
     }
 }
+
+@Suite("Invites: several apps at once")
+struct InviteSeveralAppsTests {
+    /// The invite form offers every app as a checkbox with one app role; each chosen app is granted on accept.
+    @Test func anInviteCarriesEveryChosenApp() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, _) = try await PageTests.orgWithInvite(f, email: "mia@acme.test")
+        var ids: [String] = []
+        for name in ["Portal", "Studio", "Reports"] {
+            ids.append(
+                try #require(
+                    await olga.call("POST", "/api/v1/orgs/\(org)/apps", "{\"name\":\"\(name)\"}").json["id"] as? String)
+            )
+        }
+        let b = FormBrowser(f.client)
+        b.cookies[Sessions.cookieName] = olga.cookie
+        let page = await b.go("GET", "/console/\(org)/invites")
+        #expect(page.body.contains("id=\"invite-apps\"") && page.body.contains("type=\"checkbox\" name=\"app\""))
+        let sent = await b.go(
+            "POST", "/console/\(org)/invites",
+            form: [
+                ("csrf", b.csrf), ("emails", "Zed Z <zed@acme.test>"), ("roles", "member"), ("app", ids[0]),
+                ("app", ids[2]), ("appRole", "editor"), ("startingPage", "studio"),
+            ])
+        #expect(sent.status == 200 && sent.body.contains("zed@acme.test"))
+        let eu = try f.service(.eu)
+        let invite = try #require(try await eu.pendingInvites(email: "zed@acme.test").first?.invite)
+        #expect(Set(invite.apps.map(\.app)) == [ids[0], ids[2]] && invite.apps.allSatisfy { $0.role == .editor })
+        #expect([invite.firstName, invite.lastName] == ["Zed", "Z"], "the pasted name too")
+    }
+}
