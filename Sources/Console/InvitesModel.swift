@@ -50,11 +50,18 @@ struct InvitesPageModel: Equatable {
         values: [String: String], error: String?, now: Date = Date(), askWhom: [String] = []
     ) {
         let invite = permissions.contains(Permission.membersInvite.rawValue)
+        // Only roles the viewer may give (rule 1, the region's own check): the form offers nothing it refuses.
+        let viewer = Rules.Actor(accountID: "", permissions: PermissionSet(permissions.compactMap(Permission.init)))
+        let givable = roles.filter {
+            Rules.grantCeiling(
+                viewer, roles: [Role(id: $0.id, name: $0.name, permissions: Set($0.permissions), builtIn: $0.builtIn)]
+            ).isAllowed
+        }
         form =
             invite
             ? Form(
                 emails: values["emails"] ?? "", error: error,
-                roles: roles.map {
+                roles: givable.map {
                     Choice(value: $0.id, label: $0.name, selected: $0.id == (values["role"] ?? "member"))
                 },
                 startingPages: StartingPage.allCases.map {

@@ -42,6 +42,24 @@ struct InvitesPageModelTests {
         #expect(m.form?.apps.isEmpty ?? true, "no apps, no app choice")
     }
 
+    /// The invite form offers only roles the viewer may give (rule 1's grant ceiling); the oracle is DESIGN.md's
+    /// matrix: owners give every role, admins all but owner, managers manager and below.
+    @Test(arguments: [
+        ("owner", ["owner", "admin", "manager", "member", "viewer", "custom-auditor"]),
+        ("admin", ["admin", "manager", "member", "viewer", "custom-auditor"]),
+        ("manager", ["manager", "member", "viewer"]),
+    ])
+    func theFormOffersOnlyGivableRoles(_ role: String, _ offered: [String]) {
+        let roles =
+            Role.builtIns.map {
+                RoleView(id: $0.id, name: $0.name, permissions: $0.permissions.sorted(), builtIn: true)
+            } + [RoleView(id: "custom-auditor", name: "Auditor", permissions: [.auditView], builtIn: false)]
+        let m = InvitesPageModel(
+            invites: [], filter: nil, roles: roles, apps: [],
+            permissions: Set(Role.builtIn(role)!.permissions.map(\.rawValue)), values: [:], error: nil)
+        #expect(m.form?.roles.map(\.value) == offered, "\(role)")
+    }
+
     /// Expiry reads as a person says it, with the exact time on hover, and only where it still matters.
     @Test func expiryIsRelativeAndOnlyOnLiveInvites() {
         let now = Date(timeIntervalSince1970: 1_790_000_000 - 2 * 86_400 - 3600)
