@@ -59,8 +59,8 @@ enum InvitesPage {
             for role in ["owner", "admin"] {
                 let page = try? await c.api.members([("role", role), ("limit", "10")])
                 for m in page?.members ?? [] {
-                    let name = [m.firstName, m.lastName].filter { !$0.isEmpty }.joined(separator: " ")
-                    askWhom.append(name.isEmpty ? m.email : "\(name) (\(m.email))")
+                    let name = MembersPage.name(m)
+                    askWhom.append(name == m.email ? name : "\(name) (\(m.email))")
                 }
             }
         }

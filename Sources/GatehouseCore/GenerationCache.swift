@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Values remembered while a store is unchanged. Every entry is tagged with the store's write generation
@@ -40,4 +41,16 @@ package final class GenerationCache<Key: Hashable & Sendable, Value: Sendable>: 
 
     /// Entries held now (tests).
     package var count: Int { entries.withLock { $0.values.count } }
+}
+
+/// How long a remembered answer lives even when nothing was written: some answers change with time alone (an
+/// invitation expires, "active in the last 30 days" moves). One value for every such cache.
+package enum RememberedAnswer {
+    package static let lifetime: TimeInterval = 1
+
+    /// Whether something stored at `storedAt` may still be given out at `now` (never when the clock went back).
+    package static func isFresh(storedAt: Date, now: Date) -> Bool {
+        let age = now.timeIntervalSince(storedAt)
+        return age >= 0 && age < lifetime
+    }
 }

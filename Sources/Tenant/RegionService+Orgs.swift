@@ -4,7 +4,6 @@ import GatehouseCore
 import Store
 import TenantAPI
 import TenantDomain
-import Web
 
 extension RegionService {
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
@@ -80,8 +79,8 @@ extension RegionService {
         let now = clock.now()
         let key = OverviewKey(accountID: accountID, email: email)
         let generation = db.writeGeneration
-        if let (known, at) = overviews.lookup(key, generation: generation), now >= at,
-            now.timeIntervalSince(at) < ResponseCache<OverviewKey>.maxAge
+        if let (known, at) = overviews.lookup(key, generation: generation),
+            RememberedAnswer.isFresh(storedAt: at, now: now)
         {
             return known
         }
@@ -202,7 +201,7 @@ extension RegionService {
             var out: [OrgView] = []
             try conn.forEach(
                 """
-                SELECT o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id),
+                SELECT \(Self.orgColumns),
                        (SELECT m.email FROM member_roles r JOIN members m ON m.rowid = r.member_rowid
                         WHERE r.org_id = o.id AND r.role_id = 'owner' ORDER BY m.rowid LIMIT 1),
                        (SELECT i.email || char(9) || i.expires_at FROM invites i, json_each(i.roles) j
@@ -211,9 +210,7 @@ extension RegionService {
                 FROM orgs o WHERE o.id > ? ORDER BY o.id LIMIT \(limit + 1)
                 """, [start]
             ) {
-                var view = OrgView(
-                    id: $0.string(0), name: $0.string(1), region: self.region, status: OrgStatus(stored: $0.string(2)),
-                    createdAt: Self.date($0.int(3)), memberCount: $0.int(4))
+                var view = self.orgView($0)
                 if let owner = $0.optionalString(5) {
                     view.owner = OwnerState(email: owner, joined: true, inviteExpiresAt: nil)
                 } else if let pending = $0.optionalString(6) {
@@ -233,21 +230,26 @@ extension RegionService {
         }
     }
 
+    /// The columns `orgView` reads, first in a region admin's org queries.
+    static let orgColumns =
+        "o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id)"
+
+    func orgView(_ st: Statement) -> OrgView {
+        OrgView(
+            id: st.string(0), name: st.string(1), region: region, status: OrgStatus(stored: st.string(2)),
+            createdAt: Self.date(st.int(3)), memberCount: st.int(4))
+    }
+
     /// One org of the region as its region admin sees it (the delete confirmation names it).
     package func regionOrg(_ caller: Caller, region: String, org: OrgID) async throws -> OrgView {
         try requireRegionAdmin(caller, region)
         return try await db.read { conn in
-            guard
-                let row = try conn.first(
-                    """
-                    SELECT o.id, o.name, o.status, o.created_at, (SELECT count(*) FROM members m WHERE m.org_id = o.id)
-                    FROM orgs o WHERE o.id = ?
-                    """, [org])
-            else { throw Refusal.notFound.error }
-            return OrgView(
-                id: row.string(0) ?? "", name: row.string(1) ?? "", region: self.region,
-                status: OrgStatus(stored: row.string(2) ?? ""), createdAt: Self.date(row.int(3) ?? 0),
-                memberCount: row.int(4))
+            var found: OrgView?
+            try conn.forEach("SELECT \(Self.orgColumns) FROM orgs o WHERE o.id = ?", [org]) {
+                found = self.orgView($0)
+            }
+            guard let found else { throw Refusal.notFound.error }
+            return found
         }
     }
 

@@ -17,7 +17,7 @@ import Synchronization
 /// Why it exists: a console page or an API client reads the same lists again and again between writes; a list
 /// of 50 rows costs ~50 µs of SQLite and as much again of JSON or HTML, a remembered answer one hash lookup.
 package final class ResponseCache<Key: Hashable & Sendable>: Sendable {
-    package static var maxAge: TimeInterval { 1 }
+    package static var maxAge: TimeInterval { RememberedAnswer.lifetime }
     package static var maxBody: Int { 1 << 20 }
 
     private struct Entry: Sendable {
@@ -44,8 +44,7 @@ package final class ResponseCache<Key: Hashable & Sendable>: Sendable {
     /// The remembered answer for `key`, if the stores are still at `generation` and it is fresh at `now`.
     package func answer(_ key: Key, generation: UInt64, now: Date) -> Response? {
         guard let e = entries.lookup(key, generation: generation) else { return nil }
-        let age = now.timeIntervalSince(e.storedAt)
-        return age >= 0 && age < Self.maxAge ? e.response : nil
+        return RememberedAnswer.isFresh(storedAt: e.storedAt, now: now) ? e.response : nil
     }
 
     /// Remembers `response` (its body written now) when it is a plain successful answer.
