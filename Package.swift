@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Gatehouse: Foundation plus system C libraries only (OpenSSL 3, libxml2, SQLite 3, zlib). No Swift package
+// Gatehouse: Foundation plus system C libraries only (OpenSSL 3, libxml2, SQLite 3, zlib, libpq). No Swift package
 // dependencies. Each target is a layer; imports only point down (see README "Architecture").
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // PostgreSQL's client library, for the scale-out store backend (`store.backend: postgres`).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CShims"),
 
         .target(name: "GatehouseCore", swiftSettings: strict),
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "Web", dependencies: ["HTTP", "GatehouseCore", "Crypto"], swiftSettings: strict),
         .target(name: "Net", dependencies: ["GatehouseCore", "CShims", "COpenSSL"], swiftSettings: strict),
         .target(name: "Mail", dependencies: ["Net", "GatehouseCore"], swiftSettings: strict),
-        .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["GatehouseCore", "CSQLite", "CLibPQ"], swiftSettings: strict),
         .target(name: "TenantDomain", dependencies: ["GatehouseCore"], swiftSettings: strict),
         // What the gateway needs from a region: the protocol, the caller, the DTOs, invite tokens, identity signing,
         // the internal endpoints. The gateway imports this, never `Tenant` (the region's implementation).
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "GatehouseTesting",
             dependencies: [
-                "Web", "HTTP", "Tenant", "TenantAPI", "TenantDomain", "SAML", "XML", "Crypto", "GatehouseCore",
+                "Web", "HTTP", "Tenant", "TenantAPI", "TenantDomain", "SAML", "XML", "Store", "Crypto", "GatehouseCore",
             ],
             swiftSettings: strict),
         .executableTarget(

@@ -58,7 +58,6 @@ package final class GatehouseApp: Sendable {
         let logger = Logger(label: "gatehouse", sink: logSink, minimum: level)
         self.logger = logger
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
-        let options = Database.Options(readers: config.storeReaders, synchronous: config.storeSynchronous)
         let tokens = try InviteTokens.loadOrCreate(directory: config.keysPath)
         // Only a split deployment signs gateway → region requests.
         let forwardingKeysPath = config.keysPath + "/forwarding-keys.json"
@@ -79,8 +78,8 @@ package final class GatehouseApp: Sendable {
         var senders: [OutboxSender] = []
         let transport = try Self.mailTransport(config, logger: logger)
         for region in localRegions {
-            let db = try RegionService.openDatabase(
-                path: "\(config.dataDirectory)/\(region.rawValue).db", options: options)
+            let (location, options) = try config.storeLocation(region.rawValue)
+            let db = try RegionService.openDatabase(path: location, options: options)
             let service = RegionService(region: region, db: db, clock: clock, tokens: tokens, settings: settings)
             services.append(service)
             local[region] = try LocalRegionTenant(service: service, logger: logger, readCache: config.answerCache)
@@ -113,8 +112,8 @@ package final class GatehouseApp: Sendable {
                 }
             }
             self.tenants = RegionTenants(tenants)
-            let gatewayStore = try Database(
-                path: config.dataDirectory + "/gateway.db", migrations: GatewaySchema.migrations, options: options)
+            let (location, options) = try config.storeLocation("gateway")
+            let gatewayStore = try Database(path: location, migrations: GatewaySchema.migrations, options: options)
             if startBackground { gatewayStore.startCheckpointing() }
             stores.insert(("gateway", gatewayStore), at: 0)
             var gatewaySettings = GatewaySettings()

@@ -27,6 +27,15 @@ package struct GatehouseConfig: Sendable {
     package var tlsPrivateKeyFile: String?
     package var storeSynchronous = Database.Synchronous.full
     package var storeReaders = 4
+    /// Where the stores live: SQLite files in `dataDirectory` (the default), or PostgreSQL databases.
+    package var storeBackend = StoreBackend.sqlite
+    /// PostgreSQL: a connection URL per store (`gateway`, `us`, `eu`, `apac`), so each region's rows live in a
+    /// database in that region. Passwords may be left out of the URLs and given through libpq's environment
+    /// (`PGPASSWORD`) or `~/.pgpass`; URLs are never logged with a password.
+    package var databases: [String: String] = [:]
+    /// PostgreSQL: when set, each store keeps its tables in the schema `<prefix>_<store>`, so several stores can
+    /// share one database.
+    package var storeSchemaPrefix: String?
     /// Remember whole answers to reads until the next write (`ResponseCache`); off only to measure without it.
     package var answerCache = true
     package var logLevel = "info"
@@ -64,6 +73,24 @@ package struct GatehouseConfig: Sendable {
     package var mail = MailConfig()
 
     package var keysPath: String { keysDirectory ?? dataDirectory + "/keys" }
+
+    package enum StoreBackend: String, Sendable, CaseIterable {
+        case sqlite, postgres
+    }
+
+    /// Where the store `name` (`gateway` or a region) is opened, and with which options.
+    package func storeLocation(_ name: String) throws -> (location: String, options: Database.Options) {
+        var options = Database.Options(readers: storeReaders, synchronous: storeSynchronous)
+        switch storeBackend {
+        case .sqlite: return ("\(dataDirectory)/\(name).db", options)
+        case .postgres:
+            guard let url = databases[name] else {
+                throw ConfigError("store.backend is postgres but store.databases.\(name) is not set")
+            }
+            options.schema = storeSchemaPrefix.map { "\($0)_\(name)" }
+            return (url, options)
+        }
+    }
 
     package init() {}
 
@@ -119,6 +146,25 @@ package struct GatehouseConfig: Sendable {
         c.storeSynchronous = try store.choice("synchronous", default: Database.Synchronous.full)
         c.storeReaders = try store.int("readers", default: 4, range: 1...64)
         c.answerCache = try store.bool("answerCache", default: true)
+        c.storeBackend = try store.choice("backend", default: StoreBackend.sqlite)
+        var databases = try store.section("databases")
+        for name in ["gateway"] + Region.allCases.map(\.rawValue) {
+            guard let url = try databases.string(name, default: nil) else { continue }
+            guard PostgresURL.isPostgres(url) else {
+                throw ConfigError("store.databases.\(name) must be a postgres:// or postgresql:// URL")
+            }
+            c.databases[name] = url
+        }
+        try databases.finish()
+        c.storeSchemaPrefix = try store.string("schemaPrefix", default: nil)
+        if let p = c.storeSchemaPrefix,
+            p.isEmpty || p.count > 40 || !p.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        {
+            throw ConfigError("store.schemaPrefix must be 1–40 ASCII letters, digits or underscores")
+        }
+        if c.storeBackend == .sqlite, !c.databases.isEmpty {
+            throw ConfigError("store.databases is set but store.backend is sqlite; set store.backend to postgres")
+        }
         try store.finish()
 
         var pw = try r.section("passwords")

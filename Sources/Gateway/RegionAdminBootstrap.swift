@@ -19,7 +19,7 @@ extension GatewayService {
         let now = Int(clock.now().timeIntervalSince1970)
         try await db.write { conn in
             try conn.run(
-                "INSERT OR IGNORE INTO region_admins (account_id, region, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO region_admins (account_id, region, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [account.id, region.rawValue, now])
             try conn.run(
                 "INSERT INTO bootstrap_tokens (token_hash, account_id, region, expires_at) VALUES (?, ?, ?, ?)",

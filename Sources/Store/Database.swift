@@ -2,20 +2,30 @@ import Foundation
 import GatehouseCore
 import Synchronization
 
-/// One SQLite database: a single writer connection plus a pool of WAL readers, so reads never wait on a write.
+/// One store: a SQLite file (the embedded default) or a PostgreSQL database (scale-out), behind one interface.
 ///
-/// - `write { db in }` runs on the writer's own thread inside `BEGIN IMMEDIATE`; it commits when the closure
-///   returns and rolls back when it throws. With `synchronous=FULL` (the default) a write that returned has
-///   reached the disk.
-/// - `read { db in }` runs on a reader connection inside a deferred transaction, so everything it reads comes
-///   from one snapshot even while the writer commits.
-/// - `readNow` runs a read on the caller's thread: only for short indexed lookups on hot paths (a WAL reader
-///   never waits for the writer).
+/// - `write { db in }` runs on the store's writer thread inside a transaction; it commits when the closure
+///   returns and rolls back when it throws. SQLite: `BEGIN IMMEDIATE`, with `synchronous=FULL` (the default) a
+///   write that returned has reached the disk. PostgreSQL: the transaction first takes the store's advisory
+///   transaction lock, so writers of one store run one at a time across every process, as SQLite's single writer
+///   does. Why a lock and not SERIALIZABLE with retries: every rule that reads then writes (last owner, grant
+///   ceiling, racing invite accepts, bulk all-or-none, API-key death on removal) was written for one writer at a
+///   time, and a write closure may do work that is not safe to repeat (it hands out tokens, queues mail); with the
+///   lock taken first, each statement's snapshot (READ COMMITTED) sees every write committed before it, and
+///   nothing is ever run twice. Writes are short (milliseconds), and each region has its own store and lock.
+/// - `read { db in }` runs on a reader connection inside a read-only transaction, so everything it reads comes
+///   from one snapshot even while a writer commits (SQLite WAL; PostgreSQL REPEATABLE READ).
+/// - `readNow` runs a read on the caller's thread: only for short indexed lookups on hot paths. On PostgreSQL a
+///   read is a network round trip, so paths on an event loop ask `readsAreLocal` first and take the async way.
 ///
-/// Blocking SQLite work never runs on an event loop through `read`/`write`: they hop to dedicated threads.
+/// `writeGeneration` moves whenever the store changes: this process's commits at once, other processes' commits
+/// through PostgreSQL's LISTEN/NOTIFY (each write transaction notifies the store's channel), so every cache tagged
+/// with it is invalidated across gateways and replicas within milliseconds. While the listening connection is
+/// down the generation moves every 250 ms, which bounds the staleness of every cache by that instead.
 package final class Database: Sendable {
     /// SQLite's `synchronous`: `FULL` makes every acknowledged write durable across power loss (the default);
     /// `NORMAL` in WAL mode can lose the last commits on power loss but never corrupts (tests, benchmarks).
+    /// PostgreSQL's durability is the server's (`synchronous_commit`).
     package enum Synchronous: String, Sendable, CaseIterable {
         case full = "FULL"
         case normal = "NORMAL"
@@ -25,58 +35,122 @@ package final class Database: Sendable {
         package var readers: Int
         /// `FULL` survives power loss; `NORMAL` survives a process crash (kill -9) but not power loss.
         package var synchronous: Synchronous
-        package init(readers: Int = 4, synchronous: Synchronous = .full) {
+        /// PostgreSQL: the schema the store's tables live in (created when missing); nil for the URL's default
+        /// search path. Lets several stores share one database.
+        package var schema: String?
+        package init(readers: Int = 4, synchronous: Synchronous = .full, schema: String? = nil) {
             self.readers = readers
             self.synchronous = synchronous
+            self.schema = schema
         }
     }
 
+    /// The SQLite file, or the PostgreSQL URL without its password (safe to log).
     package let path: String
-    private let writer: Mutex<SQLiteConnectionBox>
+    package let dialect: SQLDialect
+    /// SQLite reads are local and take microseconds: hot paths may run them on the calling thread.
+    package var readsAreLocal: Bool { dialect == .sqlite }
+    /// How to open another connection (the PostgreSQL URL may carry a password: never logged or shown).
+    private let open: @Sendable () throws -> SQLConnection
+    private let writer: Mutex<ConnectionBox>
     private let writeQueue: DispatchQueue
     private let readQueue: DispatchQueue
-    private let idleReaders: Mutex<[SQLiteConnectionBox]>
+    private let idleReaders: Mutex<[ConnectionBox]>
     private let options: Options
+    /// PostgreSQL: the advisory lock writers take and the channel commits are announced on.
+    private let lockKey: Int64
+    private let channel: String
     /// Migrations applied by this open (for tests and start-up logs).
     package let appliedMigrations: [Int]
+    /// PostgreSQL: this store's subscription to its commit channel.
+    private let listening: PostgresListener.Subscription?
+    /// The location as given (a PostgreSQL URL may carry a password: never logged; see `path`).
+    private let location: String
 
-    package init(path: String, migrations: [Migration], options: Options = Options()) throws {
-        self.path = path
+    /// Opens (creating when new) the store at `location`: a SQLite file path, or a `postgres://` URL.
+    package init(path location: String, migrations: [Migration], options: Options = Options()) throws {
         self.options = options
-        let w = try SQLiteConnection(path: path, readOnly: false)
-        try w.execute("PRAGMA journal_mode=WAL")
-        try w.execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
-        try w.execute("PRAGMA foreign_keys=ON")
-        try w.execute("PRAGMA temp_store=MEMORY")
-        // A larger page cache keeps a big transaction (10,000 invites) from spilling pages to the file mid-way,
-        // and memory-mapped reads skip a copy per page.
-        try w.execute("PRAGMA cache_size=-32768")
-        // Checkpoints normally run on their own connection and thread (see `startCheckpointing`), not inside
-        // the commit of whichever write crossed the threshold; the automatic one stays as a backstop at 40 MB.
-        try w.execute("PRAGMA wal_autocheckpoint=10000")
-        try w.execute("PRAGMA mmap_size=268435456")
+        self.location = location
         let stamp = ISO8601DateFormatter().string(from: Date())
-        appliedMigrations = try Migrator.migrate(w, migrations, now: stamp)
-        writer = Mutex(SQLiteConnectionBox(w))
+        if PostgresURL.isPostgres(location) {
+            dialect = .postgres
+            let schema = options.schema
+            open = { try SQLConnection(postgres: location, schema: schema) }
+            let w = try SQLConnection(postgres: location, schema: nil)
+            if let schema { try w.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresURL.quoteIdentifier(schema))") }
+            let scoped = try SQLConnection(postgres: location, schema: schema)
+            path = scoped.path + (schema.map { " (schema \($0))" } ?? "")
+            appliedMigrations = try Migrator.migrate(scoped, migrations, now: stamp)
+            writer = Mutex(ConnectionBox(scoped))
+            let name = schema ?? "public"
+            lockKey = Database.fnv1a(name)
+            channel = "gatehouse_" + String(UInt64(bitPattern: lockKey), radix: 16)
+        } else {
+            dialect = .sqlite
+            path = location
+            lockKey = 0
+            channel = ""
+            let w = try SQLConnection(path: location, readOnly: false)
+            try w.execute("PRAGMA journal_mode=WAL")
+            try w.execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
+            try w.execute("PRAGMA foreign_keys=ON")
+            try w.execute("PRAGMA temp_store=MEMORY")
+            // A larger page cache keeps a big transaction (10,000 invites) from spilling pages to the file mid-way,
+            // and memory-mapped reads skip a copy per page.
+            try w.execute("PRAGMA cache_size=-32768")
+            // Checkpoints normally run on their own connection and thread (see `startCheckpointing`), not inside
+            // the commit of whichever write crossed the threshold; the automatic one stays as a backstop at 40 MB.
+            try w.execute("PRAGMA wal_autocheckpoint=10000")
+            try w.execute("PRAGMA mmap_size=268435456")
+            appliedMigrations = try Migrator.migrate(w, migrations, now: stamp)
+            writer = Mutex(ConnectionBox(w))
+            open = { try Database.openReader(location) }
+        }
         writeQueue = DispatchQueue(label: "gatehouse.store.writer")
         readQueue = DispatchQueue(label: "gatehouse.store.readers", attributes: .concurrent)
-        var readers: [SQLiteConnectionBox] = []
-        for _ in 0..<max(1, options.readers) { readers.append(SQLiteConnectionBox(try Database.openReader(path))) }
+        // SQLite readers are opened now; PostgreSQL's on first use (each is a server process).
+        var readers: [ConnectionBox] = []
+        if dialect == .sqlite {
+            for _ in 0..<max(1, options.readers) { readers.append(ConnectionBox(try open())) }
+        }
         idleReaders = Mutex(readers)
+        if dialect == .postgres {
+            listening = PostgresListener.subscribe(location, channel: channel, counter: commits)
+        } else {
+            listening = nil
+        }
     }
 
-    deinit { stopFlag.set() }
+    deinit {
+        stopFlag.set()
+        listening?.cancel()
+    }
 
-    private static func openReader(_ path: String) throws -> SQLiteConnection {
-        let r = try SQLiteConnection(path: path, readOnly: true)
+    /// The same store opened again (another process starting, a restart), running `migrations`.
+    package func reopen(migrations: [Migration]) throws -> Database {
+        try Database(path: location, migrations: migrations, options: options)
+    }
+
+    private static func openReader(_ path: String) throws -> SQLConnection {
+        let r = try SQLConnection(path: path, readOnly: true)
         try r.execute("PRAGMA foreign_keys=ON")
         try r.execute("PRAGMA cache_size=-16384")
         try r.execute("PRAGMA mmap_size=268435456")
         return r
     }
 
+    /// FNV-1a, 64 bits: a stable number for a name (the advisory lock key and channel of a store).
+    static func fnv1a(_ s: String) -> Int64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return Int64(bitPattern: h)
+    }
+
     /// Runs `body` in a write transaction on the writer thread.
-    package func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    package func write<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             writeQueue.async {
                 c.resume(with: Result { try self.writeNow(body) })
@@ -84,20 +158,29 @@ package final class Database: Sendable {
         }
     }
 
-    /// Counts this process's committed write transactions. A cache of read results tagged with the value seen
-    /// before reading is current while the value has not moved (a store has one writing process).
-    private let commits = Atomic<UInt64>(0)
-    package var writeGeneration: UInt64 { commits.load(ordering: .acquiring) }
+    /// Counts committed write transactions (this process's, and on PostgreSQL every process's as announced). A
+    /// cache of read results tagged with the value seen before reading is current while the value has not moved.
+    private let commits = CommitCounter()
+    package var writeGeneration: UInt64 { commits.value }
 
     /// Runs `body` in a write transaction on the calling thread (tools, tests, start-up). Blocks.
-    package func writeNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    package func writeNow<T>(_ body: (SQLConnection) throws -> T) throws -> T {
         try writer.withLock { box in
+            if box.connection.isBroken { box.connection.reconnect() }
             let db = box.connection
-            try db.execute("BEGIN IMMEDIATE")
+            if dialect == .postgres {
+                try db.execute("BEGIN; SELECT pg_advisory_xact_lock(\(lockKey))")
+            } else {
+                try db.execute("BEGIN IMMEDIATE")
+            }
             do {
                 let result = try body(db)
-                try db.execute("COMMIT")
-                commits.add(1, ordering: .releasing)
+                if dialect == .postgres {
+                    try db.execute("NOTIFY \(channel); COMMIT")
+                } else {
+                    try db.execute("COMMIT")
+                }
+                commits.bump()
                 return result
             } catch {
                 if db.isInTransaction { try? db.execute("ROLLBACK") }
@@ -107,11 +190,11 @@ package final class Database: Sendable {
     }
 
     /// Starts a background thread that checkpoints the write-ahead log every `interval` seconds (PASSIVE: it
-    /// never blocks readers or the writer). Called once per database by the process that owns it.
+    /// never blocks readers or the writer). Called once per database by the process that owns it. SQLite only.
     private let checkpointer = Mutex<Bool>(false)
     private let stopFlag = StopFlag()
     package func startCheckpointing(every interval: Double = 1) {
-        guard
+        guard dialect == .sqlite,
             checkpointer.withLock({ started in
                 defer { started = true }
                 return !started
@@ -120,7 +203,7 @@ package final class Database: Sendable {
         let path = self.path
         let flag = stopFlag
         let thread = Thread {
-            guard let conn = try? SQLiteConnection(path: path, readOnly: false) else { return }
+            guard let conn = try? SQLConnection(path: path, readOnly: false) else { return }
             while !flag.isSet {
                 Thread.sleep(forTimeInterval: interval)
                 try? conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -132,11 +215,12 @@ package final class Database: Sendable {
 
     /// Copies the write-ahead log into the main file and truncates it (backups, tests that read the file).
     package func checkpoint() throws {
+        guard dialect == .sqlite else { return }
         try writer.withLock { try $0.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     /// Runs `body` in a read transaction (one snapshot) on a reader thread.
-    package func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    package func read<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             readQueue.async {
                 c.resume(with: Result { try self.readNow(body) })
@@ -147,16 +231,36 @@ package final class Database: Sendable {
     /// Runs `body` in a read transaction on the calling thread. For short indexed reads only.
     /// - Parameter singleStatement: `body` runs exactly one statement, which is its own consistent snapshot,
     ///   so the explicit BEGIN/COMMIT is skipped.
-    package func readNow<T>(singleStatement: Bool = false, _ body: (SQLiteConnection) throws -> T) throws -> T {
-        let box = try idleReaders.withLock { $0.popLast() } ?? SQLiteConnectionBox(Database.openReader(path))
-        defer { idleReaders.withLock { if $0.count < max(1, options.readers) * 4 { $0.append(box) } } }
+    package func readNow<T>(singleStatement: Bool = false, _ body: (SQLConnection) throws -> T) throws -> T {
+        let box = try idleReaders.withLock { $0.popLast() } ?? ConnectionBox(open())
+        if box.connection.isBroken { box.connection.reconnect() }
+        defer {
+            idleReaders.withLock {
+                // SQLite keeps extra readers for bursts; a PostgreSQL connection is a server process, so only
+                // `readers` stay open.
+                let keep = dialect == .sqlite ? max(1, options.readers) * 4 : max(1, options.readers)
+                if $0.count < keep, !box.connection.isBroken { $0.append(box) }
+            }
+        }
         let db = box.connection
         if singleStatement { return try body(db) }
+        if dialect == .postgres {
+            try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            defer { try? db.execute("COMMIT") }
+            return try body(db)
+        }
         // Prepared (and cached) rather than sqlite3_exec: this runs on hot paths, several times per request.
         try db.run("BEGIN")
         defer { _ = try? db.run("COMMIT") }
         return try body(db)
     }
+}
+
+/// A store's commit count, shared with its listening thread (which must not keep the store itself alive).
+final class CommitCounter: Sendable {
+    private let count = Atomic<UInt64>(0)
+    var value: UInt64 { count.load(ordering: .acquiring) }
+    func bump() { count.add(1, ordering: .releasing) }
 }
 
 /// Tells the checkpoint thread that its database is gone.
@@ -167,7 +271,7 @@ final class StopFlag: Sendable {
 }
 
 /// Moves a connection between threads under a lock or through the idle pool; never used by two threads at once.
-final class SQLiteConnectionBox: @unchecked Sendable {
-    let connection: SQLiteConnection
-    init(_ c: SQLiteConnection) { connection = c }
+final class ConnectionBox: @unchecked Sendable {
+    let connection: SQLConnection
+    init(_ c: SQLConnection) { connection = c }
 }

@@ -1,17 +1,35 @@
-/// One schema step. Versions are positive and strictly increasing; each runs once, in its own `BEGIN IMMEDIATE`
-/// transaction together with its `schema_migrations` row, so a failed step leaves no trace.
+/// One schema step. Versions are positive and strictly increasing; each runs once, in its own transaction together
+/// with its `schema_migrations` row, so a failed step leaves no trace.
+///
+/// A step has a SQLite form and, for stores that may live in PostgreSQL, a PostgreSQL form (types, identity
+/// columns and indexes differ; the tables and columns the queries see are the same). On PostgreSQL the
+/// migrations of a database run under an advisory lock, so replicas starting together apply each step once.
 package struct Migration: Sendable {
     package let version: Int
     package let name: String
-    package let apply: @Sendable (SQLiteConnection) throws -> Void
+    package let apply: @Sendable (SQLConnection) throws -> Void
 
-    package init(_ version: Int, _ name: String, sql: String) {
+    /// `postgres`: the step's PostgreSQL form; nil translates the SQLite form (`PostgresDDL`), which suits plain
+    /// tables, columns and indexes.
+    package init(_ version: Int, _ name: String, sql: String, postgres: String? = nil) {
         self.version = version
         self.name = name
-        self.apply = { try $0.execute(sql) }
+        self.apply = { conn in
+            switch conn.dialect {
+            case .sqlite: try conn.execute(sql)
+            case .postgres:
+                let text: String
+                do {
+                    text = try postgres ?? PostgresDDL.translate(sql)
+                } catch {
+                    throw StoreError(code: 1, message: "migration \(version) (\(name)): \(error)")
+                }
+                if !text.isEmpty { try conn.execute(text) }
+            }
+        }
     }
 
-    package init(_ version: Int, _ name: String, apply: @escaping @Sendable (SQLiteConnection) throws -> Void) {
+    package init(_ version: Int, _ name: String, apply: @escaping @Sendable (SQLConnection) throws -> Void) {
         self.version = version
         self.name = name
         self.apply = apply
@@ -19,7 +37,17 @@ package struct Migration: Sendable {
 }
 
 enum Migrator {
-    static func migrate(_ db: SQLiteConnection, _ migrations: [Migration], now: String) throws -> [Int] {
+    /// Any 64-bit number the whole database agrees on: the lock every migrating PostgreSQL store takes.
+    static let postgresLock = 0x6761_7465_6873
+
+    static func migrate(_ db: SQLConnection, _ migrations: [Migration], now: String) throws -> [Int] {
+        guard db.dialect == .postgres else { return try migrateLocked(db, migrations, now: now) }
+        try db.execute("SELECT pg_advisory_lock(\(postgresLock))")
+        defer { try? db.execute("SELECT pg_advisory_unlock(\(postgresLock))") }
+        return try migrateLocked(db, migrations, now: now)
+    }
+
+    private static func migrateLocked(_ db: SQLConnection, _ migrations: [Migration], now: String) throws -> [Int] {
         try db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                 + " applied_at TEXT NOT NULL)"
@@ -31,7 +59,7 @@ enum Migrator {
         }
         var ran: [Int] = []
         for m in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(m.version) {
-            try db.execute("BEGIN IMMEDIATE")
+            try db.execute(db.dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")
             do {
                 try m.apply(db)
                 try db.run(

@@ -60,29 +60,30 @@ enum MemberRows {
     }
 
     @discardableResult
-    static func insert(_ conn: SQLiteConnection, _ m: NewMember) throws -> Int64 {
+    static func insert(_ conn: SQLConnection, _ m: NewMember) throws -> Int64 {
         let text = searchText(first: m.firstName, last: m.lastName, email: m.email)
-        try conn.run(
+        let inserted = try conn.first(
             """
             INSERT INTO members (org_id, account_id, email, first_name, last_name, roles, user_vars, starting_page, \
             sso_only,
                                  joined_at, last_active, app_count, name_key, search_text)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?) RETURNING rowid
             """,
             [
                 m.orgID, m.accountID, m.email, m.firstName, m.lastName, JSONColumn.list(m.roles),
                 JSONColumn.map(m.userVariables), m.startingPage.rawValue, m.ssoOnly, m.joinedAt,
                 nameKey(first: m.firstName, last: m.lastName, email: m.email), text,
             ])
-        let rowid = conn.lastInsertRowID
+        guard case .integer(let rowid) = inserted?[0] else {
+            throw StoreError(code: 1, message: "INSERT INTO members returned no rowid")
+        }
         try setRoles(conn, orgID: try OrgID.stored(m.orgID), rowid: rowid, roles: m.roles, updateColumn: false)
-        try conn.run("INSERT INTO member_tri (rowid, t) VALUES (?, ?)", [rowid, text])
-        try conn.run("INSERT INTO member_chars (rowid, t) VALUES (?, ?)", [rowid, charTokens(text)])
+        try indexText(conn, rowid: rowid, text: text)
         return rowid
     }
 
     static func setRoles(
-        _ conn: SQLiteConnection, orgID: OrgID, rowid: Int64, roles: [String], updateColumn: Bool = true
+        _ conn: SQLConnection, orgID: OrgID, rowid: Int64, roles: [String], updateColumn: Bool = true
     ) throws {
         if updateColumn {
             try conn.run("UPDATE members SET roles = ? WHERE rowid = ?", [JSONColumn.list(roles), rowid])
@@ -94,20 +95,31 @@ enum MemberRows {
         }
     }
 
-    static func setNames(_ conn: SQLiteConnection, rowid: Int64, first: String, last: String, email: String) throws {
+    static func setNames(_ conn: SQLConnection, rowid: Int64, first: String, last: String, email: String) throws {
         let text = searchText(first: first, last: last, email: email)
         try conn.run(
             "UPDATE members SET first_name = ?, last_name = ?, name_key = ?, search_text = ? WHERE rowid = ?",
             [first, last, nameKey(first: first, last: last, email: email), text, rowid])
-        try conn.run("DELETE FROM member_tri WHERE rowid = ?", [rowid])
-        try conn.run("DELETE FROM member_chars WHERE rowid = ?", [rowid])
+        try unindexText(conn, rowid: rowid)
+        try indexText(conn, rowid: rowid, text: text)
+    }
+
+    /// SQLite's search indexes are tables of their own, kept here; PostgreSQL's (pg_trgm) index
+    /// `members.search_text` itself.
+    private static func indexText(_ conn: SQLConnection, rowid: Int64, text: String) throws {
+        guard conn.dialect == .sqlite else { return }
         try conn.run("INSERT INTO member_tri (rowid, t) VALUES (?, ?)", [rowid, text])
         try conn.run("INSERT INTO member_chars (rowid, t) VALUES (?, ?)", [rowid, charTokens(text)])
     }
 
-    static func delete(_ conn: SQLiteConnection, rowid: Int64) throws {
+    private static func unindexText(_ conn: SQLConnection, rowid: Int64) throws {
+        guard conn.dialect == .sqlite else { return }
         try conn.run("DELETE FROM member_tri WHERE rowid = ?", [rowid])
         try conn.run("DELETE FROM member_chars WHERE rowid = ?", [rowid])
+    }
+
+    static func delete(_ conn: SQLConnection, rowid: Int64) throws {
+        try unindexText(conn, rowid: rowid)
         try conn.run("DELETE FROM members WHERE rowid = ?", [rowid])
     }
 
@@ -140,7 +152,7 @@ enum MemberRows {
             nameKey: s.string(C.nameKey))
     }
 
-    static func load(_ conn: SQLiteConnection, orgID: OrgID, accountID: String) throws -> Loaded? {
+    static func load(_ conn: SQLConnection, orgID: OrgID, accountID: String) throws -> Loaded? {
         var out: Loaded?
         try conn.forEach(
             "SELECT \(columns) FROM members m WHERE m.org_id = ? AND m.account_id = ?", [orgID, accountID]
@@ -149,7 +161,7 @@ enum MemberRows {
     }
 
     /// App grants of the given members, by rowid.
-    static func grants(_ conn: SQLiteConnection, rowids: [Int64]) throws -> [Int64: [AppGrant]] {
+    static func grants(_ conn: SQLConnection, rowids: [Int64]) throws -> [Int64: [AppGrant]] {
         guard !rowids.isEmpty else { return [:] }
         var out: [Int64: [AppGrant]] = [:]
         for chunk in stride(from: 0, to: rowids.count, by: 500) {
@@ -174,7 +186,7 @@ enum MemberRows {
             lastActive: m.lastActive > 0 ? RegionService.date(m.lastActive) : nil)
     }
 
-    static func recountApps(_ conn: SQLiteConnection, rowid: Int64) throws {
+    static func recountApps(_ conn: SQLConnection, rowid: Int64) throws {
         try conn.run(
             "UPDATE members SET app_count = (SELECT count(*) FROM app_grants WHERE member_rowid = ?) WHERE rowid = ?",
             [rowid, rowid])
@@ -182,7 +194,7 @@ enum MemberRows {
 
     /// Rule 6: a removed member's keys, or their keys for a revoked app, die at once.
     static func revokeKeys(
-        _ conn: SQLiteConnection, orgID: OrgID, accountID: String, app: String?, at: Int, reason: String
+        _ conn: SQLConnection, orgID: OrgID, accountID: String, app: String?, at: Int, reason: String
     ) throws {
         if let app {
             try conn.run(

@@ -70,7 +70,7 @@ struct MemberSearch {
         Base64URL.encode(c.jsonBytes)
     }
 
-    func run(_ conn: SQLiteConnection) throws -> ([MemberRows.Loaded], String?) {
+    func run(_ conn: SQLConnection) throws -> ([MemberRows.Loaded], String?) {
         if let after, after.s != sort.rawValue || after.d != descending {
             throw GatehouseError.badRequest(
                 "The cursor belongs to another sort order; start again from the first page.")
@@ -86,7 +86,12 @@ struct MemberSearch {
         let needle = term.map { $0.lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
         var source = "members m"
         var sourceBindings: [any SQLBindable] = []
-        if let needle {
+        if let needle, conn.dialect == .postgres {
+            // PostgreSQL: a trigram index (pg_trgm) on the text answers LIKE '%term%' for terms of 3+ characters;
+            // shorter ones walk the sort index, as the dense case does on SQLite.
+            conditions.append("m.search_text LIKE ? ESCAPE '!'")
+            bindings.append("%" + Self.likeEscaped(needle) + "%")
+        } else if let needle {
             let (table, match) = Self.ftsQuery(needle)
             let candidates =
                 try conn.first(
@@ -139,6 +144,16 @@ struct MemberSearch {
             }
         }
         return (rows, next)
+    }
+
+    /// A term as a LIKE pattern's literal part (`!` escapes `%`, `_` and itself).
+    static func likeEscaped(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            if c == "%" || c == "_" || c == "!" { out.append("!") }
+            out.append(c)
+        }
+        return out
     }
 
     /// The index and FTS5 query for a term: a quoted trigram phrase, or a phrase of hex character tokens.

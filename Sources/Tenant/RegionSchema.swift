@@ -12,7 +12,119 @@ enum RegionSchema {
     static let migrations: [Migration] = [
         Migration(
             1, "orgs, roles, members, apps, invites, keys, audit, outbox",
+            sql: tablesBeforeSearch + """
+                CREATE VIRTUAL TABLE member_tri USING fts5(t, tokenize = 'trigram');
+                CREATE VIRTUAL TABLE member_chars USING fts5(t, tokenize = 'unicode61');
+                """ + tablesAfterSearch,
+            // PostgreSQL searches with a trigram index on the text itself (pg_trgm answers LIKE '%term%').
+            postgres: (try? PostgresDDL.translate(tablesBeforeSearch + tablesAfterSearch)).map {
+                $0 + """
+                    CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+                    CREATE INDEX members_search ON members USING gin (search_text public.gin_trgm_ops);
+                    """
+            }),
+        Migration(
+            2, "outbox delivery state",
             sql: """
+                ALTER TABLE outbox ADD COLUMN last_error TEXT;
+                ALTER TABLE outbox ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
+                """),
+        // How many members hold each role, kept by triggers in the same transaction as every change (cascades
+        // from a removed member included): the roles list used to count 10,000 rows on every console page.
+        Migration(
+            3, "role member counts",
+            sql: """
+                CREATE TABLE role_counts (
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    role_id TEXT NOT NULL,
+                    n INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, role_id)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO role_counts (org_id, role_id, n)
+                    SELECT org_id, role_id, count(*) FROM member_roles WHERE org_id IN (SELECT id FROM orgs)
+                    GROUP BY org_id, role_id;
+                CREATE TRIGGER member_roles_counted AFTER INSERT ON member_roles
+                WHEN NEW.org_id IN (SELECT id FROM orgs) BEGIN
+                    INSERT INTO role_counts (org_id, role_id, n) VALUES (NEW.org_id, NEW.role_id, 1)
+                    ON CONFLICT (org_id, role_id) DO UPDATE SET n = n + 1;
+                END;
+                CREATE TRIGGER member_roles_uncounted AFTER DELETE ON member_roles BEGIN
+                    UPDATE role_counts SET n = n - 1 WHERE org_id = OLD.org_id AND role_id = OLD.role_id;
+                END;
+                CREATE TRIGGER member_roles_recounted AFTER UPDATE OF org_id, role_id ON member_roles BEGIN
+                    UPDATE role_counts SET n = n - 1 WHERE org_id = OLD.org_id AND role_id = OLD.role_id;
+                    INSERT INTO role_counts (org_id, role_id, n) VALUES (NEW.org_id, NEW.role_id, 1)
+                    ON CONFLICT (org_id, role_id) DO UPDATE SET n = n + 1;
+                END;
+                """,
+            postgres: """
+                CREATE TABLE role_counts (
+                    org_id TEXT COLLATE "C" NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    role_id TEXT COLLATE "C" NOT NULL,
+                    n BIGINT NOT NULL,
+                    PRIMARY KEY (org_id, role_id)
+                );
+                INSERT INTO role_counts (org_id, role_id, n)
+                    SELECT org_id, role_id, count(*) FROM member_roles WHERE org_id IN (SELECT id FROM orgs)
+                    GROUP BY org_id, role_id;
+                CREATE FUNCTION role_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                        UPDATE role_counts SET n = n - 1 WHERE org_id = OLD.org_id AND role_id = OLD.role_id;
+                    END IF;
+                    IF TG_OP = 'UPDATE' OR (TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM orgs WHERE id = NEW.org_id))
+                    THEN
+                        INSERT INTO role_counts (org_id, role_id, n) VALUES (NEW.org_id, NEW.role_id, 1)
+                        ON CONFLICT (org_id, role_id) DO UPDATE SET n = role_counts.n + 1;
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER member_roles_counted AFTER INSERT OR DELETE OR UPDATE OF org_id, role_id
+                    ON member_roles FOR EACH ROW EXECUTE FUNCTION role_counts_keep();
+                """),
+        // Declined invitations get their own status (they were stored as `revoked`, which the console showed as
+        // "Revoked"): the table is rebuilt for the wider CHECK, and the audit log says which were declined.
+        Migration(
+            4, "declined invitations",
+            sql: """
+                CREATE TABLE invites_new (
+                    id TEXT PRIMARY KEY,
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    email TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    sso_only INTEGER NOT NULL,
+                    first_name TEXT NOT NULL DEFAULT '',
+                    last_name TEXT NOT NULL DEFAULT '',
+                    user_vars TEXT NOT NULL DEFAULT '{}',
+                    starting_page TEXT NOT NULL,
+                    apps TEXT NOT NULL DEFAULT '[]',
+                    inviter_id TEXT NOT NULL,
+                    inviter_name TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'joined', 'revoked', 'declined')),
+                    version INTEGER NOT NULL DEFAULT 1,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    joined_account_id TEXT
+                ) STRICT;
+                INSERT INTO invites_new SELECT * FROM invites;
+                UPDATE invites_new SET status = 'declined' WHERE status = 'revoked' AND id IN
+                    (SELECT json_extract(summary, '$.invite') FROM audit_events WHERE action = 'invite.declined');
+                DROP TABLE invites;
+                ALTER TABLE invites_new RENAME TO invites;
+                CREATE INDEX invites_by_org ON invites (org_id, created_at, id);
+                CREATE INDEX invites_by_email ON invites (email, org_id, status);
+                """,
+            postgres: """
+                ALTER TABLE invites DROP CONSTRAINT invites_status_check;
+                ALTER TABLE invites ADD CONSTRAINT invites_status_check
+                    CHECK (status IN ('pending', 'joined', 'revoked', 'declined'));
+                UPDATE invites SET status = 'declined' WHERE status = 'revoked' AND id IN
+                    (SELECT CAST(summary AS json) ->> 'invite' FROM audit_events WHERE action = 'invite.declined');
+                """),
+    ]
+
+    private static let tablesBeforeSearch = """
                 CREATE TABLE orgs (
                     id TEXT PRIMARY KEY,
                     name TEXT NOT NULL,
@@ -61,8 +173,9 @@ enum RegionSchema {
                 ) STRICT, WITHOUT ROWID;
                 CREATE INDEX member_roles_by_member ON member_roles (member_rowid);
 
-                CREATE VIRTUAL TABLE member_tri USING fts5(t, tokenize = 'trigram');
-                CREATE VIRTUAL TABLE member_chars USING fts5(t, tokenize = 'unicode61');
+        """
+
+    private static let tablesAfterSearch = """
 
                 CREATE TABLE apps (
                     org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
@@ -142,73 +255,5 @@ enum RegionSchema {
                     sent_at INTEGER
                 ) STRICT;
                 CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
-                """),
-        Migration(
-            2, "outbox delivery state",
-            sql: """
-                ALTER TABLE outbox ADD COLUMN last_error TEXT;
-                ALTER TABLE outbox ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
-                """),
-        // How many members hold each role, kept by triggers in the same transaction as every change (cascades
-        // from a removed member included): the roles list used to count 10,000 rows on every console page.
-        Migration(
-            3, "role member counts",
-            sql: """
-                CREATE TABLE role_counts (
-                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
-                    role_id TEXT NOT NULL,
-                    n INTEGER NOT NULL,
-                    PRIMARY KEY (org_id, role_id)
-                ) STRICT, WITHOUT ROWID;
-                INSERT INTO role_counts (org_id, role_id, n)
-                    SELECT org_id, role_id, count(*) FROM member_roles WHERE org_id IN (SELECT id FROM orgs)
-                    GROUP BY org_id, role_id;
-                CREATE TRIGGER member_roles_counted AFTER INSERT ON member_roles
-                WHEN NEW.org_id IN (SELECT id FROM orgs) BEGIN
-                    INSERT INTO role_counts (org_id, role_id, n) VALUES (NEW.org_id, NEW.role_id, 1)
-                    ON CONFLICT (org_id, role_id) DO UPDATE SET n = n + 1;
-                END;
-                CREATE TRIGGER member_roles_uncounted AFTER DELETE ON member_roles BEGIN
-                    UPDATE role_counts SET n = n - 1 WHERE org_id = OLD.org_id AND role_id = OLD.role_id;
-                END;
-                CREATE TRIGGER member_roles_recounted AFTER UPDATE OF org_id, role_id ON member_roles BEGIN
-                    UPDATE role_counts SET n = n - 1 WHERE org_id = OLD.org_id AND role_id = OLD.role_id;
-                    INSERT INTO role_counts (org_id, role_id, n) VALUES (NEW.org_id, NEW.role_id, 1)
-                    ON CONFLICT (org_id, role_id) DO UPDATE SET n = n + 1;
-                END;
-                """),
-        // Declined invitations get their own status (they were stored as `revoked`, which the console showed as
-        // "Revoked"): the table is rebuilt for the wider CHECK, and the audit log says which were declined.
-        Migration(
-            4, "declined invitations",
-            sql: """
-                CREATE TABLE invites_new (
-                    id TEXT PRIMARY KEY,
-                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
-                    email TEXT NOT NULL,
-                    roles TEXT NOT NULL,
-                    sso_only INTEGER NOT NULL,
-                    first_name TEXT NOT NULL DEFAULT '',
-                    last_name TEXT NOT NULL DEFAULT '',
-                    user_vars TEXT NOT NULL DEFAULT '{}',
-                    starting_page TEXT NOT NULL,
-                    apps TEXT NOT NULL DEFAULT '[]',
-                    inviter_id TEXT NOT NULL,
-                    inviter_name TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('pending', 'joined', 'revoked', 'declined')),
-                    version INTEGER NOT NULL DEFAULT 1,
-                    created_at INTEGER NOT NULL,
-                    expires_at INTEGER NOT NULL,
-                    updated_at INTEGER NOT NULL,
-                    joined_account_id TEXT
-                ) STRICT;
-                INSERT INTO invites_new SELECT * FROM invites;
-                UPDATE invites_new SET status = 'declined' WHERE status = 'revoked' AND id IN
-                    (SELECT json_extract(summary, '$.invite') FROM audit_events WHERE action = 'invite.declined');
-                DROP TABLE invites;
-                ALTER TABLE invites_new RENAME TO invites;
-                CREATE INDEX invites_by_org ON invites (org_id, created_at, id);
-                CREATE INDEX invites_by_email ON invites (email, org_id, status);
-                """),
-    ]
+        """
 }

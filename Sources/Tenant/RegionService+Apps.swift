@@ -127,7 +127,7 @@ extension RegionService {
     }
 
     func grant(
-        _ conn: SQLiteConnection, org: OrgID, app: String, member m: MemberRows.Loaded, role: AppRole, at: Int,
+        _ conn: SQLConnection, org: OrgID, app: String, member m: MemberRows.Loaded, role: AppRole, at: Int,
         actor: String
     ) throws {
         try conn.run(
@@ -143,7 +143,7 @@ extension RegionService {
 
     /// Rule 6: revoking an app kills the member's keys scoped to it.
     func revoke(
-        _ conn: SQLiteConnection, org: OrgID, app: String, member m: MemberRows.Loaded, at: Int, actor: String
+        _ conn: SQLConnection, org: OrgID, app: String, member m: MemberRows.Loaded, at: Int, actor: String
     ) throws {
         try conn.run(
             "DELETE FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid])

@@ -55,7 +55,7 @@ extension RegionService {
             version: s.int(C.version), createdAt: Self.date(s.int(C.createdAt)), expiresAt: expires)
     }
 
-    func loadInvite(_ conn: SQLiteConnection, id: String, now: Date) throws -> InviteView? {
+    func loadInvite(_ conn: SQLConnection, id: String, now: Date) throws -> InviteView? {
         var out: InviteView?
         try conn.forEach("SELECT \(Self.inviteColumns) FROM invites WHERE id = ?", [id]) {
             out = inviteView($0, now: now)
@@ -174,13 +174,14 @@ extension RegionService {
             let emailsJSON = JSONColumn.list(parsed.valid)
             var members = Set<String>()
             var pending = Set<String>()
+            let listed = conn.dialect.jsonArray("?", as: "j")
             try conn.forEach(
-                "SELECT email FROM members WHERE org_id = ? AND email IN (SELECT value FROM json_each(?))",
+                "SELECT email FROM members WHERE org_id = ? AND email IN (SELECT value FROM \(listed))",
                 [org, emailsJSON]
             ) { members.insert($0.string(0)) }
             try conn.forEach(
                 "SELECT email FROM invites WHERE org_id = ? AND status = 'pending' AND expires_at > ? AND email IN"
-                    + " (SELECT value FROM json_each(?))",
+                    + " (SELECT value FROM \(listed))",
                 [org, nowS, emailsJSON]
             ) { pending.insert($0.string(0)) }
             var results: [InviteOutcome] = []
@@ -315,7 +316,7 @@ extension RegionService {
 
     /// Loads an invite of `org` that the caller may manage: `members.invite` and the grant ceiling over its roles.
     func manageableInvite(
-        _ conn: SQLiteConnection, _ caller: Caller, org: OrgID, invite: String, now: Date
+        _ conn: SQLConnection, _ caller: Caller, org: OrgID, invite: String, now: Date
     ) throws -> (OrgAccess, InviteView) {
         let a = try access(conn, org, caller, requiring: .membersInvite)
         guard let inv = try loadInvite(conn, id: invite, now: now), inv.orgID == org.raw else {
@@ -431,7 +432,7 @@ extension RegionService {
     }
 
     /// The invite a verified token opens, with its org's name, or the reason it no longer opens.
-    func openInvite(_ conn: SQLiteConnection, _ claims: InviteTokenClaims, now: Date) throws -> (InviteView, String) {
+    func openInvite(_ conn: SQLConnection, _ claims: InviteTokenClaims, now: Date) throws -> (InviteView, String) {
         guard let inv = try loadInvite(conn, id: claims.inviteID, now: now), inv.orgID == claims.orgID,
             let org = try conn.first("SELECT name, status FROM orgs WHERE id = ?", [inv.orgID])
         else {
@@ -474,7 +475,7 @@ extension RegionService {
     /// Makes the invite's person a member (roles, variables, starting page, SSO-only, app grants), marks the
     /// invite joined, queues the "you were added" mail and audits it. Shared by invite links and SSO sign-in.
     func join(
-        _ conn: SQLiteConnection, _ inv: InviteView, orgName: String, accountID: String, firstName: String?,
+        _ conn: SQLConnection, _ inv: InviteView, orgName: String, accountID: String, firstName: String?,
         lastName: String?,
         at nowS: Int, via: String = "link"
     ) throws -> AcceptInviteResult {
@@ -489,8 +490,9 @@ extension RegionService {
         for g in inv.apps
         where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [inv.orgID, g.app]) != nil {
             try conn.run(
-                "INSERT OR REPLACE INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?,"
-                    + " ?, ?)",
+                "INSERT INTO app_grants (org_id, app_id, member_rowid, role, granted_at) VALUES (?, ?, ?, ?, ?)"
+                    + " ON CONFLICT (org_id, app_id, member_rowid) DO UPDATE SET role = excluded.role,"
+                    + " granted_at = excluded.granted_at",
                 [inv.orgID, g.app, rowid, g.role.rawValue, nowS])
         }
         try MemberRows.recountApps(conn, rowid: rowid)
@@ -541,7 +543,7 @@ extension RegionService {
     }
 
     func pendingInvites(
-        _ conn: SQLiteConnection, email: String, now: Date
+        _ conn: SQLConnection, email: String, now: Date
     ) throws -> [(invite: InviteView, orgName: String)] {
         var out: [(invite: InviteView, orgName: String)] = []
         try conn.forEach(Self.pendingForEmailSQL, [Email.normalize(email), Int(now.timeIntervalSince1970)]) {

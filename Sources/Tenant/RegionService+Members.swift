@@ -182,7 +182,7 @@ extension RegionService {
     }
 
     /// Rule 6: the membership, its grants and its keys go at once; the data the member created stays.
-    func remove(_ conn: SQLiteConnection, org: OrgID, _ m: MemberRows.Loaded, at: Int, actor: String) throws {
+    func remove(_ conn: SQLConnection, org: OrgID, _ m: MemberRows.Loaded, at: Int, actor: String) throws {
         try MemberRows.revokeKeys(conn, orgID: org, accountID: m.accountID, app: nil, at: at, reason: "member_removed")
         try MemberRows.delete(conn, rowid: m.rowid)
         try audit(

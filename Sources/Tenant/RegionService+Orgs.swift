@@ -44,7 +44,7 @@ extension RegionService {
         try await db.read { conn in try self.memberships(conn, accountID: accountID) }
     }
 
-    func memberships(_ conn: SQLiteConnection, accountID: String) throws -> [MembershipSummary] {
+    func memberships(_ conn: SQLConnection, accountID: String) throws -> [MembershipSummary] {
         var out: [MembershipSummary] = []
         try conn.forEach(
             """
@@ -92,7 +92,7 @@ extension RegionService {
     }
 
     func accountOverview(
-        _ conn: SQLiteConnection, accountID: String, email: String, now: Date
+        _ conn: SQLConnection, accountID: String, email: String, now: Date
     ) throws -> AccountOverview {
         AccountOverview(
             memberships: try memberships(conn, accountID: accountID),
@@ -204,7 +204,7 @@ extension RegionService {
                 SELECT \(Self.orgColumns),
                        (SELECT m.email FROM member_roles r JOIN members m ON m.rowid = r.member_rowid
                         WHERE r.org_id = o.id AND r.role_id = 'owner' ORDER BY m.rowid LIMIT 1),
-                       (SELECT i.email || char(9) || i.expires_at FROM invites i, json_each(i.roles) j
+                       (SELECT i.email || '\t' || i.expires_at FROM invites i, \(conn.dialect.jsonArray("i.roles", as: "j"))
                         WHERE i.org_id = o.id AND i.status = 'pending' AND j.value = 'owner'
                         ORDER BY i.created_at DESC LIMIT 1)
                 FROM orgs o WHERE o.id > ? ORDER BY o.id LIMIT \(limit + 1)
@@ -305,9 +305,11 @@ extension RegionService {
     }
 
     /// Everything of an org, gone (the search indexes have no foreign keys to cascade from).
-    static func removeOrg(_ conn: SQLiteConnection, _ org: OrgID) throws {
-        try conn.run("DELETE FROM member_tri WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
-        try conn.run("DELETE FROM member_chars WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
+    static func removeOrg(_ conn: SQLConnection, _ org: OrgID) throws {
+        if conn.dialect == .sqlite {
+            try conn.run("DELETE FROM member_tri WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
+            try conn.run("DELETE FROM member_chars WHERE rowid IN (SELECT rowid FROM members WHERE org_id = ?)", [org])
+        }
         try conn.run("DELETE FROM member_roles WHERE org_id = ?", [org])
         try conn.run("DELETE FROM audit_events WHERE org_id = ?", [org])
         try conn.run("DELETE FROM outbox WHERE org_id = ?", [org])

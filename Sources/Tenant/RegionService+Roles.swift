@@ -97,7 +97,8 @@ extension RegionService {
                     0) ?? 0
             let invites =
                 try conn.first(
-                    "SELECT count(*) FROM invites, json_each(invites.roles) j WHERE org_id = ? AND status ="
+                    "SELECT count(*) FROM invites, \(conn.dialect.jsonArray("invites.roles", as: "j")) WHERE org_id = ?"
+                        + " AND status ="
                         + " 'pending' AND j.value = ?",
                     [org, role])?.int(0) ?? 0
             if members + invites > 0 {
@@ -167,7 +168,7 @@ extension RegionService {
     }
 
     func auditRows(
-        _ conn: SQLiteConnection, org: OrgID, _ q: AuditQuery, before: Int?, limit: Int
+        _ conn: SQLConnection, org: OrgID, _ q: AuditQuery, before: Int?, limit: Int
     ) throws -> [AuditEventView] {
         var cond = ["org_id = ?"]
         var b: [any SQLBindable] = [org]

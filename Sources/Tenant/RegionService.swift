@@ -113,7 +113,7 @@ extension RegionService {
     /// - Parameter fullCatalog: false when only the caller's own permissions matter (then custom roles are read
     ///   only if the caller holds one); true whenever other members' or requested roles will be resolved.
     func access(
-        _ conn: SQLiteConnection, _ orgID: OrgID, _ caller: Caller, fullCatalog: Bool = true
+        _ conn: SQLConnection, _ orgID: OrgID, _ caller: Caller, fullCatalog: Bool = true
     ) throws -> OrgAccess {
         try checkScope(orgID, caller)
         return try evaluate(try memberRow(conn, orgID, caller.accountID), conn, orgID, caller, fullCatalog: fullCatalog)
@@ -133,7 +133,7 @@ extension RegionService {
     static let appKeyCeiling: PermissionSet = [.orgView, .membersView, .dataEdit]
 
     /// The caller's membership row in the org (nil: not a member, or no such org).
-    func memberRow(_ conn: SQLiteConnection, _ orgID: OrgID, _ accountID: String) throws -> MemberAccessRow? {
+    func memberRow(_ conn: SQLConnection, _ orgID: OrgID, _ accountID: String) throws -> MemberAccessRow? {
         var found: MemberAccessRow?
         try conn.forEach(
             """
@@ -152,7 +152,7 @@ extension RegionService {
 
     /// The checks every org request makes, on a membership row. `conn` is needed only to read custom roles.
     func evaluate(
-        _ found: MemberAccessRow?, _ conn: SQLiteConnection?, _ orgID: OrgID, _ caller: Caller, fullCatalog: Bool
+        _ found: MemberAccessRow?, _ conn: SQLConnection?, _ orgID: OrgID, _ caller: Caller, fullCatalog: Bool
     ) throws -> OrgAccess {
         guard let org = found else { throw Refusal.notFound.error }
         if org.status == .suspended { throw Refusal.orgSuspended.error }
@@ -179,7 +179,7 @@ extension RegionService {
 
     /// Like `access`, and the caller must hold `permission` (403 when they are a member without it).
     func access(
-        _ conn: SQLiteConnection, _ orgID: OrgID, _ caller: Caller, requiring permission: Permission,
+        _ conn: SQLConnection, _ orgID: OrgID, _ caller: Caller, requiring permission: Permission,
         fullCatalog: Bool = true
     ) throws -> OrgAccess {
         let a = try access(conn, orgID, caller, fullCatalog: fullCatalog)
@@ -195,7 +195,7 @@ extension RegionService {
         }
     }
 
-    func loadCatalog(_ conn: SQLiteConnection, _ orgID: OrgID) throws -> RoleCatalog {
+    func loadCatalog(_ conn: SQLConnection, _ orgID: OrgID) throws -> RoleCatalog {
         let rows = try conn.query(
             "SELECT id, name, permissions FROM custom_roles WHERE org_id = ? ORDER BY id", [orgID])
         return RoleCatalog(
@@ -220,7 +220,7 @@ extension RegionService {
         return out
     }
 
-    func ownerCount(_ conn: SQLiteConnection, _ orgID: OrgID) throws -> Int {
+    func ownerCount(_ conn: SQLConnection, _ orgID: OrgID) throws -> Int {
         try conn.first("SELECT count(*) FROM member_roles WHERE org_id = ? AND role_id = 'owner'", [orgID])?.int(0) ?? 0
     }
 
@@ -232,7 +232,7 @@ extension RegionService {
 extension RegionService {
     /// Appends an audit event in the caller's transaction: it commits or rolls back with the change it records.
     func audit(
-        _ conn: SQLiteConnection, org: OrgID, at: Int, actor: String, action: String, target: String,
+        _ conn: SQLConnection, org: OrgID, at: Int, actor: String, action: String, target: String,
         _ summary: [String: String] = [:]
     ) throws {
         try conn.run(
@@ -242,7 +242,7 @@ extension RegionService {
 
     /// Queues a mail in the caller's transaction (the sender delivers it after commit, with retries).
     func enqueueMail(
-        _ conn: SQLiteConnection, org: OrgID, kind: String, to: String, payload: [String: String], at: Int
+        _ conn: SQLConnection, org: OrgID, kind: String, to: String, payload: [String: String], at: Int
     ) throws {
         try conn.run(
             "INSERT INTO outbox (org_id, kind, recipient, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?,"

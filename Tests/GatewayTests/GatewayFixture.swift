@@ -35,6 +35,12 @@ final class GatewayFixture: @unchecked Sendable {
         c.dataDirectory = dir
         c.scryptLogN = 10
         c.storeSynchronous = .normal
+        if let url = TestStores.postgresURL {
+            c.storeBackend = .postgres
+            c.storeReaders = 1
+            c.storeSchemaPrefix = TestStores.freshPrefix()
+            for name in ["gateway"] + Region.allCases.map(\.rawValue) { c.databases[name] = url }
+        }
         c.mail.transport = .off
         dns = try TestDNS()
         c.ssoDNSResolver = dns.address

@@ -274,7 +274,7 @@ struct InviteFlowTests {
                     + " 'invite.declined', 'd@example.com', ?)", [org, "{\"invite\":\"\(d)\"}"])
             try conn.run("DELETE FROM schema_migrations WHERE version = 4")
         }
-        let reopened = try RegionService.openDatabase(path: s.db.path)
+        let reopened = try s.db.reopen(migrations: RegionSchema.migrations)
         let statuses = try reopened.readNow { conn in
             try conn.query(
                 "SELECT email, status FROM invites WHERE email IN ('d@example.com', 'r@example.com') ORDER BY email"

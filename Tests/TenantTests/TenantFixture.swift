@@ -24,8 +24,9 @@ final class TenantFixture: @unchecked Sendable {
         tokens = try InviteTokens.loadOrCreate(directory: dir + "/keys")
         var services: [RegionService] = []
         for r in Region.allCases {
-            let db = try RegionService.openDatabase(
-                path: "\(dir)/\(r.rawValue).db", options: .init(readers: 2, synchronous: .normal))
+            let (location, options) = TestStores.location(
+                "\(dir)/\(r.rawValue).db", options: .init(readers: 2, synchronous: .normal))
+            let db = try RegionService.openDatabase(path: location, options: options)
             services.append(RegionService(region: r, db: db, clock: clock, tokens: tokens))
         }
         directory = RegionDirectory(services)

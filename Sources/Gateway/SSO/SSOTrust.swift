@@ -59,7 +59,7 @@ package final class SSOTrust: Sendable {
         let now = nowS
         try await db.write { conn in
             try conn.run(
-                "INSERT OR IGNORE INTO sso_links (account_id, org_id, via, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO sso_links (account_id, org_id, via, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [accountID, org, via, now])
         }
     }
