@@ -164,7 +164,8 @@ package final class GatehouseApp: Sendable {
             tenants = RegionTenants([])
             gatewayService = nil
             let verifier = ForwardedIdentityVerifier(
-                keys: try KeyRing.loadOrCreate(path: forwardingKeysPath), clock: clock)
+                keys: try KeyRing.loadOrCreate(path: forwardingKeysPath), clock: clock,
+                shared: services.first.map(\.db).flatMap { $0.readsAreLocal ? nil : $0 })
             RegionRoutes.register(on: builder, directory: regions, callers: verifier.provider)
             for tenant in local.values {
                 RegionInternalRoutes.register(on: builder, tenant: tenant, callers: verifier.provider)

@@ -58,9 +58,12 @@ package final class Accounts: Sendable {
     }
 
     /// By id: every API-key request asks, so answers are remembered until the gateway store's next write.
-    package func find(id: String) throws -> Account? {
+    /// `cachedOnly`: answer only from what is remembered (nil otherwise), for callers on an event loop when the
+    /// store is not local.
+    package func find(id: String, cachedOnly: Bool = false) throws -> Account? {
         let generation = db.writeGeneration
         if let known = byID.lookup(id, generation: generation) { return known }
+        if cachedOnly { return nil }
         let found = try db.readNow { conn in
             var out: Account?
             try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE id = ?", [id]) { out = Self.account($0) }

@@ -162,9 +162,11 @@ package final class GatewayService: Sendable {
         if let auth = ctx.request.headers["authorization"] {
             guard let (key, tenant) = apiKeyTenant(auth), let known = tenant?.knownAPIKey(key), let found = known
             else { return nil }
-            return try? apiKeyCaller(found)
+            return try? apiKeyCaller(found, cachedOnly: !db.readsAreLocal)
         }
-        guard let token = sessionToken(ctx), let found = try? sessions.validateWithAccount(token) else { return nil }
+        let local = db.readsAreLocal
+        guard let token = sessionToken(ctx), let found = try? sessions.validateWithAccount(token, cachedOnly: !local)
+        else { return nil }
         return Caller(session: found.0, account: found.1, regionAdmin: found.2)
     }
 
@@ -181,8 +183,8 @@ package final class GatewayService: Sendable {
     }
 
     /// The caller of a live API key, or nil when its account is gone.
-    private func apiKeyCaller(_ found: APIKeyIdentity) throws -> Caller? {
-        guard let account = try accounts.find(id: found.accountID) else { return nil }
+    private func apiKeyCaller(_ found: APIKeyIdentity, cachedOnly: Bool = false) throws -> Caller? {
+        guard let account = try accounts.find(id: found.accountID, cachedOnly: cachedOnly) else { return nil }
         return Caller(
             accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .apiKey,
             scopeOrg: found.org, scopeApp: found.app)

@@ -35,8 +35,9 @@ package final class Sessions: Sendable {
         /// `last_seen` is written at most this often per session (reads stay reads).
         package var touchInterval: TimeInterval = 60
         /// A validated session is remembered in this process for this long, so a busy client does not cost a
-        /// store read per request. Revocation in this process (logout, password change) clears it at once;
-        /// another gateway process sharing the store sees a revocation within this time. 0 turns it off.
+        /// store read per request, and only while the gateway store's generation has not moved: a revocation by
+        /// this process clears it at once, one by another gateway sharing a PostgreSQL store as soon as its
+        /// commit is announced (milliseconds; at most 250 ms while the announcements are down). 0 turns it off.
         package var cacheSeconds: TimeInterval = 2
         package init() {}
     }
@@ -51,17 +52,32 @@ package final class Sessions: Sendable {
         let region: Region?
         let lastSeen: Int
         let at: TimeInterval
+        let generation: UInt64
     }
     private let cache = Mutex<[[UInt8]: Cached]>([:])
 
-    /// Key for CSRF tokens (HMAC of the session id): per process start, so tokens die with the process too.
+    /// Key for CSRF tokens (HMAC of the session id), kept in the gateway store so that every gateway process
+    /// sharing it accepts the forms the others rendered.
     private let csrfKey: Redacted<[UInt8]>
 
     package init(db: Database, clock: any WallClock, policy: Policy = Policy()) {
         self.db = db
         self.clock = clock
         self.policy = policy
-        csrfKey = Redacted(SecureRandom.bytes(32))
+        csrfKey = Redacted((try? Self.sharedKey(db, name: "csrf_key")) ?? SecureRandom.bytes(32))
+    }
+
+    /// A random key made once per store (the first process to start writes it; the others read it).
+    static func sharedKey(_ db: Database, name: String) throws -> [UInt8] {
+        let fresh = Base64URL.encode(SecureRandom.bytes(32))
+        let stored = try db.writeNow { conn in
+            try conn.run("INSERT INTO instance (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING", [name, fresh])
+            return try conn.first("SELECT value FROM instance WHERE key = ?", [name])?.string(0)
+        }
+        guard let stored, let key = Base64URL.decode(stored), key.count == 32 else {
+            throw GatehouseError.internalError(detail: "the stored \(name) is not a 32-byte key")
+        }
+        return Array(key)
     }
 
     static func digest(_ token: String) -> [UInt8] { Digest.sha256.hash(token) }
@@ -89,15 +105,21 @@ package final class Sessions: Sendable {
 
     /// The session, its account and the account's region (if a region admin), in one indexed read: this is
     /// the check every cookie-authenticated request makes.
-    package func validateWithAccount(_ token: String) throws -> (Session, Account, Region?)? {
+    /// `cachedOnly`: answer only from what is remembered (nil otherwise), for callers on an event loop when the
+    /// store is not local; nil then means "not known here", not "invalid".
+    package func validateWithAccount(_ token: String, cachedOnly: Bool = false) throws -> (Session, Account, Region?)? {
         guard (40...50).contains(token.utf8.count) else { return nil }
         let nowExact = clock.now().timeIntervalSince1970
         let now = Int(nowExact)
         let hash = Self.digest(token)
-        if policy.cacheSeconds > 0, let c = cache.withLock({ $0[hash] }), nowExact - c.at < policy.cacheSeconds {
+        let generation = db.writeGeneration
+        if policy.cacheSeconds > 0, let c = cache.withLock({ $0[hash] }), nowExact - c.at < policy.cacheSeconds,
+            c.generation == generation
+        {
             guard now < c.session.expiresAt, now < c.lastSeen + Int(policy.idleTimeout) else { return nil }
             return (c.session, c.account, c.region)
         }
+        if cachedOnly { return nil }
         let found: (Session, Account, Region?, Int)? = try db.readNow { conn in
             var out: (Session, Account, Region?, Int)?
             try conn.forEach(
@@ -127,7 +149,8 @@ package final class Sessions: Sendable {
             cache.withLock { c in
                 if c.count > 100_000 { c.removeAll() }
                 c[hash] = Cached(
-                    session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact)
+                    session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact,
+                    generation: generation)
             }
         }
         if now - lastSeen >= Int(policy.touchInterval) {

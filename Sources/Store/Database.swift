@@ -219,6 +219,16 @@ package final class Database: Sendable {
         try writer.withLock { try $0.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
+    /// Runs one statement by itself, outside the writers' lock (PostgreSQL: autocommit on a pool connection;
+    /// SQLite: a write of its own). For inserts whose unique constraint is the whole rule, such as replay
+    /// memories: two processes inserting the same key at once, exactly one changes a row. Returns rows changed.
+    package func runAlone(_ sql: String, _ bindings: [any SQLBindable]) throws -> Int {
+        guard dialect == .postgres else { return try writeNow { try $0.run(sql, bindings) } }
+        let changed = try readNow(singleStatement: true) { try $0.run(sql, bindings) }
+        commits.bump()
+        return changed
+    }
+
     /// Runs `body` in a read transaction (one snapshot) on a reader thread.
     package func read<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in

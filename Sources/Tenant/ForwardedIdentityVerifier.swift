@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GatehouseCore
+import Store
 import Synchronization
 import TenantAPI
 import TenantDomain
@@ -16,15 +17,36 @@ package final class ForwardedIdentityVerifier: Sendable {
     /// remembered for at least as long as its timestamp stays acceptable.
     private let seen = Mutex<(current: Set<String>, previous: Set<String>, rotatedAt: TimeInterval)>(([], [], 0))
     let maxRemembered: Int
+    /// Replicas of a region share its PostgreSQL store: a nonce is then also a row with a unique key there, so a
+    /// request replayed to another replica is refused too. nil for a store one process owns (SQLite).
+    let shared: Database?
+    private let insertsSincePurge = Mutex(0)
 
     package init(
         keys: KeyRing, clock: any WallClock = SystemClock(), window: TimeInterval = ForwardedIdentity.window,
-        maxRemembered: Int = 2_000_000
+        maxRemembered: Int = 2_000_000, shared: Database? = nil
     ) {
         self.keys = keys
         self.clock = clock
         self.window = window
         self.maxRemembered = maxRemembered
+        self.shared = shared
+    }
+
+    /// True when no other replica has seen `nonce` (it is recorded now); expired rows are purged now and then.
+    private func firstSeenByEveryReplica(_ nonce: String, now: TimeInterval) throws -> Bool {
+        guard let shared else { return true }
+        let expires = Int(now + 2 * window) + 1
+        let purge = insertsSincePurge.withLock { n in
+            n += 1
+            if n < 1000 { return false }
+            n = 0
+            return true
+        }
+        if purge { _ = try shared.runAlone("DELETE FROM identity_nonces WHERE expires_at < ?", [Int(now)]) }
+        return try shared.runAlone(
+            "INSERT INTO identity_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [nonce, expires])
+            == 1
     }
 
     static func refuse(_ code: String, _ message: String) -> GatehouseError {
@@ -72,7 +94,9 @@ package final class ForwardedIdentityVerifier: Sendable {
                 .unavailable, status: 503, "Too many requests to remember; try again shortly.",
                 headers: [("Retry-After", "5")])
         }
-        guard fresh else { throw Self.refuse("identity_replayed", "This signed request was already used.") }
+        guard fresh, try firstSeenByEveryReplica(nonce, now: now) else {
+            throw Self.refuse("identity_replayed", "This signed request was already used.")
+        }
         guard let json = Base64URL.decode(p[4]), let caller = try? JSONDecoder().decode(Caller.self, from: Data(json))
         else {
             throw Self.refuse("identity_malformed", "The gateway identity is malformed.")

@@ -105,11 +105,15 @@ package final class LocalRegionTenant: RegionTenant {
         try await service.ssoSignIn(request)
     }
 
+    /// Answers on the event loop only from a store whose reads are local (SQLite); a PostgreSQL read is a network
+    /// round trip, so those callers take the async way.
     package func immediateOverview(accountID: String, email: String) -> AccountOverview? {
-        try? service.accountOverviewNow(accountID: accountID, email: email)
+        guard service.db.readsAreLocal else { return nil }
+        return try? service.accountOverviewNow(accountID: accountID, email: email)
     }
 
     package func immediateOrgView(_ caller: Caller, org: String) -> Result<OrgView, GatehouseError>? {
+        guard service.db.readsAreLocal else { return nil }
         guard let id = OrgID(org) else { return .failure(Refusal.notFound.error) }
         do { return .success(try service.orgNow(caller, org: id)) } catch let e as GatehouseError {
             return .failure(e)

@@ -17,6 +17,9 @@ package struct OutboxSettings: Sendable {
     /// How often the sender looks for due mail.
     package var pollInterval: TimeInterval = 2
     package var batch = 50
+    /// How long a claimed batch belongs to the sender that claimed it. A sender that dies mid-batch leaves its
+    /// claims to expire, and another replica sends them then (at least once, never lost).
+    package var claimSeconds = 300
     package init() {}
 }
 
@@ -56,22 +59,36 @@ package final class OutboxSender: Sendable {
         let nowS = Int(now.timeIntervalSince1970)
         let due: [Due]
         do {
-            due = try service.db.readNow { conn in
+            // Claimed, not just read: every replica of a region runs a sender over the same outbox, and a mail must
+            // go out once. The claim moves the rows' next attempt past the lease in a write transaction (one writer
+            // per store at a time; on PostgreSQL also FOR UPDATE SKIP LOCKED), so a second sender finds none of
+            // them due. Sending happens after the commit, never inside a transaction.
+            let lease = nowS + settings.claimSeconds
+            // A read first: an idle outbox costs no write (a write moves the store's generation, which empties
+            // every cache tagged with it).
+            let any = try service.db.readNow(singleStatement: true) { conn in
+                try conn.first(
+                    "SELECT 1 FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? LIMIT 1", [nowS]) != nil
+            }
+            guard any else { return 0 }
+            due = try service.db.writeNow { conn in
                 var rows: [Due] = []
                 try conn.forEach(
-                    "SELECT id, org_id, kind, recipient, payload, attempts FROM outbox WHERE sent_at IS NULL AND"
-                        + " next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-                    [nowS, settings.batch]
+                    "UPDATE outbox SET next_attempt_at = ? WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND"
+                        + " next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+                        + (conn.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
+                        + ") RETURNING id, org_id, kind, recipient, payload, attempts",
+                    [lease, nowS, settings.batch]
                 ) {
                     rows.append(
                         Due(
                             id: $0.int64(0), org: $0.string(1), kind: $0.string(2), to: $0.string(3),
                             payload: JSONColumn.readMap($0.string(4)), attempts: Int($0.int64(5))))
                 }
-                return rows
+                return rows.sorted { $0.id < $1.id }
             }
         } catch {
-            logger.error("outbox read failed", ["error.detail": .string(String(describing: error))])
+            logger.error("outbox claim failed", ["error.detail": .string(String(describing: error))])
             return 0
         }
         var sent = 0

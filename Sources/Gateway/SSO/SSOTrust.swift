@@ -59,7 +59,8 @@ package final class SSOTrust: Sendable {
         let now = nowS
         try await db.write { conn in
             try conn.run(
-                "INSERT INTO sso_links (account_id, org_id, via, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO sso_links (account_id, org_id, via, created_at) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT DO NOTHING",
                 [accountID, org, via, now])
         }
     }
