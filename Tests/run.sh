@@ -5,18 +5,20 @@
 # `gatehouse saml verify` (signatures made by xmlsec1 and signxml); ID tokens made by PyJWT through `gatehouse oidc
 # verify`; SAML interop with SimpleSAMLphp; OpenID Connect interop with oidc-provider-mock (PyPI); the console
 # story in headless Chromium (screenshots under .build/test-artifacts/); the trust boundaries with dnsmasq (SSO domain
-# proof over DNS) and Chromium (no redirect off the origin).
+# proof over DNS) and Chromium (no redirect off the origin). Then the store, tenant and gateway suites again on
+# PostgreSQL (a throwaway cluster), and the scale-out story: two gateways and two replicas per region behind
+# haproxy, races and kill -9 failover (Tests/ScaleOut/scaleout.py).
 #
 # It installs what is missing first, naming it in one line: Debian packages (when absent) and PyPI test tools.
 # Needs only the Swift 6 toolchain and a Debian base; the SAML interop runs SimpleSAMLphp through the harness in
-# Tests/Interop/ (idp.py: configuration written at run time, keys generated per run). About 3 minutes on 2 cores.
+# Tests/Interop/ (idp.py: configuration written at run time, keys generated per run). About 5 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v swift >/dev/null || { echo "Tests/run.sh: swift is missing; install the Swift 6 toolchain" >&2; exit 1; }
 missing=()
 for pkg in libssl-dev libxml2-dev libsqlite3-dev zlib1g-dev openssl curl python3 python3-pip xmlsec1 dnsmasq-base \
-    chromium chromium-driver simplesamlphp php-cli php-xml php-mbstring; do
+    chromium chromium-driver simplesamlphp php-cli php-xml php-mbstring libpq-dev postgresql haproxy; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -41,7 +43,16 @@ fi
 
 swift build --build-tests
 swift test --skip-build
+# The same suites again on PostgreSQL: a throwaway cluster (initdb into a temp dir, loopback, stopped at the end).
+pgdir="$(mktemp -d /tmp/gh-pg.XXXXXX)"
+chmod 755 "$pgdir"
+pgport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+trap 'Tests/Postgres/cluster.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
+pgurl="$(Tests/Postgres/cluster.sh start "$pgdir" "$pgport")"
+echo "Tests/run.sh: the Swift suites again on PostgreSQL ($pgurl)"
+GATEHOUSE_TEST_POSTGRES="$pgurl" swift test --skip-build
 bin="$(swift build --show-bin-path)/gatehouse"
+python3 Tests/ScaleOut/scaleout.py --binary "$bin" --postgres "$pgurl"
 python3 Tests/E2E/story.py --binary "$bin"
 python3 Tests/SAML/corpus.py --binary "$bin"
 python3 Tests/OIDC/jose_interop.py --binary "$bin"

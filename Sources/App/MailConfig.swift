@@ -5,7 +5,7 @@ import Tenant
 /// The `mail` section: which transport delivers the outbox, the sender address, and retry pacing.
 ///
 ///     "mail": {"transport": "dev" | "smtp" | "off", "from": "…", "fromName": "…", "directory": "…",
-///              "retryBaseSeconds": 30, "retryMaxSeconds": 3600, "pollSeconds": 2,
+///              "retryBaseSeconds": 30, "retryMaxSeconds": 3600, "pollSeconds": 2, "claimSeconds": 300,
 ///              "smtp": {"host": "…", "port": 587, "security": "starttls" | "tls" | "none",
 ///                       "username": "…", "password": "…", "caFile": "…", "heloName": "…", "timeoutSeconds": 15}}
 ///
@@ -36,6 +36,9 @@ package struct MailConfig: Sendable {
         m.outbox.retryBase = try r.double("retryBaseSeconds", default: m.outbox.retryBase, range: 0.1...86400)
         m.outbox.retryMax = try r.double("retryMaxSeconds", default: m.outbox.retryMax, range: 0.1...604800)
         m.outbox.pollInterval = try r.double("pollSeconds", default: m.outbox.pollInterval, range: 0.05...3600)
+        // How long a replica's claim on a batch of mail lasts: if it dies mid-batch, another sends them after this.
+        // Longer than a batch can take to send (batch × SMTP timeout), or a slow batch could be sent twice.
+        m.outbox.claimSeconds = try r.int("claimSeconds", default: m.outbox.claimSeconds, range: 1...86400)
         var s = try r.section("smtp")
         if let host = try s.string("host", default: nil) {
             let security =

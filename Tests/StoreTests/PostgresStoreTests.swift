@@ -112,7 +112,10 @@ struct PostgresStoreTests {
 
     /// Two processes' read-then-write on one row: the writers' lock makes every increment count.
     @Test func writersOfTwoProcessesNeverLoseAnUpdate() async throws {
-        let (a, b) = try { let s = try stores(2); return (s[0], s[1]) }()
+        let (a, b) = try {
+            let s = try stores(2)
+            return (s[0], s[1])
+        }()
         try await a.write { try $0.run("INSERT INTO accounts (email, balance) VALUES ('n@x', 0)") }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<60 {
@@ -131,7 +134,10 @@ struct PostgresStoreTests {
 
     /// Caches tagged with the generation see another process's commit: LISTEN/NOTIFY moves it within 1 s.
     @Test func anotherProcessesCommitMovesTheGeneration() async throws {
-        let (a, b) = try { let s = try stores(2); return (s[0], s[1]) }()
+        let (a, b) = try {
+            let s = try stores(2)
+            return (s[0], s[1])
+        }()
         try await Task.sleep(for: .milliseconds(300))  // both listening
         let before = b.writeGeneration
         try await a.write { try $0.run("INSERT INTO accounts (email, balance) VALUES ('g@x', 0)") }
@@ -142,7 +148,10 @@ struct PostgresStoreTests {
 
     /// A statement outside the lock: two processes inserting one key, exactly one changes a row.
     @Test func aUniqueInsertWinsOnceAcrossProcesses() async throws {
-        let (a, b) = try { let s = try stores(2); return (s[0], s[1]) }()
+        let (a, b) = try {
+            let s = try stores(2)
+            return (s[0], s[1])
+        }()
         let sql = "INSERT INTO accounts (email, balance) VALUES (?, 0) ON CONFLICT DO NOTHING"
         async let x = Task.detached { try a.runAlone(sql, ["once@x"]) }.value
         async let y = Task.detached { try b.runAlone(sql, ["once@x"]) }.value
