@@ -5,6 +5,8 @@
 # members and 2,000 pending invites; its owner is in 5 orgs across 3 regions.
 #   Tests/Benchmarks/matrix.sh [ROW-FILTER]     env: CONNS=64 DURATION=5s WARMUP=2s RUNS=3 ANSWER_CACHE=true
 # ANSWER_CACHE=false measures every read the long way (`store.answerCache`: no remembered answers).
+# POSTGRES_URL=postgres://… runs the same matrix with every store in PostgreSQL (fresh schemas in that database;
+# Tests/Postgres/cluster.sh start DIR PORT makes a throwaway one).
 # Prints a Markdown table (route, req/s, ratio to nginx, p99, errors) and the server's RSS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -23,11 +25,16 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 port=$(free_port) nport=$(free_port)
 base="http://127.0.0.1:$port"
 
-seed=$("$bindir/BenchSeed" "$work/data")
+store="\"answerCache\": $answer_cache"
+if [ -n "${POSTGRES_URL:-}" ]; then
+  u="$POSTGRES_URL"
+  store="$store, \"backend\": \"postgres\", \"schemaPrefix\": \"bench$RANDOM$RANDOM\", \"databases\": {\"gateway\": \"$u\","
+  store="$store \"us\": \"$u\", \"eu\": \"$u\", \"apac\": \"$u\"}"
+fi
+echo "{\"publicBaseURL\": \"$base\", \"log\": {\"level\": \"warning\"}, \"store\": {$store}}" > "$work/config.json"
+seed=$("$bindir/BenchSeed" "$work/data" "$work/config.json")
 field() { python3 -c "import json,sys;print(json.loads(sys.argv[1])[sys.argv[2]])" "$seed" "$1"; }
 org=$(field org) member=$(field member) session=$(field session) apikey=$(field apiKey)
-echo "{\"publicBaseURL\": \"$base\", \"log\": {\"level\": \"warning\"}, \"store\": {\"answerCache\": $answer_cache}}" \
-  > "$work/config.json"
 taskset -c 1 "$bindir/gatehouse" serve --config "$work/config.json" --port "$port" --data-dir "$work/data" \
   >"$work/stdout.log" 2>"$work/stderr.log" &
 pid=$!
@@ -80,7 +87,12 @@ echo "| route | req/s | ratio to nginx | p99 | non-2xx/errors |"
 echo "| --- | --- | --- | --- | --- |"
 row() {  # row NAME URL [wrk args...]
   local name="$1" url="$2"; shift 2
-  [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return 0
+  if [ -n "$filter" ]; then  # substrings of row names, `|` between alternatives
+    local hit=0 f
+    IFS='|' read -ra fs <<<"$filter"
+    for f in "${fs[@]}"; do [[ "$name" == *"$f"* ]] && hit=1; done
+    [ "$hit" = 1 ] || return 0
+  fi
   local -a ours=() theirs=() p99s=()
   local errs="" i report
   taskset -c 0 wrk -t2 -c"$conns" -d"$warmup" "$@" "$url" >/dev/null 2>&1 || true

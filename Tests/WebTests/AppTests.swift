@@ -21,6 +21,28 @@ struct AppTests {
         for example in ["config/gatehouse.tls.example.json", "config/gatehouse.production.example.json"] {
             _ = try GatehouseConfig.load(path: root.appendingPathComponent(example).path)
         }
+        let gateway = try GatehouseConfig.load(path: root.appendingPathComponent("config/scaleout/gateway.json").path)
+        #expect(gateway.storeBackend == .postgres && gateway.databases.keys.sorted() == ["gateway"])
+        #expect(try gateway.storeLocation("gateway").location.hasPrefix("postgres://"))
+        #expect(throws: ConfigError.self) { try gateway.storeLocation("eu") }
+        let eu = try GatehouseConfig.load(path: root.appendingPathComponent("config/scaleout/region-eu.json").path)
+        #expect(eu.storeBackend == .postgres && eu.databases.keys.sorted() == ["eu"])
+    }
+
+    @Test(arguments: [
+        (#"{"store":{"backend":"mysql"}}"#, "store.backend"),
+        (#"{"store":{"backend":"postgres","databases":{"eu":"mysql://x"}}}"#, "store.databases.eu"),
+        (#"{"store":{"databases":{"eu":"postgres://db/x"}}}"#, "store.backend"),
+        (#"{"store":{"backend":"postgres","schemaPrefix":"a;DROP"}}"#, "store.schemaPrefix"),
+        (#"{"store":{"backend":"postgres","databases":{"moon":"postgres://db/x"}}}"#, "store.databases.moon"),
+    ])
+    func storeChoicesAreChecked(json: String, names: String) throws {
+        do {
+            _ = try GatehouseConfig.parse(Data(json.utf8))
+            Issue.record("accepted \(json)")
+        } catch let e as ConfigError {
+            #expect(String(describing: e).contains(names), "\(e)")
+        }
     }
 
     @Test func signInLimitsAreConfigurable() throws {

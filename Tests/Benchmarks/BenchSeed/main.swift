@@ -9,12 +9,14 @@ import TenantDomain
 // server runs, then exits; the server is started on the directory afterwards. Realistic data: an EU org with
 // 10,000 members and 2,000 pending invites, its owner a person in 5 orgs across 3 regions, an API key, an app,
 // audit events. Prints one JSON object: the org, a member id, the session token, the API key.
-//   swift run -c release BenchSeed <data-dir>
-guard CommandLine.arguments.count == 2 else {
-    FileHandle.standardError.write(Data("usage: BenchSeed <data-dir>\n".utf8))
+// With a config file, its stores are used (PostgreSQL for the matrix's POSTGRES_URL runs).
+//   swift run -c release BenchSeed <data-dir> [config.json]
+guard (2...3).contains(CommandLine.arguments.count) else {
+    FileHandle.standardError.write(Data("usage: BenchSeed <data-dir> [config.json]\n".utf8))
     exit(2)
 }
-var config = GatehouseConfig()
+var config =
+    CommandLine.arguments.count == 3 ? try GatehouseConfig.load(path: CommandLine.arguments[2]) : GatehouseConfig()
 config.dataDirectory = CommandLine.arguments[1]
 config.scryptLogN = 10
 config.mail.transport = .off

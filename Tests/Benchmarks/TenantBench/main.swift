@@ -23,10 +23,13 @@ try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories
 // Removed explicitly before every exit (top-level `defer` does not run on `exit`).
 func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
 let tokens = try InviteTokens.loadOrCreate(directory: dir + "/keys")
+// POSTGRES_URL: the same in PostgreSQL (a fresh schema in that database).
+let postgres = ProcessInfo.processInfo.environment["POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
 let db = try RegionService.openDatabase(
-    path: dir + "/eu.db",
+    path: postgres ?? dir + "/eu.db",
     options: .init(
-        readers: 4, synchronous: ProcessInfo.processInfo.environment["BENCH_SYNC"] == "NORMAL" ? .normal : .full))
+        readers: 4, synchronous: ProcessInfo.processInfo.environment["BENCH_SYNC"] == "NORMAL" ? .normal : .full,
+        schema: postgres.map { _ in "bench\(UInt32.random(in: 0...UInt32.max))" }))
 db.startCheckpointing()
 let service = RegionService(region: .eu, db: db, tokens: tokens)
 let builder = RouterBuilder(logger: Logger(label: "bench", sink: .discard))
