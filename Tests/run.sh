@@ -50,7 +50,7 @@ pgport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
 trap 'Tests/Postgres/cluster.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
 pgurl="$(Tests/Postgres/cluster.sh start "$pgdir" "$pgport")"
 echo "Tests/run.sh: the Swift suites again on PostgreSQL ($pgurl)"
-GATEHOUSE_TEST_POSTGRES="$pgurl" swift test --skip-build
+GATEHOUSE_TEST_POSTGRES="$pgurl" GATEHOUSE_TEST_POSTGRES_CA="$pgdir/server.crt" swift test --skip-build
 bin="$(swift build --show-bin-path)/gatehouse"
 python3 Tests/ScaleOut/scaleout.py --binary "$bin" --postgres "$pgurl"
 python3 Tests/E2E/story.py --binary "$bin"

@@ -169,7 +169,15 @@ package final class Database: Sendable {
             if box.connection.isBroken { box.connection.reconnect() }
             let db = box.connection
             if dialect == .postgres {
-                try db.execute("BEGIN; SELECT pg_advisory_xact_lock(\(lockKey))")
+                // A connection the server dropped (restart, failover) is found out here, before anything of this
+                // transaction ran: connect again and begin once more. A failure later is the caller's to see
+                // (the outcome of a COMMIT whose answer was lost is not known, so it is never repeated).
+                do {
+                    try db.execute("BEGIN; SELECT pg_advisory_xact_lock(\(lockKey))")
+                } catch let e as StoreError where e.isConnectionLost {
+                    db.reconnect()
+                    try db.execute("BEGIN; SELECT pg_advisory_xact_lock(\(lockKey))")
+                }
             } else {
                 try db.execute("BEGIN IMMEDIATE")
             }
@@ -224,7 +232,8 @@ package final class Database: Sendable {
     /// memories: two processes inserting the same key at once, exactly one changes a row. Returns rows changed.
     package func runAlone(_ sql: String, _ bindings: [any SQLBindable]) throws -> Int {
         guard dialect == .postgres else { return try writeNow { try $0.run(sql, bindings) } }
-        let changed = try readNow(singleStatement: true) { try $0.run(sql, bindings) }
+        // Never repeated after a lost connection: whether the statement ran is then unknown.
+        let changed = try withReader { try $0.run(sql, bindings) }
         commits.bump()
         return changed
     }
@@ -242,6 +251,34 @@ package final class Database: Sendable {
     /// - Parameter singleStatement: `body` runs exactly one statement, which is its own consistent snapshot,
     ///   so the explicit BEGIN/COMMIT is skipped.
     package func readNow<T>(singleStatement: Bool = false, _ body: (SQLConnection) throws -> T) throws -> T {
+        guard dialect == .postgres else {
+            return try withReader { db in
+                if singleStatement { return try body(db) }
+                // Prepared (and cached) rather than sqlite3_exec: this runs on hot paths, several times per request.
+                try db.run("BEGIN")
+                defer { _ = try? db.run("COMMIT") }
+                return try body(db)
+            }
+        }
+        func attempt(_ db: SQLConnection) throws -> T {
+            if singleStatement { return try body(db) }
+            try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            defer { try? db.execute("COMMIT") }
+            return try body(db)
+        }
+        return try withReader { db in
+            do {
+                return try attempt(db)
+            } catch let e as StoreError where e.isConnectionLost {
+                // A read may be repeated: the pooled connection was dropped by the server (restart, failover).
+                db.reconnect()
+                return try attempt(db)
+            }
+        }
+    }
+
+    /// A reader connection from the pool (opened when none is idle), returned afterwards unless broken.
+    private func withReader<T>(_ body: (SQLConnection) throws -> T) throws -> T {
         let box = try idleReaders.withLock { $0.popLast() } ?? ConnectionBox(open())
         if box.connection.isBroken { box.connection.reconnect() }
         defer {
@@ -252,17 +289,7 @@ package final class Database: Sendable {
                 if $0.count < keep, !box.connection.isBroken { $0.append(box) }
             }
         }
-        let db = box.connection
-        if singleStatement { return try body(db) }
-        if dialect == .postgres {
-            try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            defer { try? db.execute("COMMIT") }
-            return try body(db)
-        }
-        // Prepared (and cached) rather than sqlite3_exec: this runs on hot paths, several times per request.
-        try db.run("BEGIN")
-        defer { _ = try? db.run("COMMIT") }
-        return try body(db)
+        return try body(box.connection)
     }
 }
 

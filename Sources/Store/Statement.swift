@@ -101,6 +101,10 @@ package final class Statement {
     package func execute(_ values: [any SQLBindable]) throws {
         if stmt == nil {
             try bind(values)
+            if connection.inBatch {
+                try pgSend()
+                return
+            }
             while try step() {}
             pgClear()
             return
@@ -129,6 +133,37 @@ package final class Statement {
     /// Sends the bound values (text, or binary for blobs, so `bytea` needs no escaping) and keeps the result.
     private func pgRun() throws {
         guard let pg = connection.pg else { return }
+        guard !connection.inBatch else {
+            throw StoreError(code: 21, message: "a query inside a batch (only Statement.execute is allowed)", sql: sql)
+        }
+        let (storage, lengths, formats, isNull) = pgEncodedValues()
+        let count = Int32(storage.count)
+        let res: OpaquePointer? = try withPointers(storage, isNull) { pointers in
+            PQexecPrepared(pg, pgName, count, pointers, lengths, formats, 0)
+        }
+        do {
+            try PostgresResult.check(res, pg, sql)
+        } catch {
+            PQclear(res)
+            throw error
+        }
+        pgResult = res
+        pgRow = -1
+        pgRows = PQntuples(res)
+        connection.pgChanges = Int(String(cString: PQcmdTuples(res))) ?? 0
+    }
+
+    /// Queues the statement in the connection's batch (its result is read later).
+    private func pgSend() throws {
+        let (storage, lengths, formats, isNull) = pgEncodedValues()
+        let count = Int32(storage.count)
+        try withPointers(storage, isNull) { pointers in
+            try connection.sendPipelined(pgName, count, pointers, lengths, formats)
+        }
+        pgValues.removeAll(keepingCapacity: true)
+    }
+
+    private func pgEncodedValues() -> ([[UInt8]], [Int32], [Int32], [Bool]) {
         // Every value as bytes that outlive the call: text values NUL-terminated, blobs as they are.
         var storage: [[UInt8]] = []
         var lengths: [Int32] = []
@@ -160,20 +195,7 @@ package final class Statement {
             }
             lengths.append(Int32(storage[storage.count - 1].count - (formats.last == 1 ? 0 : 1)))
         }
-        let count = Int32(storage.count)
-        let res: OpaquePointer? = try withPointers(storage, isNull) { pointers in
-            PQexecPrepared(pg, pgName, count, pointers, lengths, formats, 0)
-        }
-        do {
-            try PostgresResult.check(res, pg, sql)
-        } catch {
-            PQclear(res)
-            throw error
-        }
-        pgResult = res
-        pgRow = -1
-        pgRows = PQntuples(res)
-        connection.pgChanges = Int(String(cString: PQcmdTuples(res))) ?? 0
+        return (storage, lengths, formats, isNull)
     }
 
     private func withPointers<R>(

@@ -32,6 +32,8 @@ struct MemberSearch {
     var after: Cursor?
 
     static let rareLimit = 2000
+    /// PostgreSQL: rows in sort order a search first looks through for a full page (see `run`).
+    static let probeRows = 4000
 
     struct Cursor: Codable, Equatable, JSONWritable {
         var s: String
@@ -78,19 +80,76 @@ struct MemberSearch {
         var conditions = ["m.org_id = ?"]
         var bindings: [any SQLBindable] = [orgID]
         let dir = descending ? "DESC" : "ASC"
+        let order = "ORDER BY \(sortColumn) \(dir), m.rowid \(dir)"
         if let after {
             conditions.append("(\(sortColumn), m.rowid) \(descending ? "<" : ">") (?, ?)")
             if sort == .name { bindings.append(after.v) } else { bindings.append(Int(after.v) ?? 0) }
             bindings.append(after.r)
         }
+        // Filters other than the term: status and role, on the columns of `alias` (`m.`, or the probe's `w.`).
+        func filterConditions(lastActive: String, rowid: String) -> ([String], [any SQLBindable]) {
+            var f: [String] = []
+            var b: [any SQLBindable] = []
+            switch status {
+            case .active:
+                f.append("\(lastActive) >= ?")
+                b.append(now - Self.activeWindow)
+            case .inactive:
+                f.append("\(lastActive) > 0 AND \(lastActive) < ?")
+                b.append(now - Self.activeWindow)
+            case .never: f.append("\(lastActive) = 0")
+            case nil: break
+            }
+            if let role {
+                f.append("\(rowid) IN (SELECT member_rowid FROM member_roles WHERE org_id = ? AND role_id = ?)")
+                b.append(orgID)
+                b.append(role)
+            }
+            return (f, b)
+        }
+        let (filters, filterBindings) = filterConditions(lastActive: "m.last_active", rowid: "m.rowid")
         let needle = term.map { $0.lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
         var source = "members m"
         var sourceBindings: [any SQLBindable] = []
+        var answered: [MemberRows.Loaded]?
         if let needle, conn.dialect == .postgres {
-            // PostgreSQL: a trigram index (pg_trgm) on the text answers LIKE '%term%' for terms of 3+ characters;
-            // shorter ones walk the sort index, as the dense case does on SQLite.
-            conditions.append("m.search_text LIKE ? ESCAPE '!'")
-            bindings.append("%" + Self.likeEscaped(needle) + "%")
+            // PostgreSQL. First a probe: the next `probeRows` rows in sort order (an index-only walk, the index
+            // carries the text), tested for the term; a full page among them is the answer (dense terms). Else
+            // candidates from a GIN index (pg_trgm on the text for 3+ characters, the text's one- and
+            // two-character pieces for shorter terms), counted up to `rareLimit`: few, start from them (OFFSET 0
+            // keeps the planner from folding the subquery into a walk); many, walk the sort index testing each row
+            // with `strpos`, which no index answers.
+            // The middle query streams the ordered walk through the test and stops at a full page, so a common
+            // term reads a few dozen index entries, a rare one at most `probeRows`.
+            let (probeFilters, probeBindings) = filterConditions(lastActive: "w.la", rowid: "w.r")
+            let probe =
+                "SELECT \(MemberRows.columns) FROM (SELECT w.r FROM (SELECT m.rowid AS r, m.search_text AS t,"
+                + " m.last_active AS la, \(sortColumn) AS s FROM members m WHERE"
+                + " \(conditions.joined(separator: " AND ")) \(order) LIMIT \(Self.probeRows)) w WHERE"
+                + " \((["strpos(w.t, ?) > 0"] + probeFilters).joined(separator: " AND ")) ORDER BY w.s \(dir), w.r \(dir)"
+                + " LIMIT \(limit + 1)) x JOIN members m ON m.rowid = x.r \(order)"
+            var probed: [MemberRows.Loaded] = []
+            try conn.forEach(probe, bindings + [needle] + probeBindings) { probed.append(MemberRows.read($0)) }
+            if probed.count > limit {
+                answered = probed
+            } else {
+                let short = needle.unicodeScalars.count < 3
+                let candidate = short ? "search_grams @> ARRAY[CAST(? AS text)]" : "search_text LIKE ? ESCAPE '!'"
+                let term: any SQLBindable = short ? needle : "%" + Self.likeEscaped(needle) + "%"
+                let candidates =
+                    try conn.first(
+                        "SELECT count(*) FROM (SELECT 1 FROM members WHERE org_id = ? AND \(candidate) LIMIT"
+                            + " \(Self.rareLimit + 1)) c",
+                        [orgID, term])?.int(0) ?? 0
+                if candidates <= Self.rareLimit {
+                    source =
+                        "(SELECT rowid AS cand FROM members WHERE org_id = ? AND \(candidate) OFFSET 0) c JOIN members"
+                        + " m ON m.rowid = c.cand"
+                    sourceBindings = [orgID, term]
+                }
+                conditions.append("strpos(m.search_text, ?) > 0")
+                bindings.append(needle)
+            }
         } else if let needle {
             let (table, match) = Self.ftsQuery(needle)
             let candidates =
@@ -109,27 +168,15 @@ struct MemberSearch {
             conditions.append("instr(m.search_text, ?) > 0")
             bindings.append(needle)
         }
-        switch status {
-        case .active:
-            conditions.append("m.last_active >= ?")
-            bindings.append(now - Self.activeWindow)
-        case .inactive:
-            conditions.append("m.last_active > 0 AND m.last_active < ?")
-            bindings.append(now - Self.activeWindow)
-        case .never: conditions.append("m.last_active = 0")
-        case nil: break
+        if answered == nil {
+            let sql =
+                "SELECT \(MemberRows.columns) FROM \(source) WHERE \((conditions + filters).joined(separator: " AND "))"
+                + " \(order) LIMIT \(limit + 1)"
+            var found: [MemberRows.Loaded] = []
+            try conn.forEach(sql, sourceBindings + bindings + filterBindings) { found.append(MemberRows.read($0)) }
+            answered = found
         }
-        if let role {
-            conditions.append("m.rowid IN (SELECT member_rowid FROM member_roles WHERE org_id = ? AND role_id = ?)")
-            bindings.append(orgID)
-            bindings.append(role)
-        }
-        bindings = sourceBindings + bindings
-        let sql =
-            "SELECT \(MemberRows.columns) FROM \(source) WHERE \(conditions.joined(separator: " AND ")) ORDER BY"
-            + " \(sortColumn) \(dir), m.rowid \(dir) LIMIT \(limit + 1)"
-        var rows: [MemberRows.Loaded] = []
-        try conn.forEach(sql, bindings) { rows.append(MemberRows.read($0)) }
+        var rows = answered ?? []
         var next: String?
         if rows.count > limit {
             rows.removeLast()

@@ -133,6 +133,22 @@ enum RegionSchema {
                 ) STRICT;
                 CREATE INDEX identity_nonces_by_expiry ON identity_nonces (expires_at);
                 """),
+        // PostgreSQL's search for one- and two-character terms (SQLite has `member_chars`): every distinct one-
+        // and two-character piece of the text, kept by the database, in a GIN index.
+        Migration(
+            6, "short search terms",
+            sql: "",
+            postgres: """
+                CREATE FUNCTION gh_short_grams(t text) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+                    SELECT coalesce(array_agg(DISTINCT g), '{}') FROM (
+                        SELECT substr(t, i, 1) AS g FROM generate_series(1, length(t)) i
+                        UNION SELECT substr(t, i, 2) FROM generate_series(1, length(t) - 1) i
+                    ) s
+                $$;
+                ALTER TABLE members ADD COLUMN search_grams text[] GENERATED ALWAYS AS (gh_short_grams(search_text))
+                    STORED;
+                CREATE INDEX members_short_search ON members USING gin (search_grams);
+                """),
     ]
 
     private static let tablesBeforeSearch = """

@@ -213,31 +213,34 @@ extension RegionService {
             let mailTail =
                 ",\"inviter\":\(JSONText.quote(inviterName)),\"inviterEmail\":\(JSONText.quote(caller.email)),"
                 + "\"org\":\(JSONText.quote(a.name)),\"roles\":\(roleNames),\"version\":\"1\"}"
-            for (i, email) in parsed.valid.enumerated() {
-                if members.contains(email) {
-                    results.append(InviteOutcome(email: email, result: .alreadyMember, inviteID: nil))
-                    continue
+            // Only inserts from here on: on PostgreSQL they are pipelined (results read in groups).
+            try conn.batch {
+                for (i, email) in parsed.valid.enumerated() {
+                    if members.contains(email) {
+                        results.append(InviteOutcome(email: email, result: .alreadyMember, inviteID: nil))
+                        continue
+                    }
+                    if pending.contains(email) {
+                        results.append(InviteOutcome(email: email, result: .alreadyInvited, inviteID: nil))
+                        continue
+                    }
+                    let id = ids[i]
+                    // Names given with the request win; else a pasted `Name <address>` names its invitee.
+                    let pasted = parsed.names[email]
+                    let given = (request.firstName ?? "") + (request.lastName ?? "") != ""
+                    try insertInvite.execute([
+                        id, org, email, rolesJSON, request.ssoOnly ?? false,
+                        given ? request.firstName ?? "" : pasted?.first ?? "",
+                        given ? request.lastName ?? "" : pasted?.last ?? "", varsJSON,
+                        page, appsJSON, caller.accountID, inviterName, nowS, expires, nowS,
+                    ])
+                    try insertMail.execute([org, email, "{\"invite\":\"\(id)\"" + mailTail, nowS, nowS])
+                    try insertAudit.execute([
+                        org, nowS, caller.accountID, email, "{\"invite\":\"\(id)\",\"roles\":\(roleIDs)}",
+                    ])
+                    results.append(InviteOutcome(email: email, result: .invited, inviteID: id))
+                    invited += 1
                 }
-                if pending.contains(email) {
-                    results.append(InviteOutcome(email: email, result: .alreadyInvited, inviteID: nil))
-                    continue
-                }
-                let id = ids[i]
-                // Names given with the request win; else a pasted `Name <address>` names its invitee.
-                let pasted = parsed.names[email]
-                let given = (request.firstName ?? "") + (request.lastName ?? "") != ""
-                try insertInvite.execute([
-                    id, org, email, rolesJSON, request.ssoOnly ?? false,
-                    given ? request.firstName ?? "" : pasted?.first ?? "",
-                    given ? request.lastName ?? "" : pasted?.last ?? "", varsJSON,
-                    page, appsJSON, caller.accountID, inviterName, nowS, expires, nowS,
-                ])
-                try insertMail.execute([org, email, "{\"invite\":\"\(id)\"" + mailTail, nowS, nowS])
-                try insertAudit.execute([
-                    org, nowS, caller.accountID, email, "{\"invite\":\"\(id)\",\"roles\":\(roleIDs)}",
-                ])
-                results.append(InviteOutcome(email: email, result: .invited, inviteID: id))
-                invited += 1
             }
             for bad in parsed.invalid { results.append(InviteOutcome(email: bad, result: .invalid, inviteID: nil)) }
             for dup in parsed.duplicates {

@@ -152,6 +152,28 @@ def join(mailbox, base, email, count=1):
     return c
 
 
+def invite_links(mailbox, rcpt):
+    """The invitation links mailed to `rcpt` so far, oldest first."""
+    with mailbox.lock:
+        msgs = [m for rcpts, m, _, _ in mailbox.messages if rcpt in rcpts]
+    links = []
+    for m in msgs:
+        found = re.search(r"(http://\S+/invite/\S+)", m.get_body(("plain",)).get_content())
+        if found:
+            links.append(found.group(1))
+    return links
+
+
+def next_invite_link(mailbox, rcpt, before, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        links = invite_links(mailbox, rcpt)
+        if len(links) > len(before):
+            return links[len(before)]
+        time.sleep(0.02)
+    raise AssertionError(f"no new invitation for {rcpt}")
+
+
 def races(cl, mailbox, ops):
     gw = [f"http://127.0.0.1:{p}" for p in cl.gateways]
     org = ops.api("POST", "/api/v1/regions/eu/orgs", {"name": "Race EU", "ownerEmail": "ann@race.test"}, expect=201).json()["org"]["id"]
@@ -173,6 +195,25 @@ def races(cl, mailbox, ops):
         wins["ann" if winner is a else "bob"] += 1
         winner.api("PATCH", f"/api/v1/orgs/{org}/members/{loser.id}", {"roles": ["owner"]}, expect=200)
     print(f"scale-out: 50 rounds of the last two owners demoting each other: exactly one won each (ann {wins['ann']}, bob {wins['bob']})")
+
+    # The same rule by removal: each removes the other at once; the loser is invited back as owner and accepts.
+    wins = {"ann": 0, "bob": 0}
+    for round in range(50):
+        fa = pool.submit(a.api, "DELETE", f"/api/v1/orgs/{org}/members/{bob.id}")
+        fb = pool.submit(b.api, "DELETE", f"/api/v1/orgs/{org}/members/{ann.id}")
+        ra, rb = fa.result(), fb.result()
+        codes = sorted([ra.status_code, rb.status_code])
+        assert codes[0] == 204 and codes[1] in (403, 404, 409), f"removal round {round}: {ra.status_code} {ra.text[:200]} / {rb.status_code} {rb.text[:200]}"
+        survivor = a if ra.status_code == 204 else b
+        owners = survivor.api("GET", f"/api/v1/orgs/{org}/members?role=owner&limit=10", expect=200).json()["members"]
+        assert len(owners) == 1, f"removal round {round}: owners {owners}"
+        winner, loser, name = (a, b, "bob") if ra.status_code == 204 else (b, a, "ann")
+        wins["ann" if winner is a else "bob"] += 1
+        before = invite_links(mailbox, f"{name}@race.test")
+        winner.api("POST", f"/api/v1/orgs/{org}/invites", {"emails": [f"{name}@race.test"], "roles": ["owner"]}, expect=201)
+        link = next_invite_link(mailbox, f"{name}@race.test", before)
+        loser.api("POST", f"/api/v1/invites/{link.split('/invite/')[1]}/accept", expect=200)
+    print(f"scale-out: 50 rounds of the last two owners removing each other: exactly one won each (ann {wins['ann']}, bob {wins['bob']})")
 
     joined = 0
     for round in range(50):

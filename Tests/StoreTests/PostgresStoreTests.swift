@@ -146,6 +146,29 @@ struct PostgresStoreTests {
         #expect(b.writeGeneration != before)
     }
 
+    /// The server drops every connection of the store (a restart, a failover): the next read and write connect
+    /// again, in the store's own schema, without an error reaching the caller.
+    @Test func droppedConnectionsAreMadeAgainInTheStoresSchema() async throws {
+        let url = try #require(TestStores.postgresURL)
+        let name = "victim-\(UUID().uuidString.prefix(8))"
+        let db = try Database(
+            path: url + (url.contains("?") ? "&" : "?") + "application_name=\(name)", migrations: ledger,
+            options: Database.Options(readers: 2, schema: TestStores.freshPrefix()))
+        try await db.write { try $0.run("INSERT INTO accounts (email, balance) VALUES ('kept@x', 7)") }
+        #expect(try await db.read { try $0.first("SELECT balance FROM accounts")?.int(0) } == 7)
+        let killer = try Database(path: url, migrations: [], options: Database.Options(readers: 1))
+        let killed = try killer.readNow(singleStatement: true) {
+            try $0.first(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = ?", [name]
+            )?.int(0) ?? 0
+        }
+        #expect(killed >= 2, "the writer and a reader were connected")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await db.read { try $0.first("SELECT balance FROM accounts")?.int(0) } == 7)
+        try await db.write { try $0.run("UPDATE accounts SET balance = 8") }
+        #expect(try await db.read { try $0.first("SELECT balance FROM accounts")?.int(0) } == 8)
+    }
+
     /// A statement outside the lock: two processes inserting one key, exactly one changes a row.
     @Test func aUniqueInsertWinsOnceAcrossProcesses() async throws {
         let (a, b) = try {
@@ -156,5 +179,54 @@ struct PostgresStoreTests {
         async let x = Task.detached { try a.runAlone(sql, ["once@x"]) }.value
         async let y = Task.detached { try b.runAlone(sql, ["once@x"]) }.value
         #expect(try await [x, y].sorted() == [0, 1])
+    }
+}
+
+@Suite(
+    "PostgreSQL over TLS",
+    .enabled(if: ProcessInfo.processInfo.environment["GATEHOUSE_TEST_POSTGRES_CA"] != nil, "no test CA given"))
+struct PostgresTLSTests {
+    static let ca = ProcessInfo.processInfo.environment["GATEHOUSE_TEST_POSTGRES_CA"] ?? ""
+
+    /// The URL with a password (the test server trusts loopback and ignores it) and libpq's TLS parameters.
+    static func url(_ parameters: String) throws -> String {
+        let base = try #require(TestStores.postgresURL).replacingOccurrences(
+            of: "postgres://gatehouse@", with: "postgres://gatehouse:sekret-pw@")
+        return base + (base.contains("?") ? "&" : "?") + parameters
+    }
+
+    @Test func verifyFullConnectsOverTLS() throws {
+        let db = try Database(
+            path: try Self.url("sslmode=verify-full&sslrootcert=\(Self.ca)"), migrations: ledger,
+            options: Database.Options(readers: 1, schema: TestStores.freshPrefix()))
+        let ssl = try db.readNow { try $0.first("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") }
+        #expect(ssl?.int("ssl") == 1)
+        #expect(!db.path.contains("sekret-pw") && db.path.contains("***"))
+    }
+
+    /// A server whose certificate the given CA did not sign is refused, and the error names no password.
+    @Test func anUnknownServerIsRefusedWithoutShowingThePassword() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-ca-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
+            "-keyout", dir + "/k.pem", "-out", dir + "/other.crt",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        do {
+            _ = try Database(
+                path: try Self.url("sslmode=verify-full&sslrootcert=\(dir)/other.crt"), migrations: ledger,
+                options: Database.Options(readers: 1, schema: TestStores.freshPrefix()))
+            Issue.record("connected to a server the CA did not sign")
+        } catch let e as StoreError {
+            #expect(e.isConnectionLost)
+            #expect(!String(describing: e).contains("sekret-pw"), "\(e)")
+            #expect(String(describing: e).contains("certificate"), "\(e)")
+        }
     }
 }
