@@ -30,7 +30,6 @@ package final class GatewayService: Sendable {
     /// `ResponseCache`, `AnswerKey`).
     package let answers: ResponseCache<AnswerKey>
     /// The first run's setup token (its hash), while no region admin exists (see `beginSetup`).
-    let setupTokenHash = Mutex<[UInt8]?>(nil)
 
     package init(
         db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),

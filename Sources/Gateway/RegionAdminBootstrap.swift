@@ -57,19 +57,31 @@ extension GatewayService {
         try db.readNow { conn in try conn.first("SELECT 1 FROM region_admins LIMIT 1") == nil }
     }
 
-    /// Starts the first run: a one-time setup token, kept in this process only (a restart prints a new one),
-    /// good until it is used or a region admin exists. Only its hash is kept.
-    package func beginSetup() -> String {
+    /// Starts the first run: a one-time setup token, good until a region admin exists. Only its hash is kept, in
+    /// the gateway store (`instance`), so the link works through any gateway sharing the store; each starting
+    /// gateway prints one, and any of them works once.
+    package func beginSetup() throws -> String {
         let token = Base64URL.encode(SecureRandom.bytes(32))
-        setupTokenHash.withLock { $0 = Digest.sha256.hash(token) }
+        let key = Self.setupKey(token)
+        try db.writeNow { conn in
+            try conn.run("INSERT INTO instance (key, value) VALUES (?, '') ON CONFLICT DO NOTHING", [key])
+        }
         return token
     }
 
-    /// Whether `token` is the live setup token (constant time), and setup is still needed.
+    /// Looked up by the token's digest, as sessions are: the token has 256 bits and is never stored.
+    private static func setupKey(_ token: String) -> String {
+        "setup_token:" + Base64URL.encode(Digest.sha256.hash(token))
+    }
+
+    /// Whether `token` is a live setup token, and setup is still needed.
     package func setupTokenIsLive(_ token: String) throws -> Bool {
-        guard let hash = setupTokenHash.withLock({ $0 }) else { return false }
-        guard ConstantTime.equals(hash, Digest.sha256.hash(token)) else { return false }
-        return try needsSetup()
+        guard (40...50).contains(token.utf8.count) else { return false }
+        let key = Self.setupKey(token)
+        return try db.readNow { conn in
+            try conn.first("SELECT 1 FROM instance WHERE key = ?", [key]) != nil
+                && conn.first("SELECT 1 FROM region_admins LIMIT 1") == nil
+        }
     }
 
     /// Spends the setup token: makes `email` the first region admin of `region` and returns the bootstrap link
@@ -79,7 +91,7 @@ extension GatewayService {
             throw GatehouseError(.init("setup_done"), status: 410, "Setup is done. Sign in instead.")
         }
         let link = try await bootstrapRegionAdmin(email: email, region: region)
-        setupTokenHash.withLock { $0 = nil }
+        try await db.write { try $0.run("DELETE FROM instance WHERE key LIKE 'setup!_token:%' ESCAPE '!'") }
         return link
     }
 }

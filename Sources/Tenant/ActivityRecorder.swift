@@ -36,7 +36,8 @@ package final class ActivityRecorder: Sendable {
         return try db.writeNow { conn in
             let update = try conn.prepare(
                 "UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ? AND last_active < ?")
-            for (k, t) in batch { try update.execute([t, k.org, k.account, t]) }
+            // Monotonic (`last_active < ?`): replicas flushing the same member in any order keep the latest time.
+            try conn.batch { for (k, t) in batch { try update.execute([t, k.org, k.account, t]) } }
             return batch.count
         }
     }

@@ -254,17 +254,21 @@ enum CLI {
         case .gateway: what = "gateway"
         case .region(let r): what = "region \(r.rawValue)"
         }
-        print(
-            "gatehouse \(GatehouseApp.version) (\(what)) listening on \(scheme)://\(shownHost):\(port) (data:"
-                + " \(config.dataDirectory))"
-        )
+        let stores =
+            config.storeBackend == .postgres
+            ? "stores: PostgreSQL" + (config.storeSchemaPrefix.map { ", schemas \($0)_*" } ?? "")
+            : "data: \(config.dataDirectory)"
+        print("gatehouse \(GatehouseApp.version) (\(what)) listening on \(scheme)://\(shownHost):\(port) (\(stores))")
         if config.publicBaseURL != config.listeningURL(port: port) {
             print("links in mail and pages use \(config.publicBaseURL)")
         }
         // First run: no operator yet. A one-time link to the setup page (as Gitea or Grafana do), good until used
-        // or until a region admin exists (`gatehouse admin bootstrap` also ends it); a restart prints a new one.
-        if role == .allInOne || role == .gateway, (try? app.gateway.needsSetup()) == true {
-            print("First run: set up the first operator at \(config.publicBaseURL)/setup/\(app.gateway.beginSetup())")
+        // or until a region admin exists (`gatehouse admin bootstrap` also ends it); each start prints a new one,
+        // and every gateway sharing the store accepts any of them.
+        if role == .allInOne || role == .gateway, (try? app.gateway.needsSetup()) == true,
+            let token = try? app.gateway.beginSetup()
+        {
+            print("First run: set up the first operator at \(config.publicBaseURL)/setup/\(token)")
         }
         fflush(nil)
         app.logger.info(

@@ -12,7 +12,11 @@ struct FirstRunTests {
         let f = try GatewayFixture()
         let g = f.app.gateway
         #expect(try g.needsSetup())
-        let token = g.beginSetup()
+        let token = try g.beginSetup()
+        // Another gateway on the same stores (scale-out) honours the link this one printed, and its own.
+        let other = try f.uncachedTwin()
+        let otherToken = try other.gateway.beginSetup()
+        #expect(try other.gateway.setupTokenIsLive(token) && g.setupTokenIsLive(otherToken))
         let b = FormBrowser(f.client)
         #expect(await b.go("GET", "/setup/not-the-token").status == 410)
         let page = await b.go("GET", "/setup/\(token)")
@@ -27,8 +31,9 @@ struct FirstRunTests {
         let link = try #require(done.location)
         #expect(done.status == 303 && link.hasPrefix("/bootstrap/"))
         #expect(try !g.needsSetup())
-        // The setup link is spent; a second operator cannot be made through it.
+        // The setup link is spent, and every other one with it; a second operator cannot be made through them.
         #expect(await FormBrowser(f.client).go("GET", "/setup/\(token)").status == 410)
+        #expect(try !other.gateway.setupTokenIsLive(otherToken) && !g.setupTokenIsLive(otherToken))
         let again = await b.go(
             "POST", "/setup/\(token)", form: [("csrf", b.csrf), ("email", "eve@x.test"), ("region", "us")])
         #expect(again.status == 410)
