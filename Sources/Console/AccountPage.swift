@@ -12,11 +12,15 @@ enum AccountPage {
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/account") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Faccount") }
+            guard let s = try await BrowserSession.current(g, ctx) else {
+                return .redirect(to: "/login?next=%2Faccount")
+            }
             return try await page(g, ctx, s, errors: [:])
         }
         b.post("/account/:action") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Faccount") }
+            guard let s = try await BrowserSession.current(g, ctx) else {
+                return .redirect(to: "/login?next=%2Faccount")
+            }
             let form = try ctx.formPairs()
             guard BrowserSession.checkForm(g, ctx, form) else {
                 return try await page(g, ctx, s, errors: ["form": "This form expired. Try again."], status: 403)
@@ -124,7 +128,7 @@ enum AccountPage {
             "<h2>Sessions</h2><div class=\"table-wrap\"><table id=\"sessions\"><thead><tr><th scope=\"col\">Signed"
             + " in with</th><th scope=\"col\">Started (UTC)</th><th scope=\"col\">Last seen (UTC)</th></tr>"
             + "</thead><tbody>"
-        for x in try g.sessions.list(accountID: s.account.id, current: s.token) {
+        for x in try await g.sessions.list(accountID: s.account.id, current: s.token) {
             let method =
                 x.method == "password"
                 ? "Password" : AuthMethod(wire: x.method)?.ssoOrg != nil ? "Single sign-on" : x.method

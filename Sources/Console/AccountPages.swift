@@ -67,7 +67,7 @@ enum AccountPages {
 
         b.get("/login") { ctx in
             let next = BrowserSession.safeNext(ctx.query("next"))
-            if try BrowserSession.current(g, ctx) != nil { return .redirect(to: next) }
+            if try await BrowserSession.current(g, ctx) != nil { return .redirect(to: next) }
             let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
             var r = HTMLPage.render(
                 title: "Sign in", viewer: nil, body: loginForm(csrf: csrf, email: ctx.query("email") ?? "", next: next))
@@ -131,7 +131,7 @@ enum AccountPages {
 
         // Home: the org picker and pending invitations.
         b.get("/") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
+            guard let s = try await BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
             let (memberships, pending, down) = await g.overview(s.caller)
             let viewer = viewer(g, ctx, s, memberships: memberships)
             var body: HTML = ""
@@ -191,7 +191,7 @@ enum AccountPages {
         // Switch org: remember it and go to the membership's starting page. An SSO-only membership needs a
         // session made by that org's SSO: a password session is sent to the org's SSO sign-in instead.
         b.post("/switch") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
+            guard let s = try await BrowserSession.current(g, ctx) else { return .redirect(to: "/login") }
             let form = try ctx.formPairs()
             guard BrowserSession.checkForm(g, ctx, form) else {
                 return HTMLPage.notice(

@@ -47,7 +47,7 @@ enum BootstrapPage {
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         // First run: `serve` prints /setup/<token> while no region admin exists.
         b.get("/setup/:token") { ctx in
-            guard try g.setupTokenIsLive(try ctx.parameter("token")) else {
+            guard try await g.setupTokenIsLive(try ctx.parameter("token")) else {
                 return HTMLPage.notice(
                     "Setup is done", "Gatehouse is already set up. Sign in instead.", action: ("Sign in", "/login"),
                     status: 410)

@@ -21,9 +21,9 @@ struct BrowserSession {
     let csrf: String
     let regionAdmin: Region?
 
-    static func current(_ g: GatewayService, _ ctx: RequestContext) throws -> BrowserSession? {
+    static func current(_ g: GatewayService, _ ctx: RequestContext) async throws -> BrowserSession? {
         guard let token = g.sessionToken(ctx),
-            let (session, account, regionAdmin) = try g.sessions.validateWithAccount(token)
+            let (session, account, regionAdmin) = try await g.sessions.validateWithAccount(token)
         else { return nil }
         // Region-admin rights follow the caller's rules: none for a session an org's IdP made.
         let caller = Caller(session: session, account: account, regionAdmin: regionAdmin)

@@ -22,7 +22,7 @@ struct Console {
 
     /// The console for `org`, or the response to send instead (sign in, SSO, not found).
     static func open(_ g: GatewayService, _ ctx: RequestContext) async throws -> Result<Console, ConsoleExit> {
-        guard let s = try BrowserSession.current(g, ctx) else {
+        guard let s = try await BrowserSession.current(g, ctx) else {
             return .failure(ConsoleExit(.redirect(to: "/login?next=" + FormDecoding.percentEncode(ctx.request.target))))
         }
         let org = try ctx.parameter("org")
@@ -166,7 +166,7 @@ extension RouterBuilder {
             "GET", path,
             { ctx in
                 guard ctx.request.method == "GET", let generation = g.dataGeneration, let token = g.sessionToken(ctx),
-                    (try? g.sessions.validateWithAccount(token)) != nil
+                    g.sessionIsLiveNow(token)
                 else { return nil }
                 return g.answers.answer(AnswerKey(ctx.request), generation: generation, now: g.clock.now())
             },

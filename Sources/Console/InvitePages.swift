@@ -145,7 +145,7 @@ enum InvitePages {
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/invite/:token") { ctx in
             let token = try ctx.parameter("token")
-            let session = try BrowserSession.current(g, ctx)
+            let session = try await BrowserSession.current(g, ctx)
             let o: Opened
             do { o = try await open(g, token) } catch let e as GatehouseError { return linkProblem(e) }
             let title = "Join \(o.orgName) as \(HTMLPage.roleNames(o.invite.roles))?"
@@ -183,7 +183,7 @@ enum InvitePages {
                 if let cookie { r.setCookie(cookie) }
                 return r
             }
-            if try g.accounts.find(email: o.invite.email) != nil {
+            if try await g.accounts.find(email: o.invite.email) != nil {
                 return HTMLPage.render(title: title, viewer: nil, body: signInFirst(o, token: token))
             }
             let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
@@ -226,7 +226,7 @@ enum InvitePages {
                     body: signupForm(o, token: token, csrf: csrf, first: first, last: last, error: e.message),
                     status: e.status)
             }
-            if try g.accounts.find(email: o.invite.email) != nil {
+            if try await g.accounts.find(email: o.invite.email) != nil {
                 return HTMLPage.render(title: "Join \(o.orgName)", viewer: nil, body: signInFirst(o, token: token))
             }
             let account: Account
@@ -274,7 +274,7 @@ enum InvitePages {
         b.post("/invite/:token/accept") { ctx in
             let token = try ctx.parameter("token")
             let form = try ctx.formPairs()
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
+            guard let s = try await BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
             let viewer = s.viewer()
             guard BrowserSession.checkForm(g, ctx, form) else {
                 return HTMLPage.notice(
@@ -313,7 +313,7 @@ enum InvitePages {
         b.post("/invite/:token/decline") { ctx in
             let token = try ctx.parameter("token")
             let form = try ctx.formPairs()
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
+            guard let s = try await BrowserSession.current(g, ctx) else { return .redirect(to: "/invite/" + token) }
             let viewer = s.viewer()
             guard BrowserSession.checkForm(g, ctx, form) else {
                 return HTMLPage.notice(

@@ -11,7 +11,9 @@ import Web
 enum MembersPage {
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/console") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fconsole") }
+            guard let s = try await BrowserSession.current(g, ctx) else {
+                return .redirect(to: "/login?next=%2Fconsole")
+            }
             if let org = Cookies.value(named: AccountPages.currentOrgCookie, in: ctx.request.headers), OrgID(org) != nil
             {
                 return .redirect(to: "/console/\(org)/members")

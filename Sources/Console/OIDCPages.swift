@@ -20,7 +20,7 @@ enum OIDCPages {
 
         b.get("/sso/:org/oidc/login") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let settings = try g.sso.oidcSettings(org: org) else {
+            guard OrgID(org) != nil, let settings = try await g.sso.oidcSettings(org: org) else {
                 return SSOPages.notConfigured()
             }
             if let wait = g.limiter.attempt([("sso-start:" + g.clientKey(ctx), g.settings.ssoStartsPerAddress)]) {
@@ -73,7 +73,7 @@ enum OIDCPages {
 
         b.get("/sso/:org/oidc/callback") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let settings = try g.sso.oidcSettings(org: org) else {
+            guard OrgID(org) != nil, let settings = try await g.sso.oidcSettings(org: org) else {
                 return SSOPages.notConfigured()
             }
             if let wait = g.limiter.attempt([("sso:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {

@@ -222,7 +222,7 @@ enum OrgPages {
                     $0 == "," || $0 == " " || $0 == "\n"
                 }).map(String.init)
                 do {
-                    let current = try c.g.sso.settings(org: c.org)
+                    let current = try await c.g.sso.settings(org: c.org)
                     guard current != nil || update.metadataXML != nil else {
                         return try await sso(c, error: "Upload the identity provider's metadata first.", status: 422)
                     }
@@ -379,7 +379,7 @@ enum OrgPages {
         guard c.may(.ssoManage) else {
             throw GatehouseError.forbidden("Managing single sign-on needs the sso.manage permission.")
         }
-        let model = SSOPageModel(
+        let model = await SSOPageModel(
             org: c.org, sp: c.g.serviceProvider(org: c.org), settings: try c.g.sso.settings(org: c.org),
             roles: try await c.api.roles(), domains: try c.g.trust.claims(org: c.org), error: error,
             oidc: try c.g.sso.oidcSettings(org: c.org),

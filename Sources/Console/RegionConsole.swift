@@ -27,7 +27,9 @@ enum RegionConsole {
 
     static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/region") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fregion") }
+            guard let s = try await BrowserSession.current(g, ctx) else {
+                return .redirect(to: "/login?next=%2Fregion")
+            }
             guard let r = s.regionAdmin else {
                 return HTMLPage.notice(
                     "Not a region admin", "This page is for region admins.", action: ("Home", "/"), status: 403,
@@ -36,11 +38,15 @@ enum RegionConsole {
             return .redirect(to: "/region/\(r.rawValue)")
         }
         b.get("/region/:region") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fregion") }
+            guard let s = try await BrowserSession.current(g, ctx) else {
+                return .redirect(to: "/login?next=%2Fregion")
+            }
             return try await page(g, ctx, s, region: try ctx.parameter("region"), error: nil)
         }
         b.post("/region/:region/:action") { ctx in
-            guard let s = try BrowserSession.current(g, ctx) else { return .redirect(to: "/login?next=%2Fregion") }
+            guard let s = try await BrowserSession.current(g, ctx) else {
+                return .redirect(to: "/login?next=%2Fregion")
+            }
             let region = try ctx.parameter("region")
             let form = try ctx.formPairs()
             guard BrowserSession.checkForm(g, ctx, form) else {

@@ -16,7 +16,7 @@ enum SSOPages {
         b.get("/sso/:org/metadata") { ctx in
             let org = try ctx.parameter("org")
             guard OrgID(org) != nil else { throw Refusal.notFound.error }
-            let settings = try g.sso.settings(org: org)
+            let settings = try await g.sso.settings(org: org)
             let sp = g.serviceProvider(org: org, signRequests: settings?.signRequests ?? false)
             return Response(
                 status: 200,
@@ -33,9 +33,11 @@ enum SSOPages {
             var org: String?
             if let at = who.lastIndex(of: "@") {
                 // Only a domain the org has proven by DNS routes sign-ins to its IdP.
-                org = try g.trust.verifiedOrg(forDomain: String(who[who.index(after: at)...]))
-            } else if OrgID(who) != nil, try g.sso.settings(org: who) != nil || g.sso.oidcSettings(org: who) != nil {
-                org = who
+                org = try await g.trust.verifiedOrg(forDomain: String(who[who.index(after: at)...]))
+            } else if OrgID(who) != nil {
+                let saml = try await g.sso.settings(org: who) != nil
+                let oidc = try await g.sso.oidcSettings(org: who) != nil
+                if saml || oidc { org = who }
             }
             guard let org else {
                 let (csrf, cookie) = BrowserSession.preSessionToken(g, ctx)
@@ -51,14 +53,15 @@ enum SSOPages {
                 return r
             }
             // SAML when the org has it, else its OpenID Connect provider (an org may have both; SAML came first).
-            let start =
-                try g.sso.settings(org: org) == nil && g.sso.oidcSettings(org: org) != nil ? "oidc/login" : "login"
+            let hasSAML = try await g.sso.settings(org: org) != nil
+            let hasOIDC = try await g.sso.oidcSettings(org: org) != nil
+            let start = !hasSAML && hasOIDC ? "oidc/login" : "login"
             return .redirect(to: "/sso/\(org)/\(start)?next=" + FormDecoding.percentEncode(next), status: 302)
         }
 
         b.get("/sso/:org/login") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }
+            guard OrgID(org) != nil, let settings = try await g.sso.settings(org: org) else { return notConfigured() }
             // Anonymous, and each start writes a row: limited per address, capped per org (SSOStore), pruned.
             if let wait = g.limiter.attempt([("sso-start:" + g.clientKey(ctx), g.settings.ssoStartsPerAddress)]) {
                 return HTMLPage.slowDown(wait)
@@ -88,7 +91,7 @@ enum SSOPages {
         // for that subject and gets a signed LogoutResponse) and the IdP's answer to ours.
         let slo: Handler = { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }
+            guard OrgID(org) != nil, let settings = try await g.sso.settings(org: org) else { return notConfigured() }
             if let wait = g.limiter.attempt([("sso:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
                 return HTMLPage.slowDown(wait)
             }
@@ -156,7 +159,7 @@ enum SSOPages {
                 }
                 return r
             case .response(_, let inResponseTo, let success, _):
-                guard try g.sso.pendingRequest(id: inResponseTo, org: org, kind: .logout) != nil else {
+                guard try await g.sso.pendingRequest(id: inResponseTo, org: org, kind: .logout) != nil else {
                     logger.warning("saml logout response to an unknown request", ["org": .string(org)])
                     return HTMLPage.notice(
                         "Signed out", "You are signed out of Gatehouse.", action: ("Sign in", "/login"), status: 400)
@@ -178,7 +181,7 @@ enum SSOPages {
         // InResponseTo of a request this SP sent, and one-time assertion ids protect it instead.
         b.post("/sso/:org/acs") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org) else { return notConfigured() }
+            guard OrgID(org) != nil, let settings = try await g.sso.settings(org: org) else { return notConfigured() }
             if let wait = g.limiter.attempt([("sso:" + g.clientKey(ctx), g.settings.acceptPerAddress)]) {
                 return HTMLPage.slowDown(wait)
             }
@@ -196,23 +199,24 @@ enum SSOPages {
                 let xml = try SAMLResponseValidator.decode(Array(posted.utf8))
                 // One parse: the validator hands over the Response's InResponseTo, and the request it answers (if
                 // this SP sent it and it is still live) decides what is expected.
-                login = try SAMLResponseValidator.validate(xml) { irt throws(SAMLRefusal) in
-                    if let irt {
-                        let found: String?
-                        do { found = try g.sso.pendingRequest(id: irt, org: org) } catch {
-                            throw SAMLRefusal("unavailable", "sign-in is briefly unavailable; try again")
-                        }
-                        if let found {
-                            requestID = irt
-                            next = found
-                        }
+                let parsed = try SAMLResponseValidator.parse(xml)
+                if let irt = parsed.inResponseTo {
+                    let found: String?
+                    do { found = try await g.sso.pendingRequest(id: irt, org: org) } catch {
+                        throw SAMLRefusal("unavailable", "sign-in is briefly unavailable; try again")
                     }
-                    return SAMLExpectations(
+                    if let found {
+                        requestID = irt
+                        next = found
+                    }
+                }
+                login = try SAMLResponseValidator.validate(
+                    parsed,
+                    SAMLExpectations(
                         certificates: settings.idpCertificates, issuer: .exactly(settings.idp.entityID),
                         audience: sp.entityID,
                         acsURL: sp.acsURL, inResponseTo: requestID, allowIdPInitiated: settings.allowIdPInitiated,
-                        allowSHA1: settings.allowSHA1, decryptionKeys: sp.decryptionKeys, now: g.clock.now())
-                }
+                        allowSHA1: settings.allowSHA1, decryptionKeys: sp.decryptionKeys, now: g.clock.now()))
                 switch try await g.sso.consume(
                     assertionID: login.assertionID, org: org, until: login.validUntil, requestID: requestID)
                 {
@@ -267,8 +271,8 @@ enum SSOPages {
         // Linking an existing account to the org's IdP: the person proves the account with its password, once.
         b.get("/sso/:org/link") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org),
-                let account = try g.accounts.find(id: pending.accountID)
+            guard OrgID(org) != nil, let pending = try await pendingLink(g, ctx, org: org),
+                let account = try await g.accounts.find(id: pending.accountID)
             else {
                 return linkExpired(org)
             }
@@ -283,9 +287,9 @@ enum SSOPages {
 
         b.post("/sso/:org/link") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let settings = try g.sso.settings(org: org),
-                let pending = try pendingLink(g, ctx, org: org),
-                let account = try g.accounts.find(id: pending.accountID)
+            guard OrgID(org) != nil, let settings = try await g.sso.settings(org: org),
+                let pending = try await pendingLink(g, ctx, org: org),
+                let account = try await g.accounts.find(id: pending.accountID)
             else { return linkExpired(org) }
             let form = try ctx.formPairs()
             let (csrf, _) = BrowserSession.preSessionToken(g, ctx)
@@ -336,7 +340,7 @@ enum SSOPages {
                 try await g.trust.forgetPendingLink(token)
             }
             logger.info("sso account linked", ["org": .string(org), "account": .string(account.id)])
-            let domainProven = try g.trust.emailDomainVerified(account.email, org: org)
+            let domainProven = try await g.trust.emailDomainVerified(account.email, org: org)
             var r = try await finishSignIn(
                 g, ctx, org: org, account: account, created: nil, email: account.email, first: account.firstName,
                 last: account.lastName, variables: [:],
@@ -353,8 +357,8 @@ enum SSOPages {
         // A code to the account's address, the other proof for the link (the only one without a password).
         b.post("/sso/:org/link/code") { ctx in
             let org = try ctx.parameter("org")
-            guard OrgID(org) != nil, let pending = try pendingLink(g, ctx, org: org),
-                let account = try g.accounts.find(id: pending.accountID)
+            guard OrgID(org) != nil, let pending = try await pendingLink(g, ctx, org: org),
+                let account = try await g.accounts.find(id: pending.accountID)
             else {
                 return linkExpired(org)
             }
@@ -383,9 +387,11 @@ enum SSOPages {
 
     static let pendingLinkCookie = "gh_sso_link"
 
-    static func pendingLink(_ g: GatewayService, _ ctx: RequestContext, org: String) throws -> SSOTrust.PendingLink? {
+    static func pendingLink(
+        _ g: GatewayService, _ ctx: RequestContext, org: String
+    ) async throws -> SSOTrust.PendingLink? {
         guard let token = Cookies.value(named: pendingLinkCookie, in: ctx.request.headers) else { return nil }
-        return try g.trust.pendingLink(token, org: org)
+        return try await g.trust.pendingLink(token, org: org)
     }
 
     static func linkExpired(_ org: String) -> Response {
@@ -448,13 +454,13 @@ enum SSOPages {
         // The IdP is org X's word, trusted for X only (SECURITY.md): it may sign in an existing account only
         // when the account is linked to X's IdP or the email's domain is proven by X; it may create an account
         // only for a pending invite of X or (JIT) an address in X's proven domains.
-        let domainProven = try g.trust.emailDomainVerified(email, org: org)
+        let domainProven = try await g.trust.emailDomainVerified(email, org: org)
         let jitRole = jit.enabled && domainProven ? jit.defaultRole : nil
         var created: Account?
-        var account = try g.accounts.find(email: email)
-        if let existing = account, !domainProven, try !g.trust.isLinked(accountID: existing.id, org: org) {
+        var account = try await g.accounts.find(email: email)
+        if let existing = account, !domainProven, try await !g.trust.isLinked(accountID: existing.id, org: org) {
             // This browser already proved the account with its password: that is the proof the link needs.
-            if let token = g.sessionToken(ctx), let (s, a, _) = try g.sessions.validateWithAccount(token),
+            if let token = g.sessionToken(ctx), let (s, a, _) = try await g.sessions.validateWithAccount(token),
                 a.id == existing.id,
                 s.method.provesAccount
             {
@@ -488,8 +494,8 @@ enum SSOPages {
                 account = try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil)
                 created = account
             } catch let e as GatehouseError where e.code == .accountExists {
-                account = try g.accounts.find(email: email)  // a concurrent sign-in made it first
-                guard let a = account, try g.trust.isLinked(accountID: a.id, org: org) || domainProven else {
+                account = try await g.accounts.find(email: email)  // a concurrent sign-in made it first
+                guard let a = account, try await g.trust.isLinked(accountID: a.id, org: org) || domainProven else {
                     return HTMLPage.notice(
                         "Try again", "Your sign-in crossed another one. Start again.",
                         action: ("Try again", "/sso/\(org)/login"), status: 409)
@@ -537,9 +543,10 @@ enum SSOPages {
     /// IdP, the IdP does no single logout, or the subject is unknown). The LogoutRequest is remembered so the
     /// IdP's answer is recognised once.
     static func singleLogout(_ g: GatewayService, token: String) async throws -> Response? {
-        guard let (session, _, _) = try g.sessions.validateWithAccount(token), case .saml(let org) = session.method,
-            let settings = try g.sso.settings(org: org), let sloURL = settings.idp.sloURL,
-            let subject = try g.sessions.samlSubject(token)
+        guard let (session, _, _) = try await g.sessions.validateWithAccount(token),
+            case .saml(let org) = session.method,
+            let settings = try await g.sso.settings(org: org), let sloURL = settings.idp.sloURL,
+            let subject = try await g.sessions.samlSubject(token)
         else { return nil }
         let sp = g.serviceProvider(org: org, signRequests: settings.signRequests)
         let id = ServiceProvider.newRequestID()

@@ -47,8 +47,8 @@ package final class Accounts: Sendable {
             hasPassword: s.int(4) != 0)
     }
 
-    package func find(email: String) throws -> Account? {
-        try db.readNow { conn in
+    package func find(email: String) async throws -> Account? {
+        try await db.lookup { conn in
             var out: Account?
             try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE email = ?", [Email.normalize(email)]) {
                 out = Self.account($0)
@@ -57,20 +57,33 @@ package final class Accounts: Sendable {
         }
     }
 
+    /// By id, from memory only: nil when not remembered (else the account, or nil for none). For the event loop.
+    package func remembered(id: String) -> Account?? {
+        byID.lookup(id, generation: db.writeGeneration)
+    }
+
     /// By id: every API-key request asks, so answers are remembered until the gateway store's next write.
-    /// `cachedOnly`: answer only from what is remembered (nil otherwise), for callers on an event loop when the
-    /// store is not local.
-    package func find(id: String, cachedOnly: Bool = false) throws -> Account? {
+    package func find(id: String) async throws -> Account? {
+        if let known = remembered(id: id) { return known }
         let generation = db.writeGeneration
-        if let known = byID.lookup(id, generation: generation) { return known }
-        if cachedOnly { return nil }
-        let found = try db.readNow { conn in
-            var out: Account?
-            try conn.forEach("SELECT \(Self.columns) FROM accounts WHERE id = ?", [id]) { out = Self.account($0) }
-            return out
-        }
+        let found = try await db.lookup { try Self.load($0, id: id) }
         byID.store(found, for: id, generation: generation)
         return found
+    }
+
+    /// The same on the calling thread, for the event loop when the store's reads are local (SQLite).
+    package func findNow(id: String) throws -> Account? {
+        if let known = remembered(id: id) { return known }
+        let generation = db.writeGeneration
+        let found = try db.readNow { try Self.load($0, id: id) }
+        byID.store(found, for: id, generation: generation)
+        return found
+    }
+
+    private static func load(_ conn: SQLConnection, id: String) throws -> Account? {
+        var out: Account?
+        try conn.forEach("SELECT \(columns) FROM accounts WHERE id = ?", [id]) { out = account($0) }
+        return out
     }
 
     package static func validatePassword(_ p: String) throws {
@@ -118,7 +131,7 @@ package final class Accounts: Sendable {
     /// answer nil: the caller cannot tell them apart.
     package func authenticate(email: String, password: String) async throws -> Account? {
         guard password.utf8.count <= Self.maximumPasswordLength else { return nil }
-        let row = try db.readNow { conn in
+        let row = try await db.lookup { conn in
             try conn.first("SELECT id, password_hash FROM accounts WHERE email = ?", [Email.normalize(email)])
         }
         guard let id = row?.string("id"), let hash = row?.string("password_hash") else {
@@ -126,7 +139,7 @@ package final class Accounts: Sendable {
             return nil
         }
         guard await hasher.verify(password, against: hash) else { return nil }
-        return try find(id: id)
+        return try await find(id: id)
     }
 
     package func setPassword(accountID: String, password: String) async throws {

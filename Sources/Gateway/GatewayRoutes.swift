@@ -63,7 +63,7 @@ package enum GatewayRoutes {
             // Every session of the account ends; this browser gets a fresh one.
             try await g.sessions.revokeAll(accountID: caller.accountID)
             let (token, _) = try await g.sessions.create(accountID: caller.accountID, method: .password)
-            guard let account = try g.accounts.find(id: caller.accountID) else {
+            guard let account = try await g.accounts.find(id: caller.accountID) else {
                 throw GatehouseError.unauthenticated()
             }
             var r = try Response.json(SessionAnswer(account: account, csrfToken: g.sessions.csrfToken(for: token)))
@@ -77,12 +77,10 @@ package enum GatewayRoutes {
         // every region answers at once (`immediateOverview`), and remembered whole until the next write in any
         // store (`GatewayService.answers`); else the same answer the async way.
         @Sendable func me(
-            _ ctx: RequestContext, _ caller: Caller,
+            _ ctx: RequestContext, _ caller: Caller, _ account: Account?,
             _ overview: (memberships: [MembershipSummary], pending: [PendingInviteSummary], unavailable: [Region])
         ) throws -> Response {
-            guard let account = try g.accounts.find(id: caller.accountID) else {
-                throw GatehouseError.unauthenticated()
-            }
+            guard let account else { throw GatehouseError.unauthenticated() }
             let pending = overview.pending.map {
                 var p = $0
                 p.token = nil
@@ -103,7 +101,9 @@ package enum GatewayRoutes {
                 if let known = g.answers.answer(AnswerKey(ctx.request), generation: generation, now: g.clock.now()) {
                     return known
                 }
-                guard let overview = g.immediateOverview(caller), var r = try? me(ctx, caller, overview) else {
+                guard let account = g.accountNow(caller.accountID),
+                    let overview = g.immediateOverview(caller), var r = try? me(ctx, caller, account, overview)
+                else {
                     return nil
                 }
                 g.answers.remember(&r, AnswerKey(ctx.request), generation: generation, now: g.clock.now())
@@ -111,14 +111,16 @@ package enum GatewayRoutes {
             },
             else: { ctx in
                 let caller = try await g.caller(ctx)
-                return try me(ctx, caller, await g.overview(caller))
+                let account = try await g.accounts.find(id: caller.accountID)
+                return try me(ctx, caller, account, await g.overview(caller))
             })
 
         // The invite link.
         b.get("/api/v1/invites/:token") { ctx in
             let token = try ctx.parameter("token")
             let claims = try g.verifyInviteToken(token)
-            let viewer = try g.sessionToken(ctx).flatMap { try g.sessions.validateWithAccount($0) }?.1
+            var viewer: Account?
+            if let session = g.sessionToken(ctx) { viewer = try await g.sessions.validateWithAccount(session)?.1 }
             let found = try await g.region(for: claims).inviteForToken(token)
             let (invite, orgName) = (found.invite, found.orgName)
             let roleNames = invite.roles.map { Role.builtIn($0)?.name ?? $0 }
@@ -130,7 +132,7 @@ package enum GatewayRoutes {
                     firstName: invite.firstName, lastName: invite.lastName, expiresAt: invite.expiresAt,
                     accountExists: claims.emailProven
                         || viewer.map { Email.normalize($0.email) == invite.email } == true
-                        ? try g.accounts.find(email: invite.email) != nil : nil))
+                        ? try await g.accounts.find(email: invite.email) != nil : nil))
         }
 
         b.post("/api/v1/invites/:token/accept") { ctx in
@@ -153,7 +155,7 @@ package enum GatewayRoutes {
                 // Sign-up through the link (rule 8): only a mailed link (or a code mailed to the address) proves
                 // the address; a copied link does not. Whether the address has an account is told only then.
                 try g.requireEmailProof(claims, code: body.code, client: g.clientKey(ctx))
-                if try g.accounts.find(email: invite.email) != nil {
+                if try await g.accounts.find(email: invite.email) != nil {
                     throw GatehouseError(
                         .loginRequired, status: 401,
                         "You already have an account for \(invite.email): sign in, then open the link again.")
@@ -178,7 +180,7 @@ package enum GatewayRoutes {
                 throw GatehouseError.forbidden("Invitations are accepted by people, not API keys.")
             }
             try g.reachesInvite(caller.authMethod, invite).orThrow()
-            let account = try g.accounts.find(id: caller.accountID)
+            let account = try await g.accounts.find(id: caller.accountID)
             let result = try await region.acceptInvite(
                 AcceptInviteRequest(
                     token: token, accountID: caller.accountID, email: caller.email,

@@ -77,7 +77,7 @@ package final class GatewayService: Sendable {
     /// roles), and the listed email domains kept as claims that route nothing until proven by DNS.
     package func saveSSOSettings(_ update: SSOSettingsUpdate, org: String, caller: Caller) async throws -> SSOSettings {
         let (tenant, standing) = try await ssoManager(org: org, caller: caller)
-        let current = try sso.settings(org: org)
+        let current = try await sso.settings(org: org)
         var settings = try update.applied(to: current)
         if settings.jit != current?.jit || current == nil,
             !standing.jitAssignableRoles.contains(settings.jit.defaultRole)
@@ -98,7 +98,7 @@ package final class GatewayService: Sendable {
             guard normalized.count <= 20 else {
                 throw GatehouseError.validation("An organization can claim at most 20 domains.")
             }
-            for old in try trust.claims(org: org) where !normalized.contains(old.domain) {
+            for old in try await trust.claims(org: org) where !normalized.contains(old.domain) {
                 try await trust.unclaim(old.domain, org: org)
             }
             for d in normalized.sorted() { try await trust.claim(d, org: org) }
@@ -132,13 +132,14 @@ package final class GatewayService: Sendable {
             guard let (key, tenant) = apiKeyTenant(auth) else {
                 throw GatehouseError.unauthenticated("Use `Authorization: Bearer <API key>`.")
             }
-            guard let found = try await tenant?.authenticateAPIKey(key), let caller = try apiKeyCaller(found) else {
+            guard let found = try await tenant?.authenticateAPIKey(key), let caller = try await apiKeyCaller(found)
+            else {
                 throw GatehouseError.unauthenticated("That API key is not valid (it may have been revoked).")
             }
             return caller
         }
         guard let token = sessionToken(ctx),
-            let (session, account, regionAdmin) = try sessions.validateWithAccount(token)
+            let (session, account, regionAdmin) = try await sessions.validateWithAccount(token)
         else {
             throw GatehouseError.unauthenticated()
         }
@@ -161,11 +162,19 @@ package final class GatewayService: Sendable {
         if let auth = ctx.request.headers["authorization"] {
             guard let (key, tenant) = apiKeyTenant(auth), let known = tenant?.knownAPIKey(key), let found = known
             else { return nil }
-            return try? apiKeyCaller(found, cachedOnly: !db.readsAreLocal)
+            guard let account = accountNow(found.accountID) else { return nil }
+            return Self.apiKeyCaller(found, account)
         }
-        let local = db.readsAreLocal
-        guard let token = sessionToken(ctx), let found = try? sessions.validateWithAccount(token, cachedOnly: !local)
-        else { return nil }
+        // A store read only when reads are local (SQLite); else only what is remembered (a PostgreSQL round trip
+        // belongs off the event loop).
+        guard let token = sessionToken(ctx) else { return nil }
+        let found: (Session, Account, Region?)?
+        if db.readsAreLocal {
+            found = try? sessions.validateNow(token)
+        } else {
+            found = sessions.remembered(token) ?? nil
+        }
+        guard let found else { return nil }
         return Caller(session: found.0, account: found.1, regionAdmin: found.2)
     }
 
@@ -182,9 +191,26 @@ package final class GatewayService: Sendable {
     }
 
     /// The caller of a live API key, or nil when its account is gone.
-    private func apiKeyCaller(_ found: APIKeyIdentity, cachedOnly: Bool = false) throws -> Caller? {
-        guard let account = try accounts.find(id: found.accountID, cachedOnly: cachedOnly) else { return nil }
-        return Caller(
+    private func apiKeyCaller(_ found: APIKeyIdentity) async throws -> Caller? {
+        guard let account = try await accounts.find(id: found.accountID) else { return nil }
+        return Self.apiKeyCaller(found, account)
+    }
+
+    /// Whether a session is live, for the event loop: checked in the store when reads are local, else only from
+    /// memory (false when not remembered: the caller takes the async way).
+    package func sessionIsLiveNow(_ token: String) -> Bool {
+        if db.readsAreLocal { return (try? sessions.validateNow(token)) != nil }
+        return (sessions.remembered(token) ?? nil) != nil
+    }
+
+    /// An account for the event loop: read on the spot when reads are local, else only if remembered.
+    package func accountNow(_ id: String) -> Account? {
+        if db.readsAreLocal { return (try? accounts.findNow(id: id)) ?? nil }
+        return accounts.remembered(id: id) ?? nil
+    }
+
+    private static func apiKeyCaller(_ found: APIKeyIdentity, _ account: Account) -> Caller {
+        Caller(
             accountID: account.id, email: account.email, displayName: account.displayName, authMethod: .apiKey,
             scopeOrg: found.org, scopeApp: found.app)
     }

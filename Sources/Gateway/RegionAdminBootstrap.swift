@@ -10,7 +10,7 @@ extension GatewayService {
     package func bootstrapRegionAdmin(email: String, region: Region) async throws -> String {
         let email = Email.normalize(email)
         guard Email.isValid(email) else { throw GatehouseError.validation("That email address is not valid.") }
-        var existing = try accounts.find(email: email)
+        var existing = try await accounts.find(email: email)
         if existing == nil {
             existing = try await accounts.create(email: email, firstName: "", lastName: "", password: nil)
         }
@@ -48,12 +48,17 @@ extension GatewayService {
         }
         try await accounts.setPassword(accountID: accountID, password: password)
         try await sessions.revokeAll(accountID: accountID)
-        guard let account = try accounts.find(id: accountID) else { throw GatehouseError.notFound() }
+        guard let account = try await accounts.find(id: accountID) else { throw GatehouseError.notFound() }
         return (account, region)
     }
 
     /// True until the first region admin exists: `serve` then prints a one-time setup link.
-    package func needsSetup() throws -> Bool {
+    package func needsSetup() async throws -> Bool {
+        try await db.lookup { conn in try conn.first("SELECT 1 FROM region_admins LIMIT 1") == nil }
+    }
+
+    /// The same, blocking, for start-up (not on an event loop).
+    package func needsSetupNow() throws -> Bool {
         try db.readNow { conn in try conn.first("SELECT 1 FROM region_admins LIMIT 1") == nil }
     }
 
@@ -75,10 +80,10 @@ extension GatewayService {
     }
 
     /// Whether `token` is a live setup token, and setup is still needed.
-    package func setupTokenIsLive(_ token: String) throws -> Bool {
+    package func setupTokenIsLive(_ token: String) async throws -> Bool {
         guard (40...50).contains(token.utf8.count) else { return false }
         let key = Self.setupKey(token)
-        return try db.readNow { conn in
+        return try await db.lookup { conn in
             try conn.first("SELECT 1 FROM instance WHERE key = ?", [key]) != nil
                 && conn.first("SELECT 1 FROM region_admins LIMIT 1") == nil
         }
@@ -87,7 +92,7 @@ extension GatewayService {
     /// Spends the setup token: makes `email` the first region admin of `region` and returns the bootstrap link
     /// token where they choose their password (the same page `gatehouse admin bootstrap` links to).
     package func completeSetup(token: String, email: String, region: Region) async throws -> String {
-        guard try setupTokenIsLive(token) else {
+        guard try await setupTokenIsLive(token) else {
             throw GatehouseError(.init("setup_done"), status: 410, "Setup is done. Sign in instead.")
         }
         let link = try await bootstrapRegionAdmin(email: email, region: region)

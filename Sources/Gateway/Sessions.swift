@@ -105,43 +105,68 @@ package final class Sessions: Sendable {
 
     /// The session, its account and the account's region (if a region admin), in one indexed read: this is
     /// the check every cookie-authenticated request makes.
-    /// `cachedOnly`: answer only from what is remembered (nil otherwise), for callers on an event loop when the
-    /// store is not local; nil then means "not known here", not "invalid".
-    package func validateWithAccount(_ token: String, cachedOnly: Bool = false) throws -> (Session, Account, Region?)? {
-        guard (40...50).contains(token.utf8.count) else { return nil }
+    /// From memory only, for the event loop: nil when this session is not remembered (else the answer
+    /// `validateWithAccount` would give).
+    package func remembered(_ token: String) -> (Session, Account, Region?)?? {
+        guard (40...50).contains(token.utf8.count) else { return .some(nil) }
         let nowExact = clock.now().timeIntervalSince1970
         let now = Int(nowExact)
-        let hash = Self.digest(token)
-        let generation = db.writeGeneration
-        if policy.cacheSeconds > 0, let c = cache.withLock({ $0[hash] }), nowExact - c.at < policy.cacheSeconds,
-            c.generation == generation
-        {
-            guard now < c.session.expiresAt, now < c.lastSeen + Int(policy.idleTimeout) else { return nil }
-            return (c.session, c.account, c.region)
+        guard policy.cacheSeconds > 0, let c = cache.withLock({ $0[Self.digest(token)] }),
+            nowExact - c.at < policy.cacheSeconds, c.generation == db.writeGeneration
+        else { return nil }
+        guard now < c.session.expiresAt, now < c.lastSeen + Int(policy.idleTimeout) else { return .some(nil) }
+        return .some((c.session, c.account, c.region))
+    }
+
+    /// The session, its account and the account's region (if a region admin): the check every
+    /// cookie-authenticated request makes. A store read off the calling thread unless reads are local.
+    package func validateWithAccount(_ token: String) async throws -> (Session, Account, Region?)? {
+        guard (40...50).contains(token.utf8.count) else { return nil }
+        if let known = remembered(token) { return known }
+        let (hash, generation, at) = (Self.digest(token), db.writeGeneration, clock.now().timeIntervalSince1970)
+        return accept(try await db.lookup { try Self.load($0, hash) }, hash: hash, generation: generation, at: at)
+    }
+
+    /// The same on the calling thread, for the event loop when the store's reads are local (SQLite).
+    package func validateNow(_ token: String) throws -> (Session, Account, Region?)? {
+        guard (40...50).contains(token.utf8.count) else { return nil }
+        if let known = remembered(token) { return known }
+        let (hash, generation, at) = (Self.digest(token), db.writeGeneration, clock.now().timeIntervalSince1970)
+        return accept(try db.readNow { try Self.load($0, hash) }, hash: hash, generation: generation, at: at)
+    }
+
+    private typealias Loaded = (Session, Account, Region?, lastSeen: Int)
+
+    /// One indexed read: the session by its digest, with its account and region.
+    private static func load(_ conn: SQLConnection, _ hash: [UInt8]) throws -> Loaded? {
+        var out: Loaded?
+        try conn.forEach(
+            """
+            SELECT s.account_id, s.method, s.created_at, s.last_seen, s.expires_at, a.email, a.first_name, \
+            a.last_name,
+                   a.password_hash IS NOT NULL, (SELECT region FROM region_admins r WHERE r.account_id = a.id \
+                   ORDER BY region LIMIT 1)
+            FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?
+            """, [hash]
+        ) { st in
+            guard let method = AuthMethod(wire: st.string(1)) else { return }
+            out = (
+                Session(accountID: st.string(0), method: method, createdAt: st.int(2), expiresAt: st.int(4)),
+                Account(
+                    id: st.string(0), email: st.string(5), firstName: st.string(6), lastName: st.string(7),
+                    hasPassword: st.int(8) != 0),
+                st.optionalString(9).flatMap(Region.init(rawValue:)), st.int(3)
+            )
         }
-        if cachedOnly { return nil }
-        let found: (Session, Account, Region?, Int)? = try db.readNow { conn in
-            var out: (Session, Account, Region?, Int)?
-            try conn.forEach(
-                """
-                SELECT s.account_id, s.method, s.created_at, s.last_seen, s.expires_at, a.email, a.first_name, \
-                a.last_name,
-                       a.password_hash IS NOT NULL, (SELECT region FROM region_admins r WHERE r.account_id = a.id \
-                       ORDER BY region LIMIT 1)
-                FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?
-                """, [hash]
-            ) { st in
-                guard let method = AuthMethod(wire: st.string(1)) else { return }
-                out = (
-                    Session(accountID: st.string(0), method: method, createdAt: st.int(2), expiresAt: st.int(4)),
-                    Account(
-                        id: st.string(0), email: st.string(5), firstName: st.string(6), lastName: st.string(7),
-                        hasPassword: st.int(8) != 0),
-                    st.optionalString(9).flatMap(Region.init(rawValue:)), st.int(3)
-                )
-            }
-            return out
-        }
+        return out
+    }
+
+    /// A loaded session that is still live is remembered (tagged with the generation read before loading) and
+    /// touched now and then.
+    private func accept(
+        _ found: Loaded?, hash: [UInt8], generation: UInt64, at nowExact: TimeInterval
+    ) -> (Session, Account, Region?)? {
+        let now = Int(nowExact)
         guard let (session, account, region, lastSeen) = found, now < session.expiresAt,
             now < lastSeen + Int(policy.idleTimeout)
         else { return nil }
@@ -163,9 +188,9 @@ package final class Sessions: Sendable {
     }
 
     /// The IdP subject a SAML session was made from (for the LogoutRequest that signing out sends), or nil.
-    package func samlSubject(_ token: String) throws -> ServiceProvider.Subject? {
+    package func samlSubject(_ token: String) async throws -> ServiceProvider.Subject? {
         let hash = Self.digest(token)
-        return try db.readNow { conn in
+        return try await db.lookup { conn in
             JSONColumn.read(
                 ServiceProvider.Subject.self,
                 try conn.first("SELECT saml_subject FROM sessions WHERE id_hash = ?", [hash])?.string("saml_subject"))
@@ -211,10 +236,10 @@ package final class Sessions: Sendable {
     /// An account's live sessions, newest first, for the account page (`current` marks this browser's).
     package func list(
         accountID: String, current token: String?
-    ) throws -> [(method: String, createdAt: Int, lastSeen: Int, current: Bool)] {
+    ) async throws -> [(method: String, createdAt: Int, lastSeen: Int, current: Bool)] {
         let now = Int(clock.now().timeIntervalSince1970)
         let mine = token.map { Self.digest($0) }
-        return try db.readNow { conn in
+        return try await db.lookup { conn in
             var out: [(String, Int, Int, Bool)] = []
             try conn.forEach(
                 "SELECT id_hash, method, created_at, last_seen FROM sessions WHERE account_id = ? AND expires_at > ?"

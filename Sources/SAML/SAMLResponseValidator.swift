@@ -90,6 +90,19 @@ package enum SAMLResponseValidator {
     package static func validate(
         _ xml: [UInt8], expectations: (_ inResponseTo: String?) throws(SAMLRefusal) -> SAMLExpectations
     ) throws(SAMLRefusal) -> SAMLLogin {
+        let parsed = try parse(xml)
+        return try validate(parsed, expectations(parsed.inResponseTo))
+    }
+
+    /// A Response parsed (hardened XML, the root checked), whose InResponseTo can be looked up (the request it
+    /// answers, in the store: asynchronously) before it is validated. One parse either way.
+    package struct ParsedResponse {
+        let doc: XMLDocument
+        let response: XMLElement
+        package var inResponseTo: String? { response.attribute("InResponseTo") }
+    }
+
+    package static func parse(_ xml: [UInt8]) throws(SAMLRefusal) -> ParsedResponse {
         let doc: XMLDocument
         do { doc = try XMLDocument(parsing: xml, limits: limits) } catch {
             throw SAMLRefusal("xml_refused", "the response is not acceptable XML: \(error.reason)")
@@ -97,7 +110,11 @@ package enum SAMLResponseValidator {
         guard let response = doc.root, response.isNamed("Response", in: SAMLNames.protocol_) else {
             throw SAMLRefusal("not_a_response", "the document is not a samlp:Response")
         }
-        let e = try expectations(response.attribute("InResponseTo"))
+        return ParsedResponse(doc: doc, response: response)
+    }
+
+    package static func validate(_ parsed: ParsedResponse, _ e: SAMLExpectations) throws(SAMLRefusal) -> SAMLLogin {
+        let (doc, response) = (parsed.doc, parsed.response)
         guard response.attribute("Version") == "2.0" else {
             throw SAMLRefusal("not_a_response", "the response is not SAML 2.0")
         }

@@ -103,6 +103,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     func run() {
         threadID.store(pthread_self(), ordering: .releasing)
+        LoopThread.markCurrent()
         startListening()
         var events = [gh_epoll_ready](repeating: gh_epoll_ready(), count: 256)
         var lastSweep = Monotonic.millis()

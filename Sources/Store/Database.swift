@@ -165,7 +165,8 @@ package final class Database: Sendable {
 
     /// Runs `body` in a write transaction on the calling thread (tools, tests, start-up). Blocks.
     package func writeNow<T>(_ body: (SQLConnection) throws -> T) throws -> T {
-        try writer.withLock { box in
+        assert(readsAreLocal || !LoopThread.isCurrent, "a PostgreSQL write on an event loop (\(path))")
+        return try writer.withLock { box in
             if box.connection.isBroken { box.connection.reconnect() }
             let db = box.connection
             if dialect == .postgres {
@@ -238,6 +239,23 @@ package final class Database: Sendable {
         return changed
     }
 
+    /// A short indexed read from code that may be on an event loop: on the calling thread when reads are local
+    /// (SQLite: microseconds, no thread hop), on a reader thread otherwise (PostgreSQL: a network round trip must
+    /// never hold an event loop).
+    package func lookup<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+        if readsAreLocal { return try readNow(body) }
+        return try await read(body)
+    }
+
+    /// `runAlone` on a reader thread (PostgreSQL) or as a write of its own (SQLite), never on the caller's.
+    package func runAlone(_ sql: String, _ bindings: [any SQLBindable]) async throws -> Int {
+        guard dialect == .postgres else { return try await write { try $0.run(sql, bindings) } }
+        let (statement, values) = (sql, bindings)
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int, any Error>) in
+            readQueue.async { c.resume(with: Result { try self.runAlone(statement, values) }) }
+        }
+    }
+
     /// Runs `body` in a read transaction (one snapshot) on a reader thread.
     package func read<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
@@ -279,6 +297,7 @@ package final class Database: Sendable {
 
     /// A reader connection from the pool (opened when none is idle), returned afterwards unless broken.
     private func withReader<T>(_ body: (SQLConnection) throws -> T) throws -> T {
+        assert(readsAreLocal || !LoopThread.isCurrent, "a PostgreSQL read on an event loop (\(path))")
         let box = try idleReaders.withLock { $0.popLast() } ?? ConnectionBox(open())
         if box.connection.isBroken { box.connection.reconnect() }
         defer {

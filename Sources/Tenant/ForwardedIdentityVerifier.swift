@@ -34,7 +34,7 @@ package final class ForwardedIdentityVerifier: Sendable {
     }
 
     /// True when no other replica has seen `nonce` (it is recorded now); expired rows are purged now and then.
-    private func firstSeenByEveryReplica(_ nonce: String, now: TimeInterval) throws -> Bool {
+    private func firstSeenByEveryReplica(_ nonce: String, now: TimeInterval) async throws -> Bool {
         guard let shared else { return true }
         let expires = Int(now + 2 * window) + 1
         let purge = insertsSincePurge.withLock { n in
@@ -43,8 +43,8 @@ package final class ForwardedIdentityVerifier: Sendable {
             n = 0
             return true
         }
-        if purge { _ = try shared.runAlone("DELETE FROM identity_nonces WHERE expires_at < ?", [Int(now)]) }
-        return try shared.runAlone(
+        if purge { _ = try await shared.runAlone("DELETE FROM identity_nonces WHERE expires_at < ?", [Int(now)]) }
+        return try await shared.runAlone(
             "INSERT INTO identity_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [nonce, expires])
             == 1
     }
@@ -53,7 +53,7 @@ package final class ForwardedIdentityVerifier: Sendable {
         GatehouseError(.init(code), status: 401, message)
     }
 
-    package func verify(method: String, target: String, body: [UInt8], header: String?) throws -> Caller {
+    package func verify(method: String, target: String, body: [UInt8], header: String?) async throws -> Caller {
         guard let header else {
             throw Self.refuse("identity_missing", "This service only answers requests signed by the gateway.")
         }
@@ -94,7 +94,7 @@ package final class ForwardedIdentityVerifier: Sendable {
                 .unavailable, status: 503, "Too many requests to remember; try again shortly.",
                 headers: [("Retry-After", "5")])
         }
-        guard fresh, try firstSeenByEveryReplica(nonce, now: now) else {
+        guard fresh, try await firstSeenByEveryReplica(nonce, now: now) else {
             throw Self.refuse("identity_replayed", "This signed request was already used.")
         }
         guard let json = Base64URL.decode(p[4]), let caller = try? JSONDecoder().decode(Caller.self, from: Data(json))
@@ -107,7 +107,7 @@ package final class ForwardedIdentityVerifier: Sendable {
     /// The region API's caller provider in a region process.
     package var provider: CallerProvider {
         { ctx in
-            try self.verify(
+            try await self.verify(
                 method: ctx.request.method, target: ctx.request.target, body: ctx.request.body,
                 header: ctx.request.headers[ForwardedIdentity.header])
         }

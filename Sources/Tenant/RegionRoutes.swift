@@ -21,8 +21,8 @@ package enum RegionRoutes {
         // Org
         orgs.get("") { ctx in
             let (s, id, caller) = try ctx.orgScope()
-            // An indexed read on the calling thread: the hottest read of the API skips the hop to a reader thread.
-            let view = try s.orgNow(caller, org: id)
+            // The hottest read of the API: from memory, or one indexed read (on this thread when reads are local).
+            let view = try await s.org(caller, org: id)
             return try .json(view)
         }
         orgs.post("/transfer") { ctx in

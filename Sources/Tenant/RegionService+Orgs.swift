@@ -8,28 +8,46 @@ import TenantDomain
 extension RegionService {
     /// A fast path for hot reads: the org as a member sees it, read on the calling thread (an indexed lookup).
     package func orgNow(_ caller: Caller, org: OrgID) throws -> OrgView {
-        // No explicit transaction: `access` is one SELECT, plus one for the org's custom roles when the caller
-        // holds one. A role changed between the two can only make a custom role unknown (refused), never grant
-        // more than either version did, and this view shows only the org's own fields.
         try checkScope(org, caller)
         let generation = db.writeGeneration
-        if let cached = accessRows.lookup(AccessRowKey(org: org, account: caller.accountID), generation: generation),
+        if let known = try rememberedOrgView(caller, org, generation) { return known }
+        return try db.readNow(singleStatement: true) { try self.readOrgView($0, caller, org, generation) }
+    }
+
+    /// The same from an async handler: the read on a reader thread unless reads are local.
+    package func org(_ caller: Caller, org: OrgID) async throws -> OrgView {
+        try checkScope(org, caller)
+        let generation = db.writeGeneration
+        if let known = try rememberedOrgView(caller, org, generation) { return known }
+        return try await db.lookup { try self.readOrgView($0, caller, org, generation) }
+    }
+
+    /// From the membership row remembered for this generation, when it decides without the store.
+    private func rememberedOrgView(_ caller: Caller, _ org: OrgID, _ generation: UInt64) throws -> OrgView? {
+        guard let cached = accessRows.lookup(AccessRowKey(org: org, account: caller.accountID), generation: generation),
             let a = try? evaluateOrNeedsStore(cached, org, caller)
-        {
-            try Rules.requires(.orgView, a.actor).orThrow()
-            return OrgView(
-                id: a.orgID, name: a.name, region: region, status: a.status, createdAt: Self.date(a.createdAt),
-                memberCount: nil)
-        }
-        return try db.readNow(singleStatement: true) { conn in
-            let row = try self.memberRow(conn, org, caller.accountID)
-            self.accessRows.store(row, for: AccessRowKey(org: org, account: caller.accountID), generation: generation)
-            let a = try self.evaluate(row, conn, org, caller, fullCatalog: false)
-            try Rules.requires(.orgView, a.actor).orThrow()
-            return OrgView(
-                id: a.orgID, name: a.name, region: self.region, status: a.status, createdAt: Self.date(a.createdAt),
-                memberCount: nil)
-        }
+        else { return nil }
+        try Rules.requires(.orgView, a.actor).orThrow()
+        return OrgView(
+            id: a.orgID, name: a.name, region: region, status: a.status, createdAt: Self.date(a.createdAt),
+            memberCount: nil)
+    }
+
+    /// No explicit transaction: `access` is one SELECT, plus one for the org's custom roles when the caller holds
+    /// one. A role changed between the two can only make a custom role unknown (refused), never grant more than
+    /// either version did, and this view shows only the org's own fields.
+    private func readOrgView(
+        _ conn: SQLConnection, _ caller: Caller, _ org: OrgID, _ generation: UInt64
+    ) throws
+        -> OrgView
+    {
+        let row = try memberRow(conn, org, caller.accountID)
+        accessRows.store(row, for: AccessRowKey(org: org, account: caller.accountID), generation: generation)
+        let a = try evaluate(row, conn, org, caller, fullCatalog: false)
+        try Rules.requires(.orgView, a.actor).orThrow()
+        return OrgView(
+            id: a.orgID, name: a.name, region: region, status: a.status, createdAt: Self.date(a.createdAt),
+            memberCount: nil)
     }
 
     /// `evaluate` without a store: nil when the member holds a custom role (then the store is read).

@@ -265,7 +265,7 @@ enum CLI {
         // First run: no operator yet. A one-time link to the setup page (as Gitea or Grafana do), good until used
         // or until a region admin exists (`gatehouse admin bootstrap` also ends it); each start prints a new one,
         // and every gateway sharing the store accepts any of them.
-        if role == .allInOne || role == .gateway, (try? app.gateway.needsSetup()) == true,
+        if role == .allInOne || role == .gateway, (try? app.gateway.needsSetupNow()) == true,
             let token = try? app.gateway.beginSetup()
         {
             print("First run: set up the first operator at \(config.publicBaseURL)/setup/\(token)")

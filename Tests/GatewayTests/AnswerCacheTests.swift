@@ -45,7 +45,7 @@ struct AnswerCacheTests {
         #expect(
             await mia.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"mia-password-long"}"#).status
                 == 200)
-        let miaID = try #require(try f.app.gateway.accounts.find(email: "mia@acme.test")?.id)
+        let miaID = try await #require(try f.app.gateway.accounts.find(email: "mia@acme.test")?.id)
         for i in 0..<3 {
             #expect(
                 await olga.call(

@@ -82,7 +82,7 @@ struct FastPathTests {
         #expect(
             await mia.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"mia-password-long"}"#).status
                 == 200)
-        let miaID = try #require(try f.app.gateway.accounts.find(email: "mia@acme.test")?.id)
+        let miaID = try await #require(try f.app.gateway.accounts.find(email: "mia@acme.test")?.id)
         func fastStatus() async -> Int {
             var h: HTTPHeaders = ["Cookie": "gh_session=\(mia.cookie ?? "")"]
             h.set("Host", "test")

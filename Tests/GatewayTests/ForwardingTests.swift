@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GatehouseCore
+import GatehouseTesting
 import Gateway
 import HTTP
 import Net
@@ -21,7 +22,7 @@ struct ForwardingTests {
             replayed
     }
 
-    @Test(arguments: Tamper.allCases) func theRegionAcceptsOnlyFreshUntamperedSignatures(_ t: Tamper) throws {
+    @Test(arguments: Tamper.allCases) func theRegionAcceptsOnlyFreshUntamperedSignatures(_ t: Tamper) async throws {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
         let verifier = ForwardedIdentityVerifier(keys: Self.keys, clock: clock)
         let body = Array(#"{"name":"x"}"#.utf8)
@@ -68,11 +69,11 @@ struct ForwardingTests {
             clock.advance(by: -31)
             expected = "identity_stale"
         case .replayed:
-            _ = try verifier.verify(method: method, target: target, body: body, header: header)
+            _ = try await verifier.verify(method: method, target: target, body: body, header: header)
             expected = "identity_replayed"
         }
         do {
-            let caller = try verifier.verify(method: method, target: target, body: sentBody, header: header)
+            let caller = try await verifier.verify(method: method, target: target, body: sentBody, header: header)
             #expect(expected == nil, "accepted a request that should be refused")
             #expect(caller == Self.ann)
         } catch let e as GatehouseError {
@@ -81,13 +82,39 @@ struct ForwardingTests {
         }
     }
 
-    @Test func withinTheWindowIsAccepted() throws {
+    @Test func withinTheWindowIsAccepted() async throws {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
         let verifier = ForwardedIdentityVerifier(keys: Self.keys, clock: clock)
         let h = ForwardedIdentity.sign(
             method: "GET", target: "/a", body: [], caller: Self.ann, keys: Self.keys, now: clock.now())
         clock.advance(by: 30)
-        #expect(try verifier.verify(method: "GET", target: "/a", body: [], header: h) == Self.ann)
+        #expect(try await verifier.verify(method: "GET", target: "/a", body: [], header: h) == Self.ann)
+    }
+
+    /// Two replicas of a region sharing its store: a signed request one accepted is refused by the other (its
+    /// nonce is a row with a unique key), and by the first as before. Run on the suite's engine.
+    @Test func aRequestReplayedToAnotherReplicaIsRefused() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-nonce-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (location, options) = TestStores.location(dir + "/eu.db", options: .init(readers: 1, synchronous: .normal))
+        let store = try RegionService.openDatabase(path: location, options: options)
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let (a, b) = (
+            ForwardedIdentityVerifier(keys: Self.keys, clock: clock, shared: store),
+            ForwardedIdentityVerifier(keys: Self.keys, clock: clock, shared: store)
+        )
+        let h = ForwardedIdentity.sign(
+            method: "GET", target: "/a", body: [], caller: Self.ann, keys: Self.keys, now: clock.now())
+        #expect(try await a.verify(method: "GET", target: "/a", body: [], header: h) == Self.ann)
+        for replica in [b, a] {
+            do {
+                _ = try await replica.verify(method: "GET", target: "/a", body: [], header: h)
+                Issue.record("a replayed request was accepted")
+            } catch let e as GatehouseError {
+                #expect(e.code.slug == "identity_replayed" && e.status == 401)
+            }
+        }
     }
 
     @Test func aRegionProcessRefusesUnsignedCallsOverTheNetwork() async throws {

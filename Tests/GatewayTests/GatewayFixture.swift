@@ -105,7 +105,7 @@ final class GatewayFixture: @unchecked Sendable {
     /// An EU region admin (`ops@x.test`), made through the bootstrap path, as a caller of the region services.
     func euRegionAdmin() async throws -> Caller {
         _ = try await app.gateway.bootstrapRegionAdmin(email: "ops@x.test", region: .eu)
-        let account = try #require(try app.gateway.accounts.find(email: "ops@x.test"))
+        let account = try await #require(try app.gateway.accounts.find(email: "ops@x.test"))
         return Caller(accountID: account.id, email: account.email, regionAdminOf: .eu)
     }
 }

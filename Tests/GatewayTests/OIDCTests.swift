@@ -66,9 +66,9 @@ struct OIDCTests {
         #expect(await mia.call("PUT", "/api/v1/orgs/\(org)/sso/oidc", put).status == 403)
         let owner = await olga.call("PUT", "/api/v1/orgs/\(org)/sso/oidc", put)
         #expect(owner.status == 403 && owner.body.contains("JIT default role"))
-        #expect(try f.app.gateway.sso.oidcSettings(org: org) == settings, "nothing changed")
+        await #expect(try f.app.gateway.sso.oidcSettings(org: org) == settings, "nothing changed")
         #expect(await olga.call("DELETE", "/api/v1/orgs/\(org)/sso/oidc").status == 204)
-        #expect(try f.app.gateway.sso.oidcSettings(org: org) == nil)
+        await #expect(try f.app.gateway.sso.oidcSettings(org: org) == nil)
     }
 
     @Test func aSignInInFlightIsTakenOnceByItsOrgAndBrowser() async throws {

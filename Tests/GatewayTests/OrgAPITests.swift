@@ -14,7 +14,7 @@ struct OrgAPITests {
     func typedAnswersAndTheRegionsRefusals(split: Bool) async throws {
         let f = try GatewayFixture(split: split)
         let (org, _, _) = try await PageTests.orgWithInvite(f, email: "mia@acme.test")
-        let olga = try #require(try f.app.gateway.accounts.find(email: "olga@acme.test"))
+        let olga = try await #require(try f.app.gateway.accounts.find(email: "olga@acme.test"))
         let caller = Caller(accountID: olga.id, email: olga.email, displayName: olga.displayName)
         let api = OrgAPI(
             tenant: try f.app.gateway.regions.tenant(forOrg: org), org: org, caller: caller, requestID: "t",

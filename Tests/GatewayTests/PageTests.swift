@@ -117,7 +117,7 @@ struct PageTests {
         let forged = await FormBrowser(f.client).go(
             "POST", "/invite/\(token)/signup", form: [("password", "mia-password-1")])
         #expect(forged.status == 403)
-        #expect(try f.app.gateway.accounts.find(email: "mia@acme.test") == nil)
+        await #expect(try f.app.gateway.accounts.find(email: "mia@acme.test") == nil)
         // Too-short password: the form again, with the error next to the field.
         let weak = await b.go("POST", "/invite/\(token)/signup", form: [("csrf", b.csrf), ("password", "short")])
         #expect(weak.status == 422 && weak.body.contains("role=\"alert\""))
@@ -250,7 +250,7 @@ struct PageTests {
         #expect(
             await kim.call("POST", "/api/v1/invites/\(kimToken)/accept", #"{"password":"kim-password-1"}"#).status
                 == 200)
-        let kimID = try #require(try f.app.gateway.accounts.find(email: "kim@acme.test")).id
+        let kimID = try await #require(try f.app.gateway.accounts.find(email: "kim@acme.test")).id
         #expect(await olga.call("PATCH", "/api/v1/orgs/\(org)/members/\(kimID)", #"{"ssoOnly":true}"#).status == 200)
         let b = FormBrowser(f.client)
         _ = await b.go("GET", "/login")

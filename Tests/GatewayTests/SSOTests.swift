@@ -123,7 +123,7 @@ struct SSOTests {
         let ok = await Self.post(b, org: org, signed)
         #expect(ok.status == 303 && ok.location == "/console", "\(ok.body)")
         let token = try #require(b.cookies[Sessions.cookieName])
-        let (session, account, _) = try #require(try f.app.gateway.sessions.validateWithAccount(token))
+        let (session, account, _) = try await #require(try f.app.gateway.sessions.validateWithAccount(token))
         #expect(session.method == .saml(org: org))
         #expect(account.email == "alice@example.com" && !account.hasPassword)
         let member = try #require(try await f.service(.eu).memberships(accountID: account.id).first)
@@ -188,7 +188,7 @@ struct SSOTests {
                     nameID: "carol@example.com", inResponseTo: id, audience: sp.entityID, acs: sp.acsURL,
                     now: f.clock.now()), with: k))
         #expect(r.status == 403 && r.body.contains("not a member"))
-        #expect(try f.app.gateway.accounts.find(email: "carol@example.com") == nil)
+        await #expect(try f.app.gateway.accounts.find(email: "carol@example.com") == nil)
         #expect(b.cookies[Sessions.cookieName] == nil)
     }
 

@@ -111,7 +111,7 @@ struct TrustBoundaryTests {
             "POST", "/sso/\(w.acme)/link", form: [("csrf", b.csrf), ("password", "victor-password-1")])
         #expect(linked.status == 303, "\(linked.body)")
         let token = try #require(b.cookies[Sessions.cookieName])
-        #expect(try w.f.app.gateway.sessions.validateWithAccount(token)?.0.method == .saml(org: w.acme))
+        await #expect(try w.f.app.gateway.sessions.validateWithAccount(token)?.0.method == .saml(org: w.acme))
         // The next sign-in through Acme's IdP needs no proof.
         let (b2, again) = try await Self.assert(w, "victor@corp.test")
         #expect(again.status == 303 && b2.cookies[Sessions.cookieName] != nil)
@@ -153,8 +153,8 @@ struct TrustBoundaryTests {
         #expect(
             ok.status == 403 && ok.body.contains("not a member"),
             "linked, then refused by the region: Pat is not a member of Acme")
-        let patID = try #require(try w.f.app.gateway.accounts.find(email: "pat@ext.test")?.id)
-        #expect(try w.f.app.gateway.trust.isLinked(accountID: patID, org: w.acme))
+        let patID = try await #require(try w.f.app.gateway.accounts.find(email: "pat@ext.test")?.id)
+        await #expect(try w.f.app.gateway.trust.isLinked(accountID: patID, org: w.acme))
     }
 
     @Test func anSSOSessionOpensItsOwnOrgOnlyAndNothingAccountWide() async throws {
@@ -193,7 +193,7 @@ struct TrustBoundaryTests {
         let w = try await Self.world(jit: true)
         let (b, r) = try await Self.assert(w, "newbie@acme.test")
         #expect(r.status == 403 && b.cookies[Sessions.cookieName] == nil, "\(r.body)")
-        #expect(try w.f.app.gateway.accounts.find(email: "newbie@acme.test") == nil)
+        await #expect(try w.f.app.gateway.accounts.find(email: "newbie@acme.test") == nil)
         try await w.f.verifyDomain("acme.test", org: w.acme, admin: w.olga)
         let (b2, r2) = try await Self.assert(w, "newbie@acme.test")
         #expect(r2.status == 303 && b2.cookies[Sessions.cookieName] != nil)
@@ -246,7 +246,7 @@ struct TrustBoundaryTests {
                 "POST", "/api/v1/orgs/\(w.acme)/roles",
                 #"{"name":"Almost owner","permissions":["org.view","members.view","org.delete"]}"#
             ).status == 201)
-        let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
+        let victorID = try await #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
         #expect(
             await w.olga.call(
                 "PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["custom-sso-keeper"]}"#
@@ -282,7 +282,7 @@ struct TrustBoundaryTests {
         let thief = w.f.browser("10.6.6.6")
         let r = await thief.call("POST", "/api/v1/invites/\(link)/accept", #"{"password":"thief-password-1"}"#)
         #expect(r.status == 403 && r.body.contains("email_unproven"), "\(r.body)")
-        #expect(try w.f.app.gateway.accounts.find(email: "newcomer@ext.test") == nil)
+        await #expect(try w.f.app.gateway.accounts.find(email: "newcomer@ext.test") == nil)
         let page = await FormBrowser(w.f.client).go("GET", "/invite/\(link)")
         #expect(!page.body.contains("action=\"/invite/\(link)/signup\"") && page.body.contains("Email me a code"))
         // A wrong code is refused; the code mailed to the address works.
@@ -347,7 +347,7 @@ struct TrustBoundaryTests {
 
     @Test func anAdminCannotRevokeAnOwnersKeys() async throws {
         let w = try await Self.world()
-        let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
+        let victorID = try await #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
         #expect(
             await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["admin"]}"#).status
                 == 200)
@@ -395,7 +395,7 @@ struct TrustBoundaryTests {
 
     @Test func namesCarryNoLinesAndMailShowsTheInvitersEmail() async throws {
         let w = try await Self.world()
-        let olgaID = try #require(try w.f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
+        let olgaID = try await #require(try w.f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
         await #expect(throws: GatehouseError.self) {
             try await w.f.app.gateway.accounts.setNames(
                 accountID: olgaID, firstName: "Olga\r\nVisit https://evil.test", lastName: "")
@@ -426,7 +426,7 @@ struct TrustBoundaryTests {
             await w.victor.call("DELETE", "/api/v1/regions/eu/orgs/\(w.acme)", #"{"confirmName":"Acme"}"#).status == 204
         )
         #expect(await FormBrowser(w.f.client).go("GET", "/sso/\(w.acme)/login").status == 404)
-        #expect(try w.f.app.gateway.trust.verifiedOrg(forDomain: "acme.test") == nil)
+        await #expect(try w.f.app.gateway.trust.verifiedOrg(forDomain: "acme.test") == nil)
         // The same through the region console's typed confirmation.
         #expect(
             await w.victor.call(
@@ -477,13 +477,13 @@ struct TrustBoundaryTests {
         let w = try await Self.world()
         let app = await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/apps", #"{"name":"Portal"}"#)
         let appID = try #require(app.json["id"] as? String)
-        let olgaID = try #require(try w.f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
+        let olgaID = try await #require(try w.f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
         // Olga cannot grant herself (rule 3); Victor, made admin, grants her the app.
         #expect(
             await w.olga.call(
                 "POST", "/api/v1/orgs/\(w.acme)/apps/\(appID)/grants", "{\"member\":\"\(olgaID)\",\"role\":\"admin\"}"
             ).status == 403)
-        let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
+        let victorID = try await #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
         #expect(
             await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["admin"]}"#).status
                 == 200)
@@ -510,7 +510,7 @@ struct TrustBoundaryTests {
         let w = try await Self.world()
         let app = await w.olga.call("POST", "/api/v1/orgs/\(w.acme)/apps", #"{"name":"Studio"}"#)
         let appID = try #require(app.json["id"] as? String)
-        let victorID = try #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
+        let victorID = try await #require(try w.f.app.gateway.accounts.find(email: "victor@corp.test")?.id)
         #expect(
             await w.olga.call("PATCH", "/api/v1/orgs/\(w.acme)/members/\(victorID)", #"{"roles":["manager"]}"#).status
                 == 200)

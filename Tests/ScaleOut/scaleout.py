@@ -348,6 +348,10 @@ def main():
         org, ann = races(cl, mailbox, ops)
         revocation(cl, mailbox)
         failover(cl, mailbox, org, ann)
+        # Every process not killed on purpose is still running: a debug build stops on an assertion (among them:
+        # no PostgreSQL round trip on an event loop).
+        dead = {n: p.returncode for n, p in cl.procs.items() if n not in ("gw0", "eu0") and p.poll() is not None}
+        assert not dead, f"processes died: {dead}"
         ok = True
     finally:
         cl.stop()

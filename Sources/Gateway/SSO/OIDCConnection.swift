@@ -16,7 +16,7 @@ extension GatewayService {
         _ update: OIDCSettingsUpdate, org: String, caller: Caller
     ) async throws -> OIDCSettings {
         let (tenant, standing) = try await ssoManager(org: org, caller: caller)
-        let current = try sso.oidcSettings(org: org)
+        let current = try await sso.oidcSettings(org: org)
         let settings = try update.applied(to: current)
         if settings.jit != current?.jit || current == nil,
             !standing.jitAssignableRoles.contains(settings.jit.defaultRole)
@@ -183,8 +183,8 @@ package struct OIDCPendingSignIn: Sendable, Equatable {
 }
 
 extension SSOStore {
-    package func oidcSettings(org: String) throws -> OIDCSettings? {
-        try db.readNow { conn in
+    package func oidcSettings(org: String) async throws -> OIDCSettings? {
+        try await db.lookup { conn in
             guard let text = try conn.first("SELECT settings FROM oidc_settings WHERE org_id = ?", [org])?.string(0)
             else { return nil }
             guard let s = JSONColumn.read(OIDCSettings.self, text) else {

@@ -162,8 +162,8 @@ package final class SSOStore: Sendable {
 
     var nowS: Int { Int(clock.now().timeIntervalSince1970) }
 
-    package func settings(org: String) throws -> SSOSettings? {
-        try db.readNow { conn in
+    package func settings(org: String) async throws -> SSOSettings? {
+        try await db.lookup { conn in
             guard
                 let text = try conn.first("SELECT settings FROM saml_settings WHERE org_id = ?", [org])?.string(
                     "settings")
@@ -217,9 +217,9 @@ package final class SSOStore: Sendable {
     }
 
     /// The `next` of a live request this SP sent for `org`, or nil.
-    package func pendingRequest(id: String, org: String, kind: RequestKind = .authn) throws -> String? {
+    package func pendingRequest(id: String, org: String, kind: RequestKind = .authn) async throws -> String? {
         let now = nowS
-        return try db.readNow { conn in
+        return try await db.lookup { conn in
             try conn.first(
                 "SELECT next FROM saml_requests WHERE id = ? AND org_id = ? AND kind = ? AND expires_at > ?",
                 [id, org, kind.rawValue, now])?

@@ -18,7 +18,7 @@ package enum SSOSettingsRoutes {
         // Domain claims: proven by a DNS TXT record before they route sign-ins or allow JIT.
         sso.get("/domains") { ctx in
             let org = try ctx.parameter("org")
-            return try .json(try g.trust.claims(org: org))
+            return try await .json(try g.trust.claims(org: org))
         }
         sso.post("/domains") { ctx in
             let org = try ctx.parameter("org")
@@ -46,7 +46,7 @@ package enum SSOSettingsRoutes {
 
         sso.get("") { ctx in
             let org = try ctx.parameter("org")
-            return try .json(
+            return try await .json(
                 SSOView(
                     org: org, settings: try g.sso.settings(org: org), sp: g.serviceProvider(org: org),
                     domains: try g.trust.claims(org: org)))
@@ -59,7 +59,7 @@ package enum SSOSettingsRoutes {
             logger.info(
                 "sso settings saved",
                 ["org": .string(org), "by": .string(caller.accountID), "idp": .string(settings.idp.entityID)])
-            return try .json(
+            return try await .json(
                 SSOView(
                     org: org, settings: settings, sp: g.serviceProvider(org: org), domains: try g.trust.claims(org: org)
                 ))
@@ -69,7 +69,8 @@ package enum SSOSettingsRoutes {
         // discovery document answers with the same issuer.
         sso.get("/oidc") { ctx in
             let org = try ctx.parameter("org")
-            return try .json(OIDCView(try g.sso.oidcSettings(org: org), baseURL: g.settings.publicBaseURL, org: org))
+            return try await .json(
+                OIDCView(try g.sso.oidcSettings(org: org), baseURL: g.settings.publicBaseURL, org: org))
         }
         sso.put("/oidc") { ctx in
             let org = try ctx.parameter("org")

@@ -47,8 +47,8 @@ package final class SSOTrust: Sendable {
 
     // MARK: Links
 
-    package func isLinked(accountID: String, org: String) throws -> Bool {
-        try db.readNow {
+    package func isLinked(accountID: String, org: String) async throws -> Bool {
+        try await db.lookup {
             try $0.first("SELECT 1 FROM sso_links WHERE account_id = ? AND org_id = ?", [accountID, org]) != nil
         }
     }
@@ -89,10 +89,10 @@ package final class SSOTrust: Sendable {
         package let codeSubject: String
     }
 
-    package func pendingLink(_ token: String, org: String) throws -> PendingLink? {
+    package func pendingLink(_ token: String, org: String) async throws -> PendingLink? {
         guard token.utf8.count == 43 else { return nil }
         let now = nowS
-        return try db.readNow { conn in
+        return try await db.lookup { conn in
             guard
                 let row = try conn.first(
                     "SELECT account_id, next, nonce FROM sso_pending_links WHERE id_hash = ? AND org_id = ? AND"
@@ -127,8 +127,8 @@ package final class SSOTrust: Sendable {
         return d
     }
 
-    package func claims(org: String) throws -> [DomainClaim] {
-        try db.readNow { conn in
+    package func claims(org: String) async throws -> [DomainClaim] {
+        try await db.lookup { conn in
             try conn.query("SELECT domain, token, verified_at FROM sso_domains WHERE org_id = ? ORDER BY domain", [org])
                 .map {
                     Self.view(
@@ -186,7 +186,7 @@ package final class SSOTrust: Sendable {
     ) async throws -> DomainClaim {
         let d = domain.lowercased()
         guard
-            let row = try db.readNow({
+            let row = try await db.lookup({
                 try $0.first("SELECT token FROM sso_domains WHERE domain = ? AND org_id = ?", [d, org])
             }),
             let token = row.string("token")
@@ -227,8 +227,8 @@ package final class SSOTrust: Sendable {
     }
 
     /// The org that has proven `domain`, if any.
-    package func verifiedOrg(forDomain domain: String) throws -> String? {
-        try db.readNow {
+    package func verifiedOrg(forDomain domain: String) async throws -> String? {
+        try await db.lookup {
             try $0.first(
                 "SELECT org_id FROM sso_domains WHERE domain = ? AND verified_at IS NOT NULL", [domain.lowercased()])?
                 .string("org_id")
@@ -236,9 +236,9 @@ package final class SSOTrust: Sendable {
     }
 
     /// Whether `email`'s domain is proven by `org`.
-    package func emailDomainVerified(_ email: String, org: String) throws -> Bool {
+    package func emailDomainVerified(_ email: String, org: String) async throws -> Bool {
         guard let at = email.lastIndex(of: "@") else { return false }
-        return try verifiedOrg(forDomain: String(email[email.index(after: at)...])) == org
+        return try await verifiedOrg(forDomain: String(email[email.index(after: at)...])) == org
     }
 
     /// Everything the gateway keeps about an org's SSO, when the org is deleted.
