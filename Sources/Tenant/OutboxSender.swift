@@ -26,9 +26,14 @@ package struct OutboxSettings: Sendable {
 /// Delivers the region's outbox. The outbox row is written in the same transaction as the invite, so mail is
 /// never lost to a crash; the sender reads due rows, renders them (the invite link is derived again from the
 /// invite's current version: it is never stored), hands them to the transport, and marks each sent — or
-/// schedules a retry with exponential backoff. Delivery is at-least-once: a crash between sending and marking
-/// can repeat a mail, never drop one. Mail for an invite that was revoked, used or superseded meanwhile is
-/// dropped (the link in it would not work).
+/// schedules a retry with exponential backoff. Mail for an invite that was revoked, used or superseded meanwhile
+/// is dropped (the link in it would not work).
+///
+/// A mail goes out at most once: the start of each delivery is committed first (`attempt_started_at`), and a
+/// mail whose delivery started but was never marked (its sender died in between: the SMTP server may or may not
+/// have it) is not sent again by anyone; after the claim lease it is marked given up, "in doubt", with a warning
+/// in the log, and the invitation can be resent from the console. A clean failure (refused, timed out before
+/// the message was handed over) clears the mark and retries.
 package final class OutboxSender: Sendable {
     let service: RegionService
     let transport: any MailTransport
@@ -66,16 +71,28 @@ package final class OutboxSender: Sendable {
             let lease = nowS + settings.claimSeconds
             // A read first: an idle outbox costs no write (a write moves the store's generation, which empties
             // every cache tagged with it).
+            let stale = nowS - settings.claimSeconds
             let any = try service.db.readNow(singleStatement: true) { conn in
                 try conn.first(
-                    "SELECT 1 FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? LIMIT 1", [nowS]) != nil
+                    "SELECT 1 FROM outbox WHERE sent_at IS NULL AND ((attempt_started_at IS NULL AND next_attempt_at"
+                        + " <= ?) OR attempt_started_at < ?) LIMIT 1", [nowS, stale]) != nil
             }
             guard any else { return 0 }
+            let doubtful = try service.db.writeNow { conn in
+                try conn.run(
+                    "UPDATE outbox SET sent_at = ?, gave_up = 1, last_error = ? WHERE sent_at IS NULL AND"
+                        + " attempt_started_at < ?",
+                    [nowS, "in doubt: its sender stopped during delivery; not sent again (resend if needed)", stale])
+            }
+            if doubtful > 0 {
+                logger.warning(
+                    "mail in doubt: a sender stopped during delivery; not sent again", ["mail.count": .int(doubtful)])
+            }
             due = try service.db.writeNow { conn in
                 var rows: [Due] = []
                 try conn.forEach(
                     "UPDATE outbox SET next_attempt_at = ? WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND"
-                        + " next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+                        + " attempt_started_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
                         + (conn.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
                         + ") RETURNING id, org_id, kind, recipient, payload, attempts",
                     [lease, nowS, settings.batch]
@@ -102,6 +119,9 @@ package final class OutboxSender: Sendable {
                     message, date: now,
                     messageID: "\(mail.id).\(IDs.random(SecureRandom.bytes(12), length: 16))@gatehouse",
                     boundary: "gh-" + IDs.random(SecureRandom.bytes(12), length: 24))
+                try service.db.writeNow {
+                    try $0.run("UPDATE outbox SET attempt_started_at = ? WHERE id = ?", [nowS, mail.id])
+                }
                 try transport.deliver(message, rendered: rendered)
                 try mark(mail, sentAt: nowS, error: nil, gaveUp: false)
                 sent += 1
@@ -116,7 +136,8 @@ package final class OutboxSender: Sendable {
                 let delay = min(settings.retryMax, settings.retryBase * pow(2, Double(min(mail.attempts, 20))))
                 _ = try? service.db.writeNow { conn in
                     try conn.run(
-                        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
+                            + " attempt_started_at = NULL WHERE id = ?",
                         [nowS + Int(delay.rounded(.up)), String(describing: error), mail.id])
                 }
                 logger.warning(

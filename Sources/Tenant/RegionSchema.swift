@@ -149,6 +149,10 @@ enum RegionSchema {
                     STORED;
                 CREATE INDEX members_short_search ON members USING gin (search_grams);
                 """),
+        // A mail goes out at most once: when its delivery started is committed before the SMTP transaction.
+        Migration(
+            7, "outbox delivery start",
+            sql: "ALTER TABLE outbox ADD COLUMN attempt_started_at INTEGER;"),
     ]
 
     private static let tablesBeforeSearch = """
