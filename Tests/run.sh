@@ -33,12 +33,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 # PyPI: a real SMTP server (aiosmtpd), HTTP probes (requests), signers for the SAML corpus (signxml, lxml),
-# the browser driver (selenium), and a JWT library for OpenID Connect tokens (PyJWT).
-if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms, oidc_provider_mock" >/dev/null 2>&1
+# the browser driver (selenium), a JWT library for OpenID Connect tokens (PyJWT), an OpenID provider
+# (oidc-provider-mock) and axe-core for the console pages' accessibility (axe-selenium-python).
+if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms, oidc_provider_mock, axe_selenium_python" \
+  >/dev/null 2>&1
 then
-  echo "Tests/run.sh: installing missing PyPI test tools: aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock"
-  pip install -q aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock 2>/dev/null \
-    || pip install -q --break-system-packages aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock
+  tools="aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock axe-selenium-python"
+  echo "Tests/run.sh: installing missing PyPI test tools: $tools"
+  # shellcheck disable=SC2086
+  pip install -q $tools 2>/dev/null || pip install -q --break-system-packages $tools
 fi
 
 swift build --build-tests

@@ -24,8 +24,8 @@ enum AccountPages {
         return alert + """
             <form method="post" action="/login">
             <input type="hidden" name="csrf" value="\(csrf)"><input type="hidden" name="next" value="\(next)">
-            <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" \
-            required value="\(email)"\(if: error != nil, " aria-describedby=\"login-error\"")>
+            <label for="email">Email</label><input id="email" name="email" type="text" inputmode="email" \
+            autocomplete="username" autocapitalize="none" spellcheck="false" required value="\(email)"\(if: error != nil, " aria-describedby=\"login-error\"")>
             <label for="password">Password</label><input id="password" name="password" type="password" \
             autocomplete="current-password" required>
             <div class="actions"><button type="submit">Sign in</button></div></form>

@@ -154,6 +154,7 @@ package enum HTMLPage {
         textarea{font:inherit;width:100%;padding:.45rem .55rem;border:1px solid var(--muted);border-radius:6px}
         fieldset{border:1px solid var(--line);border-radius:6px;margin:.8rem 0}legend{font-weight:600}
         fieldset label{display:inline-flex;gap:.3rem;font-weight:400;margin:.2rem .8rem .2rem 0}
+        fieldset.plain{border:0;padding:0;margin:0}fieldset.plain legend{padding:0;margin-bottom:.25rem}
         .field-error{color:var(--bad);font-size:.9rem;margin:.2rem 0 \
         0}.m-only{display:none}.inline-form{display:inline;margin:0}
         @media (max-width:640px){.grid2,.kv{grid-template-columns:1fr}th.opt,td.opt{display:none}

@@ -108,9 +108,9 @@ enum MemberPanelView {
             h += "<option value=\"\(p.value)\"\(if: p.selected, " selected")>\(p.label)</option>"
         }
         h +=
-            "</select></div><div><label for=\"ssoOnly\">Sign-in</label><label class=\"inline\"><input id=\"ssoOnly\""
-            + " type=\"checkbox\" name=\"ssoOnly\" value=\"1\"\(if: m.ssoOnly, " checked")\(dis)> SSO only"
-            + "</label></div></div>"
+            "</select></div><fieldset class=\"plain\"><legend>Sign-in</legend><label class=\"inline\"><input"
+            + " id=\"ssoOnly\" type=\"checkbox\" name=\"ssoOnly\" value=\"1\"\(if: m.ssoOnly, " checked")\(dis)> SSO only"
+            + "</label></fieldset></div>"
         if m.editable { h += "<div class=\"actions\"><button type=\"submit\">Save changes</button></div>" }
         h += "</form><h3>Apps</h3>"
         if m.grants.isEmpty {

@@ -228,7 +228,8 @@ enum MembersListView {
         }
         h +=
             "<div class=\"table-wrap\"><table id=\"members\"><caption class=\"meta\">\(rows.count)"
-            + " shown\(if: more, ", more on the next page")</caption><thead><tr>"
+            + " shown\(if: more, ", more on the next page")\(if: selectable, "<span id=\"sel-label\" hidden>Select</span>")"
+            + "</caption><thead><tr>"
         if selectable {
             h +=
                 "<th class=\"check\"><input type=\"checkbox\" data-select-all=\"member\" aria-label=\"Select all on"
@@ -242,12 +243,14 @@ enum MembersListView {
         for r in rows {
             h += "<tr>"
             if selectable {
-                h +=
+                h// Named "Select <name>" by one shared label and the row's name: the row checkboxes are one group
+                // (they share a name) without wrapping the table in an ARIA group.
+                +=
                     "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(r.id)\""
-                    + " id=\"sel-\(r.id)\" aria-label=\"Select \(r.name)\"></td>"
+                    + " id=\"sel-\(r.id)\" aria-labelledby=\"sel-label name-\(r.id)\"></td>"
             }
             h +=
-                "<td>\(r.name)\(if: r.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta"
+                "<td><span id=\"name-\(r.id)\">\(r.name)</span>\(if: r.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta"
                 + " m-only\">\(r.email)</span></td><td class=\"opt\">\(r.email)</td>"
             h += "<td>\(r.roles)</td><td class=\"opt\">\(r.appCount)</td><td class=\"opt\">\(r.lastActive)</td>"
             if !m.readOnly {

@@ -258,7 +258,8 @@ enum OrgPages {
                     allowedDomains: (form.value("allowedDomains") ?? "").split(whereSeparator: {
                         $0 == "," || $0 == " " || $0 == "\n"
                     }).map(String.init), hostedDomain: text("hostedDomain"), claims: claims,
-                    jit: SSOSettings.JIT(enabled: form.value("jit") == "1", defaultRole: text("jitRole") ?? "member"))
+                    jit: SSOSettings.JIT(
+                        enabled: form.value("oidcJit") == "1", defaultRole: text("jitRole") ?? "member"))
                 do { _ = try await c.g.saveOIDCSettings(update, org: c.org, caller: c.session.caller) } catch let e
                     as GatehouseError
                 {

@@ -203,11 +203,14 @@ enum SSOPageView {
             h += "<input id=\"\(id)\" name=\"\(name)\" type=\"text\" value=\"\(value)\">"
         }
         h += "<label for=\"oidc-secret\">Client secret\(o.configured ? " (leave empty to keep)" : "")</label>"
-        h += "<input id=\"oidc-secret\" name=\"clientSecret\" type=\"password\" autocomplete=\"off\" value=\"\">"
+        // `new-password`: the browser must not fill in the admin's own password (nor save this one as theirs).
+        h +=
+            "<input id=\"oidc-secret\" name=\"clientSecret\" type=\"password\" autocomplete=\"new-password\" value=\"\">"
         h += "<label for=\"oidc-vars\">Claims to user variables (one <code>claim=variable</code> per line)</label>"
         h += "<textarea id=\"oidc-vars\" name=\"variables\" rows=\"3\">\(o.variables)</textarea>"
-        h +=
-            "<label class=\"inline\"><input type=\"checkbox\" name=\"jit\" value=\"1\"\(if: o.jitEnabled, " checked")>"
+        h// Its own name: two checkboxes named alike on one page read as one group to assistive technology.
+        +=
+            "<label class=\"inline\"><input type=\"checkbox\" name=\"oidcJit\" value=\"1\"\(if: o.jitEnabled, " checked")>"
             + " Create members on first sign-in (JIT, in proven domains)</label>"
         h += "<label for=\"oidc-jit-role\">Default role for JIT members</label>"
         h += "<select id=\"oidc-jit-role\" name=\"jitRole\">"

@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "E2E"))
 os.environ.setdefault("SE_OFFLINE", "true")
 import requests  # noqa: E402
+from axe_selenium_python import Axe  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -26,7 +27,7 @@ from story import Client, Mailbox, Procs, SMTPServer, SMTP_PASS, SMTP_USER, free
 
 class Browser:
     def __init__(self, base, artifacts):
-        self.base, self.artifacts, self.shots = base, artifacts, []
+        self.base, self.artifacts, self.shots, self.axe_pages, self.axe_failures = base, artifacts, [], 0, []
         chromium = shutil.which("chromium") or "/usr/lib/chromium/chromium"
         driver = shutil.which("chromedriver") or "/usr/lib/chromium/chromedriver"
         opts = webdriver.ChromeOptions()
@@ -69,8 +70,21 @@ class Browser:
         for n in needles:
             assert n in t, f"'{n}' not on {self.d.current_url}:\n{t[:3000]}"
 
+    def accessible(self, name):
+        """axe-core (PyPI axe-selenium-python) on the page: no serious or critical violation."""
+        axe = Axe(self.d)
+        axe.inject()
+        results = axe.run()
+        bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
+        self.axe_pages += 1
+        # Collected, and asserted at the end of the story: one run names every page's violations.
+        self.axe_failures += [f"{name}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+                              for v in bad]
+
     def shot(self, name):
-        """Screenshots at 1280 px and 375 px wide (full page height), and no horizontal overflow at 375."""
+        """Screenshots at 1280 px and 375 px wide (full page height), no horizontal overflow at 375, and axe-core
+        finds no serious or critical violation."""
+        self.accessible(name)
         for width in (1280, 375):
             self.d.set_window_size(width, 900)
             height = self.d.execute_script("return Math.max(document.body.scrollHeight, 600)")
@@ -157,10 +171,12 @@ def main():
         assert setup and setup.startswith(base + "/setup/"), open(f"{work}/serve.log").read()[-2000:]
         b.go(setup[len(base):])
         b.expect("Set up Gatehouse")
+        b.shot("00-setup")
         b.fill("setup-email", "ops@gatehouse.test")
         b.d.find_element(By.CSS_SELECTOR, "input[name=region][value=eu]").click()
         b.click("Continue")
         b.expect("Choose the password")
+        b.shot("00-bootstrap-password")
         b.fill("password", "operator-pass-1")
         b.click("Set password and sign in")
         b.expect("Region EU", "Provision your first organization")
@@ -176,6 +192,7 @@ def main():
         b.submit(temp_row.find_element(By.XPATH, ".//button[text()='Delete…']"))
         # The confirmation names the org; a wrong name keeps the form with the reason (it dropped back to the list).
         b.expect("Type Temp to confirm")
+        b.shot("region-delete-confirm")
         b.fill("confirm-name", "Tmp")
         b.click("Delete organization")
         b.expect("That is not the organization's name. Type Temp exactly.")
@@ -263,6 +280,15 @@ def main():
         assert not b.d.find_elements(By.CSS_SELECTOR, "input[name=member]")
         b.shot("view-as")
 
+        # Every other tab of the org as its owner, and an error page: screenshots at both widths, no overflow at
+        # 375 px, and axe-core on each.
+        for tab in ["roles", "apps", "audit", "settings", "sso", "apikeys"]:
+            b.go(f"/console/{org}/{tab}")
+            b.shot(f"tab-{tab}")
+        b.go("/console/org_eu_zzzzzzzzzzzzzzzz/members")
+        b.expect("Not found", "does not exist or you are not a member", "Home")
+        b.shot("not-found")
+
         # A manager tries what a manager may not: making someone admin, renaming the org.
         b.sign_in("mia@acme.test", "mia-password-long")
         b.go(f"/console/{org}/members/{ids['max@acme.test']}")
@@ -299,7 +325,9 @@ def main():
         b.sign_out()
         b.go("/login")
         b.shot("login")
-        print(f"browser story passed in {time.time() - t0:.1f} s; {len(b.shots)} screenshots in {a.artifacts}")
+        assert not b.axe_failures, "axe-core found serious or critical violations:\n" + "\n".join(b.axe_failures)
+        print(f"browser story passed in {time.time() - t0:.1f} s; {len(b.shots)} screenshots in {a.artifacts};"
+              f" axe-core: no serious or critical violation on {b.axe_pages} pages")
     except Exception:
         if b:
             try:

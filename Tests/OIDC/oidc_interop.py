@@ -163,7 +163,7 @@ def main():
         r = olga.page("POST", f"/console/{org}/sso/oidc", {
             "csrf": csrf_of(page.text), "preset": "", "issuer": op.issuer, "clientID": "gatehouse-acme", "clientSecret": "",
             "firstName": "given_name", "lastName": "family_name", "variables": "department=dept\nlevel=level",
-            "jit": "1", "jitRole": "member", "allowedDomains": "", "hostedDomain": ""})
+            "oidcJit": "1", "jitRole": "member", "allowedDomains": "", "hostedDomain": ""})
         assert r.status_code == 303, (r.status_code, r.text[:500])
         view = olga.api("GET", f"/api/v1/orgs/{org}/sso/oidc", expect=200).json()
         assert view["claims"]["variables"] == {"department": "dept", "level": "level"} and view["clientSecretSet"], view
