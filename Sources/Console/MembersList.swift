@@ -243,7 +243,7 @@ enum MembersListView {
         for r in rows {
             h += "<tr>"
             if selectable {
-                h// Named "Select <name>" by one shared label and the row's name: the row checkboxes are one group
+                h  // Named "Select <name>" by one shared label and the row's name: the row checkboxes are one group
                 // (they share a name) without wrapping the table in an ARIA group.
                 +=
                     "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(r.id)\""

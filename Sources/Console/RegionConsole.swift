@@ -81,6 +81,30 @@ enum RegionConsole {
                 let action = try ctx.parameter("action")
                 r = try await call(g, ctx, s, region: region, "POST", "/orgs/\(org)/\(action)")
                 done = action == "suspend" ? "Organization suspended." : "Organization reactivated."
+            case "owner-resend":
+                guard OrgID(org) != nil else {
+                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
+                }
+                r = try await call(g, ctx, s, region: region, "POST", "/orgs/\(org)/owner-invite/resend")
+                done = "Invitation sent again; the earlier link no longer works."
+            case "owner-link":
+                guard OrgID(org) != nil else {
+                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
+                }
+                let got = try await call(g, ctx, s, region: region, "GET", "/orgs/\(org)/owner-invite/link")
+                guard got.status == 200, let link = try? JSONCoding.decode(InviteLink.self, from: got.body) else {
+                    return try await page(
+                        g, ctx, s, region: region, error: OrgAPI.error(from: got).message, status: got.status)
+                }
+                // Shown, not mailed: whoever opens it must still prove the address with a code sent to it.
+                let body: HTML =
+                    "<p>Give this link to the owner yourself. Whoever opens it must still prove the address with a"
+                    + " code sent to it. It expires <span title=\"\(CivilTime.exact(link.expiresAt))\">"
+                    + "\(CivilTime.until(link.expiresAt, now: g.clock.now()) ?? "soon")</span>.</p><label"
+                    + " for=\"owner-link\">Invitation link</label><input id=\"owner-link\" type=\"text\" readonly"
+                    + " value=\"\(link.url)\"><div class=\"actions\"><a class=\"button"
+                    + " secondary\" href=\"/region/\(region)\">Back to the region</a></div>"
+                return HTMLPage.render(title: "Owner's invitation link", viewer: s.viewer(), body: body, wide: true)
             case "delete":
                 guard OrgID(org) != nil else {
                     return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
@@ -206,6 +230,17 @@ enum RegionConsole {
                     "<td><span class=\"badge"
                     + " \(o.status == .active ? "joined" : "revoked")\">\(o.status.rawValue.capitalized)</span></td><td"
                     + " class=\"actions\">"
+                // While the org has no owner, the owner's invitation is the region admin's to resend or copy.
+                if let owner = o.owner, !owner.joined {
+                    h +=
+                        "<form method=\"post\" action=\"/region/\(region)/owner-resend\">\(hidden)<button"
+                        + " type=\"submit\" class=\"secondary\">Resend invitation</button></form>"
+                    if owner.inviteExpiresAt.map({ $0 > g.clock.now() }) == true {
+                        h +=
+                            "<form method=\"post\" action=\"/region/\(region)/owner-link\">\(hidden)<button"
+                            + " type=\"submit\" class=\"secondary\">Copy link</button></form>"
+                    }
+                }
                 let toggle = o.status == .active ? "suspend" : "reactivate"
                 h +=
                     "<form method=\"post\" action=\"/region/\(region)/\(toggle)\">\(hidden)<button type=\"submit\""

@@ -208,7 +208,7 @@ enum SSOPageView {
             "<input id=\"oidc-secret\" name=\"clientSecret\" type=\"password\" autocomplete=\"new-password\" value=\"\">"
         h += "<label for=\"oidc-vars\">Claims to user variables (one <code>claim=variable</code> per line)</label>"
         h += "<textarea id=\"oidc-vars\" name=\"variables\" rows=\"3\">\(o.variables)</textarea>"
-        h// Its own name: two checkboxes named alike on one page read as one group to assistive technology.
+        h  // Its own name: two checkboxes named alike on one page read as one group to assistive technology.
         +=
             "<label class=\"inline\"><input type=\"checkbox\" name=\"oidcJit\" value=\"1\"\(if: o.jitEnabled, " checked")>"
             + " Create members on first sign-in (JIT, in proven domains)</label>"

@@ -245,6 +245,19 @@ package enum RegionRoutes {
                     try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.orgID(),
                     suspended: false))
         }
+        // The first owner's invitation while the org has none: resend it, or copy its link.
+        regions.post("/orgs/:org/owner-invite/resend") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            return try .json(
+                try await s.resendOwnerInvite(
+                    try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.orgID()))
+        }
+        regions.get("/orgs/:org/owner-invite/link") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            return try .json(
+                try await s.ownerInviteLink(try ctx.caller(), region: try ctx.parameter("region"), org: try ctx.orgID())
+            )
+        }
         regions.delete("/orgs/:org") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))
             try await s.deleteOrg(

@@ -555,3 +555,69 @@ extension RegionService {
         return out
     }
 }
+
+// MARK: - The first owner's invitation, for the region admin
+
+extension RegionService {
+    /// The org's latest owner invitation while the org has no owner yet: the region admin who provisioned it may
+    /// resend it (a new link; the old one dies) or copy its link (a copied link, as any, signs up only with a code
+    /// mailed to the address). Once the org has an owner, its invitations are the owner's to manage.
+    private func ownerInvite(_ conn: SQLConnection, _ org: OrgID, now: Date) throws -> InviteView {
+        guard org.region == region, try conn.first("SELECT 1 FROM orgs WHERE id = ?", [org]) != nil else {
+            throw GatehouseError.notFound("No such organization in this region.")
+        }
+        if try conn.first("SELECT 1 FROM member_roles WHERE org_id = ? AND role_id = 'owner' LIMIT 1", [org]) != nil {
+            throw GatehouseError(
+                .init("org_has_owner"), status: 409,
+                "This organization has an owner; its invitations are theirs to manage.")
+        }
+        guard
+            let id = try conn.first(
+                "SELECT i.id FROM invites i, \(conn.dialect.jsonArray("i.roles", as: "j")) WHERE i.org_id = ? AND"
+                    + " j.value = 'owner' AND i.status = 'pending' ORDER BY i.created_at DESC LIMIT 1", [org]
+            )?.string(0),
+            let inv = try loadInvite(conn, id: id, now: now)
+        else {
+            throw GatehouseError.notFound("This organization has no owner invitation waiting.")
+        }
+        return inv
+    }
+
+    package func resendOwnerInvite(_ caller: Caller, region: String, org: OrgID) async throws -> InviteLink {
+        try requireRegionAdmin(caller, region)
+        let now = clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        let updated = try await db.write { conn in
+            let inv = try self.ownerInvite(conn, org, now: now)
+            try conn.run(
+                "UPDATE invites SET version = version + 1, expires_at = ?, updated_at = ? WHERE id = ?",
+                [nowS + Int(self.settings.inviteTTL), nowS, inv.id])
+            let name = try conn.first("SELECT name FROM orgs WHERE id = ?", [org])?.string(0) ?? ""
+            try self.enqueueMail(
+                conn, org: org, kind: "invite_resent", to: inv.email,
+                payload: [
+                    "invite": inv.id, "version": String(inv.version + 1), "org": name, "inviter": inv.inviterName,
+                    "inviterEmail": caller.email,
+                ], at: nowS)
+            try self.audit(
+                conn, org: org, at: nowS, actor: caller.accountID, action: "invite.resent", target: inv.email,
+                ["invite": inv.id, "version": String(inv.version + 1), "by": "region admin"])
+            guard let updated = try self.loadInvite(conn, id: inv.id, now: now) else {
+                throw GatehouseError.notFound()
+            }
+            return updated
+        }
+        return link(for: updated)
+    }
+
+    package func ownerInviteLink(_ caller: Caller, region: String, org: OrgID) async throws -> InviteLink {
+        try requireRegionAdmin(caller, region)
+        let now = clock.now()
+        let inv = try await db.read { conn in try self.ownerInvite(conn, org, now: now) }
+        guard inv.status == .pending else {
+            throw GatehouseError(
+                .inviteExpired, status: 410, "The owner's invitation has expired; resend it to get a new link.")
+        }
+        return link(for: inv)
+    }
+}

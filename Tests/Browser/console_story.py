@@ -206,6 +206,19 @@ def main():
         beta_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Beta")][0]
         b.submit(beta_row.find_element(By.XPATH, ".//button[text()='Reactivate']"))
         b.expect("Organization reactivated")
+        # Beta's owner has not joined: the region admin copies the invitation's link, then sends it again.
+        def beta_row():
+            return [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Beta")][0]
+        b.submit(beta_row().find_element(By.XPATH, ".//button[text()='Copy link']"))
+        b.expect("Give this link to the owner yourself")
+        copied = b.d.find_element(By.ID, "owner-link").get_attribute("value")
+        assert copied.startswith(base + "/invite/"), copied
+        b.shot("owner-link")
+        b.go("/region/eu")
+        b.submit(beta_row().find_element(By.XPATH, ".//button[text()='Resend invitation']"))
+        b.expect("Invitation sent again")
+        resent = mailbox.link("mia@acme.test", 2)
+        assert resent != copied and resent.startswith(base + "/invite/"), (resent, copied)
         b.shot("region-console")
 
         # The owner signs up through her mailed link and lands in the console.
@@ -234,7 +247,8 @@ def main():
 
         # Each follows their link, signs up, confirms.
         for name, last in [("mia", "Manager"), ("max", "Mustermann"), ("vik", "Viewer")]:
-            link = mailbox.link(f"{name}@acme.test", 2 if name == "mia" else 1)
+            # Mia had two mails before: Beta's owner invitation, and the same sent again by the region admin.
+            link = mailbox.link(f"{name}@acme.test", 3 if name == "mia" else 1)
             sign_up_through_link(b, link, name.capitalize(), last, f"{name}-password-long")
             assert "/studio" in b.d.current_url or "Acme" in b.text(), b.d.current_url
 

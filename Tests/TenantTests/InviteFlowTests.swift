@@ -450,3 +450,52 @@ struct HandBuiltJSONTests {
         }
     }
 }
+
+/// The region admin's hand on a new org's first-owner invitation: resend (a new link, the old one dies) and copy
+/// the link, while the org has no owner; refused to anyone else and once the owner has joined.
+@Suite("Owner invitation, for the region admin")
+struct OwnerInviteTests {
+    @Test func resendAndCopyUntilTheOwnerJoins() async throws {
+        let f = try TenantFixture()
+        let s = f.service(.eu)
+        let ops = TenantFixture.caller("ops", admin: .eu)
+        let p = try await s.provisionOrg(
+            ops, region: "eu", request: ProvisionRequest(name: "Newco", ownerEmail: "founder@example.com"))
+        let org = try #require(OrgID(p.org.id))
+        let first = s.link(for: p.ownerInvite).token
+        let base = "/api/v1/regions/eu/orgs/\(org)/owner-invite"
+        // Nobody else: a member-less stranger, the region admin of another region, an unknown org.
+        #expect(await f.call(TenantFixture.caller("eve"), "POST", base + "/resend").status == 403)
+        #expect(await f.call(TenantFixture.caller("usops", admin: .us), "GET", base + "/link").status == 403)
+        #expect(
+            await f.call(ops, "GET", "/api/v1/regions/eu/orgs/org_eu_zzzzzzzzzzzzzzzz/owner-invite/link").status
+                == 404)
+        // Copy: the current link. Resend: a new version, the old link superseded, the mail queued.
+        let copied = await f.call(ops, "GET", base + "/link")
+        #expect(copied.status == 200 && (copied.json as? [String: Any])?["token"] as? String == first)
+        f.clock.advance(by: 60)
+        let resent = await f.call(ops, "POST", base + "/resend")
+        let second = try #require((resent.json as? [String: Any])?["token"] as? String)
+        #expect(resent.status == 200 && second != first)
+        await #expect(throws: GatehouseError(.init("invite_superseded"), status: 410, "")) {
+            _ = try await s.inviteForToken(first)
+        }
+        let mails = try await s.db.read { conn in
+            try conn.first(
+                "SELECT count(*) FROM outbox WHERE recipient = 'founder@example.com' AND kind = 'invite_resent'")?.int(
+                    0)
+        }
+        #expect(mails == 1)
+        // Expired: no link to copy (resend instead), and resend works.
+        f.clock.advance(by: 8 * 86400)
+        #expect(await f.call(ops, "GET", base + "/link").status == 410)
+        let again = await f.call(ops, "POST", base + "/resend")
+        let third = try #require((again.json as? [String: Any])?["token"] as? String)
+        // The owner joins: from then on the invitations are the owner's.
+        _ = try await s.acceptInvite(
+            AcceptInviteRequest(token: third, accountID: "founder", email: "founder@example.com"))
+        let after = await f.call(ops, "POST", base + "/resend")
+        #expect(after.status == 409 && after.body.contains("org_has_owner"))
+        #expect(await f.call(ops, "GET", base + "/link").status == 409)
+    }
+}
