@@ -154,6 +154,8 @@ package enum HTMLPage {
         textarea{font:inherit;width:100%;padding:.45rem .55rem;border:1px solid var(--muted);border-radius:6px}
         fieldset{border:1px solid var(--line);border-radius:6px;margin:.8rem 0}legend{font-weight:600}
         fieldset label{display:inline-flex;gap:.3rem;font-weight:400;margin:.2rem .8rem .2rem 0}
+        .row-role{display:flex;gap:.3rem;margin:.3rem 0}.row-role select{width:auto;min-width:7rem}
+        button.link.danger{color:var(--bad);background:none;border:0}
         fieldset.plain{border:0;padding:0;margin:0}fieldset.plain legend{padding:0;margin-bottom:.25rem}
         .field-error{color:var(--bad);font-size:.9rem;margin:.2rem 0 \
         0}.m-only{display:none}.inline-form{display:inline;margin:0}
@@ -161,6 +163,11 @@ package enum HTMLPage {
         .switcher{order:5;width:100%}.switcher select{flex:1;min-width:0;width:100%}.kv \
         code{overflow-wrap:anywhere}.m-only{display:block}}
         @media (max-width:480px){main{margin:0;border-radius:0;border-left:0;border-right:0}}
+        @media (max-width:640px){table#members thead{display:none}table#members,table#members tbody,table#members \
+        tr,table#members td{display:block}table#members tr{position:relative;padding:.6rem 0 .6rem \
+        2rem;border-bottom:1px solid var(--line)}table#members td{border:0;padding:.15rem 0}table#members \
+        td.check{position:absolute;left:0;top:.6rem}table#members td.opt{display:none}table#members \
+        caption{display:block;text-align:left}}
         """
 
     /// Progressive behaviour only (the pages work without it): select-all checkboxes and copy buttons.

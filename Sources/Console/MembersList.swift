@@ -35,6 +35,7 @@ struct MembersListModel {
         let email: String
         let ssoOnly: Bool
         let roles: String
+        let roleIDs: [String]
         let appCount: Int
         let lastActive: String
     }
@@ -111,7 +112,7 @@ struct MembersListModel {
                 page.members.map {
                     Row(
                         id: $0.id, name: MembersPage.name($0), email: $0.email, ssoOnly: $0.ssoOnly,
-                        roles: HTMLPage.roleNames($0.roles), appCount: $0.appCount,
+                        roles: HTMLPage.roleNames($0.roles), roleIDs: $0.roles, appCount: $0.appCount,
                         lastActive: $0.lastActive.map { CivilTime.short($0) } ?? "Never")
                 }, more: page.nextCursor != nil)
             firstPage = query.cursor != nil ? query.href(here, cursor: nil) : nil
@@ -256,6 +257,26 @@ enum MembersListView {
             if !m.readOnly {
                 h += "<td><a href=\"\(m.base)/members/\(r.id)\">\(m.editLabel)</a>"
                 if m.canViewAs { h += " · <a href=\"\(m.base)/view-as/\(r.id)\">View as</a>" }
+                // In the row: the role at once (one member, reversible), removal through its confirmation. Not for
+                // owners: ownership changes hands through a transfer, and the last owner is never removed.
+                if selectable, m.bulkActions.contains(.changeRoles), !m.bulkRoles.isEmpty, !r.roleIDs.contains("owner")
+                {
+                    let current = r.roleIDs.count == 1 ? r.roleIDs[0] : nil
+                    h +=
+                        "<div class=\"row-role\"><select name=\"role-\(r.id)\" aria-label=\"Role of \(r.name)\">"
+                    if current == nil { h += "<option value=\"\" selected>Choose…</option>" }
+                    for o in m.bulkRoles {
+                        h += "<option value=\"\(o.value)\"\(if: o.value == current, " selected")>\(o.label)</option>"
+                    }
+                    h +=
+                        "</select><button type=\"submit\" class=\"secondary\" name=\"row-role\" value=\"\(r.id)\""
+                        + " aria-label=\"Change the role of \(r.name)\">Change</button></div>"
+                }
+                if selectable, m.bulkActions.contains(.remove), !r.roleIDs.contains("owner") {
+                    h +=
+                        "<div><button type=\"submit\" class=\"link danger\" name=\"row-remove\" value=\"\(r.id)\""
+                        + " aria-label=\"Remove \(r.name)…\">Remove…</button></div>"
+                }
                 h += "</td>"
             }
             h += "</tr>"

@@ -95,8 +95,18 @@ enum MembersPage {
     // MARK: - Bulk actions: confirm, then apply
 
     static func bulk(_ c: Console) async throws -> Response {
-        let form = try c.ctx.formPairs()
+        var form = try c.ctx.formPairs()
         if let refused = c.checkForm(form) { return refused }
+        // A row's own buttons stand for that one member, whatever else is ticked: Remove… goes through the
+        // confirmation; Change applies the row's role at once (one member, and reversible).
+        if let id = form.value("row-remove") {
+            form = [("action", "remove"), ("member", id)]
+        } else if let id = form.value("row-role") {
+            form = [
+                ("action", "change_roles"), ("member", id), ("role", form.value("role-\(id)") ?? ""),
+                ("confirm", "yes"),
+            ]
+        }
         let ids = form.filter { $0.0 == "member" }.map(\.1)
         let action = form.value("action") ?? ""
         guard !ids.isEmpty else { return c.redirect("\(c.base)/members", flash: "Select at least one member first.") }

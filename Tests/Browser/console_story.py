@@ -96,6 +96,14 @@ class Browser:
                 overflow = self.d.execute_script(
                     "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 assert overflow <= 1, f"{name}: the page is {overflow}px wider than a 375px screen"
+                # Nothing to act on is clipped: every visible button, link and field of the members list lies
+                # within the screen (tables become stacked rows on a phone).
+                clipped = self.d.execute_script("""
+                    const w = document.documentElement.clientWidth;
+                    return [...document.querySelectorAll('#members button, #members a, #members select')]
+                      .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > w + 1)
+                      .map(e => e.textContent.trim() || e.name);""")
+                assert not clipped, f"{name}: clipped at 375px: {clipped}"
         self.d.set_window_size(1280, 900)
 
     def sign_out(self):
@@ -284,6 +292,21 @@ def main():
         b.click("Yes, remove 1 member from Acme")
         b.expect("Done: remove 1 member from Acme.")
         assert not any("vik@acme.test" in r for r in b.rows()), b.rows()
+        # In the row: Max's role at once (no confirmation: one member, reversible), then back.
+        for role, shown in [("viewer", "Viewer"), ("member", "Member")]:
+            Select(b.d.find_element(By.NAME, f"role-{ids['max@acme.test']}")).select_by_value(role)
+            b.submit(b.d.find_element(By.CSS_SELECTOR, f"button[name=row-role][value='{ids['max@acme.test']}']"))
+            b.expect(f"Done: change the role of 1 member to {shown}.")
+            max_row = [r for r in b.rows() if "max@acme.test" in r][0]
+            assert shown in max_row, max_row
+        # In the row: Remove… asks first, naming only that member (whatever else is ticked); Cancel keeps him.
+        b.d.find_element(By.ID, f"sel-{ids['mia@acme.test']}").click()
+        b.submit(b.d.find_element(By.CSS_SELECTOR, f"button[name=row-remove][value='{ids['max@acme.test']}']"))
+        b.expect("Remove 1 member from Acme?", "Max Mustermann (max@acme.test)")
+        assert "mia@acme.test" not in b.d.find_element(By.ID, "confirm-list").text
+        b.shot("row-remove-confirm")
+        b.click("Cancel", tag="a")
+        assert any("max@acme.test" in r for r in b.rows()), b.rows()
         b.shot("members")
         b.go(f"/console/{org}/members/{ids['max@acme.test']}")
         b.shot("member-edit")

@@ -59,7 +59,8 @@ struct MembersListModelTests {
         #expect(
             rows == [
                 .init(
-                    id: "acc_1", name: "Ada", email: "ada@x.test", ssoOnly: true, roles: "Member", appCount: 2,
+                    id: "acc_1", name: "Ada", email: "ada@x.test", ssoOnly: true, roles: "Member", roleIDs: ["member"],
+                    appCount: 2,
                     lastActive: "Never")
             ])
         #expect(more)
