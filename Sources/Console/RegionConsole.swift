@@ -55,7 +55,12 @@ enum RegionConsole {
             let org = form.value("org") ?? ""
             let r: Response
             var done: String
-            switch try ctx.parameter("action") {
+            let action = try ctx.parameter("action")
+            // The actions on one org name it.
+            if ["suspend", "reactivate", "delete", "owner-resend", "owner-link"].contains(action), OrgID(org) == nil {
+                return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
+            }
+            switch action {
             case "provision":
                 // A name another org of the region already has is most often a second click or a typo: say so,
                 // and create it only when asked again.
@@ -75,22 +80,12 @@ enum RegionConsole {
                     body: ProvisionBody(name: form.value("name") ?? "", ownerEmail: form.value("ownerEmail") ?? ""))
                 done = "Organization created; the owner was invited by email."
             case "suspend", "reactivate":
-                guard OrgID(org) != nil else {
-                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
-                }
-                let action = try ctx.parameter("action")
                 r = try await call(g, ctx, s, region: region, "POST", "/orgs/\(org)/\(action)")
                 done = action == "suspend" ? "Organization suspended." : "Organization reactivated."
             case "owner-resend":
-                guard OrgID(org) != nil else {
-                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
-                }
                 r = try await call(g, ctx, s, region: region, "POST", "/orgs/\(org)/owner-invite/resend")
                 done = "Invitation sent again; the earlier link no longer works."
             case "owner-link":
-                guard OrgID(org) != nil else {
-                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
-                }
                 let got = try await call(g, ctx, s, region: region, "GET", "/orgs/\(org)/owner-invite/link")
                 guard got.status == 200, let link = try? JSONCoding.decode(InviteLink.self, from: got.body) else {
                     return try await page(
@@ -106,9 +101,6 @@ enum RegionConsole {
                     + " secondary\" href=\"/region/\(region)\">Back to the region</a></div>"
                 return HTMLPage.render(title: "Owner's invitation link", viewer: s.viewer(), body: body, wide: true)
             case "delete":
-                guard OrgID(org) != nil else {
-                    return try await page(g, ctx, s, region: region, error: "Unknown organization.", status: 404)
-                }
                 // The confirmation names the org (people were asked to type a name they were not shown), and a
                 // wrong name shows the same form again with the reason instead of dropping it.
                 let info = try await call(g, ctx, s, region: region, "GET", "/orgs/\(org)")

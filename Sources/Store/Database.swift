@@ -76,11 +76,9 @@ package final class Database: Sendable {
             dialect = .postgres
             let schema = options.schema
             open = { try SQLConnection(postgres: location, schema: schema) }
-            let w = try SQLConnection(postgres: location, schema: nil)
-            if let schema { try w.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresURL.quoteIdentifier(schema))") }
             let scoped = try SQLConnection(postgres: location, schema: schema)
             path = scoped.path + (schema.map { " (schema \($0))" } ?? "")
-            appliedMigrations = try Migrator.migrate(scoped, migrations, now: stamp)
+            appliedMigrations = try Migrator.migrate(scoped, migrations, now: stamp, schema: schema)
             writer = Mutex(ConnectionBox(scoped))
             let name = schema ?? "public"
             lockKey = Database.fnv1a(name)
@@ -185,7 +183,7 @@ package final class Database: Sendable {
             do {
                 let result = try body(db)
                 if dialect == .postgres {
-                    try db.execute("NOTIFY \(channel); COMMIT")
+                    try db.execute("NOTIFY \(channel), '\(commits.token)'; COMMIT")
                 } else {
                     try db.execute("COMMIT")
                 }
@@ -315,6 +313,8 @@ package final class Database: Sendable {
 /// A store's commit count, shared with its listening thread (which must not keep the store itself alive).
 final class CommitCounter: Sendable {
     private let count = Atomic<UInt64>(0)
+    /// Names this store's commits in their notifications (PostgreSQL), so its own are not counted twice.
+    let token = UUID().uuidString
     var value: UInt64 { count.load(ordering: .acquiring) }
     func bump() { count.add(1, ordering: .releasing) }
 }

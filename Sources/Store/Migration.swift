@@ -40,10 +40,17 @@ enum Migrator {
     /// Any 64-bit number the whole database agrees on: the lock every migrating PostgreSQL store takes.
     static let postgresLock = 0x6761_7465_6873
 
-    static func migrate(_ db: SQLConnection, _ migrations: [Migration], now: String) throws -> [Int] {
+    /// `schema` (PostgreSQL): created first, under the same lock (two replicas creating it at once would
+    /// collide even with IF NOT EXISTS).
+    static func migrate(
+        _ db: SQLConnection, _ migrations: [Migration], now: String, schema: String? = nil
+    ) throws
+        -> [Int]
+    {
         guard db.dialect == .postgres else { return try migrateLocked(db, migrations, now: now) }
         try db.execute("SELECT pg_advisory_lock(\(postgresLock))")
         defer { try? db.execute("SELECT pg_advisory_unlock(\(postgresLock))") }
+        if let schema { try db.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresURL.quoteIdentifier(schema))") }
         return try migrateLocked(db, migrations, now: now)
     }
 

@@ -58,9 +58,12 @@ final class PostgresListener: Sendable {
         }
     }
 
-    private func bump(_ channels: some Sequence<String>) {
-        let counters = state.withLock { s in channels.flatMap { s.subscribers[$0].map { Array($0.values) } ?? [] } }
-        for c in counters { c.bump() }
+    /// Moves the counters of every store on `channel`, but the one whose commit it was (its payload): that store
+    /// moved its counter when it committed, and moving it again when the notification comes back would empty
+    /// caches filled meanwhile.
+    private func bump(_ channel: String, except origin: String? = nil) {
+        let counters = state.withLock { s in s.subscribers[channel].map { Array($0.values) } ?? [] }
+        for c in counters where c.token != origin { c.bump() }
     }
 
     private func bumpAll() {
@@ -86,14 +89,14 @@ final class PostgresListener: Sendable {
                 let wanted = state.withLock { s in Set(s.subscribers.keys).subtracting(s.listening) }
                 for channel in wanted where (try? c.execute("LISTEN \(channel)")) != nil {
                     state.withLock { _ = $0.listening.insert(channel) }
-                    bump([channel])
+                    bump(channel)
                 }
                 guard let notified = c.waitForNotifications(timeoutMillis: 100) else {
                     conn = nil
                     bumpAll()
                     continue
                 }
-                if !notified.isEmpty { bump(notified) }
+                for note in notified { bump(note.channel, except: note.payload) }
             }
         }
         thread.name = "gatehouse-listen"

@@ -251,20 +251,20 @@ package final class SQLConnection {
     private var unready = false
 
     /// PostgreSQL: waits up to `timeoutMillis` for notifications on the channels this connection LISTENs to and
-    /// returns the channels that were notified, or nil when the connection broke.
-    func waitForNotifications(timeoutMillis: Int32) -> Set<String>? {
+    /// returns the notifications that arrived (channel and payload), or nil when the connection broke.
+    func waitForNotifications(timeoutMillis: Int32) -> [(channel: String, payload: String)]? {
         guard let pg else { return [] }
         var fds = pollfd(fd: PQsocket(pg), events: Int16(POLLIN), revents: 0)
         guard fds.fd >= 0 else { return nil }
         if poll(&fds, 1, timeoutMillis) > 0 {
             guard PQconsumeInput(pg) == 1 else { return nil }
         }
-        var channels = Set<String>()
+        var notes: [(channel: String, payload: String)] = []
         while let note = PQnotifies(pg) {
-            channels.insert(String(cString: note.pointee.relname))
+            notes.append((String(cString: note.pointee.relname), String(cString: note.pointee.extra)))
             PQfreemem(note)
         }
-        return channels
+        return notes
     }
 
     func error(_ rc: Int32, _ sql: String?) -> StoreError {
