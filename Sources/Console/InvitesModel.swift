@@ -50,13 +50,8 @@ struct InvitesPageModel: Equatable {
         values: [String: String], error: String?, now: Date = Date(), askWhom: [String] = []
     ) {
         let invite = permissions.contains(Permission.membersInvite.rawValue)
-        // Only roles the viewer may give (rule 1, the region's own check): the form offers nothing it refuses.
-        let viewer = Rules.Actor(accountID: "", permissions: PermissionSet(permissions.compactMap(Permission.init)))
-        let givable = roles.filter {
-            Rules.grantCeiling(
-                viewer, roles: [Role(id: $0.id, name: $0.name, permissions: Set($0.permissions), builtIn: $0.builtIn)]
-            ).isAllowed
-        }
+        // Only roles the viewer may give: the form offers nothing it refuses.
+        let givable = roles.givable(by: permissions)
         form =
             invite
             ? Form(

@@ -49,7 +49,11 @@ struct MemberPanelModel: Equatable {
         lastName = m.lastName
         editable = may(.membersEdit)
         removable = may(.membersRemove)
-        self.roles = roles.map { Choice(value: $0.id, label: $0.name, selected: m.roles.contains($0.id)) }
+        // The roles the viewer may give, and those the member holds (kept as they are when saved).
+        let givable = Set(roles.givable(by: permissions).map(\.id))
+        self.roles = roles.filter { givable.contains($0.id) || m.roles.contains($0.id) }.map {
+            Choice(value: $0.id, label: $0.name, selected: m.roles.contains($0.id))
+        }
         variables =
             m.userVariables.sorted { $0.key < $1.key }.map { Variable(key: $0.key, value: $0.value) }
             + (may(.membersEdit) ? [Variable(key: "", value: ""), Variable(key: "", value: "")] : [])

@@ -90,8 +90,11 @@ struct MembersListModel {
         if may(.appsGrant) && !apps.isEmpty { actions += [.grantApp, .revokeApp] }
         if may(.membersRemove) { actions.append(.remove) }
         bulkActions = actions
+        // Only roles the viewer may give (the region refuses the others); ownership moves by transfer.
         bulkRoles =
-            may(.membersEdit) ? roles.filter { $0.id != "owner" }.map { Option(value: $0.id, label: $0.name) } : []
+            may(.membersEdit)
+            ? roles.givable(by: permissions).filter { $0.id != "owner" }.map { Option(value: $0.id, label: $0.name) }
+            : []
         bulkApps = may(.appsGrant) ? apps.map { Option(value: $0.id, label: $0.name) } : []
         if let invites {
             // People invited but not (yet) members: the invites with that status, matching the search and role.

@@ -50,6 +50,27 @@ struct MembersListModelTests {
         #expect(!Self.model(role: role, apps: []).bulkActions.contains(.grantApp), "no apps, no app actions")
     }
 
+    /// Forms offer only roles within the viewer's grant ceiling. Oracle, written apart from `Rules`: a role may be
+    /// given by whoever holds every permission it carries.
+    @Test(arguments: roles)
+    func roleListsStayWithinTheViewersCeiling(_ role: String) {
+        let mine = Set(Role.builtIn(role)!.permissions)
+        let givable = Role.builtIns.filter { Set($0.permissions).isSubset(of: mine) }.map(\.id)
+        let m = Self.model(role: role)
+        if !m.bulkRoles.isEmpty {
+            #expect(m.bulkRoles.map(\.value) == givable.filter { $0 != "owner" }, "\(role)")
+        }
+        // The member panel: those, and the roles the member already holds (Ada is a member).
+        let panel = MemberPanelModel(
+            member: MemberView(
+                id: "acc_1", email: "ada@x.test", firstName: "Ada", lastName: "", roles: ["member"], userVariables: [:],
+                startingPage: .studio, ssoOnly: false, apps: [], appCount: 0, joinedAt: Date(), lastActive: nil),
+            roles: Role.builtIns.map {
+                RoleView(id: $0.id, name: $0.name, permissions: $0.permissions.sorted(), builtIn: true, memberCount: 0)
+            }, apps: [], permissions: Set(mine.map(\.rawValue)), error: nil)
+        #expect(panel.roles.map(\.value) == Role.builtIns.map(\.id).filter { givable.contains($0) || $0 == "member" })
+    }
+
     @Test func rowsAndPagerComeFromTheQueryValue() {
         let m = Self.model(role: "admin")
         guard case .members(let rows, let more) = m.content else {
