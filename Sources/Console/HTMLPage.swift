@@ -77,8 +77,17 @@ package enum HTMLPage {
         return r
     }
 
-    package static func roleNames(_ roles: [String]) -> String {
-        roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")
+    /// Role names, never ids: from the org's catalog when the page has it, else the built-in name, else the custom
+    /// role's id made readable (`custom-night-shift` → "Night shift").
+    package static func roleNames(_ roles: [String], catalog: [RoleView] = []) -> String {
+        roles.map { id in
+            catalog.first { $0.id == id }?.name ?? Role.builtIn(id)?.name ?? readable(customRole: id)
+        }.joined(separator: ", ")
+    }
+
+    static func readable(customRole id: String) -> String {
+        let words = (id.hasPrefix("custom-") ? String(id.dropFirst(7)) : id).replacingOccurrences(of: "-", with: " ")
+        return words.prefix(1).uppercased() + words.dropFirst()
     }
 
     /// A message with one way forward.

@@ -77,7 +77,8 @@ struct InvitesPageModel: Equatable {
             if invite && i.status == .pending { actions += [.copyLink, .revoke] }
             let live = i.status == .pending || i.status == .expired
             return Row(
-                id: i.id, email: i.email, ssoOnly: i.ssoOnly, roles: HTMLPage.roleNames(i.roles), status: i.status,
+                id: i.id, email: i.email, ssoOnly: i.ssoOnly, roles: HTMLPage.roleNames(i.roles, catalog: roles),
+                status: i.status,
                 invitedBy: i.inviterName,
                 expires: live ? CivilTime.until(i.expiresAt, now: now) ?? "expired" : "",
                 expiresExact: live ? CivilTime.exact(i.expiresAt) : "", actions: actions)

@@ -105,7 +105,8 @@ struct MembersListModel {
                     && (role.isEmpty || i.roles.contains(role))
             }.map {
                 InvitedRow(
-                    email: $0.email, roles: HTMLPage.roleNames($0.roles), status: $0.status, invitedBy: $0.inviterName)
+                    email: $0.email, roles: HTMLPage.roleNames($0.roles, catalog: roles), status: $0.status,
+                    invitedBy: $0.inviterName)
             }
             content = rows.isEmpty ? .empty("Nobody with this invitation status.") : .invited(rows, status: invitation)
             firstPage = nil
@@ -115,7 +116,7 @@ struct MembersListModel {
                 page.members.map {
                     Row(
                         id: $0.id, name: MembersPage.name($0), email: $0.email, ssoOnly: $0.ssoOnly,
-                        roles: HTMLPage.roleNames($0.roles), roleIDs: $0.roles, appCount: $0.appCount,
+                        roles: HTMLPage.roleNames($0.roles, catalog: roles), roleIDs: $0.roles, appCount: $0.appCount,
                         lastActive: $0.lastActive.map { CivilTime.short($0) } ?? "Never")
                 }, more: page.nextCursor != nil)
             firstPage = query.cursor != nil ? query.href(here, cursor: nil) : nil

@@ -71,6 +71,29 @@ struct MembersListModelTests {
         #expect(panel.roles.map(\.value) == Role.builtIns.map(\.id).filter { givable.contains($0) || $0 == "member" })
     }
 
+    /// No raw identifiers: a custom role shows by its name from the org's catalog, and where a page has no catalog
+    /// (the account overview) its id made readable; built-in roles by their names.
+    @Test func rolesShowByNameNeverById() {
+        let night = RoleView(id: "custom-night-shift", name: "Night shift (EU)", permissions: [], builtIn: false)
+        #expect(HTMLPage.roleNames(["custom-night-shift", "viewer"], catalog: [night]) == "Night shift (EU), Viewer")
+        #expect(HTMLPage.roleNames(["custom-night-shift"]) == "Night shift")
+        let ctx = RequestContext(request: Request(method: "GET", target: "/console/org_eu_aaaaaaaaaaaaaaaa/members"))
+        let member = MemberView(
+            id: "acc_1", email: "ada@x.test", firstName: "Ada", lastName: "", roles: ["custom-night-shift"],
+            userVariables: [:], startingPage: .studio, ssoOnly: false, apps: [], appCount: 0, joinedAt: Date(),
+            lastActive: nil)
+        let m = MembersListModel(
+            query: MemberListQuery(ctx), invitation: "", page: MemberPage(members: [member], nextCursor: nil),
+            invites: nil, roles: [night], apps: [], permissions: [], readOnly: false, canViewAs: false,
+            base: "/console/org_eu_aaaaaaaaaaaaaaaa", here: "/console/org_eu_aaaaaaaaaaaaaaaa/members")
+        guard case .members(let rows, _) = m.content else {
+            Issue.record("no member rows")
+            return
+        }
+        #expect(rows.first?.roles == "Night shift (EU)")
+        #expect(!MembersListView.render(m, csrfField: "").text.contains(">custom-night-shift<"))
+    }
+
     @Test func rowsAndPagerComeFromTheQueryValue() {
         let m = Self.model(role: "admin")
         guard case .members(let rows, let more) = m.content else {
