@@ -183,33 +183,13 @@ package struct OIDCPendingSignIn: Sendable, Equatable {
 }
 
 extension SSOStore {
-    package func oidcSettings(org: String) async throws -> OIDCSettings? {
-        try await db.lookup { conn in
-            guard let text = try conn.first("SELECT settings FROM oidc_settings WHERE org_id = ?", [org])?.string(0)
-            else { return nil }
-            guard let s = JSONColumn.read(OIDCSettings.self, text) else {
-                throw GatehouseError.internalError(detail: "oidc_settings row of \(org) does not decode")
-            }
-            return s
-        }
-    }
+    package func oidcSettings(org: String) async throws -> OIDCSettings? { try await load(.oidc, org: org) }
 
     package func saveOIDC(_ s: OIDCSettings, org: String, by accountID: String) async throws {
-        let text = try JSONColumn.value(s)
-        let now = nowS
-        _ = try await db.write { conn in
-            try conn.run(
-                "INSERT INTO oidc_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)"
-                    + " ON CONFLICT (org_id)"
-                    + " DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at,"
-                    + " updated_by = excluded.updated_by",
-                [org, text, now, accountID])
-        }
+        try await store(s, .oidc, org: org, by: accountID)
     }
 
-    package func deleteOIDC(org: String) async throws {
-        _ = try await db.write { conn in try conn.run("DELETE FROM oidc_settings WHERE org_id = ?", [org]) }
-    }
+    package func deleteOIDC(org: String) async throws { try await remove(.oidc, org: org) }
 
     /// Remembers a sign-in started by a browser; capped per org like SAML requests (starts are anonymous).
     package func rememberOIDC(

@@ -162,34 +162,46 @@ package final class SSOStore: Sendable {
 
     var nowS: Int { Int(clock.now().timeIntervalSince1970) }
 
-    package func settings(org: String) async throws -> SSOSettings? {
+    package func settings(org: String) async throws -> SSOSettings? { try await load(.saml, org: org) }
+
+    package func save(_ s: SSOSettings, org: String, by accountID: String) async throws {
+        try await store(s, .saml, org: org, by: accountID)
+    }
+
+    package func delete(org: String) async throws { try await remove(.saml, org: org) }
+
+    /// An org's connection settings, one JSON row per org and protocol.
+    enum SettingsTable: String {
+        case saml = "saml_settings"
+        case oidc = "oidc_settings"
+    }
+
+    func load<T: Decodable & Sendable>(_ table: SettingsTable, org: String) async throws -> T? {
         try await db.lookup { conn in
             guard
-                let text = try conn.first("SELECT settings FROM saml_settings WHERE org_id = ?", [org])?.string(
-                    "settings")
+                let text = try conn.first("SELECT settings FROM \(table.rawValue) WHERE org_id = ?", [org])?.string(0)
             else { return nil }
-            guard let s = JSONColumn.read(SSOSettings.self, text) else {
-                throw GatehouseError.internalError(detail: "saml_settings row of \(org) does not decode")
+            guard let s = JSONColumn.read(T.self, text) else {
+                throw GatehouseError.internalError(detail: "\(table.rawValue) row of \(org) does not decode")
             }
             return s
         }
     }
 
-    package func save(_ s: SSOSettings, org: String, by accountID: String) async throws {
+    func store(_ s: some Encodable, _ table: SettingsTable, org: String, by accountID: String) async throws {
         let text = try JSONColumn.value(s)
         let now = nowS
         _ = try await db.write { conn in
             try conn.run(
-                "INSERT INTO saml_settings (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)"
-                    + " ON CONFLICT (org_id)"
-                    + " DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at,"
-                    + " updated_by = excluded.updated_by",
+                "INSERT INTO \(table.rawValue) (org_id, settings, updated_at, updated_by) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (org_id) DO UPDATE SET settings = excluded.settings, updated_at ="
+                    + " excluded.updated_at, updated_by = excluded.updated_by",
                 [org, text, now, accountID])
         }
     }
 
-    package func delete(org: String) async throws {
-        _ = try await db.write { conn in try conn.run("DELETE FROM saml_settings WHERE org_id = ?", [org]) }
+    func remove(_ table: SettingsTable, org: String) async throws {
+        _ = try await db.write { conn in try conn.run("DELETE FROM \(table.rawValue) WHERE org_id = ?", [org]) }
     }
 
     /// Most AuthnRequests in flight for one org: sign-in starts are anonymous, so their rows are capped (and
