@@ -62,6 +62,10 @@ package final class Database: Sendable {
     private let channel: String
     /// Migrations applied by this open (for tests and start-up logs).
     package let appliedMigrations: [Int]
+    /// Whether other processes' commits reach `writeGeneration` yet (always for SQLite; for PostgreSQL once the
+    /// listener has LISTENed to the store's channel, which then moves the generation once).
+    package var isListening: Bool { listening?.isListening ?? true }
+
     /// PostgreSQL: this store's subscription to its commit channel.
     private let listening: PostgresListener.Subscription?
     /// The location as given (a PostgreSQL URL may carry a password: never logged; see `path`).

@@ -19,16 +19,18 @@ final class PostgresListener: Sendable {
             self.id = id
         }
         func cancel() { listener.remove(self) }
+        /// Whether the channel is being listened to (commits elsewhere reach this store's counter).
+        var isListening: Bool { listener.state.withLock { $0.listening.contains(channel) } }
     }
 
-    private struct State {
+    fileprivate struct State {
         var subscribers: [String: [UInt64: CommitCounter]] = [:]
         var listening: Set<String> = []
         var nextID: UInt64 = 0
     }
 
     private static let listeners = Mutex<[String: PostgresListener]>([:])
-    private let state = Mutex(State())
+    fileprivate let state = Mutex(State())
     private let location: String
 
     private init(location: String) {
@@ -88,8 +90,8 @@ final class PostgresListener: Sendable {
                 // elsewhere before the LISTEN took effect was not announced to us.
                 let wanted = state.withLock { s in Set(s.subscribers.keys).subtracting(s.listening) }
                 for channel in wanted where (try? c.execute("LISTEN \(channel)")) != nil {
-                    state.withLock { _ = $0.listening.insert(channel) }
                     bump(channel)
+                    state.withLock { _ = $0.listening.insert(channel) }
                 }
                 guard let notified = c.waitForNotifications(timeoutMillis: 100) else {
                     conn = nil

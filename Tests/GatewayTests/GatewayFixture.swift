@@ -60,10 +60,20 @@ final class GatewayFixture: @unchecked Sendable {
             c.dataDirectory = dir + "/gateway"
             app = try GatehouseApp(config: c, role: .gateway, logSink: log, clock: clock)
         } else {
-            app = try GatehouseApp(config: c, logSink: log, clock: clock)
+            // No background writers (the 15 s activity flush): a write at a moment the test does not choose would
+            // make tests of remembered answers depend on timing (they ran long enough on PostgreSQL to see one).
+            // Tests that need a flush call it.
+            app = try GatehouseApp(config: c, logSink: log, clock: clock, startBackground: false)
         }
         config = c
         client = TestClient(app.router)
+        // PostgreSQL: every store listens for other processes' commits before a test starts (the first LISTEN
+        // moves the generation once; tests of what is remembered must not see that mid-way).
+        let stores =
+            [app.gatewayStore]
+            + Region.allCases.compactMap { (regionApps[$0]?.regions ?? app.regions).services[$0]?.db }
+        let deadline = Date().addingTimeInterval(5)
+        while !stores.allSatisfy(\.isListening) && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
     }
 
     /// A second app over the same stores and keys with no answer cache: an oracle for what the first must answer.
