@@ -15,13 +15,26 @@ struct Console {
     let org: String
     let orgName: String
     let tenant: any RegionTenant
-    let permissions: Set<String>
+    var permissions: Set<String>
     let memberships: [MembershipSummary]
     /// Invitations waiting for this person (the header's badge).
     let pendingInvites: Int
+    /// "View as": every tab shows what this member would see, read-only, until stopped. `permissions` are then
+    /// theirs (tabs and forms follow them) while every region call is still made as the real viewer, so nothing
+    /// is shown that the viewer could not see anyway.
+    var viewingAs: ViewAs?
+
+    struct ViewAs {
+        let member: MemberView
+        let permissions: PermissionsView
+    }
+
+    static let viewAsCookie = "gh_viewas"
 
     /// The console for `org`, or the response to send instead (sign in, SSO, not found).
-    static func open(_ g: GatewayService, _ ctx: RequestContext) async throws -> Result<Console, ConsoleExit> {
+    static func open(
+        _ g: GatewayService, _ ctx: RequestContext, viewAs: Bool = true
+    ) async throws -> Result<Console, ConsoleExit> {
         guard let s = try await BrowserSession.current(g, ctx) else {
             return .failure(ConsoleExit(.redirect(to: "/login?next=" + FormDecoding.percentEncode(ctx.request.target))))
         }
@@ -30,11 +43,15 @@ struct Console {
         do {
             let standing = try await tenant.standing(orgID: org, caller: s.caller)
             let overview = await g.overview(s.caller)
-            return .success(
-                Console(
-                    g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
-                    permissions: Set(standing.permissions), memberships: overview.memberships,
-                    pendingInvites: overview.pending.count))
+            var c = Console(
+                g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
+                permissions: Set(standing.permissions), memberships: overview.memberships,
+                pendingInvites: overview.pending.count)
+            if viewAs, let member = viewAsMember(ctx, org: org), let seen = try? await c.viewAs(member) {
+                c.viewingAs = seen
+                c.permissions = Set(seen.permissions.permissions.map(\.rawValue))
+            }
+            return .success(c)
         } catch let e as GatehouseError {
             if e.code == .ssoRequired {
                 return .failure(
@@ -56,6 +73,59 @@ struct Console {
     }
 
     func may(_ p: Permission) -> Bool { permissions.contains(p.rawValue) }
+
+    /// The member this browser views the org as (the cookie names org and member), if any.
+    static func viewAsMember(_ ctx: RequestContext, org: String) -> String? {
+        guard let v = Cookies.value(named: viewAsCookie, in: ctx.request.headers), let raw = Base64URL.decode(v) else {
+            return nil
+        }
+        let parts = String(decoding: raw.prefix(200), as: UTF8.self).split(separator: "\n", maxSplits: 1)
+        return parts.count == 2 && parts[0] == org ? String(parts[1]) : nil
+    }
+
+    /// Whom "view as" may show: a member whose permissions the viewer holds all of (so every page they would see,
+    /// the viewer may see too, and the view is exact; rule 2's test). Refuses with the reason otherwise.
+    func viewAs(_ member: String) async throws -> ViewAs {
+        guard may(.membersView) else { throw GatehouseError.forbidden("Your role does not see members.") }
+        let m = try await api.member(member)
+        let p = try await api.permissions(of: member)
+        guard Set(p.permissions.map(\.rawValue)).isSubset(of: permissions) else {
+            throw GatehouseError.forbidden(
+                "\(MembersPage.name(m)) holds permissions your roles do not, so viewing as them would show pages you"
+                    + " cannot see. Ask an owner or admin.")
+        }
+        return ViewAs(member: m, permissions: p)
+    }
+
+    static func startViewAs(_ g: GatewayService, org: String, member: String) -> SetCookie {
+        SetCookie(
+            name: viewAsCookie, value: Base64URL.encode(Array("\(org)\n\(member)".utf8)), path: "/", maxAge: 3600,
+            httpOnly: true, secure: g.settings.secureCookies, sameSite: .lax)
+    }
+
+    static func stopViewAs(_ g: GatewayService) -> SetCookie {
+        SetCookie.expire(viewAsCookie, secure: g.settings.secureCookies)
+    }
+
+    /// The banner every tab shows while viewing as someone: who, their roles, what they may and may not do, and
+    /// the way out.
+    var viewAsBanner: HTML? {
+        guard let v = viewingAs else { return nil }
+        let may = Permission.allCases.filter { v.permissions.allowed[$0.rawValue] == true }
+        let mayNot = Permission.allCases.filter { v.permissions.allowed[$0.rawValue] != true }
+        var h: HTML =
+            "Viewing as \(MembersPage.name(v.member)) (\(HTMLPage.roleNames(v.member.roles))) — read-only. <a"
+            + " href=\"\(base)/stop-view-as\">Stop viewing as</a>"
+        h +=
+            "<details id=\"view-as-may\"><summary>What \(MembersPage.name(v.member)) may do</summary><ul>"
+            + may.map { p -> HTML in "<li>\(p.summary)</li>" }.joined() + "</ul>"
+        if !mayNot.isEmpty {
+            h +=
+                "<p>May not:</p><ul class=\"meta\">" + mayNot.map { p -> HTML in "<li>\(p.summary)</li>" }.joined()
+                + "</ul>"
+        }
+        return h + "</details>"
+    }
 
     var viewer: HTMLPage.Viewer {
         session.viewer(memberships: memberships, currentOrg: org, pendingInvites: pendingInvites)
@@ -90,11 +160,11 @@ struct Console {
     // MARK: - Rendering
 
     /// The console layout: org heading, the tabs this person may use, a flash message, the page.
-    /// `seenAs`: the permissions whose tabs to show ("view as" shows the viewed member's).
     func render(
-        _ title: String, tab: String, body: HTML, status: Int = 200, banner: HTML? = nil, seenAs: Set<String>? = nil
+        _ title: String, tab: String, body: HTML, status: Int = 200, banner: HTML? = nil
     ) -> Response {
-        let may: (Permission) -> Bool = { (seenAs ?? self.permissions).contains($0.rawValue) }
+        let may: (Permission) -> Bool = { self.permissions.contains($0.rawValue) }
+        let base = self.base
         var tabs: [(String, String, Bool)] = [
             ("members", "Members", may(.membersView)), ("invites", "Invites", may(.membersView)),
             ("apps", "Apps", may(.orgView)), ("roles", "Roles", may(.orgView)),
@@ -107,9 +177,11 @@ struct Console {
         }
         var html: HTML = "<div class=\"console-head\"><p class=\"meta\">\(orgName) · <code>\(org)</code></p>"
         html += "<nav class=\"tabs\" aria-label=\"Console\">\(links)</nav></div>"
-        if let banner { html += "<p class=\"banner\" role=\"status\">\(banner)</p>" }
+        if let banner = banner ?? viewAsBanner { html += "<div class=\"banner\" role=\"status\">\(banner)</div>" }
         html += Flash.html(ctx.request.headers)
-        var r = HTMLPage.render(title: title, viewer: viewer, body: html + body, status: status, wide: true)
+        // Read-only while viewing as someone: every control of the page is disabled (the server refuses changes too).
+        let page: HTML = viewingAs == nil ? body : "<fieldset class=\"plain\" disabled>\(body)</fieldset>"
+        var r = HTMLPage.render(title: title, viewer: viewer, body: html + page, status: status, wide: true)
         if Flash.read(ctx.request.headers) != nil { r.setCookie(Flash.clear(g)) }
         return r
     }
@@ -147,6 +219,14 @@ extension RouterBuilder {
             switch try await Console.open(g, ctx) {
             case .failure(let exit): return exit.response
             case .success(let c):
+                if let v = c.viewingAs, method != "GET" {
+                    return c.render(
+                        "Read-only", tab: "",
+                        body:
+                            "<p class=\"error\" role=\"alert\">You are viewing the organization as"
+                            + " \(MembersPage.name(v.member)): nothing can be changed. Stop viewing as them first.</p>",
+                        status: 403)
+                }
                 // A refusal (the region's, through `OrgAPI`, or the page's own) becomes a page, never JSON.
                 do { return try await handler(c) } catch let r as GatehouseError where r.status < 500 {
                     return c.render(

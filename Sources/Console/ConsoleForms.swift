@@ -40,4 +40,6 @@ struct Choice: Equatable {
     let value: String
     let label: String
     let selected: Bool
+    /// A one-line description shown beside the label (roles say what they let someone do).
+    var detail = ""
 }

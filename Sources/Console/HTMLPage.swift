@@ -165,6 +165,8 @@ package enum HTMLPage {
         fieldset label{display:inline-flex;gap:.3rem;font-weight:400;margin:.2rem .8rem .2rem 0}
         .row-role{display:flex;gap:.3rem;margin:.3rem 0}.row-role select{width:auto;min-width:7rem}
         button.link.danger{color:var(--bad);background:none;border:0}
+        fieldset.choices label{display:flex;align-items:flex-start;gap:.5rem;margin:.35rem 0}fieldset.choices \
+        label>span{display:flex;flex-direction:column}fieldset.choices input{margin-top:.3rem}
         fieldset.plain{border:0;padding:0;margin:0}fieldset.plain legend{padding:0;margin-bottom:.25rem}
         .field-error{color:var(--bad);font-size:.9rem;margin:.2rem 0 \
         0}.m-only{display:none}.inline-form{display:inline;margin:0}

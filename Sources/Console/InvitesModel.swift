@@ -57,7 +57,9 @@ struct InvitesPageModel: Equatable {
             ? Form(
                 emails: values["emails"] ?? "", error: error,
                 roles: givable.map {
-                    Choice(value: $0.id, label: $0.name, selected: $0.id == (values["role"] ?? "member"))
+                    Choice(
+                        value: $0.id, label: $0.name, selected: $0.id == (values["role"] ?? "member"),
+                        detail: $0.summary)
                 },
                 startingPages: StartingPage.allCases.map {
                     Choice(value: $0.rawValue, label: MembersPage.startingPageName($0), selected: $0 == .studio)
@@ -110,9 +112,8 @@ enum InvitesView {
                 + " semicolons. \"Name &lt;email&gt;\" works too.</p>"
             if let error = f.error { h += "<p class=\"field-error\" role=\"alert\" id=\"emails-error\">\(error)</p>" }
             h +=
-                "<div class=\"grid2\"><div><label for=\"invite-roles\">Roles</label><select id=\"invite-roles\""
-                + " name=\"roles\" multiple size=\"\(String(min(6, f.roles.count)))\" required>\(options(f.roles))"
-                + "</select></div><div><label for=\"invite-start\">Starting page</label><select id=\"invite-start\""
+                "<div class=\"grid2\">\(checkboxes(f.roles, name: "roles", id: "invite-roles", legend: "Roles"))<div>"
+                + "<label for=\"invite-start\">Starting page</label><select id=\"invite-start\""
                 + " name=\"startingPage\">\(options(f.startingPages))</select><label class=\"inline\"><input"
                 + " type=\"checkbox\" name=\"ssoOnly\" value=\"1\"> SSO only (they must sign in through the"
                 + " organization's SSO)</label></div></div>"
@@ -175,6 +176,20 @@ enum InvitesView {
             h += "</td></tr>"
         }
         return h + "</tbody></table></div>"
+    }
+
+    /// Choices as checkboxes, each with its one-line description (roles: what they let someone do).
+    static func checkboxes(_ choices: [Choice], name: String, id: String, legend: String) -> HTML {
+        var h: HTML = "<fieldset class=\"choices\" id=\"\(id)\"><legend>\(legend)</legend>"
+        for (i, c) in choices.enumerated() {
+            let box = "\(id)-\(i)"
+            let detail: HTML = c.detail.isEmpty ? "" : "<span class=\"meta\" id=\"\(box)-d\">\(c.detail)</span>"
+            h +=
+                "<label for=\"\(box)\"><input id=\"\(box)\" type=\"checkbox\" name=\"\(name)\" value=\"\(c.value)\""
+                + "\(if: c.selected, " checked")\(if: !c.detail.isEmpty, " aria-describedby=\"\(box)-d\"")>"
+                + " <span><strong>\(c.label)</strong>\(detail)</span></label>"
+        }
+        return h + "</fieldset>"
     }
 
     static func options(_ choices: [Choice]) -> HTML {

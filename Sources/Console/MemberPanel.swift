@@ -36,8 +36,11 @@ struct MemberPanelModel: Equatable {
     let grantable: [Choice]
     let appRoles: [Choice]
     let error: String?
-    /// `members.remove`: the panel offers removal (confirmed on the next page, refused there by rank).
+    /// `members.remove`: the panel offers removal (confirmed on the next page).
     let removable: Bool
+    /// Why the panel is read-only although the viewer's role edits members: rank protection (rule 2) — the member
+    /// holds permissions the viewer lacks, so the region would refuse every change.
+    let readOnlyReason: String?
 
     init(member m: MemberView, roles: [RoleView], apps: [AppView], permissions: Set<String>, error: String?) {
         let may = { (p: Permission) in permissions.contains(p.rawValue) }
@@ -47,12 +50,20 @@ struct MemberPanelModel: Equatable {
         joined = CivilTime.short(m.joinedAt)
         firstName = m.firstName
         lastName = m.lastName
-        editable = may(.membersEdit)
-        removable = may(.membersRemove)
+        // Rule 2 as the region applies it: the member's permissions must be a subset of the viewer's.
+        let theirs = Set(roles.filter { m.roles.contains($0.id) }.flatMap(\.permissions).map(\.rawValue))
+        let outranked = !theirs.isSubset(of: permissions)
+        readOnlyReason =
+            outranked && (may(.membersEdit) || may(.membersRemove) || may(.appsGrant))
+            ? "\(MembersPage.name(m)) holds permissions your roles do not"
+                + " (\(HTMLPage.roleNames(m.roles, catalog: roles))), so you cannot change or remove them."
+                + " Ask an owner or admin who holds at least those." : nil
+        editable = may(.membersEdit) && !outranked
+        removable = may(.membersRemove) && !outranked
         // The roles the viewer may give, and those the member holds (kept as they are when saved).
         let givable = Set(roles.givable(by: permissions).map(\.id))
         self.roles = roles.filter { givable.contains($0.id) || m.roles.contains($0.id) }.map {
-            Choice(value: $0.id, label: $0.name, selected: m.roles.contains($0.id))
+            Choice(value: $0.id, label: $0.name, selected: m.roles.contains($0.id), detail: $0.summary)
         }
         variables =
             m.userVariables.sorted { $0.key < $1.key }.map { Variable(key: $0.key, value: $0.value) }
@@ -61,7 +72,7 @@ struct MemberPanelModel: Equatable {
             Choice(value: $0.rawValue, label: MembersPage.startingPageName($0), selected: $0 == m.startingPage)
         }
         ssoOnly = m.ssoOnly
-        let canGrant = may(.appsGrant)
+        let canGrant = may(.appsGrant) && !outranked
         let names = Dictionary(apps.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         grants = m.apps.map {
             Grant(
@@ -83,6 +94,7 @@ enum MemberPanelView {
             + " aria-labelledby=\"panel-title\"><h2 id=\"panel-title\">\(m.name)</h2>"
         h += "<p class=\"meta\">\(m.email) · joined \(m.joined)</p>"
         if let error = m.error { h += "<p class=\"error\" role=\"alert\" id=\"form-error\">\(error)</p>" }
+        if let why = m.readOnlyReason { h += "<p class=\"notice warning\" id=\"read-only-reason\">\(why)</p>" }
         h += "<form method=\"post\" action=\"\(base)/members/\(m.memberID)\">\(csrfField)<div class=\"grid2\">"
         h +=
             "<div><label for=\"firstName\">First name</label><input id=\"firstName\" name=\"firstName\""
@@ -90,11 +102,12 @@ enum MemberPanelView {
         h +=
             "<div><label for=\"lastName\">Last name</label><input id=\"lastName\" name=\"lastName\" type=\"text\""
             + " value=\"\(m.lastName)\"\(dis)></div></div>"
-        h += "<fieldset><legend>Roles</legend>"
-        for r in m.roles {
+        h += "<fieldset class=\"choices\"><legend>Roles</legend>"
+        for (i, r) in m.roles.enumerated() {
             h +=
                 "<label><input type=\"checkbox\" name=\"roles\" value=\"\(r.value)\"\(if: r.selected, " checked")"
-                + "\(dis)> \(r.label)</label>"
+                + "\(dis) aria-describedby=\"role-d-\(i)\"> <span><strong>\(r.label)</strong><span class=\"meta\""
+                + " id=\"role-d-\(i)\">\(r.detail)</span></span></label>"
         }
         h += "</fieldset><fieldset><legend>User variables</legend><div class=\"kv\">"
         for (i, v) in m.variables.enumerated() {

@@ -25,12 +25,31 @@ enum MembersPage {
                 status: 200, viewer: s.viewer())
         }
         b.console("GET", "/console/:org", { c in .redirect(to: "\(c.base)/members") }, gateway: g)
-        b.console("GET", "/console/:org/members", { c in try await list(c, viewAs: nil) }, gateway: g)
+        b.console("GET", "/console/:org/members", { c in try await list(c) }, gateway: g)
+        // "View as" starts here and lasts across every tab (a cookie naming org and member) until stopped; the
+        // console re-checks it on every page, so a member removed or promoted past the viewer ends it.
         b.console(
             "GET", "/console/:org/view-as/:member",
             { c in
                 let member = try c.ctx.parameter("member")
-                return try await list(c, viewAs: member)
+                var real = c
+                if c.viewingAs != nil {
+                    switch try await Console.open(c.g, c.ctx, viewAs: false) {
+                    case .success(let plain): real = plain
+                    case .failure(let exit): return exit.response
+                    }
+                }
+                _ = try await real.viewAs(member)
+                var r = Response.redirect(to: "\(c.base)/members")
+                r.setCookie(Console.startViewAs(c.g, org: c.org, member: member))
+                return r
+            }, gateway: g)
+        b.console(
+            "GET", "/console/:org/stop-view-as",
+            { c in
+                var r = Response.redirect(to: "\(c.base)/members")
+                r.setCookie(Console.stopViewAs(c.g))
+                return r
             }, gateway: g)
         b.console("POST", "/console/:org/members/bulk", { c in try await bulk(c) }, gateway: g)
         b.console("GET", "/console/:org/members/:member", { c in try await edit(c, error: nil) }, gateway: g)
@@ -58,18 +77,10 @@ enum MembersPage {
 
     // MARK: - List
 
-    static func list(_ c: Console, viewAs: String?) async throws -> Response {
-        // "View as": the same page with that member's permissions, read-only, bannered.
-        var perms = c.permissions
-        var banner: HTML?
-        if let viewAs {
-            let p = try await c.api.permissions(of: viewAs)
-            let who = try await c.api.member(viewAs)
-            perms = Set(p.permissions.map(\.rawValue))
-            banner =
-                "Viewing as \(name(who)) (\(HTMLPage.roleNames(who.roles))) — read-only. <a"
-                + " href=\"\(c.base)/members\">Stop viewing as</a>"
-        }
+    static func list(_ c: Console) async throws -> Response {
+        // "View as": the same page with that member's permissions (the console's), read-only, bannered.
+        let perms = c.permissions
+        let viewAs = c.viewingAs?.member.id
         let query = MemberListQuery(c.ctx)
         let invitation =
             ["pending", "expired", "revoked"].contains(c.ctx.query("invitation") ?? "")
@@ -80,11 +91,9 @@ enum MembersPage {
             query: query, invitation: invitation,
             page: invitation.isEmpty ? try await c.api.members(query.pairs(cursor: query.cursor)) : nil,
             invites: invites, roles: try await c.api.roles(), apps: (try? await c.api.apps()) ?? [],
-            permissions: perms, readOnly: viewAs != nil, canViewAs: c.may(.membersView), base: c.base,
-            here: viewAs.map { "\(c.base)/view-as/\($0)" } ?? "\(c.base)/members")
-        return c.render(
-            "Members", tab: "members", body: MembersListView.render(model, csrfField: c.csrfField), banner: banner,
-            seenAs: viewAs == nil ? nil : perms)
+            permissions: perms, readOnly: viewAs != nil, canViewAs: c.may(.membersView) && viewAs == nil,
+            base: c.base, here: "\(c.base)/members")
+        return c.render("Members", tab: "members", body: MembersListView.render(model, csrfField: c.csrfField))
     }
 
     static func name(_ m: MemberView) -> String {

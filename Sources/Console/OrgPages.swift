@@ -197,7 +197,8 @@ enum OrgPages {
                 let action = c.ctx.query("action") ?? ""
                 let actor = c.ctx.query("actor") ?? ""
                 let page = try await c.api.audit(AuditPageModel.query(action: action, actor: actor))
-                let model = AuditPageModel(org: c.org, action: action, actor: actor, events: page.events)
+                let model = AuditPageModel(
+                    org: c.org, action: action, actor: actor, events: page.events, now: c.g.clock.now())
                 return c.render("Audit log", tab: "audit", body: OrgViews.audit(model, base: c.base))
             }, gateway: g)
 

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import HTTP
 import SAML
 import TenantAPI
 import TenantDomain
@@ -27,7 +28,8 @@ struct RolesPageModel: Equatable {
         rows = roles.map {
             Row(
                 id: $0.id, name: $0.name, custom: !$0.builtIn,
-                permissions: $0.permissions.map(\.rawValue).joined(separator: ", "), members: $0.memberCount ?? 0,
+                permissions: $0.permissions.sorted().map(\.summary).joined(separator: "; "),
+                members: $0.memberCount ?? 0,
                 deletable: !$0.builtIn && manage)
         }
         newRolePermissions = manage ? Permission.allCases.filter { !Self.neverCustom.contains($0) } : []
@@ -54,10 +56,15 @@ struct AppsPageModel: Equatable {
 /// The audit log page as data: the filters as given, and each event as the table shows it.
 struct AuditPageModel: Equatable {
     struct Row: Equatable {
+        /// `5 minutes ago`; the exact time on hover.
         let when: String
+        let exact: String
         let action: String
+        /// The target and the actor by name and email where the region knows them, the id on hover.
         let target: String
+        let targetID: String
         let actor: String
+        let actorID: String
         let details: String
     }
     let action: String
@@ -73,12 +80,14 @@ struct AuditPageModel: Equatable {
         return q
     }
 
-    init(org: String, action: String, actor: String, events: [AuditEventView]) {
+    init(org: String, action: String, actor: String, events: [AuditEventView], now: Date) {
         self.action = action
         self.actor = actor
         rows = events.map {
             Row(
-                when: SAMLTime.format($0.at), action: $0.action, target: $0.target, actor: $0.actor,
+                when: CivilTime.ago($0.at, now: now), exact: CivilTime.exact($0.at), action: $0.action,
+                target: $0.targetName ?? $0.target, targetID: $0.target, actor: $0.actorName ?? $0.actor,
+                actorID: $0.actor,
                 details: $0.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         }
         exportPath = "/api/v1/orgs/\(org)/audit/export"
@@ -112,8 +121,8 @@ enum OrgViews {
                 + " name=\"name\" type=\"text\" required><fieldset><legend>Permissions</legend>"
             for p in m.newRolePermissions {
                 h +=
-                    "<label><input type=\"checkbox\" name=\"permissions\" value=\"\(p.rawValue)\">"
-                    + " \(p.rawValue)</label>"
+                    "<label title=\"\(p.rawValue)\"><input type=\"checkbox\" name=\"permissions\""
+                    + " value=\"\(p.rawValue)\"> \(p.summary)</label>"
             }
             h += "</fieldset><div class=\"actions\"><button type=\"submit\">Create role</button></div></form>"
         }
@@ -131,8 +140,8 @@ enum OrgViews {
             + " value=\"\(role.name)\"><fieldset><legend>Permissions</legend>"
         for p in choices {
             h +=
-                "<label><input type=\"checkbox\" name=\"permissions\" value=\"\(p.rawValue)\""
-                + "\(if: role.permissions.contains(p), " checked")> \(p.rawValue)</label>"
+                "<label title=\"\(p.rawValue)\"><input type=\"checkbox\" name=\"permissions\""
+                + " value=\"\(p.rawValue)\"\(if: role.permissions.contains(p), " checked")> \(p.summary)</label>"
         }
         h +=
             "</fieldset><p class=\"meta\">\(String(role.memberCount ?? 0)) member(s) hold this role; they get the new"
@@ -179,20 +188,23 @@ enum OrgViews {
             "<form class=\"filters\" method=\"get\" action=\"\(base)/audit\"><div><label"
             + " for=\"audit-action\">Action</label><input id=\"audit-action\" name=\"action\""
             + " type=\"text\" value=\"\(m.action)\" placeholder=\"e.g. member.removed\"></div>"
-            + "<div><label for=\"audit-actor\">Actor (account id)</label><input id=\"audit-actor\""
+            + "<div><label for=\"audit-actor\">Actor (account id; or pick a name below)</label><input"
+            + " id=\"audit-actor\""
             + " name=\"actor\" type=\"text\" value=\"\(m.actor)\"></div><div><button type=\"submit\""
             + " class=\"secondary\">Filter</button></div></form>"
         if m.rows.isEmpty {
             h += "<p class=\"empty\">No events match.</p>"
         } else {
             h +=
-                "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When (UTC)</th>"
+                "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When</th>"
                 + "<th scope=\"col\">Action</th><th scope=\"col\">Target</th><th scope=\"col\""
                 + " class=\"opt\">Actor</th><th scope=\"col\" class=\"opt\">Details</th></tr></thead><tbody>"
             for r in m.rows {
                 h +=
-                    "<tr><td>\(r.when)</td><td><code>\(r.action)</code></td><td>\(r.target)</td><td class=\"opt"
-                    + " meta\">\(r.actor)</td><td class=\"opt meta\">\(r.details)</td></tr>"
+                    "<tr><td><span title=\"\(r.exact)\">\(r.when)</span></td><td><code>"
+                    + "\(r.action)</code></td><td title=\"\(r.targetID)\">\(r.target)</td><td class=\"opt\"><a"
+                    + " href=\"\(base)/audit?actor=\(FormDecoding.percentEncode(r.actorID))\" title=\"\(r.actorID)\">"
+                    + "\(r.actor)</a></td><td class=\"opt meta\">\(r.details)</td></tr>"
             }
             h += "</tbody></table></div>"
         }

@@ -248,4 +248,16 @@ package enum CivilTime {
         if s < 48 * 3600 { return unit(s / 3600, "hour") }
         return unit(s / 86_400, "day")
     }
+
+    /// How long ago `d` was, in words: `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`; past a month, the
+    /// date. Rounded down, as `until` is.
+    package static func ago(_ d: Date, now: Date) -> String {
+        let s = Int(now.timeIntervalSince(d).rounded(.down))
+        func unit(_ n: Int, _ one: String) -> String { "\(n) \(one)\(n == 1 ? "" : "s") ago" }
+        if s < 60 { return "just now" }
+        if s < 3600 { return unit(s / 60, "minute") }
+        if s < 48 * 3600 { return unit(s / 3600, "hour") }
+        if s < 31 * 86_400 { return unit(s / 86_400, "day") }
+        return short(d)
+    }
 }

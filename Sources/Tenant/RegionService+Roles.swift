@@ -147,6 +147,12 @@ extension RegionService {
                 events.removeLast()
                 next = events.last.map { Base64URL.encode(Array(String($0.id).utf8)) }
             }
+            let names = try self.auditNames(conn, org: org, Set(events.flatMap { [$0.actor, $0.target] }))
+            for i in events.indices {
+                events[i].actorName = names[events[i].actor]
+                // A removed member is gone from the tables; the event kept their address.
+                events[i].targetName = names[events[i].target] ?? events[i].summary["email"]
+            }
             return AuditPage(events: events, nextCursor: next)
         }
     }
@@ -165,6 +171,35 @@ extension RegionService {
             }
             return out
         }
+    }
+
+    /// Names for the ids a page of audit events mentions: members (name and email), apps, custom roles, API
+    /// keys and the org itself, looked up in one pass per table (a page is at most `maxPageSize` events).
+    func auditNames(_ conn: SQLConnection, org: OrgID, _ ids: Set<String>) throws -> [String: String] {
+        var names: [String: String] = [:]
+        let list = Array(ids)
+        guard !list.isEmpty else { return names }
+        let marks = Array(repeating: "?", count: list.count).joined(separator: ", ")
+        var binds: [any SQLBindable] = [org]
+        binds.append(contentsOf: list as [any SQLBindable])
+        try conn.forEach(
+            "SELECT account_id, email, first_name, last_name FROM members WHERE org_id = ? AND account_id IN"
+                + " (\(marks))",
+            binds
+        ) {
+            let name = [$0.string(2), $0.string(3)].filter { !$0.isEmpty }.joined(separator: " ")
+            names[$0.string(0)] = name.isEmpty ? $0.string(1) : "\(name) (\($0.string(1)))"
+        }
+        for (table, label) in [("apps", "app"), ("custom_roles", "role"), ("api_keys", "API key")] {
+            try conn.forEach("SELECT id, name FROM \(table) WHERE org_id = ? AND id IN (\(marks))", binds) {
+                names[$0.string(0)] = "\($0.string(1)) (\(label))"
+            }
+        }
+        for r in Role.builtIns where ids.contains(r.id) && names[r.id] == nil { names[r.id] = "\(r.name) (role)" }
+        try conn.forEach("SELECT id, name FROM orgs WHERE id = ?", [org]) {
+            if ids.contains($0.string(0)) { names[$0.string(0)] = $0.string(1) }
+        }
+        return names
     }
 
     func auditRows(

@@ -448,6 +448,10 @@ package struct AuditEventView: Codable, Sendable, Equatable {
     package let action: String
     package let target: String
     package let summary: [String: String]
+    /// Who the actor and the target are, in words ("Ada Lovelace (ada@acme.test)", an app's or a role's name),
+    /// when the region still knows them; absent for someone since removed or an outside account.
+    package var actorName: String?
+    package var targetName: String?
 
     package init(id: Int, at: Date, actor: String, action: String, target: String, summary: [String: String]) {
         self.id = id
@@ -697,11 +701,13 @@ extension AuditEventView: JSONWritable {
         w.beginObject()
         w.field("action", action)
         w.field("actor", actor)
+        if let actorName { w.field("actorName", actorName) }  // absent when unknown, as JSONEncoder leaves it
         w.field("at", at)
         w.field("id", id)
         w.key("summary")
         w.map(summary)
         w.field("target", target)
+        if let targetName { w.field("targetName", targetName) }
         w.endObject()
     }
 }

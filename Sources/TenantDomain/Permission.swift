@@ -17,6 +17,27 @@ package enum Permission: String, Sendable, CaseIterable, Codable, Comparable {
     case dataEdit = "data.edit"
 
     package static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
+
+    /// What the permission lets someone do, in one plain line (the console shows this, never the raw name).
+    package var summary: String {
+        switch self {
+        case .orgView: "See the organization, its apps and roles"
+        case .membersView: "See members and invitations"
+        case .orgRename: "Rename the organization"
+        case .orgDelete: "Delete the organization"
+        case .orgTransfer: "Transfer ownership"
+        case .membersInvite: "Invite people"
+        case .membersEdit: "Edit members' names, roles and settings"
+        case .membersRemove: "Remove members"
+        case .appsCreate: "Create, rename and delete apps"
+        case .appsGrant: "Give and take away app access"
+        case .apikeysCreate: "Create API keys"
+        case .ssoManage: "Set up single sign-on"
+        case .rolesManage: "Create and edit custom roles"
+        case .auditView: "Read the audit log"
+        case .dataEdit: "Change data in the org's apps"
+        }
+    }
 }
 
 package typealias PermissionSet = Set<Permission>

@@ -242,9 +242,11 @@ def main():
         # Invite by pasting three addresses.
         b.go(f"/console/{org}/invites")
         b.fill("emails", "Mia Manager <mia@acme.test>, max@acme.test\nvik@acme.test; oops@")
-        roles = Select(b.d.find_element(By.ID, "invite-roles"))
-        roles.deselect_all()
-        roles.select_by_visible_text("Manager")
+        # Roles are checkboxes, each saying what it lets someone do; Member is ticked by default.
+        boxes = {e.get_attribute("value"): e for e in b.d.find_elements(By.CSS_SELECTOR, "#invite-roles input")}
+        assert "Invites, edits and removes members" in b.d.find_element(By.ID, "invite-roles").text
+        boxes["member"].click()
+        boxes["manager"].click()
         b.shot("invite-form")
         b.click("Send invites")
         b.expect("3 of 4 invited", "Not a valid email address")
@@ -316,6 +318,15 @@ def main():
         b.expect("Viewing as Max Mustermann", "read-only")
         assert not b.d.find_elements(By.CSS_SELECTOR, "input[name=member]")
         b.shot("view-as")
+        # It lasts across tabs, says what he may do, and every control is disabled until stopped.
+        b.go(f"/console/{org}/invites")
+        b.expect("Viewing as Max Mustermann")
+        b.d.find_element(By.CSS_SELECTOR, "#view-as-may summary").click()
+        b.expect("Change data in the org's apps")
+        assert all(not e.is_enabled() for e in b.d.find_elements(By.CSS_SELECTOR, "main button, main select"))
+        b.shot("view-as-invites")
+        b.click("Stop viewing as", tag="a")
+        assert "Viewing as" not in b.text()
 
         # Every other tab of the org as its owner, and an error page: screenshots at both widths, no overflow at
         # 375 px, and axe-core on each.

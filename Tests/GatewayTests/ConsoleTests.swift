@@ -7,6 +7,8 @@ import TenantAPI
 import TenantDomain
 import Testing
 
+@testable import Console
+
 @Suite("Console pages: visible parts follow permissions, CSRF, confirmation, view as, region console, account")
 struct ConsoleTests {
     /// An org (owner olga) plus one member per built-in role; returns org, a signed-in form browser per role, and member ids.
@@ -109,17 +111,56 @@ struct ConsoleTests {
         #expect(try await f.service(.eu).memberships(accountID: olgaID).count == 1)
     }
 
-    @Test func viewAsIsReadOnlyAndBannered() async throws {
-        let (_, org, browsers, ids) = try await Self.orgWithEveryRole()
+    /// "View as" lasts across every tab: each page is bannered with who and what they may do, shows that member's
+    /// tabs, is read-only (controls disabled, and the server refuses every change), until stopped. Only members the
+    /// viewer outranks or equals can be viewed as.
+    @Test func viewAsIsReadOnlyAndBanneredOnEveryTab() async throws {
+        let (f, org, browsers, ids) = try await Self.orgWithEveryRole()
         let owner = try #require(browsers["owner"])
-        let page = await owner.go("GET", "/console/\(org)/view-as/\(try #require(ids["viewer"]))")
-        #expect(page.status == 200)
-        #expect(page.body.contains("Viewing as") && page.body.contains("read-only"))
-        #expect(!page.body.contains("name=\"member\""), "no selection while viewing as")
-        #expect(
-            !page.body.contains("/apikeys\">API keys</a>") && !page.body.contains("/audit\">Audit log</a>"),
-            "the viewer's tabs, not the owner's")
-        #expect((await owner.go("GET", "/console/\(org)/members")).body.contains("/apikeys\">API keys</a>"))
+        let manager = try #require(browsers["manager"])
+        let start = await owner.go("GET", "/console/\(org)/view-as/\(try #require(ids["manager"]))")
+        #expect(start.status == 303 && start.location == "/console/\(org)/members")
+        let manages = try #require(Role.builtIn("manager")).permissions
+        for tab in ["members", "invites", "apps", "roles", "settings"] {
+            let page = await owner.go("GET", "/console/\(org)/\(tab)")
+            #expect(page.status == 200, "\(tab): \(page.status)")
+            #expect(
+                page.body.contains("Viewing as manager@acme.test (Manager)") && page.body.contains("read-only"),
+                "\(tab)")
+            #expect(page.body.contains("<fieldset class=\"plain\" disabled>"), "\(tab): controls disabled")
+            #expect(page.body.contains("href=\"/console/\(org)/stop-view-as\""), "\(tab)")
+            // What the manager may and may not do, in words.
+            for p in Permission.allCases {
+                let listed = page.body.contains("<li>\(HTML.escape(p.summary))</li>")
+                #expect(listed, "\(tab): \(p.rawValue)")
+            }
+            #expect(page.body.contains("What manager@acme.test may do"))
+            #expect(!page.body.contains("/apikeys\">API keys</a>") && !page.body.contains("/audit\">Audit log</a>"))
+            #expect(page.body.contains("href=\"/console/\(org)/invites\"") == manages.contains(.membersView))
+        }
+        let invites = await owner.go("GET", "/console/\(org)/invites")
+        #expect(invites.body.contains("id=\"invite-form\""), "the manager's form, shown disabled")
+        #expect(!(await owner.go("GET", "/console/\(org)/members")).body.contains("name=\"member\""))
+        // The server refuses every change while viewing as, whatever the form says.
+        _ = await owner.go("GET", "/console/\(org)/settings")
+        let rename = await owner.go(
+            "POST", "/console/\(org)/settings", form: [("csrf", owner.csrf), ("name", "Renamed")])
+        #expect(rename.status == 403 && rename.body.contains("viewing the organization as"))
+        // Stopped: the owner's own tabs and controls again.
+        let stop = await owner.go("GET", "/console/\(org)/stop-view-as")
+        #expect(stop.status == 303)
+        let back = await owner.go("GET", "/console/\(org)/members")
+        #expect(back.body.contains("/apikeys\">API keys</a>") && !back.body.contains("Viewing as"))
+        #expect(!back.body.contains("<fieldset class=\"plain\" disabled>"))
+        // A manager may not view as the owner (rank protection): refused with the reason, no cookie set.
+        let olgaID = try await #require(try f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
+        let refused = await manager.go("GET", "/console/\(org)/view-as/\(olgaID)")
+        #expect(refused.status == 403 && refused.body.contains("holds permissions your roles do not"))
+        #expect(manager.cookies[Console.viewAsCookie] == nil)
+        // A view-as cookie naming someone the viewer outranks no longer (or never did) is ignored, not trusted.
+        manager.cookies[Console.viewAsCookie] = Base64URL.encode(Array("\(org)\n\(olgaID)".utf8))
+        let forgedView = await manager.go("GET", "/console/\(org)/members")
+        #expect(forgedView.status == 200 && !forgedView.body.contains("Viewing as"))
     }
 
     @Test func strangersAndSignedOutPeople() async throws {

@@ -45,6 +45,35 @@ struct MemberPanelModelTests {
         #expect(m.grants.map(\.label) == ["Portal — Editor", "app_gone — Viewer"], "an unknown app shows its id")
     }
 
+    /// Rank protection (rule 2) as the panel shows it: each viewer role × each target role, against the matrix's
+    /// ranks written out here (a target outranks the viewer when it holds a permission the viewer lacks).
+    @Test(arguments: ["owner", "admin", "manager", "member", "viewer"])
+    func outrankedMembersAreReadOnlyWithTheReason(_ viewer: String) {
+        let rank = ["owner": 4, "admin": 3, "manager": 2, "member": 1, "viewer": 0]
+        let canChange = Self.oracle[viewer]!.edits
+        for target in ["owner", "admin", "manager", "member", "viewer"] {
+            let m = MemberView(
+                id: "acc_1", email: "ada@x.test", firstName: "Ada", lastName: "L", roles: [target], userVariables: [:],
+                startingPage: .portal, ssoOnly: false, apps: [AppGrant(app: "app_1", role: .editor)], appCount: 1,
+                joinedAt: Date(timeIntervalSince1970: 1_790_000_000), lastActive: nil)
+            let model = MemberPanelModel(
+                member: m, roles: Self.roles, apps: Self.apps,
+                permissions: Set(Role.builtIn(viewer)!.permissions.map(\.rawValue)), error: nil)
+            // `member` holds data.edit, which a viewer lacks; viewer and member cannot change anyone anyway.
+            let outranked = rank[target]! > rank[viewer]!
+            #expect(model.editable == (canChange && !outranked), "\(viewer) → \(target)")
+            #expect(model.removable == (canChange && !outranked), "\(viewer) → \(target)")
+            #expect(model.grantable.isEmpty == !(canChange && !outranked), "\(viewer) → \(target)")
+            #expect(model.grants.allSatisfy { $0.revocable == (canChange && !outranked) }, "\(viewer) → \(target)")
+            #expect((model.readOnlyReason != nil) == (canChange && outranked), "\(viewer) → \(target)")
+            if canChange && outranked {
+                let html = MemberPanelView.render(model, base: "/console/org_eu_x", csrfField: "").text
+                #expect(html.contains("id=\"read-only-reason\"") && html.contains("cannot change or remove"))
+                #expect(!html.contains("Save changes") && !html.contains("Remove from"))
+            }
+        }
+    }
+
     @Test func oneRenderingCheck() {
         let html = MemberPanelView.render(Self.model("viewer"), base: "/console/org_eu_x", csrfField: "").text
         #expect(html.contains("value=\"&lt;Lovelace&gt;\" disabled") && !html.contains("<Lovelace>"))

@@ -416,7 +416,11 @@ struct HandBuiltJSONTests {
             let event = AuditEventView(
                 id: 9, at: date, actor: name, action: "member.removed", target: name, summary: [name: name, "x": "1"])
             try Self.roundTrips(event)
-            try Self.roundTrips(AuditPage(events: [event], nextCursor: nil))
+            var namedEvent = event
+            namedEvent.actorName = name
+            namedEvent.targetName = "\(name) (app)"
+            try Self.roundTrips(namedEvent)
+            try Self.roundTrips(AuditPage(events: [event, namedEvent], nextCursor: nil))
             try Self.roundTrips([
                 RoleView(
                     id: name, name: name, permissions: [.auditView, .membersEdit], builtIn: false, memberCount: 2),

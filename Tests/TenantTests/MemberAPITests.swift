@@ -285,6 +285,17 @@ struct MemberAPITests {
         #expect(events.count == 1)
         #expect(events.first?["target"] as? String == "mel")
         #expect((events.first?["summary"] as? [String: String])?["roles.after"] == "manager")
+        // The page names whom the ids stand for (the console shows names, ids on hover); a removed member keeps
+        // the address the event recorded; export stays ids only.
+        #expect(events.first?["targetName"] as? String == "mel@example.com")
+        #expect(events.first?["actorName"] as? String == "owner@example.com")
+        _ = await f.call(Self.owner, "POST", "/api/v1/orgs/\(org)/apps", #"{"name":"Portal"}"#)
+        _ = await f.call(Self.owner, "DELETE", "/api/v1/orgs/\(org)/members/max")
+        let named = await f.call(Self.admin, "GET", "/api/v1/orgs/\(org)/audit?limit=2")
+        let recent = ((named.json as? [String: Any])?["events"] as? [[String: Any]]) ?? []
+        #expect(recent.map { $0["action"] as? String } == ["member.removed", "app.created"])
+        #expect(recent.first?["targetName"] as? String == "max@example.com")
+        #expect(recent.last?["targetName"] as? String == "Portal (app)")
         #expect(await f.call(Self.manager, "GET", "/api/v1/orgs/\(org)/audit").status == 403)
         let export = await f.call(Self.admin, "GET", "/api/v1/orgs/\(org)/audit/export")
         let lines = export.body.split(separator: "\n")
