@@ -49,7 +49,8 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "TenantAPI", "Net", "SAML", "JOSE", "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
+                "TenantAPI", "Net", "SAML", "JOSE", "TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto",
+                "GatehouseCore",
             ],
             swiftSettings: strict),
         // Pages: sign-in, invite links, SSO sign-in, the org and region consoles. Above the gateway, beside nothing.

@@ -126,6 +126,8 @@ package final class GatehouseApp: Sendable {
             gatewaySettings.acceptPerAddress = config.acceptsPerAddress
             gatewaySettings.ssoStartsPerAddress = config.ssoStartsPerAddress
             gatewaySettings.destinations = config.destinations
+            gatewaySettings.passwordResets.from = config.mail.outbox.from
+            gatewaySettings.passwordResets.fromName = config.mail.outbox.fromName
             if let d = config.ssoDNSResolver.flatMap(DNSResolver.parse) { gatewaySettings.dnsResolver = d }
             if let keyFile = config.samlSPKeyFile, let certFile = config.samlSPCertFile {
                 guard let keyPEM = try? String(contentsOfFile: keyFile, encoding: .utf8),
@@ -157,6 +159,8 @@ package final class GatehouseApp: Sendable {
                     parameters: ScryptParameters(logN: config.scryptLogN, r: config.scryptR, p: config.scryptP)),
                 settings: gatewaySettings, sessionPolicy: policy)
             gatewayService = gateway
+            // Forgot-password links go out from the gateway (accounts live here, not in a region).
+            if startBackground, let transport { gateway.resets.start(transport) }
             GatewayRoutes.register(on: builder, gateway: gateway)
             ConsoleRoutes.register(on: builder, gateway: gateway)
             ForwardRoutes.register(on: builder, gateway: gateway)

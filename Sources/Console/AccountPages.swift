@@ -21,6 +21,7 @@ enum AccountPages {
         ssoError: String? = nil
     ) -> HTML {
         let alert: HTML = error.map { "<p class=\"error\" role=\"alert\" id=\"login-error\">\($0)</p>" } ?? ""
+        let forgot = "/forgot" + (email.isEmpty ? "" : "?email=" + FormDecoding.percentEncode(email))
         return alert + """
             <form method="post" action="/login">
             <input type="hidden" name="csrf" value="\(csrf)"><input type="hidden" name="next" value="\(next)">
@@ -28,7 +29,8 @@ enum AccountPages {
             autocomplete="username" autocapitalize="none" spellcheck="false" required value="\(email)"\(if: error != nil, " aria-describedby=\"login-error\"")>
             <label for="password">Password</label><input id="password" name="password" type="password" \
             autocomplete="current-password" required>
-            <div class="actions"><button type="submit">Sign in</button></div></form>
+            <div class="actions"><button type="submit">Sign in</button><a href="\(forgot)">Forgot \
+            your password?</a></div></form>
             """ + ssoForm(next: next, who: ssoWho, error: ssoError)
     }
 

@@ -193,6 +193,17 @@ struct Console {
         return r
     }
 
+    /// Asks first (see `HTMLPage.confirmation`): nil when the form says `confirm=yes`, else the page that asks.
+    func confirmFirst(
+        _ form: [(String, String)], title: String, _ message: HTML, button: String, cancel: String, tab: String
+    ) -> Response? {
+        guard form.value("confirm") != "yes" else { return nil }
+        return render(
+            title, tab: tab,
+            body: HTMLPage.confirmation(
+                message, action: String(ctx.request.path), csrf: csrf, fields: form, button: button, cancel: cancel))
+    }
+
     /// The form's CSRF check; the page to show when it fails.
     func checkForm(_ form: [(String, String)]) -> Response? {
         BrowserSession.checkForm(g, ctx, form)

@@ -11,6 +11,7 @@ package enum ConsoleRoutes {
         b.errorPage = ErrorPage { e, request in errorPage(e, request) }
         BootstrapPage.register(on: b, gateway: g)
         AccountPages.register(on: b, gateway: g)
+        PasswordResetPages.register(on: b, gateway: g)
         InvitePages.register(on: b, gateway: g)
         SSOPages.register(on: b, gateway: g)
         OIDCPages.register(on: b, gateway: g)

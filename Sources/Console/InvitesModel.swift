@@ -85,7 +85,10 @@ struct InvitesPageModel: Equatable {
                 expires: live ? CivilTime.until(i.expiresAt, now: now) ?? "expired" : "",
                 expiresExact: live ? CivilTime.exact(i.expiresAt) : "", actions: actions)
         }
-        empty = filter == nil ? "No invites yet." : "No invites with this status."
+        empty =
+            filter != nil
+            ? "No invites with this status."
+            : invite ? "No invites yet. Paste addresses in the form above to invite people." : "No invites yet."
     }
 }
 

@@ -36,6 +36,18 @@ enum InvitesPage {
                 guard action == "resend" || action == "revoke" else {
                     return c.redirect("\(c.base)/invites", flash: "Unknown action.")
                 }
+                if action == "revoke" {
+                    let invites = try await c.api.invites([("limit", "200"), ("status", "pending")]).invites
+                    let email = invites.first { $0.id == id }?.email ?? "this person"
+                    if let ask = c.confirmFirst(
+                        form, title: "Revoke the invitation?",
+                        "Revoke the invitation for <strong>\(email)</strong>? Its link stops working at once; you can"
+                            + " invite them again later.", button: "Revoke invitation", cancel: "\(c.base)/invites",
+                        tab: "invites")
+                    {
+                        return ask
+                    }
+                }
                 do {
                     if action == "resend" { try await c.api.resendInvite(id) } else { try await c.api.revokeInvite(id) }
                 } catch let e as GatehouseError {

@@ -131,7 +131,9 @@ enum MemberPanelView {
         if m.editable { h += "<div class=\"actions\"><button type=\"submit\">Save changes</button></div>" }
         h += "</form><h3>Apps</h3>"
         if m.grants.isEmpty {
-            h += "<p class=\"empty\">No app access.</p>"
+            h +=
+                "<p class=\"empty\">No app access.\(if: !m.grantable.isEmpty, " Grant an app below to let them in.")"
+                + "</p>"
         } else {
             h += "<ul id=\"member-apps\">"
             for g in m.grants {

@@ -38,6 +38,9 @@ struct MembersListModel {
         let roleIDs: [String]
         let appCount: Int
         let lastActive: String
+        /// "View as" is offered: the viewer may, and holds every permission this member has (the console refuses
+        /// the others, so the link is not shown).
+        var viewable = false
     }
 
     struct InvitedRow: Equatable {
@@ -113,11 +116,13 @@ struct MembersListModel {
             nextPage = nil
         } else if let page, !page.members.isEmpty {
             content = .members(
-                page.members.map {
-                    Row(
-                        id: $0.id, name: MembersPage.name($0), email: $0.email, ssoOnly: $0.ssoOnly,
-                        roles: HTMLPage.roleNames($0.roles, catalog: roles), roleIDs: $0.roles, appCount: $0.appCount,
-                        lastActive: $0.lastActive.map { CivilTime.short($0) } ?? "Never")
+                page.members.map { m in
+                    let theirs = Set(roles.filter { m.roles.contains($0.id) }.flatMap(\.permissions).map(\.rawValue))
+                    return Row(
+                        id: m.id, name: MembersPage.name(m), email: m.email, ssoOnly: m.ssoOnly,
+                        roles: HTMLPage.roleNames(m.roles, catalog: roles), roleIDs: m.roles, appCount: m.appCount,
+                        lastActive: m.lastActive.map { CivilTime.short($0) } ?? "Never",
+                        viewable: canViewAs && theirs.isSubset(of: permissions))
                 }, more: page.nextCursor != nil)
             firstPage = query.cursor != nil ? query.href(here, cursor: nil) : nil
             nextPage = page.nextCursor.map { query.href(here, cursor: $0) }
@@ -162,8 +167,9 @@ enum MembersListView {
         return "<select id=\"\(id)\" name=\"\(name)\">\(items)</select>"
     }
 
-    static func field(_ id: String, _ label: String, _ control: HTML) -> HTML {
-        "<div><label for=\"\(id)\">\(label)</label>\(control)</div>"
+    static func field(_ id: String, _ label: String, _ control: HTML, for actions: [String] = []) -> HTML {
+        let only: HTML = actions.isEmpty ? "" : " data-for=\"\(actions.joined(separator: " "))\""
+        return "<div\(only)><label for=\"\(id)\">\(label)</label>\(control)</div>"
     }
 
     /// A table with a header row; `optional` columns hide on phones.
@@ -260,7 +266,7 @@ enum MembersListView {
             h += "<td>\(r.roles)</td><td class=\"opt\">\(r.appCount)</td><td class=\"opt\">\(r.lastActive)</td>"
             if !m.readOnly {
                 h += "<td><a href=\"\(m.base)/members/\(r.id)\">\(m.editLabel)</a>"
-                if m.canViewAs { h += " · <a href=\"\(m.base)/view-as/\(r.id)\">View as</a>" }
+                if r.viewable { h += " · <a href=\"\(m.base)/view-as/\(r.id)\">View as</a>" }
                 // In the row: the role at once (one member, reversible), removal through its confirmation. Not for
                 // owners: ownership changes hands through a transfer, and the last owner is never removed.
                 if selectable, m.bulkActions.contains(.changeRoles), !m.bulkRoles.isEmpty, !r.roleIDs.contains("owner")
@@ -291,15 +297,20 @@ enum MembersListView {
             h += "<div class=\"bulk\" aria-label=\"With the selected members\">"
             h += field("bulk-action", "With selected", select("bulk-action", name: "action", actions, selected: nil))
             if !m.bulkRoles.isEmpty {
-                h += field("bulk-role", "New role", select("bulk-role", name: "role", m.bulkRoles, selected: nil))
+                h += field(
+                    "bulk-role", "New role", select("bulk-role", name: "role", m.bulkRoles, selected: nil),
+                    for: ["change_roles"])
             }
             if m.bulkActions.contains(.grantApp) {
-                h += field("bulk-app", "App", select("bulk-app", name: "app", m.bulkApps, selected: nil))
+                h += field(
+                    "bulk-app", "App", select("bulk-app", name: "app", m.bulkApps, selected: nil),
+                    for: ["grant_app", "revoke_app"])
                 let appRoles = AppRole.allCases.map {
                     MembersListModel.Option(value: $0.rawValue, label: $0.rawValue.capitalized)
                 }
                 h += field(
-                    "bulk-app-role", "App role", select("bulk-app-role", name: "appRole", appRoles, selected: nil))
+                    "bulk-app-role", "App role", select("bulk-app-role", name: "appRole", appRoles, selected: nil),
+                    for: ["grant_app"])
             }
             h += "<div><button type=\"submit\">Continue…</button></div></div></form>"
         }

@@ -163,6 +163,15 @@ enum OrgPages {
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
                 let role = try c.ctx.parameter("role")
+                let found = (try? await c.api.roles())?.first { $0.id == role }
+                if let ask = c.confirmFirst(
+                    form, title: "Delete the role?",
+                    "Delete the role <strong>\(found?.name ?? role)</strong>? A role that members still hold cannot be"
+                        + " deleted; give them another role first.", button: "Delete role", cancel: "\(c.base)/roles",
+                    tab: "roles")
+                {
+                    return ask
+                }
                 let outcome = await c.outcome("Role deleted.") { try await c.api.deleteRole(role) }
                 return c.redirect("\(c.base)/roles", flash: outcome)
             }, gateway: g)
@@ -187,6 +196,14 @@ enum OrgPages {
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
                 let key = try c.ctx.parameter("key")
+                let name = (try? await c.api.apiKeys())?.first { $0.id == key }?.name ?? key
+                if let ask = c.confirmFirst(
+                    form, title: "Revoke the API key?",
+                    "Revoke the API key <strong>\(name)</strong>? Every program using it is refused from now on; this"
+                        + " cannot be undone.", button: "Revoke key", cancel: "\(c.base)/apikeys", tab: "apikeys")
+                {
+                    return ask
+                }
                 let outcome = await c.outcome("Key revoked.") { try await c.api.revokeAPIKey(key) }
                 return c.redirect("\(c.base)/apikeys", flash: outcome)
             }, gateway: g)
@@ -352,7 +369,8 @@ enum OrgPages {
         }
         h +=
             keys.isEmpty
-            ? "<p class=\"empty\">No API keys.</p>"
+            ? "<p class=\"empty\">No API keys yet. Name one below to let a program call the API as you, in this"
+                + " organization only.</p>"
             : "<div class=\"table-wrap\"><table id=\"apikeys\"><thead><tr><th scope=\"col\">Name</th><th"
                 + " scope=\"col\">Created</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"meta\">"
                 + "Actions</span></th></tr></thead><tbody>"

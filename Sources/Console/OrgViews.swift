@@ -153,7 +153,9 @@ enum OrgViews {
     static func apps(_ m: AppsPageModel, base: String, csrfField: HTML) -> HTML {
         var h: HTML =
             m.rows.isEmpty
-            ? "<p class=\"empty\">No apps yet.</p>"
+            ? (m.canCreate
+                ? "<p class=\"empty\">No apps yet. Create the first one below, then give members access to it.</p>"
+                : "<p class=\"empty\">No apps yet. Owners and admins create them.</p>")
             : "<div class=\"table-wrap\"><table id=\"apps\"><thead><tr><th scope=\"col\">App</th><th"
                 + " scope=\"col\">Members with"
                 + " access</th>\(if: m.canCreate, "<th scope=\"col\">Actions</th>")</tr></thead>"
@@ -193,7 +195,11 @@ enum OrgViews {
             + " name=\"actor\" type=\"text\" value=\"\(m.actor)\"></div><div><button type=\"submit\""
             + " class=\"secondary\">Filter</button></div></form>"
         if m.rows.isEmpty {
-            h += "<p class=\"empty\">No events match.</p>"
+            h +=
+                m.action.isEmpty && m.actor.isEmpty
+                ? "<p class=\"empty\">Nothing recorded yet. Every change to members, roles, apps, keys and SSO will"
+                    + " be listed here.</p>"
+                : "<p class=\"empty\">No events match these filters. <a href=\"\(base)/audit\">Show all</a></p>"
         } else {
             h +=
                 "<div class=\"table-wrap\"><table id=\"audit\"><thead><tr><th scope=\"col\">When</th>"

@@ -80,6 +80,17 @@ enum RegionConsole {
                     body: ProvisionBody(name: form.value("name") ?? "", ownerEmail: form.value("ownerEmail") ?? ""))
                 done = "Organization created; the owner was invited by email."
             case "suspend", "reactivate":
+                if action == "suspend", form.value("confirm") != "yes" {
+                    let info = try await call(g, ctx, s, region: region, "GET", "/orgs/\(org)")
+                    let name = (try? JSONCoding.decode(OrgView.self, from: info.body))?.name ?? org
+                    return HTMLPage.render(
+                        title: "Suspend \(name)?", viewer: s.viewer(),
+                        body: HTMLPage.confirmation(
+                            "Suspend <strong>\(name)</strong>? Its members are refused at once, everywhere, until you"
+                                + " reactivate it. Nothing is deleted.", action: "/region/\(region)/suspend",
+                            csrf: s.csrf, fields: form, button: "Suspend organization", cancel: "/region/\(region)"),
+                        wide: true)
+                }
                 r = try await call(g, ctx, s, region: region, "POST", "/orgs/\(org)/\(action)")
                 done = action == "suspend" ? "Organization suspended." : "Organization reactivated."
             case "owner-resend":
@@ -207,7 +218,9 @@ enum RegionConsole {
             + " name=\"ownerEmail\" type=\"email\" required></div></div>"
         h += "<div class=\"actions\"><button type=\"submit\">Provision</button></div></form><h2>Organizations</h2>"
         if orgs.orgs.isEmpty {
-            h += "<p class=\"empty\">No organizations in this region yet.</p>"
+            h +=
+                "<p class=\"empty\">No organizations in this region yet. Provision the first one above: name it and"
+                + " give its owner's email.</p>"
         } else {
             h +=
                 "<div class=\"table-wrap\"><table id=\"region-orgs\"><thead><tr><th scope=\"col\">Name</th><th"

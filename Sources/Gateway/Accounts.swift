@@ -28,7 +28,7 @@ package final class Accounts: Sendable {
     let db: Database
     /// Accounts by id, current until this store's next committed write.
     private let byID = GenerationCache<String, Account?>(capacity: 100_000)
-    let hasher: PasswordHasher
+    package let hasher: PasswordHasher
     let clock: any WallClock
     package static let minimumPasswordLength = 10
     package static let maximumPasswordLength = 1024

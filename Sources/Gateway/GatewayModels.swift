@@ -13,6 +13,17 @@ package struct PasswordChangeRequest: Codable, Sendable {
     package var newPassword: String
 }
 
+/// Forgot password: the address to mail a link to.
+package struct PasswordForgotRequest: Codable, Sendable {
+    package var email: String
+}
+
+/// A new password, with the link's token as proof.
+package struct PasswordResetRequest: Codable, Sendable {
+    package var token: String
+    package var password: String
+}
+
 package struct SessionAnswer: Codable, Sendable {
     package let account: Account
     package let csrfToken: String

@@ -72,6 +72,21 @@ package enum GatewayRoutes {
             return r
         }
 
+        // Forgot password: the same answer whether or not the address has an account.
+        b.post("/api/v1/auth/password/forgot") { ctx in
+            let req = try ctx.decode(PasswordForgotRequest.self)
+            try await g.resets.request(email: req.email, client: g.clientKey(ctx))
+            return try Response.json(
+                ["status": "accepted", "message": g.resets.acknowledgement], status: 202)
+        }
+
+        // Spends a link from the mail: a new password, every session ended; sign in afresh.
+        b.post("/api/v1/auth/password/reset") { ctx in
+            let req = try ctx.decode(PasswordResetRequest.self)
+            _ = try await g.resets.complete(req.token, password: req.password, hasher: g.accounts.hasher)
+            return try Response.json(["status": "changed"])
+        }
+
         // The caller's account and orgs. A caller scoped to one org (SSO session, API key) sees that org only.
         // `/me` is what every page load asks: answered on the event loop when the caller is known at once and
         // every region answers at once (`immediateOverview`), and remembered whole until the next write in any

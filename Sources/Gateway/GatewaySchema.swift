@@ -147,5 +147,24 @@ package enum GatewaySchema {
                 CREATE INDEX oidc_requests_by_org ON oidc_requests (org_id);
                 CREATE INDEX oidc_requests_by_expiry ON oidc_requests (expires_at);
                 """),
+        // Forgot password: each row is a link's outbox entry (no secret: the link is derived with a key from the
+        // keys directory, see `PasswordResets`), spent once, mailed at most once.
+        Migration(
+            7, "password resets",
+            sql: """
+                CREATE TABLE password_resets (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER,
+                    next_attempt_at INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    mail_started_at INTEGER,
+                    mailed_at INTEGER
+                ) STRICT;
+                CREATE INDEX password_resets_by_account ON password_resets (account_id);
+                CREATE INDEX password_resets_due ON password_resets (next_attempt_at) WHERE mailed_at IS NULL;
+                """),
     ]
 }

@@ -20,6 +20,8 @@ package final class GatewayService: Sendable {
     package let settings: GatewaySettings
     package let db: Database
     package let sso: SSOStore
+    /// Forgot password: one-time links by mail (see `PasswordResets`).
+    package let resets: PasswordResets
     package let trust: SSOTrust
     /// OpenID providers: discovery, key sets, code exchange (see `OIDCProvider`).
     package let oidc: OIDCProvider
@@ -44,6 +46,10 @@ package final class GatewayService: Sendable {
         accounts = Accounts(db: db, hasher: hasher, clock: clock)
         sessions = Sessions(db: db, clock: clock, policy: sessionPolicy)
         limiter = RateLimiter(clock: clock)
+        let base = settings.publicBaseURL
+        resets = PasswordResets(
+            db: db, clock: clock, inviteKey: tokens.ring.active.secret.value, settings: settings.passwordResets,
+            limiter: limiter, publicBaseURL: { base })
         sso = SSOStore(db: db, clock: clock)
         trust = SSOTrust(db: db, clock: clock)
         oidc = OIDCProvider(clock: clock)

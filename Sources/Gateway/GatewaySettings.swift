@@ -30,6 +30,8 @@ package struct GatewaySettings: Sendable {
     package var domainChecksPerOrg = RateLimiter.Limit(count: 20, window: 600)
     /// The DNS server that domain verification asks (default: the system's first nameserver).
     package var dnsResolver = DNSResolver.system()
+    /// Forgot-password links: lifetime, limits, and the mail's sender.
+    package var passwordResets = PasswordResets.Settings()
     /// The SP key and certificate: they sign AuthnRequests (for orgs that ask) and logout messages, and IdPs
     /// encrypt assertions to them.
     package var samlSigningKey: PrivateKey?

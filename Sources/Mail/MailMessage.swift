@@ -25,8 +25,9 @@ package struct MailMessage: Sendable, Equatable {
     }
 }
 
-/// Renders a `MailMessage` as an RFC 5322 message: `multipart/alternative`, UTF-8 parts in base64 (so no line
-/// is too long and no byte needs escaping), RFC 2047 encoded subject and display name when not ASCII.
+/// Renders a `MailMessage` as an RFC 5322 message: `multipart/alternative`, UTF-8 parts in quoted-printable (so
+/// no line is too long, and the text part of a saved `.eml` still reads as text: an administrator can copy a link
+/// out of it), RFC 2047 encoded subject and display name when not ASCII.
 package enum MIMEMessage {
     package static func render(_ m: MailMessage, date: Date, messageID: String, boundary: String) -> String {
         var out = ""
@@ -41,8 +42,8 @@ package enum MIMEMessage {
         for (type, body) in [("text/plain", m.text), ("text/html", m.html)] {
             out += "--\(boundary)\r\n"
             out += "Content-Type: \(type); charset=utf-8\r\n"
-            out += "Content-Transfer-Encoding: base64\r\n\r\n"
-            out += base64Lines(Array(body.utf8))
+            out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            out += quotedPrintable(body) + "\r\n"
         }
         out += "--\(boundary)--\r\n"
         return out
@@ -65,6 +66,40 @@ package enum MIMEMessage {
         }
         if !chunk.isEmpty { words.append("=?utf-8?B?\(Data(chunk).base64EncodedString())?=") }
         return words.joined(separator: "\r\n ")
+    }
+
+    /// RFC 2045 §6.7: printable ASCII as is, `=` and other bytes as `=XX`, line breaks as CRLF, lines of at most 76
+    /// characters joined by soft breaks (`=` at the end), whitespace before a break encoded. A line that starts
+    /// with `.` gets `=2E`, so no SMTP server's dot handling can touch it.
+    static func quotedPrintable(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n", omittingEmptySubsequences: false)
+        for (n, line) in lines.enumerated() {
+            if n > 0 { out += Array("\r\n".utf8) }
+            var width = 0
+            let bytes = Array(line.utf8)
+            for (i, b) in bytes.enumerated() {
+                let last = i == bytes.count - 1
+                let plain =
+                    (b >= 33 && b <= 126 && b != 61 && !(b == 46 && width == 0)) || ((b == 32 || b == 9) && !last)
+                let piece: [UInt8] = plain ? [b] : [61, hex[Int(b >> 4)], hex[Int(b & 15)]]
+                // Room for the piece and a soft break's `=` (or for the line's end).
+                if width + piece.count > (last ? 76 : 75) {
+                    out += [61, 13, 10]
+                    width = 0
+                    if b == 46 {  // a dot that now starts a line
+                        out += [61, 50, 69]
+                        width = 3
+                        continue
+                    }
+                }
+                out += piece
+                width += piece.count
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func base64Lines(_ bytes: [UInt8]) -> String {

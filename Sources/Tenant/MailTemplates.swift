@@ -19,7 +19,7 @@ enum MailTemplates {
         reminder: Bool
     ) -> Content {
         let inviter = inviterEmail.isEmpty || inviterEmail == name ? name : "\(name) (\(inviterEmail))"
-        let expiry = expires.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC"
+        let expiry = CivilTime.exact(expires)
         let subject =
             reminder ? "Reminder: \(inviter) invited you to join \(org)" : "\(inviter) invited you to join \(org)"
         let text = """
@@ -37,7 +37,8 @@ enum MailTemplates {
             <p><strong>\(inviter)</strong> invited you to join <strong>\(org)</strong> on Gatehouse as \(roles).</p>
             <p><a href="\(link)" style="display:inline-block;padding:10px \
             18px;background:#1f4fd1;color:#fff;border-radius:6px;text-decoration:none">Accept the invitation</a></p>
-            <p style="color:#555">Or paste this link into your browser: \(link)</p>
+            <p style="color:#555">Or paste this link into your browser: <span \
+            style="word-break:break-all">\(link)</span></p>
             <p style="color:#555">The link works until \(expiry) and only for this email \
             address.\(reminder ? " Earlier links for this invitation no longer work." : "")
             If you did not expect this, ignore this message.</p>

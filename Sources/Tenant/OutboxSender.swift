@@ -159,6 +159,16 @@ package final class OutboxSender: Sendable {
         }
     }
 
+    /// Role names as the console shows them (built-in names, custom roles by the org's name for them), whatever
+    /// mail names them: one wording in every mail, never an id.
+    func roleNames(_ ids: [String], org: String) throws -> String {
+        let catalog =
+            ids.allSatisfy { Role.builtIn($0) != nil }
+            ? RoleCatalog(custom: [])
+            : try service.db.readNow { conn in try service.loadCatalog(conn, try OrgID.stored(org)) }
+        return ids.map { catalog.role($0)?.name ?? $0 }.joined(separator: ", ")
+    }
+
     /// The message for an outbox row, or nil when its invite no longer opens with the version it was for.
     func compose(_ mail: Due, now: Date) throws -> MailMessage? {
         let p = mail.payload
@@ -175,7 +185,7 @@ package final class OutboxSender: Sendable {
             link = url
             content = MailTemplates.invite(
                 org: org, inviter: PersonName.sanitized(p["inviter"] ?? inv.inviterName),
-                inviterEmail: p["inviterEmail"] ?? "", roles: p["roles"] ?? inv.roles.joined(separator: ", "),
+                inviterEmail: p["inviterEmail"] ?? "", roles: try roleNames(inv.roles, org: mail.org),
                 link: url, expires: inv.expiresAt, reminder: mail.kind == "invite_resent")
         case "invite_code":
             guard let inviteID = p["invite"], let version = Int(p["version"] ?? ""), let slot = Int(p["slot"] ?? "")
@@ -191,7 +201,8 @@ package final class OutboxSender: Sendable {
         case "added":
             let url = service.settings.publicBaseURL + "/"
             link = url
-            content = MailTemplates.added(org: org, roles: p["roles"] ?? "member", link: url)
+            let roles = try p["roleIDs"].map { try roleNames($0.split(separator: ",").map(String.init), org: mail.org) }
+            content = MailTemplates.added(org: org, roles: roles ?? p["roles"] ?? "Member", link: url)
         default:
             throw MailError(permanent: true, "unknown mail kind \(mail.kind)")
         }

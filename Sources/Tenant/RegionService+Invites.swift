@@ -505,7 +505,7 @@ extension RegionService {
             [accountID, nowS, inv.id])
         try enqueueMail(
             conn, org: try OrgID.stored(inv.orgID), kind: "added", to: inv.email,
-            payload: ["org": orgName, "roles": inv.roles.map { Role.builtIn($0)?.name ?? $0 }.joined(separator: ", ")],
+            payload: ["org": orgName, "roleIDs": inv.roles.joined(separator: ",")],
             at: nowS)
         try audit(
             conn, org: try OrgID.stored(inv.orgID), at: nowS, actor: accountID, action: "invite.accepted",

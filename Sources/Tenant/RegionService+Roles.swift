@@ -149,7 +149,11 @@ extension RegionService {
             }
             let names = try self.auditNames(conn, org: org, Set(events.flatMap { [$0.actor, $0.target] }))
             for i in events.indices {
-                events[i].actorName = names[events[i].actor]
+                // Org-level actions by someone who is not a member are the region admin's.
+                events[i].actorName =
+                    names[events[i].actor]
+                    ?? (["org.provisioned", "org.suspended", "org.reactivated"].contains(events[i].action)
+                        ? "Region admin" : nil)
                 // A removed member is gone from the tables; the event kept their address.
                 events[i].targetName = names[events[i].target] ?? events[i].summary["email"]
             }
@@ -196,6 +200,19 @@ extension RegionService {
             }
         }
         for r in Role.builtIns where ids.contains(r.id) && names[r.id] == nil { names[r.id] = "\(r.name) (role)" }
+        // Someone since removed: the removal event kept their address.
+        let gone = list.filter { names[$0] == nil }
+        if !gone.isEmpty {
+            let marks = Array(repeating: "?", count: gone.count).joined(separator: ", ")
+            var b: [any SQLBindable] = [org]
+            b.append(contentsOf: gone as [any SQLBindable])
+            try conn.forEach(
+                "SELECT target, summary FROM audit_events WHERE org_id = ? AND action = 'member.removed' AND target IN"
+                    + " (\(marks))", b
+            ) {
+                if let email = JSONColumn.readMap($0.string(1))["email"] { names[$0.string(0)] = "\(email) (removed)" }
+            }
+        }
         try conn.forEach("SELECT id, name FROM orgs WHERE id = ?", [org]) {
             if ids.contains($0.string(0)) { names[$0.string(0)] = $0.string(1) }
         }

@@ -79,6 +79,7 @@ class Browser:
         self.axe_pages += 1
         # Collected, and asserted at the end of the story: one run names every page's violations.
         self.axe_failures += [f"{name}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+                              f" {[n.get('failureSummary', '')[:300] for n in v['nodes']][:1]}"
                               for v in bad]
 
     def shot(self, name):
@@ -96,11 +97,11 @@ class Browser:
                 overflow = self.d.execute_script(
                     "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 assert overflow <= 1, f"{name}: the page is {overflow}px wider than a 375px screen"
-                # Nothing to act on is clipped: every visible button, link and field of the members list lies
-                # within the screen (tables become stacked rows on a phone).
+                # Nothing to act on is clipped: every visible button, link and field of every table lies within the
+                # screen (tables become stacked rows on a phone).
                 clipped = self.d.execute_script("""
                     const w = document.documentElement.clientWidth;
-                    return [...document.querySelectorAll('#members button, #members a, #members select')]
+                    return [...document.querySelectorAll('table button, table a, table select, table input')]
                       .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > w + 1)
                       .map(e => e.textContent.trim() || e.name);""")
                 assert not clipped, f"{name}: clipped at 375px: {clipped}"
@@ -210,6 +211,9 @@ def main():
         assert not any(r.startswith("Temp") for r in b.rows("region-orgs"))
         beta_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Beta")][0]
         b.submit(beta_row.find_element(By.XPATH, ".//button[text()='Suspend']"))
+        b.expect("Suspend Beta?", "refused at once")
+        b.shot("suspend-confirm")
+        b.click("Suspend organization")
         b.expect("Organization suspended")
         beta_row = [r for r in b.d.find_elements(By.CSS_SELECTOR, "table#region-orgs tbody tr") if r.text.startswith("Beta")][0]
         b.submit(beta_row.find_element(By.XPATH, ".//button[text()='Reactivate']"))
@@ -372,6 +376,26 @@ def main():
         b.sign_out()
         b.go("/login")
         b.shot("login")
+
+        # Vik forgot his password: the sign-in page leads to a mailed one-time link, which sets a new one.
+        b.click("Forgot your password?", tag="a")
+        b.fill("email", "vik@acme.test")
+        b.shot("forgot")
+        b.click("Send me a link")
+        b.expect("Check your mail", "works once")
+        reset = mailbox.newest_link("vik@acme.test", "reset")
+        b.go(reset)
+        b.expect("Choose a new password", "vik@acme.test")
+        b.fill("password", "vik-new-password")
+        b.fill("confirm", "vik-new-password")
+        b.shot("reset")
+        b.click("Set new password")
+        b.expect("Password changed")
+        b.go(reset)
+        b.expect("Link not valid", "already used")
+        b.sign_in("vik@acme.test", "vik-new-password")
+        assert "/login" not in b.d.current_url, b.d.current_url
+        b.sign_out()
         assert not b.axe_failures, "axe-core found serious or critical violations:\n" + "\n".join(b.axe_failures)
         print(f"browser story passed in {time.time() - t0:.1f} s; {len(b.shots)} screenshots in {a.artifacts};"
               f" axe-core: no serious or critical violation on {b.axe_pages} pages")

@@ -41,6 +41,22 @@ class Mailbox:
             self.messages.append((envelope.rcpt_tos, msg, session.authenticated, session.ssl is not None))
         return "250 OK"
 
+    def newest_link(self, rcpt, path, timeout=20):
+        """The link under /path/ in the newest mail to rcpt that has one (waits for it)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                found = [m for m in self.messages if rcpt in m[0]]
+            for rcpts, msg, authed, tls in reversed(found):
+                text = msg.get_body(("plain",)).get_content()
+                m = re.search(r"(http://127\.0\.0\.1:\d+/" + path + r"/\S+)", text)
+                if m:
+                    assert authed and tls, "mail must arrive over STARTTLS with AUTH"
+                    assert m.group(1) in msg.get_body(("html",)).get_content().replace("&amp;", "&")
+                    return m.group(1)
+            time.sleep(0.05)
+        raise AssertionError(f"no mail with a /{path}/ link for {rcpt} within {timeout}s")
+
     def wait_for(self, rcpt, count=1, timeout=20):
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -198,6 +198,14 @@ struct ConsoleTests {
         #expect(page.body.contains("Organization created") && page.body.contains("Zeta"))
         let org = try #require(
             page.body.components(separatedBy: "<code>").dropFirst().first?.components(separatedBy: "</code>").first)
+        // Suspending asks first, naming the org; asking changes nothing.
+        let suspend = await b.go("POST", "/region/eu/suspend", form: [("csrf", b.csrf), ("org", org)])
+        #expect(suspend.status == 200 && suspend.body.contains("Suspend <strong>Zeta</strong>?"))
+        #expect((await b.go("GET", "/region/eu")).body.contains(">Active</span>"))
+        #expect(
+            await b.go("POST", "/region/eu/suspend", form: [("csrf", b.csrf), ("org", org), ("confirm", "yes")])
+                .status == 303)
+        #expect((await b.go("GET", "/region/eu")).body.contains(">Suspended</span>"))
         let ask = await b.go("POST", "/region/eu/delete", form: [("csrf", b.csrf), ("org", org)])
         // The confirmation shows the name to type (it asked for a name it did not show).
         #expect(ask.body.contains("Type <strong>Zeta</strong> to confirm") && ask.body.contains("0 members"))
@@ -281,14 +289,43 @@ struct ConsoleTests {
                 ]
             ).status == 303)
         let roles = await owner.go("GET", "/console/\(org)/roles")
-        #expect(roles.body.contains("Auditor") && roles.body.contains("audit.view"))
-        // The id from the role's delete form (`…/roles/<id>/delete"`).
+        #expect(roles.body.contains("Auditor") && roles.body.contains("Read the audit log"))
+        // The id from the role's delete form (`…/roles/<id>/delete"`). Deleting asks first, naming the role.
         let roleID = try #require(
             roles.body.components(separatedBy: "/delete\"").first?.components(separatedBy: "/roles/").last)
+        let ask = await owner.go("POST", "/console/\(org)/roles/\(roleID)/delete", form: [("csrf", owner.csrf)])
+        #expect(ask.status == 200 && ask.body.contains("Delete the role <strong>Auditor</strong>?"))
+        #expect((await owner.go("GET", "/console/\(org)/roles")).body.contains("Auditor"), "asking changed nothing")
         #expect(
-            await owner.go("POST", "/console/\(org)/roles/\(roleID)/delete", form: [("csrf", owner.csrf)]).status == 303
-        )
+            await owner.go(
+                "POST", "/console/\(org)/roles/\(roleID)/delete", form: [("csrf", owner.csrf), ("confirm", "yes")]
+            ).status == 303)
         #expect(!(await owner.go("GET", "/console/\(org)/roles")).body.contains("Auditor"))
+        // Revoking an invitation or an API key asks first, naming it; asking changes nothing.
+        let invites = await owner.go("GET", "/console/\(org)/invites")
+        let inviteID = try #require(
+            invites.body.components(separatedBy: "/revoke\"").first?.components(separatedBy: "/invites/").last)
+        let askRevoke = await owner.go(
+            "POST", "/console/\(org)/invites/\(inviteID)/revoke", form: [("csrf", owner.csrf)])
+        #expect(askRevoke.body.contains("Revoke the invitation for <strong>placeholder@acme.test</strong>?"))
+        #expect(
+            (await owner.go("GET", "/console/\(org)/members?invitation=pending")).body.contains("placeholder@acme.test")
+        )
+        _ = await owner.go("GET", "/console/\(org)/apikeys")
+        #expect(
+            await owner.go("POST", "/console/\(org)/apikeys", form: [("csrf", owner.csrf), ("name", "CI deploy")])
+                .status == 200)
+        let keys = await owner.go("GET", "/console/\(org)/apikeys")
+        let keyID = try #require(
+            keys.body.components(separatedBy: "/revoke\"").first?.components(separatedBy: "/apikeys/").last)
+        let askKey = await owner.go("POST", "/console/\(org)/apikeys/\(keyID)/revoke", form: [("csrf", owner.csrf)])
+        #expect(askKey.status == 200 && askKey.body.contains("Revoke the API key <strong>CI deploy</strong>?"))
+        #expect(!(await owner.go("GET", "/console/\(org)/apikeys")).body.contains("badge revoked"))
+        #expect(
+            await owner.go(
+                "POST", "/console/\(org)/apikeys/\(keyID)/revoke", form: [("csrf", owner.csrf), ("confirm", "yes")]
+            ).status == 303)
+        #expect((await owner.go("GET", "/console/\(org)/apikeys")).body.contains("badge revoked"))
         // People invited but not joined: the invitation filter lists them.
         let pending = await owner.go("GET", "/console/\(org)/members?invitation=pending")
         #expect(pending.body.contains("placeholder@acme.test") && pending.body.contains("badge pending"))

@@ -94,6 +94,19 @@ struct MembersListModelTests {
         #expect(!MembersListView.render(m, csrfField: "").text.contains(">custom-night-shift<"))
     }
 
+    /// "View as" is offered on a row only when the viewer holds every permission of that member (Ada is a Member:
+    /// owner, admin, manager and member hold all of hers; a viewer lacks data.edit).
+    @Test(arguments: [("owner", true), ("admin", true), ("manager", true), ("member", true), ("viewer", false)])
+    func viewAsOnlyForMembersTheViewerDoesNotOutrank(_ role: String, _ offered: Bool) {
+        guard case .members(let rows, _) = Self.model(role: role).content else {
+            Issue.record("no member rows")
+            return
+        }
+        #expect(rows.first?.viewable == offered, "\(role)")
+        #expect(
+            MembersListView.render(Self.model(role: role), csrfField: "").text.contains("/view-as/acc_1") == offered)
+    }
+
     @Test func rowsAndPagerComeFromTheQueryValue() {
         let m = Self.model(role: "admin")
         guard case .members(let rows, let more) = m.content else {
@@ -105,7 +118,7 @@ struct MembersListModelTests {
                 .init(
                     id: "acc_1", name: "Ada", email: "ada@x.test", ssoOnly: true, roles: "Member", roleIDs: ["member"],
                     appCount: 2,
-                    lastActive: "Never")
+                    lastActive: "Never", viewable: true)
             ])
         #expect(more)
         #expect(m.firstPage == "/console/org_eu_aaaaaaaaaaaaaaaa/members?limit=50&sort=apps&order=asc&q=ada")

@@ -3,6 +3,7 @@ import GatehouseCore
 import GatehouseTesting
 import Mail
 import Store
+import Synchronization
 import Tenant
 import Testing
 
@@ -15,6 +16,51 @@ struct OutboxTests {
         var settings = OutboxSettings()
         settings.claimSeconds = 60
         return OutboxSender(service: try f.service(.eu), transport: t, settings: settings, logger: Logger(label: "t"))
+    }
+
+    /// Every mail names roles as the console does: a custom role by the org's name for it (in the first mail, a
+    /// resent one, and the "you joined" one), never its id; the expiry in words a person reads; the text part
+    /// readable in the raw message.
+    @Test func mailNamesRolesAsTheConsoleDoes() async throws {
+        let f = try GatewayFixture()
+        let (org, olga, _) = try await PageTests.orgWithInvite(f, email: "first@acme.test")
+        #expect(
+            await olga.call(
+                "POST", "/api/v1/orgs/\(org)/roles", #"{"name":"Night shift","permissions":["org.view"]}"#
+            ).status == 201)
+        let invited = await olga.call(
+            "POST", "/api/v1/orgs/\(org)/invites",
+            #"{"emails":["ned@acme.test"],"roles":["custom-night-shift","viewer"]}"#)
+        #expect(invited.status == 201, "\(invited.body)")
+        let t = CapturingRawTransport()
+        var settings = OutboxSettings()
+        settings.claimSeconds = 60
+        let s = OutboxSender(service: try f.service(.eu), transport: t, settings: settings, logger: Logger(label: "t"))
+        s.deliverDue()
+        let inviteID = try #require(
+            try await f.service(.eu).pendingInvites(email: "ned@acme.test").first?.invite.id)
+        #expect(await olga.call("POST", "/api/v1/orgs/\(org)/invites/\(inviteID)/resend").status == 200)
+        s.deliverDue()
+        let mails = t.sent.withLock { $0 }.filter { $0.0.to == "ned@acme.test" }
+        #expect(mails.count == 2)
+        for (m, raw) in mails {
+            #expect(m.text.contains("as Night shift, Viewer"), "\(m.text)")
+            #expect(!m.text.contains("custom-") && !m.html.contains("custom-"))
+            #expect(
+                m.text.contains(" UTC") && m.text.range(of: #"\d{4}-\d\d-\d\dT"#, options: .regularExpression) == nil)
+            #expect(raw.contains("Content-Transfer-Encoding: quoted-printable"))
+            #expect(raw.contains("as Night shift, Viewer"), "readable in the raw message")
+        }
+        // Joining: the "you were added" mail names the roles the same way.
+        let eu = try f.service(.eu)
+        let token = eu.mailedToken(for: try #require(try await eu.pendingInvites(email: "ned@acme.test").first?.invite))
+        #expect(
+            await f.browser("10.9.0.1").call(
+                "POST", "/api/v1/invites/\(token)/accept", #"{"password":"ned-password-long"}"#
+            ).status == 200)
+        s.deliverDue()
+        let added = try #require(t.sent.withLock { $0 }.last { $0.0.to == "ned@acme.test" })
+        #expect(added.0.subject.hasPrefix("You were added") && added.0.text.contains("as Night shift, Viewer"))
     }
 
     @Test func twoSendersSendEachMailOnce() async throws {
@@ -66,4 +112,10 @@ struct OutboxTests {
         }
         #expect(doubt?.int("gave_up") == 1 && doubt?.string("last_error")?.hasPrefix("in doubt") == true)
     }
+}
+
+/// Keeps each message with its rendered form (what an SMTP server or a `.eml` file gets).
+final class CapturingRawTransport: MailTransport {
+    let sent = Mutex<[(MailMessage, String)]>([])
+    func deliver(_ message: MailMessage, rendered: String) throws { sent.withLock { $0.append((message, rendered)) } }
 }

@@ -294,7 +294,16 @@ struct MemberAPITests {
         let named = await f.call(Self.admin, "GET", "/api/v1/orgs/\(org)/audit?limit=2")
         let recent = ((named.json as? [String: Any])?["events"] as? [[String: Any]]) ?? []
         #expect(recent.map { $0["action"] as? String } == ["member.removed", "app.created"])
-        #expect(recent.first?["targetName"] as? String == "max@example.com")
+        #expect(recent.first?["targetName"] as? String == "max@example.com (removed)")
+        // Events by someone since removed still name them, by the address their removal kept.
+        let byMax = await f.call(Self.admin, "GET", "/api/v1/orgs/\(org)/audit?actor=max&limit=5")
+        let maxEvents = ((byMax.json as? [String: Any])?["events"] as? [[String: Any]]) ?? []
+        #expect(
+            !maxEvents.isEmpty && maxEvents.allSatisfy { $0["actorName"] as? String == "max@example.com (removed)" })
+        // The org's creation was the region admin's.
+        let created = await f.call(Self.admin, "GET", "/api/v1/orgs/\(org)/audit?action=org.provisioned")
+        let createdBy = ((created.json as? [String: Any])?["events"] as? [[String: Any]])?.first?["actorName"]
+        #expect(createdBy as? String == "Region admin")
         #expect(recent.last?["targetName"] as? String == "Portal (app)")
         #expect(await f.call(Self.manager, "GET", "/api/v1/orgs/\(org)/audit").status == 403)
         let export = await f.call(Self.admin, "GET", "/api/v1/orgs/\(org)/audit/export")
