@@ -126,16 +126,20 @@ enum AccountPage {
         h += "<div class=\"actions\"><button type=\"submit\">Change password</button></div></form>"
         h +=
             "<h2>Sessions</h2><div class=\"table-wrap\"><table id=\"sessions\"><thead><tr><th scope=\"col\">Signed"
-            + " in with</th><th scope=\"col\">Started (UTC)</th><th scope=\"col\">Last seen (UTC)</th></tr>"
+            + " in with</th><th scope=\"col\">Started</th><th scope=\"col\">Last seen</th></tr>"
             + "</thead><tbody>"
         for x in try await g.sessions.list(accountID: s.account.id, current: s.token) {
             let method =
                 x.method == "password"
                 ? "Password" : AuthMethod(wire: x.method)?.ssoOrg != nil ? "Single sign-on" : x.method
             h += "<tr><td>\(method)\(if: x.current, " <span class=\"badge joined\">This browser</span>")</td>"
+            let (started, seen) = (
+                Date(timeIntervalSince1970: Double(x.createdAt)), Date(timeIntervalSince1970: Double(x.lastSeen))
+            )
+            let now = g.clock.now()
             h +=
-                "<td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.createdAt))))</td>"
-                + "<td>\(SAMLTime.format(Date(timeIntervalSince1970: Double(x.lastSeen))))</td></tr>"
+                "<td title=\"\(CivilTime.exact(started))\">\(CivilTime.ago(started, now: now))</td>"
+                + "<td title=\"\(CivilTime.exact(seen))\">\(CivilTime.ago(seen, now: now))</td></tr>"
         }
         h +=
             "</tbody></table></div><form method=\"post\" action=\"/account/sign-out-everywhere\">\(csrf)<div"

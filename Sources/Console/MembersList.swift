@@ -37,7 +37,9 @@ struct MembersListModel {
         let roles: String
         let roleIDs: [String]
         let appCount: Int
+        /// `5 minutes ago`, `Never`; the exact time on hover.
         let lastActive: String
+        var lastActiveExact = ""
         /// "View as" is offered: the viewer may, and holds every permission this member has (the console refuses
         /// the others, so the link is not shown).
         var viewable = false
@@ -77,7 +79,7 @@ struct MembersListModel {
     init(
         query: MemberListQuery, invitation: String, page: MemberPage?, invites: [InviteView]?, roles: [RoleView],
         apps: [AppView],
-        permissions: Set<String>, readOnly: Bool, canViewAs: Bool, base: String, here: String
+        permissions: Set<String>, readOnly: Bool, canViewAs: Bool, base: String, here: String, now: Date = Date()
     ) {
         self.query = query
         self.invitation = invitation
@@ -121,7 +123,8 @@ struct MembersListModel {
                     return Row(
                         id: m.id, name: MembersPage.name(m), email: m.email, ssoOnly: m.ssoOnly,
                         roles: HTMLPage.roleNames(m.roles, catalog: roles), roleIDs: m.roles, appCount: m.appCount,
-                        lastActive: m.lastActive.map { CivilTime.short($0) } ?? "Never",
+                        lastActive: m.lastActive.map { CivilTime.ago($0, now: now) } ?? "Never",
+                        lastActiveExact: m.lastActive.map { CivilTime.exact($0) } ?? "",
                         viewable: canViewAs && theirs.isSubset(of: permissions))
                 }, more: page.nextCursor != nil)
             firstPage = query.cursor != nil ? query.href(here, cursor: nil) : nil
@@ -263,7 +266,9 @@ enum MembersListView {
             h +=
                 "<td><span id=\"name-\(r.id)\">\(r.name)</span>\(if: r.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta"
                 + " m-only\">\(r.email)</span></td><td class=\"opt\">\(r.email)</td>"
-            h += "<td>\(r.roles)</td><td class=\"opt\">\(r.appCount)</td><td class=\"opt\">\(r.lastActive)</td>"
+            h +=
+                "<td>\(r.roles)</td><td class=\"opt\">\(r.appCount)</td><td class=\"opt\"\(if: !r.lastActiveExact.isEmpty, " title=\"\(r.lastActiveExact)\"")>"
+                + "\(r.lastActive)</td>"
             if !m.readOnly {
                 h += "<td><a href=\"\(m.base)/members/\(r.id)\">\(m.editLabel)</a>"
                 if r.viewable { h += " · <a href=\"\(m.base)/view-as/\(r.id)\">View as</a>" }

@@ -92,7 +92,7 @@ enum MembersPage {
             page: invitation.isEmpty ? try await c.api.members(query.pairs(cursor: query.cursor)) : nil,
             invites: invites, roles: try await c.api.roles(), apps: (try? await c.api.apps()) ?? [],
             permissions: perms, readOnly: viewAs != nil, canViewAs: c.may(.membersView) && viewAs == nil,
-            base: c.base, here: "\(c.base)/members")
+            base: c.base, here: "\(c.base)/members", now: c.g.clock.now())
         return c.render("Members", tab: "members", body: MembersListView.render(model, csrfField: c.csrfField))
     }
 

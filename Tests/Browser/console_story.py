@@ -277,7 +277,12 @@ def main():
         ids = b.member_ids()
         for email in ["max@acme.test", "vik@acme.test"]:
             b.d.find_element(By.ID, f"sel-{ids[email]}").click()
+        # The bulk form shows the fields of the chosen action only ("New role" for Change role).
+        assert not b.d.find_element(By.ID, "bulk-role").is_displayed(), "New role shown for Copy emails"
         Select(b.d.find_element(By.ID, "bulk-action")).select_by_visible_text("Change role")
+        assert b.d.find_element(By.ID, "bulk-role").is_displayed()
+        for app_role in b.d.find_elements(By.ID, "bulk-app-role"):
+            assert not app_role.is_displayed(), "App role shown for Change role"
         Select(b.d.find_element(By.ID, "bulk-role")).select_by_visible_text("Member")
         b.click("Continue…")
         b.expect("Change the role of 2 members to Member?", "Max Mustermann (max@acme.test)", "Vik Viewer (vik@acme.test)")

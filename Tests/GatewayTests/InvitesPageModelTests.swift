@@ -88,6 +88,15 @@ struct InvitesPageModelTests {
             #expect(CivilTime.until(now.addingTimeInterval(ahead), now: now) == words, "\(ahead) s")
         }
         #expect(CivilTime.exact(Date(timeIntervalSince1970: 1_790_000_000)) == "21 Sep 2026, 14:13 UTC")
+        // And how long ago, rounded down; past a month, the date.
+        let ago: [(TimeInterval, String)] = [
+            (0, "just now"), (59, "just now"), (60, "1 minute ago"), (3599, "59 minutes ago"), (3600, "1 hour ago"),
+            (47 * 3600 + 3599, "47 hours ago"), (48 * 3600, "2 days ago"), (30 * 86_400, "30 days ago"),
+            (31 * 86_400, CivilTime.short(now.addingTimeInterval(-31 * 86_400))),
+        ]
+        for (back, words) in ago {
+            #expect(CivilTime.ago(now.addingTimeInterval(-back), now: now) == words, "\(back) s")
+        }
     }
 
     @Test func filterComesFromTheQueryValueOnly() {

@@ -150,6 +150,10 @@ struct SSOTests {
         #expect(lowered.status == 200, "\(lowered.body)")
         let audit = await olga.call("GET", "/api/v1/orgs/\(org)/audit")
         #expect(audit.body.contains("sso.legacy_keys_allowed") && audit.body.contains("1024"), "\(audit.body)")
+        // Every save of the settings is in the audit log, by whom (issue: "SSO setting changes are not in the log").
+        let saves = await olga.call("GET", "/api/v1/orgs/\(org)/audit?action=sso.saved")
+        let events = (saves.json["events"] as? [[String: Any]]) ?? []
+        #expect(!events.isEmpty && events.allSatisfy { ($0["actorName"] as? String)?.contains("olga@") == true })
         let page = await olga.call("GET", "/console/\(org)/sso")
         #expect(page.body.contains("id=\"legacy-keys\"") && page.body.contains("1024 bits"))
 
