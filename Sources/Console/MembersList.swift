@@ -268,7 +268,8 @@ enum MembersListView {
                 + " m-only\">\(r.email)</span></td><td class=\"opt\">\(r.email)</td>"
             h +=
                 "<td>\(r.roles)</td><td class=\"opt\">\(r.appCount)</td><td"
-                + " class=\"opt\"\(if: !r.lastActiveExact.isEmpty, " title=\"\(r.lastActiveExact)\"")>\(r.lastActive)</td>"
+                + " class=\"opt\"\(if: !r.lastActiveExact.isEmpty, " title=\"\(r.lastActiveExact)\"")>"
+                + "\(r.lastActive)</td>"
             if !m.readOnly {
                 h += "<td><a href=\"\(m.base)/members/\(r.id)\">\(m.editLabel)</a>"
                 if r.viewable { h += " · <a href=\"\(m.base)/view-as/\(r.id)\">View as</a>" }
