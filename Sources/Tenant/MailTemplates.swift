@@ -97,6 +97,21 @@ enum MailTemplates {
         return Content(subject: "You were added to \(org)", text: text, html: html)
     }
 
+    /// The answer to an org's request that the region register an agency.
+    static func agencyRequest(org: String, agency: String, approved: Bool, reason: String) -> Content {
+        let outcome =
+            approved
+            ? "was approved: \(agency) now works for \(org). Grant its people app access from Org settings →"
+                + " Agency."
+            : "was declined\(reason.isEmpty ? "." : ": \(reason)")"
+        let text = """
+            Your request to register the agency \(agency) for \(org) \(outcome)
+            """
+        let html = page("<p>Your request to register the agency <strong>\(agency)</strong> for \(org) \(outcome)</p>")
+        return Content(
+            subject: "Agency \(agency): request \(approved ? "approved" : "declined")", text: text, html: html)
+    }
+
     static func page(_ body: HTML) -> String {
         let html: HTML =
             "<!doctype html><html><body"

@@ -9,7 +9,7 @@ enum MemberRows {
     /// The `members` columns a `Loaded` row is read from, in select order.
     enum Column: Int, TableColumns {
         case rowid, accountID, email, firstName, lastName, roles, userVariables, startingPage, ssoOnly, joinedAt
-        case lastActive, appCount, nameKey
+        case lastActive, appCount, nameKey, agency
 
         var sql: String {
             switch self {
@@ -26,6 +26,7 @@ enum MemberRows {
             case .lastActive: return "last_active"
             case .appCount: return "app_count"
             case .nameKey: return "name_key"
+            case .agency: return "agency_id"
             }
         }
     }
@@ -138,6 +139,8 @@ enum MemberRows {
         let lastActive: Int
         let appCount: Int
         let nameKey: String
+        /// The agency this member belongs to (agency people), nil for org staff.
+        let agency: String?
     }
 
     static func read(_ s: Statement) -> Loaded {
@@ -149,7 +152,7 @@ enum MemberRows {
             userVariables: JSONColumn.readMap(s.string(C.userVariables)),
             startingPage: StartingPage(rawValue: s.string(C.startingPage)) ?? .studio, ssoOnly: s.bool(C.ssoOnly),
             joinedAt: s.int(C.joinedAt), lastActive: s.int(C.lastActive), appCount: s.int(C.appCount),
-            nameKey: s.string(C.nameKey))
+            nameKey: s.string(C.nameKey), agency: s.isNull(C.agency.rawValue) ? nil : s.string(C.agency))
     }
 
     static func load(_ conn: SQLConnection, orgID: OrgID, accountID: String) throws -> Loaded? {
@@ -157,6 +160,15 @@ enum MemberRows {
         try conn.forEach(
             "SELECT \(columns) FROM members m WHERE m.org_id = ? AND m.account_id = ?", [orgID, accountID]
         ) { out = read($0) }
+        return out
+    }
+
+    /// The member with this address in the org, if any.
+    static func load(_ conn: SQLConnection, email: String, orgID: OrgID) throws -> Loaded? {
+        var out: Loaded?
+        try conn.forEach("SELECT \(columns) FROM members m WHERE m.org_id = ? AND m.email = ?", [orgID, email]) {
+            out = read($0)
+        }
         return out
     }
 
@@ -183,7 +195,7 @@ enum MemberRows {
             id: m.accountID, email: m.email, firstName: m.firstName, lastName: m.lastName, roles: m.roles,
             userVariables: m.userVariables, startingPage: m.startingPage, ssoOnly: m.ssoOnly, apps: apps,
             appCount: m.appCount, joinedAt: RegionService.date(m.joinedAt),
-            lastActive: m.lastActive > 0 ? RegionService.date(m.lastActive) : nil)
+            lastActive: m.lastActive > 0 ? RegionService.date(m.lastActive) : nil, agency: m.agency)
     }
 
     static func recountApps(_ conn: SQLConnection, rowid: Int64) throws {

@@ -23,6 +23,8 @@ struct MemberSearch {
     var orgID: OrgID
     var term: String?
     var role: String?
+    /// Only people of this agency (an agency person's own view; see `AgencyRules.sees`).
+    var agency: String?
     /// Activity status: `active` (seen in the last 30 days), `inactive` (seen before that), `never` (never seen).
     var status: ActivityStatus?
     var now = 0
@@ -104,6 +106,11 @@ struct MemberSearch {
                 f.append("\(rowid) IN (SELECT member_rowid FROM member_roles WHERE org_id = ? AND role_id = ?)")
                 b.append(orgID)
                 b.append(role)
+            }
+            if let agency {
+                f.append("\(rowid) IN (SELECT rowid FROM members WHERE org_id = ? AND agency_id = ?)")
+                b.append(orgID)
+                b.append(agency)
             }
             return (f, b)
         }

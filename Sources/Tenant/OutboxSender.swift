@@ -198,6 +198,9 @@ package final class OutboxSender: Sendable {
         case "sso_link_code":
             guard let subject = p["subject"], let slot = Int(p["slot"] ?? "") else { return nil }
             content = MailTemplates.ssoLinkCode(org: org, code: service.tokens.code(subject: subject, slot: slot))
+        case "agency_request":
+            content = MailTemplates.agencyRequest(
+                org: org, agency: p["agency"] ?? "", approved: p["approved"] == "1", reason: p["reason"] ?? "")
         case "added":
             let url = service.settings.publicBaseURL + "/"
             link = url

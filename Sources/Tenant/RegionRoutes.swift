@@ -210,6 +210,95 @@ package enum RegionRoutes {
                 ], body: body)
         }
 
+        // Agencies of the org (staff with apps.grant; agency people pass on access through `/grants` only)
+        orgs.get("/agencies") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(try await s.orgAgencies(caller, org: id))
+        }
+        orgs.get("/agencies/register") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(try await s.agencyRegister(caller, org: id))
+        }
+        orgs.post("/agencies") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            try await s.addAgency(caller, org: id, agency: try ctx.decode(AgencyAddBody.self).agency)
+            return Response(status: 204)
+        }
+        orgs.delete("/agencies/:agency") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            let people = try await s.removeAgency(caller, org: id, agency: try ctx.parameter("agency"))
+            return try .json(people)
+        }
+        orgs.post("/agencies/:agency/grants") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(
+                try await s.agencyGrant(
+                    caller, org: id, agency: try ctx.parameter("agency"),
+                    request: try ctx.decode(AgencyGrantRequest.self)))
+        }
+        orgs.post("/agencies/:agency/revoke") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            try await s.agencyRevoke(
+                caller, org: id, agency: try ctx.parameter("agency"), body: try ctx.decode(AgencyRevokeBody.self))
+            return Response(status: 204)
+        }
+        orgs.get("/agency-requests") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(try await s.orgAgencyRequests(caller, org: id))
+        }
+        orgs.post("/agency-requests") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(
+                try await s.requestAgency(caller, org: id, body: try ctx.decode(AgencyBody.self)), status: 201)
+        }
+
+        // Region admins
+        regions.get("/agencies") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            return try .json(try await s.listAgencies(try ctx.caller(), region: try ctx.parameter("region")))
+        }
+        regions.post("/agencies") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            return try .json(
+                try await s.createAgency(
+                    try ctx.caller(), region: try ctx.parameter("region"), body: try ctx.decode(AgencyBody.self)),
+                status: 201)
+        }
+        regions.patch("/agencies/:agency") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            return try .json(
+                try await s.updateAgency(
+                    try ctx.caller(), region: try ctx.parameter("region"), agency: try ctx.parameter("agency"),
+                    body: try ctx.decode(AgencyBody.self)))
+        }
+        regions.delete("/agencies/:agency") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            try await s.deleteAgency(
+                try ctx.caller(), region: try ctx.parameter("region"), agency: try ctx.parameter("agency"))
+            return Response(status: 204)
+        }
+        regions.get("/agency-requests") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            let status = try ctx.query("status").map {
+                guard let st = AgencyRequestStatus(rawValue: $0) else {
+                    throw GatehouseError.validation("`status` must be pending, approved or declined.")
+                }
+                return st
+            }
+            return try .json(
+                try await s.listAgencyRequests(try ctx.caller(), region: try ctx.parameter("region"), status: status))
+        }
+        regions.post("/agency-requests/:request/:decision") { ctx in
+            let s = try directory.service(forRegion: try ctx.parameter("region"))
+            let decision = try ctx.parameter("decision")
+            guard decision == "approve" || decision == "decline" else { throw GatehouseError.notFound() }
+            let body = ctx.request.body.isEmpty ? AgencyDecisionBody() : try ctx.decode(AgencyDecisionBody.self)
+            return try .json(
+                try await s.decideAgencyRequest(
+                    try ctx.caller(), region: try ctx.parameter("region"), request: try ctx.parameter("request"),
+                    approve: decision == "approve", body: body))
+        }
+
         // Region admins
         regions.get("/orgs") { ctx in
             let s = try directory.service(forRegion: try ctx.parameter("region"))

@@ -153,6 +153,41 @@ enum RegionSchema {
         Migration(
             7, "outbox delivery start",
             sql: "ALTER TABLE outbox ADD COLUMN attempt_started_at INTEGER;"),
+        // Agencies: the region's register (kept by its admin), registration requests from orgs, the agencies
+        // working for each org, and the affiliation of a membership (and of the invite that makes one).
+        Migration(
+            8, "agencies",
+            sql: """
+                CREATE TABLE agencies (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    domains TEXT NOT NULL DEFAULT '[]',
+                    created_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE TABLE agency_requests (
+                    id TEXT PRIMARY KEY,
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    domains TEXT NOT NULL DEFAULT '[]',
+                    requested_by TEXT NOT NULL,
+                    requester_email TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'declined')),
+                    agency_id TEXT,
+                    reason TEXT NOT NULL DEFAULT '',
+                    created_at INTEGER NOT NULL,
+                    decided_at INTEGER
+                ) STRICT;
+                CREATE INDEX agency_requests_by_status ON agency_requests (status, created_at);
+                CREATE TABLE org_agencies (
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    agency_id TEXT NOT NULL REFERENCES agencies(id),
+                    added_at INTEGER NOT NULL,
+                    PRIMARY KEY (org_id, agency_id)
+                ) STRICT;
+                ALTER TABLE members ADD COLUMN agency_id TEXT;
+                ALTER TABLE invites ADD COLUMN agency_id TEXT;
+                CREATE INDEX members_by_agency ON members (org_id, agency_id, name_key);
+                """),
     ]
 
     private static let tablesBeforeSearch = """

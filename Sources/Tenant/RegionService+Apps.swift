@@ -8,13 +8,16 @@ import TenantDomain
 extension RegionService {
     package func listApps(_ caller: Caller, org: OrgID) async throws -> [AppView] {
         try await db.read { conn in
-            _ = try self.access(conn, org, caller, requiring: .orgView)
+            let access = try self.access(conn, org, caller, requiring: .orgView)
+            // Agency people see the apps they were given, never the org's others.
+            let mine = access.agency == nil ? "" : " AND a.id IN (SELECT app_id FROM app_grants WHERE member_rowid = ?)"
+            let binds: [any SQLBindable] = access.agency == nil ? [org] : [org, access.actorRowID]
             return try conn.query(
                 """
                 SELECT a.id, a.name, a.created_at, (SELECT count(*) FROM app_grants g WHERE g.org_id = a.org_id AND \
                 g.app_id = a.id) AS n
-                FROM apps a WHERE a.org_id = ? ORDER BY a.name, a.id
-                """, [org]
+                FROM apps a WHERE a.org_id = ?\(mine) ORDER BY a.name, a.id
+                """, binds
             ).map {
                 AppView(
                     id: $0.string("id") ?? "", name: $0.string("name") ?? "",
@@ -95,11 +98,12 @@ extension RegionService {
             guard try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [org, app]) != nil else {
                 throw GatehouseError.notFound("No such app.")
             }
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
                 throw GatehouseError.notFound("No such member.")
             }
-            try Rules.changeAppAccess(
-                a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)
+            // The ordinary rule for staff; agency people pass on only what they hold (AgencyRules).
+            try AgencyRules.grantApp(
+                try self.agencyActor(conn, a), try self.agencyTarget(conn, m, catalog: a.catalog), app: app, role: role
             ).orThrow()
             try self.grant(conn, org: org, app: app, member: m, role: role, at: now, actor: caller.accountID)
         }
@@ -109,11 +113,11 @@ extension RegionService {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
                 throw GatehouseError.notFound("No such member.")
             }
-            try Rules.changeAppAccess(
-                a.actor, targetAccountID: m.accountID, targetPermissions: a.catalog.permissions(of: m.roles)
+            try AgencyRules.revokeApp(
+                try self.agencyActor(conn, a), try self.agencyTarget(conn, m, catalog: a.catalog), app: app
             ).orThrow()
             guard
                 try conn.first(
@@ -148,7 +152,9 @@ extension RegionService {
         try conn.run(
             "DELETE FROM app_grants WHERE org_id = ? AND app_id = ? AND member_rowid = ?", [org, app, m.rowid])
         try MemberRows.recountApps(conn, rowid: m.rowid)
-        try MemberRows.revokeKeys(conn, orgID: org, accountID: m.accountID, app: app, at: at, reason: "app_revoked")
+        // An agency person's keys act for the apps they were given: any of them taken back ends all their keys.
+        try MemberRows.revokeKeys(
+            conn, orgID: org, accountID: m.accountID, app: m.agency == nil ? app : nil, at: at, reason: "app_revoked")
         try audit(conn, org: org, at: at, actor: actor, action: "app.revoked", target: m.accountID, ["app": app])
     }
 

@@ -162,6 +162,8 @@ extension RegionService {
         let ids = (0..<parsed.valid.count).map { "inv_" + IDs.random(Array(randomness[($0 * 20)..<($0 * 20 + 20)])) }
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
+            // Agency people invite through the agency grant only (to their agency's domains).
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
             let roles = try self.resolveRoles(request.roles, a.catalog)
             try Rules.invite(a.actor, roles: roles).orThrow()
             if !apps.isEmpty {
@@ -278,9 +280,13 @@ extension RegionService {
         let nowS = Int(now.timeIntervalSince1970)
         let start = after
         return try await db.read { conn in
-            _ = try self.access(conn, org, caller, requiring: .membersView)
+            let a = try self.access(conn, org, caller, requiring: .membersView)
             var cond = ["org_id = ?"]
             var b: [any SQLBindable] = [org]
+            if let agency = a.agency {  // agency people: their agency's invites only
+                cond.append("agency_id = ?")
+                b.append(agency)
+            }
             switch status {
             case "pending":
                 cond.append("status = 'pending' AND expires_at > ?")
@@ -322,6 +328,7 @@ extension RegionService {
         _ conn: SQLConnection, _ caller: Caller, org: OrgID, invite: String, now: Date
     ) throws -> (OrgAccess, InviteView) {
         let a = try access(conn, org, caller, requiring: .membersInvite)
+        try AgencyRules.staffOnly(try agencyActor(conn, a)).orThrow()
         guard let inv = try loadInvite(conn, id: invite, now: now), inv.orgID == org.raw else {
             throw GatehouseError.notFound("No such invite.")
         }
@@ -490,6 +497,10 @@ extension RegionService {
                 orgID: inv.orgID, accountID: accountID, email: inv.email, firstName: first, lastName: last,
                 roles: inv.roles, userVariables: inv.userVariables, startingPage: inv.startingPage,
                 ssoOnly: inv.ssoOnly, joinedAt: nowS))
+        // An agency invite makes an agency person: the affiliation travels with the invite.
+        try conn.run(
+            "UPDATE members SET agency_id = (SELECT agency_id FROM invites WHERE id = ?) WHERE rowid = ?",
+            [inv.id, rowid])
         for g in inv.apps
         where try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND id = ?", [inv.orgID, g.app]) != nil {
             try conn.run(

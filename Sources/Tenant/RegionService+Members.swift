@@ -5,6 +5,11 @@ import TenantAPI
 import TenantDomain
 
 extension RegionService {
+    /// Agency people see the people of their own agency only; everyone else is as unknown as an unknown id.
+    static func sees(_ a: OrgAccess, _ m: MemberRows.Loaded) -> Bool {
+        a.agency == nil || a.agency == m.agency
+    }
+
     package struct MemberListQuery: Sendable {
         package var search: String?
         package var role: String?
@@ -39,9 +44,11 @@ extension RegionService {
             if let role = q.role, a.catalog.role(role) == nil {
                 throw GatehouseError.validation("Unknown role `\(role)`.")
             }
-            let search = MemberSearch(
+            // Agency people see their own agency only (AgencyRules.sees).
+            var search = MemberSearch(
                 orgID: org, term: q.search, role: q.role, status: status, now: now, sort: sort,
                 descending: q.order == "desc", limit: q.limit, after: cursor)
+            search.agency = a.agency
             let (rows, next) = try search.run(conn)
             let grants = try MemberRows.grants(conn, rowids: rows.map(\.rowid))
             return MemberPage(members: rows.map { MemberRows.view($0, apps: grants[$0.rowid] ?? []) }, nextCursor: next)
@@ -50,8 +57,8 @@ extension RegionService {
 
     package func member(_ caller: Caller, org: OrgID, member: String) async throws -> MemberView {
         try await db.read { conn in
-            _ = try self.access(conn, org, caller, requiring: .membersView)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+            let a = try self.access(conn, org, caller, requiring: .membersView)
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
                 throw GatehouseError.notFound("No such member.")
             }
             return MemberRows.view(m, apps: try MemberRows.grants(conn, rowids: [m.rowid])[m.rowid] ?? [])
@@ -62,7 +69,7 @@ extension RegionService {
     package func permissions(_ caller: Caller, org: OrgID, member: String) async throws -> PermissionsView {
         try await db.read { conn in
             let a = try self.access(conn, org, caller, requiring: .membersView)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
                 throw GatehouseError.notFound("No such member.")
             }
             let perms = a.catalog.permissions(of: m.roles)
@@ -80,9 +87,10 @@ extension RegionService {
         let now = nowSeconds
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
                 throw GatehouseError.notFound("No such member.")
             }
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
             let targetPerms = a.catalog.permissions(of: m.roles)
             var summary: [String: String] = [:]
             if let roles = patch.roles {
@@ -139,6 +147,7 @@ extension RegionService {
         let address = Email.normalize(email)
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
             try Rules.requires(.orgTransfer, a.actor).orThrow()
             guard
                 let accountID = try conn.first(
@@ -170,9 +179,10 @@ extension RegionService {
         let now = nowSeconds
         try await db.write { conn in
             let a = try self.access(conn, org, caller)
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: member) else {
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
                 throw GatehouseError.notFound("No such member.")
             }
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
             try Rules.removeMember(
                 a.actor, targetAccountID: member, targetPermissions: a.catalog.permissions(of: m.roles),
                 targetIsOwner: m.roles.contains("owner"), ownersBefore: try self.ownerCount(conn, org)
@@ -201,6 +211,7 @@ extension RegionService {
         let now = nowSeconds
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
             var refusals: [BulkRefusal] = []
             var loaded: [MemberRows.Loaded] = []
             for id in ids {
@@ -283,10 +294,10 @@ extension RegionService {
             throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.")
         }
         return try await db.read { conn in
-            _ = try self.access(conn, org, caller, requiring: .membersView)
+            let a = try self.access(conn, org, caller, requiring: .membersView)
             var out: [String] = []
             for id in members {
-                if let m = try MemberRows.load(conn, orgID: org, accountID: id) { out.append(m.email) }
+                if let m = try MemberRows.load(conn, orgID: org, accountID: id), Self.sees(a, m) { out.append(m.email) }
             }
             return out.joined(separator: "\n")
         }

@@ -71,6 +71,8 @@ struct MemberAccessRow: Sendable {
     let rowid: Int64
     let roles: String
     let ssoOnly: Bool
+    /// The agency this membership is affiliated with (agency people: `AgencyRules`), nil for org staff.
+    var agency: String? = nil
 }
 
 /// Bearer-key answers (and refusals) by token digest, valid only while no write has committed in this region
@@ -105,6 +107,8 @@ struct OrgAccess {
     let actor: Rules.Actor
     let actorRowID: Int64
     let catalog: RoleCatalog
+    /// The caller's agency, when they are agency people (see `AgencyRules`).
+    var agency: String? = nil
 }
 
 extension RegionService {
@@ -137,15 +141,15 @@ extension RegionService {
         var found: MemberAccessRow?
         try conn.forEach(
             """
-            SELECT o.name, o.status, o.created_at, m.rowid, m.roles, m.sso_only FROM orgs o JOIN members m ON m.org_id \
-            = o.id
+            SELECT o.name, o.status, o.created_at, m.rowid, m.roles, m.sso_only, m.agency_id FROM orgs o \
+            JOIN members m ON m.org_id = o.id
             WHERE o.id = ? AND m.account_id = ?
             """, [orgID, accountID]
         ) { s in
             found = MemberAccessRow(
                 name: s.string(0), status: OrgStatus(stored: s.string(1)), created: s.int(2), rowid: s.int64(3),
                 roles: s.string(4),
-                ssoOnly: s.int(5) != 0)
+                ssoOnly: s.int(5) != 0, agency: s.isNull(6) ? nil : s.string(6))
         }
         return found
     }
@@ -174,7 +178,7 @@ extension RegionService {
         return OrgAccess(
             orgID: orgID.raw, name: org.name, status: org.status, createdAt: org.created,
             actor: Rules.Actor(accountID: caller.accountID, permissions: permissions),
-            actorRowID: org.rowid, catalog: catalog)
+            actorRowID: org.rowid, catalog: catalog, agency: org.agency)
     }
 
     /// Like `access`, and the caller must hold `permission` (403 when they are a member without it).

@@ -63,12 +63,16 @@ package struct MemberView: Codable, Sendable, Equatable {
     package let appCount: Int
     package let joinedAt: Date
     package let lastActive: Date?
+    /// The agency the member belongs to (agency people see only their agency; see `AgencyRules`); absent for
+    /// the org's own staff.
+    package var agency: String?
 
     package init(
         id: String, email: String, firstName: String, lastName: String, roles: [String],
         userVariables: [String: String], startingPage: StartingPage, ssoOnly: Bool, apps: [AppGrant], appCount: Int,
-        joinedAt: Date, lastActive: Date?
+        joinedAt: Date, lastActive: Date?, agency: String? = nil
     ) {
+        self.agency = agency
         self.id = id
         self.email = email
         self.firstName = firstName
@@ -613,6 +617,7 @@ extension AppGrant: JSONWritable {
 extension MemberView: JSONWritable {
     package func writeJSON(to w: inout JSONWriter) {
         w.beginObject()
+        if let agency { w.field("agency", agency) }  // absent for staff, as JSONEncoder leaves it
         w.field("appCount", appCount)
         w.key("apps")
         w.values(apps)

@@ -273,6 +273,8 @@ struct InviteFlowTests {
                 "INSERT INTO audit_events (org_id, at, actor, action, target, summary) VALUES (?, 1, 'x',"
                     + " 'invite.declined', 'd@example.com', ?)", [org, "{\"invite\":\"\(d)\"}"])
             try conn.run("DELETE FROM schema_migrations WHERE version = 4")
+            // As the table was then (migration 8 added the agency column later).
+            try conn.run("ALTER TABLE invites DROP COLUMN agency_id")
         }
         let reopened = try s.db.reopen(migrations: RegionSchema.migrations)
         let statuses = try reopened.readNow { conn in
