@@ -19,6 +19,8 @@ struct Console {
     let memberships: [MembershipSummary]
     /// Invitations waiting for this person (the header's badge).
     let pendingInvites: Int
+    /// The viewer's agency when they are agency people (their Agency tab shows it; the region limits the rest).
+    var agency: String? = nil
     /// "View as": every tab shows what this member would see, read-only, until stopped. `permissions` are then
     /// theirs (tabs and forms follow them) while every region call is still made as the real viewer, so nothing
     /// is shown that the viewer could not see anyway.
@@ -46,7 +48,7 @@ struct Console {
             var c = Console(
                 g: g, ctx: ctx, session: s, org: org, orgName: standing.orgName, tenant: tenant,
                 permissions: Set(standing.permissions), memberships: overview.memberships,
-                pendingInvites: overview.pending.count)
+                pendingInvites: overview.pending.count, agency: standing.agency)
             if viewAs, let member = viewAsMember(ctx, org: org), let seen = try? await c.viewAs(member) {
                 c.viewingAs = seen
                 c.permissions = Set(seen.permissions.permissions.map(\.rawValue))
@@ -169,7 +171,8 @@ struct Console {
             ("members", "Members", may(.membersView)), ("invites", "Invites", may(.membersView)),
             ("apps", "Apps", may(.orgView)), ("roles", "Roles", may(.orgView)),
             ("apikeys", "API keys", may(.apikeysCreate)), ("sso", "SSO", may(.ssoManage)),
-            ("audit", "Audit log", may(.auditView)), ("settings", "Settings", may(.orgView)),
+            ("audit", "Audit log", may(.auditView)), ("agency", "Agency", may(.appsGrant) || agency != nil),
+            ("settings", "Settings", may(.orgView)),
         ]
         tabs = tabs.filter { $0.2 }
         let links: [HTML] = tabs.map { key, label, _ in

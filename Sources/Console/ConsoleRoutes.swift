@@ -18,6 +18,7 @@ package enum ConsoleRoutes {
         MembersPage.register(on: b, gateway: g)
         InvitesPage.register(on: b, gateway: g)
         OrgPages.register(on: b, gateway: g)
+        AgencyPages.register(on: b, gateway: g)
         AccountPage.register(on: b, gateway: g)
         RegionConsole.register(on: b, gateway: g)
     }

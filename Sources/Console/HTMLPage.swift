@@ -119,7 +119,7 @@ package enum HTMLPage {
     package static func confirmation(
         _ message: HTML, action: String, csrf: String, fields: [(String, String)], button: String, cancel: String
     ) -> HTML {
-        var h: HTML = "<p class=\"notice warning\" id=\"confirm-what\">\(message)</p>"
+        var h: HTML = "<div class=\"notice warning\" id=\"confirm-what\">\(message)</div>"
         h += "<form method=\"post\" action=\"\(action)\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">"
         for (k, v) in fields where k != "csrf" && k != "confirm" {
             h += "<input type=\"hidden\" name=\"\(k)\" value=\"\(v)\">"

@@ -150,6 +150,27 @@ enum RegionConsole {
                     g, ctx, s, region: region, "DELETE", "/orgs/\(org)",
                     body: DeleteBody(confirmName: form.value("confirmName") ?? ""))
                 done = "Organization deleted."
+            case "agency-create":
+                let domains = (form.value("domains") ?? "").split(whereSeparator: { ", \t\n".contains($0) }).map(
+                    String.init)
+                r = try await call(
+                    g, ctx, s, region: region, "POST", "/agencies",
+                    body: AgencyBody(name: form.value("name") ?? "", domains: domains))
+                done = "Agency registered."
+            case "agency-approve", "agency-decline":
+                let approve = action == "agency-approve"
+                let id = form.value("request") ?? ""
+                guard id.utf8.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                    return try await page(g, ctx, s, region: region, error: "Unknown request.", status: 404)
+                }
+                r = try await call(
+                    g, ctx, s, region: region, "POST", "/agency-requests/\(id)/\(approve ? "approve" : "decline")",
+                    body: AgencyDecisionBody(reason: form.value("reason")))
+                done =
+                    approve
+                    ? "Request approved: the agency is registered and works for the organization; the requester"
+                        + " was told."
+                    : "Request declined; the requester was told."
             default:
                 return .redirect(to: "/region/\(region)")
             }
@@ -172,6 +193,55 @@ enum RegionConsole {
         }
         return "\(owner.email) <span class=\"badge pending\">Invited</span> <span class=\"meta\""
             + " title=\"\(CivilTime.exact(expires))\">expires \(left)</span>"
+    }
+
+    /// The region's agency register and the requests waiting for a decision.
+    static func agencies(
+        _ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, region: String, csrf: HTML
+    ) async throws -> HTML {
+        let list = try await call(g, ctx, s, region: region, "GET", "/agencies")
+        let pending = try await call(g, ctx, s, region: region, "GET", "/agency-requests?status=pending")
+        let agencies = (try? JSONCoding.decode([AgencyView].self, from: list.body)) ?? []
+        let requests = (try? JSONCoding.decode([AgencyRequestView].self, from: pending.body)) ?? []
+        var h: HTML = "<h2 id=\"agencies\">Agencies</h2>"
+        if !requests.isEmpty {
+            h += "<h3>Requests waiting for you</h3><ul class=\"cards\" id=\"agency-requests\">"
+            for r in requests {
+                let hidden: HTML = "\(csrf)<input type=\"hidden\" name=\"request\" value=\"\(r.id)\">"
+                h +=
+                    "<li><span><strong>\(r.name)</strong> <span class=\"meta\">(\(r.domains.joined(separator: ", ")))"
+                    + " for \(r.orgName), asked by \(r.requesterEmail)</span></span><span class=\"actions\"><form"
+                    + " method=\"post\" action=\"/region/\(region)/agency-approve\">\(hidden)<button"
+                    + " type=\"submit\">Approve</button></form><form method=\"post\""
+                    + " action=\"/region/\(region)/agency-decline\" class=\"bulk\">\(hidden)<div><label"
+                    + " for=\"reason-\(r.id)\">Reason (sent to them)</label><input id=\"reason-\(r.id)\""
+                    + " name=\"reason\" type=\"text\"></div><div><button type=\"submit\""
+                    + " class=\"secondary\">Decline</button></div></form>"
+                    + "</span></li>"
+            }
+            h += "</ul>"
+        }
+        if agencies.isEmpty {
+            h += "<p class=\"empty\">No agency registered yet. Register one below, or approve an org's request.</p>"
+        } else {
+            h +=
+                "<div class=\"table-wrap\"><table id=\"region-agencies\"><thead><tr><th scope=\"col\">Agency</th><th"
+                + " scope=\"col\">Domains</th><th scope=\"col\">Organizations</th></tr></thead><tbody>"
+            for a in agencies {
+                h +=
+                    "<tr><td>\(a.name)</td><td>\(a.domains.joined(separator: ", "))</td><td>\(a.orgCount ?? 0)</td>"
+                    + "</tr>"
+            }
+            h += "</tbody></table></div>"
+        }
+        h +=
+            "<form method=\"post\" action=\"/region/\(region)/agency-create\" class=\"panel\">\(csrf)<h3>Register an"
+            + " agency</h3><div class=\"grid2\"><div><label for=\"agency-name\">Name</label><input id=\"agency-name\""
+            + " name=\"name\" type=\"text\" required></div><div><label for=\"agency-domains\">Mail domains"
+            + " (comma-separated)</label><input id=\"agency-domains\" name=\"domains\" type=\"text\" required"
+            + " placeholder=\"agency.example\"></div></div><div class=\"actions\"><button type=\"submit\""
+            + " class=\"secondary\">Register agency</button></div></form>"
+        return h
     }
 
     static func page(
@@ -256,6 +326,7 @@ enum RegionConsole {
             }
             h += "</tbody></table></div>"
         }
+        h += try await agencies(g, ctx, s, region: region, csrf: csrf)
         var resp = HTMLPage.render(
             title: "Region \(region.uppercased())", viewer: s.viewer(), body: h, status: status, wide: true)
         if error == nil && Flash.read(ctx.request.headers) != nil { resp.setCookie(Flash.clear(g)) }

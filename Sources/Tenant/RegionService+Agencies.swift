@@ -333,7 +333,23 @@ extension RegionService {
                     results.append(.init(email: email, result: .refused, message: r.message))
                     continue
                 }
-                if let m = try MemberRows.load(conn, email: email, orgID: org) {
+                if var m = try MemberRows.load(conn, email: email, orgID: org) {
+                    // A member already, with an address of this agency: staff make them its people (affiliated)
+                    // as they grant. Anyone else of the staff keeps their standing; apps come from their panel.
+                    let domain = String(email.split(separator: "@").last ?? "")
+                    if m.agency == nil, actor.agency == nil, ag.domains.contains(domain) {
+                        if let r = AgencyRules.grantApp(
+                            actor, try self.agencyTarget(conn, m, catalog: catalog), app: apps[0], role: request.role
+                        ).refusal {
+                            results.append(.init(email: email, result: .refused, message: r.message))
+                            continue
+                        }
+                        try conn.run("UPDATE members SET agency_id = ? WHERE rowid = ?", [agency, m.rowid])
+                        try self.audit(
+                            conn, org: org, at: nowS, actor: caller.accountID, action: "agency.affiliated",
+                            target: m.accountID, ["agency": agency])
+                        m = try MemberRows.load(conn, orgID: org, accountID: m.accountID) ?? m
+                    }
                     guard let theirs = m.agency else {
                         results.append(
                             .init(

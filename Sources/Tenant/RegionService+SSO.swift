@@ -80,7 +80,8 @@ extension RegionService {
             let a = try self.access(conn, id, caller)
             return OrgStanding(
                 orgID: orgID, orgName: a.name, permissions: a.actor.permissions.map(\.rawValue).sorted(),
-                jitAssignableRoles: a.catalog.all.filter { Rules.jitRole(a.actor, role: $0).isAllowed }.map(\.id))
+                jitAssignableRoles: a.catalog.all.filter { Rules.jitRole(a.actor, role: $0).isAllowed }.map(\.id),
+                agency: a.agency)
         }
     }
 }

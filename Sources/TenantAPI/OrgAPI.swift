@@ -46,6 +46,9 @@ package struct OrgAPI: Sendable {
         try await get("/invites/" + Self.segment(id) + "/link")
     }
     package func apiKeys() async throws -> [APIKeyView] { try await get("/apikeys") }
+    package func agencies() async throws -> [OrgAgencyView] { try await get("/agencies") }
+    package func agencyRegister() async throws -> [AgencyView] { try await get("/agencies/register") }
+    package func agencyRequests() async throws -> [AgencyRequestView] { try await get("/agency-requests") }
     package func audit(_ query: [(String, String)]) async throws -> AuditPage { try await get("/audit", query) }
 
     // MARK: Changes
@@ -105,6 +108,21 @@ package struct OrgAPI: Sendable {
         try await send("POST", "/apikeys", body: request)
     }
     package func revokeAPIKey(_ id: String) async throws { try await done("DELETE", "/apikeys/" + Self.segment(id)) }
+    package func addAgency(_ id: String) async throws {
+        try await done("POST", "/agencies", body: AgencyAddBody(agency: id))
+    }
+    package func removeAgency(_ id: String) async throws -> [AgencyPerson] {
+        try await send("DELETE", "/agencies/" + Self.segment(id), body: Optional<String>.none)
+    }
+    package func agencyGrant(_ agency: String, _ request: AgencyGrantRequest) async throws -> AgencyGrantResult {
+        try await send("POST", "/agencies/" + Self.segment(agency) + "/grants", body: request)
+    }
+    package func agencyRevoke(_ agency: String, _ body: AgencyRevokeBody) async throws {
+        try await done("POST", "/agencies/" + Self.segment(agency) + "/revoke", body: body)
+    }
+    package func requestAgency(_ body: AgencyBody) async throws -> AgencyRequestView {
+        try await send("POST", "/agency-requests", body: body)
+    }
 
     // MARK: The one implementation
 

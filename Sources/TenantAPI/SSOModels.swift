@@ -49,8 +49,13 @@ package struct OrgStanding: Codable, Sendable, Equatable {
     /// Roles this caller may let sign-in through the org's IdP assign (`Rules.jitRole`: grant ceiling, never
     /// owner-level): the JIT default role must be one of them when the caller saves it.
     package let jitAssignableRoles: [String]
+    /// The caller's agency when they are agency people (the console shows them their agency's tab).
+    package var agency: String?
 
-    package init(orgID: String, orgName: String, permissions: [String], jitAssignableRoles: [String]) {
+    package init(
+        orgID: String, orgName: String, permissions: [String], jitAssignableRoles: [String], agency: String? = nil
+    ) {
+        self.agency = agency
         self.orgID = orgID
         self.orgName = orgName
         self.permissions = permissions

@@ -136,6 +136,16 @@ struct AgencyTests {
         #expect(first.results == ["ann@blue.test": "invited", "mel@example.com": "staff_member"])
         _ = await Self.grant(w, by: Self.owner, agency: blue, apps: ["ads"], role: "viewer", emails: "ben@blue.test")
         _ = await Self.grant(w, by: Self.owner, agency: red, apps: ["web"], role: "admin", emails: "rita@red.test")
+        // Someone already a member, with an address of the agency, becomes its person as the apps are granted.
+        #expect(
+            await f.call(Self.owner, "POST", "\(w.o)/invites", #"{"emails":["dora@blue.test"],"roles":["viewer"]}"#)
+                .status == 201)
+        try await Self.accept(w, "dora@blue.test", as: "dora")
+        let dora = await Self.grant(
+            w, by: Self.owner, agency: blue, apps: ["web"], role: "viewer", emails: "dora@blue.test")
+        #expect(dora.results == ["dora@blue.test": "granted"], "\(dora.body)")
+        let doraView = await f.call(Self.owner, "GET", "\(w.o)/members/dora")
+        #expect((doraView.json as? [String: Any])?["agency"] as? String == blue)
         try await Self.accept(w, "ann@blue.test", as: "ann")
         try await Self.accept(w, "ben@blue.test", as: "ben")
         try await Self.accept(w, "rita@red.test", as: "rita")
@@ -147,7 +157,7 @@ struct AgencyTests {
         // Her view: her agency's people, her apps, her agency's invites.
         let list = await f.call(ann, "GET", "\(w.o)/members")
         let ids = ((list.json as? [String: Any])?["members"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
-        #expect(Set(ids ?? []) == ["ann", "ben"])
+        #expect(Set(ids ?? []) == ["ann", "ben", "dora"])
         let unknown = await f.call(ann, "GET", "\(w.o)/members/nobody")
         for other in ["mel", "rita", "owner"] {
             let r = await f.call(ann, "GET", "\(w.o)/members/\(other)")
