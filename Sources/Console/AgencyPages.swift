@@ -15,7 +15,8 @@ struct AgencyPageModel: Equatable {
         let email: String
         let name: String
         let status: String
-        /// App grants as shown: (app id, "Web — Editor").
+        /// App grants as shown: (app id, "Web — Editor"); `selected` marks the ones the viewer may revoke (never
+        /// their own; agency people only what they could give: an app they hold at that role or above).
         let apps: [Choice]
     }
     struct Agency: Equatable {
@@ -36,19 +37,23 @@ struct AgencyPageModel: Equatable {
 
     init(
         agencies: [OrgAgencyView], apps: [AppView], register: [AgencyView], requests: [AgencyRequestView],
-        manages: Bool
+        manages: Bool, viewer: String
     ) {
         let names = Dictionary(apps.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let mine = Dictionary(
+            (agencies.flatMap(\.people).first { $0.memberID == viewer }?.apps ?? []).map { ($0.app, $0.role) },
+            uniquingKeysWith: { a, _ in a })
         self.agencies = agencies.map { a in
             Agency(
                 id: a.agency.id, name: a.agency.name, domains: a.agency.domains.joined(separator: ", "),
                 people: a.people.map { p in
                     Person(
                         memberID: p.memberID, email: p.email, name: p.name, status: p.status,
-                        apps: p.apps.map {
-                            Choice(
-                                value: $0.app, label: "\(names[$0.app] ?? $0.app) — \($0.role.rawValue.capitalized)",
-                                selected: false)
+                        apps: p.apps.map { g in
+                            let held = mine[g.app].map { $0.rank >= g.role.rank } ?? false
+                            return Choice(
+                                value: g.app, label: "\(names[g.app] ?? g.app) — \(g.role.rawValue.capitalized)",
+                                selected: p.memberID != viewer && (manages || held))
                         })
                 })
         }
@@ -90,7 +95,7 @@ enum AgencyPageView {
                     if p.apps.isEmpty { h += "<span class=\"meta\">No apps</span>" }
                     for app in p.apps {
                         h += "<div class=\"row-role\">\(app.label)"
-                        if let id = p.memberID {
+                        if let id = p.memberID, app.selected {
                             h +=
                                 " <form class=\"inline-form\" method=\"post\" action=\"\(base)/agency/\(a.id)/revoke\">"
                                 + "\(csrfField)<input type=\"hidden\" name=\"member\" value=\"\(id)\"><input"
@@ -297,7 +302,8 @@ enum AgencyPages {
         let model = AgencyPageModel(
             agencies: try await c.api.agencies(), apps: (try? await c.api.apps()) ?? [],
             register: manages ? try await c.api.agencyRegister() : [],
-            requests: manages ? try await c.api.agencyRequests() : [], manages: manages)
+            requests: manages ? try await c.api.agencyRequests() : [], manages: manages,
+            viewer: c.session.caller.accountID)
         return c.render(
             "Agency", tab: "agency", body: AgencyPageView.render(model, base: c.base, csrfField: c.csrfField))
     }

@@ -141,6 +141,111 @@ def sign_up_through_link(b, link, first, last, password):
     b.submit([el for el in b.d.find_elements(By.TAG_NAME, "button") if el.text.startswith("Join ")][0])
 
 
+def agency_story(b, mailbox, org, base):
+    """Agencies (issue 18), with nothing but the console: the owner asks the region to register an agency, the
+    region admin approves, the owner grants two apps to three agency addresses (one already a member), the newcomers
+    join from their mail, an agency person passes one of her apps to a colleague and is refused for an outsider,
+    the owner revokes, and her API key dies."""
+    b.sign_in("olga@acme.test", "olga-secret-pass")
+    for app in ["Web", "Ads"]:
+        b.go(f"/console/{org}/apps")
+        b.fill("app-name", app)
+        b.click("Create app")
+        b.expect("App created")
+    # Dora is already a member, with an address of the agency.
+    b.go(f"/console/{org}/invites")
+    b.fill("emails", "dora@blue.test")
+    b.click("Send invites")
+    b.expect("1 of 1 invited")
+    sign_up_through_link(b, mailbox.link("dora@blue.test"), "Dora", "Blue", "dora-password-long")
+    b.sign_in("olga@acme.test", "olga-secret-pass")
+    b.go(f"/console/{org}/agency")
+    b.expect("No agency works for this organization yet")
+    b.fill("request-name", "Blue Agency")
+    b.fill("request-domains", "blue.test")
+    b.shot("agency-empty")
+    b.click("Ask to register")
+    b.expect("Request sent", "Pending")
+    # The region admin approves; the owner is told by mail.
+    b.sign_in("ops@gatehouse.test", "operator-pass-1")
+    b.go("/region/eu")
+    b.expect("Requests waiting for you", "Blue Agency")
+    b.shot("region-agency-request")
+    b.click("Approve")
+    b.expect("Request approved")
+    deadline = time.time() + 20
+    while time.time() < deadline and not any("Agency Blue Agency: request approved" in (m[1]["subject"] or "")
+                                               for m in mailbox.messages if "olga@acme.test" in m[0]):
+        time.sleep(0.05)
+    assert any("request approved" in (m[1]["subject"] or "") for m in mailbox.messages if "olga@acme.test" in m[0])
+    # The owner grants Web and Ads to three agency addresses: Dora gets them at once, the others are invited.
+    b.sign_in("olga@acme.test", "olga-secret-pass")
+    b.go(f"/console/{org}/agency")
+    b.expect("Blue Agency", "Domains: blue.test")
+    b.d.find_element(By.CSS_SELECTOR, "details.panel summary").click()
+    form = b.d.find_element(By.CSS_SELECTOR, "form[id^=grant-]")
+    for box in form.find_elements(By.CSS_SELECTOR, "input[name=app]"):
+        box.click()
+    Select(form.find_element(By.CSS_SELECTOR, "select[name=appRole]")).select_by_visible_text("Editor")
+    form.find_element(By.TAG_NAME, "textarea").send_keys("ann@blue.test, ben@blue.test\ndora@blue.test")
+    b.shot("agency-grant")
+    b.click("Grant access")
+    b.expect("Grant results")
+    results = dict(r.split(" ", 1) for r in b.rows("grant-results"))
+    assert results == {"ann@blue.test": "Invited (72 hours)", "ben@blue.test": "Invited (72 hours)",
+                       "dora@blue.test": "Access granted"}, results
+    for name in ["ann", "ben"]:
+        sign_up_through_link(b, mailbox.link(f"{name}@blue.test"), name.capitalize(), "Blue", f"{name}-password-long")
+    # An API key for Ann: the owner gives her a role that may create keys (agency people cannot change roles).
+    b.sign_in("olga@acme.test", "olga-secret-pass")
+    b.go(f"/console/{org}/roles")
+    b.fill("role-name", "Agency dev")
+    for perm in ["org.view", "members.view", "apikeys.create"]:
+        b.d.find_element(By.CSS_SELECTOR, f"input[name=permissions][value='{perm}']").click()
+    b.click("Create role")
+    b.go(f"/console/{org}/members?q=ann")
+    ann_id = b.member_ids()["ann@blue.test"]
+    Select(b.d.find_element(By.NAME, f"role-{ann_id}")).select_by_visible_text("Agency dev")
+    b.submit(b.d.find_element(By.CSS_SELECTOR, f"button[name=row-role][value='{ann_id}']"))
+    b.expect("Done: change the role of 1 member to Agency dev.")
+    # Ann: her agency only; she passes Web to a colleague and is refused for an outsider.
+    b.sign_in("ann@blue.test", "ann-password-long")
+    b.go(f"/console/{org}/members")
+    assert {r.split()[0] for r in b.rows()} == {"Ann", "Ben", "Dora"}, b.rows()
+    b.go(f"/console/{org}/agency")
+    b.expect("Blue Agency", "Web — Editor")
+    assert "Add an agency" not in b.text() and "Remove Blue Agency" not in b.text()
+    b.shot("agency-person")
+    b.d.find_element(By.CSS_SELECTOR, "details.panel summary").click()
+    form = b.d.find_element(By.CSS_SELECTOR, "form[id^=grant-]")
+    web = [l for l in form.find_elements(By.TAG_NAME, "label") if l.text.strip() == "Web"][0]
+    web.click()
+    form.find_element(By.TAG_NAME, "textarea").send_keys("cat@blue.test eve@evil.test")
+    b.click("Grant access")
+    results = dict(r.split(" ", 1) for r in b.rows("grant-results"))
+    assert results["cat@blue.test"] == "Invited (72 hours)", results
+    assert "not in one of your agency" in results["eve@evil.test"], results
+    b.shot("agency-person-results")
+    b.go(f"/console/{org}/apikeys")
+    b.fill("key-name", "ann-ci")
+    b.click("Create key")
+    secret = b.d.find_element(By.ID, "new-key").get_attribute("value")
+    api = lambda: requests.get(f"{base}/api/v1/orgs/{org}/apps", headers={"Authorization": f"Bearer {secret}"}, timeout=5)
+    assert api().status_code == 200
+    # The owner revokes Web from Ann: her key dies at once.
+    b.sign_in("olga@acme.test", "olga-secret-pass")
+    b.go(f"/console/{org}/agency")
+    b.submit(b.d.find_element(By.CSS_SELECTOR, "button[aria-label='Revoke Web — Editor from Ann Blue']"))
+    b.expect("Access revoked")
+    assert api().status_code == 401, api().text
+    # Removing the agency asks first and names everyone who loses access.
+    b.click("Remove Blue Agency from the organization…")
+    b.expect("Remove Blue Agency?", "ann@blue.test", "ben@blue.test", "dora@blue.test")
+    b.shot("agency-remove-confirm")
+    b.click("Cancel", tag="a")
+    b.sign_out()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -401,6 +506,7 @@ def main():
         b.sign_in("vik@acme.test", "vik-new-password")
         assert "/login" not in b.d.current_url, b.d.current_url
         b.sign_out()
+        agency_story(b, mailbox, org, base)
         assert not b.axe_failures, "axe-core found serious or critical violations:\n" + "\n".join(b.axe_failures)
         print(f"browser story passed in {time.time() - t0:.1f} s; {len(b.shots)} screenshots in {a.artifacts};"
               f" axe-core: no serious or critical violation on {b.axe_pages} pages")

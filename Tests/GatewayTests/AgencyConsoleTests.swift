@@ -7,6 +7,8 @@ import TenantAPI
 import TenantDomain
 import Testing
 
+@testable import Console
+
 /// The Agency tab through the gateway: staff add an agency, grant apps (newcomers invited), see every agency
 /// person and remove an agency through a confirmation that names them; an agency person's tab shows their agency
 /// only and offers only their apps; the region console registers agencies and decides requests.
@@ -73,6 +75,35 @@ struct AgencyConsoleTests {
         let annNow = await olgaAPI.call("GET", "/api/v1/orgs/\(org)/members?q=ann")
         let row = (annNow.json["members"] as? [[String: Any]])?.first
         #expect((row?["apps"] as? [[String: Any]])?.isEmpty == true)
+    }
+
+    /// Which Revoke buttons the tab offers, against the agency rules: never on the viewer's own access; staff on
+    /// everyone's; an agency person on apps they hold at the person's role or above.
+    @Test func revokeIsOfferedOnlyWhereTheRegionWouldAllowIt() {
+        let view = OrgAgencyView(
+            agency: AgencyView(id: "agy_b", name: "Blue", domains: ["blue.test"], createdAt: Date()),
+            people: [
+                AgencyPerson(
+                    memberID: "ann", inviteID: nil, email: "ann@blue.test", name: "Ann", status: "joined",
+                    apps: [AppGrant(app: "web", role: .editor), AppGrant(app: "ads", role: .viewer)]),
+                AgencyPerson(
+                    memberID: "ben", inviteID: nil, email: "ben@blue.test", name: "Ben", status: "joined",
+                    apps: [
+                        AppGrant(app: "web", role: .viewer), AppGrant(app: "ads", role: .editor),
+                        AppGrant(app: "crm", role: .viewer),
+                    ]),
+            ])
+        func offered(_ viewer: String, manages: Bool) -> [String: [String]] {
+            let m = AgencyPageModel(
+                agencies: [view], apps: [], register: [], requests: [], manages: manages, viewer: viewer)
+            return Dictionary(
+                uniqueKeysWithValues: m.agencies[0].people.map { p in
+                    (p.memberID ?? "", p.apps.filter(\.selected).map(\.value))
+                })
+        }
+        #expect(offered("ann", manages: false) == ["ann": [], "ben": ["web"]])
+        #expect(offered("olga", manages: true) == ["ann": ["web", "ads"], "ben": ["web", "ads", "crm"]])
+        #expect(offered("ben", manages: false) == ["ann": ["ads"], "ben": []])
     }
 
     @Test func theRegionConsoleRegistersAgenciesAndDecidesRequests() async throws {
