@@ -84,30 +84,78 @@ enum AgencyPageView {
             if a.people.isEmpty {
                 h += "<p class=\"empty\">Nobody of \(a.name) has access yet. Grant app access below.</p>"
             } else {
+                // One form for the table: a Revoke per app, Revoke all per person, and the selected at once (the
+                // region takes all or nothing).
+                let selectable = a.people.contains { $0.apps.contains(where: \.selected) }
+                let pickHeader: HTML =
+                    "<th class=\"check\"><span class=\"sr-only\" id=\"pick-label-\(a.id)\">Select</span></th>"
                 h +=
-                    "<div class=\"table-wrap\"><table id=\"agency-people-\(a.id)\"><thead><tr><th scope=\"col\">Person"
-                    + "</th><th scope=\"col\">Status</th><th scope=\"col\">Apps</th></tr></thead><tbody>"
+                    "<form method=\"post\" action=\"\(base)/agency/\(a.id)/revoke\">\(csrfField)<div"
+                    + " class=\"table-wrap\"><table id=\"agency-people-\(a.id)\"><thead><tr>"
+                    + "\(if: selectable, pickHeader)<th"
+                    + " scope=\"col\">Person</th><th scope=\"col\">Status</th><th scope=\"col\">Apps</th></tr>"
+                    + "</thead><tbody>"
                 for p in a.people {
+                    let revocable = p.apps.filter(\.selected)
+                    h += "<tr>"
+                    if selectable {
+                        h += "<td class=\"check\">"
+                        if let id = p.memberID, !revocable.isEmpty {
+                            h +=
+                                "<input type=\"checkbox\" name=\"member\" value=\"\(id)\" id=\"pick-\(id)\""
+                                + " aria-labelledby=\"pick-label-\(a.id) pick-name-\(id)\">"
+                        }
+                        h += "</td>"
+                    }
+                    // Row checkboxes share one label ("Select") and each row's name: one group, as on Members.
                     h +=
-                        "<tr><td>\(p.name)\(if: p.name != p.email, "<span class=\"meta\"> · \(p.email)</span>")"
-                        + "</td><td>"
-                        + "<span class=\"badge \(p.status)\">\(p.status.capitalized)</span></td><td>"
+                        "<td><span id=\"pick-name-\(p.memberID ?? p.email)\">\(p.name)</span>"
+                        + "\(if: p.name != p.email, "<span class=\"meta\"> · \(p.email)</span>")"
+                        + "</td><td><span class=\"badge \(p.status)\">\(p.status.capitalized)</span></td><td>"
                     if p.apps.isEmpty { h += "<span class=\"meta\">No apps</span>" }
                     for app in p.apps {
                         h += "<div class=\"row-role\">\(app.label)"
                         if let id = p.memberID, app.selected {
                             h +=
-                                " <form class=\"inline-form\" method=\"post\" action=\"\(base)/agency/\(a.id)/revoke\">"
-                                + "\(csrfField)<input type=\"hidden\" name=\"member\" value=\"\(id)\"><input"
-                                + " type=\"hidden\" name=\"app\" value=\"\(app.value)\"><button type=\"submit\""
-                                + " class=\"link danger\" aria-label=\"Revoke \(app.label) from \(p.name)\">Revoke"
-                                + "</button></form>"
+                                " <button type=\"submit\" class=\"link danger\" name=\"pair\""
+                                + " value=\"\(id) \(app.value)\" aria-label=\"Revoke \(app.label) from \(p.name)\">"
+                                + "Revoke</button>"
                         }
                         h += "</div>"
+                    }
+                    if let id = p.memberID, revocable.count > 1 {
+                        h +=
+                            "<button type=\"submit\" class=\"link danger\" name=\"all\" value=\"\(id)\""
+                            + " aria-label=\"Revoke all access of \(p.name)\">Revoke all</button>"
                     }
                     h += "</td></tr>"
                 }
                 h += "</tbody></table></div>"
+                if selectable {
+                    h +=
+                        "<div class=\"actions\"><button type=\"submit\" class=\"secondary\" name=\"selected\""
+                        + " value=\"1\">Revoke all access of the selected</button></div>"
+                }
+                h += "</form>"
+                // Per app: who of the agency has it.
+                var byApp: [(String, [String])] = []
+                for p in a.people {
+                    for app in p.apps {
+                        let name = String(app.label.split(separator: " — ").first ?? "")
+                        if let i = byApp.firstIndex(where: { $0.0 == name }) {
+                            byApp[i].1.append(p.name)
+                        } else {
+                            byApp.append((name, [p.name]))
+                        }
+                    }
+                }
+                if !byApp.isEmpty {
+                    h += "<h3>By app</h3><ul class=\"by-app\" id=\"by-app-\(a.id)\">"
+                    for (app, people) in byApp.sorted(by: { $0.0 < $1.0 }) {
+                        h += "<li><strong>\(app)</strong>: \(people.joined(separator: ", "))</li>"
+                    }
+                    h += "</ul>"
+                }
             }
             h += grantForm(m, agency: a, base: base, csrfField: csrfField)
             if m.manages {
@@ -258,8 +306,21 @@ enum AgencyPages {
                 let form = try c.ctx.formPairs()
                 if let refused = c.checkForm(form) { return refused }
                 let agency = try c.ctx.parameter("agency")
-                let members = form.filter { $0.0 == "member" }.map(\.1)
-                let apps = form.filter { $0.0 == "app" }.map(\.1)
+                // One Revoke (`pair`: member and app), one person's Revoke all, or the selected people's everything.
+                var members = form.filter { $0.0 == "member" }.map(\.1)
+                var apps = form.filter { $0.0 == "app" }.map(\.1)
+                if let pair = form.value("pair") {
+                    let parts = pair.split(separator: " ", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else {
+                        return c.redirect("\(c.base)/agency", flash: "Choose what to revoke.")
+                    }
+                    (members, apps) = ([parts[0]], [parts[1]])
+                } else if let one = form.value("all") {
+                    (members, apps) = ([one], [])
+                }
+                guard !members.isEmpty else {
+                    return c.redirect("\(c.base)/agency", flash: "Select at least one person first.")
+                }
                 let outcome = await c.outcome("Access revoked; their API keys stopped working.") {
                     try await c.api.agencyRevoke(
                         agency, AgencyRevokeBody(members: members, apps: apps.isEmpty ? nil : apps))

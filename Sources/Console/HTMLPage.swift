@@ -171,6 +171,7 @@ package enum HTMLPage {
         :is(input,select,button,textarea):disabled,fieldset[disabled] :is(input,select,button,textarea){\
         color:#57606a;background-color:#eaeef2;\
         border-color:#8c959f;cursor:not-allowed;opacity:1}
+        .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
         .error{color:var(--bad)}.notice{padding:.75rem;border-left:4px solid var(--accent);background:#eef4ff}
         .notice.warning{border-left-color:#b45309;background:#fff7ed}
         .actions{display:flex;gap:.5rem;flex-wrap:wrap;margin-top:1rem}.actions form{margin:0}

@@ -63,6 +63,29 @@ struct AgencyConsoleTests {
             !hers.body.contains(">CRM<") && !hers.body.contains("Remove Blue") && !hers.body.contains("Add an agency"))
         let members = await ann.go("GET", "/console/\(org)/members")
         #expect(members.body.contains("ann@blue.test") && !members.body.contains("olga@acme.test"))
+        // Staff revoke from the tab: one app (a pair), then everything of one person; a bad pair changes nothing.
+        let annID = try #require(try await f.app.gateway.accounts.find(email: "ann@blue.test")?.id)
+        _ = await olga.go("GET", "/console/\(org)/agency")
+        #expect(hers.body.contains("By app") && hers.body.contains("<strong>Web</strong>: ann@blue.test"))
+        #expect(
+            await olga.go(
+                "POST", "/console/\(org)/agency/\(blue.id)/revoke",
+                form: [("csrf", olga.csrf), ("pair", "\(annID) \(apps["Web"]!)")]
+            ).status == 303)
+        var view = await olga.go("GET", "/console/\(org)/agency")
+        #expect(!view.body.contains("Web — Editor") && view.body.contains("Ads — Editor"))
+        #expect(
+            await olga.go(
+                "POST", "/console/\(org)/agency/\(blue.id)/revoke", form: [("csrf", olga.csrf), ("pair", "x")]
+            )
+            .status == 303)
+        #expect(
+            await olga.go(
+                "POST", "/console/\(org)/agency/\(blue.id)/revoke", form: [("csrf", olga.csrf), ("all", annID)]
+            )
+            .status == 303)
+        view = await olga.go("GET", "/console/\(org)/agency")
+        #expect(!view.body.contains("Ads — Editor") && view.body.contains("No apps"))
         // Removing the agency names who loses access, then takes it.
         let ask = await olga.go("POST", "/console/\(org)/agency/\(blue.id)/remove", form: [("csrf", olga.csrf)])
         #expect(
