@@ -21,7 +21,8 @@ extension RegionService {
             ).map {
                 AppView(
                     id: $0.string("id") ?? "", name: $0.string("name") ?? "",
-                    createdAt: Self.date($0.int("created_at") ?? 0), memberCount: $0.int("n"))
+                    createdAt: Self.date($0.int("created_at") ?? 0),
+                    memberCount: access.agency == nil ? $0.int("n") : nil)  // how many others have it: not theirs
             }
         }
     }

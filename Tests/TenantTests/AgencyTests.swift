@@ -166,6 +166,7 @@ struct AgencyTests {
         }
         let apps = await f.call(ann, "GET", "\(w.o)/apps")
         #expect(Set((apps.json as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []) == ["Web", "Ads"])
+        #expect((apps.json as? [[String: Any]])?.allSatisfy { $0["memberCount"] == nil } == true, "no counts of others")
         let invites = await f.call(ann, "GET", "\(w.o)/invites")
         let inviteEmails = ((invites.json as? [String: Any])?["invites"] as? [[String: Any]])?.compactMap {
             $0["email"] as? String
