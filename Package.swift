@@ -118,7 +118,7 @@ let package = Package(
                 "Console",
                 "TenantAPI",
                 "GatehouseTesting", "Gateway", "SAML", "XML", "Compression", "App", "Server", "Net", "Mail", "Tenant",
-                "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore",
+                "TenantDomain", "Store", "Web", "HTTP", "Crypto", "GatehouseCore", "JOSE",
             ]),
         .testTarget(
             name: "SAMLTests",

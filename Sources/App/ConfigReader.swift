@@ -37,6 +37,15 @@ struct ConfigReader {
         return n.doubleValue
     }
 
+    mutating func strings(_ key: String) throws -> [String] {
+        seen.insert(key)
+        guard let raw = object[key] else { return [] }
+        guard let list = raw as? [Any], list.allSatisfy({ $0 is String }) else {
+            throw ConfigError("\(name(key)) must be a list of strings")
+        }
+        return list.compactMap { $0 as? String }
+    }
+
     mutating func bool(_ key: String, default d: Bool) throws -> Bool {
         seen.insert(key)
         guard let raw = object[key] else { return d }

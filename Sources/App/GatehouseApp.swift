@@ -153,7 +153,10 @@ package final class GatehouseApp: Sendable {
             var policy = Sessions.Policy()
             policy.idleTimeout = config.sessionIdleTimeout
             policy.absoluteTimeout = config.sessionAbsoluteTimeout
-            let gateway = GatewayService(
+            gatewaySettings.appAssertionKeysDirectory = config.keysPath + "/app-assertion"
+            gatewaySettings.appUpstreams = config.appUpstreams
+            gatewaySettings.appUpstreamCAFile = config.appUpstreamCAFile
+            let gateway = try GatewayService(
                 db: gatewayStore, regions: self.tenants, tokens: tokens, clock: clock,
                 hasher: PasswordHasher(
                     parameters: ScryptParameters(logN: config.scryptLogN, r: config.scryptR, p: config.scryptP)),
@@ -164,6 +167,7 @@ package final class GatehouseApp: Sendable {
             GatewayRoutes.register(on: builder, gateway: gateway)
             ConsoleRoutes.register(on: builder, gateway: gateway)
             ForwardRoutes.register(on: builder, gateway: gateway)
+            AppGateRoutes.register(on: builder, gateway: gateway)
         } else {
             tenants = RegionTenants([])
             gatewayService = nil

@@ -68,6 +68,10 @@ package struct GatehouseConfig: Sendable {
     package var samlSPPreviousKeyFile: String?
     /// The DNS server (`host` or `host:port`, IPv4) asked to verify SSO email domains; nil: the system's.
     package var ssoDNSResolver: String?
+    /// Apps behind the gateway: upstreams it may forward to (`host:port` patterns, `*` wildcards; none by
+    /// default), and a CA file for https upstreams.
+    package var appUpstreams: [String] = []
+    package var appUpstreamCAFile: String?
     /// Where each starting page lives (absolute URLs or paths), for the redirect after joining.
     package var destinations: [StartingPage: String] = GatewaySettings().destinations
     package var mail = MailConfig()
@@ -231,6 +235,14 @@ package struct GatehouseConfig: Sendable {
             throw ConfigError("sso.dnsResolver must be an IPv4 address, optionally with :port")
         }
         try sso.finish()
+
+        var apps = try r.section("apps")
+        c.appUpstreams = try apps.strings("upstreams")
+        for p in c.appUpstreams where p != "*" && p.split(separator: ":").count != 2 {
+            throw ConfigError("apps.upstreams entries are host:port patterns (`*` allowed), or `*`; not `\(p)`")
+        }
+        c.appUpstreamCAFile = try apps.string("caFile", default: nil)
+        try apps.finish()
 
         var log = try r.section("log")
         c.logLevel = try log.oneOf("level", default: "info", ["debug", "info", "warning", "error"])

@@ -30,4 +30,6 @@ static inline long gh_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void) { return SSL_MOD
 static inline long gh_SSL_set_tlsext_host_name(SSL *s, const char *name) { return SSL_set_tlsext_host_name(s, name); }
 static inline int gh_EVP_PKEY_RSA(void) { return EVP_PKEY_RSA; }
 static inline int gh_EVP_PKEY_EC(void) { return EVP_PKEY_EC; }
+/* A new P-256 key (EVP_EC_gen is a macro over a variadic function). */
+static inline EVP_PKEY *gh_EVP_EC_gen_P256(void) { return EVP_EC_gen("P-256"); }
 #endif

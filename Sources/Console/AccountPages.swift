@@ -8,7 +8,7 @@ import Web
 
 /// Sign-in, sign-out, the home page (org picker and pending invites as notifications) and the org switcher.
 enum AccountPages {
-    static let currentOrgCookie = "gh_org"
+    static let currentOrgCookie = GatewayService.currentOrgCookie
 
     static func viewer(
         _ g: GatewayService, _ ctx: RequestContext, _ s: BrowserSession, memberships: [MembershipSummary]

@@ -36,6 +36,8 @@ package enum ConsoleRoutes {
         case 401: (title, message) = ("Sign in first", "Sign in to see this page.")
         case 403: (title, message) = ("Not allowed", e.message)
         case 429: (title, message) = ("Slow down", e.message)
+        case 409 where e.code.slug == "choose_org": (title, message) = ("Choose an organization", e.message)
+        case 502, 504: (title, message) = ("App not answering", e.message)
         case 503:
             (title, message) = (
                 "Try again shortly", "A part of Gatehouse is not answering right now. Try again in a minute."

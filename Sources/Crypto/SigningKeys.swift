@@ -110,6 +110,27 @@ package final class PrivateKey: @unchecked Sendable {
 
     deinit { EVP_PKEY_free(pkey) }
 
+    /// A new P-256 key as PKCS #8 PEM (the gateway's app-assertion keys: ES256).
+    package static func generateP256PEM() throws(KeyError) -> String {
+        guard let key = gh_EVP_EC_gen_P256() else {
+            ERR_clear_error()
+            throw KeyError(reason: "cannot generate a P-256 key")
+        }
+        defer { EVP_PKEY_free(key) }
+        guard let bio = BIO_new(BIO_s_mem()) else { throw KeyError(reason: "out of memory") }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_PrivateKey(bio, key, nil, nil, 0, nil, nil) == 1 else {
+            ERR_clear_error()
+            throw KeyError(reason: "cannot write the key")
+        }
+        let pending = Int(BIO_ctrl_pending(bio))
+        var out = [UInt8](repeating: 0, count: pending)
+        guard BIO_read(bio, &out, Int32(pending)) == Int32(pending) else {
+            throw KeyError(reason: "cannot read the key")
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     package var isEC: Bool { EVP_PKEY_get_base_id(pkey) == gh_EVP_PKEY_EC() }
 
     /// `pss`: RSASSA-PSS (salt as long as the digest) instead of PKCS #1 v1.5, for RSA keys.

@@ -22,6 +22,11 @@ package final class GatewayService: Sendable {
     package let sso: SSOStore
     /// Forgot password: one-time links by mail (see `PasswordResets`).
     package let resets: PasswordResets
+    /// Apps behind the gateway: the identity it asserts to them, and its connections to them.
+    package let assertions: AppAssertions
+    package let upstreams: UpstreamClients
+    /// The org a browser works in (the switcher sets it): the console's default, and the org of `/apps/<slug>/`.
+    package static let currentOrgCookie = "gh_org"
     package let trust: SSOTrust
     /// OpenID providers: discovery, key sets, code exchange (see `OIDCProvider`).
     package let oidc: OIDCProvider
@@ -37,7 +42,7 @@ package final class GatewayService: Sendable {
         db: Database, regions: RegionTenants, tokens: InviteTokens, clock: any WallClock = SystemClock(),
         hasher: PasswordHasher = PasswordHasher(), settings: GatewaySettings = GatewaySettings(),
         sessionPolicy: Sessions.Policy = Sessions.Policy()
-    ) {
+    ) throws {
         self.db = db
         self.clock = clock
         self.regions = regions
@@ -46,6 +51,8 @@ package final class GatewayService: Sendable {
         accounts = Accounts(db: db, hasher: hasher, clock: clock)
         sessions = Sessions(db: db, clock: clock, policy: sessionPolicy)
         limiter = RateLimiter(clock: clock)
+        assertions = try AppAssertions(directory: settings.appAssertionKeysDirectory)
+        upstreams = UpstreamClients(caFile: settings.appUpstreamCAFile)
         let base = settings.publicBaseURL
         resets = PasswordResets(
             db: db, clock: clock, inviteKey: tokens.ring.active.secret.value, settings: settings.passwordResets,
@@ -133,7 +140,10 @@ package final class GatewayService: Sendable {
 
     /// Who is calling: a bearer API key, or a session cookie (then unsafe methods need the CSRF header, so
     /// another site cannot make the browser act). Anything else is 401.
-    package func caller(_ ctx: RequestContext) async throws -> Caller {
+    package func caller(_ ctx: RequestContext) async throws -> Caller { try await caller(ctx, csrf: true) }
+
+    /// `csrf: false` for requests into apps behind the gateway: their forms are theirs to protect.
+    package func caller(_ ctx: RequestContext, csrf: Bool) async throws -> Caller {
         if let auth = ctx.request.headers["authorization"] {
             guard let (key, tenant) = apiKeyTenant(auth) else {
                 throw GatehouseError.unauthenticated("Use `Authorization: Bearer <API key>`.")
@@ -149,7 +159,7 @@ package final class GatewayService: Sendable {
         else {
             throw GatehouseError.unauthenticated()
         }
-        if !["GET", "HEAD", "OPTIONS"].contains(ctx.request.method) {
+        if csrf && !["GET", "HEAD", "OPTIONS"].contains(ctx.request.method) {
             guard let presented = ctx.request.headers["x-csrf-token"],
                 sessions.checkCSRF(presented, sessionToken: token)
             else {

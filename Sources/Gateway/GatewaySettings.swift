@@ -30,6 +30,28 @@ package struct GatewaySettings: Sendable {
     package var domainChecksPerOrg = RateLimiter.Limit(count: 20, window: 600)
     /// The DNS server that domain verification asks (default: the system's first nameserver).
     package var dnsResolver = DNSResolver.system()
+    /// Apps behind the gateway: the upstreams it may forward to, as `host:port` patterns (`*` for any part:
+    /// `127.0.0.1:*`, `*.apps.internal:443`, `*` for anything). Empty: none — an org admin names an upstream, the
+    /// operator decides whether the gateway may reach it (otherwise any org could make it call inside the network).
+    package var appUpstreams: [String] = []
+    /// Where the app-assertion keys live (nil: one key in memory), and a CA file for https upstreams.
+    package var appAssertionKeysDirectory: String?
+    package var appUpstreamCAFile: String?
+
+    /// Whether `host:port` matches one of `appUpstreams`.
+    package func allowsUpstream(host: String, port: Int) -> Bool {
+        let h = host.lowercased()
+        return appUpstreams.contains { pattern in
+            if pattern == "*" { return true }
+            let parts = pattern.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return false }
+            let hostOK =
+                parts[0] == h || (parts[0].hasPrefix("*.") && h.hasSuffix(String(parts[0].dropFirst())))
+                || parts[0] == "*"
+            return hostOK && (parts[1] == "*" || parts[1] == String(port))
+        }
+    }
+
     /// Forgot-password links: lifetime, limits, and the mail's sender.
     package var passwordResets = PasswordResets.Settings()
     /// The SP key and certificate: they sign AuthnRequests (for orgs that ask) and logout messages, and IdPs

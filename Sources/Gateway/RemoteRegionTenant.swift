@@ -133,6 +133,12 @@ package final class RemoteRegionTenant: RegionTenant {
         try await call(RegionEndpoint.ssoSignIn.path, request, as: SSOSignInResult.self)
     }
 
+    package func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer {
+        try await call(
+            RegionEndpoint.appEntry.path, RegionEndpoint.AppEntryBody(orgID: orgID, slug: slug, caller: caller),
+            as: AppEntryAnswer.self)
+    }
+
     package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await call(
             RegionEndpoint.standing.path, RegionEndpoint.StandingBody(orgID: orgID, caller: caller),

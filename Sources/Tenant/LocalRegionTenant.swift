@@ -120,6 +120,10 @@ package final class LocalRegionTenant: RegionTenant {
         } catch { return nil }
     }
 
+    package func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer {
+        try await service.appEntry(orgID: orgID, slug: slug, caller: caller)
+    }
+
     package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
         try await service.standing(orgID: orgID, caller: caller)
     }
@@ -187,6 +191,11 @@ package enum RegionInternalRoutes {
         b.post(E.ssoSignIn.path) { ctx in
             try await gateway(ctx)
             return try .json(try await tenant.ssoSignIn(try ctx.decode(SSOSignInRequest.self)))
+        }
+        b.post(E.appEntry.path) { ctx in
+            try await gateway(ctx)
+            let body = try ctx.decode(E.AppEntryBody.self)
+            return try .json(try await tenant.appEntry(orgID: body.orgID, slug: body.slug, caller: body.caller))
         }
         b.post(E.standing.path) { ctx in
             try await gateway(ctx)

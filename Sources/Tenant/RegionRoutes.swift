@@ -146,9 +146,17 @@ package enum RegionRoutes {
         }
         orgs.patch("/apps/:app") { ctx in
             let (s, id, caller) = try ctx.orgScope()
-            return try .json(
-                try await s.renameApp(
-                    caller, org: id, app: try ctx.parameter("app"), name: try ctx.decode(AppRequest.self).name))
+            let patch = try ctx.decode(AppPatch.self)
+            // A rename alone keeps its own path (`apps.create`, as before); anything else is the gateway's fields.
+            if let name = patch.name, patch.slug == nil, patch.upstream == nil, patch.rule == nil {
+                return try .json(try await s.renameApp(caller, org: id, app: try ctx.parameter("app"), name: name))
+            }
+            return try .json(try await s.updateApp(caller, org: id, app: try ctx.parameter("app"), patch: patch))
+        }
+        orgs.get("/apps/:app/check") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            guard let member = ctx.query("member") else { throw GatehouseError.validation("`member` is required.") }
+            return try .json(try await s.checkEntry(caller, org: id, app: try ctx.parameter("app"), member: member))
         }
         orgs.delete("/apps/:app") { ctx in
             let (s, id, caller) = try ctx.orgScope()

@@ -188,6 +188,16 @@ enum RegionSchema {
                 ALTER TABLE invites ADD COLUMN agency_id TEXT;
                 CREATE INDEX members_by_agency ON members (org_id, agency_id, name_key);
                 """),
+        // Apps behind the gateway: served under /apps/<slug>/ (one slug per org), forwarded to an upstream, entered
+        // by members who meet the access rule.
+        Migration(
+            9, "apps behind the gateway",
+            sql: """
+                ALTER TABLE apps ADD COLUMN slug TEXT;
+                ALTER TABLE apps ADD COLUMN upstream TEXT;
+                ALTER TABLE apps ADD COLUMN rule TEXT NOT NULL DEFAULT '{}';
+                CREATE UNIQUE INDEX apps_by_slug ON apps (org_id, slug);
+                """),
     ]
 
     private static let tablesBeforeSearch = """

@@ -14,15 +14,18 @@ extension RegionService {
             let binds: [any SQLBindable] = access.agency == nil ? [org] : [org, access.actorRowID]
             return try conn.query(
                 """
-                SELECT a.id, a.name, a.created_at, (SELECT count(*) FROM app_grants g WHERE g.org_id = a.org_id AND \
-                g.app_id = a.id) AS n
+                SELECT a.id, a.name, a.created_at, a.slug, a.upstream, a.rule, \
+                (SELECT count(*) FROM app_grants g WHERE g.org_id = a.org_id AND g.app_id = a.id) AS n
                 FROM apps a WHERE a.org_id = ?\(mine) ORDER BY a.name, a.id
                 """, binds
             ).map {
                 AppView(
                     id: $0.string("id") ?? "", name: $0.string("name") ?? "",
                     createdAt: Self.date($0.int("created_at") ?? 0),
-                    memberCount: access.agency == nil ? $0.int("n") : nil)  // how many others have it: not theirs
+                    memberCount: access.agency == nil ? $0.int("n") : nil  // how many others have it: not theirs
+                ).with(
+                    slug: $0.string("slug"), upstream: $0.string("upstream"), rule: Self.rule($0.string("rule") ?? "{}")
+                )
             }
         }
     }

@@ -161,3 +161,90 @@ package struct AgencyRevokeBody: Codable, Sendable {
         self.apps = apps
     }
 }
+
+// MARK: - Apps behind the gateway
+
+/// What the gateway needs to let a request into an app: the app's upstream, the decision for this caller with its
+/// reason, and the identity to assert to the upstream (only when allowed).
+package struct AppEntryAnswer: Codable, Sendable, Equatable {
+    package let appID: String
+    package let appName: String
+    package let slug: String
+    package let upstream: String?
+    package let allowed: Bool
+    /// `allowed`, `no_app_access`, `role_not_allowed`, `app_role_not_allowed`, `condition_not_met`.
+    package let code: String
+    package let reason: String
+    package let identity: AppIdentity?
+
+    package init(
+        appID: String, appName: String, slug: String, upstream: String?, allowed: Bool, code: String, reason: String,
+        identity: AppIdentity?
+    ) {
+        self.appID = appID
+        self.appName = appName
+        self.slug = slug
+        self.upstream = upstream
+        self.allowed = allowed
+        self.code = code
+        self.reason = reason
+        self.identity = identity
+    }
+}
+
+/// The member as an app is told about them (the gateway signs it into `X-Gatehouse-Assertion`).
+package struct AppIdentity: Codable, Sendable, Equatable {
+    package let accountID: String
+    package let email: String
+    package let name: String
+    package let orgID: String
+    package let region: String
+    package let roles: [String]
+    package let appRole: AppRole
+    package let userVariables: [String: String]
+    package let agency: String?
+
+    package init(
+        accountID: String, email: String, name: String, orgID: String, region: String, roles: [String],
+        appRole: AppRole, userVariables: [String: String], agency: String?
+    ) {
+        self.accountID = accountID
+        self.email = email
+        self.name = name
+        self.orgID = orgID
+        self.region = region
+        self.roles = roles
+        self.appRole = appRole
+        self.userVariables = userVariables
+        self.agency = agency
+    }
+}
+
+/// Changing an app: its name, and what stands behind the gateway — slug (`/apps/<slug>/`), upstream, access rule.
+/// An empty `upstream` string takes the app off the gateway.
+package struct AppPatch: Codable, Sendable {
+    package var name: String?
+    package var slug: String?
+    package var upstream: String?
+    package var rule: AppAccessRule?
+    package init(name: String? = nil, slug: String? = nil, upstream: String? = nil, rule: AppAccessRule? = nil) {
+        self.name = name
+        self.slug = slug
+        self.upstream = upstream
+        self.rule = rule
+    }
+}
+
+/// "Would Max get in?": the decision and its reason for one member.
+package struct AppCheckAnswer: Codable, Sendable, Equatable {
+    package let member: String
+    package let allowed: Bool
+    package let code: String
+    package let reason: String
+    package init(member: String, allowed: Bool, code: String, reason: String) {
+        self.member = member
+        self.allowed = allowed
+        self.code = code
+        self.reason = reason
+    }
+}

@@ -28,6 +28,8 @@ package protocol RegionTenant: Sendable {
     func ssoSignIn(_ request: SSOSignInRequest) async throws -> SSOSignInResult
     /// The caller's permissions in an org (gateway-side settings such as SSO need `sso.manage`).
     func standing(orgID: String, caller: Caller) async throws -> OrgStanding
+    /// Whether the caller may enter the org's app served under `slug`, with the identity to assert when so.
+    func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer
     /// The hottest read, `GET /api/v1/orgs/:org`, answered at once on the caller's thread when this region can
     /// (in this process, from an indexed read or its cache); nil means "forward it the normal way". The answer
     /// must equal the forwarded one (a test checks every kind of caller).
@@ -92,6 +94,7 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
     case overview = "/internal/v1/overview"
     case ssoSignIn = "/internal/v1/sso/sign-in"
     case standing = "/internal/v1/orgs/standing"
+    case appEntry = "/internal/v1/apps/entry"
 
     package var path: String { rawValue }
 
@@ -116,6 +119,16 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
         package init(accountID: String, email: String) {
             self.accountID = accountID
             self.email = email
+        }
+    }
+    package struct AppEntryBody: Codable, Sendable {
+        package let orgID: String
+        package let slug: String
+        package let caller: Caller
+        package init(orgID: String, slug: String, caller: Caller) {
+            self.orgID = orgID
+            self.slug = slug
+            self.caller = caller
         }
     }
     package struct StandingBody: Codable, Sendable {

@@ -388,6 +388,11 @@ package struct AppView: Codable, Sendable, Equatable {
     package let name: String
     package let createdAt: Date
     package var memberCount: Int?
+    /// Behind the gateway (absent until set): served under `/apps/<slug>/`, forwarded to `upstream`, entered by
+    /// members who meet `rule`.
+    package var slug: String?
+    package var upstream: String?
+    package var rule: AppAccessRule?
 
     package init(id: String, name: String, createdAt: Date, memberCount: Int? = nil) {
         self.id = id
@@ -774,6 +779,25 @@ extension AppView: JSONWritable {
         w.field("id", id)
         w.field("memberCount", memberCount)
         w.field("name", name)
+        if let rule {  // as JSONEncoder writes it, keys sorted
+            w.key("rule")
+            w.beginObject()
+            w.field("appRoles", rule.appRoles.map(\.rawValue))
+            w.key("conditions")
+            w.beginArray()
+            for c in rule.conditions {
+                w.beginObject()
+                w.field("op", c.op.rawValue)
+                w.field("values", c.values)
+                w.field("variable", c.variable)
+                w.endObject()
+            }
+            w.endArray()
+            w.field("roles", rule.roles)
+            w.endObject()
+        }
+        if let slug { w.field("slug", slug) }
+        if let upstream { w.field("upstream", upstream) }
         w.endObject()
     }
 }

@@ -42,6 +42,7 @@ final class GatewayFixture: @unchecked Sendable {
             for name in ["gateway"] + Region.allCases.map(\.rawValue) { c.databases[name] = url }
         }
         c.mail.transport = .off
+        c.appUpstreams = ["127.0.0.1:*"]  // test upstreams listen on loopback
         dns = try TestDNS()
         c.ssoDNSResolver = dns.address
         if split {

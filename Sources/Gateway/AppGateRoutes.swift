@@ -1,0 +1,217 @@
+import Foundation
+import GatehouseCore
+import HTTP
+import Net
+import Synchronization
+import TenantAPI
+import TenantDomain
+import Web
+
+/// Apps behind the gateway: `/apps/<slug>/…` is checked (session or API key, the org, membership, SSO-only, the
+/// app grant, the app's access rule — all the region's decision) and forwarded to the app's upstream with an
+/// identity it can trust; `GET /auth/verify` answers the same check for a proxy in front (nginx `auth_request`,
+/// Traefik `forwardAuth`, Envoy `ext_authz`); `/.well-known/jwks.json` publishes the assertion keys.
+///
+/// The org an app belongs to is the one the browser works in (the org switcher's `gh_org` cookie), or the
+/// caller's only org; an API key names its org itself.
+package enum AppGateRoutes {
+    /// What the client sends that never reaches an upstream: hop-by-hop headers, our own identity headers (a
+    /// client could forge them), and headers we set ourselves.
+    static let dropped: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length", "x-forwarded-for", "x-forwarded-proto",
+        "x-forwarded-host", "x-forwarded-prefix", "forwarded", "x-real-ip", "x-original-uri", "x-forwarded-uri",
+        "x-csrf-token",
+    ]
+    /// From an upstream's answer, never to the browser: hop-by-hop headers and lengths we set ourselves.
+    static let droppedFromUpstream: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "content-length",
+    ]
+
+    package static func register(on b: RouterBuilder, gateway g: GatewayService) {
+        b.get("/.well-known/jwks.json") { _ in
+            Response(
+                status: 200,
+                headers: ["Content-Type": "application/json", "Cache-Control": "public, max-age=300"],
+                body: g.assertions.jwks)
+        }
+        b.get("/auth/verify") { ctx in
+            let uri = ctx.request.headers["x-original-uri"] ?? ctx.request.headers["x-forwarded-uri"] ?? ""
+            let (slug, _) = try appPath(uri)
+            let admitted: (AppEntryAnswer, AppIdentity, Caller)
+            do { admitted = try await admit(g, ctx, slug: slug) } catch let sso as SSORedirect { throw sso.error }
+            let (entry, identity, caller) = admitted
+            var r = Response(status: 200)
+            for (k, v) in try identityHeaders(g, entry, identity, caller) { r.headers.add(k, v) }
+            r.headers.set("Cache-Control", "no-store")
+            return r
+        }
+        b.any("/apps/*") { ctx in
+            let (slug, rest) = try appPath(String(ctx.request.target))
+            do {
+                let (entry, identity, caller) = try await admit(g, ctx, slug: slug)
+                return try await forward(g, ctx, entry: entry, identity: identity, caller: caller, rest: rest)
+            } catch let e as GatehouseError where e.status == 401 && ctx.request.method == "GET" {
+                // A browser without a session signs in and comes back.
+                return .redirect(to: "/login?next=" + FormDecoding.percentEncode(ctx.request.target))
+            } catch let sso as SSORedirect where ctx.request.method == "GET" {
+                return .redirect(
+                    to: "/sso/\(sso.org)/login?next=" + FormDecoding.percentEncode(ctx.request.target))
+            } catch let sso as SSORedirect {
+                throw sso.error
+            }
+        }
+    }
+
+    /// `/apps/<slug>[/rest][?query]` → slug and the rest (with its query). Refused: dot segments, encoded slashes,
+    /// dots or backslashes anywhere (a proxy in front may resolve them differently and land in another app).
+    static func appPath(_ target: String) throws -> (String, String) {
+        guard target.hasPrefix("/apps/"), target.utf8.count <= 8192 else {
+            throw GatehouseError.notFound("Not an app address.")
+        }
+        let (path, query) = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).map(
+            String.init
+        ).splitFirst()
+        let lower = path.lowercased()
+        for bad in ["%2e", "%2f", "%5c", "\\", "%00", "%25"] where lower.contains(bad) {
+            throw GatehouseError(
+                .init("bad_app_path"), status: 400, "This address is not allowed (encoded path characters).")
+        }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(2)
+        guard let slug = segments.first, !slug.isEmpty else { throw GatehouseError.notFound("Not an app address.") }
+        if segments.contains(where: { $0 == "." || $0 == ".." }) {
+            throw GatehouseError(.init("bad_app_path"), status: 400, "This address is not allowed (dot segments).")
+        }
+        let rest = "/" + segments.dropFirst().joined(separator: "/")
+        return (String(slug), rest + (query.map { "?" + $0 } ?? ""))
+    }
+
+    /// Who is asking, in which org, and the region's decision for this app: 401 without a session, the SSO path
+    /// when the org wants it, 403 with the reason when the rule refuses, 404 for an unknown app or org.
+    static func admit(
+        _ g: GatewayService, _ ctx: RequestContext, slug: String
+    ) async throws -> (AppEntryAnswer, AppIdentity, Caller) {
+        let caller = try await g.caller(ctx, csrf: false)
+        let org: String
+        if let scoped = caller.scopeOrg {
+            org = scoped
+        } else if let chosen = Cookies.value(named: GatewayService.currentOrgCookie, in: ctx.request.headers),
+            OrgID(chosen) != nil
+        {
+            org = chosen
+        } else {
+            let mine = await g.overview(caller).memberships
+            if mine.isEmpty {
+                throw GatehouseError.notFound("No such app, or you are not a member of its organization.")
+            }
+            guard mine.count == 1 else {
+                throw GatehouseError(
+                    .init("choose_org"), status: 409,
+                    "Choose the organization to work in first (Console → the organization switcher), then open the"
+                        + " app.")
+            }
+            org = mine[0].orgID
+        }
+        let tenant = try g.regions.tenant(forOrg: org)
+        let entry: AppEntryAnswer
+        do {
+            entry = try await tenant.appEntry(orgID: org, slug: slug, caller: caller)
+        } catch let e as GatehouseError where e.code == .ssoRequired {
+            throw SSORedirect(org: org, error: e)
+        }
+        guard entry.allowed, let identity = entry.identity else {
+            throw GatehouseError(.init(entry.code), status: 403, entry.reason)
+        }
+        return (entry, identity, caller)
+    }
+
+    static func identityHeaders(
+        _ g: GatewayService, _ entry: AppEntryAnswer, _ id: AppIdentity, _ caller: Caller
+    ) throws -> [(String, String)] {
+        let jwt = try g.assertions.sign(id, app: entry, issuer: g.settings.publicBaseURL, now: g.clock.now())
+        return [
+            ("X-Gatehouse-Assertion", jwt), ("X-Gatehouse-User", id.accountID), ("X-Gatehouse-Email", id.email),
+            ("X-Gatehouse-Org", id.orgID), ("X-Gatehouse-App-Role", id.appRole.rawValue),
+        ]
+    }
+
+    /// Sends the request on to the app's upstream (if the operator allows it) and its answer back.
+    static func forward(
+        _ g: GatewayService, _ ctx: RequestContext, entry: AppEntryAnswer, identity: AppIdentity, caller: Caller,
+        rest: String
+    ) async throws -> Response {
+        guard let upstream = entry.upstream, let base = URLComponents(string: upstream), let host = base.host else {
+            throw GatehouseError(
+                .init("app_not_connected"), status: 502, "\(entry.appName) is not connected to anything yet.")
+        }
+        let port = base.port ?? (base.scheme == "https" ? 443 : 80)
+        guard g.settings.allowsUpstream(host: host, port: port) else {
+            throw GatehouseError(
+                .init("upstream_not_allowed"), status: 502,
+                "\(entry.appName) points somewhere this gateway may not reach (apps.upstreams in its configuration).")
+        }
+        let client = try g.upstreams.client("\(base.scheme ?? "http")://\(host):\(port)")
+        var headers: [(String, String)] = []
+        for f in ctx.request.headers {
+            let n = f.name.lowercased()
+            if dropped.contains(n) || n.hasPrefix("x-gatehouse-") { continue }
+            if n == "authorization" && f.value.hasPrefix("Bearer ghk_") { continue }  // our key is not theirs
+            if n == "cookie" {
+                // Our cookies (the session above all) are credentials for Gatehouse, not for the app.
+                let kept = f.value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.hasPrefix("gh_")
+                }
+                if !kept.isEmpty { headers.append(("Cookie", kept.joined(separator: "; "))) }
+                continue
+            }
+            headers.append((f.name, f.value))
+        }
+        headers += try identityHeaders(g, entry, identity, caller)
+        headers += [
+            ("X-Forwarded-For", ctx.request.remoteAddress),
+            ("X-Forwarded-Proto", g.settings.publicBaseURL.hasPrefix("https") ? "https" : "http"),
+            ("X-Forwarded-Host", ctx.request.headers["host"] ?? ""), ("X-Forwarded-Prefix", "/apps/\(entry.slug)"),
+        ]
+        let prefix = base.path.hasSuffix("/") ? String(base.path.dropLast()) : base.path
+        let answer: HTTPClientResponse
+        do {
+            answer = try await client.send(
+                method: ctx.request.method, target: prefix + rest, headers: headers, body: ctx.request.body)
+        } catch let e as NetError where e.code == "timeout" {
+            throw GatehouseError(.init("upstream_timeout"), status: 504, "\(entry.appName) did not answer in time.")
+        } catch {
+            throw GatehouseError(.init("upstream_down"), status: 502, "\(entry.appName) is not answering right now.")
+        }
+        var r = Response(status: answer.status, headers: [:], body: answer.body)
+        for (n, v) in answer.headers where !droppedFromUpstream.contains(n) {
+            // An app cannot set Gatehouse's cookies.
+            if n == "set-cookie" && v.trimmingCharacters(in: .whitespaces).hasPrefix("gh_") { continue }
+            r.headers.add(n, v)
+        }
+        return r
+    }
+}
+
+/// The org wants its SSO session for this: a browser is sent there and comes back.
+struct SSORedirect: Error {
+    let org: String
+    let error: GatehouseError
+}
+
+extension Array where Element == String {
+    fileprivate func splitFirst() -> (String, String?) { (first ?? "", count > 1 ? self[1] : nil) }
+}
+
+/// Keep-alive clients to app upstreams, one per origin.
+package final class UpstreamClients: Sendable {
+    private let clients = Mutex<[String: HTTPClient]>([:])
+    let caFile: String?
+    package init(caFile: String?) { self.caFile = caFile }
+
+    func client(_ origin: String) throws -> HTTPClient {
+        if let c = clients.withLock({ $0[origin] }) { return c }
+        let c = try HTTPClient(baseURL: origin, caFile: caFile, connectTimeoutMillis: 2_000, ioTimeoutMillis: 30_000)
+        return clients.withLock { $0[origin, default: c] }
+    }
+}

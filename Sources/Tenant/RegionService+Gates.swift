@@ -1,0 +1,174 @@
+import Foundation
+import GatehouseCore
+import Store
+import TenantAPI
+import TenantDomain
+
+/// Apps behind the gateway: where an app is served and forwarded (slug, upstream), who may enter it (the access
+/// rule over roles, app roles and user variables), and the region's decision for one caller — the gateway asks
+/// for it on every request into an app, so it is one read.
+extension RegionService {
+    /// Changes an app (`apps.create`): name, slug, upstream, rule. Every field is checked before anything changes.
+    package func updateApp(_ caller: Caller, org: OrgID, app: String, patch: AppPatch) async throws -> AppView {
+        let name = patch.name?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let name, !(1...100).contains(name.count) {
+            throw GatehouseError.validation("`name` must be 1–100 characters.")
+        }
+        if let slug = patch.slug, !Self.validSlug(slug) {
+            throw GatehouseError.validation(
+                "`slug` must be 1–63 lower-case letters, digits and dashes, starting with a letter or digit.")
+        }
+        if let upstream = patch.upstream, !upstream.isEmpty, let why = Self.upstreamProblem(upstream) {
+            throw GatehouseError.validation(why)
+        }
+        if let why = patch.rule?.problem() { throw GatehouseError.validation(why) }
+        let now = nowSeconds
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller, requiring: .appsCreate)
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
+            guard let current = try self.appViews(conn, org: org, only: app).first else {
+                throw GatehouseError.notFound("No such app.")
+            }
+            if let roles = patch.rule?.roles {
+                for r in roles where a.catalog.role(r) == nil {
+                    throw GatehouseError.validation("Unknown role `\(r)` in the rule.")
+                }
+            }
+            if let slug = patch.slug, slug != current.slug,
+                try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND slug = ?", [org, slug]) != nil
+            {
+                throw GatehouseError(
+                    .conflict, status: 409, "Another app of this organization is served at /apps/\(slug)/.")
+            }
+            let view = AppView(id: current.id, name: name ?? current.name, createdAt: current.createdAt).with(
+                slug: patch.slug ?? current.slug,
+                upstream: patch.upstream.map { $0.isEmpty ? nil : $0 } ?? current.upstream,
+                rule: patch.rule ?? current.rule)
+            try conn.run(
+                "UPDATE apps SET name = ?, slug = ?, upstream = ?, rule = ? WHERE org_id = ? AND id = ?",
+                [
+                    view.name, view.slug, view.upstream, Self.ruleJSON(view.rule ?? AppAccessRule()), org, app,
+                ])
+            var summary: [String: String] = [:]
+            if let n = name { summary["name"] = n }
+            if let s = patch.slug { summary["slug"] = s }
+            if let u = patch.upstream { summary["upstream"] = u }
+            if patch.rule != nil { summary["rule"] = Self.ruleJSON(view.rule ?? AppAccessRule()) }
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "app.updated", target: app, summary)
+            return view
+        }
+    }
+
+    /// The region's decision for the gateway: the caller must pass every org check (membership, suspension,
+    /// SSO-only, the IdP's reach), hold the app, and meet its rule. An unknown slug answers 404, as an unknown org.
+    package func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer {
+        guard let org = OrgID(orgID), Self.validSlug(slug) else { throw GatehouseError.notFound("No such app.") }
+        return try await db.read { conn in
+            let a = try self.access(conn, org, caller)
+            guard let app = try self.appViews(conn, org: org, slug: slug).first else {
+                throw GatehouseError.notFound("No such app.")
+            }
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: caller.accountID) else {
+                throw Refusal.notFound.error
+            }
+            return try self.decide(conn, app: app, member: m, catalog: a.catalog, org: org)
+        }
+    }
+
+    /// "Would Max get in?" (`apps.create`): the decision and its reason for one member.
+    package func checkEntry(_ caller: Caller, org: OrgID, app: String, member: String) async throws -> AppCheckAnswer {
+        try await db.read { conn in
+            let a = try self.access(conn, org, caller, requiring: .appsCreate)
+            guard let view = try self.appViews(conn, org: org, only: app).first else {
+                throw GatehouseError.notFound("No such app.")
+            }
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
+                throw GatehouseError.notFound("No such member.")
+            }
+            let d = try self.decide(conn, app: view, member: m, catalog: a.catalog, org: org)
+            return AppCheckAnswer(member: member, allowed: d.allowed, code: d.code, reason: d.reason)
+        }
+    }
+
+    func decide(
+        _ conn: SQLConnection, app: AppView, member m: MemberRows.Loaded, catalog: RoleCatalog, org: OrgID
+    ) throws -> AppEntryAnswer {
+        let grant = try MemberRows.grants(conn, rowids: [m.rowid])[m.rowid]?.first { $0.app == app.id }
+        let entry = (app.rule ?? AppAccessRule()).entry(
+            app: app.name, appRole: grant?.role, roles: m.roles, roleName: { catalog.role($0)?.name ?? $0 },
+            variables: m.userVariables)
+        let name = [m.firstName, m.lastName].filter { !$0.isEmpty }.joined(separator: " ")
+        return AppEntryAnswer(
+            appID: app.id, appName: app.name, slug: app.slug ?? "", upstream: app.upstream, allowed: entry.allowed,
+            code: entry.code, reason: entry.reason,
+            identity: entry.allowed
+                ? AppIdentity(
+                    accountID: m.accountID, email: m.email, name: name, orgID: org.raw, region: region.rawValue,
+                    roles: m.roles, appRole: grant?.role ?? .viewer, userVariables: m.userVariables, agency: m.agency)
+                : nil)
+    }
+
+    /// The org's apps with their gateway fields (one app by id or slug when given).
+    func appViews(_ conn: SQLConnection, org: OrgID, only: String? = nil, slug: String? = nil) throws -> [AppView] {
+        var sql = "SELECT a.id, a.name, a.created_at, a.slug, a.upstream, a.rule FROM apps a WHERE a.org_id = ?"
+        var b: [any SQLBindable] = [org]
+        if let only {
+            sql += " AND a.id = ?"
+            b.append(only)
+        }
+        if let slug {
+            sql += " AND a.slug = ?"
+            b.append(slug)
+        }
+        return try conn.query(sql + " ORDER BY a.name, a.id", b).map {
+            AppView(
+                id: $0.string("id") ?? "", name: $0.string("name") ?? "",
+                createdAt: Self.date($0.int("created_at") ?? 0)
+            )
+            .with(slug: $0.string("slug"), upstream: $0.string("upstream"), rule: Self.rule($0.string("rule") ?? "{}"))
+        }
+    }
+
+    static func validSlug(_ s: String) -> Bool {
+        guard (1...63).contains(s.utf8.count), let first = s.utf8.first, first != UInt8(ascii: "-") else {
+            return false
+        }
+        return s.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    /// An upstream is an http(s) origin with an optional path: no user info, query or fragment. Whether the
+    /// gateway may reach it is the operator's decision (`apps.upstreams` in the gateway's configuration).
+    static func upstreamProblem(_ raw: String) -> String? {
+        guard raw.utf8.count <= 300, let u = URLComponents(string: raw), let scheme = u.scheme,
+            ["http", "https"].contains(scheme), let host = u.host, !host.isEmpty
+        else { return "`upstream` must be an http:// or https:// URL." }
+        if u.user != nil || u.password != nil || u.query != nil || u.fragment != nil {
+            return "`upstream` may not carry user info, a query or a fragment."
+        }
+        return nil
+    }
+
+    /// Stored rules are the full encoding; anything unreadable is the empty rule's opposite: nobody enters.
+    static func rule(_ s: String) -> AppAccessRule? {
+        if s == "{}" { return nil }
+        return (try? JSONDecoder().decode(AppAccessRule.self, from: Data(s.utf8)))
+            ?? AppAccessRule(roles: ["(unreadable rule)"])
+    }
+
+    static func ruleJSON(_ r: AppAccessRule) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return (try? e.encode(r)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+extension AppView {
+    func with(slug: String?, upstream: String?, rule: AppAccessRule?) -> AppView {
+        var v = self
+        v.slug = slug
+        v.upstream = upstream
+        v.rule = rule
+        return v
+    }
+}

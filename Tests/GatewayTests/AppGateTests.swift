@@ -1,0 +1,212 @@
+import Foundation
+import GatehouseCore
+import Gateway
+import HTTP
+import JOSE
+import Server
+import Synchronization
+import Tenant
+import TenantAPI
+import TenantDomain
+import Testing
+import Web
+
+/// An upstream on loopback that answers with what it was sent (path, headers), and can set cookies.
+final class EchoUpstream: @unchecked Sendable {
+    final class Seen: Sendable {
+        let requests = Mutex<[Request]>([])
+        func withLock<T>(_ body: (inout [Request]) -> T) -> T { requests.withLock { body(&$0) } }
+    }
+    let server: HTTPServer
+    let port: Int
+    let seen = Seen()
+
+    init() throws {
+        let b = RouterBuilder(logger: Logger(label: "echo", sink: .discard))
+        let seen = self.seen
+        b.any("/*") { ctx in
+            seen.withLock { $0.append(ctx.request) }
+            var r = Response(
+                status: 200, headers: ["Content-Type": "text/plain"], body: Array("echo \(ctx.request.target)".utf8))
+            r.headers.add("Set-Cookie", "gh_session=evil; Path=/")
+            r.headers.add("Set-Cookie", "app_pref=dark; Path=/")
+            return r
+        }
+        server = HTTPServer(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1, accessLog: false),
+            responder: try b.build(), logSink: .discard)
+        port = try server.start()
+    }
+
+    var last: Request? { seen.withLock { $0.last } }
+}
+
+/// Apps behind the gateway, in memory with a real upstream on loopback: the region's decision (grant, role,
+/// user variables, SSO-only), the identity headers (spoofs stripped, Gatehouse credentials never forwarded, a
+/// JWT that verifies with the published keys), path tricks refused, forward-auth, and the operator's allowlist.
+@Suite("Apps behind the gateway: proxy, forward-auth, assertions")
+struct AppGateTests {
+    struct World {
+        let f: GatewayFixture
+        let org: String
+        let olga: Browser
+        let mia: Browser
+        let miaID: String
+        let app: String
+        let upstream: EchoUpstream
+    }
+
+    static func world() async throws -> World {
+        let f = try GatewayFixture()
+        let (org, olga, token) = try await PageTests.orgWithInvite(f, email: "mia@acme.test")
+        let mia = f.browser("10.20.0.2")
+        #expect(
+            await mia.call("POST", "/api/v1/invites/\(token)/accept", #"{"password":"mia-password-long"}"#).status
+                == 200)
+        let miaID = try #require(try await f.app.gateway.accounts.find(email: "mia@acme.test")?.id)
+        let upstream = try EchoUpstream()
+        let app = try #require(
+            (await olga.call("POST", "/api/v1/orgs/\(org)/apps", #"{"name":"Portal"}"#)).json["id"] as? String)
+        let patched = await olga.call(
+            "PATCH", "/api/v1/orgs/\(org)/apps/\(app)",
+            """
+            {"slug":"portal","upstream":"http://127.0.0.1:\(upstream.port)/base","rule":{"roles":["manager","owner"],\
+            "appRoles":[],"conditions":[{"variable":"team","op":"equals","values":["blue"]}]}}
+            """)
+        #expect(patched.status == 200, "\(patched.body)")
+        return World(f: f, org: org, olga: olga, mia: mia, miaID: miaID, app: app, upstream: upstream)
+    }
+
+    @Test func onlyMembersTheRuleLetsInReachTheUpstreamWithATrustedIdentity() async throws {
+        let w = try await Self.world()
+        // No grant yet: refused with the reason; the upstream sees nothing.
+        var r = await w.mia.call("GET", "/apps/portal/hello?x=1")
+        #expect(r.status == 403 && r.body.contains("You have no access to Portal"), "\(r.body)")
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.org)/apps/\(w.app)/grants", "{\"member\":\"\(w.miaID)\",\"role\":\"viewer\"}"
+            )
+            .status == 204)
+        // The grant alone is not enough: the rule wants team=blue (case-sensitive).
+        r = await w.mia.call("GET", "/apps/portal/hello?x=1")
+        #expect(r.status == 403 && r.body.contains("user variable team"))
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"Blue"}}"#)
+        #expect(await w.mia.call("GET", "/apps/portal/hello").status == 403, "Blue is not blue")
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue"}}"#)
+        #expect(w.upstream.seen.withLock { $0.isEmpty })
+        // In: the upstream gets the path under its base, a signed identity, and none of Gatehouse's credentials
+        // or a client's spoofed identity headers.
+        var req = Request(
+            method: "GET", target: "/apps/portal/hello?x=1",
+            headers: [
+                "Host": "gh.test", "Cookie": "\(Sessions.cookieName)=\(w.mia.cookie ?? ""); app_pref=light",
+                "X-Gatehouse-User": "acc_owner", "X-Gatehouse-Email": "boss@acme.test", "X-Forwarded-For": "1.2.3.4",
+            ], id: "t", remoteAddress: "10.20.0.2")
+        req.headers.add("X-Gatehouse-Assertion", "forged")
+        let answer = await w.f.client.responder.respond(to: req)
+        #expect(answer.status == 200 && answer.bodyText == "echo /base/hello?x=1", "\(answer.bodyText)")
+        let seen = try #require(w.upstream.last)
+        #expect(seen.headers["x-gatehouse-user"] == w.miaID && seen.headers["x-gatehouse-email"] == "mia@acme.test")
+        #expect(
+            seen.headers.values("x-gatehouse-assertion").count == 1 && seen.headers["x-gatehouse-assertion"] != "forged"
+        )
+        #expect(seen.headers["cookie"] == "app_pref=light", "the session cookie never reaches the app")
+        #expect(seen.headers["x-forwarded-for"] == "10.20.0.2" && seen.headers["x-forwarded-prefix"] == "/apps/portal")
+        // The upstream cannot set Gatehouse's cookies.
+        #expect(answer.headers.values("Set-Cookie") == ["app_pref=dark; Path=/"])
+        // The JWT verifies with the published key set and says who, where, for which app, briefly.
+        let jws = try CompactJWS(try #require(seen.headers["x-gatehouse-assertion"]))
+        let jwks = await w.f.browser().call("GET", "/.well-known/jwks.json")
+        let set = try JWKSet(json: Array(jwks.body.utf8))
+        try jws.verify(with: try set.key(for: jws))
+        #expect(jws.algorithm == .es256)
+        #expect(jws.claims["sub"] == .string(w.miaID) && jws.claims["aud"] == .string("portal"))
+        #expect(jws.claims["org"] == .string(w.org) && jws.claims["app_role"] == .string("viewer"))
+        #expect(jws.claims["vars"] == .object(["team": .string("blue")]) && jws.claims["region"] == .string("eu"))
+        if case .number(let exp)? = jws.claims["exp"], case .number(let iat)? = jws.claims["iat"] {
+            #expect(exp - iat == 60)
+        } else {
+            Issue.record("exp and iat missing")
+        }
+        // A removed member is refused at once.
+        #expect(await w.olga.call("DELETE", "/api/v1/orgs/\(w.org)/members/\(w.miaID)").status == 204)
+        #expect(await w.mia.call("GET", "/apps/portal/hello").status == 404)
+    }
+
+    @Test func pathTricksSignInAndForwardAuth() async throws {
+        let w = try await Self.world()
+        _ = await w.olga.call(
+            "POST", "/api/v1/orgs/\(w.org)/apps/\(w.app)/grants", "{\"member\":\"\(w.miaID)\",\"role\":\"editor\"}")
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue"}}"#)
+        // Crossing apps by dot segments or encoded variants: refused before anything is asked.
+        for path in [
+            "/apps/portal/../other/x", "/apps/portal/%2e%2e/other", "/apps/portal/%2E%2E%2Fother",
+            "/apps/portal/..%2fother",
+            "/apps/portal/a%5c..%5cother", "/apps/portal/./x", "/apps/..", "/apps/portal/%252e%252e/x",
+        ] {
+            let r = await w.mia.call("GET", path)
+            #expect(r.status == 400 || r.status == 404, "\(path): \(r.status)")
+        }
+        #expect(w.upstream.seen.withLock { $0.isEmpty })
+        // Without a session a browser is sent to sign in and back; an API client gets 401.
+        let stranger = w.f.browser("10.20.0.9")
+        let bounce = await stranger.call("GET", "/apps/portal/page?a=b")
+        #expect(bounce.status == 303 && bounce.headers["Location"] == "/login?next=%2Fapps%2Fportal%2Fpage%3Fa%3Db")
+        #expect(await stranger.call("POST", "/apps/portal/page", "{}").status == 401)
+        // Unknown app: 404, as an unknown org.
+        #expect(await w.mia.call("GET", "/apps/nope/").status == 404)
+        // Forward-auth: the same decision for a proxy in front, identity as headers.
+        var verify = Request(
+            method: "GET", target: "/auth/verify",
+            headers: [
+                "Host": "gh.test", "Cookie": "\(Sessions.cookieName)=\(w.mia.cookie ?? "")",
+                "X-Original-URI": "/apps/portal/report",
+            ], id: "v", remoteAddress: "127.0.0.1")
+        var ok = await w.f.client.responder.respond(to: verify)
+        #expect(ok.status == 200 && ok.headers["X-Gatehouse-Email"] == "mia@acme.test")
+        #expect(ok.headers["X-Gatehouse-Assertion"] != nil && ok.headers["X-Gatehouse-App-Role"] == "editor")
+        verify.headers.set("X-Original-URI", "/apps/portal/../secret")
+        ok = await w.f.client.responder.respond(to: verify)
+        #expect(ok.status == 400)
+        verify.headers.set("X-Original-URI", "/apps/portal/x")
+        verify.headers.set("Cookie", "")
+        #expect(await w.f.client.responder.respond(to: verify).status == 401)
+        // SSO-only members with a password session are refused (the region's rule 9).
+        _ = await w.olga.call("PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"ssoOnly":true}"#)
+        let sso = await w.mia.call("GET", "/apps/portal/x")
+        #expect(sso.status == 303 && sso.headers["Location"]?.hasPrefix("/sso/\(w.org)/login") == true)
+    }
+
+    @Test func theOperatorDecidesWhichUpstreamsTheGatewayMayReach() throws {
+        var s = GatewaySettings()
+        #expect(!s.allowsUpstream(host: "127.0.0.1", port: 80), "nothing by default")
+        s.appUpstreams = ["127.0.0.1:*", "*.apps.internal:443", "portal.example:8443"]
+        #expect(s.allowsUpstream(host: "127.0.0.1", port: 9000))
+        #expect(
+            s.allowsUpstream(host: "crm.apps.internal", port: 443)
+                && !s.allowsUpstream(host: "crm.apps.internal", port: 80))
+        #expect(!s.allowsUpstream(host: "apps.internal.evil.test", port: 443))
+        #expect(s.allowsUpstream(host: "PORTAL.example", port: 8443) && !s.allowsUpstream(host: "10.0.0.1", port: 8443))
+    }
+
+    @Test func rulesAndUpstreamsAreCheckedWhenSaved() async throws {
+        let w = try await Self.world()
+        for (body, status) in [
+            (#"{"slug":"Bad Slug"}"#, 422), (#"{"upstream":"ftp://x"}"#, 422),
+            (#"{"upstream":"http://user:pw@x.test"}"#, 422),
+            (#"{"rule":{"roles":["nope"],"appRoles":[],"conditions":[]}}"#, 422),
+            (#"{"rule":{"roles":[],"appRoles":[],"conditions":[{"variable":"t","op":"equals","values":[]}]}}"#, 422),
+        ] {
+            #expect(await w.olga.call("PATCH", "/api/v1/orgs/\(w.org)/apps/\(w.app)", body).status == status, "\(body)")
+        }
+        let other = try #require(
+            (await w.olga.call("POST", "/api/v1/orgs/\(w.org)/apps", #"{"name":"CRM"}"#)).json["id"] as? String)
+        #expect(await w.olga.call("PATCH", "/api/v1/orgs/\(w.org)/apps/\(other)", #"{"slug":"portal"}"#).status == 409)
+        // "Would Mia get in?" says why not.
+        let check = await w.olga.call("GET", "/api/v1/orgs/\(w.org)/apps/\(w.app)/check?member=\(w.miaID)")
+        #expect(check.json["allowed"] as? Bool == false && check.json["code"] as? String == "no_app_access")
+    }
+}
