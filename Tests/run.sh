@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 command -v swift >/dev/null || { echo "Tests/run.sh: swift is missing; install the Swift 6 toolchain" >&2; exit 1; }
 missing=()
 for pkg in libssl-dev libxml2-dev libsqlite3-dev zlib1g-dev openssl curl python3 python3-pip xmlsec1 dnsmasq-base \
-    chromium chromium-driver simplesamlphp php-cli php-xml php-mbstring libpq-dev postgresql haproxy; do
+    chromium chromium-driver simplesamlphp php-cli php-xml php-mbstring libpq-dev postgresql haproxy nginx; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -62,4 +62,5 @@ python3 Tests/OIDC/jose_interop.py --binary "$bin"
 python3 Tests/Security/boundaries.py --binary "$bin"
 python3 Tests/Interop/saml_interop.py --binary "$bin"
 python3 Tests/OIDC/oidc_interop.py --binary "$bin"
+python3 Tests/Interop/app_gateway.py --binary "$bin"
 python3 Tests/Browser/console_story.py --binary "$bin"
