@@ -19,6 +19,7 @@ package enum ConsoleRoutes {
         InvitesPage.register(on: b, gateway: g)
         OrgPages.register(on: b, gateway: g)
         AgencyPages.register(on: b, gateway: g)
+        AppGatePages.register(on: b, gateway: g)
         AccountPage.register(on: b, gateway: g)
         RegionConsole.register(on: b, gateway: g)
     }

@@ -206,7 +206,8 @@ package enum HTMLPage {
         .grid2{display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}.kv{display:grid;grid-template-columns:1fr \
         2fr;gap:.4rem}
         textarea{font:inherit;width:100%;padding:.45rem .55rem;border:1px solid var(--muted);border-radius:6px}
-        fieldset{border:1px solid var(--line);border-radius:6px;margin:.8rem 0}legend{font-weight:600}
+        fieldset{border:1px solid var(--line);border-radius:6px;margin:.8rem 0;min-width:0}.bulk>div{min-width:0}
+        legend{font-weight:600}
         fieldset label{display:inline-flex;gap:.3rem;font-weight:400;margin:.2rem .8rem .2rem 0}
         .row-role{display:flex;gap:.3rem;margin:.3rem 0}.row-role select{width:auto;min-width:7rem}
         button.link.danger{color:var(--bad);background:none;border:0}

@@ -42,13 +42,19 @@ struct AppsPageModel: Equatable {
         var id = ""
         let name: String
         let members: Int
+        /// The slug it is served under, when it stands behind the gateway.
+        var served: String? = nil
     }
     let rows: [Row]
     /// `apps.create`: create, rename and delete apps.
     let canCreate: Bool
 
     init(apps: [AppView], permissions: Set<String>) {
-        rows = apps.map { Row(id: $0.id, name: $0.name, members: $0.memberCount ?? 0) }
+        rows = apps.map {
+            Row(
+                id: $0.id, name: $0.name, members: $0.memberCount ?? 0,
+                served: $0.upstream != nil ? $0.slug : nil)
+        }
         canCreate = permissions.contains(Permission.appsCreate.rawValue)
     }
 }
@@ -161,7 +167,10 @@ enum OrgViews {
                 + " access</th>\(if: m.canCreate, "<th scope=\"col\">Actions</th>")</tr></thead>"
                 + "<tbody>"
                 + m.rows.map { r -> HTML in
-                    var row: HTML = "<tr><td>\(r.name)</td><td>\(String(r.members))</td>"
+                    let served: HTML = r.served.map { " <span class=\"badge joined\">/apps/\($0)/</span>" } ?? ""
+                    var row: HTML =
+                        "<tr><td><a href=\"\(base)/apps/\(r.id)\">\(r.name)</a>\(served)</td>"
+                        + "<td>\(String(r.members))</td>"
                     if m.canCreate {
                         row +=
                             "<td class=\"actions\"><form method=\"post\" action=\"\(base)/apps/\(r.id)/rename\""

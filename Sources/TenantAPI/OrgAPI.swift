@@ -93,6 +93,12 @@ package struct OrgAPI: Sendable {
     package func createApp(name: String) async throws -> AppView {
         try await send("POST", "/apps", body: AppRequest(name: name))
     }
+    package func updateApp(_ id: String, _ patch: AppPatch) async throws -> AppView {
+        try await send("PATCH", "/apps/" + Self.segment(id), body: patch)
+    }
+    package func checkApp(_ id: String, member: String) async throws -> AppCheckAnswer {
+        try await get("/apps/" + Self.segment(id) + "/check", [("member", member)])
+    }
     package func renameApp(_ id: String, name: String) async throws -> AppView {
         try await send("PATCH", "/apps/" + Self.segment(id), body: AppRequest(name: name))
     }

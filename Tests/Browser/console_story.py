@@ -16,6 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "E2E"))
 os.environ.setdefault("SE_OFFLINE", "true")
+import http.server, threading  # noqa: E402
+import jwt  # noqa: E402  (PyPI PyJWT)
 import requests  # noqa: E402
 from axe_selenium_python import Axe  # noqa: E402
 from selenium import webdriver  # noqa: E402
@@ -141,6 +143,69 @@ def sign_up_through_link(b, link, first, last, password):
     b.submit([el for el in b.d.find_elements(By.TAG_NAME, "button") if el.text.startswith("Join ")][0])
 
 
+class PortalUpstream(http.server.BaseHTTPRequestHandler):
+    """The org's Portal: a page for whoever Gatehouse's JWT (verified with PyJWT's JWKS client) says it is."""
+    jwks, issuer = None, None
+
+    def do_GET(self):
+        try:
+            token = self.headers.get("X-Gatehouse-Assertion", "")
+            claims = jwt.decode(token, PortalUpstream.jwks.get_signing_key_from_jwt(token).key, algorithms=["ES256"],
+                                audience="portal", issuer=PortalUpstream.issuer)
+            body, status = (f"<!doctype html><html lang=en><head><title>Portal</title></head><body><main><h1>Portal</h1>"
+                            f"<p id=who>Portal for {claims['email']} ({claims['app_role']})</p></main></body></html>"), 200
+        except Exception as e:  # noqa: BLE001
+            body, status = f"refused: {type(e).__name__}", 401
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+def portal_story(b, org, base, upstream_port):
+    """Apps behind the gateway (issue 19): the owner puts the Portal behind Gatehouse for managers, asks "would Max
+    get in?", grants it; a manager opens it (the upstream verifies who she is with PyJWT), a member is told why not."""
+    PortalUpstream.jwks, PortalUpstream.issuer = jwt.PyJWKClient(f"{base}/.well-known/jwks.json"), base
+    b.sign_in("olga@acme.test", "olga-secret-pass")
+    b.go(f"/console/{org}/apps")
+    b.fill("app-name", "Portal")
+    b.click("Create app")
+    b.click("Portal", tag="a")
+    b.expect("Not behind the gateway yet")
+    b.fill("slug", "portal")
+    b.fill("upstream", f"http://127.0.0.1:{upstream_port}")
+    b.d.find_element(By.CSS_SELECTOR, "input[name=ruleRole][value=manager]").click()
+    b.shot("app-gateway")
+    b.click("Save")
+    b.expect("Served at", "/apps/portal/")
+    b.go(f"/console/{org}/members")
+    ids = b.member_ids()
+    for who in ["mia@acme.test", "max@acme.test"]:
+        b.go(f"/console/{org}/members/{ids[who]}")
+        Select(b.d.find_element(By.ID, "grant-app")).select_by_visible_text("Portal")
+        b.click("Grant access")
+        b.expect("App access updated")
+    b.go(f"/console/{org}/apps")
+    b.click("Portal", tag="a")
+    Select(b.d.find_element(By.ID, "check-member")).select_by_visible_text("Max Mustermann (max@acme.test)")
+    b.click("Check")
+    b.expect("No. Your role Member may not open Portal.")
+    b.sign_in("mia@acme.test", "mia-password-long")
+    b.go(f"/console/{org}/members")  # the org whose console she opened is the one her /apps/ belong to
+    b.go("/apps/portal/")
+    b.expect("Portal for mia@acme.test (viewer)")
+    b.sign_in("max@acme.test", "max-password-long")
+    b.go("/apps/portal/")
+    b.expect("Not allowed", "Your role Member may not open Portal.")
+    b.shot("app-refused")
+    b.sign_out()
+
+
 def agency_story(b, mailbox, org, base):
     """Agencies (issue 18), with nothing but the console: the owner asks the region to register an agency, the
     region admin approves, the owner grants two apps to three agency addresses (one already a member), the newcomers
@@ -263,7 +328,11 @@ def main():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cfg = f"{work}/config.json"
+    upstream_port = free_port()
+    portal = http.server.ThreadingHTTPServer(("127.0.0.1", upstream_port), PortalUpstream)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
     json.dump({"publicBaseURL": base, "passwords": {"scryptLogN": 10}, "log": {"level": "warning"},
+               "apps": {"upstreams": [f"127.0.0.1:{upstream_port}"]},
                "mail": {"transport": "smtp", "from": "gatehouse@acme.test", "pollSeconds": 0.1,
                         "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "starttls", "username": SMTP_USER, "password": SMTP_PASS,
                                  "caFile": f"{certdir}/cert.pem", "timeoutSeconds": 5}}}, open(cfg, "w"))
@@ -506,6 +575,7 @@ def main():
         b.sign_in("vik@acme.test", "vik-new-password")
         assert "/login" not in b.d.current_url, b.d.current_url
         b.sign_out()
+        portal_story(b, org, base, upstream_port)
         agency_story(b, mailbox, org, base)
         assert not b.axe_failures, "axe-core found serious or critical violations:\n" + "\n".join(b.axe_failures)
         print(f"browser story passed in {time.time() - t0:.1f} s; {len(b.shots)} screenshots in {a.artifacts};"

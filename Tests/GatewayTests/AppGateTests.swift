@@ -180,6 +180,40 @@ struct AppGateTests {
         #expect(sso.status == 303 && sso.headers["Location"]?.hasPrefix("/sso/\(w.org)/login") == true)
     }
 
+    /// The console's app page: where it is served, the rule as checkboxes and rows, and "would Mia get in?".
+    @Test func theConsoleEditsAndTestsTheRule() async throws {
+        let w = try await Self.world()
+        let olga = FormBrowser(w.f.client)
+        olga.cookies[Sessions.cookieName] = w.olga.cookie
+        let page = await olga.go("GET", "/console/\(w.org)/apps/\(w.app)")
+        #expect(page.status == 200 && page.body.contains("<code>/apps/portal/</code>"))
+        #expect(page.body.contains("value=\"manager\" checked") && page.body.contains("value=\"team\""))
+        let saved = await olga.go(
+            "POST", "/console/\(w.org)/apps/\(w.app)/gateway",
+            form: [
+                ("csrf", olga.csrf), ("slug", "portal"), ("upstream", "http://127.0.0.1:\(w.upstream.port)/base"),
+                ("ruleRole", "manager"), ("ruleAppRole", "editor"), ("condVar", "tier"), ("condOp", "one_of"),
+                ("condValues", "gold, silver"), ("condVar", ""), ("condOp", "equals"), ("condValues", ""),
+            ])
+        #expect(saved.status == 303)
+        let app = await w.olga.call("GET", "/api/v1/orgs/\(w.org)/apps")
+        let listed = try #require(
+            try JSONSerialization.jsonObject(with: Data(app.body.utf8)) as? [[String: Any]]
+        ).first { $0["id"] as? String == w.app }
+        let r = try #require(listed?["rule"] as? [String: Any])
+        #expect(r["roles"] as? [String] == ["manager"] && r["appRoles"] as? [String] == ["editor"])
+        #expect((r["conditions"] as? [[String: Any]])?.first?["values"] as? [String] == ["gold", "silver"])
+        let check = await olga.go("GET", "/console/\(w.org)/apps/\(w.app)/check?member=\(w.miaID)")
+        #expect(check.body.contains("id=\"check-result\"") && check.body.contains("No. You have no access to Portal."))
+        // A bad rule keeps the page with the reason.
+        let bad = await olga.go(
+            "POST", "/console/\(w.org)/apps/\(w.app)/gateway",
+            form: [("csrf", olga.csrf), ("slug", "Not A Slug"), ("upstream", "")])
+        #expect(bad.status == 422 && bad.body.contains("id=\"gate-error\""))
+        let apps = await olga.go("GET", "/console/\(w.org)/apps")
+        #expect(apps.body.contains("/apps/portal/</span>"))
+    }
+
     @Test func theOperatorDecidesWhichUpstreamsTheGatewayMayReach() throws {
         var s = GatewaySettings()
         #expect(!s.allowsUpstream(host: "127.0.0.1", port: 80), "nothing by default")
