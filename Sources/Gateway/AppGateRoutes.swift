@@ -36,22 +36,38 @@ package enum AppGateRoutes {
                 headers: ["Content-Type": "application/json", "Cache-Control": "public, max-age=300"],
                 body: g.assertions.jwks)
         }
-        b.get("/auth/verify") { ctx in
-            let uri = ctx.request.headers["x-original-uri"] ?? ctx.request.headers["x-forwarded-uri"] ?? ""
-            let (slug, _) = try appPath(uri)
-            let admitted: (AppEntryAnswer, AppIdentity, Caller)
-            do { admitted = try await admit(g, ctx, slug: slug) } catch let sso as SSORedirect { throw sso.error }
-            let (entry, identity, caller) = admitted
+        @Sendable func verified(_ entry: AppEntryAnswer, _ jwt: String) -> Response {
             var r = Response(status: 200)
-            for (k, v) in try identityHeaders(g, entry, identity, caller) { r.headers.add(k, v) }
+            for (k, v) in identityHeaders(entry, jwt: jwt) { r.headers.add(k, v) }
             r.headers.set("Cache-Control", "no-store")
             return r
         }
+        @Sendable func verifiedSlug(_ ctx: RequestContext) throws -> String {
+            try appPath(ctx.request.headers["x-original-uri"] ?? ctx.request.headers["x-forwarded-uri"] ?? "").0
+        }
+        // Answered on the event loop when the decision and a fresh assertion are remembered; else asked.
+        b.sync(
+            "GET", "/auth/verify",
+            { ctx in
+                guard let slug = try? verifiedSlug(ctx), let (entry, jwt) = remembered(g, ctx, slug: slug) else {
+                    return nil
+                }
+                return verified(entry, jwt)
+            },
+            else: { ctx in
+                let slug = try verifiedSlug(ctx)
+                do {
+                    let (entry, jwt) = try await admit(g, ctx, slug: slug)
+                    return verified(entry, jwt)
+                } catch let sso as SSORedirect { throw sso.error }
+            })
         b.any("/apps/*") { ctx in
             let (slug, rest) = try appPath(String(ctx.request.target))
             do {
-                let (entry, identity, caller) = try await admit(g, ctx, slug: slug)
-                return try await forward(g, ctx, entry: entry, identity: identity, caller: caller, rest: rest)
+                var admitted = ctx.request.method == "GET" ? remembered(g, ctx, slug: slug) : nil
+                if admitted == nil { admitted = try await admit(g, ctx, slug: slug) }
+                guard let (entry, jwt) = admitted else { throw GatehouseError.unauthenticated() }
+                return try await forward(g, ctx, entry: entry, jwt: jwt, rest: rest)
             } catch let e as GatehouseError where e.status == 401 && ctx.request.method == "GET" {
                 // A browser without a session signs in and comes back.
                 return .redirect(to: "/login?next=" + FormDecoding.percentEncode(ctx.request.target))
@@ -73,8 +89,7 @@ package enum AppGateRoutes {
         let (path, query) = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).map(
             String.init
         ).splitFirst()
-        let lower = path.lowercased()
-        for bad in ["%2e", "%2f", "%5c", "\\", "%00", "%25"] where lower.contains(bad) {
+        if Self.hasEncodedPathTrick(path) {
             throw GatehouseError(
                 .init("bad_app_path"), status: 400, "This address is not allowed (encoded path characters).")
         }
@@ -87,11 +102,51 @@ package enum AppGateRoutes {
         return (String(slug), rest + (query.map { "?" + $0 } ?? ""))
     }
 
+    /// The remembered admission for a GET whose caller is known without waiting (see `immediateCaller`): the
+    /// region's decision and a fresh assertion from memory, or nil (then `admit` asks). Gives the same answer
+    /// `admit` would: the decision is dropped at the first write anywhere, and after `RememberedAnswer.lifetime`.
+    static func remembered(_ g: GatewayService, _ ctx: RequestContext, slug: String) -> (AppEntryAnswer, String)? {
+        guard let caller = g.immediateCaller(ctx), let generation = g.dataGeneration else { return nil }
+        let org =
+            caller.scopeOrg ?? Cookies.value(named: GatewayService.currentOrgCookie, in: ctx.request.headers) ?? ""
+        let now = g.clock.now()
+        guard OrgID(org) != nil,
+            let d = g.appDecisions.lookup(AppDecisionKey(caller: caller, org: org, slug: slug), generation: generation),
+            RememberedAnswer.isFresh(storedAt: d.storedAt, now: now), d.entry.allowed, let jwt = d.jwt,
+            Int(now.timeIntervalSince1970) - d.signedAt < g.assertions.lifetime / 2
+        else { return nil }
+        return (d.entry, jwt)
+    }
+
+    /// A backslash, or `%` encoding `.`, `/`, `\`, NUL or `%` itself (any case): bytes, not Foundation searches.
+    static func hasEncodedPathTrick(_ path: String) -> Bool {
+        let b = Array(path.utf8)
+        func hex(_ i: Int) -> UInt8? {
+            guard i < b.count else { return nil }
+            switch b[i] {
+            case 48...57: return b[i] - 48
+            case 65...70: return b[i] - 55
+            case 97...102: return b[i] - 87
+            default: return nil
+            }
+        }
+        for (i, c) in b.enumerated() {
+            if c == UInt8(ascii: "\\") { return true }
+            if c == UInt8(ascii: "%"), let hi = hex(i + 1), let lo = hex(i + 2),
+                [0x2e, 0x2f, 0x5c, 0x00, 0x25].contains(hi << 4 | lo)
+            {
+                return true
+            }
+        }
+        return false
+    }
+
     /// Who is asking, in which org, and the region's decision for this app: 401 without a session, the SSO path
-    /// when the org wants it, 403 with the reason when the rule refuses, 404 for an unknown app or org.
+    /// when the org wants it, 403 with the reason when the rule refuses, 404 for an unknown app or org. Returns
+    /// the assertion to send (remembered while fresh).
     static func admit(
         _ g: GatewayService, _ ctx: RequestContext, slug: String
-    ) async throws -> (AppEntryAnswer, AppIdentity, Caller) {
+    ) async throws -> (AppEntryAnswer, String) {
         let caller = try await g.caller(ctx, csrf: false)
         let org: String
         if let scoped = caller.scopeOrg {
@@ -113,23 +168,44 @@ package enum AppGateRoutes {
             }
             org = mine[0].orgID
         }
-        let tenant = try g.regions.tenant(forOrg: org)
-        let entry: AppEntryAnswer
-        do {
-            entry = try await tenant.appEntry(orgID: org, slug: slug, caller: caller)
-        } catch let e as GatehouseError where e.code == .ssoRequired {
-            throw SSORedirect(org: org, error: e)
+        let key = AppDecisionKey(caller: caller, org: org, slug: slug)
+        let generation = g.dataGeneration
+        let now = g.clock.now()
+        let nowS = Int(now.timeIntervalSince1970)
+        var entry: AppEntryAnswer
+        var remembered: AppDecision?
+        if let generation, let d = g.appDecisions.lookup(key, generation: generation),
+            RememberedAnswer.isFresh(storedAt: d.storedAt, now: now)
+        {
+            entry = d.entry
+            remembered = d
+        } else {
+            let tenant = try g.regions.tenant(forOrg: org)
+            do {
+                entry = try await tenant.appEntry(orgID: org, slug: slug, caller: caller)
+            } catch let e as GatehouseError where e.code == .ssoRequired {
+                throw SSORedirect(org: org, error: e)
+            }
         }
         guard entry.allowed, let identity = entry.identity else {
+            if let generation, remembered == nil {
+                g.appDecisions.store(
+                    AppDecision(entry: entry, storedAt: now, jwt: nil, signedAt: 0), for: key, generation: generation)
+            }
             throw GatehouseError(.init(entry.code), status: 403, entry.reason)
         }
-        return (entry, identity, caller)
+        if let d = remembered, let jwt = d.jwt, nowS - d.signedAt < g.assertions.lifetime / 2 { return (entry, jwt) }
+        let jwt = try g.assertions.sign(identity, app: entry, issuer: g.settings.publicBaseURL, now: now)
+        if let generation {
+            g.appDecisions.store(
+                AppDecision(entry: entry, storedAt: remembered?.storedAt ?? now, jwt: jwt, signedAt: nowS), for: key,
+                generation: generation)
+        }
+        return (entry, jwt)
     }
 
-    static func identityHeaders(
-        _ g: GatewayService, _ entry: AppEntryAnswer, _ id: AppIdentity, _ caller: Caller
-    ) throws -> [(String, String)] {
-        let jwt = try g.assertions.sign(id, app: entry, issuer: g.settings.publicBaseURL, now: g.clock.now())
+    static func identityHeaders(_ entry: AppEntryAnswer, jwt: String) -> [(String, String)] {
+        guard let id = entry.identity else { return [] }
         return [
             ("X-Gatehouse-Assertion", jwt), ("X-Gatehouse-User", id.accountID), ("X-Gatehouse-Email", id.email),
             ("X-Gatehouse-Org", id.orgID), ("X-Gatehouse-App-Role", id.appRole.rawValue),
@@ -138,8 +214,7 @@ package enum AppGateRoutes {
 
     /// Sends the request on to the app's upstream (if the operator allows it) and its answer back.
     static func forward(
-        _ g: GatewayService, _ ctx: RequestContext, entry: AppEntryAnswer, identity: AppIdentity, caller: Caller,
-        rest: String
+        _ g: GatewayService, _ ctx: RequestContext, entry: AppEntryAnswer, jwt: String, rest: String
     ) async throws -> Response {
         guard let upstream = entry.upstream, let base = URLComponents(string: upstream), let host = base.host else {
             throw GatehouseError(
@@ -167,7 +242,7 @@ package enum AppGateRoutes {
             }
             headers.append((f.name, f.value))
         }
-        headers += try identityHeaders(g, entry, identity, caller)
+        headers += identityHeaders(entry, jwt: jwt)
         headers += [
             ("X-Forwarded-For", ctx.request.remoteAddress),
             ("X-Forwarded-Proto", g.settings.publicBaseURL.hasPrefix("https") ? "https" : "http"),
@@ -191,6 +266,21 @@ package enum AppGateRoutes {
         }
         return r
     }
+}
+
+/// A remembered decision: whose, in which org, for which app.
+package struct AppDecisionKey: Hashable, Sendable {
+    let caller: Caller
+    let org: String
+    let slug: String
+}
+
+/// The region's answer and the assertion signed for it (with when each was made).
+package struct AppDecision: Sendable {
+    let entry: AppEntryAnswer
+    let storedAt: Date
+    let jwt: String?
+    let signedAt: Int
 }
 
 /// The org wants its SSO session for this: a browser is sent there and comes back.

@@ -25,6 +25,10 @@ package final class GatewayService: Sendable {
     /// Apps behind the gateway: the identity it asserts to them, and its connections to them.
     package let assertions: AppAssertions
     package let upstreams: UpstreamClients
+    /// The region's decision for (caller, org, app) with the assertion signed for it, remembered until the next
+    /// write anywhere (`dataGeneration`) and for at most `RememberedAnswer.lifetime`; the assertion is signed
+    /// again once half its life is gone. See `AppGateRoutes.decision`.
+    package let appDecisions: GenerationCache<AppDecisionKey, AppDecision>
     /// The org a browser works in (the switcher sets it): the console's default, and the org of `/apps/<slug>/`.
     package static let currentOrgCookie = "gh_org"
     package let trust: SSOTrust
@@ -53,6 +57,7 @@ package final class GatewayService: Sendable {
         limiter = RateLimiter(clock: clock)
         assertions = try AppAssertions(directory: settings.appAssertionKeysDirectory)
         upstreams = UpstreamClients(caFile: settings.appUpstreamCAFile)
+        appDecisions = GenerationCache(capacity: settings.answerCache ? 100_000 : 0)
         let base = settings.publicBaseURL
         resets = PasswordResets(
             db: db, clock: clock, inviteKey: tokens.ring.active.secret.value, settings: settings.passwordResets,

@@ -3,14 +3,15 @@
 # HTTP figure in README is measured. nginx and the server under test each get CPU 1 (start yours with
 # `taskset -c 1`); wrk runs on CPU 0 with 2 threads.
 #
-#   Tests/Benchmarks/compare-nginx.sh URL [HEADER]        (HEADER e.g. "Cookie: gh_session=…")
+#   Tests/Benchmarks/compare-nginx.sh URL [HEADER...]     (HEADER e.g. "Cookie: gh_session=…"; several allowed)
 #   env: CONNS=64 DURATION=10s WARMUP=3s RUNS=3
 #
 # Prints a line per run (req/s, p99, errors) for nginx and then the URL, and last:
 #   ratio: R  (yours N req/s, nginx M req/s, medians of RUNS)
 set -euo pipefail
-target="${1:?usage: compare-nginx.sh URL [HEADER]}"
-header="${2:-}"
+target="${1:?usage: compare-nginx.sh URL [HEADER...]}"
+shift
+headers=("$@")
 conns="${CONNS:-64}" duration="${DURATION:-10s}" warmup="${WARMUP:-3s}" runs="${RUNS:-3}"
 
 for tool in nginx wrk taskset curl; do
@@ -48,11 +49,12 @@ nginx_pid=$!
 trap 'kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
-# measure NAME URL [HEADER]: a warm-up, then RUNS runs; sets $median (req/s).
+# measure NAME URL [HEADER...]: a warm-up, then RUNS runs; sets $median (req/s).
 measure() {
-  local name="$1" url="$2" hdr="${3:-}" i report rps p99 errors
+  local name="$1" url="$2" i report rps p99 errors h
+  shift 2
   local -a extra=() results=()
-  [ -n "$hdr" ] && extra=(-H "$hdr")
+  for h in "$@"; do [ -n "$h" ] && extra+=(-H "$h"); done
   taskset -c 0 wrk -t2 -c"$conns" -d"$warmup" "${extra[@]}" "$url" >/dev/null 2>&1 || true
   for i in $(seq 1 "$runs"); do
     report=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --latency "${extra[@]}" "$url" 2>&1)
@@ -67,5 +69,5 @@ measure() {
 
 measure nginx "http://127.0.0.1:$port/healthz"
 nginx_median=$median
-measure yours "$target" "$header"
+measure yours "$target" "${headers[@]}"
 python3 -c "y, n = float('$median'), float('$nginx_median'); print(f'ratio: {y / n:.2f}  (yours {y:.0f} req/s, nginx {n:.0f} req/s, medians of $runs)')"

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseTesting
 import Gateway
 import HTTP
 import JOSE
@@ -212,6 +213,61 @@ struct AppGateTests {
         #expect(bad.status == 422 && bad.body.contains("id=\"gate-error\""))
         let apps = await olga.go("GET", "/console/\(w.org)/apps")
         #expect(apps.body.contains("/apps/portal/</span>"))
+    }
+
+    /// The remembered decision (and the assertion reused for half its life) answers exactly as asking the region
+    /// every time: the same app over the same stores with remembering off is the oracle, through writes that change
+    /// the decision (grant, user variable, rule, removal), for an allowed, a refused and a signed-out caller.
+    @Test func rememberedDecisionsAnswerAsTheRegionDoes() async throws {
+        let w = try await Self.world()
+        let twin = TestClient(try w.f.uncachedTwin().router)
+        let stranger = w.f.browser("10.20.0.77")
+        func ask(_ client: TestClient, _ who: Browser, _ target: String, verify: Bool) async -> Response {
+            var req = Request(
+                method: "GET", target: verify ? "/auth/verify" : target,
+                headers: ["Host": "gh.test", "Cookie": "\(Sessions.cookieName)=\(who.cookie ?? ""); gh_org=\(w.org)"],
+                id: "r", remoteAddress: "10.20.0.5")
+            if verify { req.headers.set("X-Original-URI", target) }
+            return await client.responder.respond(to: req)
+        }
+        func claims(_ r: Response) throws -> [String: JSONValue] {
+            guard let jwt = r.headers["X-Gatehouse-Assertion"] else { return [:] }
+            var c = try CompactJWS(jwt).claims
+            for k in ["jti", "iat", "nbf", "exp"] { c[k] = nil }
+            return c
+        }
+        func same(_ step: String) async throws {
+            for who in [w.mia, w.olga, stranger] {
+                for verify in [true, false] {
+                    for _ in 0..<2 {  // the second from memory where remembered
+                        let mine = await ask(w.f.client, who, "/apps/portal/x", verify: verify)
+                        let oracle = await ask(twin, who, "/apps/portal/x", verify: verify)
+                        #expect(
+                            mine.status == oracle.status, "\(step) verify=\(verify): \(mine.status) vs \(oracle.status)"
+                        )
+                        #expect(mine.bodyText == oracle.bodyText, "\(step) verify=\(verify)")
+                        for h in ["X-Gatehouse-User", "X-Gatehouse-Email", "X-Gatehouse-Org", "X-Gatehouse-App-Role"] {
+                            #expect(mine.headers[h] == oracle.headers[h], "\(step): \(h)")
+                        }
+                        #expect(try claims(mine) == claims(oracle), "\(step)")
+                    }
+                }
+            }
+        }
+        try await same("no grant")
+        _ = await w.olga.call(
+            "POST", "/api/v1/orgs/\(w.org)/apps/\(w.app)/grants", "{\"member\":\"\(w.miaID)\",\"role\":\"viewer\"}")
+        try await same("granted, no variable")
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue"}}"#)
+        try await same("allowed")
+        #expect(w.f.app.gateway.appDecisions.count > 0, "remembered")
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/apps/\(w.app)",
+            #"{"rule":{"roles":["owner"],"appRoles":[],"conditions":[]}}"#)
+        try await same("rule for owners only")
+        _ = await w.olga.call("DELETE", "/api/v1/orgs/\(w.org)/members/\(w.miaID)")
+        try await same("removed")
     }
 
     @Test func theOperatorDecidesWhichUpstreamsTheGatewayMayReach() throws {

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Apps behind the gateway: a proxied GET /apps/portal/ (session → region decision → ES256 assertion → kept-alive
+# upstream connection) to nginx's static answer, and GET /auth/verify (the same decision and assertion, no
+# forwarding), each side by side with nginx's static response (Tests/Benchmarks/compare-nginx.sh), release build,
+# the gateway and the upstream nginx on CPU 1, wrk on CPU 0.
+#   Tests/Benchmarks/apps.sh       (env passed to compare-nginx.sh: DURATION RUNS WARMUP CONNS)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+swift build -c release --product gatehouse >/dev/null
+bin="$(swift build -c release --show-bin-path)/gatehouse"
+work=$(mktemp -d)
+free() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+port=$(free)
+up=$(free)
+base="http://127.0.0.1:$port"
+mkdir -p "$work/tmp"
+# The upstream: nginx answering every path statically.
+cat > "$work/upstream.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $work/upstream.pid;
+error_log $work/upstream-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp;
+  server { listen 127.0.0.1:$up backlog=4096; location / { default_type text/plain; return 200 "ok"; } }
+}
+CONF
+taskset -c 1 nginx -c "$work/upstream.conf" -p "$work" &
+upstream_pid=$!
+cat > "$work/config.json" <<CONF
+{"publicBaseURL": "$base", "passwords": {"scryptLogN": 10}, "mail": {"transport": "dev", "directory": "$work/mail",
+ "pollSeconds": 0.1}, "apps": {"upstreams": ["127.0.0.1:$up"]}}
+CONF
+taskset -c 1 "$bin" serve --config "$work/config.json" --port "$port" --data-dir "$work/data" >"$work/stdout.log" 2>"$work/access.log" &
+pid=$!
+trap 'kill -TERM $pid $upstream_pid 2>/dev/null; wait $pid $upstream_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do grep -q listening "$work/stdout.log" 2>/dev/null && break; sleep 0.05; done
+
+# An org (its owner is the region admin), a member who signs up from the mailed link, the Portal behind the gateway
+# for her, and her session cookie.
+token=$("$bin" admin bootstrap --config "$work/config.json" --data-dir "$work/data" --region eu --email ops@bench.test | sed -n 's|.*/bootstrap/\([^ ]*\)$|\1|p' | head -1)
+read -r org cookie < <(python3 - "$base" "$token" "$up" "$work/mail" <<'PY'
+import email, email.policy, glob, re, sys, time
+import requests
+base, token, up, maildir = sys.argv[1:]
+def client():
+    s = requests.Session(); s.csrf = None; return s
+def api(s, m, path, body=None, expect=None):
+    r = s.request(m, base + path, json=body, headers={"X-CSRF-Token": s.csrf} if s.csrf else {}, timeout=10)
+    if r.headers.get("content-type", "").startswith("application/json") and r.content and isinstance(r.json(), dict) and r.json().get("csrfToken"):
+        s.csrf = r.json()["csrfToken"]
+    assert expect is None or r.status_code == expect, (m, path, r.status_code, r.text)
+    return r
+ops = client()
+api(ops, "POST", "/api/v1/auth/bootstrap", {"token": token, "password": "bench-password-1"}, 200)
+p = api(ops, "POST", "/api/v1/regions/eu/orgs", {"name": "Bench", "ownerEmail": "ops@bench.test"}, 201).json()
+org = p["org"]["id"]
+api(ops, "POST", f"/api/v1/invites/{p['ownerInviteURL'].split('/invite/')[1]}/accept", None, 200)
+api(ops, "POST", f"/api/v1/orgs/{org}/invites", {"emails": ["mia@bench.test"], "roles": ["member"]}, 201)
+link = None
+for _ in range(200):
+    for f in glob.glob(f"{maildir}/*.eml"):
+        m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+        if "mia@bench.test" in m["To"]:
+            link = re.search(r"/invite/(\S+)", m.get_body(("plain",)).get_content()).group(1)
+    if link: break
+    time.sleep(0.05)
+mia = client()
+api(mia, "POST", f"/api/v1/invites/{link}/accept", {"password": "mia-password-long"}, 200)
+mia_id = api(mia, "GET", "/api/v1/me", None, 200).json()["account"]["id"]
+app = api(ops, "POST", f"/api/v1/orgs/{org}/apps", {"name": "Portal"}, 201).json()["id"]
+api(ops, "PATCH", f"/api/v1/orgs/{org}/apps/{app}", {"slug": "portal", "upstream": f"http://127.0.0.1:{up}",
+    "rule": {"roles": ["member"], "appRoles": [], "conditions": []}}, 200)
+api(ops, "POST", f"/api/v1/orgs/{org}/apps/{app}/grants", {"member": mia_id, "role": "editor"}, 204)
+print(org, mia.cookies["gh_session"])
+PY
+)
+jar="Cookie: gh_session=$cookie; gh_org=$org"
+echo "GET $base/apps/portal/ → $(curl -fsS -H "$jar" "$base/apps/portal/")"
+echo "GET $base/auth/verify → $(curl -fsS -o /dev/null -w '%{http_code}' -H "$jar" -H 'X-Original-URI: /apps/portal/' "$base/auth/verify")"
+echo "== proxied GET /apps/portal/ (to nginx static on the same core) =="
+"$root/Tests/Benchmarks/compare-nginx.sh" "$base/apps/portal/" "$jar"
+echo "== GET /auth/verify =="
+"$root/Tests/Benchmarks/compare-nginx.sh" "$base/auth/verify" "$jar" "X-Original-URI: /apps/portal/"
+echo "server RSS after the runs: $(awk '/VmRSS/{printf "%.1f MB", $2/1024}' /proc/$pid/status)"
