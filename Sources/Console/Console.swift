@@ -186,11 +186,6 @@ struct Console {
         let page: HTML = viewingAs == nil ? body : "<fieldset class=\"plain\" disabled>\(body)</fieldset>"
         var r = HTMLPage.render(title: title, viewer: viewer, body: html + page, status: status, wide: true)
         if Flash.read(ctx.request.headers) != nil { r.setCookie(Flash.clear(g)) }
-        // The org whose console this is becomes the one the browser works in (the switcher's choice, and the org
-        // of `/apps/<slug>/`).
-        if Cookies.value(named: GatewayService.currentOrgCookie, in: ctx.request.headers) != org {
-            r.setCookie(BrowserSession.currentOrgCookie(g, org: org))
-        }
         return r
     }
 

@@ -299,9 +299,19 @@ package final class UpstreamClients: Sendable {
     let caFile: String?
     package init(caFile: String?) { self.caFile = caFile }
 
+    /// Origins with a client (tests: one per upstream, however many requests).
+    package var count: Int { clients.withLock { $0.count } }
+
     func client(_ origin: String) throws -> HTTPClient {
         if let c = clients.withLock({ $0[origin] }) { return c }
-        let c = try HTTPClient(baseURL: origin, caFile: caFile, connectTimeoutMillis: 2_000, ioTimeoutMillis: 30_000)
-        return clients.withLock { $0[origin, default: c] }
+        // 32 requests in flight per upstream: a slow page of an app must not hold up its other pages.
+        let c = try HTTPClient(
+            baseURL: origin, caFile: caFile, connectTimeoutMillis: 2_000, ioTimeoutMillis: 30_000, width: 32)
+        // The first made for an origin is kept (and so are its connections); a racing second is dropped.
+        return clients.withLock { d in
+            if let kept = d[origin] { return kept }
+            d[origin] = c
+            return c
+        }
     }
 }

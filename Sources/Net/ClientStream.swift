@@ -137,6 +137,24 @@ package final class ClientStream {
         }
     }
 
+    /// `readLine` as bytes (header lines are parsed byte-wise: Character iteration was a fifth of a proxied
+    /// request).
+    package func readLineBytes(max: Int = 8_192) throws -> ArraySlice<UInt8> {
+        while true {
+            if let nl = buffer[cursor...].firstIndex(of: 10) {
+                var end = nl
+                if end > cursor && buffer[end - 1] == 13 { end -= 1 }
+                let line = buffer[cursor..<end]
+                cursor = nl + 1
+                return line
+            }
+            guard buffer.count - cursor <= max else {
+                throw NetError("protocol_error", "line longer than \(max) bytes from \(host):\(port)")
+            }
+            try fill()
+        }
+    }
+
     package func read(exactly n: Int) throws -> [UInt8] {
         while buffer.count - cursor < n { try fill() }
         let out = Array(buffer[cursor..<(cursor + n)])

@@ -75,18 +75,24 @@ package final class HTTPClient: Sendable {
     ) throws -> HTTPClientResponse {
         let conn = try checkout()
         let s = conn.stream
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
+        var head: [UInt8] = []
+        head.reserveCapacity(256 + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 } + body.count)
+        head += "\(method) \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n".utf8
         for (n, v) in headers {
-            guard !n.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
-                !v.contains(where: { $0 == "\r" || $0 == "\n" })
+            guard !n.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 58 }),
+                !v.utf8.contains(where: { $0 == 13 || $0 == 10 })
             else {
                 throw NetError("bad_request", "header \(n) contains a line break")
             }
-            head += "\(n): \(v)\r\n"
+            head += n.utf8
+            head += [58, 32]
+            head += v.utf8
+            head += [13, 10]
         }
-        head += "\r\n"
+        head += [13, 10]
+        head += body
         do {
-            try s.write(Array(head.utf8) + body)
+            try s.write(head)
             let response = try readResponse(s, method: method)
             if response.header("connection")?.lowercased() == "close" {
                 s.close()
@@ -113,13 +119,16 @@ package final class HTTPClient: Sendable {
             status = code
             headers = []
             while true {
-                let h = try s.readLine()
+                let h = try s.readLineBytes()
                 if h.isEmpty { break }
-                guard let colon = h.firstIndex(of: ":"), headers.count < 100 else {
+                guard let colon = h.firstIndex(of: 58), headers.count < 100 else {
                     throw NetError("protocol_error", "bad header line")
                 }
-                headers.append(
-                    (h[..<colon].lowercased(), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                let name = h[..<colon].map { (65...90).contains($0) ? $0 + 32 : $0 }
+                var value = h[(colon + 1)...]
+                while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
+                while let l = value.last, l == 32 || l == 9 { value = value.dropLast() }
+                headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             }
         } while status < 200  // skip 1xx
         let find = { (n: String) in headers.first { $0.0 == n }?.1 }

@@ -196,7 +196,11 @@ def portal_story(b, org, base, upstream_port):
     b.click("Check")
     b.expect("No. Your role Member may not open Portal.")
     b.sign_in("mia@acme.test", "mia-password-long")
-    b.go(f"/console/{org}/members")  # the org whose console she opened is the one her /apps/ belong to
+    # She works in two orgs: the switcher says which one her /apps/ belong to.
+    b.go("/")
+    Select(b.d.find_element(By.ID, "org-switch")).select_by_visible_text(
+        [o.text for o in b.d.find_elements(By.CSS_SELECTOR, "#org-switch option") if o.text.startswith("Acme")][0])
+    b.click("Switch")
     b.go("/apps/portal/")
     b.expect("Portal for mia@acme.test (viewer)")
     b.sign_in("max@acme.test", "max-password-long")

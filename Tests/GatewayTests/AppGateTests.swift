@@ -131,6 +131,9 @@ struct AppGateTests {
         } else {
             Issue.record("exp and iat missing")
         }
+        // One kept-alive client per upstream, however many requests (one per request once leaked threads).
+        for _ in 0..<5 { #expect(await w.mia.call("GET", "/apps/portal/again").status == 200) }
+        #expect(w.f.app.gateway.upstreams.count == 1)
         // A removed member is refused at once.
         #expect(await w.olga.call("DELETE", "/api/v1/orgs/\(w.org)/members/\(w.miaID)").status == 204)
         #expect(await w.mia.call("GET", "/apps/portal/hello").status == 404)
