@@ -46,6 +46,41 @@ enum AppGatePages {
                 }
                 return c.redirect("\(c.base)/apps/\(app)", flash: "Saved.")
             }, gateway: g)
+        // View the app as a member: the region checks (and audits) it; the browser keeps the choice in a cookie
+        // until "Stop viewing as" (audited too).
+        b.console(
+            "GET", "/console/:org/apps/:app/view-as",
+            { c in
+                let id = try c.ctx.parameter("app")
+                let member = c.ctx.query("member") ?? ""
+                guard let app = try await c.api.apps().first(where: { $0.id == id }), let slug = app.slug,
+                    app.upstream != nil
+                else { return c.redirect("\(c.base)/apps/\(id)", flash: "This app is not behind the gateway yet.") }
+                try await c.api.recordViewAs(app: id, member: member, started: true)
+                var r = Response.redirect(to: "/apps/\(slug)/")
+                r.setCookie(
+                    SetCookie(
+                        name: AppViewAs.cookie, value: AppViewAs.value(org: c.org, member: member, slug: slug),
+                        path: "/", maxAge: 3600, httpOnly: true, secure: c.g.settings.secureCookies, sameSite: .lax))
+                r.setCookie(BrowserSession.currentOrgCookie(c.g, org: c.org))
+                return r
+            }, gateway: g)
+        b.console(
+            "GET", "/console/:org/apps/:app/view-as-end",
+            { c in
+                let id = try c.ctx.parameter("app")
+                if let raw = Cookies.value(named: AppViewAs.cookie, in: c.ctx.request.headers),
+                    let bytes = Base64URL.decode(raw)
+                {
+                    let parts = String(decoding: bytes.prefix(300), as: UTF8.self).split(separator: "\n")
+                    if parts.count == 3, parts[0] == c.org {
+                        try? await c.api.recordViewAs(app: id, member: String(parts[1]), started: false)
+                    }
+                }
+                var r = c.redirect("\(c.base)/apps/\(id)", flash: "Stopped viewing as.")
+                r.setCookie(SetCookie.expire(AppViewAs.cookie, secure: c.g.settings.secureCookies))
+                return r
+            }, gateway: g)
         b.console(
             "GET", "/console/:org/apps/:app/check",
             { c in
@@ -125,7 +160,13 @@ enum AppGatePages {
                     "<option value=\"\(m.id)\"\(if: m.id == check?.member, " selected")>\(name)"
                     + "\(if: name != m.email, " (\(m.email))")</option>"
             }
-            h += "</select></div><div><button type=\"submit\" class=\"secondary\">Check</button></div></form>"
+            h += "</select></div><div><button type=\"submit\" class=\"secondary\">Check</button></div>"
+            if app.slug != nil && app.upstream != nil {
+                h +=
+                    "<div><button type=\"submit\" class=\"secondary\" formaction=\"\(c.base)/apps/\(id)/view-as\">"
+                    + "Open the app as them (read-only)</button></div>"
+            }
+            h += "</form>"
             if let check {
                 h +=
                     "<p class=\"notice\(if: !check.allowed, " warning")\" id=\"check-result\" role=\"status\">"

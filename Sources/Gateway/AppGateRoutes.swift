@@ -67,7 +67,14 @@ package enum AppGateRoutes {
                 var admitted = ctx.request.method == "GET" ? remembered(g, ctx, slug: slug) : nil
                 if admitted == nil { admitted = try await admit(g, ctx, slug: slug) }
                 guard let (entry, jwt) = admitted else { throw GatehouseError.unauthenticated() }
-                return try await forward(g, ctx, entry: entry, jwt: jwt, rest: rest)
+                if let v = entry.viewer, !["GET", "HEAD"].contains(ctx.request.method) {
+                    throw GatehouseError(
+                        .init("view_as_read_only"), status: 403,
+                        "You are viewing \(entry.appName) as \(v.memberName): read-only, nothing is sent to the app.")
+                }
+                var r = try await forward(g, ctx, entry: entry, jwt: jwt, rest: rest)
+                if let v = entry.viewer { r = banner(r, entry: entry, viewer: v) }
+                return r
             } catch let e as GatehouseError where e.status == 401 && ctx.request.method == "GET" {
                 // A browser without a session signs in and comes back.
                 return .redirect(to: "/login?next=" + FormDecoding.percentEncode(ctx.request.target))
@@ -111,7 +118,10 @@ package enum AppGateRoutes {
             caller.scopeOrg ?? Cookies.value(named: GatewayService.currentOrgCookie, in: ctx.request.headers) ?? ""
         let now = g.clock.now()
         guard OrgID(org) != nil,
-            let d = g.appDecisions.lookup(AppDecisionKey(caller: caller, org: org, slug: slug), generation: generation),
+            let d = g.appDecisions.lookup(
+                AppDecisionKey(
+                    caller: caller, org: org, slug: slug, asMember: AppViewAs.member(ctx, org: org, slug: slug)),
+                generation: generation),
             RememberedAnswer.isFresh(storedAt: d.storedAt, now: now), d.entry.allowed, let jwt = d.jwt,
             Int(now.timeIntervalSince1970) - d.signedAt < g.assertions.lifetime / 2
         else { return nil }
@@ -168,7 +178,8 @@ package enum AppGateRoutes {
             }
             org = mine[0].orgID
         }
-        let key = AppDecisionKey(caller: caller, org: org, slug: slug)
+        let asMember = AppViewAs.member(ctx, org: org, slug: slug)
+        let key = AppDecisionKey(caller: caller, org: org, slug: slug, asMember: asMember)
         let generation = g.dataGeneration
         let now = g.clock.now()
         let nowS = Int(now.timeIntervalSince1970)
@@ -182,7 +193,7 @@ package enum AppGateRoutes {
         } else {
             let tenant = try g.regions.tenant(forOrg: org)
             do {
-                entry = try await tenant.appEntry(orgID: org, slug: slug, caller: caller)
+                entry = try await tenant.appEntry(orgID: org, slug: slug, caller: caller, asMember: asMember)
             } catch let e as GatehouseError where e.code == .ssoRequired {
                 throw SSORedirect(org: org, error: e)
             }
@@ -195,7 +206,9 @@ package enum AppGateRoutes {
             throw GatehouseError(.init(entry.code), status: 403, entry.reason)
         }
         if let d = remembered, let jwt = d.jwt, nowS - d.signedAt < g.assertions.lifetime / 2 { return (entry, jwt) }
-        let jwt = try g.assertions.sign(identity, app: entry, issuer: g.settings.publicBaseURL, now: now)
+        let jwt = try g.assertions.sign(
+            identity, app: entry, issuer: g.settings.publicBaseURL, now: now,
+            actor: entry.viewer.map { ($0.accountID, $0.email) })
         if let generation {
             g.appDecisions.store(
                 AppDecision(entry: entry, storedAt: remembered?.storedAt ?? now, jwt: jwt, signedAt: nowS), for: key,
@@ -206,10 +219,13 @@ package enum AppGateRoutes {
 
     static func identityHeaders(_ entry: AppEntryAnswer, jwt: String) -> [(String, String)] {
         guard let id = entry.identity else { return [] }
-        return [
+        var h = [
             ("X-Gatehouse-Assertion", jwt), ("X-Gatehouse-User", id.accountID), ("X-Gatehouse-Email", id.email),
             ("X-Gatehouse-Org", id.orgID), ("X-Gatehouse-App-Role", id.appRole.rawValue),
         ]
+        // View as: the upstream can tell (the assertion's `act` and `read_only` say so too, signed).
+        if let v = entry.viewer { h += [("X-Gatehouse-Viewed-By", v.email), ("X-Gatehouse-Read-Only", "1")] }
+        return h
     }
 
     /// Sends the request on to the app's upstream (if the operator allows it) and its answer back.
@@ -273,6 +289,27 @@ package struct AppDecisionKey: Hashable, Sendable {
     let caller: Caller
     let org: String
     let slug: String
+    /// "View as": the member whose eyes the caller looks through.
+    var asMember: String? = nil
+}
+
+/// "View as" inside an app: the browser's choice (org, member, app), kept in a cookie the console sets; the region
+/// decides on every request whether the caller may (see `RegionService.viewable`).
+package enum AppViewAs {
+    package static let cookie = "gh_appview"
+
+    package static func value(org: String, member: String, slug: String) -> String {
+        Base64URL.encode(Array("\(org)\n\(member)\n\(slug)".utf8))
+    }
+
+    /// The member to view `slug` of `org` as, when the browser asked for it.
+    static func member(_ ctx: RequestContext, org: String, slug: String) -> String? {
+        guard let v = Cookies.value(named: cookie, in: ctx.request.headers), let raw = Base64URL.decode(v) else {
+            return nil
+        }
+        let p = String(decoding: raw.prefix(300), as: UTF8.self).split(separator: "\n").map(String.init)
+        return p.count == 3 && p[0] == org && p[2] == slug ? p[1] : nil
+    }
 }
 
 /// The region's answer and the assertion signed for it (with when each was made).
@@ -287,6 +324,24 @@ package struct AppDecision: Sendable {
 struct SSORedirect: Error {
     let org: String
     let error: GatehouseError
+}
+
+/// An HTML page of an app seen as someone else carries a banner saying so, with the way out.
+func banner(_ r: Response, entry: AppEntryAnswer, viewer v: AppViewer) -> Response {
+    guard r.headers["content-type"]?.lowercased().hasPrefix("text/html") == true else { return r }
+    let body = r.body
+    guard let open = body.firstRange(of: Array("<body".utf8)),
+        let close = body[open.upperBound...].firstIndex(of: UInt8(ascii: ">"))
+    else { return r }
+    let org = entry.identity?.orgID ?? ""
+    let note: HTML =
+        "<div role=\"status\" id=\"gatehouse-view-as\" style=\"padding:8px 12px;background:#fff8c5;color:#1b1f24;"
+        + "border-bottom:2px solid #9a6700;font:600 14px system-ui,sans-serif\">Viewing \(entry.appName) as"
+        + " \(v.memberName) — read-only. <a href=\"/console/\(org)/apps/\(entry.appID)/view-as-end\">Stop viewing"
+        + " as</a></div>"
+    var out = r
+    out.body = Array(body[..<(close + 1)]) + note.utf8 + Array(body[(close + 1)...])
+    return out
 }
 
 extension Array where Element == String {

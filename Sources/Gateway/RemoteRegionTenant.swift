@@ -133,9 +133,14 @@ package final class RemoteRegionTenant: RegionTenant {
         try await call(RegionEndpoint.ssoSignIn.path, request, as: SSOSignInResult.self)
     }
 
-    package func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer {
+    package func appEntry(
+        orgID: String, slug: String, caller: Caller, asMember: String?
+    ) async throws
+        -> AppEntryAnswer
+    {
         try await call(
-            RegionEndpoint.appEntry.path, RegionEndpoint.AppEntryBody(orgID: orgID, slug: slug, caller: caller),
+            RegionEndpoint.appEntry.path,
+            RegionEndpoint.AppEntryBody(orgID: orgID, slug: slug, caller: caller, asMember: asMember),
             as: AppEntryAnswer.self)
     }
 

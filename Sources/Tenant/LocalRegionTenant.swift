@@ -120,8 +120,12 @@ package final class LocalRegionTenant: RegionTenant {
         } catch { return nil }
     }
 
-    package func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer {
-        try await service.appEntry(orgID: orgID, slug: slug, caller: caller)
+    package func appEntry(
+        orgID: String, slug: String, caller: Caller, asMember: String?
+    ) async throws
+        -> AppEntryAnswer
+    {
+        try await service.appEntry(orgID: orgID, slug: slug, caller: caller, asMember: asMember)
     }
 
     package func standing(orgID: String, caller: Caller) async throws -> OrgStanding {
@@ -195,7 +199,9 @@ package enum RegionInternalRoutes {
         b.post(E.appEntry.path) { ctx in
             try await gateway(ctx)
             let body = try ctx.decode(E.AppEntryBody.self)
-            return try .json(try await tenant.appEntry(orgID: body.orgID, slug: body.slug, caller: body.caller))
+            return try .json(
+                try await tenant.appEntry(
+                    orgID: body.orgID, slug: body.slug, caller: body.caller, asMember: body.asMember))
         }
         b.post(E.standing.path) { ctx in
             try await gateway(ctx)

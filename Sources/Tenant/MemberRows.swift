@@ -163,6 +163,12 @@ enum MemberRows {
         return out
     }
 
+    /// "First Last", or the address when no name is known.
+    static func displayName(_ m: Loaded) -> String {
+        let n = [m.firstName, m.lastName].filter { !$0.isEmpty }.joined(separator: " ")
+        return n.isEmpty ? m.email : n
+    }
+
     /// The member with this address in the org, if any.
     static func load(_ conn: SQLConnection, email: String, orgID: OrgID) throws -> Loaded? {
         var out: Loaded?

@@ -153,6 +153,13 @@ package enum RegionRoutes {
             }
             return try .json(try await s.updateApp(caller, org: id, app: try ctx.parameter("app"), patch: patch))
         }
+        orgs.post("/apps/:app/view-as") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            let body = try ctx.decode(ViewAsBody.self)
+            try await s.recordAppViewAs(
+                caller, org: id, app: try ctx.parameter("app"), member: body.member, started: body.started)
+            return Response(status: 204)
+        }
         orgs.get("/apps/:app/check") { ctx in
             let (s, id, caller) = try ctx.orgScope()
             guard let member = ctx.query("member") else { throw GatehouseError.validation("`member` is required.") }

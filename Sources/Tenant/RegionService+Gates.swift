@@ -62,17 +62,57 @@ extension RegionService {
 
     /// The region's decision for the gateway: the caller must pass every org check (membership, suspension,
     /// SSO-only, the IdP's reach), hold the app, and meet its rule. An unknown slug answers 404, as an unknown org.
-    package func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer {
+    package func appEntry(
+        orgID: String, slug: String, caller: Caller, asMember: String? = nil
+    ) async throws -> AppEntryAnswer {
         guard let org = OrgID(orgID), Self.validSlug(slug) else { throw GatehouseError.notFound("No such app.") }
         return try await db.read { conn in
             let a = try self.access(conn, org, caller)
             guard let app = try self.appViews(conn, org: org, slug: slug).first else {
                 throw GatehouseError.notFound("No such app.")
             }
-            guard let m = try MemberRows.load(conn, orgID: org, accountID: caller.accountID) else {
-                throw Refusal.notFound.error
+            guard let asMember else {
+                guard let m = try MemberRows.load(conn, orgID: org, accountID: caller.accountID) else {
+                    throw Refusal.notFound.error
+                }
+                return try self.decide(conn, app: app, member: m, catalog: a.catalog, org: org)
             }
-            return try self.decide(conn, app: app, member: m, catalog: a.catalog, org: org)
+            let m = try self.viewable(conn, a, org: org, member: asMember)
+            var answer = try self.decide(conn, app: app, member: m, catalog: a.catalog, org: org)
+            answer.viewer = AppViewer(
+                accountID: caller.accountID, email: caller.email, memberName: MemberRows.displayName(m))
+            return answer
+        }
+    }
+
+    /// Whom an admin may view an app as: a member of this org they see (`members.view`; agency people their own
+    /// agency) whose permissions they all hold (rule 2's test), never themselves.
+    func viewable(_ conn: SQLConnection, _ a: OrgAccess, org: OrgID, member: String) throws -> MemberRows.Loaded {
+        try Rules.requires(.membersView, a.actor).orThrow()
+        guard let m = try MemberRows.load(conn, orgID: org, accountID: member), Self.sees(a, m) else {
+            throw GatehouseError.notFound("No such member.")
+        }
+        guard m.accountID != a.actor.accountID else {
+            throw GatehouseError.validation("That is you: open the app itself.")
+        }
+        try Rules.rankProtection(a.actor, target: a.catalog.permissions(of: m.roles)).orThrow()
+        return m
+    }
+
+    /// Records the start or end of viewing an app as a member (rules as `viewable`).
+    package func recordAppViewAs(
+        _ caller: Caller, org: OrgID, app: String, member: String, started: Bool
+    ) async throws {
+        let now = nowSeconds
+        try await db.write { conn in
+            let a = try self.access(conn, org, caller)
+            guard try self.appViews(conn, org: org, only: app).first != nil else {
+                throw GatehouseError.notFound("No such app.")
+            }
+            let m = try self.viewable(conn, a, org: org, member: member)
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID,
+                action: started ? "app.view_as_started" : "app.view_as_ended", target: m.accountID, ["app": app])
         }
     }
 

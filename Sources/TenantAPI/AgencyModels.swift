@@ -176,6 +176,8 @@ package struct AppEntryAnswer: Codable, Sendable, Equatable {
     package let code: String
     package let reason: String
     package let identity: AppIdentity?
+    /// "View as": who is looking through the member's eyes (read-only), when so.
+    package var viewer: AppViewer?
 
     package init(
         appID: String, appName: String, slug: String, upstream: String?, allowed: Bool, code: String, reason: String,
@@ -217,6 +219,28 @@ package struct AppIdentity: Codable, Sendable, Equatable {
         self.appRole = appRole
         self.userVariables = userVariables
         self.agency = agency
+    }
+}
+
+/// The start (or end) of viewing an app as a member, for the audit log.
+package struct ViewAsBody: Codable, Sendable {
+    package var member: String
+    package var started: Bool
+    package init(member: String, started: Bool) {
+        self.member = member
+        self.started = started
+    }
+}
+
+/// The admin behind a "view as" (RFC 8693 `act` in the assertion).
+package struct AppViewer: Codable, Sendable, Equatable {
+    package let accountID: String
+    package let email: String
+    package let memberName: String
+    package init(accountID: String, email: String, memberName: String) {
+        self.accountID = accountID
+        self.email = email
+        self.memberName = memberName
     }
 }
 

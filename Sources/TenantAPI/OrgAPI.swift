@@ -96,6 +96,10 @@ package struct OrgAPI: Sendable {
     package func updateApp(_ id: String, _ patch: AppPatch) async throws -> AppView {
         try await send("PATCH", "/apps/" + Self.segment(id), body: patch)
     }
+    package func recordViewAs(app: String, member: String, started: Bool) async throws {
+        try await done(
+            "POST", "/apps/" + Self.segment(app) + "/view-as", body: ViewAsBody(member: member, started: started))
+    }
     package func checkApp(_ id: String, member: String) async throws -> AppCheckAnswer {
         try await get("/apps/" + Self.segment(id) + "/check", [("member", member)])
     }

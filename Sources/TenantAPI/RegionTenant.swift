@@ -29,7 +29,9 @@ package protocol RegionTenant: Sendable {
     /// The caller's permissions in an org (gateway-side settings such as SSO need `sso.manage`).
     func standing(orgID: String, caller: Caller) async throws -> OrgStanding
     /// Whether the caller may enter the org's app served under `slug`, with the identity to assert when so.
-    func appEntry(orgID: String, slug: String, caller: Caller) async throws -> AppEntryAnswer
+    /// `asMember`: "view as" — the decision and identity are the member's, asked by `caller` (who may view as
+    /// them: `members.view`, and not of a member who outranks them).
+    func appEntry(orgID: String, slug: String, caller: Caller, asMember: String?) async throws -> AppEntryAnswer
     /// The hottest read, `GET /api/v1/orgs/:org`, answered at once on the caller's thread when this region can
     /// (in this process, from an indexed read or its cache); nil means "forward it the normal way". The answer
     /// must equal the forwarded one (a test checks every kind of caller).
@@ -125,10 +127,12 @@ package enum RegionEndpoint: String, CaseIterable, Sendable {
         package let orgID: String
         package let slug: String
         package let caller: Caller
-        package init(orgID: String, slug: String, caller: Caller) {
+        package let asMember: String?
+        package init(orgID: String, slug: String, caller: Caller, asMember: String?) {
             self.orgID = orgID
             self.slug = slug
             self.caller = caller
+            self.asMember = asMember
         }
     }
     package struct StandingBody: Codable, Sendable {

@@ -27,8 +27,11 @@ final class EchoUpstream: @unchecked Sendable {
         let seen = self.seen
         b.any("/*") { ctx in
             seen.withLock { $0.append(ctx.request) }
+            let html = ctx.request.path.hasSuffix(".html")
             var r = Response(
-                status: 200, headers: ["Content-Type": "text/plain"], body: Array("echo \(ctx.request.target)".utf8))
+                status: 200, headers: ["Content-Type": html ? "text/html; charset=utf-8" : "text/plain"],
+                body: Array(
+                    (html ? "<html><body class=\"x\"><p>page</p></body></html>" : "echo \(ctx.request.target)").utf8))
             r.headers.add("Set-Cookie", "gh_session=evil; Path=/")
             r.headers.add("Set-Cookie", "app_pref=dark; Path=/")
             return r
@@ -271,6 +274,50 @@ struct AppGateTests {
         try await same("rule for owners only")
         _ = await w.olga.call("DELETE", "/api/v1/orgs/\(w.org)/members/\(w.miaID)")
         try await same("removed")
+    }
+
+    /// View as, inside the app: an owner opens the Portal as Mia — the upstream gets Mia's identity with an `act`
+    /// claim naming the owner and a read-only marker, writes are refused by the gateway, HTML pages carry a banner,
+    /// start and end are audited; Mia may not view the app as the owner (rank), and nobody across orgs.
+    @Test func viewAsInsideTheAppIsReadOnlyAndSaysWhoIsLooking() async throws {
+        let w = try await Self.world()
+        _ = await w.olga.call(
+            "POST", "/api/v1/orgs/\(w.org)/apps/\(w.app)/grants", "{\"member\":\"\(w.miaID)\",\"role\":\"viewer\"}")
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue"}}"#)
+        let olga = FormBrowser(w.f.client)
+        olga.cookies[Sessions.cookieName] = w.olga.cookie
+        let start = await olga.go("GET", "/console/\(w.org)/apps/\(w.app)/view-as?member=\(w.miaID)")
+        #expect(start.status == 303 && start.location == "/apps/portal/", "\(start.body)")
+        #expect(olga.cookies[AppViewAs.cookie] != nil)
+        let page = await olga.go("GET", "/apps/portal/home.html")
+        #expect(page.status == 200 && page.body.contains("id=\"gatehouse-view-as\"") && page.body.contains("read-only"))
+        #expect(page.body.hasPrefix("<html><body class=\"x\"><div role=\"status\""), "banner right after <body>")
+        let seen = try #require(w.upstream.last)
+        #expect(seen.headers["x-gatehouse-user"] == w.miaID && seen.headers["x-gatehouse-read-only"] == "1")
+        let jws = try CompactJWS(try #require(seen.headers["x-gatehouse-assertion"]))
+        let olgaID = try #require(try await w.f.app.gateway.accounts.find(email: "olga@acme.test")?.id)
+        #expect(jws.claims["sub"] == .string(w.miaID) && jws.claims["read_only"] == .bool(true))
+        #expect(jws.claims["act"] == .object(["sub": .string(olgaID), "email": .string("olga@acme.test")]))
+        // Writes never reach the app.
+        let count = w.upstream.seen.withLock { $0.count }
+        let post = await olga.go("POST", "/apps/portal/save", form: [("x", "1")])
+        #expect(post.status == 403 && post.body.contains("read-only"))
+        #expect(w.upstream.seen.withLock { $0.count } == count)
+        // Stop: audited, the cookie gone, Olga is herself again (she holds no grant: refused).
+        #expect(await olga.go("GET", "/console/\(w.org)/apps/\(w.app)/view-as-end").status == 303)
+        #expect(olga.cookies[AppViewAs.cookie] == nil)
+        #expect(await olga.go("GET", "/apps/portal/home.html").status == 403)
+        let audit = await w.olga.call("GET", "/api/v1/orgs/\(w.org)/audit?target=\(w.miaID)")
+        #expect(audit.body.contains("app.view_as_started") && audit.body.contains("app.view_as_ended"))
+        // Mia may not look through the owner's eyes; a forged cookie naming the owner is refused by the region.
+        let mia = FormBrowser(w.f.client)
+        mia.cookies[Sessions.cookieName] = w.mia.cookie
+        let up = await mia.go("GET", "/console/\(w.org)/apps/\(w.app)/view-as?member=\(olgaID)")
+        #expect(up.status == 403 && up.body.contains("member_outranks_you") == false && up.body.contains("permissions"))
+        mia.cookies[AppViewAs.cookie] = AppViewAs.value(org: w.org, member: olgaID, slug: "portal")
+        mia.cookies["gh_org"] = w.org
+        #expect(await mia.go("GET", "/apps/portal/home.html").status == 403)
     }
 
     @Test func theOperatorDecidesWhichUpstreamsTheGatewayMayReach() throws {
