@@ -44,7 +44,9 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Tenant",
-            dependencies: ["TenantAPI", "TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "GatehouseCore"],
+            dependencies: [
+                "TenantAPI", "TenantDomain", "Store", "Mail", "Web", "HTTP", "Crypto", "Compression", "GatehouseCore",
+            ],
             swiftSettings: strict),
         .target(
             name: "Gateway",

@@ -81,6 +81,41 @@ enum AppGatePages {
                 r.setCookie(SetCookie.expire(AppViewAs.cookie, secure: c.g.settings.secureCookies))
                 return r
             }, gateway: g)
+        // Import an app exported from another org (a ZIP, uploaded as multipart/form-data with the form's token).
+        b.console(
+            "POST", "/console/:org/apps/import",
+            { c in
+                guard
+                    let parts = Multipart.parts(
+                        contentType: c.ctx.request.headers["content-type"] ?? "", body: c.ctx.request.body)
+                else { return c.redirect("\(c.base)/apps", flash: "Choose an app export (a .zip file) to import.") }
+                let form = parts.filter { $0.filename == nil }.map {
+                    ($0.name, String(decoding: $0.data, as: UTF8.self))
+                }
+                if let refused = c.checkForm(form) { return refused }
+                guard let file = parts.first(where: { $0.name == "file" && !$0.data.isEmpty }) else {
+                    return c.redirect("\(c.base)/apps", flash: "Choose an app export (a .zip file) to import.")
+                }
+                let result: AppImportResult
+                do { result = try await c.api.importApp(zip: file.data) } catch let e as GatehouseError
+                    where e.status < 500
+                {
+                    return c.redirect("\(c.base)/apps", flash: e.message)
+                }
+                var h: HTML =
+                    "<p class=\"notice\">Imported <strong>\(result.app.name)</strong>"
+                    + "\(if: result.app.slug != nil, " (served at /apps/\(result.app.slug ?? "")/)").</p>"
+                h += "<h2>Left behind</h2><ul id=\"left-behind\">"
+                for x in result.leftBehind { h += "<li>\(x)</li>" }
+                h += "</ul>"
+                if !result.toSetAgain.isEmpty {
+                    h += "<h2>Set again here</h2><ul id=\"set-again\">"
+                    for x in result.toSetAgain { h += "<li>\(x)</li>" }
+                    h += "</ul>"
+                }
+                h += "<p><a class=\"button\" href=\"\(c.base)/apps/\(result.app.id)\">Open \(result.app.name)</a></p>"
+                return c.render("App imported", tab: "apps", body: h, status: 201)
+            }, gateway: g)
         b.console(
             "GET", "/console/:org/apps/:app/check",
             { c in
@@ -147,7 +182,11 @@ enum AppGatePages {
                 + " value=\"\(cond.values.joined(separator: ", "))\"\(dis)></div></div>"
         }
         h += "</div></fieldset>"
-        if edits { h += "<div class=\"actions\"><button type=\"submit\">Save</button></div>" }
+        if edits {
+            h +=
+                "<div class=\"actions\"><button type=\"submit\">Save</button><a class=\"button secondary\""
+                + " href=\"/api/v1/orgs/\(c.org)/apps/\(id)/export\">Download as ZIP</a></div>"
+        }
         h += "</form>"
         if edits {
             let members = (try? await c.api.members([("limit", "200")]))?.members ?? []

@@ -190,6 +190,12 @@ enum OrgViews {
                 "<form method=\"post\" action=\"\(base)/apps\" class=\"panel\">\(csrfField)<label"
                 + " for=\"app-name\">New app</label><input id=\"app-name\" name=\"name\" type=\"text\""
                 + " required><div class=\"actions\"><button type=\"submit\">Create app</button></div></form>"
+            h +=
+                "<form method=\"post\" action=\"\(base)/apps/import\" enctype=\"multipart/form-data\""
+                + " class=\"panel\">\(csrfField)<label for=\"app-file\">Import an app (a ZIP exported from another"
+                + " organization)</label><input id=\"app-file\" name=\"file\" type=\"file\" accept=\".zip\""
+                + " required><div class=\"actions\"><button type=\"submit\" class=\"secondary\">Import app</button>"
+                + "</div></form>"
         }
         return h
     }

@@ -153,6 +153,20 @@ package enum RegionRoutes {
             }
             return try .json(try await s.updateApp(caller, org: id, app: try ctx.parameter("app"), patch: patch))
         }
+        orgs.get("/apps/:app/export") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            let (file, zip) = try await s.exportApp(caller, org: id, app: try ctx.parameter("app"))
+            return Response(
+                status: 200,
+                headers: [
+                    "Content-Type": "application/zip", "Content-Disposition": "attachment; filename=\"\(file)\"",
+                    "Cache-Control": "no-store",
+                ], body: zip)
+        }
+        orgs.post("/apps/import") { ctx in
+            let (s, id, caller) = try ctx.orgScope()
+            return try .json(try await s.importApp(caller, org: id, zip: ctx.request.body), status: 201)
+        }
         orgs.post("/apps/:app/view-as") { ctx in
             let (s, id, caller) = try ctx.orgScope()
             let body = try ctx.decode(ViewAsBody.self)

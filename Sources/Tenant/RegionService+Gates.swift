@@ -1,3 +1,4 @@
+import Compression
 import Foundation
 import GatehouseCore
 import Store
@@ -128,6 +129,94 @@ extension RegionService {
             }
             let d = try self.decide(conn, app: view, member: m, catalog: a.catalog, org: org)
             return AppCheckAnswer(member: member, allowed: d.allowed, code: d.code, reason: d.reason)
+        }
+    }
+
+    // MARK: - Export and import
+
+    /// The app's definition as a ZIP (`app.json` and a README), for another org (`apps.create`).
+    package func exportApp(_ caller: Caller, org: OrgID, app: String) async throws -> (String, [UInt8]) {
+        try await db.read { conn in
+            let a = try self.access(conn, org, caller, requiring: .appsCreate)
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
+            guard let v = try self.appViews(conn, org: org, only: app).first else {
+                throw GatehouseError.notFound("No such app.")
+            }
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            let json = try e.encode(AppExport(name: v.name, slug: v.slug, upstream: v.upstream, rule: v.rule))
+            let readme =
+                "\(v.name), exported from Gatehouse. Import it in another organization (Apps → Import an app).\n"
+                + "It carries the app's name, slug, upstream and access rule; no members, grants, API keys or user\n"
+                + "variables. Roles the rule names must exist in the organization it is imported into.\n"
+            let zip = ZipArchive.write([
+                .init(name: "app.json", data: Array(json)), .init(name: "README.txt", data: Array(readme.utf8)),
+            ])
+            let file = (v.slug ?? v.name.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "-" })
+            return ((file.isEmpty ? "app" : file) + ".gatehouse-app.zip", zip)
+        }
+    }
+
+    /// Imports an exported app as a new app of `org` (`apps.create`): checked like any change; a slug already used
+    /// here and rule roles this org lacks are left out and reported, as is everything org-level that never travels.
+    package func importApp(_ caller: Caller, org: OrgID, zip: [UInt8]) async throws -> AppImportResult {
+        guard zip.count <= 1 << 20 else {
+            throw GatehouseError(.payloadTooLarge, status: 413, "An app export is at most 1 MB.")
+        }
+        let entries: [ZipArchive.Entry]
+        do { entries = try ZipArchive.read(zip) } catch {
+            throw GatehouseError.validation("That is not an app export: \(error.reason).")
+        }
+        guard let json = entries.first(where: { $0.name == "app.json" })?.data,
+            let def = try? JSONDecoder().decode(AppExport.self, from: Data(json)), def.format == "gatehouse-app/1"
+        else { throw GatehouseError.validation("That is not an app export (no readable app.json).") }
+        let name = def.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(name.count) else { throw GatehouseError.validation("The app's name is not valid.") }
+        if let s = def.slug, !Self.validSlug(s) { throw GatehouseError.validation("The app's slug is not valid.") }
+        if let u = def.upstream, let why = Self.upstreamProblem(u) { throw GatehouseError.validation(why) }
+        if let why = def.rule?.problem() { throw GatehouseError.validation(why) }
+        let now = nowSeconds
+        let id = randomID("app_")
+        return try await db.write { conn in
+            let a = try self.access(conn, org, caller, requiring: .appsCreate)
+            try AgencyRules.staffOnly(try self.agencyActor(conn, a)).orThrow()
+            var toSetAgain: [String] = []
+            var slug = def.slug
+            if let s = slug, try conn.first("SELECT 1 FROM apps WHERE org_id = ? AND slug = ?", [org, s]) != nil {
+                toSetAgain.append("The slug \(s) is taken by another app here: choose one.")
+                slug = nil
+            }
+            var rule = def.rule
+            if let r = rule {
+                let missing = r.roles.filter { a.catalog.role($0) == nil }
+                for m in missing {
+                    toSetAgain.append("The rule named the role \(m), which this organization lacks: it was left out.")
+                }
+                rule = AppAccessRule(
+                    roles: r.roles.filter { a.catalog.role($0) != nil }, appRoles: r.appRoles, conditions: r.conditions)
+                if !missing.isEmpty && rule?.roles.isEmpty == true && !r.roles.isEmpty {
+                    // Dropping every listed role would open the app to every role: keep it closed instead.
+                    rule?.roles = ["owner"]
+                    toSetAgain.append("Until you choose roles again, only owners may enter.")
+                }
+                if !r.conditions.isEmpty {
+                    toSetAgain.append(
+                        "The rule's user-variable conditions came along; members here need those variables set.")
+                }
+            }
+            try conn.run(
+                "INSERT INTO apps (org_id, id, name, created_at, slug, upstream, rule) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [org, id, name, now, slug, def.upstream, Self.ruleJSON(rule ?? AppAccessRule())])
+            try self.audit(
+                conn, org: org, at: now, actor: caller.accountID, action: "app.imported", target: id,
+                ["name": name, "slug": slug ?? ""])
+            let view = AppView(id: id, name: name, createdAt: Self.date(now), memberCount: 0).with(
+                slug: slug, upstream: def.upstream, rule: rule)
+            return AppImportResult(
+                app: view,
+                leftBehind: [
+                    "members and their access", "grants", "API keys", "user variables", "audit history",
+                ], toSetAgain: toSetAgain)
         }
     }
 

@@ -259,6 +259,35 @@ package struct AppPatch: Codable, Sendable {
     }
 }
 
+/// An app's definition as it travels between orgs (`app.json` in the export ZIP): nothing of the org — no
+/// members, grants, keys or user variables.
+package struct AppExport: Codable, Sendable, Equatable {
+    package var format = "gatehouse-app/1"
+    package var name: String
+    package var slug: String?
+    package var upstream: String?
+    package var rule: AppAccessRule?
+    package var appRoles: [String] = AppRole.allCases.map(\.rawValue)
+    package init(name: String, slug: String?, upstream: String?, rule: AppAccessRule?) {
+        self.name = name
+        self.slug = slug
+        self.upstream = upstream
+        self.rule = rule
+    }
+}
+
+/// What an import made, what it left behind, and what must be set again in this org.
+package struct AppImportResult: Codable, Sendable, Equatable {
+    package let app: AppView
+    package let leftBehind: [String]
+    package let toSetAgain: [String]
+    package init(app: AppView, leftBehind: [String], toSetAgain: [String]) {
+        self.app = app
+        self.leftBehind = leftBehind
+        self.toSetAgain = toSetAgain
+    }
+}
+
 /// "Would Max get in?": the decision and its reason for one member.
 package struct AppCheckAnswer: Codable, Sendable, Equatable {
     package let member: String

@@ -100,6 +100,19 @@ package struct OrgAPI: Sendable {
         try await done(
             "POST", "/apps/" + Self.segment(app) + "/view-as", body: ViewAsBody(member: member, started: started))
     }
+    /// Imports an app export (the ZIP's bytes as they came).
+    package func importApp(zip: [UInt8]) async throws -> AppImportResult {
+        let r = try await forward(
+            Request(
+                method: "POST", target: "/api/v1/orgs/" + Self.segment(org) + "/apps/import",
+                headers: ["Host": "gatehouse", "Content-Type": "application/zip"], body: zip, id: requestID,
+                remoteAddress: remoteAddress))
+        guard (200..<300).contains(r.status) else { throw Self.error(from: r) }
+        if let typed = r.value as? AppImportResult { return typed }
+        do { return try JSONCoding.decode(AppImportResult.self, from: r.body) } catch {
+            throw GatehouseError.internalError(detail: "region answer for the app import did not decode")
+        }
+    }
     package func checkApp(_ id: String, member: String) async throws -> AppCheckAnswer {
         try await get("/apps/" + Self.segment(id) + "/check", [("member", member)])
     }

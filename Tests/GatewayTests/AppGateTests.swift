@@ -1,3 +1,4 @@
+import Compression
 import Foundation
 import GatehouseCore
 import GatehouseTesting
@@ -318,6 +319,97 @@ struct AppGateTests {
         mia.cookies[AppViewAs.cookie] = AppViewAs.value(org: w.org, member: olgaID, slug: "portal")
         mia.cookies["gh_org"] = w.org
         #expect(await mia.go("GET", "/apps/portal/home.html").status == 403)
+    }
+
+    /// Export from an EU org, import into a US org: the definition travels (name, slug, upstream, rule), nothing of
+    /// the org does; rule roles the target lacks and a taken slug are reported to set again; hostile uploads refused.
+    @Test func anAppTravelsFromAnEUOrgToAUSOrgWithoutItsPeople() async throws {
+        let w = try await Self.world()
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.org)/roles", #"{"name":"Ops","permissions":["org.view","members.view"]}"#
+            ).status == 201)
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/apps/\(w.app)",
+            #"{"rule":{"roles":["manager","custom-ops"],"appRoles":["editor"],"#
+                + #""conditions":[{"variable":"team","op":"equals","values":["blue"]}]}}"#)
+        _ = await w.olga.call(
+            "POST", "/api/v1/orgs/\(w.org)/apps/\(w.app)/grants", "{\"member\":\"\(w.miaID)\",\"role\":\"editor\"}")
+        var export = Request(
+            method: "GET", target: "/api/v1/orgs/\(w.org)/apps/\(w.app)/export",
+            headers: ["Host": "gh.test", "Cookie": "\(Sessions.cookieName)=\(w.olga.cookie ?? "")"], id: "e",
+            remoteAddress: "10.20.0.1")
+        let zipped = await w.f.client.responder.respond(to: export)
+        #expect(zipped.status == 200 && zipped.headers["Content-Type"] == "application/zip")
+        #expect(zipped.headers["Content-Disposition"] == "attachment; filename=\"portal.gatehouse-app.zip\"")
+        let files = try ZipArchive.read(zipped.body)
+        let json = String(decoding: try #require(files.first { $0.name == "app.json" }).data, as: UTF8.self)
+        #expect(json.contains("\"slug\" : \"portal\"") && !json.contains(w.miaID) && !json.contains(w.org))
+        // A US org of the same owner.
+        let link = try await w.f.app.gateway.bootstrapRegionAdmin(email: "ops-us@x.test", region: .us)
+        let ops = w.f.browser("10.20.1.1")
+        #expect(
+            await ops.call("POST", "/api/v1/auth/bootstrap", "{\"token\":\"\(link)\",\"password\":\"operator-pass-9\"}")
+                .status == 200)
+        let p = await ops.call("POST", "/api/v1/regions/us/orgs", #"{"name":"Acme US","ownerEmail":"olga@acme.test"}"#)
+        let us = try #require((p.json["org"] as? [String: Any])?["id"] as? String)
+        let ownerToken = try #require((p.json["ownerInviteURL"] as? String)?.components(separatedBy: "/invite/").last)
+        #expect(await w.olga.call("POST", "/api/v1/invites/\(ownerToken)/accept").status == 200)
+        func importInto(_ org: String, _ body: [UInt8]) async -> Response {
+            await w.f.client.responder.respond(
+                to: Request(
+                    method: "POST", target: "/api/v1/orgs/\(org)/apps/import",
+                    headers: [
+                        "Host": "gh.test", "Cookie": "\(Sessions.cookieName)=\(w.olga.cookie ?? "")",
+                        "X-CSRF-Token": w.olga.csrf ?? "", "Content-Type": "application/zip",
+                    ], body: body, id: "i", remoteAddress: "10.20.0.1"))
+        }
+        let imported = await importInto(us, zipped.body)
+        #expect(imported.status == 201, "\(imported.bodyText)")
+        let result = try JSONSerialization.jsonObject(with: Data(imported.body)) as? [String: Any]
+        let app = result?["app"] as? [String: Any]
+        #expect(app?["name"] as? String == "Portal" && app?["slug"] as? String == "portal")
+        #expect(app?["upstream"] as? String == "http://127.0.0.1:\(w.upstream.port)/base")
+        #expect((app?["rule"] as? [String: Any])?["roles"] as? [String] == ["manager"])
+        #expect((app?["id"] as? String)?.isEmpty == false && (app?["memberCount"] as? Int ?? 0) == 0)
+        let again = result?["toSetAgain"] as? [String] ?? []
+        #expect(again.contains { $0.contains("custom-ops") } && again.contains { $0.contains("user-variable") })
+        #expect((result?["leftBehind"] as? [String])?.contains("members and their access") == true)
+        // Nobody of the EU org came along; a second import cannot take the slug.
+        let usMembers = await w.olga.call("GET", "/api/v1/orgs/\(us)/members")
+        #expect(!usMembers.body.contains("mia@acme.test"))
+        let second = await importInto(us, zipped.body)
+        let secondResult = try JSONSerialization.jsonObject(with: Data(second.body)) as? [String: Any]
+        #expect(((secondResult?["app"] as? [String: Any])?["slug"]) == nil)
+        #expect((secondResult?["toSetAgain"] as? [String])?.contains { $0.contains("slug portal is taken") } == true)
+        // Hostile uploads: not a ZIP, a ZIP without app.json, too large.
+        #expect(await importInto(us, Array("not a zip".utf8)).status == 422)
+        #expect(await importInto(us, ZipArchive.write([.init(name: "x.json", data: [1])])).status == 422)
+        #expect(await importInto(us, [UInt8](repeating: 0, count: 2 << 20)).status == 413)
+        // The console's import form: multipart/form-data with the form's token and the file.
+        let olga = FormBrowser(w.f.client)
+        olga.cookies[Sessions.cookieName] = w.olga.cookie
+        let appsPage = await olga.go("GET", "/console/\(us)/apps")
+        #expect(appsPage.body.contains("enctype=\"multipart/form-data\""))
+        let boundary = "----gh\(UUID().uuidString)"
+        var form: [UInt8] = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(olga.csrf)\r\n--\(boundary)\r\n"
+                .utf8)
+        form += Array(
+            ("Content-Disposition: form-data; name=\"file\"; filename=\"portal.zip\"\r\n"
+                + "Content-Type: application/zip\r\n\r\n").utf8)
+        form += zipped.body + Array("\r\n--\(boundary)--\r\n".utf8)
+        let uploaded = await w.f.client.responder.respond(
+            to: Request(
+                method: "POST", target: "/console/\(us)/apps/import",
+                headers: [
+                    "Host": "gh.test", "Cookie": "\(Sessions.cookieName)=\(w.olga.cookie ?? "")",
+                    "Content-Type": "multipart/form-data; boundary=\(boundary)",
+                ], body: form, id: "m", remoteAddress: "10.20.0.1"))
+        #expect(uploaded.status == 201 && uploaded.bodyText.contains("Imported <strong>Portal</strong>"))
+        #expect(uploaded.bodyText.contains("id=\"left-behind\"") && uploaded.bodyText.contains("id=\"set-again\""))
+        export.headers.set("Cookie", "\(Sessions.cookieName)=\(w.mia.cookie ?? "")")
+        #expect(await w.f.client.responder.respond(to: export).status == 200, "a manager may (apps.create)")
     }
 
     @Test func theOperatorDecidesWhichUpstreamsTheGatewayMayReach() throws {
