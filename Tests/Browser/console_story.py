@@ -210,6 +210,46 @@ def portal_story(b, org, base, upstream_port):
     b.sign_out()
 
 
+def export_import_story(b, org, base, admin, work):
+    """App export → import between an EU and a US org (issue 19): a second operator runs the US region (its link
+    from `gatehouse admin bootstrap`), provisions Acme US for Olga; she downloads the Portal from the EU org and
+    uploads it into the US one, which says what stayed behind."""
+    out = subprocess.run([admin[0], "admin", "bootstrap", "--region", "us", "--email", "usops@gatehouse.test"] + admin[1:],
+                         check=True, capture_output=True, text=True).stdout
+    b.sign_out()
+    b.go("/bootstrap/" + re.search(r"/bootstrap/(\S+)", out).group(1))
+    b.fill("password", "us-operator-pass-1")
+    b.click("Set password and sign in")
+    b.expect("Region US")
+    b.fill("org-name", "Acme US")
+    b.fill("owner-email", "olga@acme.test")
+    b.click("Provision")
+    b.expect("Organization created")
+    b.sign_in("olga@acme.test", "olga-secret-pass")
+    b.go("/")
+    inv = [li for li in b.d.find_elements(By.CSS_SELECTOR, "#invitations li") if "Acme US" in li.text][0]
+    b.submit(inv.find_element(By.XPATH, ".//button[text()='Accept']"))
+    us = [o.get_attribute("value") for o in b.d.find_elements(By.CSS_SELECTOR, "#org-switch option") if o.text.startswith("Acme US")][0]
+    # Download the Portal from the EU org (the link on its page), as the browser would save it.
+    b.go(f"/console/{org}/apps")
+    b.click("Portal", tag="a")
+    href = b.d.find_element(By.LINK_TEXT, "Download as ZIP").get_attribute("href")
+    cookies = {c["name"]: c["value"] for c in b.d.get_cookies()}
+    zip_bytes = requests.get(href, cookies=cookies, timeout=10).content
+    path = os.path.join(work, "portal.gatehouse-app.zip")
+    open(path, "wb").write(zip_bytes)
+    assert zip_bytes[:2] == b"PK", zip_bytes[:40]
+    b.go(f"/console/{us}/apps")
+    b.d.find_element(By.ID, "app-file").send_keys(path)
+    b.shot("app-import")
+    b.click("Import app")
+    b.expect("App imported", "Imported Portal", "Left behind", "members and their access")
+    b.shot("app-imported")
+    b.go(f"/console/{us}/apps")
+    assert any(r.startswith("Portal") and "/apps/portal/" in r for r in b.rows("apps")), b.rows("apps")
+    b.sign_out()
+
+
 def agency_story(b, mailbox, org, base):
     """Agencies (issue 18), with nothing but the console: the owner asks the region to register an agency, the
     region admin approves, the owner grants two apps to three agency addresses (one already a member), the newcomers
@@ -580,6 +620,7 @@ def main():
         assert "/login" not in b.d.current_url, b.d.current_url
         b.sign_out()
         portal_story(b, org, base, upstream_port)
+        export_import_story(b, org, base, [a.binary, "--data-dir", data, "--config", cfg], work)
         agency_story(b, mailbox, org, base)
         assert not b.axe_failures, "axe-core found serious or critical violations:\n" + "\n".join(b.axe_failures)
         print(f"browser story passed in {time.time() - t0:.1f} s; {len(b.shots)} screenshots in {a.artifacts};"
