@@ -78,7 +78,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "gatehouse",
-            dependencies: ["App", "Server", "HTTP", "SAML", "JOSE", "Crypto", "GatehouseCore", "TenantDomain"],
+            dependencies: [
+                "App", "Gateway", "Server", "HTTP", "SAML", "JOSE", "Crypto", "GatehouseCore", "TenantDomain",
+            ],
             swiftSettings: strict),
 
         .executableTarget(

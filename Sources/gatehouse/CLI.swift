@@ -1,6 +1,7 @@
 import App
 import Foundation
 import GatehouseCore
+import Gateway
 import HTTP
 import Server
 import Synchronization
@@ -29,6 +30,8 @@ enum CLI {
                                   run one region alone; it answers only gateway-signed requests
           gatehouse admin bootstrap --region us|eu|apac --email E [--data-dir DIR] [--config FILE]
                                   make E a region admin and print a one-time link to set their password
+          gatehouse admin rotate-app-key [--data-dir DIR] [--keys-dir DIR] [--config FILE]
+                                  add the app-assertion key that signs from the next start (both stay published)
           gatehouse saml verify --idp-cert PEM --audience ID --acs URL [...] <response.xml | ->
                                   check a SAML Response offline (gatehouse saml verify --help)
           gatehouse oidc verify --issuer URL --client-id ID --jwks FILE [--nonce N] <id_token | ->
@@ -125,6 +128,13 @@ enum CLI {
 
         Makes E (creating the account if needed) an admin of that region and prints a one-time link, valid for
         24 hours, where they choose a password: POST {"token": "…", "password": "…"} to /api/v1/auth/bootstrap.
+
+        gatehouse admin rotate-app-key — a new key for the assertions apps behind the gateway receive
+
+          gatehouse admin rotate-app-key [--data-dir DIR] [--keys-dir DIR] [--config FILE]
+
+        Writes a new P-256 key to <keys>/app-assertion/; after a restart it signs and the previous one stays in
+        /.well-known/jwks.json (the two newest are published). Delete the oldest file once upstreams refreshed.
         """
 
     static func loadConfig(_ f: [String: String]) throws -> GatehouseConfig {
@@ -142,6 +152,22 @@ enum CLI {
     }
 
     static func admin(_ args: [String]) -> Int32 {
+        if args.first == "rotate-app-key", !args.contains("--help") {
+            do {
+                let f = try flags(Array(args.dropFirst()), allowed: ["data-dir", "keys-dir", "config"])
+                let dir = try loadConfig(f).keysPath + "/app-assertion"
+                try FileManager.default.createDirectory(
+                    atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let kid = try AppAssertions.addKey(directory: dir)
+                print(
+                    "New app-assertion key \(kid) in \(dir): it signs after the next start; the previous stays published."
+                )
+                return 0
+            } catch {
+                fail("\(error)")
+                return 2
+            }
+        }
         guard args.first == "bootstrap", !args.contains("--help") else {
             print(adminUsage)
             return args.contains("--help") ? 0 : 2

@@ -412,6 +412,35 @@ struct AppGateTests {
         #expect(await w.f.client.responder.respond(to: export).status == 200, "a manager may (apps.create)")
     }
 
+    /// Rotation: a new key signs after a restart, the previous stays published (tokens already out keep verifying),
+    /// and only the two newest are published.
+    @Test func assertionKeysRotateWithBothPublished() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gh-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try AppAssertions(directory: dir)
+        let id = AppIdentity(
+            accountID: "acc_1", email: "a@x.test", name: "A", orgID: "org_eu_x", region: "eu", roles: ["member"],
+            appRole: .viewer, userVariables: [:], agency: nil)
+        let entry = AppEntryAnswer(
+            appID: "app_1", appName: "Portal", slug: "portal", upstream: nil, allowed: true, code: "allowed",
+            reason: "",
+            identity: id)
+        let old = try CompactJWS(try first.sign(id, app: entry, issuer: "https://gh.test", now: Date()))
+        Thread.sleep(forTimeInterval: 1.1)  // key names sort by second
+        let kid = try AppAssertions.addKey(directory: dir)
+        let second = try AppAssertions(directory: dir)
+        let set = try JWKSet(json: second.jwks)
+        try old.verify(with: try set.key(for: old))
+        let fresh = try CompactJWS(try second.sign(id, app: entry, issuer: "https://gh.test", now: Date()))
+        #expect(fresh.keyID == kid && fresh.keyID != old.keyID)
+        try fresh.verify(with: try set.key(for: fresh))
+        Thread.sleep(forTimeInterval: 1.1)
+        _ = try AppAssertions.addKey(directory: dir)
+        let third = try AppAssertions(directory: dir)
+        let newest = try JWKSet(json: third.jwks)
+        #expect(throws: (any Error).self) { try old.verify(with: try newest.key(for: old)) }
+    }
+
     @Test func theOperatorDecidesWhichUpstreamsTheGatewayMayReach() throws {
         var s = GatewaySettings()
         #expect(!s.allowsUpstream(host: "127.0.0.1", port: 80), "nothing by default")
