@@ -160,8 +160,8 @@ enum CLI {
                     atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 let kid = try AppAssertions.addKey(directory: dir)
                 print(
-                    "New app-assertion key \(kid) in \(dir): it signs after the next start; the previous stays published."
-                )
+                    "New app-assertion key \(kid) in \(dir): it signs after the next start; the previous stays"
+                        + " published.")
                 return 0
             } catch {
                 fail("\(error)")
