@@ -180,7 +180,41 @@ package final class GatehouseApp: Sendable {
             }
         }
         HealthRoutes.register(on: builder, stores: stores)
+        HealthRoutes.metrics(on: builder, token: config.metricsToken)
+        for (name, db) in stores { db.metricsName = name }
+        Self.describeMetrics()
+        // Outbox depth and the oldest waiting mail's age, per region store, read at scrape time.
+        for service in services {
+            let db = service.db
+            let region = service.region.rawValue
+            let clock = clock
+            Metrics.shared.sample {
+                let row = try? await db.read { conn in
+                    try conn.first("SELECT count(*), min(created_at) FROM outbox WHERE sent_at IS NULL")
+                }
+                let depth = Double(row?.int(0) ?? 0)
+                let oldest = row?.int(1).map { max(0, clock.now().timeIntervalSince1970 - Double($0)) } ?? 0
+                return [
+                    ("gatehouse_outbox_depth", [("region", region)], depth),
+                    ("gatehouse_outbox_oldest_seconds", [("region", region)], oldest),
+                ]
+            }
+        }
         router = try builder.build()
+    }
+
+    static func describeMetrics() {
+        let m = Metrics.shared
+        m.describe("gatehouse_http_requests_total", "counter", "Requests by route pattern, method and status class.")
+        m.describe("gatehouse_http_request_duration_seconds", "histogram", "Request latency by route pattern.")
+        m.describe("gatehouse_open_connections", "gauge", "Client connections open now.")
+        m.describe("gatehouse_store_write_seconds", "histogram", "Write transaction time per store.")
+        m.describe("gatehouse_outbox_depth", "gauge", "Mails waiting to be sent, per region.")
+        m.describe("gatehouse_outbox_oldest_seconds", "gauge", "Age of the oldest mail waiting, per region.")
+        m.describe("gatehouse_mail_failures_total", "counter", "Mail deliveries that failed, by kind of failure.")
+        m.describe("gatehouse_sign_ins_total", "counter", "Sign-ins by method and outcome.")
+        m.describe("gatehouse_sso_refusals_total", "counter", "SAML and OpenID Connect sign-ins refused, by reason.")
+        m.describe("gatehouse_rate_limited_total", "counter", "Requests refused by a rate limit, by limit.")
     }
 
     static func mailTransport(_ config: GatehouseConfig, logger: Logger) throws -> (any MailTransport)? {

@@ -71,6 +71,8 @@ package struct GatehouseConfig: Sendable {
     /// Apps behind the gateway: upstreams it may forward to (`host:port` patterns, `*` wildcards; none by
     /// default), and a CA file for https upstreams.
     package var appUpstreams: [String] = []
+    /// `/metrics` answers only with `Authorization: Bearer <token>` (no token configured: 404, never public).
+    package var metricsToken: String?
     package var appUpstreamCAFile: String?
     /// Where each starting page lives (absolute URLs or paths), for the redirect after joining.
     package var destinations: [StartingPage: String] = GatewaySettings().destinations
@@ -243,6 +245,13 @@ package struct GatehouseConfig: Sendable {
         }
         c.appUpstreamCAFile = try apps.string("caFile", default: nil)
         try apps.finish()
+
+        var metrics = try r.section("metrics")
+        c.metricsToken = try metrics.string("token", default: nil)
+        if let t = c.metricsToken, t.utf8.count < 16 {
+            throw ConfigError("metrics.token must be at least 16 characters")
+        }
+        try metrics.finish()
 
         var log = try r.section("log")
         c.logLevel = try log.oneOf("level", default: "info", ["debug", "info", "warning", "error"])

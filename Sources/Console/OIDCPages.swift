@@ -80,6 +80,7 @@ enum OIDCPages {
                 return HTMLPage.slowDown(wait)
             }
             func refused(_ code: String, _ detail: String) -> Response {
+                Metrics.shared.increment("gatehouse_sso_refusals_total", [("protocol", "oidc"), ("reason", code)])
                 // The precise reason helps an attacker probe the checks: it goes to the log, under a reference
                 // the person can give their administrator (`gatehouse oidc verify` prints it too).
                 logger.warning(

@@ -225,6 +225,7 @@ enum SSOPages {
                 case .requestAlreadyAnswered: throw SAMLRefusal("replayed", "this sign-in request was already answered")
                 }
             } catch let r as SAMLRefusal {
+                Metrics.shared.increment("gatehouse_sso_refusals_total", [("protocol", "saml"), ("reason", r.code)])
                 // The precise reason helps an attacker probe the checks: it goes to the log, under a reference the
                 // person can give their administrator (`gatehouse saml verify` prints it too).
                 logger.warning(

@@ -266,14 +266,17 @@ package final class GatewayService: Sendable {
         let address = "pw:" + client
         if let wait = limiter.delay(pair, settings.loginBackoff) ?? limiter.peek([(address, settings.loginPerAddress)])
         {
+            Metrics.shared.increment("gatehouse_sign_ins_total", [("method", "password"), ("outcome", "limited")])
             return .wait(wait)
         }
         guard let account = try await accounts.authenticate(email: email, password: password) else {
             limiter.fail(pair, settings.loginBackoff)
             _ = limiter.attempt([(address, settings.loginPerAddress)])
+            Metrics.shared.increment("gatehouse_sign_ins_total", [("method", "password"), ("outcome", "wrong")])
             return .wrong
         }
         limiter.reset(pair)
+        Metrics.shared.increment("gatehouse_sign_ins_total", [("method", "password"), ("outcome", "ok")])
         return .ok(account)
     }
 

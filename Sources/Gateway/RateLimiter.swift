@@ -34,7 +34,10 @@ package final class RateLimiter: Sendable {
                 if now - win.start >= limit.window { win = Window(start: now, used: 0) }
                 win.used += 1
                 w[key] = win
-                if win.used > limit.count { wait = max(wait ?? 0, Int((win.start + limit.window - now).rounded(.up))) }
+                if win.used > limit.count {
+                    wait = max(wait ?? 0, Int((win.start + limit.window - now).rounded(.up)))
+                    Metrics.shared.increment("gatehouse_rate_limited_total", [("limit", Self.kind(key))])
+                }
             }
             return wait
         }
@@ -78,12 +81,21 @@ package final class RateLimiter: Sendable {
     private let failures = Mutex<[String: Failures]>([:])
 
     /// Seconds to wait before `key` may try again, or nil.
+    /// A key's kind for a metric label: the part before the first `:` (`pw`, `reset-client`), never what
+    /// follows (addresses, emails, invite ids).
+    static func kind(_ key: String) -> String {
+        let k = key.prefix { $0 != ":" }
+        return k.count <= 32 && k.allSatisfy({ $0.isLetter || $0 == "-" || $0 == "_" }) ? String(k) : "other"
+    }
+
     package func delay(_ key: String, _ policy: Backoff) -> Int? {
         let now = clock.now().timeIntervalSince1970
-        return failures.withLock { f in
+        let wait = failures.withLock { f -> Int? in
             guard let e = f[key], now - e.last < policy.forget, e.until > now else { return nil }
             return Int((e.until - now).rounded(.up))
         }
+        if wait != nil { Metrics.shared.increment("gatehouse_rate_limited_total", [("limit", Self.kind(key))]) }
+        return wait
     }
 
     package func fail(_ key: String, _ policy: Backoff) {

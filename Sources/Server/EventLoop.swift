@@ -222,6 +222,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                 continue
             }
             connections[fd] = conn
+            Metrics.shared.add("gatehouse_open_connections", [], 1)
             openCount.add(1, ordering: .relaxed)
         }
     }
@@ -478,6 +479,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         _ = gh_epoll_ctl(epfd, gh_EPOLL_CTL_DEL(), conn.fd, 0)
         _ = gh_close(conn.fd)
         connections[conn.fd] = nil
+        Metrics.shared.add("gatehouse_open_connections", [], -1)
         openCount.subtract(1, ordering: .relaxed)
         core.openConnections.subtract(1, ordering: .relaxed)
     }
@@ -524,9 +526,15 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         return dateText
     }
 
+    /// Methods as metric labels: the standard ones, anything else "other" (a client chooses the method).
+    static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
     private func logRequest(_ request: Request, status: Int, bytes: Int, started: UInt64, route: String?) {
-        guard core.configuration.accessLog else { return }
         let micros = (Monotonic.nanos() &- started) / 1000
+        Metrics.shared.request(
+            route: route ?? "(unmatched)", method: Self.methods.contains(request.method) ? request.method : "other",
+            status: status, seconds: Double(micros) / 1_000_000)
+        guard core.configuration.accessLog else { return }
         accessLine.append(
             to: &logBuffer, request: request, route: route ?? "(unmatched)",
             status: status, bytes: bytes, micros: micros)

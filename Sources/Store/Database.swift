@@ -166,8 +166,21 @@ package final class Database: Sendable {
     package var writeGeneration: UInt64 { commits.value }
 
     /// Runs `body` in a write transaction on the calling thread (tools, tests, start-up). Blocks.
+    /// The store's name in metrics (`gateway`, `eu`…): set by whoever opened it.
+    package var metricsName: String {
+        get { metricsLabel.withLock { $0 } }
+        set { metricsLabel.withLock { $0 = newValue } }
+    }
+    private let metricsLabel = Mutex("store")
+
     package func writeNow<T>(_ body: (SQLConnection) throws -> T) throws -> T {
         assert(readsAreLocal || !LoopThread.isCurrent, "a PostgreSQL write on an event loop (\(path))")
+        let started = Monotonic.nanos()
+        defer {
+            Metrics.shared.observe(
+                "gatehouse_store_write_seconds", [("store", metricsName)],
+                seconds: Double(Monotonic.nanos() &- started) / 1e9)
+        }
         return try writer.withLock { box in
             if box.connection.isBroken { box.connection.reconnect() }
             let db = box.connection

@@ -129,10 +129,12 @@ package final class OutboxSender: Sendable {
                     "mail sent",
                     ["mail.id": .int(Int(mail.id)), "mail.kind": .string(mail.kind), "org.id": .string(mail.org)])
             } catch let e as MailError where e.permanent {
+                Metrics.shared.increment("gatehouse_mail_failures_total", [("kind", "permanent")])
                 try? mark(mail, sentAt: nowS, error: e.message, gaveUp: true)
                 logger.warning(
                     "mail refused for good", ["mail.id": .int(Int(mail.id)), "error.detail": .string(e.message)])
             } catch {
+                Metrics.shared.increment("gatehouse_mail_failures_total", [("kind", "temporary")])
                 let delay = min(settings.retryMax, settings.retryBase * pow(2, Double(min(mail.attempts, 20))))
                 _ = try? service.db.writeNow { conn in
                     try conn.run(
