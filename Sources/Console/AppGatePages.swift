@@ -69,13 +69,8 @@ enum AppGatePages {
             "GET", "/console/:org/apps/:app/view-as-end",
             { c in
                 let id = try c.ctx.parameter("app")
-                if let raw = Cookies.value(named: AppViewAs.cookie, in: c.ctx.request.headers),
-                    let bytes = Base64URL.decode(raw)
-                {
-                    let parts = String(decoding: bytes.prefix(300), as: UTF8.self).split(separator: "\n")
-                    if parts.count == 3, parts[0] == c.org {
-                        try? await c.api.recordViewAs(app: id, member: String(parts[1]), started: false)
-                    }
+                if let choice = AppViewAs.choice(c.ctx.request.headers), choice.org == c.org {
+                    try? await c.api.recordViewAs(app: id, member: choice.member, started: false)
                 }
                 var r = c.redirect("\(c.base)/apps/\(id)", flash: "Stopped viewing as.")
                 r.setCookie(SetCookie.expire(AppViewAs.cookie, secure: c.g.settings.secureCookies))

@@ -302,13 +302,17 @@ package enum AppViewAs {
         Base64URL.encode(Array("\(org)\n\(member)\n\(slug)".utf8))
     }
 
+    /// The browser's choice as (org, member, slug), when it made one.
+    package static func choice(_ headers: HTTPHeaders) -> (org: String, member: String, slug: String)? {
+        guard let v = Cookies.value(named: cookie, in: headers), let raw = Base64URL.decode(v) else { return nil }
+        let p = String(decoding: raw.prefix(300), as: UTF8.self).split(separator: "\n").map(String.init)
+        return p.count == 3 ? (p[0], p[1], p[2]) : nil
+    }
+
     /// The member to view `slug` of `org` as, when the browser asked for it.
     static func member(_ ctx: RequestContext, org: String, slug: String) -> String? {
-        guard let v = Cookies.value(named: cookie, in: ctx.request.headers), let raw = Base64URL.decode(v) else {
-            return nil
-        }
-        let p = String(decoding: raw.prefix(300), as: UTF8.self).split(separator: "\n").map(String.init)
-        return p.count == 3 && p[0] == org && p[2] == slug ? p[1] : nil
+        guard let c = choice(ctx.request.headers), c.org == org, c.slug == slug else { return nil }
+        return c.member
     }
 }
 

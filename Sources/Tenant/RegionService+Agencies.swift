@@ -362,10 +362,7 @@ extension RegionService {
                             .init(email: email, result: .otherAgency, message: "A member of another agency."))
                         continue
                     }
-                    let held = try MemberRows.grants(conn, rowids: [m.rowid])[m.rowid] ?? []
-                    let target = AgencyRules.Target(
-                        accountID: m.accountID, agency: theirs, permissions: catalog.permissions(of: m.roles),
-                        apps: Dictionary(held.map { ($0.app, $0.role) }, uniquingKeysWith: { a, _ in a }))
+                    let target = try self.agencyTarget(conn, m, catalog: catalog)
                     if let refusal = apps.lazy.compactMap({
                         AgencyRules.grantApp(actor, target, app: $0, role: request.role).refusal
                     }).first {
@@ -435,11 +432,8 @@ extension RegionService {
                 guard let m = try MemberRows.load(conn, orgID: org, accountID: id), m.agency == agency else {
                     throw GatehouseError.notFound("No such member.")
                 }
-                let held = try MemberRows.grants(conn, rowids: [m.rowid])[m.rowid] ?? []
-                let target = AgencyRules.Target(
-                    accountID: m.accountID, agency: m.agency, permissions: catalog.permissions(of: m.roles),
-                    apps: Dictionary(held.map { ($0.app, $0.role) }, uniquingKeysWith: { a, _ in a }))
-                let apps = (body.apps ?? held.map(\.app)).filter { target.apps[$0] != nil }
+                let target = try self.agencyTarget(conn, m, catalog: catalog)
+                let apps = (body.apps ?? target.apps.keys.sorted()).filter { target.apps[$0] != nil }
                 for app in apps { try AgencyRules.revokeApp(actor, target, app: app).orThrow() }
                 work.append((m, apps))
             }
@@ -464,10 +458,7 @@ extension RegionService {
 
     func agencyActor(_ conn: SQLConnection, _ a: OrgAccess) throws -> AgencyRules.Actor {
         guard a.agency != nil else { return AgencyRules.Actor(a.actor, agency: nil) }
-        let held = try MemberRows.grants(conn, rowids: [a.actorRowID])[a.actorRowID] ?? []
-        return AgencyRules.Actor(
-            a.actor, agency: a.agency, apps: Dictionary(held.map { ($0.app, $0.role) }, uniquingKeysWith: { x, _ in x })
-        )
+        return AgencyRules.Actor(a.actor, agency: a.agency, apps: try Self.appRoles(conn, rowid: a.actorRowID))
     }
 
     /// The rules' view of a member acted on.
@@ -476,10 +467,15 @@ extension RegionService {
     ) throws
         -> AgencyRules.Target
     {
-        let held = try MemberRows.grants(conn, rowids: [m.rowid])[m.rowid] ?? []
-        return AgencyRules.Target(
+        AgencyRules.Target(
             accountID: m.accountID, agency: m.agency, permissions: catalog.permissions(of: m.roles),
-            apps: Dictionary(held.map { ($0.app, $0.role) }, uniquingKeysWith: { x, _ in x }))
+            apps: try Self.appRoles(conn, rowid: m.rowid))
+    }
+
+    /// A member's app roles by app.
+    static func appRoles(_ conn: SQLConnection, rowid: Int64) throws -> [String: AppRole] {
+        let held = try MemberRows.grants(conn, rowids: [rowid])[rowid] ?? []
+        return Dictionary(held.map { ($0.app, $0.role) }, uniquingKeysWith: { x, _ in x })
     }
 
     static let noSuchAgency = GatehouseError.notFound("No such agency.")
