@@ -471,3 +471,55 @@ struct AppGateTests {
         #expect(check.json["allowed"] as? Bool == false && check.json["code"] as? String == "no_app_access")
     }
 }
+
+/// Bad input to this round's routes: a clear 4xx (JSON for the API), nothing changed, the server still answering.
+@Suite("This round's routes refuse bad input cleanly")
+struct BadInputTests {
+    @Test func everyNewRouteAnswersBadInputWithAClearRefusal() async throws {
+        let w = try await AppGateTests.world()
+        let o = "/api/v1/orgs/\(w.org)"
+        let cases: [(String, String, String?, ClosedRange<Int>)] = [
+            ("POST", "\(o)/agencies", "{", 400...400),
+            ("POST", "\(o)/agencies", #"{"agency":42}"#, 422...422),
+            ("POST", "\(o)/agencies", #"{"agency":"agy_nope"}"#, 404...404),
+            ("POST", "\(o)/agencies/agy_nope/grants", #"{"apps":[],"role":"viewer","emails":"a@b.test"}"#, 404...422),
+            ("POST", "\(o)/agencies/agy_nope/grants", #"{"apps":["x"],"role":"god","emails":"a@b.test"}"#, 422...422),
+            ("POST", "\(o)/agencies/agy_nope/revoke", #"{"members":[]}"#, 422...422),
+            ("POST", "\(o)/agency-requests", #"{"name":"","domains":["x.test"]}"#, 422...422),
+            ("POST", "\(o)/agency-requests", #"{"name":"A","domains":[]}"#, 422...422),
+            ("POST", "/api/v1/regions/eu/agencies", #"{"name":"A","domains":["x.test"]}"#, 403...403),
+            ("POST", "/api/v1/regions/eu/agency-requests/agr_x/maybe", nil, 403...404),
+            ("PATCH", "\(o)/apps/\(w.app)", #"{"rule":{"roles":[],"appRoles":["god"],"conditions":[]}}"#, 422...422),
+            (
+                "PATCH", "\(o)/apps/\(w.app)", #"{"upstream":"http://\#(String(repeating: "a", count: 400)).test"}"#,
+                422...422
+            ),
+            ("PATCH", "\(o)/apps/app_nope", #"{"slug":"x"}"#, 404...404),
+            ("GET", "\(o)/apps/\(w.app)/check", nil, 422...422),
+            ("GET", "\(o)/apps/\(w.app)/check?member=nobody", nil, 404...404),
+            ("POST", "\(o)/apps/import", "", 422...422),
+            ("POST", "\(o)/apps/\(w.app)/view-as", #"{"member":"nobody","started":true}"#, 404...404),
+            (
+                "POST", "/api/v1/auth/password/forgot", #"{"email":"\#(String(repeating: "x", count: 5000))@x.test"}"#,
+                422...422
+            ),
+            ("POST", "/api/v1/auth/password/reset", #"{"token":"x","password":"long-enough-pass"}"#, 410...410),
+            ("POST", "/api/v1/auth/password/reset", "[]", 422...422),
+            ("GET", "/apps/", nil, 404...404),
+            ("GET", "/apps/\(String(repeating: "x", count: 9000))", nil, 400...431),
+            ("GET", "/apps/Portal%00/", nil, 400...400),
+            ("GET", "/auth/verify", nil, 404...404),
+            ("GET", "/metrics", nil, 404...404),
+        ]
+        for (method, path, body, expected) in cases {
+            let r = await w.olga.call(method, path, body)
+            #expect(expected.contains(r.status), "\(method) \(path.prefix(80)): \(r.status) \(r.body.prefix(200))")
+            if path.hasPrefix("/api/") && r.status != 404 {
+                #expect(r.json["error"] != nil, "\(method) \(path.prefix(80)): JSON error shape")
+            }
+        }
+        #expect(await w.olga.call("GET", "/healthz").status == 200, "still answering")
+        let apps = await w.olga.call("GET", "\(o)/apps")
+        #expect(apps.body.contains("\"slug\":\"portal\""), "nothing changed")
+    }
+}
