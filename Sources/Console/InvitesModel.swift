@@ -133,15 +133,16 @@ enum InvitesView {
             }
             h += "</div></fieldset>"
             if !f.apps.isEmpty {
-                h += "<fieldset id=\"invite-apps\"><legend>App access (optional; one app role for all)</legend>"
+                // The app checkboxes are one group (their own fieldset); the one app role for all stands beside it.
+                h += "<fieldset id=\"invite-apps\"><legend>App access (optional)</legend>"
                 for (i, a) in f.apps.enumerated() {
                     h +=
                         "<label for=\"invite-app-\(String(i))\"><input id=\"invite-app-\(String(i))\" type=\"checkbox\""
                         + " name=\"app\" value=\"\(a.value)\"> \(a.label)</label>"
                 }
                 h +=
-                    "<label for=\"invite-app-role\">App role</label><select id=\"invite-app-role\""
-                    + " name=\"appRole\">\(options(f.appRoles))</select></fieldset>"
+                    "</fieldset><label for=\"invite-app-role\">App role (one for all the apps ticked)</label><select"
+                    + " id=\"invite-app-role\" name=\"appRole\">\(options(f.appRoles))</select>"
             }
             h += "<div class=\"actions\"><button type=\"submit\">Send invites</button></div></form></details>"
         }

@@ -174,9 +174,8 @@ enum OrgViews {
                     if m.canCreate {
                         row +=
                             "<td class=\"actions\"><form method=\"post\" action=\"\(base)/apps/\(r.id)/rename\""
-                            + " class=\"inline\">\(csrfField)<label class=\"sr-only\""
-                            + " for=\"rename-\(r.id)\">New name for"
-                            + " \(r.name)</label><input id=\"rename-\(r.id)\" name=\"name\" type=\"text\" required"
+                            + " class=\"inline\">\(csrfField)<input id=\"rename-\(r.id)\" name=\"name\" type=\"text\""
+                            + " required aria-label=\"New name for \(r.name)\""
                             + " value=\"\(r.name)\"><button type=\"submit\" class=\"secondary\">Rename</button></form>"
                             + "<form method=\"post\" action=\"\(base)/apps/\(r.id)/delete\""
                             + " class=\"inline\">\(csrfField)"

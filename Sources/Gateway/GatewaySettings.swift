@@ -10,8 +10,12 @@ package struct GatewaySettings: Sendable {
     /// Off only to measure the path without it.
     package var answerCache = true
     /// Where each starting page lives (relative paths or absolute URLs), for the redirect after joining.
+    /// By default the starting pages' apps behind this gateway (every org has them; see `RegionService`), except
+    /// Console: Gatehouse's own console, where an org's first owner lands (`destinations.console` in the
+    /// configuration points it at the org's Console app, `/apps/console/`, instead).
     package var destinations: [StartingPage: String] = [
-        .studio: "/studio", .console: "/console", .portal: "/portal", .agentConsole: "/agent-console",
+        .studio: "/apps/studio/", .console: "/console", .portal: "/apps/portal/",
+        .agentConsole: "/apps/agent-console/",
     ]
     package var publicBaseURL = "http://127.0.0.1:8080"
     /// Wrong passwords: growing delays per (account, client address), so nobody elsewhere can lock a person

@@ -198,6 +198,17 @@ enum RegionSchema {
                 ALTER TABLE apps ADD COLUMN rule TEXT NOT NULL DEFAULT '{}';
                 CREATE UNIQUE INDEX apps_by_slug ON apps (org_id, slug);
                 """),
+        // The four starting pages become apps of every org that exists (new orgs get them when provisioned).
+        Migration(
+            10, "starting pages as apps",
+            sql: ["studio|Studio", "console|Console", "portal|Portal", "agent-console|Agent Console"].map {
+                let p = $0.split(separator: "|")
+                return """
+                    INSERT INTO apps (org_id, id, name, created_at, slug)
+                        SELECT id, 'app_' || '\(p[0])_' || substr(id, 8), '\(p[1])', created_at, '\(p[0])' FROM orgs o
+                        WHERE NOT EXISTS (SELECT 1 FROM apps a WHERE a.org_id = o.id AND a.slug = '\(p[0])');
+                    """
+            }.joined(separator: "\n")),
     ]
 
     private static let tablesBeforeSearch = """

@@ -1,4 +1,5 @@
 import Compression
+import Crypto
 import Foundation
 import GatehouseCore
 import Store
@@ -129,6 +130,21 @@ extension RegionService {
             }
             let d = try self.decide(conn, app: view, member: m, catalog: a.catalog, org: org)
             return AppCheckAnswer(member: member, allowed: d.allowed, code: d.code, reason: d.reason)
+        }
+    }
+
+    /// The four starting pages are apps of every org, served at `/apps/<slug>/` once an admin connects them to an
+    /// upstream (until then the gateway says they are not connected), configurable like any other app.
+    static let startingPages: [(StartingPage, String, String)] = [
+        (.studio, "Studio", "studio"), (.console, "Console", "console"), (.portal, "Portal", "portal"),
+        (.agentConsole, "Agent Console", "agent-console"),
+    ]
+
+    static func addStartingPages(_ conn: SQLConnection, org: String, at: Int) throws {
+        for (_, name, slug) in startingPages {
+            try conn.run(
+                "INSERT INTO apps (org_id, id, name, created_at, slug) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [org, "app_" + IDs.random(SecureRandom.bytes(20)), name, at, slug])
         }
     }
 

@@ -170,6 +170,7 @@ extension RegionService {
         return try await db.write { conn in
             try conn.run(
                 "INSERT INTO orgs (id, name, status, created_at) VALUES (?, ?, 'active', ?)", [orgID.raw, name, nowS])
+            try Self.addStartingPages(conn, org: orgID.raw, at: nowS)
             try conn.run(
                 """
                 INSERT INTO invites (id, org_id, email, roles, sso_only, first_name, last_name, user_vars, \

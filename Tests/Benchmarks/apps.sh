@@ -72,7 +72,7 @@ for _ in range(200):
 mia = client()
 api(mia, "POST", f"/api/v1/invites/{link}/accept", {"password": "mia-password-long"}, 200)
 mia_id = api(mia, "GET", "/api/v1/me", None, 200).json()["account"]["id"]
-app = api(ops, "POST", f"/api/v1/orgs/{org}/apps", {"name": "Portal"}, 201).json()["id"]
+app = [a for a in api(ops, "GET", f"/api/v1/orgs/{org}/apps", None, 200).json() if a.get("slug") == "portal"][0]["id"]
 api(ops, "PATCH", f"/api/v1/orgs/{org}/apps/{app}", {"slug": "portal", "upstream": f"http://127.0.0.1:{up}",
     "rule": {"roles": ["member"], "appRoles": [], "conditions": []}}, 200)
 api(ops, "POST", f"/api/v1/orgs/{org}/apps/{app}/grants", {"member": mia_id, "role": "editor"}, 204)

@@ -196,7 +196,7 @@ def story(base, binary, admin_args, mailbox, smtp, split_ctl):
         link = mailbox.link(f"{name}@acme.test")
         c = Client(base)
         r = c.api("POST", f"/api/v1/invites/{link.split('/invite/')[1]}/accept", {"password": f"{name}-password-long"}, expect=200)
-        assert r.json()["redirect"] == "/portal"
+        assert r.json()["redirect"] == "/apps/portal/"
         c.id = c.api("GET", "/api/v1/me", expect=200).json()["account"]["id"]
         people[name] = c
     mia, mx = people["mia"], people["max"]

@@ -257,8 +257,8 @@ struct ConsoleTests {
         // Grant from the member's panel, then revoke.
         let panel = await owner.go("GET", "/console/\(org)/members/\(member)")
         let app = try #require(
-            panel.body.components(separatedBy: "id=\"grant-app\" name=\"app\"><option value=\"").dropFirst().first?
-                .components(separatedBy: "\"").first)
+            panel.body.components(separatedBy: "\">Studio One</option>").first?.components(separatedBy: "value=\"").last
+        )
         #expect(
             await owner.go(
                 "POST", "/console/\(org)/members/\(member)/apps",

@@ -74,7 +74,7 @@ struct GatewayFlowTests {
                 "POST", "/api/v1/invites/\(eu.mailedToken(for: invite))/accept",
                 #"{"password":"correct-horse-battery"}"#)
             #expect(r.status == 200, "\(r.body)")
-            #expect(r.json["redirect"] as? String == "/portal")
+            #expect(r.json["redirect"] as? String == "/apps/portal/")
             people[email] = b
         }
         let mia = try #require(people["mia@acme.test"])

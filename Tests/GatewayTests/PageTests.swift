@@ -134,7 +134,8 @@ struct PageTests {
                 accountID: try #require(try f.app.gateway.accounts.find(email: "mia@acme.test")).id
             ).isEmpty)
         let joined = await b.go("POST", "/invite/\(token)/accept", form: [("csrf", b.csrf)])
-        #expect(joined.status == 303 && joined.location == "/portal", "redirect to the membership's starting page")
+        #expect(
+            joined.status == 303 && joined.location == "/apps/portal/", "redirect to the membership's starting page")
         #expect(b.cookies["gh_org"] == org)
         // The link is spent.
         let again = await FormBrowser(f.client).go("GET", "/invite/\(token)")
@@ -202,7 +203,7 @@ struct PageTests {
         #expect(login.status == 303 && login.location == "/invite/\(token)")
         _ = await max.go("GET", "/invite/\(token)")
         let joined = await max.go("POST", "/invite/\(token)/accept", form: [("csrf", max.csrf)])
-        #expect(joined.location == "/studio")
+        #expect(joined.location == "/apps/studio/")
         // An off-site `next` is ignored.
         let offsite = FormBrowser(f.client)
         _ = await offsite.go("GET", "/login")

@@ -207,7 +207,7 @@ struct SSOTests {
                 SAMLKit.response(
                     nameID: "bob@example.com", inResponseTo: id, audience: sp.entityID, acs: sp.acsURL,
                     now: f.clock.now()), with: k))
-        #expect(r.status == 303 && r.location == "/portal", "the invite's starting page, not the used link")
+        #expect(r.status == 303 && r.location == "/apps/portal/", "the invite's starting page, not the used link")
         let token = try #require(b.cookies[Sessions.cookieName])
         var h: HTTPHeaders = ["Cookie": "\(Sessions.cookieName)=\(token)"]
         h.set("Host", "test")

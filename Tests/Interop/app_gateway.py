@@ -167,8 +167,10 @@ def main():
             people[name] = (c, c.api("GET", "/api/v1/me", expect=200).json()["account"]["id"])
         (mia, mia_id), (sam, sam_id) = people["mia"], people["sam"]
         apps = {}
+        existing = {a.get("slug"): a["id"] for a in olga.api("GET", f"/api/v1/orgs/{org}/apps", expect=200).json()}
         for name, slug in [("Portal", "portal"), ("Other", "other")]:
-            app = olga.api("POST", f"/api/v1/orgs/{org}/apps", {"name": name}, expect=201).json()["id"]
+            # The Portal is one of every org's starting pages; Other is made here.
+            app = existing.get(slug) or olga.api("POST", f"/api/v1/orgs/{org}/apps", {"name": name}, expect=201).json()["id"]
             rule = {"roles": [], "appRoles": [], "conditions": [{"variable": "team", "op": "equals", "values": ["blue"]}]}
             olga.api("PATCH", f"/api/v1/orgs/{org}/apps/{app}", {"slug": slug, "upstream": f"http://127.0.0.1:{up_port}/{slug}", "rule": rule}, expect=200)
             apps[slug] = app

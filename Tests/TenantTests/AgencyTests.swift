@@ -1,9 +1,11 @@
 import Foundation
 import GatehouseCore
-import Tenant
+import Store
 import TenantAPI
 import TenantDomain
 import Testing
+
+@testable import Tenant
 
 /// Agencies through the region API: the register and requests (region admin), the agency grant, and the limits
 /// of agency people as the region enforces them — their view is their agency, they pass on only what they hold,
@@ -268,5 +270,30 @@ struct AgencyTests {
         #expect(audit.body.contains("\"people\":\"3\""))
         // Unused now, the region admin may delete it.
         #expect(await f.call(Self.ops, "DELETE", "/api/v1/regions/eu/agencies/\(blue)").status == 409, "people remain")
+    }
+}
+
+/// The four starting pages are apps of every org: made with a new org, and by migration 10 for orgs that existed.
+@Suite("Starting pages as apps")
+struct StartingPageAppsTests {
+    @Test func everyOrgHasItsStartingPagesAsApps() async throws {
+        let f = try TenantFixture()
+        let org = try await f.makeOrg("Acme")
+        let s = f.service(.eu)
+        func slugs(_ db: Database) throws -> [String] {
+            try db.readNow { conn in
+                try conn.query("SELECT slug FROM apps WHERE org_id = ? ORDER BY slug", [org]).compactMap {
+                    $0.string("slug")
+                }
+            }
+        }
+        #expect(try slugs(s.db) == ["agent-console", "console", "portal", "studio"])
+        // An org from before migration 10 gets them when the store opens.
+        _ = try s.db.writeNow { conn in
+            try conn.run("DELETE FROM apps WHERE org_id = ?", [org])
+            try conn.run("DELETE FROM schema_migrations WHERE version = 10")
+        }
+        let reopened = try s.db.reopen(migrations: RegionSchema.migrations)
+        #expect(try slugs(reopened) == ["agent-console", "console", "portal", "studio"])
     }
 }
