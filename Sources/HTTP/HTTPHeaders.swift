@@ -36,6 +36,8 @@ package struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// ASCII case-insensitive comparison (header names are ASCII tokens).
     package static func sameName(_ a: String, _ b: String) -> Bool {
+        // Most names compared differ in length: no byte need be looked at (native strings know their length).
+        guard a.utf8.count == b.utf8.count else { return false }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {
