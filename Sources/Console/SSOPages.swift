@@ -530,6 +530,12 @@ enum SSOPages {
         if created != nil { try await g.trust.link(accountID: account.id, org: org, via: "created") }
         if let old = g.sessionToken(ctx) { try? await g.sessions.revoke(old) }
         let (token, _) = try await g.sessions.create(accountID: account.id, method: method, samlSubject: subject)
+        let protocolName: String
+        switch method {
+        case .oidc: protocolName = "oidc"
+        default: protocolName = "saml"
+        }
+        Metrics.shared.increment("gatehouse_sign_ins_total", [("method", protocolName), ("outcome", "ok")])
         var target = next ?? g.settings.destination(result.startingPage)
         if result.outcome == "invite_accepted" && target.hasPrefix("/invite/") {
             target = g.settings.destination(result.startingPage)

@@ -133,6 +133,11 @@ struct SSOTests {
         let replay = await Self.post(other, org: org, signed)
         Self.expectRefused(f, replay, "already used")
         #expect(other.cookies[Sessions.cookieName] == nil)
+        // Counted for operators: the sign-in by method, the refusal by reason code (no org or person in a label).
+        let metrics = await Metrics.shared.render()
+        #expect(metrics.contains("gatehouse_sign_ins_total{method=\"saml\",outcome=\"ok\"}"))
+        #expect(metrics.contains("gatehouse_sso_refusals_total{protocol=\"saml\",reason=\"replayed\"}"))
+        #expect(!metrics.contains(org) && !metrics.contains("alice@"))
     }
 
     /// A legacy IdP that signs with a 1024-bit key: refused under the default floor (metadata, certificate and
