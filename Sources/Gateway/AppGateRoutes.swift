@@ -42,25 +42,29 @@ package enum AppGateRoutes {
             r.headers.set("Cache-Control", "no-store")
             return r
         }
+        /// The original URI: nginx's `X-Original-URI`, Traefik's `X-Forwarded-Uri`, or (Envoy `ext_authz`, which
+        /// appends the original path to the check's path prefix) what follows `/auth/verify` in the path.
         @Sendable func verifiedSlug(_ ctx: RequestContext) throws -> String {
-            try appPath(ctx.request.headers["x-original-uri"] ?? ctx.request.headers["x-forwarded-uri"] ?? "").0
+            let target = ctx.request.target
+            if target.hasPrefix("/auth/verify/apps/") { return try appPath(String(target.dropFirst(12))).0 }
+            return try appPath(ctx.request.headers["x-original-uri"] ?? ctx.request.headers["x-forwarded-uri"] ?? "").0
+        }
+        let fast: SyncHandler = { ctx in
+            guard let slug = try? verifiedSlug(ctx), let (entry, jwt) = remembered(g, ctx, slug: slug) else {
+                return nil
+            }
+            return verified(entry, jwt)
+        }
+        let asked: Handler = { ctx in
+            let slug = try verifiedSlug(ctx)
+            do {
+                let (entry, jwt) = try await admit(g, ctx, slug: slug)
+                return verified(entry, jwt)
+            } catch let sso as SSORedirect { throw sso.error }
         }
         // Answered on the event loop when the decision and a fresh assertion are remembered; else asked.
-        b.sync(
-            "GET", "/auth/verify",
-            { ctx in
-                guard let slug = try? verifiedSlug(ctx), let (entry, jwt) = remembered(g, ctx, slug: slug) else {
-                    return nil
-                }
-                return verified(entry, jwt)
-            },
-            else: { ctx in
-                let slug = try verifiedSlug(ctx)
-                do {
-                    let (entry, jwt) = try await admit(g, ctx, slug: slug)
-                    return verified(entry, jwt)
-                } catch let sso as SSORedirect { throw sso.error }
-            })
+        b.sync("GET", "/auth/verify", fast, else: asked)
+        b.sync("GET", "/auth/verify/*", fast, else: asked)
         b.any("/apps/*") { ctx in
             let (slug, rest) = try appPath(String(ctx.request.target))
             do {

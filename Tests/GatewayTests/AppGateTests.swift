@@ -181,6 +181,13 @@ struct AppGateTests {
         verify.headers.set("X-Original-URI", "/apps/portal/../secret")
         ok = await w.f.client.responder.respond(to: verify)
         #expect(ok.status == 400)
+        // Envoy ext_authz: the original path after the check's prefix, no header.
+        var envoy = verify
+        envoy.headers.remove("X-Original-URI")
+        envoy.target = "/auth/verify/apps/portal/report?x=1"
+        #expect(await w.f.client.responder.respond(to: envoy).headers["X-Gatehouse-Email"] == "mia@acme.test")
+        envoy.target = "/auth/verify/apps/portal/../other"
+        #expect(await w.f.client.responder.respond(to: envoy).status == 400)
         verify.headers.set("X-Original-URI", "/apps/portal/x")
         verify.headers.set("Cookie", "")
         #expect(await w.f.client.responder.respond(to: verify).status == 401)
