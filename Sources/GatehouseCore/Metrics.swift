@@ -21,10 +21,18 @@ package final class Metrics: Sendable {
         var sum = 0.0
         var count: UInt64 = 0
     }
+    /// One request's labels as they arrive (no strings built per request; labels are made at scrape time).
+    struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let statusClass: Int
+    }
     struct State {
         var counters: [Series: Double] = [:]
         var histograms: [Series: Histogram] = [:]
         var gauges: [Series: Double] = [:]
+        var requests: [RequestKey: Double] = [:]
+        var latency: [String: Histogram] = [:]
     }
 
     private let state = Mutex(State())
@@ -75,18 +83,17 @@ package final class Metrics: Sendable {
     }
 
     /// One request done: by route pattern, method and status class, with its latency.
+    /// Every request passes here (the event loop's hot path): the raw key only; labels are made at scrape time.
     package func request(route: String, method: String, status: Int, seconds: Double) {
-        let labels = [("route", route), ("method", method), ("status", "\(status / 100)xx")]
-        let k = Self.key("gatehouse_http_requests_total", labels)
-        let h = Self.key("gatehouse_http_request_duration_seconds", [("route", route)])
+        let k = RequestKey(route: route, method: method, statusClass: status / 100)
         let i = Self.buckets.firstIndex { seconds <= $0 }
         state.withLock { s in
-            s.counters[k, default: 0] += 1
-            var hist = s.histograms[h] ?? Histogram()
-            if let i { hist.counts[i] += 1 }
-            hist.sum += seconds
-            hist.count += 1
-            s.histograms[h] = hist
+            s.requests[k, default: 0] += 1
+            if let i {
+                s.latency[route, default: Histogram()].counts[i] += 1
+            }
+            s.latency[route, default: Histogram()].sum += seconds
+            s.latency[route, default: Histogram()].count += 1
         }
     }
 
@@ -95,7 +102,14 @@ package final class Metrics: Sendable {
         var sampled: [(String, [(String, String)], Double)] = []
         for f in samplers.withLock({ $0 }) { sampled += await f() }
         for (name, labels, value) in sampled { set(name, labels, value) }
-        let s = state.withLock { $0 }
+        var s = state.withLock { $0 }
+        for (k, n) in s.requests {
+            let labels = [("route", k.route), ("method", k.method), ("status", "\(k.statusClass)xx")]
+            s.counters[Self.key("gatehouse_http_requests_total", labels), default: 0] += n
+        }
+        for (route, h) in s.latency {
+            s.histograms[Self.key("gatehouse_http_request_duration_seconds", [("route", route)])] = h
+        }
         let described = help.withLock { $0 }
         var byName: [String: [String]] = [:]
         func labelText(_ l: [String], extra: String? = nil) -> String {

@@ -117,11 +117,11 @@ package enum AppGateRoutes {
     /// region's decision and a fresh assertion from memory, or nil (then `admit` asks). Gives the same answer
     /// `admit` would: the decision is dropped at the first write anywhere, and after `RememberedAnswer.lifetime`.
     static func remembered(_ g: GatewayService, _ ctx: RequestContext, slug: String) -> (AppEntryAnswer, String)? {
-        guard let caller = g.immediateCaller(ctx), let generation = g.dataGeneration else { return nil }
-        let org =
-            caller.scopeOrg ?? Cookies.value(named: GatewayService.currentOrgCookie, in: ctx.request.headers) ?? ""
+        guard let caller = g.immediateCaller(ctx), let generation = g.dataGeneration,
+            let org = chosenOrg(caller, ctx)
+        else { return nil }
         let now = g.clock.now()
-        guard OrgID(org) != nil,
+        guard
             let d = g.appDecisions.lookup(
                 AppDecisionKey(
                     caller: caller, org: org, slug: slug, asMember: AppViewAs.member(ctx, org: org, slug: slug)),
@@ -155,6 +155,14 @@ package enum AppGateRoutes {
         return false
     }
 
+    /// The org the request names without asking anyone: an API key's own, or the browser's working org (the
+    /// switcher's cookie). Nil: the caller's memberships decide (see `admit`).
+    static func chosenOrg(_ caller: Caller, _ ctx: RequestContext) -> String? {
+        if let scoped = caller.scopeOrg { return scoped }
+        let chosen = Cookies.value(named: GatewayService.currentOrgCookie, in: ctx.request.headers)
+        return chosen.flatMap { OrgID($0) != nil ? $0 : nil }
+    }
+
     /// Who is asking, in which org, and the region's decision for this app: 401 without a session, the SSO path
     /// when the org wants it, 403 with the reason when the rule refuses, 404 for an unknown app or org. Returns
     /// the assertion to send (remembered while fresh).
@@ -163,11 +171,7 @@ package enum AppGateRoutes {
     ) async throws -> (AppEntryAnswer, String) {
         let caller = try await g.caller(ctx, csrf: false)
         let org: String
-        if let scoped = caller.scopeOrg {
-            org = scoped
-        } else if let chosen = Cookies.value(named: GatewayService.currentOrgCookie, in: ctx.request.headers),
-            OrgID(chosen) != nil
-        {
+        if let chosen = chosenOrg(caller, ctx) {
             org = chosen
         } else {
             let mine = await g.overview(caller).memberships
