@@ -108,6 +108,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: ["TenantAPI", "GatehouseTesting", "Server", "App", "Web", "HTTP", "GatehouseCore"]),
+        .testTarget(
+            name: "NetTests", dependencies: ["Net", "Server", "Web", "HTTP", "GatehouseTesting", "GatehouseCore"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "GatehouseCore"]),
         .testTarget(name: "TenantDomainTests", dependencies: ["TenantDomain", "GatehouseCore"]),
         .testTarget(

@@ -165,3 +165,34 @@ int gh_readable_now(int fd) {
     char c; ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     return r > 0 ? 1 : -1;
 }
+
+int gh_connect_start(const char *numeric_host, int port) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC; hints.ai_socktype = SOCK_STREAM; hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+    char portbuf[16]; snprintf(portbuf, sizeof portbuf, "%d", port);
+    if (getaddrinfo(numeric_host, portbuf, &hints, &res) != 0 || !res) { errno = EHOSTUNREACH; return -1; }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) { int e = errno; freeaddrinfo(res); errno = e; return -1; }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+    int e = errno;
+    freeaddrinfo(res);
+    if (rc < 0 && e != EINPROGRESS) { close(fd); errno = e; return -1; }
+    return fd;
+}
+int gh_socket_error(int fd) {
+    int err = 0; socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+    return err;
+}
+int gh_resolve_numeric(const char *host, char *buf, int buflen) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC; hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return -1;
+    int rc = getnameinfo(res->ai_addr, res->ai_addrlen, buf, buflen, NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(res);
+    return rc == 0 ? 0 : -1;
+}

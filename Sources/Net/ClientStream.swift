@@ -162,6 +162,16 @@ package final class ClientStream {
         return out
     }
 
+    /// What is available next (buffered bytes first, else one read), or nil once the peer has closed.
+    package func readSome() throws -> ArraySlice<UInt8>? {
+        if cursor == buffer.count {
+            do { try fill() } catch let e as NetError where e.code == "closed" { return nil }
+        }
+        let out = buffer[cursor...]
+        cursor = buffer.count
+        return out
+    }
+
     /// Everything until the peer closes, at most `max` bytes.
     package func readToEnd(max: Int) throws -> [UInt8] {
         while true {

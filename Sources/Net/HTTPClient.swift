@@ -1,4 +1,6 @@
+import CShims
 import Foundation
+import GatehouseCore
 import Synchronization
 
 /// An HTTP/1.1 response as the client read it: status, headers (names lower-cased, in order), whole body.
@@ -35,8 +37,10 @@ package final class HTTPClient: Sendable {
 
     package init(
         baseURL: String, caFile: String? = nil, connectTimeoutMillis: Int = 2_000, ioTimeoutMillis: Int = 30_000,
-        maxBodyBytes: Int = 32 << 20, width: Int = 16
+        maxBodyBytes: Int = 32 << 20, width: Int = 16, usesLoop: Bool = true, retryIdempotent: Bool = false
     ) throws {
+        self.usesLoop = usesLoop
+        self.retryIdempotent = retryIdempotent
         guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
             let host = url.host, !host.isEmpty,
             url.path.isEmpty || url.path == "/"
@@ -53,31 +57,93 @@ package final class HTTPClient: Sendable {
         pool = BlockingPool(label: "gatehouse.http-client.\(host):\(port)", width: width)
     }
 
+    /// Sends a request and reads the whole answer. On an event loop (and for plain http) the loop's own
+    /// connections carry it with no thread hop (`LoopConnection`); elsewhere, and for https, a pool thread does
+    /// the blocking version. Both read with the same `HTTPResponseParser` and answer alike (tested).
     package func send(
         method: String, target: String, headers: [(String, String)], body: [UInt8]
     ) async throws -> HTTPClientResponse {
-        try await pool.run { try self.sendBlocking(method: method, target: target, headers: headers, body: body) }
-    }
-
-    func checkout() throws -> UnsafeStream {
-        while let s = idle.withLock({ $0.popLast() }) {
-            if s.stream.isReusable { return s }
-            s.stream.close()
+        let head = try Self.requestBytes(
+            method: method, target: target, host: "\(host):\(port)", headers: headers, body: body)
+        if !useTLS && usesLoop {
+            let address = try await numericAddress()
+            if let reactor = CurrentLoop.reactor {
+                requestsOnLoop.add(1, ordering: .relaxed)
+                return try await sendOnLoop(reactor, head, method, address)
+            }
         }
-        let s = try ClientStream(
-            host: host, port: port, connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis)
-        if useTLS { try s.startTLS(serverName: host, caFile: caFile) }
-        return UnsafeStream(s)
+        return try await pool.run { try self.sendBlocking(head, method: method) }
     }
 
-    func sendBlocking(
-        method: String, target: String, headers: [(String, String)], body: [UInt8]
-    ) throws -> HTTPClientResponse {
-        let conn = try checkout()
-        let s = conn.stream
+    /// Whether requests made on an event loop use the loop's connections (tests turn it off to compare).
+    package let usesLoop: Bool
+    /// Requests carried by an event loop's connections (tests check which path ran).
+    package let requestsOnLoop = Atomic<Int>(0)
+    private let resolved = Mutex<String?>(nil)
+    private let loopPools = Mutex<[Int: LoopPool]>([:])
+
+    /// The host as a numeric address (names resolved once, on a pool thread: resolving may block).
+    func numericAddress() async throws -> String {
+        if let a = resolved.withLock({ $0 }) { return a }
+        let host = self.host
+        let a = try await pool.run { () throws -> String in
+            if ClientStream.isIPAddress(host) { return host }
+            var buf = [CChar](repeating: 0, count: 64)
+            guard gh_resolve_numeric(host, &buf, 64) == 0 else {
+                throw NetError("connect_failed", "cannot resolve \(host)")
+            }
+            return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        resolved.withLock { $0 = a }
+        return a
+    }
+
+    private func sendOnLoop(
+        _ reactor: any LoopReactor, _ head: [UInt8], _ method: String, _ address: String
+    ) async throws -> HTTPClientResponse {
+        let pool = loopPools.withLock { pools in
+            if let p = pools[reactor.loopIndex] { return p }
+            let p = LoopPool(reactor: reactor, origin: "\(host):\(port)")
+            pools[reactor.loopIndex] = p
+            return p
+        }
+        var retried = false
+        while true {
+            let conn = try pool.checkout(address: address, port: port)
+            do {
+                return try await withCheckedThrowingContinuation { c in
+                    conn.start(
+                        head, parser: HTTPResponseParser(method: method, origin: pool.origin, maxBodyBytes: maxBodyBytes),
+                        connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis, continuation: c)
+                }
+            } catch let e as NetError where e.code == "stale" {
+                // The server closed a kept-alive connection as the request went out: it never saw it. Only a
+                // request that may be repeated is tried again (once, on a new connection).
+                guard retryIdempotent && !retried && (method == "GET" || method == "HEAD") else {
+                    throw NetError("closed", e.message)
+                }
+                retried = true
+            }
+        }
+    }
+
+    /// Whether a GET or HEAD that met a kept-alive connection closed under it is sent again on a new one (app
+    /// upstreams: yes; signed region calls: never, a repeat would be a replay).
+    package let retryIdempotent: Bool
+
+    package static func requestBytes(
+        method: String, target: String, host: String, headers: [(String, String)], body: [UInt8]
+    ) throws -> [UInt8] {
         var head: [UInt8] = []
         head.reserveCapacity(256 + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 } + body.count)
-        head += "\(method) \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n".utf8
+        head += method.utf8
+        head.append(32)
+        head += target.utf8
+        head += " HTTP/1.1\r\nHost: ".utf8
+        head += host.utf8
+        head += "\r\nContent-Length: ".utf8
+        head += String(body.count).utf8
+        head += [13, 10]
         for (n, v) in headers {
             guard !n.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 58 }),
                 !v.utf8.contains(where: { $0 == 13 || $0 == 10 })
@@ -91,75 +157,44 @@ package final class HTTPClient: Sendable {
         }
         head += [13, 10]
         head += body
+        return head
+    }
+
+    func checkout() throws -> UnsafeStream {
+        while let s = idle.withLock({ $0.popLast() }) {
+            if s.stream.isReusable { return s }
+            s.stream.close()
+        }
+        let s = try ClientStream(
+            host: host, port: port, connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis)
+        if useTLS { try s.startTLS(serverName: host, caFile: caFile) }
+        return UnsafeStream(s)
+    }
+
+    package func sendBlocking(_ head: [UInt8], method: String) throws -> HTTPClientResponse {
+        let conn = try checkout()
+        let s = conn.stream
         do {
             try s.write(head)
-            let response = try readResponse(s, method: method)
-            if response.header("connection")?.lowercased() == "close" {
-                s.close()
-            } else {
-                idle.withLock { $0.append(conn) }
+            var parser = HTTPResponseParser(method: method, origin: "\(host):\(port)", maxBodyBytes: maxBodyBytes)
+            while true {
+                guard let chunk = try s.readSome() else {
+                    let response = try parser.finish()
+                    s.close()
+                    return response
+                }
+                if let response = try parser.feed(Array(chunk)) {
+                    if parser.hasLeftover || response.header("connection")?.lowercased() == "close" {
+                        s.close()
+                    } else {
+                        idle.withLock { $0.append(conn) }
+                    }
+                    return response
+                }
             }
-            return response
         } catch {
             s.close()
             throw error
         }
-    }
-
-    func readResponse(_ s: ClientStream, method: String) throws -> HTTPClientResponse {
-        var status = 0
-        var headers: [(String, String)] = []
-        repeat {
-            let line = try s.readLine()
-            let parts = line.split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]), (100...599).contains(code)
-            else {
-                throw NetError("protocol_error", "not an HTTP response from \(host):\(port)")
-            }
-            status = code
-            headers = []
-            while true {
-                let h = try s.readLineBytes()
-                if h.isEmpty { break }
-                guard let colon = h.firstIndex(of: 58), headers.count < 100 else {
-                    throw NetError("protocol_error", "bad header line")
-                }
-                let name = h[..<colon].map { (65...90).contains($0) ? $0 + 32 : $0 }
-                var value = h[(colon + 1)...]
-                while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
-                while let l = value.last, l == 32 || l == 9 { value = value.dropLast() }
-                headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
-            }
-        } while status < 200  // skip 1xx
-        let find = { (n: String) in headers.first { $0.0 == n }?.1 }
-        var body: [UInt8] = []
-        if method == "HEAD" || status == 204 || status == 304 {
-        } else if find("transfer-encoding")?.lowercased().contains("chunked") == true {
-            while true {
-                let sizeLine = try s.readLine()
-                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16), size >= 0
-                else {
-                    throw NetError("protocol_error", "bad chunk size")
-                }
-                if size == 0 {
-                    while try !s.readLine().isEmpty {}
-                    break
-                }
-                guard body.count + size <= maxBodyBytes else {
-                    throw NetError("protocol_error", "response body too large")
-                }
-                body += try s.read(exactly: size)
-                _ = try s.readLine()
-            }
-        } else if let len = find("content-length") {
-            guard let n = Int(len), n >= 0, n <= maxBodyBytes else {
-                throw NetError("protocol_error", "bad Content-Length")
-            }
-            body = try s.read(exactly: n)
-        } else {
-            body = try s.readToEnd(max: maxBodyBytes)
-            headers.append(("connection", "close"))
-        }
-        return HTTPClientResponse(status: status, headers: headers, body: body)
     }
 }

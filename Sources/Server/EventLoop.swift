@@ -10,7 +10,7 @@ import Synchronization
 /// Confinement (as in NIO's SelectableEventLoop): every `var` below marked "loop" is touched only on the loop's
 /// thread. Other threads reach the loop only through `remoteWork` (a mutex-protected queue) and the eventfd
 /// wake-up. Handlers must not block: stores and password hashing run their blocking work on their own threads.
-final class EventLoop: TaskExecutor, @unchecked Sendable {
+final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
     enum RemoteWork: Sendable {
         case job(UnownedJob)
         case closure(@Sendable () -> Void)
@@ -29,6 +29,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // loop: everything below
     private var connections: [Int32: Connection] = [:]
+    /// Sockets other code keeps on this loop (upstream connections), see `LoopReactor`.
+    private var watchers: [Int32: any LoopSocketHandler] = [:]
     private var localJobs: [UnownedJob] = []
     private var runningJobs: [UnownedJob] = []
     private var scratch: UnsafeMutableRawBufferPointer
@@ -104,6 +106,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     func run() {
         threadID.store(pthread_self(), ordering: .releasing)
         LoopThread.markCurrent()
+        CurrentLoop.set(self)
         startListening()
         var events = [gh_epoll_ready](repeating: gh_epoll_ready(), count: 256)
         var lastSweep = Monotonic.millis()
@@ -164,7 +167,15 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             acceptConnections()
             return
         }
-        guard let conn = connections[fd] else { return }
+        guard let conn = connections[fd] else {
+            if let w = watchers[fd] {
+                let bad = events & gh_EPOLLERR() != 0
+                w.ready(
+                    readable: events & (gh_EPOLLIN() | gh_EPOLLHUP() | gh_EPOLLRDHUP()) != 0,
+                    writable: events & gh_EPOLLOUT() != 0, failed: bad)
+            }
+            return
+        }
         if events & gh_EPOLLERR() != 0 {
             close(conn)
             return
@@ -484,9 +495,35 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         core.openConnections.subtract(1, ordering: .relaxed)
     }
 
+    // MARK: - Sockets of others (LoopReactor)
+
+    var nowMillis: UInt64 { now }
+    var loopIndex: Int { index }
+
+    func watch(_ fd: Int32, readable: Bool, writable: Bool, handler: any LoopSocketHandler) {
+        watchers[fd] = handler
+        _ = gh_epoll_ctl(epfd, gh_EPOLL_CTL_ADD(), fd, Self.interest(readable, writable))
+    }
+
+    func rewatch(_ fd: Int32, readable: Bool, writable: Bool) {
+        _ = gh_epoll_ctl(epfd, gh_EPOLL_CTL_MOD(), fd, Self.interest(readable, writable))
+    }
+
+    func unwatch(_ fd: Int32) {
+        guard watchers.removeValue(forKey: fd) != nil else { return }
+        _ = gh_epoll_ctl(epfd, gh_EPOLL_CTL_DEL(), fd, 0)
+    }
+
+    private static func interest(_ readable: Bool, _ writable: Bool) -> UInt32 {
+        (readable ? gh_EPOLLIN() | gh_EPOLLRDHUP() : 0) | (writable ? gh_EPOLLOUT() : 0)
+    }
+
     // MARK: - Timers and shutdown
 
     private func sweep() {
+        if !watchers.isEmpty {
+            for w in Array(watchers.values) { w.tick(nowMillis: now) }
+        }
         let policy = core.timeouts
         for conn in Array(connections.values) where !conn.closed {
             if conn.lingering {

@@ -71,7 +71,9 @@ package final class RouterBuilder {
                 guard middleware.isEmpty else {
                     throw RouteConflict(description: "synchronous route \(e.pattern) in a router with middleware")
                 }
-                syncPrefixes.append(String(e.pattern.prefix { $0 != ":" && $0 != "*" }))
+                let prefix = String(e.pattern.prefix { $0 != ":" && $0 != "*" })
+                // Every console page shares "/console/": one entry each, not one per route.
+                if !syncPrefixes.contains(prefix) { syncPrefixes.append(prefix) }
             } else {
                 syncFixed[e.pattern, default: [:]][e.method] = route
             }
@@ -241,7 +243,7 @@ package struct Router: HTTPResponder {
                 answered($0, route)
             }
         }
-        guard !syncPrefixes.isEmpty, syncPrefixes.contains(where: { request.path.hasPrefix($0) }),
+        guard !syncPrefixes.isEmpty, syncPrefixes.contains(where: { request.path.utf8.starts(with: $0.utf8) }),
             case .success(let (route, params)) = lookup(request), let sync = route.sync
         else { return nil }
         return sync(RequestContext(request: request, route: route.pattern, parameters: params)).map {

@@ -145,6 +145,45 @@ struct AppGateTests {
         #expect(await w.mia.call("GET", "/apps/portal/hello").status == 404)
     }
 
+    /// The byte-wise app path reader against the first, string-splitting one (kept here as the oracle) over
+    /// generated targets: same slug and rest, or a refusal with the same status.
+    @Test func appPathsAreReadAsTheFirstReaderDid() {
+        func oracle(_ target: String) -> String {
+            guard target.hasPrefix("/apps/"), target.utf8.count <= 8192 else { return "404" }
+            let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let (path, query) = (parts[0], parts.count > 1 ? parts[1] : nil)
+            if path.contains("\\") || path.lowercased().contains("%2e") || path.lowercased().contains("%2f")
+                || path.lowercased().contains("%5c") || path.contains("%00") || path.contains("%25")
+            {
+                return "400"
+            }
+            let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(2)
+            guard let slug = segments.first, !slug.isEmpty else { return "404" }
+            if segments.contains(where: { $0 == "." || $0 == ".." }) { return "400" }
+            return "\(slug) " + "/" + segments.dropFirst().joined(separator: "/") + (query.map { "?" + $0 } ?? "")
+        }
+        let pieces = ["portal", "", ".", "..", "x", "a.b", "%2e", "%2F", "%41", "...", "q?x=/..", "?", "%5C", "\\"]
+        var targets = ["/apps", "/apps/", "/app/x", "/apps?x", "/api/v1", "/apps/" + String(repeating: "a", count: 9000)]
+        for a in pieces {
+            for b in pieces {
+                for c in ["", "/", "/z", "?k=v", "/../y"] { targets.append("/apps/\(a)/\(b)\(c)") }
+                targets.append("/apps/\(a)")
+            }
+        }
+        for t in targets {
+            let got: String
+            do {
+                let (slug, rest) = try AppGateRoutes.appPath(t)
+                got = "\(slug) \(rest)"
+            } catch let e as GatehouseError {
+                got = "\(e.status)"
+            } catch {
+                got = "?"
+            }
+            #expect(got == oracle(t), "\(t)")
+        }
+    }
+
     @Test func pathTricksSignInAndForwardAuth() async throws {
         let w = try await Self.world()
         _ = await w.olga.call(

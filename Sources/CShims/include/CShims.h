@@ -50,4 +50,11 @@ int gh_cpu_count(void);
 int gh_connect_tcp(const char *host, int port, int connect_timeout_ms, int io_timeout_ms);
 /* Bytes that can be read without blocking right now (0 on a closed or idle socket), or -1. */
 int gh_readable_now(int fd);
+/* Event-loop client side: a non-blocking TCP socket whose connect to a numeric address has started (it may still
+   be in progress: wait for EPOLLOUT, then gh_socket_error). Never resolves names, so never blocks. */
+int gh_connect_start(const char *numeric_host, int port);
+/* The pending error of a socket (SO_ERROR): 0 once a non-blocking connect has succeeded. */
+int gh_socket_error(int fd);
+/* Resolves host to its first address as numeric text in buf (blocking: call off the event loop). 0 on success. */
+int gh_resolve_numeric(const char *host, char *buf, int buflen);
 #endif

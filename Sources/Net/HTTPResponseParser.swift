@@ -1,0 +1,233 @@
+/// An HTTP/1.1 response read incrementally: bytes go in as they arrive (however they are split), a whole response
+/// comes out. Both clients use it — the blocking one on a pool thread and the event-loop one — so the two answer
+/// alike by construction. Hostile input is bounded: the head (status line and headers) at `maxHeadBytes` and 100
+/// header lines, the body at `maxBodyBytes`, chunk-size lines at 1 KB; anything malformed is a `protocol_error`.
+package struct HTTPResponseParser {
+    package let maxHeadBytes: Int
+    package let maxBodyBytes: Int
+    /// HEAD answers carry no body whatever their headers say.
+    private let isHead: Bool
+    private let origin: String
+
+    private enum Phase {
+        case statusLine
+        case headers
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkEnd
+        case trailers
+        case untilClose
+    }
+
+    private var phase = Phase.statusLine
+    private var buffer: [UInt8] = []
+    private var cursor = 0
+    private var headBytes = 0
+    private var status = 0
+    private var headers: [(String, String)] = []
+    private var body: [UInt8] = []
+
+    package init(method: String, origin: String, maxHeadBytes: Int = 65_536, maxBodyBytes: Int = 32 << 20) {
+        isHead = method == "HEAD"
+        self.origin = origin
+        self.maxHeadBytes = maxHeadBytes
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// True until the first byte of a response has arrived (a reused connection that fails now can be retried).
+    package var sawNothing: Bool { headBytes == 0 && buffer.isEmpty }
+
+    /// Bytes received after the response (a well-behaved server sends none; the connection is then not reused).
+    package var hasLeftover: Bool { cursor < buffer.count }
+
+    /// Feeds what arrived; returns the response once it is complete.
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer) throws -> HTTPClientResponse? {
+        if cursor > 0 && cursor == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            cursor = 0
+        } else if cursor > 65_536 {
+            buffer.removeFirst(cursor)
+            cursor = 0
+        }
+        buffer.append(contentsOf: bytes)
+        return try advance()
+    }
+
+    package mutating func feed(_ bytes: [UInt8]) throws -> HTTPClientResponse? {
+        try bytes.withUnsafeBytes { try feed($0) }
+    }
+
+    /// The peer closed the connection: a body read until close ends here; anything else is cut short.
+    package mutating func finish() throws -> HTTPClientResponse {
+        if case .untilClose = phase {
+            body.append(contentsOf: buffer[cursor...])
+            cursor = buffer.count
+            guard body.count <= maxBodyBytes else { throw tooLarge() }
+            headers.append(("connection", "close"))
+            return HTTPClientResponse(status: status, headers: headers, body: body)
+        }
+        throw NetError("closed", "\(origin) closed the connection before the response was complete")
+    }
+
+    private func tooLarge() -> NetError { NetError("protocol_error", "response body from \(origin) is too large") }
+
+    /// One line (without CR LF; a bare LF is accepted) if a whole one is buffered.
+    private mutating func line(limit: Int) throws -> ArraySlice<UInt8>? {
+        guard let nl = buffer[cursor...].firstIndex(of: 10) else {
+            guard buffer.count - cursor <= limit else {
+                throw NetError("protocol_error", "a line from \(origin) is longer than \(limit) bytes")
+            }
+            return nil
+        }
+        var end = nl
+        if end > cursor && buffer[end - 1] == 13 { end -= 1 }
+        let l = buffer[cursor..<end]
+        cursor = nl + 1
+        return l
+    }
+
+    private mutating func advance() throws -> HTTPClientResponse? {
+        while true {
+            switch phase {
+            case .statusLine, .headers:
+                let before = cursor
+                guard let l = try line(limit: maxHeadBytes - headBytes) else { return nil }
+                headBytes += cursor - before
+                guard headBytes <= maxHeadBytes else {
+                    throw NetError("protocol_error", "response head from \(origin) is too large")
+                }
+                if case .statusLine = phase {
+                    try statusLine(l)
+                    phase = .headers
+                } else if l.isEmpty {
+                    if status < 200 {  // 1xx: an interim answer; the real one follows
+                        phase = .statusLine
+                        headers = []
+                        continue
+                    }
+                    if let done = try startBody() { return done }
+                } else {
+                    try header(l)
+                }
+            case .fixed(let remaining):
+                let n = min(remaining, buffer.count - cursor)
+                body.append(contentsOf: buffer[cursor..<(cursor + n)])
+                cursor += n
+                if n < remaining {
+                    phase = .fixed(remaining: remaining - n)
+                    return nil
+                }
+                return complete()
+            case .chunkSize:
+                guard let l = try line(limit: 1024) else { return nil }
+                let digits = l.prefix { $0 != 59 && $0 != 32 && $0 != 9 }  // extensions after ';'
+                guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy({ Self.hex($0) != nil }) else {
+                    throw NetError("protocol_error", "bad chunk size from \(origin)")
+                }
+                let size = digits.reduce(0) { $0 * 16 + Int(Self.hex($1)!) }
+                guard body.count + size <= maxBodyBytes else { throw tooLarge() }
+                phase = size == 0 ? .trailers : .chunkData(remaining: size)
+            case .chunkData(let remaining):
+                let n = min(remaining, buffer.count - cursor)
+                body.append(contentsOf: buffer[cursor..<(cursor + n)])
+                cursor += n
+                if n < remaining {
+                    phase = .chunkData(remaining: remaining - n)
+                    return nil
+                }
+                phase = .chunkEnd
+            case .chunkEnd:
+                // Exactly CR LF (or LF) after the data: anything else is refused as soon as it arrives.
+                guard cursor < buffer.count else { return nil }
+                if buffer[cursor] == 13 {
+                    guard cursor + 1 < buffer.count else { return nil }
+                    cursor += 1
+                }
+                guard buffer[cursor] == 10 else { throw NetError("protocol_error", "bad chunk end from \(origin)") }
+                cursor += 1
+                phase = .chunkSize
+            case .trailers:
+                guard let l = try line(limit: 8192) else { return nil }
+                if l.isEmpty { return complete() }
+            case .untilClose:
+                body.append(contentsOf: buffer[cursor...])
+                cursor = buffer.count
+                guard body.count <= maxBodyBytes else { throw tooLarge() }
+                return nil
+            }
+        }
+    }
+
+    private mutating func statusLine(_ l: ArraySlice<UInt8>) throws {
+        // HTTP/1.x SP 3DIGIT [SP reason]
+        let parts = l.split(separator: 32, maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0].starts(with: Array("HTTP/1.".utf8)), parts[0].count == 8,
+            parts[1].count == 3, parts[1].allSatisfy({ (48...57).contains($0) })
+        else {
+            throw NetError("protocol_error", "not an HTTP response from \(origin)")
+        }
+        let code = parts[1].reduce(0) { $0 * 10 + Int($1 - 48) }
+        guard (100...599).contains(code) else { throw NetError("protocol_error", "bad status from \(origin)") }
+        status = code
+    }
+
+    private mutating func header(_ l: ArraySlice<UInt8>) throws {
+        guard let colon = l.firstIndex(of: 58), colon > l.startIndex, headers.count < 100,
+            !l[..<colon].contains(where: { $0 == 32 || $0 == 9 })
+        else {
+            throw NetError("protocol_error", "bad header line from \(origin)")
+        }
+        let name = l[..<colon].map { (65...90).contains($0) ? $0 + 32 : $0 }
+        var value = l[(colon + 1)...]
+        while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
+        while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
+        headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+    }
+
+    private mutating func startBody() throws -> HTTPClientResponse? {
+        if isHead || status == 204 || status == 304 { return complete() }
+        let te = headers.first { $0.0 == "transfer-encoding" }?.1.lowercased()
+        let lengths = headers.filter { $0.0 == "content-length" }.map(\.1)
+        if let te {
+            // Chunked must be the last coding; a response with both framings is a smuggling attempt.
+            guard te.split(separator: ",").last?.trimmingCharacters(in: .whitespaces) == "chunked", lengths.isEmpty
+            else {
+                throw NetError("protocol_error", "unsupported framing from \(origin)")
+            }
+            phase = .chunkSize
+        } else if let first = lengths.first {
+            guard lengths.allSatisfy({ $0 == first }), first.utf8.count <= 15, let n = Int(first), n >= 0,
+                first.utf8.allSatisfy({ (48...57).contains($0) })
+            else {
+                throw NetError("protocol_error", "bad Content-Length from \(origin)")
+            }
+            guard n <= maxBodyBytes else { throw tooLarge() }
+            if n == 0 { return complete() }
+            body.reserveCapacity(n)
+            phase = .fixed(remaining: n)
+        } else {
+            phase = .untilClose
+        }
+        return nil
+    }
+
+    private mutating func complete() -> HTTPClientResponse {
+        let r = HTTPClientResponse(status: status, headers: headers, body: body)
+        phase = .statusLine
+        status = 0
+        headers = []
+        body = []
+        headBytes = 0
+        return r
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 65...70: return c - 55
+        case 97...102: return c - 87
+        default: return nil
+        }
+    }
+}
