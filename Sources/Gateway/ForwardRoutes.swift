@@ -41,7 +41,7 @@ package enum ForwardRoutes {
             let tenant = try g.regions.tenant(forOrg: try ctx.parameter("org"))
             return try await g.forward(ctx.request, to: tenant, caller: try ctx.authenticatedCaller())
         }
-        for method in ["PATCH", "PUT", "POST", "DELETE"] { orgs.on(method, "", toOrg) }  // the org itself (PATCH renames)
+        for method in ["PATCH", "DELETE"] { orgs.on(method, "", toOrg) }  // the org itself (rename, delete)
         // Reads are tried at once first: a caller known without waiting and an answer the region remembers
         // (`RegionTenant.immediateForward`, equal to `forward`'s); anything else takes the forward.
         orgs.sync(

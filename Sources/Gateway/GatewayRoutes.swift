@@ -10,6 +10,11 @@ import Web
 package enum GatewayRoutes {
     package static func register(on b: RouterBuilder, gateway g: GatewayService) {
         SSOSettingsRoutes.register(on: b, gateway: g)
+        b.get("/api/v1/openapi.json") { _ in
+            Response(
+                status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "public, max-age=300"],
+                body: OpenAPIDocument.json)
+        }
         b.post("/api/v1/auth/login") { ctx in
             let req = try ctx.decode(LoginRequest.self)
             // One answer for an unknown email and a wrong password (and the same time: see Accounts.authenticate).

@@ -35,6 +35,9 @@ package final class LocalRegionTenant: RegionTenant {
 
     package var region: Region { service.region }
 
+    /// The tenant API's routes (method, pattern).
+    package var routes: [(method: String, pattern: String)] { router.routes }
+
     package func forward(_ request: Request, caller: Caller) async throws -> Response {
         guard request.method == "GET" else {
             return await InProcessCaller.$current.withValue(caller) { await router.respond(to: request) }

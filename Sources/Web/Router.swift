@@ -81,7 +81,7 @@ package final class RouterBuilder {
         root.freeze()
         return Router(
             root: root, middleware: middleware, logger: logger, syncFixed: syncFixed, syncPrefixes: syncPrefixes,
-            errorPage: errorPage)
+            errorPage: errorPage, routes: entries.map { ($0.method, $0.pattern) })
     }
 }
 
@@ -169,6 +169,8 @@ package struct Router: HTTPResponder {
     /// The literal beginnings of synchronous routes with parameters: other requests skip the trie walk.
     let syncPrefixes: [String]
     let errorPage: ErrorPage?
+    /// Every (method, pattern) registered, in order (the OpenAPI drift test reads them).
+    package let routes: [(method: String, pattern: String)]
 
     static func split(pattern: String) throws -> [Segment] {
         guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }
