@@ -34,11 +34,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # PyPI: a real SMTP server (aiosmtpd), HTTP probes (requests), signers for the SAML corpus (signxml, lxml),
 # the browser driver (selenium), a JWT library for OpenID Connect tokens (PyJWT), an OpenID provider
-# (oidc-provider-mock) and axe-core for the console pages' accessibility (axe-selenium-python).
-if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms, oidc_provider_mock, axe_selenium_python, prometheus_client" \
+# (oidc-provider-mock), axe-core for the console pages' accessibility (axe-selenium-python), Prometheus' parser
+# (prometheus-client) and the OpenAPI checker (schemathesis).
+if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms, oidc_provider_mock, axe_selenium_python, prometheus_client, schemathesis" \
   >/dev/null 2>&1
 then
-  tools="aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock axe-selenium-python prometheus-client"
+  tools="aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock axe-selenium-python prometheus-client schemathesis"
   echo "Tests/run.sh: installing missing PyPI test tools: $tools"
   # shellcheck disable=SC2086
   pip install -q $tools 2>/dev/null || pip install -q --break-system-packages $tools
@@ -64,4 +65,5 @@ python3 Tests/Interop/saml_interop.py --binary "$bin"
 python3 Tests/OIDC/oidc_interop.py --binary "$bin"
 python3 Tests/Interop/app_gateway.py --binary "$bin"
 python3 Tests/Interop/metrics.py --binary "$bin"
+python3 Tests/Interop/openapi.py --binary "$bin" --max-time 30
 python3 Tests/Browser/console_story.py --binary "$bin"

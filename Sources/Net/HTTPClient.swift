@@ -113,7 +113,8 @@ package final class HTTPClient: Sendable {
             do {
                 return try await withCheckedThrowingContinuation { c in
                     conn.start(
-                        head, parser: HTTPResponseParser(method: method, origin: pool.origin, maxBodyBytes: maxBodyBytes),
+                        head,
+                        parser: HTTPResponseParser(method: method, origin: pool.origin, maxBodyBytes: maxBodyBytes),
                         connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis, continuation: c)
                 }
             } catch let e as NetError where e.code == "stale" {

@@ -166,7 +166,8 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
             do {
                 if let r = try parser!.feed(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) {
                     let keep =
-                        !parser!.hasLeftover && r.header("connection")?.lowercased() != "close" && outOffset == out.count
+                        !parser!.hasLeftover && r.header("connection")?.lowercased() != "close"
+                        && outOffset == out.count
                     succeed(r, keep: keep)
                     return
                 }

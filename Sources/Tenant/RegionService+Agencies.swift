@@ -495,10 +495,7 @@ extension RegionService {
 
     /// A name of 1–100 characters and 1–20 plain domains (lower-cased, no duplicates); `requireAll` for creation.
     static func validAgency(_ b: AgencyBody, requireAll: Bool) throws -> (String?, [String]?) {
-        let name = b.name?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let name, !(1...100).contains(name.count) {
-            throw GatehouseError.validation("`name` must be 1–100 characters.")
-        }
+        let name = try b.name.map { try DisplayName.validated($0, max: 100) }
         if requireAll && name == nil { throw GatehouseError.validation("`name` is required.") }
         var domains: [String]?
         if let raw = b.domains {

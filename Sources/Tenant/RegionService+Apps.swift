@@ -31,10 +31,7 @@ extension RegionService {
     }
 
     package func createApp(_ caller: Caller, org: OrgID, name: String) async throws -> AppView {
-        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else {
-            throw GatehouseError.validation("`name` must be 1–100 characters.")
-        }
+        let name = try DisplayName.validated(name, max: 100)
         let now = nowSeconds
         let id = randomID("app_")
         return try await db.write { conn in
@@ -48,10 +45,7 @@ extension RegionService {
 
     /// Renames an app (`apps.create`).
     package func renameApp(_ caller: Caller, org: OrgID, app: String, name: String) async throws -> AppView {
-        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else {
-            throw GatehouseError.validation("`name` must be 1–100 characters.")
-        }
+        let name = try DisplayName.validated(name, max: 100)
         let now = nowSeconds
         return try await db.write { conn in
             _ = try self.access(conn, org, caller, requiring: .appsCreate)
@@ -167,10 +161,7 @@ extension RegionService {
     /// Creates a key for the caller (optionally scoped to an app they can use). The secret is returned once;
     /// only its SHA-256 is stored (the secret is 256 random bits, so a fast hash is enough).
     package func createAPIKey(_ caller: Caller, org: OrgID, request: APIKeyRequest) async throws -> APIKeyView {
-        let name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else {
-            throw GatehouseError.validation("`name` must be 1–100 characters.")
-        }
+        let name = try DisplayName.validated(request.name, max: 100)
         let now = nowSeconds
         let random = IDs.random(SecureRandom.bytes(20))
         let id = "key_" + random

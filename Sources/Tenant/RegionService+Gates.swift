@@ -12,10 +12,7 @@ import TenantDomain
 extension RegionService {
     /// Changes an app (`apps.create`): name, slug, upstream, rule. Every field is checked before anything changes.
     package func updateApp(_ caller: Caller, org: OrgID, app: String, patch: AppPatch) async throws -> AppView {
-        let name = patch.name?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let name, !(1...100).contains(name.count) {
-            throw GatehouseError.validation("`name` must be 1–100 characters.")
-        }
+        let name = try patch.name.map { try DisplayName.validated($0, max: 100) }
         if let slug = patch.slug, !Self.validSlug(slug) {
             throw GatehouseError.validation(
                 "`slug` must be 1–63 lower-case letters, digits and dashes, starting with a letter or digit.")
@@ -186,8 +183,9 @@ extension RegionService {
         guard let json = entries.first(where: { $0.name == "app.json" })?.data,
             let def = try? JSONDecoder().decode(AppExport.self, from: Data(json)), def.format == "gatehouse-app/1"
         else { throw GatehouseError.validation("That is not an app export (no readable app.json).") }
-        let name = def.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else { throw GatehouseError.validation("The app's name is not valid.") }
+        guard let name = try? DisplayName.validated(def.name, max: 100) else {
+            throw GatehouseError.validation("The app's name is not valid.")
+        }
         if let s = def.slug, !Self.validSlug(s) { throw GatehouseError.validation("The app's slug is not valid.") }
         if let u = def.upstream, let why = Self.upstreamProblem(u) { throw GatehouseError.validation(why) }
         if let why = def.rule?.problem() { throw GatehouseError.validation(why) }

@@ -125,9 +125,9 @@ extension RegionService {
     }
 
     static func validOrgName(_ name: String) throws -> String {
-        let n = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(n.count), !n.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-            throw GatehouseError.validation("The organization name must be 1–100 characters.")
+        guard let n = try? DisplayName.validated(name, max: 100) else {
+            throw GatehouseError.validation(
+                "The organization name must be 1–100 characters, without line breaks or control characters.")
         }
         return n
     }
@@ -156,6 +156,7 @@ extension RegionService {
     ) async throws -> ProvisionResult {
         try requireRegionAdmin(caller, region)
         let name = try Self.validOrgName(request.name)
+        try PersonName.validate(request.ownerFirstName, request.ownerLastName)
         let owner = Email.normalize(request.ownerEmail.trimmingCharacters(in: .whitespaces))
         guard Email.isValid(owner) else {
             throw GatehouseError.validation("`ownerEmail` is not a valid email address.")

@@ -21,8 +21,7 @@ extension RegionService {
     }
 
     func validRoleRequest(_ r: RoleRequest) throws -> (String, PermissionSet) {
-        let name = r.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...60).contains(name.count) else { throw GatehouseError.validation("`name` must be 1–60 characters.") }
+        let name = try DisplayName.validated(r.name, max: 60)
         guard !r.permissions.isEmpty else { throw GatehouseError.validation("Pick at least one permission.") }
         return (name, Set(r.permissions))
     }

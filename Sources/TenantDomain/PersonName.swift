@@ -53,3 +53,19 @@ package enum PersonName {
         }
     }
 }
+
+/// Names of things — orgs, apps, roles, API keys, agencies: trimmed, 1…`max` characters, and, as people's names,
+/// no line breaks, control characters or direction overrides (they travel into mail and pages).
+package enum DisplayName {
+    /// The trimmed name, or a validation error naming the field and the rule.
+    package static func validated(_ raw: String, max: Int, field: String = "name") throws -> String {
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...max).contains(name.count) else {
+            throw GatehouseError.validation("`\(field)` must be 1–\(max) characters.")
+        }
+        guard !name.unicodeScalars.contains(where: PersonName.isForbidden) else {
+            throw GatehouseError.validation("`\(field)` cannot contain line breaks or control characters.")
+        }
+        return name
+    }
+}

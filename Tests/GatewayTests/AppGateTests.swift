@@ -163,7 +163,9 @@ struct AppGateTests {
             return "\(slug) " + "/" + segments.dropFirst().joined(separator: "/") + (query.map { "?" + $0 } ?? "")
         }
         let pieces = ["portal", "", ".", "..", "x", "a.b", "%2e", "%2F", "%41", "...", "q?x=/..", "?", "%5C", "\\"]
-        var targets = ["/apps", "/apps/", "/app/x", "/apps?x", "/api/v1", "/apps/" + String(repeating: "a", count: 9000)]
+        var targets = [
+            "/apps", "/apps/", "/app/x", "/apps?x", "/api/v1", "/apps/" + String(repeating: "a", count: 9000),
+        ]
         for a in pieces {
             for b in pieces {
                 for c in ["", "/", "/z", "?k=v", "/../y"] { targets.append("/apps/\(a)/\(b)\(c)") }

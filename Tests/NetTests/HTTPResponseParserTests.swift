@@ -42,7 +42,8 @@ struct HTTPResponseParserTests {
     }
 
     @Test func contentLength() {
-        Self.allWays("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  v \r\n\r\nhello", "200|content-length=5,x-a=v|hello")
+        Self.allWays(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  v \r\n\r\nhello", "200|content-length=5,x-a=v|hello")
     }
 
     @Test func chunkedWithExtensionsAndTrailers() {

@@ -95,10 +95,13 @@ struct LoopClientTests {
         case "/length": return .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-N: \(n)\r\n\r\nhello")
         case "/chunked":
             return .init(bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
-        case "/interim": return .init(bytes: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+        case "/interim":
+            return .init(bytes: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
         case "/until-close": return .init(bytes: "HTTP/1.1 200 OK\r\n\r\nuntil the end", close: true)
         case "/conn-close": return .init(bytes: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx")
-        case "/big": return .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + String(repeating: "b", count: 200_000))
+        case "/big":
+            return .init(
+                bytes: "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + String(repeating: "b", count: 200_000))
         case "/cut": return .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", close: true)
         case "/garbage": return .init(bytes: "SSH-2.0-x\r\n\r\n", close: true)
         case "/hangup": return .init(bytes: "", close: true)

@@ -127,6 +127,49 @@ struct IsolationTests {
 
 @Suite("Bad input changes nothing")
 struct BadInputTests {
+    /// Names of things travel into mail and pages (app and role names in invite mails, org names everywhere): a
+    /// control character, a line break or a direction override is refused wherever a name is set, as in people's
+    /// names, and nothing changes. (Found by schemathesis: an app name with U+000F was accepted.)
+    @Test func namesOfThingsRefuseControlCharacters() async throws {
+        let f = try TenantFixture()
+        let org = try await f.makeOrg("Acme")
+        let owner = TenantFixture.caller("owner")
+        let ops = TenantFixture.caller("ops-eu", admin: .eu)
+        let o = "/api/v1/orgs/\(org)"
+        let app = try #require(
+            (await f.call(owner, "POST", "\(o)/apps", #"{"name":"Portal2"}"#).json as? [String: Any])?["id"])
+        for bad in ["a\\u000fb", "line\\nbreak", "tab\\there", "del\\u007f", "rtl\\u202Eevil", "bell\\u0007"] {
+            let cases: [(Caller, String, String, String)] = [
+                (owner, "POST", "\(o)/apps", #"{"name":"\#(bad)"}"#),
+                (owner, "PATCH", "\(o)/apps/\(app)", #"{"name":"\#(bad)"}"#),
+                (owner, "PATCH", o, #"{"name":"\#(bad)"}"#),
+                (owner, "POST", "\(o)/roles", #"{"name":"\#(bad)","permissions":["org.view"]}"#),
+                (owner, "POST", "\(o)/apikeys", #"{"name":"\#(bad)"}"#),
+                (owner, "POST", "\(o)/agency-requests", #"{"name":"\#(bad)","domains":["agency.test"]}"#),
+                (ops, "POST", "/api/v1/regions/eu/agencies", #"{"name":"\#(bad)","domains":["agency2.test"]}"#),
+                (ops, "POST", "/api/v1/regions/eu/orgs", #"{"name":"\#(bad)","ownerEmail":"x@acme.test"}"#),
+            ]
+            for (who, method, path, body) in cases {
+                let r = await f.call(who, method, path, body)
+                #expect(r.status == 422, "\(method) \(path) \(body): \(r.status) \(r.body)")
+            }
+        }
+        // The owner's name given with a new org follows people's names' rules (found by schemathesis: 101 characters
+        // were accepted).
+        for first in [String(repeating: "n", count: 101), "Ol\\u0000ga", "Ol\\u202Ega"] {
+            let r = await f.call(
+                ops, "POST", "/api/v1/regions/eu/orgs",
+                #"{"name":"Globex","ownerEmail":"x@globex.test","ownerFirstName":"\#(first)"}"#)
+            #expect(r.status == 422, "\(first): \(r.status)")
+            let last = await f.call(
+                ops, "POST", "/api/v1/regions/eu/orgs",
+                #"{"name":"Globex","ownerEmail":"x@globex.test","ownerLastName":"\#(first)"}"#)
+            #expect(last.status == 422, "\(first): \(last.status)")
+        }
+        let apps = await f.call(owner, "GET", "\(o)/apps")
+        #expect(!apps.body.contains("\\u000f") && !apps.body.contains("\\u202e"))
+    }
+
     @Test func everyEndpointAnswersBadInputWithTheErrorShape() async throws {
         let f = try TenantFixture()
         let org = try await f.makeOrg("Acme")

@@ -1,6 +1,6 @@
 import App
-import GatehouseTesting
 import Foundation
+import GatehouseTesting
 import Gateway
 import Testing
 import Web
