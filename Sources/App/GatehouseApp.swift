@@ -209,6 +209,9 @@ package final class GatehouseApp: Sendable {
         m.describe("gatehouse_http_request_duration_seconds", "histogram", "Request latency by route pattern.")
         m.describe("gatehouse_open_connections", "gauge", "Client connections open now.")
         m.describe("gatehouse_store_write_seconds", "histogram", "Write transaction time per store.")
+        m.describe(
+            "gatehouse_store_busy_retries_total", "counter",
+            "Waits for a lock another process held (SQLite busy retries), per store.")
         m.describe("gatehouse_outbox_depth", "gauge", "Mails waiting to be sent, per region.")
         m.describe("gatehouse_outbox_oldest_seconds", "gauge", "Age of the oldest mail waiting, per region.")
         m.describe("gatehouse_mail_failures_total", "counter", "Mail deliveries that failed, by kind of failure.")

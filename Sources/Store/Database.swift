@@ -75,6 +75,8 @@ package final class Database: Sendable {
     package init(path location: String, migrations: [Migration], options: Options = Options()) throws {
         self.options = options
         self.location = location
+        let label = StoreLabel("store")
+        metricsLabel = label
         let stamp = ISO8601DateFormatter().string(from: Date())
         if PostgresURL.isPostgres(location) {
             dialect = .postgres
@@ -93,6 +95,7 @@ package final class Database: Sendable {
             lockKey = 0
             channel = ""
             let w = try SQLConnection(path: location, readOnly: false)
+            w.countBusyRetries(as: label)
             try w.execute("PRAGMA journal_mode=WAL")
             try w.execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
             try w.execute("PRAGMA foreign_keys=ON")
@@ -168,10 +171,10 @@ package final class Database: Sendable {
     /// Runs `body` in a write transaction on the calling thread (tools, tests, start-up). Blocks.
     /// The store's name in metrics (`gateway`, `eu`…): set by whoever opened it.
     package var metricsName: String {
-        get { metricsLabel.withLock { $0 } }
-        set { metricsLabel.withLock { $0 = newValue } }
+        get { metricsLabel.name }
+        set { metricsLabel.name = newValue }
     }
-    private let metricsLabel = Mutex("store")
+    private let metricsLabel: StoreLabel
 
     package func writeNow<T>(_ body: (SQLConnection) throws -> T) throws -> T {
         assert(readsAreLocal || !LoopThread.isCurrent, "a PostgreSQL write on an event loop (\(path))")

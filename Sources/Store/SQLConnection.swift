@@ -1,6 +1,8 @@
 internal import CLibPQ
 internal import CSQLite
 import Foundation
+import GatehouseCore
+import Synchronization
 
 /// Which SQL engine a connection speaks. Queries are written once, in the subset both engines share (`?`
 /// placeholders, `ON CONFLICT … DO …`, `RETURNING`); the few places that differ ask `dialect` (member search,
@@ -55,6 +57,14 @@ package final class SQLConnection {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, 5000)
+    }
+
+    /// Waits for a lock another connection holds as `sqlite3_busy_timeout(5000)` does (about 5 s in all), and counts
+    /// every retry in `gatehouse_store_busy_retries_total` under `label` (which must outlive the connection: the
+    /// `Database` that owns both keeps it).
+    func countBusyRetries(as label: StoreLabel) {
+        guard let handle else { return }
+        sqlite3_busy_handler(handle, sqliteBusyHandler, Unmanaged.passUnretained(label).toOpaque())
     }
 
     /// Connects to PostgreSQL. `url` is a libpq connection URI (`postgres://user@host:5432/db?sslmode=verify-full`);
@@ -344,4 +354,24 @@ package enum PostgresURL {
     package static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+}
+
+/// A store's name for metrics (`gateway`, `eu`…), shared by the `Database` and its connections' busy handlers.
+package final class StoreLabel: Sendable {
+    private let value: Mutex<String>
+    init(_ name: String) { value = Mutex(name) }
+    package var name: String {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// SQLite's busy handler: 1 ms waits ten times, then 10 ms steps, giving up after about 5 s (as the timeout did).
+private let sqliteBusyHandler: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { context, attempts in
+    guard let context else { return 0 }
+    let label = Unmanaged<StoreLabel>.fromOpaque(context).takeUnretainedValue()
+    Metrics.shared.increment("gatehouse_store_busy_retries_total", [("store", label.name)])
+    if attempts >= 510 { return 0 }
+    usleep(attempts < 10 ? 1_000 : 10_000)
+    return 1
 }

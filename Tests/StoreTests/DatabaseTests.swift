@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import Store
 import Testing
 
@@ -38,6 +39,34 @@ struct DatabaseTests {
         #expect(throws: StoreError.self) {
             try db.writeNow { try $0.run("INSERT INTO notes (account, body) VALUES (?, ?)", [999, "orphan"]) }
         }
+    }
+
+    /// A second process holding the write lock (here a second `Database` on the same file) makes the writer wait;
+    /// every retry is counted per store, and the write still happens once the lock is free.
+    @Test func busyRetriesAreWaitedOutAndCounted() async throws {
+        let path = tempPath()
+        defer { cleanup(path) }
+        let db = try Database(path: path, migrations: schema)
+        db.metricsName = "busytest"
+        let other = try Database(path: path, migrations: schema)
+        let holding = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            try? other.writeNow { conn in
+                try conn.run("INSERT INTO accounts (email, balance) VALUES (?, ?)", ["held@x", 1])
+                holding.signal()
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+        holder.start()
+        holding.wait()
+        try db.writeNow { try $0.run("INSERT INTO accounts (email, balance) VALUES (?, ?)", ["waited@x", 2]) }
+        #expect(try db.readNow { try $0.first("SELECT count(*) FROM accounts")?.int(0) } == 2)
+        let text = await Metrics.shared.render()
+        let line = text.split(separator: "\n").first {
+            $0.hasPrefix("gatehouse_store_busy_retries_total{store=\"busytest\"}")
+        }
+        let count = line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        #expect(count >= 1, "\(line ?? "no line")")
     }
 
     @Test func migrationsRunOnceAndInOrder() throws {
