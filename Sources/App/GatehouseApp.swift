@@ -168,6 +168,7 @@ package final class GatehouseApp: Sendable {
             ConsoleRoutes.register(on: builder, gateway: gateway)
             ForwardRoutes.register(on: builder, gateway: gateway)
             AppGateRoutes.register(on: builder, gateway: gateway)
+            SCIMGatewayRoutes.register(on: builder, gateway: gateway)
         } else {
             tenants = RegionTenants([])
             gatewayService = nil
@@ -175,6 +176,7 @@ package final class GatehouseApp: Sendable {
                 keys: try KeyRing.loadOrCreate(path: forwardingKeysPath), clock: clock,
                 shared: services.first.map(\.db).flatMap { $0.readsAreLocal ? nil : $0 })
             RegionRoutes.register(on: builder, directory: regions, callers: verifier.provider)
+            SCIMRoutes.register(on: builder, directory: regions, callers: verifier.provider)
             for tenant in local.values {
                 RegionInternalRoutes.register(on: builder, tenant: tenant, callers: verifier.provider)
             }

@@ -360,6 +360,21 @@ package enum OpenAPIDocument {
             Op(
                 method: "DELETE", pattern: org + "/sso/domains/:domain", summary: "Give up a domain", tag: "SSO",
                 ok: [204]),
+            // SCIM tokens (the SCIM API itself is described by its own /Schemas)
+            Op(
+                method: "GET", pattern: org + "/scim-tokens", summary: "The org's SCIM tokens (without secrets)",
+                tag: "SCIM"),
+            Op(
+                method: "POST", pattern: org + "/scim-tokens", summary: "Create a SCIM token (shown once)", tag: "SCIM",
+                body: obj(
+                    [
+                        ("name", text(1, 100)),
+                        ("roleCeiling", oneOf(["viewer", "member", "manager", "admin", "owner"])),
+                    ],
+                    required: ["name"]), ok: [201]),
+            Op(
+                method: "DELETE", pattern: org + "/scim-tokens/:token", summary: "Revoke a SCIM token", tag: "SCIM",
+                ok: [204]),
             // Regions (region admins)
             Op(
                 method: "GET", pattern: region + "/orgs", summary: "The region's orgs", tag: "Regions",

@@ -86,6 +86,13 @@ package final class RemoteRegionTenant: RegionTenant {
             ?? GatehouseError(.regionUnavailable, status: 502, "The region answered with status \(r.status).")
     }
 
+    package func authenticateSCIMToken(_ token: String) async throws -> SCIMTokenIdentity? {
+        try await call(
+            RegionEndpoint.authenticateSCIMToken.path, RegionEndpoint.TokenBody(token: token),
+            as: RegionEndpoint.OptionalValue<SCIMTokenIdentity>.self
+        ).value
+    }
+
     package func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
         try await call(
             RegionEndpoint.authenticateAPIKey.path, ["key": key],

@@ -30,6 +30,7 @@ package final class LocalRegionTenant: RegionTenant {
         reads = ResponseCache(capacity: readCache ? 32 << 20 : 0)
         let b = RouterBuilder(logger: logger)
         RegionRoutes.register(on: b, directory: RegionDirectory([service]), callers: InProcessCaller.provider)
+        SCIMRoutes.register(on: b, directory: RegionDirectory([service]), callers: InProcessCaller.provider)
         router = try b.build()
     }
 
@@ -69,6 +70,10 @@ package final class LocalRegionTenant: RegionTenant {
 
     package func knownAPIKey(_ key: String) -> APIKeyIdentity?? {
         service.knownAPIKey(key).map { $0.map { APIKeyIdentity(org: $0.org, accountID: $0.accountID, app: $0.app) } }
+    }
+
+    package func authenticateSCIMToken(_ token: String) async throws -> SCIMTokenIdentity? {
+        try await service.authenticateSCIMToken(token)
     }
 
     package func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity? {
@@ -156,6 +161,11 @@ package enum RegionInternalRoutes {
             try await gateway(ctx)
             return try .json(
                 E.OptionalValue(value: try await tenant.authenticateAPIKey(try ctx.decode(E.KeyBody.self).key)))
+        }
+        b.post(E.authenticateSCIMToken.path) { ctx in
+            try await gateway(ctx)
+            return try .json(
+                E.OptionalValue(value: try await tenant.authenticateSCIMToken(try ctx.decode(E.TokenBody.self).token)))
         }
         b.post(E.lookupInvite.path) { ctx in
             try await gateway(ctx)

@@ -209,6 +209,29 @@ enum RegionSchema {
                         WHERE NOT EXISTS (SELECT 1 FROM apps a WHERE a.org_id = o.id AND a.slug = '\(p[0])');
                     """
             }.joined(separator: "\n")),
+        // SCIM provisioning: org tokens (stored hashed, with the highest role they may grant), and on members the
+        // IdP's externalId, a deactivation that keeps the member but takes every access away, and when the member
+        // last changed (SCIM's lastModified and version).
+        Migration(
+            11, "scim",
+            sql: """
+                CREATE TABLE scim_tokens (
+                    id TEXT PRIMARY KEY,
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    secret_hash BLOB NOT NULL,
+                    role_ceiling TEXT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_used_at INTEGER,
+                    revoked_at INTEGER
+                ) STRICT;
+                CREATE INDEX scim_tokens_by_org ON scim_tokens (org_id);
+                ALTER TABLE members ADD COLUMN external_id TEXT;
+                ALTER TABLE members ADD COLUMN deactivated_at INTEGER;
+                ALTER TABLE members ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX members_by_external_id ON members (org_id, external_id);
+                """),
     ]
 
     private static let tablesBeforeSearch = """

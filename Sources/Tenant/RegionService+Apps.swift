@@ -265,7 +265,8 @@ extension RegionService {
                 let row = try conn.first(
                     """
                     SELECT k.org_id, k.account_id, k.app_id, k.secret_hash, k.revoked_at,
-                           (SELECT rowid FROM members m WHERE m.org_id = k.org_id AND m.account_id = k.account_id) AS \
+                           (SELECT rowid FROM members m WHERE m.org_id = k.org_id AND m.account_id = k.account_id
+                            AND m.deactivated_at IS NULL) AS \
                            member_rowid
                     FROM api_keys k WHERE k.id = ?
                     """, [id])

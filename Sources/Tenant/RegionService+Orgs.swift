@@ -68,7 +68,7 @@ extension RegionService {
             """
             SELECT o.id, o.name, o.status, m.roles, m.sso_only, m.starting_page FROM members m JOIN orgs o ON o.id \
             = m.org_id
-            WHERE m.account_id = ? ORDER BY o.name
+            WHERE m.account_id = ? AND m.deactivated_at IS NULL ORDER BY o.name
             """, [accountID]
         ) {
             out.append(

@@ -18,9 +18,16 @@ extension RegionService {
             let orgName = org.string("name") ?? ""
             if OrgStatus(stored: org.string("status") ?? "") != .active { throw Refusal.orgSuspended.error }
             if let m = try conn.first(
-                "SELECT starting_page FROM members WHERE org_id = ? AND account_id = ?",
+                "SELECT starting_page, deactivated_at FROM members WHERE org_id = ? AND account_id = ?",
                 [request.orgID, request.accountID])
             {
+                // Deactivated (by the org's directory, over SCIM): still listed, let in nowhere.
+                guard m.int("deactivated_at") == nil else {
+                    throw GatehouseError(
+                        .notMember, status: 403,
+                        "Your access to \(orgName) is deactivated. Ask an administrator of \(orgName) if this is wrong."
+                    )
+                }
                 try conn.run(
                     "UPDATE members SET last_active = ? WHERE org_id = ? AND account_id = ?",
                     [nowS, request.orgID, request.accountID])

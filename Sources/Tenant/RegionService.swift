@@ -143,7 +143,7 @@ extension RegionService {
             """
             SELECT o.name, o.status, o.created_at, m.rowid, m.roles, m.sso_only, m.agency_id FROM orgs o \
             JOIN members m ON m.org_id = o.id
-            WHERE o.id = ? AND m.account_id = ?
+            WHERE o.id = ? AND m.account_id = ? AND m.deactivated_at IS NULL
             """, [orgID, accountID]
         ) { s in
             found = MemberAccessRow(

@@ -12,6 +12,8 @@ package protocol RegionTenant: Sendable {
     /// Runs a region-API request (`/api/v1/orgs/…`, `/api/v1/regions/…`) as `caller` and returns the answer.
     func forward(_ request: Request, caller: Caller) async throws -> Response
     func authenticateAPIKey(_ key: String) async throws -> APIKeyIdentity?
+    /// A live SCIM token's org, id, name and role ceiling (`Bearer ghs_…` on `/scim/v2/…`), or nil.
+    func authenticateSCIMToken(_ token: String) async throws -> SCIMTokenIdentity?
     func inviteForToken(_ token: String) async throws -> InviteWithOrg
     func acceptInvite(_ request: AcceptInviteRequest) async throws -> AcceptInviteResult
     func declineInvite(_ request: DeclineInviteRequest) async throws
@@ -86,6 +88,7 @@ package enum SSOAuditAction: String, Codable, Sendable, CaseIterable {
 /// and the gateway's HTTP client both name them from here, so the two sides cannot disagree.
 package enum RegionEndpoint: String, CaseIterable, Sendable {
     case authenticateAPIKey = "/internal/v1/apikeys/authenticate"
+    case authenticateSCIMToken = "/internal/v1/scim-tokens/authenticate"
     case lookupInvite = "/internal/v1/invites/lookup"
     case acceptInvite = "/internal/v1/invites/accept"
     case declineInvite = "/internal/v1/invites/decline"

@@ -12,6 +12,8 @@ package enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
     case oidc(org: String)
     case bootstrap
     case gateway
+    /// An org's SCIM token (its directory provisioning members): not a person, scoped to that org.
+    case scim
 
     package init?(wire: String) {
         switch wire {
@@ -19,6 +21,7 @@ package enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
         case "apikey": self = .apiKey
         case "bootstrap": self = .bootstrap
         case "gateway": self = .gateway
+        case "scim": self = .scim
         default:
             if wire.hasPrefix("saml:"), OrgID(String(wire.dropFirst(5))) != nil {
                 self = .saml(org: String(wire.dropFirst(5)))
@@ -38,6 +41,7 @@ package enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
         case .oidc(let org): return "oidc:" + org
         case .bootstrap: return "bootstrap"
         case .gateway: return "gateway"
+        case .scim: return "scim"
         }
     }
 
@@ -56,7 +60,7 @@ package enum AuthMethod: Sendable, Hashable, Codable, CustomStringConvertible {
     package var provesAccount: Bool {
         switch self {
         case .password, .bootstrap: return true
-        case .apiKey, .saml, .oidc, .gateway: return false
+        case .apiKey, .saml, .oidc, .gateway, .scim: return false
         }
     }
 
@@ -90,7 +94,8 @@ extension Rules {
         if ssoOnly { return .refuse(.ssoRequired(org)) }
         switch method {
         case .password, .bootstrap, .apiKey: return .allow
-        case .gateway: return .refuse(.orgSignInRequired(org))
+        // The gateway itself and a SCIM token are not people: they reach no org as a member.
+        case .gateway, .scim: return .refuse(.orgSignInRequired(org))
         case .saml, .oidc: return .allow  // handled above
         }
     }
