@@ -35,11 +35,12 @@ fi
 # PyPI: a real SMTP server (aiosmtpd), HTTP probes (requests), signers for the SAML corpus (signxml, lxml),
 # the browser driver (selenium), a JWT library for OpenID Connect tokens (PyJWT), an OpenID provider
 # (oidc-provider-mock), axe-core for the console pages' accessibility (axe-selenium-python), Prometheus' parser
-# (prometheus-client) and the OpenAPI checker (schemathesis).
-if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms, oidc_provider_mock, axe_selenium_python, prometheus_client, schemathesis" \
+# (prometheus-client), the OpenAPI checker (schemathesis) and the SCIM checker (scim2-tester, with scim2-client's
+# HTTP engine).
+if ! python3 -c "import aiosmtpd, requests, signxml, lxml, selenium, jwt.algorithms, oidc_provider_mock, axe_selenium_python, prometheus_client, schemathesis, scim2_tester, httpx2" \
   >/dev/null 2>&1
 then
-  tools="aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock axe-selenium-python prometheus-client schemathesis"
+  tools="aiosmtpd requests signxml lxml selenium PyJWT oidc-provider-mock axe-selenium-python prometheus-client schemathesis scim2-tester scim2-client[httpx2]"
   echo "Tests/run.sh: installing missing PyPI test tools: $tools"
   # shellcheck disable=SC2086
   pip install -q $tools 2>/dev/null || pip install -q --break-system-packages $tools
@@ -66,4 +67,5 @@ python3 Tests/OIDC/oidc_interop.py --binary "$bin"
 python3 Tests/Interop/app_gateway.py --binary "$bin"
 python3 Tests/Interop/metrics.py --binary "$bin"
 python3 Tests/Interop/openapi.py --binary "$bin" --max-time 30
+python3 Tests/Interop/scim.py --binary "$bin"
 python3 Tests/Browser/console_story.py --binary "$bin"

@@ -34,6 +34,7 @@ struct MembersListModel {
         let name: String
         let email: String
         let ssoOnly: Bool
+        var deactivated = false
         let roles: String
         let roleIDs: [String]
         let appCount: Int
@@ -122,7 +123,8 @@ struct MembersListModel {
                     let theirs = Set(roles.filter { m.roles.contains($0.id) }.flatMap(\.permissions).map(\.rawValue))
                     return Row(
                         id: m.id, name: MembersPage.name(m), email: m.email, ssoOnly: m.ssoOnly,
-                        roles: HTMLPage.roleNames(m.roles, catalog: roles), roleIDs: m.roles, appCount: m.appCount,
+                        deactivated: m.deactivated == true, roles: HTMLPage.roleNames(m.roles, catalog: roles),
+                        roleIDs: m.roles, appCount: m.appCount,
                         lastActive: m.lastActive.map { CivilTime.ago($0, now: now) } ?? "Never",
                         lastActiveExact: m.lastActive.map { CivilTime.exact($0) } ?? "",
                         viewable: canViewAs && theirs.isSubset(of: permissions))
@@ -263,8 +265,13 @@ enum MembersListView {
                     "<td class=\"check\"><input type=\"checkbox\" name=\"member\" value=\"\(r.id)\""
                     + " id=\"sel-\(r.id)\" aria-labelledby=\"sel-label name-\(r.id)\"></td>"
             }
+            let deactivated: HTML =
+                " <span class=\"badge\" title=\"Deactivated by the organization's directory (SCIM): cannot sign in to"
+                + " this organization\">Deactivated</span>"
             h +=
-                "<td><span id=\"name-\(r.id)\">\(r.name)</span>\(if: r.ssoOnly, " <span class=\"badge\">SSO only</span>")<span class=\"meta"
+                "<td><span id=\"name-\(r.id)\">\(r.name)</span>"
+                + "\(if: r.ssoOnly, " <span class=\"badge\">SSO only</span>")\(r.deactivated ? deactivated : "")"
+                + "<span class=\"meta"
                 + " m-only\">\(r.email)</span></td><td class=\"opt\">\(r.email)</td>"
             h +=
                 "<td>\(r.roles)</td><td class=\"opt\">\(r.appCount)</td><td"

@@ -59,11 +59,12 @@ package enum SCIMGatewayRoutes {
             throw SCIMError(400, "invalidSyntax", "The body must be a JSON object.")
         }
         func get(_ k: String, _ d: [String: Any]) -> Any? { d.first { $0.key.lowercased() == k.lowercased() }?.value }
-        guard let userName = get("userName", o) as? String else {
-            throw SCIMError(400, "invalidValue", "`userName` (the person's email address) is required.")
+        guard get("userName", o) is String else { throw SCIMError(400, "invalidValue", "`userName` is required.") }
+        guard let email = SCIMAddress.email(in: o) else {
+            throw SCIMError(
+                400, "invalidValue", "Give the person's email address: as `userName`, or in `emails` (primary or work)."
+            )
         }
-        let email = Email.normalize(userName.trimmingCharacters(in: .whitespaces))
-        guard Email.isValid(email) else { throw SCIMError(400, "invalidValue", "`userName` must be an email address.") }
         if let existing = try await g.accounts.find(email: email) {
             let domain = String(email.split(separator: "@").last ?? "")
             guard try await g.trust.verifiedOrg(forDomain: domain) == org else {

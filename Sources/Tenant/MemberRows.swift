@@ -9,7 +9,7 @@ enum MemberRows {
     /// The `members` columns a `Loaded` row is read from, in select order.
     enum Column: Int, TableColumns {
         case rowid, accountID, email, firstName, lastName, roles, userVariables, startingPage, ssoOnly, joinedAt
-        case lastActive, appCount, nameKey, agency
+        case lastActive, appCount, nameKey, agency, deactivatedAt
 
         var sql: String {
             switch self {
@@ -27,6 +27,7 @@ enum MemberRows {
             case .appCount: return "app_count"
             case .nameKey: return "name_key"
             case .agency: return "agency_id"
+            case .deactivatedAt: return "deactivated_at"
             }
         }
     }
@@ -141,6 +142,8 @@ enum MemberRows {
         let nameKey: String
         /// The agency this member belongs to (agency people), nil for org staff.
         let agency: String?
+        /// Deactivated by the org's directory (SCIM): listed, let in nowhere.
+        var deactivated = false
     }
 
     static func read(_ s: Statement) -> Loaded {
@@ -152,7 +155,8 @@ enum MemberRows {
             userVariables: JSONColumn.readMap(s.string(C.userVariables)),
             startingPage: StartingPage(rawValue: s.string(C.startingPage)) ?? .studio, ssoOnly: s.bool(C.ssoOnly),
             joinedAt: s.int(C.joinedAt), lastActive: s.int(C.lastActive), appCount: s.int(C.appCount),
-            nameKey: s.string(C.nameKey), agency: s.isNull(C.agency.rawValue) ? nil : s.string(C.agency))
+            nameKey: s.string(C.nameKey), agency: s.isNull(C.agency.rawValue) ? nil : s.string(C.agency),
+            deactivated: !s.isNull(C.deactivatedAt.rawValue))
     }
 
     static func load(_ conn: SQLConnection, orgID: OrgID, accountID: String) throws -> Loaded? {
@@ -201,7 +205,8 @@ enum MemberRows {
             id: m.accountID, email: m.email, firstName: m.firstName, lastName: m.lastName, roles: m.roles,
             userVariables: m.userVariables, startingPage: m.startingPage, ssoOnly: m.ssoOnly, apps: apps,
             appCount: m.appCount, joinedAt: RegionService.date(m.joinedAt),
-            lastActive: m.lastActive > 0 ? RegionService.date(m.lastActive) : nil, agency: m.agency)
+            lastActive: m.lastActive > 0 ? RegionService.date(m.lastActive) : nil, agency: m.agency,
+            deactivated: m.deactivated ? true : nil)
     }
 
     static func recountApps(_ conn: SQLConnection, rowid: Int64) throws {

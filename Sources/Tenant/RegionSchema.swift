@@ -210,7 +210,8 @@ enum RegionSchema {
                     """
             }.joined(separator: "\n")),
         // SCIM provisioning: org tokens (stored hashed, with the highest role they may grant), and on members the
-        // IdP's externalId, a deactivation that keeps the member but takes every access away, and when the member
+        // IdP's userName when it is not the address (kept as given, found case-insensitively), its externalId, a
+        // deactivation that keeps the member but takes every access away, and when the member
         // last changed (SCIM's lastModified and version).
         Migration(
             11, "scim",
@@ -227,7 +228,16 @@ enum RegionSchema {
                     revoked_at INTEGER
                 ) STRICT;
                 CREATE INDEX scim_tokens_by_org ON scim_tokens (org_id);
+                CREATE TABLE scim_group_ids (
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    role_id TEXT NOT NULL,
+                    external_id TEXT NOT NULL,
+                    PRIMARY KEY (org_id, role_id)
+                ) STRICT;
                 ALTER TABLE members ADD COLUMN external_id TEXT;
+                ALTER TABLE members ADD COLUMN user_name TEXT;
+                ALTER TABLE members ADD COLUMN user_name_key TEXT;
+                CREATE INDEX members_by_user_name ON members (org_id, user_name_key);
                 ALTER TABLE members ADD COLUMN deactivated_at INTEGER;
                 ALTER TABLE members ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
                 CREATE INDEX members_by_external_id ON members (org_id, external_id);

@@ -151,25 +151,28 @@ extension RegionService {
 
     /// One member as a SCIM User (JSON object).
     func scimUser(_ m: SCIMMember, catalog: RoleCatalog, base: String) -> [String: Any] {
+        // Attributes without a value are left out (SCIM's "unassigned"), defaults included.
         var user: [String: Any] = [
             "schemas": [Self.scimUser, Self.scimGatehouse],
             "id": m.row.accountID,
-            "userName": m.row.email,
-            "name": [
-                "givenName": m.row.firstName, "familyName": m.row.lastName,
-                "formatted": [m.row.firstName, m.row.lastName].filter { !$0.isEmpty }.joined(separator: " "),
-            ],
+            "userName": m.userName ?? m.row.email,
             "displayName": MemberRows.displayName(m.row),
             "emails": [["value": m.row.email, "type": "work", "primary": true]],
             "active": m.deactivatedAt == nil,
             "groups": m.row.roles.map { r -> [String: Any] in
                 ["value": r, "display": catalog.role(r)?.name ?? r, "$ref": "\(base)/Groups/\(r)", "type": "direct"]
             },
-            Self.scimGatehouse: [
+        ]
+        var name: [String: Any] = [:]
+        if !m.row.firstName.isEmpty { name["givenName"] = m.row.firstName }
+        if !m.row.lastName.isEmpty { name["familyName"] = m.row.lastName }
+        if !name.isEmpty { user["name"] = name }
+        // Always a value (defaults included): the schema calls them required, there is no "unassigned" for them.
+        user[Self.scimGatehouse] =
+            [
                 "userVariables": m.row.userVariables, "startingPage": m.row.startingPage.rawValue,
                 "ssoOnly": m.row.ssoOnly,
-            ] as [String: Any],
-        ]
+            ] as [String: Any]
         if let ext = m.externalID { user["externalId"] = ext }
         user["meta"] = [
             "resourceType": "User", "created": Self.scimDate(m.row.joinedAt),
@@ -185,15 +188,18 @@ extension RegionService {
         let externalID: String?
         let deactivatedAt: Int?
         let updatedAt: Int
+        /// The IdP's userName when it is not the address.
+        let userName: String?
     }
 
-    static let scimColumns = MemberRows.columns + ", m.external_id, m.deactivated_at, m.updated_at"
+    static let scimColumns = MemberRows.columns + ", m.external_id, m.deactivated_at, m.updated_at, m.user_name"
 
     static func scimMember(_ s: Statement) -> SCIMMember {
         let n = MemberRows.Column.allCases.count
         return SCIMMember(
             row: MemberRows.read(s), externalID: s.isNull(n) ? nil : s.string(n),
-            deactivatedAt: s.isNull(n + 1) ? nil : s.int(n + 1), updatedAt: s.int(n + 2))
+            deactivatedAt: s.isNull(n + 1) ? nil : s.int(n + 1), updatedAt: s.int(n + 2),
+            userName: s.isNull(n + 3) ? nil : s.string(n + 3))
     }
 
     func scimMembers(
@@ -206,6 +212,15 @@ extension RegionService {
             "SELECT \(Self.scimColumns) FROM members m WHERE m.org_id = ? \(clause)", [.text(org.raw)] + args
         ) { out.append(Self.scimMember($0)) }
         return out
+    }
+
+    /// The member whose SCIM userName is `name` (case-insensitive): one given by the IdP, else the address.
+    func scimMembers(_ conn: SQLConnection, _ org: OrgID, userName name: String) throws -> [SCIMMember] {
+        let byName = try scimMembers(conn, org, where: "AND m.user_name_key = ?", [.text(name.lowercased())])
+        if !byName.isEmpty { return byName }
+        return try scimMembers(
+            conn, org, where: "AND m.user_name_key IS NULL AND m.email = ?", [.text(Email.normalize(name))]
+        ).filter { $0.row.email.lowercased() == name.lowercased() }
     }
 
     static func scimDate(_ seconds: Int) -> String {
@@ -244,16 +259,16 @@ extension RegionService {
             var matched: [SCIMMember]
             var total: Int
             if let eq = filter?.equality, ["username", "emails", "externalid", "id"].contains(eq.attribute) {
-                // Indexed: one row at most (addresses and account ids are unique in an org).
-                let column = [
-                    "username": "m.email", "emails": "m.email", "externalid": "m.external_id", "id": "m.account_id",
-                ][eq.attribute]!
-                let value =
-                    eq.attribute == "username" || eq.attribute == "emails" ? Email.normalize(eq.value) : eq.value
-                matched = try self.scimMembers(conn, org, where: "AND \(column) = ?", [.text(value)])
-                if eq.attribute == "username" || eq.attribute == "emails" {
-                    // SCIM compares userName case-insensitively; stored addresses are normalized.
-                    matched = matched.filter { $0.row.email.lowercased() == eq.value.lowercased() }
+                // Indexed: one row at most (userNames, addresses and account ids are unique in an org).
+                switch eq.attribute {
+                case "username": matched = try self.scimMembers(conn, org, userName: eq.value)
+                case "emails":
+                    matched = try self.scimMembers(
+                        conn, org, where: "AND m.email = ?", [.text(Email.normalize(eq.value))]
+                    ).filter { $0.row.email.lowercased() == eq.value.lowercased() }
+                case "externalid":
+                    matched = try self.scimMembers(conn, org, where: "AND m.external_id = ?", [.text(eq.value)])
+                default: matched = try self.scimMembers(conn, org, where: "AND m.account_id = ?", [.text(eq.value)])
                 }
                 total = matched.count
                 matched = Array(matched.dropFirst(start - 1).prefix(count))
@@ -301,8 +316,11 @@ extension RegionService {
         func get(_ key: String, in o: [String: Any]) -> Any? {
             o.first { $0.key.lowercased() == key.lowercased() }?.value
         }
-        guard let userName = get("userName", in: body) as? String, !userName.isEmpty else {
-            throw SCIMError(400, "invalidValue", "`userName` (the person's email address) is required.")
+        guard let userName = get("userName", in: body) as? String,
+            !userName.trimmingCharacters(in: .whitespaces).isEmpty, userName.utf8.count <= 256,
+            !userName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
+        else {
+            throw SCIMError(400, "invalidValue", "`userName` is required: 1–256 bytes, no control characters.")
         }
         var input = SCIMUserInput(userName: userName)
         if let name = get("name", in: body) as? [String: Any] {
@@ -359,8 +377,11 @@ extension RegionService {
         _ caller: Caller, org: OrgID, accountID: String, body: [String: Any], base: String
     ) async throws -> SCIMObject {
         let input = try Self.scimInput(body)
-        let email = Email.normalize(input.userName)
-        guard Email.isValid(email) else { throw SCIMError(400, "invalidValue", "`userName` must be an email address.") }
+        guard let email = SCIMAddress.email(in: body) else {
+            throw SCIMError(
+                400, "invalidValue", "Give the person's email address: as `userName`, or in `emails` (primary or work)."
+            )
+        }
         let now = nowSeconds
         return try await db.write { conn in
             let actor = try self.scimActor(conn, org, caller)
@@ -370,6 +391,9 @@ extension RegionService {
                 != nil
             {
                 throw SCIMError(409, "uniqueness", "\(email) is already a member of this organization.")
+            }
+            if !(try self.scimMembers(conn, org, userName: input.userName).isEmpty) {
+                throw SCIMError(409, "uniqueness", "Another member has the userName \(input.userName).")
             }
             if let ext = input.externalID,
                 try conn.first("SELECT 1 FROM members WHERE org_id = ? AND external_id = ?", [org, ext]) != nil
@@ -385,10 +409,11 @@ extension RegionService {
                     lastName: input.lastName, roles: [role], userVariables: input.userVariables ?? [:],
                     startingPage: input.startingPage ?? .studio, ssoOnly: input.ssoOnly ?? false, joinedAt: now))
             try conn.run(
-                "UPDATE members SET external_id = ?, deactivated_at = ?, updated_at = ? WHERE rowid = ?",
+                "UPDATE members SET external_id = ?, deactivated_at = ?, updated_at = ?, user_name = ?,"
+                    + " user_name_key = ? WHERE rowid = ?",
                 [
                     input.externalID.map { SQLValue.text($0) } ?? .null, input.active ? .null : .integer(Int64(now)),
-                    .integer(Int64(now)), .integer(rowid),
+                    .integer(Int64(now)), .text(input.userName), .text(input.userName.lowercased()), .integer(rowid),
                 ])
             try self.audit(
                 conn, org: org, at: now, actor: actor.auditName, action: "member.provisioned", target: accountID,
@@ -402,7 +427,7 @@ extension RegionService {
 
     /// PUT /Users/:id (replace) and PATCH (operations applied to the current representation, then replaced).
     package func scimReplaceUser(
-        _ caller: Caller, org: OrgID, id: String, ifMatch: String?, base: String,
+        _ caller: Caller, org: OrgID, id: String, ifMatch: String?, base: String, resetAbsent: Bool,
         change: @escaping @Sendable ([String: Any]) throws -> [String: Any]
     ) async throws -> SCIMObject {
         let now = nowSeconds
@@ -414,15 +439,28 @@ extension RegionService {
             }
             let current = self.scimUser(m, catalog: catalog, base: base)
             try Self.checkIfMatch(ifMatch, current)
-            let input = try Self.scimInput(try change(current))
-            guard Email.normalize(input.userName).lowercased() == m.row.email.lowercased() else {
-                throw SCIMError(
-                    400, "mutability", "`userName` is the person's Gatehouse address and cannot be changed here.")
+            var input = try Self.scimInput(try change(current))
+            if resetAbsent {
+                // PATCH: what the operations removed is gone (a PUT that leaves the extension out keeps it).
+                input.userVariables = input.userVariables ?? [:]
+                input.startingPage = input.startingPage ?? .studio
+                input.ssoOnly = input.ssoOnly ?? false
             }
             guard self.scimMayTouch(actor, catalog, roles: m.row.roles) else {
                 throw SCIMError(403, nil, "This member's roles are above this token's role ceiling.")
             }
             var changed: [String: String] = [:]
+            if input.userName != (m.userName ?? m.row.email) {
+                if try self.scimMembers(conn, org, userName: input.userName).contains(where: {
+                    $0.row.rowid != m.row.rowid
+                }) {
+                    throw SCIMError(409, "uniqueness", "Another member has the userName \(input.userName).")
+                }
+                try conn.run(
+                    "UPDATE members SET user_name = ?, user_name_key = ? WHERE rowid = ?",
+                    [input.userName, input.userName.lowercased(), m.row.rowid])
+                changed["userName"] = input.userName
+            }
             if input.firstName != m.row.firstName || input.lastName != m.row.lastName {
                 try MemberRows.setNames(
                     conn, rowid: m.row.rowid, first: input.firstName, last: input.lastName, email: m.row.email)
@@ -514,17 +552,30 @@ extension RegionService {
 
     // MARK: - Groups (the org's roles)
 
-    func scimGroup(_ role: Role, members: [(String, String)], base: String) -> [String: Any] {
+    func scimGroup(_ role: Role, members: [(String, String)], externalID: String?, base: String) -> [String: Any] {
         var g: [String: Any] = [
             "schemas": [Self.scimGroup], "id": role.id, "displayName": role.name,
-            "members": members.map {
-                ["value": $0.0, "display": $0.1, "$ref": "\(base)/Users/\($0.0)", "type": "User"]
-            },
+            "members": members.map { ["value": $0.0, "$ref": "\(base)/Users/\($0.0)", "type": "User"] },
         ]
+        if let externalID { g["externalId"] = externalID }
         g["meta"] = [
             "resourceType": "Group", "location": "\(base)/Groups/\(role.id)", "version": Self.scimVersion(g),
         ]
         return g
+    }
+
+    /// The IdP's externalId for a group (a role), when it gave one.
+    func groupExternalID(_ conn: SQLConnection, _ org: OrgID, _ role: String) throws -> String? {
+        try conn.first("SELECT external_id FROM scim_group_ids WHERE org_id = ? AND role_id = ?", [org, role])?
+            .string("external_id")
+    }
+
+    func setGroupExternalID(_ conn: SQLConnection, _ org: OrgID, _ role: String, _ ext: String?) throws {
+        try conn.run("DELETE FROM scim_group_ids WHERE org_id = ? AND role_id = ?", [org, role])
+        if let ext {
+            try conn.run(
+                "INSERT INTO scim_group_ids (org_id, role_id, external_id) VALUES (?, ?, ?)", [org, role, ext])
+        }
     }
 
     func groupMembers(_ conn: SQLConnection, _ org: OrgID, role: String) throws -> [(String, String)] {
@@ -552,7 +603,9 @@ extension RegionService {
             let catalog = try self.loadCatalog(conn, org)
             let needMembers = withMembers || filter != nil
             let groups = try catalog.all.map { r in
-                self.scimGroup(r, members: needMembers ? try self.groupMembers(conn, org, role: r.id) : [], base: base)
+                self.scimGroup(
+                    r, members: needMembers ? try self.groupMembers(conn, org, role: r.id) : [],
+                    externalID: try self.groupExternalID(conn, org, r.id), base: base)
             }
             let hits = filter.map { f in groups.filter { f.matches($0) } } ?? groups
             var page = Array(hits.dropFirst(start - 1).prefix(count))
@@ -576,7 +629,10 @@ extension RegionService {
             guard let role = try self.loadCatalog(conn, org).role(id) else {
                 throw SCIMError(404, nil, "No such group (role) in this organization.")
             }
-            return SCIMObject(self.scimGroup(role, members: try self.groupMembers(conn, org, role: id), base: base))
+            return SCIMObject(
+                self.scimGroup(
+                    role, members: try self.groupMembers(conn, org, role: id),
+                    externalID: try self.groupExternalID(conn, org, id), base: base))
         }
     }
 
@@ -594,11 +650,27 @@ extension RegionService {
                 throw SCIMError(404, nil, "No such group (role) in this organization.")
             }
             let before = try self.groupMembers(conn, org, role: id)
-            let current = self.scimGroup(role, members: before, base: base)
+            let current = self.scimGroup(
+                role, members: before, externalID: try self.groupExternalID(conn, org, id), base: base)
             try Self.checkIfMatch(ifMatch, current)
             let wanted = try change(current)
-            if let name = wanted["displayName"] as? String, name != role.name {
-                throw SCIMError(400, "mutability", "A group's name is its role's name: rename roles in the console.")
+            if let raw = wanted["displayName"] as? String, raw != role.name {
+                guard !role.builtIn else {
+                    throw SCIMError(400, "mutability", "\(role.name) is a built-in role: its name stays.")
+                }
+                let name: String
+                do { name = try DisplayName.validated(raw, max: 60, field: "displayName") } catch let e
+                    as GatehouseError
+                {
+                    throw SCIMError(400, "invalidValue", e.message)
+                }
+                do { try Self.checkRoleName(name, id: role.id, in: catalog, except: role.id) } catch {
+                    throw SCIMError(409, "uniqueness", "A role called \(name) already exists.")
+                }
+                try conn.run("UPDATE custom_roles SET name = ? WHERE org_id = ? AND id = ?", [name, org, role.id])
+                try self.audit(
+                    conn, org: org, at: now, actor: actor.auditName, action: "role.renamed", target: role.id,
+                    ["before": role.name, "after": name])
             }
             let wantedIDs = Set(
                 ((wanted["members"] as? [Any]) ?? []).compactMap { ($0 as? [String: Any])?["value"] as? String })
@@ -641,7 +713,102 @@ extension RegionService {
                     conn, org: org, at: now, actor: actor.auditName, action: "member.roles_changed", target: account,
                     ["roles.before": m.roles.joined(separator: ","), "roles.after": roles.joined(separator: ",")])
             }
-            return SCIMObject(self.scimGroup(role, members: try self.groupMembers(conn, org, role: id), base: base))
+            let renamed = try self.loadCatalog(conn, org).role(id) ?? role
+            let ext = wanted.first { $0.key.lowercased() == "externalid" }?.value as? String
+            if ext != (current["externalId"] as? String) {
+                guard ext.map({ $0.utf8.count <= 256 }) ?? true else {
+                    throw SCIMError(400, "invalidValue", "`externalId` must be at most 256 bytes.")
+                }
+                try self.setGroupExternalID(conn, org, id, ext)
+            }
+            return SCIMObject(
+                self.scimGroup(
+                    renamed, members: try self.groupMembers(conn, org, role: id),
+                    externalID: try self.groupExternalID(conn, org, id), base: base))
+        }
+    }
+
+    /// POST /Groups: a custom role that lets its holders see the org (an administrator gives it more in the
+    /// console), held by the members the body names.
+    package func scimCreateGroup(
+        _ caller: Caller, org: OrgID, body: [String: Any], base: String
+    ) async throws
+        -> SCIMObject
+    {
+        guard let raw = body.first(where: { $0.key.lowercased() == "displayname" })?.value as? String else {
+            throw SCIMError(400, "invalidValue", "`displayName` is required.")
+        }
+        let name: String
+        do { name = try DisplayName.validated(raw, max: 60, field: "displayName") } catch let e as GatehouseError {
+            throw SCIMError(400, "invalidValue", e.message)
+        }
+        let id = "custom-" + IDs.random(SecureRandom.bytes(10)).lowercased()
+        let perms: PermissionSet = [.orgView, .membersView]
+        let now = nowSeconds
+        try await db.write { conn in
+            let actor = try self.scimActor(conn, org, caller)
+            do { try Self.checkRoleName(name, id: id, in: try self.loadCatalog(conn, org), except: nil) } catch {
+                throw SCIMError(409, "uniqueness", "A role called \(name) already exists.")
+            }
+            try conn.run(
+                "INSERT INTO custom_roles (org_id, id, name, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
+                [org, id, name, JSONColumn.list(perms.sorted().map(\.rawValue)), now])
+            try self.audit(
+                conn, org: org, at: now, actor: actor.auditName, action: "role.created", target: id,
+                ["name": name, "permissions": perms.sorted().map(\.rawValue).joined(separator: ",")])
+        }
+        let given = SCIMObject([
+            "members": body.first { $0.key.lowercased() == "members" }?.value ?? [],
+            "externalId": body.first { $0.key.lowercased() == "externalid" }?.value ?? NSNull(),
+        ])
+        let made = try await scimChangeGroup(caller, org: org, id: id, ifMatch: nil, base: base) { current in
+            var c = current
+            c["members"] = given.value["members"]
+            c["externalId"] = given.value["externalId"] is NSNull ? nil : given.value["externalId"]
+            return c
+        }
+        return made
+    }
+
+    /// DELETE /Groups/:id: a custom role goes; its holders keep their other roles (or viewer).
+    package func scimDeleteGroup(_ caller: Caller, org: OrgID, id: String, ifMatch: String?, base: String) async throws
+    {
+        let now = nowSeconds
+        try await db.write { conn in
+            let actor = try self.scimActor(conn, org, caller)
+            let catalog = try self.loadCatalog(conn, org)
+            guard let role = catalog.role(id) else {
+                throw SCIMError(404, nil, "No such group (role) in this organization.")
+            }
+            guard !role.builtIn else {
+                throw SCIMError(400, "mutability", "\(role.name) is a built-in role: it stays.")
+            }
+            guard role.permissions.isSubset(of: actor.ceiling) else {
+                throw SCIMError(403, nil, "\(role.name) is above this token's role ceiling.")
+            }
+            let holders = try self.groupMembers(conn, org, role: id)
+            try Self.checkIfMatch(
+                ifMatch,
+                self.scimGroup(role, members: holders, externalID: try self.groupExternalID(conn, org, id), base: base))
+            let invites =
+                try conn.first(
+                    "SELECT count(*) FROM invites, \(conn.dialect.jsonArray("invites.roles", as: "j")) WHERE org_id = ?"
+                        + " AND status = 'pending' AND j.value = ?", [org, id])?.int(0) ?? 0
+            guard invites == 0 else {
+                throw SCIMError(409, nil, "\(role.name) is offered by \(invites) pending invite(s); revoke them first.")
+            }
+            for (account, _) in holders {
+                guard let m = try MemberRows.load(conn, orgID: org, accountID: account) else { continue }
+                var roles = m.roles.filter { $0 != id }
+                if roles.isEmpty { roles = ["viewer"] }
+                try MemberRows.setRoles(conn, orgID: org, rowid: m.rowid, roles: roles)
+                try conn.run("UPDATE members SET updated_at = ? WHERE rowid = ?", [now, m.rowid])
+            }
+            try conn.run("DELETE FROM custom_roles WHERE org_id = ? AND id = ?", [org, id])
+            try self.setGroupExternalID(conn, org, id, nil)
+            try self.audit(
+                conn, org: org, at: now, actor: actor.auditName, action: "role.deleted", target: id,
+                ["name": role.name, "holders": String(holders.count)])
         }
     }
 }

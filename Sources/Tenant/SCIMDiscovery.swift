@@ -33,7 +33,7 @@ enum SCIMDiscovery {
             [
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"], "id": "User", "name": "User",
                 "endpoint": "/Users", "description": "A member of the organization", "schema": RegionService.scimUser,
-                "schemaExtensions": [["schema": RegionService.scimGatehouse, "required": false]],
+                "schemaExtensions": [["schema": RegionService.scimGatehouse, "required": true]],
                 "meta": ["resourceType": "ResourceType", "location": "\(base)/ResourceTypes/User"],
             ],
             [
@@ -66,14 +66,16 @@ enum SCIMDiscovery {
             attribute("userName", required: true, uniqueness: "server"),
             attribute(
                 "name", "complex",
-                sub: [attribute("formatted", mutability: "readOnly"), attribute("givenName"), attribute("familyName")]),
+                sub: [attribute("givenName"), attribute("familyName")]),
             attribute("displayName", mutability: "readOnly"),
+            // The person's address is their account's: given once, when the member is made.
             attribute(
-                "emails", "complex", multi: true, mutability: "readOnly",
+                "emails", "complex", multi: true, required: true, mutability: "immutable",
                 sub: [
-                    attribute("value"), attribute("type", canonical: ["work"]), attribute("primary", "boolean"),
+                    attribute("value", required: true), attribute("type", canonical: ["work"]),
+                    attribute("primary", "boolean"),
                 ]),
-            attribute("active", "boolean"),
+            attribute("active", "boolean", required: true),
             attribute(
                 "groups", "complex", multi: true, mutability: "readOnly",
                 sub: [
@@ -83,7 +85,7 @@ enum SCIMDiscovery {
                 ]),
         ]
         let group: [[String: Any]] = [
-            attribute("displayName", required: true, mutability: "readOnly"),
+            attribute("displayName", required: true),
             attribute(
                 "members", "complex", multi: true,
                 sub: [
@@ -93,9 +95,10 @@ enum SCIMDiscovery {
                 ]),
         ]
         let gatehouse: [[String: Any]] = [
-            attribute("userVariables", "complex", sub: []),
-            attribute("startingPage", canonical: ["studio", "console", "portal", "agent_console"]),
-            attribute("ssoOnly", "boolean"),
+            // Each always has a value (a default when none was given): "required", never unassigned.
+            attribute("userVariables", "complex", required: true, sub: []),
+            attribute("startingPage", required: true, canonical: ["studio", "console", "portal", "agent_console"]),
+            attribute("ssoOnly", "boolean", required: true),
         ]
         func schema(_ id: String, _ name: String, _ attributes: [[String: Any]]) -> [String: Any] {
             [

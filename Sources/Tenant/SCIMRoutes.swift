@@ -76,6 +76,47 @@ package enum SCIMRoutes {
                 caller, org: org, accountID: account, body: try body(ctx), base: base(s, org))
             return answer(r.value, status: 201, shaped: ctx)
         }
+        // SCIM search by POST (RFC 7644 §3.4.3): the query in the body.
+        scim.post("/Users/.search") { ctx in
+            let (s, org, caller) = try ctx.orgScope()
+            let (q, attrs, excluded) = try searchBody(ctx)
+            let r = try await s.scimListUsers(caller, org: org, query: q, base: base(s, org))
+            return answer(SCIMProjection.apply(r.value, attributes: attrs, excluded: excluded))
+        }
+        scim.post("/Groups/.search") { ctx in
+            let (s, org, caller) = try ctx.orgScope()
+            let (q, attrs, excluded) = try searchBody(ctx)
+            let withMembers =
+                !(excluded ?? "").lowercased().contains("members")
+                && (attrs == nil || attrs!.lowercased().contains("members"))
+            let r = try await s.scimListGroups(
+                caller, org: org, query: q, withMembers: withMembers, base: base(s, org))
+            return answer(SCIMProjection.apply(r.value, attributes: attrs, excluded: excluded))
+        }
+        // Search across every resource type (users first, then groups).
+        scim.post("/.search") { ctx in
+            let (s, org, caller) = try ctx.orgScope()
+            let (q, attrs, excluded) = try searchBody(ctx)
+            var all = q
+            all.startIndex = 1
+            all.count = 1000
+            let users = try await s.scimListUsers(caller, org: org, query: all, base: base(s, org)).value
+            let groups = try await s.scimListGroups(
+                caller, org: org, query: all, withMembers: !(excluded ?? "").lowercased().contains("members"),
+                base: base(s, org)
+            ).value
+            let resources =
+                ((users["Resources"] as? [[String: Any]]) ?? []) + ((groups["Resources"] as? [[String: Any]]) ?? [])
+            let start = max(1, q.startIndex)
+            let page = Array(resources.dropFirst(start - 1).prefix(min(max(0, q.count), 1000)))
+            let total = ((users["totalResults"] as? Int) ?? 0) + ((groups["totalResults"] as? Int) ?? 0)
+            return answer(
+                SCIMProjection.apply(
+                    [
+                        "schemas": [RegionService.scimList], "totalResults": total, "startIndex": start,
+                        "itemsPerPage": page.count, "Resources": page,
+                    ], attributes: attrs, excluded: excluded))
+        }
         scim.get("/Users/:id") { ctx in
             let (s, org, caller) = try ctx.orgScope()
             let r = try await s.scimGetUser(caller, org: org, id: try ctx.parameter("id"), base: base(s, org))
@@ -86,7 +127,7 @@ package enum SCIMRoutes {
             let replacement = SCIMObject(try body(ctx))
             let r = try await s.scimReplaceUser(
                 caller, org: org, id: try ctx.parameter("id"), ifMatch: ctx.request.headers["if-match"],
-                base: base(s, org)
+                base: base(s, org), resetAbsent: false
             ) { _ in replacement.value }
             return answer(r.value, shaped: ctx)
         }
@@ -95,7 +136,7 @@ package enum SCIMRoutes {
             let ops = SCIMObject(try body(ctx))
             let r = try await s.scimReplaceUser(
                 caller, org: org, id: try ctx.parameter("id"), ifMatch: ctx.request.headers["if-match"],
-                base: base(s, org)
+                base: base(s, org), resetAbsent: true
             ) { current in try SCIMPatch.apply(ops.value, to: current) }
             return answer(r.value, shaped: ctx)
         }
@@ -140,15 +181,20 @@ package enum SCIMRoutes {
             ) { _ in replacement.value }
             return answer(r.value, shaped: ctx)
         }
-        for method in ["POST", "DELETE"] {
-            let path = method == "POST" ? "/Groups" : "/Groups/:id"
-            scim.on(method, path) { _ in
-                throw SCIMError(
-                    403, nil,
-                    "Groups are the organization's roles: create and delete roles in the console; SCIM changes who"
-                        + " holds them.")
-            }
+        scim.post("/Groups") { ctx in
+            let (s, org, caller) = try ctx.orgScope()
+            let r = try await s.scimCreateGroup(caller, org: org, body: try body(ctx), base: base(s, org))
+            return answer(r.value, status: 201, shaped: ctx)
         }
+        scim.delete("/Groups/:id") { ctx in
+            let (s, org, caller) = try ctx.orgScope()
+            try await s.scimDeleteGroup(
+                caller, org: org, id: try ctx.parameter("id"), ifMatch: ctx.request.headers["if-match"],
+                base: base(s, org))
+            return Response(status: 204)
+        }
+        // Anything else under SCIM: its 404, in SCIM's shape.
+        scim.any("/*") { _ in throw SCIMError(404, nil, "There is no such SCIM endpoint.") }
     }
 
     static func base(_ s: RegionService, _ org: OrgID) -> String {
@@ -167,6 +213,20 @@ package enum SCIMRoutes {
             q.count = n
         }
         return q
+    }
+
+    /// A `.search` body: the query, and the attributes to return or leave out.
+    static func searchBody(_ ctx: RequestContext) throws -> (RegionService.SCIMQuery, String?, String?) {
+        let o = try body(ctx)
+        func list(_ k: String) -> String? {
+            if let a = o[k] as? [String] { return a.joined(separator: ",") }
+            return o[k] as? String
+        }
+        var q = RegionService.SCIMQuery()
+        q.filter = o["filter"] as? String
+        if let n = o["startIndex"] as? Int { q.startIndex = n }
+        if let n = o["count"] as? Int { q.count = n }
+        return (q, list("attributes"), list("excludedAttributes"))
     }
 
     static func body(_ ctx: RequestContext) throws -> [String: Any] {
@@ -326,7 +386,9 @@ enum SCIMPatch {
             subAfter = after.hasPrefix(".") ? String(after.dropFirst()) : nil
             path = String(path[..<open])
         }
-        let parts = SCIMFilter.path(path)
+        // A path naming an extension itself (its whole URN) is one top-level attribute.
+        let known = [RegionService.scimGatehouse, RegionService.scimEnterprise].map { $0.lowercased() }
+        let parts = known.contains(path.lowercased()) ? [path.lowercased()] : SCIMFilter.path(path)
         guard let first = parts.first else { throw SCIMError(400, "invalidPath", "An empty path.") }
         let top = first.hasPrefix("urn:") ? key(r, first) : key(r, first)
         if let filter {

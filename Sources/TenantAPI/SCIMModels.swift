@@ -97,3 +97,21 @@ extension SCIMError {
         return Response(status: status, headers: ["Content-Type": "application/scim+json"], body: SCIMObject(o).bytes)
     }
 }
+
+/// Where a SCIM User body gives the person's address: `userName` when it is one, else the primary (or work, or
+/// first) of `emails`. The gateway (making the account) and the region (making the member) read it alike.
+package enum SCIMAddress {
+    package static func email(in body: [String: Any]) -> String? {
+        func get(_ k: String, _ d: [String: Any]) -> Any? { d.first { $0.key.lowercased() == k.lowercased() }?.value }
+        if let u = get("userName", body) as? String, Email.isValid(Email.normalize(u)) { return Email.normalize(u) }
+        let emails = (get("emails", body) as? [[String: Any]]) ?? []
+        let pick =
+            emails.first { get("primary", $0) as? Bool == true } ?? emails.first {
+                (get("type", $0) as? String)?.lowercased() == "work"
+            } ?? emails.first
+        guard let v = pick.flatMap({ get("value", $0) as? String }), Email.isValid(Email.normalize(v)) else {
+            return nil
+        }
+        return Email.normalize(v)
+    }
+}

@@ -66,13 +66,17 @@ package struct MemberView: Codable, Sendable, Equatable {
     /// The agency the member belongs to (agency people see only their agency; see `AgencyRules`); absent for
     /// the org's own staff.
     package var agency: String?
+    /// True when the org's directory deactivated the member (SCIM `active: false`): listed, let in nowhere. Absent
+    /// otherwise.
+    package var deactivated: Bool?
 
     package init(
         id: String, email: String, firstName: String, lastName: String, roles: [String],
         userVariables: [String: String], startingPage: StartingPage, ssoOnly: Bool, apps: [AppGrant], appCount: Int,
-        joinedAt: Date, lastActive: Date?, agency: String? = nil
+        joinedAt: Date, lastActive: Date?, agency: String? = nil, deactivated: Bool? = nil
     ) {
         self.agency = agency
+        self.deactivated = deactivated
         self.id = id
         self.email = email
         self.firstName = firstName
@@ -626,6 +630,7 @@ extension MemberView: JSONWritable {
         w.field("appCount", appCount)
         w.key("apps")
         w.values(apps)
+        if let deactivated { w.field("deactivated", deactivated) }
         w.field("email", email)
         w.field("firstName", firstName)
         w.field("id", id)

@@ -241,7 +241,23 @@ struct SCIMTests {
             "GET", "\(base)/Groups?filter=\(FormDecoding.percentEncode(#"displayName eq "Owner""#))")
         let owner = try #require((groups.json["Resources"] as? [[String: Any]])?.first)
         #expect(owner["id"] as? String == "owner" && (owner["members"] as? [Any])?.count == 1)
-        #expect(await w.okta.call("POST", "\(base)/Groups", #"{"displayName":"x"}"#).status == 403)
+        // A pushed group becomes a custom role that lets its holders see the org; deleting it takes it away.
+        let pushed = await w.okta.call(
+            "POST", "\(base)/Groups",
+            #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Support","#
+                + #""members":[{"value":"\#(id)"}]}"#
+        )
+        #expect(pushed.status == 201, "\(pushed.body)")
+        let gid = try #require(pushed.json["id"] as? String)
+        let roles = await w.olga.call("GET", "/api/v1/orgs/\(w.org)/members/\(id)")
+        #expect((roles.json["roles"] as? [String])?.contains(gid) == true)
+        #expect(await w.okta.call("DELETE", "\(base)/Groups/\(gid)").status == 204)
+        #expect(await w.okta.call("DELETE", "\(base)/Groups/owner").status == 400)
+        let after = await w.olga.call("GET", "/api/v1/orgs/\(w.org)/members/\(id)")
+        #expect((after.json["roles"] as? [String]) == ["member"], "\(after.body)")
+        // Unknown SCIM paths answer SCIM's 404.
+        let unknown = await w.okta.call("GET", "\(base)/Nope")
+        #expect(unknown.status == 404 && unknown.headers["Content-Type"] == "application/scim+json")
     }
 
     @Test func anExistingAccountIsLinkedOnlyForAProvedDomain() async throws {
