@@ -69,7 +69,7 @@ package struct SCIMObject: @unchecked Sendable {
     package init(_ value: [String: Any]) { self.value = value }
     package var bytes: [UInt8] {
         Array(
-            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]))
+            (try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]))
                 ?? Data())
     }
 }

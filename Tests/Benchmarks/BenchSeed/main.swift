@@ -8,7 +8,8 @@ import TenantDomain
 // Seeds a data directory for the route matrix (Tests/Benchmarks/matrix.sh), through the same services the
 // server runs, then exits; the server is started on the directory afterwards. Realistic data: an EU org with
 // 10,000 members and 2,000 pending invites, its owner a person in 5 orgs across 3 regions, an API key, an app,
-// audit events. Prints one JSON object: the org, a member id, the session token, the API key.
+// audit events, a SCIM token. Prints one JSON object: the org, a member id, the session token, the API key, the
+// SCIM token. BENCH_MEMBERS sets the number of members (10,000 by default; Tests/Benchmarks/scim.sh uses 100,000).
 // With a config file, its stores are used (PostgreSQL for the matrix's POSTGRES_URL runs).
 //   swift run -c release BenchSeed <data-dir> [config.json]
 guard (2...3).contains(CommandLine.arguments.count) else {
@@ -43,9 +44,10 @@ for (name, r) in [("Bench EU 2", Region.eu), ("Bench US 1", .us), ("Bench US 2",
 let eu = region(.eu)
 let first = ["Ada", "Bo", "Cy", "Di", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo"]
 let last = ["Lovelace", "Nakamura", "Okafor", "Schmidt", "Silva"]
+let memberCount = Int(ProcessInfo.processInfo.environment["BENCH_MEMBERS"] ?? "") ?? 10_000
 try await eu.importMembers(
     org: big,
-    (0..<10_000).map { i in
+    (0..<memberCount).map { i in
         ImportedMember(
             accountID: "acc_\(i)", email: "person\(i)@bench.test", firstName: first[i % 10],
             lastName: last[i % 5] + "\(i)", roles: [i % 7 == 0 ? "manager" : "member"],
@@ -57,6 +59,7 @@ _ = try await eu.createInvites(
 let app1 = try await eu.createApp(ownerCaller, org: big, name: "Portal")
 try await eu.grantApp(ownerCaller, org: big, app: app1.id, member: "acc_42", role: .editor)
 let key = try await eu.createAPIKey(ownerCaller, org: big, request: APIKeyRequest(name: "bench"))
+let scim = try await eu.createSCIMToken(ownerCaller, org: big, request: SCIMTokenRequest(name: "bench"))
 // A steady state: the invitations went out long ago. Left queued, the server would spend the benchmark
 // delivering 2,000 mails, each a write that makes every remembered answer stale.
 for r in Region.allCases {
@@ -65,5 +68,6 @@ for r in Region.allCases {
 let (token, _) = try await g.sessions.create(accountID: owner.id, method: .password)
 let out: [String: String] = [
     "org": big.raw, "member": "acc_42", "session": token, "apiKey": key.secret ?? "", "owner": owner.id,
+    "scimToken": scim.secret ?? "",
 ]
 print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))
