@@ -208,6 +208,41 @@ enum OrgPages {
                 return c.redirect("\(c.base)/apikeys", flash: outcome)
             }, gateway: g)
 
+        // SCIM tokens (the org's directory provisioning members), beside single sign-on.
+        b.console("GET", "/console/:org/sso/scim", { c in try await scimTokens(c, secret: nil) }, gateway: g)
+        b.console(
+            "POST", "/console/:org/sso/scim",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let token: SCIMTokenView
+                do {
+                    token = try await c.api.createSCIMToken(
+                        SCIMTokenRequest(name: form.value("name") ?? "", roleCeiling: form.value("ceiling")))
+                } catch let e as GatehouseError {
+                    return c.redirect("\(c.base)/sso/scim", flash: e.message)
+                }
+                return try await scimTokens(c, secret: token.secret)
+            }, gateway: g)
+        b.console(
+            "POST", "/console/:org/sso/scim/:token/revoke",
+            { c in
+                let form = try c.ctx.formPairs()
+                if let refused = c.checkForm(form) { return refused }
+                let id = try c.ctx.parameter("token")
+                let name = (try? await c.api.scimTokens())?.first { $0.id == id }?.name ?? id
+                if let ask = c.confirmFirst(
+                    form, title: "Revoke the SCIM token?",
+                    "Revoke the SCIM token <strong>\(name)</strong>? Your identity provider can no longer add, change"
+                        + " or remove members with it; this cannot be undone.", button: "Revoke token",
+                    cancel: "\(c.base)/sso/scim", tab: "sso")
+                {
+                    return ask
+                }
+                let outcome = await c.outcome("Token revoked.") { try await c.api.revokeSCIMToken(id) }
+                return c.redirect("\(c.base)/sso/scim", flash: outcome)
+            }, gateway: g)
+
         b.console(
             "GET", "/console/:org/audit",
             { c in
@@ -391,6 +426,51 @@ enum OrgPages {
         return c.render("API keys", tab: "apikeys", body: h)
     }
 
+    /// SCIM tokens: the endpoint to give the identity provider, the tokens (secret shown once), a form to make one.
+    static func scimTokens(_ c: Console, secret: String?) async throws -> Response {
+        guard c.may(.ssoManage) else {
+            throw GatehouseError.forbidden("SCIM provisioning needs the sso.manage permission.")
+        }
+        let tokens = try await c.api.scimTokens()
+        let endpoint = "\(c.g.settings.publicBaseURL)/scim/v2/orgs/\(c.org)"
+        var h: HTML =
+            "<p><a href=\"\(c.base)/sso\">← Single sign-on</a></p><p>Your identity provider (Okta, Entra ID…) adds,"
+            + " changes, deactivates and removes members here, and puts them in groups — the organization's roles."
+            + " Give it this URL and a token:</p><p><code id=\"scim-endpoint\">\(endpoint)</code></p>"
+        if let secret {
+            h +=
+                "<div class=\"flash\" role=\"status\"><p><strong>Copy this token now: it is shown only once.</strong>"
+                + "</p><input id=\"new-scim-token\" type=\"text\" readonly value=\"\(secret)\" aria-label=\"New SCIM"
+                + " token\"><div class=\"actions\"><button type=\"button\" data-copy=\"\(secret)\" hidden>Copy"
+                + " token</button></div></div>"
+        }
+        h +=
+            tokens.isEmpty
+            ? "<p class=\"empty\">No SCIM tokens yet. Make one below for your identity provider.</p>"
+            : "<div class=\"table-wrap\"><table id=\"scim-tokens\"><thead><tr><th scope=\"col\">Name</th><th"
+                + " scope=\"col\">Highest role it may give</th><th scope=\"col\">Created</th><th scope=\"col\">"
+                + "<span class=\"meta\">Actions</span></th></tr></thead><tbody>"
+                + tokens.map { t -> HTML in
+                    "<tr><td>\(t.name)</td><td>\(Role.builtIn(t.roleCeiling)?.name ?? t.roleCeiling)</td>"
+                        + "<td>\(CivilTime.short(t.createdAt))</td><td><form method=\"post\""
+                        + " action=\"\(c.base)/sso/scim/\(t.id)/revoke\">\(c.csrfField)<button type=\"submit\""
+                        + " class=\"secondary\">Revoke</button></form></td></tr>"
+                }.joined() + "</tbody></table></div>"
+        let options: HTML = Role.builtIns.reversed().map { r -> HTML in
+            let selected: HTML = r.id == "member" ? " selected" : ""
+            return "<option value=\"\(r.id)\"\(selected)>\(r.name)</option>"
+        }.joined()
+        let form: HTML = "<form method=\"post\" action=\"\(c.base)/sso/scim\" class=\"panel\">\(c.csrfField)"
+        let name: HTML =
+            "<label for=\"scim-name\">Token name (the audit log shows scim:&lt;name&gt;)</label><input"
+            + " id=\"scim-name\" name=\"name\" type=\"text\" required>"
+        let ceiling: HTML =
+            "<label for=\"scim-ceiling\">Highest role it may give</label><select id=\"scim-ceiling\""
+            + " name=\"ceiling\">\(options)</select>"
+        h += form + name + ceiling + "<div class=\"actions\"><button type=\"submit\">Create token</button></div></form>"
+        return c.render("SCIM provisioning", tab: "sso", body: h)
+    }
+
     static func sso(
         _ c: Console, error: String?, oidcError: String? = nil, status: Int = 200
     ) async throws
@@ -405,7 +485,10 @@ enum OrgPages {
             oidc: try c.g.sso.oidcSettings(org: c.org),
             redirectURI: OIDCProvider.redirectURI(baseURL: c.g.settings.publicBaseURL, org: c.org),
             oidcError: oidcError)
-        let h = SSOPageView.render(model, base: c.base, csrfField: c.csrfField)
+        let h =
+            SSOPageView.render(model, base: c.base, csrfField: c.csrfField)
+            + "<p><a href=\"\(c.base)/sso/scim\">SCIM provisioning: let your identity provider manage members"
+            + " →</a></p>"
         return c.render("Single sign-on", tab: "sso", body: h, status: status)
     }
 }

@@ -46,6 +46,7 @@ package struct OrgAPI: Sendable {
         try await get("/invites/" + Self.segment(id) + "/link")
     }
     package func apiKeys() async throws -> [APIKeyView] { try await get("/apikeys") }
+    package func scimTokens() async throws -> [SCIMTokenView] { try await get("/scim-tokens") }
     package func agencies() async throws -> [OrgAgencyView] { try await get("/agencies") }
     package func agencyRegister() async throws -> [AgencyView] { try await get("/agencies/register") }
     package func agencyRequests() async throws -> [AgencyRequestView] { try await get("/agency-requests") }
@@ -131,6 +132,12 @@ package struct OrgAPI: Sendable {
         try await send("POST", "/apikeys", body: request)
     }
     package func revokeAPIKey(_ id: String) async throws { try await done("DELETE", "/apikeys/" + Self.segment(id)) }
+    package func createSCIMToken(_ request: SCIMTokenRequest) async throws -> SCIMTokenView {
+        try await send("POST", "/scim-tokens", body: request)
+    }
+    package func revokeSCIMToken(_ id: String) async throws {
+        try await done("DELETE", "/scim-tokens/" + Self.segment(id))
+    }
     package func addAgency(_ id: String) async throws {
         try await done("POST", "/agencies", body: AgencyAddBody(agency: id))
     }

@@ -558,9 +558,9 @@ def main():
 
         # Every other tab of the org as its owner, and an error page: screenshots at both widths, no overflow at
         # 375 px, and axe-core on each.
-        for tab in ["roles", "apps", "audit", "settings", "sso", "apikeys"]:
+        for tab in ["roles", "apps", "audit", "settings", "sso", "sso/scim", "apikeys"]:
             b.go(f"/console/{org}/{tab}")
-            b.shot(f"tab-{tab}")
+            b.shot(f"tab-{tab.replace('/', '-')}")
         b.go("/console/org_eu_zzzzzzzzzzzzzzzz/members")
         b.expect("Not found", "does not exist or you are not a member", "Home")
         b.shot("not-found")

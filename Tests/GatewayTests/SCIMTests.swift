@@ -95,6 +95,40 @@ struct SCIMTests {
         return b
     }
 
+    /// The console: the endpoint to give the IdP, a token made with a ceiling (its secret shown once, then never),
+    /// the list, revocation after a confirmation.
+    @Test func theConsoleMakesListsAndRevokesTokens() async throws {
+        let w = try await Self.world()
+        let olga = FormBrowser(w.f.client)
+        olga.cookies[Sessions.cookieName] = w.olga.cookie
+        let sso = await olga.go("GET", "/console/\(w.org)/sso")
+        #expect(sso.body.contains("/console/\(w.org)/sso/scim\""))
+        let page = await olga.go("GET", "/console/\(w.org)/sso/scim")
+        #expect(page.status == 200 && page.body.contains("/scim/v2/orgs/\(w.org)</code>") && page.body.contains("Okta"))
+        let made = await olga.go(
+            "POST", "/console/\(w.org)/sso/scim", form: [("csrf", olga.csrf), ("name", "Entra"), ("ceiling", "viewer")])
+        let secret = try #require(
+            made.body.range(of: "value=\"ghs_eu_").map {
+                String(made.body[$0.lowerBound...].dropFirst(7).prefix { $0 != "\"" })
+            })
+        #expect(made.status == 200 && made.body.contains("shown only once"))
+        let again = await olga.go("GET", "/console/\(w.org)/sso/scim")
+        #expect(!again.body.contains(secret) && again.body.contains("<td>Entra</td><td>Viewer</td>"))
+        let entra = w.f.browser("10.30.0.3")
+        entra.bearer = secret
+        #expect(await entra.call("GET", "/scim/v2/orgs/\(w.org)/Users").status == 200)
+        let tokens = await w.olga.call("GET", "/api/v1/orgs/\(w.org)/scim-tokens")
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(tokens.body.utf8)) as? [[String: Any]])
+        let id = try #require(list.first { $0["name"] as? String == "Entra" }?["id"] as? String)
+        let ask = await olga.go("POST", "/console/\(w.org)/sso/scim/\(id)/revoke", form: [("csrf", olga.csrf)])
+        #expect(ask.status == 200 && ask.body.contains("Revoke the SCIM token"))
+        #expect(await entra.call("GET", "/scim/v2/orgs/\(w.org)/Users").status == 200, "not before confirming")
+        let done = await olga.go(
+            "POST", "/console/\(w.org)/sso/scim/\(id)/revoke", form: [("csrf", olga.csrf), ("confirm", "yes")])
+        #expect(done.status == 303)
+        #expect(await entra.call("GET", "/scim/v2/orgs/\(w.org)/Users").status == 401)
+    }
+
     @Test func theProvisioningStoryAnIdPRuns() async throws {
         let w = try await Self.world(ceiling: "admin")
         let base = "/scim/v2/orgs/\(w.org)"
