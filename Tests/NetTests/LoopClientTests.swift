@@ -45,15 +45,24 @@ final class ScriptedUpstream: @unchecked Sendable {
         return self
     }
 
+    private let stopped = Atomic<Bool>(false)
+
+    /// Stops accepting. The accept thread closes the listening socket itself: closed here, its number could be
+    /// reused by another test's socket before the thread's next accept, which would then take that test's
+    /// connections.
     func stop() {
+        stopped.store(true, ordering: .releasing)
         shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
     }
 
     private func acceptLoop() {
-        while true {
+        defer { close(fd) }
+        while !stopped.load(ordering: .acquiring) {
             let c = accept(fd, nil, nil)
-            if c < 0 { return }
+            if c < 0 || stopped.load(ordering: .acquiring) {
+                if c >= 0 { close(c) }
+                return
+            }
             accepted.add(1, ordering: .relaxed)
             Thread { [self] in serve(c) }.start()
         }
