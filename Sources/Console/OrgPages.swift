@@ -436,7 +436,8 @@ enum OrgPages {
         var h: HTML =
             "<p><a href=\"\(c.base)/sso\">← Single sign-on</a></p><p>Your identity provider (Okta, Entra ID…) adds,"
             + " changes, deactivates and removes members here, and puts them in groups — the organization's roles."
-            + " Give it this URL and a token:</p><p><code id=\"scim-endpoint\">\(endpoint)</code></p>"
+            + " Give it this URL and a token:</p><div class=\"kv\"><span>SCIM endpoint</span><code"
+            + " id=\"scim-endpoint\">\(endpoint)</code></div>"
         if let secret {
             h +=
                 "<div class=\"flash\" role=\"status\"><p><strong>Copy this token now: it is shown only once.</strong>"

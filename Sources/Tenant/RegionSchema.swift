@@ -236,6 +236,7 @@ enum RegionSchema {
                 ) STRICT;
                 ALTER TABLE members ADD COLUMN external_id TEXT;
                 ALTER TABLE members ADD COLUMN user_name TEXT;
+                ALTER TABLE members ADD COLUMN scim_enterprise TEXT;
                 ALTER TABLE members ADD COLUMN user_name_key TEXT;
                 CREATE INDEX members_by_user_name ON members (org_id, user_name_key);
                 ALTER TABLE members ADD COLUMN deactivated_at INTEGER;

@@ -174,6 +174,12 @@ extension RegionService {
                 "ssoOnly": m.row.ssoOnly,
             ] as [String: Any]
         if let ext = m.externalID { user["externalId"] = ext }
+        if let e = m.enterprise, let o = try? JSONSerialization.jsonObject(with: Data(e.utf8)) as? [String: Any],
+            !o.isEmpty
+        {
+            user[Self.scimEnterprise] = o
+            user["schemas"] = [Self.scimUser, Self.scimGatehouse, Self.scimEnterprise]
+        }
         user["meta"] = [
             "resourceType": "User", "created": Self.scimDate(m.row.joinedAt),
             "lastModified": Self.scimDate(max(m.updatedAt, m.row.joinedAt)),
@@ -190,16 +196,19 @@ extension RegionService {
         let updatedAt: Int
         /// The IdP's userName when it is not the address.
         let userName: String?
+        /// The enterprise extension's attributes as the IdP gave them (employeeNumber, department, manager…).
+        let enterprise: String?
     }
 
-    static let scimColumns = MemberRows.columns + ", m.external_id, m.deactivated_at, m.updated_at, m.user_name"
+    static let scimColumns =
+        MemberRows.columns + ", m.external_id, m.deactivated_at, m.updated_at, m.user_name, m.scim_enterprise"
 
     static func scimMember(_ s: Statement) -> SCIMMember {
         let n = MemberRows.Column.allCases.count
         return SCIMMember(
             row: MemberRows.read(s), externalID: s.isNull(n) ? nil : s.string(n),
             deactivatedAt: s.isNull(n + 1) ? nil : s.int(n + 1), updatedAt: s.int(n + 2),
-            userName: s.isNull(n + 3) ? nil : s.string(n + 3))
+            userName: s.isNull(n + 3) ? nil : s.string(n + 3), enterprise: s.isNull(n + 4) ? nil : s.string(n + 4))
     }
 
     func scimMembers(
@@ -322,6 +331,8 @@ extension RegionService {
         var userVariables: [String: String]?
         var startingPage: StartingPage?
         var ssoOnly: Bool?
+        /// The enterprise extension, checked (nil: not given).
+        var enterprise: String?
     }
 
     static func scimInput(_ body: [String: Any]) throws -> SCIMUserInput {
@@ -374,7 +385,52 @@ extension RegionService {
                 input.ssoOnly = b
             }
         }
+        if let e = get(scimEnterprise, in: body) {
+            guard let o = e as? [String: Any] else {
+                throw SCIMError(400, "invalidValue", "The enterprise extension must be an object.")
+            }
+            input.enterprise = try scimEnterpriseJSON(o)
+        }
         return input
+    }
+
+    /// The enterprise extension's attributes (RFC 7643 §4.3) kept: strings of at most 256 bytes without control
+    /// characters, and `manager` with its `value` and `$ref`. Anything else is refused.
+    static func scimEnterpriseJSON(_ o: [String: Any]) throws -> String {
+        func clean(_ v: Any, _ name: String) throws -> String {
+            guard let s = v as? String, s.utf8.count <= 256,
+                !s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
+            else { throw SCIMError(400, "invalidValue", "`\(name)` must be a string of at most 256 bytes.") }
+            return s
+        }
+        var out: [String: Any] = [:]
+        for (k, v) in o where !(v is NSNull) {
+            switch k.lowercased() {
+            case "schemas": continue
+            case "employeenumber", "costcenter", "organization", "division", "department":
+                let name =
+                    ["employeenumber": "employeeNumber", "costcenter": "costCenter"][k.lowercased()] ?? k.lowercased()
+                out[name] = try clean(v, name)
+            case "manager":
+                guard let m = v as? [String: Any] else {
+                    throw SCIMError(400, "invalidValue", "`manager` must be an object.")
+                }
+                var mo: [String: Any] = [:]
+                for (mk, mv) in m where !(mv is NSNull) {
+                    switch mk.lowercased() {
+                    case "value": mo["value"] = try clean(mv, "manager.value")
+                    case "$ref": mo["$ref"] = try clean(mv, "manager.$ref")
+                    case "displayname": continue  // the server's to say (readOnly)
+                    default: throw SCIMError(400, "invalidPath", "Unknown attribute manager.\(mk).")
+                    }
+                }
+                if !mo.isEmpty { out["manager"] = mo }
+            default: throw SCIMError(400, "invalidPath", "Unknown enterprise attribute \(k).")
+            }
+        }
+        return String(
+            decoding: (try? JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])) ?? Data("{}".utf8),
+            as: UTF8.self)
     }
 
     /// SCIM booleans as Entra ID sends them too ("True", "False").
@@ -422,10 +478,11 @@ extension RegionService {
                     startingPage: input.startingPage ?? .studio, ssoOnly: input.ssoOnly ?? false, joinedAt: now))
             try conn.run(
                 "UPDATE members SET external_id = ?, deactivated_at = ?, updated_at = ?, user_name = ?,"
-                    + " user_name_key = ? WHERE rowid = ?",
+                    + " user_name_key = ?, scim_enterprise = ? WHERE rowid = ?",
                 [
                     input.externalID.map { SQLValue.text($0) } ?? .null, input.active ? .null : .integer(Int64(now)),
-                    .integer(Int64(now)), .text(input.userName), .text(input.userName.lowercased()), .integer(rowid),
+                    .integer(Int64(now)), .text(input.userName), .text(input.userName.lowercased()),
+                    input.enterprise.map { SQLValue.text($0) } ?? .null, .integer(rowid),
                 ])
             try self.audit(
                 conn, org: org, at: now, actor: actor.auditName, action: "member.provisioned", target: accountID,
@@ -457,6 +514,7 @@ extension RegionService {
                 input.userVariables = input.userVariables ?? [:]
                 input.startingPage = input.startingPage ?? .studio
                 input.ssoOnly = input.ssoOnly ?? false
+                input.enterprise = input.enterprise ?? "{}"
             }
             guard self.scimMayTouch(actor, catalog, roles: m.row.roles) else {
                 throw SCIMError(403, nil, "This member's roles are above this token's role ceiling.")
@@ -499,6 +557,11 @@ extension RegionService {
             if let page = input.startingPage, page != m.row.startingPage {
                 try conn.run("UPDATE members SET starting_page = ? WHERE rowid = ?", [page.rawValue, m.row.rowid])
                 changed["startingPage"] = page.rawValue
+            }
+            if let e = input.enterprise, e != (m.enterprise ?? "{}") {
+                try conn.run(
+                    "UPDATE members SET scim_enterprise = ? WHERE rowid = ?", [e == "{}" ? nil : e, m.row.rowid])
+                changed["enterprise"] = "updated"
             }
             if let sso = input.ssoOnly, sso != m.row.ssoOnly {
                 try conn.run("UPDATE members SET sso_only = ? WHERE rowid = ?", [sso, m.row.rowid])
@@ -565,13 +628,19 @@ extension RegionService {
     // MARK: - Groups (the org's roles)
 
     func scimGroup(_ role: Role, members: [(String, String)], externalID: String?, base: String) -> [String: Any] {
+        scimGroup(id: role.id, name: role.name, members: members, externalID: externalID, base: base)
+    }
+
+    func scimGroup(
+        id: String, name: String, members: [(String, String)], externalID: String?, base: String
+    ) -> [String: Any] {
         var g: [String: Any] = [
-            "schemas": [Self.scimGroup], "id": role.id, "displayName": role.name,
+            "schemas": [Self.scimGroup], "id": id, "displayName": name,
             "members": members.map { ["value": $0.0, "$ref": "\(base)/Users/\($0.0)", "type": "User"] },
         ]
         if let externalID { g["externalId"] = externalID }
         g["meta"] = [
-            "resourceType": "Group", "location": "\(base)/Groups/\(role.id)", "version": Self.scimVersion(g),
+            "resourceType": "Group", "location": "\(base)/Groups/\(id)", "version": Self.scimVersion(g),
         ]
         return g
     }
@@ -600,6 +669,32 @@ extension RegionService {
         return out
     }
 
+    /// The org's apps as groups (`App: <name>`, id = the app's): their members hold a grant of the app.
+    func appGroups(_ conn: SQLConnection, _ org: OrgID) throws -> [(id: String, name: String)] {
+        var out: [(id: String, name: String)] = []
+        try conn.forEach("SELECT id, name FROM apps WHERE org_id = ? ORDER BY created_at, id", [org]) {
+            out.append(($0.string(0), "App: " + $0.string(1)))
+        }
+        return out
+    }
+
+    func appMembers(_ conn: SQLConnection, _ org: OrgID, app: String) throws -> [(String, String)] {
+        var out: [(String, String)] = []
+        try conn.forEach(
+            "SELECT m.account_id, m.email FROM app_grants g JOIN members m ON m.rowid = g.member_rowid WHERE g.org_id"
+                + " = ? AND g.app_id = ? ORDER BY m.rowid",
+            [org, app]
+        ) { out.append(($0.string(0), $0.string(1))) }
+        return out
+    }
+
+    func appGroup(_ conn: SQLConnection, _ org: OrgID, _ id: String, base: String) throws -> [String: Any]? {
+        guard let app = try appGroups(conn, org).first(where: { $0.id == id }) else { return nil }
+        return scimGroup(
+            id: app.id, name: app.name, members: try appMembers(conn, org, app: id),
+            externalID: try groupExternalID(conn, org, id), base: base)
+    }
+
     package func scimListGroups(
         _ caller: Caller, org: OrgID, query: SCIMQuery, withMembers: Bool, base: String
     ) async throws -> SCIMObject {
@@ -614,11 +709,18 @@ extension RegionService {
             _ = try self.scimActor(conn, org, caller)
             let catalog = try self.loadCatalog(conn, org)
             let needMembers = withMembers || filter != nil
-            let groups = try catalog.all.map { r in
-                self.scimGroup(
-                    r, members: needMembers ? try self.groupMembers(conn, org, role: r.id) : [],
-                    externalID: try self.groupExternalID(conn, org, r.id), base: base)
-            }
+            let groups =
+                try catalog.all.map { r in
+                    self.scimGroup(
+                        r, members: needMembers ? try self.groupMembers(conn, org, role: r.id) : [],
+                        externalID: try self.groupExternalID(conn, org, r.id), base: base)
+                }
+                + self.appGroups(conn, org).map { app in
+                    self.scimGroup(
+                        id: app.id, name: app.name,
+                        members: needMembers ? try self.appMembers(conn, org, app: app.id) : [],
+                        externalID: try self.groupExternalID(conn, org, app.id), base: base)
+                }
             let hits = filter.map { f in groups.filter { f.matches($0) } } ?? groups
             var page = Array(hits.dropFirst(start - 1).prefix(count))
             if !withMembers {
@@ -639,7 +741,10 @@ extension RegionService {
         try await db.read { conn in
             _ = try self.scimActor(conn, org, caller)
             guard let role = try self.loadCatalog(conn, org).role(id) else {
-                throw SCIMError(404, nil, "No such group (role) in this organization.")
+                guard let app = try self.appGroup(conn, org, id, base: base) else {
+                    throw SCIMError(404, nil, "No such group (role or app) in this organization.")
+                }
+                return SCIMObject(app)
             }
             return SCIMObject(
                 self.scimGroup(
@@ -659,7 +764,13 @@ extension RegionService {
             let actor = try self.scimActor(conn, org, caller)
             let catalog = try self.loadCatalog(conn, org)
             guard let role = catalog.role(id) else {
-                throw SCIMError(404, nil, "No such group (role) in this organization.")
+                guard let current = try self.appGroup(conn, org, id, base: base) else {
+                    throw SCIMError(404, nil, "No such group (role or app) in this organization.")
+                }
+                try Self.checkIfMatch(ifMatch, current)
+                try self.changeAppGroup(
+                    conn, org, actor, catalog, app: id, current: current, wanted: try change(current), at: now)
+                return SCIMObject(try self.appGroup(conn, org, id, base: base) ?? current)
             }
             let before = try self.groupMembers(conn, org, role: id)
             let current = self.scimGroup(
@@ -740,6 +851,52 @@ extension RegionService {
         }
     }
 
+    /// Members added to an app's group get the app (as viewers; an admin changes the app role in the console), those
+    /// left out lose it (their keys scoped to it end, rule 6). Needs a ceiling that may grant apps; agency people get
+    /// apps from their agency's grants, not from the directory.
+    func changeAppGroup(
+        _ conn: SQLConnection, _ org: OrgID, _ actor: SCIMActor, _ catalog: RoleCatalog, app: String,
+        current: [String: Any], wanted: [String: Any], at now: Int
+    ) throws {
+        if let name = wanted["displayName"] as? String, name != current["displayName"] as? String {
+            throw SCIMError(400, "mutability", "An app's group is named after the app: rename the app in the console.")
+        }
+        let ids = { (o: [String: Any]) in
+            Set(((o["members"] as? [Any]) ?? []).compactMap { ($0 as? [String: Any])?["value"] as? String })
+        }
+        let before = ids(current)
+        let after = ids(wanted)
+        if before != after {
+            guard actor.ceiling.contains(.appsGrant) else {
+                throw SCIMError(403, nil, "This token's role ceiling does not include giving apps (apps.grant).")
+            }
+        }
+        for account in after.subtracting(before).sorted() + before.subtracting(after).sorted() {
+            guard let m = try MemberRows.load(conn, orgID: org, accountID: account) else {
+                throw SCIMError(400, "invalidValue", "\(account) is not a user of this organization.")
+            }
+            guard self.scimMayTouch(actor, catalog, roles: m.roles) else {
+                throw SCIMError(403, nil, "\(m.email)'s roles are above this token's role ceiling.")
+            }
+            guard m.agency == nil else {
+                throw SCIMError(403, nil, "\(m.email) is an agency person: their apps come from their agency's grants.")
+            }
+            if after.contains(account) {
+                try self.grant(conn, org: org, app: app, member: m, role: .viewer, at: now, actor: actor.auditName)
+            } else {
+                try self.revoke(conn, org: org, app: app, member: m, at: now, actor: actor.auditName)
+            }
+            try conn.run("UPDATE members SET updated_at = ? WHERE rowid = ?", [now, m.rowid])
+        }
+        let ext = wanted.first { $0.key.lowercased() == "externalid" }?.value as? String
+        if ext != (current["externalId"] as? String) {
+            guard ext.map({ $0.utf8.count <= 256 }) ?? true else {
+                throw SCIMError(400, "invalidValue", "`externalId` must be at most 256 bytes.")
+            }
+            try setGroupExternalID(conn, org, app, ext)
+        }
+    }
+
     /// POST /Groups: a custom role that lets its holders see the org (an administrator gives it more in the
     /// console), held by the members the body names.
     package func scimCreateGroup(
@@ -790,7 +947,11 @@ extension RegionService {
             let actor = try self.scimActor(conn, org, caller)
             let catalog = try self.loadCatalog(conn, org)
             guard let role = catalog.role(id) else {
-                throw SCIMError(404, nil, "No such group (role) in this organization.")
+                if try self.appGroup(conn, org, id, base: base) != nil {
+                    throw SCIMError(
+                        400, "mutability", "Apps are deleted in the console; SCIM changes who may open them.")
+                }
+                throw SCIMError(404, nil, "No such group (role or app) in this organization.")
             }
             guard !role.builtIn else {
                 throw SCIMError(400, "mutability", "\(role.name) is a built-in role: it stays.")

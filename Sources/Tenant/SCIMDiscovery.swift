@@ -33,7 +33,10 @@ enum SCIMDiscovery {
             [
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"], "id": "User", "name": "User",
                 "endpoint": "/Users", "description": "A member of the organization", "schema": RegionService.scimUser,
-                "schemaExtensions": [["schema": RegionService.scimGatehouse, "required": true]],
+                "schemaExtensions": [
+                    ["schema": RegionService.scimGatehouse, "required": true],
+                    ["schema": RegionService.scimEnterprise, "required": false],
+                ],
                 "meta": ["resourceType": "ResourceType", "location": "\(base)/ResourceTypes/User"],
             ],
             [
@@ -100,6 +103,16 @@ enum SCIMDiscovery {
             attribute("startingPage", required: true, canonical: ["studio", "console", "portal", "agent_console"]),
             attribute("ssoOnly", "boolean", required: true),
         ]
+        let enterprise: [[String: Any]] = [
+            attribute("employeeNumber"), attribute("costCenter"), attribute("organization"), attribute("division"),
+            attribute("department"),
+            attribute(
+                "manager", "complex",
+                sub: [
+                    attribute("value"), attribute("$ref", "reference", referenceTypes: ["User"]),
+                    attribute("displayName", mutability: "readOnly"),
+                ]),
+        ]
         func schema(_ id: String, _ name: String, _ attributes: [[String: Any]]) -> [String: Any] {
             [
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"], "id": id, "name": name,
@@ -110,6 +123,7 @@ enum SCIMDiscovery {
         return [
             schema(RegionService.scimUser, "User", user), schema(RegionService.scimGroup, "Group", group),
             schema(RegionService.scimGatehouse, "Gatehouse user", gatehouse),
+            schema(RegionService.scimEnterprise, "Enterprise user", enterprise),
         ]
     }
 }

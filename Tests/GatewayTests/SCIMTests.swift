@@ -104,7 +104,9 @@ struct SCIMTests {
         let sso = await olga.go("GET", "/console/\(w.org)/sso")
         #expect(sso.body.contains("/console/\(w.org)/sso/scim\""))
         let page = await olga.go("GET", "/console/\(w.org)/sso/scim")
-        #expect(page.status == 200 && page.body.contains("/scim/v2/orgs/\(w.org)</code>") && page.body.contains("Okta"))
+        #expect(
+            page.status == 200 && page.body.contains("/scim/v2/orgs/\(w.org)</code></div>")
+                && page.body.contains("Okta"))
         let made = await olga.go(
             "POST", "/console/\(w.org)/sso/scim", form: [("csrf", olga.csrf), ("name", "Entra"), ("ceiling", "viewer")])
         let secret = try #require(
@@ -269,7 +271,7 @@ struct SCIMTests {
         let spc = await w.okta.call("GET", "\(base)/ServiceProviderConfig")
         #expect((spc.json["patch"] as? [String: Any])?["supported"] as? Bool == true)
         #expect((await w.okta.call("GET", "\(base)/ResourceTypes").json["totalResults"] as? Int) == 2)
-        #expect((await w.okta.call("GET", "\(base)/Schemas").json["totalResults"] as? Int) == 3)
+        #expect((await w.okta.call("GET", "\(base)/Schemas").json["totalResults"] as? Int) == 4)
         // Groups are roles; their members are listed unless excluded.
         let groups = await w.okta.call(
             "GET", "\(base)/Groups?filter=\(FormDecoding.percentEncode(#"displayName eq "Owner""#))")
@@ -306,6 +308,58 @@ struct SCIMTests {
         let linked = await w.okta.call("POST", "\(base)/Users", Self.user("kim@acme.test"))
         #expect(linked.status == 201, "\(linked.body)")
         #expect(linked.json["id"] as? String == (try await w.f.app.gateway.accounts.find(email: "kim@acme.test"))?.id)
+    }
+
+    /// Apps are groups too: joining one gives the app (viewer), leaving takes it (and keys scoped to it), with a
+    /// ceiling that may grant apps; the enterprise extension is kept and returned.
+    @Test func appsAreGroupsAndTheEnterpriseExtensionIsKept() async throws {
+        let w = try await Self.world(ceiling: "manager")
+        let base = "/scim/v2/orgs/\(w.org)"
+        let body = """
+            {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",\
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"userName":"ivy@acme.test",\
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Sales",\
+            "employeeNumber":"701","manager":{"value":"acc_boss"}}}
+            """
+        let created = await w.okta.call("POST", "\(base)/Users", body)
+        #expect(created.status == 201, "\(created.body)")
+        let id = try #require(created.json["id"] as? String)
+        let ent = created.json["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] as? [String: Any]
+        #expect(
+            ent?["department"] as? String == "Sales"
+                && (ent?["manager"] as? [String: Any])?["value"] as? String == "acc_boss")
+        let bad = await w.okta.call(
+            "PATCH", "\(base)/Users/\(id)",
+            Self.patch(
+                #"[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","#
+                    + #""value":"a\u0007b"}]"#
+            ))
+        #expect(bad.status == 400)
+        // The Portal app as a group.
+        let groups = await w.okta.call(
+            "GET", "\(base)/Groups?filter=\(FormDecoding.percentEncode(#"displayName eq "App: Portal""#))")
+        let portal = try #require((groups.json["Resources"] as? [[String: Any]])?.first?["id"] as? String)
+        let joined = await w.okta.call(
+            "PATCH", "\(base)/Groups/\(portal)",
+            Self.patch(#"[{"op":"add","path":"members","value":[{"value":"\#(id)"}]}]"#))
+        #expect(joined.status == 200, "\(joined.body)")
+        let member = await w.olga.call("GET", "/api/v1/orgs/\(w.org)/members/\(id)")
+        #expect((member.json["apps"] as? [[String: Any]])?.first?["app"] as? String == portal, "\(member.body)")
+        let left = await w.okta.call(
+            "PATCH", "\(base)/Groups/\(portal)", Self.patch(#"[{"op":"remove","path":"members[value eq \"\#(id)\"]"}]"#)
+        )
+        #expect(left.status == 200 && (left.json["members"] as? [Any])?.isEmpty == true, "\(left.body)")
+        #expect(await w.okta.call("DELETE", "\(base)/Groups/\(portal)").status == 400)
+        // A token whose ceiling cannot give apps: refused.
+        let low = await w.olga.call(
+            "POST", "/api/v1/orgs/\(w.org)/scim-tokens", #"{"name":"low","roleCeiling":"member"}"#)
+        let lowToken = w.f.browser("10.30.0.4")
+        lowToken.bearer = low.json["secret"] as? String
+        #expect(
+            await lowToken.call(
+                "PATCH", "\(base)/Groups/\(portal)",
+                Self.patch(#"[{"op":"add","path":"members","value":[{"value":"\#(id)"}]}]"#)
+            ).status == 403)
     }
 
     static func withHeader(
