@@ -263,17 +263,21 @@ extension RegionService {
         package var startIndex = 1
         package var count = 100
         package init() {}
+
+        /// The filter parsed (a bad one is SCIM's `invalidFilter`), the 1-based start and the page size (≤ 1000).
+        func parsed() throws -> (filter: SCIMFilter?, start: Int, count: Int) {
+            let f = try filter.map { text -> SCIMFilter in
+                do { return try SCIMFilter.parse(text) } catch let e as SCIMFilter.Invalid {
+                    throw SCIMError(400, "invalidFilter", e.detail)
+                }
+            }
+            return (f, max(1, startIndex), min(max(0, count), 1000))
+        }
     }
 
     package func scimListUsers(_ caller: Caller, org: OrgID, query: SCIMQuery, base: String) async throws -> SCIMObject
     {
-        let filter = try query.filter.map { text -> SCIMFilter in
-            do { return try SCIMFilter.parse(text) } catch let e as SCIMFilter.Invalid {
-                throw SCIMError(400, "invalidFilter", e.detail)
-            }
-        }
-        let start = max(1, query.startIndex)
-        let count = min(max(0, query.count), 1000)
+        let (filter, start, count) = try query.parsed()
         return try await db.read { conn in
             _ = try self.scimActor(conn, org, caller)
             let catalog = try self.loadCatalog(conn, org)
@@ -698,13 +702,7 @@ extension RegionService {
     package func scimListGroups(
         _ caller: Caller, org: OrgID, query: SCIMQuery, withMembers: Bool, base: String
     ) async throws -> SCIMObject {
-        let filter = try query.filter.map { text -> SCIMFilter in
-            do { return try SCIMFilter.parse(text) } catch let e as SCIMFilter.Invalid {
-                throw SCIMError(400, "invalidFilter", e.detail)
-            }
-        }
-        let start = max(1, query.startIndex)
-        let count = min(max(0, query.count), 1000)
+        let (filter, start, count) = try query.parsed()
         return try await db.read { conn in
             _ = try self.scimActor(conn, org, caller)
             let catalog = try self.loadCatalog(conn, org)

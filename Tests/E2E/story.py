@@ -137,6 +137,26 @@ class Procs:
                 self.procs.get(name) and self.procs[name].kill()
 
 
+def server_with_org(binary, work, procs, extra=None):
+    """A server on a free port (its config in `work`, `extra` merged in) whose EU region admin, ops@acme.test, also
+    owns the org Acme. Returns (base URL, the operator's Client, the org id, the data directory, the config file)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cfg = f"{work}/config.json"
+    conf = {"publicBaseURL": base, "passwords": {"scryptLogN": 10}, "log": {"level": "warning"}, "mail": {"transport": "off"}}
+    conf.update(extra or {})
+    json.dump(conf, open(cfg, "w"))
+    data = f"{work}/data"
+    procs.start("serve", [binary, "serve", "--port", str(port), "--data-dir", data, "--config", cfg], port, f"{work}/serve.log")
+    out = subprocess.run([binary, "admin", "bootstrap", "--region", "eu", "--email", "ops@acme.test", "--data-dir", data, "--config", cfg],
+                         check=True, capture_output=True, text=True).stdout
+    ops = Client(base)
+    ops.api("POST", "/api/v1/auth/bootstrap", {"token": re.search(r"/bootstrap/(\S+)", out).group(1), "password": "operator-pass-1"}, expect=200)
+    made = ops.api("POST", "/api/v1/regions/eu/orgs", {"name": "Acme", "ownerEmail": "ops@acme.test"}, expect=201).json()
+    ops.api("POST", f"/api/v1/invites/{made['ownerInviteURL'].split('/invite/')[1]}/accept", None, expect=200)
+    return base, ops, made["org"]["id"], data, cfg
+
+
 class Client:
     """A person: a cookie jar, the API's CSRF header, no automatic redirects."""
     def __init__(self, base):

@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "E2E"))
 import requests  # noqa: E402
-from story import Client, Procs, free_port  # noqa: E402
+from story import Procs, server_with_org  # noqa: E402
 
 
 def schemathesis(base, headers, settings, auth, max_time, exclude, report):
@@ -48,21 +48,7 @@ def main():
     work = tempfile.mkdtemp(prefix="gh-openapi-")
     procs = Procs()
     try:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        cfg = f"{work}/config.json"
-        # Generous limits: schemathesis signs in wrongly on purpose, many times a second.
-        json.dump({"publicBaseURL": base, "passwords": {"scryptLogN": 10}, "log": {"level": "warning"}, "mail": {"transport": "off"}},
-                  open(cfg, "w"))
-        data = f"{work}/data"
-        procs.start("serve", [a.binary, "serve", "--port", str(port), "--data-dir", data, "--config", cfg], port, f"{work}/serve.log")
-        out = subprocess.run([a.binary, "admin", "bootstrap", "--region", "eu", "--email", "ops@acme.test", "--data-dir", data, "--config", cfg],
-                             check=True, capture_output=True, text=True).stdout
-        ops = Client(base)
-        ops.api("POST", "/api/v1/auth/bootstrap", {"token": re.search(r"/bootstrap/(\S+)", out).group(1), "password": "operator-pass-1"}, expect=200)
-        made = ops.api("POST", "/api/v1/regions/eu/orgs", {"name": "Acme", "ownerEmail": "ops@acme.test"}, expect=201).json()
-        org = made["org"]["id"]
-        ops.api("POST", f"/api/v1/invites/{made['ownerInviteURL'].split('/invite/')[1]}/accept", None, expect=200)
+        base, ops, org, _, _ = server_with_org(a.binary, work, procs)
         ops.api("POST", f"/api/v1/orgs/{org}/invites", {"emails": ["mia@acme.test", "max@acme.test"], "roles": ["member"]}, expect=201)
         # A second org for the region admin's operations (suspend, delete…), so that they do not end the first.
         other = ops.api("POST", "/api/v1/regions/eu/orgs", {"name": "Other", "ownerEmail": "olga@other.test"}, expect=201).json()["org"]["id"]

@@ -14,7 +14,7 @@ import httpx2  # noqa: E402  (scim2-client's HTTP engine)
 import requests  # noqa: E402
 from scim2_client.engines.httpx2 import SyncSCIMClient  # noqa: E402
 from scim2_tester import Status, check_server  # noqa: E402
-from story import Client, Procs, free_port  # noqa: E402
+from story import Procs, server_with_org  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
@@ -23,20 +23,7 @@ def main():
     work = tempfile.mkdtemp(prefix="gh-scim-")
     procs = Procs()
     try:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        cfg = f"{work}/config.json"
-        json.dump({"publicBaseURL": base, "passwords": {"scryptLogN": 10}, "log": {"level": "warning"}, "mail": {"transport": "off"}},
-                  open(cfg, "w"))
-        data = f"{work}/data"
-        procs.start("serve", [a.binary, "serve", "--port", str(port), "--data-dir", data, "--config", cfg], port, f"{work}/serve.log")
-        out = subprocess.run([a.binary, "admin", "bootstrap", "--region", "eu", "--email", "ops@acme.test", "--data-dir", data, "--config", cfg],
-                             check=True, capture_output=True, text=True).stdout
-        ops = Client(base)
-        ops.api("POST", "/api/v1/auth/bootstrap", {"token": re.search(r"/bootstrap/(\S+)", out).group(1), "password": "operator-pass-1"}, expect=200)
-        made = ops.api("POST", "/api/v1/regions/eu/orgs", {"name": "Acme", "ownerEmail": "ops@acme.test"}, expect=201).json()
-        org = made["org"]["id"]
-        ops.api("POST", f"/api/v1/invites/{made['ownerInviteURL'].split('/invite/')[1]}/accept", None, expect=200)
+        base, ops, org, _, _ = server_with_org(a.binary, work, procs)
         token = ops.api("POST", f"/api/v1/orgs/{org}/scim-tokens", {"name": "Okta", "roleCeiling": "admin"}, expect=201).json()["secret"]
         scim = f"{base}/scim/v2/orgs/{org}"
 
