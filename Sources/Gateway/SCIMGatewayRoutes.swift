@@ -58,8 +58,7 @@ package enum SCIMGatewayRoutes {
         guard let o = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw SCIMError(400, "invalidSyntax", "The body must be a JSON object.")
         }
-        func get(_ k: String, _ d: [String: Any]) -> Any? { d.first { $0.key.lowercased() == k.lowercased() }?.value }
-        guard get("userName", o) is String else { throw SCIMError(400, "invalidValue", "`userName` is required.") }
+        guard o.scim("userName") is String else { throw SCIMError(400, "invalidValue", "`userName` is required.") }
         guard let email = SCIMAddress.email(in: o) else {
             throw SCIMError(
                 400, "invalidValue", "Give the person's email address: as `userName`, or in `emails` (primary or work)."
@@ -75,9 +74,9 @@ package enum SCIMGatewayRoutes {
             }
             return existing.id
         }
-        let name = get("name", o) as? [String: Any] ?? [:]
-        let first = get("givenName", name) as? String ?? ""
-        let last = get("familyName", name) as? String ?? ""
+        let name = o.scim("name") as? [String: Any] ?? [:]
+        let first = name.scim("givenName") as? String ?? ""
+        let last = name.scim("familyName") as? String ?? ""
         do {
             return try await g.accounts.create(email: email, firstName: first, lastName: last, password: nil).id
         } catch let e as GatehouseError {

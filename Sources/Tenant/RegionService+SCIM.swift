@@ -340,56 +340,53 @@ extension RegionService {
     }
 
     static func scimInput(_ body: [String: Any]) throws -> SCIMUserInput {
-        func get(_ key: String, in o: [String: Any]) -> Any? {
-            o.first { $0.key.lowercased() == key.lowercased() }?.value
-        }
-        guard let userName = get("userName", in: body) as? String,
+        guard let userName = body.scim("userName") as? String,
             !userName.trimmingCharacters(in: .whitespaces).isEmpty, userName.utf8.count <= 256,
             !userName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
         else {
             throw SCIMError(400, "invalidValue", "`userName` is required: 1–256 bytes, no control characters.")
         }
         var input = SCIMUserInput(userName: userName)
-        if let name = get("name", in: body) as? [String: Any] {
-            input.firstName = (get("givenName", in: name) as? String) ?? ""
-            input.lastName = (get("familyName", in: name) as? String) ?? ""
+        if let name = body.scim("name") as? [String: Any] {
+            input.firstName = (name.scim("givenName") as? String) ?? ""
+            input.lastName = (name.scim("familyName") as? String) ?? ""
         }
         do { try PersonName.validate(input.firstName, input.lastName) } catch let e as GatehouseError {
             throw SCIMError(400, "invalidValue", e.message)
         }
-        if let ext = get("externalId", in: body) {
+        if let ext = body.scim("externalId") {
             guard let s = ext as? String, s.utf8.count <= 256 else {
                 throw SCIMError(400, "invalidValue", "`externalId` must be a string of at most 256 bytes.")
             }
             input.externalID = s
         }
-        if let a = get("active", in: body) {
+        if let a = body.scim("active") {
             guard let b = scimBool(a) else { throw SCIMError(400, "invalidValue", "`active` must be true or false.") }
             input.active = b
         }
-        if let ext = get(scimGatehouse, in: body) as? [String: Any] {
-            if let vars = get("userVariables", in: ext) {
+        if let ext = body.scim(scimGatehouse) as? [String: Any] {
+            if let vars = ext.scim("userVariables") {
                 guard let v = vars as? [String: String] else {
                     throw SCIMError(400, "invalidValue", "`userVariables` must map names to strings.")
                 }
                 if let r = UserVariables.validate(v) { throw SCIMError(400, "invalidValue", r.message) }
                 input.userVariables = v
             }
-            if let p = get("startingPage", in: ext) {
+            if let p = ext.scim("startingPage") {
                 guard let s = p as? String, let page = StartingPage(rawValue: s) else {
                     throw SCIMError(
                         400, "invalidValue", "`startingPage` must be studio, console, portal or agent_console.")
                 }
                 input.startingPage = page
             }
-            if let s = get("ssoOnly", in: ext) {
+            if let s = ext.scim("ssoOnly") {
                 guard let b = scimBool(s) else {
                     throw SCIMError(400, "invalidValue", "`ssoOnly` must be true or false.")
                 }
                 input.ssoOnly = b
             }
         }
-        if let e = get(scimEnterprise, in: body) {
+        if let e = body.scim(scimEnterprise) {
             guard let o = e as? [String: Any] else {
                 throw SCIMError(400, "invalidValue", "The enterprise extension must be an object.")
             }
@@ -808,14 +805,7 @@ extension RegionService {
                 guard self.scimMayTouch(actor, catalog, roles: m.roles) else {
                     throw SCIMError(403, nil, "\(m.email)'s roles are above this token's role ceiling.")
                 }
-                try MemberRows.setRoles(conn, orgID: org, rowid: m.rowid, roles: m.roles + [id])
-                try conn.run("UPDATE members SET updated_at = ? WHERE rowid = ?", [now, m.rowid])
-                try self.audit(
-                    conn, org: org, at: now, actor: actor.auditName, action: "member.roles_changed", target: account,
-                    [
-                        "roles.before": m.roles.joined(separator: ","),
-                        "roles.after": (m.roles + [id]).joined(separator: ","),
-                    ])
+                try self.scimSetRoles(conn, org, m, to: m.roles + [id], at: now, auditAs: actor.auditName)
             }
             for account in removed.sorted() {
                 guard let m = try MemberRows.load(conn, orgID: org, accountID: account) else { continue }
@@ -825,23 +815,10 @@ extension RegionService {
                 if id == "owner", try self.ownerCount(conn, org) <= 1 {
                     throw SCIMError(409, nil, "The organization's last owner keeps the owner role.")
                 }
-                // A member keeps at least the viewer role: SCIM takes roles away, not the membership.
-                var roles = m.roles.filter { $0 != id }
-                if roles.isEmpty { roles = ["viewer"] }
-                try MemberRows.setRoles(conn, orgID: org, rowid: m.rowid, roles: roles)
-                try conn.run("UPDATE members SET updated_at = ? WHERE rowid = ?", [now, m.rowid])
-                try self.audit(
-                    conn, org: org, at: now, actor: actor.auditName, action: "member.roles_changed", target: account,
-                    ["roles.before": m.roles.joined(separator: ","), "roles.after": roles.joined(separator: ",")])
+                try self.scimSetRoles(conn, org, m, to: m.roles.filter { $0 != id }, at: now, auditAs: actor.auditName)
             }
             let renamed = try self.loadCatalog(conn, org).role(id) ?? role
-            let ext = wanted.first { $0.key.lowercased() == "externalid" }?.value as? String
-            if ext != (current["externalId"] as? String) {
-                guard ext.map({ $0.utf8.count <= 256 }) ?? true else {
-                    throw SCIMError(400, "invalidValue", "`externalId` must be at most 256 bytes.")
-                }
-                try self.setGroupExternalID(conn, org, id, ext)
-            }
+            try self.updateGroupExternalID(conn, org, id, current: current, wanted: wanted)
             return SCIMObject(
                 self.scimGroup(
                     renamed, members: try self.groupMembers(conn, org, role: id),
@@ -886,13 +863,34 @@ extension RegionService {
             }
             try conn.run("UPDATE members SET updated_at = ? WHERE rowid = ?", [now, m.rowid])
         }
-        let ext = wanted.first { $0.key.lowercased() == "externalid" }?.value as? String
-        if ext != (current["externalId"] as? String) {
-            guard ext.map({ $0.utf8.count <= 256 }) ?? true else {
-                throw SCIMError(400, "invalidValue", "`externalId` must be at most 256 bytes.")
-            }
-            try setGroupExternalID(conn, org, app, ext)
+        try updateGroupExternalID(conn, org, app, current: current, wanted: wanted)
+    }
+
+    /// A group's externalId as the change left it (checked: at most 256 bytes).
+    func updateGroupExternalID(
+        _ conn: SQLConnection, _ org: OrgID, _ id: String, current: [String: Any], wanted: [String: Any]
+    ) throws {
+        let ext = wanted.scim("externalId") as? String
+        guard ext != (current["externalId"] as? String) else { return }
+        guard ext.map({ $0.utf8.count <= 256 }) ?? true else {
+            throw SCIMError(400, "invalidValue", "`externalId` must be at most 256 bytes.")
         }
+        try setGroupExternalID(conn, org, id, ext)
+    }
+
+    /// A member's roles as SCIM leaves them: at least viewer (SCIM takes roles away, not the membership), the
+    /// member marked changed, and the change audited when `auditAs` names the token.
+    func scimSetRoles(
+        _ conn: SQLConnection, _ org: OrgID, _ m: MemberRows.Loaded, to wanted: [String], at now: Int,
+        auditAs actor: String?
+    ) throws {
+        let roles = wanted.isEmpty ? ["viewer"] : wanted
+        try MemberRows.setRoles(conn, orgID: org, rowid: m.rowid, roles: roles)
+        try conn.run("UPDATE members SET updated_at = ? WHERE rowid = ?", [now, m.rowid])
+        guard let actor else { return }
+        try audit(
+            conn, org: org, at: now, actor: actor, action: "member.roles_changed", target: m.accountID,
+            ["roles.before": m.roles.joined(separator: ","), "roles.after": roles.joined(separator: ",")])
     }
 
     /// POST /Groups: a custom role that lets its holders see the org (an administrator gives it more in the
@@ -902,7 +900,7 @@ extension RegionService {
     ) async throws
         -> SCIMObject
     {
-        guard let raw = body.first(where: { $0.key.lowercased() == "displayname" })?.value as? String else {
+        guard let raw = body.scim("displayName") as? String else {
             throw SCIMError(400, "invalidValue", "`displayName` is required.")
         }
         let name: String
@@ -925,8 +923,8 @@ extension RegionService {
                 ["name": name, "permissions": perms.sorted().map(\.rawValue).joined(separator: ",")])
         }
         let given = SCIMObject([
-            "members": body.first { $0.key.lowercased() == "members" }?.value ?? [],
-            "externalId": body.first { $0.key.lowercased() == "externalid" }?.value ?? NSNull(),
+            "members": body.scim("members") ?? [],
+            "externalId": body.scim("externalId") ?? NSNull(),
         ])
         let made = try await scimChangeGroup(caller, org: org, id: id, ifMatch: nil, base: base) { current in
             var c = current
@@ -970,10 +968,7 @@ extension RegionService {
             }
             for (account, _) in holders {
                 guard let m = try MemberRows.load(conn, orgID: org, accountID: account) else { continue }
-                var roles = m.roles.filter { $0 != id }
-                if roles.isEmpty { roles = ["viewer"] }
-                try MemberRows.setRoles(conn, orgID: org, rowid: m.rowid, roles: roles)
-                try conn.run("UPDATE members SET updated_at = ? WHERE rowid = ?", [now, m.rowid])
+                try self.scimSetRoles(conn, org, m, to: m.roles.filter { $0 != id }, at: now, auditAs: nil)
             }
             try conn.run("DELETE FROM custom_roles WHERE org_id = ? AND id = ?", [org, id])
             try self.setGroupExternalID(conn, org, id, nil)

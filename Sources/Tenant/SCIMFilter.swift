@@ -184,12 +184,15 @@ indirect enum SCIMFilter: Equatable, Sendable {
                 if case .word(let w) = peek, w.hasPrefix(".") {
                     i += 1
                     let sub = SCIMFilter.path(String(w.dropFirst()))
-                    guard case .word(let o) = next(), let op = Op(rawValue: o.lowercased()) else {
-                        if tokens.indices.contains(i - 1), case .word(let o) = tokens[i - 1], o.lowercased() == "pr" {
-                            return .valuePath(
-                                attribute: path.joined(separator: "."), filter: inner, sub: sub, op: nil, value: nil)
-                        }
+                    guard case .word(let o) = next() else {
                         throw Invalid(detail: "An operator was expected after `\(w)`.")
+                    }
+                    if o.lowercased() == "pr" {
+                        return .valuePath(
+                            attribute: path.joined(separator: "."), filter: inner, sub: sub, op: nil, value: nil)
+                    }
+                    guard let op = Op(rawValue: o.lowercased()) else {
+                        throw Invalid(detail: "Unknown operator `\(o)`.")
                     }
                     return .valuePath(
                         attribute: path.joined(separator: "."), filter: inner, sub: sub, op: op, value: try value())
@@ -271,7 +274,7 @@ indirect enum SCIMFilter: Equatable, Sendable {
         guard let (_, v) = obj.first(where: { $0.key.lowercased() == first }) else { return [] }
         let rest = Array(path.dropFirst())
         if let arr = v as? [Any] {
-            if rest.isEmpty { return arr.flatMap { $0 is [String: Any] ? [$0] : [$0] } }
+            if rest.isEmpty { return arr }
             return arr.compactMap { $0 as? [String: Any] }.flatMap { values($0, rest) }
         }
         if rest.isEmpty { return [v] }

@@ -86,11 +86,8 @@ package enum SCIMRoutes {
         scim.post("/Groups/.search") { ctx in
             let (s, org, caller) = try ctx.orgScope()
             let (q, attrs, excluded) = try searchBody(ctx)
-            let withMembers =
-                !(excluded ?? "").lowercased().contains("members")
-                && (attrs == nil || attrs!.lowercased().contains("members"))
             let r = try await s.scimListGroups(
-                caller, org: org, query: q, withMembers: withMembers, base: base(s, org))
+                caller, org: org, query: q, withMembers: wantsMembers(attrs, excluded), base: base(s, org))
             return answer(SCIMProjection.apply(r.value, attributes: attrs, excluded: excluded))
         }
         // Search across every resource type (users first, then groups).
@@ -102,7 +99,7 @@ package enum SCIMRoutes {
             all.count = 1000
             let users = try await s.scimListUsers(caller, org: org, query: all, base: base(s, org)).value
             let groups = try await s.scimListGroups(
-                caller, org: org, query: all, withMembers: !(excluded ?? "").lowercased().contains("members"),
+                caller, org: org, query: all, withMembers: wantsMembers(attrs, excluded),
                 base: base(s, org)
             ).value
             let resources =
@@ -151,11 +148,9 @@ package enum SCIMRoutes {
         // Groups (the org's roles)
         scim.get("/Groups") { ctx in
             let (s, org, caller) = try ctx.orgScope()
-            let excluded = (ctx.query("excludedAttributes") ?? "").lowercased()
-            let attrs = ctx.query("attributes")?.lowercased()
-            let withMembers = !excluded.contains("members") && (attrs == nil || attrs!.contains("members"))
+            let members = wantsMembers(ctx.query("attributes"), ctx.query("excludedAttributes"))
             let r = try await s.scimListGroups(
-                caller, org: org, query: try query(ctx), withMembers: withMembers, base: base(s, org))
+                caller, org: org, query: try query(ctx), withMembers: members, base: base(s, org))
             return answer(r.value, shaped: ctx)
         }
         scim.get("/Groups/:id") { ctx in
@@ -195,6 +190,12 @@ package enum SCIMRoutes {
         }
         // Anything else under SCIM: its 404, in SCIM's shape.
         scim.any("/*") { _ in throw SCIMError(404, nil, "There is no such SCIM endpoint.") }
+    }
+
+    /// Whether a group list should carry members (large for big roles): not when excluded or not asked for.
+    static func wantsMembers(_ attributes: String?, _ excluded: String?) -> Bool {
+        !(excluded ?? "").lowercased().contains("members")
+            && (attributes.map { $0.lowercased().contains("members") } ?? true)
     }
 
     static func base(_ s: RegionService, _ org: OrgID) -> String {
@@ -390,7 +391,7 @@ enum SCIMPatch {
         let known = [RegionService.scimGatehouse, RegionService.scimEnterprise].map { $0.lowercased() }
         let parts = known.contains(path.lowercased()) ? [path.lowercased()] : SCIMFilter.path(path)
         guard let first = parts.first else { throw SCIMError(400, "invalidPath", "An empty path.") }
-        let top = first.hasPrefix("urn:") ? key(r, first) : key(r, first)
+        let top = key(r, first)
         if let filter {
             // Multi-valued attribute elements matched by the filter.
             var arr = (r[top] as? [[String: Any]]) ?? []

@@ -98,18 +98,26 @@ extension SCIMError {
     }
 }
 
+extension Dictionary where Key == String, Value == Any {
+    /// A SCIM attribute by name: SCIM attribute names are case-insensitive (RFC 7643 §2.1).
+    package func scim(_ name: String) -> Any? {
+        if let v = self[name] { return v }
+        let wanted = name.lowercased()
+        return first { $0.key.lowercased() == wanted }?.value
+    }
+}
+
 /// Where a SCIM User body gives the person's address: `userName` when it is one, else the primary (or work, or
 /// first) of `emails`. The gateway (making the account) and the region (making the member) read it alike.
 package enum SCIMAddress {
     package static func email(in body: [String: Any]) -> String? {
-        func get(_ k: String, _ d: [String: Any]) -> Any? { d.first { $0.key.lowercased() == k.lowercased() }?.value }
-        if let u = get("userName", body) as? String, Email.isValid(Email.normalize(u)) { return Email.normalize(u) }
-        let emails = (get("emails", body) as? [[String: Any]]) ?? []
+        if let u = body.scim("userName") as? String, Email.isValid(Email.normalize(u)) { return Email.normalize(u) }
+        let emails = (body.scim("emails") as? [[String: Any]]) ?? []
         let pick =
-            emails.first { get("primary", $0) as? Bool == true } ?? emails.first {
-                (get("type", $0) as? String)?.lowercased() == "work"
+            emails.first { $0.scim("primary") as? Bool == true } ?? emails.first {
+                ($0.scim("type") as? String)?.lowercased() == "work"
             } ?? emails.first
-        guard let v = pick.flatMap({ get("value", $0) as? String }), Email.isValid(Email.normalize(v)) else {
+        guard let v = pick.flatMap({ $0.scim("value") as? String }), Email.isValid(Email.normalize(v)) else {
             return nil
         }
         return Email.normalize(v)
