@@ -31,7 +31,8 @@ def schemathesis(base, headers, settings, auth, max_time, exclude, report):
     for e in exclude:
         cmd += ["--exclude-path", e]
     started = time.time()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    # In the report folder: schemathesis keeps a cache (.schemathesis/) in its working directory, not in the repository.
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(report))
     open(report + ".log", "w").write(r.stdout + r.stderr)
     print(r.stdout[-6000:])
     if r.returncode != 0:
