@@ -125,6 +125,8 @@ package struct GatehouseConfig: Sendable {
         c.limits.maxHeaderBytes = try http.int("maxHeaderBytes", default: c.limits.maxHeaderBytes, range: 256...1 << 22)
         c.limits.maxHeaderCount = try http.int("maxHeaderCount", default: c.limits.maxHeaderCount, range: 1...10_000)
         c.limits.maxBodyBytes = try http.int("maxBodyBytes", default: c.limits.maxBodyBytes, range: 0...1 << 30)
+        c.limits.maxStreamedBodyBytes = try http.int(
+            "maxStreamedBodyBytes", default: c.limits.maxStreamedBodyBytes, range: 0...1 << 40)
         c.headerTimeout = try http.double("headerTimeoutSeconds", default: c.headerTimeout, range: 0.1...3600)
         c.bodyTimeout = try http.double("bodyTimeoutSeconds", default: c.bodyTimeout, range: 0.1...3600)
         c.idleTimeout = try http.double("idleTimeoutSeconds", default: c.idleTimeout, range: 0.1...86400)

@@ -187,6 +187,11 @@ int gh_socket_error(int fd) {
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
     return err;
 }
+int gh_idle_socket_usable(int fd) {
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
 int gh_resolve_numeric(const char *host, char *buf, int buflen) {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);

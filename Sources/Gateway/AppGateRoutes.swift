@@ -21,7 +21,7 @@ package enum AppGateRoutes {
         "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length", "x-forwarded-for", "x-forwarded-proto",
         "x-forwarded-host", "x-forwarded-prefix", "forwarded", "x-real-ip", "x-original-uri", "x-forwarded-uri",
-        "x-csrf-token",
+        "x-csrf-token", "expect",
     ]
     /// From an upstream's answer, never to the browser: hop-by-hop headers and lengths we set ourselves.
     static let droppedFromUpstream: Set<String> = [
@@ -65,6 +65,8 @@ package enum AppGateRoutes {
         // Answered on the event loop when the decision and a fresh assertion are remembered; else asked.
         b.sync("GET", "/auth/verify", fast, else: asked)
         b.sync("GET", "/auth/verify/*", fast, else: asked)
+        // Uploads to apps go on as they arrive (any size up to `http.maxStreamedBodyBytes`), downloads likewise.
+        b.streamRequestBodies(under: "/apps/")
         b.any("/apps/*") { ctx in
             let (slug, rest) = try appPath(String(ctx.request.target))
             do {
@@ -285,14 +287,23 @@ package enum AppGateRoutes {
         ]
         let answer: HTTPClientResponse
         do {
+            // Streamed both ways, except what view-as changes (its banner needs the whole page).
             answer = try await route.client.send(
-                method: ctx.request.method, target: route.prefix + rest, headers: headers, body: ctx.request.body)
+                method: ctx.request.method, target: route.prefix + rest, headers: headers, body: ctx.request.body,
+                bodyStream: ctx.request.bodyStream, streamResponse: entry.viewer == nil)
         } catch let e as NetError where e.code == "timeout" {
             throw GatehouseError(.init("upstream_timeout"), status: 504, "\(entry.appName) did not answer in time.")
+        } catch let e as NetError where e.code == "body_too_large" {
+            throw GatehouseError(
+                .init("body_too_large"), status: 413, "\(entry.appName) takes bodies of at most 32 MiB over https.")
+        } catch let e as NetError where e.code == "client_body" {
+            throw GatehouseError(
+                .init("bad_request_body"), status: 400, "The request body did not arrive whole: \(e.message).")
         } catch {
             throw GatehouseError(.init("upstream_down"), status: 502, "\(entry.appName) is not answering right now.")
         }
         var r = Response(status: answer.status, headers: [:], body: answer.body)
+        r.bodySource = answer.bodySource
         for (n, v) in answer.headers where !droppedFromUpstream.contains(n) {
             // An app cannot set Gatehouse's cookies.
             if n == "set-cookie" && startsWithOurName(v.utf8.drop { $0 == 32 || $0 == 9 }) { continue }

@@ -11,6 +11,12 @@ package struct HTTP1Parser: Sendable {
     package enum Event: Sendable {
         /// A complete request (head and body).
         case request(Request)
+        /// The head of a request whose body is streamed (`streamsBody` said so); `bodyPart`s and `bodyEnd` follow.
+        case requestHead(Request)
+        /// Bytes of a streamed body (chunked framing already removed).
+        case bodyPart([UInt8])
+        /// The streamed body is complete; the next event belongs to the next request.
+        case bodyEnd
         /// The head asked for `Expect: 100-continue` and the body has not arrived yet: send `100 Continue`.
         case sendContinue
         /// Feed more bytes.
@@ -37,6 +43,10 @@ package struct HTTP1Parser: Sendable {
         case head
         case fixedBody(Head, Int)
         case chunked(Head, ChunkPhase, [UInt8])
+        /// A streamed body: what remains of its announced length, or its chunk phase and bytes so far.
+        case streamFixed(Head, Int)
+        case streamChunked(Head, ChunkPhase, Int)
+        case streamDone
         case failed(HTTPParseError)
     }
 
@@ -46,9 +56,12 @@ package struct HTTP1Parser: Sendable {
     private var scan = HeadScan()
     private var state: State = .head
     private var continueSent = false
+    /// Which requests have their body streamed (method, target): asked once per request that has a body.
+    private let streamsBody: (@Sendable (String, String) -> Bool)?
 
-    package init(limits: HTTPLimits = .default) {
+    package init(limits: HTTPLimits = .default, streamsBody: (@Sendable (String, String) -> Bool)? = nil) {
         self.limits = limits
+        self.streamsBody = streamsBody
         buffer.reserveCapacity(4096)
     }
 
@@ -64,7 +77,7 @@ package struct HTTP1Parser: Sendable {
     /// Whether the parser is reading a body (used for the body timeout).
     package var isReadingBody: Bool {
         switch state {
-        case .fixedBody, .chunked: return true
+        case .fixedBody, .chunked, .streamFixed, .streamChunked, .streamDone: return true
         case .head, .failed: return false
         }
     }
@@ -117,6 +130,25 @@ package struct HTTP1Parser: Sendable {
                 state = .failed(error)
                 throw error
             }
+        case .streamFixed(let head, let remaining):
+            let take = min(remaining, bufferedCount)
+            if take == 0 { return waitForBody(head) }
+            let part = Array(buffer[readIndex..<(readIndex + take)])
+            readIndex += take
+            state = remaining == take ? .streamDone : .streamFixed(head, remaining - take)
+            return .bodyPart(part)
+        case .streamChunked(let head, let phase, let total):
+            do {
+                return try parseChunkedStream(head, phase, total)
+            } catch {
+                state = .failed(error)
+                throw error
+            }
+        case .streamDone:
+            state = .head
+            continueSent = false
+            scan = HeadScan()
+            return .bodyEnd
         }
     }
 
@@ -124,10 +156,13 @@ package struct HTTP1Parser: Sendable {
         state = .head
         continueSent = false
         scan = HeadScan()
-        return .request(
-            Request(
-                method: head.method, target: head.target, versionMinor: head.minor, headers: head.headers,
-                body: body, keepAlive: head.keepAlive))
+        return .request(request(head, body))
+    }
+
+    private func request(_ head: Head, _ body: [UInt8]) -> Request {
+        Request(
+            method: head.method, target: head.target, versionMinor: head.minor, headers: head.headers, body: body,
+            keepAlive: head.keepAlive)
     }
 
     // MARK: - Head
@@ -328,6 +363,10 @@ package struct HTTP1Parser: Sendable {
             else {
                 throw .unsupportedTransferEncoding
             }
+            if streamsBody?(head.method, head.target) == true {
+                state = .streamChunked(head, .size, 0)
+                return .requestHead(request(head, []))
+            }
             state = .chunked(head, .size, [])
             return try next()
         }
@@ -336,6 +375,11 @@ package struct HTTP1Parser: Sendable {
             guard !raw.isEmpty, raw.utf8.count <= 18, raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
                 let n = Int(raw)
             else { throw .invalidContentLength }
+            if n > 0 && streamsBody?(head.method, head.target) == true {
+                if n > limits.maxStreamedBodyBytes { throw .bodyTooLarge }
+                state = .streamFixed(head, n)
+                return .requestHead(request(head, []))
+            }
             if n > limits.maxBodyBytes { throw .bodyTooLarge }
             if n > 0 {
                 state = .fixedBody(head, n)
@@ -343,6 +387,36 @@ package struct HTTP1Parser: Sendable {
             }
         }
         return finish(head, [])
+    }
+
+    /// A streamed chunked body: the chunk framing is read as for a whole one, each chunk's data handed out as it
+    /// arrives (at most what is buffered), the total bounded by `maxStreamedBodyBytes`.
+    private mutating func parseChunkedStream(
+        _ head: Head, _ startPhase: ChunkPhase, _ startTotal: Int
+    ) throws(HTTPParseError) -> Event {
+        var phase = startPhase
+        var total = startTotal
+        defer { if case .streamChunked = state { state = .streamChunked(head, phase, total) } }
+        while true {
+            switch phase {
+            case .data(let remaining):
+                let take = min(remaining, bufferedCount)
+                if take == 0 { return waitForBody(head) }
+                let part = Array(buffer[readIndex..<(readIndex + take)])
+                readIndex += take
+                phase = remaining - take == 0 ? .dataEnd : .data(remaining - take)
+                return .bodyPart(part)
+            case .size, .dataEnd, .trailers:
+                switch try chunkFraming(head, &phase, bodyCount: total, limit: limits.maxStreamedBodyBytes) {
+                case .wait: return waitForBody(head)
+                case .chunk(let size): total += size
+                case .end:
+                    state = .streamDone
+                    return try next()
+                case .next: break
+                }
+            }
+        }
     }
 
     private mutating func parseChunked(
@@ -353,54 +427,84 @@ package struct HTTP1Parser: Sendable {
         defer { if case .chunked = state { state = .chunked(head, phase, body) } }
         while true {
             switch phase {
-            case .size:
-                guard let lineEnd = findCRLF(maxLength: 1024) else {
-                    if bufferedCount > 1024 { throw .badChunk }
-                    return waitForBody(head)
-                }
-                var size = 0
-                var digits = 0
-                var i = readIndex
-                while i < lineEnd, let v = hexValue(buffer[i]) {
-                    size = size * 16 + v
-                    digits += 1
-                    if digits > 15 { throw .badChunk }
-                    i += 1
-                }
-                guard digits > 0 else { throw .badChunk }
-                if i < lineEnd {  // chunk extensions: ";name=value" — validated for control characters, ignored
-                    guard buffer[i] == 59 || buffer[i] == 32 || buffer[i] == 9 else { throw .badChunk }
-                    for j in i..<lineEnd where buffer[j] < 0x20 && buffer[j] != 9 { throw .badChunk }
-                }
-                readIndex = lineEnd + 2
-                if body.count + size > limits.maxBodyBytes { throw .bodyTooLarge }
-                phase = size == 0 ? .trailers(0) : .data(size)
             case .data(let remaining):
                 let take = min(remaining, bufferedCount)
                 if take == 0 { return waitForBody(head) }
                 body.append(contentsOf: buffer[readIndex..<(readIndex + take)])
                 readIndex += take
                 phase = remaining - take == 0 ? .dataEnd : .data(remaining - take)
-            case .dataEnd:
-                if bufferedCount < 2 { return waitForBody(head) }
-                guard buffer[readIndex] == 13, buffer[readIndex + 1] == 10 else { throw .badChunk }
-                readIndex += 2
-                phase = .size
-            case .trailers(let used):
-                guard let lineEnd = findCRLF(maxLength: limits.maxHeaderBytes) else {
-                    if bufferedCount + used > limits.maxHeaderBytes { throw .headersTooLarge }
-                    return waitForBody(head)
-                }
-                let length = lineEnd - readIndex
-                readIndex = lineEnd + 2
-                if length == 0 {
+            case .size, .dataEnd, .trailers:
+                switch try chunkFraming(head, &phase, bodyCount: body.count, limit: limits.maxBodyBytes) {
+                case .wait: return waitForBody(head)
+                case .end:
                     phase = .size
                     return finish(head, body)
+                case .chunk, .next: break
                 }
-                // Trailer fields are discarded (never merged into headers), but must be well-formed.
-                if used + length > limits.maxHeaderBytes { throw .headersTooLarge }
-                phase = .trailers(used + length + 2)
             }
+        }
+    }
+
+    private enum Framing {
+        /// Not enough buffered.
+        case wait
+        /// A chunk of this many bytes begins.
+        case chunk(Int)
+        /// The last chunk and the trailers have been read.
+        case end
+        /// A line was read (a chunk's closing CRLF, a trailer field).
+        case next
+    }
+
+    /// One step of chunked framing outside chunk data (RFC 9112 §7.1): a size line, the CRLF after data, a trailer
+    /// line. Whole and streamed bodies share it, so both refuse the same malformed framing.
+    private mutating func chunkFraming(
+        _ head: Head, _ phase: inout ChunkPhase, bodyCount: Int, limit: Int
+    ) throws(HTTPParseError) -> Framing {
+        switch phase {
+        case .size:
+            guard let lineEnd = findCRLF(maxLength: 1024) else {
+                if bufferedCount > 1024 { throw .badChunk }
+                return .wait
+            }
+            var size = 0
+            var digits = 0
+            var i = readIndex
+            while i < lineEnd, let v = hexValue(buffer[i]) {
+                size = size * 16 + v
+                digits += 1
+                if digits > 15 { throw .badChunk }
+                i += 1
+            }
+            guard digits > 0 else { throw .badChunk }
+            if i < lineEnd {  // chunk extensions: ";name=value" — validated for control characters, ignored
+                guard buffer[i] == 59 || buffer[i] == 32 || buffer[i] == 9 else { throw .badChunk }
+                for j in i..<lineEnd where buffer[j] < 0x20 && buffer[j] != 9 { throw .badChunk }
+            }
+            readIndex = lineEnd + 2
+            if bodyCount + size > limit { throw .bodyTooLarge }
+            phase = size == 0 ? .trailers(0) : .data(size)
+            return size == 0 ? .next : .chunk(size)
+        case .dataEnd:
+            if bufferedCount < 2 { return .wait }
+            guard buffer[readIndex] == 13, buffer[readIndex + 1] == 10 else { throw .badChunk }
+            readIndex += 2
+            phase = .size
+            return .next
+        case .trailers(let used):
+            guard let lineEnd = findCRLF(maxLength: limits.maxHeaderBytes) else {
+                if bufferedCount + used > limits.maxHeaderBytes { throw .headersTooLarge }
+                return .wait
+            }
+            let length = lineEnd - readIndex
+            readIndex = lineEnd + 2
+            if length == 0 { return .end }
+            // Trailer fields are discarded (never merged into headers), but must be well-formed.
+            if used + length > limits.maxHeaderBytes { throw .headersTooLarge }
+            phase = .trailers(used + length + 2)
+            return .next
+        case .data:
+            return .next  // data is read by the callers
         }
     }
 

@@ -6,8 +6,12 @@
 package protocol HTTPResponder: Sendable {
     func respond(to request: Request) async -> Response
     func respondImmediately(to request: Request) -> Response?
+    /// Whether a request with this method and target gets its body as a stream (`Request.bodyStream`), its
+    /// handler running from the end of the head on. Asked only for requests that have a body.
+    func streamsRequestBody(method: String, target: String) -> Bool
 }
 
 extension HTTPResponder {
     package func respondImmediately(to request: Request) -> Response? { nil }
+    package func streamsRequestBody(method: String, target: String) -> Bool { false }
 }

@@ -1,7 +1,11 @@
-/// A parsed HTTP/1.x request with its whole body.
+import GatehouseCore
+
+/// A parsed HTTP/1.x request with its whole body — or, for the paths the responder streams (apps behind the
+/// gateway), with `bodyStream`.
 ///
 /// The body is collected before a handler runs (bounded by `HTTPLimits.maxBodyBytes`), which keeps handlers
-/// simple and makes "413 before any work" automatic.
+/// simple and makes "413 before any work" automatic. A streamed body (bounded by `maxStreamedBodyBytes`) is passed
+/// on as it arrives, and `body` stays empty.
 package struct Request: Sendable {
     package var method: String
     /// The raw request-target as sent (origin-form: path plus optional query).
@@ -15,6 +19,8 @@ package struct Request: Sendable {
     package var remoteAddress: String
     /// Whether the connection may stay open after this request (HTTP/1.1 default, `Connection: close`, 1.0 rules).
     package var keepAlive: Bool
+    /// The body as it arrives, when the responder streams this request's body (`streamsRequestBody`).
+    package var bodyStream: RequestBodyStream?
 
     package init(
         method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = [:], body: [UInt8] = [],

@@ -24,6 +24,9 @@ package struct Response: Sendable {
     /// bytes back. Never written to the wire; a region in another process answers with bytes only, which decode
     /// to an equal value (a test checks every such type).
     package private(set) var value: (any JSONWritable)?
+    /// A body still arriving (an app upstream's answer), written by the server as it comes; `body` is then empty.
+    /// Only the event loop's own upstream connections make one, so only a server's connection ever meets one.
+    package var bodySource: (any ResponseBodySource)?
 
     package init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = [], closeConnection: Bool = false) {
         self.status = status

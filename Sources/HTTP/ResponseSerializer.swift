@@ -11,16 +11,45 @@ package enum ResponseSerializer {
     ) {
         let body = response.body  // read once: a JSON answer's bytes are written on first read
         out.reserveCapacity(out.count + 160 + body.count)
+        let noBody = hasNoBody(response.status)
+        writeHead(
+            response, framing: noBody ? .none : .length(body.count), keepAlive: keepAlive, date: date,
+            requestID: requestID, into: &out)
+        if !noBody && !headOnly { out.append(contentsOf: body) }
+    }
+
+    /// How the body's end is told: by its length, by chunked coding, by the connection's close, or not at all
+    /// (statuses that have no body).
+    package enum Framing: Equatable {
+        case length(Int)
+        case chunked
+        case close
+        case none
+    }
+
+    /// 1xx, 204 and 304 answers never carry a body (RFC 9110 §6.4.1).
+    package static func hasNoBody(_ status: Int) -> Bool {
+        status == 204 || status == 304 || (100..<200).contains(status)
+    }
+
+    /// The status line and header section, with the framing headers computed here (a handler's own
+    /// `Content-Length`, `Transfer-Encoding` and `Connection` are never written).
+    package static func writeHead(
+        _ response: Response, framing: Framing, keepAlive: Bool, date: String, requestID: String?,
+        into out: inout [UInt8]
+    ) {
         appendASCII("HTTP/1.1 ", &out)
         appendInt(response.status, &out)
         out.append(32)
         appendASCII(HTTPStatus.reason(response.status), &out)
         appendASCII("\r\nDate: ", &out)
         appendASCII(date, &out)
-        let noBody = response.status == 204 || response.status == 304 || (100..<200).contains(response.status)
-        if !noBody {
+        switch framing {
+        case .length(let n):
             appendASCII("\r\nContent-Length: ", &out)
-            appendInt(body.count, &out)
+            appendInt(n, &out)
+        case .chunked: appendASCII("\r\nTransfer-Encoding: chunked", &out)
+        case .close, .none: break
         }
         if let requestID {
             appendASCII("\r\nX-Request-Id: ", &out)
@@ -39,7 +68,28 @@ package enum ResponseSerializer {
         }
         if !keepAlive { appendASCII("\r\nConnection: close", &out) }
         appendASCII("\r\n\r\n", &out)
-        if !noBody && !headOnly { out.append(contentsOf: body) }
+    }
+
+    /// One chunk of a chunked body (`size CRLF data CRLF`); an empty one would end the body, so none is written.
+    package static func appendChunk(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        appendHex(bytes.count, &out)
+        out += [13, 10]
+        out.append(contentsOf: bytes)
+        out += [13, 10]
+    }
+
+    /// The last chunk and an empty trailer section.
+    package static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
+
+    static func appendHex(_ v: Int, _ out: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        var shift = (Int.bitWidth - v.leadingZeroBitCount + 3) / 4 * 4
+        if shift == 0 { shift = 4 }
+        while shift > 0 {
+            shift -= 4
+            out.append(digits[(v >> shift) & 15])
+        }
     }
 
     package static func continueBytes() -> [UInt8] { Array("HTTP/1.1 100 Continue\r\n\r\n".utf8) }

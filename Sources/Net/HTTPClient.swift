@@ -8,6 +8,10 @@ package struct HTTPClientResponse: Sendable {
     package let status: Int
     package let headers: [(String, String)]
     package let body: [UInt8]
+    /// The body still arriving, when the caller asked for a streamed answer and it was not complete at once;
+    /// `body` is then empty and the source must be started or cancelled (else the upstream connection waits for
+    /// its I/O timeout).
+    package var bodySource: (any ResponseBodySource)? = nil
 
     package func header(_ name: String) -> String? {
         let n = name.lowercased()
@@ -60,18 +64,37 @@ package final class HTTPClient: Sendable {
     /// Sends a request and reads the whole answer. On an event loop (and for plain http) the loop's own
     /// connections carry it with no thread hop (`LoopConnection`); elsewhere, and for https, a pool thread does
     /// the blocking version. Both read with the same `HTTPResponseParser` and answer alike (tested).
+    ///
+    /// Streaming (the event loop's path only): `bodyStream` is sent as the client sends it (with its length, or
+    /// chunked); `streamResponse` hands a response whose body is not complete at once on with a `bodySource`.
+    /// Elsewhere a streamed request body is collected whole first (up to `maxBodyBytes`, else `body_too_large`).
     package func send(
-        method: String, target: String, headers: [(String, String)], body: [UInt8]
+        method: String, target: String, headers: [(String, String)], body: [UInt8],
+        bodyStream: RequestBodyStream? = nil, streamResponse: Bool = false
     ) async throws -> HTTPClientResponse {
-        let head = try Self.requestBytes(
-            method: method, target: target, host: "\(host):\(port)", headers: headers, body: body)
         if !useTLS && usesLoop {
             let address = try await numericAddress()
             if let reactor = CurrentLoop.reactor {
+                let head = try Self.requestBytes(
+                    method: method, target: target, host: "\(host):\(port)", headers: headers, body: body,
+                    streamedBody: bodyStream)
                 requestsOnLoop.add(1, ordering: .relaxed)
-                return try await sendOnLoop(reactor, head, method, address)
+                return try await sendOnLoop(
+                    reactor, head, method, address, bodyStream: bodyStream, streamResponse: streamResponse)
             }
         }
+        var whole = body
+        if let bodyStream {
+            do {
+                whole = try await bodyStream.collect(limit: maxBodyBytes)
+            } catch BodyStreamError.tooLarge(let limit) {
+                throw NetError("body_too_large", "the request body is larger than \(limit) bytes")
+            } catch {
+                throw NetError("client_body", "\(error)")
+            }
+        }
+        let head = try Self.requestBytes(
+            method: method, target: target, host: "\(host):\(port)", headers: headers, body: whole)
         return try await pool.run { try self.sendBlocking(head, method: method) }
     }
 
@@ -99,7 +122,8 @@ package final class HTTPClient: Sendable {
     }
 
     private func sendOnLoop(
-        _ reactor: any LoopReactor, _ head: [UInt8], _ method: String, _ address: String
+        _ reactor: any LoopReactor, _ head: [UInt8], _ method: String, _ address: String,
+        bodyStream: RequestBodyStream?, streamResponse: Bool
     ) async throws -> HTTPClientResponse {
         let pool = loopPools.withLock { pools in
             if let p = pools[reactor.loopIndex] { return p }
@@ -109,18 +133,21 @@ package final class HTTPClient: Sendable {
         }
         var retried = false
         while true {
-            let conn = try pool.checkout(address: address, port: port)
+            let retryable = retryIdempotent && bodyStream == nil && (method == "GET" || method == "HEAD")
+            let conn = try pool.checkout(address: address, port: port, mustNotBeStale: !retryable)
             do {
                 return try await withCheckedThrowingContinuation { c in
                     conn.start(
                         head,
-                        parser: HTTPResponseParser(method: method, origin: pool.origin, maxBodyBytes: maxBodyBytes),
+                        parser: HTTPResponseParser(
+                            method: method, origin: pool.origin, maxBodyBytes: streamResponse ? Int.max : maxBodyBytes),
+                        bodyStream: bodyStream, streamResponse: streamResponse,
                         connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis, continuation: c)
                 }
             } catch let e as NetError where e.code == "stale" {
                 // The server closed a kept-alive connection as the request went out: it never saw it. Only a
                 // request that may be repeated is tried again (once, on a new connection).
-                guard retryIdempotent && !retried && (method == "GET" || method == "HEAD") else {
+                guard retryable && !retried else {
                     throw NetError("closed", e.message)
                 }
                 retried = true
@@ -132,8 +159,11 @@ package final class HTTPClient: Sendable {
     /// upstreams: yes; signed region calls: never, a repeat would be a replay).
     package let retryIdempotent: Bool
 
+    /// The request's head and body. A streamed body is not included: its framing is (`Content-Length` when the
+    /// client announced one, else chunked) and its bytes follow as they arrive.
     package static func requestBytes(
-        method: String, target: String, host: String, headers: [(String, String)], body: [UInt8]
+        method: String, target: String, host: String, headers: [(String, String)], body: [UInt8],
+        streamedBody: RequestBodyStream? = nil
     ) throws -> [UInt8] {
         var head: [UInt8] = []
         head.reserveCapacity(256 + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 } + body.count)
@@ -142,8 +172,12 @@ package final class HTTPClient: Sendable {
         head += target.utf8
         head += " HTTP/1.1\r\nHost: ".utf8
         head += host.utf8
-        head += "\r\nContent-Length: ".utf8
-        head += String(body.count).utf8
+        if let streamedBody, streamedBody.length == nil {
+            head += "\r\nTransfer-Encoding: chunked".utf8
+        } else {
+            head += "\r\nContent-Length: ".utf8
+            head += String(streamedBody?.length ?? body.count).utf8
+        }
         head += [13, 10]
         for (n, v) in headers {
             guard !n.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 58 }),
@@ -157,7 +191,7 @@ package final class HTTPClient: Sendable {
             head += [13, 10]
         }
         head += [13, 10]
-        head += body
+        if streamedBody == nil { head += body }
         return head
     }
 

@@ -27,6 +27,7 @@ package struct HTTPResponseParser {
     private var status = 0
     private var headers: [(String, String)] = []
     private var body: [UInt8] = []
+    private var declaredLength: Int?
 
     package init(method: String, origin: String, maxHeadBytes: Int = 65_536, maxBodyBytes: Int = 32 << 20) {
         isHead = method == "HEAD"
@@ -40,6 +41,23 @@ package struct HTTPResponseParser {
 
     /// Bytes received after the response (a well-behaved server sends none; the connection is then not reused).
     package var hasLeftover: Bool { cursor < buffer.count }
+
+    /// The head of a response whose body is still arriving (status, headers, the announced length or nil), once
+    /// the head is complete: a caller that streams the body hands it on now and `takeBody()`s the rest as it comes.
+    package var headOfIncompleteResponse: (status: Int, headers: [(String, String)], length: Int?)? {
+        switch phase {
+        case .statusLine, .headers: return nil
+        case .fixed: return (status, headers, declaredLength)
+        case .chunkSize, .chunkData, .chunkEnd, .trailers, .untilClose: return (status, headers, nil)
+        }
+    }
+
+    /// The body bytes read so far and not yet taken (a streamed body leaves the parser as it arrives).
+    package mutating func takeBody() -> [UInt8] {
+        var out: [UInt8] = []
+        swap(&out, &body)
+        return out
+    }
 
     /// Feeds what arrived; returns the response once it is complete.
     package mutating func feed(_ bytes: UnsafeRawBufferPointer) throws -> HTTPClientResponse? {
@@ -204,7 +222,8 @@ package struct HTTPResponseParser {
             }
             guard n <= maxBodyBytes else { throw tooLarge() }
             if n == 0 { return complete() }
-            body.reserveCapacity(n)
+            body.reserveCapacity(min(n, 1 << 20))
+            declaredLength = n
             phase = .fixed(remaining: n)
         } else {
             phase = .untilClose
@@ -219,6 +238,7 @@ package struct HTTPResponseParser {
         headers = []
         body = []
         headBytes = 0
+        declaredLength = nil
         return r
     }
 

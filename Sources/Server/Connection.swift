@@ -1,3 +1,4 @@
+import GatehouseCore
 import HTTP
 
 /// One client connection. Confined to the event loop that accepted it: every field is read and written only on
@@ -24,12 +25,18 @@ final class Connection: @unchecked Sendable {
     var closed = false
     var readPaused = false
     var writeInterest = false
+    /// The body of the request being handled, while it still arrives (a streamed request body).
+    var requestBody: RequestBodyStream?
+    /// Taking the parser's body events out now (callbacks from the body's consumer must not do it twice).
+    var pumping = false
+    /// The response being written while its body still arrives (a streamed response body).
+    var responseBody: StreamedResponse?
 
-    init(fd: Int32, peer: String, tls: TLSSession?, limits: HTTPLimits, now: UInt64) {
+    init(fd: Int32, peer: String, tls: TLSSession?, parser: HTTP1Parser, now: UInt64) {
         self.fd = fd
         self.peer = peer
         self.tls = tls
-        self.parser = HTTP1Parser(limits: limits)
+        self.parser = parser
         self.phaseSince = now
     }
 

@@ -11,6 +11,9 @@ package enum ConnectionPhase: Sendable, Equatable {
     case readingBody
     /// A handler is running: no transport timeout (handlers bound their own work).
     case handling
+    /// A handler is running and the request's streamed body is still arriving: body timeout since the last byte
+    /// (a response may be on its way, so the connection is closed rather than answered).
+    case streamingBody
     /// Response bytes are waiting for the client to read: write timeout.
     case writing
 }
@@ -46,6 +49,7 @@ package struct ConnectionTimeouts: Sendable {
         case .readingHead: return elapsed >= header ? .requestTimeout : .none
         case .readingBody: return elapsed >= body ? .requestTimeout : .none
         case .handling: return .none
+        case .streamingBody: return elapsed >= body ? .close : .none
         case .writing: return elapsed >= write ? .close : .none
         }
     }

@@ -36,10 +36,10 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
     private var scratch: UnsafeMutableRawBufferPointer
     private var logBuffer: [UInt8] = []
     private var accessLine = AccessLogLine()
-    private var now: UInt64 = Monotonic.millis()
+    private(set) var now: UInt64 = Monotonic.millis()
     private var dateSecond = -1
     private var dateText = ""
-    private var draining = false
+    private(set) var draining = false
     private var listening = false
     private var requestCounter: UInt64 = 0
     private let requestPrefix: String
@@ -226,7 +226,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
             } else {
                 tls = nil
             }
-            let conn = Connection(fd: fd, peer: peer, tls: tls, limits: core.configuration.limits, now: now)
+            let conn = Connection(fd: fd, peer: peer, tls: tls, parser: core.makeParser(), now: now)
             guard gh_epoll_ctl(epfd, gh_EPOLL_CTL_ADD(), fd, gh_EPOLLIN() | gh_EPOLLRDHUP()) == 0 else {
                 _ = gh_close(fd)
                 core.openConnections.subtract(1, ordering: .relaxed)
@@ -283,13 +283,17 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
             if conn.lingering { continue }  // discard
             gotData = true
             conn.parser.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
-            if conn.parser.bufferedCount > readBufferCap {
+            if conn.requestBody != nil {
+                pumpBody(conn)  // a streamed body goes on as it arrives; a full window pauses reading
+                if conn.readPaused || conn.closed { break }
+            } else if conn.parser.bufferedCount > readBufferCap {
                 pauseReading(conn)
                 break
             }
             if conn.tls == nil && n < scratch.count { break }
         }
         if conn.closed { return }
+        if conn.peerClosed && conn.requestBody != nil { pumpBody(conn) }  // the body's end, or its failure
         if conn.peerClosed {
             // The client half-closed. Finish what we can (a request already buffered), then close.
             if conn.lingering
@@ -306,13 +310,13 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
         if conn.peerClosed && !conn.closed && !conn.handling && !conn.hasPendingOutput { close(conn) }
     }
 
-    private func pauseReading(_ conn: Connection) {
+    func pauseReading(_ conn: Connection) {
         guard !conn.readPaused else { return }
         conn.readPaused = true
         updateInterest(conn)
     }
 
-    private func resumeReading(_ conn: Connection) {
+    func resumeReading(_ conn: Connection) {
         guard conn.readPaused, !conn.peerClosed else { return }
         conn.readPaused = false
         updateInterest(conn)
@@ -331,7 +335,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
         _ = gh_epoll_ctl(epfd, gh_EPOLL_CTL_MOD(), conn.fd, ev)
     }
 
-    private func setPhase(_ conn: Connection, _ phase: ConnectionPhase) {
+    func setPhase(_ conn: Connection, _ phase: ConnectionPhase) {
         if conn.phase != phase {
             conn.phase = phase
             conn.phaseSince = now
@@ -342,7 +346,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
 
     /// Takes requests out of the parser one at a time, in order. A pipelined request waits until the one
     /// before it has been answered and flushed.
-    private func process(_ conn: Connection) {
+    func process(_ conn: Connection) {
         while !conn.closed && !conn.handling && !conn.closeAfterFlush && !conn.hasPendingOutput {
             let event: HTTP1Parser.Event
             do {
@@ -370,6 +374,20 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
                 request.id = requestPrefix + String(requestCounter, radix: 36)
                 request.remoteAddress = conn.peer
                 dispatch(conn, request)
+            case .requestHead(var request):
+                requestCounter &+= 1
+                request.id = requestPrefix + String(requestCounter, radix: 36)
+                request.remoteAddress = conn.peer
+                let stream = RequestBodyStream(length: request.headers["content-length"].flatMap { Int($0) })
+                stream.setOnDrained { [self] in bodyDrained(conn, stream) }
+                conn.requestBody = stream
+                request.bodyStream = stream
+                dispatch(conn, request)
+                pumpBody(conn)
+            case .bodyPart, .bodyEnd:
+                // Only while a streamed body is pumped (the parser's state makes this unreachable): refuse.
+                respondWithError(conn, status: 400, code: "bad_request", message: "Unexpected request body.")
+                return
             }
         }
     }
@@ -395,13 +413,21 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
 
     private func complete(_ conn: Connection, _ request: Request, _ response: Response, started: UInt64) {
         var response = response
+        if let source = response.bodySource {
+            response.bodySource = nil
+            if !conn.closed && request.method != "HEAD" && !ResponseSerializer.hasNoBody(response.status) {
+                startStreaming(conn, request, response, source, started: started)
+                return
+            }
+            source.cancel()
+        }
         response.materializeBody()
         logRequest(
             request, status: response.status, bytes: response.body.count, started: started, route: response.route)
         guard !conn.closed else { return }
         conn.handling = false
         conn.requestsServed += 1
-        let keepAlive = request.keepAlive && !response.closeConnection && !draining && !conn.peerClosed
+        let keepAlive = keepsAlive(conn, request, response)
         ResponseSerializer.serialize(
             response, keepAlive: keepAlive, date: currentDate(), requestID: request.id,
             headOnly: request.method == "HEAD", into: &conn.outbound)
@@ -417,7 +443,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
             status: status, headers: ["Content-Type": "application/json"], body: body, closeConnection: true)
     }
 
-    private func respondWithError(_ conn: Connection, status: Int, code: String, message: String) {
+    func respondWithError(_ conn: Connection, status: Int, code: String, message: String) {
         let response = Self.errorResponse(status: status, code: code, message: message)
         var request = Request(method: "-", target: "-", headers: [:], keepAlive: false)
         requestCounter &+= 1
@@ -429,7 +455,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
 
     // MARK: - Writing
 
-    private func flush(_ conn: Connection) {
+    func flush(_ conn: Connection) {
         while conn.hasPendingOutput {
             let r: Int = conn.outbound.withUnsafeBytes { all in
                 let pending = UnsafeRawBufferPointer(rebasing: all[conn.outboundOffset...])
@@ -454,6 +480,9 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
                 return
             }
             conn.outboundOffset += r
+            // The write timeout counts from the client's last progress, not from the first byte (a large or
+            // streamed answer to a slow but steady reader is not cut off).
+            if conn.phase == .writing && r > 0 { conn.phaseSince = now }
         }
         if conn.outbound.capacity > 1 << 20 {
             conn.outbound = []
@@ -462,6 +491,13 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
         }
         conn.outboundOffset = 0
         setWriteInterest(conn, false)
+        if conn.handling {
+            setPhase(conn, conn.requestBody != nil && !conn.readPaused ? .streamingBody : .handling)
+            if let sink = conn.responseBody, sink.paused {
+                sink.paused = false
+                sink.source.setFlowing(true)
+            }
+        }
         if conn.closeAfterFlush && !conn.handling { beginLingeringClose(conn) }
     }
 
@@ -484,9 +520,17 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
         }
     }
 
-    private func close(_ conn: Connection) {
+    func close(_ conn: Connection) {
         guard !conn.closed else { return }
         conn.closed = true
+        if let body = conn.requestBody {
+            conn.requestBody = nil
+            body.fail("the client's connection closed")
+        }
+        if let sink = conn.responseBody {
+            conn.responseBody = nil
+            sink.source.cancel()
+        }
         _ = gh_epoll_ctl(epfd, gh_EPOLL_CTL_DEL(), conn.fd, 0)
         _ = gh_close(conn.fd)
         connections[conn.fd] = nil
@@ -534,7 +578,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
             case .none: break
             case .close: close(conn)
             case .requestTimeout:
-                conn.parser = HTTP1Parser(limits: core.configuration.limits)
+                conn.parser = core.makeParser()
                 respondWithError(
                     conn, status: 408, code: "request_timeout",
                     message: "The request took too long to arrive.")
@@ -554,7 +598,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
 
     // MARK: - Logging
 
-    private func currentDate() -> String {
+    func currentDate() -> String {
         let sec = Int(Date().timeIntervalSince1970)
         if sec != dateSecond {
             dateSecond = sec
@@ -566,7 +610,7 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
     /// Methods as metric labels: the standard ones, anything else "other" (a client chooses the method).
     static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
-    private func logRequest(_ request: Request, status: Int, bytes: Int, started: UInt64, route: String?) {
+    func logRequest(_ request: Request, status: Int, bytes: Int, started: UInt64, route: String?) {
         let micros = (Monotonic.nanos() &- started) / 1000
         Metrics.shared.request(
             route: route ?? "(unmatched)", method: Self.methods.contains(request.method) ? request.method : "other",

@@ -15,6 +15,8 @@ final class ServerCore: Sendable {
     let openConnections = Atomic<Int>(0)
     /// A short random tag that makes request ids unique across restarts.
     let instanceTag: String
+    /// The responder's choice of requests whose body is streamed (see `HTTPResponder.streamsRequestBody`).
+    let streamsBody: @Sendable (String, String) -> Bool
 
     init(
         configuration: ServerConfiguration, responder: any HTTPResponder, listenFD: Int32, tlsContext: TLSContext?,
@@ -29,7 +31,10 @@ final class ServerCore: Sendable {
         self.tlsContext = tlsContext
         self.logSink = logSink
         instanceTag = String(UInt32.random(in: 0x100000...0xFFFFFF), radix: 36) + "-"
+        streamsBody = { [responder] method, target in responder.streamsRequestBody(method: method, target: target) }
     }
+
+    func makeParser() -> HTTP1Parser { HTTP1Parser(limits: configuration.limits, streamsBody: streamsBody) }
 }
 
 /// An HTTP/1.1 server: one listening socket shared by N epoll event loops (EPOLLEXCLUSIVE wakes one loop per

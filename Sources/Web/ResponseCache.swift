@@ -49,7 +49,9 @@ package final class ResponseCache<Key: Hashable & Sendable>: Sendable {
 
     /// Remembers `response` (its body written now) when it is a plain successful answer.
     package func remember(_ response: inout Response, _ key: Key, generation: UInt64, now: Date) {
-        guard response.status == 200, response.headers["set-cookie"] == nil, !response.closeConnection else { return }
+        guard response.status == 200, response.headers["set-cookie"] == nil, !response.closeConnection,
+            response.bodySource == nil
+        else { return }
         response.materializeBody()
         let size = response.body.count
         guard size <= Self.maxBody else { return }

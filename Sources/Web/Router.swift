@@ -34,6 +34,11 @@ package final class RouterBuilder {
 
     package func use(_ m: any Middleware) { middleware.append(m) }
 
+    /// Path prefixes whose request bodies are streamed to their handler (`Request.bodyStream`) instead of read
+    /// whole first: the handler must pass the body on as it arrives (apps behind the gateway do).
+    var streamedPrefixes: [String] = []
+    package func streamRequestBodies(under prefix: String) { streamedPrefixes.append(prefix) }
+
     package func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         entries.append(Entry(method: method, pattern: pattern, handler: handler))
     }
@@ -81,7 +86,7 @@ package final class RouterBuilder {
         root.freeze()
         return Router(
             root: root, middleware: middleware, logger: logger, syncFixed: syncFixed, syncPrefixes: syncPrefixes,
-            errorPage: errorPage, routes: entries.map { ($0.method, $0.pattern) })
+            errorPage: errorPage, routes: entries.map { ($0.method, $0.pattern) }, streamedPrefixes: streamedPrefixes)
     }
 }
 
@@ -171,6 +176,12 @@ package struct Router: HTTPResponder {
     let errorPage: ErrorPage?
     /// Every (method, pattern) registered, in order (the OpenAPI drift test reads them).
     package let routes: [(method: String, pattern: String)]
+    /// Paths whose request bodies are streamed (see `RouterBuilder.streamRequestBodies`).
+    let streamedPrefixes: [String]
+
+    package func streamsRequestBody(method: String, target: String) -> Bool {
+        streamedPrefixes.contains { target.utf8.starts(with: $0.utf8) }
+    }
 
     static func split(pattern: String) throws -> [Segment] {
         guard pattern.hasPrefix("/") else { throw RouteConflict(description: "pattern \(pattern) must start with /") }

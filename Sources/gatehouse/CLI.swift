@@ -326,6 +326,10 @@ final class DeferredResponder: HTTPResponder {
         return r.respondImmediately(to: request)
     }
 
+    func streamsRequestBody(method: String, target: String) -> Bool {
+        self.target.withLock({ $0 })?.streamsRequestBody(method: method, target: target) ?? false
+    }
+
     static var starting: Response {
         var r = Response(status: 503, contentType: "text/plain; charset=utf-8", body: "Gatehouse is starting.\n")
         r.headers.add("Retry-After", "1")

@@ -44,6 +44,38 @@ struct HTTP1ParserTests {
         #expect(r.body == Array("ok".utf8))
     }
 
+    /// A streamed body comes out as it arrives: the head first (before any body byte), then each part the moment
+    /// it is buffered, bounded by its own limit rather than `maxBodyBytes`; only the requests the responder picks.
+    @Test func streamedBodiesComeOutAsTheyArrive() throws {
+        var limits = HTTPLimits(maxBodyBytes: 4)
+        limits.maxStreamedBodyBytes = 10
+        var p = HTTP1Parser(limits: limits, streamsBody: { method, target in target.hasPrefix("/apps/") })
+        p.append(Array("POST /apps/a HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\nabc".utf8))
+        guard case .requestHead(let head) = try p.next() else { throw HTTPParseError.malformedRequestLine }
+        #expect(head.target == "/apps/a" && head.body.isEmpty)
+        guard case .bodyPart(let first) = try p.next(), case .needMore = try p.next() else {
+            throw HTTPParseError.malformedRequestLine
+        }
+        #expect(first == Array("abc".utf8))
+        p.append(Array("defghPOST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok".utf8))
+        guard case .bodyPart(let rest) = try p.next(), case .bodyEnd = try p.next(),
+            case .request(let next) = try p.next()
+        else { throw HTTPParseError.malformedRequestLine }
+        #expect(rest == Array("defgh".utf8) && next.body == Array("ok".utf8), "other paths are read whole")
+        // The streamed limit holds for an announced length and for chunks.
+        var big = HTTP1Parser(limits: limits, streamsBody: { _, _ in true })
+        big.append(Array("POST /apps/a HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n".utf8))
+        #expect(throws: HTTPParseError.bodyTooLarge) { try big.next() }
+        var chunked = HTTP1Parser(limits: limits, streamsBody: { _, _ in true })
+        chunked.append(
+            Array("POST /apps/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n5\r\n".utf8))
+        guard case .requestHead = try chunked.next(), case .bodyPart(let six) = try chunked.next() else {
+            throw HTTPParseError.malformedRequestLine
+        }
+        #expect(six.count == 6)
+        #expect(throws: HTTPParseError.bodyTooLarge) { try chunked.next() }
+    }
+
     @Test func keepAliveRules() throws {
         func parse(_ s: String) throws -> Request {
             var p = HTTP1Parser()

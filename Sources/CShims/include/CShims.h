@@ -55,6 +55,9 @@ int gh_readable_now(int fd);
 int gh_connect_start(const char *numeric_host, int port);
 /* The pending error of a socket (SO_ERROR): 0 once a non-blocking connect has succeeded. */
 int gh_socket_error(int fd);
+/* 1 when an idle kept-alive socket has neither been closed by its peer nor received stray bytes (a non-blocking
+   peek finds nothing to read): worth reusing for a request that cannot be sent again. */
+int gh_idle_socket_usable(int fd);
 /* Resolves host to its first address as numeric text in buf (blocking: call off the event loop). 0 on success. */
 int gh_resolve_numeric(const char *host, char *buf, int buflen);
 #endif

@@ -1,0 +1,142 @@
+import Synchronization
+
+// Bodies that are still arriving when their request or response is handed on. Why: an app behind the gateway
+// receives uploads and sends downloads of any size, and a long answer (a report, a log tail) should reach the
+// browser as the app writes it. Holding either whole in memory would bound them by our body limits and delay the
+// first byte until the last; streamed, memory stays at a window per connection and the client's or upstream's pace
+// sets the speed (backpressure both ways).
+
+/// A response body produced over time (an upstream's answer). The server writes the head, then `start`s the
+/// source, which hands bytes to the sink on the connection's event loop.
+package protocol ResponseBodySource: AnyObject, Sendable {
+    /// The body's length when known (sent as `Content-Length`), else nil (chunked to an HTTP/1.1 client; an
+    /// HTTP/1.0 one reads until the connection closes).
+    var length: Int? { get }
+    /// Starts delivery into `sink`: called once, on the event loop the upstream connection is watched by.
+    func start(_ sink: any ResponseBodySink)
+    /// The client has too much unread (false) or has caught up (true). While false the source stops reading.
+    func setFlowing(_ flowing: Bool)
+    /// The body will not be sent (a HEAD request, the client went away): stop and release the upstream.
+    func cancel()
+}
+
+/// Where a `ResponseBodySource` delivers: the client's connection. Called on its event loop only.
+package protocol ResponseBodySink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer)
+    /// The body is complete.
+    func end()
+    /// The body cannot be completed (the upstream failed mid-way): the client's connection is closed, so the client
+    /// sees a body cut short, never one that looks complete.
+    func abort()
+}
+
+/// A request body arriving from the client while its handler runs: the server pushes what the client sends, the
+/// handler's consumer (an upstream connection) takes it. Bounded: the server stops reading the client while
+/// `window` bytes wait here. Thread-safe (a consumer off the loop collects it whole).
+package final class RequestBodyStream: Sendable {
+    /// Bytes the server lets wait here before it stops reading the client.
+    package static let window = 256 * 1024
+
+    /// The length the client announced (`Content-Length`), or nil (chunked: the end is seen when it comes).
+    package let length: Int?
+
+    private struct State {
+        var buffer: [UInt8] = []
+        var finished = false
+        var failure: String?
+        var received = 0
+        var consumer: (@Sendable () -> Void)?
+        var producerWaiting = false
+        var onDrained: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    package init(length: Int?) { self.length = length }
+
+    // MARK: Consumer
+
+    /// What has arrived and not yet been taken, or nothing.
+    package func take() -> [UInt8] {
+        let (bytes, drained) = state.withLock { s -> ([UInt8], (@Sendable () -> Void)?) in
+            guard !s.buffer.isEmpty else { return ([], nil) }
+            var out: [UInt8] = []
+            swap(&out, &s.buffer)
+            let wake = s.producerWaiting ? s.onDrained : nil
+            s.producerWaiting = false
+            return (out, wake)
+        }
+        drained?()
+        return bytes
+    }
+
+    /// Every byte arrived and was taken (or is waiting to be).
+    package var isFinished: Bool { state.withLock { $0.finished } }
+    /// Why the body will not be complete (the client went away or sent bad framing), if so.
+    package var failure: String? { state.withLock { $0.failure } }
+
+    /// Calls `consumer` once when bytes arrive, the body ends or fails (at once if one of these already holds).
+    package func whenReadable(_ consumer: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if !s.buffer.isEmpty || s.finished || s.failure != nil { return true }
+            s.consumer = consumer
+            return false
+        }
+        if now { consumer() }
+    }
+
+    /// The whole body, for a consumer that cannot stream (an https upstream): at most `limit` bytes, else throws.
+    package func collect(limit: Int) async throws -> [UInt8] {
+        var all: [UInt8] = []
+        while true {
+            all += take()
+            guard all.count <= limit else { throw BodyStreamError.tooLarge(limit) }
+            if let f = failure { throw BodyStreamError.failed(f) }
+            if isFinished && state.withLock({ $0.buffer.isEmpty }) { return all }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in whenReadable { c.resume() } }
+        }
+    }
+
+    // MARK: Producer (the server)
+
+    /// Bytes the client sent; returns whether the consumer wants more now (false: stop reading the client until
+    /// `onDrained` is called).
+    @discardableResult
+    package func push(_ bytes: [UInt8]) -> Bool {
+        let (consumer, more) = state.withLock { s -> ((@Sendable () -> Void)?, Bool) in
+            s.buffer += bytes
+            s.received += bytes.count
+            let c = s.consumer
+            s.consumer = nil
+            let more = s.buffer.count < Self.window
+            if !more { s.producerWaiting = true }
+            return (c, more)
+        }
+        consumer?()
+        return more || state.withLock { $0.buffer.count < Self.window }
+    }
+
+    /// Called when a full buffer has been taken (the server resumes reading the client). Set once, by the server.
+    package func setOnDrained(_ f: @escaping @Sendable () -> Void) { state.withLock { $0.onDrained = f } }
+
+    package func finish() { end { $0.finished = true } }
+
+    package func fail(_ reason: String) { end { if !$0.finished && $0.failure == nil { $0.failure = reason } } }
+
+    private func end(_ change: (inout State) -> Void) {
+        let consumer = state.withLock { s -> (@Sendable () -> Void)? in
+            change(&s)
+            let c = s.consumer
+            s.consumer = nil
+            return c
+        }
+        consumer?()
+    }
+
+    /// Bytes the client has sent so far.
+    package var received: Int { state.withLock { $0.received } }
+}
+
+package enum BodyStreamError: Error, Equatable {
+    case tooLarge(Int)
+    case failed(String)
+}
