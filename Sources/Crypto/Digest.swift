@@ -9,12 +9,23 @@ package enum Digest: String, Sendable, CaseIterable {
 
     var md: OpaquePointer? {
         switch self {
-        case .sha1: return EVP_sha1()
-        case .sha256: return EVP_sha256()
-        case .sha384: return EVP_sha384()
-        case .sha512: return EVP_sha512()
+        case .sha1: return Self.fetched.sha1
+        case .sha256: return Self.fetched.sha256
+        case .sha384: return Self.fetched.sha384
+        case .sha512: return Self.fetched.sha512
         }
     }
+
+    /// The implementations, fetched from OpenSSL's default provider once. Why: `EVP_sha256()` and friends are
+    /// looked up again on every use (a provider query, a lock, a hash-table probe), which was most of the cost of
+    /// hashing a session token on every request. Fetched objects are immutable and safe to share between threads.
+    private struct Fetched: @unchecked Sendable {
+        let sha1 = EVP_MD_fetch(nil, "SHA1", nil) ?? EVP_sha1()
+        let sha256 = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
+        let sha384 = EVP_MD_fetch(nil, "SHA384", nil) ?? EVP_sha384()
+        let sha512 = EVP_MD_fetch(nil, "SHA512", nil) ?? EVP_sha512()
+    }
+    private static let fetched = Fetched()
 
     package var byteCount: Int {
         switch self {

@@ -2,8 +2,10 @@
 # Apps behind the gateway: a proxied GET /apps/portal/ (session → region decision → ES256 assertion → kept-alive
 # upstream connection) to nginx's static answer, and GET /auth/verify (the same decision and assertion, no
 # forwarding), each side by side with nginx's static response (Tests/Benchmarks/compare-nginx.sh), release build,
-# the gateway and the upstream nginx on CPU 1, wrk on CPU 0.
-#   Tests/Benchmarks/apps.sh       (env passed to compare-nginx.sh: DURATION RUNS WARMUP CONNS)
+# the gateway on CPU 1, wrk and the upstream nginx on CPU 0 (UPSTREAM_CPU=1: the upstream on the gateway's core).
+# Last, nginx itself as a plain reverse proxy to the same upstream on CPU 1, for reference (what proxying costs here
+# with no identity work at all).
+#   Tests/Benchmarks/apps.sh       (env: UPSTREAM_CPU=0; passed to compare-nginx.sh: DURATION RUNS WARMUP CONNS)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -29,7 +31,9 @@ http {
   server { listen 127.0.0.1:$up backlog=4096; location / { default_type text/plain; return 200 "ok"; } }
 }
 CONF
-taskset -c 1 nginx -c "$work/upstream.conf" -p "$work" &
+# The upstream is not under test: by default it shares the load generator's core (CPU 0), so the gateway has CPU 1 to
+# itself as nginx static does; UPSTREAM_CPU=1 puts it on the gateway's core instead (the earlier setup).
+taskset -c "${UPSTREAM_CPU:-0}" nginx -c "$work/upstream.conf" -p "$work" &
 upstream_pid=$!
 cat > "$work/config.json" <<CONF
 {"publicBaseURL": "$base", "passwords": {"scryptLogN": 10}, "mail": {"transport": "dev", "directory": "$work/mail",
@@ -86,4 +90,28 @@ echo "== proxied GET /apps/portal/ (to nginx static on the same core) =="
 "$root/Tests/Benchmarks/compare-nginx.sh" "$base/apps/portal/" "$jar"
 echo "== GET /auth/verify =="
 "$root/Tests/Benchmarks/compare-nginx.sh" "$base/auth/verify" "$jar" "X-Original-URI: /apps/portal/"
+# The reference for what proxying alone costs on this setup: nginx itself as a reverse proxy (kept-alive upstream
+# connections, no identity work) to the same upstream, on the same core.
+proxy=$(free)
+cat > "$work/proxy.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $work/proxy.pid;
+error_log $work/proxy-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp;
+  upstream app { server 127.0.0.1:$up; keepalive 64; }
+  server { listen 127.0.0.1:$proxy backlog=4096;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+CONF
+taskset -c 1 nginx -c "$work/proxy.conf" -p "$work" &
+proxy_pid=$!
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$proxy/" >/dev/null && break; sleep 0.1; done
+echo "== reference: nginx as a plain reverse proxy to the same upstream =="
+"$root/Tests/Benchmarks/compare-nginx.sh" "http://127.0.0.1:$proxy/apps/portal/"
+kill -TERM $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null || true
 echo "server RSS after the runs: $(awk '/VmRSS/{printf "%.1f MB", $2/1024}' /proc/$pid/status)"

@@ -196,6 +196,37 @@ struct StreamingTests {
         return server
     }
 
+    /// The request head to an upstream: exact bytes, the framing of a streamed body, and nothing that could split
+    /// a line (a header or request line that would smuggle a second request) ever written.
+    @Test func requestHeadsAreExactAndCannotBeSplit() throws {
+        let plain = try HTTPClient.requestBytes(
+            method: "POST", target: "/a?b=1", host: "h:80", headers: [("X-A", "1"), ("Cookie", "c=d")], body: [65])
+        #expect(
+            String(decoding: plain, as: UTF8.self)
+                == "POST /a?b=1 HTTP/1.1\r\nHost: h:80\r\nContent-Length: 1\r\nX-A: 1\r\nCookie: c=d\r\n\r\nA")
+        let chunked = try HTTPClient.requestBytes(
+            method: "PUT", target: "/u", host: "h:80", headers: [], body: [],
+            streamedBody: RequestBodyStream(length: nil))
+        #expect(
+            String(decoding: chunked, as: UTF8.self)
+                == "PUT /u HTTP/1.1\r\nHost: h:80\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let sized = try HTTPClient.requestBytes(
+            method: "PUT", target: "/u", host: "h:80", headers: [], body: [], streamedBody: RequestBodyStream(length: 7)
+        )
+        #expect(String(decoding: sized, as: UTF8.self).contains("Content-Length: 7\r\n\r\n"))
+        let hostile: [(String, String, [(String, String)])] = [
+            ("GET", "/a HTTP/1.1\r\nX: y", []), ("GET", "/a b", []), ("GET\n", "/", []),
+            ("GET", "/", [("X\r\nY", "1")]),
+            ("GET", "/", [("X:Y", "1")]), ("GET", "/", [("X", "1\r\nY: 2")]), ("GET", "/", [("X", "1\nY: 2")]),
+            ("GET", "/", [("X", String(repeating: "a", count: 800) + "\r")]),
+        ]
+        for (m, t, h) in hostile {
+            #expect(throws: NetError.self, "\(m) \(t) \(h)") {
+                try HTTPClient.requestBytes(method: m, target: t, host: "h:80", headers: h, body: [])
+            }
+        }
+    }
+
     @Test func aDownloadReachesTheClientWhileTheUpstreamStillSendsIt() throws {
         let go = Signal()
         let upstream = try RawUpstream { c in
