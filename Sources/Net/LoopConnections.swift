@@ -81,6 +81,8 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
     private var bodyStream: RequestBodyStream?
     private var chunkedBody = false
     private var waitingForBody = false
+    /// The request body ended short of what its framing promised: the upstream still waits for it.
+    private var bodyCut = false
     /// Whether a response whose body is still arriving is handed on at its head.
     private var streamResponse = false
     /// The streamed response being delivered, and when it was handed on.
@@ -101,6 +103,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
         self.parser = parser
         self.bodyStream = bodyStream
         chunkedBody = bodyStream != nil && bodyStream?.length == nil
+        bodyCut = false
         self.streamResponse = streamResponse
         out = request
         outOffset = 0
@@ -185,7 +188,10 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
             }
             if let reason = body.failure {
                 bodyStream = nil
-                fail(NetError("client_body", reason))
+                bodyCut = true
+                // Before the answer, the request fails; once the answer is on its way (an upstream answering before
+                // the whole body, as it may), only the sending stops — and the connection is not reused.
+                if continuation != nil { fail(NetError("client_body", reason)) }
                 return
             }
             if body.isFinished {
@@ -251,7 +257,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
                 if let r = try parser!.feed(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) {
                     let keep =
                         !parser!.hasLeftover && r.header("connection")?.lowercased() != "close"
-                        && outOffset == out.count && bodyStream == nil
+                        && outOffset == out.count && bodyStream == nil && !bodyCut
                     if streaming != nil { endStream(r, keep: keep) } else { succeed(r, keep: keep) }
                     return
                 }
