@@ -304,6 +304,7 @@ package enum AppGateRoutes {
         }
         var r = Response(status: answer.status, headers: [:], body: answer.body)
         r.bodySource = answer.bodySource
+        if ctx.request.method == "HEAD" { r.headLength = answer.header("content-length").flatMap { Int($0) } }
         for (n, v) in answer.headers where !droppedFromUpstream.contains(n) {
             // An app cannot set Gatehouse's cookies.
             if n == "set-cookie" && startsWithOurName(v.utf8.drop { $0 == 32 || $0 == 9 }) { continue }

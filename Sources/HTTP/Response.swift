@@ -27,6 +27,9 @@ package struct Response: Sendable {
     /// A body still arriving (an app upstream's answer), written by the server as it comes; `body` is then empty.
     /// Only the event loop's own upstream connections make one, so only a server's connection ever meets one.
     package var bodySource: (any ResponseBodySource)?
+    /// For an answer to HEAD: the length of the body a GET would get, when it is not this answer's (empty) body —
+    /// a proxied HEAD keeps its upstream's `Content-Length`.
+    package var headLength: Int?
 
     package init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = [], closeConnection: Bool = false) {
         self.status = status

@@ -12,8 +12,10 @@ package enum ResponseSerializer {
         let body = response.body  // read once: a JSON answer's bytes are written on first read
         out.reserveCapacity(out.count + 160 + body.count)
         let noBody = hasNoBody(response.status)
+        // A HEAD answer tells the length a GET would have (a proxied HEAD: its upstream's), never its empty body's.
+        let length = headOnly ? response.headLength ?? body.count : body.count
         writeHead(
-            response, framing: noBody ? .none : .length(body.count), keepAlive: keepAlive, date: date,
+            response, framing: noBody ? .none : .length(length), keepAlive: keepAlive, date: date,
             requestID: requestID, into: &out)
         if !noBody && !headOnly { out.append(contentsOf: body) }
     }

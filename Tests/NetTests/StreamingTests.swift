@@ -190,6 +190,7 @@ struct StreamingTests {
                     out.headers.add(n, v)
                 }
                 out.bodySource = r.bodySource
+                if ctx.request.method == "HEAD" { out.headLength = r.header("content-length").flatMap { Int($0) } }
                 return out
             } catch let e as NetError {
                 return Response(status: 502, contentType: "text/plain", body: "error:\(e.code)")
@@ -279,6 +280,43 @@ struct StreamingTests {
         let head3 = try #require(Wire.head(fd, &buf))
         #expect(head3.hasPrefix("HTTP/1.1 200"))
         #expect(Wire.fill(fd, &buf, 200_000) && buf == Wire.pattern(200_000))
+    }
+
+    /// An HTTP/1.0 client gets a body of unknown length until the connection closes (it knows no chunks); a HEAD
+    /// keeps the upstream's length and carries no body.
+    @Test func oldClientsAndHeadRequestsAreFramedForWhatTheyUnderstand() throws {
+        let upstream = try RawUpstream { c in
+            var buf: [UInt8] = []
+            while let head = Wire.head(c, &buf) {
+                if head.hasPrefix("HEAD") {
+                    Wire.send(c, "HTTP/1.1 200 OK\r\nContent-Length: 4242\r\n\r\n")
+                } else {
+                    Wire.send(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+                    usleep(200_000)
+                    Wire.send(c, "6\r\nsecond\r\n0\r\n\r\n")
+                }
+            }
+        }
+        defer { upstream.stop() }
+        let server = try Self.proxy(try HTTPClient(baseURL: "http://127.0.0.1:\(upstream.port)"))
+        defer { server.shutdown() }
+        let fd = try Wire.connect(server.port)
+        defer { close(fd) }
+        Wire.send(fd, "GET /p/old HTTP/1.0\r\n\r\n")
+        var buf: [UInt8] = []
+        let head = try #require(Wire.head(fd, &buf))
+        #expect(Wire.header(head, "transfer-encoding") == nil && Wire.header(head, "content-length") == nil, "\(head)")
+        #expect(Wire.header(head, "connection") == "close")
+        while Wire.more(fd, &buf) {}
+        #expect(String(decoding: buf, as: UTF8.self) == "firstsecond", "the body ends with the connection")
+        let fd2 = try Wire.connect(server.port)
+        defer { close(fd2) }
+        Wire.send(fd2, "HEAD /p/x HTTP/1.1\r\nHost: t\r\n\r\nGET /p/y HTTP/1.1\r\nHost: t\r\n\r\n")
+        buf = []
+        let headOnly = try #require(Wire.head(fd2, &buf))
+        #expect(headOnly.hasPrefix("HTTP/1.1 200") && Wire.header(headOnly, "content-length") == "4242")
+        let next = try #require(Wire.head(fd2, &buf), "no body after a HEAD answer: the next answer follows at once")
+        #expect(next.hasPrefix("HTTP/1.1 200") && Wire.header(next, "transfer-encoding") == "chunked")
     }
 
     @Test func anUploadReachesTheUpstreamWhileTheClientStillSendsIt() throws {
