@@ -67,7 +67,22 @@ package enum AppGateRoutes {
         b.sync("GET", "/auth/verify/*", fast, else: asked)
         // Uploads to apps go on as they arrive (any size up to `http.maxStreamedBodyBytes`), downloads likewise.
         b.streamRequestBodies(under: "/apps/")
-        b.any("/apps/*") { ctx in
+        // A GET whose decision and assertion are remembered goes out with no task at all (`sendNow`), through the
+        // same pieces as the async handler below (`forwarding`, `upstreamError`, `answer`): it answers alike.
+        let soon: LaterHandler = { ctx, done in
+            guard ctx.request.method == "GET", ctx.request.bodyStream == nil,
+                let (slug, rest) = try? appPath(ctx.request.target),
+                let (entry, jwt) = remembered(g, ctx, slug: slug), entry.viewer == nil,
+                let f = try? forwarding(g, ctx, entry: entry, jwt: jwt, rest: rest)
+            else { return false }
+            return f.client.sendNow(method: "GET", target: f.target, headers: f.headers, streamResponse: true) {
+                switch $0 {
+                case .success(let a): done(.success(answer(a, ctx)))
+                case .failure(let e): done(.failure(upstreamError(e, entry)))
+                }
+            }
+        }
+        b.later("*", "/apps/*", soon) { ctx in
             let (slug, rest) = try appPath(String(ctx.request.target))
             do {
                 var admitted = ctx.request.method == "GET" ? remembered(g, ctx, slug: slug) : nil
@@ -255,6 +270,24 @@ package enum AppGateRoutes {
     static func forward(
         _ g: GatewayService, _ ctx: RequestContext, entry: AppEntryAnswer, jwt: String, rest: String
     ) async throws -> Response {
+        let f = try forwarding(g, ctx, entry: entry, jwt: jwt, rest: rest)
+        let a: HTTPClientResponse
+        do {
+            // Streamed both ways, except what view-as changes (its banner needs the whole page).
+            a = try await f.client.send(
+                method: ctx.request.method, target: f.target, headers: f.headers, body: ctx.request.body,
+                bodyStream: ctx.request.bodyStream, streamResponse: entry.viewer == nil)
+        } catch {
+            throw upstreamError(error, entry)
+        }
+        return answer(a, ctx)
+    }
+
+    /// Where and how a request goes to its app: the upstream's client (if the operator allows it), the target
+    /// under the upstream's path, and the headers — the client's, less ours and hop-by-hop ones, plus the identity.
+    static func forwarding(
+        _ g: GatewayService, _ ctx: RequestContext, entry: AppEntryAnswer, jwt: String, rest: String
+    ) throws -> (client: HTTPClient, target: String, headers: [(String, String)]) {
         guard let upstream = entry.upstream else {
             throw GatehouseError(
                 .init("app_not_connected"), status: 502, "\(entry.appName) is not connected to anything yet.")
@@ -285,27 +318,33 @@ package enum AppGateRoutes {
             ("X-Forwarded-Proto", g.settings.publicBaseURL.hasPrefix("https") ? "https" : "http"),
             ("X-Forwarded-Host", ctx.request.headers["host"] ?? ""), ("X-Forwarded-Prefix", "/apps/\(entry.slug)"),
         ]
-        let answer: HTTPClientResponse
-        do {
-            // Streamed both ways, except what view-as changes (its banner needs the whole page).
-            answer = try await route.client.send(
-                method: ctx.request.method, target: route.prefix + rest, headers: headers, body: ctx.request.body,
-                bodyStream: ctx.request.bodyStream, streamResponse: entry.viewer == nil)
-        } catch let e as NetError where e.code == "timeout" {
-            throw GatehouseError(.init("upstream_timeout"), status: 504, "\(entry.appName) did not answer in time.")
-        } catch let e as NetError where e.code == "body_too_large" {
-            throw GatehouseError(
+        return (route.client, route.prefix + rest, headers)
+    }
+
+    /// What the browser is told when the upstream did not answer.
+    static func upstreamError(_ error: any Error, _ entry: AppEntryAnswer) -> GatehouseError {
+        switch (error as? NetError)?.code {
+        case "timeout":
+            return GatehouseError(.init("upstream_timeout"), status: 504, "\(entry.appName) did not answer in time.")
+        case "body_too_large":
+            return GatehouseError(
                 .init("body_too_large"), status: 413, "\(entry.appName) takes bodies of at most 32 MiB over https.")
-        } catch let e as NetError where e.code == "client_body" {
-            throw GatehouseError(
-                .init("bad_request_body"), status: 400, "The request body did not arrive whole: \(e.message).")
-        } catch {
-            throw GatehouseError(.init("upstream_down"), status: 502, "\(entry.appName) is not answering right now.")
+        case "client_body":
+            return GatehouseError(
+                .init("bad_request_body"), status: 400,
+                "The request body did not arrive whole: \((error as? NetError)?.message ?? "").")
+        default:
+            return GatehouseError(.init("upstream_down"), status: 502, "\(entry.appName) is not answering right now.")
         }
-        var r = Response(status: answer.status, headers: [:], body: answer.body)
-        r.bodySource = answer.bodySource
-        if ctx.request.method == "HEAD" { r.headLength = answer.header("content-length").flatMap { Int($0) } }
-        for (n, v) in answer.headers where !droppedFromUpstream.contains(n) {
+    }
+
+    /// The upstream's answer for the browser: hop-by-hop headers and Gatehouse's cookies removed, the body as it
+    /// came (or still comes).
+    static func answer(_ a: HTTPClientResponse, _ ctx: RequestContext) -> Response {
+        var r = Response(status: a.status, headers: [:], body: a.body)
+        r.bodySource = a.bodySource
+        if ctx.request.method == "HEAD" { r.headLength = a.header("content-length").flatMap { Int($0) } }
+        for (n, v) in a.headers where !droppedFromUpstream.contains(n) {
             // An app cannot set Gatehouse's cookies.
             if n == "set-cookie" && startsWithOurName(v.utf8.drop { $0 == 32 || $0 == 9 }) { continue }
             r.headers.add(n, v)
@@ -419,6 +458,10 @@ package final class UpstreamClients: Sendable {
 
     /// Origins with a client (tests: one per upstream, however many requests).
     package var count: Int { clients.withLock { $0.count } }
+    /// Requests sent with no task (tests: which way ran).
+    package var sentWithoutTask: Int {
+        clients.withLock { $0.values.reduce(0) { $0 + $1.requestsWithoutTask.load(ordering: .relaxed) } }
+    }
 
     /// The route to `upstream`, or nil when the operator's allowlist does not let the gateway reach it. The
     /// allowlist is the gateway's configuration, fixed for the process: a route once allowed stays allowed.

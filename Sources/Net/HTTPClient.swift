@@ -102,6 +102,8 @@ package final class HTTPClient: Sendable {
     package let usesLoop: Bool
     /// Requests carried by an event loop's connections (tests check which path ran).
     package let requestsOnLoop = Atomic<Int>(0)
+    /// Of those, the ones sent by `sendNow` (no task).
+    package let requestsWithoutTask = Atomic<Int>(0)
     private let resolved = Mutex<String?>(nil)
     private let loopPools = Mutex<[Int: LoopPool]>([:])
 
@@ -125,33 +127,65 @@ package final class HTTPClient: Sendable {
         _ reactor: any LoopReactor, _ head: [UInt8], _ method: String, _ address: String,
         bodyStream: RequestBodyStream?, streamResponse: Bool
     ) async throws -> HTTPClientResponse {
+        try await withCheckedThrowingContinuation { c in
+            startOnLoop(
+                reactor, head, method, address, bodyStream: bodyStream, streamResponse: streamResponse, retried: false
+            ) { c.resume(with: $0) }
+        }
+    }
+
+    /// Sends on the loop's connections with no task at all, when that can be done at once: on an event loop, plain
+    /// http, the address known, no body to stream. `done` is called later on this loop with what `send` would have
+    /// returned or thrown (both take this one path on the loop, so they answer alike). False: use `send`.
+    package func sendNow(
+        method: String, target: String, headers: [(String, String)], streamResponse: Bool,
+        done: @escaping (Result<HTTPClientResponse, any Error>) -> Void
+    ) -> Bool {
+        guard !useTLS && usesLoop, let reactor = CurrentLoop.reactor, let address = resolved.withLock({ $0 }),
+            let head = try? Self.requestBytes(
+                method: method, target: target, host: "\(host):\(port)", headers: headers, body: [])
+        else { return false }
+        requestsOnLoop.add(1, ordering: .relaxed)
+        requestsWithoutTask.add(1, ordering: .relaxed)
+        startOnLoop(
+            reactor, head, method, address, bodyStream: nil, streamResponse: streamResponse, retried: false, done: done)
+        return true
+    }
+
+    /// The one way a request goes out on a loop's connection (for `send` and `sendNow`).
+    private func startOnLoop(
+        _ reactor: any LoopReactor, _ head: [UInt8], _ method: String, _ address: String,
+        bodyStream: RequestBodyStream?, streamResponse: Bool, retried: Bool,
+        done: @escaping (Result<HTTPClientResponse, any Error>) -> Void
+    ) {
         let pool = loopPools.withLock { pools in
             if let p = pools[reactor.loopIndex] { return p }
             let p = LoopPool(reactor: reactor, origin: "\(host):\(port)")
             pools[reactor.loopIndex] = p
             return p
         }
-        var retried = false
-        while true {
-            let retryable = retryIdempotent && bodyStream == nil && (method == "GET" || method == "HEAD")
-            let conn = try pool.checkout(address: address, port: port, mustNotBeStale: !retryable)
-            do {
-                return try await withCheckedThrowingContinuation { c in
-                    conn.start(
-                        head,
-                        parser: HTTPResponseParser(
-                            method: method, origin: pool.origin, maxBodyBytes: streamResponse ? Int.max : maxBodyBytes),
-                        bodyStream: bodyStream, streamResponse: streamResponse,
-                        connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis, continuation: c)
-                }
-            } catch let e as NetError where e.code == "stale" {
-                // The server closed a kept-alive connection as the request went out: it never saw it. Only a
-                // request that may be repeated is tried again (once, on a new connection).
-                guard retryable && !retried else {
-                    throw NetError("closed", e.message)
-                }
-                retried = true
-            }
+        let retryable = retryIdempotent && bodyStream == nil && (method == "GET" || method == "HEAD")
+        let conn: LoopConnection
+        do {
+            conn = try pool.checkout(address: address, port: port, mustNotBeStale: !retryable)
+        } catch {
+            done(.failure(error))
+            return
+        }
+        conn.start(
+            head,
+            parser: HTTPResponseParser(
+                method: method, origin: pool.origin, maxBodyBytes: streamResponse ? Int.max : maxBodyBytes),
+            bodyStream: bodyStream, streamResponse: streamResponse,
+            connectTimeoutMillis: connectTimeoutMillis, ioTimeoutMillis: ioTimeoutMillis
+        ) { [self] result in
+            guard case .failure(let e as NetError) = result, e.code == "stale" else { return done(result) }
+            // The server closed a kept-alive connection as the request went out: it never saw it. Only a request
+            // that may be repeated is tried again (once, on a new connection).
+            guard retryable && !retried else { return done(.failure(NetError("closed", e.message))) }
+            startOnLoop(
+                reactor, head, method, address, bodyStream: bodyStream, streamResponse: streamResponse, retried: true,
+                done: done)
         }
     }
 

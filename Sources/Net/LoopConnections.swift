@@ -73,7 +73,8 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
     private var out: [UInt8] = []
     private var outOffset = 0
     private var parser: HTTPResponseParser?
-    private var continuation: CheckedContinuation<HTTPClientResponse, any Error>?
+    /// Who waits for the answer: called once, on the loop (a task's continuation, or a handler answering without one).
+    private var continuation: ((Result<HTTPClientResponse, any Error>) -> Void)?
     private var deadline: UInt64 = 0
     private var connectTimeout: UInt64 = 0
     private var ioTimeout: UInt64 = 0
@@ -97,7 +98,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
     func start(
         _ request: [UInt8], parser: HTTPResponseParser, bodyStream: RequestBodyStream?, streamResponse: Bool,
         connectTimeoutMillis: Int, ioTimeoutMillis: Int,
-        continuation: CheckedContinuation<HTTPClientResponse, any Error>
+        continuation: @escaping (Result<HTTPClientResponse, any Error>) -> Void
     ) {
         self.continuation = continuation
         self.parser = parser
@@ -282,7 +283,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
         _ = s.deliver(parser!.takeBody())
         let c = continuation
         continuation = nil
-        c?.resume(returning: HTTPClientResponse(status: head.status, headers: head.headers, body: [], bodySource: s))
+        c?(.success(HTTPClientResponse(status: head.status, headers: head.headers, body: [], bodySource: s)))
     }
 
     /// The client caught up (or started reading): read the upstream again.
@@ -335,7 +336,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
         } else {
             close()
         }
-        c?.resume(returning: r)
+        c?(.success(r))
     }
 
     private func fail(_ error: NetError) {
@@ -344,7 +345,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
         parser = nil
         bodyStream = nil
         close()
-        c?.resume(throwing: error)
+        c?(.failure(error))
     }
 
     func close() {

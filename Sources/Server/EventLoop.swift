@@ -414,6 +414,14 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
             complete(conn, request, response, started: started)
             return
         }
+        let answered = responder.respondLater(to: request) { [self] response in
+            if isOnLoop {
+                complete(conn, request, response, started: started)
+            } else {
+                execute { self.complete(conn, request, response, started: started) }
+            }
+        }
+        if answered { return }
         Task(executorPreference: self) {
             let response = await responder.respond(to: request)
             if self.isOnLoop {

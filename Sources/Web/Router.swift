@@ -6,6 +6,11 @@ package typealias Handler = @Sendable (RequestContext) async throws -> Response
 /// needs is at hand without waiting (a health check; a session read and an in-process region read), or returns
 /// nil and the route's async handler runs as usual. It must never block on I/O beyond an indexed read.
 package typealias SyncHandler = @Sendable (RequestContext) -> Response?
+/// A handler that answers later without a task (see `HTTPResponder.respondLater`): it returns false to decline (the
+/// route's async handler then runs), or starts work the event loop drives and calls `done` once, on the loop, with
+/// the response or the error the async handler would have returned or thrown.
+package typealias LaterHandler =
+    @Sendable (RequestContext, _ done: @escaping @Sendable (Result<Response, any Error>) -> Void) -> Bool
 
 /// Middleware wraps handlers: `(context, next) -> response`.
 package protocol Middleware: Sendable {
@@ -20,6 +25,7 @@ package final class RouterBuilder {
         var pattern: String
         var handler: Handler?
         var sync: SyncHandler?
+        var later: LaterHandler?
     }
 
     var entries: [Entry] = []
@@ -59,14 +65,30 @@ package final class RouterBuilder {
         entries.append(Entry(method: method, pattern: pattern, handler: handler, sync: sync))
     }
 
+    /// A route with a task-free first attempt (see `LaterHandler`) and the async handler for when it declines.
+    /// Like `sync`, it skips middleware, so a router with middleware refuses it.
+    package func later(
+        _ method: String, _ pattern: String, _ later: @escaping LaterHandler, else handler: @escaping Handler
+    ) {
+        entries.append(Entry(method: method, pattern: pattern, handler: handler, later: later))
+    }
+
     package func build() throws -> Router {
         let root = Router.Node()
         var syncFixed: [String: [String: Router.Route]] = [:]
         var syncPrefixes: [String] = []
+        var laterPrefixes: [String] = []
         for e in entries {
             let segments = try Router.split(pattern: e.pattern)
-            let route = Router.Route(pattern: e.pattern, handler: e.handler, sync: e.sync)
+            let route = Router.Route(pattern: e.pattern, handler: e.handler, sync: e.sync, later: e.later)
             try root.insert(segments[...], method: e.method, route: route)
+            if e.later != nil {
+                guard middleware.isEmpty else {
+                    throw RouteConflict(description: "task-free route \(e.pattern) in a router with middleware")
+                }
+                let prefix = String(e.pattern.prefix { $0 != ":" && $0 != "*" })
+                if !laterPrefixes.contains(prefix) { laterPrefixes.append(prefix) }
+            }
             guard e.sync != nil else { continue }
             // Fixed paths are found by one dictionary probe; patterns with parameters by a prefix check first,
             // so every other request pays almost nothing for asking. A parameterized synchronous route would
@@ -86,7 +108,8 @@ package final class RouterBuilder {
         root.freeze()
         return Router(
             root: root, middleware: middleware, logger: logger, syncFixed: syncFixed, syncPrefixes: syncPrefixes,
-            errorPage: errorPage, routes: entries.map { ($0.method, $0.pattern) }, streamedPrefixes: streamedPrefixes)
+            errorPage: errorPage, routes: entries.map { ($0.method, $0.pattern) }, streamedPrefixes: streamedPrefixes,
+            laterPrefixes: laterPrefixes)
     }
 }
 
@@ -104,6 +127,7 @@ package struct Router: HTTPResponder {
         let pattern: String
         let handler: Handler?
         let sync: SyncHandler?
+        var later: LaterHandler? = nil
     }
 
     enum Segment: Equatable {
@@ -178,6 +202,24 @@ package struct Router: HTTPResponder {
     package let routes: [(method: String, pattern: String)]
     /// Paths whose request bodies are streamed (see `RouterBuilder.streamRequestBodies`).
     let streamedPrefixes: [String]
+    /// The literal beginnings of task-free routes: other requests skip asking.
+    let laterPrefixes: [String]
+
+    package func respondLater(to request: Request, _ done: @escaping @Sendable (Response) -> Void) -> Bool {
+        guard !laterPrefixes.isEmpty, laterPrefixes.contains(where: { request.path.utf8.starts(with: $0.utf8) }),
+            case .success(let (route, params)) = lookup(request), let later = route.later
+        else { return false }
+        let context = RequestContext(request: request, route: route.pattern, parameters: params)
+        return later(context) { result in
+            var response: Response
+            switch result {
+            case .success(let r): response = r
+            case .failure(let error): response = recovered(error, context)
+            }
+            response.route = route.pattern
+            done(response)
+        }
+    }
 
     package func streamsRequestBody(method: String, target: String) -> Bool {
         streamedPrefixes.contains { target.utf8.starts(with: $0.utf8) }
@@ -299,7 +341,14 @@ package struct Router: HTTPResponder {
         }
         do {
             return try await next(context)
-        } catch let e as GatehouseError {
+        } catch {
+            return recovered(error, context)
+        }
+    }
+
+    /// A handler's error as the answer: logged when it is ours to fix, then the router's refusal.
+    private func recovered(_ error: any Error, _ context: RequestContext) -> Response {
+        if let e = error as? GatehouseError {
             if e.status >= 500 {
                 logger.error(
                     "request failed",
@@ -309,7 +358,7 @@ package struct Router: HTTPResponder {
                     ])
             }
             return failure(e, context.request)
-        } catch {
+        } else {
             logger.error(
                 "unhandled error",
                 ["request.id": .string(context.request.id), "error.detail": .string(String(describing: error))])

@@ -326,6 +326,10 @@ final class DeferredResponder: HTTPResponder {
         return r.respondImmediately(to: request)
     }
 
+    func respondLater(to request: Request, _ done: @escaping @Sendable (Response) -> Void) -> Bool {
+        self.target.withLock({ $0 })?.respondLater(to: request, done) ?? false
+    }
+
     func streamsRequestBody(method: String, target: String) -> Bool {
         self.target.withLock({ $0 })?.streamsRequestBody(method: method, target: target) ?? false
     }

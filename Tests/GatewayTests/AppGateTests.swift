@@ -5,6 +5,7 @@ import GatehouseTesting
 import Gateway
 import HTTP
 import JOSE
+import Net
 import Server
 import Synchronization
 import Tenant
@@ -143,6 +144,52 @@ struct AppGateTests {
         // A removed member is refused at once.
         #expect(await w.olga.call("DELETE", "/api/v1/orgs/\(w.org)/members/\(w.miaID)").status == 204)
         #expect(await w.mia.call("GET", "/apps/portal/hello").status == 404)
+    }
+
+    /// Over a real server: a GET whose decision is remembered goes out with no task (`sendNow`) and answers byte
+    /// for byte as the async way that asked the region first — a page, and an upstream that is down.
+    @Test func theTaskFreeWayAnswersAsTheAsyncOne() async throws {
+        let w = try await Self.world()
+        #expect(
+            await w.olga.call(
+                "POST", "/api/v1/orgs/\(w.org)/apps/\(w.app)/grants", "{\"member\":\"\(w.miaID)\",\"role\":\"viewer\"}"
+            ).status == 204)
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue"}}"#)
+        let server = HTTPServer(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1, accessLog: false),
+            responder: w.f.app.router, logSink: .discard)
+        let port = try server.start()
+        defer { server.shutdown() }
+        let client = try HTTPClient(baseURL: "http://127.0.0.1:\(port)", usesLoop: false)
+        // The working org named by the switcher's cookie: a decision is remembered per caller and org.
+        let cookie = "\(Sessions.cookieName)=\(w.mia.cookie ?? ""); \(GatewayService.currentOrgCookie)=\(w.org)"
+        func get(_ path: String) throws -> String {
+            let r = try client.sendBlocking(
+                HTTPClient.requestBytes(
+                    method: "GET", target: path, host: "gh.test",
+                    headers: [("Cookie", cookie), ("Accept", "text/html")],
+                    body: []),
+                method: "GET")
+            let kept = r.headers.filter { !["date", "x-request-id"].contains($0.0) }
+            return "\(r.status) \(kept) \(String(decoding: r.body, as: UTF8.self))"
+        }
+        let upstreams = w.f.app.gateway.upstreams
+        let asked = try get("/apps/portal/page.html?x=1")
+        #expect(upstreams.sentWithoutTask == 0, "the first request asks the region")
+        let remembered = try get("/apps/portal/page.html?x=1")
+        #expect(upstreams.sentWithoutTask == 1, "the second goes out with no task")
+        #expect(asked.hasPrefix("200 ") && asked.contains("<p>page</p>"), "\(asked)")
+        #expect(remembered == asked)
+        // The upstream down: a write anywhere drops remembered decisions, so the next GET asks again.
+        w.upstream.server.shutdown()
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue","x":"1"}}"#)
+        let downAsked = try get("/apps/portal/page.html")
+        let downRemembered = try get("/apps/portal/page.html")
+        #expect(upstreams.sentWithoutTask == 2)
+        #expect(downAsked.hasPrefix("502 ") && downAsked.contains("Portal is not answering"), "\(downAsked)")
+        #expect(downRemembered == downAsked)
     }
 
     /// The byte-wise app path reader against the first, string-splitting one (kept here as the oracle) over

@@ -107,18 +107,38 @@ struct LoopClientTests {
     }
 
     /// A server whose one route calls the upstream through `client` and describes what it got.
+    static func describe(_ result: Result<HTTPClientResponse, any Error>) -> Response {
+        switch result {
+        case .success(let r):
+            let h = r.headers.filter { $0.0 != "x-n" }.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+            return .text("\(r.status)|\(h)|\(r.body.count)|\(String(decoding: r.body.prefix(20), as: UTF8.self))")
+        case .failure(let e): return .text("error:\((e as? NetError)?.code ?? "\(e)")")
+        }
+    }
+
+    /// A server whose routes call the upstream through `client` and describe what they got: `/via/` with a task
+    /// (`send`), `/now/` without one (`sendNow`, which declines until the address is resolved).
     static func caller(_ client: HTTPClient) throws -> (HTTPServer, Int) {
         let b = RouterBuilder(logger: Logger(label: "t", sink: .discard))
         b.get("/via/:path") { ctx in
             let path = "/" + (try ctx.parameter("path"))
             do {
-                let r = try await client.send(method: "GET", target: path, headers: [("Accept", "*/*")], body: [])
-                let h = r.headers.filter { $0.0 != "x-n" }.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-                return .text("\(r.status)|\(h)|\(r.body.count)|\(String(decoding: r.body.prefix(20), as: UTF8.self))")
-            } catch let e as NetError {
-                return .text("error:\(e.code)")
+                return describe(
+                    .success(try await client.send(method: "GET", target: path, headers: [("Accept", "*/*")], body: []))
+                )
+            } catch {
+                return describe(.failure(error))
             }
         }
+        b.later(
+            "GET", "/now/:path",
+            { ctx, done in
+                let path = "/" + ((try? ctx.parameter("path")) ?? "")
+                return client.sendNow(method: "GET", target: path, headers: [("Accept", "*/*")], streamResponse: false)
+                {
+                    done(.success(describe($0)))
+                }
+            }, else: { _ in .text("declined") })
         let server = HTTPServer(
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1, accessLog: false),
             responder: try b.build(), logSink: .discard)
@@ -151,9 +171,12 @@ struct LoopClientTests {
         for c in cases {
             let a = try Self.get(p1, "/via/\(c)")
             let b = try Self.get(p2, "/via/\(c)")
+            let now = try Self.get(p1, "/now/\(c)")
             #expect(a == b, "\(c)")
+            #expect(now == a, "\(c): with no task as with one")
             #expect(!a.isEmpty)
         }
+        #expect(onLoop.requestsWithoutTask.load(ordering: .relaxed) == cases.count)
         #expect(try Self.get(p1, "/via/length") == "200|content-length=5|5|hello")
         #expect(try Self.get(p1, "/via/chunked") == "200|transfer-encoding=chunked|5|abcde")
         #expect(try Self.get(p1, "/via/silent") == "error:timeout")
