@@ -20,6 +20,12 @@ package final class Metrics: Sendable {
         var counts = [UInt64](repeating: 0, count: Metrics.buckets.count)
         var sum = 0.0
         var count: UInt64 = 0
+
+        mutating func record(_ seconds: Double, bucket: Int?) {
+            if let bucket { counts[bucket] += 1 }
+            sum += seconds
+            count += 1
+        }
     }
     /// One request's labels as they arrive (no strings built per request; labels are made at scrape time).
     struct RequestKey: Hashable {
@@ -89,11 +95,7 @@ package final class Metrics: Sendable {
         let i = Self.buckets.firstIndex { seconds <= $0 }
         state.withLock { s in
             s.requests[k, default: 0] += 1
-            if let i {
-                s.latency[route, default: Histogram()].counts[i] += 1
-            }
-            s.latency[route, default: Histogram()].sum += seconds
-            s.latency[route, default: Histogram()].count += 1
+            s.latency[route, default: Histogram()].record(seconds, bucket: i)  // one probe, not three
         }
     }
 

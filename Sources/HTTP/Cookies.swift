@@ -3,28 +3,36 @@ package enum Cookies {
     /// The value of one cookie, found by scanning (no dictionary of every cookie): the session check runs this
     /// on every authenticated request.
     package static func value(named name: String, in headers: HTTPHeaders) -> String? {
-        let wanted = Array(name.utf8)
-        for f in headers.fields where f.name.utf8.count == 6 && HTTPHeaders.sameName(f.name, "cookie") {
-            // Bytes, not Characters: this runs on every authenticated request.
-            let bytes = Array(f.value.utf8)
-            var i = 0
-            while i < bytes.count {
-                while i < bytes.count && (bytes[i] == 32 || bytes[i] == 9) { i += 1 }
-                var end = i
-                while end < bytes.count && bytes[end] != 59 { end += 1 }  // ';'
-                let nameEnd = i + wanted.count
-                if nameEnd < end, bytes[nameEnd] == 61, bytes[i..<nameEnd].elementsEqual(wanted) {  // '='
-                    var vs = nameEnd + 1
-                    var ve = end
-                    while ve > vs && (bytes[ve - 1] == 32 || bytes[ve - 1] == 9) { ve -= 1 }
-                    if ve - vs >= 2 && bytes[vs] == 34 && bytes[ve - 1] == 34 {
-                        vs += 1
-                        ve -= 1
-                    }
-                    return String(decoding: bytes[vs..<ve], as: UTF8.self)
-                }
-                i = end + 1
+        var name = name
+        return name.withUTF8 { wanted in
+            for f in headers.fields where f.name.utf8.count == 6 && HTTPHeaders.sameName(f.name, "cookie") {
+                var value = f.value
+                if let found = value.withUTF8({ find(wanted, in: $0) }) { return found }
             }
+            return nil
+        }
+    }
+
+    /// The value of the cookie named `wanted` in one `Cookie` header's bytes. Bytes in place, not Characters or
+    /// copies: this runs several times on every authenticated request.
+    private static func find(_ wanted: UnsafeBufferPointer<UInt8>, in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var i = 0
+        while i < bytes.count {
+            while i < bytes.count && (bytes[i] == 32 || bytes[i] == 9) { i += 1 }
+            var end = i
+            while end < bytes.count && bytes[end] != 59 { end += 1 }  // ';'
+            let nameEnd = i + wanted.count
+            if nameEnd < end, bytes[nameEnd] == 61, bytes[i..<nameEnd].elementsEqual(wanted) {  // '='
+                var vs = nameEnd + 1
+                var ve = end
+                while ve > vs && (bytes[ve - 1] == 32 || bytes[ve - 1] == 9) { ve -= 1 }
+                if ve - vs >= 2 && bytes[vs] == 34 && bytes[ve - 1] == 34 {
+                    vs += 1
+                    ve -= 1
+                }
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[vs..<ve]), as: UTF8.self)
+            }
+            i = end + 1
         }
         return nil
     }

@@ -196,11 +196,15 @@ package struct HTTPResponseParser {
         else {
             throw NetError("protocol_error", "bad header line from \(origin)")
         }
-        let name = l[..<colon].map { (65...90).contains($0) ? $0 + 32 : $0 }
+        // Lower-cased in a stack buffer: most names fit a small String (15 bytes), and then nothing here allocates.
+        let name = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: colon - l.startIndex) { buf in
+            for (k, c) in l[..<colon].enumerated() { buf[k] = (65...90).contains(c) ? c + 32 : c }
+            return String(decoding: buf, as: UTF8.self)
+        }
         var value = l[(colon + 1)...]
         while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
         while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
-        headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        headers.append((name, String(decoding: value, as: UTF8.self)))
     }
 
     private mutating func startBody() throws -> HTTPClientResponse? {

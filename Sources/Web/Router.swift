@@ -107,7 +107,8 @@ package final class RouterBuilder {
         }
         root.freeze()
         return Router(
-            root: root, middleware: middleware, logger: logger, syncFixed: syncFixed, syncPrefixes: syncPrefixes,
+            root: root, middleware: middleware, logger: logger, syncFixed: syncFixed,
+            syncFixedLengths: Array(Set(syncFixed.keys.map(\.utf8.count))), syncPrefixes: syncPrefixes,
             errorPage: errorPage, routes: entries.map { ($0.method, $0.pattern) }, streamedPrefixes: streamedPrefixes,
             laterPrefixes: laterPrefixes)
     }
@@ -195,6 +196,8 @@ package struct Router: HTTPResponder {
     let logger: Logger
     /// Synchronous routes on fixed paths, found with one dictionary lookup (no trie walk).
     let syncFixed: [String: [String: Route]]
+    /// The byte lengths of those paths: most requests skip making a String of their path to probe with.
+    let syncFixedLengths: [Int]
     /// The literal beginnings of synchronous routes with parameters: other requests skip the trie walk.
     let syncPrefixes: [String]
     let errorPage: ErrorPage?
@@ -290,7 +293,7 @@ package struct Router: HTTPResponder {
     /// The synchronous first attempt: a route with a `SyncHandler` answers here, on the caller's thread, or
     /// nil sends the request down `respond`.
     package func respondImmediately(to request: Request) -> Response? {
-        if !syncFixed.isEmpty, let byMethod = syncFixed[String(request.path)],
+        if syncFixedLengths.contains(request.path.utf8.count), let byMethod = syncFixed[String(request.path)],
             let route = byMethod[request.method] ?? (request.method == "HEAD" ? byMethod["GET"] : nil),
             let sync = route.sync
         {
