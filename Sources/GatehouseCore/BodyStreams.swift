@@ -6,6 +6,35 @@ import Synchronization
 // first byte until the last; streamed, memory stays at a window per connection and the client's or upstream's pace
 // sets the speed (backpressure both ways).
 
+/// What streamed bodies share: the window each side may hold before the other is paused, and chunked framing
+/// (RFC 9112 §7.1) for the bodies we send without a length — to clients and to upstreams alike.
+package enum StreamedBody {
+    /// Bytes a connection lets wait (request body, unsent response, undelivered upstream answer) before pausing.
+    package static let window = 256 * 1024
+
+    /// One chunk (`size CRLF data CRLF`); an empty one would end the body, so none is written.
+    package static func appendChunk(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        appendHex(bytes.count, &out)
+        out += [13, 10]
+        out.append(contentsOf: bytes)
+        out += [13, 10]
+    }
+
+    /// The last chunk and an empty trailer section.
+    package static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
+
+    static func appendHex(_ v: Int, _ out: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        var shift = (Int.bitWidth - v.leadingZeroBitCount + 3) / 4 * 4
+        if shift == 0 { shift = 4 }
+        while shift > 0 {
+            shift -= 4
+            out.append(digits[(v >> shift) & 15])
+        }
+    }
+}
+
 /// A response body produced over time (an upstream's answer). The server writes the head, then `start`s the
 /// source, which hands bytes to the sink on the connection's event loop.
 package protocol ResponseBodySource: AnyObject, Sendable {
@@ -32,11 +61,8 @@ package protocol ResponseBodySink: AnyObject {
 
 /// A request body arriving from the client while its handler runs: the server pushes what the client sends, the
 /// handler's consumer (an upstream connection) takes it. Bounded: the server stops reading the client while
-/// `window` bytes wait here. Thread-safe (a consumer off the loop collects it whole).
+/// `StreamedBody.window` bytes wait here. Thread-safe (a consumer off the loop collects it whole).
 package final class RequestBodyStream: Sendable {
-    /// Bytes the server lets wait here before it stops reading the client.
-    package static let window = 256 * 1024
-
     /// The length the client announced (`Content-Length`), or nil (chunked: the end is seen when it comes).
     package let length: Int?
 
@@ -107,12 +133,12 @@ package final class RequestBodyStream: Sendable {
             s.received += bytes.count
             let c = s.consumer
             s.consumer = nil
-            let more = s.buffer.count < Self.window
+            let more = s.buffer.count < StreamedBody.window
             if !more { s.producerWaiting = true }
             return (c, more)
         }
         consumer?()
-        return more || state.withLock { $0.buffer.count < Self.window }
+        return more || state.withLock { $0.buffer.count < StreamedBody.window }
     }
 
     /// Called when a full buffer has been taken (the server resumes reading the client). Set once, by the server.

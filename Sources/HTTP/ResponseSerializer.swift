@@ -72,28 +72,6 @@ package enum ResponseSerializer {
         appendASCII("\r\n\r\n", &out)
     }
 
-    /// One chunk of a chunked body (`size CRLF data CRLF`); an empty one would end the body, so none is written.
-    package static func appendChunk(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        guard !bytes.isEmpty else { return }
-        appendHex(bytes.count, &out)
-        out += [13, 10]
-        out.append(contentsOf: bytes)
-        out += [13, 10]
-    }
-
-    /// The last chunk and an empty trailer section.
-    package static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
-
-    static func appendHex(_ v: Int, _ out: inout [UInt8]) {
-        let digits = Array("0123456789abcdef".utf8)
-        var shift = (Int.bitWidth - v.leadingZeroBitCount + 3) / 4 * 4
-        if shift == 0 { shift = 4 }
-        while shift > 0 {
-            shift -= 4
-            out.append(digits[(v >> shift) & 15])
-        }
-    }
-
     package static func continueBytes() -> [UInt8] { Array("HTTP/1.1 100 Continue\r\n\r\n".utf8) }
 
     @inline(__always) static func appendASCII(_ s: String, _ out: inout [UInt8]) {

@@ -178,10 +178,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
             let part = body.take()
             if !part.isEmpty {
                 if chunkedBody {
-                    out += String(part.count, radix: 16).utf8
-                    out += [13, 10]
-                    out += part
-                    out += [13, 10]
+                    part.withUnsafeBytes { StreamedBody.appendChunk($0, to: &out) }
                 } else {
                     out = part
                 }
@@ -197,7 +194,7 @@ final class LoopConnection: LoopSocketHandler, @unchecked Sendable {
             }
             if body.isFinished {
                 bodyStream = nil
-                if chunkedBody { out = Array("0\r\n\r\n".utf8) }
+                if chunkedBody { out = StreamedBody.lastChunk }
                 continue
             }
             if !waitingForBody {  // the client's next bytes, or its end, call us back
@@ -375,7 +372,6 @@ final class UpstreamBody: ResponseBodySource, @unchecked Sendable {
     private var failed = false
     private var cancelled = false
     private(set) var started = false
-    static let window = 256 * 1024
 
     init(connection: LoopConnection, length: Int?) {
         self.connection = connection
@@ -392,7 +388,7 @@ final class UpstreamBody: ResponseBodySource, @unchecked Sendable {
                 pending += bytes
             }
         }
-        return pending.count < Self.window
+        return pending.count < StreamedBody.window
     }
 
     func finish() {
@@ -449,7 +445,7 @@ final class UpstreamBody: ResponseBodySource, @unchecked Sendable {
         if ended && pending.isEmpty && self.sink != nil {
             self.sink = nil
             sink.end()
-        } else if flowing && pending.count < Self.window {
+        } else if flowing && pending.count < StreamedBody.window {
             connection?.resumeReading()
         }
     }

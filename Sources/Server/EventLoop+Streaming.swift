@@ -112,12 +112,12 @@ extension EventLoop {
         }
         sink.sent += bytes.count
         if sink.framing == .chunked {
-            ResponseSerializer.appendChunk(bytes, into: &conn.outbound)
+            StreamedBody.appendChunk(bytes, to: &conn.outbound)
         } else {
             conn.outbound.append(contentsOf: bytes)
         }
         flush(conn)
-        if !conn.closed && conn.outbound.count - conn.outboundOffset >= RequestBodyStream.window && !sink.paused {
+        if !conn.closed && conn.outbound.count - conn.outboundOffset >= StreamedBody.window && !sink.paused {
             sink.paused = true
             sink.source.setFlowing(false)
         }
@@ -130,7 +130,7 @@ extension EventLoop {
             streamAbort(sink)
             return
         }
-        if sink.framing == .chunked { conn.outbound.append(contentsOf: ResponseSerializer.lastChunk) }
+        if sink.framing == .chunked { conn.outbound.append(contentsOf: StreamedBody.lastChunk) }
         conn.responseBody = nil
         logRequest(sink.request, status: sink.status, bytes: sink.sent, started: sink.started, route: sink.route)
         conn.handling = false
