@@ -70,7 +70,6 @@ package final class RequestBodyStream: Sendable {
         var buffer: [UInt8] = []
         var finished = false
         var failure: String?
-        var received = 0
         var consumer: (@Sendable () -> Void)?
         var producerWaiting = false
         var onDrained: (@Sendable () -> Void)?
@@ -128,17 +127,17 @@ package final class RequestBodyStream: Sendable {
     /// `onDrained` is called).
     @discardableResult
     package func push(_ bytes: [UInt8]) -> Bool {
-        let (consumer, more) = state.withLock { s -> ((@Sendable () -> Void)?, Bool) in
+        let consumer = state.withLock { s -> (@Sendable () -> Void)? in
             s.buffer += bytes
-            s.received += bytes.count
             let c = s.consumer
             s.consumer = nil
-            let more = s.buffer.count < StreamedBody.window
-            if !more { s.producerWaiting = true }
-            return (c, more)
+            return c
         }
-        consumer?()
-        return more || state.withLock { $0.buffer.count < StreamedBody.window }
+        consumer?()  // it may take the bytes at once; only what it left counts against the window
+        return state.withLock { s in
+            s.producerWaiting = s.buffer.count >= StreamedBody.window
+            return !s.producerWaiting
+        }
     }
 
     /// Called when a full buffer has been taken (the server resumes reading the client). Set once, by the server.
@@ -157,9 +156,6 @@ package final class RequestBodyStream: Sendable {
         }
         consumer?()
     }
-
-    /// Bytes the client has sent so far.
-    package var received: Int { state.withLock { $0.received } }
 }
 
 package enum BodyStreamError: Error, Equatable {

@@ -78,29 +78,28 @@ package final class RouterBuilder {
         var syncFixed: [String: [String: Router.Route]] = [:]
         var syncPrefixes: [String] = []
         var laterPrefixes: [String] = []
+        /// A route answered before middleware could run (sync or later) is only allowed where there is none; the
+        /// literal start of its pattern lets every other request skip asking.
+        func addPrefix(_ pattern: String, kind: String, to prefixes: inout [String]) throws {
+            guard middleware.isEmpty else {
+                throw RouteConflict(description: "\(kind) route \(pattern) in a router with middleware")
+            }
+            let prefix = String(pattern.prefix { $0 != ":" && $0 != "*" })
+            // Every console page shares "/console/": one entry each, not one per route.
+            if !prefixes.contains(prefix) { prefixes.append(prefix) }
+        }
         for e in entries {
             let segments = try Router.split(pattern: e.pattern)
             let route = Router.Route(pattern: e.pattern, handler: e.handler, sync: e.sync, later: e.later)
             try root.insert(segments[...], method: e.method, route: route)
-            if e.later != nil {
-                guard middleware.isEmpty else {
-                    throw RouteConflict(description: "task-free route \(e.pattern) in a router with middleware")
-                }
-                let prefix = String(e.pattern.prefix { $0 != ":" && $0 != "*" })
-                if !laterPrefixes.contains(prefix) { laterPrefixes.append(prefix) }
-            }
+            if e.later != nil { try addPrefix(e.pattern, kind: "task-free", to: &laterPrefixes) }
             guard e.sync != nil else { continue }
             // Fixed paths are found by one dictionary probe; patterns with parameters by a prefix check first,
             // so every other request pays almost nothing for asking. A parameterized synchronous route would
             // skip middleware (authentication, say), so a router with middleware refuses it; a fixed one (a
             // health check) is a deliberate exception.
             if e.pattern.contains(":") || e.pattern.contains("*") {
-                guard middleware.isEmpty else {
-                    throw RouteConflict(description: "synchronous route \(e.pattern) in a router with middleware")
-                }
-                let prefix = String(e.pattern.prefix { $0 != ":" && $0 != "*" })
-                // Every console page shares "/console/": one entry each, not one per route.
-                if !syncPrefixes.contains(prefix) { syncPrefixes.append(prefix) }
+                try addPrefix(e.pattern, kind: "synchronous", to: &syncPrefixes)
             } else {
                 syncFixed[e.pattern, default: [:]][e.method] = route
             }
