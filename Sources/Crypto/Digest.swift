@@ -37,19 +37,23 @@ package enum Digest: String, Sendable, CaseIterable {
     }
 
     package func hash(_ data: some Collection<UInt8>) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var len: UInt32 = 0
-        let bytes = Array(data)
-        _ = bytes.withUnsafeBytes { input in
-            out.withUnsafeMutableBytes { o in
-                EVP_Digest(
-                    input.baseAddress, input.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len, md, nil)
-            }
-        }
-        return Array(out.prefix(Int(len)))
+        if let h = data.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) { return h }
+        return Array(data).withUnsafeBytes { hash($0) }
     }
 
-    package func hash(_ s: String) -> [UInt8] { hash(Array(s.utf8)) }
+    /// A string's UTF-8 hashed in place (a session token is hashed on every request: no copies).
+    package func hash(_ s: String) -> [UInt8] {
+        var s = s
+        return s.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
+    }
+
+    private func hash(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { out, count in
+            var len: UInt32 = 0
+            _ = EVP_Digest(input.baseAddress, input.count, out.baseAddress, &len, md, nil)
+            count = Int(len)
+        }
+    }
 }
 
 /// HMAC over OpenSSL. Verification compares in constant time.

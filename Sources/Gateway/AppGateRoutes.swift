@@ -23,10 +23,11 @@ package enum AppGateRoutes {
         "x-forwarded-host", "x-forwarded-prefix", "forwarded", "x-real-ip", "x-original-uri", "x-forwarded-uri",
         "x-csrf-token", "expect",
     ]
-    /// From an upstream's answer, never to the browser: hop-by-hop headers and lengths we set ourselves.
+    /// From an upstream's answer, never to the browser: hop-by-hop headers, and the length and date we set
+    /// ourselves (one `Date` per answer: ours, as nginx does by default).
     static let droppedFromUpstream: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-        "content-length",
+        "content-length", "date",
     ]
 
     package static func register(on b: RouterBuilder, gateway g: GatewayService) {
@@ -111,36 +112,37 @@ package enum AppGateRoutes {
     /// `/apps/<slug>[/rest][?query]` → slug and the rest (with its query). Refused: dot segments, encoded slashes,
     /// dots or backslashes anywhere (a proxy in front may resolve them differently and land in another app).
     package static func appPath(_ target: String) throws -> (String, String) {
-        let u = target.utf8
-        guard u.starts(with: "/apps/".utf8), u.count <= 8192 else {
-            throw GatehouseError.notFound("Not an app address.")
-        }
-        let q = u.firstIndex(of: 63) ?? u.endIndex  // '?'
-        let path = target[..<q]
-        if Self.hasEncodedPathTrick(path.utf8) {
-            throw GatehouseError(
-                .init("bad_app_path"), status: 400, "This address is not allowed (encoded path characters).")
-        }
-        let afterPrefix = u.index(u.startIndex, offsetBy: 6)
-        let slugEnd = path.utf8[afterPrefix...].firstIndex(of: 47) ?? path.endIndex  // '/'
-        guard slugEnd > afterPrefix else { throw GatehouseError.notFound("Not an app address.") }
-        // Dot segments anywhere from the slug on ("/apps/a/../b" would cross into another app).
-        var segmentStart = afterPrefix
-        var i = afterPrefix
-        while true {
-            if i == path.endIndex || u[i] == 47 {
-                let n = u.distance(from: segmentStart, to: i)
-                if (n == 1 || n == 2) && u[segmentStart..<i].allSatisfy({ $0 == 46 }) {
-                    throw GatehouseError(
-                        .init("bad_app_path"), status: 400, "This address is not allowed (dot segments).")
+        var target = target
+        // Offsets in the target's bytes, found in place (no String indices walked, no copies): every proxied
+        // request comes through here. Nil: not an app address.
+        let found: (slugEnd: Int, pathEnd: Int, refusal: String?)? = target.withUTF8 { u in
+            let prefix: StaticString = "/apps/"
+            guard u.count >= 6, u.count <= 8192, memcmp(u.baseAddress!, prefix.utf8Start, 6) == 0 else { return nil }
+            let pathEnd = u.firstIndex(of: 63) ?? u.count  // '?'
+            let path = UnsafeBufferPointer(rebasing: u[..<pathEnd])
+            if Self.hasEncodedPathTrick(path) { return (0, pathEnd, "encoded path characters") }
+            let slugEnd = path[6...].firstIndex(of: 47) ?? pathEnd  // '/'
+            guard slugEnd > 6 else { return nil }
+            // Dot segments anywhere from the slug on ("/apps/a/../b" would cross into another app).
+            var segmentStart = 6
+            for i in 6...pathEnd where i == pathEnd || path[i] == 47 {
+                let n = i - segmentStart
+                if (n == 1 || n == 2) && path[segmentStart] == 46 && path[i - 1] == 46 {
+                    return (slugEnd, pathEnd, "dot segments")
                 }
-                if i == path.endIndex { break }
-                segmentStart = u.index(after: i)
+                segmentStart = i + 1
             }
-            i = u.index(after: i)
+            return (slugEnd, pathEnd, nil)
         }
-        let rest = slugEnd == path.endIndex ? "/" : String(target[slugEnd..<q])
-        return (String(target[afterPrefix..<slugEnd]), rest + target[q...])
+        guard let found else { throw GatehouseError.notFound("Not an app address.") }
+        if let why = found.refusal {
+            throw GatehouseError(.init("bad_app_path"), status: 400, "This address is not allowed (\(why)).")
+        }
+        let u = target.utf8
+        let slugEnd = u.index(u.startIndex, offsetBy: found.slugEnd)
+        let q = u.index(u.startIndex, offsetBy: found.pathEnd)
+        let rest = slugEnd == q ? "/" : String(target[slugEnd..<q])
+        return (String(target[u.index(u.startIndex, offsetBy: 6)..<slugEnd]), rest + target[q...])
     }
 
     /// The remembered admission for a GET whose caller is known without waiting (see `immediateCaller`): the
@@ -164,7 +166,11 @@ package enum AppGateRoutes {
 
     /// A backslash, or `%` encoding `.`, `/`, `\`, NUL or `%` itself (any case): bytes, not Foundation searches.
     static func hasEncodedPathTrick(_ path: some Collection<UInt8>) -> Bool {
-        let b = Array(path)
+        path.withContiguousStorageIfAvailable { Self.hasEncodedPathTrick($0) }
+            ?? Array(path).withUnsafeBufferPointer { Self.hasEncodedPathTrick($0) }
+    }
+
+    static func hasEncodedPathTrick(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         func hex(_ i: Int) -> UInt8? {
             guard i < b.count else { return nil }
             switch b[i] {
@@ -176,10 +182,11 @@ package enum AppGateRoutes {
         }
         for (i, c) in b.enumerated() {
             if c == UInt8(ascii: "\\") { return true }
-            if c == UInt8(ascii: "%"), let hi = hex(i + 1), let lo = hex(i + 2),
-                [0x2e, 0x2f, 0x5c, 0x00, 0x25].contains(hi << 4 | lo)
-            {
-                return true
+            if c == UInt8(ascii: "%"), let hi = hex(i + 1), let lo = hex(i + 2) {
+                switch hi << 4 | lo {
+                case 0x2e, 0x2f, 0x5c, 0x00, 0x25: return true
+                default: break
+                }
             }
         }
         return false
@@ -301,6 +308,7 @@ package enum AppGateRoutes {
                 "\(entry.appName) points somewhere this gateway may not reach (apps.upstreams in its configuration).")
         }
         var headers: [(String, String)] = []
+        headers.reserveCapacity(ctx.request.headers.count + 11)
         for f in ctx.request.headers {
             let n = f.name.lowercased()
             if dropped.contains(n) || n.hasPrefix("x-gatehouse-") { continue }
@@ -341,7 +349,7 @@ package enum AppGateRoutes {
     /// The upstream's answer for the browser: hop-by-hop headers and Gatehouse's cookies removed, the body as it
     /// came (or still comes).
     static func answer(_ a: HTTPClientResponse, _ ctx: RequestContext) -> Response {
-        var r = Response(status: a.status, headers: [:], body: a.body)
+        var r = Response(status: a.status, headers: HTTPHeaders(reservingCapacity: a.headers.count), body: a.body)
         r.bodySource = a.bodySource
         if ctx.request.method == "HEAD" { r.headLength = a.header("content-length").flatMap { Int($0) } }
         for (n, v) in a.headers where !droppedFromUpstream.contains(n) {
@@ -353,19 +361,32 @@ package enum AppGateRoutes {
     }
 }
 
-/// A `Cookie` header without Gatehouse's cookies (`gh_*`), or nil when nothing is left. Bytes, not Foundation:
-/// this runs for every proxied request.
+/// A `Cookie` header without Gatehouse's cookies (`gh_*`), or nil when nothing is left. Bytes in place, not
+/// Foundation or generic splits: this runs for every proxied request.
 func withoutOurCookies(_ value: String) -> String? {
-    var kept: [UInt8] = []
-    for part in value.utf8.split(separator: 59) {  // ';'
-        var p = part[...]
-        while let c = p.first, c == 32 || c == 9 { p = p.dropFirst() }
-        while let c = p.last, c == 32 || c == 9 { p = p.dropLast() }
-        if p.isEmpty || startsWithOurName(p) { continue }
-        if !kept.isEmpty { kept += [59, 32] }
-        kept += p
+    var value = value
+    return value.withUTF8 { b -> String? in
+        var kept: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            var end = i
+            while end < b.count && b[end] != 59 { end += 1 }  // ';'
+            var s = i
+            var e = end
+            while s < e && (b[s] == 32 || b[s] == 9) { s += 1 }
+            while e > s && (b[e - 1] == 32 || b[e - 1] == 9) { e -= 1 }
+            if s < e && !startsWithOurName(b[s..<e]) {
+                if kept.isEmpty {
+                    kept.reserveCapacity(b.count)
+                } else {
+                    kept.append(contentsOf: [59, 32])
+                }
+                kept.append(contentsOf: UnsafeBufferPointer(rebasing: b[s..<e]))
+            }
+            i = end + 1
+        }
+        return kept.isEmpty ? nil : String(decoding: kept, as: UTF8.self)
     }
-    return kept.isEmpty ? nil : String(decoding: kept, as: UTF8.self)
 }
 
 /// Whether a cookie (name=value…) is one of Gatehouse's (`gh_`), by bytes.
@@ -381,6 +402,15 @@ package struct AppDecisionKey: Hashable, Sendable {
     let slug: String
     /// "View as": the member whose eyes the caller looks through.
     var asMember: String? = nil
+
+    /// Hashes what tells keys apart in practice (the account, org, app and view-as member), not every field of the
+    /// caller: probed on every proxied request. Equality still compares every field.
+    package func hash(into h: inout Hasher) {
+        h.combine(caller.accountID)
+        h.combine(org)
+        h.combine(slug)
+        h.combine(asMember)
+    }
 }
 
 /// "View as" inside an app: the browser's choice (org, member, app), kept in a cookie the console sets; the region

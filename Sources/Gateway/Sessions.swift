@@ -54,7 +54,14 @@ package final class Sessions: Sendable {
         let at: TimeInterval
         let generation: UInt64
     }
-    private let cache = Mutex<[[UInt8]: Cached]>([:])
+    private let cache = Mutex<[DigestKey: Cached]>([:])
+    /// A token's digest as a dictionary key, hashed as one block of bytes (an array of bytes is hashed one byte
+    /// at a time: 32 calls into the hasher on every request).
+    private struct DigestKey: Hashable {
+        let bytes: [UInt8]
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
+    }
 
     /// Key for CSRF tokens (HMAC of the session id), kept in the gateway store so that every gateway process
     /// sharing it accepts the forms the others rendered.
@@ -111,7 +118,7 @@ package final class Sessions: Sendable {
         guard (40...50).contains(token.utf8.count) else { return .some(nil) }
         let nowExact = clock.now().timeIntervalSince1970
         let now = Int(nowExact)
-        guard policy.cacheSeconds > 0, let c = cache.withLock({ $0[Self.digest(token)] }),
+        guard policy.cacheSeconds > 0, let c = cache.withLock({ $0[DigestKey(Self.digest(token))] }),
             nowExact - c.at < policy.cacheSeconds, c.generation == db.writeGeneration
         else { return nil }
         guard now < c.session.expiresAt, now < c.lastSeen + Int(policy.idleTimeout) else { return .some(nil) }
@@ -173,7 +180,7 @@ package final class Sessions: Sendable {
         if policy.cacheSeconds > 0 {
             cache.withLock { c in
                 if c.count > 100_000 { c.removeAll() }
-                c[hash] = Cached(
+                c[DigestKey(hash)] = Cached(
                     session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact,
                     generation: generation)
             }
@@ -214,7 +221,7 @@ package final class Sessions: Sendable {
 
     package func revoke(_ token: String) async throws {
         let hash = Self.digest(token)
-        cache.withLock { _ = $0.removeValue(forKey: hash) }
+        cache.withLock { _ = $0.removeValue(forKey: DigestKey(hash)) }
         try await db.write { try $0.run("DELETE FROM sessions WHERE id_hash = ?", [hash]) }
     }
 

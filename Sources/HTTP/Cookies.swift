@@ -1,3 +1,5 @@
+import Glibc
+
 /// Cookie header parsing and `Set-Cookie` building (RFC 6265).
 package enum Cookies {
     /// The value of one cookie, found by scanning (no dictionary of every cookie): the session check runs this
@@ -19,10 +21,13 @@ package enum Cookies {
         var i = 0
         while i < bytes.count {
             while i < bytes.count && (bytes[i] == 32 || bytes[i] == 9) { i += 1 }
-            var end = i
-            while end < bytes.count && bytes[end] != 59 { end += 1 }  // ';'
+            // The pair ends at the next ';' (memchr: the session check runs this several times per request).
+            let end =
+                memchr(bytes.baseAddress! + i, 59, bytes.count - i).map {
+                    UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - bytes.baseAddress!
+                } ?? bytes.count
             let nameEnd = i + wanted.count
-            if nameEnd < end, bytes[nameEnd] == 61, bytes[i..<nameEnd].elementsEqual(wanted) {  // '='
+            if nameEnd < end, bytes[nameEnd] == 61, Self.same(bytes, from: i, wanted) {  // '='
                 var vs = nameEnd + 1
                 var ve = end
                 while ve > vs && (bytes[ve - 1] == 32 || bytes[ve - 1] == 9) { ve -= 1 }
@@ -35,6 +40,13 @@ package enum Cookies {
             i = end + 1
         }
         return nil
+    }
+
+    @inline(__always) private static func same(
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ wanted: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        for k in 0..<wanted.count where bytes[start + k] != wanted[k] { return false }
+        return true
     }
 
     /// Parses `Cookie: a=1; b=2`. The first occurrence of a name wins (browsers send the most specific first).

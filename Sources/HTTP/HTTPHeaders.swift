@@ -3,6 +3,10 @@ package struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     package private(set) var fields: [(name: String, value: String)]
 
     package init() { fields = [] }
+    package init(reservingCapacity n: Int) {
+        fields = []
+        fields.reserveCapacity(n)
+    }
     package init(_ fields: [(String, String)]) { self.fields = fields.map { (name: $0.0, value: $0.1) } }
     package init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
 
@@ -34,10 +38,18 @@ package struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     package func contains(_ name: String) -> Bool { self[name] != nil }
 
-    /// ASCII case-insensitive comparison (header names are ASCII tokens).
+    /// ASCII case-insensitive comparison (header names are ASCII tokens). On the strings' contiguous bytes when
+    /// they have them (native strings do): every header lookup of every request compares names.
     package static func sameName(_ a: String, _ b: String) -> Bool {
         // Most names compared differ in length: no byte need be looked at (native strings know their length).
         guard a.utf8.count == b.utf8.count else { return false }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                for i in 0..<x.count where x[i] != y[i] && lower(x[i]) != lower(y[i]) { return false }
+                return true
+            }
+        }
+        if let fast, let same = fast { return same }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {

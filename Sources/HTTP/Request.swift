@@ -9,7 +9,11 @@ import GatehouseCore
 package struct Request: Sendable {
     package var method: String
     /// The raw request-target as sent (origin-form: path plus optional query).
-    package var target: String
+    package var target: String {
+        didSet { querySeparator = Self.querySeparator(in: target) }
+    }
+    /// Where `?` is in `target`, found once: the path is asked for by the router, the handlers and the log.
+    private var querySeparator: String.Index?
     package var versionMinor: Int
     package var headers: HTTPHeaders
     package var body: [UInt8]
@@ -28,6 +32,7 @@ package struct Request: Sendable {
     ) {
         self.method = method
         self.target = target
+        self.querySeparator = Self.querySeparator(in: target)
         self.versionMinor = versionMinor
         self.headers = headers
         self.body = body
@@ -38,13 +43,17 @@ package struct Request: Sendable {
 
     /// The path part of the target (before `?`), still percent-encoded.
     package var path: Substring {
-        if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[..<q] }
+        if let q = querySeparator { return target[..<q] }
         return target[...]
     }
 
     /// The raw query string after `?`, or nil.
     package var query: Substring? {
-        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
-        return target[target.index(after: q)...]
+        guard let q = querySeparator else { return nil }
+        return target[target.utf8.index(after: q)...]
+    }
+
+    private static func querySeparator(in target: String) -> String.Index? {
+        target.utf8.firstIndex(of: UInt8(ascii: "?"))
     }
 }

@@ -178,48 +178,72 @@ package struct HTTPResponseParser {
     }
 
     private mutating func statusLine(_ l: ArraySlice<UInt8>) throws {
-        // HTTP/1.x SP 3DIGIT [SP reason]
-        let parts = l.split(separator: 32, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0].starts(with: Array("HTTP/1.".utf8)), parts[0].count == 8,
-            parts[1].count == 3, parts[1].allSatisfy({ (48...57).contains($0) })
-        else {
-            throw NetError("protocol_error", "not an HTTP response from \(origin)")
+        // HTTP/1.x SP 3DIGIT [SP reason], read in place (every proxied request passes here).
+        let code: Int? = l.withUnsafeBufferPointer { b in
+            let version: StaticString = "HTTP/1."
+            guard b.count >= 12, version.withUTF8Buffer({ b[0..<7].elementsEqual($0) }), b[7] != 32, b[8] == 32,
+                b.count == 12 || b[12] == 32
+            else { return nil }
+            var code = 0
+            for c in b[9..<12] {
+                guard (48...57).contains(c) else { return nil }
+                code = code * 10 + Int(c - 48)
+            }
+            return code
         }
-        let code = parts[1].reduce(0) { $0 * 10 + Int($1 - 48) }
+        guard let code else { throw NetError("protocol_error", "not an HTTP response from \(origin)") }
         guard (100...599).contains(code) else { throw NetError("protocol_error", "bad status from \(origin)") }
         status = code
     }
 
     private mutating func header(_ l: ArraySlice<UInt8>) throws {
-        guard let colon = l.firstIndex(of: 58), colon > l.startIndex, headers.count < 100,
-            !l[..<colon].contains(where: { $0 == 32 || $0 == 9 })
-        else {
-            throw NetError("protocol_error", "bad header line from \(origin)")
+        guard headers.count < 100 else { throw NetError("protocol_error", "bad header line from \(origin)") }
+        // In place: the name lower-cased in a stack buffer (most names fit a small String, 15 bytes, and then
+        // nothing here allocates), the value trimmed by offsets.
+        let field: (String, String)? = l.withUnsafeBufferPointer { b in
+            guard let colon = b.firstIndex(of: 58), colon > 0,
+                !b[..<colon].contains(where: { $0 == 32 || $0 == 9 })
+            else { return nil }
+            let name = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: colon) { buf in
+                for k in 0..<colon { buf[k] = (65...90).contains(b[k]) ? b[k] + 32 : b[k] }
+                return String(decoding: buf, as: UTF8.self)
+            }
+            var start = colon + 1
+            var end = b.count
+            while start < end && (b[start] == 32 || b[start] == 9) { start += 1 }
+            while end > start && (b[end - 1] == 32 || b[end - 1] == 9) { end -= 1 }
+            return (name, String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
         }
-        // Lower-cased in a stack buffer: most names fit a small String (15 bytes), and then nothing here allocates.
-        let name = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: colon - l.startIndex) { buf in
-            for (k, c) in l[..<colon].enumerated() { buf[k] = (65...90).contains(c) ? c + 32 : c }
-            return String(decoding: buf, as: UTF8.self)
-        }
-        var value = l[(colon + 1)...]
-        while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
-        while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
-        headers.append((name, String(decoding: value, as: UTF8.self)))
+        guard let field else { throw NetError("protocol_error", "bad header line from \(origin)") }
+        if headers.isEmpty { headers.reserveCapacity(12) }
+        headers.append(field)
     }
 
     private mutating func startBody() throws -> HTTPClientResponse? {
         if isHead || status == 204 || status == 304 { return complete() }
-        let te = headers.first { $0.0 == "transfer-encoding" }?.1.lowercased()
-        let lengths = headers.filter { $0.0 == "content-length" }.map(\.1)
+        var te: String?
+        var length: String?
+        var lengthsAgree = true
+        for (name, value) in headers {
+            if name == "transfer-encoding" {
+                if te == nil { te = value.lowercased() }
+            } else if name == "content-length" {
+                if let first = length {
+                    lengthsAgree = lengthsAgree && value == first
+                } else {
+                    length = value
+                }
+            }
+        }
         if let te {
             // Chunked must be the last coding; a response with both framings is a smuggling attempt.
-            guard te.split(separator: ",").last?.trimmingCharacters(in: .whitespaces) == "chunked", lengths.isEmpty
+            guard te.split(separator: ",").last?.trimmingCharacters(in: .whitespaces) == "chunked", length == nil
             else {
                 throw NetError("protocol_error", "unsupported framing from \(origin)")
             }
             phase = .chunkSize
-        } else if let first = lengths.first {
-            guard lengths.allSatisfy({ $0 == first }), first.utf8.count <= 15, let n = Int(first), n >= 0,
+        } else if let first = length {
+            guard lengthsAgree, first.utf8.count <= 15, let n = Int(first), n >= 0,
                 first.utf8.allSatisfy({ (48...57).contains($0) })
             else {
                 throw NetError("protocol_error", "bad Content-Length from \(origin)")

@@ -49,40 +49,46 @@ struct AccessLogLine {
         s.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
+    /// Digits on the stack (a line has three numbers; an array each showed in profiles).
     private func number(_ v: UInt64, _ out: inout [UInt8]) {
-        if v == 0 {
-            out.append(48)
-            return
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var n = v
+            var i = 20
+            repeat {
+                i -= 1
+                digits[i] = UInt8(48 + n % 10)
+                n /= 10
+            } while n > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
         }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
-        var n = v
-        while n > 0 {
-            digits.append(UInt8(48 + n % 10))
-            n /= 10
-        }
-        out.append(contentsOf: digits.reversed())
     }
 
-    /// JSON string with escaping of quotes, backslashes and control bytes; cut after `max` bytes.
+    /// JSON string with escaping of quotes, backslashes and control bytes; cut after `max` bytes. Runs of plain
+    /// bytes are copied at once.
     private func quoted(_ s: String, _ out: inout [UInt8], max: Int = 256) {
         out.append(34)
-        var count = 0
-        for c in s.utf8 {
-            if count >= max { break }
-            count += 1
-            switch c {
-            case 34:
-                out.append(92)
-                out.append(34)
-            case 92:
-                out.append(92)
-                out.append(92)
-            case 0..<32, 127:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
-            default: out.append(c)
+        var s = s
+        s.withUTF8 { all in
+            let b = UnsafeBufferPointer(rebasing: all.prefix(max))
+            var run = 0
+            for (i, c) in b.enumerated() {
+                let escaped: Bool
+                switch c {
+                case 34, 92, 0..<32, 127: escaped = true
+                default: escaped = false
+                }
+                guard escaped else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run..<i]))
+                run = i + 1
+                switch c {
+                case 34: out.append(contentsOf: [92, 34])
+                case 92: out.append(contentsOf: [92, 92])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run...]))
         }
         out.append(34)
     }

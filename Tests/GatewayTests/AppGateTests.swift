@@ -171,6 +171,8 @@ struct AppGateTests {
                     headers: [("Cookie", cookie), ("Accept", "text/html")],
                     body: []),
                 method: "GET")
+            // One Date (ours): the upstream's is not passed on beside it.
+            #expect(r.headers.filter { $0.0 == "date" }.count == 1, "\(path): \(r.headers)")
             let kept = r.headers.filter { !["date", "x-request-id"].contains($0.0) }
             return "\(r.status) \(kept) \(String(decoding: r.body, as: UTF8.self))"
         }

@@ -50,3 +50,47 @@ struct CodecTests {
         #expect(HTTPDate.format(epochSeconds: 784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
     }
 }
+
+/// The byte-wise readers of the hot path against plain oracles over generated input.
+@Suite("Header names and cookies, read in place")
+struct InPlaceReaderTests {
+    /// `Cookies.value` (a scan in place, memchr per pair) finds what the full parse finds, for every name.
+    @Test func oneCookieIsFoundAsTheFullParseFindsIt() {
+        let names = ["gh_session", "gh_org", "a", "gh_sessionx", "gh_"]
+        let values = ["1", "\"quoted\"", "", "x=y", "long-\(String(repeating: "v", count: 300))"]
+        let separators = ["; ", ";", " ;  ", ";\t", "\t; "]
+        var headers: [String] = []
+        for (i, n) in names.enumerated() {
+            for (j, v) in values.enumerated() {
+                let other = names[(i + j + 1) % names.count]
+                let sep = separators[(i + j) % separators.count]
+                headers.append("\(n)=\(v)\(sep)\(other)=o\(j)")
+                headers.append("\(other)=o\(j)\(sep)\(n)=\(v)\(sep)")
+                headers.append("\(sep)\(n)=\(v)")
+            }
+        }
+        headers += ["", ";", ";;", "gh_session", "=x", "gh_session=", "  gh_org=1  "]
+        for h in headers {
+            let fields: HTTPHeaders = ["Cookie": h]
+            let all = Cookies.parse(fields)
+            for n in names {
+                #expect(Cookies.value(named: n, in: fields) == all[n], "\(n) in [\(h)]")
+            }
+        }
+    }
+
+    /// `sameName` (bytes, A–Z folded) against folding each name's bytes and comparing them.
+    @Test func headerNamesCompareAsTheirFoldedBytes() {
+        func folded(_ s: String) -> [UInt8] { s.utf8.map { (65...90).contains($0) ? $0 | 0x20 : $0 } }
+        let names = [
+            "Cookie", "cookie", "COOKIE", "CoOkIe", "cookies", "Cooki", "Content-Length", "content-length",
+            "X-Gatehouse-Email", "x-gatehouse-email", "É", "é", "", "@", "`", "[", "{", "Host", "host ", "h0st",
+        ]
+        for a in names {
+            for b in names {
+                #expect(HTTPHeaders.sameName(a, b) == (folded(a) == folded(b)), "\(a) vs \(b)")
+                #expect(HTTPHeaders.sameName(String(a[...]), b) == HTTPHeaders.sameName(a, b))
+            }
+        }
+    }
+}
