@@ -17,18 +17,18 @@ import Web
 package enum AppGateRoutes {
     /// What the client sends that never reaches an upstream: hop-by-hop headers, our own identity headers (a
     /// client could forge them), and headers we set ourselves.
-    static let dropped: Set<String> = [
+    static let dropped = HeaderNameSet([
         "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length", "x-forwarded-for", "x-forwarded-proto",
         "x-forwarded-host", "x-forwarded-prefix", "forwarded", "x-real-ip", "x-original-uri", "x-forwarded-uri",
         "x-csrf-token", "expect",
-    ]
+    ])
     /// From an upstream's answer, never to the browser: hop-by-hop headers, and the length and date we set
     /// ourselves (one `Date` per answer: ours, as nginx does by default).
-    static let droppedFromUpstream: Set<String> = [
+    static let droppedFromUpstream = HeaderNameSet([
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "content-length", "date",
-    ]
+    ])
 
     package static func register(on b: RouterBuilder, gateway g: GatewayService) {
         b.get("/.well-known/jwks.json") { _ in
@@ -263,14 +263,29 @@ package enum AppGateRoutes {
     }
 
     static func identityHeaders(_ entry: AppEntryAnswer, jwt: String) -> [(String, String)] {
-        guard let id = entry.identity else { return [] }
-        var h = [
-            ("X-Gatehouse-Assertion", jwt), ("X-Gatehouse-User", id.accountID), ("X-Gatehouse-Email", id.email),
-            ("X-Gatehouse-Org", id.orgID), ("X-Gatehouse-App-Role", id.appRole.rawValue),
-        ]
-        // View as: the upstream can tell (the assertion's `act` and `read_only` say so too, signed).
-        if let v = entry.viewer { h += [("X-Gatehouse-Viewed-By", v.email), ("X-Gatehouse-Read-Only", "1")] }
+        var h: [(String, String)] = []
+        appendIdentityHeaders(entry, jwt: jwt, to: &h)
         return h
+    }
+
+    /// The identity an upstream can trust, appended one by one (no array per request).
+    static func appendIdentityHeaders(_ entry: AppEntryAnswer, jwt: String, to h: inout [(String, String)]) {
+        guard let id = entry.identity else { return }
+        h.append(("X-Gatehouse-Assertion", jwt))
+        h.append(("X-Gatehouse-User", id.accountID))
+        h.append(("X-Gatehouse-Email", id.email))
+        h.append(("X-Gatehouse-Org", id.orgID))
+        h.append(("X-Gatehouse-App-Role", id.appRole.rawValue))
+        // View as: the upstream can tell (the assertion's `act` and `read_only` say so too, signed).
+        if let v = entry.viewer {
+            h.append(("X-Gatehouse-Viewed-By", v.email))
+            h.append(("X-Gatehouse-Read-Only", "1"))
+        }
+    }
+
+    /// Whether a client's header never reaches an upstream (see `dropped`; any `X-Gatehouse-*` too), in any case.
+    static func isDropped(_ name: String) -> Bool {
+        dropped.contains(name) || HeaderNameSet.name(name, hasPrefix: "x-gatehouse-")
     }
 
     /// Sends the request on to the app's upstream (if the operator allows it) and its answer back.
@@ -310,22 +325,21 @@ package enum AppGateRoutes {
         var headers: [(String, String)] = []
         headers.reserveCapacity(ctx.request.headers.count + 11)
         for f in ctx.request.headers {
-            let n = f.name.lowercased()
-            if dropped.contains(n) || n.hasPrefix("x-gatehouse-") { continue }
-            if n == "authorization" && f.value.hasPrefix("Bearer ghk_") { continue }  // our key is not theirs
-            if n == "cookie" {
+            if isDropped(f.name) { continue }
+            // Our key is not theirs.
+            if HTTPHeaders.sameName(f.name, "authorization") && f.value.hasPrefix("Bearer ghk_") { continue }
+            if HTTPHeaders.sameName(f.name, "cookie") {
                 // Our cookies (the session above all) are credentials for Gatehouse, not for the app.
                 if let kept = withoutOurCookies(f.value) { headers.append(("Cookie", kept)) }
                 continue
             }
             headers.append((f.name, f.value))
         }
-        headers += identityHeaders(entry, jwt: jwt)
-        headers += [
-            ("X-Forwarded-For", ctx.request.remoteAddress),
-            ("X-Forwarded-Proto", g.settings.publicBaseURL.hasPrefix("https") ? "https" : "http"),
-            ("X-Forwarded-Host", ctx.request.headers["host"] ?? ""), ("X-Forwarded-Prefix", "/apps/\(entry.slug)"),
-        ]
+        appendIdentityHeaders(entry, jwt: jwt, to: &headers)
+        headers.append(("X-Forwarded-For", ctx.request.remoteAddress))
+        headers.append(("X-Forwarded-Proto", g.settings.publicBaseURL.hasPrefix("https") ? "https" : "http"))
+        headers.append(("X-Forwarded-Host", ctx.request.headers["host"] ?? ""))
+        headers.append(("X-Forwarded-Prefix", "/apps/" + entry.slug))
         return (route.client, route.prefix + rest, headers)
     }
 

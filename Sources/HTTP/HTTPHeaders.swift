@@ -85,3 +85,37 @@ extension Substring {
         return s
     }
 }
+
+/// A fixed set of header names, asked case-insensitively: found by length, then compared byte-wise (no lower-cased
+/// copy, no hash of each name asked — proxying asks for every header of every request and answer).
+package struct HeaderNameSet: Sendable {
+    private let byLength: [[String]]
+    /// The names, lower-cased.
+    package let names: Set<String>
+
+    package init(_ names: Set<String>) {
+        self.names = Set(names.map { $0.lowercased() })
+        var table = [[String]](repeating: [], count: (names.map(\.utf8.count).max() ?? 0) + 1)
+        for n in self.names { table[n.utf8.count].append(n) }
+        byLength = table
+    }
+
+    package func contains(_ name: String) -> Bool {
+        let n = name.utf8.count
+        guard n < byLength.count else { return false }
+        for candidate in byLength[n] where HTTPHeaders.sameName(name, candidate) { return true }
+        return false
+    }
+
+    /// Whether `name` begins with `prefix` (lower-case ASCII), case-insensitively, by bytes.
+    package static func name(_ name: String, hasPrefix prefix: StaticString) -> Bool {
+        guard name.utf8.count >= prefix.utf8CodeUnitCount else { return false }
+        return prefix.withUTF8Buffer { p in
+            var i = name.utf8.makeIterator()
+            for c in p {
+                guard let b = i.next(), HTTPHeaders.lower(b) == c else { return false }
+            }
+            return true
+        }
+    }
+}

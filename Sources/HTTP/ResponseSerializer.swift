@@ -1,3 +1,4 @@
+import GatehouseCore
 import Glibc
 
 /// Writes a response head and body as HTTP/1.1 bytes.
@@ -40,81 +41,57 @@ package enum ResponseSerializer {
         _ response: Response, framing: Framing, keepAlive: Bool, date: String, requestID: String?,
         into out: inout [UInt8]
     ) {
-        appendASCII("HTTP/1.1 ", &out)
-        appendInt(response.status, &out)
-        out.append(32)
-        appendASCII(HTTPStatus.reason(response.status), &out)
-        appendASCII("\r\nDate: ", &out)
-        appendASCII(date, &out)
-        switch framing {
-        case .length(let n):
-            appendASCII("\r\nContent-Length: ", &out)
-            appendInt(n, &out)
-        case .chunked: appendASCII("\r\nTransfer-Encoding: chunked", &out)
-        case .close, .none: break
-        }
-        if let requestID {
-            appendASCII("\r\nX-Request-Id: ", &out)
-            appendASCII(requestID, &out)
-        }
-        for f in response.headers.fields {
-            if HTTPHeaders.sameName(f.name, "content-length") || HTTPHeaders.sameName(f.name, "connection")
-                || HTTPHeaders.sameName(f.name, "transfer-encoding")
-            {
-                continue
+        // Counted first, then written in one go (`ByteWriter`): every answer passes here.
+        let reason = HTTPStatus.reason(response.status)
+        var size = 9 + 20 + 1 + reason.utf8.count + 8 + date.utf8.count + 38 + 19 + 4
+        if let requestID { size += 16 + requestID.utf8.count }
+        for f in response.headers.fields { size += 4 + f.name.utf8.count + f.value.utf8.count }
+        out.appendWritten(maxCount: size) { w in
+            w.literal("HTTP/1.1 ")
+            w.decimal(UInt64(clamping: response.status))
+            w.put(32)
+            w.put(reason)
+            w.literal("\r\nDate: ")
+            w.put(date)
+            switch framing {
+            case .length(let n):
+                w.literal("\r\nContent-Length: ")
+                w.decimal(UInt64(clamping: n))
+            case .chunked: w.literal("\r\nTransfer-Encoding: chunked")
+            case .close, .none: break
             }
-            appendASCII("\r\n", &out)
-            appendSanitized(f.name, &out)
-            appendASCII(": ", &out)
-            appendSanitized(f.value, &out)
+            if let requestID {
+                w.literal("\r\nX-Request-Id: ")
+                w.put(requestID)
+            }
+            for f in response.headers.fields {
+                if HTTPHeaders.sameName(f.name, "content-length") || HTTPHeaders.sameName(f.name, "connection")
+                    || HTTPHeaders.sameName(f.name, "transfer-encoding")
+                {
+                    continue
+                }
+                w.literal("\r\n")
+                sanitized(f.name, &w)
+                w.literal(": ")
+                sanitized(f.value, &w)
+            }
+            if !keepAlive { w.literal("\r\nConnection: close") }
+            w.literal("\r\n\r\n")
         }
-        if !keepAlive { appendASCII("\r\nConnection: close", &out) }
-        appendASCII("\r\n\r\n", &out)
     }
 
     package static func continueBytes() -> [UInt8] { Array("HTTP/1.1 100 Continue\r\n\r\n".utf8) }
 
-    @inline(__always) static func appendASCII(_ s: String, _ out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { out.append(contentsOf: $0) }
-    }
-
     /// Header text from handlers cannot inject lines: CR, LF and NUL become spaces.
     /// Clean values (nearly all) are copied whole; a long one (a JWT header) byte by byte cost a tenth of a request.
-    @inline(__always) static func appendSanitized(_ s: String, _ out: inout [UInt8]) {
+    @inline(__always) static func sanitized(_ s: String, _ w: inout ByteWriter) {
         var s = s
         s.withUTF8 { buf in
             if !buf.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) {
-                out.append(contentsOf: buf)
+                w.put(buf)
                 return
             }
-            for c in buf { out.append(c == 13 || c == 10 || c == 0 ? 32 : c) }
-        }
-    }
-
-    @inline(__always) static func appendInt(_ v: Int, _ out: inout [UInt8]) {
-        if v == 0 {
-            out.append(48)
-            return
-        }
-        var digits:
-            (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8, UInt8, UInt8, UInt8, UInt8
-            ) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = v
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            while n > 0 && count < 20 {
-                d[count] = UInt8(48 + n % 10)
-                n /= 10
-                count += 1
-            }
-            while count > 0 {
-                count -= 1
-                out.append(d[count])
-            }
+            for c in buf { w.put(c == 13 || c == 10 || c == 0 ? 32 : c) }
         }
     }
 }

@@ -215,54 +215,26 @@ package final class HTTPClient: Sendable {
             w.literal(" ")
             guard w.put(target, refusing: 32) else { throw badLine }
             w.literal(" HTTP/1.1\r\nHost: ")
-            guard w.put(host) else { throw badLine }
+            guard w.put(host, refusing: 13) else { throw badLine }
             if chunked {
                 w.literal("\r\nTransfer-Encoding: chunked")
             } else {
                 w.literal("\r\nContent-Length: ")
-                _ = w.put(lengthText)
+                w.put(lengthText)
             }
             w.literal("\r\n")
             for (n, v) in headers {
                 // No line breaks anywhere, no colon in a name: a header cannot smuggle another (or a request).
                 guard w.put(n, refusing: 58) else { throw NetError("bad_request", "bad header name \(n)") }
                 w.literal(": ")
-                guard w.put(v) else { throw NetError("bad_request", "header \(n) contains a line break") }
+                guard w.put(v, refusing: 13) else {
+                    throw NetError("bad_request", "header \(n) contains a line break")
+                }
                 w.literal("\r\n")
             }
             w.literal("\r\n")
             if streamedBody == nil { body.withUnsafeBufferPointer { w.put($0) } }
             count = w.count
-        }
-    }
-
-    /// Writes into memory sized beforehand (`requestBytes` counts first): no growth, no checks per piece.
-    private struct ByteWriter {
-        let buf: UnsafeMutableBufferPointer<UInt8>
-        var count = 0
-        init(_ buf: UnsafeMutableBufferPointer<UInt8>) { self.buf = buf }
-
-        mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-            guard let src = bytes.baseAddress, !bytes.isEmpty else { return }
-            precondition(count + bytes.count <= buf.count, "request head larger than counted")
-            (buf.baseAddress! + count).update(from: src, count: bytes.count)
-            count += bytes.count
-        }
-
-        mutating func literal(_ s: StaticString) { s.withUTF8Buffer { put($0) } }
-
-        /// `s`'s bytes — or nothing and false when `s` holds CR, LF or `refusing`.
-        mutating func put(_ s: String, refusing: UInt8 = 13) -> Bool {
-            var s = s
-            return s.withUTF8 { b in
-                guard let base = b.baseAddress else { return true }
-                // memchr is vectorized; a byte loop over the assertion cost a tenth of building the request.
-                guard memchr(base, 13, b.count) == nil, memchr(base, 10, b.count) == nil,
-                    refusing == 13 || memchr(base, Int32(refusing), b.count) == nil
-                else { return false }
-                put(b)
-                return true
-            }
         }
     }
 

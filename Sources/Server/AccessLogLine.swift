@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import HTTP
 
 /// Builds the per-request JSON log line straight into a byte buffer. Logging every request is on by default,
@@ -23,50 +24,39 @@ struct AccessLogLine {
                 "{\"time\":\"\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))."
                     .utf8)
         }
-        out.append(contentsOf: prefix)
-        let ms = Int(tv.tv_usec / 1000)
-        out.append(UInt8(48 + ms / 100))
-        out.append(UInt8(48 + ms / 10 % 10))
-        out.append(UInt8(48 + ms % 10))
-        literal("Z\",\"level\":\"info\",\"msg\":\"request\",\"request.id\":", &out)
-        quoted(request.id, &out)
-        literal(",\"http.method\":", &out)
-        quoted(request.method, &out, max: 16)
-        literal(",\"http.route\":", &out)
-        quoted(route, &out, max: 128)
-        literal(",\"http.status\":", &out)
-        number(UInt64(status), &out)
-        literal(",\"http.response_bytes\":", &out)
-        number(UInt64(bytes), &out)
-        literal(",\"duration_us\":", &out)
-        number(micros, &out)
-        literal(",\"net.peer\":", &out)
-        quoted(request.remoteAddress, &out)
-        literal("}\n", &out)
-    }
-
-    @inline(__always) private func literal(_ s: StaticString, _ out: inout [UInt8]) {
-        s.withUTF8Buffer { out.append(contentsOf: $0) }
-    }
-
-    /// Digits on the stack (a line has three numbers; an array each showed in profiles).
-    private func number(_ v: UInt64, _ out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var n = v
-            var i = 20
-            repeat {
-                i -= 1
-                digits[i] = UInt8(48 + n % 10)
-                n /= 10
-            } while n > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+        // Counted first (a quoted byte is at most six), then written in one go (`ByteWriter`).
+        func most(_ s: String, _ max: Int) -> Int { 2 + 6 * min(s.utf8.count, max) }
+        let size =
+            prefix.count + 3 + 200 + 60 + most(request.id, 256) + most(request.method, 16) + most(route, 128)
+            + most(request.remoteAddress, 256)
+        out.appendWritten(maxCount: size) { w in
+            prefix.withUnsafeBufferPointer { w.put($0) }
+            let ms = Int(tv.tv_usec / 1000)
+            w.put(UInt8(48 + ms / 100))
+            w.put(UInt8(48 + ms / 10 % 10))
+            w.put(UInt8(48 + ms % 10))
+            w.literal("Z\",\"level\":\"info\",\"msg\":\"request\",\"request.id\":")
+            quoted(request.id, &w)
+            w.literal(",\"http.method\":")
+            quoted(request.method, &w, max: 16)
+            w.literal(",\"http.route\":")
+            quoted(route, &w, max: 128)
+            w.literal(",\"http.status\":")
+            w.decimal(UInt64(clamping: status))
+            w.literal(",\"http.response_bytes\":")
+            w.decimal(UInt64(clamping: bytes))
+            w.literal(",\"duration_us\":")
+            w.decimal(micros)
+            w.literal(",\"net.peer\":")
+            quoted(request.remoteAddress, &w)
+            w.literal("}\n")
         }
     }
 
     /// JSON string with escaping of quotes, backslashes and control bytes; cut after `max` bytes. Runs of plain
     /// bytes are copied at once.
-    private func quoted(_ s: String, _ out: inout [UInt8], max: Int = 256) {
-        out.append(34)
+    private func quoted(_ s: String, _ w: inout ByteWriter, max: Int = 256) {
+        w.put(34)
         var s = s
         s.withUTF8 { all in
             let b = UnsafeBufferPointer(rebasing: all.prefix(max))
@@ -78,18 +68,21 @@ struct AccessLogLine {
                 default: escaped = false
                 }
                 guard escaped else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run..<i]))
+                w.put(UnsafeBufferPointer(rebasing: b[run..<i]))
                 run = i + 1
+                w.put(92)
                 switch c {
-                case 34: out.append(contentsOf: [92, 34])
-                case 92: out.append(contentsOf: [92, 92])
+                case 34: w.put(34)
+                case 92: w.put(92)
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
+                    let hex: StaticString = "0123456789abcdef"
+                    w.literal("u00")
+                    w.put(hex.utf8Start[Int(c >> 4)])
+                    w.put(hex.utf8Start[Int(c & 15)])
                 }
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run...]))
+            w.put(UnsafeBufferPointer(rebasing: b[run...]))
         }
-        out.append(34)
+        w.put(34)
     }
 }

@@ -148,6 +148,9 @@ package final class Router: HTTPResponder, Sendable {
         var parameter: [Node] = []  // zero or one child (an array keeps the struct recursive)
         var rest: [Node] = []  // zero or one: the node of a trailing `*`
         var routes: [String: Route] = [:]  // by method
+        /// The same routes as a list, for finding a request's without hashing its method (a node has one to five
+        /// methods; comparing small strings beats two hash probes). Filled by `freeze()`.
+        var routeList: [(method: String, route: Route)] = []
 
         init() {}
 
@@ -187,6 +190,15 @@ package final class Router: HTTPResponder, Sendable {
             if !parameter.isEmpty { parameter[0].freeze() }
             if !rest.isEmpty { rest[0].freeze() }
             literalList = literals.sorted { $0.key < $1.key }.map { (name: Array($0.key.utf8), node: $0.value) }
+            routeList = routes.sorted { $0.key < $1.key }.map { (method: $0.key, route: $0.value) }
+        }
+
+        /// The route for `method`: its own, else one for any method, else (HEAD) the GET route.
+        func route(for method: String) -> Route? {
+            for r in routeList where r.method == method { return r.route }
+            for r in routeList where r.method == "*" { return r.route }
+            if method == "HEAD" { for r in routeList where r.method == "GET" { return r.route } }
+            return nil
         }
     }
 
@@ -310,9 +322,7 @@ package final class Router: HTTPResponder, Sendable {
         guard let (node, params) = match(request.path), !node.routes.isEmpty else {
             return .failure(GatehouseError(.notFound, status: 404, "No such resource."))
         }
-        if let r = node.routes[request.method] ?? node.routes["*"]
-            ?? (request.method == "HEAD" ? node.routes["GET"] : nil)
-        {
+        if let r = node.route(for: request.method) {
             return .success((r, params))
         }
         var allowed = Set(node.routes.keys)

@@ -38,3 +38,31 @@ struct CookieFilterTests {
         }
     }
 }
+
+@Suite("What a client sends that never reaches an app")
+struct DroppedHeaderTests {
+    /// The lookup by length and bytes against lower-casing each name and asking the set, for every dropped name in
+    /// several spellings, identity-header look-alikes, and names that must pass.
+    @Test func aHeaderIsDroppedExactlyWhenItsLowerCasedNameIs() {
+        var names: [String] = []
+        for n in AppGateRoutes.dropped.names {
+            names += [n, n.uppercased(), n.prefix(1).uppercased() + n.dropFirst(), n + "x", String(n.dropLast())]
+        }
+        names += [
+            "X-Gatehouse-User", "x-gatehouse-", "X-GATEHOUSE-ANYTHING", "X-Gatehouse", "x-gatehousE-a",
+            "X-Gatehouses-A",
+            "Accept", "Cookie", "Authorization", "X-Request-Id", "", "é", "X-Forwarded-For ", "x-real-ip",
+        ]
+        for n in names {
+            let l = n.lowercased()
+            let oracle = AppGateRoutes.dropped.names.contains(l) || l.hasPrefix("x-gatehouse-")
+            #expect(AppGateRoutes.isDropped(n) == oracle, "\(n)")
+        }
+        for n in AppGateRoutes.droppedFromUpstream.names {
+            #expect(
+                AppGateRoutes.droppedFromUpstream.contains(n)
+                    && AppGateRoutes.droppedFromUpstream.contains(n.uppercased()))
+            #expect(!AppGateRoutes.droppedFromUpstream.contains(n + "s"))
+        }
+    }
+}
