@@ -290,8 +290,8 @@ package final class Router: HTTPResponder, Sendable {
         let walkBytes = { (buf: UnsafeBufferPointer<UInt8>) -> Node? in
             Self.walk(self.root, buf, buf.count == 1 ? nil : 1, &params)
         }
-        let found =
-            path.utf8.withContiguousStorageIfAvailable(walkBytes) ?? Array(path.utf8).withUnsafeBufferPointer(walkBytes)
+        var path = path
+        let found = path.withUTF8(walkBytes)
         guard let node = found else { return nil }
         return (node, params)
     }
