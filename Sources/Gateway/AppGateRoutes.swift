@@ -76,10 +76,13 @@ package enum AppGateRoutes {
                 let (entry, jwt) = remembered(g, ctx, slug: slug), entry.viewer == nil,
                 let f = try? forwarding(g, ctx, entry: entry, jwt: jwt, rest: rest)
             else { return false }
+            // The answer needs only the app's name (for its error pages): not the request or the whole entry
+            // copied into the callback.
+            let app = entry.appName
             return f.client.sendNow(method: "GET", target: f.target, headers: f.headers, streamResponse: true) {
                 switch $0 {
-                case .success(let a): done(.success(answer(a, ctx)))
-                case .failure(let e): done(.failure(upstreamError(e, entry)))
+                case .success(let a): done(.success(answer(a, method: "GET")))
+                case .failure(let e): done(.failure(upstreamError(e, app: app)))
                 }
             }
         }
@@ -300,9 +303,9 @@ package enum AppGateRoutes {
                 method: ctx.request.method, target: f.target, headers: f.headers, body: ctx.request.body,
                 bodyStream: ctx.request.bodyStream, streamResponse: entry.viewer == nil)
         } catch {
-            throw upstreamError(error, entry)
+            throw upstreamError(error, app: entry.appName)
         }
-        return answer(a, ctx)
+        return answer(a, method: ctx.request.method)
     }
 
     /// Where and how a request goes to its app: the upstream's client (if the operator allows it), the target
@@ -344,28 +347,28 @@ package enum AppGateRoutes {
     }
 
     /// What the browser is told when the upstream did not answer.
-    static func upstreamError(_ error: any Error, _ entry: AppEntryAnswer) -> GatehouseError {
+    static func upstreamError(_ error: any Error, app appName: String) -> GatehouseError {
         switch (error as? NetError)?.code {
         case "timeout":
-            return GatehouseError(.init("upstream_timeout"), status: 504, "\(entry.appName) did not answer in time.")
+            return GatehouseError(.init("upstream_timeout"), status: 504, "\(appName) did not answer in time.")
         case "body_too_large":
             return GatehouseError(
-                .init("body_too_large"), status: 413, "\(entry.appName) takes bodies of at most 32 MiB over https.")
+                .init("body_too_large"), status: 413, "\(appName) takes bodies of at most 32 MiB over https.")
         case "client_body":
             return GatehouseError(
                 .init("bad_request_body"), status: 400,
                 "The request body did not arrive whole: \((error as? NetError)?.message ?? "").")
         default:
-            return GatehouseError(.init("upstream_down"), status: 502, "\(entry.appName) is not answering right now.")
+            return GatehouseError(.init("upstream_down"), status: 502, "\(appName) is not answering right now.")
         }
     }
 
     /// The upstream's answer for the browser: hop-by-hop headers and Gatehouse's cookies removed, the body as it
     /// came (or still comes).
-    static func answer(_ a: HTTPClientResponse, _ ctx: RequestContext) -> Response {
+    static func answer(_ a: HTTPClientResponse, method: String) -> Response {
         var r = Response(status: a.status, headers: HTTPHeaders(reservingCapacity: a.headers.count), body: a.body)
         r.bodySource = a.bodySource
-        if ctx.request.method == "HEAD" { r.headLength = a.header("content-length").flatMap { Int($0) } }
+        if method == "HEAD" { r.headLength = a.header("content-length").flatMap { Int($0) } }
         for (n, v) in a.headers where !droppedFromUpstream.contains(n) {
             // An app cannot set Gatehouse's cookies.
             if n == "set-cookie" && startsWithOurName(v.utf8.drop { $0 == 32 || $0 == 9 }) { continue }

@@ -25,6 +25,8 @@ package struct HTTPClientResponse: Sendable {
 package final class HTTPClient: Sendable {
     package let host: String
     package let port: Int
+    /// `host:port`: the `Host` header and the origin in messages (made once, not per request).
+    let origin: String
     package let useTLS: Bool
     package let caFile: String?
     let connectTimeoutMillis: Int
@@ -54,11 +56,12 @@ package final class HTTPClient: Sendable {
         self.host = host
         useTLS = scheme == "https"
         port = url.port ?? (useTLS ? 443 : 80)
+        origin = "\(host):\(port)"
         self.caFile = caFile
         self.connectTimeoutMillis = connectTimeoutMillis
         self.ioTimeoutMillis = ioTimeoutMillis
         self.maxBodyBytes = maxBodyBytes
-        pool = BlockingPool(label: "gatehouse.http-client.\(host):\(port)", width: width)
+        pool = BlockingPool(label: "gatehouse.http-client.\(origin)", width: width)
     }
 
     /// Sends a request and reads the whole answer. On an event loop (and for plain http) the loop's own
@@ -76,7 +79,7 @@ package final class HTTPClient: Sendable {
             let address = try await numericAddress()
             if let reactor = CurrentLoop.reactor {
                 let head = try Self.requestBytes(
-                    method: method, target: target, host: "\(host):\(port)", headers: headers, body: body,
+                    method: method, target: target, host: origin, headers: headers, body: body,
                     streamedBody: bodyStream)
                 requestsOnLoop.add(1, ordering: .relaxed)
                 return try await sendOnLoop(
@@ -94,7 +97,7 @@ package final class HTTPClient: Sendable {
             }
         }
         let head = try Self.requestBytes(
-            method: method, target: target, host: "\(host):\(port)", headers: headers, body: whole)
+            method: method, target: target, host: origin, headers: headers, body: whole)
         return try await pool.run { try self.sendBlocking(head, method: method) }
     }
 
@@ -143,7 +146,7 @@ package final class HTTPClient: Sendable {
     ) -> Bool {
         guard !useTLS && usesLoop, let reactor = CurrentLoop.reactor, let address = resolved.withLock({ $0 }),
             let head = try? Self.requestBytes(
-                method: method, target: target, host: "\(host):\(port)", headers: headers, body: [])
+                method: method, target: target, host: origin, headers: headers, body: [])
         else { return false }
         requestsOnLoop.add(1, ordering: .relaxed)
         requestsWithoutTask.add(1, ordering: .relaxed)
@@ -160,7 +163,7 @@ package final class HTTPClient: Sendable {
     ) {
         let pool = loopPools.withLock { pools in
             if let p = pools[reactor.loopIndex] { return p }
-            let p = LoopPool(reactor: reactor, origin: "\(host):\(port)")
+            let p = LoopPool(reactor: reactor, origin: origin)
             pools[reactor.loopIndex] = p
             return p
         }
@@ -254,7 +257,7 @@ package final class HTTPClient: Sendable {
         let s = conn.stream
         do {
             try s.write(head)
-            var parser = HTTPResponseParser(method: method, origin: "\(host):\(port)", maxBodyBytes: maxBodyBytes)
+            var parser = HTTPResponseParser(method: method, origin: origin, maxBodyBytes: maxBodyBytes)
             while true {
                 guard let chunk = try s.readSome() else {
                     let response = try parser.finish()

@@ -243,13 +243,14 @@ package final class Router: HTTPResponder, Sendable {
             case .success(let (route, params)) = lookup(request), let later = route.later
         else { return false }
         let context = RequestContext(request: request, route: route.pattern, parameters: params)
+        let pattern = route.pattern  // captured alone, not the route with its three handlers
         return later(context) { result in
             var response: Response
             switch result {
             case .success(let r): response = r
             case .failure(let error): response = self.recovered(error, context)
             }
-            response.route = route.pattern
+            response.route = pattern
             done(response)
         }
     }

@@ -6,6 +6,9 @@
 # Last, nginx itself as a plain reverse proxy to the same upstream on CPU 1, for reference (what proxying costs here
 # with no identity work at all).
 #   Tests/Benchmarks/apps.sh       (env: UPSTREAM_CPU=0; passed to compare-nginx.sh: DURATION RUNS WARMUP CONNS)
+# INSTRUCTIONS=1: instead, the gateway runs under valgrind's callgrind and the script prints the user-space
+# instructions per request of each route (4 connections, 10 s each): a figure that does not move with the machine's
+# noise, for telling whether a change made the path cheaper (apt: valgrind).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -39,10 +42,18 @@ cat > "$work/config.json" <<CONF
 {"publicBaseURL": "$base", "passwords": {"scryptLogN": 10}, "mail": {"transport": "dev", "directory": "$work/mail",
  "pollSeconds": 0.1}, "apps": {"upstreams": ["127.0.0.1:$up"]}}
 CONF
-taskset -c 1 "$bin" serve --config "$work/config.json" --port "$port" --data-dir "$work/data" >"$work/stdout.log" 2>"$work/access.log" &
+wrapper=()
+if [ "${INSTRUCTIONS:-0}" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "INSTRUCTIONS=1 needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+  # valgrind cannot read the toolchain's debug info: symbols only.
+  strip --strip-debug -o "$work/gatehouse" "$bin"
+  bin="$work/gatehouse"
+  wrapper=(valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --instr-atstart=no)
+fi
+taskset -c 1 "${wrapper[@]}" "$bin" serve --config "$work/config.json" --port "$port" --data-dir "$work/data" >"$work/stdout.log" 2>"$work/access.log" &
 pid=$!
 trap 'kill -TERM $pid $upstream_pid 2>/dev/null; wait $pid $upstream_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do grep -q listening "$work/stdout.log" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1 1200); do grep -q listening "$work/stdout.log" 2>/dev/null && break; sleep 0.05; done
 
 # An org (its owner is the region admin), a member who signs up from the mailed link, the Portal behind the gateway
 # for her, and her session cookie.
@@ -86,6 +97,22 @@ PY
 jar="Cookie: gh_session=$cookie; gh_org=$org"
 echo "GET $base/apps/portal/ → $(curl -fsS -H "$jar" "$base/apps/portal/")"
 echo "GET $base/auth/verify → $(curl -fsS -o /dev/null -w '%{http_code}' -H "$jar" -H 'X-Original-URI: /apps/portal/' "$base/auth/verify")"
+if [ "${INSTRUCTIONS:-0}" = 1 ]; then
+  for path in /apps/portal/ /auth/verify; do
+    for _ in 1 2 3; do curl -fsS -o /dev/null -H "$jar" -H "X-Original-URI: /apps/portal/" "$base$path"; done
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    out=$(taskset -c 0 wrk -t1 -c4 -d10s -H "$jar" -H "X-Original-URI: /apps/portal/" "$base$path")
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    sleep 1
+    dump=$(ls -t "$work"/cg.out.* | head -1)
+    ir=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
+    reqs=$(echo "$out" | awk '/requests in/{print $1}')
+    echo "$path: $(python3 -c "print(round($ir/$reqs))") instructions a request (user space, $reqs requests)"
+  done
+  exit 0
+fi
 # The gateway's own CPU time per request (user + system, from /proc) under the same load, 8 s: steadier than a ratio
 # on a noisy machine, where nginx static itself moves from run to run.
 cpu_per_request() {
