@@ -97,7 +97,7 @@ package struct HeaderNameSet: Sendable {
 
     package init(_ names: Set<String>) {
         self.names = Set(names.map { $0.lowercased() })
-        var table = [[String]](repeating: [], count: (names.map(\.utf8.count).max() ?? 0) + 1)
+        var table = [[String]](repeating: [], count: (self.names.map(\.utf8.count).max() ?? 0) + 1)
         for n in self.names { table[n.utf8.count].append(n) }
         byLength = table
     }
