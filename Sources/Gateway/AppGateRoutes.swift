@@ -168,11 +168,6 @@ package enum AppGateRoutes {
     }
 
     /// A backslash, or `%` encoding `.`, `/`, `\`, NUL or `%` itself (any case): bytes, not Foundation searches.
-    static func hasEncodedPathTrick(_ path: some Collection<UInt8>) -> Bool {
-        path.withContiguousStorageIfAvailable { Self.hasEncodedPathTrick($0) }
-            ?? Array(path).withUnsafeBufferPointer { Self.hasEncodedPathTrick($0) }
-    }
-
     static func hasEncodedPathTrick(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         func hex(_ i: Int) -> UInt8? {
             guard i < b.count else { return nil }

@@ -209,41 +209,38 @@ package struct HTTP1Parser: Sendable {
         }
         var i = scan.position
         let end = buf.count
-        while i < end {
-            // Jump to the next LF (memchr is vectorized; a byte loop was most of a small request's parse). The
-            // limits below only grow with `i`, so checking them where the jump lands refuses what the byte loop
-            // refused, with the same error.
-            let base = buf.baseAddress!
-            let lf =
-                memchr(base + i, 10, end - i).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base }
-                ?? end
-            if lf > i {
-                i = lf
-                if scan.requestLineEnd < 0 {
-                    if i - start > limits.maxRequestLineBytes + 2 { throw .targetTooLong }
-                } else if i - scan.requestLineEnd > limits.maxHeaderBytes + 4 {
-                    throw .headersTooLarge
-                }
-                if i == end { break }
-            }
-            if buf[i] == 10 {
-                if i == start || buf[i - 1] != 13 { throw .bareLineFeed }
-                if scan.requestLineEnd < 0 {
-                    scan.requestLineEnd = i - 1
-                    if scan.requestLineEnd - start > limits.maxRequestLineBytes { throw .targetTooLong }
-                } else if i - 1 == scan.lineStart {
-                    let result = (scan.requestLineEnd, i + 1)
-                    scan = HeadScan()
-                    return result
-                }
-                scan.lineStart = i + 1
-            }
-            i += 1
+        // The limits only grow with `i`: checked where each jump lands and after each line end, they refuse what a
+        // byte-by-byte scan refused, with the same error.
+        func checkLimits(_ i: Int) throws(HTTPParseError) {
             if scan.requestLineEnd < 0 {
                 if i - start > limits.maxRequestLineBytes + 2 { throw .targetTooLong }
             } else if i - scan.requestLineEnd > limits.maxHeaderBytes + 4 {
                 throw .headersTooLarge
             }
+        }
+        guard i < end, let base = buf.baseAddress else {
+            scan.position = end
+            return nil
+        }
+        while i < end {
+            // Jump to the next LF (memchr is vectorized; a byte loop was most of a small request's parse).
+            i =
+                memchr(base + i, 10, end - i).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base }
+                ?? end
+            try checkLimits(i)
+            if i == end { break }
+            if i == start || buf[i - 1] != 13 { throw .bareLineFeed }
+            if scan.requestLineEnd < 0 {
+                scan.requestLineEnd = i - 1
+                if scan.requestLineEnd - start > limits.maxRequestLineBytes { throw .targetTooLong }
+            } else if i - 1 == scan.lineStart {
+                let result = (scan.requestLineEnd, i + 1)
+                scan = HeadScan()
+                return result
+            }
+            scan.lineStart = i + 1
+            i += 1
+            try checkLimits(i)
         }
         scan.position = end
         return nil
