@@ -1,4 +1,4 @@
-import Glibc
+import GatehouseCore
 
 /// Cookie header parsing and `Set-Cookie` building (RFC 6265).
 package enum Cookies {
@@ -22,10 +22,7 @@ package enum Cookies {
         while i < bytes.count {
             while i < bytes.count && (bytes[i] == 32 || bytes[i] == 9) { i += 1 }
             // The pair ends at the next ';' (memchr: the session check runs this several times per request).
-            let end =
-                memchr(bytes.baseAddress! + i, 59, bytes.count - i).map {
-                    UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - bytes.baseAddress!
-                } ?? bytes.count
+            let end = bytes.firstIndex(of: 59, from: i) ?? bytes.count
             let nameEnd = i + wanted.count
             if nameEnd < end, bytes[nameEnd] == 61, Self.same(bytes, from: i, wanted) {  // '='
                 var vs = nameEnd + 1

@@ -1,4 +1,4 @@
-import Glibc
+import GatehouseCore
 
 /// A strict, incremental HTTP/1.1 request parser: bytes in, complete requests out. No sockets, no clock.
 ///
@@ -218,15 +218,9 @@ package struct HTTP1Parser: Sendable {
                 throw .headersTooLarge
             }
         }
-        guard i < end, let base = buf.baseAddress else {
-            scan.position = end
-            return nil
-        }
         while i < end {
             // Jump to the next LF (memchr is vectorized; a byte loop was most of a small request's parse).
-            i =
-                memchr(base + i, 10, end - i).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base }
-                ?? end
+            i = buf.firstIndex(of: 10, from: i) ?? end
             try checkLimits(i)
             if i == end { break }
             if i == start || buf[i - 1] != 13 { throw .bareLineFeed }
@@ -277,9 +271,9 @@ package struct HTTP1Parser: Sendable {
         var count = 0
         while lineStart < fieldsEnd {
             // Every LF has its CR (`findHeadEnd`), so the line ends at its first CR, which must be followed by LF.
-            let cr = memchr(buf.baseAddress! + lineStart, 13, fieldsEnd + 2 - lineStart)
-            guard let cr else { throw .badHeaderValue }
-            let lineEnd = UnsafePointer(cr.assumingMemoryBound(to: UInt8.self)) - buf.baseAddress!
+            guard let lineEnd = buf.firstIndex(of: 13, from: lineStart, to: fieldsEnd + 2) else {
+                throw .badHeaderValue
+            }
             if buf[lineEnd + 1] != 10 { throw .badHeaderValue }  // bare CR
             let first = buf[lineStart]
             if first == 32 || first == 9 { throw .obsoleteFolding }

@@ -1,4 +1,4 @@
-import Glibc
+import GatehouseCore
 
 /// An HTTP/1.1 response read incrementally: bytes go in as they arrive (however they are split), a whole response
 /// comes out. Both clients use it — the blocking one on a pool thread and the event-loop one — so the two answer
@@ -95,12 +95,7 @@ package struct HTTPResponseParser {
     /// One line (without CR LF; a bare LF is accepted) if a whole one is buffered.
     private mutating func line(limit: Int) throws -> ArraySlice<UInt8>? {
         // memchr: a response head's lines are found on every proxied request.
-        let found: Int? = buffer.withUnsafeBufferPointer { b in
-            guard cursor < b.count, let base = b.baseAddress else { return nil }
-            return memchr(base + cursor, 10, b.count - cursor).map {
-                UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base
-            }
-        }
+        let found = buffer.withUnsafeBufferPointer { $0.firstIndex(of: 10, from: cursor) }
         guard let nl = found else {
             guard buffer.count - cursor <= limit else {
                 throw NetError("protocol_error", "a line from \(origin) is longer than \(limit) bytes")
