@@ -57,20 +57,24 @@ package enum OpenAPIDocument {
         ("pattern", .s("^[A-Za-z0-9_+-]{1,32}(\\.[A-Za-z0-9_+-]{1,16})?@([A-Za-z0-9]{1,20}\\.){1,3}[A-Za-z]{2,10}$")),
     ])
     static let password = J.o([("type", .s("string")), ("minLength", .i(10)), ("maxLength", .i(1024))])
-    static func list(_ items: J, min: Int = 0, max: Int = 500) -> J {
+    /// A list and its bound: every bound is one the region keeps (`ListLimits`), so none has a default.
+    static func list(_ items: J, min: Int = 0, max: Int) -> J {
         .o([("type", .s("array")), ("items", items), ("minItems", .i(min)), ("maxItems", .i(max))])
     }
     static func oneOf(_ values: [String]) -> J { .o([("type", .s("string")), ("enum", .a(values.map { .s($0) }))]) }
     static let limit = J.o([("type", .s("integer")), ("minimum", .i(1)), ("maximum", .i(200))])
-    static let emails = J.o([("oneOf", .a([list(email, min: 1), email]))])
-    static let members = list(str, min: 1)
-    static let permissions = list(oneOf(Permission.allCases.map(\.rawValue)), min: 1)
+    /// Addresses as a list or as one text (the API also reads a pasted text of many).
+    static func emails(max: Int) -> J { J.o([("oneOf", .a([list(email, min: 1, max: max), email]))]) }
+    static func members(max: Int) -> J { list(str, min: 1, max: max) }
+    static let roleIDs = list(str, max: ListLimits.roles)
+    static let permissions = list(
+        oneOf(Permission.allCases.map(\.rawValue)), min: 1, max: ListLimits.permissions)
     /// A plain mail domain (example.com).
     static let domain = J.o([
         ("type", .s("string")), ("maxLength", .i(253)),
         ("pattern", .s("^([a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?\\.){1,4}[a-z]{2,20}$")),
     ])
-    static let domains = list(domain, min: 1, max: 20)
+    static let domains = list(domain, min: 1, max: ListLimits.agencyDomains)
     static let slug = J.o([("type", .s("string")), ("pattern", .s("^[a-z0-9][a-z0-9-]{0,62}$"))])
 
     /// An object with these properties, `required` of them present. The others may also be null (the API reads
@@ -116,14 +120,15 @@ package enum OpenAPIDocument {
         required: ["email", "password"])
     static let rule = obj(
         [
-            ("roles", strings), ("appRoles", list(appRole)),
+            ("roles", list(str, max: ListLimits.ruleRoles)), ("appRoles", list(appRole, max: ListLimits.ruleAppRoles)),
             (
                 "conditions",
                 list(
                     obj(
                         [
-                            ("variable", str), ("op", oneOf(["equals", "one_of", "present"])), ("values", strings),
-                        ], required: ["variable", "op", "values"]))
+                            ("variable", str), ("op", oneOf(["equals", "one_of", "present"])),
+                            ("values", list(str, max: ListLimits.ruleValues)),
+                        ], required: ["variable", "op", "values"]), max: ListLimits.ruleConditions)
             ),
         ], required: ["roles", "appRoles", "conditions"])
     static let personFields: [(String, J)] = [
@@ -209,15 +214,17 @@ package enum OpenAPIDocument {
                                 ("type", .s("string")),
                                 ("enum", .a(["change_roles", "remove", "grant_app", "revoke_app"].map { .s($0) })),
                             ])
-                        ), ("members", members), ("roles", strings), ("app", str), ("appRole", appRole),
+                        ), ("members", members(max: ListLimits.bulkMembers)), ("roles", roleIDs), ("app", str),
+                        ("appRole", appRole),
                     ], required: ["action", "members"]), ok: [200, 409]),
             Op(
                 method: "POST", pattern: org + "/members/copy", summary: "Members' addresses, for copying",
-                tag: "Members", body: obj([("members", list(str))], required: ["members"]), produces: "text/plain"),
+                tag: "Members", body: obj([("members", list(str, max: ListLimits.bulkMembers))], required: ["members"]),
+                produces: "text/plain"),
             Op(method: "GET", pattern: org + "/members/:member", summary: "One member", tag: "Members"),
             Op(
                 method: "PATCH", pattern: org + "/members/:member", summary: "Change a member", tag: "Members",
-                body: obj([("roles", strings)] + personFields)),
+                body: obj([("roles", roleIDs)] + personFields)),
             Op(
                 method: "DELETE", pattern: org + "/members/:member", summary: "Remove a member (keys die at once)",
                 tag: "Members", ok: [204]),
@@ -228,7 +235,11 @@ package enum OpenAPIDocument {
             Op(
                 method: "POST", pattern: org + "/invites", summary: "Invite people by email", tag: "Invites",
                 body: obj(
-                    [("emails", emails), ("roles", list(str, min: 1)), ("apps", arr(anyObject))] + personFields,
+                    [
+                        ("emails", emails(max: ListLimits.invites)),
+                        ("roles", list(str, min: 1, max: ListLimits.roles)),
+                        ("apps", arr(anyObject)),
+                    ] + personFields,
                     required: ["emails", "roles"]), ok: [200, 201]),
             Op(
                 method: "GET", pattern: org + "/invites", summary: "Pending invites", tag: "Invites",
@@ -314,12 +325,21 @@ package enum OpenAPIDocument {
                 method: "POST", pattern: org + "/agencies/:agency/grants", summary: "Give agency people apps",
                 tag: "Agencies",
                 body: obj(
-                    [("apps", list(str, min: 1)), ("role", appRole), ("emails", emails)],
+                    [
+                        ("apps", list(str, min: 1, max: ListLimits.agencyApps)), ("role", appRole),
+                        ("emails", emails(max: ListLimits.agencyPeople)),
+                    ],
                     required: ["apps", "role", "emails"])
             ),
             Op(
                 method: "POST", pattern: org + "/agencies/:agency/revoke", summary: "Take apps from agency people",
-                tag: "Agencies", body: obj([("members", members), ("apps", strings)], required: ["members"]),
+                tag: "Agencies",
+                body: obj(
+                    [
+                        ("members", members(max: ListLimits.agencyPeople)),
+                        ("apps", list(str, max: ListLimits.agencyApps)),
+                    ],
+                    required: ["members"]),
                 ok: [204]),
             Op(
                 method: "GET", pattern: org + "/agency-requests", summary: "The org's requests for agencies",
@@ -431,6 +451,28 @@ package enum OpenAPIDocument {
 
     /// (method, router pattern) of every operation, for the drift test.
     package static var routes: [(method: String, pattern: String)] { operations.map { ($0.method, $0.pattern) } }
+
+    /// Every list in a request body the document bounds (`maxItems`), with its place in the body (`rule.conditions`,
+    /// `rule.conditions[].values`): a test sends each one entry over its bound and expects the region to refuse.
+    package static var boundedLists: [(method: String, pattern: String, field: String, max: Int)] {
+        func walk(_ schema: J, _ path: String, into out: inout [(String, Int)]) {
+            guard case .o(let fields) = schema else { return }
+            func field(_ name: String) -> J? { fields.first { $0.0 == name }?.1 }
+            if case .i(let max)? = field("maxItems") { out.append((path, max)) }
+            if let items = field("items") { walk(items, path + "[]", into: &out) }
+            for alternatives in ["anyOf", "oneOf"] {
+                if case .a(let each)? = field(alternatives) { each.forEach { walk($0, path, into: &out) } }
+            }
+            if case .o(let props)? = field("properties") {
+                for (name, s) in props { walk(s, path.isEmpty ? name : path + "." + name, into: &out) }
+            }
+        }
+        return operations.flatMap { op -> [(method: String, pattern: String, field: String, max: Int)] in
+            var found: [(String, Int)] = []
+            if let body = op.body { walk(body, "", into: &found) }
+            return found.map { (op.method, op.pattern, $0.0, $0.1) }
+        }
+    }
 
     static func operation(_ op: Op) -> J {
         var params: [J] = []

@@ -288,6 +288,11 @@ extension RegionService {
 
     // MARK: - Granting and taking back
 
+    static var tooManyAgencyPeople: GatehouseError {
+        .validation("At most \(ListLimits.agencyPeople) addresses at once.")
+    }
+    static var agencyAppCount: GatehouseError { .validation("Choose 1–\(ListLimits.agencyApps) apps.") }
+
     /// The agency grant: for each address, an agency member of this agency gets the apps at once; someone not in
     /// the org gets an invite (72 hours) that grants the apps and the affiliation on accept. Staff with
     /// `apps.grant` grant for any agency working for the org; agency people for their own, to addresses in its
@@ -298,17 +303,20 @@ extension RegionService {
         let parsed: InviteAddressParser.Parsed
         switch request.emails {
         case .list(let l):
-            guard l.count <= 500 else { throw GatehouseError.validation("At most 500 addresses at once.") }
+            guard l.count <= ListLimits.agencyPeople else { throw Self.tooManyAgencyPeople }
             parsed = InviteAddressParser.parse(list: l)
         case .text(let t):
-            guard t.utf8.count <= 500 * 256 else { throw GatehouseError.validation("At most 500 addresses at once.") }
+            guard t.utf8.count <= ListLimits.agencyPeople * 256 else { throw Self.tooManyAgencyPeople }
             parsed = InviteAddressParser.parse(text: t)
         }
         guard !parsed.valid.isEmpty || !parsed.invalid.isEmpty else {
             throw GatehouseError.validation("Give at least one email address.")
         }
+        guard parsed.valid.count + parsed.invalid.count <= ListLimits.agencyPeople else {
+            throw Self.tooManyAgencyPeople
+        }
+        guard !request.apps.isEmpty, request.apps.count <= ListLimits.agencyApps else { throw Self.agencyAppCount }
         let apps = Array(Set(request.apps)).sorted()
-        guard !apps.isEmpty, apps.count <= 50 else { throw GatehouseError.validation("Choose 1–50 apps.") }
         let now = clock.now()
         let nowS = Int(now.timeIntervalSince1970)
         let expires = nowS + 72 * 3600
@@ -419,9 +427,10 @@ extension RegionService {
     /// one is refused nothing changes. Their API keys die with it (rule 6: an agency person's keys act for the apps
     /// they were given).
     package func agencyRevoke(_ caller: Caller, org: OrgID, agency: String, body: AgencyRevokeBody) async throws {
-        guard !body.members.isEmpty, body.members.count <= 500 else {
-            throw GatehouseError.validation("Choose 1–500 people.")
+        guard !body.members.isEmpty, body.members.count <= ListLimits.agencyPeople else {
+            throw GatehouseError.validation("Choose 1–\(ListLimits.agencyPeople) people.")
         }
+        if let apps = body.apps, apps.count > ListLimits.agencyApps { throw Self.agencyAppCount }
         let now = nowSeconds
         try await db.write { conn in
             let actor = try self.agencyActor(conn, org, caller)
@@ -499,7 +508,9 @@ extension RegionService {
         if requireAll && name == nil { throw GatehouseError.validation("`name` is required.") }
         var domains: [String]?
         if let raw = b.domains {
-            guard (1...20).contains(raw.count) else { throw GatehouseError.validation("Give 1–20 `domains`.") }
+            guard (1...ListLimits.agencyDomains).contains(raw.count) else {
+                throw GatehouseError.validation("Give 1–\(ListLimits.agencyDomains) `domains`.")
+            }
             var out: [String] = []
             for d in raw {
                 let n = d.trimmingCharacters(in: .whitespaces).lowercased()

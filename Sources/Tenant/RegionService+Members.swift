@@ -203,11 +203,12 @@ extension RegionService {
     /// Rule 7: every selected member is checked first; if any is refused nothing changes and every refusal is
     /// reported with its member.
     package func bulk(_ caller: Caller, org: OrgID, request: BulkRequest) async throws -> BulkResult {
-        let ids = Array(NSOrderedSet(array: request.members).compactMap { $0 as? String })
-        guard !ids.isEmpty else { throw GatehouseError.validation("Select at least one member.") }
-        guard ids.count <= settings.maxBulkMembers else {
+        // Counted as sent (duplicates included), before anything is read.
+        guard request.members.count <= settings.maxBulkMembers else {
             throw GatehouseError(.payloadTooLarge, status: 413, "At most \(settings.maxBulkMembers) members at once.")
         }
+        let ids = Array(NSOrderedSet(array: request.members).compactMap { $0 as? String })
+        guard !ids.isEmpty else { throw GatehouseError.validation("Select at least one member.") }
         let now = nowSeconds
         return try await db.write { conn in
             let a = try self.access(conn, org, caller)

@@ -23,6 +23,10 @@ extension RegionService {
     func validRoleRequest(_ r: RoleRequest) throws -> (String, PermissionSet) {
         let name = try DisplayName.validated(r.name, max: 60)
         guard !r.permissions.isEmpty else { throw GatehouseError.validation("Pick at least one permission.") }
+        // Counted as sent: duplicates are harmless, but a list longer than the catalogue is not a role anyone meant.
+        guard r.permissions.count <= ListLimits.permissions else {
+            throw GatehouseError.validation("A role has at most \(ListLimits.permissions) permissions.")
+        }
         return (name, Set(r.permissions))
     }
 

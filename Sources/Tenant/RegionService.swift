@@ -13,8 +13,8 @@ package struct RegionSettings: Sendable {
     /// Base of the links in invite mail and "copy link": `<base>/invite/<token>`.
     package var publicBaseURL = "http://127.0.0.1:8080"
     /// Most addresses in one invite request, and most members in one bulk change.
-    package var maxInvitesPerRequest = 10_000
-    package var maxBulkMembers = 10_000
+    package var maxInvitesPerRequest = ListLimits.invites
+    package var maxBulkMembers = ListLimits.bulkMembers
     package var maxPageSize = 200
     package init() {}
 }
@@ -214,6 +214,9 @@ extension RegionService {
 
     /// Resolves role ids against the catalog; unknown ids are a 422 naming them.
     func resolveRoles(_ ids: [String], _ catalog: RoleCatalog) throws -> [Role] {
+        guard ids.count <= ListLimits.roles else {
+            throw GatehouseError.validation("At most \(ListLimits.roles) roles in one request.")
+        }
         var out: [Role] = []
         var seen = Set<String>()
         for id in ids where !seen.contains(id) {

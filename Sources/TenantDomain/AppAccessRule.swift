@@ -36,16 +36,22 @@ package struct AppAccessRule: Sendable, Codable, Equatable {
         self.conditions = conditions
     }
 
-    /// Checks shape: at most 20 of each, variable names as user variables allow, values present where the
-    /// operator needs them; nil when fine, else what is wrong.
+    /// Checks shape: at most `ListLimits.rule…` of each, variable names as user variables allow, values present where
+    /// the operator needs them; nil when fine, else what is wrong.
     package func problem() -> String? {
-        if roles.count > 20 || appRoles.count > 3 || conditions.count > 20 { return "The rule is too long." }
+        if roles.count > ListLimits.ruleRoles || appRoles.count > ListLimits.ruleAppRoles
+            || conditions.count > ListLimits.ruleConditions
+        {
+            return
+                "The rule is too long: at most \(ListLimits.ruleRoles) roles, \(ListLimits.ruleAppRoles) app roles and "
+                + "\(ListLimits.ruleConditions) conditions."
+        }
         for c in conditions {
             if c.variable.isEmpty || c.variable.count > 64 { return "A condition needs a variable name (1–64)." }
             switch c.op {
             case .equals where c.values.count != 1: return "`equals` takes exactly one value (\(c.variable))."
-            case .oneOf where c.values.isEmpty || c.values.count > 50:
-                return "`one_of` takes 1–50 values (\(c.variable))."
+            case .oneOf where c.values.isEmpty || c.values.count > ListLimits.ruleValues:
+                return "`one_of` takes 1–\(ListLimits.ruleValues) values (\(c.variable))."
             case .present where !c.values.isEmpty: return "`present` takes no values (\(c.variable))."
             default: break
             }

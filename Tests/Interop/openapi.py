@@ -8,6 +8,8 @@ The session run leaves out the two operations that end the session on purpose (l
 them every later call would test only the 401 path.
 
     python3 Tests/Interop/openapi.py --binary .build/debug/gatehouse [--max-time 60]
+
+A failure prints schemathesis' seed; ST_SEED=<seed> runs the same generated cases again (while reproducing).
 """
 import argparse, json, os, re, subprocess, sys, tempfile, time
 
@@ -26,6 +28,8 @@ def schemathesis(base, headers, settings, auth, max_time, exclude, report):
            "--max-time", str(max_time), "--request-timeout", "10",
            # One worker: hypothesis describes its filters with ast.parse, which is not thread-safe on Python 3.11.
            "--workers", "1", "--report", "junit", "--report-dir", report, "--output-truncate", "false", "--no-color"]
+    if os.environ.get("ST_SEED"):
+        cmd += ["--seed", os.environ["ST_SEED"]]
     for h in headers:
         cmd += ["-H", h]
     for e in exclude:
