@@ -113,22 +113,28 @@ if [ "${INSTRUCTIONS:-0}" = 1 ]; then
   done
   exit 0
 fi
-# The gateway's own CPU time per request (user + system, from /proc) under the same load, 8 s: steadier than a ratio
-# on a noisy machine, where nginx static itself moves from run to run.
-cpu_per_request() {
+# A process's CPU time per request (user and kernel apart, from /proc) under the same load, 8 s: steadier than a
+# ratio on a noisy machine, where nginx static itself moves from run to run. Measured for the gateway and for nginx as
+# a plain reverse proxy: the kernel's share (reads, sends, wake-ups) is alike for both; what differs is user space.
+cpu_per_request() { # NAME PID URL
   local before after out reqs
-  before=$(awk '{print $14+$15}' /proc/$pid/stat)
-  out=$(taskset -c 0 wrk -t2 -c64 -d8s -H "$jar" -H "X-Original-URI: /apps/portal/" "$1")
-  after=$(awk '{print $14+$15}' /proc/$pid/stat)
+  before=$(awk '{print $14, $15}' /proc/$2/stat)
+  out=$(taskset -c 0 wrk -t2 -c64 -d8s -H "$jar" -H "X-Original-URI: /apps/portal/" "$3")
+  after=$(awk '{print $14, $15}' /proc/$2/stat)
   reqs=$(echo "$out" | awk '/requests in/{print $1}')
-  echo "gateway CPU per request: $(python3 -c "print(round(($after-$before)*1e6/$(getconf CLK_TCK)/$reqs,1))") µs ($reqs requests in 8 s)"
+  python3 - "$1" "$before" "$after" "$reqs" "$(getconf CLK_TCK)" <<'PY'
+import sys
+name, before, after, reqs, tck = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), int(sys.argv[4]), int(sys.argv[5])
+user, kernel = ((int(a) - int(b)) * 1e6 / tck / reqs for a, b in zip(after, before))
+print(f"{name} CPU per request: {user + kernel:.1f} µs (user {user:.1f}, kernel {kernel:.1f}; {reqs} requests in 8 s)")
+PY
 }
 echo "== proxied GET /apps/portal/ (to nginx static) =="
 "$root/Tests/Benchmarks/compare-nginx.sh" "$base/apps/portal/" "$jar"
-cpu_per_request "$base/apps/portal/"
+cpu_per_request gateway $pid "$base/apps/portal/"
 echo "== GET /auth/verify =="
 "$root/Tests/Benchmarks/compare-nginx.sh" "$base/auth/verify" "$jar" "X-Original-URI: /apps/portal/"
-cpu_per_request "$base/auth/verify"
+cpu_per_request gateway $pid "$base/auth/verify"
 # The reference for what proxying alone costs on this setup: nginx itself as a reverse proxy (kept-alive upstream
 # connections, no identity work) to the same upstream, on the same core.
 proxy=$(free)
@@ -152,5 +158,7 @@ proxy_pid=$!
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$proxy/" >/dev/null && break; sleep 0.1; done
 echo "== reference: nginx as a plain reverse proxy to the same upstream =="
 "$root/Tests/Benchmarks/compare-nginx.sh" "http://127.0.0.1:$proxy/apps/portal/"
+# nginx's worker (the master only watches it).
+cpu_per_request "nginx proxy" "$(pgrep -P "$(cat "$work/proxy.pid")" | head -1)" "http://127.0.0.1:$proxy/apps/portal/"
 kill -TERM $proxy_pid 2>/dev/null; wait $proxy_pid 2>/dev/null || true
 echo "server RSS after the runs: $(awk '/VmRSS/{printf "%.1f MB", $2/1024}' /proc/$pid/status)"

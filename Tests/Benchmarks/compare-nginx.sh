@@ -6,8 +6,8 @@
 #   Tests/Benchmarks/compare-nginx.sh URL [HEADER...]     (HEADER e.g. "Cookie: gh_session=…"; several allowed)
 #   env: CONNS=64 DURATION=10s WARMUP=3s RUNS=3
 #
-# Prints a line per run (req/s, p99, errors) for nginx and then the URL, and last:
-#   ratio: R  (yours N req/s, nginx M req/s, medians of RUNS)
+# Prints a line per run (req/s, p99, errors), nginx and the URL in turn, and last:
+#   ratio: R  (median of RUNS paired runs; yours N req/s, nginx M req/s, medians)
 set -euo pipefail
 target="${1:?usage: compare-nginx.sh URL [HEADER...]}"
 shift
@@ -49,25 +49,42 @@ nginx_pid=$!
 trap 'kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
-# measure NAME URL [HEADER...]: a warm-up, then RUNS runs; sets $median (req/s).
-measure() {
-  local name="$1" url="$2" i report rps p99 errors h
-  shift 2
-  local -a extra=() results=()
+# one NAME RUN URL [HEADER...]: one run; prints its line and sets $rps.
+one() {
+  local name="$1" i="$2" url="$3" report p99 errors h
+  shift 3
+  local -a extra=()
   for h in "$@"; do [ -n "$h" ] && extra+=(-H "$h"); done
-  taskset -c 0 wrk -t2 -c"$conns" -d"$warmup" "${extra[@]}" "$url" >/dev/null 2>&1 || true
-  for i in $(seq 1 "$runs"); do
-    report=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --latency "${extra[@]}" "$url" 2>&1)
-    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$report")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$report")
-    errors=$(grep -E 'Socket errors|Non-2xx' <<<"$report" | tr -s ' ' | paste -sd';' - || true)
-    echo "$name run $i: $rps req/s, p99 $p99${errors:+, $errors}"
-    results+=("$rps")
-  done
-  median=$(printf '%s\n' "${results[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+  report=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --latency "${extra[@]}" "$url" 2>&1)
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$report")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$report")
+  errors=$(grep -E 'Socket errors|Non-2xx' <<<"$report" | tr -s ' ' | paste -sd';' - || true)
+  echo "$name run $i: $rps req/s, p99 $p99${errors:+, $errors}"
 }
 
-measure nginx "http://127.0.0.1:$port/healthz"
-nginx_median=$median
-measure yours "$target" "${headers[@]}"
-python3 -c "y, n = float('$median'), float('$nginx_median'); print(f'ratio: {y / n:.2f}  (yours {y:.0f} req/s, nginx {n:.0f} req/s, medians of $runs)')"
+# Warm-ups, then the runs in pairs, nginx and then yours, back to back: on a shared machine whose speed drifts by
+# ±25 % within minutes, each pair sees the same machine, and the ratio is the median of the pairs' ratios (all nginx
+# runs first and all of yours after would compare different machines whenever the drift falls between them).
+warm() {
+  local url="$1" h
+  shift
+  local -a extra=()
+  for h in "$@"; do [ -n "$h" ] && extra+=(-H "$h"); done
+  taskset -c 0 wrk -t2 -c"$conns" -d"$warmup" "${extra[@]}" "$url" >/dev/null 2>&1 || true
+}
+warm "http://127.0.0.1:$port/healthz"
+warm "$target" "${headers[@]}"
+nginx_runs=() your_runs=()
+for i in $(seq 1 "$runs"); do
+  one nginx "$i" "http://127.0.0.1:$port/healthz"
+  nginx_runs+=("$rps")
+  one yours "$i" "$target" "${headers[@]}"
+  your_runs+=("$rps")
+done
+python3 - "$runs" "${nginx_runs[*]}" "${your_runs[*]}" <<'PY'
+import statistics, sys
+runs, nginx, yours = sys.argv[1], [float(v) for v in sys.argv[2].split()], [float(v) for v in sys.argv[3].split()]
+pairs = statistics.median_low(sorted(y / n for y, n in zip(yours, nginx)))
+print(f"ratio: {pairs:.2f}  (median of {runs} paired runs; yours {statistics.median_low(yours):.0f} req/s, "
+      f"nginx {statistics.median_low(nginx):.0f} req/s, medians)")
+PY
