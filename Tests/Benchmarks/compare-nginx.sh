@@ -49,13 +49,15 @@ nginx_pid=$!
 trap 'kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
-# one NAME RUN URL [HEADER...]: one run; prints its line and sets $rps.
+# wrk's -H arguments for the target's headers, built once.
+flags=()
+for h in "${headers[@]}"; do [ -n "$h" ] && flags+=(-H "$h"); done
+
+# one NAME RUN URL [WRK ARGS...]: one run; prints its line and sets $rps.
 one() {
-  local name="$1" i="$2" url="$3" report p99 errors h
+  local name="$1" i="$2" url="$3" report p99 errors
   shift 3
-  local -a extra=()
-  for h in "$@"; do [ -n "$h" ] && extra+=(-H "$h"); done
-  report=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --latency "${extra[@]}" "$url" 2>&1)
+  report=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --latency "$@" "$url" 2>&1)
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$report")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$report")
   errors=$(grep -E 'Socket errors|Non-2xx' <<<"$report" | tr -s ' ' | paste -sd';' - || true)
@@ -65,20 +67,13 @@ one() {
 # Warm-ups, then the runs in pairs, nginx and then yours, back to back: on a shared machine whose speed drifts by
 # ±25 % within minutes, each pair sees the same machine, and the ratio is the median of the pairs' ratios (all nginx
 # runs first and all of yours after would compare different machines whenever the drift falls between them).
-warm() {
-  local url="$1" h
-  shift
-  local -a extra=()
-  for h in "$@"; do [ -n "$h" ] && extra+=(-H "$h"); done
-  taskset -c 0 wrk -t2 -c"$conns" -d"$warmup" "${extra[@]}" "$url" >/dev/null 2>&1 || true
-}
-warm "http://127.0.0.1:$port/healthz"
-warm "$target" "${headers[@]}"
+taskset -c 0 wrk -t2 -c"$conns" -d"$warmup" "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 || true
+taskset -c 0 wrk -t2 -c"$conns" -d"$warmup" "${flags[@]}" "$target" >/dev/null 2>&1 || true
 nginx_runs=() your_runs=()
 for i in $(seq 1 "$runs"); do
   one nginx "$i" "http://127.0.0.1:$port/healthz"
   nginx_runs+=("$rps")
-  one yours "$i" "$target" "${headers[@]}"
+  one yours "$i" "$target" "${flags[@]}"
   your_runs+=("$rps")
 done
 python3 - "$runs" "${nginx_runs[*]}" "${your_runs[*]}" <<'PY'
