@@ -23,6 +23,17 @@ package struct TestClient: Sendable {
         return await responder.respond(to: request)
     }
 
+    /// `request` as the server dispatches it: the synchronous answer, else the one given later with no task, else
+    /// the async handler — the ways a request takes over a socket are the ones it takes here.
+    package func dispatch(_ request: Request) async -> Response {
+        if let r = responder.respondImmediately(to: request) { return r }
+        let later: Response? = await withCheckedContinuation { c in
+            if !responder.respondLater(to: request, { c.resume(returning: $0) }) { c.resume(returning: nil) }
+        }
+        if let later { return later }
+        return await responder.respond(to: request)
+    }
+
     package func send(_ method: String, _ target: String, json: String, headers: HTTPHeaders = [:]) async -> Response {
         var h = headers
         h.set("Content-Type", "application/json")

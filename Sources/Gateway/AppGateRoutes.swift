@@ -151,19 +151,37 @@ package enum AppGateRoutes {
     /// The remembered admission for a GET whose caller is known without waiting (see `immediateCaller`): the
     /// region's decision and a fresh assertion from memory, or nil (then `admit` asks). Gives the same answer
     /// `admit` would: the decision is dropped at the first write anywhere, and after `RememberedAnswer.lifetime`.
+    ///
+    /// A connection that asks again with the same cookies for the same app is answered from what it remembers of
+    /// its last admission (`ConnectionAdmission`), under the very tests this way would make of the same remembered
+    /// values: no session digest, no cache probes.
     static func remembered(_ g: GatewayService, _ ctx: RequestContext, slug: String) -> (AppEntryAnswer, String)? {
-        guard let caller = g.immediateCaller(ctx), let generation = g.dataGeneration,
-            let org = chosenOrg(caller, ctx)
-        else { return nil }
+        // Read before anything it tags: a write after it makes what follows stale, never the other way round.
+        guard ctx.request.method == "GET", let generation = g.dataGeneration else { return nil }
         let now = g.clock.now()
+        let memory = ctx.request.connection
+        let credentials = memory == nil ? nil : ConnectionAdmission.credentials(ctx.request.headers)
+        if let credentials, let kept = memory?.value as? ConnectionAdmission,
+            let d = kept.decision(
+                credentials: credentials, slug: slug, generation: generation, now: now,
+                assertionLifetime: g.assertions.lifetime)
+        {
+            g.admissionsFromConnections.add(1, ordering: .relaxed)
+            return d
+        }
+        guard let (caller, session) = g.immediateCallerLive(ctx), let org = chosenOrg(caller, ctx) else { return nil }
         guard
             let d = g.appDecisions.lookup(
                 AppDecisionKey(
                     caller: caller, org: org, slug: slug, asMember: AppViewAs.member(ctx, org: org, slug: slug)),
                 generation: generation),
             RememberedAnswer.isFresh(storedAt: d.storedAt, now: now), d.entry.allowed, let jwt = d.jwt,
-            Int(now.timeIntervalSince1970) - d.signedAt < g.assertions.lifetime / 2
+            ConnectionAdmission.isYoung(signedAt: d.signedAt, now: now, lifetime: g.assertions.lifetime)
         else { return nil }
+        if let memory, let credentials, let session {
+            memory.value = ConnectionAdmission(
+                credentials: credentials, slug: slug, generation: generation, session: session, decision: d)
+        }
         return (d.entry, jwt)
     }
 
@@ -248,7 +266,11 @@ package enum AppGateRoutes {
             }
             throw GatehouseError(.init(entry.code), status: 403, entry.reason)
         }
-        if let d = remembered, let jwt = d.jwt, nowS - d.signedAt < g.assertions.lifetime / 2 { return (entry, jwt) }
+        if let d = remembered, let jwt = d.jwt,
+            ConnectionAdmission.isYoung(signedAt: d.signedAt, now: now, lifetime: g.assertions.lifetime)
+        {
+            return (entry, jwt)
+        }
         let jwt = try g.assertions.sign(
             identity, app: entry, issuer: g.settings.publicBaseURL, now: now,
             actor: entry.viewer.map { ($0.accountID, $0.email) })
@@ -454,6 +476,63 @@ package struct AppDecision: Sendable {
     let storedAt: Date
     let jwt: String?
     let signedAt: Int
+}
+
+/// A GET's admission to an app, kept on the client's connection for its next GET (see `ConnectionMemory`): taken
+/// again only for the same credentials, as sent, the same app and the same generation of every store, and only
+/// while each remembered part would still be taken by the way that looks it up — the session's copy
+/// (`Sessions.Live.holds`), the decision (`RememberedAnswer.isFresh`) and its assertion (`isYoung`). The same
+/// values under the same tests: the answer is the one the lookups would give.
+///
+/// The cookie header is kept as sent (the session token in it): the connection's own bytes, for as long as the
+/// connection is open, never beside another client's.
+final class ConnectionAdmission: Sendable {
+    let credentials: String
+    let slug: String
+    let generation: UInt64
+    let session: Sessions.Live
+    let decision: AppDecision
+
+    init(credentials: String, slug: String, generation: UInt64, session: Sessions.Live, decision: AppDecision) {
+        self.credentials = credentials
+        self.slug = slug
+        self.generation = generation
+        self.session = session
+        self.decision = decision
+    }
+
+    /// What names the caller in a request: its one `Cookie` header, when it has exactly one and no
+    /// `Authorization` (API keys are looked up each time). Nil: nothing is kept or taken for this request.
+    static func credentials(_ headers: HTTPHeaders) -> String? {
+        var found: String?
+        for f in headers.fields {
+            let n = f.name.utf8.count
+            if n == 6 && HTTPHeaders.sameName(f.name, "cookie") {
+                guard found == nil else { return nil }
+                found = f.value
+            } else if n == 13 && HTTPHeaders.sameName(f.name, "authorization") {
+                return nil
+            }
+        }
+        return found
+    }
+
+    /// An assertion is sent while less than half its life is gone (then signed again).
+    static func isYoung(signedAt: Int, now: Date, lifetime: Int) -> Bool {
+        Int(now.timeIntervalSince1970) - signedAt < lifetime / 2
+    }
+
+    /// The admission again, when this request is the same ask and every part would still be taken.
+    func decision(
+        credentials: String, slug: String, generation: UInt64, now: Date, assertionLifetime: Int
+    ) -> (AppEntryAnswer, String)? {
+        guard generation == self.generation, slug == self.slug, credentials == self.credentials,
+            session.holds(at: now.timeIntervalSince1970),
+            RememberedAnswer.isFresh(storedAt: decision.storedAt, now: now),
+            Self.isYoung(signedAt: decision.signedAt, now: now, lifetime: assertionLifetime), let jwt = decision.jwt
+        else { return nil }
+        return (decision.entry, jwt)
+    }
 }
 
 /// The org wants its SSO session for this: a browser is sent there and comes back.

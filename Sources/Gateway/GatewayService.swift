@@ -27,8 +27,11 @@ package final class GatewayService: Sendable {
     package let upstreams: UpstreamClients
     /// The region's decision for (caller, org, app) with the assertion signed for it, remembered until the next
     /// write anywhere (`dataGeneration`) and for at most `RememberedAnswer.lifetime`; the assertion is signed
-    /// again once half its life is gone. See `AppGateRoutes.decision`.
+    /// again once half its life is gone. See `AppGateRoutes.remembered` and `admit`.
     package let appDecisions: GenerationCache<AppDecisionKey, AppDecision>
+    /// GET requests into apps answered from what their connection remembered of its last request (tests: which way
+    /// ran; see `ConnectionAdmission`).
+    package let admissionsFromConnections = Atomic<Int>(0)
     /// The org a browser works in (the switcher sets it): the console's default, and the org of `/apps/<slug>/`.
     package static let currentOrgCookie = "gh_org"
     package let trust: SSOTrust
@@ -178,25 +181,30 @@ package final class GatewayService: Sendable {
 
     /// `caller` for a `GET`, answered on the calling thread when everything is at hand (a session; an API key its
     /// region remembers); nil means "ask `caller`", which answers the same or refuses. Reads only indexed rows.
-    package func immediateCaller(_ ctx: RequestContext) -> Caller? {
+    package func immediateCaller(_ ctx: RequestContext) -> Caller? { immediateCallerLive(ctx)?.caller }
+
+    /// `immediateCaller`, with the session check behind it (nil for an API key): what tells whether the same
+    /// cookie would be answered the same later (`Sessions.Live.holds`).
+    package func immediateCallerLive(_ ctx: RequestContext) -> (caller: Caller, session: Sessions.Live?)? {
         guard ctx.request.method == "GET" else { return nil }
         if let auth = ctx.request.headers["authorization"] {
             guard let (key, tenant) = apiKeyTenant(auth), let known = tenant?.knownAPIKey(key), let found = known
             else { return nil }
             guard let account = accountNow(found.accountID) else { return nil }
-            return Self.apiKeyCaller(found, account)
+            return (Self.apiKeyCaller(found, account), nil)
         }
         // A store read only when reads are local (SQLite); else only what is remembered (a PostgreSQL round trip
         // belongs off the event loop).
         guard let token = sessionToken(ctx) else { return nil }
-        let found: (Session, Account, Region?)?
+        let live: Sessions.Live?
         if db.readsAreLocal {
-            found = try? sessions.validateNow(token)
+            live = try? sessions.validateNowLive(token)
         } else {
-            found = sessions.remembered(token) ?? nil
+            live = sessions.rememberedLive(token) ?? nil
         }
-        guard let found else { return nil }
-        return Caller(session: found.0, account: found.1, regionAdmin: found.2)
+        guard let live else { return nil }
+        let (session, account, region) = live.found
+        return (Caller(session: session, account: account, regionAdmin: region), live)
     }
 
     /// A bearer header's key and the region it names (nil when that region is not reachable); nil for a header

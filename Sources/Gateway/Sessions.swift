@@ -46,13 +46,38 @@ package final class Sessions: Sendable {
     let db: Database
     let clock: any WallClock
     package let policy: Policy
-    private struct Cached {
+    fileprivate struct Cached {
         let session: Session
         let account: Account
         let region: Region?
         let lastSeen: Int
         let at: TimeInterval
         let generation: UInt64
+
+        /// Young enough to answer from (else the check reads the store again).
+        func fresh(at nowExact: TimeInterval, _ policy: Policy) -> Bool {
+            policy.cacheSeconds > 0 && nowExact - at < policy.cacheSeconds
+        }
+
+        /// Not expired, not idle (else the check refuses).
+        func live(at nowExact: TimeInterval, _ policy: Policy) -> Bool {
+            let now = Int(nowExact)
+            return now < session.expiresAt && now < lastSeen + Int(policy.idleTimeout)
+        }
+    }
+
+    /// A live session as a check found it, and whether a repeat of the check would find it again from memory
+    /// (`holds(at:)`; the caller compares the store's generation). One connection reuses its last admission to an
+    /// app only while this holds (see `AppGateRoutes.remembered`).
+    package struct Live: Sendable {
+        fileprivate let copy: Cached
+        fileprivate let policy: Policy
+        package var found: (Session, Account, Region?) { (copy.session, copy.account, copy.region) }
+
+        /// Whether `remembered` would give this answer at `nowExact`, the store unchanged: the same two tests.
+        package func holds(at nowExact: TimeInterval) -> Bool {
+            copy.fresh(at: nowExact, policy) && copy.live(at: nowExact, policy)
+        }
     }
     private let cache = Mutex<[DigestKey: Cached]>([:])
     /// A token's digest as a dictionary key, hashed as one block of bytes (an array of bytes is hashed one byte
@@ -115,14 +140,18 @@ package final class Sessions: Sendable {
     /// From memory only, for the event loop: nil when this session is not remembered (else the answer
     /// `validateWithAccount` would give).
     package func remembered(_ token: String) -> (Session, Account, Region?)?? {
+        rememberedLive(token).map { $0?.found }
+    }
+
+    /// `remembered`, with what tells whether it still holds later.
+    package func rememberedLive(_ token: String) -> Live?? {
         guard (40...50).contains(token.utf8.count) else { return .some(nil) }
         let nowExact = clock.now().timeIntervalSince1970
-        let now = Int(nowExact)
         guard policy.cacheSeconds > 0, let c = cache.withLock({ $0[DigestKey(Self.digest(token))] }),
-            nowExact - c.at < policy.cacheSeconds, c.generation == db.writeGeneration
+            c.fresh(at: nowExact, policy), c.generation == db.writeGeneration
         else { return nil }
-        guard now < c.session.expiresAt, now < c.lastSeen + Int(policy.idleTimeout) else { return .some(nil) }
-        return .some((c.session, c.account, c.region))
+        guard c.live(at: nowExact, policy) else { return .some(nil) }
+        return .some(Live(copy: c, policy: policy))
     }
 
     /// The session, its account and the account's region (if a region admin): the check every
@@ -131,13 +160,19 @@ package final class Sessions: Sendable {
         guard (40...50).contains(token.utf8.count) else { return nil }
         if let known = remembered(token) { return known }
         let (hash, generation, at) = (Self.digest(token), db.writeGeneration, clock.now().timeIntervalSince1970)
-        return accept(try await db.lookup { try Self.load($0, hash) }, hash: hash, generation: generation, at: at)
+        return accept(try await db.lookup { try Self.load($0, hash) }, hash: hash, generation: generation, at: at)?
+            .found
     }
 
     /// The same on the calling thread, for the event loop when the store's reads are local (SQLite).
     package func validateNow(_ token: String) throws -> (Session, Account, Region?)? {
+        try validateNowLive(token)?.found
+    }
+
+    /// `validateNow`, with what tells whether a repeat would find it again from memory.
+    package func validateNowLive(_ token: String) throws -> Live? {
         guard (40...50).contains(token.utf8.count) else { return nil }
-        if let known = remembered(token) { return known }
+        if let known = rememberedLive(token) { return known }
         let (hash, generation, at) = (Self.digest(token), db.writeGeneration, clock.now().timeIntervalSince1970)
         return accept(try db.readNow { try Self.load($0, hash) }, hash: hash, generation: generation, at: at)
     }
@@ -172,17 +207,19 @@ package final class Sessions: Sendable {
     /// touched now and then.
     private func accept(
         _ found: Loaded?, hash: [UInt8], generation: UInt64, at nowExact: TimeInterval
-    ) -> (Session, Account, Region?)? {
+    ) -> Live? {
         let now = Int(nowExact)
         guard let (session, account, region, lastSeen) = found, now < session.expiresAt,
             now < lastSeen + Int(policy.idleTimeout)
         else { return nil }
+        // What a repeat finds in memory (with the cache off, `holds` is never true).
+        let copy = Cached(
+            session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact,
+            generation: generation)
         if policy.cacheSeconds > 0 {
             cache.withLock { c in
                 if c.count > 100_000 { c.removeAll() }
-                c[DigestKey(hash)] = Cached(
-                    session: session, account: account, region: region, lastSeen: max(lastSeen, now), at: nowExact,
-                    generation: generation)
+                c[DigestKey(hash)] = copy
             }
         }
         if now - lastSeen >= Int(policy.touchInterval) {
@@ -191,7 +228,7 @@ package final class Sessions: Sendable {
                 try? await db.write { try $0.run("UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [now, hash]) }
             }
         }
-        return (session, account, region)
+        return Live(copy: copy, policy: policy)
     }
 
     /// The IdP subject a SAML session was made from (for the LogoutRequest that signing out sends), or nil.

@@ -25,6 +25,9 @@ package struct Request: Sendable {
     package var keepAlive: Bool
     /// The body as it arrives, when the responder streams this request's body (`streamsRequestBody`).
     package var bodyStream: RequestBodyStream?
+    /// What the previous request on the same connection left for this one (the server gives each connection its
+    /// own; nil in memory unless a test passes one).
+    package var connection: ConnectionMemory?
 
     package init(
         method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = [:], body: [UInt8] = [],

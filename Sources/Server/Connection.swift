@@ -31,6 +31,8 @@ final class Connection: @unchecked Sendable {
     var pumping = false
     /// The response being written while its body still arrives (a streamed response body).
     var responseBody: StreamedResponse?
+    /// What a handler kept from this connection's last request for its next (see `ConnectionMemory`).
+    let memory = ConnectionMemory()
 
     init(fd: Int32, peer: String, tls: TLSSession?, parser: HTTP1Parser, now: UInt64) {
         self.fd = fd

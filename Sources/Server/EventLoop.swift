@@ -386,11 +386,13 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
                 requestCounter &+= 1
                 request.id = requestPrefix + String(requestCounter, radix: 36)
                 request.remoteAddress = conn.peer
+                request.connection = conn.memory
                 dispatch(conn, request)
             case .requestHead(var request):
                 requestCounter &+= 1
                 request.id = requestPrefix + String(requestCounter, radix: 36)
                 request.remoteAddress = conn.peer
+                request.connection = conn.memory
                 let stream = RequestBodyStream(length: request.headers["content-length"].flatMap { Int($0) })
                 stream.setOnDrained { [self] in bodyDrained(conn, stream) }
                 conn.requestBody = stream

@@ -147,7 +147,8 @@ struct AppGateTests {
     }
 
     /// Over a real server: a GET whose decision is remembered goes out with no task (`sendNow`) and answers byte
-    /// for byte as the async way that asked the region first — a page, and an upstream that is down.
+    /// for byte as the async way that asked the region first — a page, and an upstream that is down; the next GET on
+    /// the same connection is admitted from what the connection kept, and answers alike too.
     @Test func theTaskFreeWayAnswersAsTheAsyncOne() async throws {
         let w = try await Self.world()
         #expect(
@@ -183,13 +184,17 @@ struct AppGateTests {
         #expect(upstreams.sentWithoutTask == 1, "the second goes out with no task")
         #expect(asked.hasPrefix("200 ") && asked.contains("<p>page</p>"), "\(asked)")
         #expect(remembered == asked)
+        // The third on the same kept connection: answered from what the connection kept of the second.
+        #expect(try get("/apps/portal/page.html?x=1") == asked)
+        #expect(w.f.app.gateway.admissionsFromConnections.load(ordering: .relaxed) == 1)
+        #expect(upstreams.sentWithoutTask == 2)
         // The upstream down: a write anywhere drops remembered decisions, so the next GET asks again.
         w.upstream.server.shutdown()
         _ = await w.olga.call(
             "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue","x":"1"}}"#)
         let downAsked = try get("/apps/portal/page.html")
         let downRemembered = try get("/apps/portal/page.html")
-        #expect(upstreams.sentWithoutTask == 2)
+        #expect(upstreams.sentWithoutTask == 3)
         #expect(downAsked.hasPrefix("502 ") && downAsked.contains("Portal is not answering"), "\(downAsked)")
         #expect(downRemembered == downAsked)
     }
@@ -374,6 +379,112 @@ struct AppGateTests {
         try await same("rule for owners only")
         _ = await w.olga.call("DELETE", "/api/v1/orgs/\(w.org)/members/\(w.miaID)")
         try await same("removed")
+    }
+
+    /// What a connection remembers of its last admission (`ConnectionAdmission`) answers exactly as the lookups
+    /// do: one connection shared by three callers (as a proxy's kept connection to `/auth/verify` is), against the
+    /// same request without a connection on the same gateway (the same assertion, byte for byte) and against the
+    /// twin that remembers nothing (the same decision and claims) — through time passing (within and past the
+    /// decision's life, the clock set back), another app, another working org, a write that changes the decision,
+    /// a removal and a sign-out. It must also have been used: the counter says which way each request took.
+    @Test func aConnectionsLastAdmissionAnswersAsTheLookupsDo() async throws {
+        let w = try await Self.world()
+        let twin = TestClient(try w.f.uncachedTwin().router)
+        let stranger = w.f.browser("10.20.0.77")
+        _ = await w.olga.call(
+            "POST", "/api/v1/orgs/\(w.org)/apps/\(w.app)/grants", "{\"member\":\"\(w.miaID)\",\"role\":\"viewer\"}")
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/members/\(w.miaID)", #"{"userVariables":{"team":"blue"}}"#)
+        let shared = ConnectionMemory()
+        let own = [w.mia.cookie ?? "": ConnectionMemory(), w.olga.cookie ?? "": ConnectionMemory()]
+        var org = w.org
+        func ask(
+            _ client: TestClient, _ who: Browser, _ target: String, verify: Bool, on memory: ConnectionMemory?
+        ) async -> Response {
+            var req = Request(
+                method: "GET", target: verify ? "/auth/verify" : target,
+                headers: ["Host": "gh.test", "Cookie": "\(Sessions.cookieName)=\(who.cookie ?? ""); gh_org=\(org)"],
+                id: "r", remoteAddress: "10.20.0.5")
+            if verify { req.headers.set("X-Original-URI", target) }
+            req.connection = memory
+            return await client.dispatch(req)
+        }
+        func claims(_ r: Response) throws -> [String: JSONValue] {
+            guard let jwt = r.headers["X-Gatehouse-Assertion"] else { return [:] }
+            var c = try CompactJWS(jwt).claims
+            for k in ["jti", "iat", "nbf", "exp"] { c[k] = nil }
+            return c
+        }
+        let gateway = w.f.app.gateway
+        func counted() -> Int { gateway.admissionsFromConnections.load(ordering: .relaxed) }
+        /// Every caller, both ways in, twice each, on the shared connection and on their own; returns how many
+        /// answers came from a connection.
+        func same(_ step: String, _ target: String = "/apps/portal/x") async throws -> Int {
+            let before = counted()
+            for who in [w.mia, w.olga, stranger] {
+                for verify in [true, false] {
+                    for memory in [shared, own[who.cookie ?? ""], shared, own[who.cookie ?? ""]] {
+                        // The connection's way first: a stale answer from it would differ from what follows.
+                        let mine = await ask(w.f.client, who, target, verify: verify, on: memory)
+                        let looked = await ask(w.f.client, who, target, verify: verify, on: nil)
+                        let oracle = await ask(twin, who, target, verify: verify, on: nil)
+                        let at = "\(step) verify=\(verify) \(who.cookie == nil ? "stranger" : "")"
+                        #expect(mine.status == oracle.status, "\(at): \(mine.status) vs \(oracle.status)")
+                        #expect(mine.bodyText == oracle.bodyText && mine.bodyText == looked.bodyText, "\(at)")
+                        #expect(mine.headers["Location"] == looked.headers["Location"], "\(at)")
+                        for h in ["X-Gatehouse-User", "X-Gatehouse-Email", "X-Gatehouse-Org", "X-Gatehouse-App-Role"] {
+                            #expect(
+                                mine.headers[h] == oracle.headers[h] && mine.headers[h] == looked.headers[h], "\(at)")
+                        }
+                        #expect(
+                            mine.headers["X-Gatehouse-Assertion"] == looked.headers["X-Gatehouse-Assertion"], "\(at)")
+                        #expect(try claims(mine) == claims(oracle), "\(at)")
+                    }
+                }
+            }
+            return counted() - before
+        }
+        // Mia is let in: her own connection's second asks (and her shared ones after her own) are answered from
+        // it; Olga's and the stranger's are refused by the lookups each time (nothing remembered for a refusal).
+        #expect(try await same("allowed") > 0)
+        w.f.clock.advance(by: 0.4)
+        #expect(try await same("0.4 s later") > 0)
+        /// Mia's next ask on her own connection is not answered from it (then the lookups remember again).
+        func notTaken(_ step: String) async {
+            let before = counted()
+            let mine = await ask(w.f.client, w.mia, "/apps/portal/x", verify: true, on: own[w.mia.cookie ?? ""])
+            #expect(counted() == before, "\(step)")
+            #expect(mine.status == 200, "\(step)")
+        }
+        w.f.clock.advance(by: 0.7)
+        await notTaken("past the decision's life")
+        #expect(try await same("past the decision's life") > 0, "remembered again after asking again")
+        w.f.clock.advance(by: -5)
+        await notTaken("the clock set back: nothing made in the future is taken")
+        #expect(try await same("the clock set back") > 0)
+        w.f.clock.advance(by: 5.5)
+        #expect(try await same("another app", "/apps/studio/x") == 0)
+        #expect(try await same("back to the portal") > 0)
+        // 2.1 s after the session was last read (its remembered copy lives 2 s), 0.5 s into the decision's life.
+        w.f.clock.advance(by: 0.5)
+        await notTaken("the session's remembered copy too old")
+        #expect(try await same("the session read again") > 0)
+        org = "org_eu_zzzzzzzzzzzzzzzz"
+        #expect(try await same("another working org") == 0)
+        org = w.org
+        #expect(try await same("the working org again") > 0)
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/apps/\(w.app)",
+            #"{"rule":{"roles":["owner"],"appRoles":[],"conditions":[]}}"#)
+        #expect(try await same("rule for owners only") == 0, "a write: asked again, and refused")
+        _ = await w.olga.call(
+            "PATCH", "/api/v1/orgs/\(w.org)/apps/\(w.app)",
+            #"{"rule":{"roles":["manager","owner"],"appRoles":[],"conditions":[]}}"#)
+        #expect(try await same("rule for members again") > 0)
+        _ = await w.olga.call("DELETE", "/api/v1/orgs/\(w.org)/members/\(w.miaID)")
+        #expect(try await same("removed") == 0)
+        #expect(await w.olga.call("POST", "/api/v1/auth/logout").status == 204)
+        #expect(try await same("signed out") == 0)
     }
 
     /// View as, inside the app: an owner opens the Portal as Mia — the upstream gets Mia's identity with an `act`
