@@ -26,6 +26,12 @@ package final class Metrics: Sendable {
             sum += seconds
             count += 1
         }
+
+        mutating func merge(_ other: Histogram) {
+            for i in counts.indices { counts[i] += other.counts[i] }
+            sum += other.sum
+            count += other.count
+        }
     }
     /// One request's labels as they arrive (no strings built per request; labels are made at scrape time).
     struct RequestKey: Hashable {
@@ -37,8 +43,9 @@ package final class Metrics: Sendable {
         var counters: [Series: Double] = [:]
         var histograms: [Series: Histogram] = [:]
         var gauges: [Series: Double] = [:]
-        var requests: [RequestKey: Double] = [:]
-        var latency: [String: Histogram] = [:]
+        /// Per route, method and status class: the count and the latency (a route's histogram is the sum of its
+        /// keys', made at scrape time), so that a request is one probe.
+        var requests: [RequestKey: Histogram] = [:]
     }
 
     private let state = Mutex(State())
@@ -93,10 +100,7 @@ package final class Metrics: Sendable {
     package func request(route: String, method: String, status: Int, seconds: Double) {
         let k = RequestKey(route: route, method: method, statusClass: status / 100)
         let i = Self.buckets.firstIndex { seconds <= $0 }
-        state.withLock { s in
-            s.requests[k, default: 0] += 1
-            s.latency[route, default: Histogram()].record(seconds, bucket: i)  // one probe, not three
-        }
+        state.withLock { s in s.requests[k, default: Histogram()].record(seconds, bucket: i) }
     }
 
     /// The text exposition: `# HELP`/`# TYPE`, then each series; histograms with cumulative `le` buckets.
@@ -105,12 +109,13 @@ package final class Metrics: Sendable {
         for f in samplers.withLock({ $0 }) { sampled += await f() }
         for (name, labels, value) in sampled { set(name, labels, value) }
         var s = state.withLock { $0 }
-        for (k, n) in s.requests {
+        for (k, h) in s.requests {
             let labels = [("route", k.route), ("method", k.method), ("status", "\(k.statusClass)xx")]
-            s.counters[Self.key("gatehouse_http_requests_total", labels), default: 0] += n
-        }
-        for (route, h) in s.latency {
-            s.histograms[Self.key("gatehouse_http_request_duration_seconds", [("route", route)])] = h
+            s.counters[Self.key("gatehouse_http_requests_total", labels), default: 0] += Double(h.count)
+            s.histograms[
+                Self.key("gatehouse_http_request_duration_seconds", [("route", k.route)]), default: Histogram()
+            ]
+            .merge(h)
         }
         let described = help.withLock { $0 }
         var byName: [String: [String]] = [:]

@@ -76,7 +76,7 @@ package final class GatewayService: Sendable {
     /// while it stays the same. Nil when a region is in another process: its writes cannot be seen from here.
     package var dataGeneration: UInt64? {
         var sum = db.writeGeneration
-        for t in regions.all.values {
+        for t in regions.list {
             guard let g = t.dataGeneration else { return nil }
             sum &+= g
         }

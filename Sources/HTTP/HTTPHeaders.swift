@@ -91,22 +91,29 @@ extension Substring {
 /// A fixed set of header names, asked case-insensitively: found by length, then compared byte-wise (no lower-cased
 /// copy, no hash of each name asked — proxying asks for every header of every request and answer).
 package struct HeaderNameSet: Sendable {
-    private let byLength: [[String]]
+    /// The names' lower-cased bytes, by length.
+    private let byLength: [[[UInt8]]]
     /// The names, lower-cased.
     package let names: Set<String>
 
     package init(_ names: Set<String>) {
         self.names = Set(names.map { $0.lowercased() })
-        var table = [[String]](repeating: [], count: (self.names.map(\.utf8.count).max() ?? 0) + 1)
-        for n in self.names { table[n.utf8.count].append(n) }
+        var table = [[[UInt8]]](repeating: [], count: (self.names.map(\.utf8.count).max() ?? 0) + 1)
+        for n in self.names { table[n.utf8.count].append(Array(n.utf8)) }
         byLength = table
     }
 
     package func contains(_ name: String) -> Bool {
         let n = name.utf8.count
-        guard n < byLength.count else { return false }
-        for candidate in byLength[n] where HTTPHeaders.sameName(name, candidate) { return true }
-        return false
+        guard n < byLength.count, !byLength[n].isEmpty else { return false }
+        var name = name
+        return name.withUTF8 { b in
+            candidates: for candidate in byLength[n] {
+                for i in 0..<n where HTTPHeaders.lower(b[i]) != candidate[i] { continue candidates }
+                return true
+            }
+            return false
+        }
     }
 
     /// Whether `name` begins with `prefix` (lower-case ASCII), case-insensitively, by bytes.

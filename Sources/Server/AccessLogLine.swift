@@ -58,16 +58,12 @@ struct AccessLogLine {
     private func quoted(_ s: String, _ w: inout ByteWriter, max: Int = 256) {
         w.put(34)
         var s = s
-        s.withUTF8 { all in
-            let b = UnsafeBufferPointer(rebasing: all.prefix(max))
+        s.withUTF8 { b in
+            let n = Swift.min(b.count, max)
             var run = 0
-            for (i, c) in b.enumerated() {
-                let escaped: Bool
-                switch c {
-                case 34, 92, 0..<32, 127: escaped = true
-                default: escaped = false
-                }
-                guard escaped else { continue }
+            for i in 0..<n {
+                let c = b[i]
+                guard c == 34 || c == 92 || c < 32 || c == 127 else { continue }
                 w.put(UnsafeBufferPointer(rebasing: b[run..<i]))
                 run = i + 1
                 w.put(92)
@@ -81,7 +77,7 @@ struct AccessLogLine {
                     w.put(hex.utf8Start[Int(c & 15)])
                 }
             }
-            w.put(UnsafeBufferPointer(rebasing: b[run...]))
+            w.put(UnsafeBufferPointer(rebasing: b[run..<n]))
         }
         w.put(34)
     }

@@ -630,13 +630,19 @@ final class EventLoop: TaskExecutor, LoopReactor, @unchecked Sendable {
         return dateText
     }
 
-    /// Methods as metric labels: the standard ones, anything else "other" (a client chooses the method).
-    static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    /// A method as a metric label: the standard ones, anything else "other" (a client chooses the method). Compared,
+    /// not hashed: short strings compare as two words.
+    static func methodLabel(_ method: String) -> String {
+        switch method {
+        case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS": return method
+        default: return "other"
+        }
+    }
 
     func logRequest(_ request: Request, status: Int, bytes: Int, started: UInt64, route: String?) {
         let micros = (Monotonic.nanos() &- started) / 1000
         Metrics.shared.request(
-            route: route ?? "(unmatched)", method: Self.methods.contains(request.method) ? request.method : "other",
+            route: route ?? "(unmatched)", method: Self.methodLabel(request.method),
             status: status, seconds: Double(micros) / 1_000_000)
         guard core.configuration.accessLog else { return }
         accessLine.append(

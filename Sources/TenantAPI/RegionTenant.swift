@@ -200,11 +200,15 @@ package struct DeclineInviteRequest: Codable, Sendable {
 /// id, so routing needs no lookup; an id naming no reachable region gets the same 404 as an unknown org.
 package struct RegionTenants: Sendable {
     package let all: [Region: any RegionTenant]
+    /// The same, in region order: walked on every request that asks for the regions' generations (cheaper to walk
+    /// than a dictionary's values).
+    package let list: [any RegionTenant]
 
     package init(_ tenants: [any RegionTenant]) {
         var d: [Region: any RegionTenant] = [:]
         for t in tenants { d[t.region] = t }
         all = d
+        list = d.keys.sorted { $0.rawValue < $1.rawValue }.compactMap { d[$0] }
     }
 
     package func tenant(forOrg orgID: String) throws -> any RegionTenant {
