@@ -7,8 +7,10 @@
 # with no identity work at all).
 #   Tests/Benchmarks/apps.sh       (env: UPSTREAM_CPU=0; passed to compare-nginx.sh: DURATION RUNS WARMUP CONNS)
 # INSTRUCTIONS=1: instead, the gateway runs under valgrind's callgrind and the script prints the user-space
-# instructions per request of each route (4 connections, 10 s each): a figure that does not move with the machine's
-# noise, for telling whether a change made the path cheaper (apt: valgrind).
+# instructions per request of each route (4 connections, 10 s each): a figure that moves far less than the ratios with
+# the machine's noise, for telling whether a change made the path cheaper (apt: valgrind). It includes the region asks
+# and signings made about once a second per connection (a decision lives 1 s), spread over valgrind's slow requests:
+# ≈ 5–8k of the proxied figure, and more when the machine is slower.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
