@@ -4,7 +4,7 @@ import Synchronization
 /// a handler's choosing, nothing else.
 ///
 /// Why: a browser sends a page's requests over a few kept connections, each request with the same cookies, and
-/// proving who sent them again (a session digest, a store or cache probe, the app's decision) cost a quarter of a
+/// proving who sent them again (a session digest, a store or cache probe, the app's decision) cost a fifth of a
 /// proxied request. A handler may keep what it worked out from those exact bytes here and reuse it while it says
 /// it holds. It is never shared between connections (so never between clients) and ends with the connection. The
 /// handler that keeps something here answers from it exactly as it would without it (see `AppGateRoutes`).
