@@ -60,17 +60,6 @@ import Glibc
             put(UnsafeBufferPointer(rebasing: d[i...]))
         }
     }
-
-    /// The byte count of `v` in decimal, for counting first.
-    package static func decimalCount(_ v: UInt64) -> Int {
-        var n = v
-        var k = 1
-        while n >= 10 {
-            n /= 10
-            k += 1
-        }
-        return k
-    }
 }
 
 extension Array where Element == UInt8 {
